@@ -1,0 +1,119 @@
+package sql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// flavor is what differs between the SQL databases Ward runs on.
+type flavor struct {
+	name            string
+	txOptions       *sql.TxOptions
+	rebind          func(q string) string
+	isUnique        func(error) bool
+	isForeignKey    func(error) bool
+	isSerialization func(error) bool
+}
+
+var sqliteFlavor = flavor{
+	name: "sqlite",
+	// SQLite serializes writers itself; every transaction begins IMMEDIATE
+	// (see the DSN) so a reader never has to upgrade its lock mid-way.
+	txOptions: nil,
+	rebind:    func(q string) string { return q },
+	isUnique: func(err error) bool {
+		var e *sqlite.Error
+		return errors.As(err, &e) && (e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+	},
+	isForeignKey: func(err error) bool {
+		var e *sqlite.Error
+		return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	},
+	isSerialization: func(err error) bool {
+		var e *sqlite.Error
+		return errors.As(err, &e) && (e.Code()&0xff == sqlite3.SQLITE_BUSY)
+	},
+}
+
+var postgresFlavor = flavor{
+	name:      "postgres",
+	txOptions: &sql.TxOptions{Isolation: sql.LevelSerializable},
+	rebind: func(q string) string {
+		var b strings.Builder
+		n := 0
+		for _, r := range q {
+			if r == '?' {
+				n++
+				b.WriteString("$" + strconv.Itoa(n))
+				continue
+			}
+			b.WriteRune(r)
+		}
+		return b.String()
+	},
+	isUnique:        func(err error) bool { return pgCode(err) == "23505" },
+	isForeignKey:    func(err error) bool { return pgCode(err) == "23503" },
+	isSerialization: func(err error) bool { c := pgCode(err); return c == "40001" || c == "40P01" },
+}
+
+func pgCode(err error) string {
+	var e *pgconn.PgError
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// OpenSQLite opens (creating if needed) the SQLite database at path, in WAL
+// mode with synchronous=FULL so that a write acknowledged to a client
+// survives a crash or kill -9.
+func OpenSQLite(ctx context.Context, path string) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create database directory: %w", err)
+	}
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
+		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	return open(ctx, sqliteFlavor, db)
+}
+
+// OpenPostgres connects to PostgreSQL with a libpq-style URL or DSN. Writes
+// run in SERIALIZABLE transactions and are retried on serialization failure.
+func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	return open(ctx, postgresFlavor, db)
+}
+
+// forUpdate returns the row-lock suffix for a SELECT; SQLite has none (its
+// IMMEDIATE transactions already exclude other writers).
+func (f flavor) forUpdate() string {
+	if f.name == "postgres" {
+		return " FOR UPDATE"
+	}
+	return ""
+}

@@ -1,0 +1,168 @@
+// Package storage defines Ward's persistent state: the domain types and the
+// one Storage interface that every backend implements. Backends live below
+// (storage/sql serves SQLite and PostgreSQL); storagetest is the conformance
+// suite each of them must pass.
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors callers branch on with errors.Is.
+var (
+	// ErrNotFound: the object does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrAlreadyExists: a create collided with an existing object.
+	ErrAlreadyExists = errors.New("already exists")
+	// ErrConflict: a concurrent transaction touched the same data; the write
+	// was not applied and may be retried.
+	ErrConflict = errors.New("concurrent write conflict")
+	// ErrParentNotFound: the parent of the object being written does not exist.
+	ErrParentNotFound = errors.New("parent not found")
+)
+
+// Tenant is an Entra-style directory.
+type Tenant struct {
+	ID          string
+	DisplayName string
+	CreatedAt   time.Time
+}
+
+// Subscription is an ARM subscription inside a tenant.
+type Subscription struct {
+	ID          string
+	TenantID    string
+	DisplayName string
+	State       string // "Enabled"
+	CreatedAt   time.Time
+}
+
+// ServicePrincipal is an application identity that can hold client secrets.
+type ServicePrincipal struct {
+	ObjectID    string // the principal (object) ID
+	AppID       string // the client ID
+	TenantID    string
+	DisplayName string
+	CreatedAt   time.Time
+}
+
+// ClientSecret is a password credential of a service principal. The secret
+// itself is never stored: only a salted hash.
+type ClientSecret struct {
+	KeyID       string
+	AppID       string
+	Hint        string // first characters of the secret, shown in lists as Entra does
+	DisplayName string
+	Salt        []byte
+	Hash        []byte
+	ExpiresAt   time.Time // zero: never expires
+	CreatedAt   time.Time
+}
+
+// ResourceGroup is an ARM resource group.
+type ResourceGroup struct {
+	SubscriptionID string
+	Name           string
+	Location       string
+	Tags           map[string]string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Identity is a user-assigned managed identity.
+type Identity struct {
+	SubscriptionID string
+	ResourceGroup  string
+	Name           string
+	Location       string
+	Tags           map[string]string
+	TenantID       string
+	ClientID       string
+	PrincipalID    string
+	IsolationScope string // "None" or "Regional"
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// IdentityRef names one identity; comparisons are case-insensitive.
+type IdentityRef struct {
+	SubscriptionID, ResourceGroup, Name string
+}
+
+// Ref returns the identity's reference.
+func (i Identity) Ref() IdentityRef {
+	return IdentityRef{i.SubscriptionID, i.ResourceGroup, i.Name}
+}
+
+// FederatedCredential trusts tokens from an external issuer for an identity.
+type FederatedCredential struct {
+	Identity  IdentityRef
+	Name      string
+	Issuer    string
+	Subject   string
+	Audiences []string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Page asks for one page of a list. Lists are ordered by a stable key; After
+// is the opaque cursor a previous page returned in Next.
+type Page struct {
+	Limit int    // <= 0: the backend's default
+	After string // cursor from a previous page, or ""
+}
+
+// IdentityFilter narrows ListIdentities; an empty ResourceGroup lists the
+// whole subscription.
+type IdentityFilter struct {
+	SubscriptionID string
+	ResourceGroup  string
+}
+
+// Storage is Ward's persistence interface. All methods are safe for
+// concurrent use. A method that returns nil has made its write durable.
+type Storage interface {
+	Close() error
+
+	CreateTenant(ctx context.Context, t Tenant) error
+	GetTenant(ctx context.Context, id string) (Tenant, error)
+
+	CreateSubscription(ctx context.Context, s Subscription) error
+	GetSubscription(ctx context.Context, id string) (Subscription, error)
+	ListSubscriptions(ctx context.Context) ([]Subscription, error)
+
+	CreateServicePrincipal(ctx context.Context, sp ServicePrincipal) error
+	GetServicePrincipalByAppID(ctx context.Context, appID string) (ServicePrincipal, error)
+	AddClientSecret(ctx context.Context, s ClientSecret) error
+	ListClientSecrets(ctx context.Context, appID string) ([]ClientSecret, error)
+
+	// PutResourceGroup creates or replaces a group; created reports which.
+	PutResourceGroup(ctx context.Context, rg ResourceGroup) (created bool, err error)
+	GetResourceGroup(ctx context.Context, sub, name string) (ResourceGroup, error)
+	ListResourceGroups(ctx context.Context, sub string, p Page) (items []ResourceGroup, next string, err error)
+	// DeleteResourceGroup deletes the group and everything in it.
+	DeleteResourceGroup(ctx context.Context, sub, name string) error
+
+	// CreateIdentity stores a new identity; ErrAlreadyExists if the name is
+	// taken, ErrParentNotFound if the group is missing.
+	CreateIdentity(ctx context.Context, id Identity) error
+	// UpdateIdentity applies fn to the stored identity inside a transaction.
+	UpdateIdentity(ctx context.Context, ref IdentityRef, fn func(old Identity) (Identity, error)) (Identity, error)
+	GetIdentity(ctx context.Context, ref IdentityRef) (Identity, error)
+	GetIdentityByClientID(ctx context.Context, clientID string) (Identity, error)
+	ListIdentities(ctx context.Context, f IdentityFilter, p Page) (items []Identity, next string, err error)
+	// DeleteIdentity deletes the identity and its federated credentials.
+	DeleteIdentity(ctx context.Context, ref IdentityRef) error
+
+	// PutFederatedCredential creates or replaces a credential. Inside the
+	// transaction it calls check with the identity's other credentials (the
+	// one being replaced excluded), so that rules spanning siblings (count,
+	// issuer+subject uniqueness) hold under concurrency. ErrParentNotFound if
+	// the identity is missing.
+	PutFederatedCredential(ctx context.Context, c FederatedCredential, check func(siblings []FederatedCredential) error) (created bool, err error)
+	GetFederatedCredential(ctx context.Context, ref IdentityRef, name string) (FederatedCredential, error)
+	ListFederatedCredentials(ctx context.Context, ref IdentityRef, p Page) (items []FederatedCredential, next string, err error)
+	DeleteFederatedCredential(ctx context.Context, ref IdentityRef, name string) error
+}

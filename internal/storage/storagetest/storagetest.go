@@ -1,0 +1,427 @@
+// Package storagetest is the conformance suite every storage backend passes.
+// Backends call Run with a function that returns a fresh, empty store.
+package storagetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/storage"
+)
+
+// Run runs every conformance test against stores made by newStore.
+func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s storage.Storage)
+	}{
+		{"TenantsAndSubscriptions", testTenantsAndSubscriptions},
+		{"ServicePrincipalsAndSecrets", testServicePrincipals},
+		{"ResourceGroups", testResourceGroups},
+		{"ResourceGroupPaging", testResourceGroupPaging},
+		{"Identities", testIdentities},
+		{"IdentityPaging", testIdentityPaging},
+		{"FederatedCredentials", testFederatedCredentials},
+		{"FederatedCredentialCheckUnderConcurrency", testFICConcurrency},
+		{"DeleteResourceGroupCascades", testCascade},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			t.Cleanup(func() { s.Close() })
+			tc.fn(t, s)
+		})
+	}
+}
+
+const (
+	tenantID = "11111111-1111-1111-1111-111111111111"
+	subID    = "22222222-2222-2222-2222-222222222222"
+)
+
+var now = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+func seed(t *testing.T, s storage.Storage) {
+	t.Helper()
+	ctx := context.Background()
+	must(t, s.CreateTenant(ctx, storage.Tenant{ID: tenantID, DisplayName: "Ward", CreatedAt: now}))
+	must(t, s.CreateSubscription(ctx, storage.Subscription{ID: subID, TenantID: tenantID, DisplayName: "default", State: "Enabled", CreatedAt: now}))
+}
+
+func seedGroup(t *testing.T, s storage.Storage, name string) {
+	t.Helper()
+	if _, err := s.PutResourceGroup(context.Background(), storage.ResourceGroup{SubscriptionID: subID, Name: name, Location: "westeurope", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatalf("put group %s: %v", name, err)
+	}
+}
+
+func newIdentity(rg, name string) storage.Identity {
+	return storage.Identity{
+		SubscriptionID: subID, ResourceGroup: rg, Name: name, Location: "westeurope",
+		Tags: map[string]string{"team": "a"}, TenantID: tenantID,
+		ClientID: uuid.NewString(), PrincipalID: uuid.NewString(), IsolationScope: "None",
+		CreatedAt: now, UpdatedAt: now,
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantErr(t *testing.T, what string, got, want error) {
+	t.Helper()
+	if !errors.Is(got, want) {
+		t.Fatalf("%s: got error %v, want %v", what, got, want)
+	}
+}
+
+func testTenantsAndSubscriptions(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	seed(t, s)
+	wantErr(t, "duplicate tenant", s.CreateTenant(ctx, storage.Tenant{ID: tenantID, CreatedAt: now}), storage.ErrAlreadyExists)
+	got, err := s.GetTenant(ctx, tenantID)
+	must(t, err)
+	if got.ID != tenantID || got.DisplayName != "Ward" || !got.CreatedAt.Equal(now) {
+		t.Fatalf("tenant = %+v", got)
+	}
+	_, err = s.GetTenant(ctx, uuid.NewString())
+	wantErr(t, "missing tenant", err, storage.ErrNotFound)
+
+	sub, err := s.GetSubscription(ctx, "22222222-2222-2222-2222-222222222222")
+	must(t, err)
+	if sub.TenantID != tenantID || sub.State != "Enabled" {
+		t.Fatalf("subscription = %+v", sub)
+	}
+	subs, err := s.ListSubscriptions(ctx)
+	must(t, err)
+	if len(subs) != 1 || subs[0].ID != subID {
+		t.Fatalf("subscriptions = %+v", subs)
+	}
+	_, err = s.GetSubscription(ctx, uuid.NewString())
+	wantErr(t, "missing subscription", err, storage.ErrNotFound)
+	wantErr(t, "subscription in missing tenant",
+		s.CreateSubscription(ctx, storage.Subscription{ID: uuid.NewString(), TenantID: uuid.NewString(), State: "Enabled"}), storage.ErrParentNotFound)
+}
+
+func testServicePrincipals(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	seed(t, s)
+	sp := storage.ServicePrincipal{ObjectID: uuid.NewString(), AppID: uuid.NewString(), TenantID: tenantID, DisplayName: "admin", CreatedAt: now}
+	must(t, s.CreateServicePrincipal(ctx, sp))
+	wantErr(t, "duplicate app id", s.CreateServicePrincipal(ctx, storage.ServicePrincipal{ObjectID: uuid.NewString(), AppID: sp.AppID, TenantID: tenantID}), storage.ErrAlreadyExists)
+	got, err := s.GetServicePrincipalByAppID(ctx, sp.AppID)
+	must(t, err)
+	if got.ObjectID != sp.ObjectID || got.DisplayName != "admin" {
+		t.Fatalf("sp = %+v, want %+v", got, sp)
+	}
+	exp := now.Add(24 * time.Hour)
+	sec := storage.ClientSecret{KeyID: uuid.NewString(), AppID: sp.AppID, Hint: "abc", DisplayName: "rbac", Salt: []byte{1, 2, 3}, Hash: []byte{4, 5, 6, 255}, ExpiresAt: exp, CreatedAt: now}
+	must(t, s.AddClientSecret(ctx, sec))
+	wantErr(t, "secret for missing sp", s.AddClientSecret(ctx, storage.ClientSecret{KeyID: uuid.NewString(), AppID: uuid.NewString(), Salt: []byte{1}, Hash: []byte{1}}), storage.ErrParentNotFound)
+	secs, err := s.ListClientSecrets(ctx, sp.AppID)
+	must(t, err)
+	if len(secs) != 1 || string(secs[0].Hash) != string(sec.Hash) || string(secs[0].Salt) != string(sec.Salt) || !secs[0].ExpiresAt.Equal(exp) || secs[0].Hint != "abc" {
+		t.Fatalf("secrets = %+v", secs)
+	}
+}
+
+func testResourceGroups(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	seed(t, s)
+	rg := storage.ResourceGroup{SubscriptionID: subID, Name: "My-RG", Location: "westeurope", Tags: map[string]string{"env": "dev"}, CreatedAt: now, UpdatedAt: now}
+	created, err := s.PutResourceGroup(ctx, rg)
+	must(t, err)
+	if !created {
+		t.Fatal("first put: created = false")
+	}
+	later := now.Add(time.Minute)
+	rg2 := storage.ResourceGroup{SubscriptionID: subID, Name: "my-rg", Location: "westeurope", Tags: map[string]string{"env": "prod"}, CreatedAt: later, UpdatedAt: later}
+	created, err = s.PutResourceGroup(ctx, rg2)
+	must(t, err)
+	if created {
+		t.Fatal("second put (other case): created = true, want an update")
+	}
+	got, err := s.GetResourceGroup(ctx, subID, "MY-RG")
+	must(t, err)
+	if got.Name != "My-RG" || got.Tags["env"] != "prod" || !got.CreatedAt.Equal(now) || !got.UpdatedAt.Equal(later) {
+		t.Fatalf("group = %+v: want original name and creation time, new tags", got)
+	}
+	_, err = s.PutResourceGroup(ctx, storage.ResourceGroup{SubscriptionID: uuid.NewString(), Name: "x", Location: "l"})
+	wantErr(t, "group in missing subscription", err, storage.ErrParentNotFound)
+	must(t, s.DeleteResourceGroup(ctx, subID, "my-RG"))
+	_, err = s.GetResourceGroup(ctx, subID, "My-RG")
+	wantErr(t, "deleted group", err, storage.ErrNotFound)
+	wantErr(t, "delete again", s.DeleteResourceGroup(ctx, subID, "My-RG"), storage.ErrNotFound)
+	items, next, err := s.ListResourceGroups(ctx, subID, storage.Page{})
+	must(t, err)
+	if items == nil || len(items) != 0 || next != "" {
+		t.Fatalf("empty list = %#v, %q; want an empty non-nil slice", items, next)
+	}
+}
+
+func testResourceGroupPaging(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	seed(t, s)
+	var want []string
+	for i := 0; i < 7; i++ {
+		name := fmt.Sprintf("rg-%02d", i)
+		seedGroup(t, s, name)
+		want = append(want, name)
+	}
+	var got []string
+	p := storage.Page{Limit: 3}
+	for pages := 0; ; pages++ {
+		items, next, err := s.ListResourceGroups(ctx, subID, p)
+		must(t, err)
+		if len(items) > 3 {
+			t.Fatalf("page of %d items, limit 3", len(items))
+		}
+		for _, it := range items {
+			got = append(got, it.Name)
+		}
+		if next == "" {
+			break
+		}
+		if pages > 5 {
+			t.Fatal("paging does not end")
+		}
+		p.After = next
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("paged names = %v, want %v", got, want)
+	}
+}
+
+func testIdentities(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	seed(t, s)
+	seedGroup(t, s, "rg")
+	id := newIdentity("rg", "App-Id")
+	must(t, s.CreateIdentity(ctx, id))
+	dup := newIdentity("RG", "app-id")
+	wantErr(t, "duplicate name, other case", s.CreateIdentity(ctx, dup), storage.ErrAlreadyExists)
+	wantErr(t, "identity in missing group", s.CreateIdentity(ctx, newIdentity("nope", "x")), storage.ErrParentNotFound)
+
+	got, err := s.GetIdentity(ctx, storage.IdentityRef{SubscriptionID: subID, ResourceGroup: "Rg", Name: "APP-ID"})
+	must(t, err)
+	if got.Name != "App-Id" || got.ClientID != id.ClientID || got.PrincipalID != id.PrincipalID || got.Tags["team"] != "a" || got.TenantID != tenantID {
+		t.Fatalf("identity = %+v, want %+v", got, id)
+	}
+	byClient, err := s.GetIdentityByClientID(ctx, id.ClientID)
+	must(t, err)
+	if byClient.Name != "App-Id" {
+		t.Fatalf("by client id = %+v", byClient)
+	}
+	_, err = s.GetIdentityByClientID(ctx, uuid.NewString())
+	wantErr(t, "unknown client id", err, storage.ErrNotFound)
+
+	later := now.Add(time.Hour)
+	upd, err := s.UpdateIdentity(ctx, id.Ref(), func(old storage.Identity) (storage.Identity, error) {
+		old.Tags = map[string]string{"team": "b"}
+		old.ClientID = "must-not-change"
+		old.UpdatedAt = later
+		return old, nil
+	})
+	must(t, err)
+	if upd.Tags["team"] != "b" || upd.ClientID != id.ClientID || !upd.UpdatedAt.Equal(later) {
+		t.Fatalf("updated = %+v", upd)
+	}
+	got, err = s.GetIdentity(ctx, id.Ref())
+	must(t, err)
+	if got.Tags["team"] != "b" || got.ClientID != id.ClientID || !got.CreatedAt.Equal(now) {
+		t.Fatalf("after update = %+v", got)
+	}
+	boom := errors.New("boom")
+	_, err = s.UpdateIdentity(ctx, id.Ref(), func(storage.Identity) (storage.Identity, error) { return storage.Identity{}, boom })
+	wantErr(t, "update fn error", err, boom)
+	_, err = s.UpdateIdentity(ctx, storage.IdentityRef{SubscriptionID: subID, ResourceGroup: "rg", Name: "nope"}, func(i storage.Identity) (storage.Identity, error) { return i, nil })
+	wantErr(t, "update missing", err, storage.ErrNotFound)
+
+	must(t, s.DeleteIdentity(ctx, id.Ref()))
+	_, err = s.GetIdentity(ctx, id.Ref())
+	wantErr(t, "deleted identity", err, storage.ErrNotFound)
+	wantErr(t, "delete twice", s.DeleteIdentity(ctx, id.Ref()), storage.ErrNotFound)
+	again := newIdentity("rg", "App-Id")
+	must(t, s.CreateIdentity(ctx, again))
+	got, err = s.GetIdentity(ctx, again.Ref())
+	must(t, err)
+	if got.ClientID == id.ClientID {
+		t.Fatal("re-created identity kept the old client ID")
+	}
+}
+
+func testIdentityPaging(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	seed(t, s)
+	seedGroup(t, s, "a")
+	seedGroup(t, s, "b")
+	for i := 0; i < 5; i++ {
+		must(t, s.CreateIdentity(ctx, newIdentity("a", fmt.Sprintf("id-%d", i))))
+		must(t, s.CreateIdentity(ctx, newIdentity("b", fmt.Sprintf("id-%d", i))))
+	}
+	count := func(f storage.IdentityFilter) int {
+		n := 0
+		p := storage.Page{Limit: 2}
+		for {
+			items, next, err := s.ListIdentities(ctx, f, p)
+			must(t, err)
+			n += len(items)
+			if next == "" {
+				return n
+			}
+			p.After = next
+		}
+	}
+	if n := count(storage.IdentityFilter{SubscriptionID: subID}); n != 10 {
+		t.Fatalf("subscription list: %d identities, want 10", n)
+	}
+	if n := count(storage.IdentityFilter{SubscriptionID: subID, ResourceGroup: "A"}); n != 5 {
+		t.Fatalf("group list: %d identities, want 5", n)
+	}
+}
+
+func testFederatedCredentials(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	seed(t, s)
+	seedGroup(t, s, "rg")
+	id := newIdentity("rg", "app")
+	must(t, s.CreateIdentity(ctx, id))
+	fic := storage.FederatedCredential{Identity: id.Ref(), Name: "Fic-1", Issuer: "https://issuer.example/a/", Subject: "system:serviceaccount:default:app", Audiences: []string{"api://AzureADTokenExchange"}, CreatedAt: now, UpdatedAt: now}
+	var seen []storage.FederatedCredential
+	created, err := s.PutFederatedCredential(ctx, fic, func(sib []storage.FederatedCredential) error { seen = sib; return nil })
+	must(t, err)
+	if !created || len(seen) != 0 {
+		t.Fatalf("first put: created=%v siblings=%v", created, seen)
+	}
+	fic2 := fic
+	fic2.Name, fic2.Subject = "fic-2", "system:serviceaccount:default:other"
+	_, err = s.PutFederatedCredential(ctx, fic2, func(sib []storage.FederatedCredential) error { seen = sib; return nil })
+	must(t, err)
+	if len(seen) != 1 || seen[0].Name != "Fic-1" || seen[0].Subject != fic.Subject {
+		t.Fatalf("siblings seen by check = %+v", seen)
+	}
+	// Replace fic-1 (other case): not created, siblings exclude itself.
+	upd := fic
+	upd.Name, upd.Subject, upd.UpdatedAt = "FIC-1", "system:serviceaccount:prod:app", now.Add(time.Minute)
+	created, err = s.PutFederatedCredential(ctx, upd, func(sib []storage.FederatedCredential) error { seen = sib; return nil })
+	must(t, err)
+	if created || len(seen) != 1 || seen[0].Name != "fic-2" {
+		t.Fatalf("replace: created=%v siblings=%+v", created, seen)
+	}
+	got, err := s.GetFederatedCredential(ctx, id.Ref(), "fic-1")
+	must(t, err)
+	if got.Name != "Fic-1" || got.Subject != "system:serviceaccount:prod:app" || got.Issuer != fic.Issuer || len(got.Audiences) != 1 || !got.CreatedAt.Equal(now) {
+		t.Fatalf("after replace = %+v", got)
+	}
+	// A refusing check writes nothing.
+	refuse := errors.New("refused")
+	fic3 := fic
+	fic3.Name = "fic-3"
+	_, err = s.PutFederatedCredential(ctx, fic3, func([]storage.FederatedCredential) error { return refuse })
+	wantErr(t, "refused put", err, refuse)
+	_, err = s.GetFederatedCredential(ctx, id.Ref(), "fic-3")
+	wantErr(t, "refused credential", err, storage.ErrNotFound)
+
+	missing := storage.IdentityRef{SubscriptionID: subID, ResourceGroup: "rg", Name: "ghost"}
+	_, err = s.PutFederatedCredential(ctx, storage.FederatedCredential{Identity: missing, Name: "x", Audiences: []string{"a"}}, nil)
+	wantErr(t, "put under missing identity", err, storage.ErrParentNotFound)
+	_, _, err = s.ListFederatedCredentials(ctx, missing, storage.Page{})
+	wantErr(t, "list under missing identity", err, storage.ErrParentNotFound)
+
+	items, next, err := s.ListFederatedCredentials(ctx, id.Ref(), storage.Page{Limit: 1})
+	must(t, err)
+	if len(items) != 1 || next == "" {
+		t.Fatalf("first page = %+v next=%q", items, next)
+	}
+	items2, next, err := s.ListFederatedCredentials(ctx, id.Ref(), storage.Page{Limit: 1, After: next})
+	must(t, err)
+	if len(items2) != 1 || next != "" || items2[0].Name == items[0].Name {
+		t.Fatalf("second page = %+v next=%q", items2, next)
+	}
+	must(t, s.DeleteFederatedCredential(ctx, id.Ref(), "FIC-2"))
+	wantErr(t, "delete twice", s.DeleteFederatedCredential(ctx, id.Ref(), "fic-2"), storage.ErrNotFound)
+	// Deleting the identity deletes its credentials; a re-created identity starts empty.
+	must(t, s.DeleteIdentity(ctx, id.Ref()))
+	must(t, s.CreateIdentity(ctx, newIdentity("rg", "app")))
+	items, _, err = s.ListFederatedCredentials(ctx, id.Ref(), storage.Page{})
+	must(t, err)
+	if len(items) != 0 {
+		t.Fatalf("re-created identity inherited credentials: %+v", items)
+	}
+}
+
+// testFICConcurrency writes many credentials at once under one identity with
+// a check that allows at most 5: the store must never let more than 5 land.
+func testFICConcurrency(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	seed(t, s)
+	seedGroup(t, s, "rg")
+	id := newIdentity("rg", "app")
+	must(t, s.CreateIdentity(ctx, id))
+	errLimit := errors.New("limit")
+	var wg sync.WaitGroup
+	errs := make([]error, 16)
+	for i := range errs {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			c := storage.FederatedCredential{Identity: id.Ref(), Name: fmt.Sprintf("fic-%02d", i), Issuer: "https://i.example", Subject: fmt.Sprint("s", i), Audiences: []string{"a"}, CreatedAt: now, UpdatedAt: now}
+			_, errs[i] = s.PutFederatedCredential(ctx, c, func(sib []storage.FederatedCredential) error {
+				if len(sib) >= 5 {
+					return errLimit
+				}
+				return nil
+			})
+		}(i)
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, errLimit), errors.Is(err, storage.ErrConflict):
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	items, _, err := s.ListFederatedCredentials(ctx, id.Ref(), storage.Page{})
+	must(t, err)
+	if len(items) != ok || ok > 5 || ok == 0 {
+		names := []string{}
+		for _, it := range items {
+			names = append(names, it.Name)
+		}
+		sort.Strings(names)
+		t.Fatalf("%d writes succeeded, %d stored (%v); want the same number, at most 5", ok, len(items), names)
+	}
+}
+
+func testCascade(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	seed(t, s)
+	seedGroup(t, s, "rg")
+	id := newIdentity("rg", "app")
+	must(t, s.CreateIdentity(ctx, id))
+	_, err := s.PutFederatedCredential(ctx, storage.FederatedCredential{Identity: id.Ref(), Name: "fic", Issuer: "https://i", Subject: "s", Audiences: []string{"a"}}, nil)
+	must(t, err)
+	must(t, s.DeleteResourceGroup(ctx, subID, "RG"))
+	_, err = s.GetIdentityByClientID(ctx, id.ClientID)
+	wantErr(t, "identity of deleted group", err, storage.ErrNotFound)
+	seedGroup(t, s, "rg")
+	must(t, s.CreateIdentity(ctx, newIdentity("rg", "app")))
+	items, _, err := s.ListFederatedCredentials(ctx, id.Ref(), storage.Page{})
+	must(t, err)
+	if len(items) != 0 {
+		t.Fatalf("credentials survived their group: %+v", items)
+	}
+}
