@@ -1,0 +1,32 @@
+// Command ward is Ward's one binary: the server (ward serve) and the
+// az-shaped management CLI.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/ward-id/ward/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := &cobra.Command{
+		Use:           "ward",
+		Short:         "Ward: a self-hosted, Entra ID–compatible identity platform for workloads",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	var g cli.Globals
+	cli.AddGlobalFlags(root, &g)
+	root.AddCommand(serveCmd())
+	root.AddCommand(cli.Commands(&g)...)
+	if err := root.ExecuteContext(ctx); err != nil {
+		cli.FormatError(os.Stderr, err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,260 @@
+// Package arm serves Ward's Azure Resource Manager–compatible management
+// API: subscriptions, resource groups, user-assigned identities and their
+// federated identity credentials, and cloud metadata. Handlers are thin: they
+// parse ARM paths and bodies, call package msi, and write ARM's JSON shapes
+// and error envelope.
+package arm
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/authn"
+	"github.com/ward-id/ward/internal/msi"
+	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/storage"
+)
+
+// Authenticator identifies the caller of a management request.
+type Authenticator interface {
+	Authenticate(ctx context.Context, r *http.Request) (authn.Principal, error)
+}
+
+// Config configures a Handler.
+type Config struct {
+	Service *msi.Service
+	Auth    Authenticator
+	// PublicURL is Ward's base URL (no trailing slash), written into
+	// metadata and challenges.
+	PublicURL string
+	TenantID  string
+	Logger    *slog.Logger
+}
+
+// Handler serves the management API.
+type Handler struct {
+	svc       *msi.Service
+	auth      Authenticator
+	publicURL string
+	tenantID  string
+	log       *slog.Logger
+}
+
+// New returns a Handler.
+func New(cfg Config) *Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Handler{svc: cfg.Service, auth: cfg.Auth, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), tenantID: cfg.TenantID, log: cfg.Logger}
+}
+
+// Mount registers the management routes on mux.
+func (h *Handler) Mount(mux *http.ServeMux) {
+	mux.Handle("/subscriptions", h)
+	mux.Handle("/subscriptions/", h)
+	mux.Handle("/metadata/endpoints", http.HandlerFunc(h.serveMetadata))
+}
+
+type principalKey struct{}
+
+// ServeHTTP authenticates, routes by the parsed ARM path and recovers panics
+// into an ARM 500, so one bad request never takes the server down.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	reqID := uuid.NewString()
+	w.Header().Set(HeaderRequestID, reqID)
+	corr := r.Header.Get(HeaderCorrelationRequestID)
+	if corr == "" {
+		corr = reqID
+	}
+	w.Header().Set(HeaderCorrelationRequestID, corr)
+	if c := r.Header.Get(HeaderClientRequestID); c != "" {
+		w.Header().Set(HeaderClientRequestID, c)
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			h.writeError(w, r, fmt.Errorf("panic: %v", v))
+		}
+	}()
+	p, err := h.auth.Authenticate(r.Context(), r)
+	if err != nil {
+		h.unauthorized(w, r, err)
+		return
+	}
+	r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
+	if err := h.route(w, r); err != nil {
+		h.writeError(w, r, err)
+	}
+}
+
+func (h *Handler) unauthorized(w http.ResponseWriter, r *http.Request, err error) {
+	code, msg := CodeInvalidAuthToken, "The access token is invalid."
+	if errors.Is(err, authn.ErrNoCredentials) {
+		code, msg = CodeAuthenticationFailed, "Authentication failed. The 'Authorization' header is missing."
+	} else if !errors.Is(err, authn.ErrInvalidCredentials) {
+		h.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer authorization_uri="%s/%s", error="invalid_token", error_description="%s"`,
+		h.publicURL, h.tenantID, msg))
+	h.writeError(w, r, newError(http.StatusUnauthorized, code, msg))
+}
+
+func (h *Handler) route(w http.ResponseWriter, r *http.Request) error {
+	id, err := resourceid.Parse(r.URL.Path)
+	if err != nil {
+		return newError(http.StatusBadRequest, CodeLinkedInvalidPropertyID, fmt.Sprintf("The path '%s' is not a valid Azure resource path: %v.", r.URL.Path, err))
+	}
+	switch {
+	case id.Subscription == "" && id.Collection == "subscriptions":
+		return h.subscriptions(w, r)
+	case id.Provider == "" && id.ResourceGroup == "" && id.Collection == "":
+		return h.subscription(w, r, id.Subscription)
+	case id.Provider == "" && id.Collection != "":
+		return h.groups(w, r, id.Subscription)
+	case id.Provider == "":
+		return h.group(w, r, id.Subscription, id.ResourceGroup)
+	case !strings.EqualFold(id.Provider, ProviderMSI):
+		return newError(http.StatusBadRequest, CodeInvalidResourceNS, fmt.Sprintf("The resource namespace '%s' is invalid or not served by Ward. Ward serves '%s'.", id.Provider, ProviderMSI))
+	case id.TypeMatches(TypeIdentity) && id.Collection != "":
+		return h.identities(w, r, id.Subscription, id.ResourceGroup)
+	case id.TypeMatches(TypeIdentity) && id.ResourceGroup != "":
+		return h.identity(w, r, ref(id))
+	case id.TypeMatches(TypeFederatedCredential) && id.Collection != "" && id.ResourceGroup != "":
+		return h.federatedCredentials(w, r, ref(id))
+	case id.TypeMatches(TypeFederatedCredential) && id.ResourceGroup != "":
+		return h.federatedCredential(w, r, ref(id), id.Types[1].Name)
+	}
+	return newError(http.StatusBadRequest, CodeInvalidResourceType, fmt.Sprintf("The resource type at '%s' could not be found in the namespace '%s'.", r.URL.Path, id.Provider))
+}
+
+func ref(id resourceid.ID) storage.IdentityRef {
+	return storage.IdentityRef{SubscriptionID: id.Subscription, ResourceGroup: id.ResourceGroup, Name: id.Types[0].Name}
+}
+
+// checkAPIVersion enforces ?api-version= against the versions a family serves.
+func checkAPIVersion(r *http.Request, supported []string, typ string) error {
+	v := r.URL.Query().Get("api-version")
+	if v == "" {
+		return newError(http.StatusBadRequest, CodeMissingAPIVersion, "The api-version query parameter (?api-version=) is required for all requests.")
+	}
+	if slices.Contains(supported, v) {
+		return nil
+	}
+	if strings.Contains(typ, "/") && strings.HasPrefix(typ, "Microsoft.ManagedIdentity") {
+		return newError(http.StatusBadRequest, CodeNoRegisteredProvider, fmt.Sprintf(
+			"No registered resource provider found for API version '%s' and type '%s'. The supported api-versions are '%s'.", v, typ, strings.Join(supported, ", ")))
+	}
+	return newError(http.StatusBadRequest, CodeInvalidAPIVersion, fmt.Sprintf(
+		"The api-version '%s' is invalid. The supported versions are '%s'.", v, strings.Join(supported, ",")))
+}
+
+func methodNotAllowed(r *http.Request, allowed ...string) error {
+	return newError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, fmt.Sprintf(
+		"The HTTP method '%s' is not supported at '%s'. Supported methods: %s.", r.Method, r.URL.Path, strings.Join(allowed, ", ")))
+}
+
+// decodeBody reads a bounded JSON body into v. An empty body, malformed
+// JSON, values of the wrong type or trailing data are 400
+// InvalidRequestContent; an oversized body is 413.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return newError(http.StatusRequestEntityTooLarge, CodeRequestTooLarge, fmt.Sprintf("The request content is larger than the maximum of %d bytes.", MaxBodyBytes))
+	}
+	if err != nil {
+		return newError(http.StatusBadRequest, CodeInvalidRequestContent, "The request content could not be read: "+err.Error())
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.Contains(strings.ToLower(ct), "json") {
+		return newError(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, fmt.Sprintf("The content media type '%s' is not supported. Only 'application/json' is supported.", ct))
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return newError(http.StatusBadRequest, CodeInvalidRequestContent, "The request content was invalid and could not be deserialized: the body is empty; a JSON object is required.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		return newError(http.StatusBadRequest, CodeInvalidRequestContent, fmt.Sprintf("The request content was invalid and could not be deserialized: '%v'.", err))
+	}
+	if dec.More() {
+		return newError(http.StatusBadRequest, CodeInvalidRequestContent, "The request content was invalid and could not be deserialized: unexpected data after the JSON object.")
+	}
+	return nil
+}
+
+// pageFromQuery reads $top and $skiptoken.
+func pageFromQuery(r *http.Request) (storage.Page, error) {
+	var p storage.Page
+	q := r.URL.Query()
+	if t := q.Get("$top"); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil || n < 1 || n > 1000 {
+			return p, newError(http.StatusBadRequest, CodeInvalidParameter, fmt.Sprintf("The value '%s' of $top is invalid; it must be a whole number from 1 to 1000.", t))
+		}
+		p.Limit = n
+	}
+	if s := q.Get("$skiptoken"); s != "" {
+		b, err := base64.RawURLEncoding.DecodeString(s)
+		if err != nil {
+			return p, newError(http.StatusBadRequest, CodeInvalidSkipToken, "The $skiptoken is invalid; use the nextLink of the previous page as it is.")
+		}
+		p.After = string(b)
+	}
+	return p, nil
+}
+
+// nextLink builds the URL of the next page, or "" when there is none.
+func nextLink(r *http.Request, next string) string {
+	if next == "" {
+		return ""
+	}
+	q := url.Values{}
+	q.Set("api-version", r.URL.Query().Get("api-version"))
+	if t := r.URL.Query().Get("$top"); t != "" {
+		q.Set("$top", t)
+	}
+	q.Set("$skiptoken", base64.RawURLEncoding.EncodeToString([]byte(next)))
+	return "https://" + r.Host + r.URL.EscapedPath() + "?" + q.Encode()
+}
+
+// list is ARM's list envelope; Value is never null.
+type list[T any] struct {
+	Value    []T    `json:"value"`
+	NextLink string `json:"nextLink,omitempty"`
+}
+
+func writeList[T any](w http.ResponseWriter, r *http.Request, items []T, next string) {
+	if items == nil {
+		items = []T{}
+	}
+	writeJSON(w, http.StatusOK, list[T]{Value: items, NextLink: nextLink(r, next)})
+}
+
+// writePut answers a PUT: 201 when created, 200 when updated.
+func writePut(w http.ResponseWriter, created bool, v any) {
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, v)
+}
+
+// writeDelete answers a DELETE: 200 when deleted, 204 when there was nothing.
+func writeDelete(w http.ResponseWriter, found bool) {
+	if found {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,66 @@
+package arm
+
+// Wire names of the Azure Resource Manager protocol as Ward serves it. Tests
+// use these literals too, so a rename breaks a test.
+
+// Resource types.
+const (
+	TypeResourceGroup       = "Microsoft.Resources/resourceGroups"
+	ProviderMSI             = "Microsoft.ManagedIdentity"
+	TypeIdentity            = "Microsoft.ManagedIdentity/userAssignedIdentities"
+	TypeFederatedCredential = "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials"
+)
+
+// Headers.
+const (
+	HeaderRequestID            = "x-ms-request-id"
+	HeaderCorrelationRequestID = "x-ms-correlation-request-id"
+	HeaderClientRequestID      = "x-ms-client-request-id"
+)
+
+// Protocol-level error codes (resource rules' codes live in package msi).
+const (
+	CodeMissingAPIVersion       = "MissingApiVersionParameter"
+	CodeInvalidAPIVersion       = "InvalidApiVersionParameter"
+	CodeNoRegisteredProvider    = "NoRegisteredProviderFound"
+	CodeInvalidRequestContent   = "InvalidRequestContent"
+	CodeRequestTooLarge         = "RequestContentTooLarge"
+	CodeAuthenticationFailed    = "AuthenticationFailed"
+	CodeInvalidAuthToken        = "InvalidAuthenticationToken"
+	CodeMethodNotAllowed        = "MethodNotAllowed"
+	CodeInvalidResourceType     = "InvalidResourceType"
+	CodeInvalidResourceNS       = "InvalidResourceNamespace"
+	CodeInvalidParameter        = "InvalidParameter"
+	CodeInvalidSkipToken        = "InvalidSkipToken"
+	CodeInternalServerError     = "InternalServerError"
+	CodeUnsupportedMediaType    = "UnsupportedMediaType"
+	CodeLinkedInvalidPropertyID = "LinkedInvalidPropertyId"
+)
+
+// MaxBodyBytes caps request bodies, as ARM does (4 MiB).
+const MaxBodyBytes = 4 << 20
+
+// API versions accepted per resource family. Requests behave as the newest.
+var (
+	subscriptionAPIVersions = []string{
+		"2014-04-01", "2015-01-01", "2016-06-01", "2018-06-01", "2019-06-01", "2019-11-01", "2020-01-01",
+		"2021-01-01", "2022-01-01", "2022-09-01", "2022-12-01", "2023-07-01", "2024-08-01",
+	}
+	resourceGroupAPIVersions = []string{
+		"2014-04-01", "2015-01-01", "2015-11-01", "2016-02-01", "2016-06-01", "2016-07-01", "2016-09-01",
+		"2017-05-10", "2017-08-01", "2018-02-01", "2018-05-01", "2019-03-01", "2019-05-01", "2019-05-10",
+		"2019-07-01", "2019-08-01", "2019-10-01", "2020-06-01", "2020-08-01", "2020-10-01", "2021-01-01",
+		"2021-04-01", "2022-09-01", "2023-07-01", "2024-03-01", "2024-07-01", "2024-11-01", "2025-01-01",
+		"2025-03-01", "2025-04-01",
+	}
+	identityAPIVersions = []string{
+		"2015-08-31-preview", "2018-11-30", "2021-09-30-preview", "2022-01-31-preview", "2023-01-31",
+		"2023-07-31-preview", "2024-11-30", "2025-01-31-preview", "2025-05-31-preview", "2026-04-30", "2026-05-31",
+	}
+	// Federated credentials appeared in 2022-01-31-preview.
+	federatedCredentialAPIVersions = []string{
+		"2022-01-31-preview", "2023-01-31", "2023-07-31-preview", "2024-11-30", "2025-01-31-preview",
+		"2025-05-31-preview", "2026-04-30", "2026-05-31",
+	}
+	metadataAPIVersions = []string{"2015-01-01", "2018-01-01", "2019-05-01", "2020-06-01", "2022-09-01"}
+)

@@ -1,0 +1,260 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	jmespath "github.com/jmespath-community/go-jmespath/pkg/api"
+	"github.com/jmespath-community/go-jmespath/pkg/parsing"
+	"sigs.k8s.io/yaml"
+)
+
+// Output formats, as az names them.
+var outputFormats = []string{"json", "jsonc", "table", "tsv", "yaml", "yamlc", "none"}
+
+// render applies a JMESPath query to result and writes it in format, the
+// way az does: JSON with sorted keys, tables of scalar columns, TSV of
+// values, YAML.
+func render(w io.Writer, result any, format, query string) error {
+	// Round-trip through JSON so the query sees plain maps and slices.
+	b, err := json.Marshal(result)
+	if err != nil {
+		return err
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	var order []string
+	if query != "" {
+		if v, err = jmespath.Search(query, v); err != nil {
+			return fmt.Errorf("invalid --query %q: %w", query, err)
+		}
+		order = projectionKeys(query)
+	}
+	switch format {
+	case "json", "":
+		return writeJSONOut(w, v, false)
+	case "jsonc":
+		return writeJSONOut(w, v, true)
+	case "yaml", "yamlc":
+		j, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		y, err := yaml.JSONToYAML(j)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(y)
+		return err
+	case "table":
+		return writeTable(w, v, order)
+	case "tsv":
+		return writeTSV(w, v, order)
+	case "none":
+		return nil
+	}
+	return fmt.Errorf("output format %q is not known; use one of %s", format, strings.Join(outputFormats, ", "))
+}
+
+func writeJSONOut(w io.Writer, v any, color bool) error {
+	if v == nil {
+		return nil // az prints nothing for a null result
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	out := buf.String()
+	if color {
+		out = colorize(out)
+	}
+	_, err := io.WriteString(w, out)
+	return err
+}
+
+var (
+	jsonKeyRE    = regexp.MustCompile(`(?m)^(\s*)("(?:[^"\\]|\\.)*")(:)`)
+	jsonStringRE = regexp.MustCompile(`(: |^\s*)("(?:[^"\\]|\\.)*")(,?)$`)
+)
+
+// colorize adds ANSI colours to indented JSON: keys blue, strings green.
+func colorize(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		l = jsonStringRE.ReplaceAllString(l, "$1\x1b[32m$2\x1b[0m$3")
+		lines[i] = jsonKeyRE.ReplaceAllString(l, "$1\x1b[94m$2\x1b[0m$3")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// projectionKeys returns the keys of the query's multi-select hash in the
+// order written ({Name:name, Id:id} gives Name, Id), so that table and TSV
+// columns follow the query as in az.
+func projectionKeys(query string) []string {
+	ast, err := parsing.NewParser().Parse(query)
+	if err != nil {
+		return nil
+	}
+	var found []string
+	var walk func(n parsing.ASTNode)
+	walk = func(n parsing.ASTNode) {
+		if n.NodeType == parsing.ASTMultiSelectHash {
+			found = found[:0]
+			for _, c := range n.Children {
+				if k, ok := c.Value.(string); ok {
+					found = append(found, k)
+				}
+			}
+			return
+		}
+		for _, c := range n.Children {
+			walk(c)
+		}
+	}
+	walk(ast)
+	return found
+}
+
+func rows(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
+	}
+	return []any{v}
+}
+
+func isScalar(v any) bool {
+	switch v.(type) {
+	case map[string]any, []any:
+		return false
+	}
+	return true
+}
+
+// columns picks the scalar keys of the rows: the query's order first, then
+// the rest sorted, as az's sort_keys output does.
+func columns(items []any, order []string) []string {
+	seen := map[string]bool{}
+	var keys []string
+	for _, it := range items {
+		m, ok := it.(map[string]any)
+		if !ok {
+			continue
+		}
+		for k, val := range m {
+			if !seen[k] && isScalar(val) {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	sort.Strings(keys)
+	if len(order) == 0 {
+		return keys
+	}
+	var out []string
+	for _, k := range order {
+		if seen[k] {
+			out = append(out, k)
+			delete(seen, k)
+		}
+	}
+	for _, k := range keys {
+		if seen[k] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func cell(v any) string {
+	switch t := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return t
+	case float64:
+		return fmt.Sprint(t)
+	case bool:
+		if t {
+			return "True"
+		}
+		return "False"
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func header(k string) string {
+	if k == "" {
+		return k
+	}
+	return strings.ToUpper(k[:1]) + k[1:]
+}
+
+func writeTable(w io.Writer, v any, order []string) error {
+	if v == nil {
+		return nil
+	}
+	items := rows(v)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	cols := columns(items, order)
+	if len(cols) == 0 {
+		// A list of scalars prints as one "Result" column.
+		fmt.Fprintln(tw, "Result")
+		fmt.Fprintln(tw, "--------")
+		for _, it := range items {
+			fmt.Fprintln(tw, cell(it))
+		}
+		return tw.Flush()
+	}
+	var head, rule []string
+	for _, c := range cols {
+		head = append(head, header(c))
+		rule = append(rule, strings.Repeat("-", max(len(c), 8)))
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
+	fmt.Fprintln(tw, strings.Join(rule, "\t"))
+	for _, it := range items {
+		m, _ := it.(map[string]any)
+		var vals []string
+		for _, c := range cols {
+			vals = append(vals, cell(m[c]))
+		}
+		fmt.Fprintln(tw, strings.Join(vals, "\t"))
+	}
+	return tw.Flush()
+}
+
+func writeTSV(w io.Writer, v any, order []string) error {
+	if v == nil {
+		return nil
+	}
+	for _, it := range rows(v) {
+		m, ok := it.(map[string]any)
+		if !ok {
+			if _, err := fmt.Fprintln(w, cell(it)); err != nil {
+				return err
+			}
+			continue
+		}
+		var vals []string
+		for _, c := range columns([]any{m}, order) {
+			vals = append(vals, cell(m[c]))
+		}
+		if _, err := fmt.Fprintln(w, strings.Join(vals, "\t")); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,373 @@
+// Package msi holds the rules of the managed identity resource provider:
+// resource groups, user-assigned identities and their federated identity
+// credentials. It validates, generates IDs and talks to storage; it knows
+// nothing of HTTP (package arm puts it on the wire).
+package msi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/storage"
+)
+
+// Service applies the provider's rules on top of storage.
+type Service struct {
+	store storage.Storage
+	now   func() time.Time
+	newID func() string
+	// writing holds the identities that have a federated credential write in
+	// flight, so that a concurrent one is refused with 409 as Entra does.
+	writing sync.Map
+}
+
+// Config configures a Service; zero values are usable defaults.
+type Config struct {
+	Now   func() time.Time
+	NewID func() string // GUID generator for client and principal IDs
+}
+
+// New returns a Service on store.
+func New(store storage.Storage, cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.NewID == nil {
+		cfg.NewID = uuid.NewString
+	}
+	return &Service{store: store, now: cfg.Now, newID: cfg.NewID}
+}
+
+// Subscription returns a subscription or SubscriptionNotFound.
+func (s *Service) Subscription(ctx context.Context, sub string) (storage.Subscription, error) {
+	got, err := s.store.GetSubscription(ctx, sub)
+	if errors.Is(err, storage.ErrNotFound) {
+		return got, errSubscriptionNotFound(sub)
+	}
+	return got, err
+}
+
+// Subscriptions lists every subscription.
+func (s *Service) Subscriptions(ctx context.Context) ([]storage.Subscription, error) {
+	return s.store.ListSubscriptions(ctx)
+}
+
+// GroupSpec is the writable part of a resource group.
+type GroupSpec struct {
+	Location string
+	Tags     map[string]string
+}
+
+// PutGroup creates or updates a resource group. ARM refuses to move a group
+// to another location, and so does Ward.
+func (s *Service) PutGroup(ctx context.Context, sub, name string, spec GroupSpec) (storage.ResourceGroup, bool, error) {
+	if err := ValidateGroupName(name); err != nil {
+		return storage.ResourceGroup{}, false, err
+	}
+	loc := NormalizeLocation(spec.Location)
+	if loc == "" {
+		return storage.ResourceGroup{}, false, invalid(CodeLocationRequired, "The location property is required for this definition.")
+	}
+	if err := ValidateTags(spec.Tags); err != nil {
+		return storage.ResourceGroup{}, false, err
+	}
+	if _, err := s.Subscription(ctx, sub); err != nil {
+		return storage.ResourceGroup{}, false, err
+	}
+	if old, err := s.store.GetResourceGroup(ctx, sub, name); err == nil && old.Location != loc {
+		return storage.ResourceGroup{}, false, &Error{Kind: KindConflict, Code: "InvalidResourceGroupLocation",
+			Message: fmt.Sprintf("Invalid resource group location '%s'. The Resource group already exists in location '%s' in resource group '%s'. A resource group cannot be moved to another location: delete it first or create it in '%s'.", loc, old.Location, old.Name, old.Location)}
+	}
+	now := s.now().UTC()
+	rg := storage.ResourceGroup{SubscriptionID: sub, Name: name, Location: loc, Tags: spec.Tags, CreatedAt: now, UpdatedAt: now}
+	created, err := s.store.PutResourceGroup(ctx, rg)
+	if err != nil {
+		return rg, false, s.mapErr(err, sub, "")
+	}
+	got, err := s.store.GetResourceGroup(ctx, sub, name)
+	return got, created, err
+}
+
+// Group reads a resource group.
+func (s *Service) Group(ctx context.Context, sub, name string) (storage.ResourceGroup, error) {
+	if _, err := s.Subscription(ctx, sub); err != nil {
+		return storage.ResourceGroup{}, err
+	}
+	rg, err := s.store.GetResourceGroup(ctx, sub, name)
+	if errors.Is(err, storage.ErrNotFound) {
+		return rg, errGroupNotFound(name)
+	}
+	return rg, err
+}
+
+// Groups lists one page of a subscription's groups.
+func (s *Service) Groups(ctx context.Context, sub string, p storage.Page) ([]storage.ResourceGroup, string, error) {
+	if _, err := s.Subscription(ctx, sub); err != nil {
+		return nil, "", err
+	}
+	return s.store.ListResourceGroups(ctx, sub, p)
+}
+
+// DeleteGroup deletes a group and everything in it; found is false when
+// there was nothing to delete.
+func (s *Service) DeleteGroup(ctx context.Context, sub, name string) (found bool, err error) {
+	if _, err := s.Subscription(ctx, sub); err != nil {
+		return false, err
+	}
+	err = s.store.DeleteResourceGroup(ctx, sub, name)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// IdentitySpec is the writable part of a user-assigned identity.
+type IdentitySpec struct {
+	Location       string
+	Tags           map[string]string
+	IsolationScope string // "", "None" or "Regional"
+}
+
+func validIsolationScope(v string) (string, error) {
+	switch {
+	case v == "" || strings.EqualFold(v, "None"):
+		return "None", nil
+	case strings.EqualFold(v, "Regional"):
+		return "Regional", nil
+	}
+	return "", invalid(CodeBadRequest, "The isolationScope '%s' is invalid. Allowed values are 'None' and 'Regional'.", v)
+}
+
+// PutIdentity creates an identity with new client and principal IDs, or
+// updates the location-independent fields of an existing one.
+func (s *Service) PutIdentity(ctx context.Context, ref storage.IdentityRef, spec IdentitySpec) (storage.Identity, bool, error) {
+	if err := ValidateIdentityName(ref.Name); err != nil {
+		return storage.Identity{}, false, err
+	}
+	loc := NormalizeLocation(spec.Location)
+	if loc == "" {
+		return storage.Identity{}, false, invalid(CodeLocationRequired, "The location property is required for this definition.")
+	}
+	scope, err := validIsolationScope(spec.IsolationScope)
+	if err != nil {
+		return storage.Identity{}, false, err
+	}
+	if err := ValidateTags(spec.Tags); err != nil {
+		return storage.Identity{}, false, err
+	}
+	sub, err := s.Subscription(ctx, ref.SubscriptionID)
+	if err != nil {
+		return storage.Identity{}, false, err
+	}
+	rg, err := s.Group(ctx, ref.SubscriptionID, ref.ResourceGroup)
+	if err != nil {
+		return storage.Identity{}, false, err
+	}
+	now := s.now().UTC()
+	for attempt := 0; attempt < 3; attempt++ {
+		updated, err := s.store.UpdateIdentity(ctx, ref, func(old storage.Identity) (storage.Identity, error) {
+			if old.Location != loc {
+				return old, &Error{Kind: KindConflict, Code: "InvalidResourceLocation", Message: fmt.Sprintf(
+					"The resource '%s' already exists in location '%s' in resource group '%s'. A resource with the same name cannot be created in location '%s'. Please select a new resource name.", old.Name, old.Location, old.ResourceGroup, loc)}
+			}
+			old.Tags, old.IsolationScope, old.UpdatedAt = spec.Tags, scope, now
+			return old, nil
+		})
+		if !errors.Is(err, storage.ErrNotFound) {
+			return updated, false, s.mapErr(err, ref.SubscriptionID, ref.ResourceGroup)
+		}
+		id := storage.Identity{
+			SubscriptionID: ref.SubscriptionID, ResourceGroup: rg.Name, Name: ref.Name, Location: loc,
+			Tags: spec.Tags, TenantID: sub.TenantID, ClientID: s.newID(), PrincipalID: s.newID(),
+			IsolationScope: scope, CreatedAt: now, UpdatedAt: now,
+		}
+		err = s.store.CreateIdentity(ctx, id)
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			continue // created concurrently: apply as an update
+		}
+		if err != nil {
+			return id, false, s.mapErr(err, ref.SubscriptionID, ref.ResourceGroup)
+		}
+		return id, true, nil
+	}
+	return storage.Identity{}, false, &Error{Kind: KindConflict, Code: CodeConflict, Message: "The identity was modified concurrently; retry the request."}
+}
+
+// PatchIdentity updates tags and/or the isolation scope; nil leaves a field.
+func (s *Service) PatchIdentity(ctx context.Context, ref storage.IdentityRef, tags map[string]string, isolationScope *string) (storage.Identity, error) {
+	if err := ValidateTags(tags); err != nil {
+		return storage.Identity{}, err
+	}
+	var scope string
+	if isolationScope != nil {
+		var err error
+		if scope, err = validIsolationScope(*isolationScope); err != nil {
+			return storage.Identity{}, err
+		}
+	}
+	if _, err := s.Group(ctx, ref.SubscriptionID, ref.ResourceGroup); err != nil {
+		return storage.Identity{}, err
+	}
+	now := s.now().UTC()
+	id, err := s.store.UpdateIdentity(ctx, ref, func(old storage.Identity) (storage.Identity, error) {
+		if tags != nil {
+			old.Tags = tags
+		}
+		if isolationScope != nil {
+			old.IsolationScope = scope
+		}
+		old.UpdatedAt = now
+		return old, nil
+	})
+	if errors.Is(err, storage.ErrNotFound) {
+		return id, errIdentityNotFound(ref.ResourceGroup, ref.Name)
+	}
+	return id, err
+}
+
+// Identity reads an identity.
+func (s *Service) Identity(ctx context.Context, ref storage.IdentityRef) (storage.Identity, error) {
+	if _, err := s.Group(ctx, ref.SubscriptionID, ref.ResourceGroup); err != nil {
+		return storage.Identity{}, err
+	}
+	id, err := s.store.GetIdentity(ctx, ref)
+	if errors.Is(err, storage.ErrNotFound) {
+		return id, errIdentityNotFound(ref.ResourceGroup, ref.Name)
+	}
+	return id, err
+}
+
+// Identities lists one page of identities in a subscription or a group.
+func (s *Service) Identities(ctx context.Context, f storage.IdentityFilter, p storage.Page) ([]storage.Identity, string, error) {
+	if f.ResourceGroup != "" {
+		if _, err := s.Group(ctx, f.SubscriptionID, f.ResourceGroup); err != nil {
+			return nil, "", err
+		}
+	} else if _, err := s.Subscription(ctx, f.SubscriptionID); err != nil {
+		return nil, "", err
+	}
+	return s.store.ListIdentities(ctx, f, p)
+}
+
+// DeleteIdentity deletes an identity and its federated credentials.
+func (s *Service) DeleteIdentity(ctx context.Context, ref storage.IdentityRef) (found bool, err error) {
+	if _, err := s.Group(ctx, ref.SubscriptionID, ref.ResourceGroup); err != nil {
+		return false, err
+	}
+	err = s.store.DeleteIdentity(ctx, ref)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// PutFederatedCredential creates or replaces a credential under an identity.
+func (s *Service) PutFederatedCredential(ctx context.Context, ref storage.IdentityRef, name string, spec FederatedCredentialSpec) (storage.FederatedCredential, bool, error) {
+	if err := ValidateFederatedCredential(name, spec); err != nil {
+		return storage.FederatedCredential{}, false, err
+	}
+	if _, err := s.Group(ctx, ref.SubscriptionID, ref.ResourceGroup); err != nil {
+		return storage.FederatedCredential{}, false, err
+	}
+	idKey := resourceid.Key(resourceid.IdentityID(ref.SubscriptionID, ref.ResourceGroup, ref.Name))
+	if _, busy := s.writing.LoadOrStore(idKey, struct{}{}); busy {
+		return storage.FederatedCredential{}, false, errConcurrentWrites(idKey)
+	}
+	defer s.writing.Delete(idKey)
+
+	now := s.now().UTC()
+	c := storage.FederatedCredential{Identity: ref, Name: name, Issuer: spec.Issuer, Subject: spec.Subject,
+		Audiences: spec.Audiences, CreatedAt: now, UpdatedAt: now}
+	created, err := s.store.PutFederatedCredential(ctx, c, func(siblings []storage.FederatedCredential) error {
+		for _, o := range siblings {
+			if o.Issuer == spec.Issuer && o.Subject == spec.Subject {
+				return invalid(CodeBadRequest, "Issuer and subject combination already exists for this Managed Identity. Federated identity credential '%s' already trusts issuer '%s' with subject '%s'.", o.Name, o.Issuer, o.Subject)
+			}
+		}
+		if len(siblings) >= MaxFederatedCredentials {
+			return invalid(CodeBadRequest, "The managed identity '%s' already has %d federated identity credentials, the maximum allowed. Delete one before adding another.", ref.Name, MaxFederatedCredentials)
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, storage.ErrParentNotFound):
+		return c, false, errParentIdentityNotFound()
+	case errors.Is(err, storage.ErrConflict):
+		return c, false, errConcurrentWrites(idKey)
+	case err != nil:
+		return c, false, err
+	}
+	got, err := s.store.GetFederatedCredential(ctx, ref, name)
+	return got, created, err
+}
+
+func errConcurrentWrites(idKey string) *Error {
+	return &Error{Kind: KindConflict, Code: CodeConcurrentFICWrites, Message: fmt.Sprintf(
+		"Too many Federated Identity Credentials are written concurrently for the managed identity '%s'. Concurrent Federated Identity Credentials writes under the same managed identity are not supported.", idKey)}
+}
+
+// FederatedCredential reads one credential.
+func (s *Service) FederatedCredential(ctx context.Context, ref storage.IdentityRef, name string) (storage.FederatedCredential, error) {
+	if _, err := s.Identity(ctx, ref); err != nil {
+		if e := (*Error)(nil); errors.As(err, &e) && e.Code == CodeResourceNotFound {
+			return storage.FederatedCredential{}, errParentIdentityNotFound()
+		}
+		return storage.FederatedCredential{}, err
+	}
+	c, err := s.store.GetFederatedCredential(ctx, ref, name)
+	if errors.Is(err, storage.ErrNotFound) {
+		return c, errFICNotFound(ref.ResourceGroup, ref.Name, name)
+	}
+	return c, err
+}
+
+// FederatedCredentials lists one page of an identity's credentials.
+func (s *Service) FederatedCredentials(ctx context.Context, ref storage.IdentityRef, p storage.Page) ([]storage.FederatedCredential, string, error) {
+	if _, err := s.Group(ctx, ref.SubscriptionID, ref.ResourceGroup); err != nil {
+		return nil, "", err
+	}
+	items, next, err := s.store.ListFederatedCredentials(ctx, ref, p)
+	if errors.Is(err, storage.ErrParentNotFound) {
+		return nil, "", errParentIdentityNotFound()
+	}
+	return items, next, err
+}
+
+// DeleteFederatedCredential deletes one credential; found is false when it
+// did not exist.
+func (s *Service) DeleteFederatedCredential(ctx context.Context, ref storage.IdentityRef, name string) (bool, error) {
+	if _, err := s.Identity(ctx, ref); err != nil {
+		if e := (*Error)(nil); errors.As(err, &e) && e.Code == CodeResourceNotFound {
+			return false, errParentIdentityNotFound()
+		}
+		return false, err
+	}
+	err := s.store.DeleteFederatedCredential(ctx, ref, name)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// mapErr turns storage sentinels on writes into provider errors.
+func (s *Service) mapErr(err error, sub, rg string) error {
+	var e *Error
+	switch {
+	case err == nil, errors.As(err, &e):
+		return err
+	case errors.Is(err, storage.ErrParentNotFound):
+		if rg == "" {
+			return errSubscriptionNotFound(sub)
+		}
+		return errGroupNotFound(rg)
+	case errors.Is(err, storage.ErrConflict):
+		return &Error{Kind: KindConflict, Code: CodeConflict, Message: "The resource was modified concurrently; retry the request."}
+	}
+	return err
+}

@@ -1,0 +1,192 @@
+// Package pki creates and loads the local certificate authority and the
+// serving certificate Ward uses for HTTPS on first start. The CA is written
+// as ca.pem so that clients can trust Ward (SSL_CERT_FILE, REQUESTS_CA_BUNDLE,
+// NODE_EXTRA_CA_CERTS); the serving certificate is re-issued when its host
+// names change or it nears expiry.
+package pki
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// File names inside the data directory.
+const (
+	CAFile        = "ca.pem"
+	caKeyFile     = "ca-key.pem"
+	serverFile    = "server.pem"
+	serverKeyFile = "server-key.pem"
+)
+
+// DefaultHosts are the names every serving certificate covers: loopback, and
+// the vault host names used by the Key Vault–compatible data plane.
+var DefaultHosts = []string{"127.0.0.1", "::1", "localhost", "*.localhost", "vault.localhost", "*.vault.localhost"}
+
+// Load returns a TLS certificate for the given extra hosts, creating the CA
+// and serving certificate in dir when they are missing, and re-issuing the
+// serving certificate when it does not cover every host or expires within 30
+// days. now is injected so that expiry is testable.
+func Load(dir string, extraHosts []string, now func() time.Time) (tls.Certificate, error) {
+	hosts := append(slices.Clone(DefaultHosts), extraHosts...)
+	slices.Sort(hosts)
+	hosts = slices.Compact(hosts)
+	caCert, caKey, err := loadOrCreateCA(dir, now())
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	certPath, keyPath := filepath.Join(dir, serverFile), filepath.Join(dir, serverKeyFile)
+	if c, err := tls.LoadX509KeyPair(certPath, keyPath); err == nil && covers(c.Leaf, hosts, now()) {
+		c.Certificate = append(c.Certificate, caCert.Raw)
+		return c, nil
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: "ward"},
+		NotBefore:    now().Add(-time.Hour),
+		NotAfter:     now().Add(397 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("issue serving certificate: %w", err)
+	}
+	if err := writePEM(certPath, "CERTIFICATE", der, 0o644); err != nil {
+		return tls.Certificate{}, err
+	}
+	if err := writeKey(keyPath, key); err != nil {
+		return tls.Certificate{}, err
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	return tls.Certificate{Certificate: [][]byte{der, caCert.Raw}, PrivateKey: key, Leaf: leaf}, nil
+}
+
+func covers(leaf *x509.Certificate, hosts []string, now time.Time) bool {
+	if leaf == nil || now.Add(30*24*time.Hour).After(leaf.NotAfter) {
+		return false
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			if !slices.ContainsFunc(leaf.IPAddresses, ip.Equal) {
+				return false
+			}
+		} else if !slices.Contains(leaf.DNSNames, h) {
+			return false
+		}
+	}
+	return true
+}
+
+func loadOrCreateCA(dir string, now time.Time) (*x509.Certificate, crypto.Signer, error) {
+	certPath, keyPath := filepath.Join(dir, CAFile), filepath.Join(dir, caKeyFile)
+	if pair, err := tls.LoadX509KeyPair(certPath, keyPath); err == nil {
+		signer, ok := pair.PrivateKey.(crypto.Signer)
+		if !ok {
+			return nil, nil, errors.New("ca key is not a signing key")
+		}
+		return pair.Leaf, signer, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, nil, fmt.Errorf("load CA from %s: %w (remove ca.pem and ca-key.pem to create a new CA)", dir, err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial(),
+		Subject:               pkix.Name{CommonName: "Ward local CA", Organization: []string{"Ward"}},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(10 * 365 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, err
+	}
+	if err := writeKey(keyPath, key); err != nil {
+		return nil, nil, err
+	}
+	if err := writePEM(certPath, "CERTIFICATE", der, 0o644); err != nil {
+		return nil, nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	return cert, key, err
+}
+
+func writeKey(path string, key *ecdsa.PrivateKey) error {
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	return writePEM(path, "PRIVATE KEY", der, 0o600)
+}
+
+// writePEM writes atomically (temp file, fsync, rename) so a crash never
+// leaves a half-written certificate or key.
+func writePEM(path, typ string, der []byte, mode os.FileMode) error {
+	return WriteFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), mode)
+}
+
+// WriteFileAtomic writes data to path through a synced temporary file.
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+func serial() *big.Int {
+	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return n
+}
