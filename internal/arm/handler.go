@@ -65,6 +65,16 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.Handle("/subscriptions", h)
 	mux.Handle("/subscriptions/", h)
 	mux.Handle("/metadata/endpoints", http.HandlerFunc(h.serveMetadata))
+	// ARM paths are case-insensitive (/SUBSCRIPTIONS/...); the mux is not,
+	// so the fallback route sends any other spelling here too.
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if p := strings.ToLower(r.URL.Path); p == "/subscriptions" || strings.HasPrefix(p, "/subscriptions/") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set(HeaderRequestID, uuid.NewString())
+		h.writeError(w, r, newError(http.StatusNotFound, "NotFound", fmt.Sprintf("No route serves '%s %s'.", r.Method, r.URL.Path)))
+	})
 }
 
 type principalKey struct{}
