@@ -26,12 +26,6 @@ type Globals struct {
 	Subscription string
 }
 
-// Env is what a command runs with.
-type Env struct {
-	Out, Err io.Writer
-	g        *Globals
-}
-
 // AddGlobalFlags registers the shared flags on the root command.
 func AddGlobalFlags(root *cobra.Command, g *Globals) {
 	def := os.Getenv("WARD_DATA")

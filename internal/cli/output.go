@@ -218,19 +218,31 @@ func writeTable(w io.Writer, v any, order []string) error {
 		}
 		return tw.Flush()
 	}
-	var head, rule []string
-	for _, c := range cols {
+	// az underlines each column across its full width.
+	table := make([][]string, 0, len(items))
+	width := make([]int, len(cols))
+	var head []string
+	for i, c := range cols {
 		head = append(head, header(c))
-		rule = append(rule, strings.Repeat("-", max(len(c), 8)))
+		width[i] = max(len(c), 8)
 	}
-	fmt.Fprintln(tw, strings.Join(head, "\t"))
-	fmt.Fprintln(tw, strings.Join(rule, "\t"))
 	for _, it := range items {
 		m, _ := it.(map[string]any)
 		var vals []string
-		for _, c := range cols {
-			vals = append(vals, cell(m[c]))
+		for i, c := range cols {
+			v := cell(m[c])
+			width[i] = max(width[i], len([]rune(v)))
+			vals = append(vals, v)
 		}
+		table = append(table, vals)
+	}
+	var rule []string
+	for _, n := range width {
+		rule = append(rule, strings.Repeat("-", n))
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
+	fmt.Fprintln(tw, strings.Join(rule, "\t"))
+	for _, vals := range table {
 		fmt.Fprintln(tw, strings.Join(vals, "\t"))
 	}
 	return tw.Flush()

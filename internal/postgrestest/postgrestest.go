@@ -37,12 +37,15 @@ func Binaries() string {
 }
 
 // Start starts a server and returns a DSN for a fresh database on it. The
-// test is skipped when no PostgreSQL binaries exist; CI installs them, so a
-// skip there shows in the log.
+// test is skipped when no PostgreSQL binaries exist, unless
+// WARD_REQUIRE_POSTGRES is set (CI sets it, so the run cannot pass silently).
 func Start(t testing.TB) string {
 	t.Helper()
 	bin := Binaries()
 	if bin == "" {
+		if os.Getenv("WARD_REQUIRE_POSTGRES") != "" {
+			t.Fatal("WARD_REQUIRE_POSTGRES is set but no PostgreSQL server binaries (initdb, pg_ctl) were found")
+		}
 		t.Skip("PostgreSQL server binaries (initdb, pg_ctl) not found; install postgresql to run this test")
 	}
 	dir, err := os.MkdirTemp("", "ward-pg-")

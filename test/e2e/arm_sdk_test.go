@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/msi/armmsi"
@@ -56,7 +57,7 @@ func TestARMSDKIdentityLifecycle(t *testing.T) {
 	ctx := context.Background()
 
 	var resp *http.Response
-	cctx := runtime.WithCaptureResponse(ctx, &resp)
+	cctx := policy.WithCaptureResponse(ctx, &resp)
 	if _, err := c.groups.CreateOrUpdate(cctx, "rg-sdk", armresources.ResourceGroup{Location: to.Ptr("West Europe")}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +298,7 @@ func TestFederatedCredentialRules(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var resp *http.Response
-			cctx := runtime.WithCaptureResponse(ctx, &resp)
+			cctx := policy.WithCaptureResponse(ctx, &resp)
 			_, err := c.fics.CreateOrUpdate(cctx, "rg", tc.identity, tc.fic, armmsi.FederatedIdentityCredential{Properties: tc.props()}, nil)
 			if tc.code == "" {
 				if err != nil || resp.StatusCode != tc.status {

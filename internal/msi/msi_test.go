@@ -1,0 +1,162 @@
+package msi
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ward-id/ward/internal/storage"
+	sqlstore "github.com/ward-id/ward/internal/storage/sql"
+)
+
+const (
+	tenant = "11111111-1111-1111-1111-111111111111"
+	sub    = "22222222-2222-2222-2222-222222222222"
+)
+
+func newService(t *testing.T) (*Service, storage.Storage) {
+	t.Helper()
+	st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ctx := context.Background()
+	if err := st.CreateTenant(ctx, storage.Tenant{ID: tenant}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateSubscription(ctx, storage.Subscription{ID: sub, TenantID: tenant, State: "Enabled"}); err != nil {
+		t.Fatal(err)
+	}
+	return New(st, Config{}), st
+}
+
+func code(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// blockingStore holds the write of the credential named block open until
+// released; other writes pass straight through.
+type blockingStore struct {
+	storage.Storage
+	block            string
+	entered, release chan struct{}
+}
+
+func (b *blockingStore) PutFederatedCredential(ctx context.Context, c storage.FederatedCredential, check func([]storage.FederatedCredential) error) (bool, error) {
+	if c.Name == b.block && c.Identity.Name == "app" {
+		b.entered <- struct{}{}
+		<-b.release
+	}
+	return b.Storage.PutFederatedCredential(ctx, c, check)
+}
+
+func TestConcurrentFederatedCredentialWritesConflict(t *testing.T) {
+	_, st := newService(t)
+	bs := &blockingStore{Storage: st, block: "fic-1", entered: make(chan struct{}), release: make(chan struct{})}
+	svc := New(bs, Config{})
+	ctx := context.Background()
+	if _, _, err := svc.PutGroup(ctx, sub, "rg", GroupSpec{Location: "westeurope"}); err != nil {
+		t.Fatal(err)
+	}
+	ref := storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "app"}
+	if _, _, err := svc.PutIdentity(ctx, ref, IdentitySpec{Location: "westeurope"}); err != nil {
+		t.Fatal(err)
+	}
+	spec := FederatedCredentialSpec{Issuer: "https://i.example.com", Subject: "s1", Audiences: []string{"api://AzureADTokenExchange"}}
+	first := make(chan error, 1)
+	go func() {
+		_, _, err := svc.PutFederatedCredential(ctx, ref, "fic-1", spec)
+		first <- err
+	}()
+	<-bs.entered // the first write is in flight
+	spec.Subject = "s2"
+	_, _, err := svc.PutFederatedCredential(ctx, ref, "fic-2", spec)
+	if code(err) != CodeConcurrentFICWrites || !strings.Contains(err.Error(), "/subscriptions/"+sub+"/resourcegroups/rg/providers/microsoft.managedidentity/userassignedidentities/app") {
+		t.Fatalf("concurrent write: %v, want %s naming the lower-cased identity", err, CodeConcurrentFICWrites)
+	}
+	// Another identity is not blocked.
+	other := storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "other"}
+	if _, _, err := svc.PutIdentity(ctx, other, IdentitySpec{Location: "westeurope"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.PutFederatedCredential(ctx, other, "fic-1", spec); err != nil {
+		t.Fatalf("write under another identity: %v", err)
+	}
+	bs.release <- struct{}{}
+	if err := <-first; err != nil {
+		t.Fatalf("first write: %v", err)
+	}
+	// Once the first write is done, the next one goes through.
+	if _, _, err := svc.PutFederatedCredential(ctx, ref, "fic-2", spec); err != nil {
+		t.Fatalf("write after the first finished: %v", err)
+	}
+}
+
+func TestValidateGroupName(t *testing.T) {
+	for _, ok := range []string{"a", "My_RG-1.(x)", strings.Repeat("r", 90), "grüße"} {
+		if err := ValidateGroupName(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "ends.", "has space", "a/b", strings.Repeat("r", 91)} {
+		if err := ValidateGroupName(bad); code(err) != CodeInvalidResourceGroup {
+			t.Errorf("%q: %v, want %s", bad, err, CodeInvalidResourceGroup)
+		}
+	}
+}
+
+func TestValidateIdentityName(t *testing.T) {
+	for _, ok := range []string{"abc", "a_b-c", strings.Repeat("x", 128), "9lives"} {
+		if err := ValidateIdentityName(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"ab", "_abc", "a.bc", strings.Repeat("x", 129), "a b c"} {
+		if err := ValidateIdentityName(bad); code(err) != CodeInvalidResourceName {
+			t.Errorf("%q: %v, want %s", bad, err, CodeInvalidResourceName)
+		}
+	}
+}
+
+func TestPutGroupLocationIsImmutable(t *testing.T) {
+	svc, _ := newService(t)
+	ctx := context.Background()
+	if _, created, err := svc.PutGroup(ctx, sub, "rg", GroupSpec{Location: "West Europe"}); err != nil || !created {
+		t.Fatalf("create: %v %v", created, err)
+	}
+	if _, _, err := svc.PutGroup(ctx, sub, "rg", GroupSpec{Location: "eastus"}); code(err) != "InvalidResourceGroupLocation" {
+		t.Fatalf("move: %v", err)
+	}
+	if _, _, err := svc.PutGroup(ctx, "33333333-3333-3333-3333-333333333333", "rg", GroupSpec{Location: "eastus"}); code(err) != CodeSubscriptionNotFound {
+		t.Fatalf("unknown subscription: %v", err)
+	}
+}
+
+func TestInjectedClockAndIDs(t *testing.T) {
+	_, st := newService(t)
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	n := 0
+	svc := New(st, Config{Now: func() time.Time { return now }, NewID: func() string {
+		n++
+		return []string{"aaaaaaaa-0000-0000-0000-000000000001", "aaaaaaaa-0000-0000-0000-000000000002"}[n-1]
+	}})
+	ctx := context.Background()
+	if _, _, err := svc.PutGroup(ctx, sub, "rg", GroupSpec{Location: "westeurope"}); err != nil {
+		t.Fatal(err)
+	}
+	id, _, err := svc.PutIdentity(ctx, storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "app"}, IdentitySpec{Location: "westeurope"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.ClientID != "aaaaaaaa-0000-0000-0000-000000000001" || id.PrincipalID != "aaaaaaaa-0000-0000-0000-000000000002" || !id.CreatedAt.Equal(now) {
+		t.Fatalf("identity = %+v", id)
+	}
+}

@@ -1,0 +1,68 @@
+package resourceid
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	cases := []struct {
+		in   string
+		want ID
+		err  bool
+	}{
+		{in: "/", want: ID{}},
+		{in: "/subscriptions", want: ID{Collection: "subscriptions"}},
+		{in: "/subscriptions/s1", want: ID{Subscription: "s1"}},
+		{in: "/SUBSCRIPTIONS/s1/RESOURCEGROUPS", want: ID{Subscription: "s1", Collection: "resourceGroups"}},
+		{in: "/subscriptions/s1/resourcegroups/rg", want: ID{Subscription: "s1", ResourceGroup: "rg"}},
+		{in: "/subscriptions/s1/providers/Microsoft.ManagedIdentity/userAssignedIdentities",
+			want: ID{Subscription: "s1", Provider: "Microsoft.ManagedIdentity", Collection: "userAssignedIdentities"}},
+		{in: "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id/federatedIdentityCredentials/f",
+			want: ID{Subscription: "s1", ResourceGroup: "rg", Provider: "Microsoft.ManagedIdentity",
+				Types: []TypeName{{"userAssignedIdentities", "id"}, {"federatedIdentityCredentials", "f"}}}},
+		{in: "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id/federatedIdentityCredentials",
+			want: ID{Subscription: "s1", ResourceGroup: "rg", Provider: "Microsoft.ManagedIdentity",
+				Types: []TypeName{{"userAssignedIdentities", "id"}}, Collection: "federatedIdentityCredentials"}},
+		{in: "/subscriptions/s1//rg", err: true},
+		{in: "/subscriptions/s1/resourceGroups/rg/widgets/x", err: true},
+		{in: "/subscriptions/s1/providers", err: true},
+		{in: "/subscriptions/s1/resourceGroups/rg/providers/A/b/c/providers/X/y/z", err: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := Parse(tc.in)
+			if tc.err {
+				if !errors.Is(err, ErrInvalid) {
+					t.Fatalf("Parse(%q) error = %v, want ErrInvalid", tc.in, err)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("Parse(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestTypeMatches(t *testing.T) {
+	id, _ := Parse("/subscriptions/s/resourceGroups/rg/providers/microsoft.managedidentity/USERASSIGNEDIDENTITIES/x/federatedidentitycredentials")
+	if !id.TypeMatches("Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials") {
+		t.Fatal("case-insensitive nested collection did not match")
+	}
+	if id.TypeMatches("Microsoft.ManagedIdentity/userAssignedIdentities") {
+		t.Fatal("matched a shorter type chain")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add("/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/x")
+	f.Add("//")
+	f.Fuzz(func(t *testing.T, s string) {
+		id, err := Parse(s)
+		if err == nil && len(id.Types) > 0 && id.Provider == "" {
+			t.Fatalf("types without a provider: %+v", id)
+		}
+	})
+}
