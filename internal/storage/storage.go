@@ -61,6 +61,45 @@ type ClientSecret struct {
 	CreatedAt   time.Time
 }
 
+// SigningKey is one of Ward's token-signing keys. The private key is stored
+// encrypted (by the signer package); storage never sees it in clear.
+type SigningKey struct {
+	KID          string
+	Alg          string // RS256 or ES256
+	EncryptedKey []byte
+	CertDER      []byte // self-signed certificate published in the JWKS x5c
+	CreatedAt    time.Time
+	ActiveFrom   time.Time // first moment the key may sign
+	RetireAt     time.Time // after this the key is neither used nor published
+}
+
+// Certificate is a certificate credential of a service principal.
+type Certificate struct {
+	KeyID      string
+	AppID      string
+	Thumbprint string // hex SHA-256 of the DER certificate
+	CertDER    []byte
+	ExpiresAt  time.Time
+	CreatedAt  time.Time
+}
+
+// SignIn is one token request, issued or refused.
+type SignIn struct {
+	ID          string
+	Time        time.Time
+	TenantID    string
+	ClientID    string
+	PrincipalID string
+	IdentityID  string // managed identity resource ID, if any
+	Resource    string
+	Credential  string // clientSecret, certificate, federated
+	Result      string // success or failure
+	ErrorCode   int    // AADSTS code, 0 on success
+	Reason      string
+	Issuer      string // assertion issuer (federated)
+	Subject     string // assertion subject (federated)
+}
+
 // ResourceGroup is an ARM resource group.
 type ResourceGroup struct {
 	SubscriptionID string
@@ -135,8 +174,24 @@ type Storage interface {
 
 	CreateServicePrincipal(ctx context.Context, sp ServicePrincipal) error
 	GetServicePrincipalByAppID(ctx context.Context, appID string) (ServicePrincipal, error)
+	GetServicePrincipal(ctx context.Context, objectID string) (ServicePrincipal, error)
+	ListServicePrincipals(ctx context.Context) ([]ServicePrincipal, error)
+	// DeleteServicePrincipal deletes it with its secrets and certificates.
+	DeleteServicePrincipal(ctx context.Context, objectID string) error
 	AddClientSecret(ctx context.Context, s ClientSecret) error
 	ListClientSecrets(ctx context.Context, appID string) ([]ClientSecret, error)
+	DeleteClientSecret(ctx context.Context, appID, keyID string) error
+	AddCertificate(ctx context.Context, c Certificate) error
+	ListCertificates(ctx context.Context, appID string) ([]Certificate, error)
+	DeleteCertificate(ctx context.Context, appID, keyID string) error
+
+	CreateSigningKey(ctx context.Context, k SigningKey) error
+	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
+	DeleteSigningKey(ctx context.Context, kid string) error
+
+	RecordSignIn(ctx context.Context, s SignIn) error
+	// ListSignIns returns sign-ins at or after since, newest first.
+	ListSignIns(ctx context.Context, since time.Time, limit int) ([]SignIn, error)
 
 	// PutResourceGroup creates or replaces a group; created reports which.
 	PutResourceGroup(ctx context.Context, rg ResourceGroup) (created bool, err error)

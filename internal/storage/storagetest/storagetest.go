@@ -30,6 +30,9 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"FederatedCredentials", testFederatedCredentials},
 		{"FederatedCredentialCheckUnderConcurrency", testFICConcurrency},
 		{"DeleteResourceGroupCascades", testCascade},
+		{"ServicePrincipalCredentials", testSPCredentials},
+		{"SigningKeys", testSigningKeys},
+		{"SignIns", testSignIns},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -423,5 +426,86 @@ func testCascade(t *testing.T, s storage.Storage) {
 	must(t, err)
 	if len(items) != 0 {
 		t.Fatalf("credentials survived their group: %+v", items)
+	}
+}
+
+func testSPCredentials(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	seed(t, s)
+	sp := storage.ServicePrincipal{ObjectID: uuid.NewString(), AppID: uuid.NewString(), TenantID: tenantID, DisplayName: "b-app", CreatedAt: now}
+	sp2 := storage.ServicePrincipal{ObjectID: uuid.NewString(), AppID: uuid.NewString(), TenantID: tenantID, DisplayName: "a-app", CreatedAt: now}
+	must(t, s.CreateServicePrincipal(ctx, sp))
+	must(t, s.CreateServicePrincipal(ctx, sp2))
+	got, err := s.GetServicePrincipal(ctx, sp.ObjectID)
+	must(t, err)
+	if got.AppID != sp.AppID {
+		t.Fatalf("by object id = %+v", got)
+	}
+	all, err := s.ListServicePrincipals(ctx)
+	must(t, err)
+	if len(all) != 2 || all[0].DisplayName != "a-app" {
+		t.Fatalf("list = %+v", all)
+	}
+	sec := storage.ClientSecret{KeyID: uuid.NewString(), AppID: sp.AppID, Hint: "abc", Salt: []byte{1}, Hash: []byte{2}, CreatedAt: now}
+	must(t, s.AddClientSecret(ctx, sec))
+	cert := storage.Certificate{KeyID: uuid.NewString(), AppID: sp.AppID, Thumbprint: "ab12", CertDER: []byte{0x30, 0x82, 0}, ExpiresAt: now.Add(time.Hour), CreatedAt: now}
+	must(t, s.AddCertificate(ctx, cert))
+	certs, err := s.ListCertificates(ctx, sp.AppID)
+	must(t, err)
+	if len(certs) != 1 || certs[0].Thumbprint != "ab12" || string(certs[0].CertDER) != string(cert.CertDER) || !certs[0].ExpiresAt.Equal(cert.ExpiresAt) {
+		t.Fatalf("certificates = %+v", certs)
+	}
+	wantErr(t, "delete secret of other sp", s.DeleteClientSecret(ctx, sp2.AppID, sec.KeyID), storage.ErrNotFound)
+	must(t, s.DeleteClientSecret(ctx, sp.AppID, sec.KeyID))
+	secs, err := s.ListClientSecrets(ctx, sp.AppID)
+	must(t, err)
+	if len(secs) != 0 {
+		t.Fatalf("secrets after delete = %+v", secs)
+	}
+	must(t, s.AddClientSecret(ctx, storage.ClientSecret{KeyID: uuid.NewString(), AppID: sp.AppID, Salt: []byte{1}, Hash: []byte{2}}))
+	must(t, s.DeleteServicePrincipal(ctx, sp.ObjectID))
+	wantErr(t, "delete twice", s.DeleteServicePrincipal(ctx, sp.ObjectID), storage.ErrNotFound)
+	secs, err = s.ListClientSecrets(ctx, sp.AppID)
+	must(t, err)
+	certs, err2 := s.ListCertificates(ctx, sp.AppID)
+	must(t, err2)
+	if len(secs) != 0 || len(certs) != 0 {
+		t.Fatalf("credentials survived their principal: %d secrets, %d certificates", len(secs), len(certs))
+	}
+	wantErr(t, "delete cert", s.DeleteCertificate(ctx, sp.AppID, cert.KeyID), storage.ErrNotFound)
+}
+
+func testSigningKeys(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	k1 := storage.SigningKey{KID: "k1", Alg: "RS256", EncryptedKey: []byte{9, 8, 7}, CertDER: []byte{1}, CreatedAt: now, ActiveFrom: now, RetireAt: now.Add(48 * time.Hour)}
+	k0 := storage.SigningKey{KID: "k0", Alg: "ES256", EncryptedKey: []byte{1}, CertDER: []byte{2}, CreatedAt: now, ActiveFrom: now.Add(-time.Hour), RetireAt: now.Add(time.Hour)}
+	must(t, s.CreateSigningKey(ctx, k1))
+	must(t, s.CreateSigningKey(ctx, k0))
+	wantErr(t, "duplicate kid", s.CreateSigningKey(ctx, k1), storage.ErrAlreadyExists)
+	keys, err := s.ListSigningKeys(ctx)
+	must(t, err)
+	if len(keys) != 2 || keys[0].KID != "k0" || string(keys[1].EncryptedKey) != string(k1.EncryptedKey) || !keys[1].RetireAt.Equal(k1.RetireAt) {
+		t.Fatalf("keys = %+v", keys)
+	}
+	must(t, s.DeleteSigningKey(ctx, "k0"))
+	wantErr(t, "delete twice", s.DeleteSigningKey(ctx, "k0"), storage.ErrNotFound)
+}
+
+func testSignIns(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	for i := 0; i < 5; i++ {
+		must(t, s.RecordSignIn(ctx, storage.SignIn{ID: fmt.Sprint("si-", i), Time: now.Add(time.Duration(i) * time.Minute), TenantID: tenantID,
+			ClientID: "c", Resource: "https://management.azure.com", Credential: "federated", Result: "failure", ErrorCode: 700213,
+			Reason: "subject", Issuer: "https://i", Subject: "s"}))
+	}
+	got, err := s.ListSignIns(ctx, now.Add(2*time.Minute), 10)
+	must(t, err)
+	if len(got) != 3 || got[0].ID != "si-4" || got[2].ID != "si-2" || got[0].ErrorCode != 700213 || got[0].Issuer != "https://i" {
+		t.Fatalf("sign-ins = %+v", got)
+	}
+	got, err = s.ListSignIns(ctx, time.Time{}, 2)
+	must(t, err)
+	if len(got) != 2 {
+		t.Fatalf("limit 2: %d", len(got))
 	}
 }

@@ -1,0 +1,151 @@
+package sql
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/storage"
+)
+
+type scanner = interface{ Scan(...any) error }
+
+const spCols = `object_id, app_id, tenant_id, display_name, created_at`
+
+func scanSP(sc scanner) (storage.ServicePrincipal, error) {
+	var sp storage.ServicePrincipal
+	var created int64
+	err := sc.Scan(&sp.ObjectID, &sp.AppID, &sp.TenantID, &sp.DisplayName, &created)
+	sp.CreatedAt = fromMicros(created)
+	return sp, err
+}
+
+// GetServicePrincipal reads a service principal by object ID.
+func (s *DB) GetServicePrincipal(ctx context.Context, objectID string) (storage.ServicePrincipal, error) {
+	sp, err := scanSP(s.db.QueryRowContext(ctx, s.fl.rebind(`SELECT `+spCols+` FROM service_principals WHERE object_id = ?`), resourceid.Key(objectID)))
+	return sp, s.classify(err)
+}
+
+// ListServicePrincipals lists every service principal.
+func (s *DB) ListServicePrincipals(ctx context.Context) ([]storage.ServicePrincipal, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+spCols+` FROM service_principals ORDER BY display_name, object_id`)
+	if err != nil {
+		return nil, s.classify(err)
+	}
+	return collect(rows, scanSP)
+}
+
+// DeleteServicePrincipal deletes a service principal; its secrets and
+// certificates go by cascade.
+func (s *DB) DeleteServicePrincipal(ctx context.Context, objectID string) error {
+	res, err := s.exec(ctx, `DELETE FROM service_principals WHERE object_id = ?`, resourceid.Key(objectID))
+	return notFoundIfNone(res, err)
+}
+
+// DeleteClientSecret deletes one secret of a service principal.
+func (s *DB) DeleteClientSecret(ctx context.Context, appID, keyID string) error {
+	res, err := s.exec(ctx, `DELETE FROM client_secrets WHERE app_id = ? AND key_id = ?`, resourceid.Key(appID), resourceid.Key(keyID))
+	return notFoundIfNone(res, err)
+}
+
+// AddCertificate stores a certificate credential.
+func (s *DB) AddCertificate(ctx context.Context, c storage.Certificate) error {
+	_, err := s.exec(ctx, `INSERT INTO sp_certificates (key_id, app_id, thumbprint, cert, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		resourceid.Key(c.KeyID), resourceid.Key(c.AppID), c.Thumbprint, hex.EncodeToString(c.CertDER), micros(c.ExpiresAt), micros(c.CreatedAt))
+	return err
+}
+
+// ListCertificates lists a service principal's certificates.
+func (s *DB) ListCertificates(ctx context.Context, appID string) ([]storage.Certificate, error) {
+	rows, err := s.db.QueryContext(ctx, s.fl.rebind(`SELECT key_id, app_id, thumbprint, cert, expires_at, created_at FROM sp_certificates WHERE app_id = ? ORDER BY created_at, key_id`), resourceid.Key(appID))
+	if err != nil {
+		return nil, s.classify(err)
+	}
+	return collect(rows, func(sc scanner) (storage.Certificate, error) {
+		var c storage.Certificate
+		var der string
+		var exp, created int64
+		if err := sc.Scan(&c.KeyID, &c.AppID, &c.Thumbprint, &der, &exp, &created); err != nil {
+			return c, err
+		}
+		var err error
+		if c.CertDER, err = hex.DecodeString(der); err != nil {
+			return c, fmt.Errorf("certificate %s: %w", c.KeyID, err)
+		}
+		c.ExpiresAt, c.CreatedAt = fromMicros(exp), fromMicros(created)
+		return c, nil
+	})
+}
+
+// DeleteCertificate deletes one certificate of a service principal.
+func (s *DB) DeleteCertificate(ctx context.Context, appID, keyID string) error {
+	res, err := s.exec(ctx, `DELETE FROM sp_certificates WHERE app_id = ? AND key_id = ?`, resourceid.Key(appID), resourceid.Key(keyID))
+	return notFoundIfNone(res, err)
+}
+
+// CreateSigningKey stores a signing key (its private part already encrypted).
+func (s *DB) CreateSigningKey(ctx context.Context, k storage.SigningKey) error {
+	_, err := s.exec(ctx, `INSERT INTO signing_keys (kid, alg, key_enc, cert, created_at, active_from, retire_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		k.KID, k.Alg, hex.EncodeToString(k.EncryptedKey), hex.EncodeToString(k.CertDER), micros(k.CreatedAt), micros(k.ActiveFrom), micros(k.RetireAt))
+	return err
+}
+
+// ListSigningKeys lists every signing key, oldest activation first.
+func (s *DB) ListSigningKeys(ctx context.Context) ([]storage.SigningKey, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT kid, alg, key_enc, cert, created_at, active_from, retire_at FROM signing_keys ORDER BY active_from, kid`)
+	if err != nil {
+		return nil, s.classify(err)
+	}
+	return collect(rows, func(sc scanner) (storage.SigningKey, error) {
+		var k storage.SigningKey
+		var enc, cert string
+		var created, active, retire int64
+		if err := sc.Scan(&k.KID, &k.Alg, &enc, &cert, &created, &active, &retire); err != nil {
+			return k, err
+		}
+		var err error
+		if k.EncryptedKey, err = hex.DecodeString(enc); err != nil {
+			return k, fmt.Errorf("signing key %s: %w", k.KID, err)
+		}
+		if k.CertDER, err = hex.DecodeString(cert); err != nil {
+			return k, fmt.Errorf("signing key %s: %w", k.KID, err)
+		}
+		k.CreatedAt, k.ActiveFrom, k.RetireAt = fromMicros(created), fromMicros(active), fromMicros(retire)
+		return k, nil
+	})
+}
+
+// DeleteSigningKey deletes a signing key.
+func (s *DB) DeleteSigningKey(ctx context.Context, kid string) error {
+	res, err := s.exec(ctx, `DELETE FROM signing_keys WHERE kid = ?`, kid)
+	return notFoundIfNone(res, err)
+}
+
+const signInCols = `id, created_at, tenant_id, client_id, principal_id, identity_id, resource, credential, result, error_code, reason, issuer, subject`
+
+// RecordSignIn appends to the sign-in log.
+func (s *DB) RecordSignIn(ctx context.Context, si storage.SignIn) error {
+	_, err := s.exec(ctx, `INSERT INTO sign_ins (`+signInCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		si.ID, micros(si.Time), si.TenantID, si.ClientID, si.PrincipalID, si.IdentityID, si.Resource, si.Credential,
+		si.Result, si.ErrorCode, si.Reason, si.Issuer, si.Subject)
+	return err
+}
+
+// ListSignIns lists sign-ins since a time, newest first.
+func (s *DB) ListSignIns(ctx context.Context, since time.Time, limit int) ([]storage.SignIn, error) {
+	limit = pageLimit(storage.Page{Limit: limit})
+	rows, err := s.db.QueryContext(ctx, s.fl.rebind(`SELECT `+signInCols+` FROM sign_ins WHERE created_at >= ? ORDER BY created_at DESC, id DESC LIMIT ?`), micros(since), limit)
+	if err != nil {
+		return nil, s.classify(err)
+	}
+	return collect(rows, func(sc scanner) (storage.SignIn, error) {
+		var si storage.SignIn
+		var t int64
+		err := sc.Scan(&si.ID, &t, &si.TenantID, &si.ClientID, &si.PrincipalID, &si.IdentityID, &si.Resource, &si.Credential,
+			&si.Result, &si.ErrorCode, &si.Reason, &si.Issuer, &si.Subject)
+		si.Time = fromMicros(t)
+		return si, err
+	})
+}
