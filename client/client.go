@@ -6,18 +6,17 @@ package client
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
+	"strconv"
 	"strings"
-	"time"
 )
+
+func itoa(n int) string { return strconv.Itoa(n) }
 
 // API versions the client sends.
 const (
@@ -57,23 +56,10 @@ type Options struct {
 func New(baseURL string, token TokenSource, opts Options) (*Client, error) {
 	hc := opts.HTTPClient
 	if hc == nil {
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
+		var err error
+		if hc, err = NewHTTPClient(opts.CAFile); err != nil {
+			return nil, err
 		}
-		if opts.CAFile != "" {
-			pem, err := os.ReadFile(opts.CAFile)
-			if err != nil {
-				return nil, fmt.Errorf("read CA file: %w", err)
-			}
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("CA file %s holds no PEM certificate", opts.CAFile)
-			}
-		}
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-		tr.ForceAttemptHTTP2 = true
-		hc = &http.Client{Transport: tr, Timeout: 60 * time.Second}
 	}
 	return &Client{base: strings.TrimSuffix(baseURL, "/"), http: hc, token: token}, nil
 }
@@ -99,7 +85,10 @@ func IsNotFound(err error) bool {
 func (c *Client) do(ctx context.Context, method, path, apiVersion string, body, out any) (int, error) {
 	u := path
 	if !strings.HasPrefix(path, "https://") && !strings.HasPrefix(path, "http://") {
-		u = c.base + path + "?api-version=" + url.QueryEscape(apiVersion)
+		u = c.base + path
+		if apiVersion != "" {
+			u += "?api-version=" + url.QueryEscape(apiVersion)
+		}
 	}
 	var rd io.Reader
 	if body != nil {

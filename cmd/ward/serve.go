@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/internal/server"
@@ -30,5 +31,10 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&cfg.DSN, "dsn", "", "PostgreSQL connection URL for --storage postgres")
 	f.StringVar(&cfg.PublicURL, "public-url", "", "base URL clients use, put in documents and issuer URLs (default https://<addr>)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	f.StringVar(&cfg.KEKFile, "kek-file", "", "key-encryption key for signing keys at rest (default <data>/kek; env WARD_KEK overrides)")
+	f.StringVar(&cfg.IssuerCAFile, "issuer-ca-file", "", "PEM file of extra CAs trusted when fetching external issuers' keys")
+	f.StringVar(&cfg.SigningAlg, "signing-alg", "RS256", "token signing algorithm: RS256 or ES256")
+	f.DurationVar(&cfg.ManagedIdentityTokenLifetime, "managed-identity-token-lifetime", 24*time.Hour, "lifetime of managed identity (workload identity) tokens")
+	f.DurationVar(&cfg.AppTokenLifetime, "app-token-lifetime", time.Hour, "lifetime of service principal tokens")
 	return cmd
 }

@@ -11,24 +11,15 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/msi/armmsi"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
 )
-
-// adminSecret presents the bootstrap admin's client secret as the bearer
-// token, which Ward's management API accepts until its token service lands.
-type adminSecret string
-
-func (s adminSecret) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	return azcore.AccessToken{Token: string(s), ExpiresOn: time.Now().Add(time.Hour)}, nil
-}
 
 func main() {
 	data := os.Getenv("WARD_DATA")
@@ -39,20 +30,27 @@ func main() {
 	if err != nil {
 		log.Fatalf("read admin.json (is ward serve running here?): %v", err)
 	}
-	var admin struct{ SubscriptionID, ClientSecret, ResourceManager string }
+	var admin struct{ TenantID, SubscriptionID, ClientID, ClientSecret, ResourceManager string }
 	if err := json.Unmarshal(b, &admin); err != nil {
 		log.Fatal(err)
 	}
 
-	// A custom cloud: Ward is the resource manager. Ward's CA is trusted
-	// through SSL_CERT_FILE, like any private cloud's.
-	opts := &arm.ClientOptions{ClientOptions: policy.ClientOptions{Cloud: cloud.Configuration{
+	// A custom cloud: Ward is both the authority and the resource manager.
+	// Ward's CA is trusted through SSL_CERT_FILE, like any private cloud's.
+	ward := cloud.Configuration{
 		ActiveDirectoryAuthorityHost: admin.ResourceManager,
 		Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
 			cloud.ResourceManager: {Endpoint: admin.ResourceManager, Audience: "https://management.azure.com"},
 		},
-	}}}
-	cred := adminSecret(admin.ClientSecret)
+	}
+	opts := &arm.ClientOptions{ClientOptions: policy.ClientOptions{Cloud: ward}}
+	// The unmodified ClientSecretCredential; instance discovery is off, as
+	// for every cloud Microsoft's libraries do not know.
+	cred, err := azidentity.NewClientSecretCredential(admin.TenantID, admin.ClientID, admin.ClientSecret,
+		&azidentity.ClientSecretCredentialOptions{ClientOptions: policy.ClientOptions{Cloud: ward}, DisableInstanceDiscovery: true})
+	if err != nil {
+		log.Fatal(err)
+	}
 	ctx := context.Background()
 
 	groups, err := armresources.NewResourceGroupsClient(admin.SubscriptionID, cred, opts)

@@ -32,10 +32,30 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, r *http.Request) (authn.Principal, error)
 }
 
+// Authorizer decides whether a principal may perform an ARM action at a
+// scope; a non-nil error is the reason it may not.
+type Authorizer interface {
+	Authorize(ctx context.Context, p authn.Principal, action, scope string) error
+}
+
+// ServicePrincipalsOnly is the authorizer used until role assignments are
+// enforced: service principals (the bootstrap admin and those it creates)
+// may manage everything; managed identities may not manage anything.
+type ServicePrincipalsOnly struct{}
+
+// Authorize allows every principal that is not a managed identity.
+func (ServicePrincipalsOnly) Authorize(_ context.Context, p authn.Principal, action, scope string) error {
+	if p.ManagedIdentity != "" {
+		return errors.New("managed identities have no management permissions until role assignments are enforced")
+	}
+	return nil
+}
+
 // Config configures a Handler.
 type Config struct {
 	Service *msi.Service
 	Auth    Authenticator
+	Authz   Authorizer
 	// PublicURL is Ward's base URL (no trailing slash), written into
 	// metadata and challenges.
 	PublicURL string
@@ -47,6 +67,7 @@ type Config struct {
 type Handler struct {
 	svc       *msi.Service
 	auth      Authenticator
+	authz     Authorizer
 	publicURL string
 	tenantID  string
 	log       *slog.Logger
@@ -57,7 +78,10 @@ func New(cfg Config) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Handler{svc: cfg.Service, auth: cfg.Auth, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), tenantID: cfg.TenantID, log: cfg.Logger}
+	if cfg.Authz == nil {
+		cfg.Authz = ServicePrincipalsOnly{}
+	}
+	return &Handler{svc: cfg.Service, auth: cfg.Auth, authz: cfg.Authz, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), tenantID: cfg.TenantID, log: cfg.Logger}
 }
 
 // Mount registers the management routes on mux.
@@ -65,16 +89,14 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.Handle("/subscriptions", h)
 	mux.Handle("/subscriptions/", h)
 	mux.Handle("/metadata/endpoints", http.HandlerFunc(h.serveMetadata))
-	// ARM paths are case-insensitive (/SUBSCRIPTIONS/...); the mux is not,
-	// so the fallback route sends any other spelling here too.
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if p := strings.ToLower(r.URL.Path); p == "/subscriptions" || strings.HasPrefix(p, "/subscriptions/") {
-			h.ServeHTTP(w, r)
-			return
-		}
-		w.Header().Set(HeaderRequestID, uuid.NewString())
-		h.writeError(w, r, newError(http.StatusNotFound, "NotFound", fmt.Sprintf("No route serves '%s %s'.", r.Method, r.URL.Path)))
-	})
+}
+
+// Claims reports whether path belongs to the management API. ARM paths are
+// case-insensitive (/SUBSCRIPTIONS/...) while the mux is not, so the
+// server's fallback route asks this.
+func Claims(path string) bool {
+	p := strings.ToLower(path)
+	return p == "/subscriptions" || strings.HasPrefix(p, "/subscriptions/")
 }
 
 type principalKey struct{}
@@ -102,6 +124,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.unauthorized(w, r, err)
 		return
 	}
+	if err := h.authz.Authorize(r.Context(), p, actionFor(r), scopeFor(r.URL.Path)); err != nil {
+		h.writeError(w, r, newError(http.StatusForbidden, CodeAuthorizationFailed, fmt.Sprintf(
+			"The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials. (%v)",
+			p.AppID, p.ObjectID, actionFor(r), scopeFor(r.URL.Path), err)))
+		return
+	}
 	r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 	if err := h.route(w, r); err != nil {
 		h.writeError(w, r, err)
@@ -109,15 +137,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) unauthorized(w http.ResponseWriter, r *http.Request, err error) {
-	code, msg := CodeInvalidAuthToken, "The access token is invalid."
-	if errors.Is(err, authn.ErrNoCredentials) {
+	var it *authn.InvalidToken
+	var code, msg string
+	switch {
+	case errors.Is(err, authn.ErrNoCredentials):
 		code, msg = CodeAuthenticationFailed, "Authentication failed. The 'Authorization' header is missing."
-	} else if !errors.Is(err, authn.ErrInvalidCredentials) {
+	case errors.As(err, &it) && it.Expired:
+		code, msg = CodeExpiredAuthToken, "The access token expiry UTC time is earlier than current UTC time."
+	case errors.As(err, &it):
+		code, msg = CodeInvalidAuthToken, "The access token is invalid: "+it.Reason+"."
+	default:
 		h.writeError(w, r, err)
 		return
 	}
 	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer authorization_uri="%s/%s", error="invalid_token", error_description="%s"`,
-		h.publicURL, h.tenantID, msg))
+		h.publicURL, h.tenantID, strings.ReplaceAll(msg, `"`, "'")))
 	h.writeError(w, r, newError(http.StatusUnauthorized, code, msg))
 }
 

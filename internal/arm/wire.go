@@ -27,6 +27,8 @@ const (
 	CodeRequestTooLarge         = "RequestContentTooLarge"
 	CodeAuthenticationFailed    = "AuthenticationFailed"
 	CodeInvalidAuthToken        = "InvalidAuthenticationToken"
+	CodeExpiredAuthToken        = "ExpiredAuthenticationToken"
+	CodeAuthorizationFailed     = "AuthorizationFailed"
 	CodeMethodNotAllowed        = "MethodNotAllowed"
 	CodeInvalidResourceType     = "InvalidResourceType"
 	CodeInvalidResourceNS       = "InvalidResourceNamespace"

@@ -1,20 +1,19 @@
-// Package authn authenticates callers of Ward's management API.
-//
-// The Authenticator interface is the seam where the token service's JWT
-// verification drops in. Until then, SecretBearer accepts a service
-// principal's client secret presented as a bearer token, checked against the
-// salted hashes in storage.
+// Package authn authenticates callers of Ward's management APIs by the
+// bearer access tokens Ward's own token service issues.
 package authn
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
-	"github.com/ward-id/ward/internal/clientsecret"
-	"github.com/ward-id/ward/internal/storage"
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/ward-id/ward/internal/signer"
 )
 
 // Principal is an authenticated caller.
@@ -22,41 +21,94 @@ type Principal struct {
 	ObjectID string
 	AppID    string
 	TenantID string
+	// ManagedIdentity is the resource ID when the caller is a managed identity.
+	ManagedIdentity string
 }
 
 // ErrNoCredentials means the request carried no bearer token at all.
-var ErrNoCredentials = errors.New("authentication failed: the Authorization header is missing or not a Bearer token")
+var ErrNoCredentials = errors.New("the Authorization header is missing or is not a Bearer token")
 
-// ErrInvalidCredentials means a bearer token was present but not accepted.
-var ErrInvalidCredentials = errors.New("the access token is invalid or expired")
-
-// SecretBearer authenticates "Authorization: Bearer <client secret>" for one
-// service principal (the bootstrap admin).
-type SecretBearer struct {
-	Store storage.Storage
-	AppID string
-	Now   func() time.Time
+// InvalidToken means a bearer token was present but not accepted.
+type InvalidToken struct {
+	Expired bool
+	Reason  string
 }
 
-// Authenticate returns the principal whose secret the request presents.
-func (a *SecretBearer) Authenticate(ctx context.Context, r *http.Request) (Principal, error) {
-	tok, ok := BearerToken(r)
+func (e *InvalidToken) Error() string { return "invalid access token: " + e.Reason }
+
+// ManagedIdentityLookup tells whether a client ID is a managed identity,
+// returning its resource ID.
+type ManagedIdentityLookup func(ctx context.Context, clientID string) (string, bool)
+
+// JWT verifies access tokens signed by Ward for one API.
+type JWT struct {
+	Keys      *signer.Manager
+	Issuers   []string // accepted iss values (v1 and v2 forms of the tenant)
+	Audiences []string // accepted aud values, compared case-insensitively
+	Now       func() time.Time
+	// ManagedIdentity resolves whether the caller is a managed identity.
+	ManagedIdentity ManagedIdentityLookup
+}
+
+type claims struct {
+	jwt.Claims
+	AppID    string `json:"appid"`
+	Azp      string `json:"azp"`
+	Oid      string `json:"oid"`
+	Tid      string `json:"tid"`
+	XmsMirid string `json:"xms_mirid"`
+}
+
+const leeway = 5 * time.Minute
+
+// Authenticate verifies the request's bearer token.
+func (a *JWT) Authenticate(ctx context.Context, r *http.Request) (Principal, error) {
+	raw, ok := BearerToken(r)
 	if !ok {
 		return Principal{}, ErrNoCredentials
 	}
-	secrets, err := a.Store.ListClientSecrets(ctx, a.AppID)
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil {
-		return Principal{}, err
+		return Principal{}, &InvalidToken{Reason: "the token is not a JWT signed with RS256 or ES256"}
 	}
-	s, ok := clientsecret.Match(secrets, tok)
-	if !ok || (!s.ExpiresAt.IsZero() && a.Now().After(s.ExpiresAt)) {
-		return Principal{}, ErrInvalidCredentials
+	if len(tok.Headers) != 1 {
+		return Principal{}, &InvalidToken{Reason: "the token must have exactly one signature"}
 	}
-	sp, err := a.Store.GetServicePrincipalByAppID(ctx, a.AppID)
-	if err != nil {
-		return Principal{}, err
+	key, ok := a.Keys.Lookup(tok.Headers[0].KeyID)
+	if !ok {
+		return Principal{}, &InvalidToken{Reason: fmt.Sprintf("the token's signing key '%s' is not one of this server's keys", tok.Headers[0].KeyID)}
 	}
-	return Principal{ObjectID: sp.ObjectID, AppID: sp.AppID, TenantID: sp.TenantID}, nil
+	var c claims
+	if err := tok.Claims(key.Private.Public(), &c); err != nil {
+		return Principal{}, &InvalidToken{Reason: "the token's signature is invalid"}
+	}
+	now := a.Now()
+	if c.Expiry == nil || now.After(c.Expiry.Time().Add(leeway)) {
+		return Principal{}, &InvalidToken{Expired: true, Reason: "the token is expired"}
+	}
+	if c.NotBefore != nil && now.Add(leeway).Before(c.NotBefore.Time()) {
+		return Principal{}, &InvalidToken{Reason: "the token is not yet valid"}
+	}
+	if !slices.Contains(a.Issuers, c.Issuer) {
+		return Principal{}, &InvalidToken{Reason: fmt.Sprintf("the token's issuer '%s' is not this tenant's", c.Issuer)}
+	}
+	audOK := false
+	for _, aud := range c.Audience {
+		audOK = audOK || slices.ContainsFunc(a.Audiences, func(s string) bool { return strings.EqualFold(s, aud) })
+	}
+	if !audOK {
+		return Principal{}, &InvalidToken{Reason: fmt.Sprintf("the token's audience %v is not for this API; request a token for one of %v", []string(c.Audience), a.Audiences)}
+	}
+	p := Principal{ObjectID: c.Oid, AppID: c.AppID, TenantID: c.Tid, ManagedIdentity: c.XmsMirid}
+	if p.AppID == "" {
+		p.AppID = c.Azp
+	}
+	if p.ManagedIdentity == "" && a.ManagedIdentity != nil {
+		if id, ok := a.ManagedIdentity(ctx, p.AppID); ok {
+			p.ManagedIdentity = id
+		}
+	}
+	return p, nil
 }
 
 // BearerToken extracts the token of an "Authorization: Bearer" header.

@@ -40,7 +40,7 @@ func AddGlobalFlags(root *cobra.Command, g *Globals) {
 
 // Commands returns the management command groups.
 func Commands(g *Globals) []*cobra.Command {
-	return []*cobra.Command{groupCmd(g), identityCmd(g)}
+	return []*cobra.Command{groupCmd(g), identityCmd(g), loginCmd(g), logoutCmd(), accountCmd(g), adCmd(g), monitorCmd(g), keysCmd(g)}
 }
 
 // adminFile mirrors the server's admin.json.
@@ -49,41 +49,111 @@ type adminFile struct {
 	SubscriptionID  string `json:"subscriptionId"`
 	ClientID        string `json:"clientId"`
 	ClientSecret    string `json:"clientSecret"`
+	AuthorityHost   string `json:"authorityHost"`
 	ResourceManager string `json:"resourceManager"`
 }
 
-// connect builds a client from the data directory's admin.json and ca.pem.
-func (g *Globals) connect() (*client.Client, string, error) {
+// profile is what `ward login` saves: a service principal and its server.
+type profile struct {
+	Server         string `json:"server"`
+	TenantID       string `json:"tenantId"`
+	SubscriptionID string `json:"subscriptionId"`
+	ClientID       string `json:"clientId"`
+	ClientSecret   string `json:"clientSecret"`
+	CAFile         string `json:"caFile,omitempty"`
+}
+
+// configDir is where `ward login` keeps its profile: $WARD_CONFIG_DIR, else ~/.ward.
+func configDir() string {
+	if d := os.Getenv("WARD_CONFIG_DIR"); d != "" {
+		return d
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ".ward"
+	}
+	return filepath.Join(home, ".ward")
+}
+
+func profilePath() string { return filepath.Join(configDir(), "profile.json") }
+
+// conn is a connection to a Ward server as one principal.
+type conn struct {
+	client *client.Client
+	creds  *client.ClientCredentials
+	sub    string
+	tenant string
+	server string
+}
+
+// credentials finds who the CLI acts as: the `ward login` profile, unless
+// --data was given or no profile exists; then the local server's admin.json.
+func (g *Globals) credentials(cmd *cobra.Command) (profile, error) {
+	dataFlag := cmd.Flags().Lookup("data")
+	if dataFlag == nil || !dataFlag.Changed {
+		if b, err := os.ReadFile(profilePath()); err == nil {
+			var p profile
+			if err := json.Unmarshal(b, &p); err != nil {
+				return profile{}, fmt.Errorf("%s is not valid JSON: %w (run 'ward login' again)", profilePath(), err)
+			}
+			return p, nil
+		}
+	}
 	path := filepath.Join(g.Data, "admin.json")
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, "", fmt.Errorf("cannot read the admin credentials at %s (%v): start the server with 'ward serve', or point --data / WARD_DATA at its data directory", path, err)
+		return profile{}, fmt.Errorf("not logged in and cannot read the admin credentials at %s (%v): run 'ward login --service-principal', start the server with 'ward serve', or point --data / WARD_DATA at its data directory", path, err)
 	}
 	var a adminFile
 	if err := json.Unmarshal(b, &a); err != nil {
-		return nil, "", fmt.Errorf("%s is not valid JSON: %w", path, err)
+		return profile{}, fmt.Errorf("%s is not valid JSON: %w", path, err)
 	}
-	// Until the token service lands, the management API accepts the admin's
-	// client secret as the bearer token.
-	c, err := client.New(a.ResourceManager, client.StaticToken(a.ClientSecret), client.Options{CAFile: filepath.Join(g.Data, "ca.pem")})
+	return profile{Server: a.ResourceManager, TenantID: a.TenantID, SubscriptionID: a.SubscriptionID, ClientID: a.ClientID,
+		ClientSecret: a.ClientSecret, CAFile: filepath.Join(g.Data, "ca.pem")}, nil
+}
+
+// connect builds a client that authenticates with OAuth 2 client
+// credentials at the server's token endpoint, like az with a service principal.
+func (g *Globals) connect(cmd *cobra.Command) (*conn, error) {
+	p, err := g.credentials(cmd)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	sub := g.Subscription
+	return dial(p, g.Subscription)
+}
+
+func dial(p profile, subscription string) (*conn, error) {
+	hc, err := client.NewHTTPClient(p.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	server := strings.TrimSuffix(p.Server, "/")
+	creds := &client.ClientCredentials{AuthorityHost: server, TenantID: p.TenantID, ClientID: p.ClientID,
+		ClientSecret: p.ClientSecret, Resource: server, HTTP: hc}
+	c, err := client.New(server, creds, client.Options{HTTPClient: hc})
+	if err != nil {
+		return nil, err
+	}
+	sub := subscription
 	if sub == "" {
-		sub = a.SubscriptionID
+		sub = p.SubscriptionID
 	}
-	return c, sub, nil
+	return &conn{client: c, creds: creds, sub: sub, tenant: p.TenantID, server: server}, nil
 }
 
 // run wraps a command body: it connects, runs fn and renders its result.
 func (g *Globals) run(fn func(ctx context.Context, c *client.Client, sub string) (any, error)) func(cmd *cobra.Command, args []string) error {
+	return g.runConn(func(ctx context.Context, c *conn) (any, error) { return fn(ctx, c.client, c.sub) })
+}
+
+// runConn is run with the whole connection.
+func (g *Globals) runConn(fn func(ctx context.Context, c *conn) (any, error)) func(cmd *cobra.Command, args []string) error {
 	return func(cmd *cobra.Command, args []string) error {
-		c, sub, err := g.connect()
+		c, err := g.connect(cmd)
 		if err != nil {
 			return err
 		}
-		res, err := fn(cmd.Context(), c, sub)
+		res, err := fn(cmd.Context(), c)
 		if err != nil {
 			return err
 		}

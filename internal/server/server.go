@@ -5,7 +5,10 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,13 +20,28 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/ward-id/ward/internal/arm"
+	"github.com/ward-id/ward/internal/audit"
 	"github.com/ward-id/ward/internal/authn"
+	"github.com/ward-id/ward/internal/directory"
+	"github.com/ward-id/ward/internal/federation"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/pki"
+	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/signer"
 	"github.com/ward-id/ward/internal/storage"
 	sqlstore "github.com/ward-id/ward/internal/storage/sql"
+	"github.com/ward-id/ward/internal/sts"
 )
+
+// Audiences the management API accepts, besides Ward's public URL.
+var armAudiences = []string{"https://management.azure.com", "https://management.azure.com/",
+	"https://management.core.windows.net", "https://management.core.windows.net/"}
+
+// Audiences the directory (Graph-shaped) API accepts, besides the public URL.
+var graphAudiences = []string{"https://graph.microsoft.com", "https://graph.microsoft.com/",
+	"00000003-0000-0000-c000-000000000000", "https://graph.windows.net", "https://graph.windows.net/"}
 
 // Config is what `ward serve` is given.
 type Config struct {
@@ -33,6 +51,17 @@ type Config struct {
 	DSN       string // PostgreSQL connection URL
 	PublicURL string // default https://<addr>
 	Logger    *slog.Logger
+	// KEKFile holds the 32-byte key-encryption key for signing keys at rest
+	// (raw or base64); default <data>/kek, created on first start. The
+	// WARD_KEK environment variable (base64) takes precedence.
+	KEKFile string
+	// IssuerCAFile adds trust roots for fetching external issuers' keys.
+	IssuerCAFile string
+	// SigningAlg is RS256 (default) or ES256.
+	SigningAlg string
+	// ManagedIdentityTokenLifetime defaults to 24 h; AppTokenLifetime to 1 h.
+	ManagedIdentityTokenLifetime time.Duration
+	AppTokenLifetime             time.Duration
 	// Ready, if set, is called with the bound address once every endpoint serves.
 	Ready func(addr net.Addr)
 }
@@ -107,18 +136,70 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("tls: %w", err)
 	}
 
+	kek, err := loadKEK(cfg)
+	if err != nil {
+		return err
+	}
+	keys, err := signer.New(ctx, signer.Config{Store: store, KEK: kek, Alg: jose.SignatureAlgorithm(cfg.SigningAlg), Logger: log})
+	if err != nil {
+		return err
+	}
+	roots, err := issuerRoots(cfg.IssuerCAFile)
+	if err != nil {
+		return err
+	}
+	signIns := audit.NewSignInLog(store, log, 0)
+	defer signIns.Close()
+	tokens := sts.New(sts.Config{
+		Store: store, Keys: keys, Issuers: federation.NewFetcher(federation.FetcherConfig{RootCAs: roots}),
+		SignIns: signIns, TenantID: admin.TenantID, PublicURL: publicURL, Logger: log,
+		AppTokenLifetime: cfg.AppTokenLifetime, ManagedIdentityTokenLifetime: cfg.ManagedIdentityTokenLifetime,
+	})
+	isMI := func(ctx context.Context, clientID string) (string, bool) {
+		id, err := store.GetIdentityByClientID(ctx, clientID)
+		if err != nil {
+			return "", false
+		}
+		return resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name), true
+	}
+	issuers := []string{sts.IssuerV1(publicURL, admin.TenantID), sts.IssuerV2(publicURL, admin.TenantID)}
+	self := []string{publicURL, publicURL + "/"}
+	armH := arm.New(arm.Config{
+		Service:   msi.New(store, msi.Config{}),
+		Auth:      &authn.JWT{Keys: keys, Issuers: issuers, Audiences: append(self, armAudiences...), Now: time.Now, ManagedIdentity: isMI},
+		PublicURL: publicURL,
+		TenantID:  admin.TenantID,
+		Logger:    log,
+	})
+	dirH := &directory.Handler{
+		Svc:  &directory.Service{Store: store, TenantID: admin.TenantID, Now: time.Now},
+		Auth: &authn.JWT{Keys: keys, Issuers: issuers, Audiences: append(self, graphAudiences...), Now: time.Now, ManagedIdentity: isMI},
+		Keys: keys, Log: log, Base: publicURL,
+	}
+	stsH := sts.NewHandler(tokens)
+
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	arm.New(arm.Config{
-		Service:   msi.New(store, msi.Config{}),
-		Auth:      &authn.SecretBearer{Store: store, AppID: admin.ClientID, Now: time.Now},
-		PublicURL: publicURL,
-		TenantID:  admin.TenantID,
-		Logger:    log,
-	}).Mount(mux)
+	armH.Mount(mux)
+	// Everything else is routed by prefix: ARM's paths are case-insensitive
+	// and the authority's /{tenant}/... paths cannot share Go's mux with
+	// /subscriptions/.
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case arm.Claims(r.URL.Path):
+			armH.ServeHTTP(w, r)
+		case directory.Claims(r.URL.Path):
+			dirH.ServeHTTP(w, r)
+		default:
+			stsH.ServeHTTP(w, r)
+		}
+	})
+	bg, stopBG := context.WithCancel(context.Background())
+	defer stopBG()
+	go keys.Run(bg, time.Minute)
 
 	srv := &http.Server{
 		Handler:           accessLog(log, mux),
@@ -186,4 +267,60 @@ func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 		log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
 			"duration_ms", float64(time.Since(start).Microseconds())/1000, "proto", r.Proto)
 	})
+}
+
+// loadKEK returns the key-encryption key: WARD_KEK (base64), else the KEK
+// file, created with 32 random bytes (mode 0600) on first start.
+func loadKEK(cfg Config) ([]byte, error) {
+	if env := os.Getenv("WARD_KEK"); env != "" {
+		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(env))
+		if err != nil || len(k) != 32 {
+			return nil, errors.New("WARD_KEK must be 32 bytes, base64-encoded (e.g. head -c32 /dev/urandom | base64)")
+		}
+		return k, nil
+	}
+	path := cfg.KEKFile
+	if path == "" {
+		path = filepath.Join(cfg.DataDir, "kek")
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && cfg.KEKFile == "" {
+		k := make([]byte, 32)
+		if _, err := rand.Read(k); err != nil {
+			return nil, err
+		}
+		if err := pki.WriteFileAtomic(path, []byte(base64.StdEncoding.EncodeToString(k)+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+		return k, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read key-encryption key: %w", err)
+	}
+	if k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b))); err == nil && len(k) == 32 {
+		return k, nil
+	}
+	if len(b) == 32 {
+		return b, nil
+	}
+	return nil, fmt.Errorf("key-encryption key %s must hold 32 bytes, raw or base64", path)
+}
+
+// issuerRoots is the system pool plus the PEM file, if any.
+func issuerRoots(file string) (*x509.CertPool, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if file == "" {
+		return pool, nil
+	}
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("--issuer-ca-file: %w", err)
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--issuer-ca-file %s holds no PEM certificate", file)
+	}
+	return pool, nil
 }

@@ -45,7 +45,13 @@ func startInProcess(tb testing.TB) (*client.Client, string) {
 	if err := json.Unmarshal(b, &a); err != nil {
 		tb.Fatal(err)
 	}
-	c, err := client.New(a.ResourceManager, client.StaticToken(a.ClientSecret), client.Options{CAFile: filepath.Join(dir, "ca.pem")})
+	hc, err := client.NewHTTPClient(filepath.Join(dir, "ca.pem"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	creds := &client.ClientCredentials{AuthorityHost: a.AuthorityHost, TenantID: a.TenantID, ClientID: a.ClientID,
+		ClientSecret: a.ClientSecret, Resource: "https://management.azure.com/", HTTP: hc}
+	c, err := client.New(a.ResourceManager, creds, client.Options{HTTPClient: hc})
 	if err != nil {
 		tb.Fatal(err)
 	}

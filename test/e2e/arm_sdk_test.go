@@ -26,7 +26,7 @@ type sdk struct {
 
 func newSDK(t *testing.T, w *ward) sdk {
 	t.Helper()
-	cred := secretCredential(w.admin.ClientSecret)
+	cred := w.adminCredential()
 	groups, err := armresources.NewResourceGroupsClient(w.admin.SubscriptionID, cred, w.armOptions())
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 )
 
 var wardBin string
@@ -64,6 +65,7 @@ type ward struct {
 	admin   admin
 	http    *http.Client
 	base    string
+	token   string
 }
 
 func freeAddr(t *testing.T) string {
@@ -148,26 +150,45 @@ func (w *ward) kill9() {
 	_ = w.cmd.Wait()
 }
 
-// secretCredential presents the admin's client secret as the bearer token:
-// the management API's authentication seam until the token service lands.
-type secretCredential string
+// cloudConfig is Ward as a custom cloud: authority and resource manager.
+func (w *ward) cloudConfig() cloud.Configuration {
+	return cloud.Configuration{
+		ActiveDirectoryAuthorityHost: w.admin.AuthorityHost,
+		Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
+			cloud.ResourceManager: {Endpoint: w.base, Audience: "https://management.azure.com"},
+		},
+	}
+}
 
-func (s secretCredential) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	return azcore.AccessToken{Token: string(s), ExpiresOn: time.Now().Add(time.Hour)}, nil
+// adminCredential is the bootstrap admin as an unmodified azidentity
+// ClientSecretCredential, configured as any custom cloud is.
+func (w *ward) adminCredential() azcore.TokenCredential {
+	w.t.Helper()
+	cred, err := azidentity.NewClientSecretCredential(w.admin.TenantID, w.admin.ClientID, w.admin.ClientSecret,
+		&azidentity.ClientSecretCredentialOptions{ClientOptions: policy.ClientOptions{Cloud: w.cloudConfig(), Transport: w.http}, DisableInstanceDiscovery: true})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return cred
+}
+
+// adminToken returns a management token for the admin (cached per server).
+func (w *ward) adminToken() string {
+	w.t.Helper()
+	if w.token == "" {
+		tok, err := w.adminCredential().GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{"https://management.azure.com/.default"}})
+		if err != nil {
+			w.t.Fatalf("admin token: %v", err)
+		}
+		w.token = tok.Token
+	}
+	return w.token
 }
 
 // armOptions points an ARM SDK client at this server, as any custom cloud
 // is configured: resource manager endpoint and audience, plus Ward's CA.
 func (w *ward) armOptions() *arm.ClientOptions {
-	return &arm.ClientOptions{ClientOptions: policy.ClientOptions{
-		Cloud: cloud.Configuration{
-			ActiveDirectoryAuthorityHost: w.admin.AuthorityHost,
-			Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
-				cloud.ResourceManager: {Endpoint: w.base, Audience: "https://management.azure.com"},
-			},
-		},
-		Transport: w.http,
-	}}
+	return &arm.ClientOptions{ClientOptions: policy.ClientOptions{Cloud: w.cloudConfig(), Transport: w.http}}
 }
 
 // request sends one raw HTTPS request as the admin and returns status and body.
@@ -183,7 +204,7 @@ func (w *ward) request(method, path string, body string, hdr ...string) (int, ma
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+w.admin.ClientSecret)
+	req.Header.Set("Authorization", "Bearer "+w.adminToken())
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -52,7 +52,8 @@ func TestProtocolErrors(t *testing.T) {
 		{"unknown type", "GET", rg + "/providers/Microsoft.ManagedIdentity/widgets/w" + v, "", nil, 400, "InvalidResourceType"},
 		{"method not allowed", "POST", id + v, `{}`, nil, 405, "MethodNotAllowed"},
 		{"no token", "GET", id + v, "", []string{"Authorization", ""}, 401, "AuthenticationFailed"},
-		{"wrong secret", "GET", id + v, "", []string{"Authorization", "Bearer not-the-secret"}, 401, "InvalidAuthenticationToken"},
+		{"garbage token", "GET", id + v, "", []string{"Authorization", "Bearer not-a-token"}, 401, "InvalidAuthenticationToken"},
+		{"client secret as bearer", "GET", id + v, "", []string{"Authorization", "Bearer " + w.admin.ClientSecret}, 401, "InvalidAuthenticationToken"},
 		{"bad $top", "GET", rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities" + v + "&$top=0", "", nil, 400, "InvalidParameter"},
 		{"bad $skiptoken", "GET", rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities" + v + "&$skiptoken=%25%25", "", nil, 400, "InvalidSkipToken"},
 		{"identity location cannot change", "PUT", id + v, `{"location":"eastus"}`, nil, 409, "InvalidResourceLocation"},
@@ -171,8 +172,9 @@ func TestDurability(t *testing.T) {
 
 	w2 := startWard(t, dir)
 	// The new process listens on another port, so only the URLs may differ.
-	w2.admin.AuthorityHost, w2.admin.ResourceManager = w.admin.AuthorityHost, w.admin.ResourceManager
-	if w2.admin != w.admin {
+	same := w2.admin
+	same.AuthorityHost, same.ResourceManager = w.admin.AuthorityHost, w.admin.ResourceManager
+	if same != w.admin {
 		t.Fatalf("admin.json changed across restart: %+v vs %+v", w2.admin, w.admin)
 	}
 	caAfter, _ := os.ReadFile(filepath.Join(dir, "ca.pem"))

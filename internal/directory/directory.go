@@ -1,0 +1,186 @@
+// Package directory manages service principals (Entra app registrations
+// folded into one object): creation, client secrets shown once and stored
+// hashed, certificates. It knows nothing of HTTP; graph.go puts it on a
+// Microsoft Graph–shaped API.
+package directory
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/clientsecret"
+	"github.com/ward-id/ward/internal/storage"
+)
+
+// ErrNotFound means no such service principal or credential.
+var ErrNotFound = errors.New("not found")
+
+// InvalidError is a request that breaks a rule.
+type InvalidError struct{ Message string }
+
+func (e *InvalidError) Error() string { return e.Message }
+
+// Service manages service principals in one tenant.
+type Service struct {
+	Store    storage.Storage
+	TenantID string
+	Now      func() time.Time
+}
+
+// ServicePrincipal is a principal with its credentials' public parts.
+type ServicePrincipal struct {
+	storage.ServicePrincipal
+	Secrets      []storage.ClientSecret
+	Certificates []storage.Certificate
+}
+
+// NewSecret is a secret as shown once, at creation.
+type NewSecret struct {
+	KeyID       string
+	SecretText  string
+	Hint        string
+	DisplayName string
+	Start, End  time.Time
+}
+
+// Create makes a service principal with a new client ID.
+func (s *Service) Create(ctx context.Context, displayName string) (ServicePrincipal, error) {
+	if strings.TrimSpace(displayName) == "" || len(displayName) > 256 {
+		return ServicePrincipal{}, &InvalidError{"displayName is required and must be at most 256 characters."}
+	}
+	sp := storage.ServicePrincipal{ObjectID: uuid.NewString(), AppID: uuid.NewString(), TenantID: s.TenantID, DisplayName: displayName, CreatedAt: s.Now().UTC()}
+	if err := s.Store.CreateServicePrincipal(ctx, sp); err != nil {
+		return ServicePrincipal{}, err
+	}
+	return ServicePrincipal{ServicePrincipal: sp}, nil
+}
+
+// Get reads a service principal by object ID or client ID, with credentials.
+func (s *Service) Get(ctx context.Context, id string) (ServicePrincipal, error) {
+	sp, err := s.Store.GetServicePrincipal(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		sp, err = s.Store.GetServicePrincipalByAppID(ctx, id)
+	}
+	if errors.Is(err, storage.ErrNotFound) {
+		return ServicePrincipal{}, fmt.Errorf("%w: no service principal with object ID or client ID '%s'", ErrNotFound, id)
+	}
+	if err != nil {
+		return ServicePrincipal{}, err
+	}
+	return s.withCredentials(ctx, sp)
+}
+
+func (s *Service) withCredentials(ctx context.Context, sp storage.ServicePrincipal) (ServicePrincipal, error) {
+	secrets, err := s.Store.ListClientSecrets(ctx, sp.AppID)
+	if err != nil {
+		return ServicePrincipal{}, err
+	}
+	certs, err := s.Store.ListCertificates(ctx, sp.AppID)
+	if err != nil {
+		return ServicePrincipal{}, err
+	}
+	return ServicePrincipal{ServicePrincipal: sp, Secrets: secrets, Certificates: certs}, nil
+}
+
+// List lists service principals, optionally only those whose client ID or
+// display name equals match.
+func (s *Service) List(ctx context.Context, appID, displayName string) ([]ServicePrincipal, error) {
+	all, err := s.Store.ListServicePrincipals(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []ServicePrincipal{}
+	for _, sp := range all {
+		if (appID != "" && !strings.EqualFold(sp.AppID, appID)) || (displayName != "" && sp.DisplayName != displayName) {
+			continue
+		}
+		full, err := s.withCredentials(ctx, sp)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, full)
+	}
+	return out, nil
+}
+
+// Delete deletes a service principal and its credentials.
+func (s *Service) Delete(ctx context.Context, id string) error {
+	sp, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.Store.DeleteServicePrincipal(ctx, sp.ObjectID)
+}
+
+// AddSecret creates a client secret valid until end (zero: two years, as
+// az's default of one year is often too short for labs; the caller decides).
+func (s *Service) AddSecret(ctx context.Context, id, displayName string, end time.Time) (NewSecret, error) {
+	sp, err := s.Get(ctx, id)
+	if err != nil {
+		return NewSecret{}, err
+	}
+	now := s.Now().UTC()
+	if end.IsZero() {
+		end = now.AddDate(1, 0, 0)
+	}
+	if !end.After(now) {
+		return NewSecret{}, &InvalidError{fmt.Sprintf("endDateTime %s is in the past.", end.Format(time.RFC3339))}
+	}
+	secret, hint := clientsecret.Generate()
+	keyID := uuid.NewString()
+	if err := s.Store.AddClientSecret(ctx, clientsecret.New(keyID, sp.AppID, displayName, secret, hint, now, end)); err != nil {
+		return NewSecret{}, err
+	}
+	return NewSecret{KeyID: keyID, SecretText: secret, Hint: hint, DisplayName: displayName, Start: now, End: end}, nil
+}
+
+// RemoveSecret deletes a client secret.
+func (s *Service) RemoveSecret(ctx context.Context, id, keyID string) error {
+	sp, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := s.Store.DeleteClientSecret(ctx, sp.AppID, keyID); errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("%w: service principal '%s' has no secret with keyId '%s'", ErrNotFound, id, keyID)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// ReplaceCertificates sets the certificates of a service principal, as a
+// Graph PATCH of keyCredentials does. Each is DER.
+func (s *Service) ReplaceCertificates(ctx context.Context, id string, ders [][]byte) ([]storage.Certificate, error) {
+	sp, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var certs []storage.Certificate
+	for i, der := range ders {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, &InvalidError{fmt.Sprintf("keyCredentials[%d] is not a DER X.509 certificate: %v", i, err)}
+		}
+		sum := sha256.Sum256(der)
+		certs = append(certs, storage.Certificate{KeyID: uuid.NewString(), AppID: sp.AppID, Thumbprint: hex.EncodeToString(sum[:]),
+			CertDER: der, ExpiresAt: c.NotAfter, CreatedAt: s.Now().UTC()})
+	}
+	for _, old := range sp.Certificates {
+		if err := s.Store.DeleteCertificate(ctx, sp.AppID, old.KeyID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return nil, err
+		}
+	}
+	for _, c := range certs {
+		if err := s.Store.AddCertificate(ctx, c); err != nil {
+			return nil, err
+		}
+	}
+	return certs, nil
+}

@@ -1,0 +1,73 @@
+package sts
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Error is a token-service error: an OAuth error value, an AADSTS code and
+// a description, returned as Entra returns them.
+type Error struct {
+	Status  int
+	OAuth   string
+	Code    int
+	Message string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("AADSTS%d: %s", e.Code, e.Message) }
+
+func newErr(status int, oauth string, code int, format string, args ...any) *Error {
+	return &Error{Status: status, OAuth: oauth, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+func errMissing(name string) *Error {
+	return newErr(400, errInvalidRequest, CodeMissingParameter, "The request body must contain the following parameter: '%s'.", name)
+}
+
+type errorBody struct {
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+	ErrorCodes       []int  `json:"error_codes"`
+	Timestamp        string `json:"timestamp"`
+	TraceID          string `json:"trace_id"`
+	CorrelationID    string `json:"correlation_id"`
+	ErrorURI         string `json:"error_uri"`
+}
+
+// writeError writes e in Entra's JSON shape.
+func writeError(w http.ResponseWriter, r *http.Request, e *Error, now time.Time, errorURIBase string) {
+	ts := now.UTC().Format("2006-01-02 15:04:05Z")
+	trace := uuid.NewString()
+	corr := r.Header.Get("client-request-id")
+	if corr == "" {
+		corr = r.URL.Query().Get("client-request-id")
+	}
+	if _, err := uuid.Parse(corr); err != nil {
+		corr = uuid.NewString()
+	}
+	body := errorBody{
+		Error:            e.OAuth,
+		ErrorDescription: fmt.Sprintf("AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s", e.Code, e.Message, trace, corr, ts),
+		ErrorCodes:       []int{e.Code},
+		Timestamp:        ts,
+		TraceID:          trace,
+		CorrelationID:    corr,
+		ErrorURI:         fmt.Sprintf("%s/error?code=%d", errorURIBase, e.Code),
+	}
+	w.Header().Set("Cache-Control", "no-store, no-cache")
+	writeJSON(w, e.Status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = 500, []byte(`{"error":"server_error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}

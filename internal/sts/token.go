@@ -1,0 +1,499 @@
+package sts
+
+import (
+	"context"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/clientsecret"
+	"github.com/ward-id/ward/internal/federation"
+	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/signer"
+	"github.com/ward-id/ward/internal/storage"
+)
+
+// SignInRecorder receives one record per token request.
+type SignInRecorder interface {
+	Record(s storage.SignIn)
+}
+
+// Config configures the token service.
+type Config struct {
+	Store     storage.Storage
+	Keys      *signer.Manager
+	Issuers   federation.KeySource
+	SignIns   SignInRecorder
+	TenantID  string
+	PublicURL string // no trailing slash
+	// AppTokenLifetime is the lifetime of service principal tokens (default
+	// 1 h, as Entra); ManagedIdentityTokenLifetime that of managed identity
+	// tokens (default 24 h, as Entra's managed identity tokens).
+	AppTokenLifetime             time.Duration
+	ManagedIdentityTokenLifetime time.Duration
+	Now                          func() time.Time
+	Logger                       *slog.Logger
+}
+
+// Service is the token service: it authenticates clients and mints tokens.
+type Service struct {
+	store                storage.Storage
+	keys                 *signer.Manager
+	issuers              federation.KeySource
+	signIns              SignInRecorder
+	tenantID, publicURL  string
+	appLife, miLife      time.Duration
+	now                  func() time.Time
+	log                  *slog.Logger
+	federatedAlgorithms  []jose.SignatureAlgorithm
+	certificateAlgorithm []jose.SignatureAlgorithm
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	if cfg.AppTokenLifetime <= 0 {
+		cfg.AppTokenLifetime = time.Hour
+	}
+	if cfg.ManagedIdentityTokenLifetime <= 0 {
+		cfg.ManagedIdentityTokenLifetime = 24 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Service{
+		store: cfg.Store, keys: cfg.Keys, issuers: cfg.Issuers, signIns: cfg.SignIns,
+		tenantID: strings.ToLower(cfg.TenantID), publicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
+		appLife: cfg.AppTokenLifetime, miLife: cfg.ManagedIdentityTokenLifetime, now: cfg.Now, log: cfg.Logger,
+		federatedAlgorithms:  []jose.SignatureAlgorithm{jose.RS256, jose.ES256},
+		certificateAlgorithm: []jose.SignatureAlgorithm{jose.PS256, jose.RS256},
+	}
+}
+
+// TenantID returns the tenant Ward serves.
+func (s *Service) TenantID() string { return s.tenantID }
+
+// ResolveTenant maps a tenant path segment to the tenant, with Entra's
+// errors for unknown and malformed ones. allowAliases accepts common and
+// organizations (discovery); the token endpoint accepts them too, since
+// Ward has one tenant.
+func (s *Service) ResolveTenant(seg string) (string, *Error) {
+	l := strings.ToLower(seg)
+	switch {
+	case l == s.tenantID:
+		return s.tenantID, nil
+	case l == TenantCommon || l == TenantOrganizations:
+		return s.tenantID, nil
+	case guidRE.MatchString(seg) || strings.Contains(seg, "."):
+		return "", newErr(400, errInvalidRequest, CodeTenantNotFound, "Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. This Ward server serves tenant '%s'.", seg, s.tenantID)
+	}
+	return "", newErr(400, errInvalidRequest, CodeMalformedTenant, "Specified tenant identifier '%s' is neither a valid DNS name, nor a valid external domain.", seg)
+}
+
+// TokenRequest is a parsed token request.
+type TokenRequest struct {
+	Tenant string // path segment
+	V1     bool   // /oauth2/token (resource=) rather than /oauth2/v2.0/token (scope=)
+	Form   url.Values
+	// Basic holds HTTP Basic client credentials, when sent.
+	BasicID, BasicSecret string
+	HasBasic             bool
+}
+
+// TokenResponse is a successful token response.
+type TokenResponse struct {
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	ExtExpiresIn int64  `json:"ext_expires_in"`
+	RefreshIn    int64  `json:"refresh_in,omitempty"`
+	ExpiresOn    string `json:"expires_on,omitempty"`
+	NotBefore    string `json:"not_before,omitempty"`
+	Resource     string `json:"resource,omitempty"`
+	AccessToken  string `json:"access_token"`
+}
+
+// Token authenticates the client and mints a token, recording the attempt
+// in the sign-in log whatever the outcome.
+func (s *Service) Token(ctx context.Context, req TokenRequest) (TokenResponse, error) {
+	rec := storage.SignIn{ID: uuid.NewString(), Time: s.now().UTC(), TenantID: s.tenantID, Result: "failure"}
+	resp, err := s.token(ctx, req, &rec)
+	var e *Error
+	switch {
+	case err == nil:
+		rec.Result = "success"
+	case errors.As(err, &e):
+		rec.ErrorCode, rec.Reason = e.Code, e.Message
+	default:
+		rec.ErrorCode, rec.Reason = CodeInternalError, err.Error()
+	}
+	if s.signIns != nil {
+		s.signIns.Record(rec)
+	}
+	return resp, err
+}
+
+func (s *Service) token(ctx context.Context, req TokenRequest, rec *storage.SignIn) (TokenResponse, error) {
+	tenant, terr := s.ResolveTenant(req.Tenant)
+	if terr != nil {
+		return TokenResponse{}, terr
+	}
+	rec.TenantID = tenant
+	f := req.Form
+	grant := f.Get(ParamGrantType)
+	if grant == "" {
+		return TokenResponse{}, errMissing(ParamGrantType)
+	}
+	if grant != GrantClientCredentials {
+		return TokenResponse{}, newErr(400, errUnsupportedGrantType, CodeUnsupportedGrantType,
+			"The app requested an unsupported grant type '%s'. Ward issues app-only tokens: use grant_type=client_credentials.", grant)
+	}
+	clientID, secret := f.Get(ParamClientID), f.Get(ParamClientSecret)
+	if req.HasBasic {
+		if clientID == "" {
+			clientID = req.BasicID
+		}
+		if secret == "" {
+			secret = req.BasicSecret
+		}
+	}
+	if clientID == "" {
+		return TokenResponse{}, errMissing(ParamClientID)
+	}
+	rec.ClientID = clientID
+	resource, err := requestedResource(req)
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	rec.Resource = resource
+	assertion := f.Get(ParamClientAssertion)
+	if assertion != "" && f.Get(ParamClientAssertionType) != AssertionTypeJWTBearer {
+		return TokenResponse{}, newErr(400, errInvalidRequest, CodeInvalidJWT,
+			"client_assertion_type must be '%s' when client_assertion is sent.", AssertionTypeJWTBearer)
+	}
+	if assertion == "" && secret == "" {
+		return TokenResponse{}, newErr(401, errInvalidClient, CodeNoCredential,
+			"The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+	}
+
+	var p principal
+	if id, err := s.store.GetIdentityByClientID(ctx, clientID); err == nil {
+		if assertion == "" {
+			rec.Credential = "clientSecret"
+			return TokenResponse{}, newErr(401, errInvalidClient, CodeNoCredential,
+				"Client '%s' is a managed identity: it has no client secrets. Present a federated token as client_assertion (workload identity), or use the managed identity endpoint.", clientID)
+		}
+		rec.Credential, rec.PrincipalID = "federated", id.PrincipalID
+		rec.IdentityID = resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name)
+		if err := s.federated(ctx, id, assertion, rec); err != nil {
+			return TokenResponse{}, err
+		}
+		p = principal{TenantID: tenant, AppID: id.ClientID, ObjectID: id.PrincipalID, MIResource: rec.IdentityID, AuthMethod: "2", ManagedKind: true}
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return TokenResponse{}, err
+	} else {
+		sp, err := s.store.GetServicePrincipalByAppID(ctx, clientID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return TokenResponse{}, newErr(400, errUnauthorizedClient, CodeUnknownClient,
+				"Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, tenant)
+		}
+		if err != nil {
+			return TokenResponse{}, err
+		}
+		rec.PrincipalID = sp.ObjectID
+		p = principal{TenantID: tenant, AppID: sp.AppID, ObjectID: sp.ObjectID}
+		if assertion != "" {
+			rec.Credential, p.AuthMethod = "certificate", "2"
+			if err := s.certificate(ctx, sp, assertion, tenant); err != nil {
+				return TokenResponse{}, err
+			}
+		} else {
+			rec.Credential, p.AuthMethod = "clientSecret", "1"
+			if err := s.secret(ctx, sp, secret); err != nil {
+				return TokenResponse{}, err
+			}
+		}
+	}
+
+	life := s.appLife
+	if p.ManagedKind {
+		life = s.miLife
+	}
+	tok, exp, err := s.mint(p, resource, life)
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	secs := int64(exp.Sub(s.now()).Seconds())
+	out := TokenResponse{TokenType: "Bearer", ExpiresIn: secs, ExtExpiresIn: secs, AccessToken: tok}
+	if life > 2*time.Hour {
+		out.RefreshIn = secs / 2 // as Entra: refresh long-lived tokens at half-life
+	}
+	if req.V1 {
+		out.ExpiresOn = fmt.Sprint(exp.Unix())
+		out.NotBefore = fmt.Sprint(s.now().Unix())
+		out.Resource = resource
+	}
+	return out, nil
+}
+
+// requestedResource finds the one resource a request asks for: v2 scope
+// "<resource>/.default" (ignoring MSAL's openid offline_access profile), or
+// v1 resource=.
+func requestedResource(req TokenRequest) (string, error) {
+	f := req.Form
+	if req.V1 && f.Get(ParamResource) != "" {
+		return f.Get(ParamResource), nil
+	}
+	scope := f.Get(ParamScope)
+	if scope == "" {
+		if req.V1 {
+			return "", errMissing(ParamResource)
+		}
+		return "", errMissing(ParamScope)
+	}
+	var rest []string
+	for _, sc := range strings.Fields(scope) {
+		if !oidcScopes[strings.ToLower(sc)] {
+			rest = append(rest, sc)
+		}
+	}
+	switch {
+	case len(rest) == 0:
+		return "", newErr(400, errInvalidScope, CodeInvalidScope, "The provided value for the input parameter 'scope' isn't valid. The scope %s isn't valid: name one resource as '<resource>/.default'.", scope)
+	case len(rest) > 1:
+		return "", newErr(400, errInvalidScope, CodeInvalidScope, "The provided value for the input parameter 'scope' isn't valid. The scope %s isn't valid: a client credentials request names exactly one resource.", scope)
+	case !strings.HasSuffix(rest[0], DefaultScopeSuffix):
+		return "", newErr(400, errInvalidScope, CodeScopeWithoutDefault, "The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", scope)
+	}
+	res := strings.TrimSuffix(rest[0], DefaultScopeSuffix)
+	if res == "" {
+		return "", newErr(400, errInvalidScope, CodeInvalidScope, "The provided value for the input parameter 'scope' isn't valid. The scope %s names no resource.", scope)
+	}
+	return res, nil
+}
+
+func (s *Service) secret(ctx context.Context, sp storage.ServicePrincipal, secret string) error {
+	secrets, err := s.store.ListClientSecrets(ctx, sp.AppID)
+	if err != nil {
+		return err
+	}
+	m, ok := clientsecret.Match(secrets, secret)
+	if !ok {
+		return newErr(401, errInvalidClient, CodeInvalidSecret,
+			"Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", sp.AppID)
+	}
+	if !m.ExpiresAt.IsZero() && s.now().After(m.ExpiresAt) {
+		return newErr(401, errInvalidClient, CodeExpiredSecret,
+			"The provided client secret keys for app '%s' are expired (secret '%s...' expired %s). Create a new secret: ward ad sp credential reset --id %s.", sp.AppID, m.Hint, m.ExpiresAt.Format(time.RFC3339), sp.AppID)
+	}
+	return nil
+}
+
+// certificate verifies a certificate-signed client assertion (MSAL's
+// ClientCertificateCredential): x5t#S256 (standard or url base64) or x5t
+// names a registered certificate; iss = sub = client ID; aud = this
+// tenant's token endpoint; exp at most 10 minutes ahead.
+func (s *Service) certificate(ctx context.Context, sp storage.ServicePrincipal, raw, tenant string) error {
+	a, err := federation.Parse(raw, s.certificateAlgorithm...)
+	if err != nil {
+		return assertionParseError(err)
+	}
+	certs, err := s.store.ListCertificates(ctx, sp.AppID)
+	if err != nil {
+		return err
+	}
+	thumb256, _ := a.Header["x5t#S256"].(string)
+	thumb1, _ := a.Header["x5t"].(string)
+	var cert *x509.Certificate
+	for _, c := range certs {
+		s256 := sha256.Sum256(c.CertDER)
+		s1 := sha1.Sum(c.CertDER)
+		if (thumb256 != "" && (thumb256 == base64.StdEncoding.EncodeToString(s256[:]) || thumb256 == base64.RawURLEncoding.EncodeToString(s256[:]) ||
+			thumb256 == base64.URLEncoding.EncodeToString(s256[:]))) ||
+			(thumb1 != "" && (thumb1 == base64.RawURLEncoding.EncodeToString(s1[:]) || thumb1 == base64.StdEncoding.EncodeToString(s1[:]))) {
+			if cert, err = x509.ParseCertificate(c.CertDER); err != nil {
+				return err
+			}
+			break
+		}
+	}
+	if cert == nil {
+		return newErr(401, errInvalidClient, CodeInvalidSignature,
+			"Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '%s%s'] App '%s' has %d registered certificate(s); register this one with 'ward ad sp credential reset --id %s --cert @cert.pem'.",
+			thumb256, thumb1, sp.AppID, len(certs), sp.AppID)
+	}
+	if now := s.now(); now.After(cert.NotAfter) || now.Before(cert.NotBefore) {
+		return newErr(401, errInvalidClient, CodeInvalidSignature, "The certificate used to sign the client assertion is outside its validity period (%s to %s).", cert.NotBefore.Format(time.RFC3339), cert.NotAfter.Format(time.RFC3339))
+	}
+	if err := a.Verify(cert.PublicKey); err != nil {
+		return newErr(401, errInvalidClient, CodeInvalidSignature, "Client assertion failed signature validation: %v.", err)
+	}
+	if !strings.EqualFold(a.Claims.Issuer, sp.AppID) || !strings.EqualFold(a.Claims.Subject, sp.AppID) {
+		return newErr(401, errInvalidClient, CodeInvalidJWT, "Invalid JWT token: the client assertion's iss and sub must both be the client ID '%s' (got iss '%s', sub '%s').", sp.AppID, a.Claims.Issuer, a.Claims.Subject)
+	}
+	endpoints := []string{s.publicURL + "/" + tenant + "/oauth2/v2.0/token", s.publicURL + "/" + tenant + "/oauth2/token"}
+	okAud := false
+	for _, aud := range a.Claims.Audience {
+		for _, e := range endpoints {
+			okAud = okAud || strings.EqualFold(strings.TrimSuffix(aud, "/"), e)
+		}
+	}
+	if !okAud {
+		return newErr(401, errInvalidClient, CodeInvalidJWT, "Invalid JWT token: the client assertion's audience %v is not this tenant's token endpoint '%s'.", []string(a.Claims.Audience), endpoints[0])
+	}
+	if err := a.CheckTime(s.now(), assertionLeeway*time.Second, 10*time.Minute); err != nil {
+		return newErr(401, errInvalidClient, CodeAssertionTimeRange, "%v Certificate assertions may be valid for at most 10 minutes.", err)
+	}
+	return nil
+}
+
+func assertionParseError(err error) *Error {
+	var ba *federation.BadAlgorithm
+	if errors.As(err, &ba) {
+		return newErr(401, errInvalidClient, CodeInvalidSignature, "Client assertion failed signature validation: %v.", err)
+	}
+	return newErr(400, errInvalidRequest, CodeInvalidJWT, "JWT token is invalid or malformed: %v.", err)
+}
+
+// federated verifies a workload identity assertion against the identity's
+// federated credentials: exact issuer, subject and audience, then time,
+// then the issuer's signature. A miss says what would have matched.
+func (s *Service) federated(ctx context.Context, id storage.Identity, raw string, rec *storage.SignIn) error {
+	a, err := federation.Parse(raw, s.federatedAlgorithms...)
+	if err != nil {
+		return assertionParseError(err)
+	}
+	iss, sub := a.Claims.Issuer, a.Claims.Subject
+	rec.Issuer, rec.Subject = iss, sub
+	fics, _, err := s.store.ListFederatedCredentials(ctx, id.Ref(), storage.Page{Limit: 1000})
+	if err != nil {
+		return err
+	}
+	if err := matchFederated(fics, iss, sub, a.Claims.Audience); err != nil {
+		return err
+	}
+	if err := a.CheckTime(s.now(), assertionLeeway*time.Second, 0); err != nil {
+		return newErr(401, errInvalidClient, CodeAssertionTimeRange, "%v", err)
+	}
+	key, err := s.issuers.Key(ctx, iss, a.KeyID)
+	switch {
+	case errors.Is(err, federation.ErrKeyNotFound):
+		return newErr(401, errInvalidClient, CodeInvalidSignature,
+			"Client assertion contains an invalid signature. [Reason - The key was not found., Key ID: '%s'] The issuer '%s' publishes no key with this kid; if the issuer rotated its keys, retry in 30 seconds.", a.KeyID, iss)
+	case err != nil:
+		return newErr(401, errInvalidClient, CodeExternalOIDCFailed, "Request to External OIDC endpoint failed: %v.", err)
+	}
+	if err := a.Verify(key); err != nil {
+		return newErr(401, errInvalidClient, CodeInvalidSignature, "Client assertion failed signature validation: %v.", err)
+	}
+	return nil
+}
+
+const ficDocs = "https://learn.microsoft.com/entra/workload-id/workload-identity-federation"
+
+// matchFederated finds a credential equal to (iss, sub, one of aud). On a
+// miss it names the first claim that does not match and what the identity
+// would accept, only from this identity's own credentials.
+func matchFederated(fics []storage.FederatedCredential, iss, sub string, aud []string) error {
+	var sameIss, sameIssSub []storage.FederatedCredential
+	for _, f := range fics {
+		if f.Issuer != iss {
+			continue
+		}
+		sameIss = append(sameIss, f)
+		if f.Subject != sub {
+			continue
+		}
+		sameIssSub = append(sameIssSub, f)
+		for _, a := range aud {
+			if slices.Contains(f.Audiences, a) {
+				return nil
+			}
+		}
+	}
+	switch {
+	case len(fics) == 0:
+		return newErr(401, errInvalidClient, CodeNoMatchingFederation,
+			"No matching federated identity record found for presented assertion. Assertion Issuer: '%s'. Assertion Subject: '%s'. Assertion Audience: '%s'. The managed identity has no federated identity credentials: create one with 'ward identity federated-credential create'. %s", iss, sub, strings.Join(aud, ","), ficDocs)
+	case len(sameIss) == 0:
+		return newErr(401, errInvalidClient, CodeNoMatchingIssuer,
+			"No matching federated identity record found for presented assertion issuer '%s'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. %s %s", iss, ficDocs, nearestIssuer(fics, iss))
+	case len(sameIssSub) == 0:
+		return newErr(401, errInvalidClient, CodeNoMatchingSubject,
+			"No matching federated identity record found for presented assertion subject '%s'. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. %s %s", sub, ficDocs, subjectsFor(sameIss, sub))
+	}
+	var want []string
+	for _, f := range sameIssSub {
+		want = append(want, f.Audiences...)
+	}
+	return newErr(401, errInvalidClient, CodeNoMatchingAudience,
+		"No matching federated identity record found for presented assertion audience '%s'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. %s Ward: the identity's credential for this issuer and subject expects audience '%s'; request the token with that audience.", strings.Join(aud, ","), ficDocs, strings.Join(want, "', '"))
+}
+
+func nearestIssuer(fics []storage.FederatedCredential, iss string) string {
+	norm := func(s string) string { return strings.ToLower(strings.TrimRight(s, "/")) }
+	var issuers []string
+	for _, f := range fics {
+		if norm(f.Issuer) == norm(iss) {
+			what := "differs only in letter case"
+			if strings.TrimRight(f.Issuer, "/") == strings.TrimRight(iss, "/") {
+				what = "differs only by a trailing slash"
+			}
+			return fmt.Sprintf("Ward: the identity has a credential (%s) for issuer '%s', which %s from the assertion's issuer '%s'; issuers must match exactly.", f.Name, f.Issuer, what, iss)
+		}
+		if !slices.Contains(issuers, f.Issuer) {
+			issuers = append(issuers, f.Issuer)
+		}
+	}
+	return fmt.Sprintf("Ward: the identity trusts these issuers: '%s'.", strings.Join(issuers, "', '"))
+}
+
+func subjectsFor(fics []storage.FederatedCredential, sub string) string {
+	best, bestD := "", -1
+	var all []string
+	for _, f := range fics {
+		all = append(all, f.Subject)
+		if d := distance(f.Subject, sub); bestD < 0 || d < bestD {
+			best, bestD = f.Subject, d
+		}
+	}
+	if bestD >= 0 && bestD <= 3 {
+		return fmt.Sprintf("Ward: the identity has a credential for subject '%s'; the assertion's subject is '%s' (%d character(s) apart).", best, sub, bestD)
+	}
+	return fmt.Sprintf("Ward: for this issuer the identity has credentials for subject(s) '%s'; the assertion's subject is '%s'.", strings.Join(all, "', '"), sub)
+}
+
+// distance is the Levenshtein distance, bounded to short strings.
+func distance(a, b string) int {
+	if len(a) > 600 || len(b) > 600 {
+		return 1 << 30
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
