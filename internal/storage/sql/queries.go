@@ -73,7 +73,7 @@ func (s *DB) CreateServicePrincipal(ctx context.Context, sp storage.ServicePrinc
 func (s *DB) GetServicePrincipalByAppID(ctx context.Context, appID string) (storage.ServicePrincipal, error) {
 	var sp storage.ServicePrincipal
 	var created int64
-	err := s.db.QueryRowContext(ctx, s.fl.rebind(`SELECT object_id, app_id, tenant_id, display_name, created_at FROM service_principals WHERE app_id = ?`),
+	err := s.queryRow(ctx, `SELECT object_id, app_id, tenant_id, display_name, created_at FROM service_principals WHERE app_id = ?`,
 		resourceid.Key(appID)).Scan(&sp.ObjectID, &sp.AppID, &sp.TenantID, &sp.DisplayName, &created)
 	sp.CreatedAt = fromMicros(created)
 	return sp, s.classify(err)
@@ -88,7 +88,7 @@ func (s *DB) AddClientSecret(ctx context.Context, c storage.ClientSecret) error 
 
 // ListClientSecrets lists a service principal's secrets (hashes, never the secret).
 func (s *DB) ListClientSecrets(ctx context.Context, appID string) ([]storage.ClientSecret, error) {
-	rows, err := s.db.QueryContext(ctx, s.fl.rebind(`SELECT key_id, app_id, hint, display_name, salt, hash, expires_at, created_at FROM client_secrets WHERE app_id = ? ORDER BY created_at, key_id`), resourceid.Key(appID))
+	rows, err := s.query(ctx, `SELECT key_id, app_id, hint, display_name, salt, hash, expires_at, created_at FROM client_secrets WHERE app_id = ? ORDER BY created_at, key_id`, resourceid.Key(appID))
 	if err != nil {
 		return nil, s.classify(err)
 	}
@@ -241,13 +241,13 @@ func (s *DB) UpdateIdentity(ctx context.Context, ref storage.IdentityRef, fn fun
 
 // GetIdentity reads an identity, case-insensitively.
 func (s *DB) GetIdentity(ctx context.Context, ref storage.IdentityRef) (storage.Identity, error) {
-	id, err := scanIdentity(s.db.QueryRowContext(ctx, s.fl.rebind(`SELECT `+identityCols+` FROM identities WHERE key = ?`), identityKey(ref)))
+	id, err := scanIdentity(s.queryRow(ctx, `SELECT `+identityCols+` FROM identities WHERE key = ?`, identityKey(ref)))
 	return id, s.classify(err)
 }
 
 // GetIdentityByClientID reads an identity by its client ID.
 func (s *DB) GetIdentityByClientID(ctx context.Context, clientID string) (storage.Identity, error) {
-	id, err := scanIdentity(s.db.QueryRowContext(ctx, s.fl.rebind(`SELECT `+identityCols+` FROM identities WHERE client_id = ?`), resourceid.Key(clientID)))
+	id, err := scanIdentity(s.queryRow(ctx, `SELECT `+identityCols+` FROM identities WHERE client_id = ?`, resourceid.Key(clientID)))
 	return id, s.classify(err)
 }
 
@@ -362,28 +362,28 @@ func (s *DB) GetFederatedCredential(ctx context.Context, ref storage.IdentityRef
 }
 
 // ListFederatedCredentials lists one page of an identity's credentials. An
-// identity that does not exist is ErrParentNotFound, not an empty list.
+// identity that does not exist is ErrParentNotFound, not an empty list. It
+// runs on every federated token request, so it reads without a transaction:
+// one cached statement, and a second only when the page is empty.
 func (s *DB) ListFederatedCredentials(ctx context.Context, ref storage.IdentityRef, p storage.Page) ([]storage.FederatedCredential, string, error) {
 	limit := pageLimit(p)
-	var items []storage.FederatedCredential
-	var next string
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var parent string
-		if err := tx.QueryRowContext(ctx, s.fl.rebind(`SELECT key FROM identities WHERE key = ?`), identityKey(ref)).Scan(&parent); err != nil {
-			if err == sql.ErrNoRows {
-				return storage.ErrParentNotFound
-			}
-			return err
+	rows, err := s.query(ctx, `SELECT key, `+ficCols+` FROM federated_credentials WHERE identity_key = ? AND key > ? ORDER BY key LIMIT ?`,
+		identityKey(ref), p.After, limit+1)
+	if err != nil {
+		return nil, "", s.classify(err)
+	}
+	items, next, err := page(rows, limit, scanFIC(ref))
+	if err != nil || len(items) > 0 {
+		return items, next, s.classify(err)
+	}
+	var parent string
+	if err := s.queryRow(ctx, `SELECT key FROM identities WHERE key = ?`, identityKey(ref)).Scan(&parent); err != nil {
+		if err == sql.ErrNoRows {
+			return nil, "", storage.ErrParentNotFound
 		}
-		rows, err := tx.QueryContext(ctx, s.fl.rebind(`SELECT key, `+ficCols+` FROM federated_credentials WHERE identity_key = ? AND key > ? ORDER BY key LIMIT ?`),
-			identityKey(ref), p.After, limit+1)
-		if err != nil {
-			return err
-		}
-		items, next, err = page(rows, limit, scanFIC(ref))
-		return err
-	})
-	return items, next, err
+		return nil, "", s.classify(err)
+	}
+	return items, next, nil
 }
 
 // DeleteFederatedCredential deletes one credential.

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ward-id/ward/internal/storage"
@@ -36,6 +37,9 @@ type DB struct {
 	db  *sql.DB
 	fl  flavor
 	now func() time.Time
+	// stmts caches prepared statements of the hot read paths (token
+	// requests): parsing SQL costs more than running these queries.
+	stmts sync.Map // query -> *sql.Stmt
 }
 
 var _ storage.Storage = (*DB)(nil)
@@ -50,7 +54,59 @@ func open(ctx context.Context, fl flavor, db *sql.DB) (*DB, error) {
 }
 
 // Close releases the database.
-func (s *DB) Close() error { return s.db.Close() }
+func (s *DB) Close() error {
+	s.stmts.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
+	return s.db.Close()
+}
+
+// prepared returns a cached prepared statement for q (written with ?).
+func (s *DB) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := s.stmts.Load(q); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.db.PrepareContext(ctx, s.fl.rebind(q))
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(q, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// queryRow runs a single-row read through the statement cache.
+func (s *DB) queryRow(ctx context.Context, q string, args ...any) *rowResult {
+	st, err := s.prepared(ctx, q)
+	if err != nil {
+		return &rowResult{err: err}
+	}
+	return &rowResult{row: st.QueryRowContext(ctx, args...)}
+}
+
+// query runs a multi-row read through the statement cache.
+func (s *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := s.prepared(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+type rowResult struct {
+	row *sql.Row
+	err error
+}
+
+func (r *rowResult) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.row.Scan(dest...)
+}
 
 // migrate applies the embedded numbered migrations not yet recorded.
 func (s *DB) migrate(ctx context.Context) error {

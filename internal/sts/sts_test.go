@@ -1,0 +1,264 @@
+package sts
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/ward-id/ward/internal/clientsecret"
+	"github.com/ward-id/ward/internal/federation"
+	"github.com/ward-id/ward/internal/signer"
+	"github.com/ward-id/ward/internal/storage"
+	sqlstore "github.com/ward-id/ward/internal/storage/sql"
+)
+
+const (
+	tenant  = "11111111-1111-1111-1111-111111111111"
+	sub     = "22222222-2222-2222-2222-222222222222"
+	appID   = "33333333-3333-3333-3333-333333333333"
+	miID    = "55555555-5555-5555-5555-555555555555"
+	issuer  = "https://issuer.example.com/cluster-1/"
+	subject = "system:serviceaccount:default:app-sa"
+)
+
+// staticIssuer is an in-process KeySource: the way Ward's own hosted
+// issuers resolve keys without HTTP.
+type staticIssuer struct{ keys map[string]*jose.JSONWebKey }
+
+func (s staticIssuer) Key(_ context.Context, iss, kid string) (*jose.JSONWebKey, error) {
+	if iss != issuer {
+		return nil, errors.New("unknown issuer")
+	}
+	if k, ok := s.keys[kid]; ok {
+		return k, nil
+	}
+	return nil, federation.ErrKeyNotFound
+}
+
+type env struct {
+	svc    *Service
+	now    time.Time
+	secret string
+	rsaKey *rsa.PrivateKey
+	ecKey  *ecdsa.PrivateKey
+}
+
+func newEnv(tb testing.TB, alg jose.SignatureAlgorithm) *env {
+	tb.Helper()
+	ctx := context.Background()
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(tb.TempDir(), "w.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	e := &env{now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	clock := func() time.Time { return e.now }
+	must := func(err error) {
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	must(st.CreateTenant(ctx, storage.Tenant{ID: tenant}))
+	must(st.CreateSubscription(ctx, storage.Subscription{ID: sub, TenantID: tenant, State: "Enabled"}))
+	must(st.CreateServicePrincipal(ctx, storage.ServicePrincipal{ObjectID: "44444444-4444-4444-4444-444444444444", AppID: appID, TenantID: tenant}))
+	var hint string
+	e.secret, hint = clientsecret.Generate()
+	must(st.AddClientSecret(ctx, clientsecret.New("k1", appID, "test", e.secret, hint, e.now, e.now.Add(time.Hour))))
+	_, err = st.PutResourceGroup(ctx, storage.ResourceGroup{SubscriptionID: sub, Name: "rg", Location: "westeurope"})
+	must(err)
+	id := storage.Identity{SubscriptionID: sub, ResourceGroup: "rg", Name: "app", Location: "westeurope", TenantID: tenant,
+		ClientID: miID, PrincipalID: "66666666-6666-6666-6666-666666666666", IsolationScope: "None"}
+	must(st.CreateIdentity(ctx, id))
+	_, err = st.PutFederatedCredential(ctx, storage.FederatedCredential{Identity: id.Ref(), Name: "k8s", Issuer: issuer, Subject: subject,
+		Audiences: []string{"api://AzureADTokenExchange"}}, nil)
+	must(err)
+	keys, err := signer.New(ctx, signer.Config{Store: st, KEK: bytes.Repeat([]byte{3}, 32), Alg: alg, Now: clock})
+	must(err)
+	e.rsaKey, _ = rsa.GenerateKey(rand.Reader, 2048)
+	e.ecKey, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	src := staticIssuer{keys: map[string]*jose.JSONWebKey{
+		"r": {Key: &e.rsaKey.PublicKey, KeyID: "r", Algorithm: "RS256"},
+		"e": {Key: &e.ecKey.PublicKey, KeyID: "e", Algorithm: "ES256"},
+	}}
+	e.svc = New(Config{Store: st, Keys: keys, Issuers: src, TenantID: tenant, PublicURL: "https://ward.test", Now: clock})
+	return e
+}
+
+func (e *env) assertion(tb testing.TB, alg jose.SignatureAlgorithm) string {
+	var key crypto.Signer = e.rsaKey
+	kid := "r"
+	if alg == jose.ES256 {
+		key, kid = e.ecKey, "e"
+	}
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", kid))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	raw, err := jwt.Signed(s).Claims(jwt.Claims{Issuer: issuer, Subject: subject, Audience: jwt.Audience{"api://AzureADTokenExchange"},
+		IssuedAt: jwt.NewNumericDate(e.now), Expiry: jwt.NewNumericDate(e.now.Add(time.Hour))}).Serialize()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return raw
+}
+
+func federatedRequest(assertion string) TokenRequest {
+	return TokenRequest{Tenant: tenant, Form: url.Values{
+		"grant_type": {"client_credentials"}, "client_id": {miID}, "client_info": {"1"},
+		"scope":                 {"https://management.azure.com/.default openid offline_access profile"},
+		"client_assertion_type": {AssertionTypeJWTBearer}, "client_assertion": {assertion},
+	}}
+}
+
+func code(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return -1
+}
+
+func TestSecretExpiry(t *testing.T) {
+	e := newEnv(t, jose.RS256)
+	req := TokenRequest{Tenant: tenant, Form: url.Values{"grant_type": {"client_credentials"}, "client_id": {appID},
+		"client_secret": {e.secret}, "scope": {"https://vault.azure.net/.default"}}}
+	resp, err := e.svc.Token(context.Background(), req)
+	if err != nil || resp.ExpiresIn != 3600 || resp.RefreshIn != 0 {
+		t.Fatalf("fresh secret: %+v %v", resp, err)
+	}
+	e.now = e.now.Add(2 * time.Hour)
+	_, err = e.svc.Token(context.Background(), req)
+	if code(err) != CodeExpiredSecret || !strings.Contains(err.Error(), "credential reset") {
+		t.Fatalf("expired secret: %v", err)
+	}
+}
+
+func TestFederatedExchangeAndLifetime(t *testing.T) {
+	for _, alg := range []jose.SignatureAlgorithm{jose.RS256, jose.ES256} {
+		t.Run(string(alg), func(t *testing.T) {
+			e := newEnv(t, alg)
+			resp, err := e.svc.Token(context.Background(), federatedRequest(e.assertion(t, alg)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.ExpiresIn != 86400 || resp.RefreshIn != 43200 || resp.TokenType != "Bearer" {
+				t.Fatalf("response = %+v", resp)
+			}
+			tok, err := jwt.ParseSigned(resp.AccessToken, []jose.SignatureAlgorithm{alg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			k, _ := e.svc.keys.Lookup(tok.Headers[0].KeyID)
+			var c accessClaims
+			if err := tok.Claims(k.Private.Public(), &c); err != nil {
+				t.Fatal(err)
+			}
+			if c.Aud != "https://management.azure.com" || c.XmsMirid == "" || c.AppID != miID || c.Ver != "1.0" || c.Iss != "https://ward.test/"+tenant+"/" {
+				t.Fatalf("claims = %+v", c)
+			}
+			if alg == jose.RS256 && tok.Headers[0].ExtraHeaders["x5t"] == nil {
+				t.Fatal("v1 token header lacks x5t")
+			}
+		})
+	}
+}
+
+func TestMatchFederatedHints(t *testing.T) {
+	fics := []storage.FederatedCredential{{Name: "a", Issuer: "https://i.example/x/", Subject: "system:serviceaccount:ns:app-sa", Audiences: []string{"api://AzureADTokenExchange"}}}
+	cases := []struct {
+		iss, sub, aud string
+		code          int
+		hint          string
+	}{
+		{"https://i.example/x/", "system:serviceaccount:ns:app-sa", "api://AzureADTokenExchange", 0, ""},
+		{"https://i.example/x", "system:serviceaccount:ns:app-sa", "api://AzureADTokenExchange", CodeNoMatchingIssuer, "trailing slash"},
+		{"https://I.example/x/", "system:serviceaccount:ns:app-sa", "api://AzureADTokenExchange", CodeNoMatchingIssuer, "letter case"},
+		{"https://i.example/x/", "system:serviceaccount:ns:app", "api://AzureADTokenExchange", CodeNoMatchingSubject, "3 character(s) apart"},
+		{"https://i.example/x/", "totally-different", "api://AzureADTokenExchange", CodeNoMatchingSubject, "subject(s) 'system:serviceaccount:ns:app-sa'"},
+		{"https://i.example/x/", "system:serviceaccount:ns:app-sa", "x", CodeNoMatchingAudience, "expects audience 'api://AzureADTokenExchange'"},
+	}
+	for _, tc := range cases {
+		err := matchFederated(fics, tc.iss, tc.sub, []string{tc.aud})
+		if tc.code == 0 {
+			if err != nil {
+				t.Errorf("%+v: %v", tc, err)
+			}
+			continue
+		}
+		if code(err) != tc.code || !strings.Contains(err.Error(), tc.hint) {
+			t.Errorf("%s/%s/%s: %v, want AADSTS%d with %q", tc.iss, tc.sub, tc.aud, err, tc.code, tc.hint)
+		}
+	}
+	if err := matchFederated(nil, "i", "s", []string{"a"}); code(err) != CodeNoMatchingFederation {
+		t.Errorf("no credentials: %v", err)
+	}
+}
+
+func TestRequestedResource(t *testing.T) {
+	cases := []struct {
+		scope, want string
+		code        int
+	}{
+		{"https://management.azure.com/.default", "https://management.azure.com", 0},
+		{"https://management.azure.com//.default openid profile offline_access", "https://management.azure.com/", 0},
+		{"api://my-app/.default", "api://my-app", 0},
+		{"openid", "", CodeInvalidScope},
+		{"https://x/read", "", CodeScopeWithoutDefault},
+		{"/.default", "", CodeInvalidScope},
+	}
+	for _, tc := range cases {
+		got, err := requestedResource(TokenRequest{Form: url.Values{"scope": {tc.scope}}})
+		if got != tc.want || (tc.code != 0 && code(err) != tc.code) || (tc.code == 0 && err != nil) {
+			t.Errorf("scope %q: %q %v, want %q AADSTS%d", tc.scope, got, err, tc.want, tc.code)
+		}
+	}
+}
+
+func FuzzParseForm(f *testing.F) {
+	f.Add("grant_type=client_credentials&client_id=a&scope=https%3A%2F%2Fx%2F.default")
+	f.Add("a=1&a=2")
+	f.Add("%zz")
+	f.Fuzz(func(t *testing.T, body string) {
+		v, err := ParseForm(body)
+		if err != nil {
+			return
+		}
+		for k, vals := range v {
+			if len(vals) != 1 {
+				t.Fatalf("parameter %q kept %d values", k, len(vals))
+			}
+		}
+		_, _ = requestedResource(TokenRequest{Form: v})
+	})
+}
+
+// benchmarkExchange measures the whole federated exchange in-process:
+// parse and verify the assertion, find the identity and match its
+// credential (SQLite reads), mint, sign and marshal the access token.
+func benchmarkExchange(b *testing.B, alg jose.SignatureAlgorithm) {
+	e := newEnv(b, alg)
+	req := federatedRequest(e.assertion(b, alg))
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := e.svc.Token(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkFederatedExchangeRS256(b *testing.B) { benchmarkExchange(b, jose.RS256) }
+func BenchmarkFederatedExchangeES256(b *testing.B) { benchmarkExchange(b, jose.ES256) }
