@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -106,5 +107,39 @@ func TestCLIQuickStart(t *testing.T) {
 	run("group", "delete", "-n", "myResourceGroup", "--yes")
 	if out := run("group", "list"); strings.TrimSpace(out) != "[]" {
 		t.Fatalf("groups after delete = %q", out)
+	}
+}
+
+// TestCLILogin logs in as a new service principal and acts as it.
+func TestCLILogin(t *testing.T) {
+	w := startWard(t, "")
+	t.Setenv("WARD_CONFIG_DIR", t.TempDir())
+	out, errOut, code := w.cli("ad", "sp", "create-for-rbac", "-n", "ci")
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	var sp struct{ AppID, Password, Tenant string }
+	json.Unmarshal([]byte(out), &sp)
+	if _, errOut, code := w.cli("login", "--service-principal", "-u", sp.AppID, "-p", "wrong", "--tenant", sp.Tenant); code == 0 || !strings.Contains(errOut, "AADSTS7000215") {
+		t.Fatalf("login with a wrong secret: exit %d, %s", code, errOut)
+	}
+	if _, errOut, code := w.cli("login", "--service-principal", "-u", sp.AppID, "-p", sp.Password, "--tenant", sp.Tenant); code != 0 {
+		t.Fatalf("login: %s", errOut)
+	}
+	// The profile is used without --data from now on.
+	cmd := exec.Command(wardBin, "account", "get-access-token", "--resource", "https://vault.azure.net", "--query", "accessToken", "-o", "tsv")
+	cmd.Dir = t.TempDir()
+	tok, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("get-access-token: %v", err)
+	}
+	if c := verify(t, w, strings.TrimSpace(string(tok))); c["appid"] != sp.AppID || c["aud"] != "https://vault.azure.net" {
+		t.Fatalf("token claims %v", c)
+	}
+	list := exec.Command(wardBin, "ad", "sp", "list", "--display-name", "ci", "--query", "[0].appId", "-o", "tsv")
+	list.Dir = cmd.Dir
+	got, err := list.Output()
+	if err != nil || strings.TrimSpace(string(got)) != sp.AppID {
+		t.Fatalf("ad sp list as the logged-in principal: %q %v", got, err)
 	}
 }
