@@ -1,0 +1,517 @@
+// Package rbac is Ward's authorization decision engine, pure Go with no
+// HTTP or SQL: role definitions, role assignments at hierarchical scopes,
+// and Authorize, which answers from an in-memory index kept current by the
+// caller (Put/Delete on every storage change).
+//
+// Matching follows Azure RBAC: actions compare case-insensitively with '*'
+// wildcards; a role grants (actions − notActions) and, separately,
+// (dataActions − notDataActions); assignments at a scope apply to every
+// scope below it; a control-plane '*' never grants data actions.
+package rbac
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// Assignment gives a principal a role at a scope.
+type Assignment struct {
+	ID          string // GUID name of the assignment
+	Scope       string // "/", "/subscriptions/s", ".../resourceGroups/rg", a resource ID
+	PrincipalID string
+	RoleID      string // role definition GUID
+}
+
+// Decision is the answer to an authorization question.
+type Decision struct {
+	Allowed    bool
+	assignment guid
+}
+
+// AssignmentID names the assignment that allowed the decision ("" when
+// denied). It formats the ID, so call it only when needed.
+func (d Decision) AssignmentID() string {
+	if !d.Allowed {
+		return ""
+	}
+	return d.assignment.String()
+}
+
+type compiledRole struct {
+	id                      string
+	actions, notActions     []string // lower-cased patterns
+	dataActions, notDataAct []string
+}
+
+// grant is one assignment as a principal's list holds it: 16 bytes. hash
+// lets a check reject grants at unrelated scopes without reading their
+// scope strings (which would cost a cache miss each).
+type grant struct {
+	scope uint32 // index into Engine.scopeNames
+	slot  uint32 // index into Engine.slots
+	hash  uint32 // scopeHash of the normalized scope
+	role  uint16
+}
+
+const (
+	fnvOffset = 2166136261
+	fnvPrime  = 16777619
+)
+
+// scopeHash is FNV-1a over a normalized scope; the root "/" hashes to the
+// offset basis, which every query treats as an ancestor.
+func scopeHash(normalized string) uint32 {
+	if normalized == "/" {
+		return fnvOffset
+	}
+	h := uint32(fnvOffset)
+	for i := 0; i < len(normalized); i++ {
+		h = (h ^ uint32(normalized[i])) * fnvPrime
+	}
+	return h
+}
+
+// maxPrefixes bounds the ancestors a query scope may have for the hashed
+// scan; deeper scopes fall back to comparing strings.
+const maxPrefixes = 24
+
+// ancestorHashes fills out with the hashes of every ancestor of scope (any
+// case): the root, then each prefix that ends before a '/', then the scope.
+func ancestorHashes(scope string, out *[maxPrefixes]uint32) (int, bool) {
+	for len(scope) > 1 && scope[len(scope)-1] == '/' {
+		scope = scope[:len(scope)-1]
+	}
+	out[0] = fnvOffset
+	n := 1
+	h := uint32(fnvOffset)
+	for i := 0; i < len(scope); i++ {
+		if scope[i] == '/' && i > 0 {
+			if n == maxPrefixes {
+				return n, false
+			}
+			out[n] = h
+			n++
+		}
+		h = (h ^ uint32(lower(scope[i]))) * fnvPrime
+	}
+	if len(scope) > 1 {
+		if n == maxPrefixes {
+			return n, false
+		}
+		out[n] = h
+		n++
+	}
+	return n, true
+}
+
+// slot is one assignment by ID, for deletes and for naming the assignment
+// that allowed a decision: 32 bytes.
+type slot struct {
+	id    guid
+	pg    *principalGrants
+	scope uint32
+	role  uint16
+}
+
+type guid [16]byte
+
+// hexPos are the offsets of a GUID's 32 hex digits in its 36-character form.
+var hexPos = [32]uint8{0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35}
+
+// hexTable maps an ASCII byte to its hex value, or 255.
+var hexTable = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 255
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = byte(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c], t[c-'a'+'A'] = byte(c-'a'+10), byte(c-'a'+10)
+	}
+	return t
+}()
+
+// parseGUID reads a GUID in any letter case, without allocating.
+func parseGUID(s string) (guid, bool) {
+	var g guid
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return g, false
+	}
+	bad := byte(0)
+	for i := 0; i < 16; i++ {
+		hi, lo := hexTable[s[hexPos[2*i]]], hexTable[s[hexPos[2*i+1]]]
+		bad |= hi | lo
+		g[i] = hi<<4 | lo
+	}
+	return g, bad&0xf0 == 0
+}
+
+func (g guid) String() string {
+	const hexd = "0123456789abcdef"
+	var b [36]byte
+	j := 0
+	for i := 0; i < 36; i++ {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			b[i] = '-'
+			continue
+		}
+		v := g[j/2]
+		if j%2 == 0 {
+			v >>= 4
+		}
+		b[i] = hexd[v&15]
+		j++
+	}
+	return string(b[:])
+}
+
+// bigPrincipal is the threshold above which a principal's grants are
+// indexed by scope instead of scanned.
+const bigPrincipal = 32
+
+type principalGrants struct {
+	key     guid
+	list    []grant
+	byScope map[string][]grant // built once list grows past bigPrincipal
+}
+
+// Engine holds role definitions and the assignment index. It is safe for
+// concurrent use: checks share a read lock and allocate nothing.
+type Engine struct {
+	mu         sync.RWMutex
+	roles      []compiledRole
+	roleIndex  map[string]uint16 // lower GUID -> index
+	principals map[guid]*principalGrants
+	byID       map[guid]uint32 // assignment ID -> slot
+	slots      []slot
+	free       []uint32
+	scopeIndex map[string]uint32 // normalized scope -> index
+	scopeNames []string
+}
+
+// New returns an engine that knows the built-in roles.
+func New() *Engine {
+	e := &Engine{roleIndex: map[string]uint16{}, principals: map[guid]*principalGrants{},
+		byID: map[guid]uint32{}, scopeIndex: map[string]uint32{}}
+	for _, r := range BuiltInRoles() {
+		e.PutRole(r)
+	}
+	return e
+}
+
+func lowerAll(in []string) []string {
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = strings.ToLower(s)
+	}
+	return out
+}
+
+// PutRole adds or replaces a role definition.
+func (e *Engine) PutRole(r RoleDefinition) {
+	c := compiledRole{id: strings.ToLower(r.ID)}
+	for _, p := range r.Permissions {
+		c.actions = append(c.actions, lowerAll(p.Actions)...)
+		c.notActions = append(c.notActions, lowerAll(p.NotActions)...)
+		c.dataActions = append(c.dataActions, lowerAll(p.DataActions)...)
+		c.notDataAct = append(c.notDataAct, lowerAll(p.NotDataActions)...)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if i, ok := e.roleIndex[c.id]; ok {
+		e.roles[i] = c
+		return
+	}
+	e.roleIndex[c.id] = uint16(len(e.roles))
+	e.roles = append(e.roles, c)
+}
+
+// NormalizeScope folds a scope for comparison: lower case, no trailing
+// slash, "/" for the root.
+func NormalizeScope(s string) string {
+	s = strings.ToLower(strings.TrimRight(s, "/"))
+	if s == "" {
+		return "/"
+	}
+	return s
+}
+
+// Put adds or replaces an assignment in the index. The assignment and
+// principal IDs must be GUIDs (ARM requires it); an unknown role can grant
+// nothing and is not indexed.
+func (e *Engine) Put(a Assignment) error {
+	id, ok := parseGUID(a.ID)
+	if !ok {
+		return fmt.Errorf("role assignment ID %q is not a GUID", a.ID)
+	}
+	principal, ok := parseGUID(a.PrincipalID)
+	if !ok {
+		return fmt.Errorf("principal ID %q is not a GUID", a.PrincipalID)
+	}
+	scope := NormalizeScope(a.Scope)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ri, ok := e.roleIndex[strings.ToLower(a.RoleID)]
+	if !ok {
+		return fmt.Errorf("role definition %q is not known", a.RoleID)
+	}
+	if _, exists := e.byID[id]; exists {
+		e.deleteLocked(id)
+	}
+	sc, ok := e.scopeIndex[scope]
+	if !ok {
+		sc = uint32(len(e.scopeNames))
+		e.scopeNames = append(e.scopeNames, scope)
+		e.scopeIndex[scope] = sc
+	}
+	var si uint32
+	if n := len(e.free); n > 0 {
+		si, e.free = e.free[n-1], e.free[:n-1]
+	} else {
+		si = uint32(len(e.slots))
+		e.slots = append(e.slots, slot{})
+	}
+	pg := e.principals[principal]
+	if pg == nil {
+		pg = &principalGrants{key: principal}
+		e.principals[principal] = pg
+	}
+	g := grant{scope: sc, role: ri, slot: si, hash: scopeHash(scope)}
+	e.slots[si] = slot{id: id, pg: pg, scope: sc, role: ri}
+	e.byID[id] = si
+	pg.list = append(pg.list, g)
+	if pg.byScope != nil {
+		pg.byScope[scope] = append(pg.byScope[scope], g)
+	} else if len(pg.list) > bigPrincipal {
+		pg.byScope = map[string][]grant{}
+		for _, x := range pg.list {
+			name := e.scopeNames[x.scope]
+			pg.byScope[name] = append(pg.byScope[name], x)
+		}
+	}
+	return nil
+}
+
+// Delete removes an assignment by ID; it reports whether it was indexed.
+func (e *Engine) Delete(id string) bool {
+	g, ok := parseGUID(id)
+	if !ok {
+		return false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.deleteLocked(g)
+}
+
+func (e *Engine) deleteLocked(id guid) bool {
+	si, ok := e.byID[id]
+	if !ok {
+		return false
+	}
+	s := e.slots[si]
+	delete(e.byID, id)
+	e.slots[si] = slot{}
+	e.free = append(e.free, si)
+	pg := s.pg
+	pg.list = removeGrant(pg.list, si)
+	if pg.byScope != nil {
+		name := e.scopeNames[s.scope]
+		if l := removeGrant(pg.byScope[name], si); len(l) == 0 {
+			delete(pg.byScope, name)
+		} else {
+			pg.byScope[name] = l
+		}
+	}
+	if len(pg.list) == 0 {
+		delete(e.principals, pg.key)
+	}
+	return true
+}
+
+func removeGrant(l []grant, si uint32) []grant {
+	for i, g := range l {
+		if g.slot == si {
+			l[i] = l[len(l)-1]
+			return l[:len(l)-1]
+		}
+	}
+	return l
+}
+
+// Len reports how many assignments are indexed.
+func (e *Engine) Len() int {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return len(e.byID)
+}
+
+// Authorize decides whether principal may perform action at scope. data
+// selects data actions (dataActions/notDataActions) instead of actions.
+// principal, action and scope may be in any letter case.
+func (e *Engine) Authorize(principal, action, scope string, data bool) Decision {
+	pid, ok := parseGUID(principal)
+	if !ok {
+		return Decision{}
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	pg := e.principals[pid]
+	if pg == nil {
+		return Decision{}
+	}
+	if pg.byScope == nil {
+		return e.scanAll(pg, action, scope, data)
+	}
+	// Many grants: walk the scope's ancestors, lower-cased in a stack
+	// buffer so that the map lookups allocate nothing.
+	var buf [512]byte
+	if len(scope) > len(buf) {
+		return e.scanAll(pg, action, scope, data)
+	}
+	b := buf[:len(scope)]
+	for i := 0; i < len(scope); i++ {
+		b[i] = lower(scope[i])
+	}
+	for len(b) > 1 && b[len(b)-1] == '/' {
+		b = b[:len(b)-1]
+	}
+	for end := len(b); ; {
+		key := b[:end]
+		if end == 0 {
+			key = buf[:1]
+			key[0] = '/'
+		}
+		for _, g := range pg.byScope[string(key)] {
+			if e.roles[g.role].allows(action, data) {
+				return e.allowed(g)
+			}
+		}
+		if end == 0 || (end == 1 && b[0] == '/') {
+			return Decision{}
+		}
+		end = lastSlash(b[:end])
+	}
+}
+
+func (e *Engine) scanAll(pg *principalGrants, action, scope string, data bool) Decision {
+	var hashes [maxPrefixes]uint32
+	if n, ok := ancestorHashes(scope, &hashes); ok {
+		for _, g := range pg.list {
+			for _, h := range hashes[:n] {
+				if g.hash == h {
+					if isAncestor(e.scopeNames[g.scope], scope) && e.roles[g.role].allows(action, data) {
+						return e.allowed(g)
+					}
+					break
+				}
+			}
+		}
+		return Decision{}
+	}
+	for _, g := range pg.list {
+		if isAncestor(e.scopeNames[g.scope], scope) && e.roles[g.role].allows(action, data) {
+			return e.allowed(g)
+		}
+	}
+	return Decision{}
+}
+
+// allowed names the assignment behind g. The ID is a [16]byte; the string
+// form is only built for callers that log it (AssignmentGUID avoids even that).
+func (e *Engine) allowed(g grant) Decision {
+	return Decision{Allowed: true, assignment: e.slots[g.slot].id}
+}
+
+func lastSlash(b []byte) int {
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] == '/' {
+			return i
+		}
+	}
+	return 0
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// isAncestor reports whether assignment scope a (normalized) covers scope s
+// (any case): a equals s or is a prefix of it ending at a '/' boundary.
+// Scopes cover whole segments, so /subscriptions/ab does not cover
+// /subscriptions/abc.
+func isAncestor(a, s string) bool {
+	if a == "/" {
+		return true
+	}
+	for len(s) > 1 && s[len(s)-1] == '/' {
+		s = s[:len(s)-1]
+	}
+	if len(s) < len(a) || !equalFoldASCII(a, s[:len(a)]) {
+		return false
+	}
+	return len(s) == len(a) || s[len(a)] == '/'
+}
+
+func equalFoldASCII(lowerA, b string) bool {
+	for i := 0; i < len(lowerA); i++ {
+		if lowerA[i] != lower(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *compiledRole) allows(action string, data bool) bool {
+	allow, deny := r.actions, r.notActions
+	if data {
+		allow, deny = r.dataActions, r.notDataAct
+	}
+	ok := false
+	for _, p := range allow {
+		if match(p, action) {
+			ok = true
+			break
+		}
+	}
+	if !ok {
+		return false
+	}
+	for _, p := range deny {
+		if match(p, action) {
+			return false
+		}
+	}
+	return true
+}
+
+// match reports whether action (any case) matches the lower-cased pattern,
+// where '*' matches any run of characters, '/' included.
+func match(pattern, action string) bool {
+	p, a := 0, 0
+	star, mark := -1, 0
+	for a < len(action) {
+		switch {
+		case p < len(pattern) && pattern[p] == '*':
+			star, mark = p, a
+			p++
+		case p < len(pattern) && pattern[p] == lower(action[a]):
+			p++
+			a++
+		case star >= 0:
+			p = star + 1
+			mark++
+			a = mark
+		default:
+			return false
+		}
+	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
+}

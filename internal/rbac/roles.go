@@ -1,0 +1,110 @@
+package rbac
+
+// Permission is one permission block of a role definition.
+type Permission struct {
+	Actions        []string `json:"actions"`
+	NotActions     []string `json:"notActions"`
+	DataActions    []string `json:"dataActions"`
+	NotDataActions []string `json:"notDataActions"`
+}
+
+// RoleDefinition is a built-in or custom role.
+type RoleDefinition struct {
+	ID               string // GUID
+	Name             string // roleName
+	Type             string // BuiltInRole or CustomRole
+	Description      string
+	AssignableScopes []string
+	Permissions      []Permission
+}
+
+// Role types.
+const (
+	BuiltInRole = "BuiltInRole"
+	CustomRole  = "CustomRole"
+)
+
+// Built-in role IDs Ward relies on by name.
+const (
+	OwnerID                  = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+	ContributorID            = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+	ReaderID                 = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+	KeyVaultSecretsUserID    = "4633458b-17de-408a-b874-0445c86b69e6"
+	KeyVaultSecretsOfficerID = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
+)
+
+var common = []string{"Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/*", "Microsoft.Resources/deployments/*",
+	"Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Support/*"}
+
+func with(extra ...string) []string { return append(append([]string{}, extra...), common...) }
+
+var builtIns = []RoleDefinition{
+	{ID: OwnerID, Name: "Owner", Description: "Grants full access to manage all resources, including the ability to assign roles in Azure RBAC.",
+		Permissions: []Permission{{Actions: []string{"*"}}}},
+	{ID: ContributorID, Name: "Contributor", Description: "Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC, manage assignments in Azure Blueprints, or share image galleries.",
+		Permissions: []Permission{{Actions: []string{"*"}, NotActions: []string{
+			"Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write", "Microsoft.Authorization/elevateAccess/Action",
+			"Microsoft.Blueprint/blueprintAssignments/write", "Microsoft.Blueprint/blueprintAssignments/delete",
+			"Microsoft.Compute/galleries/share/action", "Microsoft.Purview/consents/write", "Microsoft.Purview/consents/delete",
+			"Microsoft.Resources/deploymentStacks/manageDenySetting/action", "Microsoft.Subscription/cancel/action", "Microsoft.Subscription/enable/action"}}}},
+	{ID: ReaderID, Name: "Reader", Description: "View all resources, but does not allow you to make any changes.",
+		Permissions: []Permission{{Actions: []string{"*/read"}}}},
+	{ID: "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", Name: "User Access Administrator", Description: "Lets you manage user access to Azure resources.",
+		Permissions: []Permission{{Actions: []string{"*/read", "Microsoft.Authorization/*", "Microsoft.Support/*"}}}},
+	{ID: "f58310d9-a9f6-439a-9e8d-f62e7b41a168", Name: "Role Based Access Control Administrator", Description: "Manage access to Azure resources by assigning roles using Azure RBAC.",
+		Permissions: []Permission{{Actions: []string{"Microsoft.Authorization/roleAssignments/write", "Microsoft.Authorization/roleAssignments/delete", "*/read", "Microsoft.Support/*"}}}},
+	{ID: "4d97b98b-1d4f-4787-a291-c67834d212e7", Name: "Network Contributor", Description: "Lets you manage networks, but not access to them.",
+		Permissions: []Permission{{Actions: []string{"Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/*", "Microsoft.Network/*",
+			"Microsoft.ResourceHealth/availabilityStatuses/read", "Microsoft.Resources/deployments/*", "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Support/*"}}}},
+	{ID: "7f951dda-4ed3-4680-a7ca-43fe172d538d", Name: "AcrPull", Description: "acr pull",
+		Permissions: []Permission{{Actions: []string{"Microsoft.ContainerRegistry/registries/pull/read"}}}},
+	{ID: "8311e382-0749-4cb8-b61a-304f252e45ec", Name: "AcrPush", Description: "acr push",
+		Permissions: []Permission{{Actions: []string{"Microsoft.ContainerRegistry/registries/pull/read", "Microsoft.ContainerRegistry/registries/push/write"}}}},
+	{ID: KeyVaultSecretsUserID, Name: "Key Vault Secrets User", Description: "Read secret contents. Only works for key vaults that use the 'Azure role-based access control' permission model.",
+		Permissions: []Permission{{DataActions: []string{"Microsoft.KeyVault/vaults/secrets/getSecret/action", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"}}}},
+	{ID: KeyVaultSecretsOfficerID, Name: "Key Vault Secrets Officer", Description: "Perform any action on the secrets of a key vault, except manage permissions. Only works for key vaults that use the 'Azure role-based access control' permission model.",
+		Permissions: []Permission{{Actions: with("Microsoft.KeyVault/checkNameAvailability/read", "Microsoft.KeyVault/deletedVaults/read",
+			"Microsoft.KeyVault/locations/*/read", "Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/operations/read"),
+			DataActions: []string{"Microsoft.KeyVault/vaults/secrets/*"}}}},
+	{ID: "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1", Name: "Storage Blob Data Reader", Description: "Read and list Azure Storage containers and blobs.",
+		Permissions: []Permission{{Actions: []string{"Microsoft.Storage/storageAccounts/blobServices/containers/read", "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action"},
+			DataActions: []string{"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"}}}},
+	{ID: "ba92f5b4-2d11-453d-a403-e96b0029c9fe", Name: "Storage Blob Data Contributor", Description: "Read, write, and delete Azure Storage containers and blobs.",
+		Permissions: []Permission{{Actions: []string{"Microsoft.Storage/storageAccounts/blobServices/containers/delete", "Microsoft.Storage/storageAccounts/blobServices/containers/read",
+			"Microsoft.Storage/storageAccounts/blobServices/containers/write", "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action"},
+			DataActions: []string{"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete", "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+				"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write", "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/move/action",
+				"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action"}}}},
+	{ID: "3913510d-42f4-4e42-8a64-420c390055eb", Name: "Monitoring Metrics Publisher", Description: "Enables publishing metrics against Azure resources.",
+		Permissions: []Permission{{Actions: []string{"Microsoft.Insights/Register/Action", "Microsoft.Support/*", "Microsoft.Resources/subscriptions/resourceGroups/read"},
+			DataActions: []string{"Microsoft.Insights/Metrics/Write", "Microsoft.Insights/Telemetry/Write"}}}},
+	{ID: "f1a07417-d97a-45cb-824c-7a7467783830", Name: "Managed Identity Operator", Description: "Read and Assign User Assigned Identity",
+		Permissions: []Permission{{Actions: with("Microsoft.ManagedIdentity/userAssignedIdentities/*/read", "Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action")}}},
+	{ID: "e40ec5ca-96e0-45a2-b4ff-59039f2c2b59", Name: "Managed Identity Contributor", Description: "Create, Read, Update, and Delete User Assigned Identity",
+		Permissions: []Permission{{Actions: with("Microsoft.ManagedIdentity/userAssignedIdentities/read", "Microsoft.ManagedIdentity/userAssignedIdentities/write",
+			"Microsoft.ManagedIdentity/userAssignedIdentities/delete", "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/read",
+			"Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write", "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/delete",
+			"Microsoft.ManagedIdentity/userAssignedIdentities/revokeTokens/action")}}},
+}
+
+// BuiltInRoles returns Azure's built-in roles Ward serves, with their real
+// GUIDs and permissions, normalized (type, assignable scopes, empty lists).
+func BuiltInRoles() []RoleDefinition {
+	out := make([]RoleDefinition, len(builtIns))
+	for i, r := range builtIns {
+		r.Type = BuiltInRole
+		r.AssignableScopes = []string{"/"}
+		perms := make([]Permission, len(r.Permissions))
+		for j, p := range r.Permissions {
+			for _, l := range []*[]string{&p.Actions, &p.NotActions, &p.DataActions, &p.NotDataActions} {
+				if *l == nil {
+					*l = []string{}
+				}
+			}
+			perms[j] = p
+		}
+		r.Permissions = perms
+		out[i] = r
+	}
+	return out
+}
