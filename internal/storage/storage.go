@@ -100,6 +100,31 @@ type SignIn struct {
 	Subject     string // assertion subject (federated)
 }
 
+// RoleDefinition is a custom role (built-in roles live in package rbac).
+// Permissions is stored as the JSON the API speaks.
+type RoleDefinition struct {
+	ID               string
+	Name             string
+	Description      string
+	AssignableScopes []string
+	PermissionsJSON  string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+// RoleAssignment gives a principal a role at a scope.
+type RoleAssignment struct {
+	ID               string // GUID
+	Scope            string // as given, e.g. /subscriptions/s/resourceGroups/rg
+	PrincipalID      string
+	PrincipalType    string // User, Group, ServicePrincipal, ...
+	RoleDefinitionID string // role GUID
+	Description      string
+	CreatedBy        string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
 // ResourceGroup is an ARM resource group.
 type ResourceGroup struct {
 	SubscriptionID string
@@ -188,6 +213,23 @@ type Storage interface {
 	CreateSigningKey(ctx context.Context, k SigningKey) error
 	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
 	DeleteSigningKey(ctx context.Context, kid string) error
+
+	PutRoleDefinition(ctx context.Context, d RoleDefinition) (created bool, err error)
+	GetRoleDefinition(ctx context.Context, id string) (RoleDefinition, error)
+	ListRoleDefinitions(ctx context.Context) ([]RoleDefinition, error)
+	DeleteRoleDefinition(ctx context.Context, id string) error
+
+	// CreateRoleAssignment stores a new assignment; ErrAlreadyExists when
+	// the ID or the (scope, principal, role) triple is taken.
+	CreateRoleAssignment(ctx context.Context, a RoleAssignment) error
+	GetRoleAssignment(ctx context.Context, id string) (RoleAssignment, error)
+	// FindRoleAssignment returns the assignment of (scope, principal, role).
+	FindRoleAssignment(ctx context.Context, scope, principalID, roleID string) (RoleAssignment, error)
+	// ListRoleAssignments returns every assignment (the RBAC index loads them).
+	ListRoleAssignments(ctx context.Context) ([]RoleAssignment, error)
+	DeleteRoleAssignment(ctx context.Context, id string) error
+	// GetIdentityByPrincipalID reads a managed identity by its principal ID.
+	GetIdentityByPrincipalID(ctx context.Context, principalID string) (Identity, error)
 
 	RecordSignIn(ctx context.Context, s SignIn) error
 	// ListSignIns returns sign-ins at or after since, newest first.

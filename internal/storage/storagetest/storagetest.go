@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -33,6 +34,8 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"ServicePrincipalCredentials", testSPCredentials},
 		{"SigningKeys", testSigningKeys},
 		{"SignIns", testSignIns},
+		{"RoleAssignments", testRoleAssignments},
+		{"RoleDefinitions", testRoleDefinitions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -508,4 +511,76 @@ func testSignIns(t *testing.T, s storage.Storage) {
 	if len(got) != 2 {
 		t.Fatalf("limit 2: %d", len(got))
 	}
+}
+
+func testRoleAssignments(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	seed(t, s)
+	seedGroup(t, s, "rg")
+	scope := "/subscriptions/" + subID + "/resourceGroups/rg"
+	a := storage.RoleAssignment{ID: uuid.NewString(), Scope: scope, PrincipalID: uuid.NewString(), PrincipalType: "ServicePrincipal",
+		RoleDefinitionID: "4633458b-17de-408a-b874-0445c86b69e6", CreatedBy: "admin", CreatedAt: now, UpdatedAt: now}
+	must(t, s.CreateRoleAssignment(ctx, a))
+	dupTriple := a
+	dupTriple.ID, dupTriple.Scope = uuid.NewString(), strings.ToUpper(scope)+"/"
+	wantErr(t, "same scope, principal and role", s.CreateRoleAssignment(ctx, dupTriple), storage.ErrAlreadyExists)
+	dupID := a
+	dupID.RoleDefinitionID = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+	wantErr(t, "same ID", s.CreateRoleAssignment(ctx, dupID), storage.ErrAlreadyExists)
+	got, err := s.GetRoleAssignment(ctx, strings.ToUpper(a.ID))
+	must(t, err)
+	if got.Scope != scope || got.PrincipalType != "ServicePrincipal" || got.CreatedBy != "admin" || !got.CreatedAt.Equal(now) {
+		t.Fatalf("assignment = %+v", got)
+	}
+	found, err := s.FindRoleAssignment(ctx, strings.ToLower(scope), strings.ToUpper(a.PrincipalID), a.RoleDefinitionID)
+	must(t, err)
+	if found.ID != got.ID {
+		t.Fatalf("find = %+v", found)
+	}
+	all, err := s.ListRoleAssignments(ctx)
+	must(t, err)
+	if len(all) != 1 {
+		t.Fatalf("list = %+v", all)
+	}
+	must(t, s.DeleteRoleAssignment(ctx, a.ID))
+	wantErr(t, "delete twice", s.DeleteRoleAssignment(ctx, a.ID), storage.ErrNotFound)
+	_, err = s.GetRoleAssignment(ctx, a.ID)
+	wantErr(t, "get deleted", err, storage.ErrNotFound)
+
+	id := newIdentity("rg", "app")
+	must(t, s.CreateIdentity(ctx, id))
+	byP, err := s.GetIdentityByPrincipalID(ctx, strings.ToUpper(id.PrincipalID))
+	must(t, err)
+	if byP.Name != "app" {
+		t.Fatalf("identity by principal = %+v", byP)
+	}
+}
+
+func testRoleDefinitions(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	d := storage.RoleDefinition{ID: uuid.NewString(), Name: "Custom", Description: "d", AssignableScopes: []string{"/subscriptions/" + subID},
+		PermissionsJSON: `[{"actions":["*/read"]}]`, CreatedAt: now, UpdatedAt: now}
+	created, err := s.PutRoleDefinition(ctx, d)
+	must(t, err)
+	if !created {
+		t.Fatal("first put not created")
+	}
+	d.Description = "changed"
+	created, err = s.PutRoleDefinition(ctx, d)
+	must(t, err)
+	if created {
+		t.Fatal("second put created")
+	}
+	got, err := s.GetRoleDefinition(ctx, d.ID)
+	must(t, err)
+	if got.Description != "changed" || got.PermissionsJSON != d.PermissionsJSON || len(got.AssignableScopes) != 1 {
+		t.Fatalf("definition = %+v", got)
+	}
+	list, err := s.ListRoleDefinitions(ctx)
+	must(t, err)
+	if len(list) != 1 {
+		t.Fatalf("list = %+v", list)
+	}
+	must(t, s.DeleteRoleDefinition(ctx, d.ID))
+	wantErr(t, "delete twice", s.DeleteRoleDefinition(ctx, d.ID), storage.ErrNotFound)
 }

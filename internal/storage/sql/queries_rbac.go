@@ -1,0 +1,130 @@
+package sql
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strings"
+
+	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/storage"
+)
+
+// scopeKey folds a scope for uniqueness and lookups.
+func scopeKey(scope string) string {
+	s := strings.ToLower(strings.TrimRight(scope, "/"))
+	if s == "" {
+		return "/"
+	}
+	return s
+}
+
+// PutRoleDefinition creates or replaces a custom role.
+func (s *DB) PutRoleDefinition(ctx context.Context, d storage.RoleDefinition) (bool, error) {
+	scopes, err := json.Marshal(d.AssignableScopes)
+	if err != nil {
+		return false, err
+	}
+	var created bool
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.fl.rebind(`UPDATE role_definitions SET name = ?, description = ?, assignable_scopes = ?, permissions = ?, updated_at = ? WHERE id = ?`),
+			d.Name, d.Description, string(scopes), d.PermissionsJSON, micros(d.UpdatedAt), resourceid.Key(d.ID))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			return err
+		}
+		created = true
+		_, err = tx.ExecContext(ctx, s.fl.rebind(`INSERT INTO role_definitions (id, name, description, assignable_scopes, permissions, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+			resourceid.Key(d.ID), d.Name, d.Description, string(scopes), d.PermissionsJSON, micros(d.CreatedAt), micros(d.UpdatedAt))
+		return err
+	})
+	return created, err
+}
+
+const roleDefCols = `id, name, description, assignable_scopes, permissions, created_at, updated_at`
+
+func scanRoleDef(sc scanner) (storage.RoleDefinition, error) {
+	var d storage.RoleDefinition
+	var scopes string
+	var created, updated int64
+	if err := sc.Scan(&d.ID, &d.Name, &d.Description, &scopes, &d.PermissionsJSON, &created, &updated); err != nil {
+		return d, err
+	}
+	d.CreatedAt, d.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return d, json.Unmarshal([]byte(scopes), &d.AssignableScopes)
+}
+
+// GetRoleDefinition reads a custom role.
+func (s *DB) GetRoleDefinition(ctx context.Context, id string) (storage.RoleDefinition, error) {
+	d, err := scanRoleDef(s.db.QueryRowContext(ctx, s.fl.rebind(`SELECT `+roleDefCols+` FROM role_definitions WHERE id = ?`), resourceid.Key(id)))
+	return d, s.classify(err)
+}
+
+// ListRoleDefinitions lists custom roles.
+func (s *DB) ListRoleDefinitions(ctx context.Context) ([]storage.RoleDefinition, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+roleDefCols+` FROM role_definitions ORDER BY name, id`)
+	if err != nil {
+		return nil, s.classify(err)
+	}
+	return collect(rows, scanRoleDef)
+}
+
+// DeleteRoleDefinition deletes a custom role.
+func (s *DB) DeleteRoleDefinition(ctx context.Context, id string) error {
+	res, err := s.exec(ctx, `DELETE FROM role_definitions WHERE id = ?`, resourceid.Key(id))
+	return notFoundIfNone(res, err)
+}
+
+const roleAssignmentCols = `id, scope, principal_id, principal_type, role_definition_id, description, created_by, created_at, updated_at`
+
+func scanRoleAssignment(sc scanner) (storage.RoleAssignment, error) {
+	var a storage.RoleAssignment
+	var created, updated int64
+	err := sc.Scan(&a.ID, &a.Scope, &a.PrincipalID, &a.PrincipalType, &a.RoleDefinitionID, &a.Description, &a.CreatedBy, &created, &updated)
+	a.CreatedAt, a.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return a, err
+}
+
+// CreateRoleAssignment stores a new assignment.
+func (s *DB) CreateRoleAssignment(ctx context.Context, a storage.RoleAssignment) error {
+	_, err := s.exec(ctx, `INSERT INTO role_assignments (scope_key, `+roleAssignmentCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		scopeKey(a.Scope), resourceid.Key(a.ID), a.Scope, resourceid.Key(a.PrincipalID), a.PrincipalType, resourceid.Key(a.RoleDefinitionID),
+		a.Description, a.CreatedBy, micros(a.CreatedAt), micros(a.UpdatedAt))
+	return err
+}
+
+// GetRoleAssignment reads an assignment by ID.
+func (s *DB) GetRoleAssignment(ctx context.Context, id string) (storage.RoleAssignment, error) {
+	a, err := scanRoleAssignment(s.db.QueryRowContext(ctx, s.fl.rebind(`SELECT `+roleAssignmentCols+` FROM role_assignments WHERE id = ?`), resourceid.Key(id)))
+	return a, s.classify(err)
+}
+
+// FindRoleAssignment reads the assignment of (scope, principal, role).
+func (s *DB) FindRoleAssignment(ctx context.Context, scope, principalID, roleID string) (storage.RoleAssignment, error) {
+	a, err := scanRoleAssignment(s.db.QueryRowContext(ctx, s.fl.rebind(`SELECT `+roleAssignmentCols+` FROM role_assignments WHERE scope_key = ? AND principal_id = ? AND role_definition_id = ?`),
+		scopeKey(scope), resourceid.Key(principalID), resourceid.Key(roleID)))
+	return a, s.classify(err)
+}
+
+// ListRoleAssignments lists every assignment.
+func (s *DB) ListRoleAssignments(ctx context.Context) ([]storage.RoleAssignment, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+roleAssignmentCols+` FROM role_assignments ORDER BY scope_key, id`)
+	if err != nil {
+		return nil, s.classify(err)
+	}
+	return collect(rows, scanRoleAssignment)
+}
+
+// DeleteRoleAssignment deletes an assignment.
+func (s *DB) DeleteRoleAssignment(ctx context.Context, id string) error {
+	res, err := s.exec(ctx, `DELETE FROM role_assignments WHERE id = ?`, resourceid.Key(id))
+	return notFoundIfNone(res, err)
+}
+
+// GetIdentityByPrincipalID reads an identity by principal ID.
+func (s *DB) GetIdentityByPrincipalID(ctx context.Context, principalID string) (storage.Identity, error) {
+	id, err := scanIdentity(s.queryRow(ctx, `SELECT `+identityCols+` FROM identities WHERE principal_id = ?`, resourceid.Key(principalID)))
+	return id, s.classify(err)
+}
