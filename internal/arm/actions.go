@@ -17,6 +17,13 @@ func actionFor(r *http.Request) string {
 	case http.MethodDelete:
 		verb = "delete"
 	}
+	if _, typ, _, ok := authorizationPath(r.URL.Path); ok {
+		t := "roleAssignments"
+		if strings.EqualFold(typ, "roleDefinitions") {
+			t = "roleDefinitions"
+		}
+		return "Microsoft.Authorization/" + t + "/" + verb
+	}
 	id, err := resourceid.Parse(r.URL.Path)
 	if err != nil {
 		return "*/" + verb
@@ -43,6 +50,9 @@ func actionFor(r *http.Request) string {
 // scopeFor is the scope an action applies to: the request path without a
 // trailing collection segment.
 func scopeFor(path string) string {
+	if scope, _, _, ok := authorizationPath(path); ok {
+		return scope
+	}
 	id, err := resourceid.Parse(path)
 	if err != nil || id.Subscription == "" {
 		return "/"

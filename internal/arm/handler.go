@@ -22,6 +22,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/ward-id/ward/internal/authn"
+	"github.com/ward-id/ward/internal/authz"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/storage"
@@ -56,6 +57,8 @@ type Config struct {
 	Service *msi.Service
 	Auth    Authenticator
 	Authz   Authorizer
+	// RBAC serves role definitions and assignments; nil disables them.
+	RBAC *authz.Service
 	// PublicURL is Ward's base URL (no trailing slash), written into
 	// metadata and challenges.
 	PublicURL string
@@ -68,6 +71,7 @@ type Handler struct {
 	svc       *msi.Service
 	auth      Authenticator
 	authz     Authorizer
+	rbac      *authz.Service
 	publicURL string
 	tenantID  string
 	log       *slog.Logger
@@ -81,7 +85,7 @@ func New(cfg Config) *Handler {
 	if cfg.Authz == nil {
 		cfg.Authz = ServicePrincipalsOnly{}
 	}
-	return &Handler{svc: cfg.Service, auth: cfg.Auth, authz: cfg.Authz, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), tenantID: cfg.TenantID, log: cfg.Logger}
+	return &Handler{svc: cfg.Service, auth: cfg.Auth, authz: cfg.Authz, rbac: cfg.RBAC, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), tenantID: cfg.TenantID, log: cfg.Logger}
 }
 
 // Mount registers the management routes on mux.
@@ -96,7 +100,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 // server's fallback route asks this.
 func Claims(path string) bool {
 	p := strings.ToLower(path)
-	return p == "/subscriptions" || strings.HasPrefix(p, "/subscriptions/")
+	return p == "/subscriptions" || strings.HasPrefix(p, "/subscriptions/") || strings.HasPrefix(p, authorizationSegment)
 }
 
 type principalKey struct{}
@@ -124,7 +128,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.unauthorized(w, r, err)
 		return
 	}
-	if err := h.authz.Authorize(r.Context(), p, actionFor(r), scopeFor(r.URL.Path)); err != nil {
+	// Listing subscriptions is open to every caller and filtered to the
+	// subscriptions it can read, as in ARM.
+	listSubs := r.Method == http.MethodGet && strings.EqualFold(strings.Trim(r.URL.Path, "/"), "subscriptions")
+	if err := h.authz.Authorize(r.Context(), p, actionFor(r), scopeFor(r.URL.Path)); err != nil && !listSubs {
 		h.writeError(w, r, newError(http.StatusForbidden, CodeAuthorizationFailed, fmt.Sprintf(
 			"The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials. (%v)",
 			p.AppID, p.ObjectID, actionFor(r), scopeFor(r.URL.Path), err)))
@@ -156,6 +163,9 @@ func (h *Handler) unauthorized(w http.ResponseWriter, r *http.Request, err error
 }
 
 func (h *Handler) route(w http.ResponseWriter, r *http.Request) error {
+	if scope, typ, name, ok := authorizationPath(r.URL.Path); ok {
+		return h.authorization(w, r, scope, typ, name)
+	}
 	id, err := resourceid.Parse(r.URL.Path)
 	if err != nil {
 		return newError(http.StatusBadRequest, CodeLinkedInvalidPropertyID, fmt.Sprintf("The path '%s' is not a valid Azure resource path: %v.", r.URL.Path, err))

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/storage"
@@ -109,7 +110,14 @@ func (h *Handler) subscriptions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeList(w, r, mapList(subs, toSubscription), "")
+	p, _ := r.Context().Value(principalKey{}).(authn.Principal)
+	visible := subs[:0]
+	for _, s := range subs {
+		if h.authz.Authorize(r.Context(), p, "Microsoft.Resources/subscriptions/read", resourceid.SubscriptionID(s.ID)) == nil {
+			visible = append(visible, s)
+		}
+	}
+	writeList(w, r, mapList(visible, toSubscription), "")
 	return nil
 }
 

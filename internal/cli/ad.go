@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/client"
 )
@@ -18,7 +19,8 @@ import (
 func adCmd(g *Globals) *cobra.Command {
 	ad := &cobra.Command{Use: "ad", Short: "Directory objects"}
 	sp := &cobra.Command{Use: "sp", Short: "Service principals"}
-	var name, id, displayName, cert string
+	var name, id, displayName, cert, role string
+	var scopes []string
 	var years int
 	var appendCred bool
 
@@ -38,9 +40,23 @@ func adCmd(g *Globals) *cobra.Command {
 			if err != nil {
 				return nil, err
 			}
+			// As az: a role is assigned only when --role and --scopes are given.
+			if role != "" {
+				for _, sc := range scopes {
+					roleID, _, err := resolveRole(ctx, c.client, sc, role)
+					if err != nil {
+						return nil, err
+					}
+					if _, err := c.client.CreateRoleAssignment(ctx, sc, uuid.NewString(), roleID, s.ID, "ServicePrincipal"); err != nil {
+						return nil, err
+					}
+				}
+			}
 			return map[string]any{"appId": s.AppID, "displayName": s.DisplayName, "password": pw.SecretText, "tenant": s.AppOwnerTenantID}, nil
 		}),
 	}
+	create.Flags().StringVar(&role, "role", "", "role to assign at --scopes")
+	create.Flags().StringSliceVar(&scopes, "scopes", nil, "scopes for --role")
 	create.Flags().StringVarP(&name, "name", "n", "", "display name")
 	create.Flags().IntVar(&years, "years", 1, "years the secret is valid")
 

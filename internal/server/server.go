@@ -24,10 +24,12 @@ import (
 	"github.com/ward-id/ward/internal/arm"
 	"github.com/ward-id/ward/internal/audit"
 	"github.com/ward-id/ward/internal/authn"
+	"github.com/ward-id/ward/internal/authz"
 	"github.com/ward-id/ward/internal/directory"
 	"github.com/ward-id/ward/internal/federation"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/pki"
+	"github.com/ward-id/ward/internal/rbac"
 	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/signer"
 	"github.com/ward-id/ward/internal/storage"
@@ -162,11 +164,20 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		return resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name), true
 	}
+	access, err := authz.New(ctx, store, time.Now)
+	if err != nil {
+		return fmt.Errorf("load role assignments: %w", err)
+	}
+	if err := grantAdmin(ctx, store, access, admin); err != nil {
+		return err
+	}
 	issuers := []string{sts.IssuerV1(publicURL, admin.TenantID), sts.IssuerV2(publicURL, admin.TenantID)}
 	self := []string{publicURL, publicURL + "/"}
 	armH := arm.New(arm.Config{
 		Service:   msi.New(store, msi.Config{}),
 		Auth:      &authn.JWT{Keys: keys, Issuers: issuers, Audiences: append(self, armAudiences...), Now: time.Now, ManagedIdentity: isMI},
+		Authz:     access,
+		RBAC:      access,
 		PublicURL: publicURL,
 		TenantID:  admin.TenantID,
 		Logger:    log,
@@ -323,4 +334,19 @@ func issuerRoots(file string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("--issuer-ca-file %s holds no PEM certificate", file)
 	}
 	return pool, nil
+}
+
+// grantAdmin makes sure the bootstrap admin holds Owner and Key Vault
+// Secrets Officer at the root scope, so the quick start works end to end.
+func grantAdmin(ctx context.Context, store storage.Storage, access *authz.Service, admin Admin) error {
+	sp, err := store.GetServicePrincipalByAppID(ctx, admin.ClientID)
+	if err != nil {
+		return fmt.Errorf("bootstrap admin %s: %w", admin.ClientID, err)
+	}
+	for _, role := range []string{rbac.OwnerID, rbac.KeyVaultSecretsOfficerID} {
+		if err := access.EnsureAssignment(ctx, "/", sp.ObjectID, role, "ServicePrincipal"); err != nil {
+			return fmt.Errorf("grant the bootstrap admin role %s: %w", role, err)
+		}
+	}
+	return nil
 }

@@ -131,7 +131,7 @@ func TestClientSecretAndCertificateCredentials(t *testing.T) {
 	}
 
 	// A new service principal with a certificate: ClientCertificateCredential.
-	out, errOut, code := w.cli("ad", "sp", "create-for-rbac", "--name", "cert-app")
+	out, errOut, code := w.cli("ad", "sp", "create-for-rbac", "--name", "cert-app", "--role", "Contributor", "--scopes", "/subscriptions/"+w.admin.SubscriptionID)
 	if code != 0 {
 		t.Fatalf("create-for-rbac: %s", errOut)
 	}

@@ -1,0 +1,394 @@
+// Package authz applies Azure RBAC in Ward: it keeps the rbac engine's
+// index current with stored role definitions and assignments (every write
+// goes to storage, then to the index, so the next request sees it), checks
+// ARM rules for assignments, and answers authorization questions. It knows
+// nothing of HTTP.
+package authz
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/authn"
+	"github.com/ward-id/ward/internal/msi"
+	"github.com/ward-id/ward/internal/rbac"
+	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/storage"
+)
+
+// Service is RBAC over storage.
+type Service struct {
+	store  storage.Storage
+	engine *rbac.Engine
+	now    func() time.Time
+}
+
+// New loads custom roles and every assignment into a fresh index.
+func New(ctx context.Context, store storage.Storage, now func() time.Time) (*Service, error) {
+	s := &Service{store: store, engine: rbac.New(), now: now}
+	defs, err := store.ListRoleDefinitions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range defs {
+		r, err := toRole(d)
+		if err != nil {
+			return nil, err
+		}
+		s.engine.PutRole(r)
+	}
+	all, err := store.ListRoleAssignments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range all {
+		_ = s.engine.Put(rbac.Assignment{ID: a.ID, Scope: a.Scope, PrincipalID: a.PrincipalID, RoleID: a.RoleDefinitionID})
+	}
+	return s, nil
+}
+
+// Engine exposes the decision engine (for data-plane checks).
+func (s *Service) Engine() *rbac.Engine { return s.engine }
+
+// Authorize implements the management API's authorizer.
+func (s *Service) Authorize(_ context.Context, p authn.Principal, action, scope string) error {
+	if s.engine.Authorize(p.ObjectID, action, scope, false).Allowed {
+		return nil
+	}
+	return errors.New("no role assignment grants it")
+}
+
+func toRole(d storage.RoleDefinition) (rbac.RoleDefinition, error) {
+	r := rbac.RoleDefinition{ID: d.ID, Name: d.Name, Type: rbac.CustomRole, Description: d.Description, AssignableScopes: d.AssignableScopes}
+	if err := json.Unmarshal([]byte(d.PermissionsJSON), &r.Permissions); err != nil {
+		return r, fmt.Errorf("role %s: %w", d.ID, err)
+	}
+	return r, nil
+}
+
+func invalid(code, format string, args ...any) *msi.Error {
+	return &msi.Error{Kind: msi.KindInvalid, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+func notFound(code, format string, args ...any) *msi.Error {
+	return &msi.Error{Kind: msi.KindNotFound, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+func conflict(code, format string, args ...any) *msi.Error {
+	return &msi.Error{Kind: msi.KindConflict, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// ---- role definitions ----
+
+// Roles returns built-in and custom roles, optionally by exact name
+// (case-insensitive) or type.
+func (s *Service) Roles(ctx context.Context, name, typ string) ([]rbac.RoleDefinition, error) {
+	all := rbac.BuiltInRoles()
+	defs, err := s.store.ListRoleDefinitions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range defs {
+		r, err := toRole(d)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, r)
+	}
+	out := []rbac.RoleDefinition{}
+	for _, r := range all {
+		if (name == "" || strings.EqualFold(r.Name, name)) && (typ == "" || strings.EqualFold(r.Type, typ)) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// Role returns one role by GUID or by a role definition resource ID.
+func (s *Service) Role(ctx context.Context, id string) (rbac.RoleDefinition, error) {
+	guid := RoleGUID(id)
+	for _, r := range rbac.BuiltInRoles() {
+		if strings.EqualFold(r.ID, guid) {
+			return r, nil
+		}
+	}
+	d, err := s.store.GetRoleDefinition(ctx, guid)
+	if errors.Is(err, storage.ErrNotFound) {
+		return rbac.RoleDefinition{}, notFound("RoleDefinitionDoesNotExist", "The specified role definition with ID '%s' does not exist.", guid)
+	}
+	if err != nil {
+		return rbac.RoleDefinition{}, err
+	}
+	return toRole(d)
+}
+
+// RoleGUID takes the GUID off a role definition resource ID.
+func RoleGUID(id string) string {
+	return id[strings.LastIndex(id, "/")+1:]
+}
+
+// PutCustomRole creates or replaces a custom role.
+func (s *Service) PutCustomRole(ctx context.Context, r rbac.RoleDefinition) (rbac.RoleDefinition, bool, error) {
+	if !guidRE.MatchString(r.ID) {
+		return r, false, invalid("InvalidRoleDefinitionId", "The role definition ID '%s' is not a valid GUID.", r.ID)
+	}
+	for _, b := range rbac.BuiltInRoles() {
+		if strings.EqualFold(b.ID, r.ID) {
+			return r, false, invalid("RoleDefinitionUpdateNotPermitted", "Built-in role '%s' cannot be changed.", b.Name)
+		}
+		if strings.EqualFold(b.Name, r.Name) {
+			return r, false, conflict("RoleDefinitionWithSameNameExists", "A role definition named '%s' already exists.", r.Name)
+		}
+	}
+	if strings.TrimSpace(r.Name) == "" || len(r.Permissions) == 0 {
+		return r, false, invalid("InvalidRoleDefinition", "A custom role needs a roleName and at least one permissions block.")
+	}
+	if len(r.AssignableScopes) == 0 {
+		return r, false, invalid("InvalidRoleDefinition", "A custom role needs at least one assignable scope.")
+	}
+	perms, err := json.Marshal(r.Permissions)
+	if err != nil {
+		return r, false, err
+	}
+	now := s.now().UTC()
+	created, err := s.store.PutRoleDefinition(ctx, storage.RoleDefinition{ID: strings.ToLower(r.ID), Name: r.Name, Description: r.Description,
+		AssignableScopes: r.AssignableScopes, PermissionsJSON: string(perms), CreatedAt: now, UpdatedAt: now})
+	if err != nil {
+		return r, false, err
+	}
+	r.Type = rbac.CustomRole
+	s.engine.PutRole(r)
+	return r, created, nil
+}
+
+// DeleteCustomRole deletes a custom role that no assignment uses.
+func (s *Service) DeleteCustomRole(ctx context.Context, id string) (rbac.RoleDefinition, bool, error) {
+	r, err := s.Role(ctx, id)
+	var me *msi.Error
+	if errors.As(err, &me) && me.Kind == msi.KindNotFound {
+		return r, false, nil
+	}
+	if err != nil {
+		return r, false, err
+	}
+	if r.Type == rbac.BuiltInRole {
+		return r, false, invalid("RoleDefinitionUpdateNotPermitted", "Built-in role '%s' cannot be deleted.", r.Name)
+	}
+	all, err := s.store.ListRoleAssignments(ctx)
+	if err != nil {
+		return r, false, err
+	}
+	for _, a := range all {
+		if strings.EqualFold(a.RoleDefinitionID, r.ID) {
+			return r, false, conflict("RoleDefinitionHasAssignments", "Role '%s' is used by role assignment '%s'; delete the assignments first.", r.Name, a.ID)
+		}
+	}
+	return r, true, s.store.DeleteRoleDefinition(ctx, r.ID)
+}
+
+// ---- role assignments ----
+
+// AssignmentSpec is the writable part of a role assignment.
+type AssignmentSpec struct {
+	RoleDefinitionID string // resource ID or GUID
+	PrincipalID      string
+	PrincipalType    string
+	Description      string
+}
+
+// CreateAssignment creates a role assignment named name (a GUID) at scope.
+// A PUT with the same values is answered as an update (200).
+func (s *Service) CreateAssignment(ctx context.Context, scope, name string, spec AssignmentSpec, createdBy string) (storage.RoleAssignment, bool, error) {
+	if !guidRE.MatchString(name) {
+		return storage.RoleAssignment{}, false, invalid("InvalidRoleAssignmentId", "The role assignment ID '%s' is not valid. The role assignment ID must be a GUID.", name)
+	}
+	if !guidRE.MatchString(spec.PrincipalID) {
+		return storage.RoleAssignment{}, false, invalid("InvalidPrincipalId", "The principal ID '%s' is not a valid GUID.", spec.PrincipalID)
+	}
+	role, err := s.Role(ctx, spec.RoleDefinitionID)
+	if err != nil {
+		return storage.RoleAssignment{}, false, err
+	}
+	if err := s.checkScope(ctx, scope); err != nil {
+		return storage.RoleAssignment{}, false, err
+	}
+	ptype, err := s.principalType(ctx, spec.PrincipalID, spec.PrincipalType)
+	if err != nil {
+		return storage.RoleAssignment{}, false, err
+	}
+	if old, err := s.store.GetRoleAssignment(ctx, name); err == nil {
+		if rbac.NormalizeScope(old.Scope) == rbac.NormalizeScope(scope) && strings.EqualFold(old.PrincipalID, spec.PrincipalID) && strings.EqualFold(old.RoleDefinitionID, role.ID) {
+			return old, false, nil
+		}
+		return old, false, conflict("RoleAssignmentUpdateNotPermitted", "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.")
+	}
+	if old, err := s.store.FindRoleAssignment(ctx, scope, spec.PrincipalID, role.ID); err == nil {
+		return old, false, conflict("RoleAssignmentExists", "The role assignment already exists. The ID of the existing role assignment is %s.", strings.ReplaceAll(old.ID, "-", ""))
+	}
+	now := s.now().UTC()
+	a := storage.RoleAssignment{ID: strings.ToLower(name), Scope: canonicalScope(scope), PrincipalID: strings.ToLower(spec.PrincipalID),
+		PrincipalType: ptype, RoleDefinitionID: strings.ToLower(role.ID), Description: spec.Description, CreatedBy: createdBy, CreatedAt: now, UpdatedAt: now}
+	if err := s.store.CreateRoleAssignment(ctx, a); err != nil {
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			return a, false, conflict("RoleAssignmentExists", "The role assignment already exists.")
+		}
+		return a, false, err
+	}
+	if err := s.engine.Put(rbac.Assignment{ID: a.ID, Scope: a.Scope, PrincipalID: a.PrincipalID, RoleID: a.RoleDefinitionID}); err != nil {
+		return a, false, err
+	}
+	return a, true, nil
+}
+
+// EnsureAssignment gives principal role at scope unless it has it (bootstrap).
+func (s *Service) EnsureAssignment(ctx context.Context, scope, principalID, roleID, principalType string) error {
+	if _, err := s.store.FindRoleAssignment(ctx, scope, principalID, roleID); err == nil {
+		return nil
+	}
+	_, _, err := s.CreateAssignment(ctx, scope, uuid.NewString(), AssignmentSpec{RoleDefinitionID: roleID, PrincipalID: principalID, PrincipalType: principalType}, "ward-bootstrap")
+	return err
+}
+
+func canonicalScope(scope string) string {
+	scope = strings.TrimRight(scope, "/")
+	if scope == "" {
+		return "/"
+	}
+	if !strings.HasPrefix(scope, "/") {
+		scope = "/" + scope
+	}
+	return scope
+}
+
+// checkScope requires the subscription and group of a scope to exist, and
+// the identity when the scope is one; other resource types are not hosted
+// by Ward and are accepted as given.
+func (s *Service) checkScope(ctx context.Context, scope string) error {
+	id, err := resourceid.Parse(scope)
+	if err != nil {
+		return invalid("InvalidScope", "The scope '%s' is not a valid Azure scope: %v.", scope, err)
+	}
+	if id.Subscription == "" {
+		return nil
+	}
+	if _, err := s.store.GetSubscription(ctx, id.Subscription); err != nil {
+		return notFound("SubscriptionNotFound", "The subscription '%s' could not be found.", id.Subscription)
+	}
+	if id.ResourceGroup == "" {
+		return nil
+	}
+	if _, err := s.store.GetResourceGroup(ctx, id.Subscription, id.ResourceGroup); err != nil {
+		return notFound("ResourceGroupNotFound", "Resource group '%s' could not be found.", id.ResourceGroup)
+	}
+	if len(id.Types) > 0 && strings.EqualFold(id.Provider, "Microsoft.ManagedIdentity") {
+		if _, err := s.store.GetIdentity(ctx, storage.IdentityRef{SubscriptionID: id.Subscription, ResourceGroup: id.ResourceGroup, Name: id.Types[0].Name}); err != nil {
+			return notFound("ResourceNotFound", "The Resource 'Microsoft.ManagedIdentity/userAssignedIdentities/%s' under resource group '%s' was not found.", id.Types[0].Name, id.ResourceGroup)
+		}
+	}
+	return nil
+}
+
+// principalType finds the principal (a service principal or a managed
+// identity) and returns its type.
+func (s *Service) principalType(ctx context.Context, principalID, given string) (string, error) {
+	if _, err := s.store.GetServicePrincipal(ctx, principalID); err == nil {
+		return "ServicePrincipal", nil
+	}
+	if _, err := s.store.GetIdentityByPrincipalID(ctx, principalID); err == nil {
+		return "ServicePrincipal", nil
+	}
+	return "", invalid("PrincipalNotFound", "Principal %s does not exist in the directory %s. Check that you have the correct principal ID: for a managed identity, its principalId (object ID), not its clientId.",
+		strings.ReplaceAll(principalID, "-", ""), "")
+}
+
+// Assignment reads one assignment.
+func (s *Service) Assignment(ctx context.Context, id string) (storage.RoleAssignment, error) {
+	a, err := s.store.GetRoleAssignment(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return a, notFound("RoleAssignmentNotFound", "The role assignment '%s' is not found.", id)
+	}
+	return a, err
+}
+
+// DeleteAssignment deletes an assignment; the index forgets it at once.
+func (s *Service) DeleteAssignment(ctx context.Context, id string) (storage.RoleAssignment, bool, error) {
+	a, err := s.store.GetRoleAssignment(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return a, false, nil
+	}
+	if err != nil {
+		return a, false, err
+	}
+	if err := s.store.DeleteRoleAssignment(ctx, id); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return a, false, err
+	}
+	s.engine.Delete(a.ID)
+	return a, true, nil
+}
+
+// Filter narrows ListAssignments, as ARM's $filter does.
+type Filter struct {
+	AtScope     bool   // atScope(): at the scope or above it
+	PrincipalID string // principalId eq / assignedTo
+}
+
+var (
+	principalFilterRE  = regexp.MustCompile(`(?i)^principalId\s+eq\s+'([^']+)'$`)
+	assignedToFilterRE = regexp.MustCompile(`(?i)^assignedTo\('([^']+)'\)$`)
+)
+
+// ParseFilter reads atScope(), principalId eq '...', assignedTo('...') and
+// their conjunction with "and".
+func ParseFilter(f string) (Filter, error) {
+	var out Filter
+	f = strings.TrimSpace(f)
+	if f == "" {
+		return out, nil
+	}
+	for _, part := range regexp.MustCompile(`(?i)\s+and\s+`).Split(f, -1) {
+		part = strings.TrimSpace(part)
+		switch {
+		case strings.EqualFold(part, "atScope()"):
+			out.AtScope = true
+		case principalFilterRE.MatchString(part):
+			out.PrincipalID = principalFilterRE.FindStringSubmatch(part)[1]
+		case assignedToFilterRE.MatchString(part):
+			out.PrincipalID = assignedToFilterRE.FindStringSubmatch(part)[1]
+		default:
+			return out, invalid("InvalidFilterInQueryString", "The filter '%s' is not supported. Supported filters are atScope(), principalId eq '{id}', assignedTo('{id}') and their combination with 'and'.", f)
+		}
+	}
+	return out, nil
+}
+
+// ListAssignments lists assignments that apply at scope: at it or above it,
+// and (without atScope()) below it too, as ARM does.
+func (s *Service) ListAssignments(ctx context.Context, scope string, f Filter) ([]storage.RoleAssignment, error) {
+	all, err := s.store.ListRoleAssignments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	want := rbac.NormalizeScope(canonicalScope(scope))
+	out := []storage.RoleAssignment{}
+	for _, a := range all {
+		as := rbac.NormalizeScope(a.Scope)
+		above := as == "/" || want == as || strings.HasPrefix(want, as+"/")
+		below := want == "/" || strings.HasPrefix(as, want+"/")
+		if !(above || (!f.AtScope && below)) {
+			continue
+		}
+		if f.PrincipalID != "" && !strings.EqualFold(a.PrincipalID, f.PrincipalID) {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
