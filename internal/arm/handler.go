@@ -26,6 +26,7 @@ import (
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/storage"
+	"github.com/ward-id/ward/internal/vault"
 )
 
 // Authenticator identifies the caller of a management request.
@@ -59,6 +60,8 @@ type Config struct {
 	Authz   Authorizer
 	// RBAC serves role definitions and assignments; nil disables them.
 	RBAC *authz.Service
+	// Vaults serves Microsoft.KeyVault/vaults; nil disables them.
+	Vaults *vault.Service
 	// PublicURL is Ward's base URL (no trailing slash), written into
 	// metadata and challenges.
 	PublicURL string
@@ -72,6 +75,7 @@ type Handler struct {
 	auth      Authenticator
 	authz     Authorizer
 	rbac      *authz.Service
+	vaults    *vault.Service
 	publicURL string
 	tenantID  string
 	log       *slog.Logger
@@ -85,7 +89,7 @@ func New(cfg Config) *Handler {
 	if cfg.Authz == nil {
 		cfg.Authz = ServicePrincipalsOnly{}
 	}
-	return &Handler{svc: cfg.Service, auth: cfg.Auth, authz: cfg.Authz, rbac: cfg.RBAC, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), tenantID: cfg.TenantID, log: cfg.Logger}
+	return &Handler{svc: cfg.Service, auth: cfg.Auth, authz: cfg.Authz, rbac: cfg.RBAC, vaults: cfg.Vaults, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), tenantID: cfg.TenantID, log: cfg.Logger}
 }
 
 // Mount registers the management routes on mux.
@@ -179,6 +183,10 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) error {
 		return h.groups(w, r, id.Subscription)
 	case id.Provider == "":
 		return h.group(w, r, id.Subscription, id.ResourceGroup)
+	case strings.EqualFold(id.Provider, ProviderKeyVault) && h.vaults != nil && id.TypeMatches(TypeVault) && id.Collection != "":
+		return h.vaultCollection(w, r, id.Subscription, id.ResourceGroup)
+	case strings.EqualFold(id.Provider, ProviderKeyVault) && h.vaults != nil && id.TypeMatches(TypeVault) && id.ResourceGroup != "":
+		return h.vault(w, r, id.Subscription, id.ResourceGroup, id.Types[0].Name)
 	case !strings.EqualFold(id.Provider, ProviderMSI):
 		return newError(http.StatusBadRequest, CodeInvalidResourceNS, fmt.Sprintf("The resource namespace '%s' is invalid or not served by Ward. Ward serves '%s'.", id.Provider, ProviderMSI))
 	case id.TypeMatches(TypeIdentity) && id.Collection != "":

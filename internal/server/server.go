@@ -35,6 +35,7 @@ import (
 	"github.com/ward-id/ward/internal/storage"
 	sqlstore "github.com/ward-id/ward/internal/storage/sql"
 	"github.com/ward-id/ward/internal/sts"
+	"github.com/ward-id/ward/internal/vault"
 )
 
 // Audiences the management API accepts, besides Ward's public URL.
@@ -173,11 +174,21 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	issuers := []string{sts.IssuerV1(publicURL, admin.TenantID), sts.IssuerV2(publicURL, admin.TenantID)}
 	self := []string{publicURL, publicURL + "/"}
+	vaults, err := vault.New(store, kek, vault.NewHosts(publicURL), time.Now)
+	if err != nil {
+		return err
+	}
+	vaultH := &vault.Handler{
+		Svc: vaults, Engine: access.Engine(), Authority: publicURL + "/" + admin.TenantID, Log: log,
+		Auth: &authn.JWT{Keys: keys, Issuers: issuers, Now: time.Now, ManagedIdentity: isMI,
+			Audiences: []string{vaults.Hosts.Resource(), vaults.Hosts.Resource() + "/", "https://vault.azure.net", "https://vault.azure.net/"}},
+	}
 	armH := arm.New(arm.Config{
 		Service:   msi.New(store, msi.Config{}),
 		Auth:      &authn.JWT{Keys: keys, Issuers: issuers, Audiences: append(self, armAudiences...), Now: time.Now, ManagedIdentity: isMI},
 		Authz:     access,
 		RBAC:      access,
+		Vaults:    vaults,
 		PublicURL: publicURL,
 		TenantID:  admin.TenantID,
 		Logger:    log,
@@ -199,6 +210,10 @@ func Run(ctx context.Context, cfg Config) error {
 	// and the authority's /{tenant}/... paths cannot share Go's mux with
 	// /subscriptions/.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := vaults.Hosts.VaultFromHost(r.Host); ok {
+			vaultH.ServeHTTP(w, r)
+			return
+		}
 		switch {
 		case arm.Claims(r.URL.Path):
 			armH.ServeHTTP(w, r)

@@ -125,6 +125,34 @@ type RoleAssignment struct {
 	UpdatedAt        time.Time
 }
 
+// Vault is a Key Vault–compatible vault. Names are global.
+type Vault struct {
+	SubscriptionID string
+	ResourceGroup  string
+	Name           string
+	Location       string
+	Tags           map[string]string
+	TenantID       string
+	SKU            string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Secret is one version of a vault secret; the value is encrypted.
+type Secret struct {
+	Vault          string
+	Name           string
+	Version        string // 32 hex characters
+	EncryptedValue []byte
+	ContentType    string
+	Enabled        bool
+	NotBefore      time.Time
+	Expires        time.Time
+	Tags           map[string]string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
 // ResourceGroup is an ARM resource group.
 type ResourceGroup struct {
 	SubscriptionID string
@@ -230,6 +258,25 @@ type Storage interface {
 	DeleteRoleAssignment(ctx context.Context, id string) error
 	// GetIdentityByPrincipalID reads a managed identity by its principal ID.
 	GetIdentityByPrincipalID(ctx context.Context, principalID string) (Identity, error)
+
+	// PutVault creates or updates a vault; ErrAlreadyExists when the name is
+	// taken in another resource group.
+	PutVault(ctx context.Context, v Vault) (created bool, err error)
+	GetVault(ctx context.Context, name string) (Vault, error)
+	ListVaults(ctx context.Context, sub, rg string) ([]Vault, error)
+	DeleteVault(ctx context.Context, name string) error
+
+	// AddSecretVersion stores a new version of a secret.
+	AddSecretVersion(ctx context.Context, s Secret) error
+	// UpdateSecretVersion rewrites a version's attributes, tags, content type.
+	UpdateSecretVersion(ctx context.Context, s Secret) error
+	// GetSecret returns a version, or the newest when version is "".
+	GetSecret(ctx context.Context, vault, name, version string) (Secret, error)
+	// ListSecrets returns the newest version of each secret.
+	ListSecrets(ctx context.Context, vault string) ([]Secret, error)
+	ListSecretVersions(ctx context.Context, vault, name string) ([]Secret, error)
+	// DeleteSecret deletes every version of a secret.
+	DeleteSecret(ctx context.Context, vault, name string) error
 
 	RecordSignIn(ctx context.Context, s SignIn) error
 	// ListSignIns returns sign-ins at or after since, newest first.

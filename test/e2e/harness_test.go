@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -251,3 +252,5 @@ func errorMessage(body map[string]any) string {
 	m, _ := e["message"].(string)
 	return m
 }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"SignIns", testSignIns},
 		{"RoleAssignments", testRoleAssignments},
 		{"RoleDefinitions", testRoleDefinitions},
+		{"VaultsAndSecrets", testVaults},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -583,4 +584,69 @@ func testRoleDefinitions(t *testing.T, s storage.Storage) {
 	}
 	must(t, s.DeleteRoleDefinition(ctx, d.ID))
 	wantErr(t, "delete twice", s.DeleteRoleDefinition(ctx, d.ID), storage.ErrNotFound)
+}
+
+func testVaults(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	seed(t, s)
+	seedGroup(t, s, "rg")
+	seedGroup(t, s, "other")
+	v := storage.Vault{SubscriptionID: subID, ResourceGroup: "rg", Name: "Team-KV", Location: "westeurope", TenantID: tenantID, SKU: "standard", CreatedAt: now, UpdatedAt: now}
+	created, err := s.PutVault(ctx, v)
+	must(t, err)
+	if !created {
+		t.Fatal("not created")
+	}
+	if created, err = s.PutVault(ctx, v); err != nil || created {
+		t.Fatalf("update: %v %v", created, err)
+	}
+	elsewhere := v
+	elsewhere.ResourceGroup = "other"
+	_, err = s.PutVault(ctx, elsewhere)
+	wantErr(t, "global vault name", err, storage.ErrAlreadyExists)
+	got, err := s.GetVault(ctx, "team-kv")
+	must(t, err)
+	if got.Name != "Team-KV" || got.ResourceGroup != "rg" {
+		t.Fatalf("vault = %+v", got)
+	}
+	list, err := s.ListVaults(ctx, subID, "RG")
+	must(t, err)
+	if len(list) != 1 {
+		t.Fatalf("list = %+v", list)
+	}
+	v1 := storage.Secret{Vault: "team-kv", Name: "DB", Version: "00000000000000000000000000000001", EncryptedValue: []byte{1, 2}, Enabled: true, CreatedAt: now, UpdatedAt: now}
+	v2 := v1
+	v2.Version, v2.EncryptedValue, v2.CreatedAt = "00000000000000000000000000000002", []byte{3}, now.Add(time.Second)
+	must(t, s.AddSecretVersion(ctx, v1))
+	must(t, s.AddSecretVersion(ctx, v2))
+	wantErr(t, "duplicate version", s.AddSecretVersion(ctx, v2), storage.ErrAlreadyExists)
+	latest, err := s.GetSecret(ctx, "TEAM-KV", "db", "")
+	must(t, err)
+	if latest.Version != v2.Version || string(latest.EncryptedValue) != string(v2.EncryptedValue) || latest.Name != "DB" {
+		t.Fatalf("latest = %+v", latest)
+	}
+	old, err := s.GetSecret(ctx, "team-kv", "db", v1.Version)
+	must(t, err)
+	old.Enabled, old.ContentType, old.UpdatedAt = false, "text/plain", now.Add(time.Minute)
+	must(t, s.UpdateSecretVersion(ctx, old))
+	old, _ = s.GetSecret(ctx, "team-kv", "db", v1.Version)
+	if old.Enabled || old.ContentType != "text/plain" {
+		t.Fatalf("updated = %+v", old)
+	}
+	secrets, err := s.ListSecrets(ctx, "team-kv")
+	must(t, err)
+	versions, err := s.ListSecretVersions(ctx, "team-kv", "DB")
+	must(t, err)
+	if len(secrets) != 1 || secrets[0].Version != v2.Version || len(versions) != 2 {
+		t.Fatalf("secrets %+v versions %d", secrets, len(versions))
+	}
+	must(t, s.DeleteSecret(ctx, "team-kv", "db"))
+	_, err = s.GetSecret(ctx, "team-kv", "db", "")
+	wantErr(t, "deleted secret", err, storage.ErrNotFound)
+	must(t, s.AddSecretVersion(ctx, v1))
+	must(t, s.DeleteResourceGroup(ctx, subID, "rg"))
+	_, err = s.GetVault(ctx, "team-kv")
+	wantErr(t, "vault of deleted group", err, storage.ErrNotFound)
+	_, err = s.GetSecret(ctx, "team-kv", "db", "")
+	wantErr(t, "secret of deleted vault", err, storage.ErrNotFound)
 }

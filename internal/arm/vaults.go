@@ -1,0 +1,119 @@
+package arm
+
+import (
+	"net/http"
+
+	"github.com/ward-id/ward/internal/storage"
+	"github.com/ward-id/ward/internal/vault"
+)
+
+const (
+	ProviderKeyVault = "Microsoft.KeyVault"
+	TypeVault        = "Microsoft.KeyVault/vaults"
+)
+
+var vaultAPIVersions = []string{"2019-09-01", "2021-10-01", "2022-07-01", "2023-02-01", "2023-07-01", "2024-04-01-preview", "2024-11-01", "2024-12-01-preview", "2025-05-01"}
+
+type vaultJSON struct {
+	ID         string            `json:"id"`
+	Name       string            `json:"name"`
+	Type       string            `json:"type"`
+	Location   string            `json:"location"`
+	Tags       map[string]string `json:"tags"`
+	Properties struct {
+		TenantID string `json:"tenantId"`
+		SKU      struct {
+			Family string `json:"family"`
+			Name   string `json:"name"`
+		} `json:"sku"`
+		AccessPolicies          []struct{} `json:"accessPolicies"`
+		EnableRbacAuthorization bool       `json:"enableRbacAuthorization"`
+		VaultURI                string     `json:"vaultUri"`
+		ProvisioningState       string     `json:"provisioningState"`
+		PublicNetworkAccess     string     `json:"publicNetworkAccess"`
+	} `json:"properties"`
+}
+
+func (h *Handler) toVault(v storage.Vault) vaultJSON {
+	j := vaultJSON{ID: vault.ResourceID(v), Name: v.Name, Type: TypeVault, Location: v.Location, Tags: v.Tags}
+	if j.Tags == nil {
+		j.Tags = map[string]string{}
+	}
+	p := &j.Properties
+	p.TenantID, p.SKU.Family, p.SKU.Name = v.TenantID, "A", v.SKU
+	p.AccessPolicies, p.EnableRbacAuthorization = []struct{}{}, true
+	p.VaultURI, p.ProvisioningState, p.PublicNetworkAccess = h.vaults.Hosts.URI(v.Name), "Succeeded", "Enabled"
+	return j
+}
+
+func (h *Handler) vaultCollection(w http.ResponseWriter, r *http.Request, sub, rg string) error {
+	if r.Method != http.MethodGet {
+		return methodNotAllowed(r, http.MethodGet)
+	}
+	if err := checkAPIVersion(r, vaultAPIVersions, TypeVault); err != nil {
+		return err
+	}
+	if rg != "" {
+		if _, err := h.svc.Group(r.Context(), sub, rg); err != nil {
+			return err
+		}
+	}
+	items, err := h.vaults.Vaults(r.Context(), sub, rg)
+	if err != nil {
+		return err
+	}
+	writeList(w, r, mapList(items, h.toVault), "")
+	return nil
+}
+
+type vaultBody struct {
+	Location   string            `json:"location"`
+	Tags       map[string]string `json:"tags"`
+	Properties *struct {
+		TenantID string `json:"tenantId"`
+		SKU      struct {
+			Name string `json:"name"`
+		} `json:"sku"`
+	} `json:"properties"`
+}
+
+func (h *Handler) vault(w http.ResponseWriter, r *http.Request, sub, rg, name string) error {
+	if err := checkAPIVersion(r, vaultAPIVersions, TypeVault); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	if _, err := h.svc.Group(ctx, sub, rg); err != nil {
+		return err
+	}
+	switch r.Method {
+	case http.MethodGet:
+		v, err := h.vaults.Vault(ctx, sub, rg, name)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, h.toVault(v))
+	case http.MethodPut:
+		var b vaultBody
+		if err := decodeBody(w, r, &b); err != nil {
+			return err
+		}
+		sku := ""
+		if b.Properties != nil {
+			sku = b.Properties.SKU.Name
+		}
+		v, created, err := h.vaults.PutVault(ctx, sub, rg, name, b.Location, h.tenantID, sku, b.Tags)
+		if err != nil {
+			return err
+		}
+		writePut(w, created, h.toVault(v))
+	case http.MethodDelete:
+		found, err := h.vaults.DeleteVault(ctx, sub, rg, name)
+		if err != nil {
+			return err
+		}
+		writeDelete(w, found)
+	default:
+		return methodNotAllowed(r, "GET", "PUT", "DELETE")
+	}
+	return nil
+}

@@ -1,0 +1,174 @@
+package sql
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/storage"
+)
+
+const vaultCols = `subscription_id, resource_group, name, location, tags, tenant_id, sku, created_at, updated_at`
+
+func scanVault(sc scanner) (storage.Vault, error) {
+	var v storage.Vault
+	var tags string
+	var created, updated int64
+	if err := sc.Scan(&v.SubscriptionID, &v.ResourceGroup, &v.Name, &v.Location, &tags, &v.TenantID, &v.SKU, &created, &updated); err != nil {
+		return v, err
+	}
+	v.CreatedAt, v.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return v, json.Unmarshal([]byte(tags), &v.Tags)
+}
+
+// PutVault creates or updates a vault.
+func (s *DB) PutVault(ctx context.Context, v storage.Vault) (bool, error) {
+	tags, err := marshalTags(v.Tags)
+	if err != nil {
+		return false, err
+	}
+	rgKey := resourceid.Key(resourceid.ResourceGroupID(v.SubscriptionID, v.ResourceGroup))
+	var created bool
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		var existingRG string
+		err := tx.QueryRowContext(ctx, s.fl.rebind(`SELECT rg_key FROM vaults WHERE name_key = ?`), strings.ToLower(v.Name)).Scan(&existingRG)
+		switch {
+		case err == sql.ErrNoRows:
+			created = true
+			_, err = tx.ExecContext(ctx, s.fl.rebind(`INSERT INTO vaults (name_key, rg_key, `+vaultCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				strings.ToLower(v.Name), rgKey, v.SubscriptionID, v.ResourceGroup, v.Name, v.Location, tags, v.TenantID, v.SKU, micros(v.CreatedAt), micros(v.UpdatedAt))
+			return err
+		case err != nil:
+			return err
+		case existingRG != rgKey:
+			return fmt.Errorf("%w: vault name %s is in use", storage.ErrAlreadyExists, v.Name)
+		}
+		_, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE vaults SET tags = ?, sku = ?, updated_at = ? WHERE name_key = ?`), tags, v.SKU, micros(v.UpdatedAt), strings.ToLower(v.Name))
+		return err
+	})
+	return created, err
+}
+
+// GetVault reads a vault by name.
+func (s *DB) GetVault(ctx context.Context, name string) (storage.Vault, error) {
+	v, err := scanVault(s.queryRow(ctx, `SELECT `+vaultCols+` FROM vaults WHERE name_key = ?`, strings.ToLower(name)))
+	return v, s.classify(err)
+}
+
+// ListVaults lists a group's vaults, or a subscription's when rg is "".
+func (s *DB) ListVaults(ctx context.Context, sub, rg string) ([]storage.Vault, error) {
+	q, arg := `SELECT `+vaultCols+` FROM vaults WHERE lower(subscription_id) = ? ORDER BY name_key`, strings.ToLower(sub)
+	if rg != "" {
+		q, arg = `SELECT `+vaultCols+` FROM vaults WHERE rg_key = ? ORDER BY name_key`, resourceid.Key(resourceid.ResourceGroupID(sub, rg))
+	}
+	rows, err := s.db.QueryContext(ctx, s.fl.rebind(q), arg)
+	if err != nil {
+		return nil, s.classify(err)
+	}
+	return collect(rows, scanVault)
+}
+
+// DeleteVault deletes a vault and its secrets.
+func (s *DB) DeleteVault(ctx context.Context, name string) error {
+	res, err := s.exec(ctx, `DELETE FROM vaults WHERE name_key = ?`, strings.ToLower(name))
+	return notFoundIfNone(res, err)
+}
+
+const secretCols = `vault_key, name, version, value_enc, content_type, enabled, not_before, expires, tags, created_at, updated_at`
+
+func scanSecret(sc scanner) (storage.Secret, error) {
+	var x storage.Secret
+	var enc, tags string
+	var enabled, nbf, exp, created, updated int64
+	if err := sc.Scan(&x.Vault, &x.Name, &x.Version, &enc, &x.ContentType, &enabled, &nbf, &exp, &tags, &created, &updated); err != nil {
+		return x, err
+	}
+	var err error
+	if x.EncryptedValue, err = hex.DecodeString(enc); err != nil {
+		return x, err
+	}
+	x.Enabled = enabled != 0
+	x.NotBefore, x.Expires, x.CreatedAt, x.UpdatedAt = fromMicros(nbf), fromMicros(exp), fromMicros(created), fromMicros(updated)
+	return x, json.Unmarshal([]byte(tags), &x.Tags)
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// AddSecretVersion stores a new secret version.
+func (s *DB) AddSecretVersion(ctx context.Context, x storage.Secret) error {
+	tags, err := marshalTags(x.Tags)
+	if err != nil {
+		return err
+	}
+	_, err = s.exec(ctx, `INSERT INTO secrets (name_key, `+secretCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		strings.ToLower(x.Name), strings.ToLower(x.Vault), x.Name, x.Version, hex.EncodeToString(x.EncryptedValue), x.ContentType, boolInt(x.Enabled),
+		micros(x.NotBefore), micros(x.Expires), tags, micros(x.CreatedAt), micros(x.UpdatedAt))
+	return err
+}
+
+// UpdateSecretVersion rewrites a version's mutable fields.
+func (s *DB) UpdateSecretVersion(ctx context.Context, x storage.Secret) error {
+	tags, err := marshalTags(x.Tags)
+	if err != nil {
+		return err
+	}
+	res, err := s.exec(ctx, `UPDATE secrets SET content_type = ?, enabled = ?, not_before = ?, expires = ?, tags = ?, updated_at = ? WHERE vault_key = ? AND name_key = ? AND version = ?`,
+		x.ContentType, boolInt(x.Enabled), micros(x.NotBefore), micros(x.Expires), tags, micros(x.UpdatedAt), strings.ToLower(x.Vault), strings.ToLower(x.Name), x.Version)
+	return notFoundIfNone(res, err)
+}
+
+// GetSecret reads a version, or the newest.
+func (s *DB) GetSecret(ctx context.Context, vault, name, version string) (storage.Secret, error) {
+	if version == "" {
+		x, err := scanSecret(s.queryRow(ctx, `SELECT `+secretCols+` FROM secrets WHERE vault_key = ? AND name_key = ? ORDER BY created_at DESC, version DESC LIMIT 1`,
+			strings.ToLower(vault), strings.ToLower(name)))
+		return x, s.classify(err)
+	}
+	x, err := scanSecret(s.queryRow(ctx, `SELECT `+secretCols+` FROM secrets WHERE vault_key = ? AND name_key = ? AND version = ?`,
+		strings.ToLower(vault), strings.ToLower(name), strings.ToLower(version)))
+	return x, s.classify(err)
+}
+
+// ListSecrets returns the newest version of each secret in a vault.
+func (s *DB) ListSecrets(ctx context.Context, vault string) ([]storage.Secret, error) {
+	rows, err := s.db.QueryContext(ctx, s.fl.rebind(`SELECT `+secretCols+` FROM secrets WHERE vault_key = ? ORDER BY name_key, created_at DESC, version DESC`), strings.ToLower(vault))
+	if err != nil {
+		return nil, s.classify(err)
+	}
+	all, err := collect(rows, scanSecret)
+	if err != nil {
+		return nil, err
+	}
+	out := []storage.Secret{}
+	for _, x := range all {
+		if len(out) == 0 || !strings.EqualFold(out[len(out)-1].Name, x.Name) {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+// ListSecretVersions lists every version of a secret, newest first.
+func (s *DB) ListSecretVersions(ctx context.Context, vault, name string) ([]storage.Secret, error) {
+	rows, err := s.db.QueryContext(ctx, s.fl.rebind(`SELECT `+secretCols+` FROM secrets WHERE vault_key = ? AND name_key = ? ORDER BY created_at DESC, version DESC`),
+		strings.ToLower(vault), strings.ToLower(name))
+	if err != nil {
+		return nil, s.classify(err)
+	}
+	return collect(rows, scanSecret)
+}
+
+// DeleteSecret deletes every version of a secret.
+func (s *DB) DeleteSecret(ctx context.Context, vault, name string) error {
+	res, err := s.exec(ctx, `DELETE FROM secrets WHERE vault_key = ? AND name_key = ?`, strings.ToLower(vault), strings.ToLower(name))
+	return notFoundIfNone(res, err)
+}

@@ -1,0 +1,278 @@
+// Package vault is Ward's reference resource server: Key Vault–compatible
+// vaults (an ARM resource) and their secrets (a data plane on its own host
+// names, {vault}.vault.localhost:{port}), protected by Ward's tokens and
+// RBAC data actions exactly as Azure Key Vault in RBAC mode. Secret values
+// are encrypted at rest.
+package vault
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/ward-id/ward/internal/msi"
+	"github.com/ward-id/ward/internal/storage"
+)
+
+// Data actions of the secrets data plane.
+const (
+	ActionGetSecret    = "Microsoft.KeyVault/vaults/secrets/getSecret/action"
+	ActionSetSecret    = "Microsoft.KeyVault/vaults/secrets/setSecret/action"
+	ActionReadMetadata = "Microsoft.KeyVault/vaults/secrets/readMetadata/action"
+	ActionUpdate       = "Microsoft.KeyVault/vaults/secrets/update/action"
+	ActionDelete       = "Microsoft.KeyVault/vaults/secrets/delete"
+)
+
+var (
+	vaultNameRE  = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$`)
+	secretNameRE = regexp.MustCompile(`^[0-9a-zA-Z-]{1,127}$`)
+)
+
+// Hosts derives the vault host names from Ward's public URL: loopback
+// deployments use vault.localhost, others vault.<host>; the port is kept.
+type Hosts struct {
+	Suffix string // e.g. vault.localhost:8443
+}
+
+// NewHosts builds Hosts for a public URL.
+func NewHosts(publicURL string) Hosts {
+	u, err := url.Parse(publicURL)
+	if err != nil {
+		return Hosts{Suffix: "vault.localhost"}
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); ip != nil || host == "localhost" {
+		host = "localhost"
+	}
+	suffix := "vault." + host
+	if p := u.Port(); p != "" {
+		suffix += ":" + p
+	}
+	return Hosts{Suffix: suffix}
+}
+
+// Resource is the challenge resource and token audience of the data plane.
+func (h Hosts) Resource() string { return "https://" + h.Suffix }
+
+// URI is a vault's vaultUri.
+func (h Hosts) URI(name string) string {
+	return "https://" + strings.ToLower(name) + "." + h.Suffix + "/"
+}
+
+// VaultFromHost returns the vault name a request host addresses.
+func (h Hosts) VaultFromHost(host string) (string, bool) {
+	host = strings.ToLower(host)
+	suffix := "." + strings.ToLower(h.Suffix)
+	if !strings.HasSuffix(host, suffix) {
+		// Clients may omit the default port.
+		bare, _, _ := strings.Cut(suffix, ":")
+		if !strings.HasSuffix(host, bare) || strings.Contains(host, ":") {
+			return "", false
+		}
+		suffix = bare
+	}
+	name := strings.TrimSuffix(host, suffix)
+	return name, name != "" && !strings.Contains(name, ".")
+}
+
+// Service holds vaults and secrets.
+type Service struct {
+	store storage.Storage
+	aead  cipher.AEAD
+	now   func() time.Time
+	Hosts Hosts
+}
+
+// New returns a Service whose secret key is derived from the KEK.
+func New(store storage.Storage, kek []byte, hosts Hosts, now func() time.Time) (*Service, error) {
+	mac := hmac.New(sha256.New, kek)
+	mac.Write([]byte("ward vault secrets v1"))
+	block, err := aes.NewCipher(mac.Sum(nil))
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{store: store, aead: aead, now: now, Hosts: hosts}, nil
+}
+
+// ResourceID is the ARM ID of a vault.
+func ResourceID(v storage.Vault) string {
+	return "/subscriptions/" + v.SubscriptionID + "/resourceGroups/" + v.ResourceGroup + "/providers/Microsoft.KeyVault/vaults/" + v.Name
+}
+
+func invalid(code, format string, args ...any) *msi.Error {
+	return &msi.Error{Kind: msi.KindInvalid, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// PutVault creates or updates a vault (ARM).
+func (s *Service) PutVault(ctx context.Context, sub, rg, name, location, tenantID, sku string, tags map[string]string) (storage.Vault, bool, error) {
+	if !vaultNameRE.MatchString(name) || strings.Contains(name, "--") {
+		return storage.Vault{}, false, invalid("VaultNameNotValid", "The vault name '%s' is invalid. A vault's name must be between 3-24 alphanumeric characters. The name must begin with a letter, end with a letter or digit, and not contain consecutive hyphens.", name)
+	}
+	loc := msi.NormalizeLocation(location)
+	if loc == "" {
+		return storage.Vault{}, false, invalid(msi.CodeLocationRequired, "The location property is required for this definition.")
+	}
+	if sku == "" {
+		sku = "standard"
+	}
+	now := s.now().UTC()
+	v := storage.Vault{SubscriptionID: sub, ResourceGroup: rg, Name: name, Location: loc, Tags: tags, TenantID: tenantID, SKU: strings.ToLower(sku), CreatedAt: now, UpdatedAt: now}
+	created, err := s.store.PutVault(ctx, v)
+	switch {
+	case errors.Is(err, storage.ErrAlreadyExists):
+		return v, false, &msi.Error{Kind: msi.KindConflict, Code: "VaultAlreadyExists", Message: fmt.Sprintf("The vault name '%s' is already in use. Vault names are globally unique so it is possible that the name is already taken.", name)}
+	case errors.Is(err, storage.ErrParentNotFound):
+		return v, false, &msi.Error{Kind: msi.KindNotFound, Code: msi.CodeResourceGroupNotFound, Message: fmt.Sprintf("Resource group '%s' could not be found.", rg)}
+	case err != nil:
+		return v, false, err
+	}
+	got, err := s.store.GetVault(ctx, name)
+	return got, created, err
+}
+
+// Vault reads a vault in a group (ARM).
+func (s *Service) Vault(ctx context.Context, sub, rg, name string) (storage.Vault, error) {
+	v, err := s.store.GetVault(ctx, name)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && (!strings.EqualFold(v.ResourceGroup, rg) || !strings.EqualFold(v.SubscriptionID, sub))) {
+		return v, &msi.Error{Kind: msi.KindNotFound, Code: msi.CodeResourceNotFound, Message: fmt.Sprintf("The Resource 'Microsoft.KeyVault/vaults/%s' under resource group '%s' was not found.", name, rg)}
+	}
+	return v, err
+}
+
+// Vaults lists vaults (ARM).
+func (s *Service) Vaults(ctx context.Context, sub, rg string) ([]storage.Vault, error) {
+	return s.store.ListVaults(ctx, sub, rg)
+}
+
+// DeleteVault deletes a vault and its secrets (ARM).
+func (s *Service) DeleteVault(ctx context.Context, sub, rg, name string) (bool, error) {
+	if _, err := s.Vault(ctx, sub, rg, name); err != nil {
+		return false, nil
+	}
+	return true, s.store.DeleteVault(ctx, name)
+}
+
+// SecretAttributes are a version's attributes.
+type SecretAttributes struct {
+	Enabled   *bool
+	NotBefore *time.Time
+	Expires   *time.Time
+}
+
+// SetSecret stores a new version with a fresh 32-hex version ID.
+func (s *Service) SetSecret(ctx context.Context, v storage.Vault, name, value, contentType string, attrs SecretAttributes, tags map[string]string) (storage.Secret, error) {
+	if !secretNameRE.MatchString(name) {
+		return storage.Secret{}, invalid("BadParameter", "The request URI contains an invalid name: %s. Secret names are 1-127 characters of letters, digits and dashes.", name)
+	}
+	if len(value) > 25*1024 {
+		return storage.Secret{}, invalid("BadParameter", "The secret value is larger than 25 KiB.")
+	}
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return storage.Secret{}, err
+	}
+	version := hex.EncodeToString(b)
+	nonce := make([]byte, s.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return storage.Secret{}, err
+	}
+	aad := []byte(strings.ToLower(v.Name + "/" + name + "/" + version))
+	now := s.now().UTC()
+	x := storage.Secret{Vault: v.Name, Name: name, Version: version, EncryptedValue: s.aead.Seal(nonce, nonce, []byte(value), aad),
+		ContentType: contentType, Enabled: true, Tags: tags, CreatedAt: now, UpdatedAt: now}
+	applyAttrs(&x, attrs)
+	return x, s.store.AddSecretVersion(ctx, x)
+}
+
+func applyAttrs(x *storage.Secret, a SecretAttributes) {
+	if a.Enabled != nil {
+		x.Enabled = *a.Enabled
+	}
+	if a.NotBefore != nil {
+		x.NotBefore = *a.NotBefore
+	}
+	if a.Expires != nil {
+		x.Expires = *a.Expires
+	}
+}
+
+// ErrSecretNotFound means no such secret or version.
+var ErrSecretNotFound = errors.New("secret not found")
+
+// Secret reads a version (or the newest) and decrypts its value.
+func (s *Service) Secret(ctx context.Context, vault, name, version string) (storage.Secret, string, error) {
+	x, err := s.store.GetSecret(ctx, vault, name, version)
+	if errors.Is(err, storage.ErrNotFound) {
+		return x, "", ErrSecretNotFound
+	}
+	if err != nil {
+		return x, "", err
+	}
+	ns := s.aead.NonceSize()
+	if len(x.EncryptedValue) < ns {
+		return x, "", errors.New("corrupt secret value")
+	}
+	aad := []byte(strings.ToLower(x.Vault + "/" + x.Name + "/" + x.Version))
+	plain, err := s.aead.Open(nil, x.EncryptedValue[:ns], x.EncryptedValue[ns:], aad)
+	if err != nil {
+		return x, "", fmt.Errorf("secret %s cannot be decrypted with this key-encryption key: %w", x.Name, err)
+	}
+	return x, string(plain), nil
+}
+
+// UpdateSecret changes a version's attributes, tags or content type.
+func (s *Service) UpdateSecret(ctx context.Context, vault, name, version string, contentType *string, attrs SecretAttributes, tags map[string]string) (storage.Secret, error) {
+	x, err := s.store.GetSecret(ctx, vault, name, version)
+	if errors.Is(err, storage.ErrNotFound) {
+		return x, ErrSecretNotFound
+	}
+	if err != nil {
+		return x, err
+	}
+	applyAttrs(&x, attrs)
+	if contentType != nil {
+		x.ContentType = *contentType
+	}
+	if tags != nil {
+		x.Tags = tags
+	}
+	x.UpdatedAt = s.now().UTC()
+	return x, s.store.UpdateSecretVersion(ctx, x)
+}
+
+// Secrets lists the newest version of each secret.
+func (s *Service) Secrets(ctx context.Context, vault string) ([]storage.Secret, error) {
+	return s.store.ListSecrets(ctx, vault)
+}
+
+// Versions lists a secret's versions.
+func (s *Service) Versions(ctx context.Context, vault, name string) ([]storage.Secret, error) {
+	return s.store.ListSecretVersions(ctx, vault, name)
+}
+
+// DeleteSecret deletes every version of a secret.
+func (s *Service) DeleteSecret(ctx context.Context, vault, name string) (storage.Secret, error) {
+	x, err := s.store.GetSecret(ctx, vault, name, "")
+	if errors.Is(err, storage.ErrNotFound) {
+		return x, ErrSecretNotFound
+	}
+	if err != nil {
+		return x, err
+	}
+	return x, s.store.DeleteSecret(ctx, vault, name)
+}
