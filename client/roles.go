@@ -81,3 +81,31 @@ func (c *Client) ListRoleDefinitions(ctx context.Context, scope, filter string) 
 	}
 	return listAll[RoleDefinition](ctx, c, c.base+path, "")
 }
+
+// ActivityEvent is one activity log event (Azure Monitor's EventData shape).
+type ActivityEvent struct {
+	Authorization struct {
+		Action string `json:"action"`
+		Scope  string `json:"scope"`
+	} `json:"authorization"`
+	Caller         string `json:"caller"`
+	CorrelationID  string `json:"correlationId"`
+	EventTimestamp string `json:"eventTimestamp"`
+	Status         struct {
+		Value string `json:"value"`
+	} `json:"status"`
+	SubStatus struct {
+		Value string `json:"value"`
+	} `json:"subStatus"`
+	ResourceGroupName string `json:"resourceGroupName"`
+	HTTPRequest       struct {
+		Method string `json:"method"`
+	} `json:"httpRequest"`
+}
+
+// ListActivity lists a subscription's management writes since a time.
+func (c *Client) ListActivity(ctx context.Context, sub string, since string) ([]ActivityEvent, error) {
+	path := c.base + "/subscriptions/" + esc(sub) + "/providers/Microsoft.Insights/eventtypes/management/values?api-version=2015-04-01&$filter=" +
+		url.QueryEscape("eventTimestamp ge '"+since+"'")
+	return listAll[ActivityEvent](ctx, c, path, "")
+}

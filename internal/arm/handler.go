@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/ward-id/ward/internal/authn"
@@ -62,6 +63,8 @@ type Config struct {
 	RBAC *authz.Service
 	// Vaults serves Microsoft.KeyVault/vaults; nil disables them.
 	Vaults *vault.Service
+	// Activity records management writes; nil records nothing.
+	Activity ActivityRecorder
 	// PublicURL is Ward's base URL (no trailing slash), written into
 	// metadata and challenges.
 	PublicURL string
@@ -76,6 +79,7 @@ type Handler struct {
 	authz     Authorizer
 	rbac      *authz.Service
 	vaults    *vault.Service
+	activity  ActivityRecorder
 	publicURL string
 	tenantID  string
 	log       *slog.Logger
@@ -89,7 +93,7 @@ func New(cfg Config) *Handler {
 	if cfg.Authz == nil {
 		cfg.Authz = ServicePrincipalsOnly{}
 	}
-	return &Handler{svc: cfg.Service, auth: cfg.Auth, authz: cfg.Authz, rbac: cfg.RBAC, vaults: cfg.Vaults, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), tenantID: cfg.TenantID, log: cfg.Logger}
+	return &Handler{svc: cfg.Service, auth: cfg.Auth, authz: cfg.Authz, rbac: cfg.RBAC, vaults: cfg.Vaults, activity: cfg.Activity, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), tenantID: cfg.TenantID, log: cfg.Logger}
 }
 
 // Mount registers the management routes on mux.
@@ -108,6 +112,57 @@ func Claims(path string) bool {
 }
 
 type principalKey struct{}
+
+// ActivityRecorder stores and lists activity log events.
+type ActivityRecorder interface {
+	RecordActivity(ctx context.Context, e storage.ActivityEvent) error
+	ListActivity(ctx context.Context, sub string, since time.Time, limit int) ([]storage.ActivityEvent, error)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// record writes the activity log event of a management write, successful
+// or not, before the handler returns.
+func (h *Handler) record(r *http.Request, p authn.Principal, status int) {
+	if h.activity == nil {
+		return
+	}
+	switch r.Method {
+	case http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodPost:
+	default:
+		return
+	}
+	result := "Succeeded"
+	if status >= 400 {
+		result = "Failed"
+	}
+	var sub string
+	if id, err := resourceid.Parse(scopeFor(r.URL.Path)); err == nil {
+		sub = id.Subscription
+	}
+	e := storage.ActivityEvent{ID: uuid.NewString(), Time: time.Now().UTC(), SubscriptionID: sub, CallerAppID: p.AppID, CallerObjectID: p.ObjectID,
+		Method: r.Method, Action: actionFor(r), Scope: scopeFor(r.URL.Path), StatusCode: status, Result: result, CorrelationID: r.Header.Get(HeaderCorrelationRequestID)}
+	if err := h.activity.RecordActivity(context.WithoutCancel(r.Context()), e); err != nil {
+		h.log.Error("record activity", "err", err, "action", e.Action)
+	}
+}
 
 // ServeHTTP authenticates, routes by the parsed ARM path and recovers panics
 // into an ARM 500, so one bad request never takes the server down.
@@ -132,6 +187,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.unauthorized(w, r, err)
 		return
 	}
+	if r.Header.Get(HeaderCorrelationRequestID) == "" {
+		r.Header.Set(HeaderCorrelationRequestID, corr)
+	}
+	sw := &statusWriter{ResponseWriter: w}
+	w = sw
+	defer func() { h.record(r, p, sw.status) }()
 	// Listing subscriptions is open to every caller and filtered to the
 	// subscriptions it can read, as in ARM.
 	listSubs := r.Method == http.MethodGet && strings.EqualFold(strings.Trim(r.URL.Path, "/"), "subscriptions")
@@ -187,6 +248,8 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) error {
 		return h.vaultCollection(w, r, id.Subscription, id.ResourceGroup)
 	case strings.EqualFold(id.Provider, ProviderKeyVault) && h.vaults != nil && id.TypeMatches(TypeVault) && id.ResourceGroup != "":
 		return h.vault(w, r, id.Subscription, id.ResourceGroup, id.Types[0].Name)
+	case h.activity != nil && id.TypeMatches(TypeActivityLog) && id.ResourceGroup == "":
+		return h.activityLog(w, r, id.Subscription)
 	case !strings.EqualFold(id.Provider, ProviderMSI):
 		return newError(http.StatusBadRequest, CodeInvalidResourceNS, fmt.Sprintf("The resource namespace '%s' is invalid or not served by Ward. Ward serves '%s'.", id.Provider, ProviderMSI))
 	case id.TypeMatches(TypeIdentity) && id.Collection != "":

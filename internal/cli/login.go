@@ -171,7 +171,28 @@ func monitorCmd(g *Globals) *cobra.Command {
 	list.Flags().DurationVar(&offset, "offset", time.Hour, "how far back to look, e.g. 1h, 30m")
 	list.Flags().IntVar(&top, "top", 100, "at most this many records")
 	signIns.AddCommand(list)
-	cmd.AddCommand(signIns)
+	activity := &cobra.Command{Use: "activity-log", Short: "The activity log: every management write"}
+	var actOffset time.Duration
+	actList := &cobra.Command{
+		Use:   "list",
+		Short: "List management writes, newest first",
+		RunE: g.runConn(func(ctx context.Context, c *conn) (any, error) {
+			items, err := c.client.ListActivity(ctx, c.sub, time.Now().Add(-actOffset).UTC().Format(time.RFC3339))
+			if err != nil {
+				return nil, err
+			}
+			out := []map[string]any{}
+			for _, e := range items {
+				out = append(out, map[string]any{"time": e.EventTimestamp, "caller": e.Caller, "operation": e.Authorization.Action,
+					"scope": e.Authorization.Scope, "status": e.Status.Value, "subStatus": e.SubStatus.Value,
+					"method": e.HTTPRequest.Method, "correlationId": e.CorrelationID, "resourceGroup": e.ResourceGroupName})
+			}
+			return out, nil
+		}),
+	}
+	actList.Flags().DurationVar(&actOffset, "offset", 6*time.Hour, "how far back to look, e.g. 1h")
+	activity.AddCommand(actList)
+	cmd.AddCommand(signIns, activity)
 	return cmd
 }
 

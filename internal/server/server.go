@@ -189,6 +189,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Authz:     access,
 		RBAC:      access,
 		Vaults:    vaults,
+		Activity:  store,
 		PublicURL: publicURL,
 		TenantID:  admin.TenantID,
 		Logger:    log,

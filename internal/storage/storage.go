@@ -153,6 +153,21 @@ type Secret struct {
 	UpdatedAt      time.Time
 }
 
+// ActivityEvent is one management write in the activity log.
+type ActivityEvent struct {
+	ID             string
+	Time           time.Time
+	SubscriptionID string // "" for tenant-level writes
+	CallerAppID    string
+	CallerObjectID string
+	Method         string
+	Action         string // e.g. Microsoft.ManagedIdentity/userAssignedIdentities/write
+	Scope          string
+	StatusCode     int
+	Result         string // Succeeded or Failed
+	CorrelationID  string
+}
+
 // ResourceGroup is an ARM resource group.
 type ResourceGroup struct {
 	SubscriptionID string
@@ -277,6 +292,10 @@ type Storage interface {
 	ListSecretVersions(ctx context.Context, vault, name string) ([]Secret, error)
 	// DeleteSecret deletes every version of a secret.
 	DeleteSecret(ctx context.Context, vault, name string) error
+
+	RecordActivity(ctx context.Context, e ActivityEvent) error
+	// ListActivity returns a subscription's events at or after since, newest first.
+	ListActivity(ctx context.Context, sub string, since time.Time, limit int) ([]ActivityEvent, error)
 
 	RecordSignIn(ctx context.Context, s SignIn) error
 	// ListSignIns returns sign-ins at or after since, newest first.

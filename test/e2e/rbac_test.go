@@ -165,6 +165,16 @@ func TestRBACWithArmAuthorization(t *testing.T) {
 	if re := respErr(t, createIdentity("after-cli-delete")); re.StatusCode != 403 {
 		t.Fatalf("after CLI delete: %d", re.StatusCode)
 	}
+
+	// The activity log has every write, refused ones included, with the caller.
+	failed := mustCLI(t, w, "monitor", "activity-log", "list", "--offset", "1h", "--query", "[?status=='Failed' && caller=='"+sp.AppID+"'].operation", "-o", "tsv")
+	if !strings.Contains(failed, "Microsoft.ManagedIdentity/userAssignedIdentities/write") || !strings.Contains(failed, "Microsoft.Authorization/roleAssignments/write") {
+		t.Fatalf("failed writes in the activity log:\n%s", failed)
+	}
+	ok := mustCLI(t, w, "monitor", "activity-log", "list", "--offset", "1h", "--query", "[?status=='Succeeded' && caller=='"+w.admin.ClientID+"'].operation", "-o", "tsv")
+	if !strings.Contains(ok, "Microsoft.Authorization/roleAssignments/write") || !strings.Contains(ok, "Microsoft.Authorization/roleAssignments/delete") {
+		t.Fatalf("admin writes in the activity log:\n%s", ok)
+	}
 }
 
 func mustCLI(t *testing.T, w *ward, args ...string) string {

@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"RoleAssignments", testRoleAssignments},
 		{"RoleDefinitions", testRoleDefinitions},
 		{"VaultsAndSecrets", testVaults},
+		{"ActivityLog", testActivity},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -649,4 +650,18 @@ func testVaults(t *testing.T, s storage.Storage) {
 	wantErr(t, "vault of deleted group", err, storage.ErrNotFound)
 	_, err = s.GetSecret(ctx, "team-kv", "db", "")
 	wantErr(t, "secret of deleted vault", err, storage.ErrNotFound)
+}
+
+func testActivity(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	for i := 0; i < 4; i++ {
+		must(t, s.RecordActivity(ctx, storage.ActivityEvent{ID: fmt.Sprint("e", i), Time: now.Add(time.Duration(i) * time.Minute), SubscriptionID: strings.ToUpper(subID),
+			CallerAppID: "app", Method: "PUT", Action: "Microsoft.ManagedIdentity/userAssignedIdentities/write", Scope: "/subscriptions/" + subID, StatusCode: 201, Result: "Succeeded", CorrelationID: "c"}))
+	}
+	must(t, s.RecordActivity(ctx, storage.ActivityEvent{ID: "other", Time: now, SubscriptionID: "other-sub"}))
+	got, err := s.ListActivity(ctx, subID, now.Add(time.Minute), 10)
+	must(t, err)
+	if len(got) != 3 || got[0].ID != "e3" || got[0].StatusCode != 201 || got[0].Action == "" {
+		t.Fatalf("activity = %+v", got)
+	}
 }
