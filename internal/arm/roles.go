@@ -119,6 +119,8 @@ func (h *Handler) authorization(w http.ResponseWriter, r *http.Request, scope, t
 		return err
 	}
 	switch strings.ToLower(typ) {
+	case "checkaccess":
+		return h.checkAccess(w, r)
 	case "roleassignments":
 		if name == "" {
 			return h.listAssignments(w, r, scope)
