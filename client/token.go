@@ -37,6 +37,17 @@ func NewHTTPClient(caFile string) (*http.Client, error) {
 	return &http.Client{Transport: tr, Timeout: 60 * time.Second}, nil
 }
 
+// Admin is the content of the admin.json a server writes into its data
+// directory on first start: the bootstrap admin service principal.
+type Admin struct {
+	TenantID        string `json:"tenantId"`
+	SubscriptionID  string `json:"subscriptionId"`
+	ClientID        string `json:"clientId"`
+	ClientSecret    string `json:"clientSecret"`
+	AuthorityHost   string `json:"authorityHost"`
+	ResourceManager string `json:"resourceManager"`
+}
+
 // Token is an access token with its expiry.
 type Token struct {
 	AccessToken string

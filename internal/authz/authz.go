@@ -32,15 +32,11 @@ type Service struct {
 // New loads custom roles and every assignment into a fresh index.
 func New(ctx context.Context, store storage.Storage, now func() time.Time) (*Service, error) {
 	s := &Service{store: store, engine: rbac.New(), now: now}
-	defs, err := store.ListRoleDefinitions(ctx)
+	custom, err := s.customRoles(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range defs {
-		r, err := toRole(d)
-		if err != nil {
-			return nil, err
-		}
+	for _, r := range custom {
 		s.engine.PutRole(r)
 	}
 	all, err := store.ListRoleAssignments(ctx)
@@ -62,6 +58,23 @@ func (s *Service) Authorize(_ context.Context, p authn.Principal, action, scope 
 		return nil
 	}
 	return errors.New("no role assignment grants it")
+}
+
+// customRoles reads the stored custom roles.
+func (s *Service) customRoles(ctx context.Context) ([]rbac.RoleDefinition, error) {
+	defs, err := s.store.ListRoleDefinitions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]rbac.RoleDefinition, 0, len(defs))
+	for _, d := range defs {
+		r, err := toRole(d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 func toRole(d storage.RoleDefinition) (rbac.RoleDefinition, error) {
@@ -91,18 +104,11 @@ var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[
 // Roles returns built-in and custom roles, optionally by exact name
 // (case-insensitive) or type.
 func (s *Service) Roles(ctx context.Context, name, typ string) ([]rbac.RoleDefinition, error) {
-	all := rbac.BuiltInRoles()
-	defs, err := s.store.ListRoleDefinitions(ctx)
+	custom, err := s.customRoles(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range defs {
-		r, err := toRole(d)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, r)
-	}
+	all := append(rbac.BuiltInRoles(), custom...)
 	out := []rbac.RoleDefinition{}
 	for _, r := range all {
 		if (name == "" || strings.EqualFold(r.Name, name)) && (typ == "" || strings.EqualFold(r.Type, typ)) {

@@ -43,16 +43,6 @@ func Commands(g *Globals) []*cobra.Command {
 	return []*cobra.Command{groupCmd(g), identityCmd(g), loginCmd(g), logoutCmd(), accountCmd(g), adCmd(g), monitorCmd(g), keysCmd(g), roleCmd(g)}
 }
 
-// adminFile mirrors the server's admin.json.
-type adminFile struct {
-	TenantID        string `json:"tenantId"`
-	SubscriptionID  string `json:"subscriptionId"`
-	ClientID        string `json:"clientId"`
-	ClientSecret    string `json:"clientSecret"`
-	AuthorityHost   string `json:"authorityHost"`
-	ResourceManager string `json:"resourceManager"`
-}
-
 // profile is what `ward login` saves: a service principal and its server.
 type profile struct {
 	Server         string `json:"server"`
@@ -104,7 +94,7 @@ func (g *Globals) credentials(cmd *cobra.Command) (profile, error) {
 	if err != nil {
 		return profile{}, fmt.Errorf("not logged in and cannot read the admin credentials at %s (%v): run 'ward login --service-principal', start the server with 'ward serve', or point --data / WARD_DATA at its data directory", path, err)
 	}
-	var a adminFile
+	var a client.Admin
 	if err := json.Unmarshal(b, &a); err != nil {
 		return profile{}, fmt.Errorf("%s is not valid JSON: %w", path, err)
 	}

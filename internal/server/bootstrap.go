@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/ward-id/ward/client"
 	"github.com/ward-id/ward/internal/clientsecret"
 	"github.com/ward-id/ward/internal/pki"
 	"github.com/ward-id/ward/internal/storage"
@@ -19,15 +20,9 @@ import (
 const AdminFile = "admin.json"
 
 // Admin is the content of admin.json: everything a client needs to act as
-// the bootstrap admin service principal.
-type Admin struct {
-	TenantID        string `json:"tenantId"`
-	SubscriptionID  string `json:"subscriptionId"`
-	ClientID        string `json:"clientId"`
-	ClientSecret    string `json:"clientSecret"`
-	AuthorityHost   string `json:"authorityHost"`
-	ResourceManager string `json:"resourceManager"`
-}
+// the bootstrap admin service principal. Its shape is public (the CLI and
+// SDK programs read it), so it is defined in the client package.
+type Admin = client.Admin
 
 // bootstrap makes sure the store holds a tenant, a default subscription and
 // the admin service principal, and that admin.json describes them. It

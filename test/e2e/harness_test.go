@@ -25,6 +25,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/ward-id/ward/client"
 )
 
 var wardBin string
@@ -46,16 +47,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// admin mirrors admin.json.
-type admin struct {
-	TenantID        string `json:"tenantId"`
-	SubscriptionID  string `json:"subscriptionId"`
-	ClientID        string `json:"clientId"`
-	ClientSecret    string `json:"clientSecret"`
-	AuthorityHost   string `json:"authorityHost"`
-	ResourceManager string `json:"resourceManager"`
-}
-
 // ward is one running `ward serve` process.
 type ward struct {
 	t       *testing.T
@@ -63,7 +54,7 @@ type ward struct {
 	addr    string
 	cmd     *exec.Cmd
 	log     *os.File
-	admin   admin
+	admin   client.Admin
 	http    *http.Client
 	base    string
 	token   string
