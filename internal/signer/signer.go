@@ -61,6 +61,9 @@ func sha1Sum(b []byte) []byte {
 // Config configures a Manager; zero values are the defaults.
 type Config struct {
 	Store storage.Storage
+	// Owner separates key sets in one store: "" is the token service, a
+	// cluster GUID that cluster's issuer.
+	Owner string
 	// KEK is the 32-byte key-encryption key (AES-256-GCM).
 	KEK              []byte
 	Alg              jose.SignatureAlgorithm // RS256 (default) or ES256
@@ -223,7 +226,7 @@ func (m *Manager) Run(ctx context.Context, every time.Duration) {
 }
 
 func (m *Manager) load(ctx context.Context) error {
-	stored, err := m.cfg.Store.ListSigningKeys(ctx)
+	stored, err := m.cfg.Store.ListSigningKeys(ctx, m.cfg.Owner)
 	if err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
@@ -287,7 +290,7 @@ func (m *Manager) create(ctx context.Context, activeFrom time.Time) (Key, error)
 		return Key{}, err
 	}
 	enc := m.aead.Seal(nonce, nonce, pkcs8, []byte(kid))
-	sk := storage.SigningKey{KID: kid, Alg: string(m.cfg.Alg), EncryptedKey: enc, CertDER: der, CreatedAt: now, ActiveFrom: activeFrom, RetireAt: retire}
+	sk := storage.SigningKey{Owner: m.cfg.Owner, KID: kid, Alg: string(m.cfg.Alg), EncryptedKey: enc, CertDER: der, CreatedAt: now, ActiveFrom: activeFrom, RetireAt: retire}
 	if err := m.cfg.Store.CreateSigningKey(ctx, sk); err != nil {
 		return Key{}, fmt.Errorf("store signing key: %w", err)
 	}

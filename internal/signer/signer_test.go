@@ -126,7 +126,7 @@ func TestKeysAreEncryptedAtRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored, err := st.ListSigningKeys(ctx)
+	stored, err := st.ListSigningKeys(ctx, "")
 	if err != nil || len(stored) != 1 {
 		t.Fatal(stored, err)
 	}

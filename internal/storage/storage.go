@@ -64,6 +64,7 @@ type ClientSecret struct {
 // SigningKey is one of Ward's token-signing keys. The private key is stored
 // encrypted (by the signer package); storage never sees it in clear.
 type SigningKey struct {
+	Owner        string // "" for the token service, a cluster GUID for its issuer
 	KID          string
 	Alg          string // RS256 or ES256
 	EncryptedKey []byte
@@ -168,6 +169,25 @@ type ActivityEvent struct {
 	CorrelationID  string
 }
 
+// Cluster is a managed cluster. Spec holds the cluster's identity, issuer
+// and feature settings as JSON owned by the clusters package.
+type Cluster struct {
+	ID             string // GUID, stable for the cluster's life (its issuer path)
+	SubscriptionID string
+	ResourceGroup  string
+	Name           string
+	Location       string
+	Tags           map[string]string
+	Spec           string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// ClusterRef names a cluster.
+type ClusterRef struct {
+	SubscriptionID, ResourceGroup, Name string
+}
+
 // ResourceGroup is an ARM resource group.
 type ResourceGroup struct {
 	SubscriptionID string
@@ -254,7 +274,8 @@ type Storage interface {
 	DeleteCertificate(ctx context.Context, appID, keyID string) error
 
 	CreateSigningKey(ctx context.Context, k SigningKey) error
-	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
+	// ListSigningKeys lists one owner's keys ("" is the token service).
+	ListSigningKeys(ctx context.Context, owner string) ([]SigningKey, error)
 	DeleteSigningKey(ctx context.Context, kid string) error
 
 	PutRoleDefinition(ctx context.Context, d RoleDefinition) (created bool, err error)
@@ -292,6 +313,13 @@ type Storage interface {
 	ListSecretVersions(ctx context.Context, vault, name string) ([]Secret, error)
 	// DeleteSecret deletes every version of a secret.
 	DeleteSecret(ctx context.Context, vault, name string) error
+
+	// PutCluster creates or replaces a cluster; created reports which.
+	PutCluster(ctx context.Context, c Cluster) (created bool, err error)
+	GetCluster(ctx context.Context, ref ClusterRef) (Cluster, error)
+	GetClusterByID(ctx context.Context, id string) (Cluster, error)
+	ListClusters(ctx context.Context, sub, rg string) ([]Cluster, error)
+	DeleteCluster(ctx context.Context, ref ClusterRef) error
 
 	RecordActivity(ctx context.Context, e ActivityEvent) error
 	// ListActivity returns a subscription's events at or after since, newest first.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ward-id/ward/internal/resourceid"
@@ -87,14 +88,14 @@ func (s *DB) DeleteCertificate(ctx context.Context, appID, keyID string) error {
 
 // CreateSigningKey stores a signing key (its private part already encrypted).
 func (s *DB) CreateSigningKey(ctx context.Context, k storage.SigningKey) error {
-	_, err := s.exec(ctx, `INSERT INTO signing_keys (kid, alg, key_enc, cert, created_at, active_from, retire_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		k.KID, k.Alg, hex.EncodeToString(k.EncryptedKey), hex.EncodeToString(k.CertDER), micros(k.CreatedAt), micros(k.ActiveFrom), micros(k.RetireAt))
+	_, err := s.exec(ctx, `INSERT INTO signing_keys (owner, kid, alg, key_enc, cert, created_at, active_from, retire_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		strings.ToLower(k.Owner), k.KID, k.Alg, hex.EncodeToString(k.EncryptedKey), hex.EncodeToString(k.CertDER), micros(k.CreatedAt), micros(k.ActiveFrom), micros(k.RetireAt))
 	return err
 }
 
 // ListSigningKeys lists every signing key, oldest activation first.
-func (s *DB) ListSigningKeys(ctx context.Context) ([]storage.SigningKey, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT kid, alg, key_enc, cert, created_at, active_from, retire_at FROM signing_keys ORDER BY active_from, kid`)
+func (s *DB) ListSigningKeys(ctx context.Context, owner string) ([]storage.SigningKey, error) {
+	rows, err := s.db.QueryContext(ctx, s.fl.rebind(`SELECT owner, kid, alg, key_enc, cert, created_at, active_from, retire_at FROM signing_keys WHERE owner = ? ORDER BY active_from, kid`), strings.ToLower(owner))
 	if err != nil {
 		return nil, s.classify(err)
 	}
@@ -102,7 +103,7 @@ func (s *DB) ListSigningKeys(ctx context.Context) ([]storage.SigningKey, error) 
 		var k storage.SigningKey
 		var enc, cert string
 		var created, active, retire int64
-		if err := sc.Scan(&k.KID, &k.Alg, &enc, &cert, &created, &active, &retire); err != nil {
+		if err := sc.Scan(&k.Owner, &k.KID, &k.Alg, &enc, &cert, &created, &active, &retire); err != nil {
 			return k, err
 		}
 		var err error

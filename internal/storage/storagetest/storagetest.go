@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"RoleDefinitions", testRoleDefinitions},
 		{"VaultsAndSecrets", testVaults},
 		{"ActivityLog", testActivity},
+		{"Clusters", testClusters},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -487,7 +488,8 @@ func testSigningKeys(t *testing.T, s storage.Storage) {
 	must(t, s.CreateSigningKey(ctx, k1))
 	must(t, s.CreateSigningKey(ctx, k0))
 	wantErr(t, "duplicate kid", s.CreateSigningKey(ctx, k1), storage.ErrAlreadyExists)
-	keys, err := s.ListSigningKeys(ctx)
+	must(t, s.CreateSigningKey(ctx, storage.SigningKey{Owner: "cluster-1", KID: "c1", Alg: "RS256", EncryptedKey: []byte{1}, CertDER: []byte{1}, ActiveFrom: now, RetireAt: now}))
+	keys, err := s.ListSigningKeys(ctx, "")
 	must(t, err)
 	if len(keys) != 2 || keys[0].KID != "k0" || string(keys[1].EncryptedKey) != string(k1.EncryptedKey) || !keys[1].RetireAt.Equal(k1.RetireAt) {
 		t.Fatalf("keys = %+v", keys)
@@ -664,4 +666,34 @@ func testActivity(t *testing.T, s storage.Storage) {
 	if len(got) != 3 || got[0].ID != "e3" || got[0].StatusCode != 201 || got[0].Action == "" {
 		t.Fatalf("activity = %+v", got)
 	}
+}
+
+func testClusters(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	seed(t, s)
+	seedGroup(t, s, "rg")
+	c := storage.Cluster{ID: uuid.NewString(), SubscriptionID: subID, ResourceGroup: "rg", Name: "aks1", Location: "westeurope", Spec: `{"a":1}`, CreatedAt: now, UpdatedAt: now}
+	created, err := s.PutCluster(ctx, c)
+	must(t, err)
+	if !created {
+		t.Fatal("not created")
+	}
+	c2 := c
+	c2.ID, c2.Spec, c2.Name = uuid.NewString(), `{"a":2}`, "AKS1"
+	if created, err = s.PutCluster(ctx, c2); err != nil || created {
+		t.Fatalf("update: %v %v", created, err)
+	}
+	got, err := s.GetClusterByID(ctx, strings.ToUpper(c.ID))
+	must(t, err)
+	if got.Spec != `{"a":2}` || got.Name != "aks1" || !strings.EqualFold(got.ID, c.ID) {
+		t.Fatalf("cluster = %+v (the ID must not change on update)", got)
+	}
+	list, err := s.ListClusters(ctx, subID, "RG")
+	must(t, err)
+	if len(list) != 1 {
+		t.Fatalf("list = %+v", list)
+	}
+	ref := storage.ClusterRef{SubscriptionID: subID, ResourceGroup: "rg", Name: "Aks1"}
+	must(t, s.DeleteCluster(ctx, ref))
+	wantErr(t, "delete twice", s.DeleteCluster(ctx, ref), storage.ErrNotFound)
 }
