@@ -24,6 +24,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/authz"
+	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/storage"
@@ -65,6 +66,8 @@ type Config struct {
 	Vaults *vault.Service
 	// Activity records management writes; nil records nothing.
 	Activity ActivityRecorder
+	// Clusters serves Microsoft.ContainerService/managedClusters; nil disables them.
+	Clusters *clusters.Service
 	// PublicURL is Ward's base URL (no trailing slash), written into
 	// metadata and challenges.
 	PublicURL string
@@ -80,6 +83,7 @@ type Handler struct {
 	rbac      *authz.Service
 	vaults    *vault.Service
 	activity  ActivityRecorder
+	clusters  *clusters.Service
 	publicURL string
 	tenantID  string
 	log       *slog.Logger
@@ -93,7 +97,7 @@ func New(cfg Config) *Handler {
 	if cfg.Authz == nil {
 		cfg.Authz = ServicePrincipalsOnly{}
 	}
-	return &Handler{svc: cfg.Service, auth: cfg.Auth, authz: cfg.Authz, rbac: cfg.RBAC, vaults: cfg.Vaults, activity: cfg.Activity, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), tenantID: cfg.TenantID, log: cfg.Logger}
+	return &Handler{svc: cfg.Service, auth: cfg.Auth, authz: cfg.Authz, rbac: cfg.RBAC, vaults: cfg.Vaults, activity: cfg.Activity, clusters: cfg.Clusters, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), tenantID: cfg.TenantID, log: cfg.Logger}
 }
 
 // Mount registers the management routes on mux.
@@ -252,6 +256,12 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) error {
 		return h.vaultCollection(w, r, id.Subscription, id.ResourceGroup)
 	case strings.EqualFold(id.Provider, ProviderKeyVault) && h.vaults != nil && id.TypeMatches(TypeVault) && id.ResourceGroup != "":
 		return h.vault(w, r, id.Subscription, id.ResourceGroup, id.Types[0].Name)
+	case h.clusters != nil && id.TypeMatches(TypeManagedCluster) && id.Collection != "":
+		return h.clusterCollection(w, r, id.Subscription, id.ResourceGroup)
+	case h.clusters != nil && id.TypeMatches(TypeManagedCluster) && id.ResourceGroup != "":
+		return h.cluster(w, r, clusterRef(id.Subscription, id.ResourceGroup, id.Types[0].Name))
+	case h.clusters != nil && id.TypeMatches(typeServiceAccountToken) && id.ResourceGroup != "":
+		return h.serviceAccountToken(w, r, clusterRef(id.Subscription, id.ResourceGroup, id.Types[0].Name))
 	case h.activity != nil && id.TypeMatches(TypeActivityLog) && id.ResourceGroup == "":
 		return h.activityLog(w, r, id.Subscription)
 	case !strings.EqualFold(id.Provider, ProviderMSI):

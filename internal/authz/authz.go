@@ -398,3 +398,20 @@ func (s *Service) ListAssignments(ctx context.Context, scope string, f Filter) (
 	}
 	return out, nil
 }
+
+// DeletePrincipalAssignments removes every assignment of a principal (a
+// deleted system-assigned identity takes its role assignments with it).
+func (s *Service) DeletePrincipalAssignments(ctx context.Context, principalID string) error {
+	all, err := s.store.ListRoleAssignments(ctx)
+	if err != nil {
+		return err
+	}
+	for _, a := range all {
+		if strings.EqualFold(a.PrincipalID, principalID) {
+			if _, _, err := s.DeleteAssignment(ctx, a.ID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

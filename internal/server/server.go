@@ -25,8 +25,10 @@ import (
 	"github.com/ward-id/ward/internal/audit"
 	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/authz"
+	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/directory"
 	"github.com/ward-id/ward/internal/federation"
+	"github.com/ward-id/ward/internal/issuer"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/pki"
 	"github.com/ward-id/ward/internal/rbac"
@@ -153,8 +155,12 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	signIns := audit.NewSignInLog(store, log, 0)
 	defer signIns.Close()
+	identities := msi.New(store, msi.Config{})
+	dirSvc := &directory.Service{Store: store, TenantID: admin.TenantID, Now: time.Now}
+	clusterSvc := clusters.New(store, identities, dirSvc, kek, publicURL, admin.TenantID, time.Now)
 	tokens := sts.New(sts.Config{
-		Store: store, Keys: keys, Issuers: federation.NewFetcher(federation.FetcherConfig{RootCAs: roots}),
+		Store: store, Keys: keys,
+		Issuers: hostedFirst{hosted: clusterSvc, remote: federation.NewFetcher(federation.FetcherConfig{RootCAs: roots})},
 		SignIns: signIns, TenantID: admin.TenantID, PublicURL: publicURL, Logger: log,
 		AppTokenLifetime: cfg.AppTokenLifetime, ManagedIdentityTokenLifetime: cfg.ManagedIdentityTokenLifetime,
 	})
@@ -172,6 +178,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := grantAdmin(ctx, store, access, admin); err != nil {
 		return err
 	}
+	clusterSvc.PrincipalDeleted = access.DeletePrincipalAssignments
 	issuers := []string{sts.IssuerV1(publicURL, admin.TenantID), sts.IssuerV2(publicURL, admin.TenantID)}
 	self := []string{publicURL, publicURL + "/"}
 	vaults, err := vault.New(store, kek, vault.NewHosts(publicURL), time.Now)
@@ -184,7 +191,8 @@ func Run(ctx context.Context, cfg Config) error {
 			Audiences: []string{vaults.Hosts.Resource(), vaults.Hosts.Resource() + "/", "https://vault.azure.net", "https://vault.azure.net/"}},
 	}
 	armH := arm.New(arm.Config{
-		Service:   msi.New(store, msi.Config{}),
+		Service:   identities,
+		Clusters:  clusterSvc,
 		Auth:      &authn.JWT{Keys: keys, Issuers: issuers, Audiences: append(self, armAudiences...), Now: time.Now, ManagedIdentity: isMI},
 		Authz:     access,
 		RBAC:      access,
@@ -195,11 +203,12 @@ func Run(ctx context.Context, cfg Config) error {
 		Logger:    log,
 	})
 	dirH := &directory.Handler{
-		Svc:  &directory.Service{Store: store, TenantID: admin.TenantID, Now: time.Now},
+		Svc:  dirSvc,
 		Auth: &authn.JWT{Keys: keys, Issuers: issuers, Audiences: append(self, graphAudiences...), Now: time.Now, ManagedIdentity: isMI},
 		Keys: keys, Log: log, Base: publicURL,
 	}
 	stsH := sts.NewHandler(tokens)
+	issuerH := &issuer.Handler{Keys: clusterSvc, Tenant: admin.TenantID}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -220,6 +229,8 @@ func Run(ctx context.Context, cfg Config) error {
 			armH.ServeHTTP(w, r)
 		case directory.Claims(r.URL.Path):
 			dirH.ServeHTTP(w, r)
+		case issuer.Claims(r.URL.Path):
+			issuerH.ServeHTTP(w, r)
 		default:
 			stsH.ServeHTTP(w, r)
 		}
@@ -365,4 +376,18 @@ func grantAdmin(ctx context.Context, store storage.Storage, access *authz.Servic
 		}
 	}
 	return nil
+}
+
+// hostedFirst resolves issuer keys in-process for the issuers Ward hosts
+// and over HTTPS for every other issuer.
+type hostedFirst struct {
+	hosted *clusters.Service
+	remote federation.KeySource
+}
+
+func (h hostedFirst) Key(ctx context.Context, iss, kid string) (*jose.JSONWebKey, error) {
+	if _, ok := h.hosted.ClusterIDFromIssuer(iss); ok {
+		return h.hosted.Key(ctx, iss, kid)
+	}
+	return h.remote.Key(ctx, iss, kid)
 }

@@ -1,0 +1,204 @@
+package arm
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/ward-id/ward/internal/clusters"
+	"github.com/ward-id/ward/internal/storage"
+)
+
+// Managed cluster wire names.
+const (
+	ProviderContainerService = "Microsoft.ContainerService"
+	TypeManagedCluster       = "Microsoft.ContainerService/managedClusters"
+	typeServiceAccountToken  = "Microsoft.ContainerService/managedClusters/getServiceAccountToken"
+)
+
+var clusterAPIVersions = []string{"2023-08-01", "2024-01-01", "2024-02-01", "2024-05-01", "2024-07-01", "2024-08-01", "2024-09-01",
+	"2024-10-01", "2025-01-01", "2025-02-01", "2025-03-01", "2025-04-01", "2025-05-01", "2025-07-01"}
+
+type clusterJSON struct {
+	ID       string            `json:"id"`
+	Name     string            `json:"name"`
+	Type     string            `json:"type"`
+	Location string            `json:"location"`
+	Tags     map[string]string `json:"tags"`
+	Identity struct {
+		Type                   string                       `json:"type"`
+		PrincipalID            string                       `json:"principalId,omitempty"`
+		TenantID               string                       `json:"tenantId,omitempty"`
+		UserAssignedIdentities map[string]map[string]string `json:"userAssignedIdentities,omitempty"`
+	} `json:"identity"`
+	Properties struct {
+		ProvisioningState       string                       `json:"provisioningState"`
+		KubernetesVersion       string                       `json:"kubernetesVersion"`
+		DNSPrefix               string                       `json:"dnsPrefix"`
+		NodeResourceGroup       string                       `json:"nodeResourceGroup"`
+		IdentityProfile         map[string]map[string]string `json:"identityProfile"`
+		OIDCIssuerProfile       map[string]any               `json:"oidcIssuerProfile"`
+		SecurityProfile         map[string]any               `json:"securityProfile"`
+		ServicePrincipalProfile map[string]string            `json:"servicePrincipalProfile"`
+	} `json:"properties"`
+}
+
+func (h *Handler) toCluster(r *http.Request, c clusters.Cluster) clusterJSON {
+	j := clusterJSON{ID: "/subscriptions/" + c.SubscriptionID + "/resourcegroups/" + c.ResourceGroup + "/providers/Microsoft.ContainerService/managedClusters/" + c.Name,
+		Name: c.Name, Type: TypeManagedCluster, Location: c.Location, Tags: c.Tags}
+	if j.Tags == nil {
+		j.Tags = map[string]string{}
+	}
+	j.Identity.Type = c.Spec.IdentityType
+	if c.Spec.IdentityType == "SystemAssigned" {
+		j.Identity.PrincipalID, j.Identity.TenantID = c.Spec.SystemPrincipalID, h.tenantID
+	} else if id, err := h.clusters.Identity(r.Context(), c.Spec.ControlPlaneIdentity); err == nil {
+		j.Identity.UserAssignedIdentities = map[string]map[string]string{c.Spec.ControlPlaneIdentity: {"principalId": id.PrincipalID, "clientId": id.ClientID}}
+	}
+	p := &j.Properties
+	p.ProvisioningState, p.KubernetesVersion, p.DNSPrefix, p.NodeResourceGroup = "Succeeded", c.Spec.KubernetesVersion, c.Spec.DNSPrefix, c.Spec.NodeResourceGroup
+	kubelet := map[string]string{"resourceId": c.Spec.KubeletIdentity}
+	if id, err := h.clusters.Identity(r.Context(), c.Spec.KubeletIdentity); err == nil {
+		kubelet["clientId"], kubelet["objectId"] = id.ClientID, id.PrincipalID
+	}
+	p.IdentityProfile = map[string]map[string]string{"kubeletidentity": kubelet}
+	p.OIDCIssuerProfile = map[string]any{"enabled": c.Spec.OIDCIssuer}
+	if c.Spec.OIDCIssuer {
+		p.OIDCIssuerProfile["issuerURL"] = h.clusters.IssuerURL(c.ID)
+	}
+	p.SecurityProfile = map[string]any{"workloadIdentity": map[string]bool{"enabled": c.Spec.WorkloadIdentity}}
+	p.ServicePrincipalProfile = map[string]string{"clientId": "msi"}
+	return j
+}
+
+type clusterBody struct {
+	Location string            `json:"location"`
+	Tags     map[string]string `json:"tags"`
+	Identity *struct {
+		Type                   string                     `json:"type"`
+		UserAssignedIdentities map[string]json.RawMessage `json:"userAssignedIdentities"`
+	} `json:"identity"`
+	Properties *struct {
+		KubernetesVersion string `json:"kubernetesVersion"`
+		DNSPrefix         string `json:"dnsPrefix"`
+		IdentityProfile   map[string]struct {
+			ResourceID string `json:"resourceId"`
+		} `json:"identityProfile"`
+		OIDCIssuerProfile *struct {
+			Enabled *bool `json:"enabled"`
+		} `json:"oidcIssuerProfile"`
+		SecurityProfile *struct {
+			WorkloadIdentity *struct {
+				Enabled *bool `json:"enabled"`
+			} `json:"workloadIdentity"`
+		} `json:"securityProfile"`
+	} `json:"properties"`
+}
+
+func (b clusterBody) request() clusters.Request {
+	req := clusters.Request{Location: b.Location, Tags: b.Tags}
+	if b.Identity != nil {
+		req.IdentityType = b.Identity.Type
+		for id := range b.Identity.UserAssignedIdentities {
+			req.UserAssignedIdentity = id
+		}
+	}
+	if p := b.Properties; p != nil {
+		req.KubernetesVersion, req.DNSPrefix = p.KubernetesVersion, p.DNSPrefix
+		if k, ok := p.IdentityProfile["kubeletidentity"]; ok {
+			req.KubeletIdentity = k.ResourceID
+		}
+		if p.OIDCIssuerProfile != nil {
+			req.OIDCIssuer = p.OIDCIssuerProfile.Enabled
+		}
+		if p.SecurityProfile != nil && p.SecurityProfile.WorkloadIdentity != nil {
+			req.WorkloadIdentity = p.SecurityProfile.WorkloadIdentity.Enabled
+		}
+	}
+	return req
+}
+
+func (h *Handler) clusterCollection(w http.ResponseWriter, r *http.Request, sub, rg string) error {
+	if r.Method != http.MethodGet {
+		return methodNotAllowed(r, http.MethodGet)
+	}
+	if err := checkAPIVersion(r, clusterAPIVersions, TypeManagedCluster); err != nil {
+		return err
+	}
+	items, err := h.clusters.List(r.Context(), sub, rg)
+	if err != nil {
+		return err
+	}
+	out := make([]clusterJSON, 0, len(items))
+	for _, c := range items {
+		out = append(out, h.toCluster(r, c))
+	}
+	writeList(w, r, out, "")
+	return nil
+}
+
+func (h *Handler) cluster(w http.ResponseWriter, r *http.Request, ref storage.ClusterRef) error {
+	if err := checkAPIVersion(r, clusterAPIVersions, TypeManagedCluster); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	switch r.Method {
+	case http.MethodGet:
+		c, err := h.clusters.Get(ctx, ref)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, h.toCluster(r, c))
+	case http.MethodPut:
+		var b clusterBody
+		if err := decodeBody(w, r, &b); err != nil {
+			return err
+		}
+		c, created, err := h.clusters.Put(ctx, ref, b.request())
+		if err != nil {
+			return err
+		}
+		writePut(w, created, h.toCluster(r, c))
+	case http.MethodDelete:
+		found, err := h.clusters.Delete(ctx, ref)
+		if err != nil {
+			return err
+		}
+		writeDelete(w, found)
+	default:
+		return methodNotAllowed(r, "GET", "PUT", "DELETE")
+	}
+	return nil
+}
+
+// serviceAccountToken serves POST .../managedClusters/{c}/getServiceAccountToken,
+// Ward's addition for local development: a token as kube-apiserver would
+// project it into a pod.
+func (h *Handler) serviceAccountToken(w http.ResponseWriter, r *http.Request, ref storage.ClusterRef) error {
+	if r.Method != http.MethodPost {
+		return methodNotAllowed(r, http.MethodPost)
+	}
+	if err := checkAPIVersion(r, clusterAPIVersions, TypeManagedCluster); err != nil {
+		return err
+	}
+	var b struct {
+		Namespace         string `json:"namespace"`
+		ServiceAccount    string `json:"serviceAccount"`
+		Audience          string `json:"audience"`
+		ExpirationSeconds int64  `json:"expirationSeconds"`
+	}
+	if err := decodeBody(w, r, &b); err != nil {
+		return err
+	}
+	tok, exp, err := h.clusters.ServiceAccountToken(r.Context(), ref, clusters.TokenRequest{Namespace: b.Namespace,
+		ServiceAccount: b.ServiceAccount, Audience: b.Audience, Duration: time.Duration(b.ExpirationSeconds) * time.Second})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"token": tok, "expirationTimestamp": exp.Format(time.RFC3339)})
+	return nil
+}
+
+func clusterRef(sub, rg, name string) storage.ClusterRef {
+	return storage.ClusterRef{SubscriptionID: sub, ResourceGroup: rg, Name: name}
+}

@@ -1,0 +1,140 @@
+package cli
+
+import (
+	"context"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/ward-id/ward/client"
+)
+
+// clusterView is a cluster as az prints it: properties flattened to the top
+// level, the issuer URL spelled issuerUrl, the resource group added.
+func clusterView(c map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range c {
+		if k != "properties" {
+			out[k] = v
+		}
+	}
+	if props, ok := c["properties"].(map[string]any); ok {
+		for k, v := range props {
+			out[k] = v
+		}
+	}
+	if oidc, ok := out["oidcIssuerProfile"].(map[string]any); ok {
+		if u, ok := oidc["issuerURL"]; ok {
+			oidc["issuerUrl"] = u
+			delete(oidc, "issuerURL")
+		}
+	}
+	if id, ok := c["id"].(string); ok {
+		out["resourceGroup"] = groupOf(id)
+	}
+	return out
+}
+
+func aksCmd(g *Globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "aks", Short: "Managed clusters: identities and hosted OIDC issuers"}
+	var name, group, location, assignIdentity, kubeletIdentity, namespace, sa, audience string
+	var managedIdentity, oidc, wi bool
+	var duration time.Duration
+
+	body := func(cmd *cobra.Command) map[string]any {
+		b := map[string]any{}
+		if location != "" {
+			b["location"] = location
+		}
+		props := map[string]any{}
+		switch {
+		case assignIdentity != "":
+			b["identity"] = map[string]any{"type": "UserAssigned", "userAssignedIdentities": map[string]any{assignIdentity: map[string]any{}}}
+		case managedIdentity:
+			b["identity"] = map[string]any{"type": "SystemAssigned"}
+		}
+		if kubeletIdentity != "" {
+			props["identityProfile"] = map[string]any{"kubeletidentity": map[string]any{"resourceId": kubeletIdentity}}
+		}
+		if cmd.Flags().Changed("enable-oidc-issuer") {
+			props["oidcIssuerProfile"] = map[string]any{"enabled": oidc}
+		}
+		if cmd.Flags().Changed("enable-workload-identity") {
+			props["securityProfile"] = map[string]any{"workloadIdentity": map[string]any{"enabled": wi}}
+		}
+		b["properties"] = props
+		return b
+	}
+	put := func(cmd *cobra.Command) func(ctx context.Context, c *client.Client, sub string) (any, error) {
+		return func(ctx context.Context, c *client.Client, sub string) (any, error) {
+			out, err := c.PutCluster(ctx, sub, group, name, body(cmd))
+			if err != nil {
+				return nil, err
+			}
+			return clusterView(out), nil
+		}
+	}
+	create := &cobra.Command{Use: "create", Short: "Create a managed cluster",
+		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "name", "resource-group") }}
+	create.RunE = func(cmd *cobra.Command, args []string) error { return g.run(put(cmd))(cmd, args) }
+	update := &cobra.Command{Use: "update", Short: "Update a managed cluster (enable the OIDC issuer or workload identity, change identities)",
+		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "name", "resource-group") }}
+	update.RunE = func(cmd *cobra.Command, args []string) error { return g.run(put(cmd))(cmd, args) }
+	for _, c := range []*cobra.Command{create, update} {
+		c.Flags().StringVarP(&location, "location", "l", "", "location (default: the resource group's)")
+		c.Flags().BoolVar(&managedIdentity, "enable-managed-identity", false, "use a system-assigned control-plane identity (the default)")
+		c.Flags().StringVar(&assignIdentity, "assign-identity", "", "resource ID of a user-assigned control-plane identity")
+		c.Flags().StringVar(&kubeletIdentity, "assign-kubelet-identity", "", "resource ID of the kubelet identity (default: <cluster>-agentpool in the node resource group)")
+		c.Flags().BoolVar(&oidc, "enable-oidc-issuer", false, "host an OIDC issuer for the cluster's service-account tokens")
+		c.Flags().BoolVar(&wi, "enable-workload-identity", false, "enable workload identity (needs the OIDC issuer)")
+	}
+	show := &cobra.Command{Use: "show", Short: "Show a managed cluster",
+		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "name", "resource-group") },
+		RunE: g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
+			out, err := c.GetCluster(ctx, sub, group, name)
+			if err != nil {
+				return nil, err
+			}
+			return clusterView(out), nil
+		})}
+	list := &cobra.Command{Use: "list", Short: "List managed clusters",
+		RunE: g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
+			items, err := c.ListClusters(ctx, sub, group)
+			if err != nil {
+				return nil, err
+			}
+			out := []map[string]any{}
+			for _, it := range items {
+				out = append(out, clusterView(it))
+			}
+			return out, nil
+		})}
+	list.Flags().StringVarP(&group, "resource-group", "g", "", "resource group")
+	del := &cobra.Command{Use: "delete", Short: "Delete a managed cluster with its system-assigned identity and node resource group",
+		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "name", "resource-group") },
+		RunE: g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
+			return nil, c.DeleteCluster(ctx, sub, group, name)
+		})}
+	del.Flags().BoolP("yes", "y", false, "do not prompt for confirmation")
+	getToken := &cobra.Command{Use: "get-token", Short: "Print a service-account token from the cluster's hosted issuer, as kube-apiserver would project it",
+		PreRunE: func(cmd *cobra.Command, args []string) error {
+			return requireFlags(cmd, "name", "resource-group", "namespace", "service-account")
+		},
+		RunE: g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
+			t, err := c.GetServiceAccountToken(ctx, sub, group, name, namespace, sa, audience, int64(duration.Seconds()))
+			if err != nil {
+				return nil, err
+			}
+			return t, nil
+		})}
+	getToken.Flags().StringVar(&namespace, "namespace", "default", "namespace of the service account")
+	getToken.Flags().StringVar(&sa, "service-account", "", "service account name")
+	getToken.Flags().StringVar(&audience, "audience", "api://AzureADTokenExchange", "token audience")
+	getToken.Flags().DurationVar(&duration, "duration", time.Hour, "token lifetime (10m to 48h)")
+	for _, c := range []*cobra.Command{create, update, show, del, getToken} {
+		c.Flags().StringVarP(&name, "name", "n", "", "cluster name")
+		c.Flags().StringVarP(&group, "resource-group", "g", "", "resource group")
+	}
+	getToken.Flags().StringVar(&name, "cluster", "", "cluster name (same as --name)")
+	cmd.AddCommand(create, update, show, list, del, getToken)
+	return cmd
+}

@@ -1,0 +1,438 @@
+// Package clusters holds Ward's managed clusters: the AKS-shaped resource
+// with its control-plane (system- or user-assigned) and kubelet identities,
+// and the OIDC issuer Ward hosts for each cluster, whose keys sign
+// Kubernetes-style service-account tokens for local development and verify
+// them in the token exchange without any HTTP. It knows nothing of HTTP.
+package clusters
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/directory"
+	"github.com/ward-id/ward/internal/federation"
+	"github.com/ward-id/ward/internal/msi"
+	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/signer"
+	"github.com/ward-id/ward/internal/storage"
+)
+
+// Spec is a cluster's settings, stored as JSON.
+type Spec struct {
+	IdentityType         string `json:"identityType"` // SystemAssigned or UserAssigned
+	SystemPrincipalID    string `json:"systemPrincipalId,omitempty"`
+	SystemAppID          string `json:"systemAppId,omitempty"`
+	ControlPlaneIdentity string `json:"controlPlaneIdentity,omitempty"` // UAMI resource ID
+	KubeletIdentity      string `json:"kubeletIdentity"`                // UAMI resource ID
+	KubeletManaged       bool   `json:"kubeletManaged"`                 // created (and deleted) by Ward
+	NodeResourceGroup    string `json:"nodeResourceGroup"`
+	OIDCIssuer           bool   `json:"oidcIssuer"`
+	WorkloadIdentity     bool   `json:"workloadIdentity"`
+	KubernetesVersion    string `json:"kubernetesVersion"`
+	DNSPrefix            string `json:"dnsPrefix"`
+}
+
+// Request is what a PUT asks for.
+type Request struct {
+	Location             string
+	Tags                 map[string]string
+	IdentityType         string // "", SystemAssigned, UserAssigned
+	UserAssignedIdentity string // with UserAssigned: the one control-plane identity
+	KubeletIdentity      string // resource ID, or "" for a Ward-created one
+	OIDCIssuer           *bool
+	WorkloadIdentity     *bool
+	KubernetesVersion    string
+	DNSPrefix            string
+}
+
+// Cluster is a stored cluster with its spec decoded.
+type Cluster struct {
+	storage.Cluster
+	Spec Spec
+}
+
+// Service manages clusters.
+type Service struct {
+	store     storage.Storage
+	msi       *msi.Service
+	dir       *directory.Service
+	kek       []byte
+	publicURL string
+	tenantID  string
+	now       func() time.Time
+	// PrincipalDeleted is called when a system-assigned identity goes, so
+	// its role assignments go too.
+	PrincipalDeleted func(ctx context.Context, principalID string) error
+
+	mu      sync.Mutex
+	issuers map[string]*signer.Manager // cluster GUID -> its key manager
+}
+
+// New returns a Service.
+func New(store storage.Storage, identities *msi.Service, dir *directory.Service, kek []byte, publicURL, tenantID string, now func() time.Time) *Service {
+	return &Service{store: store, msi: identities, dir: dir, kek: kek, publicURL: strings.TrimSuffix(publicURL, "/"),
+		tenantID: strings.ToLower(tenantID), now: now, issuers: map[string]*signer.Manager{}}
+}
+
+var clusterNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,61}[a-zA-Z0-9]$`)
+
+func invalid(format string, args ...any) *msi.Error {
+	return &msi.Error{Kind: msi.KindInvalid, Code: "BadRequest", Message: fmt.Sprintf(format, args...)}
+}
+
+// IssuerURL is a cluster's issuer: <public-url>/oidc/<tenant>/<cluster guid>/.
+func (s *Service) IssuerURL(clusterID string) string {
+	return s.publicURL + "/oidc/" + s.tenantID + "/" + strings.ToLower(clusterID) + "/"
+}
+
+func decode(c storage.Cluster) (Cluster, error) {
+	var sp Spec
+	if err := json.Unmarshal([]byte(c.Spec), &sp); err != nil {
+		return Cluster{}, fmt.Errorf("cluster %s: corrupt spec: %w", c.Name, err)
+	}
+	return Cluster{Cluster: c, Spec: sp}, nil
+}
+
+// Get reads a cluster.
+func (s *Service) Get(ctx context.Context, ref storage.ClusterRef) (Cluster, error) {
+	if _, err := s.msi.Group(ctx, ref.SubscriptionID, ref.ResourceGroup); err != nil {
+		return Cluster{}, err
+	}
+	c, err := s.store.GetCluster(ctx, ref)
+	if errors.Is(err, storage.ErrNotFound) {
+		return Cluster{}, &msi.Error{Kind: msi.KindNotFound, Code: "ResourceNotFound", Message: fmt.Sprintf(
+			"The Resource 'Microsoft.ContainerService/managedClusters/%s' under resource group '%s' was not found.", ref.Name, ref.ResourceGroup)}
+	}
+	if err != nil {
+		return Cluster{}, err
+	}
+	return decode(c)
+}
+
+// List lists clusters in a group or subscription.
+func (s *Service) List(ctx context.Context, sub, rg string) ([]Cluster, error) {
+	all, err := s.store.ListClusters(ctx, sub, rg)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Cluster, 0, len(all))
+	for _, c := range all {
+		d, err := decode(c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// identityRef parses a user-assigned identity resource ID.
+func identityRef(id string) (storage.IdentityRef, error) {
+	p, err := resourceid.Parse(id)
+	if err != nil || !p.TypeMatches("Microsoft.ManagedIdentity/userAssignedIdentities") || p.ResourceGroup == "" || len(p.Types) != 1 {
+		return storage.IdentityRef{}, invalid("'%s' is not a user-assigned identity resource ID (/subscriptions/…/resourceGroups/…/providers/Microsoft.ManagedIdentity/userAssignedIdentities/…).", id)
+	}
+	return storage.IdentityRef{SubscriptionID: p.Subscription, ResourceGroup: p.ResourceGroup, Name: p.Types[0].Name}, nil
+}
+
+// Identity resolves a user-assigned identity by resource ID.
+func (s *Service) Identity(ctx context.Context, id string) (storage.Identity, error) {
+	ref, err := identityRef(id)
+	if err != nil {
+		return storage.Identity{}, err
+	}
+	got, err := s.msi.Identity(ctx, ref)
+	if err != nil {
+		return got, invalid("The user-assigned identity '%s' does not exist: %v", id, err)
+	}
+	return got, nil
+}
+
+// Put creates or updates a cluster, with AKS's rules.
+func (s *Service) Put(ctx context.Context, ref storage.ClusterRef, req Request) (Cluster, bool, error) {
+	if !clusterNameRE.MatchString(ref.Name) {
+		return Cluster{}, false, invalid("The cluster name '%s' is invalid: 1-63 letters, digits, '-' or '_', starting and ending with a letter or digit.", ref.Name)
+	}
+	rg, err := s.msi.Group(ctx, ref.SubscriptionID, ref.ResourceGroup)
+	if err != nil {
+		return Cluster{}, false, err
+	}
+	now := s.now().UTC()
+	old, err := s.Get(ctx, ref)
+	var me *msi.Error
+	created := errors.As(err, &me) && me.Kind == msi.KindNotFound
+	if err != nil && !created {
+		return Cluster{}, false, err
+	}
+	c := old
+	if created {
+		loc := msi.NormalizeLocation(req.Location)
+		if loc == "" {
+			loc = rg.Location
+		}
+		c = Cluster{Cluster: storage.Cluster{ID: uuid.NewString(), SubscriptionID: ref.SubscriptionID, ResourceGroup: rg.Name, Name: ref.Name,
+			Location: loc, CreatedAt: now}}
+		c.Spec.NodeResourceGroup = fmt.Sprintf("MC_%s_%s_%s", rg.Name, ref.Name, loc)
+		c.Spec.KubernetesVersion, c.Spec.DNSPrefix = "1.31.1", ref.Name+"-dns"
+	} else if l := msi.NormalizeLocation(req.Location); l != "" && l != c.Location {
+		return Cluster{}, false, invalid("Changing property 'location' is not allowed.")
+	}
+	if req.KubernetesVersion != "" {
+		c.Spec.KubernetesVersion = req.KubernetesVersion
+	}
+	if req.DNSPrefix != "" {
+		c.Spec.DNSPrefix = req.DNSPrefix
+	}
+	if req.Tags != nil {
+		c.Tags = req.Tags
+	}
+	// Issuer and workload identity: can be enabled later, never disabled.
+	if req.OIDCIssuer != nil {
+		if !*req.OIDCIssuer && c.Spec.OIDCIssuer {
+			return Cluster{}, false, invalid("OIDC issuer feature cannot be disabled once it is enabled on cluster '%s'.", ref.Name)
+		}
+		c.Spec.OIDCIssuer = *req.OIDCIssuer
+	}
+	if req.WorkloadIdentity != nil {
+		c.Spec.WorkloadIdentity = *req.WorkloadIdentity
+	}
+	if c.Spec.WorkloadIdentity && !c.Spec.OIDCIssuer {
+		return Cluster{}, false, invalid("Enabling workload identity requires enabling the OIDC issuer feature (--enable-oidc-issuer).")
+	}
+	// Control-plane identity.
+	switch t := req.IdentityType; {
+	case strings.EqualFold(t, "UserAssigned"):
+		id, err := s.Identity(ctx, req.UserAssignedIdentity)
+		if err != nil {
+			return Cluster{}, false, err
+		}
+		if !strings.EqualFold(id.TenantID, s.tenantID) {
+			return Cluster{}, false, invalid("Managed identity-enabled clusters cannot move across tenants.")
+		}
+		if c.Spec.IdentityType == "SystemAssigned" && c.Spec.SystemPrincipalID != "" {
+			if err := s.dropSystemIdentity(ctx, c.Spec); err != nil {
+				return Cluster{}, false, err
+			}
+			c.Spec.SystemPrincipalID, c.Spec.SystemAppID = "", ""
+		}
+		c.Spec.IdentityType, c.Spec.ControlPlaneIdentity = "UserAssigned", resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name)
+	case t == "" || strings.EqualFold(t, "SystemAssigned"):
+		if c.Spec.IdentityType == "UserAssigned" && t == "" {
+			break // an update that does not mention the identity keeps it
+		}
+		if c.Spec.SystemPrincipalID == "" {
+			sp, err := s.dir.Create(ctx, ref.Name)
+			if err != nil {
+				return Cluster{}, false, err
+			}
+			c.Spec.SystemPrincipalID, c.Spec.SystemAppID = sp.ObjectID, sp.AppID
+		}
+		c.Spec.IdentityType, c.Spec.ControlPlaneIdentity = "SystemAssigned", ""
+	default:
+		return Cluster{}, false, invalid("The identity type '%s' is not supported: use SystemAssigned or UserAssigned.", t)
+	}
+	// Kubelet identity: given, or <cluster>-agentpool in the node group.
+	if req.KubeletIdentity != "" {
+		id, err := s.Identity(ctx, req.KubeletIdentity)
+		if err != nil {
+			return Cluster{}, false, err
+		}
+		c.Spec.KubeletIdentity, c.Spec.KubeletManaged = resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name), false
+	} else if c.Spec.KubeletIdentity == "" {
+		if _, _, err := s.msi.PutGroup(ctx, ref.SubscriptionID, c.Spec.NodeResourceGroup, msi.GroupSpec{Location: c.Location}); err != nil {
+			return Cluster{}, false, err
+		}
+		name := ref.Name + "-agentpool"
+		id, _, err := s.msi.PutIdentity(ctx, storage.IdentityRef{SubscriptionID: ref.SubscriptionID, ResourceGroup: c.Spec.NodeResourceGroup, Name: name}, msi.IdentitySpec{Location: c.Location})
+		if err != nil {
+			return Cluster{}, false, err
+		}
+		c.Spec.KubeletIdentity, c.Spec.KubeletManaged = resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name), true
+	}
+	spec, err := json.Marshal(c.Spec)
+	if err != nil {
+		return Cluster{}, false, err
+	}
+	c.Cluster.Spec, c.UpdatedAt = string(spec), now
+	if _, err := s.store.PutCluster(ctx, c.Cluster); err != nil {
+		return Cluster{}, false, err
+	}
+	if c.Spec.OIDCIssuer {
+		if _, err := s.issuer(ctx, c.ID); err != nil {
+			return Cluster{}, false, err
+		}
+	}
+	got, err := s.Get(ctx, ref)
+	return got, created, err
+}
+
+func (s *Service) dropSystemIdentity(ctx context.Context, sp Spec) error {
+	if s.PrincipalDeleted != nil {
+		if err := s.PrincipalDeleted(ctx, sp.SystemPrincipalID); err != nil {
+			return err
+		}
+	}
+	if err := s.dir.Delete(ctx, sp.SystemPrincipalID); err != nil && !errors.Is(err, directory.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// Delete deletes a cluster with what AKS deletes with it: the system-assigned
+// identity (and its role assignments) and the node resource group with the
+// kubelet identity Ward created there. Identities the user gave survive.
+func (s *Service) Delete(ctx context.Context, ref storage.ClusterRef) (bool, error) {
+	c, err := s.Get(ctx, ref)
+	var me *msi.Error
+	if errors.As(err, &me) && me.Kind == msi.KindNotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if c.Spec.SystemPrincipalID != "" {
+		if err := s.dropSystemIdentity(ctx, c.Spec); err != nil {
+			return false, err
+		}
+	}
+	if _, err := s.msi.DeleteGroup(ctx, ref.SubscriptionID, c.Spec.NodeResourceGroup); err != nil {
+		return false, err
+	}
+	if err := s.store.DeleteCluster(ctx, ref); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	delete(s.issuers, strings.ToLower(c.ID))
+	s.mu.Unlock()
+	return true, nil
+}
+
+// issuer returns the key manager of a cluster's hosted issuer.
+func (s *Service) issuer(ctx context.Context, clusterID string) (*signer.Manager, error) {
+	id := strings.ToLower(clusterID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m, ok := s.issuers[id]; ok {
+		return m, m.Refresh(ctx)
+	}
+	m, err := signer.New(ctx, signer.Config{Store: s.store, Owner: id, KEK: s.kek, Now: s.now})
+	if err != nil {
+		return nil, err
+	}
+	s.issuers[id] = m
+	return m, nil
+}
+
+// IssuerKeys returns the JWKS of a cluster's issuer, by cluster GUID.
+func (s *Service) IssuerKeys(ctx context.Context, clusterID string) (jose.JSONWebKeySet, error) {
+	c, err := s.store.GetClusterByID(ctx, clusterID)
+	if err != nil {
+		return jose.JSONWebKeySet{}, err
+	}
+	d, err := decode(c)
+	if err != nil || !d.Spec.OIDCIssuer {
+		return jose.JSONWebKeySet{}, storage.ErrNotFound
+	}
+	m, err := s.issuer(ctx, c.ID)
+	if err != nil {
+		return jose.JSONWebKeySet{}, err
+	}
+	set := m.JWKS()
+	for i := range set.Keys {
+		// kube-apiserver publishes bare keys; certificates add nothing here.
+		set.Keys[i].Certificates, set.Keys[i].CertificateThumbprintSHA1 = nil, nil
+	}
+	return set, nil
+}
+
+// Key implements federation.KeySource for Ward's own issuers: an issuer
+// under <public-url>/oidc/<tenant>/ is resolved in-process, no HTTP.
+func (s *Service) Key(ctx context.Context, issuer, kid string) (*jose.JSONWebKey, error) {
+	clusterID, ok := s.ClusterIDFromIssuer(issuer)
+	if !ok {
+		return nil, fmt.Errorf("issuer %s is not hosted by this Ward server", issuer)
+	}
+	set, err := s.IssuerKeys(ctx, clusterID)
+	if err != nil {
+		return nil, fmt.Errorf("hosted issuer %s: no cluster with an enabled OIDC issuer", issuer)
+	}
+	if keys := set.Key(kid); len(keys) > 0 {
+		return &keys[0], nil
+	}
+	return nil, federation.ErrKeyNotFound
+}
+
+// ClusterIDFromIssuer recognizes Ward's own issuer URLs (exactly, with the
+// trailing slash, as a federated credential must name them).
+func (s *Service) ClusterIDFromIssuer(issuer string) (string, bool) {
+	prefix := s.publicURL + "/oidc/" + s.tenantID + "/"
+	rest, ok := strings.CutPrefix(issuer, prefix)
+	if !ok || !strings.HasSuffix(rest, "/") {
+		return "", false
+	}
+	id := strings.TrimSuffix(rest, "/")
+	_, err := uuid.Parse(id)
+	return id, err == nil && !strings.Contains(id, "/")
+}
+
+// TokenRequest asks for a service-account token.
+type TokenRequest struct {
+	Namespace, ServiceAccount, Audience string
+	Duration                            time.Duration
+}
+
+// ServiceAccountToken mints a token shaped exactly like kube-apiserver's
+// projected service-account token, signed with the cluster's issuer key.
+func (s *Service) ServiceAccountToken(ctx context.Context, ref storage.ClusterRef, req TokenRequest) (string, time.Time, error) {
+	c, err := s.Get(ctx, ref)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if !c.Spec.OIDCIssuer {
+		return "", time.Time{}, invalid("Cluster '%s' has no OIDC issuer: enable it with 'ward aks update --enable-oidc-issuer'.", ref.Name)
+	}
+	if req.Namespace == "" || req.ServiceAccount == "" {
+		return "", time.Time{}, invalid("namespace and serviceAccount are required.")
+	}
+	if req.Audience == "" {
+		req.Audience = "api://AzureADTokenExchange"
+	}
+	if req.Duration <= 0 {
+		req.Duration = time.Hour
+	}
+	if req.Duration < 10*time.Minute || req.Duration > 48*time.Hour {
+		return "", time.Time{}, invalid("The token duration must be between 10m and 48h, as kube-apiserver's expirationSeconds.")
+	}
+	m, err := s.issuer(ctx, c.ID)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	key := m.Signing()
+	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: key.Alg, Key: jose.JSONWebKey{Key: key.Private, KeyID: key.ID}}, (&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	now := s.now().UTC().Truncate(time.Second)
+	exp := now.Add(req.Duration)
+	saUID := uuid.NewHash(sha1.New(), uuid.NameSpaceURL, []byte(c.ID+"/"+req.Namespace+"/"+req.ServiceAccount), 5).String()
+	claims := struct {
+		jwt.Claims
+		Kubernetes map[string]any `json:"kubernetes.io"`
+	}{
+		Claims: jwt.Claims{Issuer: s.IssuerURL(c.ID), Subject: "system:serviceaccount:" + req.Namespace + ":" + req.ServiceAccount,
+			Audience: jwt.Audience{req.Audience}, IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(exp)},
+		Kubernetes: map[string]any{"namespace": req.Namespace, "serviceaccount": map[string]string{"name": req.ServiceAccount, "uid": saUID}},
+	}
+	tok, err := jwt.Signed(sig).Claims(claims).Serialize()
+	return tok, exp, err
+}
