@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -108,6 +109,19 @@ func TestWorkloadIdentityOnALaptop(t *testing.T) {
 	}
 	if got := verify(t, w, at.Token); got["oid"] != principalID {
 		t.Fatalf("token oid %v, want the identity's principal %s", got["oid"], principalID)
+	}
+
+	// ward run: a program started as the pod would be, with the real
+	// DefaultAzureCredential, gets the identity's token.
+	prog := filepath.Join(t.TempDir(), "wiprog")
+	if out, err := exec.Command("go", "build", "-o", prog, "github.com/ward-id/ward/test/e2e/testdata/wiprog").CombinedOutput(); err != nil {
+		t.Fatalf("build wiprog: %v\n%s", err, out)
+	}
+	run := exec.Command(wardBin, "run", "--data", w.dataDir, "--cluster", "aks1", "-g", "rg", "--service-account", "default/workload-sa", "--", prog)
+	run.Env = append(os.Environ(), "AZURE_TOKEN_CREDENTIALS=WorkloadIdentityCredential")
+	out, err := run.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != principalID {
+		t.Fatalf("ward run: %v\n%s\nwant oid %s", err, out, principalID)
 	}
 
 	// The system-assigned identity can hold roles (seed 000's flow).

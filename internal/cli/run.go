@@ -1,0 +1,181 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/ward-id/ward/client"
+)
+
+// systemBundles are where Debian, Fedora and Alpine keep the system roots.
+var systemBundles = []string{"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"}
+
+func runCmd(g *Globals) *cobra.Command {
+	var cluster, group, saRef, clientID, audience string
+	var duration time.Duration
+	cmd := &cobra.Command{
+		Use:   "run --cluster C -g RG --service-account NS/NAME -- COMMAND [ARGS...]",
+		Short: "Run a program as a pod with workload identity would run: a projected token file, refreshed, and the AZURE_* environment",
+		Args:  cobra.MinimumNArgs(1),
+		PreRunE: func(cmd *cobra.Command, args []string) error {
+			return requireFlags(cmd, "cluster", "resource-group", "service-account")
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ns, sa, ok := strings.Cut(saRef, "/")
+			if !ok || ns == "" || sa == "" {
+				return fmt.Errorf("--service-account must be NAMESPACE/NAME, e.g. default/app-sa")
+			}
+			p, err := g.credentials(cmd)
+			if err != nil {
+				return err
+			}
+			c, err := dial(p, g.Subscription)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			cl, err := c.client.GetCluster(ctx, c.sub, group, cluster)
+			if err != nil {
+				return err
+			}
+			issuer, _ := clusterView(cl)["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string)
+			if issuer == "" {
+				return fmt.Errorf("cluster %s has no OIDC issuer: ward aks update -n %s -g %s --enable-oidc-issuer --enable-workload-identity", cluster, cluster, group)
+			}
+			subject := "system:serviceaccount:" + ns + ":" + sa
+			if clientID == "" {
+				if clientID, err = identityFor(ctx, c, issuer, subject); err != nil {
+					return err
+				}
+			}
+			dir, err := os.MkdirTemp("", "ward-run-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			tokenFile := filepath.Join(dir, "azure-identity-token")
+			fetch := func() (time.Time, error) {
+				t, err := c.client.GetServiceAccountToken(ctx, c.sub, group, cluster, ns, sa, audience, int64(duration.Seconds()))
+				if err != nil {
+					return time.Time{}, err
+				}
+				exp, _ := time.Parse(time.RFC3339, t.ExpirationTimestamp)
+				tmp := tokenFile + ".tmp"
+				if err := os.WriteFile(tmp, []byte(t.Token), 0o600); err != nil {
+					return time.Time{}, err
+				}
+				return exp, os.Rename(tmp, tokenFile)
+			}
+			exp, err := fetch()
+			if err != nil {
+				return err
+			}
+			// Refresh before 80% of the lifetime, as the kubelet does.
+			go func() {
+				for {
+					wait := time.Until(exp) * 8 / 10
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(wait):
+					}
+					if next, err := fetch(); err == nil {
+						exp = next
+					} else if ctx.Err() == nil {
+						fmt.Fprintf(cmd.ErrOrStderr(), "ward run: refreshing the token failed: %v\n", err)
+						exp = time.Now().Add(time.Minute)
+					}
+				}
+			}()
+			env := append(os.Environ(), "AZURE_CLIENT_ID="+clientID, "AZURE_TENANT_ID="+c.tenant,
+				"AZURE_FEDERATED_TOKEN_FILE="+tokenFile, "AZURE_AUTHORITY_HOST="+c.server+"/")
+			if p.CAFile != "" {
+				bundle, err := trustBundle(dir, p.CAFile)
+				if err != nil {
+					return err
+				}
+				env = append(env, "SSL_CERT_FILE="+bundle, "REQUESTS_CA_BUNDLE="+bundle, "NODE_EXTRA_CA_CERTS="+p.CAFile)
+			}
+			child := exec.CommandContext(ctx, args[0], args[1:]...)
+			child.Env, child.Stdin, child.Stdout, child.Stderr = env, os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
+			child.Cancel = func() error { return child.Process.Signal(syscall.SIGTERM) }
+			err = child.Run()
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				os.Exit(ee.ExitCode())
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cluster, "cluster", "", "cluster name")
+	f.StringVarP(&group, "resource-group", "g", "", "the cluster's resource group")
+	f.StringVar(&saRef, "service-account", "", "NAMESPACE/NAME of the service account to run as")
+	f.StringVar(&clientID, "client-id", "", "identity to use (default: the one whose federated credential names this cluster and service account)")
+	f.StringVar(&audience, "audience", "api://AzureADTokenExchange", "token audience")
+	f.DurationVar(&duration, "duration", time.Hour, "token lifetime (10m to 48h); refreshed at 80%")
+	return cmd
+}
+
+// identityFor finds the one identity with a federated credential for the
+// issuer and subject, or says which exist.
+func identityFor(ctx context.Context, c *conn, issuer, subject string) (string, error) {
+	ids, err := c.client.ListIdentities(ctx, c.sub, "")
+	if err != nil {
+		return "", err
+	}
+	var found []client.Identity
+	for _, id := range ids {
+		fics, err := c.client.ListFederatedCredentials(ctx, c.sub, groupOf(id.ID), id.Name)
+		if err != nil {
+			return "", err
+		}
+		for _, f := range fics {
+			if f.Properties.Issuer == issuer && f.Properties.Subject == subject {
+				found = append(found, id)
+				break
+			}
+		}
+	}
+	switch len(found) {
+	case 1:
+		return found[0].Properties.ClientID, nil
+	case 0:
+		return "", fmt.Errorf("no identity has a federated credential for issuer %s and subject %s: create one with 'ward identity federated-credential create --issuer %s --subject %s ...', or pass --client-id", issuer, subject, issuer, subject)
+	}
+	var names []string
+	for _, id := range found {
+		names = append(names, id.Name+" ("+id.Properties.ClientID+")")
+	}
+	return "", fmt.Errorf("several identities trust %s: %s; choose one with --client-id", subject, strings.Join(names, ", "))
+}
+
+// trustBundle writes the system roots plus Ward's CA into one PEM file, for
+// clients (Go's SSL_CERT_FILE, Python's REQUESTS_CA_BUNDLE) that replace the
+// system roots with the file they are given.
+func trustBundle(dir, wardCA string) (string, error) {
+	ca, err := os.ReadFile(wardCA)
+	if err != nil {
+		return "", err
+	}
+	var out []byte
+	for _, p := range systemBundles {
+		if b, err := os.ReadFile(p); err == nil {
+			out = append(out, b...)
+			break
+		}
+	}
+	out = append(append(out, '\n'), ca...)
+	path := filepath.Join(dir, "ca-bundle.pem")
+	return path, os.WriteFile(path, out, 0o600)
+}
