@@ -54,3 +54,18 @@ func (c *Client) GetServiceAccountToken(ctx context.Context, sub, rg, name, name
 		map[string]any{"namespace": namespace, "serviceAccount": sa, "audience": audience, "expirationSeconds": seconds}, &out)
 	return out, err
 }
+
+// SigningKey is a cluster issuer's key for kube-apiserver.
+type SigningKey struct {
+	PrivateKeyPEM string `json:"privateKeyPem"`
+	PublicKeyPEM  string `json:"publicKeyPem"`
+	KID           string `json:"kid"`
+	IssuerURL     string `json:"issuerURL"`
+}
+
+// GetServiceAccountSigningKey returns the Ward-managed issuer key of a cluster.
+func (c *Client) GetServiceAccountSigningKey(ctx context.Context, sub, rg, name string) (SigningKey, error) {
+	var out SigningKey
+	_, err := c.do(ctx, http.MethodPost, clusterPath(sub, rg, name)+"/getServiceAccountSigningKey", APIVersionClusters, map[string]any{}, &out)
+	return out, err
+}

@@ -2,6 +2,8 @@ package arm
 
 import (
 	"encoding/json"
+
+	"github.com/go-jose/go-jose/v4"
 	"net/http"
 	"time"
 
@@ -14,6 +16,7 @@ const (
 	ProviderContainerService = "Microsoft.ContainerService"
 	TypeManagedCluster       = "Microsoft.ContainerService/managedClusters"
 	typeServiceAccountToken  = "Microsoft.ContainerService/managedClusters/getServiceAccountToken"
+	typeSigningKey           = "Microsoft.ContainerService/managedClusters/getServiceAccountSigningKey"
 )
 
 var clusterAPIVersions = []string{"2023-08-01", "2024-01-01", "2024-02-01", "2024-05-01", "2024-07-01", "2024-08-01", "2024-09-01",
@@ -65,6 +68,10 @@ func (h *Handler) toCluster(r *http.Request, c clusters.Cluster) clusterJSON {
 	p.OIDCIssuerProfile = map[string]any{"enabled": c.Spec.OIDCIssuer}
 	if c.Spec.OIDCIssuer {
 		p.OIDCIssuerProfile["issuerURL"] = h.clusters.IssuerURL(c.ID)
+		p.OIDCIssuerProfile["wardKeyMode"] = "WardManaged"
+		if c.Spec.ServiceAccountKeys != nil {
+			p.OIDCIssuerProfile["wardKeyMode"] = "BringYourOwn"
+		}
 	}
 	p.SecurityProfile = map[string]any{"workloadIdentity": map[string]bool{"enabled": c.Spec.WorkloadIdentity}}
 	p.ServicePrincipalProfile = map[string]string{"clientId": "msi"}
@@ -86,6 +93,9 @@ type clusterBody struct {
 		} `json:"identityProfile"`
 		OIDCIssuerProfile *struct {
 			Enabled *bool `json:"enabled"`
+			// Ward extension: the public keys of a self-managed cluster's
+			// kube-apiserver (bring your own), as its /openid/v1/jwks.
+			ServiceAccountKeys *jose.JSONWebKeySet `json:"wardServiceAccountKeys"`
 		} `json:"oidcIssuerProfile"`
 		SecurityProfile *struct {
 			WorkloadIdentity *struct {
@@ -110,6 +120,7 @@ func (b clusterBody) request() clusters.Request {
 		}
 		if p.OIDCIssuerProfile != nil {
 			req.OIDCIssuer = p.OIDCIssuerProfile.Enabled
+			req.ServiceAccountKeys = p.OIDCIssuerProfile.ServiceAccountKeys
 		}
 		if p.SecurityProfile != nil && p.SecurityProfile.WorkloadIdentity != nil {
 			req.WorkloadIdentity = p.SecurityProfile.WorkloadIdentity.Enabled
@@ -196,6 +207,34 @@ func (h *Handler) serviceAccountToken(w http.ResponseWriter, r *http.Request, re
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"token": tok, "expirationTimestamp": exp.Format(time.RFC3339)})
+	return nil
+}
+
+// signingKey serves POST .../managedClusters/{c}/getServiceAccountSigningKey:
+// the Ward-managed issuer key for a kube-apiserver. It is a write (POST), so
+// it needs write permission on the cluster and lands in the activity log.
+func (h *Handler) signingKey(w http.ResponseWriter, r *http.Request, ref storage.ClusterRef) error {
+	if r.Method != http.MethodPost {
+		return methodNotAllowed(r, http.MethodPost)
+	}
+	if err := checkAPIVersion(r, clusterAPIVersions, TypeManagedCluster); err != nil {
+		return err
+	}
+	priv, pub, err := h.clusters.SigningKeyPEM(r.Context(), ref)
+	if err != nil {
+		return err
+	}
+	c, err := h.clusters.Get(r.Context(), ref)
+	if err != nil {
+		return err
+	}
+	kid, err := h.clusters.KeyID(r.Context(), c.ID)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]string{"privateKeyPem": string(priv), "publicKeyPem": string(pub), "kid": kid,
+		"issuerURL": h.clusters.IssuerURL(c.ID)})
 	return nil
 }
 

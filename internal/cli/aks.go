@@ -2,7 +2,15 @@ package cli
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"strings"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/client"
@@ -38,9 +46,11 @@ func aksCmd(g *Globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "aks", Short: "Managed clusters: identities and hosted OIDC issuers"}
 	var name, group, location, assignIdentity, kubeletIdentity, namespace, sa, audience string
 	var managedIdentity, oidc, wi bool
+	var publicKeys []string
+	var jwksArg, keyFile string
 	var duration time.Duration
 
-	body := func(cmd *cobra.Command) map[string]any {
+	body := func(cmd *cobra.Command) (map[string]any, error) {
 		b := map[string]any{}
 		if location != "" {
 			b["location"] = location
@@ -55,18 +65,31 @@ func aksCmd(g *Globals) *cobra.Command {
 		if kubeletIdentity != "" {
 			props["identityProfile"] = map[string]any{"kubeletidentity": map[string]any{"resourceId": kubeletIdentity}}
 		}
+		oidcProfile := map[string]any{}
 		if cmd.Flags().Changed("enable-oidc-issuer") {
-			props["oidcIssuerProfile"] = map[string]any{"enabled": oidc}
+			oidcProfile["enabled"] = oidc
+		}
+		if keys, err := uploadedKeys(publicKeys, jwksArg); err != nil {
+			return nil, err
+		} else if keys != nil {
+			oidcProfile["wardServiceAccountKeys"] = keys
+		}
+		if len(oidcProfile) > 0 {
+			props["oidcIssuerProfile"] = oidcProfile
 		}
 		if cmd.Flags().Changed("enable-workload-identity") {
 			props["securityProfile"] = map[string]any{"workloadIdentity": map[string]any{"enabled": wi}}
 		}
 		b["properties"] = props
-		return b
+		return b, nil
 	}
 	put := func(cmd *cobra.Command) func(ctx context.Context, c *client.Client, sub string) (any, error) {
 		return func(ctx context.Context, c *client.Client, sub string) (any, error) {
-			out, err := c.PutCluster(ctx, sub, group, name, body(cmd))
+			b, err := body(cmd)
+			if err != nil {
+				return nil, err
+			}
+			out, err := c.PutCluster(ctx, sub, group, name, b)
 			if err != nil {
 				return nil, err
 			}
@@ -86,6 +109,8 @@ func aksCmd(g *Globals) *cobra.Command {
 		c.Flags().StringVar(&kubeletIdentity, "assign-kubelet-identity", "", "resource ID of the kubelet identity (default: <cluster>-agentpool in the node resource group)")
 		c.Flags().BoolVar(&oidc, "enable-oidc-issuer", false, "host an OIDC issuer for the cluster's service-account tokens")
 		c.Flags().BoolVar(&wi, "enable-workload-identity", false, "enable workload identity (needs the OIDC issuer)")
+		c.Flags().StringArrayVar(&publicKeys, "service-account-public-key", nil, "bring your own: a kube-apiserver service-account public key, PEM or @file (repeatable)")
+		c.Flags().StringVar(&jwksArg, "service-account-jwks", "", "bring your own: the apiserver's JWKS (kubectl get --raw /openid/v1/jwks), JSON or @file")
 	}
 	show := &cobra.Command{Use: "show", Short: "Show a managed cluster",
 		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "name", "resource-group") },
@@ -135,6 +160,87 @@ func aksCmd(g *Globals) *cobra.Command {
 		c.Flags().StringVarP(&group, "resource-group", "g", "", "resource group")
 	}
 	getToken.Flags().StringVar(&name, "cluster", "", "cluster name (same as --name)")
-	cmd.AddCommand(create, update, show, list, del, getToken)
+
+	signingKey := &cobra.Command{Use: "get-service-account-signing-key", Short: "Export the Ward-managed issuer key for kube-apiserver's --service-account-signing-key-file (recorded in the activity log)",
+		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "name", "resource-group") },
+		RunE: g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
+			k, err := c.GetServiceAccountSigningKey(ctx, sub, group, name)
+			if err != nil {
+				return nil, err
+			}
+			if keyFile != "" {
+				if err := os.WriteFile(keyFile, []byte(k.PrivateKeyPEM), 0o600); err != nil {
+					return nil, err
+				}
+				if err := os.WriteFile(strings.TrimSuffix(keyFile, ".key")+".pub", []byte(k.PublicKeyPEM), 0o644); err != nil {
+					return nil, err
+				}
+				return map[string]string{"kid": k.KID, "privateKeyFile": keyFile, "publicKeyFile": strings.TrimSuffix(keyFile, ".key") + ".pub"}, nil
+			}
+			return k, nil
+		})}
+	signingKey.Flags().StringVar(&keyFile, "file", "", "write the private key here (mode 0600) and the public key beside it (.pub)")
+	flags := &cobra.Command{Use: "show-apiserver-flags", Short: "Print the kube-apiserver flags that make its tokens verify against the cluster's hosted issuer",
+		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "name", "resource-group") },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
+				cl, err := c.GetCluster(ctx, sub, group, name)
+				if err != nil {
+					return nil, err
+				}
+				iss, _ := clusterView(cl)["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string)
+				if iss == "" {
+					return nil, fmt.Errorf("cluster %s has no OIDC issuer: ward aks update -n %s -g %s --enable-oidc-issuer", name, name, group)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "--service-account-issuer=%s\n--service-account-jwks-uri=%sopenid/v1/jwks\n--service-account-signing-key-file=/etc/kubernetes/pki/ward-sa.key\n--service-account-key-file=/etc/kubernetes/pki/ward-sa.pub\n", iss, iss)
+				return nil, nil
+			})(cmd, args)
+		}}
+	for _, c := range []*cobra.Command{signingKey, flags} {
+		c.Flags().StringVarP(&name, "name", "n", "", "cluster name")
+		c.Flags().StringVarP(&group, "resource-group", "g", "", "resource group")
+	}
+	cmd.AddCommand(create, update, show, list, del, getToken, signingKey, flags)
 	return cmd
+}
+
+// uploadedKeys reads bring-your-own keys: PEM public keys and/or a JWKS.
+func uploadedKeys(pems []string, jwksArg string) (*jose.JSONWebKeySet, error) {
+	if len(pems) == 0 && jwksArg == "" {
+		return nil, nil
+	}
+	set := &jose.JSONWebKeySet{}
+	read := func(v string) ([]byte, error) {
+		if strings.HasPrefix(v, "@") {
+			return os.ReadFile(v[1:])
+		}
+		return []byte(v), nil
+	}
+	for _, p := range pems {
+		data, err := read(p)
+		if err != nil {
+			return nil, err
+		}
+		block, _ := pem.Decode(data)
+		if block == nil {
+			return nil, fmt.Errorf("--service-account-public-key: no PEM block")
+		}
+		pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("--service-account-public-key: %w", err)
+		}
+		set.Keys = append(set.Keys, jose.JSONWebKey{Key: pub})
+	}
+	if jwksArg != "" {
+		data, err := read(jwksArg)
+		if err != nil {
+			return nil, err
+		}
+		var more jose.JSONWebKeySet
+		if err := json.Unmarshal(data, &more); err != nil {
+			return nil, fmt.Errorf("--service-account-jwks: %w", err)
+		}
+		set.Keys = append(set.Keys, more.Keys...)
+	}
+	return set, nil
 }

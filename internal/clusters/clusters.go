@@ -7,8 +7,14 @@ package clusters
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"regexp"
@@ -40,6 +46,10 @@ type Spec struct {
 	WorkloadIdentity     bool   `json:"workloadIdentity"`
 	KubernetesVersion    string `json:"kubernetesVersion"`
 	DNSPrefix            string `json:"dnsPrefix"`
+	// ServiceAccountKeys, when set, are the public keys of a self-managed
+	// cluster's kube-apiserver (bring your own): the issuer publishes them
+	// and Ward mints no tokens for the cluster.
+	ServiceAccountKeys *jose.JSONWebKeySet `json:"serviceAccountKeys,omitempty"`
 }
 
 // Request is what a PUT asks for.
@@ -53,6 +63,8 @@ type Request struct {
 	WorkloadIdentity     *bool
 	KubernetesVersion    string
 	DNSPrefix            string
+	// ServiceAccountKeys switches the issuer to bring-your-own keys.
+	ServiceAccountKeys *jose.JSONWebKeySet
 }
 
 // Cluster is a stored cluster with its spec decoded.
@@ -206,6 +218,13 @@ func (s *Service) Put(ctx context.Context, ref storage.ClusterRef, req Request) 
 	if req.WorkloadIdentity != nil {
 		c.Spec.WorkloadIdentity = *req.WorkloadIdentity
 	}
+	if req.ServiceAccountKeys != nil {
+		keys, err := KubeKeys(*req.ServiceAccountKeys)
+		if err != nil {
+			return Cluster{}, false, err
+		}
+		c.Spec.ServiceAccountKeys = &keys
+	}
 	if c.Spec.WorkloadIdentity && !c.Spec.OIDCIssuer {
 		return Cluster{}, false, invalid("Enabling workload identity requires enabling the OIDC issuer feature (--enable-oidc-issuer).")
 	}
@@ -325,7 +344,7 @@ func (s *Service) issuer(ctx context.Context, clusterID string) (*signer.Manager
 	if m, ok := s.issuers[id]; ok {
 		return m, m.Refresh(ctx)
 	}
-	m, err := signer.New(ctx, signer.Config{Store: s.store, Owner: id, KEK: s.kek, Now: s.now})
+	m, err := signer.New(ctx, signer.Config{Store: s.store, Owner: id, KEK: s.kek, Now: s.now, KubeKID: true})
 	if err != nil {
 		return nil, err
 	}
@@ -342,6 +361,9 @@ func (s *Service) IssuerKeys(ctx context.Context, clusterID string) (jose.JSONWe
 	d, err := decode(c)
 	if err != nil || !d.Spec.OIDCIssuer {
 		return jose.JSONWebKeySet{}, storage.ErrNotFound
+	}
+	if d.Spec.ServiceAccountKeys != nil {
+		return *d.Spec.ServiceAccountKeys, nil
 	}
 	m, err := s.issuer(ctx, c.ID)
 	if err != nil {
@@ -401,6 +423,9 @@ func (s *Service) ServiceAccountToken(ctx context.Context, ref storage.ClusterRe
 	if !c.Spec.OIDCIssuer {
 		return "", time.Time{}, invalid("Cluster '%s' has no OIDC issuer: enable it with 'ward aks update --enable-oidc-issuer'.", ref.Name)
 	}
+	if c.Spec.ServiceAccountKeys != nil {
+		return "", time.Time{}, invalid("Cluster '%s' uses its own service-account keys (bring your own): its kube-apiserver issues the tokens, Ward cannot.", ref.Name)
+	}
 	if req.Namespace == "" || req.ServiceAccount == "" {
 		return "", time.Time{}, invalid("namespace and serviceAccount are required.")
 	}
@@ -435,4 +460,70 @@ func (s *Service) ServiceAccountToken(ctx context.Context, ref storage.ClusterRe
 	}
 	tok, err := jwt.Signed(sig).Claims(claims).Serialize()
 	return tok, exp, err
+}
+
+// KubeKeys validates uploaded public keys and gives each the kid
+// kube-apiserver gives it: base64url(SHA-256(DER of the PKIX public key)),
+// so tokens from a real apiserver find their key.
+func KubeKeys(in jose.JSONWebKeySet) (jose.JSONWebKeySet, error) {
+	if len(in.Keys) == 0 || len(in.Keys) > 10 {
+		return jose.JSONWebKeySet{}, invalid("Give 1 to 10 service-account public keys.")
+	}
+	out := jose.JSONWebKeySet{Keys: make([]jose.JSONWebKey, 0, len(in.Keys))}
+	for i, k := range in.Keys {
+		pub := k.Public()
+		if !pub.Valid() || !pub.IsPublic() {
+			return jose.JSONWebKeySet{}, invalid("Service-account key %d is not a valid public key.", i)
+		}
+		alg := "RS256"
+		switch pub.Key.(type) {
+		case *rsa.PublicKey:
+		case *ecdsa.PublicKey:
+			alg = "ES256"
+		default:
+			return jose.JSONWebKeySet{}, invalid("Service-account key %d must be RSA or ECDSA.", i)
+		}
+		der, err := x509.MarshalPKIXPublicKey(pub.Key)
+		if err != nil {
+			return jose.JSONWebKeySet{}, invalid("Service-account key %d: %v", i, err)
+		}
+		sum := sha256.Sum256(der)
+		out.Keys = append(out.Keys, jose.JSONWebKey{Key: pub.Key, KeyID: base64.RawURLEncoding.EncodeToString(sum[:]), Algorithm: alg, Use: "sig"})
+	}
+	return out, nil
+}
+
+// SigningKeyPEM returns the current private key of a cluster's Ward-managed
+// issuer, for a kube-apiserver's --service-account-signing-key-file.
+func (s *Service) SigningKeyPEM(ctx context.Context, ref storage.ClusterRef) ([]byte, []byte, error) {
+	c, err := s.Get(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !c.Spec.OIDCIssuer || c.Spec.ServiceAccountKeys != nil {
+		return nil, nil, invalid("Cluster '%s' has no Ward-managed OIDC issuer key.", ref.Name)
+	}
+	m, err := s.issuer(ctx, c.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	k := m.Signing()
+	priv, err := x509.MarshalPKCS8PrivateKey(k.Private)
+	if err != nil {
+		return nil, nil, err
+	}
+	pub, err := x509.MarshalPKIXPublicKey(k.Private.Public())
+	if err != nil {
+		return nil, nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: priv}), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), nil
+}
+
+// KeyID returns the kid of a cluster's current Ward-managed issuer key.
+func (s *Service) KeyID(ctx context.Context, clusterID string) (string, error) {
+	m, err := s.issuer(ctx, clusterID)
+	if err != nil {
+		return "", err
+	}
+	return m.Signing().ID, nil
 }

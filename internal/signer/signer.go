@@ -19,6 +19,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -64,6 +65,10 @@ type Config struct {
 	// Owner separates key sets in one store: "" is the token service, a
 	// cluster GUID that cluster's issuer.
 	Owner string
+	// KubeKID derives kids as kube-apiserver does (base64url SHA-256 of the
+	// PKIX DER public key) instead of the RFC 7638 thumbprint, so that
+	// tokens a real apiserver signs with an exported key find it.
+	KubeKID bool
 	// KEK is the 32-byte key-encryption key (AES-256-GCM).
 	KEK              []byte
 	Alg              jose.SignatureAlgorithm // RS256 (default) or ES256
@@ -270,6 +275,14 @@ func (m *Manager) create(ctx context.Context, activeFrom time.Time) (Key, error)
 	tp, err := jwk.Thumbprint(crypto.SHA256)
 	if err != nil {
 		return Key{}, err
+	}
+	if m.cfg.KubeKID {
+		der, err := x509.MarshalPKIXPublicKey(priv.Public())
+		if err != nil {
+			return Key{}, err
+		}
+		sum := sha256.Sum256(der)
+		tp = sum[:]
 	}
 	kid := base64.RawURLEncoding.EncodeToString(tp)
 	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
