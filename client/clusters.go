@@ -69,3 +69,10 @@ func (c *Client) GetServiceAccountSigningKey(ctx context.Context, sub, rg, name 
 	_, err := c.do(ctx, http.MethodPost, clusterPath(sub, rg, name)+"/getServiceAccountSigningKey", APIVersionClusters, map[string]any{}, &out)
 	return out, err
 }
+
+// RotateServiceAccountSigningKey rotates a cluster's Ward-managed issuer key.
+func (c *Client) RotateServiceAccountSigningKey(ctx context.Context, sub, rg, name string) (map[string]string, error) {
+	var out map[string]string
+	_, err := c.do(ctx, http.MethodPost, clusterPath(sub, rg, name)+"/rotateServiceAccountSigningKey", APIVersionClusters, map[string]any{}, &out)
+	return out, err
+}

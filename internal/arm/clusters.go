@@ -17,6 +17,7 @@ const (
 	TypeManagedCluster       = "Microsoft.ContainerService/managedClusters"
 	typeServiceAccountToken  = "Microsoft.ContainerService/managedClusters/getServiceAccountToken"
 	typeSigningKey           = "Microsoft.ContainerService/managedClusters/getServiceAccountSigningKey"
+	typeRotateSigningKey     = "Microsoft.ContainerService/managedClusters/rotateServiceAccountSigningKey"
 )
 
 var clusterAPIVersions = []string{"2023-08-01", "2024-01-01", "2024-02-01", "2024-05-01", "2024-07-01", "2024-08-01", "2024-09-01",
@@ -235,6 +236,22 @@ func (h *Handler) signingKey(w http.ResponseWriter, r *http.Request, ref storage
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, map[string]string{"privateKeyPem": string(priv), "publicKeyPem": string(pub), "kid": kid,
 		"issuerURL": h.clusters.IssuerURL(c.ID)})
+	return nil
+}
+
+// rotateSigningKey serves POST .../rotateServiceAccountSigningKey.
+func (h *Handler) rotateSigningKey(w http.ResponseWriter, r *http.Request, ref storage.ClusterRef) error {
+	if r.Method != http.MethodPost {
+		return methodNotAllowed(r, http.MethodPost)
+	}
+	if err := checkAPIVersion(r, clusterAPIVersions, TypeManagedCluster); err != nil {
+		return err
+	}
+	kid, err := h.clusters.RotateIssuerKey(r.Context(), ref)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"kid": kid})
 	return nil
 }
 

@@ -260,6 +260,8 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) error {
 		return h.clusterCollection(w, r, id.Subscription, id.ResourceGroup)
 	case h.clusters != nil && id.TypeMatches(TypeManagedCluster) && id.ResourceGroup != "":
 		return h.cluster(w, r, clusterRef(id.Subscription, id.ResourceGroup, id.Types[0].Name))
+	case h.clusters != nil && id.TypeMatches(typeRotateSigningKey) && id.ResourceGroup != "":
+		return h.rotateSigningKey(w, r, clusterRef(id.Subscription, id.ResourceGroup, id.Types[0].Name))
 	case h.clusters != nil && id.TypeMatches(typeSigningKey) && id.ResourceGroup != "":
 		return h.signingKey(w, r, clusterRef(id.Subscription, id.ResourceGroup, id.Types[0].Name))
 	case h.clusters != nil && id.TypeMatches(typeServiceAccountToken) && id.ResourceGroup != "":

@@ -196,11 +196,16 @@ func aksCmd(g *Globals) *cobra.Command {
 				return nil, nil
 			})(cmd, args)
 		}}
-	for _, c := range []*cobra.Command{signingKey, flags} {
+	rotate := &cobra.Command{Use: "rotate-service-account-signing-key", Short: "Sign service-account tokens with a new issuer key; the old one stays published until its tokens expire",
+		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "name", "resource-group") },
+		RunE: g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
+			return c.RotateServiceAccountSigningKey(ctx, sub, group, name)
+		})}
+	for _, c := range []*cobra.Command{signingKey, flags, rotate} {
 		c.Flags().StringVarP(&name, "name", "n", "", "cluster name")
 		c.Flags().StringVarP(&group, "resource-group", "g", "", "resource group")
 	}
-	cmd.AddCommand(create, update, show, list, del, getToken, signingKey, flags)
+	cmd.AddCommand(create, update, show, list, del, getToken, signingKey, flags, rotate)
 	return cmd
 }
 

@@ -80,23 +80,9 @@ func runCmd(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			// Refresh before 80% of the lifetime, as the kubelet does.
-			go func() {
-				for {
-					wait := time.Until(exp) * 8 / 10
-					select {
-					case <-ctx.Done():
-						return
-					case <-time.After(wait):
-					}
-					if next, err := fetch(); err == nil {
-						exp = next
-					} else if ctx.Err() == nil {
-						fmt.Fprintf(cmd.ErrOrStderr(), "ward run: refreshing the token failed: %v\n", err)
-						exp = time.Now().Add(time.Minute)
-					}
-				}
-			}()
+			go keepFresh(ctx, exp, fetch, time.Now, time.After, func(err error) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "ward run: refreshing the token failed: %v\n", err)
+			})
 			env := append(os.Environ(), "AZURE_CLIENT_ID="+clientID, "AZURE_TENANT_ID="+c.tenant,
 				"AZURE_FEDERATED_TOKEN_FILE="+tokenFile, "AZURE_AUTHORITY_HOST="+c.server+"/")
 			if p.CAFile != "" {
@@ -178,4 +164,29 @@ func trustBundle(dir, wardCA string) (string, error) {
 	out = append(append(out, '\n'), ca...)
 	path := filepath.Join(dir, "ca-bundle.pem")
 	return path, os.WriteFile(path, out, 0o600)
+}
+
+// keepFresh refetches the token when 80% of its remaining lifetime has
+// passed, as the kubelet refreshes projected tokens; after a failure it
+// retries within a minute. It returns when ctx ends.
+func keepFresh(ctx context.Context, exp time.Time, fetch func() (time.Time, error), now func() time.Time,
+	after func(time.Duration) <-chan time.Time, onErr func(error)) {
+	for {
+		wait := exp.Sub(now()) * 8 / 10
+		select {
+		case <-ctx.Done():
+			return
+		case <-after(wait):
+		}
+		next, err := fetch()
+		switch {
+		case err == nil:
+			exp = next
+		case ctx.Err() != nil:
+			return
+		default:
+			onErr(err)
+			exp = now().Add(75 * time.Second) // 80% of it: retry in a minute
+		}
+	}
 }

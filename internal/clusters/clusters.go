@@ -527,3 +527,21 @@ func (s *Service) KeyID(ctx context.Context, clusterID string) (string, error) {
 	}
 	return m.Signing().ID, nil
 }
+
+// RotateIssuerKey makes a cluster's Ward-managed issuer sign with a new key;
+// the old one stays published until the tokens it signed expire.
+func (s *Service) RotateIssuerKey(ctx context.Context, ref storage.ClusterRef) (string, error) {
+	c, err := s.Get(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	if !c.Spec.OIDCIssuer || c.Spec.ServiceAccountKeys != nil {
+		return "", invalid("Cluster '%s' has no Ward-managed OIDC issuer key to rotate.", ref.Name)
+	}
+	m, err := s.issuer(ctx, c.ID)
+	if err != nil {
+		return "", err
+	}
+	k, err := m.Rotate(ctx)
+	return k.ID, err
+}

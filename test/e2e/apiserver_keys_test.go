@@ -124,3 +124,42 @@ func TestKubeAPIServerKeys(t *testing.T) {
 		}
 	})
 }
+
+// TestIssuerKeyRotation: tokens from before and after a rotation both
+// verify against the issuer's JWKS and both exchange.
+func TestIssuerKeyRotation(t *testing.T) {
+	w := startWard(t, "")
+	const subject = "system:serviceaccount:default:app"
+	mustCLI(t, w, "group", "create", "-n", "rg", "-l", "westeurope")
+	mustCLI(t, w, "aks", "create", "-n", "c1", "-g", "rg", "--enable-oidc-issuer")
+	issuer := strings.TrimSpace(mustCLI(t, w, "aks", "show", "-n", "c1", "-g", "rg", "--query", "oidcIssuerProfile.issuerUrl", "-o", "tsv"))
+	clientID := strings.TrimSpace(mustCLI(t, w, "identity", "create", "-n", "app", "-g", "rg", "--query", "clientId", "-o", "tsv"))
+	mustCLI(t, w, "identity", "federated-credential", "create", "--name", "c1-fic", "--identity-name", "app", "-g", "rg", "--issuer", issuer, "--subject", subject)
+	token := func() string {
+		return strings.TrimSpace(mustCLI(t, w, "aks", "get-token", "--cluster", "c1", "-g", "rg", "--service-account", "app", "--query", "token", "-o", "tsv"))
+	}
+	before := token()
+	mustCLI(t, w, "aks", "rotate-service-account-signing-key", "-n", "c1", "-g", "rg")
+	after := token()
+	var set jose.JSONWebKeySet
+	getJSON(t, w, issuer+"openid/v1/jwks", &set)
+	kids := map[string]bool{}
+	for _, raw := range []string{before, after} {
+		tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := set.Key(tok.Headers[0].KeyID)
+		var c jwt.Claims
+		if len(keys) != 1 || tok.Claims(keys[0].Key, &c) != nil {
+			t.Fatalf("token with kid %s does not verify against the JWKS after rotation", tok.Headers[0].KeyID)
+		}
+		kids[tok.Headers[0].KeyID] = true
+		if err := exchange(t, w, clientID, raw); err != nil {
+			t.Fatalf("exchange after rotation: %v", err)
+		}
+	}
+	if len(kids) != 2 || len(set.Keys) != 2 {
+		t.Fatalf("kids %v, published %d", kids, len(set.Keys))
+	}
+}
