@@ -178,6 +178,10 @@ func keepFresh(ctx context.Context, exp time.Time, fetch func() (time.Time, erro
 			return
 		case <-after(wait):
 		}
+		// Both may be ready at once; select picks either, so check again.
+		if ctx.Err() != nil {
+			return
+		}
 		next, err := fetch()
 		switch {
 		case err == nil:
