@@ -68,15 +68,21 @@ func (s *DB) GetClusterByID(ctx context.Context, id string) (storage.Cluster, er
 
 // ListClusters lists a group's clusters, or a subscription's.
 func (s *DB) ListClusters(ctx context.Context, sub, rg string) ([]storage.Cluster, error) {
-	q, arg := `SELECT `+clusterCols+` FROM clusters WHERE lower(subscription_id) = ? ORDER BY key`, strings.ToLower(sub)
+	return listInScope(ctx, s, `SELECT `+clusterCols+` FROM clusters`, "key", sub, rg, scanCluster)
+}
+
+// listInScope lists the rows of a table that has subscription_id and
+// rg_key columns: a group's when rg is set, else the subscription's.
+func listInScope[T any](ctx context.Context, s *DB, selectFrom, orderBy, sub, rg string, scan func(scanner) (T, error)) ([]T, error) {
+	q, arg := selectFrom+` WHERE lower(subscription_id) = ? ORDER BY `+orderBy, strings.ToLower(sub)
 	if rg != "" {
-		q, arg = `SELECT `+clusterCols+` FROM clusters WHERE rg_key = ? ORDER BY key`, resourceid.Key(resourceid.ResourceGroupID(sub, rg))
+		q, arg = selectFrom+` WHERE rg_key = ? ORDER BY `+orderBy, resourceid.Key(resourceid.ResourceGroupID(sub, rg))
 	}
 	rows, err := s.db.QueryContext(ctx, s.fl.rebind(q), arg)
 	if err != nil {
 		return nil, s.classify(err)
 	}
-	return collect(rows, scanCluster)
+	return collect(rows, scan)
 }
 
 // DeleteCluster deletes a cluster.

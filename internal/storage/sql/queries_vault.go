@@ -61,15 +61,7 @@ func (s *DB) GetVault(ctx context.Context, name string) (storage.Vault, error) {
 
 // ListVaults lists a group's vaults, or a subscription's when rg is "".
 func (s *DB) ListVaults(ctx context.Context, sub, rg string) ([]storage.Vault, error) {
-	q, arg := `SELECT `+vaultCols+` FROM vaults WHERE lower(subscription_id) = ? ORDER BY name_key`, strings.ToLower(sub)
-	if rg != "" {
-		q, arg = `SELECT `+vaultCols+` FROM vaults WHERE rg_key = ? ORDER BY name_key`, resourceid.Key(resourceid.ResourceGroupID(sub, rg))
-	}
-	rows, err := s.db.QueryContext(ctx, s.fl.rebind(q), arg)
-	if err != nil {
-		return nil, s.classify(err)
-	}
-	return collect(rows, scanVault)
+	return listInScope(ctx, s, `SELECT `+vaultCols+` FROM vaults`, "name_key", sub, rg, scanVault)
 }
 
 // DeleteVault deletes a vault and its secrets.
