@@ -19,9 +19,10 @@ import (
 
 // Service applies the provider's rules on top of storage.
 type Service struct {
-	store storage.Storage
-	now   func() time.Time
-	newID func() string
+	store   storage.Storage
+	now     func() time.Time
+	newID   func() string
+	changed func()
 	// writing holds the identities that have a federated credential write in
 	// flight, so that a concurrent one is refused with 409 as Entra does.
 	writing sync.Map
@@ -31,6 +32,9 @@ type Service struct {
 type Config struct {
 	Now   func() time.Time
 	NewID func() string // GUID generator for client and principal IDs
+	// Changed is called after every write to groups, identities or
+	// federated credentials (the token service clears its cache).
+	Changed func()
 }
 
 // New returns a Service on store.
@@ -41,7 +45,10 @@ func New(store storage.Storage, cfg Config) *Service {
 	if cfg.NewID == nil {
 		cfg.NewID = uuid.NewString
 	}
-	return &Service{store: store, now: cfg.Now, newID: cfg.NewID}
+	if cfg.Changed == nil {
+		cfg.Changed = func() {}
+	}
+	return &Service{store: store, now: cfg.Now, newID: cfg.NewID, changed: cfg.Changed}
 }
 
 // Subscription returns a subscription or SubscriptionNotFound.
@@ -87,6 +94,7 @@ func (s *Service) PutGroup(ctx context.Context, sub, name string, spec GroupSpec
 	now := s.now().UTC()
 	rg := storage.ResourceGroup{SubscriptionID: sub, Name: name, Location: loc, Tags: spec.Tags, CreatedAt: now, UpdatedAt: now}
 	created, err := s.store.PutResourceGroup(ctx, rg)
+	defer s.changed()
 	if err != nil {
 		return rg, false, s.mapErr(err, sub, "")
 	}
@@ -121,6 +129,7 @@ func (s *Service) DeleteGroup(ctx context.Context, sub, name string) (found bool
 		return false, err
 	}
 	err = s.store.DeleteResourceGroup(ctx, sub, name)
+	defer s.changed()
 	if errors.Is(err, storage.ErrNotFound) {
 		return false, nil
 	}
@@ -170,6 +179,7 @@ func (s *Service) PutIdentity(ctx context.Context, ref storage.IdentityRef, spec
 		return storage.Identity{}, false, err
 	}
 	now := s.now().UTC()
+	defer s.changed()
 	for attempt := 0; attempt < 3; attempt++ {
 		updated, err := s.store.UpdateIdentity(ctx, ref, func(old storage.Identity) (storage.Identity, error) {
 			if old.Location != loc {
@@ -215,6 +225,7 @@ func (s *Service) PatchIdentity(ctx context.Context, ref storage.IdentityRef, ta
 		return storage.Identity{}, err
 	}
 	now := s.now().UTC()
+	defer s.changed()
 	id, err := s.store.UpdateIdentity(ctx, ref, func(old storage.Identity) (storage.Identity, error) {
 		if tags != nil {
 			old.Tags = tags
@@ -261,6 +272,7 @@ func (s *Service) DeleteIdentity(ctx context.Context, ref storage.IdentityRef) (
 		return false, err
 	}
 	err = s.store.DeleteIdentity(ctx, ref)
+	defer s.changed()
 	if errors.Is(err, storage.ErrNotFound) {
 		return false, nil
 	}
@@ -280,6 +292,7 @@ func (s *Service) PutFederatedCredential(ctx context.Context, ref storage.Identi
 		return storage.FederatedCredential{}, false, errConcurrentWrites(idKey)
 	}
 	defer s.writing.Delete(idKey)
+	defer s.changed()
 
 	now := s.now().UTC()
 	c := storage.FederatedCredential{Identity: ref, Name: name, Issuer: spec.Issuer, Subject: spec.Subject,
@@ -349,6 +362,7 @@ func (s *Service) DeleteFederatedCredential(ctx context.Context, ref storage.Ide
 		return false, err
 	}
 	err := s.store.DeleteFederatedCredential(ctx, ref, name)
+	defer s.changed()
 	if errors.Is(err, storage.ErrNotFound) {
 		return false, nil
 	}

@@ -155,10 +155,12 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	signIns := audit.NewSignInLog(store, log, 0)
 	defer signIns.Close()
-	identities := msi.New(store, msi.Config{})
+	var tokens *sts.Service
+	// Every identity or credential write clears the token service's cache.
+	identities := msi.New(store, msi.Config{Changed: func() { tokens.Invalidate() }})
 	dirSvc := &directory.Service{Store: store, TenantID: admin.TenantID, Now: time.Now}
 	clusterSvc := clusters.New(store, identities, dirSvc, kek, publicURL, admin.TenantID, time.Now)
-	tokens := sts.New(sts.Config{
+	tokens = sts.New(sts.Config{
 		Store: store, Keys: keys,
 		Issuers: hostedFirst{hosted: clusterSvc, remote: federation.NewFetcher(federation.FetcherConfig{RootCAs: roots})},
 		SignIns: signIns, TenantID: admin.TenantID, PublicURL: publicURL, Logger: log,

@@ -262,3 +262,43 @@ func benchmarkExchange(b *testing.B, alg jose.SignatureAlgorithm) {
 
 func BenchmarkFederatedExchangeRS256(b *testing.B) { benchmarkExchange(b, jose.RS256) }
 func BenchmarkFederatedExchangeES256(b *testing.B) { benchmarkExchange(b, jose.ES256) }
+
+// TestCredentialCacheBounds: a change made behind the cache's back (by
+// another replica) applies within credentialTTL; Invalidate applies it now.
+func TestCredentialCacheBounds(t *testing.T) {
+	e := newEnv(t, jose.ES256)
+	ctx := context.Background()
+	if _, err := e.svc.Token(ctx, federatedRequest(e.assertion(t, jose.ES256))); err != nil {
+		t.Fatal(err)
+	}
+	ref := storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "app"}
+	if err := e.svc.store.DeleteFederatedCredential(ctx, ref, "k8s"); err != nil {
+		t.Fatal(err)
+	}
+	// Within the TTL the cached credential may still be used...
+	e.now = e.now.Add(credentialTTL / 2)
+	if _, err := e.svc.Token(ctx, federatedRequest(e.assertion(t, jose.ES256))); err != nil {
+		t.Fatalf("within the TTL: %v", err)
+	}
+	// ...never after it.
+	e.now = e.now.Add(credentialTTL)
+	if _, err := e.svc.Token(ctx, federatedRequest(e.assertion(t, jose.ES256))); code(err) != CodeNoMatchingFederation {
+		t.Fatalf("after the TTL: %v, want AADSTS70021", err)
+	}
+	// Invalidate takes effect at once, in both directions.
+	_, err := e.svc.store.PutFederatedCredential(ctx, storage.FederatedCredential{Identity: ref, Name: "k8s", Issuer: issuer, Subject: subject, Audiences: []string{"api://AzureADTokenExchange"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc.Invalidate()
+	if _, err := e.svc.Token(ctx, federatedRequest(e.assertion(t, jose.ES256))); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.store.DeleteFederatedCredential(ctx, ref, "k8s"); err != nil {
+		t.Fatal(err)
+	}
+	e.svc.Invalidate()
+	if _, err := e.svc.Token(ctx, federatedRequest(e.assertion(t, jose.ES256))); code(err) != CodeNoMatchingFederation {
+		t.Fatalf("after Invalidate: %v", err)
+	}
+}

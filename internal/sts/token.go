@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -45,8 +46,23 @@ type Config struct {
 	Logger                       *slog.Logger
 }
 
+// credentialTTL bounds how long a cached identity and its federated
+// credentials are trusted: changes made through this process clear the
+// cache at once (Invalidate); changes made by another replica apply within
+// this time, the propagation bound Ward promises (under a second).
+const credentialTTL = time.Second
+
+type cachedIdentity struct {
+	identity storage.Identity
+	fics     []storage.FederatedCredential
+	at       time.Time
+}
+
 // Service is the token service: it authenticates clients and mints tokens.
 type Service struct {
+	cacheMu sync.Mutex
+	cache   map[string]cachedIdentity // lower client ID -> identity and credentials
+
 	store                storage.Storage
 	keys                 *signer.Manager
 	issuers              federation.KeySource
@@ -74,6 +90,7 @@ func New(cfg Config) *Service {
 		cfg.Logger = slog.Default()
 	}
 	return &Service{
+		cache: map[string]cachedIdentity{},
 		store: cfg.Store, keys: cfg.Keys, issuers: cfg.Issuers, signIns: cfg.SignIns,
 		tenantID: strings.ToLower(cfg.TenantID), publicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
 		appLife: cfg.AppTokenLifetime, miLife: cfg.ManagedIdentityTokenLifetime, now: cfg.Now, log: cfg.Logger,
@@ -188,7 +205,7 @@ func (s *Service) token(ctx context.Context, req TokenRequest, rec *storage.Sign
 	}
 
 	var p principal
-	if id, err := s.store.GetIdentityByClientID(ctx, clientID); err == nil {
+	if id, fics, err := s.identity(ctx, clientID); err == nil {
 		if assertion == "" {
 			rec.Credential = "clientSecret"
 			return TokenResponse{}, newErr(401, errInvalidClient, CodeNoCredential,
@@ -196,7 +213,7 @@ func (s *Service) token(ctx context.Context, req TokenRequest, rec *storage.Sign
 		}
 		rec.Credential, rec.PrincipalID = "federated", id.PrincipalID
 		rec.IdentityID = resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name)
-		if err := s.federated(ctx, id, assertion, rec); err != nil {
+		if err := s.federated(ctx, fics, assertion, rec); err != nil {
 			return TokenResponse{}, err
 		}
 		p = principal{TenantID: tenant, AppID: id.ClientID, ObjectID: id.PrincipalID, MIResource: rec.IdentityID, AuthMethod: "2", ManagedKind: true}
@@ -281,6 +298,42 @@ func requestedResource(req TokenRequest) (string, error) {
 		return "", newErr(400, errInvalidScope, CodeInvalidScope, "The provided value for the input parameter 'scope' isn't valid. The scope %s names no resource.", scope)
 	}
 	return res, nil
+}
+
+// identity returns the managed identity with this client ID and its
+// federated credentials, from the cache when fresh.
+func (s *Service) identity(ctx context.Context, clientID string) (storage.Identity, []storage.FederatedCredential, error) {
+	key := strings.ToLower(clientID)
+	now := s.now()
+	s.cacheMu.Lock()
+	c, ok := s.cache[key]
+	s.cacheMu.Unlock()
+	if ok && now.Sub(c.at) < credentialTTL && !now.Before(c.at) {
+		return c.identity, c.fics, nil
+	}
+	id, err := s.store.GetIdentityByClientID(ctx, clientID)
+	if err != nil {
+		return id, nil, err
+	}
+	fics, _, err := s.store.ListFederatedCredentials(ctx, id.Ref(), storage.Page{Limit: 1000})
+	if err != nil {
+		return id, nil, err
+	}
+	s.cacheMu.Lock()
+	if len(s.cache) > 100_000 { // bound memory under a flood of client IDs
+		clear(s.cache)
+	}
+	s.cache[key] = cachedIdentity{identity: id, fics: fics, at: now}
+	s.cacheMu.Unlock()
+	return id, fics, nil
+}
+
+// Invalidate forgets every cached identity; call it after any write to
+// identities or federated credentials so this process sees it at once.
+func (s *Service) Invalidate() {
+	s.cacheMu.Lock()
+	clear(s.cache)
+	s.cacheMu.Unlock()
 }
 
 func (s *Service) secret(ctx context.Context, sp storage.ServicePrincipal, secret string) error {
@@ -369,17 +422,13 @@ func assertionParseError(err error) *Error {
 // federated verifies a workload identity assertion against the identity's
 // federated credentials: exact issuer, subject and audience, then time,
 // then the issuer's signature. A miss says what would have matched.
-func (s *Service) federated(ctx context.Context, id storage.Identity, raw string, rec *storage.SignIn) error {
+func (s *Service) federated(ctx context.Context, fics []storage.FederatedCredential, raw string, rec *storage.SignIn) error {
 	a, err := federation.Parse(raw, s.federatedAlgorithms...)
 	if err != nil {
 		return assertionParseError(err)
 	}
 	iss, sub := a.Claims.Issuer, a.Claims.Subject
 	rec.Issuer, rec.Subject = iss, sub
-	fics, _, err := s.store.ListFederatedCredentials(ctx, id.Ref(), storage.Page{Limit: 1000})
-	if err != nil {
-		return err
-	}
 	if err := matchFederated(fics, iss, sub, a.Claims.Audience); err != nil {
 		return err
 	}

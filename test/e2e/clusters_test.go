@@ -124,6 +124,16 @@ func TestWorkloadIdentityOnALaptop(t *testing.T) {
 		t.Fatalf("ward run: %v\n%s\nwant oid %s", err, out, principalID)
 	}
 
+	// Deleting the federated credential refuses the very next exchange
+	// (the token service's credential cache is cleared by the write).
+	mustCLI(t, w, "identity", "federated-credential", "delete", "--name", "aks1-fic", "--identity-name", "wl-id", "-g", "rg")
+	fresh, _ := azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
+		ClientOptions: credOptions(w), ClientID: clientID, TenantID: w.admin.TenantID, TokenFilePath: tokenFile, DisableInstanceDiscovery: true})
+	if _, err := fresh.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{"https://vault.azure.net/.default"}}); err == nil || !strings.Contains(err.Error(), "AADSTS70021") {
+		t.Fatalf("exchange right after the credential was deleted: %v", err)
+	}
+	mustCLI(t, w, "identity", "federated-credential", "create", "--name", "aks1-fic", "--identity-name", "wl-id", "-g", "rg", "--issuer", issuer, "--subject", subject)
+
 	// The system-assigned identity can hold roles (seed 000's flow).
 	systemPrincipal := id["principalId"].(string)
 	mustCLI(t, w, "role", "assignment", "create", "--assignee-object-id", systemPrincipal, "--role", "Network Contributor", "--scope", "/subscriptions/"+w.admin.SubscriptionID+"/resourceGroups/rg")
