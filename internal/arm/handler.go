@@ -144,7 +144,7 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 
 // record writes the activity log event of a management write, successful
 // or not, before the handler returns.
-func (h *Handler) record(r *http.Request, p authn.Principal, status int) {
+func (h *Handler) record(r *http.Request, p authn.Principal, action, scope string, status int) {
 	if h.activity == nil {
 		return
 	}
@@ -158,11 +158,11 @@ func (h *Handler) record(r *http.Request, p authn.Principal, status int) {
 		result = "Failed"
 	}
 	var sub string
-	if id, err := resourceid.Parse(scopeFor(r.URL.Path)); err == nil {
+	if id, err := resourceid.Parse(scope); err == nil {
 		sub = id.Subscription
 	}
 	e := storage.ActivityEvent{ID: uuid.NewString(), Time: time.Now().UTC(), SubscriptionID: sub, CallerAppID: p.AppID, CallerObjectID: p.ObjectID,
-		Method: r.Method, Action: actionFor(r), Scope: scopeFor(r.URL.Path), StatusCode: status, Result: result, CorrelationID: r.Header.Get(HeaderCorrelationRequestID)}
+		Method: r.Method, Action: action, Scope: scope, StatusCode: status, Result: result, CorrelationID: r.Header.Get(HeaderCorrelationRequestID)}
 	if err := h.activity.RecordActivity(context.WithoutCancel(r.Context()), e); err != nil {
 		h.log.Error("record activity", "err", err, "action", e.Action)
 	}
@@ -194,9 +194,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get(HeaderCorrelationRequestID) == "" {
 		r.Header.Set(HeaderCorrelationRequestID, corr)
 	}
+	// The action and scope are derived once: authorization, its error and
+	// the activity record all use them.
+	action, scope := actionFor(r), scopeFor(r.URL.Path)
 	sw := &statusWriter{ResponseWriter: w}
 	w = sw
-	defer func() { h.record(r, p, sw.status) }()
+	defer func() { h.record(r, p, action, scope, sw.status) }()
 	// Listing subscriptions is open to every caller and filtered to the
 	// subscriptions it can read, as in ARM.
 	selfAuthorized := r.Method == http.MethodGet && strings.EqualFold(strings.Trim(r.URL.Path, "/"), "subscriptions")
@@ -204,10 +207,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, typ, _, ok := authorizationPath(r.URL.Path); ok && strings.EqualFold(typ, "checkAccess") {
 		selfAuthorized = true
 	}
-	if err := h.authz.Authorize(r.Context(), p, actionFor(r), scopeFor(r.URL.Path)); err != nil && !selfAuthorized {
+	if err := h.authz.Authorize(r.Context(), p, action, scope); err != nil && !selfAuthorized {
 		h.writeError(w, r, newError(http.StatusForbidden, CodeAuthorizationFailed, fmt.Sprintf(
 			"The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials. (%v)",
-			p.AppID, p.ObjectID, actionFor(r), scopeFor(r.URL.Path), err)))
+			p.AppID, p.ObjectID, action, scope, err)))
 		return
 	}
 	r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
