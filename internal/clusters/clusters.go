@@ -87,13 +87,13 @@ type Service struct {
 	PrincipalDeleted func(ctx context.Context, principalID string) error
 
 	mu      sync.Mutex
-	issuers map[string]*signer.Manager // cluster GUID -> its key manager
+	issuers map[string]*issuerKeys // cluster GUID -> its key manager
 }
 
 // New returns a Service.
 func New(store storage.Storage, identities *msi.Service, dir *directory.Service, kek []byte, publicURL, tenantID string, now func() time.Time) *Service {
 	return &Service{store: store, msi: identities, dir: dir, kek: kek, publicURL: strings.TrimSuffix(publicURL, "/"),
-		tenantID: strings.ToLower(tenantID), now: now, issuers: map[string]*signer.Manager{}}
+		tenantID: strings.ToLower(tenantID), now: now, issuers: map[string]*issuerKeys{}}
 }
 
 var clusterNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,61}[a-zA-Z0-9]$`)
@@ -336,19 +336,35 @@ func (s *Service) Delete(ctx context.Context, ref storage.ClusterRef) (bool, err
 	return true, nil
 }
 
+// issuerKeys is a cluster issuer's key manager and when it last reloaded.
+type issuerKeys struct {
+	m         *signer.Manager
+	refreshed time.Time
+}
+
+// issuerRefresh is how often a cluster issuer's keys are reloaded from
+// storage (rotation due, or another replica rotated), as the token
+// service's own keys are: not on every token exchange.
+const issuerRefresh = time.Minute
+
 // issuer returns the key manager of a cluster's hosted issuer.
 func (s *Service) issuer(ctx context.Context, clusterID string) (*signer.Manager, error) {
 	id := strings.ToLower(clusterID)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if m, ok := s.issuers[id]; ok {
-		return m, m.Refresh(ctx)
+	now := s.now()
+	if k, ok := s.issuers[id]; ok {
+		if now.Sub(k.refreshed) < issuerRefresh {
+			return k.m, nil
+		}
+		k.refreshed = now
+		return k.m, k.m.Refresh(ctx)
 	}
 	m, err := signer.New(ctx, signer.Config{Store: s.store, Owner: id, KEK: s.kek, Now: s.now, KubeKID: true})
 	if err != nil {
 		return nil, err
 	}
-	s.issuers[id] = m
+	s.issuers[id] = &issuerKeys{m: m, refreshed: now}
 	return m, nil
 }
 
