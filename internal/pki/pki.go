@@ -53,28 +53,9 @@ func Load(dir string, extraHosts []string, now func() time.Time) (tls.Certificat
 		c.Certificate = append(c.Certificate, caCert.Raw)
 		return c, nil
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, key, err := IssueServing(caCert, caKey, "ward", hosts, now(), 397*24*time.Hour)
 	if err != nil {
 		return tls.Certificate{}, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: "ward"},
-		NotBefore:    now().Add(-time.Hour),
-		NotAfter:     now().Add(397 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	for _, h := range hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("issue serving certificate: %w", err)
 	}
 	if err := writePEM(certPath, "CERTIFICATE", der, 0o644); err != nil {
 		return tls.Certificate{}, err
@@ -113,24 +94,11 @@ func loadOrCreateCA(dir string, now time.Time) (*x509.Certificate, crypto.Signer
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, nil, fmt.Errorf("load CA from %s: %w (remove ca.pem and ca-key.pem to create a new CA)", dir, err)
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cert, key, err := NewCA("Ward local CA", "Ward", now, 10*365*24*time.Hour)
 	if err != nil {
 		return nil, nil, err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "Ward local CA", Organization: []string{"Ward"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(10 * 365 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, nil, err
-	}
+	der := cert.Raw
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, err
 	}
@@ -140,8 +108,61 @@ func loadOrCreateCA(dir string, now time.Time) (*x509.Certificate, crypto.Signer
 	if err := writePEM(certPath, "CERTIFICATE", der, 0o644); err != nil {
 		return nil, nil, err
 	}
+	return cert, key, nil
+}
+
+// NewCA creates a self-signed P-256 certificate authority in memory, valid
+// from an hour before now (clock skew) for the given duration.
+func NewCA(commonName, org string, now time.Time, validity time.Duration) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial(),
+		Subject:               pkix.Name{CommonName: commonName, Organization: []string{org}},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(validity),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create CA certificate: %w", err)
+	}
 	cert, err := x509.ParseCertificate(der)
 	return cert, key, err
+}
+
+// IssueServing issues a TLS server certificate for hosts (IP addresses or
+// DNS names) signed by the CA, with a new P-256 key.
+func IssueServing(ca *x509.Certificate, caKey crypto.Signer, commonName string, hosts []string, now time.Time, validity time.Duration) ([]byte, *ecdsa.PrivateKey, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: commonName},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(validity),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("issue serving certificate: %w", err)
+	}
+	return der, key, nil
 }
 
 func writeKey(path string, key *ecdsa.PrivateKey) error {
