@@ -23,7 +23,7 @@ func main() {
 	}
 	var g cli.Globals
 	cli.AddGlobalFlags(root, &g)
-	root.AddCommand(serveCmd())
+	root.AddCommand(serveCmd(), webhookCmd())
 	root.AddCommand(cli.Commands(&g)...)
 	if err := root.ExecuteContext(ctx); err != nil {
 		cli.FormatError(os.Stderr, err)

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
+
+	sigsjson "sigs.k8s.io/json"
 )
 
 // MissingClientID says what to do with a selected pod for which neither the
@@ -101,17 +104,17 @@ func NewMutator(cfg Config, sas ServiceAccounts) *Mutator {
 // these: the patch only adds or replaces at paths, so every field not named
 // here — and every field this code has never heard of — stays as it was.
 type podView struct {
-	Metadata struct {
+	Metadata *struct {
 		Name         string            `json:"name"`
 		GenerateName string            `json:"generateName"`
 		Labels       map[string]string `json:"labels"`
 		Annotations  map[string]string `json:"annotations"`
 	} `json:"metadata"`
-	Spec struct {
-		ServiceAccountName string          `json:"serviceAccountName"`
-		Containers         []containerView `json:"containers"`
-		InitContainers     []containerView `json:"initContainers"`
-		Volumes            []volumeView    `json:"volumes"`
+	Spec *struct {
+		ServiceAccountName string           `json:"serviceAccountName"`
+		Containers         []*containerView `json:"containers"`
+		InitContainers     []*containerView `json:"initContainers"`
+		Volumes            []volumeView     `json:"volumes"`
 	} `json:"spec"`
 }
 
@@ -167,9 +170,19 @@ type envVar struct{ name, value string }
 // error means the pod must be refused with its message; other errors are
 // failures to look the service account up.
 func (m *Mutator) Mutate(ctx context.Context, namespace string, raw []byte) (Result, error) {
+	// Case-sensitive, as the API server decodes: a key spelled "Spec" is
+	// not the spec, and the patch's paths must name what was read.
 	var p podView
-	if err := json.Unmarshal(raw, &p); err != nil {
+	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, &p); err != nil {
 		return Result{}, deny(msgUndecodable, err)
+	}
+	if p.Metadata == nil || p.Spec == nil {
+		return Result{}, deny(msgUndecodable, "no metadata or spec")
+	}
+	for _, c := range append(slices.Clip(p.Spec.Containers), p.Spec.InitContainers...) {
+		if c == nil {
+			return Result{}, deny(msgUndecodable, "null container")
+		}
 	}
 	if !selected(&p) {
 		return Result{}, nil
@@ -230,7 +243,7 @@ func (m *Mutator) Mutate(ctx context.Context, namespace string, raw []byte) (Res
 
 	for _, list := range []struct {
 		field      string
-		containers []containerView
+		containers []*containerView
 	}{{"containers", p.Spec.Containers}, {"initContainers", p.Spec.InitContainers}} {
 		for i, c := range list.containers {
 			if skip[c.Name] {
@@ -238,7 +251,7 @@ func (m *Mutator) Mutate(ctx context.Context, namespace string, raw []byte) (Res
 			}
 			base := fmt.Sprintf("/spec/%s/%d", list.field, i)
 			res.Patch = append(res.Patch, envOps(base, c.Env, desired, recorded, written)...)
-			op, warning := mountOp(base, c)
+			op, warning := mountOp(base, *c)
 			if op != nil {
 				res.Patch = append(res.Patch, *op)
 			}

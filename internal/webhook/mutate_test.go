@@ -102,7 +102,9 @@ const basePod = `{"metadata":{"name":"pod","namespace":"ns1","labels":{"azure.wo
  "spec":{"serviceAccountName":"sa","initContainers":[{"name":"init-container","image":"init"}],"containers":[{"name":"container","image":"app"}]}}`
 
 func TestMutatePatches(t *testing.T) {
-	annOp := func(rec string) any { return op("add", "/metadata/annotations", map[string]any{"ward.workload.identity/injected": rec}) }
+	annOp := func(rec string) any {
+		return op("add", "/metadata/annotations", map[string]any{"ward.workload.identity/injected": rec})
+	}
 	cases := []struct {
 		name string
 		pod  string

@@ -1,0 +1,343 @@
+//go:build kube
+
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// TestWebhookOnRealAPIServer registers `ward webhook` with a real
+// kube-apiserver through the MutatingWebhookConfiguration in deploy/,
+// creates pods through the API server, reads them back, and exchanges a
+// token the same API server issued for the mutated pod at Ward's token
+// endpoint with the real azidentity.WorkloadIdentityCredential, using the
+// values the webhook injected.
+func TestWebhookOnRealAPIServer(t *testing.T) {
+	ctx := context.Background()
+	w := startWard(t, "")
+	mustCLI(t, w, "group", "create", "-n", "rg", "-l", "westeurope")
+	clientID := strings.TrimSpace(mustCLI(t, w, "identity", "create", "-n", "app-id", "-g", "rg", "--query", "clientId", "-o", "tsv"))
+	mustCLI(t, w, "aks", "create", "-n", "kind1", "-g", "rg", "--enable-oidc-issuer", "--enable-workload-identity")
+	issuer := strings.TrimSpace(mustCLI(t, w, "aks", "show", "-n", "kind1", "-g", "rg", "--query", "oidcIssuerProfile.issuerUrl", "-o", "tsv"))
+
+	// The cluster signs with its own key (bring your own key): Ward learns
+	// it from the API server's JWKS.
+	saKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	kube := startKube(t, issuer, saKey)
+	jwksFile := filepath.Join(t.TempDir(), "jwks.json")
+	os.WriteFile(jwksFile, kube.raw(t, "/openid/v1/jwks"), 0o600)
+	mustCLI(t, w, "aks", "update", "-n", "kind1", "-g", "rg", "--service-account-jwks", "@"+jwksFile)
+	mustCLI(t, w, "identity", "federated-credential", "create", "--name", "kind1-workload", "--identity-name", "app-id", "-g", "rg",
+		"--issuer", issuer, "--subject", "system:serviceaccount:wi-test:workload")
+
+	const ns = "wi-test"
+	for _, n := range []string{ns, "ward-system"} {
+		if _, err := kube.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: n}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, ann := range map[string]map[string]string{
+		"workload": {"azure.workload.identity/client-id": clientID},
+		"default":  nil, // no controller-manager creates it here
+		"short":    {"azure.workload.identity/client-id": clientID, "azure.workload.identity/service-account-token-expiration": "100"},
+	} {
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: ann}}
+		if _, err := kube.Client.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The webhook configuration from deploy/, pointed at a webhook on
+	// loopback, with an annotation of the user's that must survive the
+	// caBundle injection.
+	var whc admissionregistrationv1.MutatingWebhookConfiguration
+	b, err := os.ReadFile("../../deploy/webhook/mutatingwebhookconfiguration.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.UnmarshalStrict(b, &whc); err != nil {
+		t.Fatal(err)
+	}
+	hookAddr := freeAddr(t)
+	url := "https://" + hookAddr + "/mutate-v1-pod"
+	whc.Webhooks[0].ClientConfig = admissionregistrationv1.WebhookClientConfig{URL: &url}
+	whc.Annotations = map[string]string{"team.example/owner": "platform"}
+	if _, err := kube.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().Create(ctx, &whc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	hookLog, _ := os.Create(filepath.Join(t.TempDir(), "webhook.log"))
+	hook := exec.Command(wardBin, "webhook", "--addr", hookAddr, "--probe-addr", freeAddr(t), "--kubeconfig", kube.Kubeconfig,
+		"--tenant-id", w.admin.TenantID, "--authority-host", w.base, "--self-signed", "--namespace", "ward-system",
+		"--tls-san", "127.0.0.1", "--webhook-config-name", whc.Name)
+	hook.Stdout, hook.Stderr = hookLog, hookLog
+	if err := hook.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		hook.Process.Signal(os.Interrupt)
+		hook.Wait()
+		if t.Failed() {
+			b, _ := os.ReadFile(hookLog.Name())
+			t.Logf("--- webhook log:\n%s", b)
+		}
+	})
+
+	// The webhook writes caBundle; the API server picks the configuration
+	// up through an informer, so probe with dry-run creates until a pod
+	// comes back mutated.
+	probe := labelledPod("probe", "workload")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		p, err := kube.Client.CoreV1().Pods(ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err == nil && envOf(p.Spec.Containers[0])["AZURE_CLIENT_ID"] == clientID {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("webhook never mutated a pod: last error %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	got, err := kube.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, whc.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Annotations["team.example/owner"] != "platform" || len(got.Webhooks[0].ClientConfig.CABundle) == 0 {
+		t.Fatalf("caBundle injection lost the user's annotation or wrote no bundle: %v", got.Annotations)
+	}
+	sec, err := kube.Client.CoreV1().Secrets("ward-system").Get(ctx, "ward-webhook-server-cert", metav1.GetOptions{})
+	if err != nil || sec.Type != corev1.SecretTypeTLS {
+		t.Fatalf("certificate Secret: %v", err)
+	}
+
+	wantEnv := map[string]string{
+		"AZURE_CLIENT_ID":            clientID,
+		"AZURE_TENANT_ID":            w.admin.TenantID,
+		"AZURE_FEDERATED_TOKEN_FILE": "/var/run/secrets/azure/tokens/azure-identity-token",
+		"AZURE_AUTHORITY_HOST":       w.base + "/",
+	}
+	checkMutated := func(t *testing.T, c corev1.Container) {
+		t.Helper()
+		env := envOf(c)
+		for k, v := range wantEnv {
+			if env[k] != v {
+				t.Errorf("container %s: %s=%q, want %q", c.Name, k, env[k], v)
+			}
+		}
+		var mounted bool
+		for _, m := range c.VolumeMounts {
+			if m.Name == "azure-identity-token" && m.MountPath == "/var/run/secrets/azure/tokens" && m.ReadOnly {
+				mounted = true
+			}
+		}
+		if !mounted {
+			t.Errorf("container %s: no read-only token mount: %+v", c.Name, c.VolumeMounts)
+		}
+	}
+	tokenVolume := func(t *testing.T, p *corev1.Pod) *corev1.ServiceAccountTokenProjection {
+		t.Helper()
+		var found *corev1.ServiceAccountTokenProjection
+		names := map[string]bool{}
+		for _, v := range p.Spec.Volumes {
+			if names[v.Name] {
+				t.Fatalf("duplicate volume %s", v.Name)
+			}
+			names[v.Name] = true
+			if v.Name == "azure-identity-token" {
+				found = v.Projected.Sources[0].ServiceAccountToken
+			}
+		}
+		if found == nil || found.Audience != "api://AzureADTokenExchange" || found.Path != "azure-identity-token" {
+			t.Fatalf("token volume %+v in %+v", found, p.Spec.Volumes)
+		}
+		return found
+	}
+
+	var mutated *corev1.Pod
+	t.Run("labelled pod with an init container and a native sidecar", func(t *testing.T) {
+		always := corev1.ContainerRestartPolicyAlways
+		pod := labelledPod("app", "workload")
+		pod.Spec.InitContainers = []corev1.Container{
+			{Name: "migrate", Image: "migrate"},
+			{Name: "proxy", Image: "proxy", RestartPolicy: &always},
+		}
+		pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{Name: "metrics", Image: "metrics"})
+		pod.Annotations = map[string]string{"azure.workload.identity/skip-containers": "metrics"}
+		p, err := kube.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err = kube.Client.CoreV1().Pods(ns).Get(ctx, "app", metav1.GetOptions{}) // what etcd holds
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkMutated(t, p.Spec.Containers[0])
+		checkMutated(t, p.Spec.InitContainers[0])
+		checkMutated(t, p.Spec.InitContainers[1])
+		if rp := p.Spec.InitContainers[1].RestartPolicy; rp == nil || *rp != corev1.ContainerRestartPolicyAlways {
+			t.Errorf("native sidecar lost restartPolicy: %v", rp)
+		}
+		if env := envOf(p.Spec.Containers[1]); len(env) != 0 || len(p.Spec.Containers[1].VolumeMounts) > 1 {
+			t.Errorf("skipped container was mutated: %v %v", env, p.Spec.Containers[1].VolumeMounts)
+		}
+		if exp := tokenVolume(t, p).ExpirationSeconds; exp == nil || *exp != 3600 {
+			t.Errorf("expirationSeconds %v, want 3600", exp)
+		}
+		// The API server's own ServiceAccount admission added its volume
+		// too; Ward appended rather than replaced the list.
+		var kubeAPIAccess bool
+		for _, v := range p.Spec.Volumes {
+			kubeAPIAccess = kubeAPIAccess || strings.HasPrefix(v.Name, "kube-api-access-")
+		}
+		if !kubeAPIAccess {
+			t.Errorf("kube-api-access volume missing: %+v", p.Spec.Volumes)
+		}
+		mutated = p
+	})
+
+	t.Run("unlabelled pod is left alone", func(t *testing.T) {
+		pod := labelledPod("plain", "workload")
+		pod.Labels = nil
+		p, err := kube.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(envOf(p.Spec.Containers[0])) != 0 {
+			t.Fatalf("unlabelled pod mutated: %+v", p.Spec.Containers[0].Env)
+		}
+		for _, v := range p.Spec.Volumes {
+			if v.Name == "azure-identity-token" {
+				t.Fatal("unlabelled pod got the token volume")
+			}
+		}
+	})
+
+	t.Run("pod of a Deployment (generateName, no namespace in the object)", func(t *testing.T) {
+		dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web", "azure.workload.identity/use": "true"},
+					Annotations: map[string]string{"azure.workload.identity/service-account-token-expiration": "7200"}},
+				Spec: corev1.PodSpec{ServiceAccountName: "workload", Containers: []corev1.Container{{Name: "web", Image: "web"}}}}}}
+		if _, err := kube.Client.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		// No controller-manager runs here, so create the pod as the
+		// ReplicaSet controller does: from the template, generateName,
+		// no namespace in the object.
+		tmpl := dep.Spec.Template
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: "web-7d9c-", Labels: tmpl.Labels, Annotations: tmpl.Annotations}, Spec: tmpl.Spec}
+		p, err := kube.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkMutated(t, p.Spec.Containers[0])
+		if exp := tokenVolume(t, p).ExpirationSeconds; exp == nil || *exp != 7200 {
+			t.Errorf("expirationSeconds %v, want 7200 from the pod annotation", exp)
+		}
+	})
+
+	t.Run("denied by the API server", func(t *testing.T) {
+		bad := labelledPod("bad-exp", "workload")
+		bad.Annotations = map[string]string{"azure.workload.identity/service-account-token-expiration": "invalid"}
+		saBad := labelledPod("sa-bad-exp", "short")
+		missing := labelledPod("no-sa", "nobody")
+		noID := labelledPod("no-id", "default")
+		for _, tc := range []struct {
+			pod  *corev1.Pod
+			want string
+		}{
+			{bad, `strconv.ParseInt: parsing "invalid": invalid syntax`},
+			{saBad, "100 is out of range"},
+			{missing, `"nobody" not found`},
+			{noID, "has annotation azure.workload.identity/client-id"},
+		} {
+			_, err := kube.Client.CoreV1().Pods(ns).Create(ctx, tc.pod, metav1.CreateOptions{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("pod %s: err = %v, want a denial containing %q", tc.pod.Name, err, tc.want)
+			}
+			t.Logf("%s: %v", tc.pod.Name, err)
+		}
+	})
+
+	t.Run("token from the API server exchanges at Ward with the injected values", func(t *testing.T) {
+		if mutated == nil {
+			t.Skip("no mutated pod")
+		}
+		// What the kubelet would do for the projected volume: a TokenRequest
+		// bound to the pod, with the volume's audience and lifetime.
+		vol := tokenVolume(t, mutated)
+		tr, err := kube.Client.CoreV1().ServiceAccounts(ns).CreateToken(ctx, "workload", &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
+			Audiences: []string{vol.Audience}, ExpirationSeconds: vol.ExpirationSeconds,
+			BoundObjectRef: &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: mutated.Name, UID: mutated.UID}}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed, err := jwt.ParseSigned(tr.Status.Token, []jose.SignatureAlgorithm{jose.RS256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var claims jwt.Claims
+		parsed.UnsafeClaimsWithoutVerification(&claims)
+		if claims.Issuer != issuer || claims.Subject != "system:serviceaccount:wi-test:workload" {
+			t.Fatalf("token iss %q sub %q", claims.Issuer, claims.Subject)
+		}
+		file := filepath.Join(t.TempDir(), "azure-identity-token")
+		os.WriteFile(file, []byte(tr.Status.Token), 0o600)
+
+		// The SDK configured from the pod's environment, as in the pod.
+		env := envOf(mutated.Spec.Containers[0])
+		for _, k := range []string{"AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_AUTHORITY_HOST"} {
+			t.Setenv(k, env[k])
+		}
+		cred, err := azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
+			ClientOptions: policy.ClientOptions{Transport: w.http}, TokenFilePath: file, DisableInstanceDiscovery: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"https://management.azure.com/.default"}})
+		if err != nil {
+			t.Fatalf("exchange: %v", err)
+		}
+		at, _ := jwt.ParseSigned(tok.Token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+		var atClaims map[string]any
+		at.UnsafeClaimsWithoutVerification(&atClaims)
+		if atClaims["appid"] != clientID && atClaims["azp"] != clientID {
+			t.Fatalf("access token for %v/%v, want %s", atClaims["appid"], atClaims["azp"], clientID)
+		}
+	})
+}
+
+func labelledPod(name, sa string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"azure.workload.identity/use": "true"}},
+		Spec:       corev1.PodSpec{ServiceAccountName: sa, Containers: []corev1.Container{{Name: "app", Image: "app"}}},
+	}
+}
+
+func envOf(c corev1.Container) map[string]string {
+	out := map[string]string{}
+	for _, e := range c.Env {
+		out[e.Name] = e.Value
+	}
+	return out
+}
