@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/client"
+	"github.com/ward-id/ward/deploy"
 )
 
 // clusterView is a cluster as az prints it: properties flattened to the top
@@ -201,11 +203,27 @@ func aksCmd(g *Globals) *cobra.Command {
 		RunE: g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
 			return c.RotateServiceAccountSigningKey(ctx, sub, group, name)
 		})}
-	for _, c := range []*cobra.Command{signingKey, flags, rotate} {
+	install := &cobra.Command{Use: "show-install", Short: "Print the manifests that install the workload identity webhook on a cluster (kubectl apply -f -)",
+		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "name", "resource-group") },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.runConn(func(ctx context.Context, c *conn) (any, error) {
+				cl, err := c.client.GetCluster(ctx, c.sub, group, name)
+				if err != nil {
+					return nil, err
+				}
+				out, err := installManifests(clusterView(cl), c.tenant, c.server+"/")
+				if err != nil {
+					return nil, err
+				}
+				_, err = io.WriteString(cmd.OutOrStdout(), out)
+				return nil, err
+			})(cmd, args)
+		}}
+	for _, c := range []*cobra.Command{signingKey, flags, rotate, install} {
 		c.Flags().StringVarP(&name, "name", "n", "", "cluster name")
 		c.Flags().StringVarP(&group, "resource-group", "g", "", "resource group")
 	}
-	cmd.AddCommand(create, update, show, list, del, getToken, signingKey, flags, rotate)
+	cmd.AddCommand(create, update, show, list, del, getToken, signingKey, flags, rotate, install)
 	return cmd
 }
 
@@ -248,4 +266,34 @@ func uploadedKeys(pems []string, jwksArg string) (*jose.JSONWebKeySet, error) {
 		set.Keys = append(set.Keys, more.Keys...)
 	}
 	return set, nil
+}
+
+// installManifests is deploy/webhook as one YAML stream, with the
+// ConfigMap filled in for this Ward server and a header that says what
+// else the cluster needs.
+func installManifests(cluster map[string]any, tenant, authority string) (string, error) {
+	var b strings.Builder
+	iss, _ := cluster["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string)
+	fmt.Fprintf(&b, "# Ward workload identity webhook for cluster %v (apply with: kubectl apply -f -)\n", cluster["name"])
+	if iss == "" {
+		fmt.Fprintf(&b, "# The cluster has no OIDC issuer yet: ward aks update -n %v -g %v --enable-oidc-issuer\n", cluster["name"], cluster["resourceGroup"])
+	} else {
+		fmt.Fprintf(&b, "# Tokens must carry iss=%s: see ward aks show-apiserver-flags, or upload the\n# apiserver's keys with ward aks update --service-account-jwks.\n", iss)
+	}
+	b.WriteString("# Set the image of the Deployment to your build of ward.\n")
+	for _, f := range deploy.WebhookFiles {
+		data, err := deploy.Webhook.ReadFile("webhook/" + f)
+		if err != nil {
+			return "", err
+		}
+		text := string(data)
+		if f == "configmap.yaml" {
+			text = strings.NewReplacer(
+				`AZURE_TENANT_ID: "00000000-0000-0000-0000-000000000000"`, fmt.Sprintf("AZURE_TENANT_ID: %q", tenant),
+				`AZURE_AUTHORITY_HOST: "https://ward.example.internal/"`, fmt.Sprintf("AZURE_AUTHORITY_HOST: %q", authority),
+			).Replace(text)
+		}
+		b.WriteString("---\n# " + f + "\n" + text)
+	}
+	return b.String(), nil
 }

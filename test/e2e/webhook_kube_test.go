@@ -327,6 +327,46 @@ func TestWebhookOnRealAPIServer(t *testing.T) {
 	})
 }
 
+// TestInstallManifests: what `ward aks show-install` prints (deploy/webhook
+// with the ConfigMap filled in) is accepted by a real API server, with a
+// server-side dry run of every object, through kubectl as a user applies it.
+func TestInstallManifests(t *testing.T) {
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Skip("kubectl not installed")
+	}
+	w := startWard(t, "")
+	mustCLI(t, w, "group", "create", "-n", "rg", "-l", "westeurope")
+	mustCLI(t, w, "aks", "create", "-n", "c1", "-g", "rg", "--enable-oidc-issuer", "--enable-workload-identity")
+	out := mustCLI(t, w, "aks", "show-install", "-n", "c1", "-g", "rg")
+	if !strings.Contains(out, `AZURE_TENANT_ID: "`+w.admin.TenantID+`"`) || !strings.Contains(out, `AZURE_AUTHORITY_HOST: "`+w.base+`/"`) {
+		t.Fatalf("show-install did not fill in the ConfigMap:\n%s", out)
+	}
+	saKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	kube := startKube(t, "https://issuer.example/", saKey)
+	// Namespaced objects need their namespace to exist even in a dry run.
+	if _, err := kube.Client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ward-system"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(kubectl, "--kubeconfig", kube.Kubeconfig, "apply", "--dry-run=server", "-f", "-")
+	cmd.Stdin = strings.NewReader(out)
+	res, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl apply --dry-run=server: %v\n%s", err, res)
+	}
+	for _, want := range []string{"deployment.apps/ward-webhook", "mutatingwebhookconfiguration.admissionregistration.k8s.io/ward-workload-identity-webhook",
+		"poddisruptionbudget.policy/ward-webhook", "clusterrole.rbac.authorization.k8s.io/ward-webhook", "service/ward-webhook"} {
+		if !strings.Contains(string(res), want) {
+			t.Errorf("kubectl output lacks %s:\n%s", want, res)
+		}
+	}
+	// And the kustomization renders the same set.
+	k := exec.Command(kubectl, "kustomize", "../../deploy/webhook")
+	if b, err := k.CombinedOutput(); err != nil || !strings.Contains(string(b), "kind: MutatingWebhookConfiguration") {
+		t.Fatalf("kubectl kustomize deploy/webhook: %v\n%s", err, b)
+	}
+}
+
 func labelledPod(name, sa string) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"azure.workload.identity/use": "true"}},
