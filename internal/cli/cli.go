@@ -40,7 +40,7 @@ func AddGlobalFlags(root *cobra.Command, g *Globals) {
 
 // Commands returns the management command groups.
 func Commands(g *Globals) []*cobra.Command {
-	return []*cobra.Command{groupCmd(g), identityCmd(g), loginCmd(g), logoutCmd(), accountCmd(g), adCmd(g), monitorCmd(g), keysCmd(g), roleCmd(g), aksCmd(g), runCmd(g)}
+	return []*cobra.Command{groupCmd(g), identityCmd(g), loginCmd(g), logoutCmd(), accountCmd(g), adCmd(g), monitorCmd(g), keysCmd(g), roleCmd(g), aksCmd(g), runCmd(g), doctorCmd(g)}
 }
 
 // profile is what `ward login` saves: a service principal and its server.

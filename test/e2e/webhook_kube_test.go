@@ -325,6 +325,62 @@ func TestWebhookOnRealAPIServer(t *testing.T) {
 			t.Fatalf("access token for %v/%v, want %s", atClaims["appid"], atClaims["azp"], clientID)
 		}
 	})
+
+	t.Run("ward doctor walks the chain", func(t *testing.T) {
+		doctor := func(args ...string) (string, int) {
+			out, errOut, code := w.cli(append([]string{"doctor"}, append(args, "--namespace", ns, "--kubeconfig", kube.Kubeconfig)...)...)
+			return out + errOut, code
+		}
+		// With no role the identity can sign in but do nothing: doctor says so.
+		out, code := doctor("pod", "app")
+		if code == 0 || !strings.Contains(out, "has no role assignments") || !strings.Contains(out, "token exchange at") {
+			t.Fatalf("doctor without a role (exit %d):\n%s", code, out)
+		}
+		mustCLI(t, w, "role", "assignment", "create", "--assignee", clientID, "--role", "Reader",
+			"--scope", "/subscriptions/"+w.admin.SubscriptionID+"/resourceGroups/rg")
+		out, code = doctor("pod", "app")
+		for _, want := range []string{"OK    pod wi-test/app has label", "federated credential \"kind1-workload\" matches", "is the hosted issuer of cluster kind1",
+			"token exchange at", "succeeded", "role \"Reader\" at /subscriptions/", "All checks passed."} {
+			if !strings.Contains(out, want) {
+				t.Errorf("doctor pod app lacks %q", want)
+			}
+		}
+		if code != 0 {
+			t.Fatalf("doctor on a good pod exited %d:\n%s", code, out)
+		}
+		t.Logf("ward doctor pod app:\n%s", out)
+		if out, code := doctor("serviceaccount", "workload"); code != 0 {
+			t.Fatalf("doctor serviceaccount (exit %d):\n%s", code, out)
+		}
+
+		// The classic mistake: the pod runs as another service account than
+		// the federated credential names.
+		other := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "app-sa", Annotations: map[string]string{"azure.workload.identity/client-id": clientID}}}
+		if _, err := kube.Client.CoreV1().ServiceAccounts(ns).Create(ctx, other, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := kube.Client.CoreV1().Pods(ns).Create(ctx, labelledPod("wrong-sa", "app-sa"), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		out, code = doctor("pod", "wrong-sa")
+		for _, want := range []string{
+			`federated credential "kind1-workload" has subject system:serviceaccount:wi-test:workload, the pod runs as system:serviceaccount:wi-test:app-sa`,
+			"fix: ward identity federated-credential create --name NAME --identity-name app-id -g rg --issuer " + issuer + " --subject system:serviceaccount:wi-test:app-sa",
+			"token exchange refused: AADSTS70021",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("doctor pod wrong-sa lacks %q", want)
+			}
+		}
+		if code == 0 {
+			t.Error("doctor exited 0 on a broken pod")
+		}
+		t.Logf("ward doctor pod wrong-sa:\n%s", out)
+		out, _ = doctor("pod", "plain")
+		if !strings.Contains(out, `FAIL  pod wi-test/plain lacks label azure.workload.identity/use: "true"`) || !strings.Contains(out, "container app lacks AZURE_CLIENT_ID") {
+			t.Errorf("doctor pod plain:\n%s", out)
+		}
+	})
 }
 
 // TestInstallManifests: what `ward aks show-install` prints (deploy/webhook

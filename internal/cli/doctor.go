@@ -1,0 +1,364 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/spf13/cobra"
+	"github.com/ward-id/ward/client"
+	"github.com/ward-id/ward/internal/webhook"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// doctorCmd walks the chain the seeds' troubleshooting sections walk by
+// hand, from the pod's label to the identity's role assignments, and says
+// for each link what is wrong and the command that fixes it.
+func doctorCmd(g *Globals) *cobra.Command {
+	var namespace, kubeconfig string
+	cmd := &cobra.Command{Use: "doctor", Short: "Diagnose workload identity for a pod or service account, step by step"}
+	pod := &cobra.Command{Use: "pod NAME", Short: "Check a pod: label, service account, injected env and token mount, token claims, federated credential, exchange, roles",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDoctor(cmd, g, kubeconfig, namespace, args[0], "")
+		}}
+	sa := &cobra.Command{Use: "serviceaccount NAME", Aliases: []string{"sa"}, Short: "Check a service account: annotation, token claims, federated credential, exchange, roles",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDoctor(cmd, g, kubeconfig, namespace, "", args[0])
+		}}
+	for _, c := range []*cobra.Command{pod, sa} {
+		c.Flags().StringVar(&namespace, "namespace", "default", "Kubernetes namespace")
+		c.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)")
+	}
+	cmd.AddCommand(pod, sa)
+	return cmd
+}
+
+// report prints one line per check and remembers failures.
+type report struct {
+	w      io.Writer
+	failed int
+}
+
+func (r *report) ok(format string, a ...any) {
+	fmt.Fprintf(r.w, "OK    %s\n", fmt.Sprintf(format, a...))
+}
+func (r *report) note(format string, a ...any) {
+	fmt.Fprintf(r.w, "NOTE  %s\n", fmt.Sprintf(format, a...))
+}
+func (r *report) fail(what, fix string) {
+	r.failed++
+	fmt.Fprintf(r.w, "FAIL  %s\n      fix: %s\n", what, fix)
+}
+
+func runDoctor(cmd *cobra.Command, g *Globals, kubeconfig, ns, podName, saName string) error {
+	ctx := cmd.Context()
+	kube, err := webhook.Kubernetes(kubeconfig)
+	if err != nil {
+		return err
+	}
+	c, err := g.connect(cmd)
+	if err != nil {
+		return err
+	}
+	r := &report{w: cmd.OutOrStdout()}
+	err = diagnose(ctx, r, kube, c, ns, podName, saName)
+	if err != nil {
+		return err
+	}
+	if r.failed > 0 {
+		return fmt.Errorf("%d check(s) failed", r.failed)
+	}
+	fmt.Fprintln(r.w, "All checks passed.")
+	return nil
+}
+
+func diagnose(ctx context.Context, r *report, kube kubernetes.Interface, c *conn, ns, podName, saName string) error {
+	var pod *corev1.Pod
+	if podName != "" {
+		p, err := kube.CoreV1().Pods(ns).Get(ctx, podName, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("read pod %s/%s: %w", ns, podName, err)
+		}
+		pod = p
+		if v := p.Labels[webhook.LabelUse]; v == "true" {
+			r.ok("pod %s/%s has label %s: \"true\"", ns, podName, webhook.LabelUse)
+		} else {
+			r.fail(fmt.Sprintf("pod %s/%s lacks label %s: \"true\" (has %q), so the webhook never sees it", ns, podName, webhook.LabelUse, v),
+				fmt.Sprintf("add the label to the pod template (metadata.labels.\"%s\": \"true\"), then recreate the pod", webhook.LabelUse))
+		}
+		saName = p.Spec.ServiceAccountName
+		if saName == "" {
+			saName = webhook.DefaultServiceAccount
+		}
+	}
+	sa, err := kube.CoreV1().ServiceAccounts(ns).Get(ctx, saName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		r.fail(fmt.Sprintf("service account %s/%s does not exist", ns, saName), fmt.Sprintf("kubectl create serviceaccount %s -n %s", saName, ns))
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("read service account %s/%s: %w", ns, saName, err)
+	}
+	clientID := sa.Annotations[webhook.AnnotationClientID]
+	if pod != nil && pod.Annotations[webhook.AnnotationClientID] != "" {
+		clientID = pod.Annotations[webhook.AnnotationClientID]
+		r.ok("pod annotation %s: %s (overrides the service account's)", webhook.AnnotationClientID, clientID)
+	} else if clientID != "" {
+		r.ok("service account %s/%s has %s: %s", ns, saName, webhook.AnnotationClientID, clientID)
+	} else {
+		r.fail(fmt.Sprintf("service account %s/%s has no annotation %s", ns, saName, webhook.AnnotationClientID),
+			fmt.Sprintf("kubectl annotate serviceaccount %s -n %s %s=$(ward identity show -g GROUP -n NAME --query clientId -o tsv)", saName, ns, webhook.AnnotationClientID))
+	}
+
+	audience := webhook.DefaultAudience
+	authority, tenant := c.server+"/", c.tenant
+	if pod != nil {
+		audience, authority, tenant = checkPodInjection(r, pod, clientID, authority, tenant)
+	}
+
+	// A token as the kubelet would get it for the projected volume.
+	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{Audiences: []string{audience}}}
+	if pod != nil {
+		req.Spec.BoundObjectRef = &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: pod.Name, UID: pod.UID}
+	}
+	tr, err := kube.CoreV1().ServiceAccounts(ns).CreateToken(ctx, saName, req, metav1.CreateOptions{})
+	if err != nil {
+		r.note("could not request a token for %s/%s to check its claims (%v); the remaining checks need one", ns, saName, err)
+		return nil
+	}
+	var claims struct {
+		jwt.Claims
+	}
+	tok, err := jwt.ParseSigned(tr.Status.Token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.RS384, jose.RS512, jose.ES384, jose.ES512, jose.PS256})
+	if err != nil {
+		return fmt.Errorf("the API server's token does not parse: %w", err)
+	}
+	_ = tok.UnsafeClaimsWithoutVerification(&claims) // only read here; Ward verifies it in the exchange below
+	r.ok("token from the API server: iss=%s sub=%s aud=%s", claims.Issuer, claims.Subject, strings.Join(claims.Audience, ","))
+
+	if clientID == "" {
+		return nil
+	}
+	id, ok, err := findIdentity(ctx, c, clientID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		r.fail(fmt.Sprintf("no managed identity in subscription %s has client ID %s", c.sub, clientID),
+			"check the annotation against: ward identity list --query \"[].{name:name, clientId:clientId}\" -o table")
+		return nil
+	}
+	group := groupOf(id.ID)
+	r.ok("managed identity %s (resource group %s, principal %s)", id.Name, group, id.Properties.PrincipalID)
+	checkFederatedCredentials(ctx, r, c, id, group, claims.Issuer, claims.Subject, audience)
+	checkClusterIssuer(ctx, r, c, claims.Issuer)
+	checkExchange(ctx, r, c, authority, tenant, clientID, tr.Status.Token)
+	return checkRoles(ctx, r, c, id)
+}
+
+// checkPodInjection checks what the webhook put into the running pod and
+// returns the audience, authority and tenant the pod will use.
+func checkPodInjection(r *report, pod *corev1.Pod, clientID, authority, tenant string) (string, string, string) {
+	audience := webhook.DefaultAudience
+	var volume bool
+	for _, v := range pod.Spec.Volumes {
+		if v.Name == webhook.VolumeName && v.Projected != nil && len(v.Projected.Sources) > 0 && v.Projected.Sources[0].ServiceAccountToken != nil {
+			volume = true
+			audience = v.Projected.Sources[0].ServiceAccountToken.Audience
+		}
+	}
+	skip := map[string]bool{}
+	for s := range strings.SplitSeq(pod.Annotations[webhook.AnnotationSkipContainers], ";") {
+		skip[strings.TrimSpace(s)] = true
+	}
+	injected := 0
+	for _, ctr := range append(slices.Clip(pod.Spec.InitContainers), pod.Spec.Containers...) {
+		if skip[ctr.Name] {
+			continue
+		}
+		env := map[string]string{}
+		for _, e := range ctr.Env {
+			env[e.Name] = e.Value
+		}
+		mounted := slices.ContainsFunc(ctr.VolumeMounts, func(m corev1.VolumeMount) bool { return m.MountPath == webhook.TokenMountDir })
+		var missing []string
+		for _, k := range []string{webhook.EnvClientID, webhook.EnvTenantID, webhook.EnvTokenFile, webhook.EnvAuthorityHost} {
+			if _, ok := env[k]; !ok {
+				missing = append(missing, k)
+			}
+		}
+		if !mounted {
+			missing = append(missing, "token mount at "+webhook.TokenMountDir)
+		}
+		if len(missing) > 0 {
+			r.fail(fmt.Sprintf("container %s lacks %s", ctr.Name, strings.Join(missing, ", ")),
+				"the webhook did not mutate this pod (created before the label or the webhook, or the webhook is not installed: ward aks show-install); recreate the pod, e.g. kubectl rollout restart")
+			continue
+		}
+		injected++
+		if clientID != "" && env[webhook.EnvClientID] != clientID {
+			r.fail(fmt.Sprintf("container %s has AZURE_CLIENT_ID=%s but the annotation now says %s", ctr.Name, env[webhook.EnvClientID], clientID),
+				"the annotation changed after the pod started; restart the pod (kubectl rollout restart)")
+		}
+		if env[webhook.EnvAuthorityHost] != "" {
+			authority = env[webhook.EnvAuthorityHost]
+		}
+		if env[webhook.EnvTenantID] != "" {
+			tenant = env[webhook.EnvTenantID]
+		}
+	}
+	if injected > 0 {
+		r.ok("env AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE, AZURE_AUTHORITY_HOST and the token mount are in %d container(s)", injected)
+	}
+	if !volume {
+		r.fail(fmt.Sprintf("pod has no projected token volume %q", webhook.VolumeName), "recreate the pod with the webhook installed and the label set")
+	}
+	return audience, authority, tenant
+}
+
+func findIdentity(ctx context.Context, c *conn, clientID string) (client.Identity, bool, error) {
+	ids, err := c.client.ListIdentities(ctx, c.sub, "")
+	if err != nil {
+		return client.Identity{}, false, err
+	}
+	for _, id := range ids {
+		if strings.EqualFold(id.Properties.ClientID, clientID) {
+			return id, true, nil
+		}
+	}
+	return client.Identity{}, false, nil
+}
+
+// checkFederatedCredentials finds the credential that matches the token
+// exactly, or explains the nearest one.
+func checkFederatedCredentials(ctx context.Context, r *report, c *conn, id client.Identity, group, iss, sub, aud string) {
+	fics, err := c.client.ListFederatedCredentials(ctx, c.sub, group, id.Name)
+	if err != nil {
+		r.fail(fmt.Sprintf("cannot list federated credentials of %s: %v", id.Name, err), "check your role on the identity (Reader or above)")
+		return
+	}
+	create := fmt.Sprintf("ward identity federated-credential create --name NAME --identity-name %s -g %s --issuer %s --subject %s", id.Name, group, iss, sub)
+	for _, f := range fics {
+		p := f.Properties
+		if p.Issuer == iss && p.Subject == sub && slices.Contains(p.Audiences, aud) {
+			r.ok("federated credential %q matches (issuer, subject, audience)", f.Name)
+			return
+		}
+	}
+	for _, f := range fics {
+		p := f.Properties
+		switch {
+		case p.Issuer == iss && p.Subject != sub && strings.EqualFold(p.Subject, sub):
+			r.fail(fmt.Sprintf("federated credential %q has subject %s, the token's is %s (subjects are case-sensitive)", f.Name, p.Subject, sub), create)
+			return
+		case p.Issuer == iss && p.Subject != sub:
+			r.fail(fmt.Sprintf("federated credential %q has subject %s, the pod runs as %s", f.Name, p.Subject, sub), create)
+			return
+		case p.Subject == sub && p.Issuer != iss:
+			why := ""
+			if strings.TrimSuffix(p.Issuer, "/") == strings.TrimSuffix(iss, "/") {
+				why = " (they differ only by the trailing '/')"
+			}
+			r.fail(fmt.Sprintf("federated credential %q has issuer %s, the token's is %s%s", f.Name, p.Issuer, iss, why), create)
+			return
+		case p.Subject == sub && p.Issuer == iss:
+			r.fail(fmt.Sprintf("federated credential %q has audiences %v, the token's is %s", f.Name, p.Audiences, aud),
+				fmt.Sprintf("ward identity federated-credential update --name %s --identity-name %s -g %s --audiences %s", f.Name, id.Name, group, aud))
+			return
+		}
+	}
+	r.fail(fmt.Sprintf("none of the %d federated credential(s) of %s trusts issuer %s with subject %s", len(fics), id.Name, iss, sub), create)
+}
+
+func checkClusterIssuer(ctx context.Context, r *report, c *conn, iss string) {
+	clusters, err := c.client.ListClusters(ctx, c.sub, "")
+	if err != nil {
+		return
+	}
+	for _, cl := range clusters {
+		v := clusterView(cl)
+		if u, _ := v["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string); u == iss {
+			r.ok("issuer %s is the hosted issuer of cluster %v (resource group %v)", iss, v["name"], v["resourceGroup"])
+			return
+		}
+	}
+	r.note("issuer %s is not a cluster registered in Ward; Ward will fetch its discovery document and keys from that URL (for a self-managed cluster see ward aks show-apiserver-flags)", iss)
+}
+
+// checkExchange does what the SDK in the pod does: a client-assertion
+// token request, and reports Ward's answer.
+func checkExchange(ctx context.Context, r *report, c *conn, authority, tenant, clientID, assertion string) {
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {clientID}, "scope": {"https://management.azure.com/.default"},
+		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {assertion}}
+	endpoint := strings.TrimSuffix(authority, "/") + "/" + url.PathEscape(tenant) + "/oauth2/v2.0/token"
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := c.creds.HTTP.Do(req)
+	if err != nil {
+		r.fail(fmt.Sprintf("cannot reach the token endpoint %s: %v", endpoint, err), "check AZURE_AUTHORITY_HOST (the webhook's --authority-host) is Ward's public URL and reachable")
+		return
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Error            string `json:"error"`
+		ErrorDescription string `json:"error_description"`
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	_ = json.Unmarshal(b, &out)
+	if resp.StatusCode == http.StatusOK {
+		r.ok("token exchange at %s succeeded", endpoint)
+		return
+	}
+	msg := out.ErrorDescription
+	if msg == "" {
+		msg = strings.TrimSpace(string(b))
+	}
+	r.fail("token exchange refused: "+firstLine(msg), "the sign-in log has the details: ward monitor sign-ins list --offset 10m -o table")
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func checkRoles(ctx context.Context, r *report, c *conn, id client.Identity) error {
+	items, err := c.client.ListRoleAssignments(ctx, "/", "principalId eq '"+id.Properties.PrincipalID+"'")
+	if err != nil {
+		var ce *client.Error
+		if errors.As(err, &ce) {
+			r.note("cannot list role assignments: %s", ce.Message)
+			return nil
+		}
+		return err
+	}
+	if len(items) == 0 {
+		r.fail(fmt.Sprintf("%s has no role assignments: it can sign in but is allowed nothing", id.Name),
+			fmt.Sprintf("ward role assignment create --assignee %s --role \"Key Vault Secrets User\" --scope VAULT_ID (the narrowest scope that works)", id.Properties.ClientID))
+		return nil
+	}
+	defs, _ := c.client.ListRoleDefinitions(ctx, "/", "")
+	names := map[string]string{}
+	for _, d := range defs {
+		names[strings.ToLower(d.Name)] = d.Properties.RoleName
+	}
+	for _, a := range items {
+		rid := a.Properties.RoleDefinitionID
+		r.ok("role %q at %s", names[strings.ToLower(rid[strings.LastIndex(rid, "/")+1:])], a.Properties.Scope)
+	}
+	return nil
+}
