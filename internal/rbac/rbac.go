@@ -54,64 +54,13 @@ type grant struct {
 	role  uint16
 }
 
-const (
-	fnvOffset = 2166136261
-	fnvPrime  = 16777619
-)
-
-// scopeHash is FNV-1a over a normalized scope; the root "/" hashes to the
-// offset basis, which every query treats as an ancestor.
-func scopeHash(normalized string) uint32 {
-	if normalized == "/" {
-		return fnvOffset
-	}
-	h := uint32(fnvOffset)
-	for i := 0; i < len(normalized); i++ {
-		h = (h ^ uint32(normalized[i])) * fnvPrime
-	}
-	return h
-}
-
-// maxPrefixes bounds the ancestors a query scope may have for the hashed
-// scan; deeper scopes fall back to comparing strings.
-const maxPrefixes = 24
-
-// ancestorHashes fills out with the hashes of every ancestor of scope (any
-// case): the root, then each prefix that ends before a '/', then the scope.
-func ancestorHashes(scope string, out *[maxPrefixes]uint32) (int, bool) {
-	for len(scope) > 1 && scope[len(scope)-1] == '/' {
-		scope = scope[:len(scope)-1]
-	}
-	out[0] = fnvOffset
-	n := 1
-	h := uint32(fnvOffset)
-	for i := 0; i < len(scope); i++ {
-		if scope[i] == '/' && i > 0 {
-			if n == maxPrefixes {
-				return n, false
-			}
-			out[n] = h
-			n++
-		}
-		h = (h ^ uint32(lower(scope[i]))) * fnvPrime
-	}
-	if len(scope) > 1 {
-		if n == maxPrefixes {
-			return n, false
-		}
-		out[n] = h
-		n++
-	}
-	return n, true
-}
-
 // slot is one assignment by ID, for deletes and for naming the assignment
-// that allowed a decision: 32 bytes.
+// that allowed a decision: 40 bytes.
 type slot struct {
-	id    guid
-	pg    *principalGrants
-	scope uint32
-	role  uint16
+	id        guid
+	principal guid
+	scope     uint32
+	role      uint16
 }
 
 type guid [16]byte
@@ -171,19 +120,13 @@ func (g guid) String() string {
 // indexed by scope instead of scanned.
 const bigPrincipal = 32
 
-type principalGrants struct {
-	key     guid
-	list    []grant
-	byScope map[string][]grant // built once list grows past bigPrincipal
-}
-
 // Engine holds role definitions and the assignment index. It is safe for
 // concurrent use: checks share a read lock and allocate nothing.
 type Engine struct {
 	mu         sync.RWMutex
 	roles      []compiledRole
 	roleIndex  map[string]uint16 // lower GUID -> index
-	principals map[guid]*principalGrants
+	principals principalTable
 	byID       map[guid]uint32 // assignment ID -> slot
 	slots      []slot
 	free       []uint32
@@ -193,8 +136,7 @@ type Engine struct {
 
 // New returns an engine that knows the built-in roles.
 func New() *Engine {
-	e := &Engine{roleIndex: map[string]uint16{}, principals: map[guid]*principalGrants{},
-		byID: map[guid]uint32{}, scopeIndex: map[string]uint32{}}
+	e := &Engine{roleIndex: map[string]uint16{}, byID: map[guid]uint32{}, scopeIndex: map[string]uint32{}}
 	for _, r := range BuiltInRoles() {
 		e.PutRole(r)
 	}
@@ -273,13 +215,9 @@ func (e *Engine) Put(a Assignment) error {
 		si = uint32(len(e.slots))
 		e.slots = append(e.slots, slot{})
 	}
-	pg := e.principals[principal]
-	if pg == nil {
-		pg = &principalGrants{key: principal}
-		e.principals[principal] = pg
-	}
+	pg := e.principals.insert(principal)
 	g := grant{scope: sc, role: ri, slot: si, hash: scopeHash(scope)}
-	e.slots[si] = slot{id: id, pg: pg, scope: sc, role: ri}
+	e.slots[si] = slot{id: id, principal: principal, scope: sc, role: ri}
 	e.byID[id] = si
 	pg.list = append(pg.list, g)
 	if pg.byScope != nil {
@@ -314,7 +252,7 @@ func (e *Engine) deleteLocked(id guid) bool {
 	delete(e.byID, id)
 	e.slots[si] = slot{}
 	e.free = append(e.free, si)
-	pg := s.pg
+	pg := e.principals.find(s.principal)
 	pg.list = removeGrant(pg.list, si)
 	if pg.byScope != nil {
 		name := e.scopeNames[s.scope]
@@ -325,7 +263,7 @@ func (e *Engine) deleteLocked(id guid) bool {
 		}
 	}
 	if len(pg.list) == 0 {
-		delete(e.principals, pg.key)
+		e.principals.remove(s.principal)
 	}
 	return true
 }
@@ -357,7 +295,7 @@ func (e *Engine) Authorize(principal, action, scope string, data bool) Decision 
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	pg := e.principals[pid]
+	pg := e.principals.find(pid)
 	if pg == nil {
 		return Decision{}
 	}

@@ -182,11 +182,10 @@ func TestWebhookOnRealAPIServer(t *testing.T) {
 		}
 		pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{Name: "metrics", Image: "metrics"})
 		pod.Annotations = map[string]string{"azure.workload.identity/skip-containers": "metrics"}
-		p, err := kube.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
-		if err != nil {
+		if _, err := kube.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		p, err = kube.Client.CoreV1().Pods(ns).Get(ctx, "app", metav1.GetOptions{}) // what etcd holds
+		p, err := kube.Client.CoreV1().Pods(ns).Get(ctx, "app", metav1.GetOptions{}) // what etcd holds
 		if err != nil {
 			t.Fatal(err)
 		}

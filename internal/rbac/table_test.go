@@ -1,0 +1,86 @@
+package rbac
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// TestPrincipalTable drives the open-addressing table and a Go map with
+// the same random inserts and deletes (enough to grow it and to exercise
+// backward-shift deletion in long clusters) and compares them.
+func TestPrincipalTable(t *testing.T) {
+	var tab principalTable
+	model := map[guid]bool{}
+	r := rand.New(rand.NewPCG(1, 2))
+	keys := make([]guid, 5000)
+	for i := range keys {
+		keys[i][0], keys[i][1], keys[i][15] = byte(i), byte(i>>8), byte(r.IntN(4)) // clustered keys
+	}
+	for step := 0; step < 200000; step++ {
+		k := keys[r.IntN(len(keys))]
+		if r.IntN(3) > 0 {
+			e := tab.insert(k)
+			e.list = append(e.list[:0], grant{slot: 1})
+			model[k] = true
+		} else if e := tab.find(k); e != nil {
+			e.list = nil
+			tab.remove(k)
+			delete(model, k)
+		}
+		if step%997 == 0 {
+			for _, k := range keys {
+				if (tab.find(k) != nil) != model[k] {
+					t.Fatalf("step %d: table and model disagree on %x", step, k)
+				}
+			}
+			if tab.len() != len(model) {
+				t.Fatalf("len %d, model %d", tab.len(), len(model))
+			}
+		}
+	}
+}
+
+func TestLowerWord(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < 8; pos++ {
+			x := uint64(0x4142435A5B606162) // neighbours of the letter ranges
+			x = x&^(0xff<<(8*pos)) | uint64(c)<<(8*pos)
+			got := lowerWord(x)
+			var want uint64
+			for i := 7; i >= 0; i-- {
+				want = want<<8 | uint64(lower(byte(x>>(8*i))))
+			}
+			if got != want {
+				t.Fatalf("lowerWord(%016x) = %016x, want %016x", x, got, want)
+			}
+		}
+	}
+}
+
+// TestScopeHashCase: a grant's hash (of the normalized scope) is among the
+// ancestor hashes of the same scope in any case, and of its descendants.
+func TestScopeHashCase(t *testing.T) {
+	for _, s := range []string{"/", "/subscriptions/ABC", "/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourceGroups/My-RG/",
+		"/Subscriptions/x/resourceGroups/y/providers/Microsoft.KeyVault/vaults/kv-é"} {
+		h := scopeHash(NormalizeScope(s))
+		// Letter case folds for ASCII only, as ARM resource names are.
+		upper := strings.Map(func(r rune) rune {
+			if 'a' <= r && r <= 'z' {
+				return r - 'a' + 'A'
+			}
+			return r
+		}, s)
+		for _, q := range []string{s, upper, strings.TrimRight(s, "/") + "/secrets/X"} {
+			var hs [maxPrefixes]uint32
+			n, _ := ancestorHashes(q, &hs)
+			found := false
+			for _, x := range hs[:n] {
+				found = found || x == h
+			}
+			if !found {
+				t.Errorf("grant at %q: hash not among ancestors of %q", s, q)
+			}
+		}
+	}
+}
