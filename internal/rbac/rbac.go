@@ -11,6 +11,7 @@ package rbac
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -44,14 +45,12 @@ type compiledRole struct {
 	dataActions, notDataAct []string
 }
 
-// grant is one assignment as a principal's list holds it: 16 bytes. hash
-// lets a check reject grants at unrelated scopes without reading their
-// scope strings (which would cost a cache miss each).
+// grant is one assignment as a principal's list holds it: 8 bytes. hash
+// lets a check reject grants at unrelated scopes without reading anything
+// else; slot leads to the scope, role and ID when the hash matches.
 type grant struct {
-	scope uint32 // index into Engine.scopeNames
-	slot  uint32 // index into Engine.slots
-	hash  uint32 // scopeHash of the normalized scope
-	role  uint16
+	hash uint32 // scopeHash of the normalized scope
+	slot uint32 // index into Engine.slots
 }
 
 // slot is one assignment by ID, for deletes and for naming the assignment
@@ -127,7 +126,8 @@ type Engine struct {
 	roles      []compiledRole
 	roleIndex  map[string]uint16 // lower GUID -> index
 	principals principalTable
-	byID       map[guid]uint32 // assignment ID -> slot
+	big        map[guid]map[string][]grant // principals with more than bigPrincipal grants, by scope
+	byID       map[guid]uint32             // assignment ID -> slot
 	slots      []slot
 	free       []uint32
 	scopeIndex map[string]uint32 // normalized scope -> index
@@ -136,7 +136,8 @@ type Engine struct {
 
 // New returns an engine that knows the built-in roles.
 func New() *Engine {
-	e := &Engine{roleIndex: map[string]uint16{}, byID: map[guid]uint32{}, scopeIndex: map[string]uint32{}}
+	e := &Engine{roleIndex: map[string]uint16{}, byID: map[guid]uint32{}, scopeIndex: map[string]uint32{},
+		big: map[guid]map[string][]grant{}, slots: make([]slot, 1)} // slot 0 is never used
 	for _, r := range BuiltInRoles() {
 		e.PutRole(r)
 	}
@@ -216,18 +217,20 @@ func (e *Engine) Put(a Assignment) error {
 		e.slots = append(e.slots, slot{})
 	}
 	pg := e.principals.insert(principal)
-	g := grant{scope: sc, role: ri, slot: si, hash: scopeHash(scope)}
+	g := grant{hash: scopeHash(scope), slot: si}
 	e.slots[si] = slot{id: id, principal: principal, scope: sc, role: ri}
 	e.byID[id] = si
-	pg.list = append(pg.list, g)
-	if pg.byScope != nil {
-		pg.byScope[scope] = append(pg.byScope[scope], g)
-	} else if len(pg.list) > bigPrincipal {
-		pg.byScope = map[string][]grant{}
-		for _, x := range pg.list {
-			name := e.scopeNames[x.scope]
-			pg.byScope[name] = append(pg.byScope[name], x)
-		}
+	pg.add(g)
+	if idx := e.big[principal]; idx != nil {
+		idx[scope] = append(idx[scope], g)
+	} else if pg.count() > bigPrincipal {
+		idx = map[string][]grant{}
+		pg.each(func(x grant) bool {
+			name := e.scopeNames[e.slots[x.slot].scope]
+			idx[name] = append(idx[name], x)
+			return false
+		})
+		e.big[principal] = idx
 	}
 	return nil
 }
@@ -253,17 +256,18 @@ func (e *Engine) deleteLocked(id guid) bool {
 	e.slots[si] = slot{}
 	e.free = append(e.free, si)
 	pg := e.principals.find(s.principal)
-	pg.list = removeGrant(pg.list, si)
-	if pg.byScope != nil {
+	pg.remove(si)
+	if idx := e.big[s.principal]; idx != nil {
 		name := e.scopeNames[s.scope]
-		if l := removeGrant(pg.byScope[name], si); len(l) == 0 {
-			delete(pg.byScope, name)
+		if l := removeGrant(idx[name], si); len(l) == 0 {
+			delete(idx, name)
 		} else {
-			pg.byScope[name] = l
+			idx[name] = l
 		}
 	}
-	if len(pg.list) == 0 {
+	if !pg.used() {
 		e.principals.remove(s.principal)
+		delete(e.big, s.principal)
 	}
 	return true
 }
@@ -299,9 +303,10 @@ func (e *Engine) Authorize(principal, action, scope string, data bool) Decision 
 	if pg == nil {
 		return Decision{}
 	}
-	if pg.byScope == nil {
+	if len(pg.more) <= bigPrincipal-inlineGrants {
 		return e.scanAll(pg, action, scope, data)
 	}
+	idx := e.big[pid]
 	// Many grants: walk the scope's ancestors, lower-cased in a stack
 	// buffer so that the map lookups allocate nothing.
 	var buf [512]byte
@@ -321,8 +326,8 @@ func (e *Engine) Authorize(principal, action, scope string, data bool) Decision 
 			key = buf[:1]
 			key[0] = '/'
 		}
-		for _, g := range pg.byScope[string(key)] {
-			if e.roles[g.role].allows(action, data) {
+		for _, g := range idx[string(key)] {
+			if e.roles[e.slots[g.slot].role].allows(action, data) {
 				return e.allowed(g)
 			}
 		}
@@ -335,23 +340,44 @@ func (e *Engine) Authorize(principal, action, scope string, data bool) Decision 
 
 func (e *Engine) scanAll(pg *principalGrants, action, scope string, data bool) Decision {
 	var hashes [maxPrefixes]uint32
-	if n, ok := ancestorHashes(scope, &hashes); ok {
-		for _, g := range pg.list {
-			for _, h := range hashes[:n] {
-				if g.hash == h {
-					if isAncestor(e.scopeNames[g.scope], scope) && e.roles[g.role].allows(action, data) {
-						return e.allowed(g)
-					}
-					break
-				}
+	n, ok := ancestorHashes(scope, &hashes)
+	if !ok {
+		var d Decision
+		pg.each(func(g grant) bool {
+			d = e.check(g, action, scope, data)
+			return d.Allowed
+		})
+		return d
+	}
+	// A 64-bit filter of the ancestor hashes rejects most grants with one
+	// test before the exact comparison.
+	var filter uint64
+	for _, h := range hashes[:n] {
+		filter |= 1 << (h & 63)
+	}
+	for _, g := range pg.inline {
+		if g.slot != 0 && filter&(1<<(g.hash&63)) != 0 && slices.Contains(hashes[:n], g.hash) {
+			if d := e.check(g, action, scope, data); d.Allowed {
+				return d
 			}
 		}
-		return Decision{}
 	}
-	for _, g := range pg.list {
-		if isAncestor(e.scopeNames[g.scope], scope) && e.roles[g.role].allows(action, data) {
-			return e.allowed(g)
+	for _, g := range pg.more {
+		if filter&(1<<(g.hash&63)) != 0 && slices.Contains(hashes[:n], g.hash) {
+			if d := e.check(g, action, scope, data); d.Allowed {
+				return d
+			}
 		}
+	}
+	return Decision{}
+}
+
+// check decides one grant exactly: its scope covers scope and its role
+// allows the action.
+func (e *Engine) check(g grant, action, scope string, data bool) Decision {
+	s := &e.slots[g.slot]
+	if isAncestor(e.scopeNames[s.scope], scope) && e.roles[s.role].allows(action, data) {
+		return Decision{Allowed: true, assignment: s.id}
 	}
 	return Decision{}
 }

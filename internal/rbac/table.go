@@ -1,34 +1,111 @@
 package rbac
 
-import "encoding/binary"
+import "math/bits"
 
-// principalGrants is one principal's assignments, stored inline in the
-// principal table so that a check reaches the grant list with one
-// dependent memory access instead of three (map slot, pointer, list).
+// inlineGrants is how many grants live in the principal's table entry;
+// most principals have no more, so a check touches one cache line for the
+// principal and its grants, and one more for the rest of a longer list.
+const inlineGrants = 3
+
+// principalGrants is one principal's assignments, stored in the principal
+// table itself: 64 bytes, one cache line (the table's backing array is a
+// large allocation, so entries are line-aligned). Slot 0 is never used, so
+// a zero grant marks a free inline place and a zero inline[0] a free entry.
 type principalGrants struct {
-	key     guid
-	list    []grant
-	byScope map[string][]grant // built once list grows past bigPrincipal
+	key    guid
+	inline [inlineGrants]grant
+	more   []grant // grants beyond the inline ones
+}
+
+func (p *principalGrants) used() bool { return p.inline[0].slot != 0 }
+
+func (p *principalGrants) inlineLen() int {
+	n := 0
+	for n < inlineGrants && p.inline[n].slot != 0 {
+		n++
+	}
+	return n
+}
+
+func (p *principalGrants) count() int { return p.inlineLen() + len(p.more) }
+
+// each calls fn with each grant until it returns true.
+func (p *principalGrants) each(fn func(g grant) bool) bool {
+	for _, g := range p.inline[:p.inlineLen()] {
+		if fn(g) {
+			return true
+		}
+	}
+	for _, g := range p.more {
+		if fn(g) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *principalGrants) add(g grant) {
+	if k := p.inlineLen(); k < inlineGrants {
+		p.inline[k] = g
+		return
+	}
+	p.more = append(p.more, g)
+}
+
+// remove drops the grant for slot si, moving the last grant into its place.
+func (p *principalGrants) remove(si uint32) bool {
+	k := p.inlineLen()
+	last := func() grant {
+		if n := len(p.more); n > 0 {
+			g := p.more[n-1]
+			if p.more = p.more[:n-1]; len(p.more) == 0 {
+				p.more = nil
+			}
+			return g
+		}
+		k--
+		g := p.inline[k]
+		p.inline[k] = grant{}
+		return g
+	}
+	for i := 0; i < k; i++ {
+		if p.inline[i].slot == si {
+			g := last()
+			if g.slot != si {
+				p.inline[i] = g
+			}
+			return true
+		}
+	}
+	for i := range p.more {
+		if p.more[i].slot == si {
+			g := last()
+			if g.slot != si {
+				p.more[i] = g
+			}
+			return true
+		}
+	}
+	return false
 }
 
 // principalTable is an open-addressing hash table with linear probing,
-// keyed by principal GUID. An entry is in use while its list is non-empty
-// (a principal without assignments is removed), so no tombstones are
-// needed: deletion shifts the following cluster back.
+// keyed by principal GUID. A principal without assignments is removed, so
+// there are no tombstones: deletion shifts the rest of the cluster back.
 type principalTable struct {
 	slots []principalGrants // length is a power of two
 	used  int
 }
 
 func (t *principalTable) home(k guid) int {
-	h := binary.LittleEndian.Uint64(k[:8]) ^ bits64(binary.LittleEndian.Uint64(k[8:]))
-	return int((h * 0x9E3779B97F4A7C15) >> 32 & uint64(len(t.slots)-1))
+	lo := uint64(k[0]) | uint64(k[1])<<8 | uint64(k[2])<<16 | uint64(k[3])<<24 | uint64(k[4])<<32 | uint64(k[5])<<40 | uint64(k[6])<<48 | uint64(k[7])<<56
+	hi := uint64(k[8]) | uint64(k[9])<<8 | uint64(k[10])<<16 | uint64(k[11])<<24 | uint64(k[12])<<32 | uint64(k[13])<<40 | uint64(k[14])<<48 | uint64(k[15])<<56
+	h := (lo ^ bits.RotateLeft64(hi, 29)) * 0x9E3779B97F4A7C15
+	return int(h>>32) & (len(t.slots) - 1)
 }
 
-func bits64(x uint64) uint64 { return x<<29 | x>>35 }
-
 // find returns the principal's entry, or nil. The pointer is valid until
-// the next insert or delete.
+// the next insert or remove.
 func (t *principalTable) find(k guid) *principalGrants {
 	if len(t.slots) == 0 {
 		return nil
@@ -36,7 +113,7 @@ func (t *principalTable) find(k guid) *principalGrants {
 	mask := len(t.slots) - 1
 	for i := t.home(k); ; i = (i + 1) & mask {
 		e := &t.slots[i]
-		if len(e.list) == 0 {
+		if !e.used() {
 			return nil
 		}
 		if e.key == k {
@@ -46,7 +123,7 @@ func (t *principalTable) find(k guid) *principalGrants {
 }
 
 // insert returns the principal's entry, creating an empty one (which the
-// caller must fill with at least one grant) when absent.
+// caller must give a grant before the next call) when absent.
 func (t *principalTable) insert(k guid) *principalGrants {
 	if e := t.find(k); e != nil {
 		return e
@@ -56,7 +133,7 @@ func (t *principalTable) insert(k guid) *principalGrants {
 	}
 	mask := len(t.slots) - 1
 	i := t.home(k)
-	for len(t.slots[i].list) != 0 {
+	for t.slots[i].used() {
 		i = (i + 1) & mask
 	}
 	t.used++
@@ -73,19 +150,19 @@ func (t *principalTable) grow() {
 	t.slots = make([]principalGrants, n)
 	mask := n - 1
 	for _, e := range old {
-		if len(e.list) == 0 {
+		if !e.used() {
 			continue
 		}
 		i := t.home(e.key)
-		for len(t.slots[i].list) != 0 {
+		for t.slots[i].used() {
 			i = (i + 1) & mask
 		}
 		t.slots[i] = e
 	}
 }
 
-// remove deletes the entry for k (whose list the caller emptied) and
-// moves later members of its probe cluster back so lookups still find them.
+// remove deletes the entry for k (which the caller emptied) and moves later
+// members of its probe cluster back so that lookups still find them.
 func (t *principalTable) remove(k guid) {
 	mask := len(t.slots) - 1
 	i := t.home(k)
@@ -97,9 +174,9 @@ func (t *principalTable) remove(k guid) {
 	}
 	t.slots[i] = principalGrants{}
 	t.used--
-	for j := (i + 1) & mask; len(t.slots[j].list) != 0; j = (j + 1) & mask {
+	for j := (i + 1) & mask; t.slots[j].used(); j = (j + 1) & mask {
 		h := t.home(t.slots[j].key)
-		// Move j back to i unless its home lies cyclically in (i, j].
+		// Move j back to the hole at i unless its home lies cyclically in (i, j].
 		if (j > i && (h <= i || h > j)) || (j < i && h <= i && h > j) {
 			t.slots[i], t.slots[j] = t.slots[j], principalGrants{}
 			i = j

@@ -20,11 +20,12 @@ func TestPrincipalTable(t *testing.T) {
 	for step := 0; step < 200000; step++ {
 		k := keys[r.IntN(len(keys))]
 		if r.IntN(3) > 0 {
-			e := tab.insert(k)
-			e.list = append(e.list[:0], grant{slot: 1})
+			if e := tab.insert(k); !e.used() {
+				e.add(grant{slot: 1})
+			}
 			model[k] = true
 		} else if e := tab.find(k); e != nil {
-			e.list = nil
+			e.remove(1)
 			tab.remove(k)
 			delete(model, k)
 		}
@@ -80,6 +81,71 @@ func TestScopeHashCase(t *testing.T) {
 			}
 			if !found {
 				t.Errorf("grant at %q: hash not among ancestors of %q", s, q)
+			}
+		}
+	}
+}
+
+// TestPrincipalGrantsSpill: grants beyond the inline ones go to the
+// overflow list and come back when grants are removed, in any order.
+func TestPrincipalGrantsSpill(t *testing.T) {
+	var p principalGrants
+	for i := uint32(1); i <= 10; i++ {
+		p.add(grant{hash: i, slot: i})
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	left := map[uint32]bool{}
+	for i := uint32(1); i <= 10; i++ {
+		left[i] = true
+	}
+	for _, si := range r.Perm(10) {
+		if !p.remove(uint32(si + 1)) {
+			t.Fatalf("slot %d not found", si+1)
+		}
+		delete(left, uint32(si+1))
+		seen := map[uint32]bool{}
+		p.each(func(g grant) bool { seen[g.slot] = true; return false })
+		if len(seen) != len(left) || p.count() != len(left) {
+			t.Fatalf("after removing %d: have %v, want %v", si+1, seen, left)
+		}
+		for s := range left {
+			if !seen[s] {
+				t.Fatalf("lost slot %d", s)
+			}
+		}
+	}
+}
+
+// TestAncestorHashesMatchPrefixes: the one-pass ancestor hashes equal the
+// hash of each prefix computed on its own, at every word alignment.
+func TestAncestorHashesMatchPrefixes(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const letters = "abcXYZ09-._"
+	for iter := 0; iter < 3000; iter++ {
+		var b strings.Builder
+		var prefixes []string
+		for seg := 0; seg < 1+r.IntN(8); seg++ {
+			if b.Len() > 0 {
+				prefixes = append(prefixes, b.String())
+			}
+			b.WriteByte('/')
+			for k := 1 + r.IntN(17); k > 0; k-- {
+				b.WriteByte(letters[r.IntN(len(letters))])
+			}
+		}
+		scope := b.String()
+		want := []uint32{rootHash}
+		for _, p := range append(prefixes, scope) {
+			want = append(want, scopeHash(NormalizeScope(p)))
+		}
+		var hs [maxPrefixes]uint32
+		n, ok := ancestorHashes(scope, &hs)
+		if !ok || n != len(want) {
+			t.Fatalf("%q: n=%d ok=%v, want %d", scope, n, ok, len(want))
+		}
+		for i := range want {
+			if hs[i] != want[i] {
+				t.Fatalf("%q: ancestor %d hash %x, want %x", scope, i, hs[i], want[i])
 			}
 		}
 	}
