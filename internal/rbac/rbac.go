@@ -127,7 +127,7 @@ type Engine struct {
 	roleIndex  map[string]uint16 // lower GUID -> index
 	principals principalTable
 	big        map[guid]map[string][]grant // principals with more than bigPrincipal grants, by scope
-	byID       map[guid]uint32             // assignment ID -> slot
+	byID       idTable                     // assignment ID -> slot
 	slots      []slot
 	free       []uint32
 	scopeIndex map[string]uint32 // normalized scope -> index
@@ -136,7 +136,7 @@ type Engine struct {
 
 // New returns an engine that knows the built-in roles.
 func New() *Engine {
-	e := &Engine{roleIndex: map[string]uint16{}, byID: map[guid]uint32{}, scopeIndex: map[string]uint32{},
+	e := &Engine{roleIndex: map[string]uint16{}, scopeIndex: map[string]uint32{},
 		big: map[guid]map[string][]grant{}, slots: make([]slot, 1)} // slot 0 is never used
 	for _, r := range BuiltInRoles() {
 		e.PutRole(r)
@@ -200,7 +200,7 @@ func (e *Engine) Put(a Assignment) error {
 	if !ok {
 		return fmt.Errorf("role definition %q is not known", a.RoleID)
 	}
-	if _, exists := e.byID[id]; exists {
+	if _, exists := e.byID.get(id, e.slots); exists {
 		e.deleteLocked(id)
 	}
 	sc, ok := e.scopeIndex[scope]
@@ -219,7 +219,7 @@ func (e *Engine) Put(a Assignment) error {
 	pg := e.principals.insert(principal)
 	g := grant{hash: scopeHash(scope), slot: si}
 	e.slots[si] = slot{id: id, principal: principal, scope: sc, role: ri}
-	e.byID[id] = si
+	e.byID.put(id, si)
 	pg.add(g)
 	if idx := e.big[principal]; idx != nil {
 		idx[scope] = append(idx[scope], g)
@@ -247,12 +247,12 @@ func (e *Engine) Delete(id string) bool {
 }
 
 func (e *Engine) deleteLocked(id guid) bool {
-	si, ok := e.byID[id]
+	si, ok := e.byID.get(id, e.slots)
 	if !ok {
 		return false
 	}
 	s := e.slots[si]
-	delete(e.byID, id)
+	e.byID.del(id, e.slots)
 	e.slots[si] = slot{}
 	e.free = append(e.free, si)
 	pg := e.principals.find(s.principal)
@@ -286,7 +286,7 @@ func removeGrant(l []grant, si uint32) []grant {
 func (e *Engine) Len() int {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return len(e.byID)
+	return e.byID.used
 }
 
 // Authorize decides whether principal may perform action at scope. data

@@ -150,3 +150,37 @@ func TestAncestorHashesMatchPrefixes(t *testing.T) {
 		}
 	}
 }
+
+// TestIDTable drives the ID table and a map with the same random puts and
+// deletes and compares them.
+func TestIDTable(t *testing.T) {
+	var tab idTable
+	slots := make([]slot, 1, 30001)
+	model := map[guid]uint32{}
+	r := rand.New(rand.NewPCG(9, 10))
+	ids := make([]guid, 3000)
+	for i := range ids {
+		ids[i][0], ids[i][1], ids[i][9] = byte(i), byte(i>>8), byte(r.IntN(3))
+	}
+	for step := 0; step < 100000; step++ {
+		id := ids[r.IntN(len(ids))]
+		if _, ok := model[id]; !ok && r.IntN(2) == 0 {
+			slots = append(slots, slot{id: id})
+			si := uint32(len(slots) - 1)
+			tab.put(id, si)
+			model[id] = si
+		} else if ok {
+			tab.del(id, slots)
+			delete(model, id)
+		}
+		if step%499 == 0 {
+			for _, id := range ids {
+				si, ok := tab.get(id, slots)
+				want, wok := model[id]
+				if ok != wok || si != want {
+					t.Fatalf("step %d: %x -> %d %v, want %d %v", step, id, si, ok, want, wok)
+				}
+			}
+		}
+	}
+}

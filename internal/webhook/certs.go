@@ -87,6 +87,15 @@ func (d *DirCertificate) reload() error {
 // Run polls the directory until ctx ends. Secret volumes change by an
 // atomic symlink swap, so reading both files and comparing is enough.
 func (d *DirCertificate) Run(ctx context.Context, every time.Duration) {
+	repeat(ctx, every, func() {
+		if err := d.reload(); err != nil {
+			d.log.Error("webhook: keeping the previous certificate", "err", err)
+		}
+	})
+}
+
+// repeat calls fn every interval until ctx ends.
+func repeat(ctx context.Context, every time.Duration, fn func()) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -94,9 +103,7 @@ func (d *DirCertificate) Run(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := d.reload(); err != nil {
-				d.log.Error("webhook: keeping the previous certificate", "err", err)
-			}
+			fn()
 		}
 	}
 }
@@ -157,18 +164,11 @@ func (s *SelfSigned) Run(ctx context.Context, every time.Duration, started chan<
 	if err != nil {
 		return
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.Sync(ctx); err != nil {
-				s.Log.Error("webhook: certificate sync failed; retrying", "err", err)
-			}
+	repeat(ctx, every, func() {
+		if err := s.Sync(ctx); err != nil {
+			s.Log.Error("webhook: certificate sync failed; retrying", "err", err)
 		}
-	}
+	})
 }
 
 // Sync makes the Secret hold a valid pair, loads it, and writes caBundle.
