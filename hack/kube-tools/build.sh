@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds a real kube-apiserver and etcd (from k8s.io/kubernetes' own module
+# Builds a real kube-apiserver, kube-controller-manager and etcd (from k8s.io/kubernetes' own module
 # graph) into the folder given as $1, for the webhook's integration tests.
 # Cold: ~10 min and ~2 GiB of RAM; with a warm Go build cache: seconds.
 # Usage: hack/kube-tools/build.sh <out-dir>
@@ -17,7 +17,7 @@ minor="$(echo "$V" | cut -d. -f2)"
 # sample-cli-plugin is not published and nothing needs it), then go mod tidy.
 go mod download
 
-if [ -x "$out/kube-apiserver" ] && [ -x "$out/etcd" ] && [ "$(cat "$out/.version" 2>/dev/null)" = "$V" ]; then
+if [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] && [ -x "$out/etcd" ] && [ "$(cat "$out/.version" 2>/dev/null)" = "$V" ]; then
   echo "kube-tools: $V already built in $out"
   exit 0
 fi
@@ -26,4 +26,4 @@ nice -n 10 go build -trimpath -o "$out/" -ldflags "-s -w \
   -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean" tool
 mv "$out/server" "$out/etcd"
 echo "$V" > "$out/.version"
-echo "kube-tools: built kube-apiserver and etcd $V into $out"
+echo "kube-tools: built kube-apiserver, kube-controller-manager and etcd $V into $out"

@@ -22,10 +22,12 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// kubeCluster is a real kube-apiserver backed by a real etcd, both built
-// from the k8s.io/kubernetes module by hack/kube-tools/build.sh. No
-// scheduler, controller-manager or kubelet runs: pods are admitted and
-// stored but never started, which is all admission and TokenRequest need.
+// kubeCluster is a real kube-apiserver backed by a real etcd, with a real
+// kube-controller-manager running the Deployment and ReplicaSet
+// controllers, all built from the k8s.io/kubernetes module by
+// hack/kube-tools/build.sh. No scheduler or kubelet runs: pods are
+// admitted and stored but never started, which is all admission and
+// TokenRequest need.
 type kubeCluster struct {
 	URL        string
 	Kubeconfig string
@@ -36,22 +38,22 @@ type kubeCluster struct {
 // kubeBinaries finds kube-apiserver and etcd in $WARD_KUBE_BIN or the
 // repository's .cache/kube-bin, building them there when missing (about
 // ten minutes the first time, seconds with a warm Go build cache).
-func kubeBinaries(t *testing.T) (apiserver, etcd string) {
+func kubeBinaries(t *testing.T) (apiserver, controllerManager, etcd string) {
 	t.Helper()
 	dir := os.Getenv("WARD_KUBE_BIN")
 	root, _ := filepath.Abs("../..")
 	if dir == "" {
 		dir = filepath.Join(root, ".cache", "kube-bin")
 	}
-	apiserver, etcd = filepath.Join(dir, "kube-apiserver"), filepath.Join(dir, "etcd")
-	if _, err := os.Stat(apiserver); err != nil {
+	apiserver, controllerManager, etcd = filepath.Join(dir, "kube-apiserver"), filepath.Join(dir, "kube-controller-manager"), filepath.Join(dir, "etcd")
+	if _, err := os.Stat(controllerManager); err != nil {
 		t.Logf("building kube-apiserver and etcd into %s (hack/kube-tools/build.sh; ~10 min cold)", dir)
 		cmd := exec.Command(filepath.Join(root, "hack", "kube-tools", "build.sh"), dir)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("build kube-apiserver: %v\n%s", err, out)
 		}
 	}
-	return apiserver, etcd
+	return apiserver, controllerManager, etcd
 }
 
 func startProc(t *testing.T, name, bin string, args ...string) *exec.Cmd {
@@ -112,7 +114,7 @@ func waitHTTP(t *testing.T, name string, client *http.Client, url, token string,
 // service-account issuer and signing key.
 func startKube(t *testing.T, issuer string, saKey *rsa.PrivateKey) *kubeCluster {
 	t.Helper()
-	apiserverBin, etcdBin := kubeBinaries(t)
+	apiserverBin, controllerManagerBin, etcdBin := kubeBinaries(t)
 	dir := t.TempDir()
 	etcdClient, etcdPeer := "http://"+freeAddr(t), "http://"+freeAddr(t)
 	startProc(t, "etcd", etcdBin, "--name", "ward-test", "--data-dir", filepath.Join(dir, "etcd"),
@@ -180,6 +182,9 @@ users: [{name: admin, user: {token: %q}}]
 contexts: [{name: test, context: {cluster: test, user: admin}}]
 current-context: test
 `, cfg.Host, filepath.Join(dir, "ca.crt"), token)), 0o600)
+	startProc(t, "kube-controller-manager", controllerManagerBin, "--kubeconfig="+kubeconfig,
+		"--controllers=deployment,replicaset", "--leader-elect=false",
+		"--bind-address=127.0.0.1", "--secure-port=0", "--use-service-account-credentials=false")
 	return &kubeCluster{URL: cfg.Host, Kubeconfig: kubeconfig, Config: cfg, Client: client}
 }
 

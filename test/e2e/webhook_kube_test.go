@@ -230,8 +230,10 @@ func TestWebhookOnRealAPIServer(t *testing.T) {
 		}
 	})
 
-	t.Run("pod of a Deployment (generateName, no namespace in the object)", func(t *testing.T) {
+	t.Run("pods of a Deployment, created by the real ReplicaSet controller", func(t *testing.T) {
+		replicas := int32(2)
 		dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
 			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web", "azure.workload.identity/use": "true"},
@@ -240,18 +242,30 @@ func TestWebhookOnRealAPIServer(t *testing.T) {
 		if _, err := kube.Client.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		// No controller-manager runs here, so create the pod as the
-		// ReplicaSet controller does: from the template, generateName,
-		// no namespace in the object.
-		tmpl := dep.Spec.Template
-		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: "web-7d9c-", Labels: tmpl.Labels, Annotations: tmpl.Annotations}, Spec: tmpl.Spec}
-		p, err := kube.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
+		// The controller creates the pods with generateName and no
+		// namespace in the object: the webhook must use the request's.
+		var pods *corev1.PodList
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			var err error
+			pods, err = kube.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+			if err == nil && len(pods.Items) == 2 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the ReplicaSet controller created no pods within 60s: %v", err)
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
-		checkMutated(t, p.Spec.Containers[0])
-		if exp := tokenVolume(t, p).ExpirationSeconds; exp == nil || *exp != 7200 {
-			t.Errorf("expirationSeconds %v, want 7200 from the pod annotation", exp)
+		for i := range pods.Items {
+			p := &pods.Items[i]
+			if !strings.HasPrefix(p.Name, "web-") || len(p.OwnerReferences) == 0 || p.OwnerReferences[0].Kind != "ReplicaSet" {
+				t.Errorf("pod %s not from the ReplicaSet: %+v", p.Name, p.OwnerReferences)
+			}
+			checkMutated(t, p.Spec.Containers[0])
+			if exp := tokenVolume(t, p).ExpirationSeconds; exp == nil || *exp != 7200 {
+				t.Errorf("expirationSeconds %v, want 7200 from the pod annotation", exp)
+			}
 		}
 	})
 
