@@ -47,10 +47,9 @@ func (h *certHolder) Ready() bool { return h.cur.Load() != nil }
 // their content changes, keeping the old pair if the new one is unusable.
 type DirCertificate struct {
 	certHolder
-	dir       string
-	last      []byte
-	log       *slog.Logger
-	LoadError error // the latest reload failure, nil after a good load
+	dir  string
+	last []byte
+	log  *slog.Logger
 }
 
 // NewDirCertificate loads the pair once; it fails if it cannot.
