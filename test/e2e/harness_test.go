@@ -102,6 +102,13 @@ func startWard(t *testing.T, dataDir string, extraArgs ...string) *ward {
 				if resp, err := w.http.Get(w.base + "/healthz"); err == nil {
 					resp.Body.Close()
 					if resp.StatusCode == http.StatusOK {
+						// Read admin.json again: on a restart the file read above
+						// may be the previous process's, with its old URLs; the
+						// server rewrites it before it serves.
+						b, err := os.ReadFile(filepath.Join(dataDir, "admin.json"))
+						if err != nil || json.Unmarshal(b, &w.admin) != nil {
+							t.Fatalf("read admin.json after start: %v", err)
+						}
 						return w
 					}
 				}
