@@ -220,12 +220,12 @@ func (e *Engine) Put(a Assignment) error {
 	g := grant{hash: scopeHash(scope), slot: si}
 	e.slots[si] = slot{id: id, principal: principal, scope: sc, role: ri}
 	e.byID.put(id, si)
-	pg.add(g)
+	e.principals.add(pg, g)
 	if idx := e.big[principal]; idx != nil {
 		idx[scope] = append(idx[scope], g)
 	} else if pg.count() > bigPrincipal {
 		idx = map[string][]grant{}
-		pg.each(func(x grant) bool {
+		e.principals.each(pg, func(x grant) bool {
 			name := e.scopeNames[e.slots[x.slot].scope]
 			idx[name] = append(idx[name], x)
 			return false
@@ -256,7 +256,7 @@ func (e *Engine) deleteLocked(id guid) bool {
 	e.slots[si] = slot{}
 	e.free = append(e.free, si)
 	pg := e.principals.find(s.principal)
-	pg.remove(si)
+	e.principals.drop(pg, si)
 	if idx := e.big[s.principal]; idx != nil {
 		name := e.scopeNames[s.scope]
 		if l := removeGrant(idx[name], si); len(l) == 0 {
@@ -303,7 +303,7 @@ func (e *Engine) Authorize(principal, action, scope string, data bool) Decision 
 	if pg == nil {
 		return Decision{}
 	}
-	if len(pg.more) <= bigPrincipal-inlineGrants {
+	if pg.n < bigPrincipal {
 		return e.scanAll(pg, action, scope, data)
 	}
 	idx := e.big[pid]
@@ -343,7 +343,7 @@ func (e *Engine) scanAll(pg *principalGrants, action, scope string, data bool) D
 	n, ok := ancestorHashes(scope, &hashes)
 	if !ok {
 		var d Decision
-		pg.each(func(g grant) bool {
+		e.principals.each(pg, func(g grant) bool {
 			d = e.check(g, action, scope, data)
 			return d.Allowed
 		})
@@ -355,14 +355,12 @@ func (e *Engine) scanAll(pg *principalGrants, action, scope string, data bool) D
 	for _, h := range hashes[:n] {
 		filter |= 1 << (h & 63)
 	}
-	for _, g := range pg.inline {
-		if g.slot != 0 && filter&(1<<(g.hash&63)) != 0 && slices.Contains(hashes[:n], g.hash) {
-			if d := e.check(g, action, scope, data); d.Allowed {
-				return d
-			}
+	if g := pg.first; filter&(1<<(g.hash&63)) != 0 && slices.Contains(hashes[:n], g.hash) {
+		if d := e.check(g, action, scope, data); d.Allowed {
+			return d
 		}
 	}
-	for _, g := range pg.more {
+	for _, g := range e.principals.rest(pg) {
 		if filter&(1<<(g.hash&63)) != 0 && slices.Contains(hashes[:n], g.hash) {
 			if d := e.check(g, action, scope, data); d.Allowed {
 				return d

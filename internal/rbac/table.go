@@ -2,91 +2,33 @@ package rbac
 
 import "math/bits"
 
-// inlineGrants is how many grants live in the principal's table entry;
-// most principals have no more, so a check touches one cache line for the
-// principal and its grants, and one more for the rest of a longer list.
-const inlineGrants = 3
-
-// principalGrants is one principal's assignments, stored in the principal
-// table itself: 64 bytes, one cache line (the table's backing array is a
-// large allocation, so entries are line-aligned). Slot 0 is never used, so
-// a zero grant marks a free inline place and a zero inline[0] a free entry.
+// principalGrants is one principal's assignments as the principal table
+// holds them: 32 bytes, two to a cache line. The first grant is inline, so
+// a principal with one assignment costs a check one cache line; the rest
+// sit together in the table's arena (one more line for up to eight).
+// Slot 0 is never used, so a zero first grant marks a free entry.
 type principalGrants struct {
-	key    guid
-	inline [inlineGrants]grant
-	more   []grant // grants beyond the inline ones
+	key   guid
+	first grant
+	off   uint32 // the rest: arena[off : off+n]
+	n     uint32
 }
 
-func (p *principalGrants) used() bool { return p.inline[0].slot != 0 }
+func (p *principalGrants) used() bool { return p.first.slot != 0 }
 
-func (p *principalGrants) inlineLen() int {
-	n := 0
-	for n < inlineGrants && p.inline[n].slot != 0 {
-		n++
+func (p *principalGrants) count() int {
+	if !p.used() {
+		return 0
 	}
-	return n
+	return 1 + int(p.n)
 }
 
-func (p *principalGrants) count() int { return p.inlineLen() + len(p.more) }
-
-// each calls fn with each grant until it returns true.
-func (p *principalGrants) each(fn func(g grant) bool) bool {
-	for _, g := range p.inline[:p.inlineLen()] {
-		if fn(g) {
-			return true
-		}
+// chunkClass is the size class (capacity 1<<class grants) that holds n.
+func chunkClass(n uint32) int {
+	if n <= 1 {
+		return 0
 	}
-	for _, g := range p.more {
-		if fn(g) {
-			return true
-		}
-	}
-	return false
-}
-
-func (p *principalGrants) add(g grant) {
-	if k := p.inlineLen(); k < inlineGrants {
-		p.inline[k] = g
-		return
-	}
-	p.more = append(p.more, g)
-}
-
-// remove drops the grant for slot si, moving the last grant into its place.
-func (p *principalGrants) remove(si uint32) bool {
-	k := p.inlineLen()
-	last := func() grant {
-		if n := len(p.more); n > 0 {
-			g := p.more[n-1]
-			if p.more = p.more[:n-1]; len(p.more) == 0 {
-				p.more = nil
-			}
-			return g
-		}
-		k--
-		g := p.inline[k]
-		p.inline[k] = grant{}
-		return g
-	}
-	for i := 0; i < k; i++ {
-		if p.inline[i].slot == si {
-			g := last()
-			if g.slot != si {
-				p.inline[i] = g
-			}
-			return true
-		}
-	}
-	for i := range p.more {
-		if p.more[i].slot == si {
-			g := last()
-			if g.slot != si {
-				p.more[i] = g
-			}
-			return true
-		}
-	}
-	return false
+	return bits.Len32(n - 1)
 }
 
 // principalTable is an open-addressing hash table with linear probing,
@@ -95,6 +37,109 @@ func (p *principalGrants) remove(si uint32) bool {
 type principalTable struct {
 	slots []principalGrants // length is a power of two
 	used  int
+	arena []grant      // every principal's grants beyond the first, in chunks
+	free  [32][]uint32 // offsets of free chunks by size class
+}
+
+// rest returns p's grants beyond the first.
+func (t *principalTable) rest(p *principalGrants) []grant {
+	return t.arena[p.off : p.off+p.n : p.off+p.n]
+}
+
+// each calls fn with each of p's grants until it returns true.
+func (t *principalTable) each(p *principalGrants, fn func(g grant) bool) bool {
+	if !p.used() || fn(p.first) {
+		return p.used()
+	}
+	for _, g := range t.rest(p) {
+		if fn(g) {
+			return true
+		}
+	}
+	return false
+}
+
+// alloc returns the offset of a free chunk of the class. Chunks of up to
+// eight grants never cross a 64-byte line: each starts at a multiple of
+// its own size (or of eight).
+func (t *principalTable) alloc(class int) uint32 {
+	if l := t.free[class]; len(l) > 0 {
+		off := l[len(l)-1]
+		t.free[class] = l[:len(l)-1]
+		return off
+	}
+	size := 1 << class
+	align := min(size, 8)
+	for len(t.arena)%align != 0 {
+		t.arena = append(t.arena, grant{})
+	}
+	off := uint32(len(t.arena))
+	t.arena = append(t.arena, make([]grant, size)...)
+	return off
+}
+
+func (t *principalTable) release(off, n uint32) {
+	c := chunkClass(n)
+	clear(t.arena[off : off+1<<c])
+	t.free[c] = append(t.free[c], off)
+}
+
+// add appends a grant to p.
+func (t *principalTable) add(p *principalGrants, g grant) {
+	if !p.used() {
+		p.first = g
+		return
+	}
+	if p.n == 0 {
+		p.off = t.alloc(0)
+	} else if chunkClass(p.n+1) != chunkClass(p.n) {
+		off := t.alloc(chunkClass(p.n + 1))
+		copy(t.arena[off:], t.rest(p))
+		t.release(p.off, p.n)
+		p.off = off
+	}
+	t.arena[p.off+p.n] = g
+	p.n++
+}
+
+// drop removes the grant for slot si from p, moving the last grant into
+// its place; it reports whether p had it.
+func (t *principalTable) drop(p *principalGrants, si uint32) bool {
+	var at *grant
+	if p.first.slot == si {
+		at = &p.first
+	} else {
+		rest := t.rest(p)
+		for i := range rest {
+			if rest[i].slot == si {
+				at = &rest[i]
+				break
+			}
+		}
+	}
+	if at == nil {
+		return false
+	}
+	if p.n == 0 {
+		p.first = grant{}
+		return true
+	}
+	*at = t.arena[p.off+p.n-1]
+	t.arena[p.off+p.n-1] = grant{}
+	p.n--
+	switch {
+	case p.n == 0:
+		t.release(p.off, 1)
+		p.off = 0
+	case chunkClass(p.n) != chunkClass(p.n+1):
+		// A chunk's class is always that of its length, so release can
+		// find it again: move down a class when the list shrinks past one.
+		off := t.alloc(chunkClass(p.n))
+		copy(t.arena[off:], t.rest(p))
+		t.release(p.off, p.n+1)
+		p.off = off
+	}
+	return true
 }
 
 func (t *principalTable) home(k guid) int {

@@ -21,11 +21,11 @@ func TestPrincipalTable(t *testing.T) {
 		k := keys[r.IntN(len(keys))]
 		if r.IntN(3) > 0 {
 			if e := tab.insert(k); !e.used() {
-				e.add(grant{slot: 1})
+				tab.add(e, grant{slot: 1})
 			}
 			model[k] = true
 		} else if e := tab.find(k); e != nil {
-			e.remove(1)
+			tab.drop(e, 1)
 			tab.remove(k)
 			delete(model, k)
 		}
@@ -86,31 +86,63 @@ func TestScopeHashCase(t *testing.T) {
 	}
 }
 
-// TestPrincipalGrantsSpill: grants beyond the inline ones go to the
-// overflow list and come back when grants are removed, in any order.
-func TestPrincipalGrantsSpill(t *testing.T) {
-	var p principalGrants
-	for i := uint32(1); i <= 10; i++ {
-		p.add(grant{hash: i, slot: i})
-	}
+// TestPrincipalGrantsArena: many principals growing and shrinking their
+// lists in random order keep exactly their grants, and chunks freed by one
+// are reused without corrupting another.
+func TestPrincipalGrantsArena(t *testing.T) {
+	var tab principalTable
 	r := rand.New(rand.NewPCG(3, 4))
-	left := map[uint32]bool{}
-	for i := uint32(1); i <= 10; i++ {
-		left[i] = true
+	keys := make([]guid, 50)
+	model := make([]map[uint32]bool, len(keys))
+	for i := range keys {
+		keys[i][0], keys[i][1] = byte(i), 0xaa
+		model[i] = map[uint32]bool{}
 	}
-	for _, si := range r.Perm(10) {
-		if !p.remove(uint32(si + 1)) {
-			t.Fatalf("slot %d not found", si+1)
+	next := uint32(1)
+	for step := 0; step < 100000; step++ {
+		i := r.IntN(len(keys))
+		e := tab.find(keys[i])
+		if r.IntN(5) < 3 && len(model[i]) < 40 {
+			if e == nil {
+				e = tab.insert(keys[i])
+			}
+			tab.add(e, grant{hash: next, slot: next})
+			model[i][next] = true
+			next++
+		} else if e != nil {
+			var victim uint32
+			for s := range model[i] {
+				victim = s
+				break
+			}
+			if !tab.drop(e, victim) {
+				t.Fatalf("step %d: slot %d not found", step, victim)
+			}
+			delete(model[i], victim)
+			if !e.used() {
+				tab.remove(keys[i])
+			}
 		}
-		delete(left, uint32(si+1))
-		seen := map[uint32]bool{}
-		p.each(func(g grant) bool { seen[g.slot] = true; return false })
-		if len(seen) != len(left) || p.count() != len(left) {
-			t.Fatalf("after removing %d: have %v, want %v", si+1, seen, left)
-		}
-		for s := range left {
-			if !seen[s] {
-				t.Fatalf("lost slot %d", s)
+		if step%101 == 0 {
+			for j, k := range keys {
+				seen := map[uint32]bool{}
+				if e := tab.find(k); e != nil {
+					tab.each(e, func(g grant) bool {
+						if g.hash != g.slot || seen[g.slot] {
+							t.Fatalf("step %d: principal %d has a foreign or repeated grant %+v", step, j, g)
+						}
+						seen[g.slot] = true
+						return false
+					})
+				}
+				if len(seen) != len(model[j]) {
+					t.Fatalf("step %d: principal %d has %d grants, want %d", step, j, len(seen), len(model[j]))
+				}
+				for s := range model[j] {
+					if !seen[s] {
+						t.Fatalf("step %d: principal %d lost slot %d", step, j, s)
+					}
+				}
 			}
 		}
 	}
