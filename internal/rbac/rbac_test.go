@@ -192,24 +192,44 @@ func BenchmarkAssignmentChange1M(b *testing.B) {
 
 // TestIndexFootprint reports build time and bytes per assignment at 1M; it
 // asserts only the memory bound, which does not depend on machine load.
+// Besides the benchmark's shape (10 per principal, interleaved), it checks
+// the extremes of one and three assignments per principal.
 func TestIndexFootprint(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds a 1M-assignment index")
+		t.Skip("builds 1M-assignment indexes")
 	}
-	runtime.GC()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	start := time.Now()
-	e, _, _ := synthetic(1_000_000)
-	build := time.Since(start)
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	per := float64(after.HeapAlloc-before.HeapAlloc) / 1e6
-	t.Logf("1M assignments: build %v (incl. generating IDs), %.0f B per assignment", build, per)
+	measure := func(build func() *Engine) (float64, time.Duration) {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		start := time.Now()
+		e := build()
+		took := time.Since(start)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		runtime.KeepAlive(e)
+		return float64(after.HeapAlloc-before.HeapAlloc) / 1e6, took
+	}
+	per, build := measure(func() *Engine { e, _, _ := synthetic(1_000_000); return e })
+	t.Logf("1M assignments, 10 per principal: build %v (incl. generating IDs), %.0f B per assignment", build, per)
 	if per > 150 {
 		t.Errorf("index uses %.0f B per assignment, target 150", per)
 	}
-	runtime.KeepAlive(e)
+	for _, k := range []int{1, 3} {
+		per, _ := measure(func() *Engine {
+			e := New()
+			for i := 0; i < 1_000_000; i++ {
+				p := i / k
+				e.Put(Assignment{ID: fmt.Sprintf("%08x-2222-4222-8222-%012x", i, i), Scope: fmt.Sprintf("/subscriptions/%08x-1111-4111-8111-111111111111/resourceGroups/rg-%d", i%100, i%1000),
+					PrincipalID: fmt.Sprintf("%08x-0000-4000-8000-%012x", p, p), RoleID: ReaderID})
+			}
+			return e
+		})
+		t.Logf("1M assignments, %d per principal: %.0f B per assignment", k, per)
+		if per > 150 {
+			t.Errorf("%d per principal: index uses %.0f B per assignment, target 150", k, per)
+		}
+	}
 }
 
 func TestAncestorHashes(t *testing.T) {
