@@ -6,6 +6,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,7 +88,8 @@ func TestWebhookOnRealAPIServer(t *testing.T) {
 	}
 
 	hookLog, _ := os.Create(filepath.Join(t.TempDir(), "webhook.log"))
-	hook := exec.Command(wardBin, "webhook", "--addr", hookAddr, "--probe-addr", freeAddr(t), "--kubeconfig", kube.Kubeconfig,
+	probeAddr := freeAddr(t)
+	hook := exec.Command(wardBin, "webhook", "--addr", hookAddr, "--probe-addr", probeAddr, "--kubeconfig", kube.Kubeconfig,
 		"--tenant-id", w.admin.TenantID, "--authority-host", w.base, "--self-signed", "--namespace", "ward-system",
 		"--tls-san", "127.0.0.1", "--webhook-config-name", whc.Name)
 	hook.Stdout, hook.Stderr = hookLog, hookLog
@@ -336,6 +339,30 @@ func TestWebhookOnRealAPIServer(t *testing.T) {
 		at.UnsafeClaimsWithoutVerification(&atClaims)
 		if atClaims["appid"] != clientID && atClaims["azp"] != clientID {
 			t.Fatalf("access token for %v/%v, want %s", atClaims["appid"], atClaims["azp"], clientID)
+		}
+	})
+
+	t.Run("probes and metrics", func(t *testing.T) {
+		for path, want := range map[string]string{
+			"/healthz": "ok", "/readyz": "ok",
+			"/metrics": `ward_webhook_admission_duration_seconds_count{result="patched"}`,
+		} {
+			resp, err := http.Get("http://" + probeAddr + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
+				t.Errorf("GET %s: %d %.300s", path, resp.StatusCode, b)
+			}
+			if path == "/metrics" {
+				for _, line := range strings.Split(string(b), "\n") {
+					if strings.HasPrefix(line, "ward_webhook_admission_duration_seconds_") && !strings.Contains(line, "bucket") {
+						t.Log(line)
+					}
+				}
+			}
 		}
 	})
 
