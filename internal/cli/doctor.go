@@ -180,10 +180,7 @@ func checkPodInjection(r *report, pod *corev1.Pod, clientID, authority, tenant s
 			audience = v.Projected.Sources[0].ServiceAccountToken.Audience
 		}
 	}
-	skip := map[string]bool{}
-	for s := range strings.SplitSeq(pod.Annotations[webhook.AnnotationSkipContainers], ";") {
-		skip[strings.TrimSpace(s)] = true
-	}
+	skip := webhook.SkipContainers(pod.Annotations[webhook.AnnotationSkipContainers])
 	injected := 0
 	for _, ctr := range append(slices.Clip(pod.Spec.InitContainers), pod.Spec.Containers...) {
 		if skip[ctr.Name] {

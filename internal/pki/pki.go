@@ -49,7 +49,7 @@ func Load(dir string, extraHosts []string, now func() time.Time) (tls.Certificat
 		return tls.Certificate{}, err
 	}
 	certPath, keyPath := filepath.Join(dir, serverFile), filepath.Join(dir, serverKeyFile)
-	if c, err := tls.LoadX509KeyPair(certPath, keyPath); err == nil && covers(c.Leaf, hosts, now()) {
+	if c, err := tls.LoadX509KeyPair(certPath, keyPath); err == nil && Covers(c.Leaf, hosts, now()) {
 		c.Certificate = append(c.Certificate, caCert.Raw)
 		return c, nil
 	}
@@ -67,7 +67,9 @@ func Load(dir string, extraHosts []string, now func() time.Time) (tls.Certificat
 	return tls.Certificate{Certificate: [][]byte{der, caCert.Raw}, PrivateKey: key, Leaf: leaf}, nil
 }
 
-func covers(leaf *x509.Certificate, hosts []string, now time.Time) bool {
+// Covers reports whether leaf names every host (IP or DNS name) and stays
+// valid for 30 more days: the test for re-issuing a serving certificate.
+func Covers(leaf *x509.Certificate, hosts []string, now time.Time) bool {
 	if leaf == nil || now.Add(30*24*time.Hour).After(leaf.NotAfter) {
 		return false
 	}

@@ -143,10 +143,7 @@ func (t *principalTable) drop(p *principalGrants, si uint32) bool {
 }
 
 func (t *principalTable) home(k guid) int {
-	lo := uint64(k[0]) | uint64(k[1])<<8 | uint64(k[2])<<16 | uint64(k[3])<<24 | uint64(k[4])<<32 | uint64(k[5])<<40 | uint64(k[6])<<48 | uint64(k[7])<<56
-	hi := uint64(k[8]) | uint64(k[9])<<8 | uint64(k[10])<<16 | uint64(k[11])<<24 | uint64(k[12])<<32 | uint64(k[13])<<40 | uint64(k[14])<<48 | uint64(k[15])<<56
-	h := (lo ^ bits.RotateLeft64(hi, 29)) * 0x9E3779B97F4A7C15
-	return int(h>>32) & (len(t.slots) - 1)
+	return int(guidHash(k)>>32) & (len(t.slots) - 1)
 }
 
 // find returns the principal's entry, or nil. The pointer is valid until

@@ -11,7 +11,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -221,17 +220,8 @@ func (s *SelfSigned) usable(data map[string][]byte) bool {
 		return false
 	}
 	leaf := pair.Leaf
-	if s.now().Add(30 * 24 * time.Hour).After(leaf.NotAfter) {
+	if !pki.Covers(leaf, s.hosts(), s.now()) {
 		return false
-	}
-	for _, h := range s.hosts() {
-		if ip := net.ParseIP(h); ip != nil {
-			if !slices.ContainsFunc(leaf.IPAddresses, ip.Equal) {
-				return false
-			}
-		} else if !slices.Contains(leaf.DNSNames, h) {
-			return false
-		}
 	}
 	roots := x509.NewCertPool()
 	if !roots.AppendCertsFromPEM(data[secretCA]) {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -179,11 +178,6 @@ func (m *Mutator) Mutate(ctx context.Context, namespace string, raw []byte) (Res
 	if p.Metadata == nil || p.Spec == nil {
 		return Result{}, deny(msgUndecodable, "no metadata or spec")
 	}
-	for _, c := range append(slices.Clip(p.Spec.Containers), p.Spec.InitContainers...) {
-		if c == nil {
-			return Result{}, deny(msgUndecodable, "null container")
-		}
-	}
 	if !selected(&p) {
 		return Result{}, nil
 	}
@@ -239,13 +233,16 @@ func (m *Mutator) Mutate(ctx context.Context, namespace string, raw []byte) (Res
 	var recorded map[string]string
 	_ = json.Unmarshal([]byte(podAnn[AnnotationInjected]), &recorded) // unreadable: nothing is known to be Ward's
 	written := map[string]bool{}
-	skip := skipContainers(podAnn[AnnotationSkipContainers])
+	skip := SkipContainers(podAnn[AnnotationSkipContainers])
 
 	for _, list := range []struct {
 		field      string
 		containers []*containerView
 	}{{"containers", p.Spec.Containers}, {"initContainers", p.Spec.InitContainers}} {
 		for i, c := range list.containers {
+			if c == nil {
+				return Result{}, deny(msgUndecodable, "null container")
+			}
 			if skip[c.Name] {
 				continue
 			}
@@ -294,7 +291,7 @@ func (m *Mutator) Mutate(ctx context.Context, namespace string, raw []byte) (Res
 // value is still the one Ward recorded injecting. A user's own value (or a
 // valueFrom) is never touched, and empty values are never injected.
 func envOps(base string, env []envView, desired []envVar, recorded map[string]string, written map[string]bool) []Op {
-	var ops, appended []Op
+	var ops []Op
 	var add []map[string]string
 	for _, d := range desired {
 		if d.value == "" {
@@ -310,7 +307,6 @@ func envOps(base string, env []envView, desired []envVar, recorded map[string]st
 		switch {
 		case idx < 0:
 			add = append(add, map[string]string{"name": d.name, "value": d.value})
-			appended = append(appended, Op{"add", base + "/env/-", add[len(add)-1]})
 			written[d.name] = true
 		case env[idx].Value != nil && *env[idx].Value != d.value && recorded[d.name] != "" && *env[idx].Value == recorded[d.name]:
 			ops = append(ops, Op{"replace", fmt.Sprintf("%s/env/%d/value", base, idx), d.value})
@@ -323,7 +319,10 @@ func envOps(base string, env []envView, desired []envVar, recorded map[string]st
 	if len(env) == 0 {
 		return append(ops, Op{"add", base + "/env", add})
 	}
-	return append(ops, appended...)
+	for _, v := range add {
+		ops = append(ops, Op{"add", base + "/env/-", v})
+	}
+	return ops
 }
 
 // mountOp mounts the token volume read-only unless the container already
@@ -420,8 +419,9 @@ func boolAnnotation(ann map[string]string, key string) (bool, error) {
 	return b, nil
 }
 
-// skipContainers parses the ';'-separated, space-trimmed container list.
-func skipContainers(v string) map[string]bool {
+// SkipContainers parses the skip-containers annotation: ';'-separated,
+// space-trimmed container names.
+func SkipContainers(v string) map[string]bool {
 	if v == "" {
 		return nil
 	}

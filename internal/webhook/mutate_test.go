@@ -388,7 +388,7 @@ func TestReinvocation(t *testing.T) {
 func TestSkipContainers(t *testing.T) {
 	for in, want := range map[string][]string{"": nil, "container1": {"container1"}, "container1;container2": {"container1", "container2"},
 		"container1; container2": {"container1", "container2"}, " ; ;x": {"x"}} {
-		got := skipContainers(in)
+		got := SkipContainers(in)
 		if len(got) != len(want) {
 			t.Fatalf("%q: %v, want %v", in, got, want)
 		}
