@@ -1,6 +1,7 @@
 package arm
 
 import (
+	"context"
 	"encoding/json"
 
 	"github.com/go-jose/go-jose/v4"
@@ -141,11 +142,7 @@ func (h *Handler) clusterCollection(w http.ResponseWriter, r *http.Request, sub,
 	if err != nil {
 		return err
 	}
-	out := make([]clusterJSON, 0, len(items))
-	for _, c := range items {
-		out = append(out, h.toCluster(r, c))
-	}
-	writeList(w, r, out, "")
+	writeList(w, r, mapList(items, func(c clusters.Cluster) clusterJSON { return h.toCluster(r, c) }), "")
 	return nil
 }
 
@@ -153,34 +150,18 @@ func (h *Handler) cluster(w http.ResponseWriter, r *http.Request, ref storage.Cl
 	if err := checkAPIVersion(r, clusterAPIVersions, TypeManagedCluster); err != nil {
 		return err
 	}
-	ctx := r.Context()
-	switch r.Method {
-	case http.MethodGet:
-		c, err := h.clusters.Get(ctx, ref)
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, h.toCluster(r, c))
-	case http.MethodPut:
-		var b clusterBody
-		if err := decodeBody(w, r, &b); err != nil {
-			return err
-		}
-		c, created, err := h.clusters.Put(ctx, ref, b.request())
-		if err != nil {
-			return err
-		}
-		writePut(w, created, h.toCluster(r, c))
-	case http.MethodDelete:
-		found, err := h.clusters.Delete(ctx, ref)
-		if err != nil {
-			return err
-		}
-		writeDelete(w, found)
-	default:
-		return methodNotAllowed(r, "GET", "PUT", "DELETE")
-	}
-	return nil
+	return serveResource(w, r, resourceMethods[clusters.Cluster, clusterJSON]{
+		get: func(ctx context.Context) (clusters.Cluster, error) { return h.clusters.Get(ctx, ref) },
+		put: func(ctx context.Context) (clusters.Cluster, bool, error) {
+			var b clusterBody
+			if err := decodeBody(w, r, &b); err != nil {
+				return clusters.Cluster{}, false, err
+			}
+			return h.clusters.Put(ctx, ref, b.request())
+		},
+		del:  func(ctx context.Context) (bool, error) { return h.clusters.Delete(ctx, ref) },
+		view: func(c clusters.Cluster) clusterJSON { return h.toCluster(r, c) },
+	})
 }
 
 // serviceAccountToken serves POST .../managedClusters/{c}/getServiceAccountToken,

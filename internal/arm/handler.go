@@ -397,6 +397,45 @@ func writePut(w http.ResponseWriter, created bool, v any) {
 }
 
 // writeDelete answers a DELETE: 200 when deleted, 204 when there was nothing.
+// resourceMethods are the service calls behind GET, PUT and DELETE of one
+// simple tracked resource (a vault, a managed cluster); put decodes the
+// body itself.
+type resourceMethods[T, J any] struct {
+	get  func(ctx context.Context) (T, error)
+	put  func(ctx context.Context) (T, bool, error)
+	del  func(ctx context.Context) (bool, error)
+	view func(T) J
+}
+
+// serveResource answers GET, PUT (201 on create, 200 on update) and
+// DELETE (200, or 204 when absent) as ARM does.
+func serveResource[T, J any](w http.ResponseWriter, r *http.Request, m resourceMethods[T, J]) error {
+	ctx := r.Context()
+	switch r.Method {
+	case http.MethodGet:
+		v, err := m.get(ctx)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, m.view(v))
+	case http.MethodPut:
+		v, created, err := m.put(ctx)
+		if err != nil {
+			return err
+		}
+		writePut(w, created, m.view(v))
+	case http.MethodDelete:
+		found, err := m.del(ctx)
+		if err != nil {
+			return err
+		}
+		writeDelete(w, found)
+	default:
+		return methodNotAllowed(r, "GET", "PUT", "DELETE")
+	}
+	return nil
+}
+
 func writeDelete(w http.ResponseWriter, found bool) {
 	if found {
 		w.WriteHeader(http.StatusOK)

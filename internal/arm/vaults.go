@@ -1,6 +1,7 @@
 package arm
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/ward-id/ward/internal/storage"
@@ -85,35 +86,20 @@ func (h *Handler) vault(w http.ResponseWriter, r *http.Request, sub, rg, name st
 	if _, err := h.svc.Group(ctx, sub, rg); err != nil {
 		return err
 	}
-	switch r.Method {
-	case http.MethodGet:
-		v, err := h.vaults.Vault(ctx, sub, rg, name)
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, h.toVault(v))
-	case http.MethodPut:
-		var b vaultBody
-		if err := decodeBody(w, r, &b); err != nil {
-			return err
-		}
-		sku := ""
-		if b.Properties != nil {
-			sku = b.Properties.SKU.Name
-		}
-		v, created, err := h.vaults.PutVault(ctx, sub, rg, name, b.Location, h.tenantID, sku, b.Tags)
-		if err != nil {
-			return err
-		}
-		writePut(w, created, h.toVault(v))
-	case http.MethodDelete:
-		found, err := h.vaults.DeleteVault(ctx, sub, rg, name)
-		if err != nil {
-			return err
-		}
-		writeDelete(w, found)
-	default:
-		return methodNotAllowed(r, "GET", "PUT", "DELETE")
-	}
-	return nil
+	return serveResource(w, r, resourceMethods[storage.Vault, vaultJSON]{
+		get: func(ctx context.Context) (storage.Vault, error) { return h.vaults.Vault(ctx, sub, rg, name) },
+		put: func(ctx context.Context) (storage.Vault, bool, error) {
+			var b vaultBody
+			if err := decodeBody(w, r, &b); err != nil {
+				return storage.Vault{}, false, err
+			}
+			sku := ""
+			if b.Properties != nil {
+				sku = b.Properties.SKU.Name
+			}
+			return h.vaults.PutVault(ctx, sub, rg, name, b.Location, h.tenantID, sku, b.Tags)
+		},
+		del:  func(ctx context.Context) (bool, error) { return h.vaults.DeleteVault(ctx, sub, rg, name) },
+		view: h.toVault,
+	})
 }
