@@ -84,10 +84,15 @@ type Certificate struct {
 	CreatedAt  time.Time
 }
 
-// SignIn is one token request, issued or refused.
+// SignIn is one token request, issued or refused; or, for refusals, a run
+// of like refusals aggregated into one record (Count of them, the first at
+// Time, the last at LastSeen).
 type SignIn struct {
 	ID          string
-	Time        time.Time
+	Time        time.Time // first seen
+	LastSeen    time.Time // last seen; never before Time
+	Count       int       // requests this record stands for; at least 1
+	Source      string    // caller's IP address, when known
 	TenantID    string
 	ClientID    string
 	PrincipalID string
@@ -321,13 +326,28 @@ type Storage interface {
 	ListClusters(ctx context.Context, sub, rg string) ([]Cluster, error)
 	DeleteCluster(ctx context.Context, ref ClusterRef) error
 
+	// RecordActivity appends an event; text fields are stored as
+	// ActivityEvent.Bounded returns them.
 	RecordActivity(ctx context.Context, e ActivityEvent) error
 	// ListActivity returns a subscription's events at or after since, newest first.
 	ListActivity(ctx context.Context, sub string, since time.Time, limit int) ([]ActivityEvent, error)
 
+	// DeleteActivityBefore deletes the events recorded before t (retention)
+	// and returns how many it deleted.
+	DeleteActivityBefore(ctx context.Context, t time.Time) (int64, error)
+
+	// RecordSignIn stores one record, as RecordSignIns does.
 	RecordSignIn(ctx context.Context, s SignIn) error
-	// ListSignIns returns sign-ins at or after since, newest first.
+	// RecordSignIns stores records in one transaction. A record whose ID is
+	// already stored is merged into the stored one: its Count is added and
+	// LastSeen becomes the later of the two; the other fields stay as first
+	// stored. Text fields are stored as SignIn.Bounded returns them.
+	RecordSignIns(ctx context.Context, batch []SignIn) error
+	// ListSignIns returns sign-ins first seen at or after since, newest first.
 	ListSignIns(ctx context.Context, since time.Time, limit int) ([]SignIn, error)
+	// DeleteSignInsBefore deletes the records last seen before t (retention)
+	// and returns how many it deleted.
+	DeleteSignInsBefore(ctx context.Context, t time.Time) (int64, error)
 
 	// PutResourceGroup creates or replaces a group; created reports which.
 	PutResourceGroup(ctx context.Context, rg ResourceGroup) (created bool, err error)

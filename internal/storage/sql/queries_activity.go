@@ -10,8 +10,9 @@ import (
 
 const activityCols = `id, created_at, sub_key, caller_app_id, caller_oid, method, action, scope, status_code, result, correlation_id`
 
-// RecordActivity appends to the activity log.
+// RecordActivity appends to the activity log, its fields capped.
 func (s *DB) RecordActivity(ctx context.Context, e storage.ActivityEvent) error {
+	e = e.Bounded()
 	_, err := s.exec(ctx, `INSERT INTO activity_log (`+activityCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ID, micros(e.Time), strings.ToLower(e.SubscriptionID), e.CallerAppID, e.CallerObjectID, e.Method, e.Action, e.Scope, e.StatusCode, e.Result, e.CorrelationID)
 	return err

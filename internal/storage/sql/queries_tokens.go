@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/storage"
@@ -122,31 +121,4 @@ func (s *DB) ListSigningKeys(ctx context.Context, owner string) ([]storage.Signi
 func (s *DB) DeleteSigningKey(ctx context.Context, kid string) error {
 	res, err := s.exec(ctx, `DELETE FROM signing_keys WHERE kid = ?`, kid)
 	return notFoundIfNone(res, err)
-}
-
-const signInCols = `id, created_at, tenant_id, client_id, principal_id, identity_id, resource, credential, result, error_code, reason, issuer, subject`
-
-// RecordSignIn appends to the sign-in log.
-func (s *DB) RecordSignIn(ctx context.Context, si storage.SignIn) error {
-	_, err := s.exec(ctx, `INSERT INTO sign_ins (`+signInCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		si.ID, micros(si.Time), si.TenantID, si.ClientID, si.PrincipalID, si.IdentityID, si.Resource, si.Credential,
-		si.Result, si.ErrorCode, si.Reason, si.Issuer, si.Subject)
-	return err
-}
-
-// ListSignIns lists sign-ins since a time, newest first.
-func (s *DB) ListSignIns(ctx context.Context, since time.Time, limit int) ([]storage.SignIn, error) {
-	limit = pageLimit(storage.Page{Limit: limit})
-	rows, err := s.db.QueryContext(ctx, s.fl.rebind(`SELECT `+signInCols+` FROM sign_ins WHERE created_at >= ? ORDER BY created_at DESC, id DESC LIMIT ?`), micros(since), limit)
-	if err != nil {
-		return nil, s.classify(err)
-	}
-	return collect(rows, func(sc scanner) (storage.SignIn, error) {
-		var si storage.SignIn
-		var t int64
-		err := sc.Scan(&si.ID, &t, &si.TenantID, &si.ClientID, &si.PrincipalID, &si.IdentityID, &si.Resource, &si.Credential,
-			&si.Result, &si.ErrorCode, &si.Reason, &si.Issuer, &si.Subject)
-		si.Time = fromMicros(t)
-		return si, err
-	})
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/ward-id/ward/internal/storage"
@@ -38,6 +39,9 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"RoleDefinitions", testRoleDefinitions},
 		{"VaultsAndSecrets", testVaults},
 		{"ActivityLog", testActivity},
+		{"LogFieldCaps", testLogFieldCaps},
+		{"SignInAggregation", testSignInAggregation},
+		{"LogRetention", testLogRetention},
 		{"Clusters", testClusters},
 	}
 	for _, tc := range tests {
@@ -696,4 +700,162 @@ func testClusters(t *testing.T, s storage.Storage) {
 	ref := storage.ClusterRef{SubscriptionID: subID, ResourceGroup: "rg", Name: "Aks1"}
 	must(t, s.DeleteCluster(ctx, ref))
 	wantErr(t, "delete twice", s.DeleteCluster(ctx, ref), storage.ErrNotFound)
+}
+
+// long returns a value of n bytes with a multi-byte rune straddling every
+// likely cap, so a cut that ignores rune boundaries shows.
+func long(n int) string {
+	var b strings.Builder
+	for b.Len() < n {
+		b.WriteString("aé\x00")
+	}
+	return b.String()[:n]
+}
+
+func checkCapped(t *testing.T, field, got string, limit int) {
+	t.Helper()
+	if len(got) > limit || !utf8.ValidString(got) || strings.IndexByte(got, 0) >= 0 || !strings.HasSuffix(got, storage.TruncatedMarker) {
+		t.Errorf("%s: %d bytes (cap %d), valid UTF-8 %v, ends %q", field, len(got), limit, utf8.ValidString(got), got[max(0, len(got)-20):])
+	}
+}
+
+func testLogFieldCaps(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	huge := long(60_000)
+	must(t, s.RecordSignIn(ctx, storage.SignIn{ID: "capped", Time: now, Source: huge, TenantID: huge, ClientID: huge, PrincipalID: huge,
+		IdentityID: huge, Resource: huge, Credential: huge, Result: huge, ErrorCode: 700016, Reason: huge, Issuer: huge, Subject: huge}))
+	got, err := s.ListSignIns(ctx, time.Time{}, 10)
+	must(t, err)
+	if len(got) != 1 {
+		t.Fatalf("sign-ins = %d, want 1", len(got))
+	}
+	si := got[0]
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{
+		{"Source", si.Source, storage.MaxLogIDBytes}, {"TenantID", si.TenantID, storage.MaxLogIDBytes},
+		{"ClientID", si.ClientID, storage.MaxLogIDBytes}, {"PrincipalID", si.PrincipalID, storage.MaxLogIDBytes},
+		{"Credential", si.Credential, storage.MaxLogIDBytes}, {"Result", si.Result, storage.MaxLogIDBytes},
+		{"IdentityID", si.IdentityID, storage.MaxLogTextBytes}, {"Resource", si.Resource, storage.MaxLogTextBytes},
+		{"Issuer", si.Issuer, storage.MaxLogTextBytes}, {"Subject", si.Subject, storage.MaxLogTextBytes},
+		{"Reason", si.Reason, storage.MaxLogReasonBytes},
+	} {
+		checkCapped(t, "sign-in "+f.name, f.v, f.max)
+	}
+	if si.Count != 1 || !si.LastSeen.Equal(now) {
+		t.Errorf("count %d last seen %v, want 1 and %v", si.Count, si.LastSeen, now)
+	}
+
+	sub := strings.ToUpper(subID)
+	must(t, s.RecordActivity(ctx, storage.ActivityEvent{ID: "capped", Time: now, SubscriptionID: sub, CallerAppID: huge, CallerObjectID: huge,
+		Method: huge, Action: huge, Scope: huge, StatusCode: 403, Result: huge, CorrelationID: huge}))
+	evs, err := s.ListActivity(ctx, subID, time.Time{}, 10)
+	must(t, err)
+	if len(evs) != 1 {
+		t.Fatalf("activity = %d events, want 1", len(evs))
+	}
+	e := evs[0]
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{
+		{"CallerAppID", e.CallerAppID, storage.MaxLogIDBytes}, {"CallerObjectID", e.CallerObjectID, storage.MaxLogIDBytes},
+		{"Method", e.Method, storage.MaxLogIDBytes}, {"Result", e.Result, storage.MaxLogIDBytes},
+		{"CorrelationID", e.CorrelationID, storage.MaxLogIDBytes},
+		{"Action", e.Action, storage.MaxLogTextBytes}, {"Scope", e.Scope, storage.MaxLogTextBytes},
+	} {
+		checkCapped(t, "activity "+f.name, f.v, f.max)
+	}
+	// Values within their caps are stored as given.
+	short := storage.SignIn{ID: "short", Time: now, ClientID: "33333333-3333-3333-3333-333333333333", Reason: strings.Repeat("é", storage.MaxLogReasonBytes/2)}
+	must(t, s.RecordSignIn(ctx, short))
+	got, err = s.ListSignIns(ctx, time.Time{}, 10)
+	must(t, err)
+	for _, si := range got {
+		if si.ID == "short" && (si.ClientID != short.ClientID || si.Reason != short.Reason) {
+			t.Errorf("value within its cap changed: client %q, reason of %d bytes", si.ClientID, len(si.Reason))
+		}
+	}
+}
+
+func testSignInAggregation(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	first := storage.SignIn{ID: "agg", Time: now, Count: 3, Source: "192.0.2.1", TenantID: tenantID, ClientID: "nope",
+		Result: "failure", ErrorCode: 700016, Reason: "first"}
+	later := first
+	later.Time, later.LastSeen, later.Count, later.Reason = now.Add(30*time.Second), now.Add(40*time.Second), 2, "second"
+	earlier := first
+	earlier.Time, earlier.Count = now.Add(-time.Minute), 1
+	other := storage.SignIn{ID: "ok", Time: now.Add(time.Second), Result: "success", ClientID: "c"}
+	must(t, s.RecordSignIns(ctx, []storage.SignIn{first, other}))
+	must(t, s.RecordSignIns(ctx, []storage.SignIn{later, earlier}))
+	must(t, s.RecordSignIns(ctx, nil))
+	got, err := s.ListSignIns(ctx, time.Time{}, 10)
+	must(t, err)
+	if len(got) != 2 || got[0].ID != "ok" || got[1].ID != "agg" {
+		t.Fatalf("sign-ins = %+v, want ok then agg", got)
+	}
+	agg := got[1]
+	if agg.Count != 6 || !agg.Time.Equal(now) || !agg.LastSeen.Equal(now.Add(40*time.Second)) || agg.Reason != "first" || agg.Source != "192.0.2.1" {
+		t.Errorf("aggregated = count %d, time %v, last seen %v, reason %q, source %q; want 6, %v, %v, first, 192.0.2.1",
+			agg.Count, agg.Time, agg.LastSeen, agg.Reason, agg.Source, now, now.Add(40*time.Second))
+	}
+	if got[0].Count != 1 || !got[0].LastSeen.Equal(other.Time) {
+		t.Errorf("single record: count %d last seen %v", got[0].Count, got[0].LastSeen)
+	}
+}
+
+func testLogRetention(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	var batch []storage.SignIn
+	for i := 0; i < 10; i++ {
+		batch = append(batch, storage.SignIn{ID: fmt.Sprint("r", i), Time: now.Add(time.Duration(i) * time.Hour), Result: "success"})
+	}
+	// An aggregated record first seen long ago but seen again lately stays.
+	batch = append(batch, storage.SignIn{ID: "live", Time: now.Add(-time.Hour), LastSeen: now.Add(8 * time.Hour), Count: 7, Result: "failure"})
+	must(t, s.RecordSignIns(ctx, batch))
+	n, err := s.DeleteSignInsBefore(ctx, now.Add(5*time.Hour))
+	must(t, err)
+	if n != 5 {
+		t.Errorf("deleted %d sign-ins, want 5", n)
+	}
+	got, err := s.ListSignIns(ctx, time.Time{}, 100)
+	must(t, err)
+	ids := map[string]bool{}
+	for _, si := range got {
+		ids[si.ID] = true
+	}
+	if len(got) != 6 || !ids["live"] || !ids["r5"] || ids["r4"] {
+		t.Errorf("kept %v, want r5..r9 and live", ids)
+	}
+	if n, err := s.DeleteSignInsBefore(ctx, now.Add(5*time.Hour)); err != nil || n != 0 {
+		t.Errorf("second delete: %d %v, want 0", n, err)
+	}
+
+	for i := 0; i < 6; i++ {
+		must(t, s.RecordActivity(ctx, storage.ActivityEvent{ID: fmt.Sprint("a", i), Time: now.Add(time.Duration(i) * time.Hour), SubscriptionID: subID}))
+	}
+	n, err = s.DeleteActivityBefore(ctx, now.Add(2*time.Hour))
+	must(t, err)
+	if n != 2 {
+		t.Errorf("deleted %d events, want 2", n)
+	}
+	evs, err := s.ListActivity(ctx, subID, time.Time{}, 100)
+	must(t, err)
+	if len(evs) != 4 || evs[len(evs)-1].ID != "a2" {
+		t.Errorf("kept %+v, want a2..a5", evs)
+	}
+
+	// More rows than one retention batch are all deleted.
+	batch = batch[:0]
+	for i := 0; i < 12_000; i++ {
+		batch = append(batch, storage.SignIn{ID: fmt.Sprint("bulk", i), Time: now.Add(-48 * time.Hour), Result: "success"})
+	}
+	must(t, s.RecordSignIns(ctx, batch))
+	n, err = s.DeleteSignInsBefore(ctx, now.Add(-24*time.Hour))
+	must(t, err)
+	if n != 12_000 {
+		t.Errorf("bulk delete: %d, want 12000", n)
+	}
 }
