@@ -3,11 +3,13 @@ package arm
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/go-jose/go-jose/v4"
 	"net/http"
 	"time"
 
+	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -157,7 +159,9 @@ func (h *Handler) cluster(w http.ResponseWriter, r *http.Request, ref storage.Cl
 			if err := decodeBody(w, r, &b); err != nil {
 				return clusters.Cluster{}, false, err
 			}
-			return h.clusters.Put(ctx, ref, b.request())
+			req := b.request()
+			req.CanUse = h.linkedIdentityCheck(r, scopeFor(r.URL.Path))
+			return h.clusters.Put(ctx, ref, req)
 		},
 		del:  func(ctx context.Context) (bool, error) { return h.clusters.Delete(ctx, ref) },
 		view: func(c clusters.Cluster) clusterJSON { return h.toCluster(r, c) },
@@ -238,4 +242,24 @@ func (h *Handler) rotateSigningKey(w http.ResponseWriter, r *http.Request, ref s
 
 func clusterRef(sub, rg, name string) storage.ClusterRef {
 	return storage.ClusterRef{SubscriptionID: sub, ResourceGroup: rg, Name: name}
+}
+
+// ActionAssignIdentity is what attaching a user-assigned identity to a
+// resource needs on the identity (Managed Identity Operator carries it).
+const ActionAssignIdentity = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"
+
+// linkedIdentityCheck returns ARM's linked authorization for identities a
+// write on resource attaches: 403 LinkedAuthorizationFailed unless the
+// caller holds ActionAssignIdentity on each.
+func (h *Handler) linkedIdentityCheck(r *http.Request, resource string) func(ctx context.Context, identityID string) error {
+	p, _ := r.Context().Value(principalKey{}).(authn.Principal)
+	action := actionFor(r)
+	return func(ctx context.Context, identityID string) error {
+		if err := h.authz.Authorize(ctx, p, ActionAssignIdentity, identityID); err != nil {
+			return newError(http.StatusForbidden, "LinkedAuthorizationFailed", fmt.Sprintf(
+				"The client '%s' with object id '%s' has permission to perform action '%s' on scope '%s'; however, it does not have permission to perform action(s) '%s' on the linked scope(s) '%s' (respectively) or the linked scope(s) are invalid.",
+				p.AppID, p.ObjectID, action, resource, ActionAssignIdentity, identityID))
+		}
+		return nil
+	}
 }

@@ -44,6 +44,8 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 			status = http.StatusNotFound
 		case msi.KindConflict:
 			status = http.StatusConflict
+		case msi.KindForbidden:
+			status = http.StatusForbidden
 		}
 		ae = newError(status, me.Code, me.Message)
 	default:

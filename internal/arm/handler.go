@@ -27,6 +27,7 @@ import (
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/storage"
 	"github.com/ward-id/ward/internal/vault"
 )
@@ -100,21 +101,6 @@ func New(cfg Config) *Handler {
 	return &Handler{svc: cfg.Service, auth: cfg.Auth, authz: cfg.Authz, rbac: cfg.RBAC, vaults: cfg.Vaults, activity: cfg.Activity, clusters: cfg.Clusters, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), tenantID: cfg.TenantID, log: cfg.Logger}
 }
 
-// Mount registers the management routes on mux.
-func (h *Handler) Mount(mux *http.ServeMux) {
-	mux.Handle("/subscriptions", h)
-	mux.Handle("/subscriptions/", h)
-	mux.Handle("/metadata/endpoints", http.HandlerFunc(h.serveMetadata))
-}
-
-// Claims reports whether path belongs to the management API. ARM paths are
-// case-insensitive (/SUBSCRIPTIONS/...) while the mux is not, so the
-// server's fallback route asks this.
-func Claims(path string) bool {
-	p := strings.ToLower(path)
-	return p == "/subscriptions" || strings.HasPrefix(p, "/subscriptions/") || strings.HasPrefix(p, authorizationSegment)
-}
-
 type principalKey struct{}
 
 // ActivityRecorder stores and lists activity log events.
@@ -171,16 +157,7 @@ func (h *Handler) record(r *http.Request, p authn.Principal, action, scope strin
 // ServeHTTP authenticates, routes by the parsed ARM path and recovers panics
 // into an ARM 500, so one bad request never takes the server down.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	reqID := uuid.NewString()
-	w.Header().Set(HeaderRequestID, reqID)
-	corr := r.Header.Get(HeaderCorrelationRequestID)
-	if corr == "" {
-		corr = reqID
-	}
-	w.Header().Set(HeaderCorrelationRequestID, corr)
-	if c := r.Header.Get(HeaderClientRequestID); c != "" {
-		w.Header().Set(HeaderClientRequestID, c)
-	}
+	corr := requestIDs(w, r)
 	defer func() {
 		if v := recover(); v != nil {
 			h.writeError(w, r, fmt.Errorf("panic: %v", v))
@@ -195,28 +172,54 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Header.Set(HeaderCorrelationRequestID, corr)
 	}
 	// The action and scope are derived once: authorization, its error and
-	// the activity record all use them.
-	action, scope := actionFor(r), scopeFor(r.URL.Path)
+	// the activity record all use them. The action is the one the route
+	// declared when it was mounted; a handler-authorized route records the
+	// action its path implies.
+	rt, _, routed := router.FromContext(r.Context())
+	if !routed {
+		h.writeError(w, r, newError(http.StatusNotFound, CodeNoRegisteredProvider, "No route is registered for this path."))
+		return
+	}
+	action, scope := rt.Access.Action, scopeFor(r.URL.Path)
+	if action == "" {
+		action = actionFor(r)
+	}
 	sw := &statusWriter{ResponseWriter: w}
 	w = sw
 	defer func() { h.record(r, p, action, scope, sw.status) }()
-	// Listing subscriptions is open to every caller and filtered to the
-	// subscriptions it can read, as in ARM.
-	selfAuthorized := r.Method == http.MethodGet && strings.EqualFold(strings.Trim(r.URL.Path, "/"), "subscriptions")
-	// checkAccess decides who may ask in its handler.
-	if _, typ, _, ok := authorizationPath(r.URL.Path); ok && strings.EqualFold(typ, "checkAccess") {
-		selfAuthorized = true
-	}
-	if err := h.authz.Authorize(r.Context(), p, action, scope); err != nil && !selfAuthorized {
-		h.writeError(w, r, newError(http.StatusForbidden, CodeAuthorizationFailed, fmt.Sprintf(
-			"The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials. (%v)",
-			p.AppID, p.ObjectID, action, scope, err)))
-		return
+	if rt.Access.Kind == router.KindAction {
+		if err := h.authz.Authorize(r.Context(), p, action, scope); err != nil {
+			h.writeError(w, r, h.forbidden(p, action, scope, err))
+			return
+		}
 	}
 	r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 	if err := h.route(w, r); err != nil {
 		h.writeError(w, r, err)
 	}
+}
+
+// requestIDs sets ARM's request and correlation ID headers and returns the
+// correlation ID.
+func requestIDs(w http.ResponseWriter, r *http.Request) string {
+	reqID := uuid.NewString()
+	w.Header().Set(HeaderRequestID, reqID)
+	corr := r.Header.Get(HeaderCorrelationRequestID)
+	if corr == "" {
+		corr = reqID
+	}
+	w.Header().Set(HeaderCorrelationRequestID, corr)
+	if c := r.Header.Get(HeaderClientRequestID); c != "" {
+		w.Header().Set(HeaderClientRequestID, c)
+	}
+	return corr
+}
+
+// forbidden is ARM's 403 for a caller without action at scope.
+func (h *Handler) forbidden(p authn.Principal, action, scope string, why error) error {
+	return newError(http.StatusForbidden, CodeAuthorizationFailed, fmt.Sprintf(
+		"The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials. (%v)",
+		p.AppID, p.ObjectID, action, scope, why))
 }
 
 func (h *Handler) unauthorized(w http.ResponseWriter, r *http.Request, err error) {

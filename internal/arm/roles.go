@@ -164,7 +164,7 @@ func (h *Handler) assignment(w http.ResponseWriter, r *http.Request, scope, name
 	ctx := r.Context()
 	switch r.Method {
 	case http.MethodGet:
-		a, err := h.rbac.Assignment(ctx, name)
+		a, err := h.rbac.Assignment(ctx, scope, name)
 		if err != nil {
 			return err
 		}
@@ -185,7 +185,7 @@ func (h *Handler) assignment(w http.ResponseWriter, r *http.Request, scope, name
 		}
 		writePut(w, created, toRoleAssignment(a))
 	case http.MethodDelete:
-		a, found, err := h.rbac.DeleteAssignment(ctx, name)
+		a, found, err := h.rbac.DeleteAssignmentAt(ctx, scope, name)
 		if err != nil {
 			return err
 		}
@@ -261,14 +261,16 @@ func (h *Handler) role(w http.ResponseWriter, r *http.Request, scope, id string)
 		if b.Properties == nil {
 			return newError(http.StatusBadRequest, "InvalidRequestContent", "properties are required.")
 		}
-		role, created, err := h.rbac.PutCustomRole(ctx, rbac.RoleDefinition{ID: id, Name: b.Properties.RoleName, Description: b.Properties.Description,
+		p, _ := r.Context().Value(principalKey{}).(authn.Principal)
+		role, created, err := h.rbac.PutCustomRoleAs(ctx, p.ObjectID, scope, rbac.RoleDefinition{ID: id, Name: b.Properties.RoleName, Description: b.Properties.Description,
 			AssignableScopes: b.Properties.AssignableScopes, Permissions: b.Properties.Permissions})
 		if err != nil {
 			return err
 		}
 		writePut(w, created, toRoleDefinition(scope, role))
 	case http.MethodDelete:
-		role, found, err := h.rbac.DeleteCustomRole(ctx, id)
+		p, _ := r.Context().Value(principalKey{}).(authn.Principal)
+		role, found, err := h.rbac.DeleteCustomRoleAs(ctx, p.ObjectID, scope, id)
 		if err != nil {
 			return err
 		}

@@ -141,6 +141,114 @@ func RoleGUID(id string) string {
 	return id[strings.LastIndex(id, "/")+1:]
 }
 
+// Role definition actions.
+const (
+	ActionRoleDefinitionWrite  = "Microsoft.Authorization/roleDefinitions/write"
+	ActionRoleDefinitionDelete = "Microsoft.Authorization/roleDefinitions/delete"
+)
+
+func forbidden(format string, args ...any) *msi.Error {
+	return &msi.Error{Kind: msi.KindForbidden, Code: "AuthorizationFailed", Message: fmt.Sprintf(format, args...)}
+}
+
+// checkRoleScopes applies ARM's rules for changing a custom role through
+// the URL scope urlScope: the URL scope is one of the role's assignable
+// scopes or a parent of one; the caller holds action at every assignable
+// scope (before and after the change); the root scope "/" only for an
+// Owner at "/".
+func (s *Service) checkRoleScopes(ctx context.Context, caller, urlScope, action string, scopes ...[]string) error {
+	var all []string
+	for _, l := range scopes {
+		all = append(all, l...)
+	}
+	under := false
+	for _, sc := range all {
+		if Covers([]string{urlScope}, sc) {
+			under = true
+		}
+	}
+	if !under {
+		return invalid("InvalidRoleDefinitionScope", "The scope '%s' of the request is not one of the role's assignable scopes (%s) or a parent of one; address the role at one of them.",
+			urlScope, strings.Join(all, ", "))
+	}
+	for _, sc := range all {
+		if rbac.NormalizeScope(canonicalScope(sc)) == "/" {
+			if _, err := s.store.FindRoleAssignment(ctx, "/", caller, rbac.OwnerID); err != nil {
+				return forbidden("The client with object id '%s' may not use '/' as an assignable scope of a custom role: only an Owner at '/' may.", caller)
+			}
+			continue
+		}
+		if !s.engine.Authorize(caller, action, sc, false).Allowed {
+			return forbidden("The client with object id '%s' does not have authorization to perform action '%s' over scope '%s', one of the role's assignable scopes; changing a custom role needs it at every assignable scope, old and new.",
+				caller, action, sc)
+		}
+	}
+	return nil
+}
+
+// PutCustomRoleAs creates or replaces a custom role on behalf of caller,
+// addressed through urlScope; see checkRoleScopes. A change that would
+// leave an existing assignment of the role outside its assignable scopes is
+// refused.
+func (s *Service) PutCustomRoleAs(ctx context.Context, caller, urlScope string, r rbac.RoleDefinition) (rbac.RoleDefinition, bool, error) {
+	var old []string
+	prev, err := s.Role(ctx, r.ID)
+	var me *msi.Error
+	switch {
+	case err == nil && prev.Type == rbac.CustomRole:
+		old = prev.AssignableScopes
+	case err == nil:
+		return r, false, invalid("RoleDefinitionUpdateNotPermitted", "Built-in role '%s' cannot be changed.", prev.Name)
+	case errors.As(err, &me) && me.Kind == msi.KindNotFound:
+	default:
+		return r, false, err
+	}
+	if len(r.AssignableScopes) == 0 {
+		return r, false, invalid("InvalidRoleDefinition", "A custom role needs at least one assignable scope.")
+	}
+	for _, sc := range r.AssignableScopes {
+		if _, err := resourceid.Parse(sc); err != nil {
+			return r, false, invalid("InvalidAssignableScope", "The assignable scope '%s' is not a valid Azure scope: %v.", sc, err)
+		}
+	}
+	if err := s.checkRoleScopes(ctx, caller, urlScope, ActionRoleDefinitionWrite, old, r.AssignableScopes); err != nil {
+		return r, false, err
+	}
+	if old != nil {
+		all, err := s.store.ListRoleAssignments(ctx)
+		if err != nil {
+			return r, false, err
+		}
+		for _, a := range all {
+			if strings.EqualFold(a.RoleDefinitionID, r.ID) && !Covers(r.AssignableScopes, a.Scope) {
+				return r, false, conflict("RoleDefinitionHasAssignments", "Role assignment '%s' uses this role at scope '%s', which the new assignable scopes do not cover; delete it first or keep a scope that covers it.", a.ID, a.Scope)
+			}
+		}
+	}
+	return s.PutCustomRole(ctx, r)
+}
+
+// DeleteCustomRoleAs deletes a custom role on behalf of caller: it needs
+// roleDefinitions/delete at every assignable scope, and no assignment may
+// use the role.
+func (s *Service) DeleteCustomRoleAs(ctx context.Context, caller, urlScope, id string) (rbac.RoleDefinition, bool, error) {
+	r, err := s.Role(ctx, id)
+	var me *msi.Error
+	if errors.As(err, &me) && me.Kind == msi.KindNotFound {
+		return r, false, nil
+	}
+	if err != nil {
+		return r, false, err
+	}
+	if r.Type == rbac.BuiltInRole {
+		return r, false, invalid("RoleDefinitionUpdateNotPermitted", "Built-in role '%s' cannot be deleted.", r.Name)
+	}
+	if err := s.checkRoleScopes(ctx, caller, urlScope, ActionRoleDefinitionDelete, r.AssignableScopes); err != nil {
+		return r, false, err
+	}
+	return s.DeleteCustomRole(ctx, id)
+}
+
 // PutCustomRole creates or replaces a custom role.
 func (s *Service) PutCustomRole(ctx context.Context, r rbac.RoleDefinition) (rbac.RoleDefinition, bool, error) {
 	if !guidRE.MatchString(r.ID) {
@@ -225,6 +333,10 @@ func (s *Service) CreateAssignment(ctx context.Context, scope, name string, spec
 	}
 	if err := s.checkScope(ctx, scope); err != nil {
 		return storage.RoleAssignment{}, false, err
+	}
+	if !Covers(role.AssignableScopes, scope) {
+		return storage.RoleAssignment{}, false, invalid("InvalidRoleAssignmentScope", "The role definition '%s' (%s) is not assignable at scope '%s'; its assignable scopes are %s.",
+			role.Name, role.ID, scope, strings.Join(role.AssignableScopes, ", "))
 	}
 	ptype, err := s.principalType(ctx, spec.PrincipalID, spec.PrincipalType)
 	if err != nil {
@@ -315,16 +427,36 @@ func (s *Service) principalType(ctx context.Context, principalID, given string) 
 		strings.ReplaceAll(principalID, "-", ""), "")
 }
 
-// Assignment reads one assignment.
-func (s *Service) Assignment(ctx context.Context, id string) (storage.RoleAssignment, error) {
+// Assignment reads the assignment named id at scope. An assignment is
+// addressed at its own scope only: through any other scope it does not
+// exist (404 RoleAssignmentNotFound), as in ARM, so a caller authorized at
+// one scope cannot read or delete assignments made elsewhere.
+func (s *Service) Assignment(ctx context.Context, scope, id string) (storage.RoleAssignment, error) {
 	a, err := s.store.GetRoleAssignment(ctx, id)
+	if err == nil && rbac.NormalizeScope(a.Scope) != rbac.NormalizeScope(canonicalScope(scope)) {
+		err = storage.ErrNotFound
+	}
 	if errors.Is(err, storage.ErrNotFound) {
-		return a, notFound("RoleAssignmentNotFound", "The role assignment '%s' is not found.", id)
+		return storage.RoleAssignment{}, notFound("RoleAssignmentNotFound", "The role assignment '%s' is not found.", id)
 	}
 	return a, err
 }
 
-// DeleteAssignment deletes an assignment; the index forgets it at once.
+// DeleteAssignmentAt deletes the assignment named id at scope; one at
+// another scope is not found (false).
+func (s *Service) DeleteAssignmentAt(ctx context.Context, scope, id string) (storage.RoleAssignment, bool, error) {
+	if _, err := s.Assignment(ctx, scope, id); err != nil {
+		var me *msi.Error
+		if errors.As(err, &me) && me.Kind == msi.KindNotFound {
+			return storage.RoleAssignment{}, false, nil
+		}
+		return storage.RoleAssignment{}, false, err
+	}
+	return s.DeleteAssignment(ctx, id)
+}
+
+// DeleteAssignment deletes an assignment wherever it is; the index forgets
+// it at once. Requests go through DeleteAssignmentAt.
 func (s *Service) DeleteAssignment(ctx context.Context, id string) (storage.RoleAssignment, bool, error) {
 	a, err := s.store.GetRoleAssignment(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -408,6 +540,63 @@ func (s *Service) DeletePrincipalAssignments(ctx context.Context, principalID st
 	}
 	for _, a := range all {
 		if strings.EqualFold(a.PrincipalID, principalID) {
+			if _, _, err := s.DeleteAssignment(ctx, a.ID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Covers reports whether scope is one of scopes or below one of them.
+func Covers(scopes []string, scope string) bool {
+	want := rbac.NormalizeScope(canonicalScope(scope))
+	for _, a := range scopes {
+		as := rbac.NormalizeScope(canonicalScope(a))
+		if as == "/" || as == want || strings.HasPrefix(want, as+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// ---- what the directory needs (directory.Access) ----
+
+// Allowed answers whether principal may perform action at scope.
+func (s *Service) Allowed(principalID, action, scope string) bool {
+	return s.engine.Authorize(principalID, action, scope, false).Allowed
+}
+
+// AssignmentsOf lists a principal's role assignments.
+func (s *Service) AssignmentsOf(ctx context.Context, principalID string) ([]storage.RoleAssignment, error) {
+	all, err := s.store.ListRoleAssignments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []storage.RoleAssignment
+	for _, a := range all {
+		if strings.EqualFold(a.PrincipalID, principalID) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// GrantOwner assigns Application Owner at a service principal's scope.
+func (s *Service) GrantOwner(ctx context.Context, scope, ownerID string) error {
+	return s.EnsureAssignment(ctx, scope, ownerID, rbac.ApplicationOwnerID, "ServicePrincipal")
+}
+
+// ForgetPrincipal removes a deleted principal's assignments and every
+// assignment at its scope (its owners').
+func (s *Service) ForgetPrincipal(ctx context.Context, principalID, scope string) error {
+	all, err := s.store.ListRoleAssignments(ctx)
+	if err != nil {
+		return err
+	}
+	want := rbac.NormalizeScope(scope)
+	for _, a := range all {
+		if strings.EqualFold(a.PrincipalID, principalID) || rbac.NormalizeScope(a.Scope) == want {
 			if _, _, err := s.DeleteAssignment(ctx, a.ID); err != nil {
 				return err
 			}

@@ -42,6 +42,9 @@ type Spec struct {
 	KubeletIdentity      string `json:"kubeletIdentity"`                // UAMI resource ID
 	KubeletManaged       bool   `json:"kubeletManaged"`                 // created (and deleted) by Ward
 	NodeResourceGroup    string `json:"nodeResourceGroup"`
+	// NodeResourceGroupOwned is set when Ward created the node resource
+	// group for this cluster: only then does deleting the cluster delete it.
+	NodeResourceGroupOwned bool `json:"nodeResourceGroupOwned,omitempty"`
 	OIDCIssuer           bool   `json:"oidcIssuer"`
 	WorkloadIdentity     bool   `json:"workloadIdentity"`
 	KubernetesVersion    string `json:"kubernetesVersion"`
@@ -65,6 +68,19 @@ type Request struct {
 	DNSPrefix            string
 	// ServiceAccountKeys switches the issuer to bring-your-own keys.
 	ServiceAccountKeys *jose.JSONWebKeySet
+	// CanUse checks that the caller may attach the user-assigned identity
+	// with this resource ID (ARM's linked authorization:
+	// Microsoft.ManagedIdentity/userAssignedIdentities/assign/action on it).
+	// It runs before the identity is looked up, so a caller without the
+	// right learns nothing of it. nil allows every identity.
+	CanUse func(ctx context.Context, identityID string) error
+}
+
+func (req Request) canUse(ctx context.Context, identityID string) error {
+	if req.CanUse == nil || identityID == "" {
+		return nil
+	}
+	return req.CanUse(ctx, identityID)
 }
 
 // Cluster is a stored cluster with its spec decoded.
@@ -195,6 +211,13 @@ func (s *Service) Put(ctx context.Context, ref storage.ClusterRef, req Request) 
 		c = Cluster{Cluster: storage.Cluster{ID: uuid.NewString(), SubscriptionID: ref.SubscriptionID, ResourceGroup: rg.Name, Name: ref.Name,
 			Location: loc, CreatedAt: now}}
 		c.Spec.NodeResourceGroup = fmt.Sprintf("MC_%s_%s_%s", rg.Name, ref.Name, loc)
+		// A cluster never adopts a group it did not create: deleting the
+		// cluster deletes its node resource group with everything in it.
+		if _, err := s.msi.Group(ctx, ref.SubscriptionID, c.Spec.NodeResourceGroup); err == nil {
+			return Cluster{}, false, &msi.Error{Kind: msi.KindConflict, Code: "NodeResourceGroupAlreadyExists", Message: fmt.Sprintf(
+				"The node resource group '%s' of cluster '%s' already exists. A managed cluster creates its node resource group and deletes it with the cluster, so it cannot use an existing one: delete or rename that group, or choose another cluster name.",
+				c.Spec.NodeResourceGroup, ref.Name)}
+		}
 		c.Spec.KubernetesVersion, c.Spec.DNSPrefix = "1.31.1", ref.Name+"-dns"
 	} else if l := msi.NormalizeLocation(req.Location); l != "" && l != c.Location {
 		return Cluster{}, false, invalid("Changing property 'location' is not allowed.")
@@ -231,6 +254,9 @@ func (s *Service) Put(ctx context.Context, ref storage.ClusterRef, req Request) 
 	// Control-plane identity.
 	switch t := req.IdentityType; {
 	case strings.EqualFold(t, "UserAssigned"):
+		if err := req.canUse(ctx, req.UserAssignedIdentity); err != nil {
+			return Cluster{}, false, err
+		}
 		id, err := s.Identity(ctx, req.UserAssignedIdentity)
 		if err != nil {
 			return Cluster{}, false, err
@@ -262,19 +288,33 @@ func (s *Service) Put(ctx context.Context, ref storage.ClusterRef, req Request) 
 	}
 	// Kubelet identity: given, or <cluster>-agentpool in the node group.
 	if req.KubeletIdentity != "" {
+		if err := req.canUse(ctx, req.KubeletIdentity); err != nil {
+			return Cluster{}, false, err
+		}
 		id, err := s.Identity(ctx, req.KubeletIdentity)
 		if err != nil {
 			return Cluster{}, false, err
 		}
 		c.Spec.KubeletIdentity, c.Spec.KubeletManaged = resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name), false
 	} else if c.Spec.KubeletIdentity == "" {
-		if _, _, err := s.msi.PutGroup(ctx, ref.SubscriptionID, c.Spec.NodeResourceGroup, msi.GroupSpec{Location: c.Location}); err != nil {
-			return Cluster{}, false, err
-		}
-		name := ref.Name + "-agentpool"
-		id, _, err := s.msi.PutIdentity(ctx, storage.IdentityRef{SubscriptionID: ref.SubscriptionID, ResourceGroup: c.Spec.NodeResourceGroup, Name: name}, msi.IdentitySpec{Location: c.Location})
+		_, groupCreated, err := s.msi.PutGroup(ctx, ref.SubscriptionID, c.Spec.NodeResourceGroup, msi.GroupSpec{Location: c.Location})
 		if err != nil {
 			return Cluster{}, false, err
+		}
+		if groupCreated {
+			c.Spec.NodeResourceGroupOwned = true
+		} else if !c.Spec.NodeResourceGroupOwned {
+			return Cluster{}, false, &msi.Error{Kind: msi.KindConflict, Code: "NodeResourceGroupAlreadyExists", Message: fmt.Sprintf(
+				"The node resource group '%s' exists and was not created by cluster '%s'; the cluster will not adopt it or its identities.", c.Spec.NodeResourceGroup, ref.Name)}
+		}
+		name := ref.Name + "-agentpool"
+		id, idCreated, err := s.msi.PutIdentity(ctx, storage.IdentityRef{SubscriptionID: ref.SubscriptionID, ResourceGroup: c.Spec.NodeResourceGroup, Name: name}, msi.IdentitySpec{Location: c.Location})
+		if err != nil {
+			return Cluster{}, false, err
+		}
+		if !idCreated {
+			return Cluster{}, false, &msi.Error{Kind: msi.KindConflict, Code: "Conflict", Message: fmt.Sprintf(
+				"The identity '%s' already exists in node resource group '%s'; the cluster will not adopt an identity it did not create. Pass --assign-kubelet-identity to use it deliberately.", name, c.Spec.NodeResourceGroup)}
 		}
 		c.Spec.KubeletIdentity, c.Spec.KubeletManaged = resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name), true
 	}
@@ -309,7 +349,8 @@ func (s *Service) dropSystemIdentity(ctx context.Context, sp Spec) error {
 
 // Delete deletes a cluster with what AKS deletes with it: the system-assigned
 // identity (and its role assignments) and the node resource group with the
-// kubelet identity Ward created there. Identities the user gave survive.
+// kubelet identity Ward created there, only when Ward created that group
+// (clusters never adopt existing groups). Identities the user gave survive.
 func (s *Service) Delete(ctx context.Context, ref storage.ClusterRef) (bool, error) {
 	c, err := s.Get(ctx, ref)
 	var me *msi.Error
@@ -324,8 +365,10 @@ func (s *Service) Delete(ctx context.Context, ref storage.ClusterRef) (bool, err
 			return false, err
 		}
 	}
-	if _, err := s.msi.DeleteGroup(ctx, ref.SubscriptionID, c.Spec.NodeResourceGroup); err != nil {
-		return false, err
+	if c.Spec.NodeResourceGroupOwned {
+		if _, err := s.msi.DeleteGroup(ctx, ref.SubscriptionID, c.Spec.NodeResourceGroup); err != nil {
+			return false, err
+		}
 	}
 	if err := s.store.DeleteCluster(ctx, ref); err != nil {
 		return false, err

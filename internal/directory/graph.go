@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ward-id/ward/internal/authn"
+	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/signer"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -26,22 +27,18 @@ type Authenticator interface {
 }
 
 // Handler serves a Microsoft Graph–shaped API under /v1.0 (service
-// principals, the sign-in log) and Ward's admin API under /ward/v1.
+// principals, the sign-in log) and Ward's admin API under /ward/v1. Every
+// operation is authorized with RBAC (see access.go).
 type Handler struct {
-	Svc  *Service
-	Auth Authenticator
-	Keys *signer.Manager
-	Log  *slog.Logger
-	Base string // public URL
+	Svc    *Service
+	Auth   Authenticator
+	Policy Policy
+	Keys   *signer.Manager
+	Log    *slog.Logger
+	Base   string // public URL
 }
 
 const maxBody = 1 << 20
-
-// Claims reports whether the path belongs to this handler.
-func Claims(path string) bool {
-	p := strings.ToLower(path)
-	return strings.HasPrefix(p, "/v1.0/") || strings.HasPrefix(p, "/ward/v1/")
-}
 
 type graphError struct {
 	Error struct {
@@ -63,46 +60,71 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(b)
 }
 
-var altKeyRE = regexp.MustCompile(`^servicePrincipals\(appId='([^']+)'\)$`)
+// call is one authenticated directory request.
+type call struct {
+	w      http.ResponseWriter
+	r      *http.Request
+	caller Caller
+	params router.Params
+}
 
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	defer func() {
-		if v := recover(); v != nil {
-			h.Log.Error("directory panic", "panic", v)
-			writeErr(w, 500, "InternalServerError", "internal error")
+// Mount puts the directory's routes on mux. Tenant-wide operations need
+// their action at "/"; operations on one principal need it at the
+// principal's scope (ObjectScope), where its owners hold Application Owner.
+func (h *Handler) Mount(mux *router.Mux) {
+	add := func(method, pattern string, a router.Access, fn func(*call) error) {
+		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: h.endpoint(fn)})
+	}
+	add("GET", "/v1.0/servicePrincipals", router.Handler("every caller; "+ActionRead+" at '/' lists every principal, otherwise the list holds the caller itself and the principals it owns"), h.list)
+	add("POST", "/v1.0/servicePrincipals", router.Action(ActionCreate), h.create)
+	for _, item := range []string{"/v1.0/servicePrincipals/{id}", "/v1.0/servicePrincipals(appId='{id}')"} {
+		add("GET", item, router.Handler(ActionRead+" at the principal's scope, or the caller itself"), h.get)
+		add("PATCH", item, router.Action(ActionCredentialsUpdate), h.patch)
+		add("DELETE", item, router.Action(ActionDelete), h.delete)
+		add("POST", item+"/addPassword", router.Action(ActionCredentialsUpdate), h.addPassword)
+		add("POST", item+"/removePassword", router.Action(ActionCredentialsUpdate), h.removePassword)
+	}
+	add("GET", "/v1.0/auditLogs/signIns", router.Action(ActionAuditLogsRead), h.signIns)
+	add("POST", "/ward/v1/keys/rotate", router.Action(ActionRotateSigningKeys), h.rotate)
+	notFound := func(w http.ResponseWriter, r *http.Request, status int, _ []string) {
+		if status == http.StatusMethodNotAllowed {
+			writeErr(w, status, "Request_BadRequest", fmt.Sprintf("The method %s is not supported at '%s'.", r.Method, r.URL.Path))
+			return
 		}
-	}()
-	p, err := h.Auth.Authenticate(r.Context(), r)
-	if err != nil {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="", authorization_uri="`+h.Base+`", error="invalid_token"`)
-		writeErr(w, 401, "InvalidAuthenticationToken", "Access token validation failure: "+err.Error())
-		return
+		writeErr(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist.", r.URL.Path))
 	}
-	if p.ManagedIdentity != "" {
-		writeErr(w, 403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation: managed identities cannot manage the directory.")
-		return
-	}
-	path := strings.Trim(r.URL.Path, "/")
-	segs := strings.Split(path, "/")
-	switch {
-	case strings.EqualFold(path, "ward/v1/keys/rotate"):
-		h.rotate(w, r)
-	case strings.EqualFold(path, "v1.0/auditLogs/signIns"):
-		h.signIns(w, r)
-	case len(segs) == 2 && strings.EqualFold(segs[1], "servicePrincipals"):
-		h.collection(w, r)
-	case len(segs) >= 2 && altKeyRE.MatchString(segs[1]):
-		h.item(w, r, altKeyRE.FindStringSubmatch(segs[1])[1], segs[2:])
-	case len(segs) >= 3 && strings.EqualFold(segs[1], "servicePrincipals"):
-		h.item(w, r, segs[2], segs[3:])
-	default:
-		writeErr(w, 404, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist.", r.URL.Path))
-	}
+	mux.NotFound("", "/v1.0/", notFound)
+	mux.NotFound("", "/ward/", notFound)
+}
+
+// endpoint authenticates, recovers panics and writes fn's error.
+func (h *Handler) endpoint(fn func(*call) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				h.Log.Error("directory panic", "panic", v)
+				writeErr(w, 500, "InternalServerError", "internal error")
+			}
+		}()
+		p, err := h.Auth.Authenticate(r.Context(), r)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="", authorization_uri="`+h.Base+`", error="invalid_token"`)
+			writeErr(w, 401, "InvalidAuthenticationToken", "Access token validation failure: "+err.Error())
+			return
+		}
+		_, params, _ := router.FromContext(r.Context())
+		if err := fn(&call{w: w, r: r, caller: Caller{ObjectID: p.ObjectID, AppID: p.AppID}, params: params}); err != nil {
+			h.fail(w, err)
+		}
+	})
 }
 
 func (h *Handler) fail(w http.ResponseWriter, err error) {
 	var inv *InvalidError
+	var den *DeniedError
 	switch {
+	case errors.As(err, &den):
+		writeErr(w, 403, "Authorization_RequestDenied", den.Message)
 	case errors.Is(err, ErrNotFound):
 		writeErr(w, 404, "Request_ResourceNotFound", err.Error())
 	case errors.As(err, &inv):
@@ -194,145 +216,182 @@ var (
 	sinceFilteRE = regexp.MustCompile(`^createdDateTime\s+ge\s+(\S+)$`)
 )
 
-func (h *Handler) collection(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	switch r.Method {
-	case http.MethodGet:
-		var appID, name, objectID string
-		if f := strings.TrimSpace(r.URL.Query().Get("$filter")); f != "" {
-			if m := spnFilterRE.FindStringSubmatch(f); m != nil {
-				appID = m[1]
-			} else if m := eqFilterRE.FindStringSubmatch(f); m != nil {
-				switch m[1] {
-				case "appId":
-					appID = m[2]
-				case "displayName":
-					name = m[2]
-				default:
-					objectID = m[2]
-				}
-			} else {
-				writeErr(w, 400, "Request_UnsupportedQuery", fmt.Sprintf("Unsupported $filter '%s'. Ward supports servicePrincipalNames/any(c:c eq '...'), appId eq '...', displayName eq '...' and id eq '...'.", f))
-				return
+func (h *Handler) list(c *call) error {
+	ctx := c.r.Context()
+	var appID, name, objectID string
+	if f := strings.TrimSpace(c.r.URL.Query().Get("$filter")); f != "" {
+		if m := spnFilterRE.FindStringSubmatch(f); m != nil {
+			appID = m[1]
+		} else if m := eqFilterRE.FindStringSubmatch(f); m != nil {
+			switch m[1] {
+			case "appId":
+				appID = m[2]
+			case "displayName":
+				name = m[2]
+			default:
+				objectID = m[2]
 			}
+		} else {
+			writeErr(c.w, 400, "Request_UnsupportedQuery", fmt.Sprintf("Unsupported $filter '%s'. Ward supports servicePrincipalNames/any(c:c eq '...'), appId eq '...', displayName eq '...' and id eq '...'.", f))
+			return nil
 		}
-		sps, err := h.Svc.List(ctx, appID, name)
-		if err != nil {
-			h.fail(w, err)
-			return
-		}
-		out := []spJSON{}
-		for _, sp := range sps {
-			if objectID == "" || strings.EqualFold(sp.ObjectID, objectID) {
-				out = append(out, toJSON(sp))
-			}
-		}
-		writeJSON(w, 200, map[string]any{"@odata.context": h.Base + "/v1.0/$metadata#servicePrincipals", "value": out})
-	case http.MethodPost:
-		var body struct {
-			DisplayName string `json:"displayName"`
-		}
-		if err := decode(r, &body); err != nil {
-			h.fail(w, err)
-			return
-		}
-		sp, err := h.Svc.Create(ctx, body.DisplayName)
-		if err != nil {
-			h.fail(w, err)
-			return
-		}
-		writeJSON(w, 201, toJSON(sp))
-	default:
-		writeErr(w, 405, "Request_BadRequest", "Method not allowed.")
 	}
+	sps, err := h.Svc.List(ctx, appID, name)
+	if err != nil {
+		return err
+	}
+	all := h.Policy.CanReadAll(c.caller)
+	out := []spJSON{}
+	for _, sp := range sps {
+		if objectID != "" && !strings.EqualFold(sp.ObjectID, objectID) {
+			continue
+		}
+		if all || h.Policy.Read(c.caller, sp) == nil {
+			out = append(out, toJSON(sp))
+		}
+	}
+	writeJSON(c.w, 200, map[string]any{"@odata.context": h.Base + "/v1.0/$metadata#servicePrincipals", "value": out})
+	return nil
 }
 
-func (h *Handler) item(w http.ResponseWriter, r *http.Request, id string, rest []string) {
-	ctx := r.Context()
-	action := ""
-	if len(rest) > 0 {
-		action = strings.ToLower(strings.Join(rest, "/"))
+// create makes a service principal owned by its creator, as an Entra app
+// registration is owned by the user who registers it.
+func (h *Handler) create(c *call) error {
+	if err := h.Policy.Tenant(c.caller, ActionCreate); err != nil {
+		return err
 	}
-	switch {
-	case action == "" && r.Method == http.MethodGet:
-		sp, err := h.Svc.Get(ctx, id)
-		if err != nil {
-			h.fail(w, err)
-			return
-		}
-		writeJSON(w, 200, toJSON(sp))
-	case action == "" && r.Method == http.MethodDelete:
-		if err := h.Svc.Delete(ctx, id); err != nil {
-			h.fail(w, err)
-			return
-		}
-		w.WriteHeader(204)
-	case action == "" && r.Method == http.MethodPatch:
-		var body struct {
-			KeyCredentials *[]keyCredential `json:"keyCredentials"`
-		}
-		if err := decode(r, &body); err != nil {
-			h.fail(w, err)
-			return
-		}
-		if body.KeyCredentials != nil {
-			var ders [][]byte
-			for i, kc := range *body.KeyCredentials {
-				der, err := base64.StdEncoding.DecodeString(kc.Key)
-				if err != nil || (kc.Type != "" && kc.Type != "AsymmetricX509Cert") {
-					h.fail(w, &InvalidError{fmt.Sprintf("keyCredentials[%d]: type must be AsymmetricX509Cert and key the base64 DER certificate.", i)})
-					return
-				}
-				ders = append(ders, der)
-			}
-			if _, err := h.Svc.ReplaceCertificates(ctx, id, ders); err != nil {
-				h.fail(w, err)
-				return
-			}
-		}
-		w.WriteHeader(204)
-	case action == "addpassword" && r.Method == http.MethodPost:
-		var body struct {
-			PasswordCredential struct {
-				DisplayName string `json:"displayName"`
-				EndDateTime string `json:"endDateTime"`
-			} `json:"passwordCredential"`
-		}
-		if err := decode(r, &body); err != nil {
-			h.fail(w, err)
-			return
-		}
-		var end time.Time
-		if e := body.PasswordCredential.EndDateTime; e != "" {
-			var err error
-			if end, err = time.Parse(time.RFC3339, e); err != nil {
-				h.fail(w, &InvalidError{fmt.Sprintf("endDateTime '%s' is not an RFC 3339 time.", e)})
-				return
-			}
-		}
-		s, err := h.Svc.AddSecret(ctx, id, body.PasswordCredential.DisplayName, end)
-		if err != nil {
-			h.fail(w, err)
-			return
-		}
-		writeJSON(w, 200, passwordCredential{KeyID: s.KeyID, DisplayName: s.DisplayName, Hint: s.Hint,
-			StartDateTime: rfc(s.Start), EndDateTime: rfc(s.End), SecretText: &s.SecretText})
-	case action == "removepassword" && r.Method == http.MethodPost:
-		var body struct {
-			KeyID string `json:"keyId"`
-		}
-		if err := decode(r, &body); err != nil {
-			h.fail(w, err)
-			return
-		}
-		if err := h.Svc.RemoveSecret(ctx, id, body.KeyID); err != nil {
-			h.fail(w, err)
-			return
-		}
-		w.WriteHeader(204)
-	default:
-		writeErr(w, 400, "Request_BadRequest", fmt.Sprintf("Unsupported request %s %s.", r.Method, r.URL.Path))
+	var body struct {
+		DisplayName string `json:"displayName"`
 	}
+	if err := decode(c.r, &body); err != nil {
+		return err
+	}
+	sp, err := h.Svc.Create(c.r.Context(), body.DisplayName)
+	if err != nil {
+		return err
+	}
+	if err := h.Policy.Access.GrantOwner(c.r.Context(), ObjectScope(sp.ObjectID), c.caller.ObjectID); err != nil {
+		return err
+	}
+	writeJSON(c.w, 201, toJSON(sp))
+	return nil
+}
+
+// target loads the principal of the request's {id} and checks action on it.
+// A caller that may not read the principal learns nothing of it: 404, as
+// Graph answers for objects outside the caller's view.
+func (h *Handler) target(c *call, action string) (ServicePrincipal, error) {
+	sp, err := h.Svc.Get(c.r.Context(), c.params["id"])
+	if err != nil {
+		return sp, err
+	}
+	if h.Policy.Read(c.caller, sp) != nil {
+		return sp, fmt.Errorf("%w: no service principal with object ID or client ID '%s'", ErrNotFound, c.params["id"])
+	}
+	if action == ActionRead {
+		return sp, nil
+	}
+	return sp, h.Policy.Change(c.r.Context(), c.caller, sp, action)
+}
+
+func (h *Handler) get(c *call) error {
+	sp, err := h.target(c, ActionRead)
+	if err != nil {
+		return err
+	}
+	writeJSON(c.w, 200, toJSON(sp))
+	return nil
+}
+
+func (h *Handler) delete(c *call) error {
+	sp, err := h.target(c, ActionDelete)
+	if err != nil {
+		return err
+	}
+	if err := h.Svc.Delete(c.r.Context(), sp.ObjectID); err != nil {
+		return err
+	}
+	if err := h.Policy.Access.ForgetPrincipal(c.r.Context(), sp.ObjectID, ObjectScope(sp.ObjectID)); err != nil {
+		return err
+	}
+	c.w.WriteHeader(204)
+	return nil
+}
+
+func (h *Handler) patch(c *call) error {
+	sp, err := h.target(c, ActionCredentialsUpdate)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		KeyCredentials *[]keyCredential `json:"keyCredentials"`
+	}
+	if err := decode(c.r, &body); err != nil {
+		return err
+	}
+	if body.KeyCredentials != nil {
+		var ders [][]byte
+		for i, kc := range *body.KeyCredentials {
+			der, err := base64.StdEncoding.DecodeString(kc.Key)
+			if err != nil || (kc.Type != "" && kc.Type != "AsymmetricX509Cert") {
+				return &InvalidError{fmt.Sprintf("keyCredentials[%d]: type must be AsymmetricX509Cert and key the base64 DER certificate.", i)}
+			}
+			ders = append(ders, der)
+		}
+		if _, err := h.Svc.ReplaceCertificates(c.r.Context(), sp.ObjectID, ders); err != nil {
+			return err
+		}
+	}
+	c.w.WriteHeader(204)
+	return nil
+}
+
+func (h *Handler) addPassword(c *call) error {
+	sp, err := h.target(c, ActionCredentialsUpdate)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		PasswordCredential struct {
+			DisplayName string `json:"displayName"`
+			EndDateTime string `json:"endDateTime"`
+		} `json:"passwordCredential"`
+	}
+	if err := decode(c.r, &body); err != nil {
+		return err
+	}
+	var end time.Time
+	if e := body.PasswordCredential.EndDateTime; e != "" {
+		var err error
+		if end, err = time.Parse(time.RFC3339, e); err != nil {
+			return &InvalidError{fmt.Sprintf("endDateTime '%s' is not an RFC 3339 time.", e)}
+		}
+	}
+	s, err := h.Svc.AddSecret(c.r.Context(), sp.ObjectID, body.PasswordCredential.DisplayName, end)
+	if err != nil {
+		return err
+	}
+	writeJSON(c.w, 200, passwordCredential{KeyID: s.KeyID, DisplayName: s.DisplayName, Hint: s.Hint,
+		StartDateTime: rfc(s.Start), EndDateTime: rfc(s.End), SecretText: &s.SecretText})
+	return nil
+}
+
+func (h *Handler) removePassword(c *call) error {
+	sp, err := h.target(c, ActionCredentialsUpdate)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		KeyID string `json:"keyId"`
+	}
+	if err := decode(c.r, &body); err != nil {
+		return err
+	}
+	if err := h.Svc.RemoveSecret(c.r.Context(), sp.ObjectID, body.KeyID); err != nil {
+		return err
+	}
+	c.w.WriteHeader(204)
+	return nil
 }
 
 type signInJSON struct {
@@ -353,11 +412,11 @@ type signInJSON struct {
 }
 
 // signIns lists the sign-in log: $filter=createdDateTime ge <RFC3339>, $top.
-func (h *Handler) signIns(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		writeErr(w, 405, "Request_BadRequest", "Method not allowed.")
-		return
+func (h *Handler) signIns(c *call) error {
+	if err := h.Policy.Tenant(c.caller, ActionAuditLogsRead); err != nil {
+		return err
 	}
+	w, r := c.w, c.r
 	since := h.Svc.Now().Add(-24 * time.Hour)
 	if f := strings.TrimSpace(r.URL.Query().Get("$filter")); f != "" {
 		m := sinceFilteRE.FindStringSubmatch(f)
@@ -369,7 +428,7 @@ func (h *Handler) signIns(w http.ResponseWriter, r *http.Request) {
 		}
 		if err != nil {
 			writeErr(w, 400, "Request_UnsupportedQuery", fmt.Sprintf("Unsupported $filter '%s': use createdDateTime ge <RFC 3339 time>.", f))
-			return
+			return nil
 		}
 	}
 	top := 100
@@ -377,14 +436,13 @@ func (h *Handler) signIns(w http.ResponseWriter, r *http.Request) {
 		n, err := strconv.Atoi(t)
 		if err != nil || n < 1 || n > 1000 {
 			writeErr(w, 400, "Request_BadRequest", "$top must be a whole number from 1 to 1000.")
-			return
+			return nil
 		}
 		top = n
 	}
 	items, err := h.Svc.Store.ListSignIns(r.Context(), since, top)
 	if err != nil {
-		h.fail(w, err)
-		return
+		return err
 	}
 	out := []signInJSON{}
 	for _, s := range items {
@@ -395,21 +453,21 @@ func (h *Handler) signIns(w http.ResponseWriter, r *http.Request) {
 		out = append(out, j)
 	}
 	writeJSON(w, 200, map[string]any{"value": out})
+	return nil
 }
 
-func (h *Handler) rotate(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		writeErr(w, 405, "Request_BadRequest", "POST to rotate the signing key.")
-		return
+func (h *Handler) rotate(c *call) error {
+	if err := h.Policy.Tenant(c.caller, ActionRotateSigningKeys); err != nil {
+		return err
 	}
-	k, err := h.Keys.Rotate(r.Context())
+	k, err := h.Keys.Rotate(c.r.Context())
 	if err != nil {
-		h.fail(w, err)
-		return
+		return err
 	}
 	var published []string
 	for _, pk := range h.Keys.JWKS().Keys {
 		published = append(published, pk.KeyID)
 	}
-	writeJSON(w, 200, map[string]any{"kid": k.ID, "alg": k.Alg, "activeFrom": rfc(k.ActiveFrom), "published": published})
+	writeJSON(c.w, 200, map[string]any{"kid": k.ID, "alg": k.Alg, "activeFrom": rfc(k.ActiveFrom), "published": published})
+	return nil
 }

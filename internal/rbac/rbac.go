@@ -144,10 +144,20 @@ func New() *Engine {
 	return e
 }
 
+// lowerAll lower-cases patterns. A "/*/" in a pattern also matches no
+// segment at all, as in Azure, where Managed Identity Operator's
+// ".../userAssignedIdentities/*/assign/action" grants
+// ".../userAssignedIdentities/assign/action": each such pattern is compiled
+// with its collapsed variants too, so the hot matcher stays simple.
 func lowerAll(in []string) []string {
-	out := make([]string, len(in))
-	for i, s := range in {
-		out[i] = strings.ToLower(s)
+	out := make([]string, 0, len(in))
+	for _, s := range in {
+		s = strings.ToLower(s)
+		out = append(out, s)
+		for i := 0; i < 4 && strings.Contains(s, "/*/"); i++ {
+			s = strings.Replace(s, "/*/", "/", 1)
+			out = append(out, s)
+		}
 	}
 	return out
 }

@@ -31,6 +31,13 @@ const (
 	ReaderID                 = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 	KeyVaultSecretsUserID    = "4633458b-17de-408a-b874-0445c86b69e6"
 	KeyVaultSecretsOfficerID = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
+	// Directory roles. The first three carry the GUIDs of Entra's directory
+	// role templates of the same names; Application Owner is Ward's: the
+	// role a service principal's creator holds at the principal's own scope.
+	ApplicationAdministratorID = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
+	ApplicationDeveloperID     = "cf1c38e5-3621-4004-a7cb-879624dced7c"
+	ReportsReaderID            = "4a5d8f65-41da-4de4-8968-e035b65339cf"
+	ApplicationOwnerID         = "dc72856d-7ea9-4413-93ac-e66e98a4852d"
 )
 
 var common = []string{"Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/*", "Microsoft.Resources/deployments/*",
@@ -85,6 +92,15 @@ var builtIns = []RoleDefinition{
 			"Microsoft.ManagedIdentity/userAssignedIdentities/delete", "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/read",
 			"Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write", "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/delete",
 			"Microsoft.ManagedIdentity/userAssignedIdentities/revokeTokens/action")}}},
+	{ID: ApplicationAdministratorID, Name: "Application Administrator", Description: "Create and manage every service principal in the directory, including their credentials (Ward: within the roles the caller could assign itself).",
+		Permissions: []Permission{{Actions: []string{"Microsoft.Directory/servicePrincipals/*"}}}},
+	{ID: ApplicationDeveloperID, Name: "Application Developer", Description: "Create service principals; the creator becomes their owner and manages them and their credentials.",
+		Permissions: []Permission{{Actions: []string{"Microsoft.Directory/servicePrincipals/create"}}}},
+	{ID: ReportsReaderID, Name: "Reports Reader", Description: "Read the sign-in log.",
+		Permissions: []Permission{{Actions: []string{"Microsoft.Directory/auditLogs/read"}}}},
+	{ID: ApplicationOwnerID, Name: "Application Owner", Description: "Owner of one service principal (assigned at its scope /providers/Microsoft.Directory/servicePrincipals/{objectId}): read, update, delete and manage its credentials.",
+		Permissions: []Permission{{Actions: []string{"Microsoft.Directory/servicePrincipals/read", "Microsoft.Directory/servicePrincipals/update",
+			"Microsoft.Directory/servicePrincipals/delete", "Microsoft.Directory/servicePrincipals/credentials/update"}}}},
 }
 
 // BuiltInRoles returns Azure's built-in roles Ward serves, with their real

@@ -33,6 +33,7 @@ import (
 	"github.com/ward-id/ward/internal/pki"
 	"github.com/ward-id/ward/internal/rbac"
 	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/signer"
 	"github.com/ward-id/ward/internal/storage"
 	sqlstore "github.com/ward-id/ward/internal/storage/sql"
@@ -107,54 +108,89 @@ func openStore(ctx context.Context, c Config) (storage.Storage, error) {
 	return nil, fmt.Errorf("--storage %q is not known: use sqlite or postgres", c.Storage)
 }
 
+// Server is a built Ward server: storage open, data directory
+// bootstrapped, every part mounted on one router.
+type Server struct {
+	cfg       Config
+	ln        net.Listener
+	publicURL string
+	admin     Admin
+	mux       *router.Mux
+	handler   http.Handler
+	cert      tls.Certificate
+	tasks     []func(ctx context.Context)
+	closers   []func()
+}
+
 // Run serves until ctx ends, then shuts down gracefully.
 func Run(ctx context.Context, cfg Config) error {
-	if err := cfg.defaults(); err != nil {
+	s, err := New(ctx, cfg)
+	if err != nil {
 		return err
 	}
+	defer s.Close()
+	return s.Run(ctx)
+}
+
+// New listens on cfg.Addr, opens storage, bootstraps the data directory and
+// builds the handler graph in dependency order.
+func New(ctx context.Context, cfg Config) (_ *Server, err error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
 	log := cfg.Logger
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("create data directory: %w", err)
+		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	defer ln.Close()
+	s.ln = ln
+	s.closers = append(s.closers, func() { ln.Close() })
 	publicURL := cfg.PublicURL
 	if publicURL == "" {
 		publicURL = "https://" + publicHost(ln.Addr().(*net.TCPAddr))
 	}
+	s.publicURL = publicURL
 
 	store, err := openStore(ctx, cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer store.Close()
+	s.closers = append(s.closers, func() { store.Close() })
 	admin, err := bootstrap(ctx, store, cfg.DataDir, publicURL, time.Now().UTC())
 	if err != nil {
-		return err
+		return nil, err
 	}
+	s.admin = admin
 	u, _ := url.Parse(publicURL)
 	cert, err := pki.Load(cfg.DataDir, []string{u.Hostname()}, time.Now)
 	if err != nil {
-		return fmt.Errorf("tls: %w", err)
+		return nil, fmt.Errorf("tls: %w", err)
 	}
+	s.cert = cert
 
 	kek, err := loadKEK(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	keys, err := signer.New(ctx, signer.Config{Store: store, KEK: kek, Alg: jose.SignatureAlgorithm(cfg.SigningAlg), Logger: log})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	roots, err := issuerRoots(cfg.IssuerCAFile)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	signIns := audit.NewSignInLog(store, log, 0)
-	defer signIns.Close()
+	s.closers = append(s.closers, signIns.Close)
 	var tokens *sts.Service
 	// Every identity or credential write clears the token service's cache.
 	identities := msi.New(store, msi.Config{Changed: func() { tokens.Invalidate() }})
@@ -175,17 +211,17 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	access, err := authz.New(ctx, store, time.Now)
 	if err != nil {
-		return fmt.Errorf("load role assignments: %w", err)
+		return nil, fmt.Errorf("load role assignments: %w", err)
 	}
 	if err := grantAdmin(ctx, store, access, admin); err != nil {
-		return err
+		return nil, err
 	}
 	clusterSvc.PrincipalDeleted = access.DeletePrincipalAssignments
 	issuers := []string{sts.IssuerV1(publicURL, admin.TenantID), sts.IssuerV2(publicURL, admin.TenantID)}
 	self := []string{publicURL, publicURL + "/"}
 	vaults, err := vault.New(store, kek, vault.NewHosts(publicURL), time.Now)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	vaultH := &vault.Handler{
 		Svc: vaults, Engine: access.Engine(), Authority: publicURL + "/" + admin.TenantID, Log: log,
@@ -205,60 +241,74 @@ func Run(ctx context.Context, cfg Config) error {
 		Logger:    log,
 	})
 	dirH := &directory.Handler{
-		Svc:  dirSvc,
-		Auth: &authn.JWT{Keys: keys, Issuers: issuers, Audiences: append(self, graphAudiences...), Now: time.Now, ManagedIdentity: isMI},
-		Keys: keys, Log: log, Base: publicURL,
+		Svc:    dirSvc,
+		Auth:   &authn.JWT{Keys: keys, Issuers: issuers, Audiences: append(self, graphAudiences...), Now: time.Now, ManagedIdentity: isMI},
+		Policy: directory.Policy{Access: access},
+		Keys:   keys, Log: log, Base: publicURL,
 	}
-	stsH := sts.NewHandler(tokens)
-	issuerH := &issuer.Handler{Keys: clusterSvc, Tenant: admin.TenantID}
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
-	})
+	// One routing table: every part mounts its routes, each with who may
+	// call it; anything else is a 404 before any handler runs.
+	mux := router.New()
+	vaultH.Mount(mux)
+	mux.Handle(router.Route{Method: http.MethodGet, Pattern: "/healthz", Access: router.Public("liveness for load balancers and probes; says only ok"),
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, _ = w.Write([]byte("ok\n"))
+		})})
 	armH.Mount(mux)
-	// Everything else is routed by prefix: ARM's paths are case-insensitive
-	// and the authority's /{tenant}/... paths cannot share Go's mux with
-	// /subscriptions/.
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := vaults.Hosts.VaultFromHost(r.Host); ok {
-			vaultH.ServeHTTP(w, r)
-			return
-		}
-		switch {
-		case arm.Claims(r.URL.Path):
-			armH.ServeHTTP(w, r)
-		case directory.Claims(r.URL.Path):
-			dirH.ServeHTTP(w, r)
-		case issuer.Claims(r.URL.Path):
-			issuerH.ServeHTTP(w, r)
-		default:
-			stsH.ServeHTTP(w, r)
-		}
-	})
+	dirH.Mount(mux)
+	(&issuer.Handler{Keys: clusterSvc, Tenant: admin.TenantID}).Mount(mux)
+	sts.NewHandler(tokens).Mount(mux)
+	s.mux = mux
+	s.handler = accessLog(log, bounded(mux))
+	s.tasks = append(s.tasks, func(ctx context.Context) { keys.Run(ctx, time.Minute) })
+	return s, nil
+}
+
+// Handler is the server's whole HTTP handler (routing, limits, access log).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Routes lists every route the server serves, with who may call it.
+func (s *Server) Routes() []router.Route { return s.mux.Routes() }
+
+// Close releases what New opened, in reverse order.
+func (s *Server) Close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+// Run serves HTTPS until ctx ends, running the background tasks under the
+// same context, then shuts down gracefully.
+func (s *Server) Run(ctx context.Context) error {
+	cfg, log := s.cfg, s.cfg.Logger
 	bg, stopBG := context.WithCancel(context.Background())
 	defer stopBG()
-	go keys.Run(bg, time.Minute)
-
+	for _, t := range s.tasks {
+		go t(bg)
+	}
 	srv := &http.Server{
-		Handler:           accessLog(log, mux),
+		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    1 << 20,
+		// A backstop for body reads; bounded() sets the per-request deadline.
+		ReadTimeout:    2 * bodyReadTimeout,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 1 << 20,
 		TLSConfig: &tls.Config{
-			Certificates: []tls.Certificate{cert},
+			Certificates: []tls.Certificate{s.cert},
 			MinVersion:   tls.VersionTLS12,
 			NextProtos:   []string{"h2", "http/1.1"},
 		},
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ServeTLS(ln, "", "") }()
-	log.Info("ward serving", "addr", ln.Addr().String(), "public_url", publicURL, "data", cfg.DataDir,
-		"storage", cfg.Storage, "tenant", admin.TenantID, "subscription", admin.SubscriptionID)
+	go func() { errc <- srv.ServeTLS(s.ln, "", "") }()
+	log.Info("ward serving", "addr", s.ln.Addr().String(), "public_url", s.publicURL, "data", cfg.DataDir,
+		"storage", cfg.Storage, "tenant", s.admin.TenantID, "subscription", s.admin.SubscriptionID)
 	if cfg.Ready != nil {
-		cfg.Ready(ln.Addr())
+		cfg.Ready(s.ln.Addr())
 	}
 	select {
 	case err := <-errc:
@@ -306,6 +356,22 @@ func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 		next.ServeHTTP(rec, r)
 		log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
 			"duration_ms", float64(time.Since(start).Microseconds())/1000, "proto", r.Proto)
+	})
+}
+
+// Limits on every request's body: a size cap and a read deadline, so a
+// client that trickles its body cannot hold a connection open.
+const (
+	maxRequestBody  = 8 << 20
+	bodyReadTimeout = 20 * time.Second
+)
+
+// bounded caps every request body and gives its reading a deadline.
+func bounded(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
+		r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
+		next.ServeHTTP(w, r)
 	})
 }
 

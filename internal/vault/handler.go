@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ward-id/ward/internal/authn"
+	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/rbac"
 	"github.com/ward-id/ward/internal/storage"
@@ -297,4 +298,29 @@ func (h *Handler) fail(w http.ResponseWriter, err error) {
 	}
 	h.Log.Error("vault request failed", "err", err)
 	writeErr(w, 500, "InternalServerError", "", "The vault hit an internal error.")
+}
+
+// HostClass is the router's name for vault host names.
+const HostClass = "vault"
+
+// Mount puts the vault data plane on mux for vault hosts. Every route needs
+// a bearer token for the vault resource (else the 401 challenge) and the
+// data action named at the secret's scope, checked in ServeHTTP.
+func (h *Handler) Mount(mux *router.Mux) {
+	mux.HostClass(HostClass, func(host string) bool { _, ok := h.Svc.Hosts.VaultFromHost(host); return ok })
+	add := func(method, pattern, action string) {
+		mux.Handle(router.Route{Host: HostClass, Method: method, Pattern: pattern, Handler: h,
+			Access: router.Handler("data action " + action + " at the vault or the secret")})
+	}
+	add(http.MethodGet, "/secrets", ActionReadMetadata)
+	add(http.MethodGet, "/secrets/{name}/versions", ActionReadMetadata)
+	add(http.MethodGet, "/secrets/{name}", ActionGetSecret)
+	add(http.MethodGet, "/secrets/{name}/{version}", ActionGetSecret)
+	add(http.MethodPut, "/secrets/{name}", ActionSetSecret)
+	add(http.MethodPatch, "/secrets/{name}", ActionUpdate)
+	add(http.MethodPatch, "/secrets/{name}/{version}", ActionUpdate)
+	add(http.MethodDelete, "/secrets/{name}", ActionDelete)
+	mux.NotFound(HostClass, "/", func(w http.ResponseWriter, r *http.Request, status int, _ []string) {
+		writeErr(w, status, "NotFound", "", fmt.Sprintf("Ward's vaults serve /secrets only; %s %s is not served.", r.Method, r.URL.Path))
+	})
 }

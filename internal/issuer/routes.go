@@ -1,0 +1,17 @@
+package issuer
+
+import (
+	"net/http"
+
+	"github.com/ward-id/ward/internal/router"
+)
+
+// Mount puts the hosted issuers' discovery document and JWKS on mux. They
+// are public, as kube-apiserver's own issuer endpoints are: anyone who
+// verifies a service-account token needs them.
+func (h *Handler) Mount(mux *router.Mux) {
+	public := router.Public("a hosted cluster issuer's discovery document and public keys, as kube-apiserver publishes them")
+	for _, p := range []string{"/oidc/{tenant}/{cluster}/.well-known/openid-configuration", "/oidc/{tenant}/{cluster}/openid/v1/jwks"} {
+		mux.Handle(router.Route{Method: http.MethodGet, Pattern: p, Access: public, Handler: h})
+	}
+}

@@ -1,0 +1,342 @@
+// Package router is Ward's one routing table. Every part of the server
+// mounts its routes here, and every route says when it is mounted who may
+// call it: the public (discovery, token endpoints), an RBAC action checked
+// at the route's scope before the handler runs, or an authenticated caller
+// whom the handler authorizes per object (with the rule written down). The
+// mux refuses a route without that declaration, answers every request that
+// matches no route with a 404 before any handler runs, and the table it
+// serves from is the one the authorization tests enumerate, so a route can
+// neither be forgotten by the tests nor reached without a rule.
+//
+// Literal path segments match case-insensitively (ARM and Entra paths are
+// case-insensitive); {name} captures one segment as sent, {name...} captures
+// zero or more segments (a scope).
+package router
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// AccessKind says what kind of rule protects a route.
+type AccessKind int
+
+// The kinds of rule.
+const (
+	accessUnset AccessKind = iota
+	// KindPublic routes serve anyone (discovery documents, token endpoints).
+	KindPublic
+	// KindAction routes need an RBAC action at the route's scope.
+	KindAction
+	// KindHandler routes need an authenticated caller; the handler decides
+	// per object (self, owner, filtered list, data actions) as Rule says.
+	KindHandler
+)
+
+// Access is who may call a route.
+type Access struct {
+	Kind AccessKind
+	// Action is the RBAC action (KindAction), e.g.
+	// Microsoft.ManagedIdentity/userAssignedIdentities/read.
+	Action string
+	// Rule explains the check in words (KindPublic, KindHandler); it is
+	// what the README's authorization table prints.
+	Rule string
+}
+
+// Public is a route anyone may call; why says why that is safe.
+func Public(why string) Access { return Access{Kind: KindPublic, Rule: why} }
+
+// Action is a route that needs action at the request's scope.
+func Action(action string) Access { return Access{Kind: KindAction, Action: action} }
+
+// Handler is an authenticated route whose handler authorizes each object;
+// rule says how.
+func Handler(rule string) Access { return Access{Kind: KindHandler, Rule: rule} }
+
+func (a Access) String() string {
+	switch a.Kind {
+	case KindPublic:
+		return "public: " + a.Rule
+	case KindAction:
+		return "action " + a.Action
+	case KindHandler:
+		return "authenticated; " + a.Rule
+	}
+	return "undeclared"
+}
+
+// Route is one method on one path pattern.
+type Route struct {
+	// Host is "" for every host, or the name of a host class registered with
+	// Mux.HostClass (vault hosts).
+	Host    string
+	Method  string
+	Pattern string
+	Access  Access
+	Handler http.Handler
+
+	segs []segment
+}
+
+type segment struct {
+	lit   string // lower-cased literal, or ""
+	name  string // capture name
+	multi bool   // {name...}
+	// pre and suf surround a capture inside one segment, as in Graph's
+	// alternate key servicePrincipals(appId='{appId}'); lower-cased.
+	pre, suf string
+}
+
+// Key names the route in tests and documents: "GET /subscriptions/{sub}".
+func (rt Route) Key() string {
+	k := rt.Method + " " + rt.Pattern
+	if rt.Host != "" {
+		k = rt.Method + " " + rt.Host + ":" + rt.Pattern
+	}
+	return k
+}
+
+// Params are a matched route's captured segments.
+type Params map[string]string
+
+type ctxKey struct{}
+
+type matched struct {
+	route  *Route
+	params Params
+}
+
+// FromContext returns the route that matched the request and its params.
+func FromContext(ctx context.Context) (Route, Params, bool) {
+	m, ok := ctx.Value(ctxKey{}).(matched)
+	if !ok {
+		return Route{}, nil, false
+	}
+	return *m.route, m.params, true
+}
+
+// WithRoute returns ctx carrying rt as the matched route (for tests of a
+// handler outside the mux).
+func WithRoute(ctx context.Context, rt Route, p Params) context.Context {
+	return context.WithValue(ctx, ctxKey{}, matched{route: &rt, params: p})
+}
+
+// Fallback writes the answer for a request no route matched, in the
+// protocol of the path (ARM's envelope, Graph's, plain text). status is 404
+// when no pattern matched and 405 when one matched with another method.
+type Fallback func(w http.ResponseWriter, r *http.Request, status int, allowed []string)
+
+// Mux routes requests by host class, method and pattern.
+type Mux struct {
+	routes    []*Route
+	hosts     map[string]func(host string) bool
+	fallbacks []prefixFallback
+}
+
+type prefixFallback struct {
+	host   string
+	prefix string // lower-cased path prefix
+	fb     Fallback
+}
+
+// New returns an empty Mux.
+func New() *Mux { return &Mux{hosts: map[string]func(string) bool{}} }
+
+// HostClass registers a named class of hosts (e.g. "vault": any
+// <name>.vault.<domain>). Routes with Host set to the name serve only those
+// hosts, and requests to those hosts match only those routes.
+func (m *Mux) HostClass(name string, match func(host string) bool) { m.hosts[name] = match }
+
+// NotFound sets how unmatched requests under a path prefix (and host class,
+// "" for any other host) are answered. The longest prefix wins.
+func (m *Mux) NotFound(host, prefix string, fb Fallback) {
+	m.fallbacks = append(m.fallbacks, prefixFallback{host: host, prefix: strings.ToLower(prefix), fb: fb})
+}
+
+// Handle mounts a route. It panics on a route without an access rule, with
+// an unknown host class or a malformed pattern: these are programming
+// errors that must fail the first test that builds the server.
+func (m *Mux) Handle(rt Route) {
+	if rt.Access.Kind == accessUnset || (rt.Access.Kind == KindAction && rt.Access.Action == "") ||
+		(rt.Access.Kind != KindAction && rt.Access.Rule == "") {
+		panic(fmt.Sprintf("router: %s is mounted without an access rule: declare router.Public, router.Action or router.Handler", rt.Key()))
+	}
+	if rt.Host != "" {
+		if _, ok := m.hosts[rt.Host]; !ok {
+			panic(fmt.Sprintf("router: %s names host class %q, which is not registered", rt.Key(), rt.Host))
+		}
+	}
+	if rt.Method == "" || rt.Handler == nil || !strings.HasPrefix(rt.Pattern, "/") {
+		panic(fmt.Sprintf("router: %s needs a method, a handler and a pattern starting with '/'", rt.Key()))
+	}
+	multi := 0
+	for _, s := range strings.Split(strings.Trim(rt.Pattern, "/"), "/") {
+		switch {
+		case s == "":
+			continue
+		case strings.HasPrefix(s, "{") && strings.HasSuffix(s, "...}"):
+			multi++
+			rt.segs = append(rt.segs, segment{name: s[1 : len(s)-4], multi: true})
+		case strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}"):
+			rt.segs = append(rt.segs, segment{name: s[1 : len(s)-1]})
+		case strings.Contains(s, "{") && strings.Contains(s, "}"):
+			i, j := strings.Index(s, "{"), strings.Index(s, "}")
+			rt.segs = append(rt.segs, segment{name: s[i+1 : j], pre: strings.ToLower(s[:i]), suf: strings.ToLower(s[j+1:])})
+		default:
+			rt.segs = append(rt.segs, segment{lit: strings.ToLower(s)})
+		}
+	}
+	if multi > 1 {
+		panic(fmt.Sprintf("router: %s has more than one {name...} segment", rt.Key()))
+	}
+	for _, old := range m.routes {
+		if old.Key() == rt.Key() {
+			panic(fmt.Sprintf("router: %s is mounted twice", rt.Key()))
+		}
+	}
+	r := rt
+	m.routes = append(m.routes, &r)
+}
+
+// Routes returns the mounted routes in mounting order.
+func (m *Mux) Routes() []Route {
+	out := make([]Route, len(m.routes))
+	for i, r := range m.routes {
+		out[i] = *r
+	}
+	return out
+}
+
+func (m *Mux) hostClass(host string) string {
+	for name, match := range m.hosts {
+		if match(host) {
+			return name
+		}
+	}
+	return ""
+}
+
+// splitPath splits a path into segments; an empty path has none.
+func splitPath(p string) []string {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return nil
+	}
+	return strings.Split(p, "/")
+}
+
+// match reports whether segs match the route's pattern, capturing params.
+func (rt *Route) match(segs []string) (Params, bool) {
+	pat := rt.segs
+	multiAt := -1
+	for i, s := range pat {
+		if s.multi {
+			multiAt = i
+		}
+	}
+	if multiAt < 0 {
+		if len(segs) != len(pat) {
+			return nil, false
+		}
+		return matchFixed(pat, segs, nil)
+	}
+	before, after := pat[:multiAt], pat[multiAt+1:]
+	if len(segs) < len(before)+len(after) {
+		return nil, false
+	}
+	p, ok := matchFixed(before, segs[:len(before)], nil)
+	if !ok {
+		return nil, false
+	}
+	tail := segs[len(segs)-len(after):]
+	if p, ok = matchFixed(after, tail, p); !ok {
+		return nil, false
+	}
+	if p == nil {
+		p = Params{}
+	}
+	p[pat[multiAt].name] = "/" + strings.Join(segs[len(before):len(segs)-len(after)], "/")
+	return p, true
+}
+
+func matchFixed(pat []segment, segs []string, p Params) (Params, bool) {
+	for i, s := range pat {
+		if s.lit != "" {
+			if !strings.EqualFold(s.lit, segs[i]) {
+				return nil, false
+			}
+			continue
+		}
+		v := segs[i]
+		if s.pre != "" || s.suf != "" {
+			if len(v) <= len(s.pre)+len(s.suf) || !strings.EqualFold(v[:len(s.pre)], s.pre) || !strings.EqualFold(v[len(v)-len(s.suf):], s.suf) {
+				return nil, false
+			}
+			v = v[len(s.pre) : len(v)-len(s.suf)]
+		}
+		if v == "" {
+			return nil, false
+		}
+		if p == nil {
+			p = Params{}
+		}
+		p[s.name] = v
+	}
+	return p, true
+}
+
+// Match finds the route for r; allowed lists the methods of routes whose
+// pattern matched when none matched the method.
+func (m *Mux) Match(r *http.Request) (rt *Route, p Params, allowed []string) {
+	class := m.hostClass(r.Host)
+	segs := splitPath(r.URL.Path)
+	method := r.Method
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
+	for _, cand := range m.routes {
+		if cand.Host != class {
+			continue
+		}
+		params, ok := cand.match(segs)
+		if !ok {
+			continue
+		}
+		if cand.Method == method {
+			return cand, params, nil
+		}
+		allowed = append(allowed, cand.Method)
+	}
+	return nil, nil, allowed
+}
+
+// ServeHTTP dispatches to the matched route's handler with the route in the
+// request's context, or to the fallback of the path's prefix.
+func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rt, p, allowed := m.Match(r)
+	if rt != nil {
+		rt.Handler.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, matched{route: rt, params: p})))
+		return
+	}
+	status := http.StatusNotFound
+	if len(allowed) > 0 {
+		status = http.StatusMethodNotAllowed
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+	}
+	class := m.hostClass(r.Host)
+	path := strings.ToLower(r.URL.Path)
+	var best *prefixFallback
+	for i, f := range m.fallbacks {
+		if f.host == class && strings.HasPrefix(path, f.prefix) && (best == nil || len(f.prefix) > len(best.prefix)) {
+			best = &m.fallbacks[i]
+		}
+	}
+	if best != nil {
+		best.fb(w, r, status, allowed)
+		return
+	}
+	http.Error(w, http.StatusText(status), status)
+}
