@@ -44,11 +44,11 @@ type Spec struct {
 	NodeResourceGroup    string `json:"nodeResourceGroup"`
 	// NodeResourceGroupOwned is set when Ward created the node resource
 	// group for this cluster: only then does deleting the cluster delete it.
-	NodeResourceGroupOwned bool `json:"nodeResourceGroupOwned,omitempty"`
-	OIDCIssuer           bool   `json:"oidcIssuer"`
-	WorkloadIdentity     bool   `json:"workloadIdentity"`
-	KubernetesVersion    string `json:"kubernetesVersion"`
-	DNSPrefix            string `json:"dnsPrefix"`
+	NodeResourceGroupOwned bool   `json:"nodeResourceGroupOwned,omitempty"`
+	OIDCIssuer             bool   `json:"oidcIssuer"`
+	WorkloadIdentity       bool   `json:"workloadIdentity"`
+	KubernetesVersion      string `json:"kubernetesVersion"`
+	DNSPrefix              string `json:"dnsPrefix"`
 	// ServiceAccountKeys, when set, are the public keys of a self-managed
 	// cluster's kube-apiserver (bring your own): the issuer publishes them
 	// and Ward mints no tokens for the cluster.

@@ -7,10 +7,10 @@ type Kind int
 
 // Error kinds.
 const (
-	KindInvalid  Kind = iota // the request is malformed or breaks a rule: 400
-	KindNotFound             // the target or its parent does not exist: 404
-	KindConflict             // a concurrent or conflicting write: 409
-	KindForbidden            // the caller lacks a permission the operation needs: 403
+	KindInvalid   Kind = iota // the request is malformed or breaks a rule: 400
+	KindNotFound              // the target or its parent does not exist: 404
+	KindConflict              // a concurrent or conflicting write: 409
+	KindForbidden             // the caller lacks a permission the operation needs: 403
 )
 
 // ARM error codes produced by this package, spelled as ARM spells them.

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/ward-id/ward/internal/authn"
-	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/rbac"
+	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/storage"
 )
 
