@@ -278,14 +278,15 @@ func (h *Handler) create(c *call) error {
 }
 
 // target loads the principal of the request's {id} and checks action on it.
-// A caller that may not read the principal learns nothing of it: 404, as
-// Graph answers for objects outside the caller's view.
+// A caller that may neither read the principal nor perform action on it
+// learns nothing of it: 404, as Graph answers for objects outside the
+// caller's view.
 func (h *Handler) target(c *call, action string) (ServicePrincipal, error) {
 	sp, err := h.Svc.Get(c.r.Context(), c.params["id"])
 	if err != nil {
 		return sp, err
 	}
-	if h.Policy.Read(c.caller, sp) != nil {
+	if h.Policy.Read(c.caller, sp) != nil && (action == ActionRead || !h.Policy.Access.Allowed(c.caller.ObjectID, action, ObjectScope(sp.ObjectID))) {
 		return sp, fmt.Errorf("%w: no service principal with object ID or client ID '%s'", ErrNotFound, c.params["id"])
 	}
 	if action == ActionRead {

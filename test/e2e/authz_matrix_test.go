@@ -1,0 +1,412 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/router"
+	"github.com/ward-id/ward/internal/server"
+)
+
+// servedRoutes builds a server in-process and returns the route table it
+// serves from: the same list the binary mounts.
+func servedRoutes(t *testing.T) []router.Route {
+	t.Helper()
+	s, err := server.New(context.Background(), server.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(t.TempDir(), "d"),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	return s.Routes()
+}
+
+// principal is a service principal with a secret, for tests.
+type principal struct {
+	ObjectID, AppID, Secret string
+}
+
+// raw sends one request with an optional bearer token (and a vault host)
+// and returns the status and the decoded body.
+func (w *ward) raw(t *testing.T, token, method, host, path, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, w.base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host != "" {
+		req.Host = host
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := w.http.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	_ = json.Unmarshal(b, &out)
+	return resp.StatusCode, out
+}
+
+// tokenFor gets an app token for scope with a client secret.
+func (w *ward) tokenFor(t *testing.T, p principal, scope string) string {
+	t.Helper()
+	status, body := postToken(t, w, w.admin.TenantID, url.Values{"grant_type": {"client_credentials"}, "client_id": {p.AppID},
+		"client_secret": {p.Secret}, "scope": {scope}})
+	if status != 200 {
+		t.Fatalf("token for %s: %d %v", p.AppID, status, body)
+	}
+	return body["access_token"].(string)
+}
+
+// newPrincipal creates a service principal with a secret as the admin,
+// through the directory API.
+func (w *ward) newPrincipal(t *testing.T, name string) principal {
+	t.Helper()
+	admin := w.graphToken(t)
+	status, sp := w.raw(t, admin, "POST", "", "/v1.0/servicePrincipals", `{"displayName":"`+name+`"}`)
+	if status != 201 {
+		t.Fatalf("create %s: %d %v", name, status, sp)
+	}
+	p := principal{ObjectID: sp["id"].(string), AppID: sp["appId"].(string)}
+	status, pw := w.raw(t, admin, "POST", "", "/v1.0/servicePrincipals/"+p.ObjectID+"/addPassword", `{}`)
+	if status != 200 {
+		t.Fatalf("addPassword %s: %d %v", name, status, pw)
+	}
+	p.Secret = pw["secretText"].(string)
+	return p
+}
+
+func (w *ward) graphToken(t *testing.T) string {
+	return w.tokenFor(t, principal{AppID: w.admin.ClientID, Secret: w.admin.ClientSecret}, "https://graph.microsoft.com/.default")
+}
+
+// grantExactly gives p a custom role holding only actions, at scope.
+func (w *ward) grantExactly(t *testing.T, p principal, scope string, actions ...string) {
+	t.Helper()
+	roleID := uuid.NewString()
+	acts, _ := json.Marshal(actions)
+	body := `{"properties":{"roleName":"only ` + roleID + `","assignableScopes":["/"],"permissions":[{"actions":` + string(acts) + `}]}}`
+	if status, out, _ := w.request("PUT", "/providers/Microsoft.Authorization/roleDefinitions/"+roleID+"?api-version=2022-04-01", body); status != 201 {
+		t.Fatalf("role %v: %d %v", actions, status, out)
+	}
+	w.assign(t, p.ObjectID, scope, roleID)
+}
+
+func (w *ward) assign(t *testing.T, principalID, scope, roleID string) string {
+	t.Helper()
+	id := uuid.NewString()
+	body := `{"properties":{"roleDefinitionId":"/providers/Microsoft.Authorization/roleDefinitions/` + roleID + `","principalId":"` + principalID + `"}}`
+	if status, out, _ := w.request("PUT", strings.TrimSuffix(scope, "/")+"/providers/Microsoft.Authorization/roleAssignments/"+id+"?api-version=2022-04-01", body); status != 201 {
+		t.Fatalf("assign %s at %s: %d %v", roleID, scope, status, out)
+	}
+	return id
+}
+
+// matrixCase is one served route exercised three ways: without a token,
+// as a principal with no role, and as a principal holding exactly the
+// route's declared action (or, for handler-authorized routes, the admin).
+type matrixCase struct {
+	key          string // route key: "GET /subscriptions/{subscriptionId}"
+	host         string // vault host, if any
+	path, body   string
+	noRole       int // status for a principal with no role (0: 403)
+	want         int // status for the authorized principal
+	audience     string
+	checkNoRoles func(t *testing.T, body map[string]any)
+}
+
+// TestAuthorizationMatrix enumerates every route the server serves and
+// asserts: no token → 401 (public routes excepted); a principal with no
+// role → 403, or 404 where the service hides existence, or only its own
+// view; the declared action alone (a custom role with just that action) →
+// success. A served route without a case, or a case without a route, fails.
+func TestAuthorizationMatrix(t *testing.T) {
+	w := startWard(t, "")
+	sub := "/subscriptions/" + w.admin.SubscriptionID
+	rg := sub + "/resourceGroups/mx"
+	_, port, _ := net.SplitHostPort(w.addr)
+	vaultHost := "mxkv.vault.localhost:" + port
+	tid := w.admin.TenantID
+	const (
+		arm   = "https://management.azure.com/.default"
+		graph = "https://graph.microsoft.com/.default"
+		kv    = "https://vault.azure.net/.default"
+	)
+	must := func(status int, body map[string]any, want int, what string) map[string]any {
+		t.Helper()
+		if status != want {
+			t.Fatalf("%s: %d %v", what, status, body)
+		}
+		return body
+	}
+
+	// Fixtures, as the admin.
+	for _, g := range []string{"mx", "mx-del"} {
+		st, b, _ := w.request("PUT", sub+"/resourceGroups/"+g+"?api-version=2021-04-01", `{"location":"westeurope"}`)
+		must(st, b, 201, "group "+g)
+	}
+	for _, id := range []string{"mx-id", "mx-id-del"} {
+		st, b, _ := w.request("PUT", rg+"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"+id+"?api-version=2023-01-31", `{"location":"westeurope"}`)
+		must(st, b, 201, "identity "+id)
+	}
+	ficBody := func(subject string) string {
+		return `{"properties":{"issuer":"https://issuer.example.com/mx","subject":"` + subject + `","audiences":["api://AzureADTokenExchange"]}}`
+	}
+	ficPath := rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mx-id/federatedIdentityCredentials/"
+	for _, f := range []string{"mx-fic", "mx-fic-del"} {
+		st, b, _ := w.request("PUT", ficPath+f+"?api-version=2023-01-31", ficBody("system:serviceaccount:mx:"+f))
+		must(st, b, 201, "fic "+f)
+	}
+	vaultBody := `{"location":"westeurope","properties":{"tenantId":"` + tid + `","sku":{"family":"A","name":"standard"}}}`
+	for _, v := range []string{"mxkv", "mxkv-del"} {
+		st, b, _ := w.request("PUT", rg+"/providers/Microsoft.KeyVault/vaults/"+v+"?api-version=2023-07-01", vaultBody)
+		must(st, b, 201, "vault "+v)
+	}
+	clusterBody := `{"location":"westeurope","properties":{"oidcIssuerProfile":{"enabled":true}}}`
+	var clusterIssuer string
+	for _, c := range []string{"mxc", "mxc-del"} {
+		st, b, _ := w.request("PUT", rg+"/providers/Microsoft.ContainerService/managedClusters/"+c+"?api-version=2024-05-01", clusterBody)
+		b = must(st, b, 201, "cluster "+c)
+		if c == "mxc" {
+			clusterIssuer = b["properties"].(map[string]any)["oidcIssuerProfile"].(map[string]any)["issuerURL"].(string)
+		}
+	}
+	issuerPath := strings.TrimPrefix(clusterIssuer, w.base)
+
+	adminP := principal{AppID: w.admin.ClientID, Secret: w.admin.ClientSecret}
+	kvAdmin := w.tokenFor(t, adminP, kv)
+	for _, s := range []string{"mx-secret", "mx-gone"} {
+		st, b := w.raw(t, kvAdmin, "PUT", vaultHost, "/secrets/"+s+"?api-version=7.4", `{"value":"v1"}`)
+		must(st, b, 200, "secret "+s)
+	}
+	st, sec := w.raw(t, kvAdmin, "GET", vaultHost, "/secrets/mx-secret?api-version=7.4", "")
+	must(st, sec, 200, "read secret")
+	version := sec["id"].(string)[strings.LastIndex(sec["id"].(string), "/")+1:]
+
+	noroles := w.newPrincipal(t, "noroles")
+	target := w.newPrincipal(t, "mx-target")
+	del1, del2 := w.newPrincipal(t, "mx-del-1"), w.newPrincipal(t, "mx-del-2")
+	graphAdmin := w.graphToken(t)
+	keyIDs := []string{}
+	for i := 0; i < 2; i++ {
+		st, pw := w.raw(t, graphAdmin, "POST", "", "/v1.0/servicePrincipals/"+target.ObjectID+"/addPassword", `{}`)
+		keyIDs = append(keyIDs, must(st, pw, 200, "addPassword")["keyId"].(string))
+	}
+	assignment := w.assign(t, target.ObjectID, sub, "acdd72a7-3385-48ef-bd42-f606fba81ae7")
+	// The target holds Reader at the subscription: changing its
+	// credentials also needs roleAssignments/write there.
+	customRole := uuid.NewString()
+	customBody := `{"properties":{"roleName":"mx custom","assignableScopes":["` + rg + `"],"permissions":[{"actions":["*/read"]}]}}`
+	newAssignment := uuid.NewString()
+
+	av := func(v string) string { return "?api-version=" + v }
+	cases := []matrixCase{
+		{key: "GET /healthz", path: "/healthz", want: 200},
+		{key: "GET /metadata/endpoints", path: "/metadata/endpoints" + av("2022-09-01"), want: 200},
+		{key: "GET /common/discovery/instance", path: "/common/discovery/instance?api-version=1.1&authorization_endpoint=" + url.QueryEscape(w.base+"/"+tid+"/oauth2/v2.0/authorize"), want: 200},
+		{key: "GET /discovery/instance", path: "/discovery/instance?api-version=1.1&authorization_endpoint=" + url.QueryEscape(w.base+"/"+tid+"/oauth2/v2.0/authorize"), want: 200},
+		{key: "GET /discovery/keys", path: "/discovery/keys", want: 200},
+		{key: "GET /discovery/v2.0/keys", path: "/discovery/v2.0/keys", want: 200},
+		{key: "GET /{tenant}/v2.0/.well-known/openid-configuration", path: "/" + tid + "/v2.0/.well-known/openid-configuration", want: 200},
+		{key: "GET /{tenant}/.well-known/openid-configuration", path: "/" + tid + "/.well-known/openid-configuration", want: 200},
+		{key: "GET /{tenant}/discovery/keys", path: "/" + tid + "/discovery/keys", want: 200},
+		{key: "GET /{tenant}/discovery/v2.0/keys", path: "/" + tid + "/discovery/v2.0/keys", want: 200},
+		{key: "POST /{tenant}/oauth2/v2.0/token", path: "/" + tid + "/oauth2/v2.0/token", want: 400},
+		{key: "POST /{tenant}/oauth2/token", path: "/" + tid + "/oauth2/token", want: 400},
+		{key: "GET /oidc/{tenant}/{cluster}/.well-known/openid-configuration", path: issuerPath + ".well-known/openid-configuration", want: 200},
+		{key: "GET /oidc/{tenant}/{cluster}/openid/v1/jwks", path: issuerPath + "openid/v1/jwks", want: 200},
+
+		{key: "GET /subscriptions", path: "/subscriptions" + av("2022-12-01"), noRole: 200, want: 200, checkNoRoles: func(t *testing.T, b map[string]any) {
+			if v := b["value"].([]any); len(v) != 0 {
+				t.Errorf("a principal with no role lists subscriptions: %v", v)
+			}
+		}},
+		{key: "GET /subscriptions/{subscriptionId}", path: sub + av("2022-12-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups", path: sub + "/resourceGroups" + av("2021-04-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}", path: rg + av("2021-04-01"), want: 200},
+		{key: "PUT /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}", path: rg + av("2021-04-01"), body: `{"location":"westeurope"}`, want: 200},
+		{key: "PATCH /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}", path: rg + av("2021-04-01"), body: `{"tags":{"team":"mx"}}`, want: 200},
+
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.ManagedIdentity/userAssignedIdentities", path: sub + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities" + av("2023-01-31"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities", path: rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities" + av("2023-01-31"), want: 200},
+		{key: "GET " + "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}", path: rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mx-id" + av("2023-01-31"), want: 200},
+		{key: "PUT " + "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}", path: rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mx-id" + av("2023-01-31"), body: `{"location":"westeurope"}`, want: 200},
+		{key: "PATCH " + "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}", path: rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mx-id" + av("2023-01-31"), body: `{"tags":{"a":"b"}}`, want: 200},
+		{key: "GET " + "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}/federatedIdentityCredentials", path: strings.TrimSuffix(ficPath, "/") + av("2023-01-31"), want: 200},
+		{key: "GET " + "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}/federatedIdentityCredentials/{federatedIdentityCredentialResourceName}", path: ficPath + "mx-fic" + av("2023-01-31"), want: 200},
+		{key: "PUT " + "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}/federatedIdentityCredentials/{federatedIdentityCredentialResourceName}", path: ficPath + "mx-fic" + av("2023-01-31"), body: ficBody("system:serviceaccount:mx:mx-fic"), want: 200},
+
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.KeyVault/vaults", path: sub + "/providers/Microsoft.KeyVault/vaults" + av("2023-07-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.KeyVault/vaults", path: rg + "/providers/Microsoft.KeyVault/vaults" + av("2023-07-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.KeyVault/vaults/{vaultName}", path: rg + "/providers/Microsoft.KeyVault/vaults/mxkv" + av("2023-07-01"), want: 200},
+		{key: "PUT /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.KeyVault/vaults/{vaultName}", path: rg + "/providers/Microsoft.KeyVault/vaults/mxkv" + av("2023-07-01"), body: vaultBody, want: 200},
+
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.ContainerService/managedClusters", path: sub + "/providers/Microsoft.ContainerService/managedClusters" + av("2024-05-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters", path: rg + "/providers/Microsoft.ContainerService/managedClusters" + av("2024-05-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}", path: rg + "/providers/Microsoft.ContainerService/managedClusters/mxc" + av("2024-05-01"), want: 200},
+		{key: "PUT /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}", path: rg + "/providers/Microsoft.ContainerService/managedClusters/mxc" + av("2024-05-01"), body: `{"location":"westeurope"}`, want: 200},
+		{key: "POST /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/getServiceAccountToken", path: rg + "/providers/Microsoft.ContainerService/managedClusters/mxc/getServiceAccountToken" + av("2024-05-01"),
+			body: `{"namespace":"mx","serviceAccount":"sa","audience":"api://AzureADTokenExchange"}`, want: 200},
+		{key: "POST /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/getServiceAccountSigningKey", path: rg + "/providers/Microsoft.ContainerService/managedClusters/mxc/getServiceAccountSigningKey" + av("2024-05-01"), body: `{}`, want: 200},
+		{key: "POST /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/rotateServiceAccountSigningKey", path: rg + "/providers/Microsoft.ContainerService/managedClusters/mxc/rotateServiceAccountSigningKey" + av("2024-05-01"), body: `{}`, want: 200},
+
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.Insights/eventtypes/management/values", path: sub + "/providers/Microsoft.Insights/eventtypes/management/values" + av("2015-04-01"), want: 200},
+
+		{key: "GET /{scope...}/providers/Microsoft.Authorization/roleAssignments", path: sub + "/providers/Microsoft.Authorization/roleAssignments" + av("2022-04-01"), want: 200},
+		{key: "GET /{scope...}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}", path: sub + "/providers/Microsoft.Authorization/roleAssignments/" + assignment + av("2022-04-01"), want: 200},
+		{key: "PUT /{scope...}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}", path: rg + "/providers/Microsoft.Authorization/roleAssignments/" + newAssignment + av("2022-04-01"),
+			body: `{"properties":{"roleDefinitionId":"/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7","principalId":"` + del1.ObjectID + `"}}`, want: 201},
+		{key: "DELETE /{scope...}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}", path: rg + "/providers/Microsoft.Authorization/roleAssignments/" + newAssignment + av("2022-04-01"), want: 200},
+		{key: "GET /{scope...}/providers/Microsoft.Authorization/roleDefinitions", path: sub + "/providers/Microsoft.Authorization/roleDefinitions" + av("2022-04-01"), want: 200},
+		{key: "GET /{scope...}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionId}", path: sub + "/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7" + av("2022-04-01"), want: 200},
+		{key: "PUT /{scope...}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionId}", path: rg + "/providers/Microsoft.Authorization/roleDefinitions/" + customRole + av("2022-04-01"), body: customBody, want: 201},
+		{key: "DELETE /{scope...}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionId}", path: rg + "/providers/Microsoft.Authorization/roleDefinitions/" + customRole + av("2022-04-01"), want: 200},
+		{key: "POST /{scope...}/providers/Microsoft.Authorization/checkAccess", path: sub + "/providers/Microsoft.Authorization/checkAccess" + av("2022-04-01"), noRole: 200, want: 200},
+
+		{key: "GET /v1.0/servicePrincipals", path: "/v1.0/servicePrincipals", audience: graph, noRole: 200, want: 200, checkNoRoles: func(t *testing.T, b map[string]any) {
+			if v := b["value"].([]any); len(v) != 1 || v[0].(map[string]any)["appId"] != noroles.AppID {
+				t.Errorf("a principal with no role lists %d principals, want only itself: %v", len(v), v)
+			}
+		}},
+		{key: "POST /v1.0/servicePrincipals", path: "/v1.0/servicePrincipals", audience: graph, body: `{"displayName":"mx-created"}`, want: 201},
+		{key: "GET /v1.0/servicePrincipals/{id}", path: "/v1.0/servicePrincipals/" + target.ObjectID, audience: graph, noRole: 404, want: 200},
+		{key: "GET /v1.0/servicePrincipals(appId='{id}')", path: "/v1.0/servicePrincipals(appId='" + target.AppID + "')", audience: graph, noRole: 404, want: 200},
+		{key: "PATCH /v1.0/servicePrincipals/{id}", path: "/v1.0/servicePrincipals/" + target.ObjectID, audience: graph, body: `{"displayName":"x"}`, noRole: 404, want: 204},
+		{key: "PATCH /v1.0/servicePrincipals(appId='{id}')", path: "/v1.0/servicePrincipals(appId='" + target.AppID + "')", audience: graph, body: `{"displayName":"x"}`, noRole: 404, want: 204},
+		{key: "POST /v1.0/servicePrincipals/{id}/addPassword", path: "/v1.0/servicePrincipals/" + target.ObjectID + "/addPassword", audience: graph, body: `{}`, noRole: 404, want: 200},
+		{key: "POST /v1.0/servicePrincipals(appId='{id}')/addPassword", path: "/v1.0/servicePrincipals(appId='" + target.AppID + "')/addPassword", audience: graph, body: `{}`, noRole: 404, want: 200},
+		{key: "POST /v1.0/servicePrincipals/{id}/removePassword", path: "/v1.0/servicePrincipals/" + target.ObjectID + "/removePassword", audience: graph, body: `{"keyId":"` + keyIDs[0] + `"}`, noRole: 404, want: 204},
+		{key: "POST /v1.0/servicePrincipals(appId='{id}')/removePassword", path: "/v1.0/servicePrincipals(appId='" + target.AppID + "')/removePassword", audience: graph, body: `{"keyId":"` + keyIDs[1] + `"}`, noRole: 404, want: 204},
+		{key: "DELETE /v1.0/servicePrincipals/{id}", path: "/v1.0/servicePrincipals/" + del1.ObjectID, audience: graph, noRole: 404, want: 204},
+		{key: "DELETE /v1.0/servicePrincipals(appId='{id}')", path: "/v1.0/servicePrincipals(appId='" + del2.AppID + "')", audience: graph, noRole: 404, want: 204},
+		{key: "GET /v1.0/auditLogs/signIns", path: "/v1.0/auditLogs/signIns", audience: graph, want: 200},
+		{key: "POST /ward/v1/keys/rotate", path: "/ward/v1/keys/rotate", audience: graph, want: 200},
+
+		{key: "GET vault:/secrets", host: vaultHost, path: "/secrets" + av("7.4"), audience: kv, want: 200},
+		{key: "GET vault:/secrets/{name}/versions", host: vaultHost, path: "/secrets/mx-secret/versions" + av("7.4"), audience: kv, want: 200},
+		{key: "GET vault:/secrets/{name}", host: vaultHost, path: "/secrets/mx-secret" + av("7.4"), audience: kv, want: 200},
+		{key: "GET vault:/secrets/{name}/{version}", host: vaultHost, path: "/secrets/mx-secret/" + version + av("7.4"), audience: kv, want: 200},
+		{key: "PUT vault:/secrets/{name}", host: vaultHost, path: "/secrets/mx-secret" + av("7.4"), body: `{"value":"v2"}`, audience: kv, want: 200},
+		{key: "PATCH vault:/secrets/{name}", host: vaultHost, path: "/secrets/mx-secret" + av("7.4"), body: `{"contentType":"text/plain"}`, audience: kv, want: 200},
+		{key: "PATCH vault:/secrets/{name}/{version}", host: vaultHost, path: "/secrets/mx-secret/" + version + av("7.4"), body: `{"tags":{"a":"b"}}`, audience: kv, want: 200},
+		{key: "DELETE vault:/secrets/{name}", host: vaultHost, path: "/secrets/mx-gone" + av("7.4"), audience: kv, want: 200},
+
+		// Deletions last: the objects above must still exist for the reads.
+		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}/federatedIdentityCredentials/{federatedIdentityCredentialResourceName}", path: ficPath + "mx-fic-del" + av("2023-01-31"), want: 200},
+		{key: "DELETE " + "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}", path: rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mx-id-del" + av("2023-01-31"), want: 200},
+		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.KeyVault/vaults/{vaultName}", path: rg + "/providers/Microsoft.KeyVault/vaults/mxkv-del" + av("2023-07-01"), want: 200},
+		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}", path: rg + "/providers/Microsoft.ContainerService/managedClusters/mxc-del" + av("2024-05-01"), want: 200},
+		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}", path: sub + "/resourceGroups/mx-del" + av("2021-04-01"), want: 200},
+	}
+
+	// Every served route has a case and every case a route.
+	routes := map[string]router.Route{}
+	for _, r := range servedRoutes(t) {
+		routes[r.Key()] = r
+	}
+	seen := map[string]bool{}
+	for _, c := range cases {
+		if _, ok := routes[c.key]; !ok {
+			t.Errorf("case %q names no served route", c.key)
+		}
+		seen[c.key] = true
+	}
+	var missing []string
+	for k := range routes {
+		if !seen[k] {
+			missing = append(missing, k)
+		}
+	}
+	sort.Strings(missing)
+	for _, k := range missing {
+		t.Errorf("served route %q has no case in the authorization matrix: add one", k)
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	tokens := map[string]string{}
+	tok := func(p principal, aud string) string {
+		k := p.AppID + aud
+		if tokens[k] == "" {
+			tokens[k] = w.tokenFor(t, p, aud)
+		}
+		return tokens[k]
+	}
+	exact := map[string]principal{}
+	for _, c := range cases {
+		rt := routes[c.key]
+		aud := c.audience
+		if aud == "" {
+			aud = arm
+		}
+		t.Run(c.key, func(t *testing.T) {
+			if rt.Access.Kind == router.KindPublic {
+				st, b := w.raw(t, "", rt.Method, c.host, c.path, c.body)
+				if st != c.want {
+					t.Fatalf("public route without a token: %d %v, want %d", st, b, c.want)
+				}
+				return
+			}
+			if st, b := w.raw(t, "", rt.Method, c.host, c.path, c.body); st != 401 {
+				t.Errorf("no token: %d %v, want 401", st, b)
+			}
+			want := c.noRole
+			if want == 0 {
+				want = 403
+			}
+			noRoleBody := c.body
+			if c.key == "POST /{scope...}/providers/Microsoft.Authorization/checkAccess" {
+				noRoleBody = `{"subject":{"principalId":"` + noroles.ObjectID + `"},"resource":{"id":"` + sub + `"},"actions":[{"id":"Microsoft.Resources/subscriptions/read"}]}`
+				want = 200
+			}
+			st, b := w.raw(t, tok(noroles, aud), rt.Method, c.host, c.path, noRoleBody)
+			if st != want {
+				t.Errorf("principal with no role: %d %v, want %d", st, b, want)
+			} else if c.checkNoRoles != nil {
+				c.checkNoRoles(t, b)
+			}
+			// The authorized caller: exactly the declared action, or the
+			// admin for routes whose handler authorizes per object.
+			caller := adminP
+			if rt.Access.Kind == router.KindAction {
+				p, ok := exact[rt.Access.Action]
+				if !ok {
+					p = w.newPrincipal(t, "exact "+rt.Access.Action)
+					actions := []string{rt.Access.Action}
+					if strings.HasPrefix(rt.Access.Action, "Microsoft.Directory/servicePrincipals/credentials") {
+						// The target holds Reader at the subscription.
+						actions = append(actions, "Microsoft.Authorization/roleAssignments/write")
+					}
+					w.grantExactly(t, p, "/", actions...)
+					exact[rt.Access.Action] = p
+				}
+				caller = p
+			}
+			body := c.body
+			if c.key == "POST /{scope...}/providers/Microsoft.Authorization/checkAccess" {
+				body = `{"subject":{"principalId":"` + target.ObjectID + `"},"resource":{"id":"` + sub + `"},"actions":[{"id":"Microsoft.Resources/subscriptions/read"}]}`
+			}
+			if st, b := w.raw(t, tok(caller, aud), rt.Method, c.host, c.path, body); st != c.want {
+				t.Errorf("authorized caller (%s): %d %v, want %d", rt.Access, st, b, c.want)
+			}
+		})
+	}
+}
