@@ -33,6 +33,7 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&cfg.KEKFile, "kek-file", "", "key-encryption key for signing keys at rest (default <data>/kek; env WARD_KEK overrides)")
 	f.StringVar(&cfg.IssuerCAFile, "issuer-ca-file", "", "PEM file of extra CAs trusted when fetching external issuers' keys")
+	f.BoolVar(&cfg.AllowLoopbackIssuers, "allow-loopback-issuers", false, "fetch external issuers' keys from loopback addresses (127.0.0.0/8, ::1, localhost): tests and local development only")
 	f.StringVar(&cfg.SigningAlg, "signing-alg", "RS256", "token signing algorithm: RS256 or ES256")
 	f.DurationVar(&cfg.ManagedIdentityTokenLifetime, "managed-identity-token-lifetime", 24*time.Hour, "lifetime of managed identity (workload identity) tokens")
 	f.DurationVar(&cfg.AppTokenLifetime, "app-token-lifetime", time.Hour, "lifetime of service principal tokens")

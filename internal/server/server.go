@@ -63,6 +63,10 @@ type Config struct {
 	KEKFile string
 	// IssuerCAFile adds trust roots for fetching external issuers' keys.
 	IssuerCAFile string
+	// AllowLoopbackIssuers lets external issuers on loopback addresses
+	// (127.0.0.0/8, ::1, localhost) be fetched: tests and local development.
+	// Link-local issuer hosts (169.254.0.0/16, fe80::/10) are always refused.
+	AllowLoopbackIssuers bool
 	// SigningAlg is RS256 (default) or ES256.
 	SigningAlg string
 	// ManagedIdentityTokenLifetime defaults to 24 h; AppTokenLifetime to 1 h.
@@ -198,7 +202,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	clusterSvc := clusters.New(store, identities, dirSvc, kek, publicURL, admin.TenantID, time.Now)
 	tokens = sts.New(sts.Config{
 		Store: store, Keys: keys,
-		Issuers: hostedFirst{hosted: clusterSvc, remote: federation.NewFetcher(federation.FetcherConfig{RootCAs: roots})},
+		Issuers: hostedFirst{hosted: clusterSvc, remote: federation.NewFetcher(federation.FetcherConfig{RootCAs: roots, AllowLoopback: cfg.AllowLoopbackIssuers})},
 		SignIns: signIns, TenantID: admin.TenantID, PublicURL: publicURL, Logger: log,
 		AppTokenLifetime: cfg.AppTokenLifetime, ManagedIdentityTokenLifetime: cfg.ManagedIdentityTokenLifetime,
 	})

@@ -83,7 +83,9 @@ func startWard(t *testing.T, dataDir string, extraArgs ...string) *ward {
 		t.Fatal(err)
 	}
 	w.log = logf
-	args := append([]string{"serve", "--addr", w.addr, "--data", dataDir}, extraArgs...)
+	// Test issuers serve on 127.0.0.1; a test that needs the default (loopback
+	// issuers refused) passes --allow-loopback-issuers=false, which wins.
+	args := append([]string{"serve", "--addr", w.addr, "--data", dataDir, "--allow-loopback-issuers"}, extraArgs...)
 	w.cmd = exec.Command(wardBin, args...)
 	w.cmd.Stdout, w.cmd.Stderr = logf, logf
 	if err := w.cmd.Start(); err != nil {
