@@ -351,6 +351,10 @@ func (s *statusRecorder) WriteHeader(code int) {
 	s.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets http.ResponseController reach the connection (read
+// deadlines, flushing) through the recorder.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
 // accessLog logs one line per request: method, path, status, duration. It
 // never logs headers or bodies, which carry tokens and secrets.
 func accessLog(log *slog.Logger, next http.Handler) http.Handler {

@@ -199,7 +199,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, tenant string, v
 		writeError(w, r, err, now, h.svc.publicURL)
 		return
 	}
-	req := TokenRequest{Tenant: tenant, V1: v1, Form: form}
+	req := TokenRequest{Tenant: tenant, V1: v1, Form: form, Source: remoteIP(r)}
 	req.BasicID, req.BasicSecret, req.HasBasic = r.BasicAuth()
 	if req.HasBasic {
 		// RFC 6749 §2.3.1: Basic credentials are form-urlencoded.
@@ -232,8 +232,14 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, *Error) {
 		return nil, newErr(400, errInvalidRequest, CodeMissingParameter, "The request body must be application/x-www-form-urlencoded; got Content-Type '%s'.", r.Header.Get("Content-Type"))
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFormBytes))
-	if err != nil {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
 		return nil, newErr(413, errInvalidRequest, CodeInvalidJWT, "The request body is larger than %d bytes.", maxFormBytes)
+	}
+	if err != nil {
+		// A body that stops arriving (the read deadline) or a broken
+		// connection: say so, not "too large".
+		return nil, newErr(400, errInvalidRequest, CodeMissingParameter, "The request body could not be read completely: it was not sent in time or the connection broke.")
 	}
 	form, err := ParseForm(string(body))
 	if err != nil {
