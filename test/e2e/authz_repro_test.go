@@ -387,5 +387,3 @@ func TestSlowBodyIsCut(t *testing.T) {
 		}
 	}
 }
-
-
