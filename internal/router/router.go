@@ -193,7 +193,7 @@ func (m *Mux) Handle(rt Route) {
 		panic(fmt.Sprintf("router: %s has more than one {name...} segment", rt.Key()))
 	}
 	for _, old := range m.routes {
-		if old.Key() == rt.Key() {
+		if strings.EqualFold(old.Key(), rt.Key()) {
 			panic(fmt.Sprintf("router: %s is mounted twice", rt.Key()))
 		}
 	}

@@ -1,0 +1,100 @@
+package router
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestMatch(t *testing.T) {
+	m := New()
+	m.HostClass("vault", func(h string) bool { return strings.HasSuffix(h, ".vault.localhost") })
+	hit := func(name string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, p, _ := FromContext(r.Context())
+			w.Header().Set("X-Route", name)
+			for k, v := range p {
+				w.Header().Set("X-P-"+k, v)
+			}
+		})
+	}
+	pub := Public("test")
+	m.Handle(Route{Method: "GET", Pattern: "/subscriptions/{sub}", Access: Action("a/read"), Handler: hit("sub")})
+	m.Handle(Route{Method: "PUT", Pattern: "/subscriptions/{sub}", Access: Action("a/write"), Handler: hit("subput")})
+	m.Handle(Route{Method: "GET", Pattern: "/{scope...}/providers/Microsoft.Authorization/roleAssignments/{id}", Access: Action("r/read"), Handler: hit("ra")})
+	m.Handle(Route{Method: "GET", Pattern: "/v1.0/servicePrincipals(appId='{id}')", Access: pub, Handler: hit("alt")})
+	m.Handle(Route{Method: "GET", Pattern: "/secrets/{name}", Host: "vault", Access: pub, Handler: hit("secret")})
+	m.NotFound("", "/subscriptions", func(w http.ResponseWriter, r *http.Request, status int, allowed []string) {
+		w.Header().Set("X-Route", "arm-fallback")
+		w.WriteHeader(status)
+	})
+	cases := []struct {
+		method, host, path string
+		route              string
+		status             int
+		params             map[string]string
+	}{
+		{"GET", "", "/subscriptions/S1", "sub", 200, map[string]string{"sub": "S1"}},
+		{"GET", "", "/SUBSCRIPTIONS/S1/", "sub", 200, map[string]string{"sub": "S1"}},
+		{"HEAD", "", "/subscriptions/S1", "sub", 200, nil},
+		{"PUT", "", "/subscriptions/S1", "subput", 200, nil},
+		{"DELETE", "", "/subscriptions/S1", "arm-fallback", 405, nil},
+		{"GET", "", "/subscriptions/S1/extra", "arm-fallback", 404, nil},
+		{"GET", "", "/subscriptions//x", "arm-fallback", 404, nil},
+		{"GET", "", "/providers/microsoft.authorization/roleassignments/r1", "ra", 200, map[string]string{"scope": "/", "id": "r1"}},
+		{"GET", "", "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Authorization/roleAssignments/r1", "ra", 200,
+			map[string]string{"scope": "/subscriptions/s/resourceGroups/rg", "id": "r1"}},
+		{"GET", "", "/v1.0/SERVICEPRINCIPALS(APPID='abc')", "alt", 200, map[string]string{"id": "abc"}},
+		{"GET", "", "/v1.0/servicePrincipals(appId='')", "", 404, nil},
+		{"GET", "kv.vault.localhost", "/secrets/a", "secret", 200, map[string]string{"name": "a"}},
+		{"GET", "kv.vault.localhost", "/subscriptions/S1", "", 404, nil}, // vault hosts serve vault routes only
+		{"GET", "", "/secrets/a", "", 404, nil},
+	}
+	for _, c := range cases {
+		r := httptest.NewRequest(c.method, "https://x"+c.path, nil)
+		if c.host != "" {
+			r.Host = c.host
+		}
+		w := httptest.NewRecorder()
+		m.ServeHTTP(w, r)
+		if got := w.Header().Get("X-Route"); got != c.route || w.Code != c.status {
+			t.Errorf("%s %s%s: route %q status %d, want %q %d", c.method, c.host, c.path, got, w.Code, c.route, c.status)
+		}
+		for k, v := range c.params {
+			if got := w.Header().Get("X-P-" + k); got != v {
+				t.Errorf("%s %s: param %s = %q, want %q", c.method, c.path, k, got, v)
+			}
+		}
+	}
+}
+
+func TestHandleRefuses(t *testing.T) {
+	ok := http.NotFoundHandler()
+	bad := []Route{
+		{Method: "GET", Pattern: "/x", Handler: ok},                                       // no rule
+		{Method: "GET", Pattern: "/x", Handler: ok, Access: Access{Kind: KindAction}},     // action without a name
+		{Method: "GET", Pattern: "/x", Handler: ok, Access: Access{Kind: KindHandler}},    // rule without words
+		{Method: "GET", Pattern: "/x", Handler: ok, Access: Public("p"), Host: "nowhere"}, // unknown host class
+		{Method: "GET", Pattern: "/{a...}/{b...}", Handler: ok, Access: Public("p")},      // two multi-segment captures
+		{Method: "", Pattern: "/x", Handler: ok, Access: Public("p")},
+	}
+	for i, r := range bad {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("case %d: mounted %+v", i, r)
+				}
+			}()
+			New().Handle(r)
+		}()
+	}
+	m := New()
+	m.Handle(Route{Method: "GET", Pattern: "/x", Handler: ok, Access: Public("p")})
+	defer func() {
+		if recover() == nil {
+			t.Error("the same route mounted twice")
+		}
+	}()
+	m.Handle(Route{Method: "GET", Pattern: "/X", Handler: ok, Access: Public("p")})
+}
