@@ -37,5 +37,6 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&cfg.SigningAlg, "signing-alg", "RS256", "token signing algorithm: RS256 or ES256")
 	f.DurationVar(&cfg.ManagedIdentityTokenLifetime, "managed-identity-token-lifetime", 24*time.Hour, "lifetime of managed identity (workload identity) tokens")
 	f.DurationVar(&cfg.AppTokenLifetime, "app-token-lifetime", time.Hour, "lifetime of service principal tokens")
+	f.DurationVar(&cfg.LogRetention, "log-retention", 30*24*time.Hour, "how long the sign-in and activity logs keep records (deleted hourly); 0 keeps them forever")
 	return cmd
 }

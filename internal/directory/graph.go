@@ -410,6 +410,11 @@ type signInJSON struct {
 	} `json:"status"`
 	FederatedIssuer  string `json:"federatedTokenIssuer,omitempty"`
 	FederatedSubject string `json:"federatedTokenId,omitempty"`
+	IPAddress        string `json:"ipAddress,omitempty"`
+	// Count is how many requests the record stands for: refusals repeated
+	// within a minute are aggregated, the last at LastSeenDateTime.
+	Count            int    `json:"count"`
+	LastSeenDateTime string `json:"lastSeenDateTime"`
 }
 
 // signIns lists the sign-in log: $filter=createdDateTime ge <RFC3339>, $top.
@@ -449,7 +454,11 @@ func (h *Handler) signIns(c *call) error {
 	for _, s := range items {
 		j := signInJSON{ID: s.ID, CreatedDateTime: s.Time.UTC().Format(time.RFC3339Nano), AppID: s.ClientID, ServicePrincipalID: s.PrincipalID,
 			ManagedIdentityResourceID: s.IdentityID, ResourceID: s.Resource, CredentialType: s.Credential, Result: s.Result,
-			FederatedIssuer: s.Issuer, FederatedSubject: s.Subject}
+			FederatedIssuer: s.Issuer, FederatedSubject: s.Subject, IPAddress: s.Source, Count: max(s.Count, 1),
+			LastSeenDateTime: s.LastSeen.UTC().Format(time.RFC3339Nano)}
+		if s.LastSeen.IsZero() {
+			j.LastSeenDateTime = j.CreatedDateTime
+		}
 		j.Status.ErrorCode, j.Status.FailureReason = s.ErrorCode, s.Reason
 		out = append(out, j)
 	}

@@ -72,6 +72,10 @@ type Config struct {
 	// ManagedIdentityTokenLifetime defaults to 24 h; AppTokenLifetime to 1 h.
 	ManagedIdentityTokenLifetime time.Duration
 	AppTokenLifetime             time.Duration
+	// LogRetention is how long the sign-in and activity logs keep records;
+	// older ones are deleted at start and hourly. 0 keeps them forever
+	// (`ward serve` defaults to 30 days, as Entra's sign-in log).
+	LogRetention time.Duration
 	// Ready, if set, is called with the bound address once every endpoint serves.
 	Ready func(addr net.Addr)
 }
@@ -267,6 +271,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.mux = mux
 	s.handler = accessLog(log, bounded(mux))
 	s.tasks = append(s.tasks, func(ctx context.Context) { keys.Run(ctx, time.Minute) })
+	s.tasks = append(s.tasks, func(ctx context.Context) {
+		audit.Retention{Store: store, Age: cfg.LogRetention, Logger: log}.Run(ctx, audit.RetentionInterval)
+	})
 	return s, nil
 }
 

@@ -127,6 +127,9 @@ type TokenRequest struct {
 	// Basic holds HTTP Basic client credentials, when sent.
 	BasicID, BasicSecret string
 	HasBasic             bool
+	// Source is the caller's IP address: the sign-in log records it and
+	// aggregates repeated refusals by it.
+	Source string
 }
 
 // TokenResponse is a successful token response.
@@ -142,9 +145,10 @@ type TokenResponse struct {
 }
 
 // Token authenticates the client and mints a token, recording the attempt
-// in the sign-in log whatever the outcome.
+// in the sign-in log whatever the outcome (the log caps what it stores and
+// aggregates repeated refusals).
 func (s *Service) Token(ctx context.Context, req TokenRequest) (TokenResponse, error) {
-	rec := storage.SignIn{ID: uuid.NewString(), Time: s.now().UTC(), TenantID: s.tenantID, Result: "failure"}
+	rec := storage.SignIn{ID: uuid.NewString(), Time: s.now().UTC(), TenantID: s.tenantID, Source: req.Source, Result: "failure"}
 	resp, err := s.token(ctx, req, &rec)
 	var e *Error
 	switch {
@@ -189,6 +193,9 @@ func (s *Service) token(ctx context.Context, req TokenRequest, rec *storage.Sign
 		return TokenResponse{}, errMissing(ParamClientID)
 	}
 	rec.ClientID = clientID
+	if !guidRE.MatchString(clientID) {
+		return TokenResponse{}, unknownClient(clientID, tenant)
+	}
 	resource, err := requestedResource(req)
 	if err != nil {
 		return TokenResponse{}, err
@@ -222,8 +229,7 @@ func (s *Service) token(ctx context.Context, req TokenRequest, rec *storage.Sign
 	} else {
 		sp, err := s.store.GetServicePrincipalByAppID(ctx, clientID)
 		if errors.Is(err, storage.ErrNotFound) {
-			return TokenResponse{}, newErr(400, errUnauthorizedClient, CodeUnknownClient,
-				"Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, tenant)
+			return TokenResponse{}, unknownClient(clientID, tenant)
 		}
 		if err != nil {
 			return TokenResponse{}, err
