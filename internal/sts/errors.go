@@ -12,13 +12,27 @@ import (
 // Error is a token-service error: an OAuth error value, an AADSTS code and
 // a description, returned as Entra returns them.
 type Error struct {
-	Status  int
-	OAuth   string
-	Code    int
+	Status int
+	OAuth  string
+	Code   int
+	// Message is the full description; the sign-in log records it.
 	Message string
+	// Public, when set, is the description the caller gets instead of
+	// Message: Entra's plain text, where Message adds what only the
+	// identity's administrators may read (which issuers and subjects the
+	// identity trusts, or why an issuer could not be reached).
+	Public string
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("AADSTS%d: %s", e.Code, e.Message) }
+
+// description is the text the caller gets.
+func (e *Error) description() string {
+	if e.Public != "" {
+		return e.Public
+	}
+	return e.Message
+}
 
 func newErr(status int, oauth string, code int, format string, args ...any) *Error {
 	return &Error{Status: status, OAuth: oauth, Code: code, Message: fmt.Sprintf(format, args...)}
@@ -51,7 +65,7 @@ func writeError(w http.ResponseWriter, r *http.Request, e *Error, now time.Time,
 	}
 	body := errorBody{
 		Error:            e.OAuth,
-		ErrorDescription: fmt.Sprintf("AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s", e.Code, e.Message, trace, corr, ts),
+		ErrorDescription: fmt.Sprintf("AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s", e.Code, e.description(), trace, corr, ts),
 		ErrorCodes:       []int{e.Code},
 		Timestamp:        ts,
 		TraceID:          trace,

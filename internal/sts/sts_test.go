@@ -197,12 +197,17 @@ func TestMatchFederatedHints(t *testing.T) {
 			}
 			continue
 		}
-		if code(err) != tc.code || !strings.Contains(err.Error(), tc.hint) {
+		if code(err) != tc.code || !strings.Contains(err.Message, tc.hint) {
 			t.Errorf("%s/%s/%s: %v, want AADSTS%d with %q", tc.iss, tc.sub, tc.aud, err, tc.code, tc.hint)
 		}
+		// The hint is for the sign-in log; the caller's text is Entra's.
+		if !strings.HasPrefix(err.Message, err.Public) || strings.Contains(err.Public, tc.hint) || strings.Contains(err.Public, "Ward") {
+			t.Errorf("%s/%s/%s: public text %q carries the hint", tc.iss, tc.sub, tc.aud, err.Public)
+		}
 	}
-	if err := matchFederated(nil, "i", "s", []string{"a"}); code(err) != CodeNoMatchingFederation {
-		t.Errorf("no credentials: %v", err)
+	if err := matchFederated(nil, "i", "s", []string{"a"}); code(err) != CodeNoMatchingFederation ||
+		err.Public != "No matching federated identity record found for presented assertion. Assertion Issuer: 'i'. Assertion Subject: 's'. Assertion Audience: 'a'. "+ficDocsLegacy {
+		t.Errorf("no credentials: %v / %q", err, err.Public)
 	}
 }
 

@@ -427,7 +427,10 @@ func assertionParseError(err error) *Error {
 
 // federated verifies a workload identity assertion against the identity's
 // federated credentials: exact issuer, subject and audience, then time,
-// then the issuer's signature. A miss says what would have matched.
+// then the issuer's signature. A miss says what would have matched in the
+// sign-in log always, and to the caller only when the assertion is a valid
+// token of an issuer the identity trusts: knowing a client ID is not
+// enough to learn the identity's issuers and subjects.
 func (s *Service) federated(ctx context.Context, fics []storage.FederatedCredential, raw string, rec *storage.SignIn) error {
 	a, err := federation.Parse(raw, s.federatedAlgorithms...)
 	if err != nil {
@@ -435,19 +438,18 @@ func (s *Service) federated(ctx context.Context, fics []storage.FederatedCredent
 	}
 	iss, sub := a.Claims.Issuer, a.Claims.Subject
 	rec.Issuer, rec.Subject = iss, sub
-	if err := matchFederated(fics, iss, sub, a.Claims.Audience); err != nil {
-		return err
+	if miss := matchFederated(fics, iss, sub, a.Claims.Audience); miss != nil {
+		if s.provesTrustedIssuer(ctx, fics, a) {
+			miss.Public = ""
+		}
+		return miss
 	}
 	if err := a.CheckTime(s.now(), assertionLeeway*time.Second, 0); err != nil {
 		return newErr(401, errInvalidClient, CodeAssertionTimeRange, "%v", err)
 	}
 	key, err := s.issuers.Key(ctx, iss, a.KeyID)
-	switch {
-	case errors.Is(err, federation.ErrKeyNotFound):
-		return newErr(401, errInvalidClient, CodeInvalidSignature,
-			"Client assertion contains an invalid signature. [Reason - The key was not found., Key ID: '%s'] The issuer '%s' publishes no key with this kid; if the issuer rotated its keys, retry in 30 seconds.", a.KeyID, iss)
-	case err != nil:
-		return newErr(401, errInvalidClient, CodeExternalOIDCFailed, "Request to External OIDC endpoint failed: %v.", err)
+	if err != nil {
+		return issuerKeyError(err, iss, a.KeyID)
 	}
 	if err := a.Verify(key); err != nil {
 		return newErr(401, errInvalidClient, CodeInvalidSignature, "Client assertion failed signature validation: %v.", err)
@@ -455,12 +457,54 @@ func (s *Service) federated(ctx context.Context, fics []storage.FederatedCredent
 	return nil
 }
 
-const ficDocs = "https://learn.microsoft.com/entra/workload-id/workload-identity-federation"
+// provesTrustedIssuer reports whether a is a currently valid token of an
+// issuer that one of fics names exactly: its signature verifies with that
+// issuer's keys. Only then may the caller see what would have matched.
+func (s *Service) provesTrustedIssuer(ctx context.Context, fics []storage.FederatedCredential, a *federation.Assertion) bool {
+	if !slices.ContainsFunc(fics, func(f storage.FederatedCredential) bool { return f.Issuer == a.Claims.Issuer }) {
+		return false
+	}
+	if a.CheckTime(s.now(), assertionLeeway*time.Second, 0) != nil {
+		return false
+	}
+	key, err := s.issuers.Key(ctx, a.Claims.Issuer, a.KeyID)
+	return err == nil && a.Verify(key) == nil
+}
+
+// issuerKeyError turns a failure to find the issuer's key into Entra's
+// error. The caller gets the classified reason (timed out, TLS
+// verification failed, not reachable, ...); the sign-in log also gets the
+// underlying error.
+func issuerKeyError(err error, iss, kid string) *Error {
+	var fe *federation.FetchError
+	switch {
+	case errors.Is(err, federation.ErrKeyNotFound):
+		return newErr(401, errInvalidClient, CodeInvalidSignature,
+			"Client assertion contains an invalid signature. [Reason - The key was not found., Key ID: '%s'] The issuer '%s' publishes no key with this kid; if the issuer rotated its keys, retry in 30 seconds.", kid, iss)
+	case errors.As(err, &fe):
+		e := newErr(401, errInvalidClient, CodeExternalOIDCFailed, "Request to External OIDC endpoint failed: %s.", fe.Error())
+		if d := fe.Detail(); d != "" {
+			e.Public, e.Message = e.Message, e.Message+" Cause: "+d
+		}
+		return e
+	}
+	e := newErr(401, errInvalidClient, CodeExternalOIDCFailed, "Request to External OIDC endpoint failed: %v.", err)
+	e.Public = "Request to External OIDC endpoint failed."
+	return e
+}
+
+const (
+	ficDocs = "https://learn.microsoft.com/entra/workload-id/workload-identity-federation"
+	// ficDocsLegacy is the link in Entra's AADSTS70021 text.
+	ficDocsLegacy = "https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation"
+)
 
 // matchFederated finds a credential equal to (iss, sub, one of aud). On a
-// miss it names the first claim that does not match and what the identity
-// would accept, only from this identity's own credentials.
-func matchFederated(fics []storage.FederatedCredential, iss, sub string, aud []string) error {
+// miss it returns Entra's error as Entra words it (Public) and, in Message,
+// that text followed by the first claim that does not match and what the
+// identity would accept, only from this identity's own credentials. The
+// caller decides whether Public hides the explanation.
+func matchFederated(fics []storage.FederatedCredential, iss, sub string, aud []string) *Error {
 	var sameIss, sameIssSub []storage.FederatedCredential
 	for _, f := range fics {
 		if f.Issuer != iss {
@@ -477,23 +521,32 @@ func matchFederated(fics []storage.FederatedCredential, iss, sub string, aud []s
 			}
 		}
 	}
+	miss := func(code int, plain, why string) *Error {
+		e := newErr(401, errInvalidClient, code, "%s %s", plain, why)
+		e.Public = plain
+		return e
+	}
 	switch {
 	case len(fics) == 0:
-		return newErr(401, errInvalidClient, CodeNoMatchingFederation,
-			"No matching federated identity record found for presented assertion. Assertion Issuer: '%s'. Assertion Subject: '%s'. Assertion Audience: '%s'. The managed identity has no federated identity credentials: create one with 'ward identity federated-credential create'. %s", iss, sub, strings.Join(aud, ","), ficDocs)
+		return miss(CodeNoMatchingFederation,
+			fmt.Sprintf("No matching federated identity record found for presented assertion. Assertion Issuer: '%s'. Assertion Subject: '%s'. Assertion Audience: '%s'. %s", iss, sub, strings.Join(aud, ","), ficDocsLegacy),
+			"Ward: the managed identity has no federated identity credentials: create one with 'ward identity federated-credential create'.")
 	case len(sameIss) == 0:
-		return newErr(401, errInvalidClient, CodeNoMatchingIssuer,
-			"No matching federated identity record found for presented assertion issuer '%s'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. %s %s", iss, ficDocs, nearestIssuer(fics, iss))
+		return miss(CodeNoMatchingIssuer,
+			fmt.Sprintf("No matching federated identity record found for presented assertion issuer '%s'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. %s", iss, ficDocs),
+			nearestIssuer(fics, iss))
 	case len(sameIssSub) == 0:
-		return newErr(401, errInvalidClient, CodeNoMatchingSubject,
-			"No matching federated identity record found for presented assertion subject '%s'. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. %s %s", sub, ficDocs, subjectsFor(sameIss, sub))
+		return miss(CodeNoMatchingSubject,
+			fmt.Sprintf("No matching federated identity record found for presented assertion subject '%s'. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. %s", sub, ficDocs),
+			subjectsFor(sameIss, sub))
 	}
 	var want []string
 	for _, f := range sameIssSub {
 		want = append(want, f.Audiences...)
 	}
-	return newErr(401, errInvalidClient, CodeNoMatchingAudience,
-		"No matching federated identity record found for presented assertion audience '%s'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. %s Ward: the identity's credential for this issuer and subject expects audience '%s'; request the token with that audience.", strings.Join(aud, ","), ficDocs, strings.Join(want, "', '"))
+	return miss(CodeNoMatchingAudience,
+		fmt.Sprintf("No matching federated identity record found for presented assertion audience '%s'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. %s", strings.Join(aud, ","), ficDocs),
+		fmt.Sprintf("Ward: the identity's credential for this issuer and subject expects audience '%s'; request the token with that audience.", strings.Join(want, "', '")))
 }
 
 func nearestIssuer(fics []storage.FederatedCredential, iss string) string {

@@ -316,6 +316,8 @@ func TestWorkloadIdentityCredentials(t *testing.T) {
 
 // TestHostileAssertions sends forged and mistaken assertions to the token
 // endpoint; each is refused with its AADSTS code and a useful description.
+// What would have matched is explained only for real tokens of the issuer
+// the identity trusts (see TestRefusedExchangeExplanation).
 func TestHostileAssertions(t *testing.T) {
 	is := newOIDCIssuer(t)
 	w := startWard(t, "", "--issuer-ca-file", is.caFile)
@@ -349,8 +351,8 @@ func TestHostileAssertions(t *testing.T) {
 		{"HS256 with the RSA public key", hsTok, 401, 700027, "HS256"},
 		{"unknown kid", is.token(t, valid, jose.RS256, "rsa-9"), 401, 700027, "rsa-9"},
 		{"signature over other claims", tampered, 401, 700027, "signature"},
-		{"wrong issuer", is.token(t, with(func(c *jwt.Claims) { c.Issuer = "https://evil.example.com" }), jose.RS256, "rsa-1"), 401, 700211, "trusts these issuers"},
-		{"issuer with an added trailing slash", is.token(t, with(func(c *jwt.Claims) { c.Issuer = is.url + "/" }), jose.RS256, "rsa-1"), 401, 700211, "trailing slash"},
+		{"wrong issuer", is.token(t, with(func(c *jwt.Claims) { c.Issuer = "https://evil.example.com" }), jose.RS256, "rsa-1"), 401, 700211, "presented assertion issuer 'https://evil.example.com'. Please check"},
+		{"issuer with an added trailing slash", is.token(t, with(func(c *jwt.Claims) { c.Issuer = is.url + "/" }), jose.RS256, "rsa-1"), 401, 700211, "presented assertion issuer '" + is.url + "/'"},
 		{"subject off by one character", is.token(t, with(func(c *jwt.Claims) { c.Subject = "system:serviceaccount:default:app" }), jose.RS256, "rsa-1"), 401, 700213,
 			"the identity has a credential for subject 'system:serviceaccount:default:app-sa'"},
 		{"audience not in the credential", is.token(t, with(func(c *jwt.Claims) { c.Audience = jwt.Audience{"api://other"} }), jose.RS256, "rsa-1"), 401, 700212, "api://AzureADTokenExchange"},
