@@ -41,6 +41,23 @@ func Binaries() string {
 // WARD_REQUIRE_POSTGRES is set (CI sets it, so the run cannot pass silently).
 func Start(t testing.TB) string {
 	t.Helper()
+	return StartServer(t).DSN
+}
+
+// Server is a running throwaway PostgreSQL server.
+type Server struct {
+	DSN     string
+	restart func(t testing.TB)
+}
+
+// Restart stops the server as a crash would (immediate mode) and starts it
+// again on the same port and data.
+func (s *Server) Restart(t testing.TB) { t.Helper(); s.restart(t) }
+
+// StartServer starts a server, as Start does, and returns a handle that
+// can restart it.
+func StartServer(t testing.TB) *Server {
+	t.Helper()
 	bin := Binaries()
 	if bin == "" {
 		if os.Getenv("WARD_REQUIRE_POSTGRES") != "" {
@@ -81,8 +98,11 @@ func Start(t testing.TB) string {
 	data := filepath.Join(dir, "data")
 	run("initdb", "-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8")
 	port := freePort(t)
-	run("pg_ctl", "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start",
-		"-o", fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50", port, dir))
+	start := func() {
+		run("pg_ctl", "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start",
+			"-o", fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100", port, dir))
+	}
+	start()
 	t.Cleanup(func() {
 		cmd := exec.Command(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop")
 		if cred != nil {
@@ -90,7 +110,12 @@ func Start(t testing.TB) string {
 		}
 		_ = cmd.Run()
 	})
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable&connect_timeout=10", port)
+	return &Server{DSN: fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable&connect_timeout=10", port),
+		restart: func(t testing.TB) {
+			t.Helper()
+			run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
+			start()
+		}}
 }
 
 func freePort(t testing.TB) int {

@@ -257,6 +257,7 @@ type IdentityFilter struct {
 // concurrent use. A method that returns nil has made its write durable.
 type Storage interface {
 	Close() error
+	ChangeFeed
 
 	CreateTenant(ctx context.Context, t Tenant) error
 	GetTenant(ctx context.Context, id string) (Tenant, error)
@@ -326,6 +327,8 @@ type Storage interface {
 	ListClusters(ctx context.Context, sub, rg string) ([]Cluster, error)
 	DeleteCluster(ctx context.Context, ref ClusterRef) error
 
+	MachineStore
+
 	// RecordActivity appends an event; text fields are stored as
 	// ActivityEvent.Bounded returns them.
 	RecordActivity(ctx context.Context, e ActivityEvent) error
@@ -376,4 +379,40 @@ type Storage interface {
 	GetFederatedCredential(ctx context.Context, ref IdentityRef, name string) (FederatedCredential, error)
 	ListFederatedCredentials(ctx context.Context, ref IdentityRef, p Page) (items []FederatedCredential, next string, err error)
 	DeleteFederatedCredential(ctx context.Context, ref IdentityRef, name string) error
+}
+
+// Change is one entry of the change feed: a row of Table with key Key was
+// inserted, updated or deleted. The database writes it in the same
+// transaction as the change itself (triggers), so no committed write is
+// ever missing from the feed.
+type Change struct {
+	Seq   int64
+	Table string
+	Key   string
+	At    time.Time
+}
+
+// ChangeFeed lets every replica's in-memory views follow the database.
+type ChangeFeed interface {
+	// Changes returns up to limit changes with Seq > after, in Seq order.
+	Changes(ctx context.Context, after int64, limit int) ([]Change, error)
+	// ChangeHead returns the highest Seq written so far (0 for none).
+	ChangeHead(ctx context.Context) (int64, error)
+	// WatchChanges returns a channel that receives whenever a change may
+	// have been committed by any process (PostgreSQL LISTEN/NOTIFY), until
+	// ctx ends; nil where the database has no notifications (SQLite: one
+	// process, whose own writes update its views directly).
+	WatchChanges(ctx context.Context) (<-chan struct{}, error)
+	// PruneChanges deletes changes recorded before t.
+	PruneChanges(ctx context.Context, before time.Time) (int64, error)
+	// CountRoleAssignments counts the stored role assignments (the
+	// periodic consistency check of the RBAC index).
+	CountRoleAssignments(ctx context.Context) (int, error)
+	// WithLock runs fn while holding the database-wide lock named by key,
+	// so that replicas starting together bootstrap (and rotate keys) once.
+	WithLock(ctx context.Context, key string, fn func(ctx context.Context) error) error
+	// GetSetting reads a server-wide setting (ErrNotFound when unset);
+	// CreateSetting stores one unless it exists (ErrAlreadyExists).
+	GetSetting(ctx context.Context, name string) (string, error)
+	CreateSetting(ctx context.Context, name, value string) error
 }

@@ -46,7 +46,9 @@ var _ storage.Storage = (*DB)(nil)
 
 func open(ctx context.Context, fl flavor, db *sql.DB) (*DB, error) {
 	s := &DB{db: db, fl: fl, now: time.Now}
-	if err := s.migrate(ctx); err != nil {
+	// Under the database-wide lock: replicas that start together on an
+	// empty database migrate it once, one after the other.
+	if err := s.WithLock(ctx, "migrate", s.migrate); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -118,8 +120,16 @@ func (s *DB) migrate(ctx context.Context) error {
 		return err
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	seen := map[int]string{}
 	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
+		num, rest, ok := strings.Cut(e.Name(), "_")
+		// NNNN_name.sqlite.sql and NNNN_name.postgres.sql hold what only
+		// one database understands (triggers); NNNN_name.sql is for both.
+		if base := strings.TrimSuffix(rest, ".sql"); strings.HasSuffix(base, ".sqlite") || strings.HasSuffix(base, ".postgres") {
+			if !strings.HasSuffix(base, "."+s.fl.name) {
+				continue
+			}
+		}
 		if !ok {
 			return fmt.Errorf("migration %s: name must be NNNN_description.sql", e.Name())
 		}
@@ -127,6 +137,10 @@ func (s *DB) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("migration %s: %w", e.Name(), err)
 		}
+		if prev, dup := seen[version]; dup {
+			return fmt.Errorf("migrations %s and %s share version %d: renumber one", prev, e.Name(), version)
+		}
+		seen[version] = e.Name()
 		body, err := migrationFS.ReadFile("migrations/" + e.Name())
 		if err != nil {
 			return err

@@ -43,6 +43,10 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"SignInAggregation", testSignInAggregation},
 		{"LogRetention", testLogRetention},
 		{"Clusters", testClusters},
+		{"Machines", testMachines},
+		{"ChangeFeed", testChangeFeed},
+		{"Lock", testLock},
+		{"Settings", testSettings},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -857,5 +861,104 @@ func testLogRetention(t *testing.T, s storage.Storage) {
 	must(t, err)
 	if n != 12_000 {
 		t.Errorf("bulk delete: %d, want 12000", n)
+	}
+}
+
+// testChangeFeed: every write to a followed table appears in the feed, in
+// order, with the row's key, from the writing transaction; unfollowed
+// tables (the logs) write nothing there.
+func testChangeFeed(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	seed(t, s)
+	seedGroup(t, s, "rg")
+	head, err := s.ChangeHead(ctx)
+	must(t, err)
+	a := storage.RoleAssignment{ID: uuid.NewString(), Scope: "/subscriptions/" + subID + "/resourceGroups/rg", PrincipalID: uuid.NewString(),
+		PrincipalType: "ServicePrincipal", RoleDefinitionID: "acdd72a7-3385-48ef-bd42-f606fba81ae7", CreatedAt: now, UpdatedAt: now}
+	must(t, s.CreateRoleAssignment(ctx, a))
+	id := newIdentity("rg", "feed")
+	must(t, s.CreateIdentity(ctx, id))
+	must(t, s.RecordSignIn(ctx, storage.SignIn{ID: uuid.NewString(), Time: now, TenantID: tenantID, Result: "success"}))
+	must(t, s.DeleteRoleAssignment(ctx, a.ID))
+	n, err := s.CountRoleAssignments(ctx)
+	must(t, err)
+	if n != 0 {
+		t.Fatalf("count = %d", n)
+	}
+	got, err := s.Changes(ctx, head, 100)
+	must(t, err)
+	var seen []string
+	last := head
+	for _, c := range got {
+		if c.Seq <= last {
+			t.Fatalf("feed out of order: %+v", got)
+		}
+		last = c.Seq
+		seen = append(seen, c.Table+":"+strings.ToLower(c.Key))
+		if c.At.IsZero() || c.At.Before(time.Now().Add(-time.Hour)) {
+			t.Fatalf("change time = %v", c.At)
+		}
+	}
+	want := []string{"role_assignments:" + a.ID, "identities:", "role_assignments:" + a.ID}
+	if len(seen) != 3 || seen[0] != want[0] || !strings.HasPrefix(seen[1], "identities:") || seen[2] != want[2] {
+		t.Fatalf("feed = %v, want %v", seen, want)
+	}
+	newHead, err := s.ChangeHead(ctx)
+	must(t, err)
+	if newHead != last {
+		t.Fatalf("head = %d, want %d", newHead, last)
+	}
+	if more, err := s.Changes(ctx, last, 10); err != nil || len(more) != 0 {
+		t.Fatalf("after the head: %v %v", more, err)
+	}
+	pruned, err := s.PruneChanges(ctx, time.Now().Add(time.Hour))
+	must(t, err)
+	if pruned < 3 {
+		t.Fatalf("pruned %d", pruned)
+	}
+	if rest, _ := s.Changes(ctx, 0, 10); len(rest) != 0 {
+		t.Fatalf("after pruning: %v", rest)
+	}
+}
+
+// testLock: WithLock excludes concurrent holders of the same key.
+func testLock(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	var inside, maxInside int32
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			must(t, s.WithLock(ctx, "test", func(context.Context) error {
+				mu.Lock()
+				inside++
+				if inside > maxInside {
+					maxInside = inside
+				}
+				mu.Unlock()
+				time.Sleep(20 * time.Millisecond)
+				mu.Lock()
+				inside--
+				mu.Unlock()
+				return nil
+			}))
+		}()
+	}
+	wg.Wait()
+	if maxInside != 1 {
+		t.Fatalf("%d holders at once", maxInside)
+	}
+}
+
+func testSettings(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	_, err := s.GetSetting(ctx, "admin")
+	wantErr(t, "unset", err, storage.ErrNotFound)
+	must(t, s.CreateSetting(ctx, "admin", "v1"))
+	wantErr(t, "create twice", s.CreateSetting(ctx, "admin", "v2"), storage.ErrAlreadyExists)
+	if v, err := s.GetSetting(ctx, "admin"); err != nil || v != "v1" {
+		t.Fatalf("get = %q, %v", v, err)
 	}
 }
