@@ -23,8 +23,12 @@ const (
 	typeRotateSigningKey     = "Microsoft.ContainerService/managedClusters/rotateServiceAccountSigningKey"
 )
 
-var clusterAPIVersions = []string{"2023-08-01", "2024-01-01", "2024-02-01", "2024-05-01", "2024-07-01", "2024-08-01", "2024-09-01",
-	"2024-10-01", "2025-01-01", "2025-02-01", "2025-03-01", "2025-04-01", "2025-05-01", "2025-07-01"}
+// clusterAPIVersions: az 2.45 and azure-mgmt-containerservice 21.1 send
+// 2022-11-01, Go armcontainerservice/v6 6.6 2025-02-01,
+// @azure/arm-containerservice 24.1 2025-10-01, 25.3 2026-04-01 and 25.5
+// 2026-06-01.
+var clusterAPIVersions = []string{"2022-11-01", "2023-08-01", "2024-01-01", "2024-02-01", "2024-05-01", "2024-07-01", "2024-08-01", "2024-09-01",
+	"2024-10-01", "2025-01-01", "2025-02-01", "2025-03-01", "2025-04-01", "2025-05-01", "2025-07-01", "2025-10-01", "2026-04-01", "2026-06-01"}
 
 type clusterJSON struct {
 	ID       string            `json:"id"`

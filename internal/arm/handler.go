@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -290,23 +289,6 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) error {
 
 func ref(id resourceid.ID) storage.IdentityRef {
 	return storage.IdentityRef{SubscriptionID: id.Subscription, ResourceGroup: id.ResourceGroup, Name: id.Types[0].Name}
-}
-
-// checkAPIVersion enforces ?api-version= against the versions a family serves.
-func checkAPIVersion(r *http.Request, supported []string, typ string) error {
-	v := r.URL.Query().Get("api-version")
-	if v == "" {
-		return newError(http.StatusBadRequest, CodeMissingAPIVersion, "The api-version query parameter (?api-version=) is required for all requests.")
-	}
-	if slices.Contains(supported, v) {
-		return nil
-	}
-	if strings.Contains(typ, "/") && strings.HasPrefix(typ, "Microsoft.ManagedIdentity") {
-		return newError(http.StatusBadRequest, CodeNoRegisteredProvider, fmt.Sprintf(
-			"No registered resource provider found for API version '%s' and type '%s'. The supported api-versions are '%s'.", v, typ, strings.Join(supported, ", ")))
-	}
-	return newError(http.StatusBadRequest, CodeInvalidAPIVersion, fmt.Sprintf(
-		"The api-version '%s' is invalid. The supported versions are '%s'.", v, strings.Join(supported, ",")))
 }
 
 func methodNotAllowed(r *http.Request, allowed ...string) error {

@@ -13,7 +13,11 @@ const (
 	TypeVault        = "Microsoft.KeyVault/vaults"
 )
 
-var vaultAPIVersions = []string{"2019-09-01", "2021-10-01", "2022-07-01", "2023-02-01", "2023-07-01", "2024-04-01-preview", "2024-11-01", "2024-12-01-preview", "2025-05-01"}
+// vaultAPIVersions: az 2.45 and azure-mgmt-keyvault 10.1 send 2022-07-01
+// (the package also knows 2016-10-01 to 2021-10-01), Go armkeyvault 1.5
+// 2024-11-01, @azure/arm-keyvault 4.0 2025-05-01 and 5.0 2026-02-01.
+var vaultAPIVersions = []string{"2016-10-01", "2018-02-14", "2019-09-01", "2020-04-01-preview", "2021-04-01-preview", "2021-06-01-preview",
+	"2021-10-01", "2022-07-01", "2023-02-01", "2023-07-01", "2024-04-01-preview", "2024-11-01", "2024-12-01-preview", "2025-05-01", "2026-02-01"}
 
 type vaultJSON struct {
 	ID         string            `json:"id"`

@@ -42,7 +42,15 @@ const (
 // MaxBodyBytes caps request bodies, as ARM does (4 MiB).
 const MaxBodyBytes = 4 << 20
 
-// API versions accepted per resource family. Requests behave as the newest.
+// API versions Ward knows per resource type; requests behave as the newest,
+// and apiversion.go has the rule for versions not listed. What the clients
+// send today: subscriptions 2019-11-01 (az 2.45), 2021-01-01 (Python),
+// 2022-12-01 (Go armsubscriptions 1.3, @azure/arm-resources-subscriptions
+// 2.1); resource groups 2021-04-01 (az 2.45, Go armresources 1.2), 2022-09-01
+// (Python), 2025-04-01 (Go armresources/v3, @azure/arm-resources 8);
+// identities 2018-11-30 (Python's default), 2022-01-31-preview (az 2.45,
+// and Python for federated credentials), 2024-11-30 (Go armmsi 1.3,
+// @azure/arm-msi 2.2).
 var (
 	subscriptionAPIVersions = []string{
 		"2014-04-01", "2015-01-01", "2016-06-01", "2018-06-01", "2019-06-01", "2019-11-01", "2020-01-01",

@@ -269,7 +269,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	(&issuer.Handler{Keys: clusterSvc, Tenant: admin.TenantID}).Mount(mux)
 	sts.NewHandler(tokens).Mount(mux)
 	s.mux = mux
-	s.handler = accessLog(log, bounded(mux))
+	s.handler = accessLog(log, bounded(canonicalPaths(mux)))
 	s.tasks = append(s.tasks, func(ctx context.Context) { keys.Run(ctx, time.Minute) })
 	s.tasks = append(s.tasks, func(ctx context.Context) {
 		audit.Retention{Store: store, Age: cfg.LogRetention, Logger: log}.Run(ctx, audit.RetentionInterval)
