@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -129,5 +130,60 @@ func TestLogBounds(t *testing.T) {
 		tokenTime.Round(time.Millisecond), before, after, grew)
 	if grew > 200<<10 {
 		t.Errorf("database grew by %d bytes, want under 200 KiB", grew)
+	}
+}
+
+// TestLogRetentionFlag: with --log-retention, records older than the
+// retention are deleted from both logs when the server starts (and hourly).
+func TestLogRetentionFlag(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "ward-data")
+	w := startWard(t, dataDir)
+	postToken(t, w, w.admin.TenantID, url.Values{"grant_type": {"client_credentials"}, "client_id": {"retention-probe"},
+		"client_secret": {"x"}, "scope": {"https://management.azure.com/.default"}})
+	sub := w.admin.SubscriptionID
+	if status, out, _ := w.request("PUT", "/subscriptions/"+sub+"/resourceGroups/retention-probe?api-version=2021-04-01", `{"location":"westeurope"}`); status != 201 {
+		t.Fatalf("create group: %d %v", status, out)
+	}
+	probes := func(w *ward) (signIns, events int) {
+		_, out := w.raw(t, w.graphToken(t), "GET", "", "/v1.0/auditLogs/signIns?$top=1000", "")
+		rows, _ := out["value"].([]any)
+		for _, r := range rows {
+			if m, _ := r.(map[string]any); m["appId"] == "retention-probe" {
+				signIns++
+			}
+		}
+		_, out = w.raw(t, w.adminToken(), "GET", "", "/subscriptions/"+sub+"/providers/Microsoft.Insights/eventtypes/management/values?api-version=2015-04-01", "")
+		evs, _ := out["value"].([]any)
+		for _, e := range evs {
+			if m, _ := e.(map[string]any); strings.Contains(fmt.Sprint(m["resourceId"]), "retention-probe") {
+				events++
+			}
+		}
+		return signIns, events
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if s, e := probes(w); s == 1 && e == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the probe sign-in and activity event were not recorded")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	w.stop()
+	time.Sleep(1100 * time.Millisecond)
+
+	w = startWard(t, dataDir, "--log-retention", "1s")
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		s, e := probes(w)
+		if s == 0 && e == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after a restart with --log-retention 1s: %d probe sign-ins and %d events left, want none", s, e)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
