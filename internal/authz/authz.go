@@ -372,6 +372,12 @@ func (s *Service) EnsureAssignment(ctx context.Context, scope, principalID, role
 		return nil
 	}
 	_, _, err := s.CreateAssignment(ctx, scope, uuid.NewString(), AssignmentSpec{RoleDefinitionID: roleID, PrincipalID: principalID, PrincipalType: principalType}, "ward-bootstrap")
+	if err != nil {
+		// Another replica may have created it at the same moment.
+		if a, ferr := s.store.FindRoleAssignment(ctx, scope, principalID, roleID); ferr == nil {
+			return s.engine.Put(rbac.Assignment{ID: a.ID, Scope: a.Scope, PrincipalID: a.PrincipalID, RoleID: a.RoleDefinitionID})
+		}
+	}
 	return err
 }
 
@@ -603,4 +609,76 @@ func (s *Service) ForgetPrincipal(ctx context.Context, principalID, scope string
 		}
 	}
 	return nil
+}
+
+// ---- following the database (changefeed handlers) ----
+
+// ReloadAssignment makes the index agree with the database about one
+// assignment: indexed when stored, forgotten when not.
+func (s *Service) ReloadAssignment(ctx context.Context, id string) error {
+	a, err := s.store.GetRoleAssignment(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		s.engine.Delete(id)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.engine.Put(rbac.Assignment{ID: a.ID, Scope: a.Scope, PrincipalID: a.PrincipalID, RoleID: a.RoleDefinitionID})
+}
+
+// ReloadRole reloads one custom role definition. A deleted role needs no
+// action: no assignment can use it.
+func (s *Service) ReloadRole(ctx context.Context, id string) error {
+	d, err := s.store.GetRoleDefinition(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	r, err := toRole(d)
+	if err != nil {
+		return err
+	}
+	s.engine.PutRole(r)
+	return nil
+}
+
+// Reload makes the whole index agree with the database.
+func (s *Service) Reload(ctx context.Context) error {
+	custom, err := s.customRoles(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range custom {
+		s.engine.PutRole(r)
+	}
+	all, err := s.store.ListRoleAssignments(ctx)
+	if err != nil {
+		return err
+	}
+	stored := make(map[string]bool, len(all))
+	for _, a := range all {
+		stored[strings.ToLower(a.ID)] = true
+		if err := s.engine.Put(rbac.Assignment{ID: a.ID, Scope: a.Scope, PrincipalID: a.PrincipalID, RoleID: a.RoleDefinitionID}); err != nil {
+			return err
+		}
+	}
+	for _, id := range s.engine.IDs() {
+		if !stored[id] {
+			s.engine.Delete(id)
+		}
+	}
+	return nil
+}
+
+// Consistent is the cheap check that the index holds as many assignments
+// as the database.
+func (s *Service) Consistent(ctx context.Context) (bool, error) {
+	n, err := s.store.CountRoleAssignments(ctx)
+	if err != nil {
+		return false, err
+	}
+	return n == s.engine.Len(), nil
 }

@@ -382,6 +382,21 @@ func (s *Service) Delete(ctx context.Context, ref storage.ClusterRef) (bool, err
 // issuerKeys is a cluster issuer's key manager and when it last reloaded.
 type issuerKeys struct {
 	m         *signer.Manager
+// ForgetIssuers drops the cached key managers of the given clusters' issuers
+// (all of them when none is named), so the next use reloads them from the
+// database: another replica created, rotated or deleted keys.
+func (s *Service) ForgetIssuers(clusterIDs ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(clusterIDs) == 0 {
+		clear(s.issuers)
+		return
+	}
+	for _, id := range clusterIDs {
+		delete(s.issuers, strings.ToLower(id))
+	}
+}
+
 	refreshed time.Time
 }
 

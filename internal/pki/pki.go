@@ -27,7 +27,7 @@ import (
 // File names inside the data directory.
 const (
 	CAFile        = "ca.pem"
-	caKeyFile     = "ca-key.pem"
+	CAKeyFile     = "ca-key.pem"
 	serverFile    = "server.pem"
 	serverKeyFile = "server-key.pem"
 )
@@ -85,8 +85,14 @@ func Covers(leaf *x509.Certificate, hosts []string, now time.Time) bool {
 	return true
 }
 
+// EnsureCA creates the CA files in dir unless they exist.
+func EnsureCA(dir string, now time.Time) error {
+	_, _, err := loadOrCreateCA(dir, now)
+	return err
+}
+
 func loadOrCreateCA(dir string, now time.Time) (*x509.Certificate, crypto.Signer, error) {
-	certPath, keyPath := filepath.Join(dir, CAFile), filepath.Join(dir, caKeyFile)
+	certPath, keyPath := filepath.Join(dir, CAFile), filepath.Join(dir, CAKeyFile)
 	if pair, err := tls.LoadX509KeyPair(certPath, keyPath); err == nil {
 		signer, ok := pair.PrivateKey.(crypto.Signer)
 		if !ok {

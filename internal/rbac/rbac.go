@@ -292,6 +292,21 @@ func removeGrant(l []grant, si uint32) []grant {
 	return l
 }
 
+// IDs lists the indexed assignment IDs (a resync compares them with the
+// database).
+func (e *Engine) IDs() []string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	var zero guid
+	out := make([]string, 0, e.byID.used)
+	for _, s := range e.slots[1:] {
+		if s.id != zero {
+			out = append(out, s.id.String())
+		}
+	}
+	return out
+}
+
 // Len reports how many assignments are indexed.
 func (e *Engine) Len() int {
 	e.mu.RLock()

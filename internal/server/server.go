@@ -25,6 +25,7 @@ import (
 	"github.com/ward-id/ward/internal/audit"
 	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/authz"
+	"github.com/ward-id/ward/internal/changefeed"
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/directory"
 	"github.com/ward-id/ward/internal/federation"
@@ -128,6 +129,7 @@ type Server struct {
 	cert      tls.Certificate
 	tasks     []func(ctx context.Context)
 	closers   []func()
+	follower  *changefeed.Follower
 }
 
 // Run serves until ctx ends, then shuts down gracefully.
@@ -173,7 +175,11 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.closers = append(s.closers, func() { store.Close() })
-	admin, err := bootstrap(ctx, store, cfg.DataDir, publicURL, time.Now().UTC())
+	kek, err := loadKEK(cfg)
+	if err != nil {
+		return nil, err
+	}
+	admin, err := bootstrapShared(ctx, store, kek, cfg.DataDir, publicURL, time.Now().UTC())
 	if err != nil {
 		return nil, err
 	}
@@ -185,10 +191,6 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	s.cert = cert
 
-	kek, err := loadKEK(cfg)
-	if err != nil {
-		return nil, err
-	}
 	keys, err := signer.New(ctx, signer.Config{Store: store, KEK: kek, Alg: jose.SignatureAlgorithm(cfg.SigningAlg), Logger: log})
 	if err != nil {
 		return nil, err
@@ -198,6 +200,12 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	signIns := audit.NewSignInLog(store, log, 0)
+	// The change feed's head before any view is loaded: a change committed
+	// while they load is applied again by the follower (idempotently).
+	head, err := store.ChangeHead(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the change feed: %w", err)
+	}
 	s.closers = append(s.closers, signIns.Close)
 	var tokens *sts.Service
 	// Every identity or credential write clears the token service's cache.
@@ -260,6 +268,36 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	mux := router.New()
 	vaultH.Mount(mux)
 	mux.Handle(router.Route{Method: http.MethodGet, Pattern: "/healthz", Access: router.Public("liveness for load balancers and probes; says only ok"),
+	invalidateTokens := func(context.Context, string) error { tokens.Invalidate(); return nil }
+	s.follower = changefeed.New(changefeed.Config{
+		Feed: store,
+		Handlers: map[string]changefeed.Handler{
+			"role_assignments":      access.ReloadAssignment,
+			"role_definitions":      access.ReloadRole,
+			"identities":            invalidateTokens,
+			"federated_credentials": invalidateTokens,
+			"service_principals":    invalidateTokens,
+			"client_secrets":        invalidateTokens,
+			"sp_certificates":       invalidateTokens,
+			"signing_keys": func(ctx context.Context, _ string) error {
+				clusterSvc.ForgetIssuers()
+				return keys.Refresh(ctx)
+			},
+			"clusters": func(_ context.Context, id string) error { clusterSvc.ForgetIssuers(id); return nil },
+		},
+		Resync: func(ctx context.Context) error {
+			tokens.Invalidate()
+			clusterSvc.ForgetIssuers()
+			if err := keys.Refresh(ctx); err != nil {
+				return err
+			}
+			return access.Reload(ctx)
+		},
+		Check:  access.Consistent,
+		Logger: log,
+	}, head)
+	s.tasks = append(s.tasks, s.follower.Run)
+
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			_, _ = w.Write([]byte("ok\n"))
@@ -269,6 +307,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	(&issuer.Handler{Keys: clusterSvc, Tenant: admin.TenantID}).Mount(mux)
 	sts.NewHandler(tokens).Mount(mux)
 	s.mux = mux
+	mux.Handle(router.Route{Method: http.MethodGet, Pattern: "/readyz", Access: router.Public("readiness for load balancers: 503 while this replica's views lag the database by more than a second"),
+		Handler: http.HandlerFunc(s.readyz)})
 	s.handler = accessLog(log, bounded(canonicalPaths(mux)))
 	s.tasks = append(s.tasks, func(ctx context.Context) { keys.Run(ctx, time.Minute) })
 	s.tasks = append(s.tasks, func(ctx context.Context) {
@@ -282,6 +322,20 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Routes lists every route the server serves, with who may call it.
 func (s *Server) Routes() []router.Route { return s.mux.Routes() }
+// maxLag is how far behind the database a replica may be and still be ready.
+const maxLag = time.Second
+
+// readyz answers 200 while this replica's views follow the database.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if lag := s.follower.Lag(); lag > maxLag {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "not ready: the change feed was last read %v ago\n", lag.Round(time.Millisecond))
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
+
 
 // Close releases what New opened, in reverse order.
 func (s *Server) Close() {

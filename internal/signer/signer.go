@@ -184,6 +184,11 @@ func (m *Manager) Rotate(ctx context.Context) (Key, error) {
 // Refresh reloads keys from storage (other replicas may have rotated),
 // creates the current or next key when due, and forgets retired keys.
 func (m *Manager) Refresh(ctx context.Context) error {
+	// Under a database-wide lock, so replicas create and rotate a key once.
+	return m.cfg.Store.WithLock(ctx, "signing-keys:"+m.cfg.Owner, m.refresh)
+}
+
+func (m *Manager) refresh(ctx context.Context) error {
 	if err := m.load(ctx); err != nil {
 		return err
 	}

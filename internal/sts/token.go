@@ -47,10 +47,11 @@ type Config struct {
 }
 
 // credentialTTL bounds how long a cached identity and its federated
-// credentials are trusted: changes made through this process clear the
-// cache at once (Invalidate); changes made by another replica apply within
-// this time, the propagation bound Ward promises (under a second).
-const credentialTTL = time.Second
+// credentials are trusted without a word from the database. Changes made
+// through this process clear the cache at once (Invalidate), and so do
+// changes made by another replica, as soon as the change feed reports them
+// (well under a second); the TTL is only the safety net behind the feed.
+const credentialTTL = 30 * time.Second
 
 type cachedIdentity struct {
 	identity storage.Identity
@@ -62,6 +63,8 @@ type cachedIdentity struct {
 type Service struct {
 	cacheMu sync.Mutex
 	cache   map[string]cachedIdentity // lower client ID -> identity and credentials
+	// cacheGen counts Invalidate calls: a load that raced one is not cached.
+	cacheGen uint64
 
 	store                storage.Storage
 	keys                 *signer.Manager
@@ -313,6 +316,7 @@ func (s *Service) identity(ctx context.Context, clientID string) (storage.Identi
 	now := s.now()
 	s.cacheMu.Lock()
 	c, ok := s.cache[key]
+	gen := s.cacheGen
 	s.cacheMu.Unlock()
 	if ok && now.Sub(c.at) < credentialTTL && !now.Before(c.at) {
 		return c.identity, c.fics, nil
@@ -329,7 +333,9 @@ func (s *Service) identity(ctx context.Context, clientID string) (storage.Identi
 	if len(s.cache) > 100_000 { // bound memory under a flood of client IDs
 		clear(s.cache)
 	}
-	s.cache[key] = cachedIdentity{identity: id, fics: fics, at: now}
+	if gen == s.cacheGen {
+		s.cache[key] = cachedIdentity{identity: id, fics: fics, at: now}
+	}
 	s.cacheMu.Unlock()
 	return id, fics, nil
 }
@@ -339,6 +345,7 @@ func (s *Service) identity(ctx context.Context, clientID string) (storage.Identi
 func (s *Service) Invalidate() {
 	s.cacheMu.Lock()
 	clear(s.cache)
+	s.cacheGen++
 	s.cacheMu.Unlock()
 }
 

@@ -219,6 +219,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	av := func(v string) string { return "?api-version=" + v }
 	cases := []matrixCase{
 		{key: "GET /healthz", path: "/healthz", want: 200},
+		{key: "GET /readyz", path: "/readyz", want: 200},
 		{key: "GET /metadata/endpoints", path: "/metadata/endpoints" + av("2022-09-01"), want: 200},
 		{key: "GET /common/discovery/instance", path: "/common/discovery/instance?api-version=1.1&authorization_endpoint=" + url.QueryEscape(w.base+"/"+tid+"/oauth2/v2.0/authorize"), want: 200},
 		{key: "GET /discovery/instance", path: "/discovery/instance?api-version=1.1&authorization_endpoint=" + url.QueryEscape(w.base+"/"+tid+"/oauth2/v2.0/authorize"), want: 200},

@@ -78,6 +78,11 @@ func startWard(t *testing.T, dataDir string, extraArgs ...string) *ward {
 		dataDir = filepath.Join(t.TempDir(), "ward-data")
 	}
 	w := &ward{t: t, dataDir: dataDir, addr: freeAddr(t)}
+	for i, a := range extraArgs { // a caller that picks the address itself
+		if a == "--addr" && i+1 < len(extraArgs) {
+			w.addr = extraArgs[i+1]
+		}
+	}
 	logf, err := os.CreateTemp(t.TempDir(), "ward-*.log")
 	if err != nil {
 		t.Fatal(err)
