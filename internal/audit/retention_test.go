@@ -27,7 +27,10 @@ func TestRetention(t *testing.T) {
 
 	// Age 0 keeps everything, and Run returns at once.
 	done := make(chan struct{})
-	go func() { Retention{Store: st, Now: func() time.Time { return now }}.Run(ctx, time.Millisecond); close(done) }()
+	go func() {
+		Retention{Store: st, Now: func() time.Time { return now }}.Run(ctx, time.Millisecond)
+		close(done)
+	}()
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
