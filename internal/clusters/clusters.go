@@ -379,9 +379,6 @@ func (s *Service) Delete(ctx context.Context, ref storage.ClusterRef) (bool, err
 	return true, nil
 }
 
-// issuerKeys is a cluster issuer's key manager and when it last reloaded.
-type issuerKeys struct {
-	m         *signer.Manager
 // ForgetIssuers drops the cached key managers of the given clusters' issuers
 // (all of them when none is named), so the next use reloads them from the
 // database: another replica created, rotated or deleted keys.
@@ -397,6 +394,9 @@ func (s *Service) ForgetIssuers(clusterIDs ...string) {
 	}
 }
 
+// issuerKeys is a cluster issuer's key manager and when it last reloaded.
+type issuerKeys struct {
+	m         *signer.Manager
 	refreshed time.Time
 }
 
