@@ -128,8 +128,8 @@ type Server struct {
 	handler   http.Handler
 	cert      tls.Certificate
 	tasks     []func(ctx context.Context)
-	closers   []func()
 	follower  *changefeed.Follower
+	closers   []func()
 }
 
 // Run serves until ctx ends, then shuts down gracefully.
@@ -199,13 +199,13 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	signIns := audit.NewSignInLog(store, log, 0)
 	// The change feed's head before any view is loaded: a change committed
 	// while they load is applied again by the follower (idempotently).
 	head, err := store.ChangeHead(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read the change feed: %w", err)
 	}
+	signIns := audit.NewSignInLog(store, log, 0)
 	s.closers = append(s.closers, signIns.Close)
 	var tokens *sts.Service
 	// Every identity or credential write clears the token service's cache.
@@ -263,11 +263,6 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Keys:   keys, Log: log, Base: publicURL,
 	}
 
-	// One routing table: every part mounts its routes, each with who may
-	// call it; anything else is a 404 before any handler runs.
-	mux := router.New()
-	vaultH.Mount(mux)
-	mux.Handle(router.Route{Method: http.MethodGet, Pattern: "/healthz", Access: router.Public("liveness for load balancers and probes; says only ok"),
 	invalidateTokens := func(context.Context, string) error { tokens.Invalidate(); return nil }
 	s.follower = changefeed.New(changefeed.Config{
 		Feed: store,
@@ -298,17 +293,22 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}, head)
 	s.tasks = append(s.tasks, s.follower.Run)
 
+	// One routing table: every part mounts its routes, each with who may
+	// call it; anything else is a 404 before any handler runs.
+	mux := router.New()
+	vaultH.Mount(mux)
+	mux.Handle(router.Route{Method: http.MethodGet, Pattern: "/healthz", Access: router.Public("liveness for load balancers and probes; says only ok"),
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			_, _ = w.Write([]byte("ok\n"))
 		})})
+	mux.Handle(router.Route{Method: http.MethodGet, Pattern: "/readyz", Access: router.Public("readiness for load balancers: 503 while this replica's views lag the database by more than a second"),
+		Handler: http.HandlerFunc(s.readyz)})
 	armH.Mount(mux)
 	dirH.Mount(mux)
 	(&issuer.Handler{Keys: clusterSvc, Tenant: admin.TenantID}).Mount(mux)
 	sts.NewHandler(tokens).Mount(mux)
 	s.mux = mux
-	mux.Handle(router.Route{Method: http.MethodGet, Pattern: "/readyz", Access: router.Public("readiness for load balancers: 503 while this replica's views lag the database by more than a second"),
-		Handler: http.HandlerFunc(s.readyz)})
 	s.handler = accessLog(log, bounded(canonicalPaths(mux)))
 	s.tasks = append(s.tasks, func(ctx context.Context) { keys.Run(ctx, time.Minute) })
 	s.tasks = append(s.tasks, func(ctx context.Context) {
@@ -317,11 +317,6 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	return s, nil
 }
 
-// Handler is the server's whole HTTP handler (routing, limits, access log).
-func (s *Server) Handler() http.Handler { return s.handler }
-
-// Routes lists every route the server serves, with who may call it.
-func (s *Server) Routes() []router.Route { return s.mux.Routes() }
 // maxLag is how far behind the database a replica may be and still be ready.
 const maxLag = time.Second
 
@@ -336,6 +331,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
+// Handler is the server's whole HTTP handler (routing, limits, access log).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Routes lists every route the server serves, with who may call it.
+func (s *Server) Routes() []router.Route { return s.mux.Routes() }
 
 // Close releases what New opened, in reverse order.
 func (s *Server) Close() {
