@@ -26,21 +26,27 @@ type RoleAssignment struct {
 
 // RoleDefinition is an ARM role definition.
 type RoleDefinition struct {
-	ID         string `json:"id"`
-	Name       string `json:"name"`
-	Type       string `json:"type"`
-	Properties struct {
-		RoleName         string   `json:"roleName"`
-		Type             string   `json:"type"`
-		Description      string   `json:"description"`
-		AssignableScopes []string `json:"assignableScopes"`
-		Permissions      []struct {
-			Actions        []string `json:"actions"`
-			NotActions     []string `json:"notActions"`
-			DataActions    []string `json:"dataActions"`
-			NotDataActions []string `json:"notDataActions"`
-		} `json:"permissions"`
-	} `json:"properties"`
+	ID         string                   `json:"id,omitempty"`
+	Name       string                   `json:"name,omitempty"`
+	Type       string                   `json:"type,omitempty"`
+	Properties RoleDefinitionProperties `json:"properties"`
+}
+
+// RoleDefinitionProperties are a role's name, permissions and scopes.
+type RoleDefinitionProperties struct {
+	RoleName         string       `json:"roleName"`
+	Type             string       `json:"type,omitempty"`
+	Description      string       `json:"description"`
+	AssignableScopes []string     `json:"assignableScopes"`
+	Permissions      []Permission `json:"permissions"`
+}
+
+// Permission is one set of allowed and excluded actions of a role.
+type Permission struct {
+	Actions        []string `json:"actions"`
+	NotActions     []string `json:"notActions"`
+	DataActions    []string `json:"dataActions"`
+	NotDataActions []string `json:"notDataActions"`
 }
 
 func authzPath(scope, rest string) string {
@@ -80,6 +86,29 @@ func (c *Client) ListRoleDefinitions(ctx context.Context, scope, filter string) 
 		path += "&$filter=" + url.QueryEscape(filter)
 	}
 	return listAll[RoleDefinition](ctx, c, c.base+path, "")
+}
+
+// GetRoleDefinition reads a role by its GUID.
+func (c *Client) GetRoleDefinition(ctx context.Context, scope, id string) (RoleDefinition, error) {
+	var out RoleDefinition
+	_, err := c.do(ctx, http.MethodGet, authzPath(scope, "roleDefinitions/"+esc(id)), APIVersionAuthorization, nil, &out)
+	return out, err
+}
+
+// PutRoleDefinition creates or updates a custom role with the GUID id; the
+// scope is where it is written, normally its first assignable scope.
+func (c *Client) PutRoleDefinition(ctx context.Context, scope, id string, p RoleDefinitionProperties) (RoleDefinition, bool, error) {
+	var out RoleDefinition
+	p.Type = ""
+	status, err := c.do(ctx, http.MethodPut, authzPath(scope, "roleDefinitions/"+esc(id)), APIVersionAuthorization, RoleDefinition{Properties: p}, &out)
+	return out, status == http.StatusCreated, err
+}
+
+// DeleteRoleDefinition deletes a custom role; found is false when there
+// was none.
+func (c *Client) DeleteRoleDefinition(ctx context.Context, scope, id string) (bool, error) {
+	status, err := c.do(ctx, http.MethodDelete, authzPath(scope, "roleDefinitions/"+esc(id)), APIVersionAuthorization, nil, nil)
+	return status == http.StatusOK, err
 }
 
 // ActivityEvent is one activity log event (Azure Monitor's EventData shape).

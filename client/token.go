@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -34,7 +35,20 @@ func NewHTTPClient(caFile string) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	tr.ForceAttemptHTTP2 = true
+	tr.DialContext = dialLocalhost(&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second})
 	return &http.Client{Transport: tr, Timeout: 60 * time.Second}, nil
+}
+
+// dialLocalhost dials names under .localhost (a vault's
+// <name>.vault.localhost) at localhost, as RFC 6761 asks of resolvers and
+// as browsers do; many system resolvers, and Go's, do not.
+func dialLocalhost(d *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if host, port, err := net.SplitHostPort(addr); err == nil && strings.HasSuffix(strings.ToLower(strings.TrimSuffix(host, ".")), ".localhost") {
+			addr = net.JoinHostPort("localhost", port)
+		}
+		return d.DialContext(ctx, network, addr)
+	}
 }
 
 // Admin is the content of the admin.json a server writes into its data
@@ -46,6 +60,19 @@ type Admin struct {
 	ClientSecret    string `json:"clientSecret"`
 	AuthorityHost   string `json:"authorityHost"`
 	ResourceManager string `json:"resourceManager"`
+}
+
+// PublicURLFile is the file in a server's data directory that records the
+// public URL its hosted issuers were published at: the first start's, kept
+// when a later start serves another URL by accident (another --addr without
+// --public-url), so that the server and the CLI can say which issuer URLs
+// federated credentials still name.
+const PublicURLFile = "public-url.json"
+
+// PublicURLRecord is the content of PublicURLFile.
+type PublicURLRecord struct {
+	PublicURL  string    `json:"publicUrl"`
+	RecordedAt time.Time `json:"recordedAt"`
 }
 
 // Token is an access token with its expiry.
