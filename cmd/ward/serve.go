@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/internal/server"
+	"github.com/ward-id/ward/internal/sts"
 )
 
 func serveCmd() *cobra.Command {
@@ -38,5 +39,13 @@ func serveCmd() *cobra.Command {
 	f.DurationVar(&cfg.ManagedIdentityTokenLifetime, "managed-identity-token-lifetime", 24*time.Hour, "lifetime of managed identity (workload identity) tokens")
 	f.DurationVar(&cfg.AppTokenLifetime, "app-token-lifetime", time.Hour, "lifetime of service principal tokens")
 	f.DurationVar(&cfg.LogRetention, "log-retention", 30*24*time.Hour, "how long the sign-in and activity logs keep records (deleted hourly); 0 keeps them forever")
+	var noReuse bool
+	f.DurationVar(&cfg.TokenReuseMaxAge, "token-reuse-max-age", sts.DefaultTokenReuseMaxAge, "hand out a token minted for the same principal, resource and credential again while it is younger than this and than half its lifetime (the credential is verified every time)")
+	f.BoolVar(&noReuse, "no-token-reuse", false, "mint a new token for every request")
+	cmd.PreRun = func(*cobra.Command, []string) {
+		if noReuse {
+			cfg.TokenReuseMaxAge = -1
+		}
+	}
 	return cmd
 }

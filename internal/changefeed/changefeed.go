@@ -51,7 +51,6 @@ type Follower struct {
 	last     int64               // highest sequence number applied
 	gaps     map[int64]time.Time // missing numbers below last, and since when
 	syncedAt time.Time           // when the feed was last read to its end
-	started  bool
 	applied  int64
 }
 

@@ -131,6 +131,10 @@ type Fallback func(w http.ResponseWriter, r *http.Request, status int, allowed [
 
 // Mux routes requests by host class, method and pattern.
 type Mux struct {
+	// Wrap, when set before routes are mounted, wraps each route's handler
+	// (metrics by route pattern).
+	Wrap func(Route, http.Handler) http.Handler
+
 	routes    []*Route
 	hosts     map[string]func(host string) bool
 	fallbacks []prefixFallback
@@ -198,6 +202,9 @@ func (m *Mux) Handle(rt Route) {
 		}
 	}
 	r := rt
+	if m.Wrap != nil {
+		r.Handler = m.Wrap(rt, rt.Handler)
+	}
 	m.routes = append(m.routes, &r)
 }
 

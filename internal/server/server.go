@@ -77,6 +77,9 @@ type Config struct {
 	// older ones are deleted at start and hourly. 0 keeps them forever
 	// (`ward serve` defaults to 30 days, as Entra's sign-in log).
 	LogRetention time.Duration
+	// TokenReuseMaxAge bounds how long the token service hands a minted
+	// token out again (default sts.DefaultTokenReuseMaxAge; negative: off).
+	TokenReuseMaxAge time.Duration
 	// Ready, if set, is called with the bound address once every endpoint serves.
 	Ready func(addr net.Addr)
 }
@@ -205,6 +208,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the change feed: %w", err)
 	}
+	met := newMetrics()
 	signIns := audit.NewSignInLog(store, log, 0)
 	s.closers = append(s.closers, signIns.Close)
 	var tokens *sts.Service
@@ -215,8 +219,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	tokens = sts.New(sts.Config{
 		Store: store, Keys: keys,
 		Issuers: hostedFirst{hosted: clusterSvc, remote: federation.NewFetcher(federation.FetcherConfig{RootCAs: roots, AllowLoopback: cfg.AllowLoopbackIssuers})},
-		SignIns: signIns, TenantID: admin.TenantID, PublicURL: publicURL, Logger: log,
+		SignIns: signInCounter{next: signIns, m: met}, TenantID: admin.TenantID, PublicURL: publicURL, Logger: log,
 		AppTokenLifetime: cfg.AppTokenLifetime, ManagedIdentityTokenLifetime: cfg.ManagedIdentityTokenLifetime,
+		TokenReuseMaxAge: cfg.TokenReuseMaxAge,
 	})
 	isMI := func(ctx context.Context, clientID string) (string, bool) {
 		id, err := store.GetIdentityByClientID(ctx, clientID)
@@ -296,6 +301,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// One routing table: every part mounts its routes, each with who may
 	// call it; anything else is a 404 before any handler runs.
 	mux := router.New()
+	mux.Wrap = met.instrument
 	vaultH.Mount(mux)
 	mux.Handle(router.Route{Method: http.MethodGet, Pattern: "/healthz", Access: router.Public("liveness for load balancers and probes; says only ok"),
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -304,6 +310,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		})})
 	mux.Handle(router.Route{Method: http.MethodGet, Pattern: "/readyz", Access: router.Public("readiness for load balancers: 503 while this replica's views lag the database by more than a second"),
 		Handler: http.HandlerFunc(s.readyz)})
+	met.watch(s.follower, tokens, signIns, store)
+	mux.Handle(router.Route{Method: http.MethodGet, Pattern: "/metrics", Access: router.Public("Prometheus metrics labelled by route pattern, status and AADSTS code only: no principal, client ID or resource name"),
+		Handler: met.handler()})
 	armH.Mount(mux)
 	dirH.Mount(mux)
 	(&issuer.Handler{Keys: clusterSvc, Tenant: admin.TenantID}).Mount(mux)

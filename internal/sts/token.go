@@ -42,8 +42,12 @@ type Config struct {
 	// tokens (default 24 h, as Entra's managed identity tokens).
 	AppTokenLifetime             time.Duration
 	ManagedIdentityTokenLifetime time.Duration
-	Now                          func() time.Time
-	Logger                       *slog.Logger
+	// TokenReuseMaxAge bounds how long a minted token is handed out again
+	// (see reuseCache); 0 means DefaultTokenReuseMaxAge, negative turns
+	// reuse off.
+	TokenReuseMaxAge time.Duration
+	Now              func() time.Time
+	Logger           *slog.Logger
 }
 
 // credentialTTL bounds how long a cached identity and its federated
@@ -76,6 +80,7 @@ type Service struct {
 	log                  *slog.Logger
 	federatedAlgorithms  []jose.SignatureAlgorithm
 	certificateAlgorithm []jose.SignatureAlgorithm
+	reuse                *reuseCache
 }
 
 // New returns a Service.
@@ -92,6 +97,9 @@ func New(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.TokenReuseMaxAge == 0 {
+		cfg.TokenReuseMaxAge = DefaultTokenReuseMaxAge
+	}
 	return &Service{
 		cache: map[string]cachedIdentity{},
 		store: cfg.Store, keys: cfg.Keys, issuers: cfg.Issuers, signIns: cfg.SignIns,
@@ -99,6 +107,7 @@ func New(cfg Config) *Service {
 		appLife: cfg.AppTokenLifetime, miLife: cfg.ManagedIdentityTokenLifetime, now: cfg.Now, log: cfg.Logger,
 		federatedAlgorithms:  []jose.SignatureAlgorithm{jose.RS256, jose.ES256},
 		certificateAlgorithm: []jose.SignatureAlgorithm{jose.PS256, jose.RS256},
+		reuse:                newReuseCache(cfg.TokenReuseMaxAge),
 	}
 }
 
@@ -256,9 +265,18 @@ func (s *Service) token(ctx context.Context, req TokenRequest, rec *storage.Sign
 	if p.ManagedKind {
 		life = s.miLife
 	}
-	tok, exp, err := s.mint(p, resource, life)
-	if err != nil {
-		return TokenResponse{}, err
+	// The credential is verified; a token minted earlier for the same
+	// principal, resource and kind of credential is handed out again.
+	rk := reuseKey{principal: p.ObjectID, resource: resource, credential: rec.Credential + "|" + rec.Issuer + "|" + rec.Subject, v1: req.V1}
+	now := s.now()
+	cached, ok := s.reuse.get(rk, now)
+	tok, exp := cached.token, cached.expires
+	if !ok {
+		var err error
+		if tok, exp, err = s.mint(p, resource, life); err != nil {
+			return TokenResponse{}, err
+		}
+		s.reuse.put(rk, reusable{token: tok, issued: now, expires: exp})
 	}
 	secs := int64(exp.Sub(s.now()).Seconds())
 	out := TokenResponse{TokenType: "Bearer", ExpiresIn: secs, ExtExpiresIn: secs, AccessToken: tok}
@@ -347,6 +365,7 @@ func (s *Service) Invalidate() {
 	clear(s.cache)
 	s.cacheGen++
 	s.cacheMu.Unlock()
+	s.reuse.clear()
 }
 
 func (s *Service) secret(ctx context.Context, sp storage.ServicePrincipal, secret string) error {

@@ -189,6 +189,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 	}
 	issuerPath := strings.TrimPrefix(clusterIssuer, w.base)
+	for _, m := range []string{"mx-m", "mx-m-del"} {
+		st, b, _ := w.request("PUT", rg+"/providers/Microsoft.HybridCompute/machines/"+m+"?api-version=2024-07-10", `{"location":"westeurope"}`)
+		must(st, b, 201, "machine "+m)
+	}
+	poolPath := rg + "/providers/Microsoft.ContainerService/managedClusters/mxc/agentPools"
+	st, b, _ := w.request("PUT", poolPath+"/mxpdel?api-version=2024-05-01", `{"properties":{}}`)
+	must(st, b, 201, "agent pool mxpdel")
 
 	adminP := principal{AppID: w.admin.ClientID, Secret: w.admin.ClientSecret}
 	kvAdmin := w.tokenFor(t, adminP, kv)
@@ -220,6 +227,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	cases := []matrixCase{
 		{key: "GET /healthz", path: "/healthz", want: 200},
 		{key: "GET /readyz", path: "/readyz", want: 200},
+		{key: "GET /metrics", path: "/metrics", want: 200},
 		{key: "GET /metadata/endpoints", path: "/metadata/endpoints" + av("2022-09-01"), want: 200},
 		{key: "GET /common/discovery/instance", path: "/common/discovery/instance?api-version=1.1&authorization_endpoint=" + url.QueryEscape(w.base+"/"+tid+"/oauth2/v2.0/authorize"), want: 200},
 		{key: "GET /discovery/instance", path: "/discovery/instance?api-version=1.1&authorization_endpoint=" + url.QueryEscape(w.base+"/"+tid+"/oauth2/v2.0/authorize"), want: 200},
@@ -268,6 +276,17 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{key: "POST /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/getServiceAccountSigningKey", path: rg + "/providers/Microsoft.ContainerService/managedClusters/mxc/getServiceAccountSigningKey" + av("2024-05-01"), body: `{}`, want: 200},
 		{key: "POST /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/rotateServiceAccountSigningKey", path: rg + "/providers/Microsoft.ContainerService/managedClusters/mxc/rotateServiceAccountSigningKey" + av("2024-05-01"), body: `{}`, want: 200},
 
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools", path: poolPath + av("2024-05-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{agentPoolName}", path: poolPath + "/nodepool1" + av("2024-05-01"), want: 200},
+		{key: "PUT /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{agentPoolName}", path: poolPath + "/mxp" + av("2024-05-01"), body: `{"properties":{}}`, want: 201},
+
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.HybridCompute/machines", path: sub + "/providers/Microsoft.HybridCompute/machines" + av("2024-07-10"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.HybridCompute/machines", path: rg + "/providers/Microsoft.HybridCompute/machines" + av("2024-07-10"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.HybridCompute/machines/{machineName}", path: rg + "/providers/Microsoft.HybridCompute/machines/mx-m" + av("2024-07-10"), want: 200},
+		{key: "PUT /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.HybridCompute/machines/{machineName}", path: rg + "/providers/Microsoft.HybridCompute/machines/mx-m" + av("2024-07-10"), body: `{"location":"westeurope"}`, want: 200},
+		{key: "PATCH /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.HybridCompute/machines/{machineName}", path: rg + "/providers/Microsoft.HybridCompute/machines/mx-m" + av("2024-07-10"), body: `{"tags":{"a":"b"}}`, want: 200},
+		{key: "POST /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.HybridCompute/machines/{machineName}/resetAgentCredential", path: rg + "/providers/Microsoft.HybridCompute/machines/mx-m/resetAgentCredential" + av("2024-07-10"), body: `{}`, want: 200},
+
 		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.Insights/eventtypes/management/values", path: sub + "/providers/Microsoft.Insights/eventtypes/management/values" + av("2015-04-01"), want: 200},
 
 		{key: "GET /{scope...}/providers/Microsoft.Authorization/roleAssignments", path: sub + "/providers/Microsoft.Authorization/roleAssignments" + av("2022-04-01"), want: 200},
@@ -313,6 +332,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}/federatedIdentityCredentials/{federatedIdentityCredentialResourceName}", path: ficPath + "mx-fic-del" + av("2023-01-31"), want: 200},
 		{key: "DELETE " + "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}", path: rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mx-id-del" + av("2023-01-31"), want: 200},
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.KeyVault/vaults/{vaultName}", path: rg + "/providers/Microsoft.KeyVault/vaults/mxkv-del" + av("2023-07-01"), want: 200},
+		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{agentPoolName}", path: poolPath + "/mxpdel" + av("2024-05-01"), want: 200},
+		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.HybridCompute/machines/{machineName}", path: rg + "/providers/Microsoft.HybridCompute/machines/mx-m-del" + av("2024-07-10"), want: 200},
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}", path: rg + "/providers/Microsoft.ContainerService/managedClusters/mxc-del" + av("2024-05-01"), want: 200},
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}", path: sub + "/resourceGroups/mx-del" + av("2021-04-01"), want: 200},
 	}

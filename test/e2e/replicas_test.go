@@ -163,6 +163,21 @@ func TestReplicasAgree(t *testing.T) {
 	for _, r := range []*ward{b, c} {
 		note(propagation(t, "federated credential on "+r.addr, func() bool { return exchangeOn(r) == 200 }))
 	}
+	// Token reuse: the same exchange twice gets the same token; the
+	// credential is still verified each time (below, a deletion is refused
+	// at once on every replica even though a token is cached).
+	tokenOn := func(r *ward) string {
+		st, body := postToken(t, r, r.admin.TenantID, url.Values{"grant_type": {"client_credentials"}, "client_id": {clientID},
+			"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {saToken},
+			"scope": {"https://management.azure.com/.default"}})
+		if st != 200 {
+			t.Fatalf("exchange: %d %v", st, body)
+		}
+		return body["access_token"].(string)
+	}
+	if t1, t2 := tokenOn(b), tokenOn(b); t1 != t2 {
+		t.Error("the same exchange twice minted two tokens: no reuse")
+	}
 	if st, body, _ := a.request("DELETE", fic, ""); st != 200 {
 		t.Fatalf("delete fic: %d %v", st, body)
 	}

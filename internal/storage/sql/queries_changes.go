@@ -159,3 +159,6 @@ func (s *DB) CreateSetting(ctx context.Context, name, value string) error {
 	_, err := s.exec(ctx, `INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?)`, name, value, micros(s.now()))
 	return err
 }
+
+// SQLDB exposes the connection pool for its statistics (/metrics).
+func (s *DB) SQLDB() *sql.DB { return s.db }
