@@ -22,9 +22,12 @@ func main() {
 		SilenceErrors: true,
 	}
 	var g cli.Globals
-	cli.AddGlobalFlags(root, &g)
 	root.AddCommand(serveCmd(), webhookCmd())
 	root.AddCommand(cli.Commands(&g)...)
+	if err := cli.UnknownSubcommand(root, os.Args[1:]); err != nil {
+		cli.FormatError(os.Stderr, err)
+		os.Exit(2)
+	}
 	if err := root.ExecuteContext(ctx); err != nil {
 		cli.FormatError(os.Stderr, err)
 		os.Exit(1)

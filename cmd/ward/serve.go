@@ -1,11 +1,15 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/ward-id/ward/internal/cli"
 	"github.com/ward-id/ward/internal/server"
 	"github.com/ward-id/ward/internal/sts"
 )
@@ -16,17 +20,19 @@ func serveCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the Ward server (HTTPS on 127.0.0.1:8443, state in ./ward-data)",
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var lvl slog.Level
 			if err := lvl.UnmarshalText([]byte(logLevel)); err != nil {
 				return err
 			}
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
-			cfg.DataDir = cmd.Flag("data").Value.String()
-			return server.Run(cmd.Context(), cfg)
+			server.CheckPublicURL(cfg)
+			return serveError(server.Run(cmd.Context(), cfg), cfg.Addr)
 		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&cfg.DataDir, "data", cli.DefaultData(), "data directory: ward.db, admin.json, ca.pem, kek (env WARD_DATA)")
 	f.StringVar(&cfg.Addr, "addr", "127.0.0.1:8443", "address to listen on (HOST:PORT)")
 	f.StringVar(&cfg.Storage, "storage", "sqlite", "storage backend: sqlite (embedded, in --data) or postgres")
 	f.StringVar(&cfg.DSN, "dsn", "", "PostgreSQL connection URL for --storage postgres")
@@ -48,4 +54,12 @@ func serveCmd() *cobra.Command {
 		}
 	}
 	return cmd
+}
+
+// serveError adds the way out to a listen failure on a port in use.
+func serveError(err error, addr string) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%w: another process (another ward serve?) listens on %s; stop it, or choose another address with --addr 127.0.0.1:PORT (an existing data directory also wants --public-url with its old URL, so that cluster issuer URLs stay the same)", err, addr)
+	}
+	return err
 }

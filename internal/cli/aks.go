@@ -7,6 +7,8 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -114,15 +116,33 @@ func aksCmd(g *Globals) *cobra.Command {
 		c.Flags().StringArrayVar(&publicKeys, "service-account-public-key", nil, "bring your own: a kube-apiserver service-account public key, PEM or @file (repeatable)")
 		c.Flags().StringVar(&jwksArg, "service-account-jwks", "", "bring your own: the apiserver's JWKS (kubectl get --raw /openid/v1/jwks), JSON or @file")
 	}
-	show := &cobra.Command{Use: "show", Short: "Show a managed cluster",
+	show := &cobra.Command{Use: "show", Short: "Show a managed cluster (and warn when federated credentials name its issuer at an old host:port)",
 		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "name", "resource-group") },
-		RunE: g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
-			out, err := c.GetCluster(ctx, sub, group, name)
-			if err != nil {
-				return nil, err
-			}
-			return clusterView(out), nil
-		})}
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.runConn(func(ctx context.Context, c *conn) (any, error) {
+				sub, err := c.subscription()
+				if err != nil {
+					return nil, err
+				}
+				out, err := c.client.GetCluster(ctx, sub, group, name)
+				if err != nil {
+					return nil, err
+				}
+				v := clusterView(out)
+				if iss, _ := v["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string); iss != "" {
+					before, stale, fix := issuerMoves(ctx, c, sub, iss)
+					for _, m := range append([]string{before}, stale...) {
+						if m != "" {
+							fmt.Fprintln(cmd.ErrOrStderr(), "WARNING: "+m)
+						}
+					}
+					if fix != "" {
+						fmt.Fprintln(cmd.ErrOrStderr(), "WARNING: "+fix)
+					}
+				}
+				return v, nil
+			})(cmd, args)
+		}}
 	list := &cobra.Command{Use: "list", Short: "List managed clusters",
 		RunE: g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
 			items, err := c.ListClusters(ctx, sub, group)
@@ -144,17 +164,19 @@ func aksCmd(g *Globals) *cobra.Command {
 	del.Flags().BoolP("yes", "y", false, "do not prompt for confirmation")
 	getToken := &cobra.Command{Use: "get-token", Short: "Print a service-account token from the cluster's hosted issuer, as kube-apiserver would project it",
 		PreRunE: func(cmd *cobra.Command, args []string) error {
-			return requireFlags(cmd, "name", "resource-group", "namespace", "service-account")
+			return requireFlags(cmd, "name", "resource-group", "service-account")
 		},
-		RunE: g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
-			t, err := c.GetServiceAccountToken(ctx, sub, group, name, namespace, sa, audience, int64(duration.Seconds()))
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ns, saName, err := parseServiceAccount(sa, namespace, cmd.Flags().Changed("namespace"))
 			if err != nil {
-				return nil, err
+				return err
 			}
-			return t, nil
-		})}
+			return g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
+				return c.GetServiceAccountToken(ctx, sub, group, name, ns, saName, audience, int64(duration.Seconds()))
+			})(cmd, args)
+		}}
 	getToken.Flags().StringVar(&namespace, "namespace", "default", "namespace of the service account")
-	getToken.Flags().StringVar(&sa, "service-account", "", "service account name")
+	getToken.Flags().StringVar(&sa, "service-account", "", "service account: NAME (with --namespace), or NAMESPACE/NAME")
 	getToken.Flags().StringVar(&audience, "audience", "api://AzureADTokenExchange", "token audience")
 	getToken.Flags().DurationVar(&duration, "duration", time.Hour, "token lifetime (10m to 48h)")
 	for _, c := range []*cobra.Command{create, update, show, del, getToken} {
@@ -214,6 +236,9 @@ func aksCmd(g *Globals) *cobra.Command {
 				out, err := installManifests(clusterView(cl), c.tenant, c.server+"/")
 				if err != nil {
 					return nil, err
+				}
+				if w := loopbackAuthority(c.server + "/"); w != "" {
+					fmt.Fprintln(cmd.ErrOrStderr(), "WARNING: "+w)
 				}
 				_, err = io.WriteString(cmd.OutOrStdout(), out)
 				return nil, err
@@ -280,6 +305,9 @@ func installManifests(cluster map[string]any, tenant, authority string) (string,
 	} else {
 		fmt.Fprintf(&b, "# Tokens must carry iss=%s: see ward aks show-apiserver-flags, or upload the\n# apiserver's keys with ward aks update --service-account-jwks.\n", iss)
 	}
+	if w := loopbackAuthority(authority); w != "" {
+		b.WriteString("# WARNING: " + w + "\n")
+	}
 	b.WriteString("# Set the image of the Deployment to your build of ward.\n")
 	for _, f := range deploy.WebhookFiles {
 		data, err := deploy.Webhook.ReadFile("webhook/" + f)
@@ -296,4 +324,20 @@ func installManifests(cluster map[string]any, tenant, authority string) (string,
 		b.WriteString("---\n# " + f + "\n" + text)
 	}
 	return b.String(), nil
+}
+
+// loopbackAuthority warns when the authority host pods are given is a
+// loopback address: inside a pod, 127.0.0.1 and localhost are the pod
+// itself, so every token exchange would fail.
+func loopbackAuthority(authority string) string {
+	u, err := url.Parse(authority)
+	if err != nil {
+		return ""
+	}
+	host := strings.ToLower(u.Hostname())
+	ip := net.ParseIP(host)
+	if (ip == nil || !ip.IsLoopback()) && host != "localhost" && !strings.HasSuffix(host, ".localhost") {
+		return ""
+	}
+	return fmt.Sprintf("AZURE_AUTHORITY_HOST would be %s, a loopback address: pods cannot reach it (it is the pod itself). Restart ward serve with an address pods reach, e.g. --addr 0.0.0.0:8443 --public-url https://<host reachable from the cluster>:8443", authority)
 }

@@ -26,31 +26,52 @@ type Globals struct {
 	Subscription string
 }
 
-// AddGlobalFlags registers the shared flags on the root command.
-func AddGlobalFlags(root *cobra.Command, g *Globals) {
-	def := os.Getenv("WARD_DATA")
-	if def == "" {
-		def = "ward-data"
+// DefaultData is the data directory when --data is not given: $WARD_DATA,
+// else ./ward-data.
+func DefaultData() string {
+	if d := os.Getenv("WARD_DATA"); d != "" {
+		return d
 	}
-	root.PersistentFlags().StringVar(&g.Data, "data", def, "data directory of the local server: its admin.json and ca.pem are the CLI's credentials (env WARD_DATA)")
-	root.PersistentFlags().StringVarP(&g.Output, "output", "o", "json", "output format: "+strings.Join(outputFormats, ", "))
-	root.PersistentFlags().StringVar(&g.Query, "query", "", "JMESPath query applied to the output, as in az")
-	root.PersistentFlags().StringVar(&g.Subscription, "subscription", "", "subscription ID (default: the admin's subscription)")
+	return "ward-data"
 }
 
-// Commands returns the management command groups.
+// addGlobalFlags registers the shared flags on a management command group.
+// They are not on the root, so that ward serve and ward webhook list only
+// the flags that apply to them.
+func addGlobalFlags(cmd *cobra.Command, g *Globals) {
+	f := cmd.PersistentFlags()
+	f.StringVar(&g.Data, "data", DefaultData(), "data directory of the local server: its admin.json and ca.pem are the CLI's credentials (env WARD_DATA)")
+	f.StringVarP(&g.Output, "output", "o", "json", "output format: "+strings.Join(outputFormats, ", "))
+	f.StringVar(&g.Query, "query", "", "JMESPath query applied to the output, as in az")
+	f.StringVar(&g.Subscription, "subscription", "", "subscription ID (default: the one 'ward account show' names)")
+}
+
+// Commands returns the management command groups, each with the shared
+// flags (--data, --output/-o, --query, --subscription).
 func Commands(g *Globals) []*cobra.Command {
-	return []*cobra.Command{groupCmd(g), identityCmd(g), loginCmd(g), logoutCmd(), accountCmd(g), adCmd(g), monitorCmd(g), keysCmd(g), roleCmd(g), aksCmd(g), runCmd(g), doctorCmd(g)}
+	cmds := []*cobra.Command{groupCmd(g), identityCmd(g), loginCmd(g), logoutCmd(), accountCmd(g), adCmd(g), monitorCmd(g), keysCmd(g), roleCmd(g), keyvaultCmd(g), aksCmd(g), runCmd(g), doctorCmd(g)}
+	for _, c := range cmds {
+		addGlobalFlags(c, g)
+	}
+	return cmds
 }
 
-// profile is what `ward login` saves: a service principal and its server.
+// profile is what `ward login` saves: a service principal, its server and
+// the subscription commands act in (as az keeps in ~/.azure).
 type profile struct {
-	Server         string `json:"server"`
-	TenantID       string `json:"tenantId"`
-	SubscriptionID string `json:"subscriptionId"`
-	ClientID       string `json:"clientId"`
-	ClientSecret   string `json:"clientSecret"`
-	CAFile         string `json:"caFile,omitempty"`
+	Server           string `json:"server"`
+	TenantID         string `json:"tenantId"`
+	SubscriptionID   string `json:"subscriptionId"`
+	SubscriptionName string `json:"subscriptionName,omitempty"`
+	ClientID         string `json:"clientId"`
+	ClientSecret     string `json:"clientSecret"`
+	CAFile           string `json:"caFile,omitempty"`
+
+	// Source is the file the credentials were read from: the login
+	// profile, or the local server's admin.json. Not saved.
+	Source string `json:"-"`
+	// Login is true when Source is a `ward login` profile.
+	Login bool `json:"-"`
 }
 
 // configDir is where `ward login` keeps its profile: $WARD_CONFIG_DIR, else ~/.ward.
@@ -69,11 +90,27 @@ func profilePath() string { return filepath.Join(configDir(), "profile.json") }
 
 // conn is a connection to a Ward server as one principal.
 type conn struct {
-	client *client.Client
-	creds  *client.ClientCredentials
-	sub    string
-	tenant string
-	server string
+	client  *client.Client
+	creds   *client.ClientCredentials
+	sub     string
+	tenant  string
+	server  string
+	profile profile
+}
+
+// subscription is the subscription to act in, or an error that says how to
+// choose one (never an empty ID that would produce /subscriptions//...).
+func (c *conn) subscription() (string, error) {
+	if c.sub != "" {
+		return c.sub, nil
+	}
+	return "", noSubscription(c.profile)
+}
+
+func noSubscription(p profile) error {
+	return fmt.Errorf("no subscription is selected: %s records none (%s could read no subscription when it logged in); "+
+		"pass --subscription ID, or run 'ward account set --subscription ID' (list them with 'ward account list'), "+
+		"or 'ward logout' to act as the local admin again", p.Source, p.ClientID)
 }
 
 // credentials finds who the CLI acts as: the `ward login` profile, unless
@@ -81,14 +118,16 @@ type conn struct {
 func (g *Globals) credentials(cmd *cobra.Command) (profile, error) {
 	dataFlag := cmd.Flags().Lookup("data")
 	if dataFlag == nil || !dataFlag.Changed {
-		if b, err := os.ReadFile(profilePath()); err == nil {
-			var p profile
-			if err := json.Unmarshal(b, &p); err != nil {
-				return profile{}, fmt.Errorf("%s is not valid JSON: %w (run 'ward login' again)", profilePath(), err)
-			}
-			return p, nil
+		if p, ok, err := readProfile(); ok || err != nil {
+			return p, err
 		}
 	}
+	return g.localAdmin()
+}
+
+// localAdmin reads the local server's admin.json in --data, ignoring any
+// login profile.
+func (g *Globals) localAdmin() (profile, error) {
 	path := filepath.Join(g.Data, "admin.json")
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -98,8 +137,49 @@ func (g *Globals) credentials(cmd *cobra.Command) (profile, error) {
 	if err := json.Unmarshal(b, &a); err != nil {
 		return profile{}, fmt.Errorf("%s is not valid JSON: %w", path, err)
 	}
+	// Absolute, so that the paths stay right in programs that change
+	// directory (ward run's children get them in CA variables).
+	abs := func(p string) string {
+		if a, err := filepath.Abs(p); err == nil {
+			return a
+		}
+		return p
+	}
 	return profile{Server: a.ResourceManager, TenantID: a.TenantID, SubscriptionID: a.SubscriptionID, ClientID: a.ClientID,
-		ClientSecret: a.ClientSecret, CAFile: filepath.Join(g.Data, "ca.pem")}, nil
+		ClientSecret: a.ClientSecret, CAFile: abs(filepath.Join(g.Data, "ca.pem")), Source: abs(path)}, nil
+}
+
+// readProfile reads the `ward login` profile; ok is false when there is none.
+func readProfile() (profile, bool, error) {
+	b, err := os.ReadFile(profilePath())
+	if errors.Is(err, os.ErrNotExist) {
+		return profile{}, false, nil
+	}
+	if err != nil {
+		return profile{}, false, err
+	}
+	var p profile
+	if err := json.Unmarshal(b, &p); err != nil {
+		return profile{}, false, fmt.Errorf("%s is not valid JSON: %w (run 'ward login' again, or 'ward logout')", profilePath(), err)
+	}
+	p.Source, p.Login = profilePath(), true
+	return p, true, nil
+}
+
+// writeProfile saves the `ward login` profile, readable by the user only.
+func writeProfile(p profile) error {
+	if err := os.MkdirAll(configDir(), 0o700); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := profilePath() + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, profilePath())
 }
 
 // connect builds a client that authenticates with OAuth 2 client
@@ -128,12 +208,19 @@ func dial(p profile, subscription string) (*conn, error) {
 	if sub == "" {
 		sub = p.SubscriptionID
 	}
-	return &conn{client: c, creds: creds, sub: sub, tenant: p.TenantID, server: server}, nil
+	return &conn{client: c, creds: creds, sub: sub, tenant: p.TenantID, server: server, profile: p}, nil
 }
 
-// run wraps a command body: it connects, runs fn and renders its result.
+// run wraps a command body that acts in a subscription: it connects, runs
+// fn and renders its result.
 func (g *Globals) run(fn func(ctx context.Context, c *client.Client, sub string) (any, error)) func(cmd *cobra.Command, args []string) error {
-	return g.runConn(func(ctx context.Context, c *conn) (any, error) { return fn(ctx, c.client, c.sub) })
+	return g.runConn(func(ctx context.Context, c *conn) (any, error) {
+		sub, err := c.subscription()
+		if err != nil {
+			return nil, err
+		}
+		return fn(ctx, c.client, sub)
+	})
 }
 
 // runConn is run with the whole connection.
@@ -145,7 +232,7 @@ func (g *Globals) runConn(fn func(ctx context.Context, c *conn) (any, error)) fu
 		}
 		res, err := fn(cmd.Context(), c)
 		if err != nil {
-			return err
+			return explain(err, c.profile)
 		}
 		if res == nil {
 			return nil
@@ -154,15 +241,43 @@ func (g *Globals) runConn(fn func(ctx context.Context, c *conn) (any, error)) fu
 	}
 }
 
+// hintError is an error with a line of advice printed after it.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e *hintError) Error() string { return e.err.Error() + " (" + e.hint + ")" }
+func (e *hintError) Unwrap() error { return e.err }
+
+// explain adds to a refusal who the CLI acted as, when that is a `ward
+// login` principal rather than the local admin: the README's commands
+// assume the admin.
+func explain(err error, p profile) error {
+	var ce *client.Error
+	if !p.Login || !errors.As(err, &ce) || (ce.StatusCode != 401 && ce.StatusCode != 403) {
+		return err
+	}
+	return &hintError{err: err, hint: fmt.Sprintf("the CLI acted as %s, logged in with 'ward login' (%s); grant it a role, or run 'ward logout' to act as the local admin in ward-data again", p.ClientID, p.Source)}
+}
+
 // FormatError prints an error as az does: the code and message of a server
-// error, or the text of a local one.
+// error, or the text of a local one; then any hint.
 func FormatError(w io.Writer, err error) {
+	hint := ""
+	var he *hintError
+	if errors.As(err, &he) {
+		hint, err = he.hint, he.err
+	}
 	var ce *client.Error
 	if errors.As(err, &ce) {
 		fmt.Fprintf(w, "ERROR: (%s) %s\nCode: %s\nMessage: %s\n", ce.Code, ce.Message, ce.Code, ce.Message)
-		return
+	} else {
+		fmt.Fprintf(w, "ERROR: %v\n", err)
 	}
-	fmt.Fprintf(w, "ERROR: %v\n", err)
+	if hint != "" {
+		fmt.Fprintf(w, "HINT: %s\n", hint)
+	}
 }
 
 // parseTags reads az-style tags: "k=v" items, from --tags values and any

@@ -28,21 +28,49 @@ import (
 // for each link what is wrong and the command that fixes it.
 func doctorCmd(g *Globals) *cobra.Command {
 	var namespace, kubeconfig string
+	var w wardCheck
 	cmd := &cobra.Command{Use: "doctor", Short: "Diagnose workload identity for a pod or service account, step by step"}
 	pod := &cobra.Command{Use: "pod NAME", Short: "Check a pod: label, service account, injected env and token mount, token claims, federated credential, exchange, roles",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDoctor(cmd, g, kubeconfig, namespace, args[0], "")
 		}}
-	sa := &cobra.Command{Use: "serviceaccount NAME", Aliases: []string{"sa"}, Short: "Check a service account: annotation, token claims, federated credential, exchange, roles",
+	sa := &cobra.Command{Use: "serviceaccount NAME|NAMESPACE/NAME", Aliases: []string{"sa"},
+		Short: "Check a service account: annotation, token claims, federated credential, exchange, roles",
+		Long: `Check a service account end to end.
+
+With the cluster (--kubeconfig, KUBECONFIG, ~/.kube/config or in-cluster):
+the annotation, a token from the API server, the federated credential, the
+cluster's issuer, an exchange at Ward and the identity's role assignments.
+
+Without it, --cluster and -g check Ward's side alone: the cluster's hosted
+issuer and its discovery, the federated credential for the service
+account's subject and audience, an exchange with a token the cluster's
+hosted issuer mints (ward aks get-token), and the role assignments; the
+report names what it skipped.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDoctor(cmd, g, kubeconfig, namespace, "", args[0])
+			ns, name, err := parseServiceAccount(args[0], namespace, cmd.Flags().Changed("namespace"))
+			if err != nil {
+				return err
+			}
+			if w.cluster != "" && kubeconfig == "" {
+				if err := requireFlags(cmd, "resource-group"); err != nil {
+					return err
+				}
+				w.namespace, w.account = ns, name
+				return runDoctorWard(cmd, g, w)
+			}
+			return runDoctor(cmd, g, kubeconfig, ns, "", name)
 		}}
 	for _, c := range []*cobra.Command{pod, sa} {
 		c.Flags().StringVar(&namespace, "namespace", "default", "Kubernetes namespace")
 		c.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)")
 	}
+	sa.Flags().StringVar(&w.cluster, "cluster", "", "without a kubeconfig: the cluster registered in Ward (with -g) whose side to check")
+	sa.Flags().StringVarP(&w.group, "resource-group", "g", "", "the cluster's resource group")
+	sa.Flags().StringVar(&w.clientID, "client-id", "", "with --cluster: the identity the service account's annotation names (default: the one trusting it)")
+	sa.Flags().StringVar(&w.audience, "audience", webhook.DefaultAudience, "with --cluster: the token audience")
 	cmd.AddCommand(pod, sa)
 	return cmd
 }
@@ -68,7 +96,7 @@ func runDoctor(cmd *cobra.Command, g *Globals, kubeconfig, ns, podName, saName s
 	ctx := cmd.Context()
 	kube, err := webhook.Kubernetes(kubeconfig)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w; without access to the cluster, check Ward's side of a service account: ward doctor serviceaccount NAME --namespace NS --cluster CLUSTER -g GROUP", err)
 	}
 	c, err := g.connect(cmd)
 	if err != nil {
@@ -165,6 +193,7 @@ func diagnose(ctx context.Context, r *report, kube kubernetes.Interface, c *conn
 	r.ok("managed identity %s (resource group %s, principal %s)", id.Name, group, id.Properties.PrincipalID)
 	checkFederatedCredentials(ctx, r, c, id, group, claims.Issuer, claims.Subject, audience)
 	checkClusterIssuer(ctx, r, c, claims.Issuer)
+	checkIssuerMoved(ctx, r, c, claims.Issuer)
 	checkExchange(ctx, r, c, authority, tenant, clientID, tr.Status.Token)
 	return checkRoles(ctx, r, c, id)
 }

@@ -2,11 +2,11 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,7 +18,16 @@ func loginCmd(g *Globals) *cobra.Command {
 	var user, password, tenant, server, caFile string
 	cmd := &cobra.Command{
 		Use:   "login",
-		Short: "Log in as a service principal, as 'az login --service-principal' does",
+		Short: "Log in as a service principal, as 'az login --service-principal' does; every later command acts as it until 'ward logout'",
+		Long: `Log in as a service principal, as 'az login --service-principal' does.
+
+The profile (in $WARD_CONFIG_DIR, else ~/.ward) records the server, the
+principal and the subscription to act in: --subscription, else the first one
+the principal can read, else the tenant's default subscription from the local
+ward-data. Every later command acts as this principal, in place of the local
+admin in ward-data, until 'ward logout' (or a command given --data).
+'ward account show' says which profile and server are in use.`,
+		Args: cobra.NoArgs,
 		PreRunE: func(cmd *cobra.Command, args []string) error {
 			if !sp {
 				return errors.New("only service principal login is supported: ward login --service-principal -u <appId> -p <secret> --tenant <tenant>")
@@ -26,14 +35,18 @@ func loginCmd(g *Globals) *cobra.Command {
 			return requireFlags(cmd, "username", "password", "tenant")
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// The local server, for its URL, CA and default subscription.
+			var local *profile
+			if a, err := g.localAdmin(); err == nil {
+				local = &a
+			}
 			if server == "" || caFile == "" {
-				// Default to the local server's URL and CA.
-				if a, err := g.credentials(cmd); err == nil {
+				if prev, err := g.credentials(cmd); err == nil {
 					if server == "" {
-						server = a.Server
+						server = prev.Server
 					}
-					if caFile == "" {
-						caFile = a.CAFile
+					if caFile == "" && strings.TrimSuffix(prev.Server, "/") == strings.TrimSuffix(server, "/") {
+						caFile = prev.CAFile
 					}
 				}
 			}
@@ -45,7 +58,7 @@ func loginCmd(g *Globals) *cobra.Command {
 					caFile = abs
 				}
 			}
-			p := profile{Server: server, TenantID: tenant, ClientID: user, ClientSecret: password, CAFile: caFile}
+			p := profile{Server: server, TenantID: tenant, ClientID: user, ClientSecret: password, CAFile: caFile, Source: profilePath(), Login: true}
 			c, err := dial(p, "")
 			if err != nil {
 				return err
@@ -58,20 +71,34 @@ func loginCmd(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if len(subs) > 0 {
-				p.SubscriptionID = subs[0].SubscriptionID
+			var localDefault string
+			if local != nil && strings.EqualFold(local.TenantID, tenant) && strings.TrimSuffix(local.Server, "/") == strings.TrimSuffix(server, "/") {
+				localDefault = local.SubscriptionID
 			}
-			if err := os.MkdirAll(configDir(), 0o700); err != nil {
+			chosen, warning, err := chooseSubscription(subs, g.Subscription, localDefault, user)
+			if err != nil {
 				return err
 			}
-			b, _ := json.MarshalIndent(p, "", "  ")
-			if err := os.WriteFile(profilePath(), b, 0o600); err != nil {
+			if chosen.TenantID == "" && chosen.SubscriptionID != "" {
+				chosen.TenantID = tenant
+			}
+			p.SubscriptionID, p.SubscriptionName = chosen.SubscriptionID, chosen.DisplayName
+			if err := writeProfile(p); err != nil {
 				return err
 			}
+			if warning != "" {
+				fmt.Fprintln(cmd.ErrOrStderr(), "WARNING: "+warning)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "Logged in to %s as %s; profile %s.\nEvery ward command now acts as this service principal instead of the local admin (unless given --data); 'ward logout' goes back.\n",
+				strings.TrimSuffix(server, "/"), user, profilePath())
 			out := []map[string]any{}
+			listed := false
 			for _, s := range subs {
-				out = append(out, map[string]any{"cloudName": "Ward", "id": s.SubscriptionID, "isDefault": s.SubscriptionID == p.SubscriptionID,
-					"name": s.DisplayName, "state": s.State, "tenantId": s.TenantID, "user": map[string]string{"name": user, "type": "servicePrincipal"}})
+				listed = listed || s.SubscriptionID == p.SubscriptionID
+				out = append(out, accountView(s, s.SubscriptionID == p.SubscriptionID, user))
+			}
+			if !listed && p.SubscriptionID != "" {
+				out = append(out, accountView(chosen, true, user))
 			}
 			return render(cmd.OutOrStdout(), out, g.Output, g.Query)
 		},
@@ -86,10 +113,48 @@ func loginCmd(g *Globals) *cobra.Command {
 	return cmd
 }
 
+// chooseSubscription picks the subscription a login records, as az does:
+// the one asked for (by ID or name), else the first enabled one the
+// principal can read; a principal that can read none gets the tenant's
+// default subscription, with a warning that it needs a role there.
+func chooseSubscription(visible []client.Subscription, want, tenantDefault, user string) (client.Subscription, string, error) {
+	if want != "" {
+		for _, s := range visible {
+			if strings.EqualFold(s.SubscriptionID, want) || s.DisplayName == want {
+				return s, "", nil
+			}
+		}
+		if !guidRE.MatchString(want) {
+			return client.Subscription{}, "", fmt.Errorf("subscription %q is not one %s can read; give its ID", want, user)
+		}
+		return client.Subscription{SubscriptionID: want, TenantID: ""},
+			fmt.Sprintf("%s cannot read subscription %s (yet): commands will be refused until it holds a role there, e.g. ward role assignment create --assignee %s --role Reader --scope /subscriptions/%s", user, want, user, want), nil
+	}
+	for _, s := range visible {
+		if s.State == "" || strings.EqualFold(s.State, "Enabled") {
+			return s, "", nil
+		}
+	}
+	if len(visible) > 0 {
+		return visible[0], "", nil
+	}
+	if tenantDefault != "" {
+		return client.Subscription{SubscriptionID: tenantDefault},
+			fmt.Sprintf("%s can read no subscription yet; recorded the tenant's default subscription %s. Commands are refused until it holds a role, e.g. ward role assignment create --assignee %s --role Contributor --scope /subscriptions/%s (run as the admin: ward logout, or --data ward-data)", user, tenantDefault, user, tenantDefault), nil
+	}
+	return client.Subscription{}, fmt.Sprintf("no subscriptions found for %s: commands that act in a subscription need --subscription ID, or 'ward account set --subscription ID' once it holds a role", user), nil
+}
+
+func accountView(s client.Subscription, isDefault bool, user string) map[string]any {
+	return map[string]any{"cloudName": "Ward", "id": s.SubscriptionID, "isDefault": isDefault, "name": s.DisplayName, "state": s.State,
+		"tenantId": s.TenantID, "user": map[string]string{"name": user, "type": "servicePrincipal"}}
+}
+
 func logoutCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "logout",
-		Short: "Forget the 'ward login' profile",
+		Short: "Forget the 'ward login' profile: commands act as the local admin in ward-data again",
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := os.Remove(profilePath()); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return err
@@ -100,11 +165,12 @@ func logoutCmd() *cobra.Command {
 }
 
 func accountCmd(g *Globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "account", Short: "The signed-in account"}
+	cmd := &cobra.Command{Use: "account", Short: "The signed-in account and its subscription"}
 	var resource string
 	tok := &cobra.Command{
 		Use:   "get-access-token",
 		Short: "Get an access token for a resource, as 'az account get-access-token'",
+		Args:  cobra.NoArgs,
 		RunE: g.runConn(func(ctx context.Context, c *conn) (any, error) {
 			res := resource
 			if res == "" {
@@ -125,23 +191,97 @@ func accountCmd(g *Globals) *cobra.Command {
 	tok.Flags().StringVar(&resource, "resource", "", "resource (audience) of the token (default https://management.azure.com/)")
 	show := &cobra.Command{
 		Use:   "show",
-		Short: "Show the current subscription",
+		Short: "Show the subscription in use, who the CLI acts as, and which profile and server",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.runConn(func(ctx context.Context, c *conn) (any, error) {
+				return showAccount(ctx, cmd, c)
+			})(cmd, args)
+		},
+	}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the subscriptions the CLI's principal can read",
+		Args:  cobra.NoArgs,
 		RunE: g.runConn(func(ctx context.Context, c *conn) (any, error) {
 			subs, err := c.client.ListSubscriptions(ctx)
 			if err != nil {
 				return nil, err
 			}
+			out := []map[string]any{}
 			for _, s := range subs {
-				if s.SubscriptionID == c.sub {
-					return map[string]any{"id": s.SubscriptionID, "name": s.DisplayName, "state": s.State, "tenantId": s.TenantID, "isDefault": true,
-						"user": map[string]string{"name": c.creds.ClientID, "type": "servicePrincipal"}}, nil
-				}
+				out = append(out, accountView(s, s.SubscriptionID == c.sub, c.creds.ClientID))
 			}
-			return nil, fmt.Errorf("subscription %s not found", c.sub)
+			return out, nil
 		}),
 	}
-	cmd.AddCommand(tok, show)
+	set := &cobra.Command{
+		Use:   "set",
+		Short: "Set the subscription the 'ward login' profile acts in (--subscription ID or name)",
+		Args:  cobra.NoArgs,
+		PreRunE: func(cmd *cobra.Command, args []string) error {
+			return requireFlags(cmd, "subscription")
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, ok, err := readProfile()
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errors.New("there is no 'ward login' profile to change: the local admin acts in the subscription of its admin.json; give other commands --subscription ID, or log in first")
+			}
+			c, err := dial(p, "")
+			if err != nil {
+				return err
+			}
+			subs, err := c.client.ListSubscriptions(cmd.Context())
+			if err != nil {
+				return explain(err, p)
+			}
+			chosen, warning, err := chooseSubscription(subs, g.Subscription, "", p.ClientID)
+			if err != nil {
+				return err
+			}
+			if warning != "" {
+				fmt.Fprintln(cmd.ErrOrStderr(), "WARNING: "+warning)
+			}
+			p.SubscriptionID, p.SubscriptionName = chosen.SubscriptionID, chosen.DisplayName
+			return writeProfile(p)
+		},
+	}
+	cmd.AddCommand(tok, show, list, set)
 	return cmd
+}
+
+// showAccount is az account show plus where the CLI's credentials come
+// from: which profile, which server.
+func showAccount(ctx context.Context, cmd *cobra.Command, c *conn) (map[string]any, error) {
+	kind := "ward login profile ('ward logout' returns to the local admin)"
+	if !c.profile.Login {
+		kind = "local server admin (admin.json in --data; no ward login profile in use)"
+	}
+	out := map[string]any{
+		"environmentName": "Ward", "id": c.sub, "isDefault": true, "name": c.profile.SubscriptionName, "state": "",
+		"tenantId": c.tenant, "homeTenantId": c.tenant,
+		"user":   map[string]string{"name": c.creds.ClientID, "type": "servicePrincipal"},
+		"server": c.server, "profile": c.profile.Source, "profileType": kind,
+	}
+	if c.sub == "" {
+		fmt.Fprintln(cmd.ErrOrStderr(), "WARNING: "+noSubscription(c.profile).Error())
+		return out, nil
+	}
+	subs, err := c.client.ListSubscriptions(ctx)
+	if err != nil {
+		return nil, explain(err, c.profile)
+	}
+	for _, s := range subs {
+		if strings.EqualFold(s.SubscriptionID, c.sub) {
+			out["name"], out["state"], out["tenantId"] = s.DisplayName, s.State, s.TenantID
+			return out, nil
+		}
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "WARNING: %s cannot read subscription %s: commands in it will be refused until it holds a role there\n", c.creds.ClientID, c.sub)
+	return out, nil
 }
 
 func monitorCmd(g *Globals) *cobra.Command {

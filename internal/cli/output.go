@@ -22,6 +22,24 @@ var outputFormats = []string{"json", "jsonc", "table", "tsv", "yaml", "yamlc", "
 // way az does: JSON with sorted keys, tables of scalar columns, TSV of
 // values, YAML.
 func render(w io.Writer, result any, format, query string) error {
+	// A command's own table view, as az's table transformers, applies when
+	// no --query reshapes the result.
+	if t, ok := result.(tableView); ok {
+		result = t.value
+		if format == "table" && query == "" {
+			result = t.table()
+		}
+	}
+	if t, ok := result.(orderedTable); ok && format == "table" {
+		if query == "" {
+			rows := make([]any, len(t.rows))
+			for i, r := range t.rows {
+				rows[i] = r
+			}
+			return writeTable(w, rows, t.cols)
+		}
+		result = t.rows
+	}
 	// Round-trip through JSON so the query sees plain maps and slices.
 	b, err := json.Marshal(result)
 	if err != nil {
@@ -141,9 +159,24 @@ func isScalar(v any) bool {
 	return true
 }
 
+// tableView is a result with its own -o table columns, as az's table
+// transformers give some commands (role assignment list: Principal, Role,
+// Scope).
+type tableView struct {
+	value any
+	table func() any
+}
+
+// tableSkip are the keys az's automatic tables leave out (knack's
+// _TableOutput.SKIP_KEYS): long IDs that would push every table past the
+// terminal's width.
+var tableSkip = map[string]bool{"id": true, "type": true, "etag": true}
+
 // columns picks the scalar keys of the rows: the query's order first, then
-// the rest sorted, as az's sort_keys output does.
-func columns(items []any, order []string) []string {
+// the rest sorted, as az's sort_keys output does. A table without a query
+// leaves out what az's automatic tables leave out: id, type, etag and null
+// values.
+func columns(items []any, order []string, table bool) []string {
 	seen := map[string]bool{}
 	var keys []string
 	for _, it := range items {
@@ -152,6 +185,9 @@ func columns(items []any, order []string) []string {
 			continue
 		}
 		for k, val := range m {
+			if table && len(order) == 0 && (tableSkip[k] || val == nil) {
+				continue
+			}
 			if !seen[k] && isScalar(val) {
 				seen[k] = true
 				keys = append(keys, k)
@@ -202,13 +238,21 @@ func header(k string) string {
 	return strings.ToUpper(k[:1]) + k[1:]
 }
 
+// orderedTable is a table view whose columns come in a fixed order.
+type orderedTable struct {
+	cols []string
+	rows []map[string]any
+}
+
+func (t orderedTable) MarshalJSON() ([]byte, error) { return json.Marshal(t.rows) }
+
 func writeTable(w io.Writer, v any, order []string) error {
 	if v == nil {
 		return nil
 	}
 	items := rows(v)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	cols := columns(items, order)
+	cols := columns(items, order, true)
 	if len(cols) == 0 {
 		// A list of scalars prints as one "Result" column.
 		fmt.Fprintln(tw, "Result")
@@ -261,7 +305,7 @@ func writeTSV(w io.Writer, v any, order []string) error {
 			continue
 		}
 		var vals []string
-		for _, c := range columns([]any{m}, order) {
+		for _, c := range columns([]any{m}, order, false) {
 			vals = append(vals, cell(m[c]))
 		}
 		if _, err := fmt.Fprintln(w, strings.Join(vals, "\t")); err != nil {

@@ -19,6 +19,43 @@ func roleAssignmentView(a client.RoleAssignment, roleName string) map[string]any
 		"roleDefinitionName": roleName, "scope": a.Properties.Scope, "createdOn": a.Properties.CreatedOn}
 }
 
+// roleAssignmentTable is az's table of role assignments: Principal, Role,
+// Scope (its transform_assignment_list), which fits a terminal where the
+// IDs would not.
+func roleAssignmentTable(views []map[string]any) func() any {
+	return func() any {
+		out := make([]map[string]any, 0, len(views))
+		for _, v := range views {
+			principal := v["principalName"]
+			if principal == "" || principal == nil {
+				principal = v["principalId"]
+			}
+			out = append(out, map[string]any{"Principal": principal, "Role": v["roleDefinitionName"], "Scope": v["scope"]})
+		}
+		return orderedTable{cols: []string{"Principal", "Role", "Scope"}, rows: out}
+	}
+}
+
+// principalNames maps object IDs to the names az shows for principals:
+// a service principal's appId, an identity's client ID. Lookups the caller
+// may not make are skipped.
+func principalNames(ctx context.Context, c *conn) map[string]string {
+	names := map[string]string{}
+	if sps, err := c.client.ListServicePrincipals(ctx, ""); err == nil {
+		for _, sp := range sps {
+			names[strings.ToLower(sp.ID)] = sp.AppID
+		}
+	}
+	if c.sub != "" {
+		if ids, err := c.client.ListIdentities(ctx, c.sub, ""); err == nil {
+			for _, id := range ids {
+				names[strings.ToLower(id.Properties.PrincipalID)] = id.Properties.ClientID
+			}
+		}
+	}
+	return names
+}
+
 // resolveRole finds a role by name or ID and returns its resource ID and name.
 func resolveRole(ctx context.Context, c *client.Client, scope, role string) (string, string, error) {
 	roles, err := c.ListRoleDefinitions(ctx, scope, "")
@@ -44,9 +81,12 @@ func resolveAssignee(ctx context.Context, c *client.Client, sub, assignee string
 			return sp.ID, nil
 		}
 	}
-	ids, err := c.ListIdentities(ctx, sub, "")
-	if err != nil {
-		return "", err
+	var ids []client.Identity
+	if sub != "" {
+		var err error
+		if ids, err = c.ListIdentities(ctx, sub, ""); err != nil {
+			return "", err
+		}
 	}
 	for _, id := range ids {
 		if strings.EqualFold(id.Properties.ClientID, assignee) || strings.EqualFold(id.Properties.PrincipalID, assignee) || strings.EqualFold(id.ID, assignee) {
@@ -63,11 +103,15 @@ func roleCmd(g *Globals) *cobra.Command {
 	var assignee, objectID, principalType, role, scope, name, ids string
 	var all bool
 
-	defaultScope := func(sub string) string {
+	defaultScope := func(c *conn) (string, error) {
 		if scope != "" {
-			return scope
+			return scope, nil
 		}
-		return "/subscriptions/" + sub
+		sub, err := c.subscription()
+		if err != nil {
+			return "", fmt.Errorf("give --scope, or select a subscription: %w", err)
+		}
+		return "/subscriptions/" + sub, nil
 	}
 
 	create := &cobra.Command{
@@ -112,9 +156,12 @@ func roleCmd(g *Globals) *cobra.Command {
 		Use:   "list",
 		Short: "List role assignments",
 		RunE: g.runConn(func(ctx context.Context, c *conn) (any, error) {
-			sc := defaultScope(c.sub)
-			if all {
-				sc = "/"
+			sc := "/"
+			if !all {
+				var err error
+				if sc, err = defaultScope(c); err != nil {
+					return nil, err
+				}
 			}
 			filter := ""
 			if !all {
@@ -140,6 +187,7 @@ func roleCmd(g *Globals) *cobra.Command {
 					names[strings.ToLower(r.Name)] = r.Properties.RoleName
 				}
 			}
+			principals := principalNames(ctx, c)
 			out := []map[string]any{}
 			for _, a := range items {
 				rid := a.Properties.RoleDefinitionID
@@ -147,9 +195,11 @@ func roleCmd(g *Globals) *cobra.Command {
 				if role != "" && !strings.EqualFold(rn, role) && !strings.HasSuffix(strings.ToLower(rid), strings.ToLower(role)) {
 					continue
 				}
-				out = append(out, roleAssignmentView(a, rn))
+				v := roleAssignmentView(a, rn)
+				v["principalName"] = principals[strings.ToLower(a.Properties.PrincipalID)]
+				out = append(out, v)
 			}
-			return out, nil
+			return tableView{value: out, table: roleAssignmentTable(out)}, nil
 		}),
 	}
 	list.Flags().StringVar(&assignee, "assignee", "", "only this principal's assignments")
@@ -172,7 +222,10 @@ func roleCmd(g *Globals) *cobra.Command {
 			if assignee == "" && role == "" {
 				return nil, fmt.Errorf("give --ids, or --assignee and/or --role (with --scope) to choose what to delete")
 			}
-			sc := defaultScope(c.sub)
+			sc, err := defaultScope(c)
+			if err != nil {
+				return nil, err
+			}
 			filter := "atScope()"
 			if assignee != "" {
 				pid, err := resolveAssignee(ctx, c.client, c.sub, assignee)
@@ -221,7 +274,16 @@ func roleCmd(g *Globals) *cobra.Command {
 			} else if custom != "" {
 				filter = "type eq 'CustomRole'"
 			}
-			roles, err := c.client.ListRoleDefinitions(ctx, defaultScope(c.sub), filter)
+			sc := scope
+			if sc == "" {
+				// Roles are listed at the subscription, as az does, or at
+				// the root when none is selected.
+				sc = "/"
+				if c.sub != "" {
+					sc = "/subscriptions/" + c.sub
+				}
+			}
+			roles, err := c.client.ListRoleDefinitions(ctx, sc, filter)
 			if err != nil {
 				return nil, err
 			}
@@ -230,9 +292,7 @@ func roleCmd(g *Globals) *cobra.Command {
 				if defName != "" && guidRE.MatchString(defName) && !strings.EqualFold(r.Name, defName) {
 					continue
 				}
-				out = append(out, map[string]any{"id": r.ID, "name": r.Name, "type": r.Type, "roleName": r.Properties.RoleName,
-					"roleType": r.Properties.Type, "description": r.Properties.Description, "assignableScopes": r.Properties.AssignableScopes,
-					"permissions": r.Properties.Permissions})
+				out = append(out, roleDefinitionView(r))
 			}
 			return out, nil
 		}),
@@ -243,6 +303,7 @@ func roleCmd(g *Globals) *cobra.Command {
 
 	assignment.AddCommand(create, list, del)
 	definition.AddCommand(defList)
+	definition.AddCommand(roleDefinitionCmds(g)...)
 	cmd.AddCommand(assignment, definition)
 	return cmd
 }

@@ -20,19 +20,19 @@ import (
 var systemBundles = []string{"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"}
 
 func runCmd(g *Globals) *cobra.Command {
-	var cluster, group, saRef, clientID, audience string
+	var cluster, group, saRef, namespace, clientID, audience string
 	var duration time.Duration
 	cmd := &cobra.Command{
-		Use:   "run --cluster C -g RG --service-account NS/NAME -- COMMAND [ARGS...]",
+		Use:   "run --cluster C -g RG --service-account NAME [--namespace NS] -- COMMAND [ARGS...]",
 		Short: "Run a program as a pod with workload identity would run: a projected token file, refreshed, and the AZURE_* environment",
 		Args:  cobra.MinimumNArgs(1),
 		PreRunE: func(cmd *cobra.Command, args []string) error {
 			return requireFlags(cmd, "cluster", "resource-group", "service-account")
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ns, sa, ok := strings.Cut(saRef, "/")
-			if !ok || ns == "" || sa == "" {
-				return fmt.Errorf("--service-account must be NAMESPACE/NAME, e.g. default/app-sa")
+			ns, sa, err := parseServiceAccount(saRef, namespace, cmd.Flags().Changed("namespace"))
+			if err != nil {
+				return err
 			}
 			p, err := g.credentials(cmd)
 			if err != nil {
@@ -42,9 +42,13 @@ func runCmd(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			sub, err := c.subscription()
+			if err != nil {
+				return err
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			cl, err := c.client.GetCluster(ctx, c.sub, group, cluster)
+			cl, err := c.client.GetCluster(ctx, sub, group, cluster)
 			if err != nil {
 				return err
 			}
@@ -63,9 +67,14 @@ func runCmd(g *Globals) *cobra.Command {
 				return err
 			}
 			defer os.RemoveAll(dir)
+			// Every path handed to the child is absolute: it may change
+			// directory before it reads them.
+			if dir, err = filepath.Abs(dir); err != nil {
+				return err
+			}
 			tokenFile := filepath.Join(dir, "azure-identity-token")
 			fetch := func() (time.Time, error) {
-				t, err := c.client.GetServiceAccountToken(ctx, c.sub, group, cluster, ns, sa, audience, int64(duration.Seconds()))
+				t, err := c.client.GetServiceAccountToken(ctx, sub, group, cluster, ns, sa, audience, int64(duration.Seconds()))
 				if err != nil {
 					return time.Time{}, err
 				}
@@ -86,11 +95,15 @@ func runCmd(g *Globals) *cobra.Command {
 			env := append(os.Environ(), "AZURE_CLIENT_ID="+clientID, "AZURE_TENANT_ID="+c.tenant,
 				"AZURE_FEDERATED_TOKEN_FILE="+tokenFile, "AZURE_AUTHORITY_HOST="+c.server+"/")
 			if p.CAFile != "" {
-				bundle, err := trustBundle(dir, p.CAFile)
+				ca, err := filepath.Abs(p.CAFile)
 				if err != nil {
 					return err
 				}
-				env = append(env, "SSL_CERT_FILE="+bundle, "REQUESTS_CA_BUNDLE="+bundle, "NODE_EXTRA_CA_CERTS="+p.CAFile)
+				bundle, err := trustBundle(dir, ca)
+				if err != nil {
+					return err
+				}
+				env = append(env, caEnv(bundle, ca)...)
 			}
 			child := exec.CommandContext(ctx, args[0], args[1:]...)
 			child.Env, child.Stdin, child.Stdout, child.Stderr = env, os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -106,7 +119,8 @@ func runCmd(g *Globals) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&cluster, "cluster", "", "cluster name")
 	f.StringVarP(&group, "resource-group", "g", "", "the cluster's resource group")
-	f.StringVar(&saRef, "service-account", "", "NAMESPACE/NAME of the service account to run as")
+	f.StringVar(&saRef, "service-account", "", "service account to run as: NAME (with --namespace), or NAMESPACE/NAME")
+	f.StringVar(&namespace, "namespace", "default", "namespace of the service account")
 	f.StringVar(&clientID, "client-id", "", "identity to use (default: the one whose federated credential names this cluster and service account)")
 	f.StringVar(&audience, "audience", "api://AzureADTokenExchange", "token audience")
 	f.DurationVar(&duration, "duration", time.Hour, "token lifetime (10m to 48h); refreshed at 80%")
@@ -144,6 +158,13 @@ func identityFor(ctx context.Context, c *conn, issuer, subject string) (string, 
 		names = append(names, id.Name+" ("+id.Properties.ClientID+")")
 	}
 	return "", fmt.Errorf("several identities trust %s: %s; choose one with --client-id", subject, strings.Join(names, ", "))
+}
+
+// caEnv is the CA variables a child gets: Go and Python replace the system
+// roots with the bundle (system roots plus Ward's CA); Node adds the extra
+// CA to its own roots. Both paths are absolute.
+func caEnv(bundle, wardCA string) []string {
+	return []string{"SSL_CERT_FILE=" + bundle, "REQUESTS_CA_BUNDLE=" + bundle, "NODE_EXTRA_CA_CERTS=" + wardCA}
 }
 
 // trustBundle writes the system roots plus Ward's CA into one PEM file, for

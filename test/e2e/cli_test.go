@@ -57,7 +57,7 @@ func TestCLIQuickStart(t *testing.T) {
 
 	table := run("identity", "federated-credential", "list", "--identity-name", "myIdentity", "-g", "myResourceGroup", "-o", "table")
 	lines := strings.Split(strings.TrimSpace(table), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "Id") || !strings.Contains(lines[0], "Issuer") || !strings.Contains(lines[2], "myFedCred") {
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "Issuer") || strings.Contains(lines[0], "Id") || !strings.Contains(lines[2], "myFedCred") {
 		t.Fatalf("table output:\n%s", table)
 	}
 	proj := run("identity", "list", "--query", "[].{Name:name, Id:id, Location:location}", "-o", "table")

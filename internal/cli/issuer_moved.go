@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ward-id/ward/client"
+)
+
+// ficOf is a federated credential with the identity that holds it.
+type ficOf struct {
+	identity client.Identity
+	fic      client.FederatedCredential
+}
+
+// allFederatedCredentials lists every federated credential in the
+// subscription.
+func allFederatedCredentials(ctx context.Context, c *conn, sub string) ([]ficOf, error) {
+	ids, err := c.client.ListIdentities(ctx, sub, "")
+	if err != nil {
+		return nil, err
+	}
+	var out []ficOf
+	for _, id := range ids {
+		fics, err := c.client.ListFederatedCredentials(ctx, sub, groupOf(id.ID), id.Name)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range fics {
+			out = append(out, ficOf{identity: id, fic: f})
+		}
+	}
+	return out, nil
+}
+
+// movedHost reports whether two issuer URLs are the same hosted issuer
+// served at different hosts or ports: the same path (trailing slash aside),
+// a different host:port. That is what a restart on another --addr without
+// --public-url does to every cluster's issuer.
+func movedHost(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	if err1 != nil || err2 != nil || ua.Host == "" || ub.Host == "" {
+		return false
+	}
+	pa, pb := strings.TrimSuffix(ua.Path, "/"), strings.TrimSuffix(ub.Path, "/")
+	return pa != "" && strings.EqualFold(pa, pb) && !strings.EqualFold(ua.Host, ub.Host)
+}
+
+// staleIssuers finds the federated credentials that name the cluster issuer
+// iss at another host:port.
+func staleIssuers(fics []ficOf, iss string) []ficOf {
+	var out []ficOf
+	for _, f := range fics {
+		if movedHost(f.fic.Properties.Issuer, iss) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// recordedPublicURL reads the public URL the local server recorded when it
+// first published issuers (ward serve's public-url.json), if the CLI uses
+// the local server's data directory.
+func recordedPublicURL(p profile) string {
+	if p.Login || p.Source == "" {
+		return ""
+	}
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(p.Source), client.PublicURLFile))
+	if err != nil {
+		return ""
+	}
+	var rec client.PublicURLRecord
+	if json.Unmarshal(b, &rec) != nil {
+		return ""
+	}
+	return strings.TrimSuffix(rec.PublicURL, "/")
+}
+
+// issuerBefore is the URL a hosted issuer had under the recorded public
+// URL, when that differs from the current one.
+func issuerBefore(iss, recorded string) string {
+	if recorded == "" {
+		return ""
+	}
+	u, err := url.Parse(iss)
+	r, err2 := url.Parse(recorded)
+	if err != nil || err2 != nil || strings.EqualFold(u.Host, r.Host) {
+		return ""
+	}
+	u.Scheme, u.Host = r.Scheme, r.Host
+	return u.String()
+}
+
+// issuerMoves explains, for a cluster's issuer iss, what still names it at
+// another host:port: the public URL the local server recorded (before, the
+// issuer URL then) and the federated credentials (stale, one sentence
+// each). fix is the way out for all of them.
+func issuerMoves(ctx context.Context, c *conn, sub, iss string) (before string, stale []string, fix string) {
+	var olds []string
+	if b := issuerBefore(iss, recordedPublicURL(c.profile)); b != "" {
+		before = fmt.Sprintf("the cluster's issuer was %s when the server first started (%s); it is now %s", b, client.PublicURLFile, iss)
+		olds = append(olds, b)
+	}
+	if fics, err := allFederatedCredentials(ctx, c, sub); err == nil {
+		for _, f := range staleIssuers(fics, iss) {
+			stale = append(stale, fmt.Sprintf("federated credential %q of identity %s names issuer %s, which differs from the cluster's issuer %s only by host:port, so its tokens no longer match",
+				f.fic.Name, f.identity.Name, f.fic.Properties.Issuer, iss))
+			olds = append(olds, f.fic.Properties.Issuer)
+		}
+	}
+	if len(olds) == 0 {
+		return "", nil, ""
+	}
+	old, _ := url.Parse(olds[0])
+	fix = fmt.Sprintf("Ward's public URL changed: restart it with --public-url https://%s (served there again: its old --addr, or a proxy) to keep the old issuer URLs, or move the credentials to the new issuer (ward identity federated-credential update --issuer %s ...) and reconfigure kube-apiserver (ward aks show-apiserver-flags)", old.Host, iss)
+	return before, stale, fix
+}

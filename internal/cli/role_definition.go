@@ -1,0 +1,304 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+	"github.com/ward-id/ward/client"
+)
+
+// roleDefinitionView is a role as az prints it: properties flattened.
+func roleDefinitionView(r client.RoleDefinition) map[string]any {
+	perms := r.Properties.Permissions
+	if perms == nil {
+		perms = []client.Permission{}
+	}
+	return map[string]any{"id": r.ID, "name": r.Name, "type": r.Type, "roleName": r.Properties.RoleName,
+		"roleType": r.Properties.Type, "description": r.Properties.Description, "assignableScopes": r.Properties.AssignableScopes,
+		"permissions": perms}
+}
+
+// roleSpec is a role definition as az reads it from --role-definition.
+type roleSpec struct {
+	// ID is the role's GUID when the JSON names one (update).
+	ID    string
+	Props client.RoleDefinitionProperties
+}
+
+// parseRoleDefinition reads --role-definition as az does: @file, a file
+// path, or inline JSON, in az's shape ({"Name", "Description", "Actions",
+// "NotActions", "DataActions", "NotDataActions", "AssignableScopes"},
+// property names in any case) or the shape 'ward role definition list'
+// prints ({"name": GUID, "roleName", "permissions": [...], ...}).
+func parseRoleDefinition(arg string) (roleSpec, error) {
+	data := []byte(arg)
+	switch {
+	case strings.HasPrefix(arg, "@"):
+		b, err := os.ReadFile(arg[1:])
+		if err != nil {
+			return roleSpec{}, fmt.Errorf("--role-definition: %w", err)
+		}
+		data = b
+	case !strings.HasPrefix(strings.TrimSpace(arg), "{"):
+		if b, err := os.ReadFile(arg); err == nil {
+			data = b
+		}
+	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return roleSpec{}, fmt.Errorf("--role-definition is not a JSON object (inline, or @file.json): %w", err)
+	}
+	// Property names are matched without regard to case, as az does; the
+	// ARM shape's "properties" object is merged into the top level.
+	fields := map[string]json.RawMessage{}
+	for k, v := range raw {
+		fields[strings.ToLower(k)] = v
+	}
+	if p, ok := fields["properties"]; ok {
+		var inner map[string]json.RawMessage
+		if err := json.Unmarshal(p, &inner); err != nil {
+			return roleSpec{}, fmt.Errorf("--role-definition: properties: %w", err)
+		}
+		for k, v := range inner {
+			fields[strings.ToLower(k)] = v
+		}
+	}
+	str := func(key string) (string, error) {
+		v, ok := fields[key]
+		if !ok || string(v) == "null" {
+			return "", nil
+		}
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return "", fmt.Errorf("--role-definition: %q must be a string", key)
+		}
+		return s, nil
+	}
+	list := func(key string) ([]string, error) {
+		v, ok := fields[key]
+		if !ok || string(v) == "null" {
+			return nil, nil
+		}
+		var l []string
+		if err := json.Unmarshal(v, &l); err != nil {
+			return nil, fmt.Errorf("--role-definition: %q must be a list of strings", key)
+		}
+		return l, nil
+	}
+	var spec roleSpec
+	var errs []error
+	name, err := str("name")
+	errs = append(errs, err)
+	roleName, err := str("rolename")
+	errs = append(errs, err)
+	id, err := str("id")
+	errs = append(errs, err)
+	spec.Props.Description, err = str("description")
+	errs = append(errs, err)
+	spec.Props.AssignableScopes, err = list("assignablescopes")
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return roleSpec{}, err
+	}
+	// "name" is the role's name in az's input shape, its GUID in the
+	// listed shape (where the name is "roleName").
+	switch {
+	case roleName != "":
+		spec.Props.RoleName = roleName
+		if guidRE.MatchString(name) {
+			spec.ID = name
+		}
+	default:
+		spec.Props.RoleName = name
+	}
+	if id != "" {
+		g := id[strings.LastIndex(id, "/")+1:]
+		if !guidRE.MatchString(g) {
+			return roleSpec{}, fmt.Errorf("--role-definition: id %q does not end in a role GUID", id)
+		}
+		spec.ID = g
+	}
+	if perms, ok := fields["permissions"]; ok && string(perms) != "null" {
+		if err := json.Unmarshal(perms, &spec.Props.Permissions); err != nil {
+			return roleSpec{}, fmt.Errorf("--role-definition: permissions: %w", err)
+		}
+	}
+	var p client.Permission
+	for key, dst := range map[string]*[]string{"actions": &p.Actions, "notactions": &p.NotActions, "dataactions": &p.DataActions, "notdataactions": &p.NotDataActions} {
+		if *dst, err = list(key); err != nil {
+			return roleSpec{}, err
+		}
+	}
+	if p.Actions != nil || p.NotActions != nil || p.DataActions != nil || p.NotDataActions != nil {
+		if len(spec.Props.Permissions) > 0 {
+			return roleSpec{}, errors.New("--role-definition: give either Actions/NotActions/DataActions/NotDataActions or permissions, not both")
+		}
+		spec.Props.Permissions = []client.Permission{p}
+	}
+	for i := range spec.Props.Permissions {
+		q := &spec.Props.Permissions[i]
+		for _, l := range []*[]string{&q.Actions, &q.NotActions, &q.DataActions, &q.NotDataActions} {
+			if *l == nil {
+				*l = []string{}
+			}
+		}
+	}
+	return spec, nil
+}
+
+func roleDefinitionCmds(g *Globals) []*cobra.Command {
+	var def, name, scope string
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create a custom role from a JSON definition",
+		Long: `Create a custom role, as 'az role definition create' does.
+
+--role-definition is inline JSON or @file.json in az's shape:
+
+  {
+    "Name": "Vault Reader",
+    "Description": "Reads secrets of the team's vaults.",
+    "Actions": ["Microsoft.KeyVault/vaults/read"],
+    "NotActions": [],
+    "DataActions": ["Microsoft.KeyVault/vaults/secrets/getSecret/action"],
+    "NotDataActions": [],
+    "AssignableScopes": ["/subscriptions/<subscription>"]
+  }`,
+		Args:    cobra.NoArgs,
+		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "role-definition") },
+		RunE: g.runConn(func(ctx context.Context, c *conn) (any, error) {
+			spec, err := parseRoleDefinition(def)
+			if err != nil {
+				return nil, err
+			}
+			if spec.Props.RoleName == "" {
+				return nil, errors.New("--role-definition: please provide role name (\"Name\")")
+			}
+			if len(spec.Props.AssignableScopes) == 0 {
+				return nil, errors.New("--role-definition: please provide 'AssignableScopes'")
+			}
+			id := spec.ID
+			if id == "" {
+				id = uuid.NewString()
+			}
+			r, _, err := c.client.PutRoleDefinition(ctx, spec.Props.AssignableScopes[0], id, spec.Props)
+			if err != nil {
+				return nil, err
+			}
+			return roleDefinitionView(r), nil
+		}),
+	}
+	update := &cobra.Command{
+		Use:   "update",
+		Short: "Update a custom role from a JSON definition (found by its id, or by its name)",
+		Long: `Update a custom role, as 'az role definition update' does.
+
+--role-definition is inline JSON or @file.json: az's shape (see 'ward role
+definition create --help') or an element of 'ward role definition list'. The
+role is found by its "id" (or GUID "name"), else by its name; the JSON
+replaces the role's description, permissions and assignable scopes.`,
+		Args:    cobra.NoArgs,
+		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "role-definition") },
+		RunE: g.runConn(func(ctx context.Context, c *conn) (any, error) {
+			spec, err := parseRoleDefinition(def)
+			if err != nil {
+				return nil, err
+			}
+			old, err := findCustomRole(ctx, c, spec.ID, spec.Props.RoleName)
+			if err != nil {
+				return nil, err
+			}
+			p := spec.Props
+			if p.RoleName == "" {
+				p.RoleName = old.Properties.RoleName
+			}
+			if len(p.AssignableScopes) == 0 {
+				p.AssignableScopes = old.Properties.AssignableScopes
+			}
+			if p.Permissions == nil {
+				p.Permissions = old.Properties.Permissions
+			}
+			sc := "/"
+			if len(p.AssignableScopes) > 0 {
+				sc = p.AssignableScopes[0]
+			}
+			r, _, err := c.client.PutRoleDefinition(ctx, sc, old.Name, p)
+			if err != nil {
+				return nil, err
+			}
+			return roleDefinitionView(r), nil
+		}),
+	}
+	for _, c := range []*cobra.Command{create, update} {
+		c.Flags().StringVar(&def, "role-definition", "", "the role as JSON, inline or @file.json (see --help)")
+	}
+	del := &cobra.Command{
+		Use:     "delete",
+		Short:   "Delete a custom role by name or ID",
+		Args:    cobra.NoArgs,
+		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "name") },
+		RunE: g.runConn(func(ctx context.Context, c *conn) (any, error) {
+			id := ""
+			if guidRE.MatchString(name) {
+				id = name
+			} else if strings.Contains(name, "/roleDefinitions/") {
+				id = name[strings.LastIndex(name, "/")+1:]
+			}
+			r, err := findCustomRole(ctx, c, id, name)
+			if err != nil {
+				return nil, err
+			}
+			sc := scope
+			if sc == "" {
+				sc = "/"
+				if len(r.Properties.AssignableScopes) > 0 {
+					sc = r.Properties.AssignableScopes[0]
+				}
+			}
+			_, err = c.client.DeleteRoleDefinition(ctx, sc, r.Name)
+			return nil, err
+		}),
+	}
+	del.Flags().StringVarP(&name, "name", "n", "", "the role's name or ID")
+	del.Flags().StringVar(&scope, "scope", "", "scope of the role (default: its first assignable scope)")
+	del.Flags().Bool("custom-role-only", true, "only custom roles can be deleted (accepted for az compatibility)")
+	return []*cobra.Command{create, update, del}
+}
+
+// findCustomRole finds a role by GUID, or else by name, and refuses a
+// built-in one.
+func findCustomRole(ctx context.Context, c *conn, id, name string) (client.RoleDefinition, error) {
+	roles, err := c.client.ListRoleDefinitions(ctx, "/", "")
+	if err != nil {
+		return client.RoleDefinition{}, err
+	}
+	var found []client.RoleDefinition
+	for _, r := range roles {
+		if (id != "" && strings.EqualFold(r.Name, id)) || (id == "" && name != "" && strings.EqualFold(r.Properties.RoleName, name)) {
+			found = append(found, r)
+		}
+	}
+	what := id
+	if what == "" {
+		what = name
+	}
+	switch {
+	case what == "":
+		return client.RoleDefinition{}, errors.New("--role-definition: name the role (\"Name\", or its \"id\")")
+	case len(found) == 0:
+		return client.RoleDefinition{}, fmt.Errorf("role definition '%s' does not exist: create it with 'ward role definition create'", what)
+	case len(found) > 1:
+		return client.RoleDefinition{}, fmt.Errorf("%d role definitions are named '%s': give the role's id", len(found), what)
+	case !strings.EqualFold(found[0].Properties.Type, "CustomRole"):
+		return client.RoleDefinition{}, fmt.Errorf("'%s' is a built-in role: only custom roles can be changed or deleted", found[0].Properties.RoleName)
+	}
+	return found[0], nil
+}
