@@ -36,18 +36,12 @@ type InvalidToken struct {
 
 func (e *InvalidToken) Error() string { return "invalid access token: " + e.Reason }
 
-// ManagedIdentityLookup tells whether a client ID is a managed identity,
-// returning its resource ID.
-type ManagedIdentityLookup func(ctx context.Context, clientID string) (string, bool)
-
 // JWT verifies access tokens signed by Ward for one API.
 type JWT struct {
 	Keys      *signer.Manager
 	Issuers   []string // accepted iss values (v1 and v2 forms of the tenant)
 	Audiences []string // accepted aud values, compared case-insensitively
 	Now       func() time.Time
-	// ManagedIdentity resolves whether the caller is a managed identity.
-	ManagedIdentity ManagedIdentityLookup
 }
 
 type claims struct {
@@ -99,14 +93,10 @@ func (a *JWT) Authenticate(ctx context.Context, r *http.Request) (Principal, err
 	if !audOK {
 		return Principal{}, &InvalidToken{Reason: fmt.Sprintf("the token's audience %v is not for this API; request a token for one of %v", []string(c.Audience), a.Audiences)}
 	}
+	// Ward mints xms_mirid into every managed identity's token: no lookup.
 	p := Principal{ObjectID: c.Oid, AppID: c.AppID, TenantID: c.Tid, ManagedIdentity: c.XmsMirid}
 	if p.AppID == "" {
 		p.AppID = c.Azp
-	}
-	if p.ManagedIdentity == "" && a.ManagedIdentity != nil {
-		if id, ok := a.ManagedIdentity(ctx, p.AppID); ok {
-			p.ManagedIdentity = id
-		}
 	}
 	return p, nil
 }

@@ -33,7 +33,6 @@ import (
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/pki"
 	"github.com/ward-id/ward/internal/rbac"
-	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/signer"
 	"github.com/ward-id/ward/internal/storage"
@@ -223,13 +222,6 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		AppTokenLifetime: cfg.AppTokenLifetime, ManagedIdentityTokenLifetime: cfg.ManagedIdentityTokenLifetime,
 		TokenReuseMaxAge: cfg.TokenReuseMaxAge,
 	})
-	isMI := func(ctx context.Context, clientID string) (string, bool) {
-		id, err := store.GetIdentityByClientID(ctx, clientID)
-		if err != nil {
-			return "", false
-		}
-		return resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name), true
-	}
 	access, err := authz.New(ctx, store, time.Now)
 	if err != nil {
 		return nil, fmt.Errorf("load role assignments: %w", err)
@@ -246,13 +238,13 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	vaultH := &vault.Handler{
 		Svc: vaults, Engine: access.Engine(), Authority: publicURL + "/" + admin.TenantID, Log: log,
-		Auth: &authn.JWT{Keys: keys, Issuers: issuers, Now: time.Now, ManagedIdentity: isMI,
+		Auth: &authn.JWT{Keys: keys, Issuers: issuers, Now: time.Now,
 			Audiences: []string{vaults.Hosts.Resource(), vaults.Hosts.Resource() + "/", "https://vault.azure.net", "https://vault.azure.net/"}},
 	}
 	armH := arm.New(arm.Config{
 		Service:   identities,
 		Clusters:  clusterSvc,
-		Auth:      &authn.JWT{Keys: keys, Issuers: issuers, Audiences: append(self, armAudiences...), Now: time.Now, ManagedIdentity: isMI},
+		Auth:      &authn.JWT{Keys: keys, Issuers: issuers, Audiences: append(self, armAudiences...), Now: time.Now},
 		Authz:     access,
 		RBAC:      access,
 		Vaults:    vaults,
@@ -263,7 +255,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	})
 	dirH := &directory.Handler{
 		Svc:    dirSvc,
-		Auth:   &authn.JWT{Keys: keys, Issuers: issuers, Audiences: append(self, graphAudiences...), Now: time.Now, ManagedIdentity: isMI},
+		Auth:   &authn.JWT{Keys: keys, Issuers: issuers, Audiences: append(self, graphAudiences...), Now: time.Now},
 		Policy: directory.Policy{Access: access},
 		Keys:   keys, Log: log, Base: publicURL,
 	}

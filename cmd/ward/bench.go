@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/ward-id/ward/internal/bench"
+	"github.com/ward-id/ward/internal/server"
+)
+
+func benchCmd() *cobra.Command {
+	var (
+		target, data, output, algs, storage, dsn string
+		duration                                 time.Duration
+		workers                                  int
+		short, noPaced                           bool
+	)
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Drive a Ward's HTTPS endpoints with bounded load and report throughput and latency (ratios to a no-op endpoint)",
+		Long: `ward bench starts Ward in-process on 127.0.0.1 (or targets one with --target and
+--data holding its admin.json and ca.pem), prepares an identity, a federated
+credential on a cluster issuer and a vault, and measures each scenario closed
+loop (maximum rate) and paced at half that rate (latency from the intended send
+time). Every run stops by itself: --duration per scenario and mode.
+
+In-process it runs each --signing-alg twice: once with token reuse off (every
+exchange signs) and once with reuse on (the "reuse hit" row).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			cfg := bench.Config{Duration: duration, Workers: workers, Paced: !noPaced, MaxRequests: 200_000}
+			if short {
+				cfg.Duration, cfg.Workers, cfg.MaxRequests = 300*time.Millisecond, 4, 5_000
+			}
+			var all []bench.Result
+			run := func(t bench.Target, label, suffix string, reuseOnly bool) error {
+				fx, err := bench.Prepare(ctx, t, suffix)
+				if err != nil {
+					return fmt.Errorf("prepare: %w", err)
+				}
+				noop, scenarios := bench.Scenarios(t, fx)
+				if reuseOnly {
+					scenarios = scenarios[:1]
+					scenarios[0].Name = "reuse hit (federated exchange)"
+				}
+				cfg.TLS = t.TLS
+				res, err := bench.Run(ctx, cfg, noop, scenarios)
+				for i := range res {
+					res[i].Scenario = label + res[i].Scenario
+				}
+				all = append(all, res...)
+				return err
+			}
+			if target != "" {
+				t, err := targetFrom(target, data)
+				if err != nil {
+					return err
+				}
+				if err := run(t, "", fmt.Sprint(time.Now().Unix()), false); err != nil {
+					return err
+				}
+			} else {
+				for _, alg := range strings.Split(algs, ",") {
+					for _, reuse := range []bool{false, true} {
+						t, stop, err := inProcess(ctx, alg, reuse, storage, dsn)
+						if err != nil {
+							return err
+						}
+						suffix := strings.ToLower(alg) + map[bool]string{false: "-mint", true: "-reuse"}[reuse]
+						err = run(t, alg+" ", suffix+fmt.Sprint(time.Now().UnixNano()%100000), reuse)
+						stop()
+						if err != nil {
+							return err
+						}
+					}
+				}
+			}
+			return printBench(cmd.OutOrStdout(), output, all)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&target, "target", "", "base URL of a running Ward (default: start one in-process on 127.0.0.1)")
+	f.StringVar(&data, "data", "ward-data", "with --target: the data directory holding its admin.json and ca.pem")
+	f.DurationVar(&duration, "duration", 3*time.Second, "how long each scenario runs in each mode")
+	f.IntVar(&workers, "workers", 2*runtime.GOMAXPROCS(0), "closed-loop concurrency")
+	f.BoolVar(&short, "short", false, "a few hundred milliseconds per scenario (CI: proves it runs, measures nothing)")
+	f.BoolVar(&noPaced, "no-paced", false, "skip the runs paced at half the maximum rate")
+	f.StringVar(&algs, "signing-alg", "RS256,ES256", "in-process: the signing algorithms to run, comma-separated")
+	f.StringVar(&storage, "storage", "sqlite", "in-process: sqlite or postgres")
+	f.StringVar(&dsn, "dsn", "", "in-process with --storage postgres: the database URL")
+	f.StringVarP(&output, "output", "o", "table", "table or json")
+	return cmd
+}
+
+// inProcess starts a Ward on 127.0.0.1 in a temporary data directory.
+func inProcess(ctx context.Context, alg string, reuse bool, storage, dsn string) (bench.Target, func(), error) {
+	dir, err := os.MkdirTemp("", "ward-bench-")
+	if err != nil {
+		return bench.Target{}, nil, err
+	}
+	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: dir, SigningAlg: alg, Storage: storage, DSN: dsn,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if !reuse {
+		cfg.TokenReuseMaxAge = -1
+	}
+	ready := make(chan net.Addr, 1)
+	cfg.Ready = func(a net.Addr) { ready <- a }
+	s, err := server.New(ctx, cfg)
+	if err != nil {
+		os.RemoveAll(dir)
+		return bench.Target{}, nil, err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.Run(runCtx) }()
+	addr := <-ready
+	stop := func() { cancel(); <-done; s.Close(); os.RemoveAll(dir) }
+	t, err := targetFrom("https://"+addr.String(), dir)
+	if err != nil {
+		stop()
+		return bench.Target{}, nil, err
+	}
+	return t, stop, nil
+}
+
+// targetFrom reads admin.json and ca.pem from a data directory.
+func targetFrom(base, dir string) (bench.Target, error) {
+	var a server.Admin
+	b, err := os.ReadFile(filepath.Join(dir, server.AdminFile))
+	if err != nil {
+		return bench.Target{}, fmt.Errorf("read the admin credentials: %w (pass --data with the server's data directory)", err)
+	}
+	if err := json.Unmarshal(b, &a); err != nil {
+		return bench.Target{}, err
+	}
+	pem, err := os.ReadFile(filepath.Join(dir, "ca.pem"))
+	if err != nil {
+		return bench.Target{}, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	return bench.Target{Base: strings.TrimSuffix(base, "/"), TenantID: a.TenantID, Subscription: a.SubscriptionID, ClientID: a.ClientID,
+		ClientSecret: a.ClientSecret, TLS: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}, nil
+}
+
+func printBench(w io.Writer, output string, res []bench.Result) error {
+	if output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"cores": runtime.NumCPU(), "results": res})
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "scenario\tmode\trequests\terrors\treq/s\tp50 ms\tp99 ms\tmax ms\treq/s ÷ noop\tp50 ÷ noop\t\n")
+	for _, r := range res {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%.3f\t%.2f\t\n", r.Scenario, r.Mode, r.Requests, r.Errors, r.RPS, r.P50ms, r.P99ms, r.Maxms, r.RPSRatio, r.P50Ratio)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,241 @@
+// Package bench drives a running Ward with bounded, self-stopping load over
+// its real HTTPS endpoints and reports throughput and latency. Every run
+// measures a no-op endpoint (/healthz) too and states each figure also as a
+// ratio to it, so results compare across noisy machines. Two modes per
+// scenario: a closed loop (workers send back to back: the maximum rate), and
+// an open loop paced at half that maximum, where each request's latency is
+// taken from the moment it was meant to be sent, so a stalled server shows
+// as queueing delay instead of hiding it (coordinated omission). It knows
+// nothing of Ward's internals: only HTTP.
+package bench
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Request builds one request of a scenario.
+type Request func(ctx context.Context) (*http.Request, error)
+
+// Scenario is one kind of request.
+type Scenario struct {
+	Name string
+	New  Request
+	// Want is the status a successful request answers (default 200).
+	Want int
+	// NewConnection sends every request on a new TLS connection.
+	NewConnection bool
+}
+
+// Config bounds a run.
+type Config struct {
+	Duration    time.Duration // per scenario and mode (default 2 s)
+	Workers     int           // closed-loop concurrency (default 8)
+	MaxRequests int           // per scenario and mode (default 200,000)
+	TLS         *tls.Config
+	Paced       bool // also run the paced mode at half the maximum
+}
+
+// Result is one scenario in one mode.
+type Result struct {
+	Scenario string  `json:"scenario"`
+	Mode     string  `json:"mode"` // closed | paced
+	Requests int     `json:"requests"`
+	Errors   int     `json:"errors"`
+	RPS      float64 `json:"rps"`
+	P50ms    float64 `json:"p50_ms"`
+	P99ms    float64 `json:"p99_ms"`
+	Maxms    float64 `json:"max_ms"`
+	// RPSRatio and P50Ratio compare with the no-op endpoint in the same run.
+	RPSRatio float64 `json:"rps_ratio_to_noop"`
+	P50Ratio float64 `json:"p50_ratio_to_noop"`
+	// FirstError is the first failure's text, when any.
+	FirstError string `json:"first_error,omitempty"`
+}
+
+func (c *Config) defaults() {
+	if c.Duration <= 0 {
+		c.Duration = 2 * time.Second
+	}
+	if c.Workers <= 0 {
+		c.Workers = 8
+	}
+	if c.MaxRequests <= 0 {
+		c.MaxRequests = 200_000
+	}
+}
+
+func (c Config) client(newConn bool) *http.Client {
+	tr := &http.Transport{TLSClientConfig: c.TLS.Clone(), ForceAttemptHTTP2: !newConn, DisableKeepAlives: newConn,
+		MaxIdleConnsPerHost: c.Workers * 2}
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+// Run runs noop (the baseline) and every scenario, closed loop and, if
+// asked, paced at half the closed loop's rate.
+func Run(ctx context.Context, cfg Config, noop Scenario, scenarios []Scenario) ([]Result, error) {
+	cfg.defaults()
+	var out []Result
+	var base Result
+	for i, sc := range append([]Scenario{noop}, scenarios...) {
+		if sc.Want == 0 {
+			sc.Want = http.StatusOK
+		}
+		hc := cfg.client(sc.NewConnection)
+		closed := closedLoop(ctx, cfg, hc, sc)
+		if i == 0 {
+			base = closed
+		}
+		out = append(out, ratio(closed, base))
+		if cfg.Paced && closed.RPS > 0 {
+			out = append(out, ratio(paced(ctx, cfg, hc, sc, closed.RPS/2), base))
+		}
+		hc.CloseIdleConnections()
+		if ctx.Err() != nil {
+			return out, ctx.Err()
+		}
+		if closed.Requests == 0 {
+			return out, fmt.Errorf("scenario %s: no request succeeded: %s", sc.Name, closed.FirstError)
+		}
+	}
+	return out, nil
+}
+
+func ratio(r, base Result) Result {
+	if base.RPS > 0 {
+		r.RPSRatio = r.RPS / base.RPS
+	}
+	if base.P50ms > 0 {
+		r.P50Ratio = r.P50ms / base.P50ms
+	}
+	return r
+}
+
+// recorder collects latencies and errors from concurrent senders.
+type recorder struct {
+	mu       sync.Mutex
+	lat      []time.Duration
+	errs     int
+	firstErr string
+}
+
+func (r *recorder) add(d time.Duration, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		r.errs++
+		if r.firstErr == "" {
+			r.firstErr = err.Error()
+		}
+		return
+	}
+	r.lat = append(r.lat, d)
+}
+
+func (r *recorder) result(name, mode string, elapsed time.Duration) Result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	slices.Sort(r.lat)
+	res := Result{Scenario: name, Mode: mode, Requests: len(r.lat), Errors: r.errs, FirstError: r.firstErr}
+	if elapsed > 0 {
+		res.RPS = float64(len(r.lat)) / elapsed.Seconds()
+	}
+	if n := len(r.lat); n > 0 {
+		ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+		res.P50ms, res.P99ms, res.Maxms = ms(r.lat[n/2]), ms(r.lat[n*99/100]), ms(r.lat[n-1])
+	}
+	return res
+}
+
+func send(ctx context.Context, hc *http.Client, sc Scenario) error {
+	req, err := sc.New(ctx)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != sc.Want {
+		return fmt.Errorf("%s answered %d, want %d", sc.Name, resp.StatusCode, sc.Want)
+	}
+	return nil
+}
+
+// closedLoop sends back to back from cfg.Workers workers.
+func closedLoop(ctx context.Context, cfg Config, hc *http.Client, sc Scenario) Result {
+	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	defer cancel()
+	var rec recorder
+	var sent atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < cfg.Workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil && sent.Add(1) <= int64(cfg.MaxRequests) {
+				t := time.Now()
+				err := send(ctx, hc, sc)
+				if ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
+					return // the run ended mid-request: not a failure
+				}
+				rec.add(time.Since(t), err)
+			}
+		}()
+	}
+	wg.Wait()
+	return rec.result(sc.Name, "closed", time.Since(start))
+}
+
+// paced sends at rate per second on a fixed schedule; latency counts from
+// each request's scheduled time.
+func paced(ctx context.Context, cfg Config, hc *http.Client, sc Scenario, rate float64) Result {
+	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	defer cancel()
+	var rec recorder
+	interval := time.Duration(float64(time.Second) / rate)
+	n := int(cfg.Duration / interval)
+	if n > cfg.MaxRequests {
+		n = cfg.MaxRequests
+	}
+	// A bounded pool of senders; a late schedule shows as latency.
+	slots := make(chan struct{}, 256)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		at := start.Add(time.Duration(i) * interval)
+		if d := time.Until(at); d > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(d):
+			}
+		}
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			err := send(context.WithoutCancel(ctx), hc, sc)
+			rec.add(time.Since(at), err)
+		}()
+	}
+	wg.Wait()
+	return rec.result(sc.Name, fmt.Sprintf("paced %.0f/s", rate), time.Since(start))
+}
