@@ -22,7 +22,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	var g cli.Globals
-	root.AddCommand(serveCmd(), webhookCmd(), benchCmd())
+	root.AddCommand(serveCmd(), webhookCmd(), benchCmd(), adminCmd())
 	root.AddCommand(cli.Commands(&g)...)
 	if err := cli.UnknownSubcommand(root, os.Args[1:]); err != nil {
 		cli.FormatError(os.Stderr, err)

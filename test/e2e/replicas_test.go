@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -89,6 +90,11 @@ func TestReplicasAgree(t *testing.T) {
 		if string(ca1) != string(ca2) || len(ca1) == 0 {
 			t.Fatal("replicas serve with different CAs")
 		}
+	}
+	// Any operator with the DSN and the KEK recovers admin.json.
+	out, err := exec.Command(wardBin, "admin", "export", "--storage", "postgres", "--dsn", pg.DSN, "--kek-file", kek).Output()
+	if err != nil || !strings.Contains(string(out), a.admin.ClientSecret) {
+		t.Fatalf("ward admin export: %v\n%s", err, out)
 	}
 	// Every replica trusts the one CA: a's client talks to b and c.
 	for _, r := range rs {
