@@ -24,6 +24,7 @@ import (
 	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/authz"
 	"github.com/ward-id/ward/internal/clusters"
+	"github.com/ward-id/ward/internal/machines"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/router"
@@ -68,6 +69,8 @@ type Config struct {
 	Activity ActivityRecorder
 	// Clusters serves Microsoft.ContainerService/managedClusters; nil disables them.
 	Clusters *clusters.Service
+	// Machines serves Microsoft.HybridCompute/machines; nil disables them.
+	Machines *machines.Service
 	// PublicURL is Ward's base URL (no trailing slash), written into
 	// metadata and challenges.
 	PublicURL string
@@ -84,6 +87,7 @@ type Handler struct {
 	vaults    *vault.Service
 	activity  ActivityRecorder
 	clusters  *clusters.Service
+	machines  *machines.Service
 	publicURL string
 	tenantID  string
 	log       *slog.Logger
@@ -97,7 +101,7 @@ func New(cfg Config) *Handler {
 	if cfg.Authz == nil {
 		cfg.Authz = ServicePrincipalsOnly{}
 	}
-	return &Handler{svc: cfg.Service, auth: cfg.Auth, authz: cfg.Authz, rbac: cfg.RBAC, vaults: cfg.Vaults, activity: cfg.Activity, clusters: cfg.Clusters, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), tenantID: cfg.TenantID, log: cfg.Logger}
+	return &Handler{svc: cfg.Service, auth: cfg.Auth, authz: cfg.Authz, rbac: cfg.RBAC, vaults: cfg.Vaults, activity: cfg.Activity, clusters: cfg.Clusters, machines: cfg.Machines, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), tenantID: cfg.TenantID, log: cfg.Logger}
 }
 
 type principalKey struct{}
@@ -271,6 +275,16 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) error {
 		return h.signingKey(w, r, clusterRef(id.Subscription, id.ResourceGroup, id.Types[0].Name))
 	case h.clusters != nil && id.TypeMatches(typeServiceAccountToken) && id.ResourceGroup != "":
 		return h.serviceAccountToken(w, r, clusterRef(id.Subscription, id.ResourceGroup, id.Types[0].Name))
+	case h.clusters != nil && id.TypeMatches(TypeAgentPool) && id.Collection != "" && id.ResourceGroup != "":
+		return h.agentPools(w, r, clusterRef(id.Subscription, id.ResourceGroup, id.Types[0].Name))
+	case h.clusters != nil && id.TypeMatches(TypeAgentPool) && id.ResourceGroup != "":
+		return h.agentPool(w, r, clusterRef(id.Subscription, id.ResourceGroup, id.Types[0].Name), id.Types[1].Name)
+	case h.machines != nil && id.TypeMatches(TypeMachine) && id.Collection != "":
+		return h.machineCollection(w, r, id.Subscription, id.ResourceGroup)
+	case h.machines != nil && id.TypeMatches(TypeMachine) && id.ResourceGroup != "":
+		return h.machine(w, r, machineRef(id.Subscription, id.ResourceGroup, id.Types[0].Name))
+	case h.machines != nil && id.TypeMatches(typeResetCredential) && id.ResourceGroup != "":
+		return h.resetCredential(w, r, machineRef(id.Subscription, id.ResourceGroup, id.Types[0].Name))
 	case h.activity != nil && id.TypeMatches(TypeActivityLog) && id.ResourceGroup == "":
 		return h.activityLog(w, r, id.Subscription)
 	case !strings.EqualFold(id.Provider, ProviderMSI):

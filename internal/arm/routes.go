@@ -17,6 +17,7 @@ const (
 	pVault    = pGroup + "/providers/Microsoft.KeyVault/vaults/{vaultName}"
 	pCluster  = pGroup + "/providers/Microsoft.ContainerService/managedClusters/{resourceName}"
 	pAuthz    = "/{scope...}/providers/Microsoft.Authorization"
+	pMachine  = pGroup + "/providers/Microsoft.HybridCompute/machines/{machineName}"
 )
 
 // Mount puts every management route on mux, each with the RBAC action it
@@ -57,6 +58,16 @@ func (h *Handler) Mount(mux *router.Mux) {
 			add("POST", pCluster+"/"+op, router.Action(TypeManagedCluster+"/"+op+"/action"), h)
 		}
 	}
+	if h.clusters != nil {
+		crud(pCluster+"/agentPools", TypeAgentPool, "GET")
+		crud(pCluster+"/agentPools/{agentPoolName}", TypeAgentPool, "GET", "PUT", "DELETE")
+	}
+	if h.machines != nil {
+		crud(pSub+"/providers/Microsoft.HybridCompute/machines", TypeMachine, "GET")
+		crud(pGroup+"/providers/Microsoft.HybridCompute/machines", TypeMachine, "GET")
+		crud(pMachine, TypeMachine, "GET", "PUT", "PATCH", "DELETE")
+		add("POST", pMachine+"/resetAgentCredential", router.Action(ActionResetCredential), h)
+	}
 	if h.activity != nil {
 		crud(pSub+"/providers/Microsoft.Insights/eventtypes/management/values", "Microsoft.Insights/eventtypes/values", "GET")
 	}
@@ -95,9 +106,9 @@ func unrouted(r *http.Request, status int, allowed []string) error {
 	switch strings.ToLower(id.Provider) {
 	case "":
 		return newError(http.StatusNotFound, CodeNoRegisteredProvider, fmt.Sprintf("No route is registered for '%s %s'.", r.Method, r.URL.Path))
-	case strings.ToLower(ProviderMSI), strings.ToLower(ProviderKeyVault), strings.ToLower(ProviderContainerService), "microsoft.authorization", "microsoft.insights":
+	case strings.ToLower(ProviderMSI), strings.ToLower(ProviderKeyVault), strings.ToLower(ProviderContainerService), strings.ToLower(ProviderHybridCompute), "microsoft.authorization", "microsoft.insights":
 		return newError(http.StatusBadRequest, CodeInvalidResourceType, fmt.Sprintf("The resource type at '%s' could not be found in the namespace '%s'.", r.URL.Path, id.Provider))
 	}
-	return newError(http.StatusBadRequest, CodeInvalidResourceNS, fmt.Sprintf("The resource namespace '%s' is invalid or not served by Ward. Ward serves Microsoft.Resources, %s, %s, %s and Microsoft.Authorization.",
-		id.Provider, ProviderMSI, ProviderKeyVault, ProviderContainerService))
+	return newError(http.StatusBadRequest, CodeInvalidResourceNS, fmt.Sprintf("The resource namespace '%s' is invalid or not served by Ward. Ward serves Microsoft.Resources, %s, %s, %s, %s and Microsoft.Authorization.",
+		id.Provider, ProviderMSI, ProviderKeyVault, ProviderContainerService, ProviderHybridCompute))
 }

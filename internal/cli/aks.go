@@ -248,7 +248,7 @@ func aksCmd(g *Globals) *cobra.Command {
 		c.Flags().StringVarP(&name, "name", "n", "", "cluster name")
 		c.Flags().StringVarP(&group, "resource-group", "g", "", "resource group")
 	}
-	cmd.AddCommand(create, update, show, list, del, getToken, signingKey, flags, rotate, install)
+	cmd.AddCommand(create, update, show, list, del, getToken, signingKey, flags, rotate, install, aksNodepoolCmd(g))
 	return cmd
 }
 

@@ -53,6 +53,9 @@ type Spec struct {
 	// cluster's kube-apiserver (bring your own): the issuer publishes them
 	// and Ward mints no tokens for the cluster.
 	ServiceAccountKeys *jose.JSONWebKeySet `json:"serviceAccountKeys,omitempty"`
+	// NodePools holds the node pools other than the default one, and the
+	// default one once identities are attached to it (nodepools.go).
+	NodePools map[string]NodePool `json:"nodePools,omitempty"`
 }
 
 // Request is what a PUT asks for.

@@ -30,6 +30,7 @@ import (
 	"github.com/ward-id/ward/internal/directory"
 	"github.com/ward-id/ward/internal/federation"
 	"github.com/ward-id/ward/internal/issuer"
+	"github.com/ward-id/ward/internal/machines"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/pki"
 	"github.com/ward-id/ward/internal/rbac"
@@ -230,6 +231,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	clusterSvc.PrincipalDeleted = access.DeletePrincipalAssignments
+	machineSvc := machines.New(machines.Config{Store: store, Identities: identities, Directory: dirSvc, Clusters: clusterSvc,
+		TenantID: admin.TenantID, PublicURL: publicURL})
+	machineSvc.PrincipalDeleted = access.DeletePrincipalAssignments
 	issuers := []string{sts.IssuerV1(publicURL, admin.TenantID), sts.IssuerV2(publicURL, admin.TenantID)}
 	self := []string{publicURL, publicURL + "/"}
 	vaults, err := vault.New(store, kek, vault.NewHosts(publicURL), time.Now)
@@ -244,6 +248,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	armH := arm.New(arm.Config{
 		Service:   identities,
 		Clusters:  clusterSvc,
+		Machines:  machineSvc,
 		Auth:      &authn.JWT{Keys: keys, Issuers: issuers, Audiences: append(self, armAudiences...), Now: time.Now},
 		Authz:     access,
 		RBAC:      access,

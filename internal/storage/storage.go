@@ -327,6 +327,8 @@ type Storage interface {
 	ListClusters(ctx context.Context, sub, rg string) ([]Cluster, error)
 	DeleteCluster(ctx context.Context, ref ClusterRef) error
 
+	MachineStore
+
 	// RecordActivity appends an event; text fields are stored as
 	// ActivityEvent.Bounded returns them.
 	RecordActivity(ctx context.Context, e ActivityEvent) error

@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"SignInAggregation", testSignInAggregation},
 		{"LogRetention", testLogRetention},
 		{"Clusters", testClusters},
+		{"Machines", testMachines},
 		{"ChangeFeed", testChangeFeed},
 		{"Lock", testLock},
 		{"Settings", testSettings},

@@ -1,0 +1,309 @@
+package arm
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ward-id/ward/internal/clusters"
+	"github.com/ward-id/ward/internal/machines"
+	"github.com/ward-id/ward/internal/storage"
+)
+
+// Connected machine wire names.
+const (
+	ProviderHybridCompute = "Microsoft.HybridCompute"
+	TypeMachine           = machines.Type
+	typeResetCredential   = "Microsoft.HybridCompute/machines/resetAgentCredential"
+	// ActionResetCredential revokes a machine's agent key and issues a new
+	// join token.
+	ActionResetCredential = typeResetCredential + "/action"
+	TypeAgentPool         = "Microsoft.ContainerService/managedClusters/agentPools"
+)
+
+// machineAPIVersions: az connectedmachine (2.x extension) sends 2022-12-27
+// to 2024-07-10, Go armhybridcompute/v2 2.0 2024-07-10,
+// azure-mgmt-hybridcompute 9.0 2024-07-10, @azure/arm-hybridcompute 4.0
+// 2024-07-10; the previews between are accepted as the stable shape.
+var machineAPIVersions = []string{"2019-12-12", "2020-07-30-preview", "2020-08-02", "2020-08-15-preview", "2021-01-28-preview", "2021-03-25-preview",
+	"2021-04-22-preview", "2021-05-17-preview", "2021-05-20", "2021-06-10-preview", "2021-12-10-preview", "2022-03-10", "2022-05-10-preview",
+	"2022-08-11-preview", "2022-11-10", "2022-12-27", "2022-12-27-preview", "2023-03-15-preview", "2023-06-20-preview", "2023-10-03-preview",
+	"2024-03-31-preview", "2024-05-20-preview", "2024-07-10", "2024-07-31-preview", "2024-09-10-preview", "2024-11-10-preview", "2025-01-13",
+	"2025-02-19-preview"}
+
+type machineIdentityJSON struct {
+	Type                   string                       `json:"type"`
+	PrincipalID            string                       `json:"principalId,omitempty"`
+	TenantID               string                       `json:"tenantId,omitempty"`
+	UserAssignedIdentities map[string]map[string]string `json:"userAssignedIdentities,omitempty"`
+}
+
+type machineJSON struct {
+	ID         string              `json:"id"`
+	Name       string              `json:"name"`
+	Type       string              `json:"type"`
+	Location   string              `json:"location"`
+	Tags       map[string]string   `json:"tags"`
+	Identity   machineIdentityJSON `json:"identity"`
+	Properties machineProps        `json:"properties"`
+}
+
+type machineProps struct {
+	ProvisioningState string `json:"provisioningState"`
+	// Status is Connected once an agent holds the machine's credential,
+	// Disconnected before (Ward does not track agents' liveness).
+	Status           string `json:"status"`
+	LastStatusChange string `json:"lastStatusChange,omitempty"`
+	VMID             string `json:"vmId"`
+	// Ward's additions: the agent's registered key, and the one-time join
+	// token (only in the response that issued it).
+	WardAgent              map[string]any `json:"wardAgent"`
+	WardJoinToken          string         `json:"wardJoinToken,omitempty"`
+	WardJoinTokenExpiresOn string         `json:"wardJoinTokenExpiresOn,omitempty"`
+}
+
+func (h *Handler) toMachine(ctx context.Context, m machines.Machine, jt *machines.JoinToken) machineJSON {
+	j := machineJSON{ID: m.ResourceID(), Name: m.Name, Type: TypeMachine, Location: m.Location, Tags: m.Tags}
+	if j.Tags == nil {
+		j.Tags = map[string]string{}
+	}
+	j.Identity.Type = m.Spec.IdentityType
+	if m.Spec.HasSystem() {
+		j.Identity.PrincipalID, j.Identity.TenantID = m.Spec.SystemPrincipalID, h.tenantID
+	}
+	if len(m.Spec.UserAssigned) > 0 {
+		j.Identity.UserAssignedIdentities = userAssignedView(ctx, m.Spec.UserAssigned, h.machines.ResolveIdentity)
+	}
+	p := &j.Properties
+	p.ProvisioningState, p.Status, p.VMID = "Succeeded", "Disconnected", m.ID
+	p.WardAgent = map[string]any{"joined": m.Spec.Joined()}
+	if m.Spec.Joined() {
+		p.Status, p.LastStatusChange = "Connected", m.Spec.JoinedAt.Format(time.RFC3339)
+		p.WardAgent["joinedAt"], p.WardAgent["keyThumbprint"] = m.Spec.JoinedAt.Format(time.RFC3339), m.Spec.AgentThumbprint
+	} else if !m.Spec.JoinTokenExpires.IsZero() {
+		p.WardAgent["joinTokenExpiresOn"] = m.Spec.JoinTokenExpires.Format(time.RFC3339)
+	}
+	if jt != nil {
+		p.WardJoinToken, p.WardJoinTokenExpiresOn = jt.Token, jt.ExpiresOn.Format(time.RFC3339)
+	}
+	return j
+}
+
+// userAssignedView is ARM's userAssignedIdentities map; an identity deleted
+// since it was attached shows without IDs.
+func userAssignedView(ctx context.Context, ids []string, resolve func(context.Context, string) (storage.Identity, error)) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, rid := range ids {
+		v := map[string]string{}
+		if id, err := resolve(ctx, rid); err == nil {
+			v["principalId"], v["clientId"] = id.PrincipalID, id.ClientID
+		}
+		out[rid] = v
+	}
+	return out
+}
+
+// machineBody is a PUT or PATCH body. userAssignedIdentities values are
+// objects ({} attaches) or null (PATCH: detaches).
+type machineBody struct {
+	Location string            `json:"location"`
+	Tags     map[string]string `json:"tags"`
+	Identity *struct {
+		Type                   string                     `json:"type"`
+		UserAssignedIdentities map[string]json.RawMessage `json:"userAssignedIdentities"`
+	} `json:"identity"`
+	Properties json.RawMessage `json:"properties"`
+}
+
+func (b machineBody) identity() *machines.IdentityRequest {
+	if b.Identity == nil {
+		return nil
+	}
+	req := &machines.IdentityRequest{Type: b.Identity.Type, UserAssigned: map[string]bool{}}
+	for id, v := range b.Identity.UserAssignedIdentities {
+		req.UserAssigned[id] = strings.TrimSpace(string(v)) != "null"
+	}
+	return req
+}
+
+func machineRef(sub, rg, name string) storage.MachineRef {
+	return storage.MachineRef{SubscriptionID: sub, ResourceGroup: rg, Name: name}
+}
+
+func (h *Handler) machineCollection(w http.ResponseWriter, r *http.Request, sub, rg string) error {
+	if r.Method != http.MethodGet {
+		return methodNotAllowed(r, http.MethodGet)
+	}
+	if err := checkAPIVersion(r, machineAPIVersions, TypeMachine); err != nil {
+		return err
+	}
+	items, err := h.machines.List(r.Context(), sub, rg)
+	if err != nil {
+		return err
+	}
+	writeList(w, r, mapList(items, func(m machines.Machine) machineJSON { return h.toMachine(r.Context(), m, nil) }), "")
+	return nil
+}
+
+func (h *Handler) machine(w http.ResponseWriter, r *http.Request, ref storage.MachineRef) error {
+	if err := checkAPIVersion(r, machineAPIVersions, TypeMachine); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	switch r.Method {
+	case http.MethodGet:
+		m, err := h.machines.Get(ctx, ref)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, h.toMachine(ctx, m, nil))
+	case http.MethodPut:
+		var b machineBody
+		if err := decodeBody(w, r, &b); err != nil {
+			return err
+		}
+		m, created, jt, err := h.machines.Put(ctx, ref, machines.Request{Location: b.Location, Tags: b.Tags, Identity: b.identity(),
+			CanUse: h.linkedIdentityCheck(r, scopeFor(r.URL.Path))})
+		if err != nil {
+			return err
+		}
+		writePut(w, created, h.toMachine(ctx, m, jt))
+	case http.MethodPatch:
+		var b machineBody
+		if err := decodeBody(w, r, &b); err != nil {
+			return err
+		}
+		m, err := h.machines.Patch(ctx, ref, machines.Patch{Tags: b.Tags, Identity: b.identity(), CanUse: h.linkedIdentityCheck(r, scopeFor(r.URL.Path))})
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, h.toMachine(ctx, m, nil))
+	case http.MethodDelete:
+		found, err := h.machines.Delete(ctx, ref)
+		if err != nil {
+			return err
+		}
+		writeDelete(w, found)
+	default:
+		return methodNotAllowed(r, "GET", "PUT", "PATCH", "DELETE")
+	}
+	return nil
+}
+
+// resetCredential serves POST .../machines/{m}/resetAgentCredential, Ward's
+// addition: revoke the agent's key (its next request is refused) and issue
+// a new one-time join token. Body (optional): {"joinTokenLifetimeSeconds": n}.
+func (h *Handler) resetCredential(w http.ResponseWriter, r *http.Request, ref storage.MachineRef) error {
+	if r.Method != http.MethodPost {
+		return methodNotAllowed(r, http.MethodPost)
+	}
+	if err := checkAPIVersion(r, machineAPIVersions, TypeMachine); err != nil {
+		return err
+	}
+	var b struct {
+		JoinTokenLifetimeSeconds int64 `json:"joinTokenLifetimeSeconds"`
+	}
+	if r.ContentLength != 0 {
+		if err := decodeBody(w, r, &b); err != nil {
+			return err
+		}
+	}
+	jt, err := h.machines.ResetCredential(r.Context(), ref, time.Duration(b.JoinTokenLifetimeSeconds)*time.Second)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]string{"joinToken": jt.Token, "expiresOn": jt.ExpiresOn.Format(time.RFC3339)})
+	return nil
+}
+
+type agentPoolJSON struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Type       string `json:"type"`
+	Properties struct {
+		ProvisioningState string `json:"provisioningState"`
+		// Ward's additions: the identities the pool's nodes serve besides
+		// the kubelet identity, and the service account its agents attest
+		// with.
+		WardUserAssignedIdentities map[string]map[string]string `json:"wardUserAssignedIdentities"`
+		WardAgentServiceAccount    string                       `json:"wardAgentServiceAccount"`
+	} `json:"properties"`
+}
+
+func (h *Handler) toAgentPool(ctx context.Context, ref storage.ClusterRef, p clusters.NamedPool) agentPoolJSON {
+	j := agentPoolJSON{ID: "/subscriptions/" + ref.SubscriptionID + "/resourcegroups/" + ref.ResourceGroup + "/providers/Microsoft.ContainerService/managedClusters/" +
+		ref.Name + "/agentPools/" + p.Name, Name: p.Name, Type: TypeAgentPool}
+	j.Properties.ProvisioningState = "Succeeded"
+	j.Properties.WardUserAssignedIdentities = userAssignedView(ctx, p.UserAssigned, h.clusters.Identity)
+	sa := "ward-agent"
+	if !strings.EqualFold(p.Name, clusters.DefaultNodePool) {
+		sa += "-" + p.Name
+	}
+	j.Properties.WardAgentServiceAccount = "ward-system/" + sa
+	return j
+}
+
+func (h *Handler) agentPools(w http.ResponseWriter, r *http.Request, ref storage.ClusterRef) error {
+	if r.Method != http.MethodGet {
+		return methodNotAllowed(r, http.MethodGet)
+	}
+	if err := checkAPIVersion(r, clusterAPIVersions, TypeManagedCluster); err != nil {
+		return err
+	}
+	pools, err := h.clusters.NodePools(r.Context(), ref)
+	if err != nil {
+		return err
+	}
+	writeList(w, r, mapList(pools, func(p clusters.NamedPool) agentPoolJSON { return h.toAgentPool(r.Context(), ref, p) }), "")
+	return nil
+}
+
+func (h *Handler) agentPool(w http.ResponseWriter, r *http.Request, ref storage.ClusterRef, name string) error {
+	if err := checkAPIVersion(r, clusterAPIVersions, TypeManagedCluster); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	switch r.Method {
+	case http.MethodGet:
+		p, err := h.clusters.GetNodePool(ctx, ref, name)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, h.toAgentPool(ctx, ref, p))
+	case http.MethodPut:
+		var b struct {
+			Properties *struct {
+				WardUserAssignedIdentities map[string]json.RawMessage `json:"wardUserAssignedIdentities"`
+			} `json:"properties"`
+		}
+		if err := decodeBody(w, r, &b); err != nil {
+			return err
+		}
+		req := clusters.PoolRequest{CanUse: h.linkedIdentityCheck(r, scopeFor(r.URL.Path))}
+		if b.Properties != nil && b.Properties.WardUserAssignedIdentities != nil {
+			req.UserAssigned = []string{}
+			for id, v := range b.Properties.WardUserAssignedIdentities {
+				if strings.TrimSpace(string(v)) != "null" {
+					req.UserAssigned = append(req.UserAssigned, id)
+				}
+			}
+		}
+		p, created, err := h.clusters.PutNodePool(ctx, ref, name, req)
+		if err != nil {
+			return err
+		}
+		writePut(w, created, h.toAgentPool(ctx, ref, p))
+	case http.MethodDelete:
+		found, err := h.clusters.DeleteNodePool(ctx, ref, name)
+		if err != nil {
+			return err
+		}
+		writeDelete(w, found)
+	default:
+		return methodNotAllowed(r, "GET", "PUT", "DELETE")
+	}
+	return nil
+}

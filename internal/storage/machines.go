@@ -1,0 +1,46 @@
+package storage
+
+import (
+	"context"
+	"time"
+)
+
+// Machine is a connected machine (Microsoft.HybridCompute/machines): a
+// server outside any cloud whose `ward agent` serves its managed
+// identities. Spec holds the machine's identities and agent credential as
+// JSON owned by the machines package.
+type Machine struct {
+	ID             string // GUID, stable for the machine's life (its agent's issuer and subject)
+	SubscriptionID string
+	ResourceGroup  string
+	Name           string
+	Location       string
+	Tags           map[string]string
+	Spec           string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// MachineRef names a machine; comparisons are case-insensitive.
+type MachineRef struct {
+	SubscriptionID, ResourceGroup, Name string
+}
+
+// Ref returns the machine's reference.
+func (m Machine) Ref() MachineRef { return MachineRef{m.SubscriptionID, m.ResourceGroup, m.Name} }
+
+// MachineStore stores connected machines.
+type MachineStore interface {
+	// CreateMachine stores a new machine; ErrAlreadyExists if the name is
+	// taken in its group, ErrParentNotFound if the group is missing.
+	CreateMachine(ctx context.Context, m Machine) error
+	// UpdateMachine applies fn to the stored machine inside a transaction
+	// (join tokens are single use because of it). Location, tags, spec and
+	// the update time are written; ID, name and creation time stay.
+	UpdateMachine(ctx context.Context, ref MachineRef, fn func(old Machine) (Machine, error)) (Machine, error)
+	GetMachine(ctx context.Context, ref MachineRef) (Machine, error)
+	GetMachineByID(ctx context.Context, id string) (Machine, error)
+	// ListMachines lists a group's machines, or a subscription's when rg is "".
+	ListMachines(ctx context.Context, sub, rg string) ([]Machine, error)
+	DeleteMachine(ctx context.Context, ref MachineRef) error
+}

@@ -1,0 +1,95 @@
+package storagetest
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/storage"
+)
+
+// errSpent is what a test update returns when the value it consumes is gone.
+var errSpent = errors.New("spent")
+
+func testMachines(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	seed(t, s)
+	seedGroup(t, s, "rg")
+	m := storage.Machine{ID: uuid.NewString(), SubscriptionID: subID, ResourceGroup: "rg", Name: "m1", Location: "westeurope",
+		Tags: map[string]string{"env": "lab"}, Spec: `{"token":"once"}`, CreatedAt: now, UpdatedAt: now}
+	must(t, s.CreateMachine(ctx, m))
+	dup := m
+	dup.ID, dup.Name = uuid.NewString(), "M1"
+	wantErr(t, "create twice", s.CreateMachine(ctx, dup), storage.ErrAlreadyExists)
+	orphan := m
+	orphan.ID, orphan.ResourceGroup = uuid.NewString(), "nogroup"
+	wantErr(t, "create in a missing group", s.CreateMachine(ctx, orphan), storage.ErrParentNotFound)
+
+	ref := storage.MachineRef{SubscriptionID: subID, ResourceGroup: "RG", Name: "M1"}
+	got, err := s.GetMachine(ctx, ref)
+	must(t, err)
+	if got.ID != strings.ToLower(m.ID) || got.Name != "m1" || got.Spec != m.Spec || got.Tags["env"] != "lab" || !got.CreatedAt.Equal(now) {
+		t.Fatalf("machine = %+v, want %+v", got, m)
+	}
+	if byID, err := s.GetMachineByID(ctx, strings.ToUpper(m.ID)); err != nil || byID.Name != "m1" {
+		t.Fatalf("by ID: %+v %v", byID, err)
+	}
+
+	// A value consumed inside UpdateMachine is consumed once, however many
+	// writers race for it (a join token's single use rests on this).
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.UpdateMachine(ctx, ref, func(old storage.Machine) (storage.Machine, error) {
+				if old.Spec != `{"token":"once"}` {
+					return old, errSpent
+				}
+				old.Spec, old.ID, old.Name = `{"token":""}`, "ignored", "ignored"
+				return old, nil
+			})
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case errors.Is(err, errSpent), errors.Is(err, storage.ErrConflict):
+			default:
+				t.Errorf("update: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := wins.Load(); n != 1 {
+		t.Fatalf("%d concurrent updates consumed the value, want exactly 1", n)
+	}
+	got, err = s.GetMachine(ctx, ref)
+	must(t, err)
+	if got.Spec != `{"token":""}` || got.ID != strings.ToLower(m.ID) || got.Name != "m1" {
+		t.Fatalf("after update: %+v (ID and name must not change)", got)
+	}
+	_, err = s.UpdateMachine(ctx, storage.MachineRef{SubscriptionID: subID, ResourceGroup: "rg", Name: "absent"},
+		func(old storage.Machine) (storage.Machine, error) { return old, nil })
+	wantErr(t, "update a missing machine", err, storage.ErrNotFound)
+
+	seedGroup(t, s, "rg2")
+	m2 := storage.Machine{ID: uuid.NewString(), SubscriptionID: subID, ResourceGroup: "rg2", Name: "m2", Location: "westeurope", Spec: `{}`, CreatedAt: now, UpdatedAt: now}
+	must(t, s.CreateMachine(ctx, m2))
+	if list, err := s.ListMachines(ctx, subID, "rg"); err != nil || len(list) != 1 {
+		t.Fatalf("list in group: %+v %v", list, err)
+	}
+	if list, err := s.ListMachines(ctx, subID, ""); err != nil || len(list) != 2 {
+		t.Fatalf("list in subscription: %+v %v", list, err)
+	}
+	must(t, s.DeleteMachine(ctx, ref))
+	wantErr(t, "delete twice", s.DeleteMachine(ctx, ref), storage.ErrNotFound)
+	_, err = s.GetMachineByID(ctx, m.ID)
+	wantErr(t, "get deleted", err, storage.ErrNotFound)
+	must(t, s.DeleteResourceGroup(ctx, subID, "rg2"))
+	_, err = s.GetMachineByID(ctx, m2.ID)
+	wantErr(t, "machine of a deleted group", err, storage.ErrNotFound)
+}
