@@ -21,12 +21,14 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/ward-id/ward/internal/agentserver"
 	"github.com/ward-id/ward/internal/arm"
 	"github.com/ward-id/ward/internal/audit"
 	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/authz"
 	"github.com/ward-id/ward/internal/changefeed"
 	"github.com/ward-id/ward/internal/clusters"
+	"github.com/ward-id/ward/internal/console"
 	"github.com/ward-id/ward/internal/directory"
 	"github.com/ward-id/ward/internal/federation"
 	"github.com/ward-id/ward/internal/issuer"
@@ -312,8 +314,11 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Handler: met.handler()})
 	armH.Mount(mux)
 	dirH.Mount(mux)
+	console.New(console.Config{Store: store, Access: access, Identities: identities, Clusters: clusterSvc, PublicURL: publicURL, Logger: log,
+		Auth: &authn.JWT{Keys: keys, Issuers: issuers, Audiences: append(self, armAudiences...), Now: time.Now}}).Mount(mux)
 	(&issuer.Handler{Keys: clusterSvc, Tenant: admin.TenantID}).Mount(mux)
 	sts.NewHandler(tokens).Mount(mux)
+	(&agentserver.Handler{Machines: machineSvc, Tokens: tokens, TenantID: admin.TenantID, PublicURL: publicURL, Log: log}).Mount(mux)
 	s.mux = mux
 	s.handler = accessLog(log, bounded(canonicalPaths(mux)))
 	s.tasks = append(s.tasks, func(ctx context.Context) { keys.Run(ctx, time.Minute) })

@@ -328,6 +328,42 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{key: "PATCH vault:/secrets/{name}/{version}", host: vaultHost, path: "/secrets/mx-secret/" + version + av("7.4"), body: `{"tags":{"a":"b"}}`, audience: kv, want: 200},
 		{key: "DELETE vault:/secrets/{name}", host: vaultHost, path: "/secrets/mx-gone" + av("7.4"), audience: kv, want: 200},
 
+		// The console: its page and assets are public and hold no data; its
+		// API takes a session cookie or a bearer token and shows a principal
+		// with no role nothing but itself.
+		{key: "GET /console", path: "/console/", want: 200},
+		{key: "GET /console/assets/{file}", path: "/console/assets/app.js", want: 200},
+		{key: "GET /console/login", path: "/console/login?code=not-a-code", want: 401},
+		{key: "POST /console/api/links", path: "/console/api/links", body: `{}`, noRole: 201, want: 201},
+		{key: "GET /console/api/me", path: "/console/api/me", noRole: 200, want: 200},
+		{key: "POST /console/api/logout", path: "/console/api/logout", body: `{}`, noRole: 204, want: 204},
+		{key: "GET /console/api/explorer", path: "/console/api/explorer", noRole: 200, want: 200, checkNoRoles: func(t *testing.T, b map[string]any) {
+			for k, v := range b {
+				l, _ := v.([]any)
+				if k == "servicePrincipals" && len(l) == 1 && l[0].(map[string]any)["id"] == noroles.ObjectID {
+					continue
+				}
+				if len(l) != 0 {
+					t.Errorf("a principal with no role sees %d %s in the console: %v", len(l), k, l)
+				}
+			}
+		}},
+		{key: "GET /console/api/graph", path: "/console/api/graph", noRole: 200, want: 200, checkNoRoles: func(t *testing.T, b map[string]any) {
+			if n := b["nodes"].([]any); len(n) != 0 {
+				t.Errorf("a principal with no role sees %d graph nodes: %v", len(n), n)
+			}
+		}},
+		{key: "GET /console/api/activity", path: "/console/api/activity", noRole: 200, want: 200, checkNoRoles: func(t *testing.T, b map[string]any) {
+			if v := b["value"].([]any); len(v) != 0 {
+				t.Errorf("a principal with no role sees %d activity events", len(v))
+			}
+		}},
+		{key: "GET /console/api/signins", path: "/console/api/signins", want: 200},
+		{key: "GET /console/api/signins/stream", path: "/console/api/signins/stream?maxSeconds=1", want: 200},
+		{key: "GET /console/api/check", path: "/console/api/check?principal=" + target.ObjectID + "&scope=" + url.QueryEscape(sub) + "&action=Microsoft.Resources/subscriptions/read", want: 200},
+		{key: "POST /console/api/fix/federated-credential", path: "/console/api/fix/federated-credential",
+			body: `{"identity":"` + rg + `/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mx-id","name":"mx-console-fix","issuer":"https://issuer.example.com/mx","subject":"system:serviceaccount:mx:console"}`, want: 201},
+
 		// Deletions last: the objects above must still exist for the reads.
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}/federatedIdentityCredentials/{federatedIdentityCredentialResourceName}", path: ficPath + "mx-fic-del" + av("2023-01-31"), want: 200},
 		{key: "DELETE " + "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}", path: rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mx-id-del" + av("2023-01-31"), want: 200},

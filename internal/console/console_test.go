@@ -1,0 +1,260 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/authz"
+	"github.com/ward-id/ward/internal/msi"
+	"github.com/ward-id/ward/internal/rbac"
+	"github.com/ward-id/ward/internal/router"
+	"github.com/ward-id/ward/internal/storage"
+	sqlstore "github.com/ward-id/ward/internal/storage/sql"
+)
+
+func TestSessions(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := newSessions(func() time.Time { return now })
+	who := Who{ObjectID: "o", AppID: "a"}
+
+	code, _ := s.newLink(who)
+	sid, sess, ok := s.redeem(code)
+	if !ok || sess.who != who || sess.csrf == "" {
+		t.Fatalf("redeem: ok=%v session=%+v", ok, sess)
+	}
+	if _, _, ok := s.redeem(code); ok {
+		t.Error("a link worked twice")
+	}
+	expired, _ := s.newLink(who)
+	now = now.Add(LinkLifetime)
+	if _, _, ok := s.redeem(expired); ok {
+		t.Error("an expired link worked")
+	}
+	if _, ok := s.get(sid); !ok {
+		t.Fatal("session gone after two minutes")
+	}
+	now = now.Add(IdleTimeout - time.Second)
+	if _, ok := s.get(sid); !ok {
+		t.Fatal("session gone before the idle timeout")
+	}
+	now = now.Add(IdleTimeout)
+	if _, ok := s.get(sid); ok {
+		t.Error("session outlived the idle timeout")
+	}
+
+	code, _ = s.newLink(who)
+	sid, sess, _ = s.redeem(code)
+	for i := 0; i < int(AbsoluteTimeout/IdleTimeout)+1; i++ {
+		now = now.Add(IdleTimeout - time.Minute)
+		s.get(sid)
+	}
+	if _, ok := s.get(sid); ok {
+		t.Error("session outlived the absolute timeout")
+	}
+	if csrfOK(sess, "") || csrfOK(sess, "x") || !csrfOK(sess, sess.csrf) {
+		t.Error("csrf comparison is wrong")
+	}
+	code, _ = s.newLink(who)
+	sid, _, _ = s.redeem(code)
+	s.end(sid)
+	if _, ok := s.get(sid); ok {
+		t.Error("session survived sign-out")
+	}
+}
+
+// fixture is a store with one subscription and group, identities with
+// federated credentials and role assignments, and the console on a mux.
+type fixture struct {
+	store  storage.Storage
+	access *authz.Service
+	h      *Handler
+	mux    *router.Mux
+	sub    string
+}
+
+func newFixture(t testing.TB, identities, fics, assignments int) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "ward.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	now := time.Now().UTC()
+	tenant, sub := uuid.NewString(), uuid.NewString()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(store.CreateTenant(ctx, storage.Tenant{ID: tenant, CreatedAt: now}))
+	must(store.CreateSubscription(ctx, storage.Subscription{ID: sub, TenantID: tenant, DisplayName: "sub", State: "Enabled", CreatedAt: now}))
+	for _, g := range []string{"apps", "other"} {
+		_, err := store.PutResourceGroup(ctx, storage.ResourceGroup{SubscriptionID: sub, Name: g, Location: "westeurope", CreatedAt: now, UpdatedAt: now})
+		must(err)
+	}
+	_, err = store.PutVault(ctx, storage.Vault{SubscriptionID: sub, ResourceGroup: "apps", Name: "kv", Location: "westeurope", TenantID: tenant, SKU: "standard", CreatedAt: now, UpdatedAt: now})
+	must(err)
+	roles := []string{rbac.ReaderID, rbac.KeyVaultSecretsUserID, rbac.ContributorID}
+	for i := 0; i < identities; i++ {
+		id := storage.Identity{SubscriptionID: sub, ResourceGroup: "apps", Name: fmt.Sprintf("id-%04d", i), Location: "westeurope", TenantID: tenant,
+			ClientID: uuid.NewString(), PrincipalID: uuid.NewString(), IsolationScope: "None", CreatedAt: now, UpdatedAt: now}
+		must(store.CreateIdentity(ctx, id))
+		for f := 0; f < fics; f++ {
+			_, err := store.PutFederatedCredential(ctx, storage.FederatedCredential{Identity: id.Ref(), Name: fmt.Sprintf("fic-%d", f),
+				Issuer: fmt.Sprintf("https://issuer.example.com/cluster-%d/", f), Subject: fmt.Sprintf("system:serviceaccount:ns-%d:sa-%04d", f, i),
+				Audiences: []string{"api://AzureADTokenExchange"}, CreatedAt: now, UpdatedAt: now}, nil)
+			must(err)
+		}
+		for a := 0; a < assignments; a++ {
+			scope := "/subscriptions/" + sub + "/resourceGroups/apps"
+			if a == 1 {
+				scope += "/providers/Microsoft.KeyVault/vaults/kv"
+			}
+			must(store.CreateRoleAssignment(ctx, storage.RoleAssignment{ID: uuid.NewString(), Scope: scope, PrincipalID: id.PrincipalID, PrincipalType: "ServicePrincipal",
+				RoleDefinitionID: roles[a%len(roles)], CreatedAt: now, UpdatedAt: now}))
+		}
+	}
+	access, err := authz.New(ctx, store, time.Now)
+	must(err)
+	h := New(Config{Store: store, Access: access, Identities: msi.New(store, msi.Config{}), PublicURL: "https://ward.test",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	mux := router.New()
+	h.Mount(mux)
+	return &fixture{store: store, access: access, h: h, mux: mux, sub: sub}
+}
+
+// grant gives a new principal role at scope and returns its object ID.
+func (f *fixture) grant(t testing.TB, role, scope string) string {
+	t.Helper()
+	p := uuid.NewString()
+	if role == "" {
+		return p
+	}
+	if err := f.store.CreateRoleAssignment(context.Background(), storage.RoleAssignment{ID: uuid.NewString(), Scope: scope, PrincipalID: p, PrincipalType: "ServicePrincipal",
+		RoleDefinitionID: role, CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.access.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// session signs a browser in as principal and returns its cookie and CSRF token.
+func (f *fixture) session(principal string) (*http.Cookie, string) {
+	code, _ := f.h.sessions.newLink(Who{ObjectID: principal, AppID: principal})
+	sid, sess, _ := f.h.sessions.redeem(code)
+	return &http.Cookie{Name: CookieName, Value: sid}, sess.csrf
+}
+
+func (f *fixture) do(t testing.TB, c *http.Cookie, csrf, method, path, body string) (int, []byte) {
+	t.Helper()
+	r := httptest.NewRequest(method, "https://ward.test"+path, strings.NewReader(body))
+	if c != nil {
+		r.AddCookie(c)
+	}
+	if csrf != "" {
+		r.Header.Set(HeaderCSRF, csrf)
+	}
+	w := httptest.NewRecorder()
+	f.mux.ServeHTTP(w, r)
+	return w.Code, w.Body.Bytes()
+}
+
+func TestViewsFollowRBAC(t *testing.T) {
+	f := newFixture(t, 3, 2, 3)
+	rg := "/subscriptions/" + f.sub + "/resourceGroups/apps"
+	reader := f.grant(t, rbac.ReaderID, rg)
+	nobody := f.grant(t, "", "")
+	owner := f.grant(t, rbac.OwnerID, "/")
+
+	graph := func(who string) Graph {
+		c, _ := f.session(who)
+		st, b := f.do(t, c, "", "GET", "/console/api/graph", "")
+		if st != 200 {
+			t.Fatalf("graph as %s: %d %s", who, st, b)
+		}
+		var g Graph
+		_ = json.Unmarshal(b, &g)
+		return g
+	}
+	if g := graph(nobody); len(g.Nodes) != 0 {
+		t.Errorf("no role: %d nodes, want 0", len(g.Nodes))
+	}
+	if g := graph(reader); g.Identities != 3 {
+		t.Errorf("reader: %d identities, want 3", g.Identities)
+	}
+	g := graph(owner)
+	kinds := map[string]int{}
+	inherited := 0
+	for _, n := range g.Nodes {
+		kinds[n.Kind]++
+	}
+	for _, e := range g.Edges {
+		if e.Inherited {
+			inherited++
+		}
+	}
+	if kinds[KindIdentity] != 3 || kinds[KindFIC] != 6 || kinds[KindAssignment] != 9 || kinds[KindIssuer] != 2 || kinds[KindVault] != 1 || inherited == 0 {
+		t.Errorf("owner's graph: kinds %v, %d inherited edges", kinds, inherited)
+	}
+
+	fix := `{"identity":"` + rg + `/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-0000","name":"console-fix","issuer":"https://issuer.example.com/x","subject":"system:serviceaccount:a:b"}`
+	c, csrf := f.session(reader)
+	if st, b := f.do(t, c, csrf, "POST", "/console/api/fix/federated-credential", fix); st != 403 {
+		t.Errorf("reader's fix: %d %s, want 403", st, b)
+	}
+	c, csrf = f.session(owner)
+	if st, b := f.do(t, c, "", "POST", "/console/api/fix/federated-credential", fix); st != 403 || !strings.Contains(string(b), "CSRF") {
+		t.Errorf("fix without the CSRF token: %d %s, want 403", st, b)
+	}
+	if st, b := f.do(t, c, csrf, "POST", "/console/api/fix/federated-credential", fix); st != 201 {
+		t.Errorf("owner's fix: %d %s, want 201", st, b)
+	}
+	evs, _ := f.store.ListActivity(context.Background(), f.sub, time.Now().Add(-time.Hour), 10)
+	var results []string
+	for _, e := range evs {
+		results = append(results, e.Result+" "+e.Action)
+	}
+	if len(evs) != 2 {
+		t.Errorf("activity log after a refused and a created fix: %v", results)
+	}
+
+	c, _ = f.session(reader)
+	st, b := f.do(t, c, "", "GET", "/console/api/check?principal="+reader+"&scope="+rg+"/providers/Microsoft.KeyVault/vaults/kv&action=Microsoft.KeyVault/vaults/secrets/getSecret/action", "")
+	var res CheckResult
+	_ = json.Unmarshal(b, &res)
+	if st != 200 || res.Allowed || len(res.Assignments) != 1 || !strings.Contains(res.Assignments[0].Why, "dataActions") {
+		t.Errorf("can a Reader read a secret: %d %s", st, b)
+	}
+}
+
+// BenchmarkGraph measures the graph endpoint over 1,000 identities with 5
+// federated credentials and 3 role assignments each, as an Owner.
+func BenchmarkGraph(b *testing.B) {
+	f := newFixture(b, 1000, 5, 3)
+	owner := f.grant(b, rbac.OwnerID, "/")
+	c, _ := f.session(owner)
+	var size int
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		st, body := f.do(b, c, "", "GET", "/console/api/graph?limit=5000", "")
+		if st != 200 {
+			b.Fatalf("%d %s", st, body)
+		}
+		size = len(body)
+	}
+	b.ReportMetric(float64(size), "bytes/response")
+}

@@ -1,0 +1,21 @@
+// Package console serves Ward's web console under /console/ on the
+// server's own listener: the access graph, an explorer of every object,
+// the live sign-in log with "what would have matched" and a fix button,
+// the activity log, and "can X do Y?".
+//
+// Sign-in is passwordless: `ward console` (signed in as a principal) asks
+// POST /console/api/links for a one-time link valid for two minutes; the
+// browser that opens it gets a session cookie (__Host-, HttpOnly, Secure,
+// SameSite=Strict) that acts as that principal, with idle and absolute
+// timeouts and sign-out. Writes need the session's CSRF token in the
+// X-Ward-CSRF header and a same-origin Origin. The JSON API also accepts a
+// management bearer token, so scripts and tests can call it directly.
+//
+// Every view is filtered and every action authorized with the RBAC engine
+// and the directory policy, exactly as the management and directory APIs
+// authorize the same principal: the console never shows or changes what
+// the API would not. Secrets are never shown, only names.
+//
+// The pages are server-sent static files (HTML, CSS, a small script)
+// embedded in the binary; nothing is fetched from elsewhere.
+package console

@@ -1,0 +1,446 @@
+package console
+
+import (
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/ward-id/ward/internal/rbac"
+	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/storage"
+)
+
+// Node kinds of the access graph, in the order the chain runs (the page
+// lays them out in this order, left to right).
+const (
+	KindCluster    = "cluster"
+	KindIssuer     = "issuer"
+	KindSubject    = "subject"
+	KindFIC        = "federatedCredential"
+	KindIdentity   = "identity"
+	KindPrincipal  = "servicePrincipal"
+	KindAssignment = "roleAssignment"
+	KindScope      = "scope"
+	KindVault      = "vault"
+)
+
+// Graph limits: identities shown by default and at most.
+const (
+	defaultGraphLimit = 200
+	maxGraphLimit     = 5000
+)
+
+// GraphNode is one box of the access graph.
+type GraphNode struct {
+	ID    string            `json:"id"`
+	Kind  string            `json:"kind"`
+	Label string            `json:"label"`
+	Sub   string            `json:"sub,omitempty"`
+	Props map[string]string `json:"props,omitempty"`
+	CLI   string            `json:"cli,omitempty"`
+}
+
+// GraphEdge is one labelled link; Inherited marks a role assignment that
+// applies to the resource through a scope above it.
+type GraphEdge struct {
+	From      string `json:"from"`
+	To        string `json:"to"`
+	Label     string `json:"label,omitempty"`
+	Inherited bool   `json:"inherited,omitempty"`
+}
+
+// Graph is the access graph from one starting point.
+type Graph struct {
+	Start      string      `json:"start"`
+	StartKind  string      `json:"startKind"`
+	Nodes      []GraphNode `json:"nodes"`
+	Edges      []GraphEdge `json:"edges"`
+	Identities int         `json:"identities"` // matching the start and query
+	Shown      int         `json:"shown"`      // of them, drawn
+}
+
+type graphBuilder struct {
+	v     *view
+	nodes map[string]int
+	edges map[[2]string]bool
+	g     *Graph
+}
+
+func (b *graphBuilder) node(n GraphNode) string {
+	n.ID = strings.ToLower(n.ID)
+	if _, ok := b.nodes[n.ID]; !ok {
+		b.nodes[n.ID] = len(b.g.Nodes)
+		b.g.Nodes = append(b.g.Nodes, n)
+	}
+	return n.ID
+}
+
+func (b *graphBuilder) edge(e GraphEdge) {
+	k := [2]string{e.From, e.To}
+	if b.edges[k] {
+		return
+	}
+	b.edges[k] = true
+	b.g.Edges = append(b.g.Edges, e)
+}
+
+// scopeNode draws a scope (subscription, group, resource) as a node.
+func (b *graphBuilder) scopeNode(scope string) string {
+	if vl, ok := b.vault(scope); ok {
+		return b.vaultNode(vl)
+	}
+	label, sub := scope, ""
+	if id, err := resourceid.Parse(scope); err == nil {
+		switch {
+		case id.Subscription == "":
+			label, sub = "/", "root scope"
+		case id.ResourceGroup == "":
+			label, sub = id.Subscription, "subscription"
+		case len(id.Types) == 0:
+			label, sub = id.ResourceGroup, "resource group"
+		default:
+			label, sub = id.Types[len(id.Types)-1].Name, id.Provider+"/"+id.Types[len(id.Types)-1].Type
+		}
+	}
+	return b.node(GraphNode{ID: scope, Kind: KindScope, Label: label, Sub: sub, Props: map[string]string{"scope": scope},
+		CLI: "ward role assignment list --scope " + scope})
+}
+
+func (b *graphBuilder) vault(scope string) (storage.Vault, bool) {
+	for _, vl := range b.v.vaults {
+		if strings.EqualFold(vaultID(vl), strings.TrimRight(scope, "/")) {
+			return vl, true
+		}
+	}
+	return storage.Vault{}, false
+}
+
+func (b *graphBuilder) vaultNode(vl storage.Vault) string {
+	id := vaultID(vl)
+	return b.node(GraphNode{ID: id, Kind: KindVault, Label: vl.Name, Sub: "vault · " + vl.ResourceGroup,
+		Props: map[string]string{"id": id, "location": vl.Location}, CLI: "ward keyvault show -g " + vl.ResourceGroup + " -n " + vl.Name})
+}
+
+// startKind classifies a starting point.
+func startKind(start string) string {
+	switch {
+	case start == "" || start == "/":
+		return "all"
+	case strings.HasPrefix(start, "subject:"):
+		return KindSubject
+	}
+	id, err := resourceid.Parse(start)
+	if err != nil {
+		return ""
+	}
+	switch {
+	case id.ResourceGroup == "" && len(id.Types) == 0:
+		return "subscription"
+	case len(id.Types) == 0:
+		return "resourceGroup"
+	case strings.EqualFold(id.Provider, "Microsoft.ManagedIdentity"):
+		return KindIdentity
+	case strings.EqualFold(id.Provider, "Microsoft.ContainerService"):
+		return KindCluster
+	case strings.EqualFold(id.Provider, "Microsoft.KeyVault"):
+		return KindVault
+	}
+	return "resource"
+}
+
+// buildGraph draws the chains through start: cluster → issuer → service
+// account → federated credential → identity → role assignment → scope →
+// resource, for the identities the start selects and q matches (at most
+// limit of them, by resource ID).
+func buildGraph(v *view, start, q string, limit int) *Graph {
+	g := &Graph{Start: start, StartKind: startKind(start), Nodes: []GraphNode{}, Edges: []GraphEdge{}}
+	b := &graphBuilder{v: v, nodes: map[string]int{}, edges: map[[2]string]bool{}, g: g}
+	q = strings.ToLower(strings.TrimSpace(q))
+
+	byPrincipal := map[string][]storage.RoleAssignment{}
+	for _, a := range v.assignments {
+		k := strings.ToLower(a.PrincipalID)
+		byPrincipal[k] = append(byPrincipal[k], a)
+	}
+	clusterByIssuer := map[string]int{}
+	for i, c := range v.clusters {
+		if c.Spec.OIDCIssuer {
+			clusterByIssuer[v.issuerURL(c.Cluster.ID)] = i
+		}
+	}
+
+	// Which identities the start selects; startScope is the resource or
+	// scope inherited assignments are relative to.
+	startScope := ""
+	kind := g.StartKind
+	var startCluster = -1
+	selected := func(id storage.Identity) bool { return true }
+	switch kind {
+	case "subscription", "resourceGroup":
+		startScope = strings.TrimRight(start, "/")
+		selected = func(id storage.Identity) bool {
+			if rbac.Covers(startScope, identityID(id)) {
+				return true
+			}
+			for _, a := range byPrincipal[strings.ToLower(id.PrincipalID)] {
+				if rbac.Covers(startScope, a.Scope) {
+					return true
+				}
+			}
+			return false
+		}
+	case KindIdentity:
+		selected = func(id storage.Identity) bool {
+			return strings.EqualFold(identityID(id), strings.TrimRight(start, "/"))
+		}
+	case KindVault, "resource":
+		startScope = strings.TrimRight(start, "/")
+		selected = func(id storage.Identity) bool {
+			for _, a := range byPrincipal[strings.ToLower(id.PrincipalID)] {
+				if rbac.Covers(a.Scope, startScope) {
+					return true
+				}
+			}
+			return false
+		}
+	case KindCluster:
+		for i, c := range v.clusters {
+			if strings.EqualFold(clusterID(c.Cluster), strings.TrimRight(start, "/")) {
+				startCluster = i
+			}
+		}
+		selected = func(id storage.Identity) bool {
+			if startCluster < 0 {
+				return false
+			}
+			c := v.clusters[startCluster]
+			iid := identityID(id)
+			if strings.EqualFold(c.Spec.KubeletIdentity, iid) || strings.EqualFold(c.Spec.ControlPlaneIdentity, iid) {
+				return true
+			}
+			iss := v.issuerURL(c.Cluster.ID)
+			for _, f := range v.fics[strings.ToLower(iid)] {
+				if f.Issuer == iss {
+					return true
+				}
+			}
+			return false
+		}
+	case KindSubject:
+		want := strings.TrimPrefix(start, "subject:")
+		selected = func(id storage.Identity) bool {
+			for _, f := range v.fics[strings.ToLower(identityID(id))] {
+				if f.Subject == want {
+					return true
+				}
+			}
+			return false
+		}
+	case "":
+		return g
+	}
+	matches := func(id storage.Identity) bool {
+		if q == "" {
+			return true
+		}
+		if strings.Contains(strings.ToLower(identityID(id)), q) {
+			return true
+		}
+		for _, f := range v.fics[strings.ToLower(identityID(id))] {
+			if strings.Contains(strings.ToLower(f.Name+" "+f.Issuer+" "+f.Subject), q) {
+				return true
+			}
+		}
+		for _, a := range byPrincipal[strings.ToLower(id.PrincipalID)] {
+			if strings.Contains(strings.ToLower(v.roleName(a.RoleDefinitionID)+" "+a.Scope), q) {
+				return true
+			}
+		}
+		return false
+	}
+	var chosen []storage.Identity
+	for _, id := range v.identities {
+		if selected(id) && matches(id) {
+			g.Identities++
+			if len(chosen) < limit {
+				chosen = append(chosen, id)
+			}
+		}
+	}
+	g.Shown = len(chosen)
+
+	if startScope != "" {
+		if vl, ok := b.vault(startScope); ok {
+			b.vaultNode(vl)
+		} else {
+			b.scopeNode(startScope)
+		}
+	}
+	if startCluster >= 0 {
+		b.clusterNode(startCluster)
+	}
+	for _, id := range chosen {
+		iid := identityID(id)
+		in := b.node(GraphNode{ID: iid, Kind: KindIdentity, Label: id.Name, Sub: "identity · " + id.ResourceGroup,
+			Props: map[string]string{"id": iid, "clientId": id.ClientID, "principalId": id.PrincipalID, "location": id.Location},
+			CLI:   "ward identity show -g " + id.ResourceGroup + " -n " + id.Name})
+		for i, c := range v.clusters {
+			if strings.EqualFold(c.Spec.KubeletIdentity, iid) {
+				b.edge(GraphEdge{From: b.clusterNode(i), To: in, Label: "kubelet identity"})
+			} else if strings.EqualFold(c.Spec.ControlPlaneIdentity, iid) {
+				b.edge(GraphEdge{From: b.clusterNode(i), To: in, Label: "control-plane identity"})
+			}
+		}
+		for _, f := range v.fics[strings.ToLower(iid)] {
+			fid := iid + "/federatedIdentityCredentials/" + f.Name
+			fn := b.node(GraphNode{ID: fid, Kind: KindFIC, Label: f.Name, Sub: "federated credential",
+				Props: map[string]string{"id": fid, "issuer": f.Issuer, "subject": f.Subject, "audiences": strings.Join(f.Audiences, ", ")},
+				CLI:   "ward identity federated-credential show -g " + id.ResourceGroup + " --identity-name " + id.Name + " -n " + f.Name})
+			isn := b.node(GraphNode{ID: "issuer:" + f.Issuer, Kind: KindIssuer, Label: shortIssuer(f.Issuer), Sub: "OIDC issuer", Props: map[string]string{"issuer": f.Issuer}})
+			sn := b.node(GraphNode{ID: "subject:" + f.Issuer + "|" + f.Subject, Kind: KindSubject, Label: shortSubject(f.Subject), Sub: subjectKind(f.Subject),
+				Props: map[string]string{"subject": f.Subject, "issuer": f.Issuer}})
+			if ci, ok := clusterByIssuer[f.Issuer]; ok {
+				b.edge(GraphEdge{From: b.clusterNode(ci), To: isn, Label: "issuer"})
+			}
+			b.edge(GraphEdge{From: isn, To: sn, Label: "subject"})
+			b.edge(GraphEdge{From: sn, To: fn, Label: "aud " + strings.Join(f.Audiences, ", ")})
+			b.edge(GraphEdge{From: fn, To: in, Label: "trusted by"})
+		}
+		b.assignments(in, byPrincipal[strings.ToLower(id.PrincipalID)], startScope)
+	}
+	// A resource's other principals (service principals) with access to it.
+	if kind == KindVault || kind == "resource" {
+		for _, sp := range v.sps {
+			var as []storage.RoleAssignment
+			for _, a := range byPrincipal[strings.ToLower(sp.ObjectID)] {
+				if rbac.Covers(a.Scope, startScope) {
+					as = append(as, a)
+				}
+			}
+			if len(as) == 0 {
+				continue
+			}
+			pn := b.node(GraphNode{ID: "sp:" + sp.ObjectID, Kind: KindPrincipal, Label: sp.DisplayName, Sub: "service principal",
+				Props: map[string]string{"objectId": sp.ObjectID, "appId": sp.AppID}, CLI: "ward ad sp show --id " + sp.AppID})
+			b.assignments(pn, as, startScope)
+		}
+	}
+	return g
+}
+
+// assignments draws a principal's role assignments and their scopes; an
+// assignment above startScope is inherited by it.
+func (b *graphBuilder) assignments(from string, as []storage.RoleAssignment, startScope string) {
+	sort.Slice(as, func(i, j int) bool { return as[i].Scope < as[j].Scope })
+	for _, a := range as {
+		role := b.v.roleName(a.RoleDefinitionID)
+		an := b.node(GraphNode{ID: "assignment:" + a.ID, Kind: KindAssignment, Label: role, Sub: "at " + shortScope(a.Scope),
+			Props: map[string]string{"id": a.ID, "role": role, "roleDefinitionId": a.RoleDefinitionID, "scope": a.Scope,
+				"principalId": a.PrincipalID, "createdBy": a.CreatedBy},
+			CLI: "ward role assignment list --assignee " + a.PrincipalID + " --scope " + a.Scope})
+		b.edge(GraphEdge{From: from, To: an, Label: "role"})
+		sn := b.scopeNode(a.Scope)
+		b.edge(GraphEdge{From: an, To: sn, Label: "scope"})
+		if startScope != "" && !strings.EqualFold(rbac.NormalizeScope(a.Scope), rbac.NormalizeScope(startScope)) && rbac.Covers(a.Scope, startScope) {
+			target := b.scopeNode(startScope)
+			b.edge(GraphEdge{From: sn, To: target, Label: "inherited", Inherited: true})
+			continue
+		}
+		// Vaults below an assignment's scope inherit it.
+		n := 0
+		for _, vl := range b.v.vaults {
+			if vid := vaultID(vl); !strings.EqualFold(vid, a.Scope) && rbac.Covers(a.Scope, vid) && n < 20 {
+				b.edge(GraphEdge{From: sn, To: b.vaultNode(vl), Label: "inherited", Inherited: true})
+				n++
+			}
+		}
+	}
+}
+
+func (b *graphBuilder) clusterNode(i int) string {
+	c := b.v.clusters[i]
+	id := clusterID(c.Cluster)
+	props := map[string]string{"id": id, "kubeletIdentity": c.Spec.KubeletIdentity, "workloadIdentity": strconv.FormatBool(c.Spec.WorkloadIdentity)}
+	if c.Spec.OIDCIssuer {
+		props["issuer"] = b.v.issuerURL(c.Cluster.ID)
+	}
+	return b.node(GraphNode{ID: id, Kind: KindCluster, Label: c.Cluster.Name, Sub: "cluster · " + c.Cluster.ResourceGroup, Props: props,
+		CLI: "ward aks show -g " + c.Cluster.ResourceGroup + " -n " + c.Cluster.Name})
+}
+
+func shortIssuer(iss string) string {
+	s := strings.TrimPrefix(strings.TrimPrefix(iss, "https://"), "http://")
+	if len(s) > 48 {
+		s = s[:22] + "…" + s[len(s)-22:]
+	}
+	return s
+}
+
+func shortSubject(sub string) string {
+	if rest, ok := strings.CutPrefix(sub, "system:serviceaccount:"); ok {
+		return strings.Replace(rest, ":", "/", 1)
+	}
+	return sub
+}
+
+func subjectKind(sub string) string {
+	if strings.HasPrefix(sub, "system:serviceaccount:") {
+		return "service account"
+	}
+	return "subject"
+}
+
+func shortScope(scope string) string {
+	if id, err := resourceid.Parse(scope); err == nil {
+		switch {
+		case id.Subscription == "":
+			return "/"
+		case id.ResourceGroup == "":
+			return "subscription " + id.Subscription[:min(8, len(id.Subscription))] + "…"
+		case len(id.Types) == 0:
+			return "group " + id.ResourceGroup
+		default:
+			return id.Types[len(id.Types)-1].Name
+		}
+	}
+	return scope
+}
+
+// graph serves GET /console/api/graph?start=&q=&limit=.
+func (h *Handler) graph(w http.ResponseWriter, r *http.Request) {
+	c, ok := h.authenticate(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	limit := defaultGraphLimit
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > maxGraphLimit {
+			writeErr(w, http.StatusBadRequest, "InvalidLimit", "limit must be a whole number from 1 to "+strconv.Itoa(maxGraphLimit)+".")
+			return
+		}
+		limit = n
+	}
+	start := q.Get("start")
+	if len(start) > 2000 || len(q.Get("q")) > 200 {
+		writeErr(w, http.StatusBadRequest, "InvalidQuery", "start or q is too long.")
+		return
+	}
+	if startKind(start) == "" {
+		writeErr(w, http.StatusBadRequest, "InvalidStart", "start must be a subscription, resource group, identity, cluster or vault resource ID, or subject:<service account subject>.")
+		return
+	}
+	v, err := h.load(r.Context(), c.Who)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, buildGraph(v, start, q.Get("q"), limit))
+}
+
+func (h *Handler) fail(w http.ResponseWriter, err error) {
+	h.cfg.Logger.Error("console", "err", err)
+	writeErr(w, http.StatusInternalServerError, "InternalServerError", "The console could not read the store; see the server log.")
+}
