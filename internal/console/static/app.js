@@ -155,7 +155,7 @@
     stat.textContent = g.identities === 0 ? "" : "Showing " + g.shown + " of " + g.identities + " identities" + (g.shown < g.identities ? " — search or raise the limit to see the rest" : "") + " · " + g.nodes.length + " boxes";
     if (g.nodes.length === 0) { wrap.replaceChildren(el("div", { class: "empty" }, "Nothing to show: no object you may read matches this starting point" + (g.identities === 0 ? "." : "."))); return; }
     const { nodes, edges } = collapsed(g);
-    const W = 196, H = 42, GX = 64, GY = 12, TOP = 34, LEFT = 16;
+    const W = 172, H = 42, GX = 48, GY = 12, TOP = 34, LEFT = 16;
     const cols = [];
     for (const n of nodes) { const c = COL[n.kind]; (cols[c] = cols[c] || []).push(n); }
     const used = cols.map((c, i) => c ? i : -1).filter(i => i >= 0);
@@ -177,9 +177,11 @@
     }
     const maxRows = Math.max(...used.map(c => cols[c].length));
     const width = LEFT * 2 + used.length * W + (used.length - 1) * GX, height = TOP + maxRows * (H + GY) + 10;
-    const svg = sv("svg", { class: "graph", width, height, viewBox: "0 0 " + width + " " + height, role: "img", "aria-label": "Access graph" });
+    // Fit wide graphs to the window, down to 70 %; beyond that, scroll.
+    const scale = Math.min(1, Math.max(0.7, (wrap.clientWidth - 4) / width));
+    const svg = sv("svg", { class: "graph", width: Math.round(width * scale), height: Math.round(height * scale), viewBox: "0 0 " + width + " " + height, role: "img", "aria-label": "Access graph" });
     for (const c of used) svg.append(sv("text", { class: "col-title", x: xOf.get(c) + 2, y: 18 }, TITLES[c] + " · " + cols[c].length));
-    const showLabels = edges.length <= 400;
+    const showLabels = true;
     const eg = sv("g", {}), ng = sv("g", {});
     svg.append(eg, ng);
     const edgeEls = [];
@@ -195,15 +197,17 @@
       eg.append(p);
       edgeEls.push(p);
       if (showLabels && e.label) {
-        const t = sv("text", { class: "el" + (e.inherited ? " inh" : ""), x: (x1 + x2) / 2, y: (y1 + y2) / 2 - 3, "text-anchor": "middle" }, trunc(e.label, 30));
+        // Labels show for the edges of the hovered or selected box (inherited ones always).
+        const t = sv("text", { class: "el" + (e.inherited ? " inh" : ""), x: (x1 + x2) / 2, y: (y1 + y2) / 2 - 3, "text-anchor": "middle", "data-from": e.from, "data-to": e.to }, trunc(e.label, 34));
         eg.append(t);
+        edgeEls.push(t);
       }
     }
     for (const [id, p] of pos) {
       const n = p.n;
       const g2 = sv("g", { class: "node", transform: `translate(${p.x},${p.y})`, tabindex: "0", role: "button", "data-id": id, "data-kind": n.kind, "aria-label": n.kind + " " + n.label });
       g2.append(sv("rect", { width: W, height: H, rx: 8 }), sv("rect", { class: "bar", width: 5, height: H, rx: 2, fill: "var(" + COLOR[n.kind] + ")" }),
-        sv("text", { class: "l", x: 14, y: 18 }, trunc(n.label, 26)), sv("text", { class: "s", x: 14, y: 33 }, trunc(n.sub || n.kind, 30)));
+        sv("text", { class: "l", x: 14, y: 18 }, trunc(n.label, 23)), sv("text", { class: "s", x: 14, y: 33 }, trunc(n.sub || n.kind, 27)));
       g2.append(sv("title", {}, n.label));
       g2.addEventListener("click", () => showNode(n));
       g2.addEventListener("keydown", ev => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); showNode(n); } });
@@ -214,13 +218,18 @@
     wrap.replaceChildren(svg);
   }
   function highlight(id, edgeEls, on) {
-    for (const p of edgeEls) p.classList.toggle("hot", on && (p.dataset.from === id || p.dataset.to === id));
+    const sel = state.selected;
+    for (const p of edgeEls) {
+      const touches = x => x && (p.dataset.from === x || p.dataset.to === x);
+      p.classList.toggle("hot", (on && touches(id)) || touches(sel));
+    }
   }
   function trunc(s, n) { s = String(s); return s.length > n ? s.slice(0, n - 1) + "…" : s; }
 
   function showNode(n) {
     state.selected = n.id;
     document.querySelectorAll("svg.graph .node").forEach(x => x.classList.toggle("sel", x.dataset.id === n.id));
+    document.querySelectorAll("svg.graph path.e, svg.graph text.el").forEach(p => p.classList.toggle("hot", p.dataset.from === n.id || p.dataset.to === n.id));
     const g = state.graph;
     const byId = new Map(g.nodes.map(x => [x.id, x]));
     const rel = el("div", { class: "related" });
@@ -374,18 +383,19 @@
   function lastSeg(id) { return id.slice(id.lastIndexOf("/") + 1); }
   function fmtTime(t) { const d = new Date(t); return isNaN(d) ? t : d.toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" }); }
   function showSignIn(s, tr) {
-    const body = [el("span", { class: "badge " + (s.result === "success" ? "ok" : "bad") }, s.result === "success" ? "Issued" : "Refused · AADSTS" + s.errorCode),
-      props({ time: s.time, "last seen": s.lastSeen, count: s.count, client: s.clientId, identity: s.identity, principal: s.principal, credential: s.credential, resource: s.resource, issuer: s.issuer, subject: s.subject, source: s.source })];
-    if (s.message) body.push(el("div", { class: "msg" }, s.message));
+    const body = [el("span", { class: "badge " + (s.result === "success" ? "ok" : "bad") }, s.result === "success" ? "Issued" : "Refused · AADSTS" + s.errorCode)];
+    const details = [props({ time: s.time, "last seen": s.lastSeen, count: s.count, client: s.clientId, identity: s.identity, principal: s.principal, credential: s.credential, resource: s.resource, issuer: s.issuer, subject: s.subject, source: s.source })];
+    if (s.message) details.push(el("div", { class: "msg" }, s.message));
     if (s.explanation) body.push(el("div", { class: "explain" }, el("b", {}, "What would have matched"), s.explanation.replace(/^Ward: /, "")));
     if (s.fix) {
       const f = s.fix;
       body.push(el("h3", {}, "Fix"), el("p", {}, "Create the federated credential that would have matched this exchange:"),
-        props({ identity: f.identity, name: f.name, issuer: f.issuer, subject: f.subject, audiences: f.audiences.join(", ") }), cli(f.cli));
+        props({ identity: lastSeg(f.identity), name: f.name, subject: f.subject, audiences: f.audiences.join(", ") }));
       const btn = el("button", { class: "primary", id: "fix", disabled: !f.canApply, onclick: () => confirmFix(f, tr) }, "Create the federated credential that would have matched");
-      body.push(el("div", { class: "actions" }, btn));
+      body.push(el("div", { class: "actions" }, btn), cli(f.cli));
       if (!f.canApply) body.push(el("div", { class: "msg" }, "You may not create it: it needs Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write at the identity."));
     }
+    body.push(el("h3", {}, "Details"), ...details);
     openDrawer("Sign-in", ...body);
   }
   function confirmFix(f, tr) {
