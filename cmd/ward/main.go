@@ -23,6 +23,7 @@ func main() {
 	}
 	var g cli.Globals
 	root.AddCommand(serveCmd(), webhookCmd(), benchCmd(), adminCmd())
+	root.AddCommand(agentCmd())
 	root.AddCommand(cli.Commands(&g)...)
 	if err := cli.UnknownSubcommand(root, os.Args[1:]); err != nil {
 		cli.FormatError(os.Stderr, err)

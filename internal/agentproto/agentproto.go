@@ -95,6 +95,9 @@ type JoinResponse struct {
 	MachineID  string `json:"machineId"`
 	ResourceID string `json:"resourceId"`
 	TenantID   string `json:"tenantId"`
+	// Audience is what the agent's assertions must name as aud: Ward's
+	// public URL may differ from the URL the agent reaches it at.
+	Audience string `json:"audience"`
 }
 
 // TokenRequest asks for an access token of one of the machine's

@@ -1,0 +1,141 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ServeConfig says where the agent listens.
+type ServeConfig struct {
+	Agent  *Agent
+	Server *Server
+	// Listen addresses; "" disables a protocol.
+	IMDSAddr, ArcAddr, AppServiceAddr string
+	// ProbeAddr serves /healthz and /readyz ("" disables them).
+	ProbeAddr string
+	// SetupIMDSAddress puts the IMDS address on the loopback interface
+	// before listening (CAP_NET_ADMIN).
+	SetupIMDSAddress bool
+	Logger           *slog.Logger
+	// Ready, if set, is called with the bound addresses by protocol
+	// (imds, arc, appservice, probe) once every listener serves.
+	Ready func(map[string]net.Addr)
+}
+
+// Serve learns the machine's state from Ward (retrying until it answers),
+// then serves the enabled protocols until ctx ends.
+func Serve(ctx context.Context, cfg ServeConfig) error {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	for delay := 500 * time.Millisecond; ; delay = min(2*delay, 10*time.Second) {
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := cfg.Agent.Refresh(rctx)
+		cancel()
+		if err == nil {
+			break
+		}
+		log.Warn("cannot reach ward yet; retrying", "err", err, "in", delay)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+	}
+	if cfg.SetupIMDSAddress && cfg.IMDSAddr != "" {
+		host, _, err := net.SplitHostPort(cfg.IMDSAddr)
+		if err != nil {
+			return fmt.Errorf("--imds-addr %q: %w", cfg.IMDSAddr, err)
+		}
+		if err := AddLoopbackAddress(net.ParseIP(host)); err != nil {
+			return fmt.Errorf("put %s on the loopback interface: %w", host, err)
+		}
+	}
+	type listener struct {
+		name, addr string
+		h          http.Handler
+	}
+	var ls []listener
+	for _, l := range []listener{
+		{"imds", cfg.IMDSAddr, cfg.Server.IMDSHandler()},
+		{"arc", cfg.ArcAddr, cfg.Server.ArcHandler()},
+		{"appservice", cfg.AppServiceAddr, cfg.Server.AppServiceHandler()},
+		{"probe", cfg.ProbeAddr, probes(cfg.Agent)},
+	} {
+		if l.addr != "" {
+			ls = append(ls, l)
+		}
+	}
+	if len(ls) == 0 {
+		return errors.New("no protocol enabled: give --imds-addr, --arc-addr or --app-service-addr")
+	}
+	bound := map[string]net.Addr{}
+	var servers []*http.Server
+	errc := make(chan error, len(ls))
+	for _, l := range ls {
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			for _, s := range servers {
+				s.Close()
+			}
+			if l.name == "imds" && errors.Is(err, syscall.EADDRNOTAVAIL) {
+				return fmt.Errorf("listen on %s: %w: the metadata address is not on this host; add it (ip addr add %s/32 dev lo, or --setup-imds-address) or disable IMDS with --imds-addr=", l.addr, err, strings.Split(l.addr, ":")[0])
+			}
+			return fmt.Errorf("listen on %s (%s): %w", l.addr, l.name, err)
+		}
+		bound[l.name] = ln.Addr()
+		srv := &http.Server{Handler: l.h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+			IdleTimeout: time.Minute, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+		servers = append(servers, srv)
+		go func() { errc <- srv.Serve(ln) }()
+		log.Info("ward agent listening", "protocol", l.name, "addr", ln.Addr().String())
+	}
+	bg, stop := context.WithCancel(ctx)
+	defer stop()
+	go cfg.Agent.Run(bg)
+	go cfg.Server.Run(bg)
+	if cfg.Ready != nil {
+		cfg.Ready(bound)
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, s := range servers {
+		_ = s.Shutdown(shut)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// probes serves /healthz (the process runs) and /readyz (it knows its
+// machine's state and may serve it).
+func probes(a *Agent) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/healthz":
+			_, _ = w.Write([]byte("ok\n"))
+		case "/readyz":
+			if _, err := a.State(); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+			_, _ = w.Write([]byte("ok\n"))
+		default:
+			http.NotFound(w, r)
+		}
+	})
+}

@@ -1,0 +1,74 @@
+package agent
+
+import "time"
+
+// Wire names of the protocols the agent serves, as the unmodified SDKs
+// send them (reference: protocols.md §4, real-clients.md §3.3). Tests use
+// the literal values, so a rename fails loudly.
+const (
+	// IMDS.
+	PathIMDSToken    = "/metadata/identity/oauth2/token"
+	PathIMDSInstance = "/metadata/instance"
+	HeaderMetadata   = "Metadata"
+	HeaderForwarded  = "X-Forwarded-For"
+	DefaultIMDSAddr  = "169.254.169.254:80"
+	IMDSAddress      = "169.254.169.254"
+
+	// App Service (api-version 2019-08-01): IDENTITY_ENDPOINT points at
+	// PathAppServiceToken; IDENTITY_HEADER is the secret.
+	PathAppServiceToken = "/msi/token"
+	HeaderIdentity      = "X-IDENTITY-HEADER"
+
+	// Azure Arc (api-version 2020-06-01): IDENTITY_ENDPOINT =
+	// http://127.0.0.1:40342/metadata/identity/oauth2/token and
+	// IMDS_ENDPOINT = http://127.0.0.1:40342; the first request is answered
+	// 401 with WWW-Authenticate: Basic realm=<ArcTokenDir>/<random>.key.
+	DefaultArcAddr     = "127.0.0.1:40342"
+	DefaultArcTokenDir = "/var/opt/azcmagent/tokens"
+	ArcTokenGroup      = "himds"
+	// arcKeyLifetime is how long a challenge file's secret is valid; each
+	// is used once.
+	arcKeyLifetime = time.Minute
+	// maxArcChallenges bounds outstanding challenge files.
+	maxArcChallenges = 256
+
+	// Query parameters.
+	ParamAPIVersion = "api-version"
+	ParamResource   = "resource"
+	ParamClientID   = "client_id"
+	ParamObjectID   = "object_id"
+	ParamPrincipal  = "principal_id"
+	ParamMSIResID   = "msi_res_id"
+	ParamMIResID    = "mi_res_id"
+
+	// Azure's documented managed identity limits per VM: 20 requests per
+	// second and 5 concurrent requests.
+	DefaultRateLimit     = 20
+	DefaultMaxConcurrent = 5
+
+	// Tokens are served from the cache until this long before they expire.
+	RefreshBefore = 5 * time.Minute
+	// DefaultPollInterval is how often the agent asks Ward whether its
+	// machine and identities changed (a conditional GET; 304 when not):
+	// a deletion or detachment stops serving within this plus one round
+	// trip.
+	DefaultPollInterval = 400 * time.Millisecond
+	// DefaultMaxStale is how long the agent keeps serving when it cannot
+	// reach Ward; past it, requests fail until Ward answers again.
+	DefaultMaxStale = 5 * time.Minute
+)
+
+// Environment variables the SDKs read (for the operator's instructions).
+const (
+	EnvIdentityEndpoint = "IDENTITY_ENDPOINT"
+	EnvIdentityHeader   = "IDENTITY_HEADER"
+	EnvIMDSEndpoint     = "IMDS_ENDPOINT"
+)
+
+// Files of the agent's state directory (ward agent join writes them).
+const (
+	FileKey     = "agent.key"    // PKCS#8 PEM, mode 0600: never leaves the machine
+	FileCert    = "agent.crt"    // the self-signed certificate registered with Ward
+	FileMachine = "machine.json" // which machine, Ward's URL and the assertion audience
+	FileCA      = "ca.pem"       // Ward's CA, when join was given one
+)

@@ -1,0 +1,218 @@
+// Package agentserver is the Ward side of `ward agent`: the endpoints an
+// agent joins with, asks tokens of its machine's identities from, and polls
+// for its machine's state (package agentproto has the wire). Each request
+// carries the agent's attestation, which package machines verifies; an
+// agent gets only the identities its machine or node pool has now.
+package agentserver
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/ward-id/ward/internal/agentproto"
+	"github.com/ward-id/ward/internal/machines"
+	"github.com/ward-id/ward/internal/router"
+	"github.com/ward-id/ward/internal/sts"
+)
+
+// maxBody bounds a join or token request's body.
+const maxBody = 16 << 10
+
+// Handler serves the agent API.
+type Handler struct {
+	Machines *machines.Service
+	Tokens   *sts.Service
+	TenantID string
+	// PublicURL is Ward's public URL: machine assertions' audience derives from it.
+	PublicURL string
+	Log       *slog.Logger
+}
+
+// Mount puts the agent API on mux. The routes are public in the router's
+// sense: they take no Ward bearer token; each authenticates its caller
+// itself (the join token, or the agent's attestation).
+func (h *Handler) Mount(mux *router.Mux) {
+	attested := router.Public("the agent's attestation authenticates it (a JWT signed with the machine's registered key, or the node pool's " +
+		"service-account token from its cluster's Ward-hosted issuer); it gets only its own machine's or node pool's identities")
+	mux.Handle(router.Route{Method: http.MethodPost, Pattern: agentproto.PathJoin, Handler: http.HandlerFunc(h.join),
+		Access: router.Public("a one-time join token (single use, expiring) registers the machine's public key")})
+	mux.Handle(router.Route{Method: http.MethodPost, Pattern: agentproto.PathToken, Access: attested, Handler: http.HandlerFunc(h.token)})
+	mux.Handle(router.Route{Method: http.MethodGet, Pattern: agentproto.PathState, Access: attested, Handler: http.HandlerFunc(h.state)})
+}
+
+func (h *Handler) log() *slog.Logger {
+	if h.Log == nil {
+		return slog.Default()
+	}
+	return h.Log
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// fail writes err as the agent API's error body, once.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *machines.AttestationError
+	var je *machines.JoinError
+	var se *sts.Error
+	status, body := http.StatusInternalServerError, agentproto.Error{Code: agentproto.CodeServerError, Description: "Ward could not serve the request; see its log."}
+	switch {
+	case errors.As(err, &ae):
+		status, body = http.StatusUnauthorized, agentproto.Error{Code: agentproto.CodeUnauthorized, Description: ae.Reason}
+	case errors.As(err, &je):
+		status, body = http.StatusUnauthorized, agentproto.Error{Code: agentproto.CodeJoinRefused, Description: je.Reason}
+	case errors.Is(err, agentproto.ErrIdentityNotFound):
+		status, body = http.StatusBadRequest, agentproto.Error{Code: agentproto.CodeIdentityNotFound, Description: "Identity not found"}
+	case errors.Is(err, agentproto.ErrAmbiguous):
+		status, body = http.StatusBadRequest, agentproto.Error{Code: agentproto.CodeInvalidRequest, Description: err.Error()}
+	case errors.As(err, &se):
+		status, body = se.Status, agentproto.Error{Code: agentproto.CodeInvalidRequest, Description: se.Message}
+	default:
+		var bad badRequest
+		if errors.As(err, &bad) {
+			status, body = http.StatusBadRequest, agentproto.Error{Code: agentproto.CodeInvalidRequest, Description: string(bad)}
+			break
+		}
+		h.log().ErrorContext(r.Context(), "agent request failed", "path", r.URL.Path, "err", err)
+	}
+	writeJSON(w, status, body)
+}
+
+type badRequest string
+
+func (b badRequest) Error() string { return string(b) }
+
+func decode(r *http.Request, v any) error {
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return badRequest("the request body could not be read")
+	}
+	if len(b) > maxBody {
+		return badRequest(fmt.Sprintf("the request body is larger than %d bytes", maxBody))
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return badRequest("the request body is not the JSON expected: " + err.Error())
+	}
+	return nil
+}
+
+func bearer(r *http.Request) string {
+	v := r.Header.Get("Authorization")
+	if len(v) > 7 && strings.EqualFold(v[:7], "Bearer ") {
+		return strings.TrimSpace(v[7:])
+	}
+	return ""
+}
+
+func (h *Handler) join(w http.ResponseWriter, r *http.Request) {
+	var req agentproto.JoinRequest
+	if err := decode(r, &req); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	der, err := base64.StdEncoding.DecodeString(req.Certificate)
+	if err != nil {
+		h.fail(w, r, badRequest("certificate must be the base64 DER of the agent's certificate"))
+		return
+	}
+	m, err := h.Machines.Join(r.Context(), req.JoinToken, der)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.log().InfoContext(r.Context(), "machine joined", "machine", m.ResourceID(), "thumbprint", m.Spec.AgentThumbprint, "source", source(r))
+	writeJSON(w, http.StatusOK, agentproto.JoinResponse{MachineID: m.ID, ResourceID: m.ResourceID(), TenantID: h.TenantID,
+		Audience: agentproto.MachineAudience(h.PublicURL)})
+}
+
+func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
+	subj, err := h.Machines.Attest(r.Context(), bearer(r))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var req agentproto.TokenRequest
+	if err := decode(r, &req); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if req.Resource == "" {
+		h.fail(w, r, badRequest("resource is required"))
+		return
+	}
+	ids, err := h.Machines.Identities(r.Context(), subj)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	id, err := agentproto.Select(ids, req.ClientID, req.ObjectID, req.ResourceID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	g := sts.ManagedIdentityGrant{ClientID: id.ClientID, PrincipalID: id.ObjectID, MIResource: id.ResourceID, Resource: req.Resource, Source: source(r)}
+	if g.MIResource == "" {
+		g.MIResource = subj.ResourceID()
+	}
+	if subj.Machine != nil {
+		g.Credential, g.Subject = "machineKey", subj.ResourceID()
+	} else {
+		g.Credential, g.Subject = "nodeServiceAccount", agentproto.NodeSubject(subj.Pool)
+	}
+	tok, nbf, exp, err := h.Tokens.ManagedIdentityToken(r.Context(), g)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, agentproto.TokenResponse{AccessToken: tok, ExpiresOn: exp.Unix(), NotBefore: nbf.Unix(), Resource: req.Resource, Identity: id})
+}
+
+func (h *Handler) state(w http.ResponseWriter, r *http.Request) {
+	subj, err := h.Machines.Attest(r.Context(), bearer(r))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	st, err := h.Machines.State(r.Context(), subj)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	body, err := json.Marshal(st)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	sum := sha256.Sum256(body)
+	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	w.Header().Set("ETag", etag)
+	w.Header().Set("Cache-Control", "no-store")
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, _ = w.Write(body)
+}
+
+// source is the caller's address for the log.
+func source(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
