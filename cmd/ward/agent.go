@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -107,6 +108,9 @@ func runAgent(cmd *cobra.Command, f agentFlags) error {
 		var err error
 		if ca, err = os.ReadFile(caFile); err != nil {
 			return err
+		}
+		if len(bytes.TrimSpace(ca)) == 0 {
+			ca = nil // an empty CA (the DaemonSet's ConfigMap left blank): the system's roots
 		}
 	}
 	ward, err := agent.NewWardClient(server, ca)

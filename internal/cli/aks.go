@@ -225,7 +225,7 @@ func aksCmd(g *Globals) *cobra.Command {
 		RunE: g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
 			return c.RotateServiceAccountSigningKey(ctx, sub, group, name)
 		})}
-	install := &cobra.Command{Use: "show-install", Short: "Print the manifests that install the workload identity webhook on a cluster (kubectl apply -f -)",
+	install := &cobra.Command{Use: "show-install", Short: "Print the manifests that install the workload identity webhook and the node agent on a cluster (kubectl apply -f -)",
 		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "name", "resource-group") },
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.runConn(func(ctx context.Context, c *conn) (any, error) {
@@ -237,6 +237,11 @@ func aksCmd(g *Globals) *cobra.Command {
 				if err != nil {
 					return nil, err
 				}
+				agentOut, err := agentInstall(clusterView(cl), c.server, c.profile.CAFile)
+				if err != nil {
+					return nil, err
+				}
+				out += agentOut
 				if w := loopbackAuthority(c.server + "/"); w != "" {
 					fmt.Fprintln(cmd.ErrOrStderr(), "WARNING: "+w)
 				}
