@@ -36,6 +36,21 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	if log == nil {
 		log = slog.Default()
 	}
+	// Probes first: while Ward is not reachable the process is alive
+	// (/healthz) but not ready (/readyz), so Kubernetes waits instead of
+	// restarting it.
+	var probeSrv *http.Server
+	var probeAddr net.Addr
+	if cfg.ProbeAddr != "" {
+		ln, err := net.Listen("tcp", cfg.ProbeAddr)
+		if err != nil {
+			return fmt.Errorf("listen on %s (probes): %w", cfg.ProbeAddr, err)
+		}
+		probeAddr = ln.Addr()
+		probeSrv = &http.Server{Handler: probes(cfg.Agent), ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = probeSrv.Serve(ln) }()
+		defer probeSrv.Close()
+	}
 	for delay := 500 * time.Millisecond; ; delay = min(2*delay, 10*time.Second) {
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		err := cfg.Agent.Refresh(rctx)
@@ -68,7 +83,6 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 		{"imds", cfg.IMDSAddr, cfg.Server.IMDSHandler()},
 		{"arc", cfg.ArcAddr, cfg.Server.ArcHandler()},
 		{"appservice", cfg.AppServiceAddr, cfg.Server.AppServiceHandler()},
-		{"probe", cfg.ProbeAddr, probes(cfg.Agent)},
 	} {
 		if l.addr != "" {
 			ls = append(ls, l)
@@ -78,6 +92,9 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 		return errors.New("no protocol enabled: give --imds-addr, --arc-addr or --app-service-addr")
 	}
 	bound := map[string]net.Addr{}
+	if probeAddr != nil {
+		bound["probe"] = probeAddr
+	}
 	var servers []*http.Server
 	errc := make(chan error, len(ls))
 	for _, l := range ls {
