@@ -101,13 +101,15 @@ func (s *Service) attestMachine(ctx context.Context, a *federation.Assertion) (S
 	if !m.Spec.Joined() {
 		return Subject{}, gone
 	}
-	thumb, _ := a.Header["x5t#S256"].(string)
-	if thumb != m.Spec.AgentThumbprint {
-		return Subject{}, refuse("the assertion names key '%s', which is not the key registered for machine '%s': the credential was reset; join again", thumb, id)
-	}
-	cert, err := x509.ParseCertificate(m.Spec.AgentCertificate)
+	// The certificate path of service principals' client assertions:
+	// the header's thumbprint names the registered certificate.
+	cert, err := a.CertificateFor([][]byte{m.Spec.AgentCertificate})
 	if err != nil {
 		return Subject{}, err
+	}
+	if cert == nil {
+		thumb, _ := a.Header["x5t#S256"].(string)
+		return Subject{}, refuse("the assertion names key '%s', which is not the key registered for machine '%s': the credential was reset; join again", thumb, id)
 	}
 	if err := a.Verify(cert.PublicKey); err != nil {
 		return Subject{}, refuse("the assertion's signature does not verify with machine '%s''s registered key", id)

@@ -2,10 +2,6 @@ package sts
 
 import (
 	"context"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -400,18 +396,13 @@ func (s *Service) certificate(ctx context.Context, sp storage.ServicePrincipal, 
 	}
 	thumb256, _ := a.Header["x5t#S256"].(string)
 	thumb1, _ := a.Header["x5t"].(string)
-	var cert *x509.Certificate
-	for _, c := range certs {
-		s256 := sha256.Sum256(c.CertDER)
-		s1 := sha1.Sum(c.CertDER)
-		if (thumb256 != "" && (thumb256 == base64.StdEncoding.EncodeToString(s256[:]) || thumb256 == base64.RawURLEncoding.EncodeToString(s256[:]) ||
-			thumb256 == base64.URLEncoding.EncodeToString(s256[:]))) ||
-			(thumb1 != "" && (thumb1 == base64.RawURLEncoding.EncodeToString(s1[:]) || thumb1 == base64.StdEncoding.EncodeToString(s1[:]))) {
-			if cert, err = x509.ParseCertificate(c.CertDER); err != nil {
-				return err
-			}
-			break
-		}
+	ders := make([][]byte, len(certs))
+	for i, c := range certs {
+		ders[i] = c.CertDER
+	}
+	cert, err := a.CertificateFor(ders)
+	if err != nil {
+		return err
 	}
 	if cert == nil {
 		return newErr(401, errInvalidClient, CodeInvalidSignature,
