@@ -31,6 +31,9 @@ type reuseCache struct {
 type reuseKey struct {
 	principal, resource, credential string
 	v1                              bool
+	// kid is the signing key a new token would be signed with: after a
+	// rotation no token signed with the previous key is handed out again.
+	kid string
 }
 
 type reusable struct {

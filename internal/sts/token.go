@@ -263,7 +263,8 @@ func (s *Service) token(ctx context.Context, req TokenRequest, rec *storage.Sign
 	}
 	// The credential is verified; a token minted earlier for the same
 	// principal, resource and kind of credential is handed out again.
-	rk := reuseKey{principal: p.ObjectID, resource: resource, credential: rec.Credential + "|" + rec.Issuer + "|" + rec.Subject, v1: req.V1}
+	rk := reuseKey{principal: p.ObjectID, resource: resource, credential: rec.Credential + "|" + rec.Issuer + "|" + rec.Subject, v1: req.V1,
+		kid: s.keys.Signing().ID}
 	now := s.now()
 	cached, ok := s.reuse.get(rk, now)
 	tok, exp := cached.token, cached.expires
