@@ -107,6 +107,10 @@ type Service struct {
 
 	mu      sync.Mutex
 	issuers map[string]*issuerKeys // cluster GUID -> its key manager
+	// published caches each hosted issuer's public keys for the token
+	// exchange, which would otherwise read the cluster on every request;
+	// ForgetIssuers (the change feed) and issuerRefresh bound its staleness.
+	published map[string]publishedKeys
 }
 
 // New returns a Service.
@@ -376,9 +380,7 @@ func (s *Service) Delete(ctx context.Context, ref storage.ClusterRef) (bool, err
 	if err := s.store.DeleteCluster(ctx, ref); err != nil {
 		return false, err
 	}
-	s.mu.Lock()
-	delete(s.issuers, strings.ToLower(c.ID))
-	s.mu.Unlock()
+	s.ForgetIssuers(c.ID)
 	return true, nil
 }
 
@@ -390,10 +392,12 @@ func (s *Service) ForgetIssuers(clusterIDs ...string) {
 	defer s.mu.Unlock()
 	if len(clusterIDs) == 0 {
 		clear(s.issuers)
+		clear(s.published)
 		return
 	}
 	for _, id := range clusterIDs {
 		delete(s.issuers, strings.ToLower(id))
+		delete(s.published, strings.ToLower(id))
 	}
 }
 
@@ -461,14 +465,51 @@ func (s *Service) Key(ctx context.Context, issuer, kid string) (*jose.JSONWebKey
 	if !ok {
 		return nil, fmt.Errorf("issuer %s is not hosted by this Ward server", issuer)
 	}
-	set, err := s.IssuerKeys(ctx, clusterID)
+	set, err := s.publishedKeys(ctx, clusterID)
 	if err != nil {
 		return nil, fmt.Errorf("hosted issuer %s: no cluster with an enabled OIDC issuer", issuer)
 	}
 	if keys := set.Key(kid); len(keys) > 0 {
 		return &keys[0], nil
 	}
+	// An unknown kid may be a key rotated or uploaded a moment ago: read
+	// the database once (as every request did before the cache).
+	s.ForgetIssuers(clusterID)
+	if set, err = s.publishedKeys(ctx, clusterID); err != nil {
+		return nil, fmt.Errorf("hosted issuer %s: no cluster with an enabled OIDC issuer", issuer)
+	}
+	if keys := set.Key(kid); len(keys) > 0 {
+		return &keys[0], nil
+	}
 	return nil, federation.ErrKeyNotFound
+}
+
+type publishedKeys struct {
+	set jose.JSONWebKeySet
+	at  time.Time
+}
+
+// publishedKeys returns a hosted issuer's keys from the cache when fresh.
+func (s *Service) publishedKeys(ctx context.Context, clusterID string) (jose.JSONWebKeySet, error) {
+	id := strings.ToLower(clusterID)
+	now := s.now()
+	s.mu.Lock()
+	p, ok := s.published[id]
+	s.mu.Unlock()
+	if ok && now.Sub(p.at) < issuerRefresh && !now.Before(p.at) {
+		return p.set, nil
+	}
+	set, err := s.IssuerKeys(ctx, clusterID)
+	if err != nil {
+		return set, err
+	}
+	s.mu.Lock()
+	if s.published == nil || len(s.published) > 10_000 {
+		s.published = map[string]publishedKeys{}
+	}
+	s.published[id] = publishedKeys{set: set, at: now}
+	s.mu.Unlock()
+	return set, nil
 }
 
 // ClusterIDFromIssuer recognizes Ward's own issuer URLs (exactly, with the
