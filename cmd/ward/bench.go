@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -74,9 +76,23 @@ exchange signs) and once with reuse on (the "reuse hit" row).`,
 					return err
 				}
 			} else {
+				// One KEK for every in-process server of this run: on one
+				// PostgreSQL they share the sealed admin and CA. A database
+				// used by another run (another KEK) is refused: use a fresh one.
+				kek, err := os.CreateTemp("", "ward-bench-kek-")
+				if err != nil {
+					return err
+				}
+				defer os.Remove(kek.Name())
+				k := make([]byte, 32)
+				if _, err := rand.Read(k); err != nil {
+					return err
+				}
+				_, _ = kek.WriteString(base64.StdEncoding.EncodeToString(k))
+				kek.Close()
 				for _, alg := range strings.Split(algs, ",") {
 					for _, reuse := range []bool{false, true} {
-						t, stop, err := inProcess(ctx, alg, reuse, storage, dsn)
+						t, stop, err := inProcess(ctx, alg, reuse, storage, dsn, kek.Name())
 						if err != nil {
 							return err
 						}
@@ -107,12 +123,12 @@ exchange signs) and once with reuse on (the "reuse hit" row).`,
 }
 
 // inProcess starts a Ward on 127.0.0.1 in a temporary data directory.
-func inProcess(ctx context.Context, alg string, reuse bool, storage, dsn string) (bench.Target, func(), error) {
+func inProcess(ctx context.Context, alg string, reuse bool, storage, dsn, kekFile string) (bench.Target, func(), error) {
 	dir, err := os.MkdirTemp("", "ward-bench-")
 	if err != nil {
 		return bench.Target{}, nil, err
 	}
-	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: dir, SigningAlg: alg, Storage: storage, DSN: dsn,
+	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: dir, SigningAlg: alg, Storage: storage, DSN: dsn, KEKFile: kekFile,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if !reuse {
 		cfg.TokenReuseMaxAge = -1
