@@ -516,39 +516,43 @@ func ParseFilter(f string) (Filter, error) {
 // ListAssignments lists assignments that apply at scope: at it or above it,
 // and (without atScope()) below it too, as ARM does.
 func (s *Service) ListAssignments(ctx context.Context, scope string, f Filter) ([]storage.RoleAssignment, error) {
-	all, err := s.store.ListRoleAssignments(ctx)
-	if err != nil {
-		return nil, err
-	}
-	want := rbac.NormalizeScope(canonicalScope(scope))
-	out := []storage.RoleAssignment{}
-	for _, a := range all {
-		as := rbac.NormalizeScope(a.Scope)
-		above := as == "/" || want == as || strings.HasPrefix(want, as+"/")
-		below := want == "/" || strings.HasPrefix(as, want+"/")
-		if !(above || (!f.AtScope && below)) {
-			continue
-		}
-		if f.PrincipalID != "" && !strings.EqualFold(a.PrincipalID, f.PrincipalID) {
-			continue
-		}
-		out = append(out, a)
-	}
-	return out, nil
+	return s.assignmentsWhere(ctx, func(a storage.RoleAssignment) bool {
+		above := Covers([]string{a.Scope}, scope)
+		below := Covers([]string{scope}, a.Scope)
+		return (above || (!f.AtScope && below)) && (f.PrincipalID == "" || strings.EqualFold(a.PrincipalID, f.PrincipalID))
+	})
 }
 
 // DeletePrincipalAssignments removes every assignment of a principal (a
 // deleted system-assigned identity takes its role assignments with it).
 func (s *Service) DeletePrincipalAssignments(ctx context.Context, principalID string) error {
+	return s.deleteWhere(ctx, func(a storage.RoleAssignment) bool { return strings.EqualFold(a.PrincipalID, principalID) })
+}
+
+// assignmentsWhere lists the stored assignments that match keep.
+func (s *Service) assignmentsWhere(ctx context.Context, keep func(storage.RoleAssignment) bool) ([]storage.RoleAssignment, error) {
 	all, err := s.store.ListRoleAssignments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []storage.RoleAssignment{}
+	for _, a := range all {
+		if keep(a) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// deleteWhere deletes every assignment that matches drop.
+func (s *Service) deleteWhere(ctx context.Context, drop func(storage.RoleAssignment) bool) error {
+	doomed, err := s.assignmentsWhere(ctx, drop)
 	if err != nil {
 		return err
 	}
-	for _, a := range all {
-		if strings.EqualFold(a.PrincipalID, principalID) {
-			if _, _, err := s.DeleteAssignment(ctx, a.ID); err != nil {
-				return err
-			}
+	for _, a := range doomed {
+		if _, _, err := s.DeleteAssignment(ctx, a.ID); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -575,17 +579,7 @@ func (s *Service) Allowed(principalID, action, scope string) bool {
 
 // AssignmentsOf lists a principal's role assignments.
 func (s *Service) AssignmentsOf(ctx context.Context, principalID string) ([]storage.RoleAssignment, error) {
-	all, err := s.store.ListRoleAssignments(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []storage.RoleAssignment
-	for _, a := range all {
-		if strings.EqualFold(a.PrincipalID, principalID) {
-			out = append(out, a)
-		}
-	}
-	return out, nil
+	return s.assignmentsWhere(ctx, func(a storage.RoleAssignment) bool { return strings.EqualFold(a.PrincipalID, principalID) })
 }
 
 // GrantOwner assigns Application Owner at a service principal's scope.
@@ -596,19 +590,10 @@ func (s *Service) GrantOwner(ctx context.Context, scope, ownerID string) error {
 // ForgetPrincipal removes a deleted principal's assignments and every
 // assignment at its scope (its owners').
 func (s *Service) ForgetPrincipal(ctx context.Context, principalID, scope string) error {
-	all, err := s.store.ListRoleAssignments(ctx)
-	if err != nil {
-		return err
-	}
 	want := rbac.NormalizeScope(scope)
-	for _, a := range all {
-		if strings.EqualFold(a.PrincipalID, principalID) || rbac.NormalizeScope(a.Scope) == want {
-			if _, _, err := s.DeleteAssignment(ctx, a.ID); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return s.deleteWhere(ctx, func(a storage.RoleAssignment) bool {
+		return strings.EqualFold(a.PrincipalID, principalID) || rbac.NormalizeScope(a.Scope) == want
+	})
 }
 
 // ---- following the database (changefeed handlers) ----
