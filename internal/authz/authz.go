@@ -448,13 +448,16 @@ func (s *Service) Assignment(ctx context.Context, scope, id string) (storage.Rol
 	return a, err
 }
 
-// DeleteAssignmentAt deletes the assignment named id at scope; one at
-// another scope is not found (false).
+// DeleteAssignmentAt deletes the assignment named id at scope. An ID that
+// exists nowhere is ARM's 204 (false, nil); one that lives at another scope
+// is 404 RoleAssignmentNotFound through this scope, and stays.
 func (s *Service) DeleteAssignmentAt(ctx context.Context, scope, id string) (storage.RoleAssignment, bool, error) {
 	if _, err := s.Assignment(ctx, scope, id); err != nil {
 		var me *msi.Error
 		if errors.As(err, &me) && me.Kind == msi.KindNotFound {
-			return storage.RoleAssignment{}, false, nil
+			if _, gerr := s.store.GetRoleAssignment(ctx, id); errors.Is(gerr, storage.ErrNotFound) {
+				return storage.RoleAssignment{}, false, nil
+			}
 		}
 		return storage.RoleAssignment{}, false, err
 	}

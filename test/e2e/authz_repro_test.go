@@ -178,9 +178,11 @@ func TestRoleOperationsAreScopeBound(t *testing.T) {
 	} else if st, code := statusOf(t, err); st != 404 || code != "RoleAssignmentNotFound" {
 		t.Fatalf("get through rg1: %d %s", st, code)
 	}
-	// A delete through rg1 finds nothing to delete (204) and leaves it.
-	if _, err := o1Assignments.Delete(ctx, rg1, readerAssignment, nil); err != nil {
-		t.Fatalf("delete through rg1: %v", err)
+	// A delete through rg1 is 404 too, and leaves it.
+	if _, err := o1Assignments.Delete(ctx, rg1, readerAssignment, nil); err == nil {
+		t.Fatal("o1 deleted reader's subscription assignment through rg1")
+	} else if st, code := statusOf(t, err); st != 404 || code != "RoleAssignmentNotFound" {
+		t.Fatalf("delete through rg1: %d %s", st, code)
 	}
 	if st, b, _ := w.request("GET", sub+"/providers/Microsoft.Authorization/roleAssignments/"+readerAssignment+"?api-version=2022-04-01", ""); st != 200 {
 		t.Fatalf("reader's assignment after o1's delete: %d %v", st, b)
