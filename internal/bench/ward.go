@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/ward-id/ward/client"
 )
 
 // Target is a Ward to drive: its base URL, the bootstrap admin's
@@ -34,132 +34,64 @@ type Fixture struct {
 	VaultToken   string
 }
 
-func (t Target) client() *http.Client {
+func (t Target) httpClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: t.TLS.Clone(), ForceAttemptHTTP2: true}, Timeout: 30 * time.Second}
-}
-
-// token gets an app token for scope with the admin's secret.
-func (t Target) token(ctx context.Context, hc *http.Client, scope string) (string, error) {
-	var out struct {
-		AccessToken string `json:"access_token"`
-	}
-	status, err := call(ctx, hc, http.MethodPost, t.Base+"/"+t.TenantID+"/oauth2/v2.0/token", "", "", t.secretForm(scope), &out)
-	if err != nil {
-		return "", err
-	}
-	if status != 200 || out.AccessToken == "" {
-		return "", fmt.Errorf("admin token: HTTP %d", status)
-	}
-	return out.AccessToken, nil
 }
 
 func (t Target) secretForm(scope string) url.Values {
 	return url.Values{"grant_type": {"client_credentials"}, "client_id": {t.ClientID}, "client_secret": {t.ClientSecret}, "scope": {scope}}
 }
 
-// call sends JSON (or a form) and decodes a JSON answer into out.
-func call(ctx context.Context, hc *http.Client, method, u, host, token string, body any, out any) (int, error) {
-	var rd io.Reader
-	ct := ""
-	switch b := body.(type) {
-	case nil:
-	case url.Values:
-		rd, ct = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			return 0, err
-		}
-		rd, ct = bytes.NewReader(j), "application/json"
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return 0, err
-	}
-	if host != "" {
-		req.Host = host
-	}
-	if ct != "" {
-		req.Header.Set("Content-Type", ct)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if out != nil && len(b) > 0 {
-		_ = json.Unmarshal(b, out)
-	}
-	if resp.StatusCode >= 300 {
-		return resp.StatusCode, fmt.Errorf("%s %s: HTTP %d: %s", method, u, resp.StatusCode, b)
-	}
-	return resp.StatusCode, nil
+// credentials is the admin's client-credentials token source for resource.
+func (t Target) credentials(hc *http.Client, resource string) *client.ClientCredentials {
+	return &client.ClientCredentials{AuthorityHost: t.Base + "/", TenantID: t.TenantID, ClientID: t.ClientID, ClientSecret: t.ClientSecret,
+		Resource: resource, HTTP: hc}
 }
 
-// Prepare creates, through the real APIs, what the scenarios use: a
-// resource group, an identity with a federated credential trusting a Ward
-// cluster's issuer and a service-account token of it, and a vault with a
-// secret. Names carry suffix so runs do not collide.
+// Prepare creates, through the public management client, what the
+// scenarios use: a resource group, an identity with a federated credential
+// trusting a Ward cluster's issuer and a service-account token of it, and a
+// vault with a secret. Names carry suffix so runs do not collide.
 func Prepare(ctx context.Context, t Target, suffix string) (Fixture, error) {
-	hc := t.client()
+	hc := t.httpClient()
 	var f Fixture
 	var err error
-	if f.ARMToken, err = t.token(ctx, hc, "https://management.azure.com/.default"); err != nil {
+	arm := t.credentials(hc, "https://management.azure.com")
+	if f.ARMToken, err = arm.Token(ctx); err != nil {
 		return f, err
 	}
-	rg := "/subscriptions/" + t.Subscription + "/resourceGroups/bench-" + suffix
-	put := func(path, apiVersion string, body, out any) error {
-		_, err := call(ctx, hc, http.MethodPut, t.Base+path+"?api-version="+apiVersion, "", f.ARMToken, body, out)
-		return err
-	}
-	if err := put(rg, "2021-04-01", map[string]any{"location": "westeurope"}, nil); err != nil {
+	c, err := client.New(t.Base, arm, client.Options{HTTPClient: hc})
+	if err != nil {
 		return f, err
 	}
-	f.IdentityPath = rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/bench-id"
-	var id struct {
-		Properties struct {
-			ClientID string `json:"clientId"`
-		} `json:"properties"`
-	}
-	if err := put(f.IdentityPath, "2023-01-31", map[string]any{"location": "westeurope"}, &id); err != nil {
+	sub, rg := t.Subscription, "bench-"+suffix
+	if _, _, err := c.CreateOrUpdateGroup(ctx, sub, rg, "westeurope", nil); err != nil {
 		return f, err
 	}
-	f.ClientID = id.Properties.ClientID
-	cluster := rg + "/providers/Microsoft.ContainerService/managedClusters/bench"
-	var cl struct {
-		Properties struct {
-			OIDC struct {
-				IssuerURL string `json:"issuerURL"`
-			} `json:"oidcIssuerProfile"`
-		} `json:"properties"`
-	}
-	if err := put(cluster, "2024-05-01", map[string]any{"location": "westeurope", "properties": map[string]any{"oidcIssuerProfile": map[string]any{"enabled": true}}}, &cl); err != nil {
+	id, _, err := c.CreateOrUpdateIdentity(ctx, sub, rg, "bench-id", "westeurope", nil)
+	if err != nil {
 		return f, err
 	}
-	var sa struct {
-		Token string `json:"token"`
+	f.IdentityPath, f.ClientID = id.ID, id.Properties.ClientID
+	cl, err := c.PutCluster(ctx, sub, rg, "bench", map[string]any{"location": "westeurope",
+		"properties": map[string]any{"oidcIssuerProfile": map[string]any{"enabled": true}}})
+	if err != nil {
+		return f, err
 	}
-	if _, err := call(ctx, hc, http.MethodPost, t.Base+cluster+"/getServiceAccountToken?api-version=2024-05-01", "", f.ARMToken,
-		map[string]any{"namespace": "bench", "serviceAccount": "app", "audience": "api://AzureADTokenExchange", "expirationSeconds": 3600}, &sa); err != nil {
+	props, _ := cl["properties"].(map[string]any)
+	oidc, _ := props["oidcIssuerProfile"].(map[string]any)
+	issuer, _ := oidc["issuerURL"].(string)
+	sa, err := c.GetServiceAccountToken(ctx, sub, rg, "bench", "bench", "app", "api://AzureADTokenExchange", 3600)
+	if err != nil {
 		return f, err
 	}
 	f.SAToken = sa.Token
-	if err := put(f.IdentityPath+"/federatedIdentityCredentials/bench", "2023-01-31", map[string]any{"properties": map[string]any{
-		"issuer": cl.Properties.OIDC.IssuerURL, "subject": "system:serviceaccount:bench:app", "audiences": []string{"api://AzureADTokenExchange"}}}, nil); err != nil {
+	if _, _, err := c.CreateOrUpdateFederatedCredential(ctx, sub, rg, "bench-id", "bench", client.FederatedCredentialProperties{
+		Issuer: issuer, Subject: "system:serviceaccount:bench:app", Audiences: []string{"api://AzureADTokenExchange"}}); err != nil {
 		return f, err
 	}
-	vault := "bench" + strings.ReplaceAll(suffix, "-", "")
-	var v struct {
-		Properties struct {
-			VaultURI string `json:"vaultUri"`
-		} `json:"properties"`
-	}
-	if err := put(rg+"/providers/Microsoft.KeyVault/vaults/"+vault, "2023-07-01", map[string]any{"location": "westeurope",
-		"properties": map[string]any{"tenantId": t.TenantID, "sku": map[string]any{"family": "A", "name": "standard"}}}, &v); err != nil {
+	v, _, err := c.CreateOrUpdateVault(ctx, sub, rg, "bench"+strings.ReplaceAll(suffix, "-", ""), "westeurope", t.TenantID, "standard", nil)
+	if err != nil {
 		return f, err
 	}
 	vu, err := url.Parse(v.Properties.VaultURI)
@@ -167,11 +99,25 @@ func Prepare(ctx context.Context, t Target, suffix string) (Fixture, error) {
 		return f, err
 	}
 	f.VaultHost = vu.Host
-	if f.VaultToken, err = t.token(ctx, hc, "https://vault.azure.net/.default"); err != nil {
+	if f.VaultToken, err = t.credentials(hc, "https://vault.azure.net").Token(ctx); err != nil {
 		return f, err
 	}
-	if _, err := call(ctx, hc, http.MethodPut, t.Base+"/secrets/bench?api-version=7.4", f.VaultHost, f.VaultToken, map[string]any{"value": "s3cret"}, nil); err != nil {
+	// The secret is written on the loopback address with the vault's Host,
+	// as the scenario reads it: no name resolution of *.localhost needed.
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, t.Base+"/secrets/bench?api-version=7.4", strings.NewReader(`{"value":"s3cret"}`))
+	if err != nil {
 		return f, err
+	}
+	req.Host = f.VaultHost
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+f.VaultToken)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return f, err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return f, fmt.Errorf("set the bench secret: HTTP %d", resp.StatusCode)
 	}
 	return f, nil
 }
