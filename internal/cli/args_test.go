@@ -345,7 +345,8 @@ func TestSecretValue(t *testing.T) {
 
 // TestTablesFit120Columns: az's column choice (no id/type, and role
 // assignments as Principal, Role, Scope) keeps the README's tables within
-// 120 columns.
+// 120 columns, and a hosted issuer URL or a vault scope too long for that
+// loses its middle, never its head or tail.
 func TestTablesFit120Columns(t *testing.T) {
 	const sub = "0b8f3c1e-2c3d-4e5f-8a9b-0c1d2e3f4a5b"
 	fic := ficView(client.FederatedCredential{ID: "/subscriptions/" + sub + "/resourcegroups/myResourceGroup/providers/Microsoft.ManagedIdentity/userAssignedIdentities/myIdentity/federatedIdentityCredentials/myFedCred",
@@ -362,13 +363,24 @@ func TestTablesFit120Columns(t *testing.T) {
 	ra := roleAssignmentView(a, "Key Vault Secrets User")
 	ra["principalName"] = "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f"
 	views := []map[string]any{ra}
+	// A hosted cluster issuer and a role assignment at a vault: each value
+	// alone is wider than the table may be.
+	hosted := ficView(client.FederatedCredential{Name: "myFedCred",
+		Properties: client.FederatedCredentialProperties{Issuer: "https://127.0.0.1:8443/clusters/3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f/9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a/", Subject: "system:serviceaccount:default:workload-sa"}})
+	a.Properties.Scope = "/subscriptions/" + sub + "/resourceGroups/myResourceGroup/providers/Microsoft.KeyVault/vaults/my-team-vault"
+	atVault := roleAssignmentView(a, "Key Vault Secrets User")
+	atVault["principalName"] = "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f"
+	long := []map[string]any{atVault, ra}
 	for _, tc := range []struct {
 		name    string
 		result  any
 		columns string
+		tail    string // a long value's end, kept when its middle goes
 	}{
-		{"federated credentials", []map[string]any{fic}, "Issuer Name ResourceGroup Subject"},
-		{"role assignments", tableView{value: views, table: roleAssignmentTable(views)}, "Principal Role Scope"},
+		{"federated credentials", []map[string]any{fic}, "Issuer Name ResourceGroup Subject", "workload-sa"},
+		{"role assignments", tableView{value: views, table: roleAssignmentTable(views)}, "Principal Role Scope", sub},
+		{"hosted issuer", []map[string]any{hosted, fic}, "Issuer Name ResourceGroup Subject", "1f0e9d8c7b6a/"},
+		{"assignment at a vault", tableView{value: long, table: roleAssignmentTable(long)}, "Principal Role Scope", "vaults/my-team-vault"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b strings.Builder
@@ -383,6 +395,9 @@ func TestTablesFit120Columns(t *testing.T) {
 				if len(l) > 120 {
 					t.Errorf("line of %d columns:\n%s", len(l), b.String())
 				}
+			}
+			if !strings.Contains(b.String(), tc.tail) {
+				t.Errorf("table lost the tail %q:\n%s", tc.tail, b.String())
 			}
 		})
 	}
@@ -426,5 +441,22 @@ func TestFormatErrorHint(t *testing.T) {
 				t.Fatalf("output:\n%s", out)
 			}
 		})
+	}
+}
+
+func TestElide(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 20, "short"},
+		{"exactly-twenty-chars", 20, "exactly-twenty-chars"},
+		{"/subscriptions/0b8f/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/team-vault", 30, "/subscrip.../vaults/team-vault"},
+		{"ünïcödé-ünïcödé-ünïcödé-ünïcödé", 20, "ünïcö...cödé-ünïcödé"},
+	} {
+		if got := elide(tc.in, tc.n); got != tc.want || len([]rune(got)) > tc.n {
+			t.Errorf("elide(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
 	}
 }

@@ -590,19 +590,28 @@ func TestCLISmallOnes(t *testing.T) {
 		t.Fatalf("show-install on a loopback server: exit %d\n%s\n%.400s", code, errOut, manifests)
 	}
 
-	// -o table of federated credentials and role assignments fits 120 columns.
+	// -o table of federated credentials and role assignments fits 120
+	// columns, also with a hosted cluster issuer and a vault scope, each
+	// wider than that alone: their middles go, their tails stay.
+	hostedIssuer := strings.TrimSpace(mustCLI(t, w, "aks", "show", "-n", "c1", "-g", "rg", "--query", "oidcIssuerProfile.issuerUrl", "-o", "tsv"))
 	mustCLI(t, w, "identity", "create", "-n", "myIdentity", "-g", "rg")
 	mustCLI(t, w, "identity", "federated-credential", "create", "--name", "myFedCred", "--identity-name", "myIdentity", "-g", "rg",
 		"--issuer", "https://oidc.example.com/my-cluster/", "--subject", "system:serviceaccount:default:workload-sa", "--audiences", "api://AzureADTokenExchange")
+	mustCLI(t, w, "identity", "federated-credential", "create", "--name", "hostedFedCred", "--identity-name", "myIdentity", "-g", "rg",
+		"--issuer", hostedIssuer, "--subject", "system:serviceaccount:default:workload-sa", "--audiences", "api://AzureADTokenExchange")
 	clientID := strings.TrimSpace(mustCLI(t, w, "identity", "show", "-n", "myIdentity", "-g", "rg", "--query", "clientId", "-o", "tsv"))
 	mustCLI(t, w, "role", "assignment", "create", "--assignee", clientID, "--role", "Reader", "--scope", "/subscriptions/"+w.admin.SubscriptionID)
+	mustCLI(t, w, "keyvault", "create", "-n", "my-team-vault", "-g", "rg")
+	vaultID := strings.TrimSpace(mustCLI(t, w, "keyvault", "show", "-n", "my-team-vault", "--query", "id", "-o", "tsv"))
+	mustCLI(t, w, "role", "assignment", "create", "--assignee", clientID, "--role", "Key Vault Secrets User", "--scope", vaultID)
 	for _, tc := range []struct {
 		args    []string
 		columns string
+		tail    string
 	}{
-		{[]string{"identity", "federated-credential", "list", "--identity-name", "myIdentity", "-g", "rg", "-o", "table"}, "Issuer Name ResourceGroup Subject"},
-		{[]string{"role", "assignment", "list", "--all", "-o", "table"}, "Principal Role Scope"},
-		{[]string{"role", "assignment", "list", "-o", "table"}, "Principal Role Scope"},
+		{[]string{"identity", "federated-credential", "list", "--identity-name", "myIdentity", "-g", "rg", "-o", "table"}, "Issuer Name ResourceGroup Subject", hostedIssuer[len(hostedIssuer)-12:]},
+		{[]string{"role", "assignment", "list", "--all", "-o", "table"}, "Principal Role Scope", "/vaults/my-team-vault"},
+		{[]string{"role", "assignment", "list", "-o", "table"}, "Principal Role Scope", w.admin.SubscriptionID},
 	} {
 		table := mustCLI(t, w, tc.args...)
 		lines := strings.Split(strings.TrimRight(table, "\n"), "\n")
@@ -614,6 +623,9 @@ func TestCLISmallOnes(t *testing.T) {
 				t.Errorf("ward %s: a line of %d columns:\n%s", strings.Join(tc.args, " "), len(l), table)
 				break
 			}
+		}
+		if !strings.Contains(table, tc.tail) {
+			t.Errorf("ward %s: the table lost %q:\n%s", strings.Join(tc.args, " "), tc.tail, table)
 		}
 	}
 }
