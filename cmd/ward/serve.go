@@ -41,7 +41,7 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&cfg.KEKFile, "kek-file", "", "key-encryption key for signing keys at rest (default <data>/kek; env WARD_KEK overrides)")
 	f.StringVar(&cfg.IssuerCAFile, "issuer-ca-file", "", "PEM file of extra CAs trusted when fetching external issuers' keys")
 	f.BoolVar(&cfg.AllowLoopbackIssuers, "allow-loopback-issuers", false, "fetch external issuers' keys from loopback addresses (127.0.0.0/8, ::1, localhost): tests and local development only")
-	f.StringVar(&cfg.SigningAlg, "signing-alg", "RS256", "token signing algorithm: RS256 or ES256")
+	f.StringVar(&cfg.SigningAlg, "signing-alg", "RS256", "token signing algorithm: RS256 or ES256 (starting with another one than the current key's rotates to a new key; the old one stays published)")
 	f.DurationVar(&cfg.ManagedIdentityTokenLifetime, "managed-identity-token-lifetime", 24*time.Hour, "lifetime of managed identity (workload identity) tokens")
 	f.DurationVar(&cfg.AppTokenLifetime, "app-token-lifetime", time.Hour, "lifetime of service principal tokens")
 	f.DurationVar(&cfg.LogRetention, "log-retention", 30*24*time.Hour, "how long the sign-in and activity logs keep records (deleted hourly); 0 keeps them forever")

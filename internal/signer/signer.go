@@ -125,7 +125,37 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 	if err := m.Refresh(ctx); err != nil {
 		return nil, err
 	}
+	if err := m.switchAlg(ctx); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// switchAlg rotates to a key of the configured algorithm when the store's
+// current key has another one: a data directory or database made with
+// RS256 and started with ES256 signs ES256 from this start on (and the
+// other way round). The old key stays published until its tokens expire.
+// It runs at start only, so replicas started with different algorithms
+// do not rotate each other's keys on every refresh.
+func (m *Manager) switchAlg(ctx context.Context) error {
+	if m.Signing().Alg == m.cfg.Alg {
+		return nil
+	}
+	return m.cfg.Store.WithLock(ctx, "signing-keys:"+m.cfg.Owner, func(ctx context.Context) error {
+		// Another replica started with the same algorithm may have switched.
+		if err := m.load(ctx); err != nil {
+			return err
+		}
+		if from := m.Signing().Alg; from != m.cfg.Alg {
+			k, err := m.create(ctx, m.cfg.Now())
+			if err != nil {
+				return err
+			}
+			m.cfg.Logger.Info("signing algorithm changed: rotated to a new key", "from", from, "to", m.cfg.Alg, "kid", k.ID)
+			return m.load(ctx)
+		}
+		return nil
+	})
 }
 
 // Signing returns the key to sign with now: the most recently activated one.

@@ -137,3 +137,35 @@ func TestKeysAreEncryptedAtRest(t *testing.T) {
 		t.Fatal("stored key looks like clear DER")
 	}
 }
+
+// TestAlgorithmChangeRotates: a store whose current key is RS256, opened
+// with ES256, signs ES256 from then on and keeps the RS256 key published
+// for the tokens it signed; opened again with ES256 it does not rotate.
+func TestAlgorithmChangeRotates(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	kek := bytes.Repeat([]byte{7}, 32)
+	rs, err := New(ctx, Config{Store: st, KEK: kek})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := rs.Signing()
+	es, err := New(ctx, Config{Store: st, KEK: kek, Alg: jose.ES256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := es.Signing()
+	if cur.Alg != jose.ES256 || cur.ID == old.ID {
+		t.Fatalf("after start with ES256: signing %s %s, was %s %s", cur.Alg, cur.ID, old.Alg, old.ID)
+	}
+	if _, ok := es.Lookup(old.ID); !ok {
+		t.Fatalf("the RS256 key %s is no longer published: %s", old.ID, kids(es.JWKS()))
+	}
+	again, err := New(ctx, Config{Store: st, KEK: kek, Alg: jose.ES256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Signing().ID != cur.ID || len(again.JWKS().Keys) != 2 {
+		t.Fatalf("a second ES256 start rotated again: %s, jwks %s", again.Signing().ID, kids(again.JWKS()))
+	}
+}
