@@ -77,6 +77,7 @@ type Service struct {
 	federatedAlgorithms  []jose.SignatureAlgorithm
 	certificateAlgorithm []jose.SignatureAlgorithm
 	reuse                *reuseCache
+	verified             federation.Verified // assertions already verified, by hash
 }
 
 // New returns a Service.
@@ -450,7 +451,7 @@ func assertionParseError(err error) *Error {
 // token of an issuer the identity trusts: knowing a client ID is not
 // enough to learn the identity's issuers and subjects.
 func (s *Service) federated(ctx context.Context, fics []storage.FederatedCredential, raw string, rec *storage.SignIn) error {
-	a, err := federation.Parse(raw, s.federatedAlgorithms...)
+	a, verifiedWith, err := s.verified.Parse(raw, s.now(), s.federatedAlgorithms...)
 	if err != nil {
 		return assertionParseError(err)
 	}
@@ -469,7 +470,7 @@ func (s *Service) federated(ctx context.Context, fics []storage.FederatedCredent
 	if err != nil {
 		return issuerKeyError(err, iss, a.KeyID)
 	}
-	if err := a.Verify(key); err != nil {
+	if err := s.verified.Verify(a, key, verifiedWith); err != nil {
 		return newErr(401, errInvalidClient, CodeInvalidSignature, "Client assertion failed signature validation: %v.", err)
 	}
 	return nil
