@@ -25,10 +25,11 @@ import (
 
 func benchCmd() *cobra.Command {
 	var (
-		target, data, output, algs, storage, dsn string
-		duration                                 time.Duration
-		workers                                  int
-		short, noPaced                           bool
+		target, data, output, algs, storage, dsn, traceDir string
+		traceSlow                                          time.Duration
+		duration                                           time.Duration
+		workers                                            int
+		short, noPaced                                     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -92,7 +93,7 @@ exchange signs) and once with reuse on (the "reuse hit" row).`,
 				kek.Close()
 				for _, alg := range strings.Split(algs, ",") {
 					for _, reuse := range []bool{false, true} {
-						t, stop, err := inProcess(ctx, alg, reuse, storage, dsn, kek.Name())
+						t, stop, err := inProcess(ctx, alg, reuse, storage, dsn, kek.Name(), traceSlow, traceDir)
 						if err != nil {
 							return err
 						}
@@ -119,17 +120,24 @@ exchange signs) and once with reuse on (the "reuse hit" row).`,
 	f.StringVar(&storage, "storage", "sqlite", "in-process: sqlite or postgres")
 	f.StringVar(&dsn, "dsn", "", "in-process with --storage postgres: the database URL")
 	f.StringVarP(&output, "output", "o", "table", "table or json")
+	f.DurationVar(&traceSlow, "trace-slow", 0, "in-process: write the execution trace around a request at least this slow to --trace-dir (see ward serve --trace-slow)")
+	f.StringVar(&traceDir, "trace-dir", "ward-bench-traces", "in-process with --trace-slow: where the traces go")
 	return cmd
 }
 
 // inProcess starts a Ward on 127.0.0.1 in a temporary data directory.
-func inProcess(ctx context.Context, alg string, reuse bool, storage, dsn, kekFile string) (bench.Target, func(), error) {
+func inProcess(ctx context.Context, alg string, reuse bool, storage, dsn, kekFile string, traceSlow time.Duration, traceDir string) (bench.Target, func(), error) {
 	dir, err := os.MkdirTemp("", "ward-bench-")
 	if err != nil {
 		return bench.Target{}, nil, err
 	}
 	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: dir, SigningAlg: alg, Storage: storage, DSN: dsn, KEKFile: kekFile,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), TraceSlow: traceSlow, TraceDir: traceDir}
+	if traceSlow > 0 {
+		// The one line worth seeing: where a slow request's trace went
+		// (not the requests the load generator cancels as it stops).
+		cfg.Logger = slog.New(onlyTraces{slog.NewTextHandler(os.Stderr, nil)})
+	}
 	if !reuse {
 		cfg.TokenReuseMaxAge = -1
 	}
@@ -186,3 +194,19 @@ func printBench(w io.Writer, output string, res []bench.Result) error {
 	}
 	return tw.Flush()
 }
+
+// onlyTraces passes on the slow-request trace records only.
+type onlyTraces struct{ slog.Handler }
+
+func (h onlyTraces) Handle(ctx context.Context, r slog.Record) error {
+	if !strings.HasPrefix(r.Message, "slow request traced") {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h onlyTraces) WithAttrs(as []slog.Attr) slog.Handler {
+	return onlyTraces{h.Handler.WithAttrs(as)}
+}
+
+func (h onlyTraces) WithGroup(name string) slog.Handler { return onlyTraces{h.Handler.WithGroup(name)} }

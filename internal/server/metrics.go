@@ -3,6 +3,7 @@ package server
 import (
 	"database/sql"
 	"net/http"
+	"runtime/trace"
 	"strconv"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/ward-id/ward/internal/audit"
 	"github.com/ward-id/ward/internal/changefeed"
 	"github.com/ward-id/ward/internal/router"
+	"github.com/ward-id/ward/internal/slowtrace"
 	"github.com/ward-id/ward/internal/storage"
 	"github.com/ward-id/ward/internal/sts"
 )
@@ -25,6 +27,8 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	tokens   *prometheus.CounterVec
+	// slow, when on, snapshots the execution trace around a slow request.
+	slow *slowtrace.Recorder
 }
 
 func newMetrics() *metrics {
@@ -49,12 +53,22 @@ func (m *metrics) instrument(rt router.Route, next http.Handler) http.Handler {
 		label = rt.Host + ":" + rt.Pattern
 	}
 	obs := m.latency.WithLabelValues(label)
+	taskName := rt.Method + " " + label
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		if trace.IsEnabled() {
+			// One task per request, so `go tool trace` can show a slow
+			// request's goroutines, regions and waits on their own.
+			ctx, task := trace.NewTask(r.Context(), taskName)
+			defer task.End()
+			r = r.WithContext(ctx)
+		}
 		next.ServeHTTP(rec, r)
-		obs.Observe(time.Since(start).Seconds())
+		took := time.Since(start)
+		obs.Observe(took.Seconds())
 		m.requests.WithLabelValues(label, r.Method, strconv.Itoa(rec.status)).Inc()
+		m.slow.Observe(taskName, took)
 	})
 }
 

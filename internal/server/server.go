@@ -38,6 +38,7 @@ import (
 	"github.com/ward-id/ward/internal/rbac"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/signer"
+	"github.com/ward-id/ward/internal/slowtrace"
 	"github.com/ward-id/ward/internal/storage"
 	sqlstore "github.com/ward-id/ward/internal/storage/sql"
 	"github.com/ward-id/ward/internal/sts"
@@ -82,6 +83,12 @@ type Config struct {
 	// TokenReuseMaxAge bounds how long the token service hands a minted
 	// token out again (default sts.DefaultTokenReuseMaxAge; negative: off).
 	TokenReuseMaxAge time.Duration
+	// TraceSlow, when positive, keeps Go's execution trace of the last
+	// seconds in memory and writes it to <data>/traces when a request
+	// takes at least this long (at most one file every 10 s, newest 10
+	// kept): `go tool trace` then shows where that request's time went.
+	TraceSlow time.Duration
+	TraceDir  string // default <data>/traces
 	// Ready, if set, is called with the bound address once every endpoint serves.
 	Ready func(addr net.Addr)
 }
@@ -211,6 +218,17 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, fmt.Errorf("read the change feed: %w", err)
 	}
 	met := newMetrics()
+	if cfg.TraceSlow > 0 {
+		dir := cfg.TraceDir
+		if dir == "" {
+			dir = filepath.Join(cfg.DataDir, "traces")
+		}
+		if met.slow, err = slowtrace.Start(slowtrace.Config{Threshold: cfg.TraceSlow, Dir: dir, Log: log}); err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, met.slow.Stop)
+		log.Info("tracing slow requests", "threshold", cfg.TraceSlow, "dir", dir)
+	}
 	signIns := audit.NewSignInLog(store, log, 0)
 	s.closers = append(s.closers, signIns.Close)
 	var tokens *sts.Service

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"runtime/trace"
 	"slices"
 	"strings"
 	"sync"
@@ -271,7 +272,10 @@ func (s *Service) token(ctx context.Context, req TokenRequest, rec *storage.Sign
 	tok, exp := cached.token, cached.expires
 	if !ok {
 		var err error
-		if tok, exp, err = s.mint(p, resource, life); err != nil {
+		signing := trace.StartRegion(ctx, "sign token")
+		tok, exp, err = s.mint(p, resource, life)
+		signing.End()
+		if err != nil {
 			return TokenResponse{}, err
 		}
 		s.reuse.put(rk, reusable{token: tok, issued: now, expires: exp})
@@ -328,6 +332,7 @@ func requestedResource(req TokenRequest) (string, error) {
 // identity returns the managed identity with this client ID and its
 // federated credentials, from the cache when fresh.
 func (s *Service) identity(ctx context.Context, clientID string) (storage.Identity, []storage.FederatedCredential, error) {
+	defer trace.StartRegion(ctx, "identity lookup").End()
 	key := strings.ToLower(clientID)
 	now := s.now()
 	s.cacheMu.Lock()
@@ -451,6 +456,7 @@ func assertionParseError(err error) *Error {
 // token of an issuer the identity trusts: knowing a client ID is not
 // enough to learn the identity's issuers and subjects.
 func (s *Service) federated(ctx context.Context, fics []storage.FederatedCredential, raw string, rec *storage.SignIn) error {
+	defer trace.StartRegion(ctx, "check client assertion").End()
 	a, verifiedWith, err := s.verified.Parse(raw, s.now(), s.federatedAlgorithms...)
 	if err != nil {
 		return assertionParseError(err)

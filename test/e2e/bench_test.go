@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -10,10 +11,21 @@ import (
 // TestBenchShort runs `ward bench --short`: it must start Ward in-process,
 // prepare its fixtures through the real APIs and measure every scenario in
 // both modes without an error. It asserts that numbers exist, never a speed.
+//
+// With --trace-slow at a nanosecond every request is "slow": the first one
+// of a run leaves an execution trace where --trace-dir says.
 func TestBenchShort(t *testing.T) {
-	out, err := exec.Command(wardBin, "bench", "--short", "--signing-alg", "ES256", "-o", "json").CombinedOutput()
+	traces := t.TempDir()
+	cmd := exec.Command(wardBin, "bench", "--short", "--signing-alg", "ES256", "-o", "json", "--trace-slow", "1ns", "--trace-dir", traces)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("ward bench: %v\n%s", err, out)
+		t.Fatalf("ward bench: %v\n%s%s", err, out, stderr.String())
+	}
+	files, _ := filepath.Glob(filepath.Join(traces, "slow-*.trace"))
+	if len(files) == 0 || !strings.Contains(stderr.String(), "go tool trace "+traces) {
+		t.Errorf("no slow-request trace in %s (%v); stderr:\n%s", traces, files, stderr.String())
 	}
 	var doc struct {
 		Results []struct {
