@@ -50,6 +50,7 @@ exchange signs) and once with reuse on (the "reuse hit" row).`,
 				cfg.Duration, cfg.Workers, cfg.MaxRequests = 300*time.Millisecond, 4, 5_000
 			}
 			var all []bench.Result
+			var logs []bench.SignInLog
 			run := func(t bench.Target, label, suffix string, reuseOnly bool) error {
 				fx, err := bench.Prepare(ctx, t, suffix)
 				if err != nil {
@@ -66,7 +67,20 @@ exchange signs) and once with reuse on (the "reuse hit" row).`,
 					res[i].Scenario = label + res[i].Scenario
 				}
 				all = append(all, res...)
-				return err
+				if err != nil {
+					return err
+				}
+				// Did the sign-in log keep up with that load?
+				sl, err := bench.ReadSignInLog(ctx, t)
+				if err != nil {
+					return err
+				}
+				sl.Server = strings.TrimSpace(label + map[bool]string{false: "", true: "reuse"}[reuseOnly])
+				if sl.Server == "" {
+					sl.Server = t.Base
+				}
+				logs = append(logs, sl)
+				return nil
 			}
 			if target != "" {
 				t, err := targetFrom(target, data)
@@ -106,7 +120,7 @@ exchange signs) and once with reuse on (the "reuse hit" row).`,
 					}
 				}
 			}
-			return printBench(cmd.OutOrStdout(), output, all)
+			return printBench(cmd.OutOrStdout(), output, all, logs)
 		},
 	}
 	f := cmd.Flags()
@@ -181,12 +195,18 @@ func targetFrom(base, dir string) (bench.Target, error) {
 		ClientSecret: a.ClientSecret, TLS: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}, nil
 }
 
-func printBench(w io.Writer, output string, res []bench.Result) error {
+func printBench(w io.Writer, output string, res []bench.Result, logs []bench.SignInLog) error {
 	if output == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"cores": runtime.NumCPU(), "results": res})
+		return enc.Encode(map[string]any{"cores": runtime.NumCPU(), "results": res, "signin_log": logs})
 	}
+	defer func() {
+		for _, l := range logs {
+			fmt.Fprintf(w, "sign-in log (%s): %.0f written, %.0f waited for a full queue, %.0f dropped, %.0f refused by the database\n",
+				l.Server, l.Written, l.Waited, l.Dropped, l.Failed)
+		}
+	}()
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "scenario\tmode\trequests\terrors\treq/s\tp50 ms\tp99 ms\tmax ms\treq/s ÷ noop\tp50 ÷ noop\t\n")
 	for _, r := range res {

@@ -98,6 +98,8 @@ func (m *metrics) watch(f *changefeed.Follower, tokens *sts.Service, signIns *au
 	counter("ward_token_reuse_misses_total", "Token requests that minted a new token.", func() float64 { _, mi := tokens.ReuseStats(); return float64(mi) })
 	counter("ward_signin_log_written_total", "Sign-in records written.", func() float64 { return float64(signIns.Stats().Written) })
 	counter("ward_signin_log_aggregated_total", "Refused sign-ins folded into an earlier record.", func() float64 { return float64(signIns.Stats().Aggregated) })
+	counter("ward_signin_log_waited_total", "Successful sign-ins that waited for room in the sign-in log's full queue (the disk falls behind).", func() float64 { return float64(signIns.Stats().Waited) })
+	counter("ward_signin_log_failed_total", "Sign-in records lost because the database refused the write.", func() float64 { return float64(signIns.Stats().Failed) })
 	counter("ward_signin_log_dropped_total", "Sign-in records lost because the disk could not keep up (never expected).", func() float64 { return float64(signIns.Stats().Dropped) })
 	if db, ok := store.(interface{ SQLDB() *sql.DB }); ok {
 		m.reg.MustRegister(collectors.NewDBStatsCollector(db.SQLDB(), "ward"))

@@ -35,9 +35,22 @@ func TestBenchShort(t *testing.T) {
 			P50              float64 `json:"p50_ms"`
 			Ratio            float64 `json:"rps_ratio_to_noop"`
 		} `json:"results"`
+		SignInLog []struct {
+			Server                           string
+			Written, Waited, Dropped, Failed float64
+		} `json:"signin_log"`
 	}
 	if err := json.Unmarshal(out, &doc); err != nil {
 		t.Fatalf("bench output is not JSON: %v\n%s", err, out)
+	}
+	// Every server's sign-in log wrote the run's sign-ins and lost none.
+	if len(doc.SignInLog) != 2 {
+		t.Errorf("sign-in log figures for %d servers, want 2 (mint, reuse): %+v", len(doc.SignInLog), doc.SignInLog)
+	}
+	for _, l := range doc.SignInLog {
+		if l.Written == 0 || l.Dropped != 0 || l.Failed != 0 {
+			t.Errorf("sign-in log of %s: %+v", l.Server, l)
+		}
 	}
 	seen := map[string]bool{}
 	for _, r := range doc.Results {
