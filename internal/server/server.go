@@ -231,9 +231,14 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	signIns := audit.NewSignInLog(store, log, 0)
 	s.closers = append(s.closers, signIns.Close)
+	vaults, err := vault.New(store, kek, vault.NewHosts(publicURL), time.Now)
+	if err != nil {
+		return nil, err
+	}
 	var tokens *sts.Service
-	// Every identity or credential write clears the token service's cache.
-	identities := msi.New(store, msi.Config{Changed: func() { tokens.Invalidate() }})
+	// Every identity or credential write clears the token service's cache;
+	// a resource group's deletion takes its vaults with it.
+	identities := msi.New(store, msi.Config{Changed: func() { tokens.Invalidate(); vaults.Forget("") }})
 	dirSvc := &directory.Service{Store: store, TenantID: admin.TenantID, Now: time.Now}
 	clusterSvc := clusters.New(store, identities, dirSvc, kek, publicURL, admin.TenantID, time.Now)
 	tokens = sts.New(sts.Config{
@@ -256,10 +261,6 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	machineSvc.PrincipalDeleted = access.DeletePrincipalAssignments
 	issuers := []string{sts.IssuerV1(publicURL, admin.TenantID), sts.IssuerV2(publicURL, admin.TenantID)}
 	self := []string{publicURL, publicURL + "/"}
-	vaults, err := vault.New(store, kek, vault.NewHosts(publicURL), time.Now)
-	if err != nil {
-		return nil, err
-	}
 	vaultH := &vault.Handler{
 		Svc: vaults, Engine: access.Engine(), Authority: publicURL + "/" + admin.TenantID, Log: log,
 		Auth: &authn.JWT{Keys: keys, Issuers: issuers, Now: time.Now,
@@ -301,9 +302,11 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 				return keys.Refresh(ctx)
 			},
 			"clusters": func(_ context.Context, id string) error { clusterSvc.ForgetIssuers(id); return nil },
+			"vaults":   func(_ context.Context, name string) error { vaults.Forget(name); return nil },
 		},
 		Resync: func(ctx context.Context) error {
 			tokens.Invalidate()
+			vaults.Forget("")
 			clusterSvc.ForgetIssuers()
 			if err := keys.Refresh(ctx); err != nil {
 				return err

@@ -127,7 +127,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	v, err := h.Svc.store.GetVault(ctx, name)
+	v, err := h.Svc.vault(ctx, name)
 	if err != nil {
 		writeErr(w, http.StatusNotFound, "VaultNotFound", "", fmt.Sprintf("The vault '%s' does not exist on this Ward server.", name))
 		return

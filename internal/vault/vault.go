@@ -92,6 +92,7 @@ type Service struct {
 	aead  cipher.AEAD
 	now   func() time.Time
 	Hosts Hosts
+	cache vaultCache // the data plane's view of vaults
 }
 
 // New returns a Service whose secret key is derived from the KEK.
@@ -133,6 +134,7 @@ func (s *Service) PutVault(ctx context.Context, sub, rg, name, location, tenantI
 	now := s.now().UTC()
 	v := storage.Vault{SubscriptionID: sub, ResourceGroup: rg, Name: name, Location: loc, Tags: tags, TenantID: tenantID, SKU: strings.ToLower(sku), CreatedAt: now, UpdatedAt: now}
 	created, err := s.store.PutVault(ctx, v)
+	s.Forget(name)
 	switch {
 	case errors.Is(err, storage.ErrAlreadyExists):
 		return v, false, &msi.Error{Kind: msi.KindConflict, Code: "VaultAlreadyExists", Message: fmt.Sprintf("The vault name '%s' is already in use. Vault names are globally unique so it is possible that the name is already taken.", name)}
@@ -164,7 +166,9 @@ func (s *Service) DeleteVault(ctx context.Context, sub, rg, name string) (bool, 
 	if _, err := s.Vault(ctx, sub, rg, name); err != nil {
 		return false, nil
 	}
-	return true, s.store.DeleteVault(ctx, name)
+	err := s.store.DeleteVault(ctx, name)
+	s.Forget(name)
+	return true, err
 }
 
 // SecretAttributes are a version's attributes.

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -73,7 +74,7 @@ func startReplicas(t *testing.T, dsn, kek string, n int) []*ward {
 // moment on an empty database, bootstrap one tenant, admin and CA; a change
 // made through one is enforced by the others within the bound (grant and
 // revocation of a role assignment, federated credential creation and
-// deletion, identity deletion, secret reset); a replica killed mid-write
+// deletion, identity deletion, secret reset, vault creation and deletion); a replica killed mid-write
 // and a PostgreSQL restart lose no acknowledged write, and every replica
 // converges.
 func TestReplicasAgree(t *testing.T) {
@@ -230,6 +231,40 @@ func TestReplicasAgree(t *testing.T) {
 			return st == 401 || st == 400
 		}))
 	}
+	// A vault created through a serves on b and c; deleted through a, it is
+	// gone on b and c (VaultNotFound, not a stale vault without secrets),
+	// although their data planes had it cached.
+	vaultPath := rg + "/providers/Microsoft.KeyVault/vaults/replkv?api-version=2023-07-01"
+	if st, body, _ := a.request("PUT", vaultPath, `{"location":"westeurope","properties":{"tenantId":"`+a.admin.TenantID+`","sku":{"family":"A","name":"standard"}}}`); st != 201 {
+		t.Fatalf("create vault: %d %v", st, body)
+	}
+	_, port, _ := net.SplitHostPort(a.addr)
+	kvHost := "replkv.vault.localhost:" + port
+	kvToken := func(r *ward) string {
+		return r.tokenFor(t, principal{AppID: r.admin.ClientID, Secret: r.admin.ClientSecret}, "https://vault.azure.net/.default")
+	}
+	if st, body := a.raw(t, kvToken(a), "PUT", kvHost, "/secrets/s?api-version=7.4", `{"value":"v"}`); st != 200 {
+		t.Fatalf("set secret: %d %v", st, body)
+	}
+	for _, r := range []*ward{b, c} {
+		tok := kvToken(r)
+		note(propagation(t, "vault creation on "+r.addr, func() bool {
+			st, _ := r.raw(t, tok, "GET", kvHost, "/secrets/s?api-version=7.4", "")
+			return st == 200
+		}))
+	}
+	if st, body, _ := a.request("DELETE", vaultPath, ""); st != 200 {
+		t.Fatalf("delete vault: %d %v", st, body)
+	}
+	for _, r := range []*ward{b, c} {
+		tok := kvToken(r)
+		note(propagation(t, "vault deletion on "+r.addr, func() bool {
+			st, body := r.raw(t, tok, "GET", kvHost, "/secrets/s?api-version=7.4", "")
+			e, _ := body["error"].(map[string]any)
+			return st == 404 && e["code"] == "VaultNotFound"
+		}))
+	}
+
 	sort.Slice(lags, func(i, j int) bool { return lags[i] < lags[j] })
 	t.Logf("propagation over %d changes: median %v, p99 %v, max %v", len(lags), lags[len(lags)/2], lags[len(lags)*99/100], lags[len(lags)-1])
 	if p99 := lags[len(lags)*99/100]; p99 > time.Second {

@@ -147,3 +147,50 @@ func TestKeyVaultWithWorkloadIdentity(t *testing.T) {
 		t.Fatalf("deleted secret: %v", err)
 	}
 }
+
+// TestVaultDeletionIsImmediate: the data plane caches vaults, yet a vault
+// deleted through ARM, directly or with its resource group, is gone on the
+// next request (VaultNotFound), and one created again serves at once.
+func TestVaultDeletionIsImmediate(t *testing.T) {
+	w := startWard(t, "")
+	sub := "/subscriptions/" + w.admin.SubscriptionID
+	rg := sub + "/resourceGroups/kvdel"
+	vaultPath := rg + "/providers/Microsoft.KeyVault/vaults/kvdel1?api-version=2023-07-01"
+	_, port, _ := net.SplitHostPort(w.addr)
+	host := "kvdel1.vault.localhost:" + port
+	tok := w.tokenFor(t, principal{AppID: w.admin.ClientID, Secret: w.admin.ClientSecret}, "https://vault.azure.net/.default")
+	create := func() {
+		t.Helper()
+		if st, body, _ := w.request("PUT", rg+"?api-version=2021-04-01", `{"location":"westeurope"}`); st != 200 && st != 201 {
+			t.Fatalf("group: %d %v", st, body)
+		}
+		if st, body, _ := w.request("PUT", vaultPath, `{"location":"westeurope","properties":{"tenantId":"`+w.admin.TenantID+`","sku":{"family":"A","name":"standard"}}}`); st != 201 {
+			t.Fatalf("create vault: %d %v", st, body)
+		}
+		if st, body := w.raw(t, tok, "PUT", host, "/secrets/s?api-version=7.4", `{"value":"v"}`); st != 200 {
+			t.Fatalf("set secret: %d %v", st, body)
+		}
+		for i := 0; i < 3; i++ { // served, and cached
+			if st, body := w.raw(t, tok, "GET", host, "/secrets/s?api-version=7.4", ""); st != 200 {
+				t.Fatalf("get secret: %d %v", st, body)
+			}
+		}
+	}
+	gone := func(after string) {
+		t.Helper()
+		st, body := w.raw(t, tok, "GET", host, "/secrets/s?api-version=7.4", "")
+		if e, _ := body["error"].(map[string]any); st != 404 || e["code"] != "VaultNotFound" {
+			t.Fatalf("secret read right after %s: %d %v", after, st, body)
+		}
+	}
+	create()
+	if st, body, _ := w.request("DELETE", vaultPath, ""); st != 200 {
+		t.Fatalf("delete vault: %d %v", st, body)
+	}
+	gone("the vault's deletion")
+	create()
+	if st, body, _ := w.request("DELETE", rg+"?api-version=2021-04-01", ""); st != 200 && st != 202 {
+		t.Fatalf("delete group: %d %v", st, body)
+	}
+	gone("its resource group's deletion")
+}
