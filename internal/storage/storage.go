@@ -284,7 +284,13 @@ type Storage interface {
 	ListSigningKeys(ctx context.Context, owner string) ([]SigningKey, error)
 	DeleteSigningKey(ctx context.Context, kid string) error
 
-	PutRoleDefinition(ctx context.Context, d RoleDefinition) (created bool, err error)
+	// CreateRoleDefinition stores a new custom role; ErrAlreadyExists when
+	// the ID is taken.
+	CreateRoleDefinition(ctx context.Context, d RoleDefinition) error
+	// UpdateRoleDefinition applies fn to the stored role inside a
+	// transaction; name, description, scopes, permissions and the update
+	// time are written. ErrNotFound when the role does not exist.
+	UpdateRoleDefinition(ctx context.Context, id string, fn func(old RoleDefinition) (RoleDefinition, error)) (RoleDefinition, error)
 	GetRoleDefinition(ctx context.Context, id string) (RoleDefinition, error)
 	ListRoleDefinitions(ctx context.Context) ([]RoleDefinition, error)
 	DeleteRoleDefinition(ctx context.Context, id string) error
@@ -304,14 +310,19 @@ type Storage interface {
 	// PutVault creates or updates a vault; ErrAlreadyExists when the name is
 	// taken in another resource group.
 	PutVault(ctx context.Context, v Vault) (created bool, err error)
+	// UpdateVault applies fn to the stored vault inside a transaction; tags,
+	// SKU and the update time are written. ErrNotFound when it does not exist.
+	UpdateVault(ctx context.Context, name string, fn func(old Vault) (Vault, error)) (Vault, error)
 	GetVault(ctx context.Context, name string) (Vault, error)
 	ListVaults(ctx context.Context, sub, rg string) ([]Vault, error)
 	DeleteVault(ctx context.Context, name string) error
 
 	// AddSecretVersion stores a new version of a secret.
 	AddSecretVersion(ctx context.Context, s Secret) error
-	// UpdateSecretVersion rewrites a version's attributes, tags, content type.
-	UpdateSecretVersion(ctx context.Context, s Secret) error
+	// UpdateSecretVersion applies fn to a stored version (the newest when
+	// version is "") inside a transaction; attributes, tags, content type
+	// and the update time are written. ErrNotFound when it does not exist.
+	UpdateSecretVersion(ctx context.Context, vault, name, version string, fn func(old Secret) (Secret, error)) (Secret, error)
 	// GetSecret returns a version, or the newest when version is "".
 	GetSecret(ctx context.Context, vault, name, version string) (Secret, error)
 	// ListSecrets returns the newest version of each secret.

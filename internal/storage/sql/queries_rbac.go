@@ -19,28 +19,43 @@ func scopeKey(scope string) string {
 	return s
 }
 
-// PutRoleDefinition creates or replaces a custom role.
-func (s *DB) PutRoleDefinition(ctx context.Context, d storage.RoleDefinition) (bool, error) {
+// CreateRoleDefinition stores a new custom role.
+func (s *DB) CreateRoleDefinition(ctx context.Context, d storage.RoleDefinition) error {
 	scopes, err := json.Marshal(d.AssignableScopes)
 	if err != nil {
-		return false, err
+		return err
 	}
-	var created bool
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.fl.rebind(`UPDATE role_definitions SET name = ?, description = ?, assignable_scopes = ?, permissions = ?, updated_at = ? WHERE id = ?`),
-			d.Name, d.Description, string(scopes), d.PermissionsJSON, micros(d.UpdatedAt), resourceid.Key(d.ID))
+	_, err = s.exec(ctx, `INSERT INTO role_definitions (`+roleDefCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		resourceid.Key(d.ID), d.Name, d.Description, string(scopes), d.PermissionsJSON, micros(d.CreatedAt), micros(d.UpdatedAt))
+	return err
+}
+
+// UpdateRoleDefinition applies fn to a stored custom role in one
+// transaction; the ID and creation time stay.
+func (s *DB) UpdateRoleDefinition(ctx context.Context, id string, fn func(storage.RoleDefinition) (storage.RoleDefinition, error)) (storage.RoleDefinition, error) {
+	var out storage.RoleDefinition
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		old, err := scanRoleDef(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+roleDefCols+` FROM role_definitions WHERE id = ?`+s.fl.forUpdate()), resourceid.Key(id)))
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n > 0 {
+		nu, err := fn(old)
+		if err != nil {
 			return err
 		}
-		created = true
-		_, err = tx.ExecContext(ctx, s.fl.rebind(`INSERT INTO role_definitions (id, name, description, assignable_scopes, permissions, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-			resourceid.Key(d.ID), d.Name, d.Description, string(scopes), d.PermissionsJSON, micros(d.CreatedAt), micros(d.UpdatedAt))
+		scopes, err := json.Marshal(nu.AssignableScopes)
+		if err != nil {
+			return err
+		}
+		if _, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE role_definitions SET name = ?, description = ?, assignable_scopes = ?, permissions = ?, updated_at = ? WHERE id = ?`),
+			nu.Name, nu.Description, string(scopes), nu.PermissionsJSON, micros(nu.UpdatedAt), old.ID); err != nil {
+			return err
+		}
+		// Answer what is stored, as a read after the write would.
+		out, err = scanRoleDef(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+roleDefCols+` FROM role_definitions WHERE id = ?`), old.ID))
 		return err
 	})
-	return created, err
+	return out, err
 }
 
 const roleDefCols = `id, name, description, assignable_scopes, permissions, created_at, updated_at`

@@ -53,6 +53,33 @@ func (s *DB) PutVault(ctx context.Context, v storage.Vault) (bool, error) {
 	return created, err
 }
 
+// UpdateVault applies fn to a stored vault in one transaction; its name,
+// group, location, tenant and creation time stay.
+func (s *DB) UpdateVault(ctx context.Context, name string, fn func(storage.Vault) (storage.Vault, error)) (storage.Vault, error) {
+	var out storage.Vault
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		old, err := scanVault(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+vaultCols+` FROM vaults WHERE name_key = ?`+s.fl.forUpdate()), strings.ToLower(name)))
+		if err != nil {
+			return err
+		}
+		nu, err := fn(old)
+		if err != nil {
+			return err
+		}
+		tags, err := marshalTags(nu.Tags)
+		if err != nil {
+			return err
+		}
+		if _, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE vaults SET tags = ?, sku = ?, updated_at = ? WHERE name_key = ?`), tags, nu.SKU, micros(nu.UpdatedAt), strings.ToLower(name)); err != nil {
+			return err
+		}
+		// Answer what is stored, as a read after the write would.
+		out, err = scanVault(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+vaultCols+` FROM vaults WHERE name_key = ?`), strings.ToLower(name)))
+		return err
+	})
+	return out, err
+}
+
 // GetVault reads a vault by name.
 func (s *DB) GetVault(ctx context.Context, name string) (storage.Vault, error) {
 	v, err := scanVault(s.queryRow(ctx, `SELECT `+vaultCols+` FROM vaults WHERE name_key = ?`, strings.ToLower(name)))
@@ -107,15 +134,36 @@ func (s *DB) AddSecretVersion(ctx context.Context, x storage.Secret) error {
 	return err
 }
 
-// UpdateSecretVersion rewrites a version's mutable fields.
-func (s *DB) UpdateSecretVersion(ctx context.Context, x storage.Secret) error {
-	tags, err := marshalTags(x.Tags)
-	if err != nil {
+// UpdateSecretVersion applies fn to a stored version (the newest when
+// version is "") in one transaction; the value and identity stay.
+func (s *DB) UpdateSecretVersion(ctx context.Context, vault, name, version string, fn func(storage.Secret) (storage.Secret, error)) (storage.Secret, error) {
+	var out storage.Secret
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		q, args := `SELECT `+secretCols+` FROM secrets WHERE vault_key = ? AND name_key = ? AND version = ?`, []any{strings.ToLower(vault), strings.ToLower(name), strings.ToLower(version)}
+		if version == "" {
+			q, args = `SELECT `+secretCols+` FROM secrets WHERE vault_key = ? AND name_key = ? ORDER BY created_at DESC, version DESC LIMIT 1`, args[:2]
+		}
+		old, err := scanSecret(tx.QueryRowContext(ctx, s.fl.rebind(q+s.fl.forUpdate()), args...))
+		if err != nil {
+			return err
+		}
+		nu, err := fn(old)
+		if err != nil {
+			return err
+		}
+		tags, err := marshalTags(nu.Tags)
+		if err != nil {
+			return err
+		}
+		key := []any{old.Vault, strings.ToLower(old.Name), old.Version}
+		if _, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE secrets SET content_type = ?, enabled = ?, not_before = ?, expires = ?, tags = ?, updated_at = ? WHERE vault_key = ? AND name_key = ? AND version = ?`),
+			append([]any{nu.ContentType, boolInt(nu.Enabled), micros(nu.NotBefore), micros(nu.Expires), tags, micros(nu.UpdatedAt)}, key...)...); err != nil {
+			return err
+		}
+		out, err = scanSecret(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+secretCols+` FROM secrets WHERE vault_key = ? AND name_key = ? AND version = ?`), key...))
 		return err
-	}
-	res, err := s.exec(ctx, `UPDATE secrets SET content_type = ?, enabled = ?, not_before = ?, expires = ?, tags = ?, updated_at = ? WHERE vault_key = ? AND name_key = ? AND version = ?`,
-		x.ContentType, boolInt(x.Enabled), micros(x.NotBefore), micros(x.Expires), tags, micros(x.UpdatedAt), strings.ToLower(x.Vault), strings.ToLower(x.Name), x.Version)
-	return notFoundIfNone(res, err)
+	})
+	return out, err
 }
 
 // GetSecret reads a version, or the newest.

@@ -11,7 +11,8 @@ import (
 // recorder is a storage.Storage that passes every call to s and records
 // the method's name, so that Run can fail when the suite never exercises a
 // method of the interface. Its methods are generated (recorder.go) from the
-// interface by reflection; TestRecorderIsCurrent keeps them in step.
+// interface by reflection (package recordergen, which also fails when
+// the file is out of date).
 type recorder struct {
 	s    storage.Storage
 	seen *calls

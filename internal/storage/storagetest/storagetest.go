@@ -583,17 +583,26 @@ func testRoleDefinitions(t *testing.T, s storage.Storage) {
 	ctx := context.Background()
 	d := storage.RoleDefinition{ID: uuid.NewString(), Name: "Custom", Description: "d", AssignableScopes: []string{"/subscriptions/" + subID},
 		PermissionsJSON: `[{"actions":["*/read"]}]`, CreatedAt: now, UpdatedAt: now}
-	created, err := s.PutRoleDefinition(ctx, d)
+	must(t, s.CreateRoleDefinition(ctx, d))
+	wantErr(t, "create twice", s.CreateRoleDefinition(ctx, d), storage.ErrAlreadyExists)
+	later := now.Add(time.Minute)
+	upd, err := s.UpdateRoleDefinition(ctx, strings.ToUpper(d.ID), func(old storage.RoleDefinition) (storage.RoleDefinition, error) {
+		if old.Description != "d" || !old.CreatedAt.Equal(now) {
+			t.Errorf("update sees %+v", old)
+		}
+		old.Description, old.UpdatedAt = "changed", later
+		old.ID, old.CreatedAt = "ignored", later
+		return old, nil
+	})
 	must(t, err)
-	if !created {
-		t.Fatal("first put not created")
+	if upd.Description != "changed" || upd.ID != d.ID || !upd.CreatedAt.Equal(now) || !upd.UpdatedAt.Equal(later) {
+		t.Fatalf("updated = %+v", upd)
 	}
-	d.Description = "changed"
-	created, err = s.PutRoleDefinition(ctx, d)
-	must(t, err)
-	if created {
-		t.Fatal("second put created")
-	}
+	boom := errors.New("boom")
+	_, err = s.UpdateRoleDefinition(ctx, d.ID, func(storage.RoleDefinition) (storage.RoleDefinition, error) { return storage.RoleDefinition{}, boom })
+	wantErr(t, "update fn error", err, boom)
+	_, err = s.UpdateRoleDefinition(ctx, uuid.NewString(), func(old storage.RoleDefinition) (storage.RoleDefinition, error) { return old, nil })
+	wantErr(t, "update missing", err, storage.ErrNotFound)
 	got, err := s.GetRoleDefinition(ctx, d.ID)
 	must(t, err)
 	if got.Description != "changed" || got.PermissionsJSON != d.PermissionsJSON || len(got.AssignableScopes) != 1 {
@@ -622,6 +631,21 @@ func testVaults(t *testing.T, s storage.Storage) {
 	if created, err = s.PutVault(ctx, v); err != nil || created {
 		t.Fatalf("update: %v %v", created, err)
 	}
+	later := now.Add(time.Minute)
+	updated, err := s.UpdateVault(ctx, "TEAM-kv", func(old storage.Vault) (storage.Vault, error) {
+		old.Tags, old.SKU, old.UpdatedAt = map[string]string{"env": "dev"}, "premium", later
+		old.ResourceGroup, old.CreatedAt = "ignored", later
+		return old, nil
+	})
+	must(t, err)
+	if updated.Tags["env"] != "dev" || updated.SKU != "premium" || updated.ResourceGroup != "rg" || !updated.CreatedAt.Equal(now) || !updated.UpdatedAt.Equal(later) {
+		t.Fatalf("updated vault = %+v", updated)
+	}
+	boom := errors.New("boom")
+	_, err = s.UpdateVault(ctx, "team-kv", func(storage.Vault) (storage.Vault, error) { return storage.Vault{}, boom })
+	wantErr(t, "update fn error", err, boom)
+	_, err = s.UpdateVault(ctx, "absent-kv", func(old storage.Vault) (storage.Vault, error) { return old, nil })
+	wantErr(t, "update missing vault", err, storage.ErrNotFound)
 	elsewhere := v
 	elsewhere.ResourceGroup = "other"
 	_, err = s.PutVault(ctx, elsewhere)
@@ -647,14 +671,27 @@ func testVaults(t *testing.T, s storage.Storage) {
 	if latest.Version != v2.Version || string(latest.EncryptedValue) != string(v2.EncryptedValue) || latest.Name != "DB" {
 		t.Fatalf("latest = %+v", latest)
 	}
-	old, err := s.GetSecret(ctx, "team-kv", "db", v1.Version)
+	upd, err := s.UpdateSecretVersion(ctx, "TEAM-KV", "db", v1.Version, func(old storage.Secret) (storage.Secret, error) {
+		old.Enabled, old.ContentType, old.UpdatedAt = false, "text/plain", now.Add(time.Minute)
+		old.EncryptedValue, old.Version = []byte{9}, "ignored"
+		return old, nil
+	})
 	must(t, err)
-	old.Enabled, old.ContentType, old.UpdatedAt = false, "text/plain", now.Add(time.Minute)
-	must(t, s.UpdateSecretVersion(ctx, old))
-	old, _ = s.GetSecret(ctx, "team-kv", "db", v1.Version)
-	if old.Enabled || old.ContentType != "text/plain" {
-		t.Fatalf("updated = %+v", old)
+	old, _ := s.GetSecret(ctx, "team-kv", "db", v1.Version)
+	if old.Enabled || old.ContentType != "text/plain" || string(old.EncryptedValue) != string(v1.EncryptedValue) || upd.Version != v1.Version || upd.Name != "DB" {
+		t.Fatalf("updated = %+v, stored %+v", upd, old)
 	}
+	// Without a version the newest is updated.
+	upd, err = s.UpdateSecretVersion(ctx, "team-kv", "DB", "", func(old storage.Secret) (storage.Secret, error) {
+		old.Tags = map[string]string{"k": "v"}
+		return old, nil
+	})
+	must(t, err)
+	if latest, _ := s.GetSecret(ctx, "team-kv", "db", ""); upd.Version != v2.Version || latest.Tags["k"] != "v" {
+		t.Fatalf("update of the newest = %+v, stored %+v", upd, latest)
+	}
+	_, err = s.UpdateSecretVersion(ctx, "team-kv", "db", "00000000000000000000000000000009", func(old storage.Secret) (storage.Secret, error) { return old, nil })
+	wantErr(t, "update missing version", err, storage.ErrNotFound)
 	secrets, err := s.ListSecrets(ctx, "team-kv")
 	must(t, err)
 	versions, err := s.ListSecretVersions(ctx, "team-kv", "DB")
