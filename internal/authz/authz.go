@@ -7,7 +7,6 @@ package authz
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -79,8 +78,9 @@ func (s *Service) customRoles(ctx context.Context) ([]rbac.RoleDefinition, error
 
 func toRole(d storage.RoleDefinition) (rbac.RoleDefinition, error) {
 	r := rbac.RoleDefinition{ID: d.ID, Name: d.Name, Type: rbac.CustomRole, Description: d.Description, AssignableScopes: d.AssignableScopes}
-	if err := json.Unmarshal([]byte(d.PermissionsJSON), &r.Permissions); err != nil {
-		return r, fmt.Errorf("role %s: %w", d.ID, err)
+	r.Permissions = make([]rbac.Permission, len(d.Permissions))
+	for i, p := range d.Permissions {
+		r.Permissions[i] = rbac.Permission(p)
 	}
 	return r, nil
 }
@@ -250,13 +250,13 @@ func (s *Service) DeleteCustomRoleAs(ctx context.Context, caller, urlScope, id s
 // the change against the stored role's assignable scopes (nil when the
 // role is new); a replacement is checked and written in one transaction.
 func (s *Service) putCustomRole(ctx context.Context, r rbac.RoleDefinition, check func(old []string) error) (rbac.RoleDefinition, bool, error) {
-	perms, err := json.Marshal(r.Permissions)
-	if err != nil {
-		return r, false, err
+	perms := make([]storage.RolePermission, len(r.Permissions))
+	for i, p := range r.Permissions {
+		perms[i] = storage.RolePermission(p)
 	}
 	now := s.now().UTC()
 	d := storage.RoleDefinition{ID: strings.ToLower(r.ID), Name: r.Name, Description: r.Description,
-		AssignableScopes: r.AssignableScopes, PermissionsJSON: string(perms), CreatedAt: now, UpdatedAt: now}
+		AssignableScopes: r.AssignableScopes, Permissions: perms, CreatedAt: now, UpdatedAt: now}
 	// A role created by another writer between the update (not found) and
 	// the create (already exists) is updated, with its check, on the next
 	// round.

@@ -107,15 +107,23 @@ type SignIn struct {
 }
 
 // RoleDefinition is a custom role (built-in roles live in package rbac).
-// Permissions is stored as the JSON the API speaks.
 type RoleDefinition struct {
 	ID               string
 	Name             string
 	Description      string
 	AssignableScopes []string
-	PermissionsJSON  string
+	Permissions      []RolePermission
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
+}
+
+// RolePermission is one permissions block of a role: the actions and data
+// actions it grants, less the ones it excludes.
+type RolePermission struct {
+	Actions        []string
+	NotActions     []string
+	DataActions    []string
+	NotDataActions []string
 }
 
 // RoleAssignment gives a principal a role at a scope.

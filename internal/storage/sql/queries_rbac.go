@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/ward-id/ward/internal/resourceid"
@@ -25,8 +26,12 @@ func (s *DB) CreateRoleDefinition(ctx context.Context, d storage.RoleDefinition)
 	if err != nil {
 		return err
 	}
+	perms, err := marshalPermissions(d.Permissions)
+	if err != nil {
+		return err
+	}
 	_, err = s.exec(ctx, `INSERT INTO role_definitions (`+roleDefCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		resourceid.Key(d.ID), d.Name, d.Description, string(scopes), d.PermissionsJSON, micros(d.CreatedAt), micros(d.UpdatedAt))
+		resourceid.Key(d.ID), d.Name, d.Description, string(scopes), perms, micros(d.CreatedAt), micros(d.UpdatedAt))
 	return err
 }
 
@@ -47,8 +52,12 @@ func (s *DB) UpdateRoleDefinition(ctx context.Context, id string, fn func(storag
 		if err != nil {
 			return err
 		}
+		perms, err := marshalPermissions(nu.Permissions)
+		if err != nil {
+			return err
+		}
 		if _, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE role_definitions SET name = ?, description = ?, assignable_scopes = ?, permissions = ?, updated_at = ? WHERE id = ?`),
-			nu.Name, nu.Description, string(scopes), nu.PermissionsJSON, micros(nu.UpdatedAt), old.ID); err != nil {
+			nu.Name, nu.Description, string(scopes), perms, micros(nu.UpdatedAt), old.ID); err != nil {
 			return err
 		}
 		// Answer what is stored, as a read after the write would.
@@ -60,15 +69,44 @@ func (s *DB) UpdateRoleDefinition(ctx context.Context, id string, fn func(storag
 
 const roleDefCols = `id, name, description, assignable_scopes, permissions, created_at, updated_at`
 
+// permissionJSON is how a permissions block is stored: as ARM spells it,
+// so the column reads like the API's JSON.
+type permissionJSON struct {
+	Actions        []string `json:"actions"`
+	NotActions     []string `json:"notActions"`
+	DataActions    []string `json:"dataActions"`
+	NotDataActions []string `json:"notDataActions"`
+}
+
+func marshalPermissions(ps []storage.RolePermission) (string, error) {
+	out := make([]permissionJSON, len(ps))
+	for i, p := range ps {
+		out[i] = permissionJSON(p)
+	}
+	b, err := json.Marshal(out)
+	return string(b), err
+}
+
 func scanRoleDef(sc scanner) (storage.RoleDefinition, error) {
 	var d storage.RoleDefinition
-	var scopes string
+	var scopes, perms string
 	var created, updated int64
-	if err := sc.Scan(&d.ID, &d.Name, &d.Description, &scopes, &d.PermissionsJSON, &created, &updated); err != nil {
+	if err := sc.Scan(&d.ID, &d.Name, &d.Description, &scopes, &perms, &created, &updated); err != nil {
 		return d, err
 	}
 	d.CreatedAt, d.UpdatedAt = fromMicros(created), fromMicros(updated)
-	return d, json.Unmarshal([]byte(scopes), &d.AssignableScopes)
+	if err := json.Unmarshal([]byte(scopes), &d.AssignableScopes); err != nil {
+		return d, fmt.Errorf("role definition %s: corrupt assignable scopes: %w", d.ID, err)
+	}
+	var ps []permissionJSON
+	if err := json.Unmarshal([]byte(perms), &ps); err != nil {
+		return d, fmt.Errorf("role definition %s: corrupt permissions: %w", d.ID, err)
+	}
+	d.Permissions = make([]storage.RolePermission, len(ps))
+	for i, p := range ps {
+		d.Permissions[i] = storage.RolePermission(p)
+	}
+	return d, nil
 }
 
 // GetRoleDefinition reads a custom role.

@@ -582,7 +582,8 @@ func testRoleAssignments(t *testing.T, s storage.Storage) {
 func testRoleDefinitions(t *testing.T, s storage.Storage) {
 	ctx := context.Background()
 	d := storage.RoleDefinition{ID: uuid.NewString(), Name: "Custom", Description: "d", AssignableScopes: []string{"/subscriptions/" + subID},
-		PermissionsJSON: `[{"actions":["*/read"]}]`, CreatedAt: now, UpdatedAt: now}
+		Permissions: []storage.RolePermission{{Actions: []string{"*/read"}, NotActions: []string{"Microsoft.Authorization/*/write"}},
+			{DataActions: []string{"Microsoft.KeyVault/vaults/secrets/getSecret/action"}, NotDataActions: []string{}}}, CreatedAt: now, UpdatedAt: now}
 	must(t, s.CreateRoleDefinition(ctx, d))
 	wantErr(t, "create twice", s.CreateRoleDefinition(ctx, d), storage.ErrAlreadyExists)
 	later := now.Add(time.Minute)
@@ -605,7 +606,7 @@ func testRoleDefinitions(t *testing.T, s storage.Storage) {
 	wantErr(t, "update missing", err, storage.ErrNotFound)
 	got, err := s.GetRoleDefinition(ctx, d.ID)
 	must(t, err)
-	if got.Description != "changed" || got.PermissionsJSON != d.PermissionsJSON || len(got.AssignableScopes) != 1 {
+	if got.Description != "changed" || fmt.Sprint(got.Permissions) != fmt.Sprint(d.Permissions) || len(got.AssignableScopes) != 1 {
 		t.Fatalf("definition = %+v", got)
 	}
 	list, err := s.ListRoleDefinitions(ctx)
