@@ -38,7 +38,7 @@ func New(ctx context.Context, store storage.Storage, now func() time.Time) (*Ser
 	for _, r := range custom {
 		s.engine.PutRole(r)
 	}
-	all, err := store.ListRoleAssignments(ctx)
+	all, err := s.assignments(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -46,6 +46,13 @@ func New(ctx context.Context, store storage.Storage, now func() time.Time) (*Ser
 		_ = s.engine.Put(rbac.Assignment{ID: a.ID, Scope: a.Scope, PrincipalID: a.PrincipalID, RoleID: a.RoleDefinitionID})
 	}
 	return s, nil
+}
+
+// assignments reads every stored role assignment, page by page.
+func (s *Service) assignments(ctx context.Context) ([]storage.RoleAssignment, error) {
+	return storage.All(func(p storage.Page) ([]storage.RoleAssignment, string, error) {
+		return s.store.ListRoleAssignments(ctx, p)
+	})
 }
 
 // Engine exposes the decision engine (for data-plane checks).
@@ -212,7 +219,7 @@ func (s *Service) PutCustomRoleAs(ctx context.Context, caller, urlScope string, 
 		if old == nil {
 			return nil
 		}
-		all, err := s.store.ListRoleAssignments(ctx)
+		all, err := s.assignments(ctx)
 		if err != nil {
 			return err
 		}
@@ -336,7 +343,7 @@ func (s *Service) DeleteCustomRole(ctx context.Context, id string) (rbac.RoleDef
 	if r.Type == rbac.BuiltInRole {
 		return r, false, invalid("RoleDefinitionUpdateNotPermitted", "Built-in role '%s' cannot be deleted.", r.Name)
 	}
-	all, err := s.store.ListRoleAssignments(ctx)
+	all, err := s.assignments(ctx)
 	if err != nil {
 		return r, false, err
 	}
@@ -574,7 +581,7 @@ func (s *Service) DeletePrincipalAssignments(ctx context.Context, principalID st
 
 // assignmentsWhere lists the stored assignments that match keep.
 func (s *Service) assignmentsWhere(ctx context.Context, keep func(storage.RoleAssignment) bool) ([]storage.RoleAssignment, error) {
-	all, err := s.store.ListRoleAssignments(ctx)
+	all, err := s.assignments(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -682,7 +689,7 @@ func (s *Service) Reload(ctx context.Context) error {
 	for _, r := range custom {
 		s.engine.PutRole(r)
 	}
-	all, err := s.store.ListRoleAssignments(ctx)
+	all, err := s.assignments(ctx)
 	if err != nil {
 		return err
 	}

@@ -170,7 +170,9 @@ func (s *Service) Vault(ctx context.Context, sub, rg, name string) (storage.Vaul
 
 // Vaults lists vaults (ARM).
 func (s *Service) Vaults(ctx context.Context, sub, rg string) ([]storage.Vault, error) {
-	return s.store.ListVaults(ctx, sub, rg)
+	return storage.All(func(p storage.Page) ([]storage.Vault, string, error) {
+		return s.store.ListVaults(ctx, sub, rg, p)
+	})
 }
 
 // DeleteVault deletes a vault and its secrets (ARM).
@@ -270,7 +272,9 @@ func (s *Service) UpdateSecret(ctx context.Context, vault, name, version string,
 
 // Secrets lists the newest version of each secret.
 func (s *Service) Secrets(ctx context.Context, vault string) ([]storage.Secret, error) {
-	return s.store.ListSecrets(ctx, vault)
+	return storage.All(func(p storage.Page) ([]storage.Secret, string, error) {
+		return s.store.ListSecrets(ctx, vault, p)
+	})
 }
 
 // Versions lists a secret's versions.

@@ -161,13 +161,9 @@ func (s *DB) FindRoleAssignment(ctx context.Context, scope, principalID, roleID 
 	return a, s.classify(err)
 }
 
-// ListRoleAssignments lists every assignment.
-func (s *DB) ListRoleAssignments(ctx context.Context) ([]storage.RoleAssignment, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+roleAssignmentCols+` FROM role_assignments ORDER BY scope_key, id`)
-	if err != nil {
-		return nil, s.classify(err)
-	}
-	return collect(rows, scanRoleAssignment)
+// ListRoleAssignments lists one page of assignments, by scope then ID.
+func (s *DB) ListRoleAssignments(ctx context.Context, p storage.Page) ([]storage.RoleAssignment, string, error) {
+	return listPage(ctx, s, []string{"scope_key", "id"}, roleAssignmentCols, `FROM role_assignments WHERE 1 = 1`, nil, p, scanRoleAssignment)
 }
 
 // DeleteRoleAssignment deletes an assignment.

@@ -86,9 +86,13 @@ func (s *DB) GetVault(ctx context.Context, name string) (storage.Vault, error) {
 	return v, s.classify(err)
 }
 
-// ListVaults lists a group's vaults, or a subscription's when rg is "".
-func (s *DB) ListVaults(ctx context.Context, sub, rg string) ([]storage.Vault, error) {
-	return listInScope(ctx, s, `SELECT `+vaultCols+` FROM vaults`, "name_key", sub, rg, scanVault)
+// ListVaults lists one page of a group's vaults, or a subscription's.
+func (s *DB) ListVaults(ctx context.Context, sub, rg string, p storage.Page) ([]storage.Vault, string, error) {
+	clause, arg := `FROM vaults WHERE lower(subscription_id) = ?`, strings.ToLower(sub)
+	if rg != "" {
+		clause, arg = `FROM vaults WHERE rg_key = ?`, resourceid.Key(resourceid.ResourceGroupID(sub, rg))
+	}
+	return listPage(ctx, s, []string{"name_key"}, vaultCols, clause, []any{arg}, p, scanVault)
 }
 
 // DeleteVault deletes a vault and its secrets.
@@ -178,23 +182,14 @@ func (s *DB) GetSecret(ctx context.Context, vault, name, version string) (storag
 	return x, s.classify(err)
 }
 
-// ListSecrets returns the newest version of each secret in a vault.
-func (s *DB) ListSecrets(ctx context.Context, vault string) ([]storage.Secret, error) {
-	rows, err := s.db.QueryContext(ctx, s.fl.rebind(`SELECT `+secretCols+` FROM secrets WHERE vault_key = ? ORDER BY name_key, created_at DESC, version DESC`), strings.ToLower(vault))
-	if err != nil {
-		return nil, s.classify(err)
-	}
-	all, err := collect(rows, scanSecret)
-	if err != nil {
-		return nil, err
-	}
-	out := []storage.Secret{}
-	for _, x := range all {
-		if len(out) == 0 || !strings.EqualFold(out[len(out)-1].Name, x.Name) {
-			out = append(out, x)
-		}
-	}
-	return out, nil
+// ListSecrets returns one page of the newest version of each secret in a
+// vault, by name.
+func (s *DB) ListSecrets(ctx context.Context, vault string, p storage.Page) ([]storage.Secret, string, error) {
+	// A row is the newest of its secret when no row of the same secret is
+	// newer (created later, or at the same time with a greater version).
+	clause := `FROM secrets s WHERE vault_key = ? AND NOT EXISTS (SELECT 1 FROM secrets n WHERE n.vault_key = s.vault_key AND n.name_key = s.name_key
+		AND (n.created_at > s.created_at OR (n.created_at = s.created_at AND n.version > s.version)))`
+	return listPage(ctx, s, []string{"name_key"}, secretCols, clause, []any{strings.ToLower(vault)}, p, scanSecret)
 }
 
 // ListSecretVersions lists every version of a secret, newest first.

@@ -276,9 +276,9 @@ func (r *recorder) ListClientSecrets(a0 context.Context, a1 string) ([]storage.C
 	return r.s.ListClientSecrets(a0, a1)
 }
 
-func (r *recorder) ListClusters(a0 context.Context, a1 string, a2 string) ([]storage.Cluster, error) {
+func (r *recorder) ListClusters(a0 context.Context, a1 string, a2 string, a3 storage.Page) ([]storage.Cluster, string, error) {
 	r.hit("ListClusters")
-	return r.s.ListClusters(a0, a1, a2)
+	return r.s.ListClusters(a0, a1, a2, a3)
 }
 
 func (r *recorder) ListFederatedCredentials(a0 context.Context, a1 storage.IdentityRef, a2 storage.Page) ([]storage.FederatedCredential, string, error) {
@@ -291,9 +291,9 @@ func (r *recorder) ListIdentities(a0 context.Context, a1 storage.IdentityFilter,
 	return r.s.ListIdentities(a0, a1, a2)
 }
 
-func (r *recorder) ListMachines(a0 context.Context, a1 string, a2 string) ([]storage.Machine, error) {
+func (r *recorder) ListMachines(a0 context.Context, a1 string, a2 string, a3 storage.Page) ([]storage.Machine, string, error) {
 	r.hit("ListMachines")
-	return r.s.ListMachines(a0, a1, a2)
+	return r.s.ListMachines(a0, a1, a2, a3)
 }
 
 func (r *recorder) ListResourceGroups(a0 context.Context, a1 string, a2 storage.Page) ([]storage.ResourceGroup, string, error) {
@@ -301,9 +301,9 @@ func (r *recorder) ListResourceGroups(a0 context.Context, a1 string, a2 storage.
 	return r.s.ListResourceGroups(a0, a1, a2)
 }
 
-func (r *recorder) ListRoleAssignments(a0 context.Context) ([]storage.RoleAssignment, error) {
+func (r *recorder) ListRoleAssignments(a0 context.Context, a1 storage.Page) ([]storage.RoleAssignment, string, error) {
 	r.hit("ListRoleAssignments")
-	return r.s.ListRoleAssignments(a0)
+	return r.s.ListRoleAssignments(a0, a1)
 }
 
 func (r *recorder) ListRoleDefinitions(a0 context.Context) ([]storage.RoleDefinition, error) {
@@ -316,9 +316,9 @@ func (r *recorder) ListSecretVersions(a0 context.Context, a1 string, a2 string) 
 	return r.s.ListSecretVersions(a0, a1, a2)
 }
 
-func (r *recorder) ListSecrets(a0 context.Context, a1 string) ([]storage.Secret, error) {
+func (r *recorder) ListSecrets(a0 context.Context, a1 string, a2 storage.Page) ([]storage.Secret, string, error) {
 	r.hit("ListSecrets")
-	return r.s.ListSecrets(a0, a1)
+	return r.s.ListSecrets(a0, a1, a2)
 }
 
 func (r *recorder) ListServicePrincipals(a0 context.Context) ([]storage.ServicePrincipal, error) {
@@ -341,9 +341,9 @@ func (r *recorder) ListSubscriptions(a0 context.Context) ([]storage.Subscription
 	return r.s.ListSubscriptions(a0)
 }
 
-func (r *recorder) ListVaults(a0 context.Context, a1 string, a2 string) ([]storage.Vault, error) {
+func (r *recorder) ListVaults(a0 context.Context, a1 string, a2 string, a3 storage.Page) ([]storage.Vault, string, error) {
 	r.hit("ListVaults")
-	return r.s.ListVaults(a0, a1, a2)
+	return r.s.ListVaults(a0, a1, a2, a3)
 }
 
 func (r *recorder) PruneChanges(a0 context.Context, a1 time.Time) (int64, error) {

@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"SignInAggregation", testSignInAggregation},
 		{"LogRetention", testLogRetention},
 		{"Clusters", testClusters},
+		{"ListPaging", testListPaging},
 		{"Machines", testMachines},
 		{"ChangeFeed", testChangeFeed},
 		{"Lock", testLock},
@@ -560,7 +561,7 @@ func testRoleAssignments(t *testing.T, s storage.Storage) {
 	if found.ID != got.ID {
 		t.Fatalf("find = %+v", found)
 	}
-	all, err := s.ListRoleAssignments(ctx)
+	all, err := listAll(t, func(p storage.Page) ([]storage.RoleAssignment, string, error) { return s.ListRoleAssignments(ctx, p) })
 	must(t, err)
 	if len(all) != 1 {
 		t.Fatalf("list = %+v", all)
@@ -656,7 +657,7 @@ func testVaults(t *testing.T, s storage.Storage) {
 	if got.Name != "Team-KV" || got.ResourceGroup != "rg" {
 		t.Fatalf("vault = %+v", got)
 	}
-	list, err := s.ListVaults(ctx, subID, "RG")
+	list, err := listAll(t, func(p storage.Page) ([]storage.Vault, string, error) { return s.ListVaults(ctx, subID, "RG", p) })
 	must(t, err)
 	if len(list) != 1 {
 		t.Fatalf("list = %+v", list)
@@ -693,7 +694,7 @@ func testVaults(t *testing.T, s storage.Storage) {
 	}
 	_, err = s.UpdateSecretVersion(ctx, "team-kv", "db", "00000000000000000000000000000009", func(old storage.Secret) (storage.Secret, error) { return old, nil })
 	wantErr(t, "update missing version", err, storage.ErrNotFound)
-	secrets, err := s.ListSecrets(ctx, "team-kv")
+	secrets, err := listAll(t, func(p storage.Page) ([]storage.Secret, string, error) { return s.ListSecrets(ctx, "team-kv", p) })
 	must(t, err)
 	versions, err := s.ListSecretVersions(ctx, "team-kv", "DB")
 	must(t, err)
@@ -758,7 +759,7 @@ func testClusters(t *testing.T, s storage.Storage) {
 	if got.Spec != `{"a":2}` || got.Name != "aks1" || !strings.EqualFold(got.ID, c.ID) {
 		t.Fatalf("cluster = %+v (the ID must not change on update)", got)
 	}
-	list, err := s.ListClusters(ctx, subID, "RG")
+	list, err := listAll(t, func(p storage.Page) ([]storage.Cluster, string, error) { return s.ListClusters(ctx, subID, "RG", p) })
 	must(t, err)
 	if len(list) != 1 {
 		t.Fatalf("list = %+v", list)
