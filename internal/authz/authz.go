@@ -7,7 +7,6 @@ package authz
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -39,7 +38,7 @@ func New(ctx context.Context, store storage.Storage, now func() time.Time) (*Ser
 	for _, r := range custom {
 		s.engine.PutRole(r)
 	}
-	all, err := store.ListRoleAssignments(ctx)
+	all, err := s.assignments(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -47,6 +46,13 @@ func New(ctx context.Context, store storage.Storage, now func() time.Time) (*Ser
 		_ = s.engine.Put(rbac.Assignment{ID: a.ID, Scope: a.Scope, PrincipalID: a.PrincipalID, RoleID: a.RoleDefinitionID})
 	}
 	return s, nil
+}
+
+// assignments reads every stored role assignment, page by page.
+func (s *Service) assignments(ctx context.Context) ([]storage.RoleAssignment, error) {
+	return storage.All(func(p storage.Page) ([]storage.RoleAssignment, string, error) {
+		return s.store.ListRoleAssignments(ctx, p)
+	})
 }
 
 // Engine exposes the decision engine (for data-plane checks).
@@ -79,8 +85,9 @@ func (s *Service) customRoles(ctx context.Context) ([]rbac.RoleDefinition, error
 
 func toRole(d storage.RoleDefinition) (rbac.RoleDefinition, error) {
 	r := rbac.RoleDefinition{ID: d.ID, Name: d.Name, Type: rbac.CustomRole, Description: d.Description, AssignableScopes: d.AssignableScopes}
-	if err := json.Unmarshal([]byte(d.PermissionsJSON), &r.Permissions); err != nil {
-		return r, fmt.Errorf("role %s: %w", d.ID, err)
+	r.Permissions = make([]rbac.Permission, len(d.Permissions))
+	for i, p := range d.Permissions {
+		r.Permissions[i] = rbac.Permission(p)
 	}
 	return r, nil
 }
@@ -189,19 +196,13 @@ func (s *Service) checkRoleScopes(ctx context.Context, caller, urlScope, action 
 // PutCustomRoleAs creates or replaces a custom role on behalf of caller,
 // addressed through urlScope; see checkRoleScopes. A change that would
 // leave an existing assignment of the role outside its assignable scopes is
-// refused.
+// refused. The stored role is read, checked and replaced in one storage
+// transaction, so a concurrent change cannot slip between check and write.
 func (s *Service) PutCustomRoleAs(ctx context.Context, caller, urlScope string, r rbac.RoleDefinition) (rbac.RoleDefinition, bool, error) {
-	var old []string
-	prev, err := s.Role(ctx, r.ID)
-	var me *msi.Error
-	switch {
-	case err == nil && prev.Type == rbac.CustomRole:
-		old = prev.AssignableScopes
-	case err == nil:
-		return r, false, invalid("RoleDefinitionUpdateNotPermitted", "Built-in role '%s' cannot be changed.", prev.Name)
-	case errors.As(err, &me) && me.Kind == msi.KindNotFound:
-	default:
-		return r, false, err
+	for _, b := range rbac.BuiltInRoles() {
+		if strings.EqualFold(b.ID, RoleGUID(r.ID)) {
+			return r, false, invalid("RoleDefinitionUpdateNotPermitted", "Built-in role '%s' cannot be changed.", b.Name)
+		}
 	}
 	if len(r.AssignableScopes) == 0 {
 		return r, false, invalid("InvalidRoleDefinition", "A custom role needs at least one assignable scope.")
@@ -211,21 +212,24 @@ func (s *Service) PutCustomRoleAs(ctx context.Context, caller, urlScope string, 
 			return r, false, invalid("InvalidAssignableScope", "The assignable scope '%s' is not a valid Azure scope: %v.", sc, err)
 		}
 	}
-	if err := s.checkRoleScopes(ctx, caller, urlScope, ActionRoleDefinitionWrite, old, r.AssignableScopes); err != nil {
-		return r, false, err
-	}
-	if old != nil {
-		all, err := s.store.ListRoleAssignments(ctx)
+	return s.putCustomRole(ctx, r, func(old []string) error {
+		if err := s.checkRoleScopes(ctx, caller, urlScope, ActionRoleDefinitionWrite, old, r.AssignableScopes); err != nil {
+			return err
+		}
+		if old == nil {
+			return nil
+		}
+		all, err := s.assignments(ctx)
 		if err != nil {
-			return r, false, err
+			return err
 		}
 		for _, a := range all {
 			if strings.EqualFold(a.RoleDefinitionID, r.ID) && !Covers(r.AssignableScopes, a.Scope) {
-				return r, false, conflict("RoleDefinitionHasAssignments", "Role assignment '%s' uses this role at scope '%s', which the new assignable scopes do not cover; delete it first or keep a scope that covers it.", a.ID, a.Scope)
+				return conflict("RoleDefinitionHasAssignments", "Role assignment '%s' uses this role at scope '%s', which the new assignable scopes do not cover; delete it first or keep a scope that covers it.", a.ID, a.Scope)
 			}
 		}
-	}
-	return s.PutCustomRole(ctx, r)
+		return nil
+	})
 }
 
 // DeleteCustomRoleAs deletes a custom role on behalf of caller: it needs
@@ -249,38 +253,81 @@ func (s *Service) DeleteCustomRoleAs(ctx context.Context, caller, urlScope, id s
 	return s.DeleteCustomRole(ctx, id)
 }
 
-// PutCustomRole creates or replaces a custom role.
-func (s *Service) PutCustomRole(ctx context.Context, r rbac.RoleDefinition) (rbac.RoleDefinition, bool, error) {
+// putCustomRole creates or replaces a custom role after check has approved
+// the change against the stored role's assignable scopes (nil when the
+// role is new); a replacement is checked and written in one transaction.
+func (s *Service) putCustomRole(ctx context.Context, r rbac.RoleDefinition, check func(old []string) error) (rbac.RoleDefinition, bool, error) {
+	perms := make([]storage.RolePermission, len(r.Permissions))
+	for i, p := range r.Permissions {
+		perms[i] = storage.RolePermission(p)
+	}
+	now := s.now().UTC()
+	d := storage.RoleDefinition{ID: strings.ToLower(r.ID), Name: r.Name, Description: r.Description,
+		AssignableScopes: r.AssignableScopes, Permissions: perms, CreatedAt: now, UpdatedAt: now}
+	// A role created by another writer between the update (not found) and
+	// the create (already exists) is updated, with its check, on the next
+	// round.
+	for attempt := 0; attempt < 2; attempt++ {
+		_, err := s.store.UpdateRoleDefinition(ctx, d.ID, func(old storage.RoleDefinition) (storage.RoleDefinition, error) {
+			if err := check(old.AssignableScopes); err != nil {
+				return old, err
+			}
+			if err := s.validateCustomRole(r); err != nil {
+				return old, err
+			}
+			d.CreatedAt = old.CreatedAt
+			return d, nil
+		})
+		if err == nil {
+			return s.indexCustomRole(r), false, nil
+		}
+		if !errors.Is(err, storage.ErrNotFound) {
+			return r, false, err
+		}
+		if err := check(nil); err != nil {
+			return r, false, err
+		}
+		if err := s.validateCustomRole(r); err != nil {
+			return r, false, err
+		}
+		err = s.store.CreateRoleDefinition(ctx, d)
+		if err == nil {
+			return s.indexCustomRole(r), true, nil
+		}
+		if !errors.Is(err, storage.ErrAlreadyExists) {
+			return r, false, err
+		}
+	}
+	return r, false, fmt.Errorf("custom role %s: %w", r.ID, storage.ErrConflict)
+}
+
+// indexCustomRole puts a stored custom role into the engine's index.
+func (s *Service) indexCustomRole(r rbac.RoleDefinition) rbac.RoleDefinition {
+	r.Type = rbac.CustomRole
+	s.engine.PutRole(r)
+	return r
+}
+
+// validateCustomRole applies ARM's rules for a custom role's own fields.
+func (s *Service) validateCustomRole(r rbac.RoleDefinition) error {
 	if !guidRE.MatchString(r.ID) {
-		return r, false, invalid("InvalidRoleDefinitionId", "The role definition ID '%s' is not a valid GUID.", r.ID)
+		return invalid("InvalidRoleDefinitionId", "The role definition ID '%s' is not a valid GUID.", r.ID)
 	}
 	for _, b := range rbac.BuiltInRoles() {
 		if strings.EqualFold(b.ID, r.ID) {
-			return r, false, invalid("RoleDefinitionUpdateNotPermitted", "Built-in role '%s' cannot be changed.", b.Name)
+			return invalid("RoleDefinitionUpdateNotPermitted", "Built-in role '%s' cannot be changed.", b.Name)
 		}
 		if strings.EqualFold(b.Name, r.Name) {
-			return r, false, conflict("RoleDefinitionWithSameNameExists", "A role definition named '%s' already exists.", r.Name)
+			return conflict("RoleDefinitionWithSameNameExists", "A role definition named '%s' already exists.", r.Name)
 		}
 	}
 	if strings.TrimSpace(r.Name) == "" || len(r.Permissions) == 0 {
-		return r, false, invalid("InvalidRoleDefinition", "A custom role needs a roleName and at least one permissions block.")
+		return invalid("InvalidRoleDefinition", "A custom role needs a roleName and at least one permissions block.")
 	}
 	if len(r.AssignableScopes) == 0 {
-		return r, false, invalid("InvalidRoleDefinition", "A custom role needs at least one assignable scope.")
+		return invalid("InvalidRoleDefinition", "A custom role needs at least one assignable scope.")
 	}
-	perms, err := json.Marshal(r.Permissions)
-	if err != nil {
-		return r, false, err
-	}
-	now := s.now().UTC()
-	created, err := s.store.PutRoleDefinition(ctx, storage.RoleDefinition{ID: strings.ToLower(r.ID), Name: r.Name, Description: r.Description,
-		AssignableScopes: r.AssignableScopes, PermissionsJSON: string(perms), CreatedAt: now, UpdatedAt: now})
-	if err != nil {
-		return r, false, err
-	}
-	r.Type = rbac.CustomRole
-	s.engine.PutRole(r)
-	return r, created, nil
+	return nil
 }
 
 // DeleteCustomRole deletes a custom role that no assignment uses.
@@ -296,7 +343,7 @@ func (s *Service) DeleteCustomRole(ctx context.Context, id string) (rbac.RoleDef
 	if r.Type == rbac.BuiltInRole {
 		return r, false, invalid("RoleDefinitionUpdateNotPermitted", "Built-in role '%s' cannot be deleted.", r.Name)
 	}
-	all, err := s.store.ListRoleAssignments(ctx)
+	all, err := s.assignments(ctx)
 	if err != nil {
 		return r, false, err
 	}
@@ -534,7 +581,7 @@ func (s *Service) DeletePrincipalAssignments(ctx context.Context, principalID st
 
 // assignmentsWhere lists the stored assignments that match keep.
 func (s *Service) assignmentsWhere(ctx context.Context, keep func(storage.RoleAssignment) bool) ([]storage.RoleAssignment, error) {
-	all, err := s.store.ListRoleAssignments(ctx)
+	all, err := s.assignments(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -642,7 +689,7 @@ func (s *Service) Reload(ctx context.Context) error {
 	for _, r := range custom {
 		s.engine.PutRole(r)
 	}
-	all, err := s.store.ListRoleAssignments(ctx)
+	all, err := s.assignments(ctx)
 	if err != nil {
 		return err
 	}

@@ -156,7 +156,9 @@ func (s *Service) Get(ctx context.Context, ref storage.ClusterRef) (Cluster, err
 
 // List lists clusters in a group or subscription.
 func (s *Service) List(ctx context.Context, sub, rg string) ([]Cluster, error) {
-	all, err := s.store.ListClusters(ctx, sub, rg)
+	all, err := storage.All(func(p storage.Page) ([]storage.Cluster, string, error) {
+		return s.store.ListClusters(ctx, sub, rg, p)
+	})
 	if err != nil {
 		return nil, err
 	}

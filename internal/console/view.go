@@ -145,7 +145,9 @@ func (h *Handler) load(ctx context.Context, who Who) (*view, error) {
 				}
 			}
 		}
-		vs, err := h.cfg.Store.ListVaults(ctx, s.ID, "")
+		vs, err := storage.All(func(p storage.Page) ([]storage.Vault, string, error) {
+			return h.cfg.Store.ListVaults(ctx, s.ID, "", p)
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -169,7 +171,9 @@ func (h *Handler) load(ctx context.Context, who Who) (*view, error) {
 			v.sps = append(v.sps, sp)
 		}
 	}
-	all, err := h.cfg.Store.ListRoleAssignments(ctx)
+	all, err := storage.All(func(p storage.Page) ([]storage.RoleAssignment, string, error) {
+		return h.cfg.Store.ListRoleAssignments(ctx, p)
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -204,7 +204,9 @@ func (s *Service) List(ctx context.Context, sub, rg string) ([]Machine, error) {
 	} else if _, err := s.msi.Subscription(ctx, sub); err != nil {
 		return nil, err
 	}
-	all, err := s.store.ListMachines(ctx, sub, rg)
+	all, err := storage.All(func(p storage.Page) ([]storage.Machine, string, error) {
+		return s.store.ListMachines(ctx, sub, rg, p)
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,8 @@ type MachineStore interface {
 	UpdateMachine(ctx context.Context, ref MachineRef, fn func(old Machine) (Machine, error)) (Machine, error)
 	GetMachine(ctx context.Context, ref MachineRef) (Machine, error)
 	GetMachineByID(ctx context.Context, id string) (Machine, error)
-	// ListMachines lists a group's machines, or a subscription's when rg is "".
-	ListMachines(ctx context.Context, sub, rg string) ([]Machine, error)
+	// ListMachines lists one page of a group's machines, or a
+	// subscription's when rg is "".
+	ListMachines(ctx context.Context, sub, rg string, p Page) (items []Machine, next string, err error)
 	DeleteMachine(ctx context.Context, ref MachineRef) error
 }

@@ -107,15 +107,23 @@ type SignIn struct {
 }
 
 // RoleDefinition is a custom role (built-in roles live in package rbac).
-// Permissions is stored as the JSON the API speaks.
 type RoleDefinition struct {
 	ID               string
 	Name             string
 	Description      string
 	AssignableScopes []string
-	PermissionsJSON  string
+	Permissions      []RolePermission
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
+}
+
+// RolePermission is one permissions block of a role: the actions and data
+// actions it grants, less the ones it excludes.
+type RolePermission struct {
+	Actions        []string
+	NotActions     []string
+	DataActions    []string
+	NotDataActions []string
 }
 
 // RoleAssignment gives a principal a role at a scope.
@@ -239,11 +247,36 @@ type FederatedCredential struct {
 	UpdatedAt time.Time
 }
 
-// Page asks for one page of a list. Lists are ordered by a stable key; After
-// is the opaque cursor a previous page returned in Next.
+// Page asks for one page of a list: every List method of Storage takes one
+// and returns the page's items with the cursor of the next page ("" after
+// the last). Lists are ordered by a stable key; After is the opaque cursor a
+// previous page returned. A backend caps Limit (storage/sql: 1000, default
+// 100), so no list is unbounded.
 type Page struct {
 	Limit int    // <= 0: the backend's default
 	After string // cursor from a previous page, or ""
+}
+
+// All gathers every page of a list, for callers that need the whole of it
+// (the RBAC index, ARM lists answered in one response):
+//
+//	vaults, err := storage.All(func(p storage.Page) ([]storage.Vault, string, error) {
+//		return store.ListVaults(ctx, sub, rg, p)
+//	})
+func All[T any](list func(p Page) (items []T, next string, err error)) ([]T, error) {
+	out := []T{}
+	var p Page
+	for {
+		items, next, err := list(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, items...)
+		if next == "" {
+			return out, nil
+		}
+		p.After = next
+	}
 }
 
 // IdentityFilter narrows ListIdentities; an empty ResourceGroup lists the
@@ -284,7 +317,13 @@ type Storage interface {
 	ListSigningKeys(ctx context.Context, owner string) ([]SigningKey, error)
 	DeleteSigningKey(ctx context.Context, kid string) error
 
-	PutRoleDefinition(ctx context.Context, d RoleDefinition) (created bool, err error)
+	// CreateRoleDefinition stores a new custom role; ErrAlreadyExists when
+	// the ID is taken.
+	CreateRoleDefinition(ctx context.Context, d RoleDefinition) error
+	// UpdateRoleDefinition applies fn to the stored role inside a
+	// transaction; name, description, scopes, permissions and the update
+	// time are written. ErrNotFound when the role does not exist.
+	UpdateRoleDefinition(ctx context.Context, id string, fn func(old RoleDefinition) (RoleDefinition, error)) (RoleDefinition, error)
 	GetRoleDefinition(ctx context.Context, id string) (RoleDefinition, error)
 	ListRoleDefinitions(ctx context.Context) ([]RoleDefinition, error)
 	DeleteRoleDefinition(ctx context.Context, id string) error
@@ -295,8 +334,9 @@ type Storage interface {
 	GetRoleAssignment(ctx context.Context, id string) (RoleAssignment, error)
 	// FindRoleAssignment returns the assignment of (scope, principal, role).
 	FindRoleAssignment(ctx context.Context, scope, principalID, roleID string) (RoleAssignment, error)
-	// ListRoleAssignments returns every assignment (the RBAC index loads them).
-	ListRoleAssignments(ctx context.Context) ([]RoleAssignment, error)
+	// ListRoleAssignments returns one page of assignments (the RBAC index
+	// loads them all, with All).
+	ListRoleAssignments(ctx context.Context, p Page) (items []RoleAssignment, next string, err error)
 	DeleteRoleAssignment(ctx context.Context, id string) error
 	// GetIdentityByPrincipalID reads a managed identity by its principal ID.
 	GetIdentityByPrincipalID(ctx context.Context, principalID string) (Identity, error)
@@ -304,18 +344,25 @@ type Storage interface {
 	// PutVault creates or updates a vault; ErrAlreadyExists when the name is
 	// taken in another resource group.
 	PutVault(ctx context.Context, v Vault) (created bool, err error)
+	// UpdateVault applies fn to the stored vault inside a transaction; tags,
+	// SKU and the update time are written. ErrNotFound when it does not exist.
+	UpdateVault(ctx context.Context, name string, fn func(old Vault) (Vault, error)) (Vault, error)
 	GetVault(ctx context.Context, name string) (Vault, error)
-	ListVaults(ctx context.Context, sub, rg string) ([]Vault, error)
+	// ListVaults lists one page of a group's vaults, or a subscription's
+	// when rg is "".
+	ListVaults(ctx context.Context, sub, rg string, p Page) (items []Vault, next string, err error)
 	DeleteVault(ctx context.Context, name string) error
 
 	// AddSecretVersion stores a new version of a secret.
 	AddSecretVersion(ctx context.Context, s Secret) error
-	// UpdateSecretVersion rewrites a version's attributes, tags, content type.
-	UpdateSecretVersion(ctx context.Context, s Secret) error
+	// UpdateSecretVersion applies fn to a stored version (the newest when
+	// version is "") inside a transaction; attributes, tags, content type
+	// and the update time are written. ErrNotFound when it does not exist.
+	UpdateSecretVersion(ctx context.Context, vault, name, version string, fn func(old Secret) (Secret, error)) (Secret, error)
 	// GetSecret returns a version, or the newest when version is "".
 	GetSecret(ctx context.Context, vault, name, version string) (Secret, error)
-	// ListSecrets returns the newest version of each secret.
-	ListSecrets(ctx context.Context, vault string) ([]Secret, error)
+	// ListSecrets returns one page of the newest version of each secret.
+	ListSecrets(ctx context.Context, vault string, p Page) (items []Secret, next string, err error)
 	ListSecretVersions(ctx context.Context, vault, name string) ([]Secret, error)
 	// DeleteSecret deletes every version of a secret.
 	DeleteSecret(ctx context.Context, vault, name string) error
@@ -324,7 +371,9 @@ type Storage interface {
 	PutCluster(ctx context.Context, c Cluster) (created bool, err error)
 	GetCluster(ctx context.Context, ref ClusterRef) (Cluster, error)
 	GetClusterByID(ctx context.Context, id string) (Cluster, error)
-	ListClusters(ctx context.Context, sub, rg string) ([]Cluster, error)
+	// ListClusters lists one page of a group's clusters, or a
+	// subscription's when rg is "".
+	ListClusters(ctx context.Context, sub, rg string, p Page) (items []Cluster, next string, err error)
 	DeleteCluster(ctx context.Context, ref ClusterRef) error
 
 	MachineStore

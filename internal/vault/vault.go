@@ -133,7 +133,22 @@ func (s *Service) PutVault(ctx context.Context, sub, rg, name, location, tenantI
 	}
 	now := s.now().UTC()
 	v := storage.Vault{SubscriptionID: sub, ResourceGroup: rg, Name: name, Location: loc, Tags: tags, TenantID: tenantID, SKU: strings.ToLower(sku), CreatedAt: now, UpdatedAt: now}
-	created, err := s.store.PutVault(ctx, v)
+	// An existing vault is updated in one transaction (its name, group and
+	// creation time stay); only an absent one is created.
+	got, err := s.store.UpdateVault(ctx, name, func(old storage.Vault) (storage.Vault, error) {
+		if !strings.EqualFold(old.SubscriptionID, sub) || !strings.EqualFold(old.ResourceGroup, rg) {
+			return old, storage.ErrAlreadyExists
+		}
+		old.Tags, old.SKU, old.UpdatedAt = v.Tags, v.SKU, now
+		return old, nil
+	})
+	created := false
+	if errors.Is(err, storage.ErrNotFound) {
+		created, err = s.store.PutVault(ctx, v)
+		if err == nil {
+			got, err = s.store.GetVault(ctx, name)
+		}
+	}
 	s.Forget(name)
 	switch {
 	case errors.Is(err, storage.ErrAlreadyExists):
@@ -143,8 +158,7 @@ func (s *Service) PutVault(ctx context.Context, sub, rg, name, location, tenantI
 	case err != nil:
 		return v, false, err
 	}
-	got, err := s.store.GetVault(ctx, name)
-	return got, created, err
+	return got, created, nil
 }
 
 // Vault reads a vault in a group (ARM).
@@ -158,7 +172,9 @@ func (s *Service) Vault(ctx context.Context, sub, rg, name string) (storage.Vaul
 
 // Vaults lists vaults (ARM).
 func (s *Service) Vaults(ctx context.Context, sub, rg string) ([]storage.Vault, error) {
-	return s.store.ListVaults(ctx, sub, rg)
+	return storage.All(func(p storage.Page) ([]storage.Vault, string, error) {
+		return s.store.ListVaults(ctx, sub, rg, p)
+	})
 }
 
 // DeleteVault deletes a vault and its secrets (ARM).
@@ -241,27 +257,28 @@ func (s *Service) Secret(ctx context.Context, vault, name, version string) (stor
 
 // UpdateSecret changes a version's attributes, tags or content type.
 func (s *Service) UpdateSecret(ctx context.Context, vault, name, version string, contentType *string, attrs SecretAttributes, tags map[string]string) (storage.Secret, error) {
-	x, err := s.store.GetSecret(ctx, vault, name, version)
+	x, err := s.store.UpdateSecretVersion(ctx, vault, name, version, func(x storage.Secret) (storage.Secret, error) {
+		applyAttrs(&x, attrs)
+		if contentType != nil {
+			x.ContentType = *contentType
+		}
+		if tags != nil {
+			x.Tags = tags
+		}
+		x.UpdatedAt = s.now().UTC()
+		return x, nil
+	})
 	if errors.Is(err, storage.ErrNotFound) {
 		return x, ErrSecretNotFound
 	}
-	if err != nil {
-		return x, err
-	}
-	applyAttrs(&x, attrs)
-	if contentType != nil {
-		x.ContentType = *contentType
-	}
-	if tags != nil {
-		x.Tags = tags
-	}
-	x.UpdatedAt = s.now().UTC()
-	return x, s.store.UpdateSecretVersion(ctx, x)
+	return x, err
 }
 
 // Secrets lists the newest version of each secret.
 func (s *Service) Secrets(ctx context.Context, vault string) ([]storage.Secret, error) {
-	return s.store.ListSecrets(ctx, vault)
+	return storage.All(func(p storage.Page) ([]storage.Secret, string, error) {
+		return s.store.ListSecrets(ctx, vault, p)
+	})
 }
 
 // Versions lists a secret's versions.

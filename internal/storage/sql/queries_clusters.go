@@ -66,23 +66,20 @@ func (s *DB) GetClusterByID(ctx context.Context, id string) (storage.Cluster, er
 	return c, s.classify(err)
 }
 
-// ListClusters lists a group's clusters, or a subscription's.
-func (s *DB) ListClusters(ctx context.Context, sub, rg string) ([]storage.Cluster, error) {
-	return listInScope(ctx, s, `SELECT `+clusterCols+` FROM clusters`, "key", sub, rg, scanCluster)
+// ListClusters lists one page of a group's clusters, or a subscription's.
+func (s *DB) ListClusters(ctx context.Context, sub, rg string, p storage.Page) ([]storage.Cluster, string, error) {
+	return listInScope(ctx, s, clusterCols, "clusters", sub, rg, p, scanCluster)
 }
 
-// listInScope lists the rows of a table that has subscription_id and
-// rg_key columns: a group's when rg is set, else the subscription's.
-func listInScope[T any](ctx context.Context, s *DB, selectFrom, orderBy, sub, rg string, scan func(scanner) (T, error)) ([]T, error) {
-	q, arg := selectFrom+` WHERE lower(subscription_id) = ? ORDER BY `+orderBy, strings.ToLower(sub)
+// listInScope lists one page of the rows of a table that has
+// subscription_id and rg_key columns and a unique key column: a group's
+// when rg is set, else the subscription's.
+func listInScope[T any](ctx context.Context, s *DB, cols, table, sub, rg string, p storage.Page, scan func(scanner) (T, error)) ([]T, string, error) {
+	clause, arg := `FROM `+table+` WHERE lower(subscription_id) = ?`, strings.ToLower(sub)
 	if rg != "" {
-		q, arg = selectFrom+` WHERE rg_key = ? ORDER BY `+orderBy, resourceid.Key(resourceid.ResourceGroupID(sub, rg))
+		clause, arg = `FROM `+table+` WHERE rg_key = ?`, resourceid.Key(resourceid.ResourceGroupID(sub, rg))
 	}
-	rows, err := s.db.QueryContext(ctx, s.fl.rebind(q), arg)
-	if err != nil {
-		return nil, s.classify(err)
-	}
-	return collect(rows, scan)
+	return listPage(ctx, s, []string{"key"}, cols, clause, []any{arg}, p, scan)
 }
 
 // DeleteCluster deletes a cluster.

@@ -70,9 +70,9 @@ func (s *DB) GetMachineByID(ctx context.Context, id string) (storage.Machine, er
 	return m, s.classify(err)
 }
 
-// ListMachines lists a group's machines, or a subscription's.
-func (s *DB) ListMachines(ctx context.Context, sub, rg string) ([]storage.Machine, error) {
-	return listInScope(ctx, s, `SELECT `+machineCols+` FROM machines`, "key", sub, rg, scanMachine)
+// ListMachines lists one page of a group's machines, or a subscription's.
+func (s *DB) ListMachines(ctx context.Context, sub, rg string, p storage.Page) ([]storage.Machine, string, error) {
+	return listInScope(ctx, s, machineCols, "machines", sub, rg, p, scanMachine)
 }
 
 // DeleteMachine deletes a machine.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/ward-id/ward/internal/resourceid"
@@ -19,41 +20,93 @@ func scopeKey(scope string) string {
 	return s
 }
 
-// PutRoleDefinition creates or replaces a custom role.
-func (s *DB) PutRoleDefinition(ctx context.Context, d storage.RoleDefinition) (bool, error) {
+// CreateRoleDefinition stores a new custom role.
+func (s *DB) CreateRoleDefinition(ctx context.Context, d storage.RoleDefinition) error {
 	scopes, err := json.Marshal(d.AssignableScopes)
 	if err != nil {
-		return false, err
+		return err
 	}
-	var created bool
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.fl.rebind(`UPDATE role_definitions SET name = ?, description = ?, assignable_scopes = ?, permissions = ?, updated_at = ? WHERE id = ?`),
-			d.Name, d.Description, string(scopes), d.PermissionsJSON, micros(d.UpdatedAt), resourceid.Key(d.ID))
+	perms, err := marshalPermissions(d.Permissions)
+	if err != nil {
+		return err
+	}
+	_, err = s.exec(ctx, `INSERT INTO role_definitions (`+roleDefCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		resourceid.Key(d.ID), d.Name, d.Description, string(scopes), perms, micros(d.CreatedAt), micros(d.UpdatedAt))
+	return err
+}
+
+// UpdateRoleDefinition applies fn to a stored custom role in one
+// transaction; the ID and creation time stay.
+func (s *DB) UpdateRoleDefinition(ctx context.Context, id string, fn func(storage.RoleDefinition) (storage.RoleDefinition, error)) (storage.RoleDefinition, error) {
+	var out storage.RoleDefinition
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		old, err := scanRoleDef(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+roleDefCols+` FROM role_definitions WHERE id = ?`+s.fl.forUpdate()), resourceid.Key(id)))
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n > 0 {
+		nu, err := fn(old)
+		if err != nil {
 			return err
 		}
-		created = true
-		_, err = tx.ExecContext(ctx, s.fl.rebind(`INSERT INTO role_definitions (id, name, description, assignable_scopes, permissions, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-			resourceid.Key(d.ID), d.Name, d.Description, string(scopes), d.PermissionsJSON, micros(d.CreatedAt), micros(d.UpdatedAt))
+		scopes, err := json.Marshal(nu.AssignableScopes)
+		if err != nil {
+			return err
+		}
+		perms, err := marshalPermissions(nu.Permissions)
+		if err != nil {
+			return err
+		}
+		if _, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE role_definitions SET name = ?, description = ?, assignable_scopes = ?, permissions = ?, updated_at = ? WHERE id = ?`),
+			nu.Name, nu.Description, string(scopes), perms, micros(nu.UpdatedAt), old.ID); err != nil {
+			return err
+		}
+		// Answer what is stored, as a read after the write would.
+		out, err = scanRoleDef(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+roleDefCols+` FROM role_definitions WHERE id = ?`), old.ID))
 		return err
 	})
-	return created, err
+	return out, err
 }
 
 const roleDefCols = `id, name, description, assignable_scopes, permissions, created_at, updated_at`
 
+// permissionJSON is how a permissions block is stored: as ARM spells it,
+// so the column reads like the API's JSON.
+type permissionJSON struct {
+	Actions        []string `json:"actions"`
+	NotActions     []string `json:"notActions"`
+	DataActions    []string `json:"dataActions"`
+	NotDataActions []string `json:"notDataActions"`
+}
+
+func marshalPermissions(ps []storage.RolePermission) (string, error) {
+	out := make([]permissionJSON, len(ps))
+	for i, p := range ps {
+		out[i] = permissionJSON(p)
+	}
+	b, err := json.Marshal(out)
+	return string(b), err
+}
+
 func scanRoleDef(sc scanner) (storage.RoleDefinition, error) {
 	var d storage.RoleDefinition
-	var scopes string
+	var scopes, perms string
 	var created, updated int64
-	if err := sc.Scan(&d.ID, &d.Name, &d.Description, &scopes, &d.PermissionsJSON, &created, &updated); err != nil {
+	if err := sc.Scan(&d.ID, &d.Name, &d.Description, &scopes, &perms, &created, &updated); err != nil {
 		return d, err
 	}
 	d.CreatedAt, d.UpdatedAt = fromMicros(created), fromMicros(updated)
-	return d, json.Unmarshal([]byte(scopes), &d.AssignableScopes)
+	if err := json.Unmarshal([]byte(scopes), &d.AssignableScopes); err != nil {
+		return d, fmt.Errorf("role definition %s: corrupt assignable scopes: %w", d.ID, err)
+	}
+	var ps []permissionJSON
+	if err := json.Unmarshal([]byte(perms), &ps); err != nil {
+		return d, fmt.Errorf("role definition %s: corrupt permissions: %w", d.ID, err)
+	}
+	d.Permissions = make([]storage.RolePermission, len(ps))
+	for i, p := range ps {
+		d.Permissions[i] = storage.RolePermission(p)
+	}
+	return d, nil
 }
 
 // GetRoleDefinition reads a custom role.
@@ -108,13 +161,9 @@ func (s *DB) FindRoleAssignment(ctx context.Context, scope, principalID, roleID 
 	return a, s.classify(err)
 }
 
-// ListRoleAssignments lists every assignment.
-func (s *DB) ListRoleAssignments(ctx context.Context) ([]storage.RoleAssignment, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+roleAssignmentCols+` FROM role_assignments ORDER BY scope_key, id`)
-	if err != nil {
-		return nil, s.classify(err)
-	}
-	return collect(rows, scanRoleAssignment)
+// ListRoleAssignments lists one page of assignments, by scope then ID.
+func (s *DB) ListRoleAssignments(ctx context.Context, p storage.Page) ([]storage.RoleAssignment, string, error) {
+	return listPage(ctx, s, []string{"scope_key", "id"}, roleAssignmentCols, `FROM role_assignments WHERE 1 = 1`, nil, p, scanRoleAssignment)
 }
 
 // DeleteRoleAssignment deletes an assignment.

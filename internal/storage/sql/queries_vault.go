@@ -53,15 +53,46 @@ func (s *DB) PutVault(ctx context.Context, v storage.Vault) (bool, error) {
 	return created, err
 }
 
+// UpdateVault applies fn to a stored vault in one transaction; its name,
+// group, location, tenant and creation time stay.
+func (s *DB) UpdateVault(ctx context.Context, name string, fn func(storage.Vault) (storage.Vault, error)) (storage.Vault, error) {
+	var out storage.Vault
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		old, err := scanVault(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+vaultCols+` FROM vaults WHERE name_key = ?`+s.fl.forUpdate()), strings.ToLower(name)))
+		if err != nil {
+			return err
+		}
+		nu, err := fn(old)
+		if err != nil {
+			return err
+		}
+		tags, err := marshalTags(nu.Tags)
+		if err != nil {
+			return err
+		}
+		if _, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE vaults SET tags = ?, sku = ?, updated_at = ? WHERE name_key = ?`), tags, nu.SKU, micros(nu.UpdatedAt), strings.ToLower(name)); err != nil {
+			return err
+		}
+		// Answer what is stored, as a read after the write would.
+		out, err = scanVault(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+vaultCols+` FROM vaults WHERE name_key = ?`), strings.ToLower(name)))
+		return err
+	})
+	return out, err
+}
+
 // GetVault reads a vault by name.
 func (s *DB) GetVault(ctx context.Context, name string) (storage.Vault, error) {
 	v, err := scanVault(s.queryRow(ctx, `SELECT `+vaultCols+` FROM vaults WHERE name_key = ?`, strings.ToLower(name)))
 	return v, s.classify(err)
 }
 
-// ListVaults lists a group's vaults, or a subscription's when rg is "".
-func (s *DB) ListVaults(ctx context.Context, sub, rg string) ([]storage.Vault, error) {
-	return listInScope(ctx, s, `SELECT `+vaultCols+` FROM vaults`, "name_key", sub, rg, scanVault)
+// ListVaults lists one page of a group's vaults, or a subscription's.
+func (s *DB) ListVaults(ctx context.Context, sub, rg string, p storage.Page) ([]storage.Vault, string, error) {
+	clause, arg := `FROM vaults WHERE lower(subscription_id) = ?`, strings.ToLower(sub)
+	if rg != "" {
+		clause, arg = `FROM vaults WHERE rg_key = ?`, resourceid.Key(resourceid.ResourceGroupID(sub, rg))
+	}
+	return listPage(ctx, s, []string{"name_key"}, vaultCols, clause, []any{arg}, p, scanVault)
 }
 
 // DeleteVault deletes a vault and its secrets.
@@ -107,15 +138,36 @@ func (s *DB) AddSecretVersion(ctx context.Context, x storage.Secret) error {
 	return err
 }
 
-// UpdateSecretVersion rewrites a version's mutable fields.
-func (s *DB) UpdateSecretVersion(ctx context.Context, x storage.Secret) error {
-	tags, err := marshalTags(x.Tags)
-	if err != nil {
+// UpdateSecretVersion applies fn to a stored version (the newest when
+// version is "") in one transaction; the value and identity stay.
+func (s *DB) UpdateSecretVersion(ctx context.Context, vault, name, version string, fn func(storage.Secret) (storage.Secret, error)) (storage.Secret, error) {
+	var out storage.Secret
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		q, args := `SELECT `+secretCols+` FROM secrets WHERE vault_key = ? AND name_key = ? AND version = ?`, []any{strings.ToLower(vault), strings.ToLower(name), strings.ToLower(version)}
+		if version == "" {
+			q, args = `SELECT `+secretCols+` FROM secrets WHERE vault_key = ? AND name_key = ? ORDER BY created_at DESC, version DESC LIMIT 1`, args[:2]
+		}
+		old, err := scanSecret(tx.QueryRowContext(ctx, s.fl.rebind(q+s.fl.forUpdate()), args...))
+		if err != nil {
+			return err
+		}
+		nu, err := fn(old)
+		if err != nil {
+			return err
+		}
+		tags, err := marshalTags(nu.Tags)
+		if err != nil {
+			return err
+		}
+		key := []any{old.Vault, strings.ToLower(old.Name), old.Version}
+		if _, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE secrets SET content_type = ?, enabled = ?, not_before = ?, expires = ?, tags = ?, updated_at = ? WHERE vault_key = ? AND name_key = ? AND version = ?`),
+			append([]any{nu.ContentType, boolInt(nu.Enabled), micros(nu.NotBefore), micros(nu.Expires), tags, micros(nu.UpdatedAt)}, key...)...); err != nil {
+			return err
+		}
+		out, err = scanSecret(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+secretCols+` FROM secrets WHERE vault_key = ? AND name_key = ? AND version = ?`), key...))
 		return err
-	}
-	res, err := s.exec(ctx, `UPDATE secrets SET content_type = ?, enabled = ?, not_before = ?, expires = ?, tags = ?, updated_at = ? WHERE vault_key = ? AND name_key = ? AND version = ?`,
-		x.ContentType, boolInt(x.Enabled), micros(x.NotBefore), micros(x.Expires), tags, micros(x.UpdatedAt), strings.ToLower(x.Vault), strings.ToLower(x.Name), x.Version)
-	return notFoundIfNone(res, err)
+	})
+	return out, err
 }
 
 // GetSecret reads a version, or the newest.
@@ -130,23 +182,14 @@ func (s *DB) GetSecret(ctx context.Context, vault, name, version string) (storag
 	return x, s.classify(err)
 }
 
-// ListSecrets returns the newest version of each secret in a vault.
-func (s *DB) ListSecrets(ctx context.Context, vault string) ([]storage.Secret, error) {
-	rows, err := s.db.QueryContext(ctx, s.fl.rebind(`SELECT `+secretCols+` FROM secrets WHERE vault_key = ? ORDER BY name_key, created_at DESC, version DESC`), strings.ToLower(vault))
-	if err != nil {
-		return nil, s.classify(err)
-	}
-	all, err := collect(rows, scanSecret)
-	if err != nil {
-		return nil, err
-	}
-	out := []storage.Secret{}
-	for _, x := range all {
-		if len(out) == 0 || !strings.EqualFold(out[len(out)-1].Name, x.Name) {
-			out = append(out, x)
-		}
-	}
-	return out, nil
+// ListSecrets returns one page of the newest version of each secret in a
+// vault, by name.
+func (s *DB) ListSecrets(ctx context.Context, vault string, p storage.Page) ([]storage.Secret, string, error) {
+	// A row is the newest of its secret when no row of the same secret is
+	// newer (created later, or at the same time with a greater version).
+	clause := `FROM secrets s WHERE vault_key = ? AND NOT EXISTS (SELECT 1 FROM secrets n WHERE n.vault_key = s.vault_key AND n.name_key = s.name_key
+		AND (n.created_at > s.created_at OR (n.created_at = s.created_at AND n.version > s.version)))`
+	return listPage(ctx, s, []string{"name_key"}, secretCols, clause, []any{strings.ToLower(vault)}, p, scanSecret)
 }
 
 // ListSecretVersions lists every version of a secret, newest first.

@@ -79,10 +79,10 @@ func testMachines(t *testing.T, s storage.Storage) {
 	seedGroup(t, s, "rg2")
 	m2 := storage.Machine{ID: uuid.NewString(), SubscriptionID: subID, ResourceGroup: "rg2", Name: "m2", Location: "westeurope", Spec: `{}`, CreatedAt: now, UpdatedAt: now}
 	must(t, s.CreateMachine(ctx, m2))
-	if list, err := s.ListMachines(ctx, subID, "rg"); err != nil || len(list) != 1 {
+	if list, err := listAll(t, func(p storage.Page) ([]storage.Machine, string, error) { return s.ListMachines(ctx, subID, "rg", p) }); err != nil || len(list) != 1 {
 		t.Fatalf("list in group: %+v %v", list, err)
 	}
-	if list, err := s.ListMachines(ctx, subID, ""); err != nil || len(list) != 2 {
+	if list, err := listAll(t, func(p storage.Page) ([]storage.Machine, string, error) { return s.ListMachines(ctx, subID, "", p) }); err != nil || len(list) != 2 {
 		t.Fatalf("list in subscription: %+v %v", list, err)
 	}
 	must(t, s.DeleteMachine(ctx, ref))
