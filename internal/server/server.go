@@ -84,6 +84,9 @@ type Config struct {
 	TokenReuseMaxAge time.Duration
 	// Ready, if set, is called with the bound address once every endpoint serves.
 	Ready func(addr net.Addr)
+	// Store, if set, is used instead of opening Storage/DSN; the caller
+	// closes it. Tests pass a store with injected faults (wardtest).
+	Store storage.Storage
 }
 
 func (c *Config) defaults() error {
@@ -175,11 +178,13 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	s.publicURL = publicURL
 
-	store, err := openStore(ctx, cfg)
-	if err != nil {
-		return nil, err
+	store := cfg.Store
+	if store == nil {
+		if store, err = openStore(ctx, cfg); err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, func() { store.Close() })
 	}
-	s.closers = append(s.closers, func() { store.Close() })
 	kek, err := loadKEK(cfg)
 	if err != nil {
 		return nil, err
