@@ -28,7 +28,9 @@ type Server struct {
 	Admin server.Admin
 	// HTTP trusts the server's CA.
 	HTTP *http.Client
-	// Client is the management client, signed in as Admin.
+	// Client is the management client, signed in as Admin with tokens for
+	// the server's own URL (accepted by ARM and the directory API, as the
+	// CLI asks for them).
 	Client *client.Client
 	// Store is the server's store; Fail on it to inject storage faults.
 	Store *wardtest.Store
@@ -77,7 +79,7 @@ func Start(t testing.TB, cfg ...func(*server.Config)) *Server {
 		t.Fatal(err)
 	}
 	s := &Server{URL: "https://" + addr.String(), Admin: a, HTTP: hc, Store: st, DataDir: dir}
-	s.Client, err = client.New(a.ResourceManager, s.Credentials("https://management.azure.com/"), client.Options{HTTPClient: hc})
+	s.Client, err = client.New(a.ResourceManager, s.Credentials(s.URL), client.Options{HTTPClient: hc})
 	if err != nil {
 		t.Fatal(err)
 	}
