@@ -70,7 +70,9 @@ func (v *aksCluster) flags(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&v.group, "resource-group", "g", "", "resource group")
 }
 
-func (v *aksCluster) check(cmd *cobra.Command) error { return requireFlags(cmd, "name", "resource-group") }
+func (v *aksCluster) check(cmd *cobra.Command) error {
+	return requireFlags(cmd, "name", "resource-group")
+}
 
 // aksPut is `ward aks create` and `ward aks update`: both PUT the cluster.
 type aksPut struct {
