@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ward-id/ward/client"
@@ -129,4 +130,54 @@ func (s *Server) Do(t testing.TB, method, path, token string, body io.Reader, he
 		t.Fatalf("%s %s: read body: %v", method, path, err)
 	}
 	return resp, b
+}
+
+// ErrorCode returns error.code of an error body in the {"error":{"code",
+// "message"}} envelope that ARM, Graph and Key Vault share, failing the
+// test when body is not one.
+func ErrorCode(t testing.TB, body []byte) string {
+	t.Helper()
+	var e struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil || e.Error.Code == "" {
+		t.Fatalf("error body %.300q is not the {\"error\":{\"code\",\"message\"}} envelope (%v)", body, err)
+	}
+	return e.Error.Code
+}
+
+// Case is one request of a table-driven handler test.
+type Case struct {
+	Name, Method, Path string
+	Token              string // bearer token, "" for none
+	Body               string // JSON body, "" for none
+	Status             int    // the status wanted
+	Code               string // error.code wanted when Status >= 400 ("" for any)
+	Contains           string // a substring the body must hold ("" for any)
+}
+
+// RunCases runs each case as a subtest, in order (later cases may depend on
+// earlier ones), and checks status, error envelope and body.
+func (s *Server) RunCases(t *testing.T, cases []Case) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			var body io.Reader
+			if tc.Body != "" {
+				body = strings.NewReader(tc.Body)
+			}
+			resp, b := s.Do(t, tc.Method, tc.Path, tc.Token, body)
+			if resp.StatusCode != tc.Status {
+				t.Fatalf("%s %s = %d %.300s, want %d", tc.Method, tc.Path, resp.StatusCode, b, tc.Status)
+			}
+			if tc.Code != "" {
+				if code := ErrorCode(t, b); code != tc.Code {
+					t.Fatalf("%s %s: error code %q, want %q (%.300s)", tc.Method, tc.Path, code, tc.Code, b)
+				}
+			}
+			if tc.Contains != "" && !strings.Contains(string(b), tc.Contains) {
+				t.Fatalf("%s %s: body %.500s does not contain %q", tc.Method, tc.Path, b, tc.Contains)
+			}
+		})
+	}
 }
