@@ -19,8 +19,14 @@ func TestClientAgainstServer(t *testing.T) {
 		wantCreated bool
 		wantStatus  int // of the *client.Error, 0 for success
 	}{
-		{"group created", func() (bool, error) { _, created, err := c.CreateOrUpdateGroup(ctx, sub, "rg", "westeurope", nil); return created, err }, true, 0},
-		{"group updated", func() (bool, error) { _, created, err := c.CreateOrUpdateGroup(ctx, sub, "rg", "westeurope", nil); return created, err }, false, 0},
+		{"group created", func() (bool, error) {
+			_, created, err := c.CreateOrUpdateGroup(ctx, sub, "rg", "westeurope", nil)
+			return created, err
+		}, true, 0},
+		{"group updated", func() (bool, error) {
+			_, created, err := c.CreateOrUpdateGroup(ctx, sub, "rg", "westeurope", nil)
+			return created, err
+		}, false, 0},
 		{"identity created", func() (bool, error) {
 			_, created, err := c.CreateOrUpdateIdentity(ctx, sub, "rg", "app", "westeurope", map[string]string{"a": "b"})
 			return created, err
