@@ -224,7 +224,7 @@ func (v *aksGetToken) flags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&v.namespace, "namespace", "default", "namespace of the service account")
 	f.StringVar(&v.serviceAccount, "service-account", "", "service account: NAME (with --namespace), or NAMESPACE/NAME")
-	f.StringVar(&v.audience, "audience", "api://AzureADTokenExchange", "token audience")
+	f.StringVar(&v.audience, "audience", DefaultAudience, "token audience")
 	f.DurationVar(&v.duration, "duration", time.Hour, "token lifetime (10m to 48h)")
 	v.aksCluster.flags(cmd)
 	f.StringVar(&v.name, "cluster", "", "cluster name (same as --name)")
