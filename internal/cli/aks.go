@@ -16,7 +16,6 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/spf13/cobra"
-	"github.com/ward-id/ward/client"
 	"github.com/ward-id/ward/deploy"
 )
 
@@ -48,213 +47,296 @@ func clusterView(c map[string]any) map[string]any {
 
 func aksCmd(g *Globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "aks", Short: "Managed clusters: identities and hosted OIDC issuers"}
-	var name, group, location, assignIdentity, kubeletIdentity, namespace, sa, audience string
-	var managedIdentity, oidc, wi bool
-	var publicKeys []string
-	var jwksArg, keyFile string
-	var duration time.Duration
-
-	body := func(cmd *cobra.Command) (map[string]any, error) {
-		b := map[string]any{}
-		if location != "" {
-			b["location"] = location
-		}
-		props := map[string]any{}
-		switch {
-		case assignIdentity != "":
-			b["identity"] = map[string]any{"type": "UserAssigned", "userAssignedIdentities": map[string]any{assignIdentity: map[string]any{}}}
-		case managedIdentity:
-			b["identity"] = map[string]any{"type": "SystemAssigned"}
-		}
-		if kubeletIdentity != "" {
-			props["identityProfile"] = map[string]any{"kubeletidentity": map[string]any{"resourceId": kubeletIdentity}}
-		}
-		oidcProfile := map[string]any{}
-		if cmd.Flags().Changed("enable-oidc-issuer") {
-			oidcProfile["enabled"] = oidc
-		}
-		if keys, err := uploadedKeys(publicKeys, jwksArg); err != nil {
-			return nil, err
-		} else if keys != nil {
-			oidcProfile["wardServiceAccountKeys"] = keys
-		}
-		if len(oidcProfile) > 0 {
-			props["oidcIssuerProfile"] = oidcProfile
-		}
-		if cmd.Flags().Changed("enable-workload-identity") {
-			props["securityProfile"] = map[string]any{"workloadIdentity": map[string]any{"enabled": wi}}
-		}
-		b["properties"] = props
-		return b, nil
-	}
-	put := func(cmd *cobra.Command) func(ctx context.Context, c *client.Client, sub string) (any, error) {
-		return func(ctx context.Context, c *client.Client, sub string) (any, error) {
-			b, err := body(cmd)
-			if err != nil {
-				return nil, err
-			}
-			out, err := c.PutCluster(ctx, sub, group, name, b)
-			if err != nil {
-				return nil, err
-			}
-			return clusterView(out), nil
-		}
-	}
-	create := &cobra.Command{Use: "create", Short: "Create a managed cluster",
-		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "name", "resource-group") }}
-	create.RunE = func(cmd *cobra.Command, args []string) error { return g.run(put(cmd))(cmd, args) }
-	update := &cobra.Command{Use: "update", Short: "Update a managed cluster (enable the OIDC issuer or workload identity, change identities)",
-		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "name", "resource-group") }}
-	update.RunE = func(cmd *cobra.Command, args []string) error { return g.run(put(cmd))(cmd, args) }
-	for _, c := range []*cobra.Command{create, update} {
-		c.Flags().StringVarP(&location, "location", "l", "", "location (default: the resource group's)")
-		c.Flags().BoolVar(&managedIdentity, "enable-managed-identity", false, "use a system-assigned control-plane identity (the default)")
-		c.Flags().StringVar(&assignIdentity, "assign-identity", "", "resource ID of a user-assigned control-plane identity")
-		c.Flags().StringVar(&kubeletIdentity, "assign-kubelet-identity", "", "resource ID of the kubelet identity (default: <cluster>-agentpool in the node resource group)")
-		c.Flags().BoolVar(&oidc, "enable-oidc-issuer", false, "host an OIDC issuer for the cluster's service-account tokens")
-		c.Flags().BoolVar(&wi, "enable-workload-identity", false, "enable workload identity (needs the OIDC issuer)")
-		c.Flags().StringArrayVar(&publicKeys, "service-account-public-key", nil, "bring your own: a kube-apiserver service-account public key, PEM or @file (repeatable)")
-		c.Flags().StringVar(&jwksArg, "service-account-jwks", "", "bring your own: the apiserver's JWKS (kubectl get --raw /openid/v1/jwks), JSON or @file")
-	}
-	show := &cobra.Command{Use: "show", Short: "Show a managed cluster (and warn when federated credentials name its issuer at an old host:port)",
-		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "name", "resource-group") },
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.runConn(func(ctx context.Context, c *conn) (any, error) {
-				sub, err := c.subscription()
-				if err != nil {
-					return nil, err
-				}
-				out, err := c.client.GetCluster(ctx, sub, group, name)
-				if err != nil {
-					return nil, err
-				}
-				v := clusterView(out)
-				if iss, _ := v["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string); iss != "" {
-					before, stale, fix := issuerMoves(ctx, c, sub, iss)
-					for _, m := range append([]string{before}, stale...) {
-						if m != "" {
-							fmt.Fprintln(cmd.ErrOrStderr(), "WARNING: "+m)
-						}
-					}
-					if fix != "" {
-						fmt.Fprintln(cmd.ErrOrStderr(), "WARNING: "+fix)
-					}
-				}
-				return v, nil
-			})(cmd, args)
-		}}
-	list := &cobra.Command{Use: "list", Short: "List managed clusters",
-		RunE: g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
-			items, err := c.ListClusters(ctx, sub, group)
-			if err != nil {
-				return nil, err
-			}
-			out := []map[string]any{}
-			for _, it := range items {
-				out = append(out, clusterView(it))
-			}
-			return out, nil
-		})}
-	list.Flags().StringVarP(&group, "resource-group", "g", "", "resource group")
-	del := &cobra.Command{Use: "delete", Short: "Delete a managed cluster with its system-assigned identity and node resource group",
-		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "name", "resource-group") },
-		RunE: g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
-			return nil, c.DeleteCluster(ctx, sub, group, name)
-		})}
-	del.Flags().BoolP("yes", "y", false, "do not prompt for confirmation")
-	getToken := &cobra.Command{Use: "get-token", Short: "Print a service-account token from the cluster's hosted issuer, as kube-apiserver would project it",
-		PreRunE: func(cmd *cobra.Command, args []string) error {
-			return requireFlags(cmd, "name", "resource-group", "service-account")
-		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ns, saName, err := parseServiceAccount(sa, namespace, cmd.Flags().Changed("namespace"))
-			if err != nil {
-				return err
-			}
-			return g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
-				return c.GetServiceAccountToken(ctx, sub, group, name, ns, saName, audience, int64(duration.Seconds()))
-			})(cmd, args)
-		}}
-	getToken.Flags().StringVar(&namespace, "namespace", "default", "namespace of the service account")
-	getToken.Flags().StringVar(&sa, "service-account", "", "service account: NAME (with --namespace), or NAMESPACE/NAME")
-	getToken.Flags().StringVar(&audience, "audience", "api://AzureADTokenExchange", "token audience")
-	getToken.Flags().DurationVar(&duration, "duration", time.Hour, "token lifetime (10m to 48h)")
-	for _, c := range []*cobra.Command{create, update, show, del, getToken} {
-		c.Flags().StringVarP(&name, "name", "n", "", "cluster name")
-		c.Flags().StringVarP(&group, "resource-group", "g", "", "resource group")
-	}
-	getToken.Flags().StringVar(&name, "cluster", "", "cluster name (same as --name)")
-
-	signingKey := &cobra.Command{Use: "get-service-account-signing-key", Short: "Export the Ward-managed issuer key for kube-apiserver's --service-account-signing-key-file (recorded in the activity log)",
-		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "name", "resource-group") },
-		RunE: g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
-			k, err := c.GetServiceAccountSigningKey(ctx, sub, group, name)
-			if err != nil {
-				return nil, err
-			}
-			if keyFile != "" {
-				if err := os.WriteFile(keyFile, []byte(k.PrivateKeyPEM), 0o600); err != nil {
-					return nil, err
-				}
-				if err := os.WriteFile(strings.TrimSuffix(keyFile, ".key")+".pub", []byte(k.PublicKeyPEM), 0o644); err != nil {
-					return nil, err
-				}
-				return map[string]string{"kid": k.KID, "privateKeyFile": keyFile, "publicKeyFile": strings.TrimSuffix(keyFile, ".key") + ".pub"}, nil
-			}
-			return k, nil
-		})}
-	signingKey.Flags().StringVar(&keyFile, "file", "", "write the private key here (mode 0600) and the public key beside it (.pub)")
-	flags := &cobra.Command{Use: "show-apiserver-flags", Short: "Print the kube-apiserver flags that make its tokens verify against the cluster's hosted issuer",
-		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "name", "resource-group") },
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
-				cl, err := c.GetCluster(ctx, sub, group, name)
-				if err != nil {
-					return nil, err
-				}
-				iss, _ := clusterView(cl)["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string)
-				if iss == "" {
-					return nil, fmt.Errorf("cluster %s has no OIDC issuer: ward aks update -n %s -g %s --enable-oidc-issuer", name, name, group)
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "--service-account-issuer=%s\n--service-account-jwks-uri=%sopenid/v1/jwks\n--service-account-signing-key-file=/etc/kubernetes/pki/ward-sa.key\n--service-account-key-file=/etc/kubernetes/pki/ward-sa.pub\n", iss, iss)
-				return nil, nil
-			})(cmd, args)
-		}}
-	rotate := &cobra.Command{Use: "rotate-service-account-signing-key", Short: "Sign service-account tokens with a new issuer key; the old one stays published until its tokens expire",
-		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "name", "resource-group") },
-		RunE: g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
-			return c.RotateServiceAccountSigningKey(ctx, sub, group, name)
-		})}
-	install := &cobra.Command{Use: "show-install", Short: "Print the manifests that install the workload identity webhook and the node agent on a cluster (kubectl apply -f -)",
-		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "name", "resource-group") },
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.runConn(func(ctx context.Context, c *conn) (any, error) {
-				cl, err := c.client.GetCluster(ctx, c.sub, group, name)
-				if err != nil {
-					return nil, err
-				}
-				out, err := installManifests(clusterView(cl), c.tenant, c.server+"/")
-				if err != nil {
-					return nil, err
-				}
-				agentOut, err := agentInstall(clusterView(cl), c.server, c.profile.CAFile)
-				if err != nil {
-					return nil, err
-				}
-				out += agentOut
-				if w := loopbackAuthority(c.server + "/"); w != "" {
-					fmt.Fprintln(cmd.ErrOrStderr(), "WARNING: "+w)
-				}
-				_, err = io.WriteString(cmd.OutOrStdout(), out)
-				return nil, err
-			})(cmd, args)
-		}}
-	for _, c := range []*cobra.Command{signingKey, flags, rotate, install} {
-		c.Flags().StringVarP(&name, "name", "n", "", "cluster name")
-		c.Flags().StringVarP(&group, "resource-group", "g", "", "resource group")
-	}
-	cmd.AddCommand(create, update, show, list, del, getToken, signingKey, flags, rotate, install, aksNodepoolCmd(g))
+	cmd.AddCommand(
+		g.command("create", "Create a managed cluster", &aksPut{}),
+		g.command("update", "Update a managed cluster (enable the OIDC issuer or workload identity, change identities)", &aksPut{}),
+		g.command("show", "Show a managed cluster (and warn when federated credentials name its issuer at an old host:port)", &aksShow{}),
+		g.command("list", "List managed clusters", &aksList{}),
+		g.command("delete", "Delete a managed cluster with its system-assigned identity and node resource group", &aksDelete{}),
+		g.command("get-token", "Print a service-account token from the cluster's hosted issuer, as kube-apiserver would project it", &aksGetToken{}),
+		g.command("get-service-account-signing-key", "Export the Ward-managed issuer key for kube-apiserver's --service-account-signing-key-file (recorded in the activity log)", &aksSigningKey{}),
+		g.command("show-apiserver-flags", "Print the kube-apiserver flags that make its tokens verify against the cluster's hosted issuer", &aksAPIServerFlags{}),
+		g.command("rotate-service-account-signing-key", "Sign service-account tokens with a new issuer key; the old one stays published until its tokens expire", &aksRotate{}),
+		g.command("show-install", "Print the manifests that install the workload identity webhook and the node agent on a cluster (kubectl apply -f -)", &aksShowInstall{}),
+		aksNodepoolCmd(g))
 	return cmd
+}
+
+// aksCluster is the --name/--resource-group pair every per-cluster verb takes.
+type aksCluster struct{ name, group string }
+
+func (v *aksCluster) flags(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&v.name, "name", "n", "", "cluster name")
+	cmd.Flags().StringVarP(&v.group, "resource-group", "g", "", "resource group")
+}
+
+func (v *aksCluster) check(cmd *cobra.Command) error {
+	return requireFlags(cmd, "name", "resource-group")
+}
+
+// aksPut is `ward aks create` and `ward aks update`: both PUT the cluster.
+type aksPut struct {
+	aksCluster
+	location, assignIdentity, kubeletIdentity string
+	managedIdentity, oidc, wi                 bool
+	publicKeys                                []string
+	jwks                                      string
+}
+
+func (v *aksPut) flags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVarP(&v.location, "location", "l", "", "location (default: the resource group's)")
+	f.BoolVar(&v.managedIdentity, "enable-managed-identity", false, "use a system-assigned control-plane identity (the default)")
+	f.StringVar(&v.assignIdentity, "assign-identity", "", "resource ID of a user-assigned control-plane identity")
+	f.StringVar(&v.kubeletIdentity, "assign-kubelet-identity", "", "resource ID of the kubelet identity (default: <cluster>-agentpool in the node resource group)")
+	f.BoolVar(&v.oidc, "enable-oidc-issuer", false, "host an OIDC issuer for the cluster's service-account tokens")
+	f.BoolVar(&v.wi, "enable-workload-identity", false, "enable workload identity (needs the OIDC issuer)")
+	f.StringArrayVar(&v.publicKeys, "service-account-public-key", nil, "bring your own: a kube-apiserver service-account public key, PEM or @file (repeatable)")
+	f.StringVar(&v.jwks, "service-account-jwks", "", "bring your own: the apiserver's JWKS (kubectl get --raw /openid/v1/jwks), JSON or @file")
+	v.aksCluster.flags(cmd)
+}
+
+// body is the PUT body: only what the flags given ask for.
+func (v *aksPut) body(changed func(string) bool) (map[string]any, error) {
+	b := map[string]any{}
+	if v.location != "" {
+		b["location"] = v.location
+	}
+	props := map[string]any{}
+	switch {
+	case v.assignIdentity != "":
+		b["identity"] = map[string]any{"type": "UserAssigned", "userAssignedIdentities": map[string]any{v.assignIdentity: map[string]any{}}}
+	case v.managedIdentity:
+		b["identity"] = map[string]any{"type": "SystemAssigned"}
+	}
+	if v.kubeletIdentity != "" {
+		props["identityProfile"] = map[string]any{"kubeletidentity": map[string]any{"resourceId": v.kubeletIdentity}}
+	}
+	oidcProfile := map[string]any{}
+	if changed("enable-oidc-issuer") {
+		oidcProfile["enabled"] = v.oidc
+	}
+	if keys, err := uploadedKeys(v.publicKeys, v.jwks); err != nil {
+		return nil, err
+	} else if keys != nil {
+		oidcProfile["wardServiceAccountKeys"] = keys
+	}
+	if len(oidcProfile) > 0 {
+		props["oidcIssuerProfile"] = oidcProfile
+	}
+	if changed("enable-workload-identity") {
+		props["securityProfile"] = map[string]any{"workloadIdentity": map[string]any{"enabled": v.wi}}
+	}
+	b["properties"] = props
+	return b, nil
+}
+
+func (v *aksPut) run(ctx context.Context, e env, c *conn) (any, error) {
+	sub, err := c.subscription()
+	if err != nil {
+		return nil, err
+	}
+	b, err := v.body(e.changed)
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.client.PutCluster(ctx, sub, v.group, v.name, b)
+	if err != nil {
+		return nil, err
+	}
+	return clusterView(out), nil
+}
+
+// aksShow is `ward aks show`.
+type aksShow struct{ aksCluster }
+
+func (v *aksShow) run(ctx context.Context, e env, c *conn) (any, error) {
+	sub, err := c.subscription()
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.client.GetCluster(ctx, sub, v.group, v.name)
+	if err != nil {
+		return nil, err
+	}
+	view := clusterView(out)
+	if iss, _ := view["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string); iss != "" {
+		before, stale, fix := issuerMoves(ctx, c, sub, iss)
+		for _, m := range append([]string{before}, stale...) {
+			if m != "" {
+				fmt.Fprintln(e.errOut, "WARNING: "+m)
+			}
+		}
+		if fix != "" {
+			fmt.Fprintln(e.errOut, "WARNING: "+fix)
+		}
+	}
+	return view, nil
+}
+
+// aksList is `ward aks list`.
+type aksList struct{ group string }
+
+func (v *aksList) flags(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&v.group, "resource-group", "g", "", "resource group")
+}
+
+func (v *aksList) run(ctx context.Context, _ env, c *conn) (any, error) {
+	sub, err := c.subscription()
+	if err != nil {
+		return nil, err
+	}
+	items, err := c.client.ListClusters(ctx, sub, v.group)
+	if err != nil {
+		return nil, err
+	}
+	out := []map[string]any{}
+	for _, it := range items {
+		out = append(out, clusterView(it))
+	}
+	return out, nil
+}
+
+// aksDelete is `ward aks delete`.
+type aksDelete struct{ aksCluster }
+
+func (v *aksDelete) flags(cmd *cobra.Command) {
+	cmd.Flags().BoolP("yes", "y", false, "do not prompt for confirmation")
+	v.aksCluster.flags(cmd)
+}
+
+func (v *aksDelete) run(ctx context.Context, _ env, c *conn) (any, error) {
+	sub, err := c.subscription()
+	if err != nil {
+		return nil, err
+	}
+	return nil, c.client.DeleteCluster(ctx, sub, v.group, v.name)
+}
+
+// aksGetToken is `ward aks get-token`.
+type aksGetToken struct {
+	aksCluster
+	namespace, serviceAccount, audience string
+	duration                            time.Duration
+}
+
+func (v *aksGetToken) flags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&v.namespace, "namespace", "default", "namespace of the service account")
+	f.StringVar(&v.serviceAccount, "service-account", "", "service account: NAME (with --namespace), or NAMESPACE/NAME")
+	f.StringVar(&v.audience, "audience", DefaultAudience, "token audience")
+	f.DurationVar(&v.duration, "duration", time.Hour, "token lifetime (10m to 48h)")
+	v.aksCluster.flags(cmd)
+	f.StringVar(&v.name, "cluster", "", "cluster name (same as --name)")
+}
+
+func (v *aksGetToken) check(cmd *cobra.Command) error {
+	if err := requireFlags(cmd, "name", "resource-group", "service-account"); err != nil {
+		return err
+	}
+	// The reference is checked before connecting, so a typo fails without credentials.
+	_, _, err := parseServiceAccount(v.serviceAccount, v.namespace, cmd.Flags().Changed("namespace"))
+	return err
+}
+
+func (v *aksGetToken) run(ctx context.Context, e env, c *conn) (any, error) {
+	ns, sa, err := parseServiceAccount(v.serviceAccount, v.namespace, e.changed("namespace"))
+	if err != nil {
+		return nil, err
+	}
+	sub, err := c.subscription()
+	if err != nil {
+		return nil, err
+	}
+	return c.client.GetServiceAccountToken(ctx, sub, v.group, v.name, ns, sa, v.audience, int64(v.duration.Seconds()))
+}
+
+// aksSigningKey is `ward aks get-service-account-signing-key`.
+type aksSigningKey struct {
+	aksCluster
+	file string
+}
+
+func (v *aksSigningKey) flags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&v.file, "file", "", "write the private key here (mode 0600) and the public key beside it (.pub)")
+	v.aksCluster.flags(cmd)
+}
+
+func (v *aksSigningKey) run(ctx context.Context, _ env, c *conn) (any, error) {
+	sub, err := c.subscription()
+	if err != nil {
+		return nil, err
+	}
+	k, err := c.client.GetServiceAccountSigningKey(ctx, sub, v.group, v.name)
+	if err != nil {
+		return nil, err
+	}
+	if v.file == "" {
+		return k, nil
+	}
+	pub := strings.TrimSuffix(v.file, ".key") + ".pub"
+	if err := os.WriteFile(v.file, []byte(k.PrivateKeyPEM), 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(pub, []byte(k.PublicKeyPEM), 0o644); err != nil {
+		return nil, err
+	}
+	return map[string]string{"kid": k.KID, "privateKeyFile": v.file, "publicKeyFile": pub}, nil
+}
+
+// aksAPIServerFlags is `ward aks show-apiserver-flags`.
+type aksAPIServerFlags struct{ aksCluster }
+
+func (v *aksAPIServerFlags) run(ctx context.Context, e env, c *conn) (any, error) {
+	sub, err := c.subscription()
+	if err != nil {
+		return nil, err
+	}
+	cl, err := c.client.GetCluster(ctx, sub, v.group, v.name)
+	if err != nil {
+		return nil, err
+	}
+	iss, _ := clusterView(cl)["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string)
+	if iss == "" {
+		return nil, fmt.Errorf("cluster %s has no OIDC issuer: ward aks update -n %s -g %s --enable-oidc-issuer", v.name, v.name, v.group)
+	}
+	fmt.Fprintf(e.out, "--service-account-issuer=%s\n--service-account-jwks-uri=%sopenid/v1/jwks\n--service-account-signing-key-file=/etc/kubernetes/pki/ward-sa.key\n--service-account-key-file=/etc/kubernetes/pki/ward-sa.pub\n", iss, iss)
+	return nil, nil
+}
+
+// aksRotate is `ward aks rotate-service-account-signing-key`.
+type aksRotate struct{ aksCluster }
+
+func (v *aksRotate) run(ctx context.Context, _ env, c *conn) (any, error) {
+	sub, err := c.subscription()
+	if err != nil {
+		return nil, err
+	}
+	return c.client.RotateServiceAccountSigningKey(ctx, sub, v.group, v.name)
+}
+
+// aksShowInstall is `ward aks show-install`.
+type aksShowInstall struct{ aksCluster }
+
+func (v *aksShowInstall) run(ctx context.Context, e env, c *conn) (any, error) {
+	cl, err := c.client.GetCluster(ctx, c.sub, v.group, v.name)
+	if err != nil {
+		return nil, err
+	}
+	out, err := installManifests(clusterView(cl), c.tenant, c.server+"/")
+	if err != nil {
+		return nil, err
+	}
+	agentOut, err := agentInstall(clusterView(cl), c.server, c.profile.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	out += agentOut
+	if w := loopbackAuthority(c.server + "/"); w != "" {
+		fmt.Fprintln(e.errOut, "WARNING: "+w)
+	}
+	_, err = io.WriteString(e.out, out)
+	return nil, err
 }
 
 // uploadedKeys reads bring-your-own keys: PEM public keys and/or a JWKS.

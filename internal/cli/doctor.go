@@ -15,6 +15,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/client"
+	"github.com/ward-id/ward/internal/audience"
 	"github.com/ward-id/ward/internal/webhook"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -327,7 +328,7 @@ func checkClusterIssuer(ctx context.Context, r *report, c *conn, iss string) {
 // checkExchange does what the SDK in the pod does: a client-assertion
 // token request, and reports Ward's answer.
 func checkExchange(ctx context.Context, r *report, c *conn, authority, tenant, clientID, assertion string) {
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {clientID}, "scope": {"https://management.azure.com/.default"},
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {clientID}, "scope": {audience.Management + ".default"},
 		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {assertion}}
 	endpoint := strings.TrimSuffix(authority, "/") + "/" + url.PathEscape(tenant) + "/oauth2/v2.0/token"
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))

@@ -5,10 +5,11 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/client"
+	"github.com/ward-id/ward/internal/audience"
 )
 
 // DefaultAudience is the audience Entra expects in workload identity tokens.
-const DefaultAudience = "api://AzureADTokenExchange"
+const DefaultAudience = audience.TokenExchange
 
 // ficView is a federated credential as az prints it (properties flattened).
 func ficView(f client.FederatedCredential) map[string]any {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/client"
+	"github.com/ward-id/ward/internal/audience"
 )
 
 func loginCmd(g *Globals) *cobra.Command {
@@ -174,7 +175,7 @@ func accountCmd(g *Globals) *cobra.Command {
 		RunE: g.runConn(func(ctx context.Context, c *conn) (any, error) {
 			res := resource
 			if res == "" {
-				res = "https://management.azure.com/"
+				res = audience.Management
 			}
 			creds := &client.ClientCredentials{AuthorityHost: c.creds.AuthorityHost, TenantID: c.creds.TenantID,
 				ClientID: c.creds.ClientID, ClientSecret: c.creds.ClientSecret, Resource: res, HTTP: c.creds.HTTP}

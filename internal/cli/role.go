@@ -99,211 +99,232 @@ func resolveAssignee(ctx context.Context, c *client.Client, sub, assignee string
 func roleCmd(g *Globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "role", Short: "Role definitions and role assignments (Azure RBAC)"}
 	assignment := &cobra.Command{Use: "assignment", Short: "Role assignments"}
+	assignment.AddCommand(
+		g.command("create", "Assign a role to a principal at a scope", &roleAssignmentCreate{}),
+		g.command("list", "List role assignments", &roleAssignmentList{}),
+		g.command("delete", "Delete role assignments by --ids, or by --assignee/--role/--scope", &roleAssignmentDelete{}),
+	)
 	definition := &cobra.Command{Use: "definition", Short: "Role definitions"}
-	var assignee, objectID, principalType, role, scope, name, ids string
-	var all bool
-
-	defaultScope := func(c *conn) (string, error) {
-		if scope != "" {
-			return scope, nil
-		}
-		sub, err := c.subscription()
-		if err != nil {
-			return "", fmt.Errorf("give --scope, or select a subscription: %w", err)
-		}
-		return "/subscriptions/" + sub, nil
-	}
-
-	create := &cobra.Command{
-		Use:   "create",
-		Short: "Assign a role to a principal at a scope",
-		PreRunE: func(cmd *cobra.Command, args []string) error {
-			if assignee == "" && objectID == "" {
-				return fmt.Errorf("the following arguments are required: --assignee or --assignee-object-id")
-			}
-			return requireFlags(cmd, "role", "scope")
-		},
-		RunE: g.runConn(func(ctx context.Context, c *conn) (any, error) {
-			roleID, roleName, err := resolveRole(ctx, c.client, scope, role)
-			if err != nil {
-				return nil, err
-			}
-			pid := objectID
-			if pid == "" {
-				if pid, err = resolveAssignee(ctx, c.client, c.sub, assignee); err != nil {
-					return nil, err
-				}
-			}
-			n := name
-			if n == "" {
-				n = uuid.NewString()
-			}
-			a, err := c.client.CreateRoleAssignment(ctx, scope, n, roleID, pid, principalType)
-			if err != nil {
-				return nil, err
-			}
-			return roleAssignmentView(a, roleName), nil
-		}),
-	}
-	create.Flags().StringVar(&assignee, "assignee", "", "client ID, object ID or display name of the principal")
-	create.Flags().StringVar(&objectID, "assignee-object-id", "", "object (principal) ID, used as given")
-	create.Flags().StringVar(&principalType, "assignee-principal-type", "", "ServicePrincipal, User, Group, ...")
-	create.Flags().StringVar(&role, "role", "", "role name or ID")
-	create.Flags().StringVar(&scope, "scope", "", "scope, e.g. /subscriptions/<sub>/resourceGroups/<rg>")
-	create.Flags().StringVar(&name, "name", "", "assignment GUID (default: new)")
-
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List role assignments",
-		RunE: g.runConn(func(ctx context.Context, c *conn) (any, error) {
-			sc := "/"
-			if !all {
-				var err error
-				if sc, err = defaultScope(c); err != nil {
-					return nil, err
-				}
-			}
-			filter := ""
-			if !all {
-				filter = "atScope()"
-			}
-			if assignee != "" {
-				pid, err := resolveAssignee(ctx, c.client, c.sub, assignee)
-				if err != nil {
-					return nil, err
-				}
-				if filter != "" {
-					filter += " and "
-				}
-				filter += "assignedTo('" + pid + "')"
-			}
-			items, err := c.client.ListRoleAssignments(ctx, sc, filter)
-			if err != nil {
-				return nil, err
-			}
-			names := map[string]string{}
-			if roles, err := c.client.ListRoleDefinitions(ctx, "/", ""); err == nil {
-				for _, r := range roles {
-					names[strings.ToLower(r.Name)] = r.Properties.RoleName
-				}
-			}
-			principals := principalNames(ctx, c)
-			out := []map[string]any{}
-			for _, a := range items {
-				rid := a.Properties.RoleDefinitionID
-				rn := names[strings.ToLower(rid[strings.LastIndex(rid, "/")+1:])]
-				if role != "" && !strings.EqualFold(rn, role) && !strings.HasSuffix(strings.ToLower(rid), strings.ToLower(role)) {
-					continue
-				}
-				v := roleAssignmentView(a, rn)
-				v["principalName"] = principals[strings.ToLower(a.Properties.PrincipalID)]
-				out = append(out, v)
-			}
-			return tableView{value: out, table: roleAssignmentTable(out)}, nil
-		}),
-	}
-	list.Flags().StringVar(&assignee, "assignee", "", "only this principal's assignments")
-	list.Flags().StringVar(&role, "role", "", "only this role")
-	list.Flags().StringVar(&scope, "scope", "", "scope (default: the subscription)")
-	list.Flags().BoolVar(&all, "all", false, "every assignment, at every scope")
-
-	del := &cobra.Command{
-		Use:   "delete",
-		Short: "Delete role assignments by --ids, or by --assignee/--role/--scope",
-		RunE: g.runConn(func(ctx context.Context, c *conn) (any, error) {
-			if ids != "" {
-				for _, id := range strings.Fields(ids) {
-					if err := c.client.DeleteRoleAssignment(ctx, id); err != nil {
-						return nil, err
-					}
-				}
-				return nil, nil
-			}
-			if assignee == "" && role == "" {
-				return nil, fmt.Errorf("give --ids, or --assignee and/or --role (with --scope) to choose what to delete")
-			}
-			sc, err := defaultScope(c)
-			if err != nil {
-				return nil, err
-			}
-			filter := "atScope()"
-			if assignee != "" {
-				pid, err := resolveAssignee(ctx, c.client, c.sub, assignee)
-				if err != nil {
-					return nil, err
-				}
-				filter += " and assignedTo('" + pid + "')"
-			}
-			items, err := c.client.ListRoleAssignments(ctx, sc, filter)
-			if err != nil {
-				return nil, err
-			}
-			var roleID string
-			if role != "" {
-				if roleID, _, err = resolveRole(ctx, c.client, sc, role); err != nil {
-					return nil, err
-				}
-			}
-			for _, a := range items {
-				if !strings.EqualFold(strings.TrimRight(a.Properties.Scope, "/"), strings.TrimRight(sc, "/")) {
-					continue
-				}
-				if roleID != "" && !strings.EqualFold(a.Properties.RoleDefinitionID[strings.LastIndex(a.Properties.RoleDefinitionID, "/")+1:], roleID[strings.LastIndex(roleID, "/")+1:]) {
-					continue
-				}
-				if err := c.client.DeleteRoleAssignment(ctx, a.ID); err != nil {
-					return nil, err
-				}
-			}
-			return nil, nil
-		}),
-	}
-	del.Flags().StringVar(&ids, "ids", "", "space-separated assignment resource IDs")
-	del.Flags().StringVar(&assignee, "assignee", "", "principal")
-	del.Flags().StringVar(&role, "role", "", "role name or ID")
-	del.Flags().StringVar(&scope, "scope", "", "scope (default: the subscription)")
-
-	var defName, custom string
-	defList := &cobra.Command{
-		Use:   "list",
-		Short: "List role definitions",
-		RunE: g.runConn(func(ctx context.Context, c *conn) (any, error) {
-			filter := ""
-			if defName != "" && !guidRE.MatchString(defName) {
-				filter = "roleName eq '" + strings.ReplaceAll(defName, "'", "''") + "'"
-			} else if custom != "" {
-				filter = "type eq 'CustomRole'"
-			}
-			sc := scope
-			if sc == "" {
-				// Roles are listed at the subscription, as az does, or at
-				// the root when none is selected.
-				sc = "/"
-				if c.sub != "" {
-					sc = "/subscriptions/" + c.sub
-				}
-			}
-			roles, err := c.client.ListRoleDefinitions(ctx, sc, filter)
-			if err != nil {
-				return nil, err
-			}
-			out := []map[string]any{}
-			for _, r := range roles {
-				if defName != "" && guidRE.MatchString(defName) && !strings.EqualFold(r.Name, defName) {
-					continue
-				}
-				out = append(out, roleDefinitionView(r))
-			}
-			return out, nil
-		}),
-	}
-	defList.Flags().StringVarP(&defName, "name", "n", "", "role name or ID")
-	defList.Flags().StringVar(&custom, "custom-role-only", "", "only custom roles (true)")
-	defList.Flags().StringVar(&scope, "scope", "", "scope (default: the subscription)")
-
-	assignment.AddCommand(create, list, del)
-	definition.AddCommand(defList)
+	definition.AddCommand(g.command("list", "List role definitions", &roleDefinitionList{}))
 	definition.AddCommand(roleDefinitionCmds(g)...)
 	cmd.AddCommand(assignment, definition)
 	return cmd
+}
+
+// scopeOrSubscription is --scope, or the selected subscription's scope.
+func scopeOrSubscription(c *conn, scope string) (string, error) {
+	if scope != "" {
+		return scope, nil
+	}
+	sub, err := c.subscription()
+	if err != nil {
+		return "", fmt.Errorf("give --scope, or select a subscription: %w", err)
+	}
+	return "/subscriptions/" + sub, nil
+}
+
+// roleAssignmentCreate is `ward role assignment create`.
+type roleAssignmentCreate struct {
+	assignee, objectID, principalType, role, scope, name string
+}
+
+func (v *roleAssignmentCreate) flags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&v.assignee, "assignee", "", "client ID, object ID or display name of the principal")
+	f.StringVar(&v.objectID, "assignee-object-id", "", "object (principal) ID, used as given")
+	f.StringVar(&v.principalType, "assignee-principal-type", "", "ServicePrincipal, User, Group, ...")
+	f.StringVar(&v.role, "role", "", "role name or ID")
+	f.StringVar(&v.scope, "scope", "", "scope, e.g. /subscriptions/<sub>/resourceGroups/<rg>")
+	f.StringVar(&v.name, "name", "", "assignment GUID (default: new)")
+}
+
+func (v *roleAssignmentCreate) check(cmd *cobra.Command) error {
+	if v.assignee == "" && v.objectID == "" {
+		return fmt.Errorf("the following arguments are required: --assignee or --assignee-object-id")
+	}
+	return requireFlags(cmd, "role", "scope")
+}
+
+func (v *roleAssignmentCreate) run(ctx context.Context, _ env, c *conn) (any, error) {
+	roleID, roleName, err := resolveRole(ctx, c.client, v.scope, v.role)
+	if err != nil {
+		return nil, err
+	}
+	pid := v.objectID
+	if pid == "" {
+		if pid, err = resolveAssignee(ctx, c.client, c.sub, v.assignee); err != nil {
+			return nil, err
+		}
+	}
+	n := v.name
+	if n == "" {
+		n = uuid.NewString()
+	}
+	a, err := c.client.CreateRoleAssignment(ctx, v.scope, n, roleID, pid, v.principalType)
+	if err != nil {
+		return nil, err
+	}
+	return roleAssignmentView(a, roleName), nil
+}
+
+// roleAssignmentList is `ward role assignment list`.
+type roleAssignmentList struct {
+	assignee, role, scope string
+	all                   bool
+}
+
+func (v *roleAssignmentList) flags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&v.assignee, "assignee", "", "only this principal's assignments")
+	f.StringVar(&v.role, "role", "", "only this role")
+	f.StringVar(&v.scope, "scope", "", "scope (default: the subscription)")
+	f.BoolVar(&v.all, "all", false, "every assignment, at every scope")
+}
+
+func (v *roleAssignmentList) run(ctx context.Context, _ env, c *conn) (any, error) {
+	sc, filter := "/", ""
+	if !v.all {
+		var err error
+		if sc, err = scopeOrSubscription(c, v.scope); err != nil {
+			return nil, err
+		}
+		filter = "atScope()"
+	}
+	if v.assignee != "" {
+		pid, err := resolveAssignee(ctx, c.client, c.sub, v.assignee)
+		if err != nil {
+			return nil, err
+		}
+		if filter != "" {
+			filter += " and "
+		}
+		filter += "assignedTo('" + pid + "')"
+	}
+	items, err := c.client.ListRoleAssignments(ctx, sc, filter)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	if roles, err := c.client.ListRoleDefinitions(ctx, "/", ""); err == nil {
+		for _, r := range roles {
+			names[strings.ToLower(r.Name)] = r.Properties.RoleName
+		}
+	}
+	principals := principalNames(ctx, c)
+	out := []map[string]any{}
+	for _, a := range items {
+		rid := a.Properties.RoleDefinitionID
+		rn := names[strings.ToLower(rid[strings.LastIndex(rid, "/")+1:])]
+		if v.role != "" && !strings.EqualFold(rn, v.role) && !strings.HasSuffix(strings.ToLower(rid), strings.ToLower(v.role)) {
+			continue
+		}
+		view := roleAssignmentView(a, rn)
+		view["principalName"] = principals[strings.ToLower(a.Properties.PrincipalID)]
+		out = append(out, view)
+	}
+	return tableView{value: out, table: roleAssignmentTable(out)}, nil
+}
+
+// roleAssignmentDelete is `ward role assignment delete`.
+type roleAssignmentDelete struct {
+	ids, assignee, role, scope string
+}
+
+func (v *roleAssignmentDelete) flags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&v.ids, "ids", "", "space-separated assignment resource IDs")
+	f.StringVar(&v.assignee, "assignee", "", "principal")
+	f.StringVar(&v.role, "role", "", "role name or ID")
+	f.StringVar(&v.scope, "scope", "", "scope (default: the subscription)")
+}
+
+func (v *roleAssignmentDelete) run(ctx context.Context, _ env, c *conn) (any, error) {
+	if v.ids != "" {
+		for _, id := range strings.Fields(v.ids) {
+			if err := c.client.DeleteRoleAssignment(ctx, id); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	}
+	if v.assignee == "" && v.role == "" {
+		return nil, fmt.Errorf("give --ids, or --assignee and/or --role (with --scope) to choose what to delete")
+	}
+	sc, err := scopeOrSubscription(c, v.scope)
+	if err != nil {
+		return nil, err
+	}
+	filter := "atScope()"
+	if v.assignee != "" {
+		pid, err := resolveAssignee(ctx, c.client, c.sub, v.assignee)
+		if err != nil {
+			return nil, err
+		}
+		filter += " and assignedTo('" + pid + "')"
+	}
+	items, err := c.client.ListRoleAssignments(ctx, sc, filter)
+	if err != nil {
+		return nil, err
+	}
+	var roleID string
+	if v.role != "" {
+		if roleID, _, err = resolveRole(ctx, c.client, sc, v.role); err != nil {
+			return nil, err
+		}
+	}
+	for _, a := range items {
+		if !strings.EqualFold(strings.TrimRight(a.Properties.Scope, "/"), strings.TrimRight(sc, "/")) {
+			continue
+		}
+		if roleID != "" && !strings.EqualFold(a.Properties.RoleDefinitionID[strings.LastIndex(a.Properties.RoleDefinitionID, "/")+1:], roleID[strings.LastIndex(roleID, "/")+1:]) {
+			continue
+		}
+		if err := c.client.DeleteRoleAssignment(ctx, a.ID); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// roleDefinitionList is `ward role definition list`.
+type roleDefinitionList struct {
+	name, custom, scope string
+}
+
+func (v *roleDefinitionList) flags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVarP(&v.name, "name", "n", "", "role name or ID")
+	f.StringVar(&v.custom, "custom-role-only", "", "only custom roles (true)")
+	f.StringVar(&v.scope, "scope", "", "scope (default: the subscription)")
+}
+
+func (v *roleDefinitionList) run(ctx context.Context, _ env, c *conn) (any, error) {
+	filter := ""
+	byID := v.name != "" && guidRE.MatchString(v.name)
+	if v.name != "" && !byID {
+		filter = "roleName eq '" + strings.ReplaceAll(v.name, "'", "''") + "'"
+	} else if v.custom != "" {
+		filter = "type eq 'CustomRole'"
+	}
+	sc := v.scope
+	if sc == "" {
+		// Roles are listed at the subscription, as az does, or at the
+		// root when none is selected.
+		sc = "/"
+		if c.sub != "" {
+			sc = "/subscriptions/" + c.sub
+		}
+	}
+	roles, err := c.client.ListRoleDefinitions(ctx, sc, filter)
+	if err != nil {
+		return nil, err
+	}
+	out := []map[string]any{}
+	for _, r := range roles {
+		if byID && !strings.EqualFold(r.Name, v.name) {
+			continue
+		}
+		out = append(out, roleDefinitionView(r))
+	}
+	return out, nil
 }

@@ -122,7 +122,7 @@ func runCmd(g *Globals) *cobra.Command {
 	f.StringVar(&saRef, "service-account", "", "service account to run as: NAME (with --namespace), or NAMESPACE/NAME")
 	f.StringVar(&namespace, "namespace", "default", "namespace of the service account")
 	f.StringVar(&clientID, "client-id", "", "identity to use (default: the one whose federated credential names this cluster and service account)")
-	f.StringVar(&audience, "audience", "api://AzureADTokenExchange", "token audience")
+	f.StringVar(&audience, "audience", DefaultAudience, "token audience")
 	f.DurationVar(&duration, "duration", time.Hour, "token lifetime (10m to 48h); refreshed at 80%")
 	return cmd
 }

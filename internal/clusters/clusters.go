@@ -25,6 +25,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/audience"
 	"github.com/ward-id/ward/internal/directory"
 	"github.com/ward-id/ward/internal/federation"
 	"github.com/ward-id/ward/internal/msi"
@@ -550,7 +551,7 @@ func (s *Service) ServiceAccountToken(ctx context.Context, ref storage.ClusterRe
 		return "", time.Time{}, invalid("namespace and serviceAccount are required.")
 	}
 	if req.Audience == "" {
-		req.Audience = "api://AzureADTokenExchange"
+		req.Audience = audience.TokenExchange
 	}
 	if req.Duration <= 0 {
 		req.Duration = time.Hour

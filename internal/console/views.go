@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/audience"
 	"github.com/ward-id/ward/internal/directory"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/rbac"
@@ -255,7 +256,7 @@ var fixableCodes = map[int]bool{70021: true, 700211: true, 700212: true, 700213:
 
 var audienceRE = regexp.MustCompile(`[Aa]ssertion [Aa]udience:? '([^']*)'|assertion audience '([^']*)'`)
 
-const defaultAudience = "api://AzureADTokenExchange"
+const defaultAudience = audience.TokenExchange
 
 func (h *Handler) signInRow(ctx context.Context, who Who, s storage.SignIn) SignInJSON {
 	j := SignInJSON{ID: s.ID, Time: s.Time.UTC().Format(time.RFC3339Nano), LastSeen: s.LastSeen.UTC().Format(time.RFC3339Nano), Count: max(s.Count, 1),

@@ -12,7 +12,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"math/big"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,17 +19,18 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
 	"github.com/ward-id/ward/internal/agentproto"
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/directory"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/storage"
-	sqlstore "github.com/ward-id/ward/internal/storage/sql"
+	"github.com/ward-id/ward/internal/wardtest"
 )
 
 const (
-	tenant    = "11111111-1111-1111-1111-111111111111"
-	sub       = "22222222-2222-2222-2222-222222222222"
+	tenant    = wardtest.TenantID
+	sub       = wardtest.SubscriptionID
 	publicURL = "https://ward.test:8443"
 )
 
@@ -57,13 +57,7 @@ type fixture struct {
 func newFixture(t *testing.T) fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "w.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	must(t, st.CreateTenant(ctx, storage.Tenant{ID: tenant}))
-	must(t, st.CreateSubscription(ctx, storage.Subscription{ID: sub, TenantID: tenant, State: "Enabled"}))
+	st := wardtest.NewStore(t)
 	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	ids := msi.New(st, msi.Config{Now: clk.Now})
 	if _, _, err := ids.PutGroup(ctx, sub, "rg", msi.GroupSpec{Location: "westeurope"}); err != nil {

@@ -3,34 +3,22 @@ package msi
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ward-id/ward/internal/storage"
-	sqlstore "github.com/ward-id/ward/internal/storage/sql"
+	"github.com/ward-id/ward/internal/wardtest"
 )
 
 const (
-	tenant = "11111111-1111-1111-1111-111111111111"
-	sub    = "22222222-2222-2222-2222-222222222222"
+	tenant = wardtest.TenantID
+	sub    = wardtest.SubscriptionID
 )
 
 func newService(t *testing.T) (*Service, storage.Storage) {
 	t.Helper()
-	st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "w.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	ctx := context.Background()
-	if err := st.CreateTenant(ctx, storage.Tenant{ID: tenant}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateSubscription(ctx, storage.Subscription{ID: sub, TenantID: tenant, State: "Enabled"}); err != nil {
-		t.Fatal(err)
-	}
+	st := wardtest.NewStore(t)
 	return New(st, Config{}), st
 }
 

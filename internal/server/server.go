@@ -23,6 +23,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/ward-id/ward/internal/agentserver"
 	"github.com/ward-id/ward/internal/arm"
+	"github.com/ward-id/ward/internal/audience"
 	"github.com/ward-id/ward/internal/audit"
 	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/authz"
@@ -44,14 +45,6 @@ import (
 	"github.com/ward-id/ward/internal/sts"
 	"github.com/ward-id/ward/internal/vault"
 )
-
-// Audiences the management API accepts, besides Ward's public URL.
-var armAudiences = []string{"https://management.azure.com", "https://management.azure.com/",
-	"https://management.core.windows.net", "https://management.core.windows.net/"}
-
-// Audiences the directory (Graph-shaped) API accepts, besides the public URL.
-var graphAudiences = []string{"https://graph.microsoft.com", "https://graph.microsoft.com/",
-	"00000003-0000-0000-c000-000000000000", "https://graph.windows.net", "https://graph.windows.net/"}
 
 // Config is what `ward serve` is given.
 type Config struct {
@@ -91,6 +84,9 @@ type Config struct {
 	TraceDir  string // default <data>/traces
 	// Ready, if set, is called with the bound address once every endpoint serves.
 	Ready func(addr net.Addr)
+	// Store, if set, is used instead of opening Storage/DSN; the caller
+	// closes it. Tests pass a store with injected faults (wardtest).
+	Store storage.Storage
 }
 
 func (c *Config) defaults() error {
@@ -182,11 +178,13 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	s.publicURL = publicURL
 
-	store, err := openStore(ctx, cfg)
-	if err != nil {
-		return nil, err
+	store := cfg.Store
+	if store == nil {
+		if store, err = openStore(ctx, cfg); err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, func() { store.Close() })
 	}
-	s.closers = append(s.closers, func() { store.Close() })
 	kek, err := loadKEK(cfg)
 	if err != nil {
 		return nil, err
@@ -264,13 +262,13 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	vaultH := &vault.Handler{
 		Svc: vaults, Engine: access.Engine(), Authority: publicURL + "/" + admin.TenantID, Log: log,
 		Auth: &authn.JWT{Keys: keys, Issuers: issuers, Now: time.Now,
-			Audiences: []string{vaults.Hosts.Resource(), vaults.Hosts.Resource() + "/", "https://vault.azure.net", "https://vault.azure.net/"}},
+			Audiences: append([]string{vaults.Hosts.Resource(), vaults.Hosts.Resource() + "/"}, audience.VaultAliases()...)},
 	}
 	armH := arm.New(arm.Config{
 		Service:   identities,
 		Clusters:  clusterSvc,
 		Machines:  machineSvc,
-		Auth:      &authn.JWT{Keys: keys, Issuers: issuers, Audiences: append(self, armAudiences...), Now: time.Now},
+		Auth:      &authn.JWT{Keys: keys, Issuers: issuers, Audiences: append(self, audience.ManagementAliases()...), Now: time.Now},
 		Authz:     access,
 		RBAC:      access,
 		Vaults:    vaults,
@@ -281,7 +279,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	})
 	dirH := &directory.Handler{
 		Svc:    dirSvc,
-		Auth:   &authn.JWT{Keys: keys, Issuers: issuers, Audiences: append(self, graphAudiences...), Now: time.Now},
+		Auth:   &authn.JWT{Keys: keys, Issuers: issuers, Audiences: append(self, audience.GraphAliases()...), Now: time.Now},
 		Policy: directory.Policy{Access: access},
 		Keys:   keys, Log: log, Base: publicURL,
 	}
@@ -336,7 +334,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	armH.Mount(mux)
 	dirH.Mount(mux)
 	console.New(console.Config{Store: store, Access: access, Identities: identities, Clusters: clusterSvc, PublicURL: publicURL, Logger: log,
-		Auth: &authn.JWT{Keys: keys, Issuers: issuers, Audiences: append(self, armAudiences...), Now: time.Now}}).Mount(mux)
+		Auth: &authn.JWT{Keys: keys, Issuers: issuers, Audiences: append(self, audience.ManagementAliases()...), Now: time.Now}}).Mount(mux)
 	(&issuer.Handler{Keys: clusterSvc, Tenant: admin.TenantID}).Mount(mux)
 	sts.NewHandler(tokens).Mount(mux)
 	(&agentserver.Handler{Machines: machineSvc, Tokens: tokens, TenantID: admin.TenantID, PublicURL: publicURL, Log: log}).Mount(mux)

@@ -3,14 +3,14 @@ package signer
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
 	"github.com/ward-id/ward/internal/storage"
-	sqlstore "github.com/ward-id/ward/internal/storage/sql"
+	"github.com/ward-id/ward/internal/wardtest"
 )
 
 type clock struct{ t time.Time }
@@ -26,12 +26,7 @@ func kids(set jose.JSONWebKeySet) string {
 }
 
 func newStore(t *testing.T) storage.Storage {
-	st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "w.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
+	return wardtest.OpenSQLite(t)
 }
 
 func TestRotationLifecycle(t *testing.T) {

@@ -10,23 +10,23 @@ import (
 	"crypto/rsa"
 	"errors"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
 	"github.com/ward-id/ward/internal/clientsecret"
 	"github.com/ward-id/ward/internal/federation"
 	"github.com/ward-id/ward/internal/signer"
 	"github.com/ward-id/ward/internal/storage"
-	sqlstore "github.com/ward-id/ward/internal/storage/sql"
+	"github.com/ward-id/ward/internal/wardtest"
 )
 
 const (
-	tenant  = "11111111-1111-1111-1111-111111111111"
-	sub     = "22222222-2222-2222-2222-222222222222"
+	tenant  = wardtest.TenantID
+	sub     = wardtest.SubscriptionID
 	appID   = "33333333-3333-3333-3333-333333333333"
 	miID    = "55555555-5555-5555-5555-555555555555"
 	issuer  = "https://issuer.example.com/cluster-1/"
@@ -58,11 +58,7 @@ type env struct {
 func newEnv(tb testing.TB, alg jose.SignatureAlgorithm) *env {
 	tb.Helper()
 	ctx := context.Background()
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(tb.TempDir(), "w.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
+	st := wardtest.NewStore(tb)
 	e := &env{now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
 	clock := func() time.Time { return e.now }
 	must := func(err error) {
@@ -70,13 +66,11 @@ func newEnv(tb testing.TB, alg jose.SignatureAlgorithm) *env {
 			tb.Fatal(err)
 		}
 	}
-	must(st.CreateTenant(ctx, storage.Tenant{ID: tenant}))
-	must(st.CreateSubscription(ctx, storage.Subscription{ID: sub, TenantID: tenant, State: "Enabled"}))
 	must(st.CreateServicePrincipal(ctx, storage.ServicePrincipal{ObjectID: "44444444-4444-4444-4444-444444444444", AppID: appID, TenantID: tenant}))
 	var hint string
 	e.secret, hint = clientsecret.Generate()
 	must(st.AddClientSecret(ctx, clientsecret.New("k1", appID, "test", e.secret, hint, e.now, e.now.Add(time.Hour))))
-	_, err = st.PutResourceGroup(ctx, storage.ResourceGroup{SubscriptionID: sub, Name: "rg", Location: "westeurope"})
+	_, err := st.PutResourceGroup(ctx, storage.ResourceGroup{SubscriptionID: sub, Name: "rg", Location: "westeurope"})
 	must(err)
 	id := storage.Identity{SubscriptionID: sub, ResourceGroup: "rg", Name: "app", Location: "westeurope", TenantID: tenant,
 		ClientID: miID, PrincipalID: "66666666-6666-6666-6666-666666666666", IsolationScope: "None"}

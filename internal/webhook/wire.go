@@ -1,5 +1,7 @@
 package webhook
 
+import "github.com/ward-id/ward/internal/audience"
+
 // Every name the webhook reads or writes on the wire, in one place. The
 // azure.workload.identity/* names are the open-source webhook's, so
 // existing charts and YAML work unchanged; tests spell them literally so a
@@ -46,7 +48,7 @@ const (
 	CAFile        = TokenMountDir + "/" + CAPath
 
 	// DefaultAudience is the audience Entra ID expects in the assertion.
-	DefaultAudience = "api://AzureADTokenExchange"
+	DefaultAudience = audience.TokenExchange
 
 	// Token lifetime bounds in seconds.
 	DefaultExpiration = 3600

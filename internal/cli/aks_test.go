@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ward-id/ward/client"
+)
+
+func TestAKSVerbs(t *testing.T) {
+	e := newVerbEnv(t)
+	if _, _, err := e.srv.Client.CreateOrUpdateGroup(context.Background(), e.srv.Admin.SubscriptionID, "rg", "westeurope", nil); err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "sa.key")
+	cl := []string{"-n", "c1", "-g", "rg"}
+	steps := []struct {
+		name    string
+		v       verb
+		args    []string
+		want    []string // substrings of what it printed
+		wantErr string
+	}{
+		{"create needs name and group", &aksPut{}, []string{"-n", "c1"}, nil, "--resource-group/-g"},
+		{"create without issuer", &aksPut{}, cl, []string{`"name": "c1"`, `"resourceGroup": "rg"`, `"type": "SystemAssigned"`}, ""},
+		{"flags need the issuer", &aksAPIServerFlags{}, cl, nil, "has no OIDC issuer: ward aks update -n c1 -g rg --enable-oidc-issuer"},
+		{"update enables the issuer", &aksPut{}, append([]string{"--enable-oidc-issuer", "--enable-workload-identity"}, cl...), []string{`"issuerUrl": "https://`, `"workloadIdentity"`}, ""},
+		{"show", &aksShow{}, cl, []string{`"name": "c1"`, `"issuerUrl"`}, ""},
+		{"list", &aksList{}, []string{"-g", "rg"}, []string{`"name": "c1"`}, ""},
+		{"apiserver flags", &aksAPIServerFlags{}, cl, []string{"--service-account-issuer=https://", "openid/v1/jwks"}, ""},
+		{"get-token checks the service account first", &aksGetToken{}, []string{"--cluster", "c1", "-g", "rg", "--service-account", "Bad_Name"}, nil, "not valid in Kubernetes"},
+		{"get-token", &aksGetToken{}, []string{"--cluster", "c1", "-g", "rg", "--service-account", "shop/app", "--duration", "20m"}, []string{`"token": "ey`}, ""},
+		{"signing key to a file", &aksSigningKey{}, append([]string{"--file", keyFile}, cl...), []string{`"privateKeyFile": "` + keyFile + `"`, `"kid"`}, ""},
+		{"rotate", &aksRotate{}, cl, []string{"kid"}, ""},
+		{"show-install", &aksShowInstall{}, cl, []string{"# Ward workload identity webhook for cluster c1", "AZURE_TENANT_ID: \"" + e.srv.Admin.TenantID + "\"", "loopback address"}, ""},
+		{"delete", &aksDelete{}, append([]string{"-y"}, cl...), nil, ""},
+		{"show after delete", &aksShow{}, cl, nil, "ResourceNotFound"},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			out, errOut, err := e.exec(t, st.v, st.args...)
+			wantErr(t, strings.Join(st.args, " "), err, st.wantErr)
+			for _, w := range st.want {
+				if !strings.Contains(out+errOut, w) {
+					t.Errorf("%q printed\n%.2000s\n%s\nwant it to contain %s", st.args, out, errOut, w)
+				}
+			}
+		})
+	}
+	if b, err := os.ReadFile(keyFile); err != nil || !strings.Contains(string(b), "PRIVATE KEY") {
+		t.Errorf("--file wrote %.40q, %v; want a PEM private key", b, err)
+	}
+	if _, err := os.Stat(strings.TrimSuffix(keyFile, ".key") + ".pub"); err != nil {
+		t.Errorf("public key beside --file: %v", err)
+	}
+}
+
+// TestAKSStorageFailure: a storage failure reaches the CLI as the server's
+// clean 500 error, not a hang or a garbled answer.
+func TestAKSStorageFailure(t *testing.T) {
+	e := newVerbEnv(t)
+	e.srv.Store.Fail("ListClusters", errors.New("disk on fire"))
+	_, _, err := e.exec(t, &aksList{})
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.StatusCode != 500 {
+		t.Fatalf("list with a failing store = %v, want a 500 from the server", err)
+	}
+	if strings.Contains(err.Error(), "disk on fire") {
+		t.Errorf("the server's 500 leaks the storage error: %v", err)
+	}
+}

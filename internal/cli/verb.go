@@ -1,0 +1,46 @@
+package cli
+
+import (
+	"context"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// verb is one command: a struct that owns its flags and a run that talks
+// to the server only through the connection, so that each verb can be
+// tested against an httptest server without cobra or credentials.
+type verb interface {
+	// flags registers the verb's flags on cmd, bound to its own fields.
+	flags(cmd *cobra.Command)
+	// run does the work; a non-nil result is rendered with -o/--query.
+	run(ctx context.Context, e env, c *conn) (any, error)
+}
+
+// checker is a verb that validates its flags before connecting (cobra's
+// PreRunE): missing required flags fail without reading credentials.
+type checker interface {
+	check(cmd *cobra.Command) error
+}
+
+// env is what a verb's run may use besides the API.
+type env struct {
+	out    io.Writer // where results that are not rendered go (manifests, flags)
+	errOut io.Writer // warnings
+	// changed reports whether the flag name was given on the command line.
+	changed func(name string) bool
+}
+
+// command builds the cobra command of a verb.
+func (g *Globals) command(use, short string, v verb) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short}
+	v.flags(cmd)
+	if ch, ok := v.(checker); ok {
+		cmd.PreRunE = func(cmd *cobra.Command, _ []string) error { return ch.check(cmd) }
+	}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		e := env{out: cmd.OutOrStdout(), errOut: cmd.ErrOrStderr(), changed: cmd.Flags().Changed}
+		return g.runConn(func(ctx context.Context, c *conn) (any, error) { return v.run(ctx, e, c) })(cmd, args)
+	}
+	return cmd
+}
