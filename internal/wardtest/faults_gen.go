@@ -26,6 +26,7 @@ var storageMethods = map[string]bool{
 	"CreateIdentity":             true,
 	"CreateMachine":              true,
 	"CreateRoleAssignment":       true,
+	"CreateRoleDefinition":       true,
 	"CreateServicePrincipal":     true,
 	"CreateSetting":              true,
 	"CreateSigningKey":           true,
@@ -86,14 +87,15 @@ var storageMethods = map[string]bool{
 	"PutCluster":                 true,
 	"PutFederatedCredential":     true,
 	"PutResourceGroup":           true,
-	"PutRoleDefinition":          true,
 	"PutVault":                   true,
 	"RecordActivity":             true,
 	"RecordSignIn":               true,
 	"RecordSignIns":              true,
 	"UpdateIdentity":             true,
 	"UpdateMachine":              true,
+	"UpdateRoleDefinition":       true,
 	"UpdateSecretVersion":        true,
+	"UpdateVault":                true,
 	"WatchChanges":               true,
 	"WithLock":                   true,
 }
@@ -176,6 +178,14 @@ func (s *Store) CreateRoleAssignment(a0 context.Context, a1 storage.RoleAssignme
 		return
 	}
 	return s.Storage.CreateRoleAssignment(a0, a1)
+}
+
+// CreateRoleDefinition is storage.Storage's, failing while Fail says so.
+func (s *Store) CreateRoleDefinition(a0 context.Context, a1 storage.RoleDefinition) (err error) {
+	if err = s.fault("CreateRoleDefinition"); err != nil {
+		return
+	}
+	return s.Storage.CreateRoleDefinition(a0, a1)
 }
 
 // CreateServicePrincipal is storage.Storage's, failing while Fail says so.
@@ -515,11 +525,11 @@ func (s *Store) ListClientSecrets(a0 context.Context, a1 string) (r0 []storage.C
 }
 
 // ListClusters is storage.Storage's, failing while Fail says so.
-func (s *Store) ListClusters(a0 context.Context, a1 string, a2 string) (r0 []storage.Cluster, err error) {
+func (s *Store) ListClusters(a0 context.Context, a1 string, a2 string, a3 storage.Page) (r0 []storage.Cluster, r1 string, err error) {
 	if err = s.fault("ListClusters"); err != nil {
 		return
 	}
-	return s.Storage.ListClusters(a0, a1, a2)
+	return s.Storage.ListClusters(a0, a1, a2, a3)
 }
 
 // ListFederatedCredentials is storage.Storage's, failing while Fail says so.
@@ -539,11 +549,11 @@ func (s *Store) ListIdentities(a0 context.Context, a1 storage.IdentityFilter, a2
 }
 
 // ListMachines is storage.Storage's, failing while Fail says so.
-func (s *Store) ListMachines(a0 context.Context, a1 string, a2 string) (r0 []storage.Machine, err error) {
+func (s *Store) ListMachines(a0 context.Context, a1 string, a2 string, a3 storage.Page) (r0 []storage.Machine, r1 string, err error) {
 	if err = s.fault("ListMachines"); err != nil {
 		return
 	}
-	return s.Storage.ListMachines(a0, a1, a2)
+	return s.Storage.ListMachines(a0, a1, a2, a3)
 }
 
 // ListResourceGroups is storage.Storage's, failing while Fail says so.
@@ -555,11 +565,11 @@ func (s *Store) ListResourceGroups(a0 context.Context, a1 string, a2 storage.Pag
 }
 
 // ListRoleAssignments is storage.Storage's, failing while Fail says so.
-func (s *Store) ListRoleAssignments(a0 context.Context) (r0 []storage.RoleAssignment, err error) {
+func (s *Store) ListRoleAssignments(a0 context.Context, a1 storage.Page) (r0 []storage.RoleAssignment, r1 string, err error) {
 	if err = s.fault("ListRoleAssignments"); err != nil {
 		return
 	}
-	return s.Storage.ListRoleAssignments(a0)
+	return s.Storage.ListRoleAssignments(a0, a1)
 }
 
 // ListRoleDefinitions is storage.Storage's, failing while Fail says so.
@@ -579,11 +589,11 @@ func (s *Store) ListSecretVersions(a0 context.Context, a1 string, a2 string) (r0
 }
 
 // ListSecrets is storage.Storage's, failing while Fail says so.
-func (s *Store) ListSecrets(a0 context.Context, a1 string) (r0 []storage.Secret, err error) {
+func (s *Store) ListSecrets(a0 context.Context, a1 string, a2 storage.Page) (r0 []storage.Secret, r1 string, err error) {
 	if err = s.fault("ListSecrets"); err != nil {
 		return
 	}
-	return s.Storage.ListSecrets(a0, a1)
+	return s.Storage.ListSecrets(a0, a1, a2)
 }
 
 // ListServicePrincipals is storage.Storage's, failing while Fail says so.
@@ -619,11 +629,11 @@ func (s *Store) ListSubscriptions(a0 context.Context) (r0 []storage.Subscription
 }
 
 // ListVaults is storage.Storage's, failing while Fail says so.
-func (s *Store) ListVaults(a0 context.Context, a1 string, a2 string) (r0 []storage.Vault, err error) {
+func (s *Store) ListVaults(a0 context.Context, a1 string, a2 string, a3 storage.Page) (r0 []storage.Vault, r1 string, err error) {
 	if err = s.fault("ListVaults"); err != nil {
 		return
 	}
-	return s.Storage.ListVaults(a0, a1, a2)
+	return s.Storage.ListVaults(a0, a1, a2, a3)
 }
 
 // PruneChanges is storage.Storage's, failing while Fail says so.
@@ -656,14 +666,6 @@ func (s *Store) PutResourceGroup(a0 context.Context, a1 storage.ResourceGroup) (
 		return
 	}
 	return s.Storage.PutResourceGroup(a0, a1)
-}
-
-// PutRoleDefinition is storage.Storage's, failing while Fail says so.
-func (s *Store) PutRoleDefinition(a0 context.Context, a1 storage.RoleDefinition) (r0 bool, err error) {
-	if err = s.fault("PutRoleDefinition"); err != nil {
-		return
-	}
-	return s.Storage.PutRoleDefinition(a0, a1)
 }
 
 // PutVault is storage.Storage's, failing while Fail says so.
@@ -714,12 +716,28 @@ func (s *Store) UpdateMachine(a0 context.Context, a1 storage.MachineRef, a2 func
 	return s.Storage.UpdateMachine(a0, a1, a2)
 }
 
+// UpdateRoleDefinition is storage.Storage's, failing while Fail says so.
+func (s *Store) UpdateRoleDefinition(a0 context.Context, a1 string, a2 func(storage.RoleDefinition) (storage.RoleDefinition, error)) (r0 storage.RoleDefinition, err error) {
+	if err = s.fault("UpdateRoleDefinition"); err != nil {
+		return
+	}
+	return s.Storage.UpdateRoleDefinition(a0, a1, a2)
+}
+
 // UpdateSecretVersion is storage.Storage's, failing while Fail says so.
-func (s *Store) UpdateSecretVersion(a0 context.Context, a1 storage.Secret) (err error) {
+func (s *Store) UpdateSecretVersion(a0 context.Context, a1 string, a2 string, a3 string, a4 func(storage.Secret) (storage.Secret, error)) (r0 storage.Secret, err error) {
 	if err = s.fault("UpdateSecretVersion"); err != nil {
 		return
 	}
-	return s.Storage.UpdateSecretVersion(a0, a1)
+	return s.Storage.UpdateSecretVersion(a0, a1, a2, a3, a4)
+}
+
+// UpdateVault is storage.Storage's, failing while Fail says so.
+func (s *Store) UpdateVault(a0 context.Context, a1 string, a2 func(storage.Vault) (storage.Vault, error)) (r0 storage.Vault, err error) {
+	if err = s.fault("UpdateVault"); err != nil {
+		return
+	}
+	return s.Storage.UpdateVault(a0, a1, a2)
 }
 
 // WatchChanges is storage.Storage's, failing while Fail says so.
