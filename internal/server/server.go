@@ -38,6 +38,7 @@ import (
 	"github.com/ward-id/ward/internal/rbac"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/signer"
+	"github.com/ward-id/ward/internal/signer/rotation"
 	"github.com/ward-id/ward/internal/storage"
 	sqlstore "github.com/ward-id/ward/internal/storage/sql"
 	"github.com/ward-id/ward/internal/sts"
@@ -264,7 +265,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Svc:    dirSvc,
 		Auth:   &authn.JWT{Keys: keys, Issuers: issuers, Audiences: append(self, graphAudiences...), Now: time.Now},
 		Policy: directory.Policy{Access: access},
-		Keys:   keys, Log: log, Base: publicURL,
+		Log:    log, Base: publicURL,
 	}
 
 	invalidateTokens := func(context.Context, string) error { tokens.Invalidate(); return nil }
@@ -314,6 +315,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Handler: met.handler()})
 	armH.Mount(mux)
 	dirH.Mount(mux)
+	(&rotation.Handler{Keys: keys, Access: access, Log: log, Base: publicURL,
+		Auth: &authn.JWT{Keys: keys, Issuers: issuers, Audiences: append(self, graphAudiences...), Now: time.Now}}).Mount(mux)
 	console.New(console.Config{Store: store, Access: access, Identities: identities, Clusters: clusterSvc, PublicURL: publicURL, Logger: log,
 		Auth: &authn.JWT{Keys: keys, Issuers: issuers, Audiences: append(self, armAudiences...), Now: time.Now}}).Mount(mux)
 	(&issuer.Handler{Keys: clusterSvc, Tenant: admin.TenantID}).Mount(mux)
