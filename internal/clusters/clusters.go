@@ -1,35 +1,26 @@
 // Package clusters holds Ward's managed clusters: the AKS-shaped resource
 // with its control-plane (system- or user-assigned) and kubelet identities,
-// and the OIDC issuer Ward hosts for each cluster, whose keys sign
-// Kubernetes-style service-account tokens for local development and verify
-// them in the token exchange without any HTTP. It knows nothing of HTTP.
+// its node pools and node resource group. Each cluster with the OIDC issuer
+// enabled has a hosted issuer, which the issuer package owns (keys,
+// rotation, service-account tokens): clusters creates it and checks the
+// cluster's settings before calling it. It knows nothing of HTTP.
 package clusters
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/rsa"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/uuid"
 	"github.com/ward-id/ward/internal/directory"
-	"github.com/ward-id/ward/internal/federation"
+	"github.com/ward-id/ward/internal/issuer"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/resourceid"
-	"github.com/ward-id/ward/internal/signer"
 	"github.com/ward-id/ward/internal/storage"
 )
 
@@ -94,40 +85,26 @@ type Cluster struct {
 
 // Service manages clusters.
 type Service struct {
-	store     storage.Storage
-	msi       *msi.Service
-	dir       *directory.Service
-	kek       []byte
-	publicURL string
-	tenantID  string
-	now       func() time.Time
+	store    storage.Storage
+	msi      *msi.Service
+	dir      *directory.Service
+	issuers  *issuer.Service
+	tenantID string
+	now      func() time.Time
 	// PrincipalDeleted is called when a system-assigned identity goes, so
 	// its role assignments go too.
 	PrincipalDeleted func(ctx context.Context, principalID string) error
-
-	mu      sync.Mutex
-	issuers map[string]*issuerKeys // cluster GUID -> its key manager
-	// published caches each hosted issuer's public keys for the token
-	// exchange, which would otherwise read the cluster on every request;
-	// ForgetIssuers (the change feed) and issuerRefresh bound its staleness.
-	published map[string]publishedKeys
 }
 
-// New returns a Service.
-func New(store storage.Storage, identities *msi.Service, dir *directory.Service, kek []byte, publicURL, tenantID string, now func() time.Time) *Service {
-	return &Service{store: store, msi: identities, dir: dir, kek: kek, publicURL: strings.TrimSuffix(publicURL, "/"),
-		tenantID: strings.ToLower(tenantID), now: now, issuers: map[string]*issuerKeys{}}
+// New returns a Service; issuers hosts the clusters' OIDC issuers.
+func New(store storage.Storage, identities *msi.Service, dir *directory.Service, issuers *issuer.Service, tenantID string, now func() time.Time) *Service {
+	return &Service{store: store, msi: identities, dir: dir, issuers: issuers, tenantID: strings.ToLower(tenantID), now: now}
 }
 
 var clusterNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,61}[a-zA-Z0-9]$`)
 
 func invalid(format string, args ...any) *msi.Error {
 	return &msi.Error{Kind: msi.KindInvalid, Code: "BadRequest", Message: fmt.Sprintf(format, args...)}
-}
-
-// IssuerURL is a cluster's issuer: <public-url>/oidc/<tenant>/<cluster guid>/.
-func (s *Service) IssuerURL(clusterID string) string {
-	return s.publicURL + "/oidc/" + s.tenantID + "/" + strings.ToLower(clusterID) + "/"
 }
 
 func decode(c storage.Cluster) (Cluster, error) {
@@ -249,9 +226,9 @@ func (s *Service) Put(ctx context.Context, ref storage.ClusterRef, req Request) 
 		c.Spec.WorkloadIdentity = *req.WorkloadIdentity
 	}
 	if req.ServiceAccountKeys != nil {
-		keys, err := KubeKeys(*req.ServiceAccountKeys)
+		keys, err := issuer.KubeKeys(*req.ServiceAccountKeys)
 		if err != nil {
-			return Cluster{}, false, err
+			return Cluster{}, false, fromIssuer(err)
 		}
 		c.Spec.ServiceAccountKeys = &keys
 	}
@@ -334,7 +311,7 @@ func (s *Service) Put(ctx context.Context, ref storage.ClusterRef, req Request) 
 		return Cluster{}, false, err
 	}
 	if c.Spec.OIDCIssuer {
-		if _, err := s.issuer(ctx, c.ID); err != nil {
+		if err := s.issuers.Ensure(ctx, c.ID); err != nil {
 			return Cluster{}, false, err
 		}
 	}
@@ -380,159 +357,27 @@ func (s *Service) Delete(ctx context.Context, ref storage.ClusterRef) (bool, err
 	if err := s.store.DeleteCluster(ctx, ref); err != nil {
 		return false, err
 	}
-	s.ForgetIssuers(c.ID)
+	s.issuers.Forget(c.ID)
 	return true, nil
 }
 
-// ForgetIssuers drops the cached key managers of the given clusters' issuers
-// (all of them when none is named), so the next use reloads them from the
-// database: another replica created, rotated or deleted keys.
-func (s *Service) ForgetIssuers(clusterIDs ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(clusterIDs) == 0 {
-		clear(s.issuers)
-		clear(s.published)
-		return
-	}
-	for _, id := range clusterIDs {
-		delete(s.issuers, strings.ToLower(id))
-		delete(s.published, strings.ToLower(id))
-	}
-}
+// IssuerURL is a cluster's issuer URL: <public-url>/oidc/<tenant>/<cluster guid>/.
+func (s *Service) IssuerURL(clusterID string) string { return s.issuers.URL(clusterID) }
 
-// issuerKeys is a cluster issuer's key manager and when it last reloaded.
-type issuerKeys struct {
-	m         *signer.Manager
-	refreshed time.Time
-}
+// TokenRequest asks for a service-account token (the issuer's request).
+type TokenRequest = issuer.TokenRequest
 
-// issuerRefresh is how often a cluster issuer's keys are reloaded from
-// storage (rotation due, or another replica rotated), as the token
-// service's own keys are: not on every token exchange.
-const issuerRefresh = time.Minute
-
-// issuer returns the key manager of a cluster's hosted issuer.
-func (s *Service) issuer(ctx context.Context, clusterID string) (*signer.Manager, error) {
-	id := strings.ToLower(clusterID)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	if k, ok := s.issuers[id]; ok {
-		if now.Sub(k.refreshed) < issuerRefresh {
-			return k.m, nil
-		}
-		k.refreshed = now
-		return k.m, k.m.Refresh(ctx)
+// fromIssuer turns the issuer's refusals into ARM's 400.
+func fromIssuer(err error) error {
+	var inv *issuer.InvalidError
+	if errors.As(err, &inv) {
+		return invalid("%s", inv.Message)
 	}
-	m, err := signer.New(ctx, signer.Config{Store: s.store, Owner: id, KEK: s.kek, Now: s.now, KubeKID: true})
-	if err != nil {
-		return nil, err
-	}
-	s.issuers[id] = &issuerKeys{m: m, refreshed: now}
-	return m, nil
-}
-
-// IssuerKeys returns the JWKS of a cluster's issuer, by cluster GUID.
-func (s *Service) IssuerKeys(ctx context.Context, clusterID string) (jose.JSONWebKeySet, error) {
-	c, err := s.store.GetClusterByID(ctx, clusterID)
-	if err != nil {
-		return jose.JSONWebKeySet{}, err
-	}
-	d, err := decode(c)
-	if err != nil || !d.Spec.OIDCIssuer {
-		return jose.JSONWebKeySet{}, storage.ErrNotFound
-	}
-	if d.Spec.ServiceAccountKeys != nil {
-		return *d.Spec.ServiceAccountKeys, nil
-	}
-	m, err := s.issuer(ctx, c.ID)
-	if err != nil {
-		return jose.JSONWebKeySet{}, err
-	}
-	set := m.JWKS()
-	for i := range set.Keys {
-		// kube-apiserver publishes bare keys; certificates add nothing here.
-		set.Keys[i].Certificates, set.Keys[i].CertificateThumbprintSHA1 = nil, nil
-	}
-	return set, nil
-}
-
-// Key implements federation.KeySource for Ward's own issuers: an issuer
-// under <public-url>/oidc/<tenant>/ is resolved in-process, no HTTP.
-func (s *Service) Key(ctx context.Context, issuer, kid string) (*jose.JSONWebKey, error) {
-	clusterID, ok := s.ClusterIDFromIssuer(issuer)
-	if !ok {
-		return nil, fmt.Errorf("issuer %s is not hosted by this Ward server", issuer)
-	}
-	set, err := s.publishedKeys(ctx, clusterID)
-	if err != nil {
-		return nil, fmt.Errorf("hosted issuer %s: no cluster with an enabled OIDC issuer", issuer)
-	}
-	if keys := set.Key(kid); len(keys) > 0 {
-		return &keys[0], nil
-	}
-	// An unknown kid may be a key rotated or uploaded a moment ago: read
-	// the database once (as every request did before the cache).
-	s.ForgetIssuers(clusterID)
-	if set, err = s.publishedKeys(ctx, clusterID); err != nil {
-		return nil, fmt.Errorf("hosted issuer %s: no cluster with an enabled OIDC issuer", issuer)
-	}
-	if keys := set.Key(kid); len(keys) > 0 {
-		return &keys[0], nil
-	}
-	return nil, federation.ErrKeyNotFound
-}
-
-type publishedKeys struct {
-	set jose.JSONWebKeySet
-	at  time.Time
-}
-
-// publishedKeys returns a hosted issuer's keys from the cache when fresh.
-func (s *Service) publishedKeys(ctx context.Context, clusterID string) (jose.JSONWebKeySet, error) {
-	id := strings.ToLower(clusterID)
-	now := s.now()
-	s.mu.Lock()
-	p, ok := s.published[id]
-	s.mu.Unlock()
-	if ok && now.Sub(p.at) < issuerRefresh && !now.Before(p.at) {
-		return p.set, nil
-	}
-	set, err := s.IssuerKeys(ctx, clusterID)
-	if err != nil {
-		return set, err
-	}
-	s.mu.Lock()
-	if s.published == nil || len(s.published) > 10_000 {
-		s.published = map[string]publishedKeys{}
-	}
-	s.published[id] = publishedKeys{set: set, at: now}
-	s.mu.Unlock()
-	return set, nil
-}
-
-// ClusterIDFromIssuer recognizes Ward's own issuer URLs (exactly, with the
-// trailing slash, as a federated credential must name them).
-func (s *Service) ClusterIDFromIssuer(issuer string) (string, bool) {
-	prefix := s.publicURL + "/oidc/" + s.tenantID + "/"
-	rest, ok := strings.CutPrefix(issuer, prefix)
-	if !ok || !strings.HasSuffix(rest, "/") {
-		return "", false
-	}
-	id := strings.TrimSuffix(rest, "/")
-	_, err := uuid.Parse(id)
-	return id, err == nil && !strings.Contains(id, "/")
-}
-
-// TokenRequest asks for a service-account token.
-type TokenRequest struct {
-	Namespace, ServiceAccount, Audience string
-	Duration                            time.Duration
+	return err
 }
 
 // ServiceAccountToken mints a token shaped exactly like kube-apiserver's
-// projected service-account token, signed with the cluster's issuer key.
+// projected service-account token with the cluster's issuer.
 func (s *Service) ServiceAccountToken(ctx context.Context, ref storage.ClusterRef, req TokenRequest) (string, time.Time, error) {
 	c, err := s.Get(ctx, ref)
 	if err != nil {
@@ -544,71 +389,8 @@ func (s *Service) ServiceAccountToken(ctx context.Context, ref storage.ClusterRe
 	if c.Spec.ServiceAccountKeys != nil {
 		return "", time.Time{}, invalid("Cluster '%s' uses its own service-account keys (bring your own): its kube-apiserver issues the tokens, Ward cannot.", ref.Name)
 	}
-	if req.Namespace == "" || req.ServiceAccount == "" {
-		return "", time.Time{}, invalid("namespace and serviceAccount are required.")
-	}
-	if req.Audience == "" {
-		req.Audience = "api://AzureADTokenExchange"
-	}
-	if req.Duration <= 0 {
-		req.Duration = time.Hour
-	}
-	if req.Duration < 10*time.Minute || req.Duration > 48*time.Hour {
-		return "", time.Time{}, invalid("The token duration must be between 10m and 48h, as kube-apiserver's expirationSeconds.")
-	}
-	m, err := s.issuer(ctx, c.ID)
-	if err != nil {
-		return "", time.Time{}, err
-	}
-	key := m.Signing()
-	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: key.Alg, Key: jose.JSONWebKey{Key: key.Private, KeyID: key.ID}}, (&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		return "", time.Time{}, err
-	}
-	now := s.now().UTC().Truncate(time.Second)
-	exp := now.Add(req.Duration)
-	saUID := uuid.NewHash(sha1.New(), uuid.NameSpaceURL, []byte(c.ID+"/"+req.Namespace+"/"+req.ServiceAccount), 5).String()
-	claims := struct {
-		jwt.Claims
-		Kubernetes map[string]any `json:"kubernetes.io"`
-	}{
-		Claims: jwt.Claims{Issuer: s.IssuerURL(c.ID), Subject: "system:serviceaccount:" + req.Namespace + ":" + req.ServiceAccount,
-			Audience: jwt.Audience{req.Audience}, IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(exp)},
-		Kubernetes: map[string]any{"namespace": req.Namespace, "serviceaccount": map[string]string{"name": req.ServiceAccount, "uid": saUID}},
-	}
-	tok, err := jwt.Signed(sig).Claims(claims).Serialize()
-	return tok, exp, err
-}
-
-// KubeKeys validates uploaded public keys and gives each the kid
-// kube-apiserver gives it: base64url(SHA-256(DER of the PKIX public key)),
-// so tokens from a real apiserver find their key.
-func KubeKeys(in jose.JSONWebKeySet) (jose.JSONWebKeySet, error) {
-	if len(in.Keys) == 0 || len(in.Keys) > 10 {
-		return jose.JSONWebKeySet{}, invalid("Give 1 to 10 service-account public keys.")
-	}
-	out := jose.JSONWebKeySet{Keys: make([]jose.JSONWebKey, 0, len(in.Keys))}
-	for i, k := range in.Keys {
-		pub := k.Public()
-		if !pub.Valid() || !pub.IsPublic() {
-			return jose.JSONWebKeySet{}, invalid("Service-account key %d is not a valid public key.", i)
-		}
-		alg := "RS256"
-		switch pub.Key.(type) {
-		case *rsa.PublicKey:
-		case *ecdsa.PublicKey:
-			alg = "ES256"
-		default:
-			return jose.JSONWebKeySet{}, invalid("Service-account key %d must be RSA or ECDSA.", i)
-		}
-		der, err := x509.MarshalPKIXPublicKey(pub.Key)
-		if err != nil {
-			return jose.JSONWebKeySet{}, invalid("Service-account key %d: %v", i, err)
-		}
-		sum := sha256.Sum256(der)
-		out.Keys = append(out.Keys, jose.JSONWebKey{Key: pub.Key, KeyID: base64.RawURLEncoding.EncodeToString(sum[:]), Algorithm: alg, Use: "sig"})
-	}
-	return out, nil
+	tok, exp, err := s.issuers.ServiceAccountToken(ctx, c.ID, req)
+	return tok, exp, fromIssuer(err)
 }
 
 // SigningKeyPEM returns the current private key of a cluster's Ward-managed
@@ -621,29 +403,12 @@ func (s *Service) SigningKeyPEM(ctx context.Context, ref storage.ClusterRef) ([]
 	if !c.Spec.OIDCIssuer || c.Spec.ServiceAccountKeys != nil {
 		return nil, nil, invalid("Cluster '%s' has no Ward-managed OIDC issuer key.", ref.Name)
 	}
-	m, err := s.issuer(ctx, c.ID)
-	if err != nil {
-		return nil, nil, err
-	}
-	k := m.Signing()
-	priv, err := x509.MarshalPKCS8PrivateKey(k.Private)
-	if err != nil {
-		return nil, nil, err
-	}
-	pub, err := x509.MarshalPKIXPublicKey(k.Private.Public())
-	if err != nil {
-		return nil, nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: priv}), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), nil
+	return s.issuers.SigningKeyPEM(ctx, c.ID)
 }
 
 // KeyID returns the kid of a cluster's current Ward-managed issuer key.
 func (s *Service) KeyID(ctx context.Context, clusterID string) (string, error) {
-	m, err := s.issuer(ctx, clusterID)
-	if err != nil {
-		return "", err
-	}
-	return m.Signing().ID, nil
+	return s.issuers.KeyID(ctx, clusterID)
 }
 
 // RotateIssuerKey makes a cluster's Ward-managed issuer sign with a new key;
@@ -656,10 +421,5 @@ func (s *Service) RotateIssuerKey(ctx context.Context, ref storage.ClusterRef) (
 	if !c.Spec.OIDCIssuer || c.Spec.ServiceAccountKeys != nil {
 		return "", invalid("Cluster '%s' has no Ward-managed OIDC issuer key to rotate.", ref.Name)
 	}
-	m, err := s.issuer(ctx, c.ID)
-	if err != nil {
-		return "", err
-	}
-	k, err := m.Rotate(ctx)
-	return k.ID, err
+	return s.issuers.Rotate(ctx, c.ID)
 }
