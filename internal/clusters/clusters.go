@@ -8,7 +8,6 @@ package clusters
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -24,30 +23,11 @@ import (
 	"github.com/ward-id/ward/internal/storage"
 )
 
-// Spec is a cluster's settings, stored as JSON.
-type Spec struct {
-	IdentityType         string `json:"identityType"` // SystemAssigned or UserAssigned
-	SystemPrincipalID    string `json:"systemPrincipalId,omitempty"`
-	SystemAppID          string `json:"systemAppId,omitempty"`
-	ControlPlaneIdentity string `json:"controlPlaneIdentity,omitempty"` // UAMI resource ID
-	KubeletIdentity      string `json:"kubeletIdentity"`                // UAMI resource ID
-	KubeletManaged       bool   `json:"kubeletManaged"`                 // created (and deleted) by Ward
-	NodeResourceGroup    string `json:"nodeResourceGroup"`
-	// NodeResourceGroupOwned is set when Ward created the node resource
-	// group for this cluster: only then does deleting the cluster delete it.
-	NodeResourceGroupOwned bool   `json:"nodeResourceGroupOwned,omitempty"`
-	OIDCIssuer             bool   `json:"oidcIssuer"`
-	WorkloadIdentity       bool   `json:"workloadIdentity"`
-	KubernetesVersion      string `json:"kubernetesVersion"`
-	DNSPrefix              string `json:"dnsPrefix"`
-	// ServiceAccountKeys, when set, are the public keys of a self-managed
-	// cluster's kube-apiserver (bring your own): the issuer publishes them
-	// and Ward mints no tokens for the cluster.
-	ServiceAccountKeys *jose.JSONWebKeySet `json:"serviceAccountKeys,omitempty"`
-	// NodePools holds the node pools other than the default one, and the
-	// default one once identities are attached to it (nodepools.go).
-	NodePools map[string]NodePool `json:"nodePools,omitempty"`
-}
+// Spec is a cluster's settings, a typed field of the stored cluster.
+type Spec = storage.ClusterSpec
+
+// Cluster is a stored cluster.
+type Cluster = storage.Cluster
 
 // Request is what a PUT asks for.
 type Request struct {
@@ -77,12 +57,6 @@ func (req Request) canUse(ctx context.Context, identityID string) error {
 	return req.CanUse(ctx, identityID)
 }
 
-// Cluster is a stored cluster with its spec decoded.
-type Cluster struct {
-	storage.Cluster
-	Spec Spec
-}
-
 // Service manages clusters.
 type Service struct {
 	store    storage.Storage
@@ -107,12 +81,9 @@ func invalid(format string, args ...any) *msi.Error {
 	return &msi.Error{Kind: msi.KindInvalid, Code: "BadRequest", Message: fmt.Sprintf(format, args...)}
 }
 
-func decode(c storage.Cluster) (Cluster, error) {
-	var sp Spec
-	if err := json.Unmarshal([]byte(c.Spec), &sp); err != nil {
-		return Cluster{}, fmt.Errorf("cluster %s: corrupt spec: %w", c.Name, err)
-	}
-	return Cluster{Cluster: c, Spec: sp}, nil
+func notFound(ref storage.ClusterRef) error {
+	return &msi.Error{Kind: msi.KindNotFound, Code: "ResourceNotFound", Message: fmt.Sprintf(
+		"The Resource 'Microsoft.ContainerService/managedClusters/%s' under resource group '%s' was not found.", ref.Name, ref.ResourceGroup)}
 }
 
 // Get reads a cluster.
@@ -122,30 +93,14 @@ func (s *Service) Get(ctx context.Context, ref storage.ClusterRef) (Cluster, err
 	}
 	c, err := s.store.GetCluster(ctx, ref)
 	if errors.Is(err, storage.ErrNotFound) {
-		return Cluster{}, &msi.Error{Kind: msi.KindNotFound, Code: "ResourceNotFound", Message: fmt.Sprintf(
-			"The Resource 'Microsoft.ContainerService/managedClusters/%s' under resource group '%s' was not found.", ref.Name, ref.ResourceGroup)}
+		return Cluster{}, notFound(ref)
 	}
-	if err != nil {
-		return Cluster{}, err
-	}
-	return decode(c)
+	return c, err
 }
 
 // List lists clusters in a group or subscription.
 func (s *Service) List(ctx context.Context, sub, rg string) ([]Cluster, error) {
-	all, err := s.store.ListClusters(ctx, sub, rg)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Cluster, 0, len(all))
-	for _, c := range all {
-		d, err := decode(c)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, nil
+	return s.store.ListClusters(ctx, sub, rg)
 }
 
 // identityRef parses a user-assigned identity resource ID.
@@ -170,7 +125,13 @@ func (s *Service) Identity(ctx context.Context, id string) (storage.Identity, er
 	return got, nil
 }
 
-// Put creates or updates a cluster, with AKS's rules.
+// Put creates or updates a cluster, with AKS's rules, in four steps: look
+// up what the request names (identities, keys), merge the request into the
+// stored cluster (a pure function: every rule, no I/O), ensure what the
+// merged cluster needs and does not have yet (system-assigned principal,
+// node resource group with the kubelet identity), then save it through
+// UpdateCluster, which refuses if the cluster changed in between. The
+// issuer's keys and the release of a replaced system identity follow.
 func (s *Service) Put(ctx context.Context, ref storage.ClusterRef, req Request) (Cluster, bool, error) {
 	if !clusterNameRE.MatchString(ref.Name) {
 		return Cluster{}, false, invalid("The cluster name '%s' is invalid: 1-63 letters, digits, '-' or '_', starting and ending with a letter or digit.", ref.Name)
@@ -179,144 +140,156 @@ func (s *Service) Put(ctx context.Context, ref storage.ClusterRef, req Request) 
 	if err != nil {
 		return Cluster{}, false, err
 	}
-	now := s.now().UTC()
-	old, err := s.Get(ctx, ref)
-	var me *msi.Error
-	created := errors.As(err, &me) && me.Kind == msi.KindNotFound
-	if err != nil && !created {
+	var pre *Cluster
+	switch c, err := s.Get(ctx, ref); {
+	case err == nil:
+		pre = &c
+	case !isNotFound(err):
 		return Cluster{}, false, err
 	}
-	c := old
-	if created {
-		loc := msi.NormalizeLocation(req.Location)
-		if loc == "" {
-			loc = rg.Location
+	res, err := s.resolve(ctx, req)
+	if err != nil {
+		return Cluster{}, false, err
+	}
+	o := origin{ref: ref, group: rg, id: uuid.NewString(), now: s.now().UTC()}
+	c, err := merge(pre, req, res, o)
+	if err != nil {
+		return Cluster{}, false, err
+	}
+	ens, err := s.ensure(ctx, pre, c)
+	if err != nil {
+		return Cluster{}, false, err
+	}
+	saved, err := s.store.UpdateCluster(ctx, ref, func(old *Cluster) (*Cluster, error) {
+		if (old == nil) != (pre == nil) || (old != nil && !old.UpdatedAt.Equal(pre.UpdatedAt)) {
+			return nil, &msi.Error{Kind: msi.KindConflict, Code: msi.CodeConflict, Message: fmt.Sprintf(
+				"The cluster '%s' was modified concurrently; retry the request.", ref.Name)}
 		}
-		c = Cluster{Cluster: storage.Cluster{ID: uuid.NewString(), SubscriptionID: ref.SubscriptionID, ResourceGroup: rg.Name, Name: ref.Name,
-			Location: loc, CreatedAt: now}}
-		c.Spec.NodeResourceGroup = fmt.Sprintf("MC_%s_%s_%s", rg.Name, ref.Name, loc)
-		// A cluster never adopts a group it did not create: deleting the
-		// cluster deletes its node resource group with everything in it.
-		if _, err := s.msi.Group(ctx, ref.SubscriptionID, c.Spec.NodeResourceGroup); err == nil {
-			return Cluster{}, false, &msi.Error{Kind: msi.KindConflict, Code: "NodeResourceGroupAlreadyExists", Message: fmt.Sprintf(
-				"The node resource group '%s' of cluster '%s' already exists. A managed cluster creates its node resource group and deletes it with the cluster, so it cannot use an existing one: delete or rename that group, or choose another cluster name.",
-				c.Spec.NodeResourceGroup, ref.Name)}
+		nu, err := merge(old, req, res, o)
+		if err != nil {
+			return nil, err
 		}
-		c.Spec.KubernetesVersion, c.Spec.DNSPrefix = "1.31.1", ref.Name+"-dns"
-	} else if l := msi.NormalizeLocation(req.Location); l != "" && l != c.Location {
-		return Cluster{}, false, invalid("Changing property 'location' is not allowed.")
+		ens.apply(&nu.Spec)
+		return &nu, nil
+	})
+	if err != nil {
+		return Cluster{}, false, err
 	}
-	if req.KubernetesVersion != "" {
-		c.Spec.KubernetesVersion = req.KubernetesVersion
-	}
-	if req.DNSPrefix != "" {
-		c.Spec.DNSPrefix = req.DNSPrefix
-	}
-	if req.Tags != nil {
-		c.Tags = req.Tags
-	}
-	// Issuer and workload identity: can be enabled later, never disabled.
-	if req.OIDCIssuer != nil {
-		if !*req.OIDCIssuer && c.Spec.OIDCIssuer {
-			return Cluster{}, false, invalid("OIDC issuer feature cannot be disabled once it is enabled on cluster '%s'.", ref.Name)
+	if pre != nil && pre.Spec.SystemPrincipalID != "" && saved.Spec.SystemPrincipalID == "" {
+		if err := s.dropSystemIdentity(ctx, pre.Spec); err != nil {
+			return Cluster{}, false, err
 		}
-		c.Spec.OIDCIssuer = *req.OIDCIssuer
 	}
-	if req.WorkloadIdentity != nil {
-		c.Spec.WorkloadIdentity = *req.WorkloadIdentity
+	if saved.Spec.OIDCIssuer {
+		if err := s.issuers.Ensure(ctx, saved.ID); err != nil {
+			return Cluster{}, false, err
+		}
+	}
+	return saved, pre == nil, nil
+}
+
+func isNotFound(err error) bool {
+	var me *msi.Error
+	return errors.As(err, &me) && me.Kind == msi.KindNotFound
+}
+
+// resolve looks up what a request names: its user-assigned identities
+// (after the caller's linked authorization) and its uploaded keys.
+func (s *Service) resolve(ctx context.Context, req Request) (resolved, error) {
+	var r resolved
+	if strings.EqualFold(req.IdentityType, "UserAssigned") {
+		if err := req.canUse(ctx, req.UserAssignedIdentity); err != nil {
+			return r, err
+		}
+		id, err := s.Identity(ctx, req.UserAssignedIdentity)
+		if err != nil {
+			return r, err
+		}
+		if !strings.EqualFold(id.TenantID, s.tenantID) {
+			return r, invalid("Managed identity-enabled clusters cannot move across tenants.")
+		}
+		r.controlPlane = resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name)
+	}
+	if req.KubeletIdentity != "" {
+		if err := req.canUse(ctx, req.KubeletIdentity); err != nil {
+			return r, err
+		}
+		id, err := s.Identity(ctx, req.KubeletIdentity)
+		if err != nil {
+			return r, err
+		}
+		r.kubelet = resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name)
 	}
 	if req.ServiceAccountKeys != nil {
 		keys, err := issuer.KubeKeys(*req.ServiceAccountKeys)
 		if err != nil {
-			return Cluster{}, false, fromIssuer(err)
+			return r, fromIssuer(err)
 		}
-		c.Spec.ServiceAccountKeys = &keys
+		r.keys = &keys
 	}
-	if c.Spec.WorkloadIdentity && !c.Spec.OIDCIssuer {
-		return Cluster{}, false, invalid("Enabling workload identity requires enabling the OIDC issuer feature (--enable-oidc-issuer).")
+	return r, nil
+}
+
+// ensured is what Put created for a cluster outside its transaction.
+type ensured struct {
+	systemPrincipalID, systemAppID string
+	kubelet                        string // a Ward-created kubelet identity
+}
+
+// apply fills the blanks merge left with what was created.
+func (e ensured) apply(sp *Spec) {
+	if sp.IdentityType == "SystemAssigned" && sp.SystemPrincipalID == "" && e.systemPrincipalID != "" {
+		sp.SystemPrincipalID, sp.SystemAppID = e.systemPrincipalID, e.systemAppID
 	}
-	// Control-plane identity.
-	switch t := req.IdentityType; {
-	case strings.EqualFold(t, "UserAssigned"):
-		if err := req.canUse(ctx, req.UserAssignedIdentity); err != nil {
-			return Cluster{}, false, err
-		}
-		id, err := s.Identity(ctx, req.UserAssignedIdentity)
-		if err != nil {
-			return Cluster{}, false, err
-		}
-		if !strings.EqualFold(id.TenantID, s.tenantID) {
-			return Cluster{}, false, invalid("Managed identity-enabled clusters cannot move across tenants.")
-		}
-		if c.Spec.IdentityType == "SystemAssigned" && c.Spec.SystemPrincipalID != "" {
-			if err := s.dropSystemIdentity(ctx, c.Spec); err != nil {
-				return Cluster{}, false, err
-			}
-			c.Spec.SystemPrincipalID, c.Spec.SystemAppID = "", ""
-		}
-		c.Spec.IdentityType, c.Spec.ControlPlaneIdentity = "UserAssigned", resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name)
-	case t == "" || strings.EqualFold(t, "SystemAssigned"):
-		if c.Spec.IdentityType == "UserAssigned" && t == "" {
-			break // an update that does not mention the identity keeps it
-		}
-		if c.Spec.SystemPrincipalID == "" {
-			sp, err := s.dir.Create(ctx, ref.Name)
-			if err != nil {
-				return Cluster{}, false, err
-			}
-			c.Spec.SystemPrincipalID, c.Spec.SystemAppID = sp.ObjectID, sp.AppID
-		}
-		c.Spec.IdentityType, c.Spec.ControlPlaneIdentity = "SystemAssigned", ""
-	default:
-		return Cluster{}, false, invalid("The identity type '%s' is not supported: use SystemAssigned or UserAssigned.", t)
+	if sp.KubeletIdentity == "" && e.kubelet != "" {
+		sp.KubeletIdentity, sp.KubeletManaged, sp.NodeResourceGroupOwned = e.kubelet, true, true
 	}
-	// Kubelet identity: given, or <cluster>-agentpool in the node group.
-	if req.KubeletIdentity != "" {
-		if err := req.canUse(ctx, req.KubeletIdentity); err != nil {
-			return Cluster{}, false, err
+}
+
+// ensure creates what the merged cluster c needs and does not have: on
+// creation, a node resource group that must not exist yet; a principal for
+// a system-assigned identity; and, without a given kubelet identity, the
+// node resource group with <cluster>-agentpool in it.
+func (s *Service) ensure(ctx context.Context, pre *Cluster, c Cluster) (ensured, error) {
+	var e ensured
+	if pre == nil {
+		// A cluster never adopts a group it did not create: deleting the
+		// cluster deletes its node resource group with everything in it.
+		if _, err := s.msi.Group(ctx, c.SubscriptionID, c.Spec.NodeResourceGroup); err == nil {
+			return e, &msi.Error{Kind: msi.KindConflict, Code: "NodeResourceGroupAlreadyExists", Message: fmt.Sprintf(
+				"The node resource group '%s' of cluster '%s' already exists. A managed cluster creates its node resource group and deletes it with the cluster, so it cannot use an existing one: delete or rename that group, or choose another cluster name.",
+				c.Spec.NodeResourceGroup, c.Name)}
 		}
-		id, err := s.Identity(ctx, req.KubeletIdentity)
-		if err != nil {
-			return Cluster{}, false, err
-		}
-		c.Spec.KubeletIdentity, c.Spec.KubeletManaged = resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name), false
-	} else if c.Spec.KubeletIdentity == "" {
-		_, groupCreated, err := s.msi.PutGroup(ctx, ref.SubscriptionID, c.Spec.NodeResourceGroup, msi.GroupSpec{Location: c.Location})
-		if err != nil {
-			return Cluster{}, false, err
-		}
-		if groupCreated {
-			c.Spec.NodeResourceGroupOwned = true
-		} else if !c.Spec.NodeResourceGroupOwned {
-			return Cluster{}, false, &msi.Error{Kind: msi.KindConflict, Code: "NodeResourceGroupAlreadyExists", Message: fmt.Sprintf(
-				"The node resource group '%s' exists and was not created by cluster '%s'; the cluster will not adopt it or its identities.", c.Spec.NodeResourceGroup, ref.Name)}
-		}
-		name := ref.Name + "-agentpool"
-		id, idCreated, err := s.msi.PutIdentity(ctx, storage.IdentityRef{SubscriptionID: ref.SubscriptionID, ResourceGroup: c.Spec.NodeResourceGroup, Name: name}, msi.IdentitySpec{Location: c.Location})
-		if err != nil {
-			return Cluster{}, false, err
-		}
-		if !idCreated {
-			return Cluster{}, false, &msi.Error{Kind: msi.KindConflict, Code: "Conflict", Message: fmt.Sprintf(
-				"The identity '%s' already exists in node resource group '%s'; the cluster will not adopt an identity it did not create. Pass --assign-kubelet-identity to use it deliberately.", name, c.Spec.NodeResourceGroup)}
-		}
-		c.Spec.KubeletIdentity, c.Spec.KubeletManaged = resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name), true
 	}
-	spec, err := json.Marshal(c.Spec)
+	if c.Spec.IdentityType == "SystemAssigned" && c.Spec.SystemPrincipalID == "" {
+		sp, err := s.dir.Create(ctx, c.Name)
+		if err != nil {
+			return e, err
+		}
+		e.systemPrincipalID, e.systemAppID = sp.ObjectID, sp.AppID
+	}
+	if c.Spec.KubeletIdentity != "" {
+		return e, nil
+	}
+	_, groupCreated, err := s.msi.PutGroup(ctx, c.SubscriptionID, c.Spec.NodeResourceGroup, msi.GroupSpec{Location: c.Location})
 	if err != nil {
-		return Cluster{}, false, err
+		return e, err
 	}
-	c.Cluster.Spec, c.UpdatedAt = string(spec), now
-	if _, err := s.store.PutCluster(ctx, c.Cluster); err != nil {
-		return Cluster{}, false, err
+	if !groupCreated && !c.Spec.NodeResourceGroupOwned {
+		return e, &msi.Error{Kind: msi.KindConflict, Code: "NodeResourceGroupAlreadyExists", Message: fmt.Sprintf(
+			"The node resource group '%s' exists and was not created by cluster '%s'; the cluster will not adopt it or its identities.", c.Spec.NodeResourceGroup, c.Name)}
 	}
-	if c.Spec.OIDCIssuer {
-		if err := s.issuers.Ensure(ctx, c.ID); err != nil {
-			return Cluster{}, false, err
-		}
+	name := c.Name + "-agentpool"
+	id, idCreated, err := s.msi.PutIdentity(ctx, storage.IdentityRef{SubscriptionID: c.SubscriptionID, ResourceGroup: c.Spec.NodeResourceGroup, Name: name}, msi.IdentitySpec{Location: c.Location})
+	if err != nil {
+		return e, err
 	}
-	got, err := s.Get(ctx, ref)
-	return got, created, err
+	if !idCreated {
+		return e, &msi.Error{Kind: msi.KindConflict, Code: "Conflict", Message: fmt.Sprintf(
+			"The identity '%s' already exists in node resource group '%s'; the cluster will not adopt an identity it did not create. Pass --assign-kubelet-identity to use it deliberately.", name, c.Spec.NodeResourceGroup)}
+	}
+	e.kubelet = resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name)
+	return e, nil
 }
 
 func (s *Service) dropSystemIdentity(ctx context.Context, sp Spec) error {

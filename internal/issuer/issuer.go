@@ -7,13 +7,12 @@
 // Service implements federation.KeySource for the token exchange: a hosted
 // issuer is resolved in-process, with no HTTP; any other issuer goes to the
 // remote fetcher. The clusters package creates and deletes issuers and
-// calls this package, never the reverse; it reads only the issuer's two
-// settings from the cluster's stored spec (enabled, bring-your-own keys).
+// calls this package, never the reverse; the issuer reads only two
+// settings of the stored cluster (issuer enabled, bring-your-own keys).
 package issuer
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -86,25 +85,6 @@ func (s *Service) IDFromURL(iss string) (string, bool) {
 	return id, err == nil && !strings.Contains(id, "/")
 }
 
-// hostedSpec is what the issuer reads of a cluster's stored spec.
-type hostedSpec struct {
-	OIDCIssuer         bool                `json:"oidcIssuer"`
-	ServiceAccountKeys *jose.JSONWebKeySet `json:"serviceAccountKeys,omitempty"`
-}
-
-// spec reads the issuer's settings from its cluster.
-func (s *Service) spec(ctx context.Context, id string) (hostedSpec, error) {
-	c, err := s.store.GetClusterByID(ctx, id)
-	if err != nil {
-		return hostedSpec{}, err
-	}
-	var sp hostedSpec
-	if err := json.Unmarshal([]byte(c.Spec), &sp); err != nil {
-		return hostedSpec{}, fmt.Errorf("cluster %s: corrupt spec: %w", c.Name, err)
-	}
-	return sp, nil
-}
-
 // Forget drops the cached keys of the given issuers (all of them when none
 // is named), so the next use reloads them from the database: another
 // replica created, rotated or deleted keys, or a cluster changed.
@@ -164,12 +144,12 @@ func (s *Service) signer(ctx context.Context, issuerID string) (*signer.Manager,
 // brings them, else Ward's. An unknown issuer, or a cluster whose issuer is
 // off, is storage.ErrNotFound.
 func (s *Service) Keys(ctx context.Context, id string) (jose.JSONWebKeySet, error) {
-	sp, err := s.spec(ctx, id)
-	if err != nil || !sp.OIDCIssuer {
+	c, err := s.store.GetClusterByID(ctx, id)
+	if err != nil || !c.Spec.OIDCIssuer {
 		return jose.JSONWebKeySet{}, storage.ErrNotFound
 	}
-	if sp.ServiceAccountKeys != nil {
-		return *sp.ServiceAccountKeys, nil
+	if c.Spec.ServiceAccountKeys != nil {
+		return *c.Spec.ServiceAccountKeys, nil
 	}
 	m, err := s.signer(ctx, id)
 	if err != nil {
