@@ -245,7 +245,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	vaultH := &vault.Handler{
-		Svc: vaults, Engine: access.Engine(), Authority: publicURL + "/" + admin.TenantID, Log: log,
+		Svc: vaults, Access: access, Authority: publicURL + "/" + admin.TenantID, Log: log,
 		Auth: &authn.JWT{Keys: keys, Issuers: tokenIssuers, Now: time.Now,
 			Audiences: []string{vaults.Hosts.Resource(), vaults.Hosts.Resource() + "/", "https://vault.azure.net", "https://vault.azure.net/"}},
 	}
