@@ -55,7 +55,9 @@ func (s *Service) assignments(ctx context.Context) ([]storage.RoleAssignment, er
 	})
 }
 
-// Engine exposes the decision engine (for data-plane checks).
+// Engine exposes the decision engine, for callers that explain a decision
+// (checkAccess, the console's "can X do Y?"); to decide, use Allowed or
+// AllowedData.
 func (s *Service) Engine() *rbac.Engine { return s.engine }
 
 // Authorize implements the management API's authorizer.
@@ -625,6 +627,15 @@ func Covers(scopes []string, scope string) bool {
 // Allowed answers whether principal may perform action at scope.
 func (s *Service) Allowed(principalID, action, scope string) bool {
 	return s.engine.Authorize(principalID, action, scope, false).Allowed
+}
+
+// AllowedData answers whether principal may perform the data action (a
+// role's dataActions, e.g. Microsoft.KeyVault/vaults/secrets/getSecret/action)
+// at scope. Data planes (the vault) ask here, so ARM and every data plane
+// share one index, kept current by the change feed (ReloadAssignment,
+// ReloadRole).
+func (s *Service) AllowedData(principalID, dataAction, scope string) bool {
+	return s.engine.Authorize(principalID, dataAction, scope, true).Allowed
 }
 
 // AssignmentsOf lists a principal's role assignments.

@@ -1,63 +1,33 @@
 // Package clusters holds Ward's managed clusters: the AKS-shaped resource
 // with its control-plane (system- or user-assigned) and kubelet identities,
-// and the OIDC issuer Ward hosts for each cluster, whose keys sign
-// Kubernetes-style service-account tokens for local development and verify
-// them in the token exchange without any HTTP. It knows nothing of HTTP.
+// its node pools and node resource group. Each cluster with the OIDC issuer
+// enabled has a hosted issuer, which the issuer package owns (keys,
+// rotation, service-account tokens): clusters creates it and checks the
+// cluster's settings before calling it. It knows nothing of HTTP.
 package clusters
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/rsa"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
-	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/uuid"
-	"github.com/ward-id/ward/internal/audience"
 	"github.com/ward-id/ward/internal/directory"
-	"github.com/ward-id/ward/internal/federation"
+	"github.com/ward-id/ward/internal/issuer"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/resourceid"
-	"github.com/ward-id/ward/internal/signer"
 	"github.com/ward-id/ward/internal/storage"
 )
 
-// Spec is a cluster's settings, stored as JSON.
-type Spec struct {
-	IdentityType         string `json:"identityType"` // SystemAssigned or UserAssigned
-	SystemPrincipalID    string `json:"systemPrincipalId,omitempty"`
-	SystemAppID          string `json:"systemAppId,omitempty"`
-	ControlPlaneIdentity string `json:"controlPlaneIdentity,omitempty"` // UAMI resource ID
-	KubeletIdentity      string `json:"kubeletIdentity"`                // UAMI resource ID
-	KubeletManaged       bool   `json:"kubeletManaged"`                 // created (and deleted) by Ward
-	NodeResourceGroup    string `json:"nodeResourceGroup"`
-	// NodeResourceGroupOwned is set when Ward created the node resource
-	// group for this cluster: only then does deleting the cluster delete it.
-	NodeResourceGroupOwned bool   `json:"nodeResourceGroupOwned,omitempty"`
-	OIDCIssuer             bool   `json:"oidcIssuer"`
-	WorkloadIdentity       bool   `json:"workloadIdentity"`
-	KubernetesVersion      string `json:"kubernetesVersion"`
-	DNSPrefix              string `json:"dnsPrefix"`
-	// ServiceAccountKeys, when set, are the public keys of a self-managed
-	// cluster's kube-apiserver (bring your own): the issuer publishes them
-	// and Ward mints no tokens for the cluster.
-	ServiceAccountKeys *jose.JSONWebKeySet `json:"serviceAccountKeys,omitempty"`
-	// NodePools holds the node pools other than the default one, and the
-	// default one once identities are attached to it (nodepools.go).
-	NodePools map[string]NodePool `json:"nodePools,omitempty"`
-}
+// Spec is a cluster's settings, a typed field of the stored cluster.
+type Spec = storage.ClusterSpec
+
+// Cluster is a stored cluster.
+type Cluster = storage.Cluster
 
 // Request is what a PUT asks for.
 type Request struct {
@@ -87,37 +57,22 @@ func (req Request) canUse(ctx context.Context, identityID string) error {
 	return req.CanUse(ctx, identityID)
 }
 
-// Cluster is a stored cluster with its spec decoded.
-type Cluster struct {
-	storage.Cluster
-	Spec Spec
-}
-
 // Service manages clusters.
 type Service struct {
-	store     storage.Storage
-	msi       *msi.Service
-	dir       *directory.Service
-	kek       []byte
-	publicURL string
-	tenantID  string
-	now       func() time.Time
+	store    storage.Storage
+	msi      *msi.Service
+	dir      *directory.Service
+	issuers  *issuer.Service
+	tenantID string
+	now      func() time.Time
 	// PrincipalDeleted is called when a system-assigned identity goes, so
 	// its role assignments go too.
 	PrincipalDeleted func(ctx context.Context, principalID string) error
-
-	mu      sync.Mutex
-	issuers map[string]*issuerKeys // cluster GUID -> its key manager
-	// published caches each hosted issuer's public keys for the token
-	// exchange, which would otherwise read the cluster on every request;
-	// ForgetIssuers (the change feed) and issuerRefresh bound its staleness.
-	published map[string]publishedKeys
 }
 
-// New returns a Service.
-func New(store storage.Storage, identities *msi.Service, dir *directory.Service, kek []byte, publicURL, tenantID string, now func() time.Time) *Service {
-	return &Service{store: store, msi: identities, dir: dir, kek: kek, publicURL: strings.TrimSuffix(publicURL, "/"),
-		tenantID: strings.ToLower(tenantID), now: now, issuers: map[string]*issuerKeys{}}
+// New returns a Service; issuers hosts the clusters' OIDC issuers.
+func New(store storage.Storage, identities *msi.Service, dir *directory.Service, issuers *issuer.Service, tenantID string, now func() time.Time) *Service {
+	return &Service{store: store, msi: identities, dir: dir, issuers: issuers, tenantID: strings.ToLower(tenantID), now: now}
 }
 
 var clusterNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,61}[a-zA-Z0-9]$`)
@@ -126,17 +81,9 @@ func invalid(format string, args ...any) *msi.Error {
 	return &msi.Error{Kind: msi.KindInvalid, Code: "BadRequest", Message: fmt.Sprintf(format, args...)}
 }
 
-// IssuerURL is a cluster's issuer: <public-url>/oidc/<tenant>/<cluster guid>/.
-func (s *Service) IssuerURL(clusterID string) string {
-	return s.publicURL + "/oidc/" + s.tenantID + "/" + strings.ToLower(clusterID) + "/"
-}
-
-func decode(c storage.Cluster) (Cluster, error) {
-	var sp Spec
-	if err := json.Unmarshal([]byte(c.Spec), &sp); err != nil {
-		return Cluster{}, fmt.Errorf("cluster %s: corrupt spec: %w", c.Name, err)
-	}
-	return Cluster{Cluster: c, Spec: sp}, nil
+func notFound(ref storage.ClusterRef) error {
+	return &msi.Error{Kind: msi.KindNotFound, Code: "ResourceNotFound", Message: fmt.Sprintf(
+		"The Resource 'Microsoft.ContainerService/managedClusters/%s' under resource group '%s' was not found.", ref.Name, ref.ResourceGroup)}
 }
 
 // Get reads a cluster.
@@ -146,32 +93,16 @@ func (s *Service) Get(ctx context.Context, ref storage.ClusterRef) (Cluster, err
 	}
 	c, err := s.store.GetCluster(ctx, ref)
 	if errors.Is(err, storage.ErrNotFound) {
-		return Cluster{}, &msi.Error{Kind: msi.KindNotFound, Code: "ResourceNotFound", Message: fmt.Sprintf(
-			"The Resource 'Microsoft.ContainerService/managedClusters/%s' under resource group '%s' was not found.", ref.Name, ref.ResourceGroup)}
+		return Cluster{}, notFound(ref)
 	}
-	if err != nil {
-		return Cluster{}, err
-	}
-	return decode(c)
+	return c, err
 }
 
 // List lists clusters in a group or subscription.
 func (s *Service) List(ctx context.Context, sub, rg string) ([]Cluster, error) {
-	all, err := storage.All(func(p storage.Page) ([]storage.Cluster, string, error) {
+	return storage.All(func(p storage.Page) ([]storage.Cluster, string, error) {
 		return s.store.ListClusters(ctx, sub, rg, p)
 	})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Cluster, 0, len(all))
-	for _, c := range all {
-		d, err := decode(c)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, nil
 }
 
 // identityRef parses a user-assigned identity resource ID.
@@ -196,7 +127,13 @@ func (s *Service) Identity(ctx context.Context, id string) (storage.Identity, er
 	return got, nil
 }
 
-// Put creates or updates a cluster, with AKS's rules.
+// Put creates or updates a cluster, with AKS's rules, in four steps: look
+// up what the request names (identities, keys), merge the request into the
+// stored cluster (a pure function: every rule, no I/O), ensure what the
+// merged cluster needs and does not have yet (system-assigned principal,
+// node resource group with the kubelet identity), then save it through
+// UpdateCluster, which refuses if the cluster changed in between. The
+// issuer's keys and the release of a replaced system identity follow.
 func (s *Service) Put(ctx context.Context, ref storage.ClusterRef, req Request) (Cluster, bool, error) {
 	if !clusterNameRE.MatchString(ref.Name) {
 		return Cluster{}, false, invalid("The cluster name '%s' is invalid: 1-63 letters, digits, '-' or '_', starting and ending with a letter or digit.", ref.Name)
@@ -205,144 +142,156 @@ func (s *Service) Put(ctx context.Context, ref storage.ClusterRef, req Request) 
 	if err != nil {
 		return Cluster{}, false, err
 	}
-	now := s.now().UTC()
-	old, err := s.Get(ctx, ref)
-	var me *msi.Error
-	created := errors.As(err, &me) && me.Kind == msi.KindNotFound
-	if err != nil && !created {
+	var pre *Cluster
+	switch c, err := s.Get(ctx, ref); {
+	case err == nil:
+		pre = &c
+	case !isNotFound(err):
 		return Cluster{}, false, err
 	}
-	c := old
-	if created {
-		loc := msi.NormalizeLocation(req.Location)
-		if loc == "" {
-			loc = rg.Location
-		}
-		c = Cluster{Cluster: storage.Cluster{ID: uuid.NewString(), SubscriptionID: ref.SubscriptionID, ResourceGroup: rg.Name, Name: ref.Name,
-			Location: loc, CreatedAt: now}}
-		c.Spec.NodeResourceGroup = fmt.Sprintf("MC_%s_%s_%s", rg.Name, ref.Name, loc)
-		// A cluster never adopts a group it did not create: deleting the
-		// cluster deletes its node resource group with everything in it.
-		if _, err := s.msi.Group(ctx, ref.SubscriptionID, c.Spec.NodeResourceGroup); err == nil {
-			return Cluster{}, false, &msi.Error{Kind: msi.KindConflict, Code: "NodeResourceGroupAlreadyExists", Message: fmt.Sprintf(
-				"The node resource group '%s' of cluster '%s' already exists. A managed cluster creates its node resource group and deletes it with the cluster, so it cannot use an existing one: delete or rename that group, or choose another cluster name.",
-				c.Spec.NodeResourceGroup, ref.Name)}
-		}
-		c.Spec.KubernetesVersion, c.Spec.DNSPrefix = "1.31.1", ref.Name+"-dns"
-	} else if l := msi.NormalizeLocation(req.Location); l != "" && l != c.Location {
-		return Cluster{}, false, invalid("Changing property 'location' is not allowed.")
-	}
-	if req.KubernetesVersion != "" {
-		c.Spec.KubernetesVersion = req.KubernetesVersion
-	}
-	if req.DNSPrefix != "" {
-		c.Spec.DNSPrefix = req.DNSPrefix
-	}
-	if req.Tags != nil {
-		c.Tags = req.Tags
-	}
-	// Issuer and workload identity: can be enabled later, never disabled.
-	if req.OIDCIssuer != nil {
-		if !*req.OIDCIssuer && c.Spec.OIDCIssuer {
-			return Cluster{}, false, invalid("OIDC issuer feature cannot be disabled once it is enabled on cluster '%s'.", ref.Name)
-		}
-		c.Spec.OIDCIssuer = *req.OIDCIssuer
-	}
-	if req.WorkloadIdentity != nil {
-		c.Spec.WorkloadIdentity = *req.WorkloadIdentity
-	}
-	if req.ServiceAccountKeys != nil {
-		keys, err := KubeKeys(*req.ServiceAccountKeys)
-		if err != nil {
-			return Cluster{}, false, err
-		}
-		c.Spec.ServiceAccountKeys = &keys
-	}
-	if c.Spec.WorkloadIdentity && !c.Spec.OIDCIssuer {
-		return Cluster{}, false, invalid("Enabling workload identity requires enabling the OIDC issuer feature (--enable-oidc-issuer).")
-	}
-	// Control-plane identity.
-	switch t := req.IdentityType; {
-	case strings.EqualFold(t, "UserAssigned"):
-		if err := req.canUse(ctx, req.UserAssignedIdentity); err != nil {
-			return Cluster{}, false, err
-		}
-		id, err := s.Identity(ctx, req.UserAssignedIdentity)
-		if err != nil {
-			return Cluster{}, false, err
-		}
-		if !strings.EqualFold(id.TenantID, s.tenantID) {
-			return Cluster{}, false, invalid("Managed identity-enabled clusters cannot move across tenants.")
-		}
-		if c.Spec.IdentityType == "SystemAssigned" && c.Spec.SystemPrincipalID != "" {
-			if err := s.dropSystemIdentity(ctx, c.Spec); err != nil {
-				return Cluster{}, false, err
-			}
-			c.Spec.SystemPrincipalID, c.Spec.SystemAppID = "", ""
-		}
-		c.Spec.IdentityType, c.Spec.ControlPlaneIdentity = "UserAssigned", resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name)
-	case t == "" || strings.EqualFold(t, "SystemAssigned"):
-		if c.Spec.IdentityType == "UserAssigned" && t == "" {
-			break // an update that does not mention the identity keeps it
-		}
-		if c.Spec.SystemPrincipalID == "" {
-			sp, err := s.dir.Create(ctx, ref.Name)
-			if err != nil {
-				return Cluster{}, false, err
-			}
-			c.Spec.SystemPrincipalID, c.Spec.SystemAppID = sp.ObjectID, sp.AppID
-		}
-		c.Spec.IdentityType, c.Spec.ControlPlaneIdentity = "SystemAssigned", ""
-	default:
-		return Cluster{}, false, invalid("The identity type '%s' is not supported: use SystemAssigned or UserAssigned.", t)
-	}
-	// Kubelet identity: given, or <cluster>-agentpool in the node group.
-	if req.KubeletIdentity != "" {
-		if err := req.canUse(ctx, req.KubeletIdentity); err != nil {
-			return Cluster{}, false, err
-		}
-		id, err := s.Identity(ctx, req.KubeletIdentity)
-		if err != nil {
-			return Cluster{}, false, err
-		}
-		c.Spec.KubeletIdentity, c.Spec.KubeletManaged = resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name), false
-	} else if c.Spec.KubeletIdentity == "" {
-		_, groupCreated, err := s.msi.PutGroup(ctx, ref.SubscriptionID, c.Spec.NodeResourceGroup, msi.GroupSpec{Location: c.Location})
-		if err != nil {
-			return Cluster{}, false, err
-		}
-		if groupCreated {
-			c.Spec.NodeResourceGroupOwned = true
-		} else if !c.Spec.NodeResourceGroupOwned {
-			return Cluster{}, false, &msi.Error{Kind: msi.KindConflict, Code: "NodeResourceGroupAlreadyExists", Message: fmt.Sprintf(
-				"The node resource group '%s' exists and was not created by cluster '%s'; the cluster will not adopt it or its identities.", c.Spec.NodeResourceGroup, ref.Name)}
-		}
-		name := ref.Name + "-agentpool"
-		id, idCreated, err := s.msi.PutIdentity(ctx, storage.IdentityRef{SubscriptionID: ref.SubscriptionID, ResourceGroup: c.Spec.NodeResourceGroup, Name: name}, msi.IdentitySpec{Location: c.Location})
-		if err != nil {
-			return Cluster{}, false, err
-		}
-		if !idCreated {
-			return Cluster{}, false, &msi.Error{Kind: msi.KindConflict, Code: "Conflict", Message: fmt.Sprintf(
-				"The identity '%s' already exists in node resource group '%s'; the cluster will not adopt an identity it did not create. Pass --assign-kubelet-identity to use it deliberately.", name, c.Spec.NodeResourceGroup)}
-		}
-		c.Spec.KubeletIdentity, c.Spec.KubeletManaged = resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name), true
-	}
-	spec, err := json.Marshal(c.Spec)
+	res, err := s.resolve(ctx, req)
 	if err != nil {
 		return Cluster{}, false, err
 	}
-	c.Cluster.Spec, c.UpdatedAt = string(spec), now
-	if _, err := s.store.PutCluster(ctx, c.Cluster); err != nil {
+	o := origin{ref: ref, group: rg, id: uuid.NewString(), now: s.now().UTC()}
+	c, err := merge(pre, req, res, o)
+	if err != nil {
 		return Cluster{}, false, err
 	}
-	if c.Spec.OIDCIssuer {
-		if _, err := s.issuer(ctx, c.ID); err != nil {
+	ens, err := s.ensure(ctx, pre, c)
+	if err != nil {
+		return Cluster{}, false, err
+	}
+	saved, err := s.store.UpdateCluster(ctx, ref, func(old *Cluster) (*Cluster, error) {
+		if (old == nil) != (pre == nil) || (old != nil && !old.UpdatedAt.Equal(pre.UpdatedAt)) {
+			return nil, &msi.Error{Kind: msi.KindConflict, Code: msi.CodeConflict, Message: fmt.Sprintf(
+				"The cluster '%s' was modified concurrently; retry the request.", ref.Name)}
+		}
+		nu, err := merge(old, req, res, o)
+		if err != nil {
+			return nil, err
+		}
+		ens.apply(&nu.Spec)
+		return &nu, nil
+	})
+	if err != nil {
+		return Cluster{}, false, err
+	}
+	if pre != nil && pre.Spec.SystemPrincipalID != "" && saved.Spec.SystemPrincipalID == "" {
+		if err := s.dropSystemIdentity(ctx, pre.Spec); err != nil {
 			return Cluster{}, false, err
 		}
 	}
-	got, err := s.Get(ctx, ref)
-	return got, created, err
+	if saved.Spec.OIDCIssuer {
+		if err := s.issuers.Ensure(ctx, saved.ID); err != nil {
+			return Cluster{}, false, err
+		}
+	}
+	return saved, pre == nil, nil
+}
+
+func isNotFound(err error) bool {
+	var me *msi.Error
+	return errors.As(err, &me) && me.Kind == msi.KindNotFound
+}
+
+// resolve looks up what a request names: its user-assigned identities
+// (after the caller's linked authorization) and its uploaded keys.
+func (s *Service) resolve(ctx context.Context, req Request) (resolved, error) {
+	var r resolved
+	if strings.EqualFold(req.IdentityType, "UserAssigned") {
+		if err := req.canUse(ctx, req.UserAssignedIdentity); err != nil {
+			return r, err
+		}
+		id, err := s.Identity(ctx, req.UserAssignedIdentity)
+		if err != nil {
+			return r, err
+		}
+		if !strings.EqualFold(id.TenantID, s.tenantID) {
+			return r, invalid("Managed identity-enabled clusters cannot move across tenants.")
+		}
+		r.controlPlane = resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name)
+	}
+	if req.KubeletIdentity != "" {
+		if err := req.canUse(ctx, req.KubeletIdentity); err != nil {
+			return r, err
+		}
+		id, err := s.Identity(ctx, req.KubeletIdentity)
+		if err != nil {
+			return r, err
+		}
+		r.kubelet = resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name)
+	}
+	if req.ServiceAccountKeys != nil {
+		keys, err := issuer.KubeKeys(*req.ServiceAccountKeys)
+		if err != nil {
+			return r, fromIssuer(err)
+		}
+		r.keys = &keys
+	}
+	return r, nil
+}
+
+// ensured is what Put created for a cluster outside its transaction.
+type ensured struct {
+	systemPrincipalID, systemAppID string
+	kubelet                        string // a Ward-created kubelet identity
+}
+
+// apply fills the blanks merge left with what was created.
+func (e ensured) apply(sp *Spec) {
+	if sp.IdentityType == "SystemAssigned" && sp.SystemPrincipalID == "" && e.systemPrincipalID != "" {
+		sp.SystemPrincipalID, sp.SystemAppID = e.systemPrincipalID, e.systemAppID
+	}
+	if sp.KubeletIdentity == "" && e.kubelet != "" {
+		sp.KubeletIdentity, sp.KubeletManaged, sp.NodeResourceGroupOwned = e.kubelet, true, true
+	}
+}
+
+// ensure creates what the merged cluster c needs and does not have: on
+// creation, a node resource group that must not exist yet; a principal for
+// a system-assigned identity; and, without a given kubelet identity, the
+// node resource group with <cluster>-agentpool in it.
+func (s *Service) ensure(ctx context.Context, pre *Cluster, c Cluster) (ensured, error) {
+	var e ensured
+	if pre == nil {
+		// A cluster never adopts a group it did not create: deleting the
+		// cluster deletes its node resource group with everything in it.
+		if _, err := s.msi.Group(ctx, c.SubscriptionID, c.Spec.NodeResourceGroup); err == nil {
+			return e, &msi.Error{Kind: msi.KindConflict, Code: "NodeResourceGroupAlreadyExists", Message: fmt.Sprintf(
+				"The node resource group '%s' of cluster '%s' already exists. A managed cluster creates its node resource group and deletes it with the cluster, so it cannot use an existing one: delete or rename that group, or choose another cluster name.",
+				c.Spec.NodeResourceGroup, c.Name)}
+		}
+	}
+	if c.Spec.IdentityType == "SystemAssigned" && c.Spec.SystemPrincipalID == "" {
+		sp, err := s.dir.Create(ctx, c.Name)
+		if err != nil {
+			return e, err
+		}
+		e.systemPrincipalID, e.systemAppID = sp.ObjectID, sp.AppID
+	}
+	if c.Spec.KubeletIdentity != "" {
+		return e, nil
+	}
+	_, groupCreated, err := s.msi.PutGroup(ctx, c.SubscriptionID, c.Spec.NodeResourceGroup, msi.GroupSpec{Location: c.Location})
+	if err != nil {
+		return e, err
+	}
+	if !groupCreated && !c.Spec.NodeResourceGroupOwned {
+		return e, &msi.Error{Kind: msi.KindConflict, Code: "NodeResourceGroupAlreadyExists", Message: fmt.Sprintf(
+			"The node resource group '%s' exists and was not created by cluster '%s'; the cluster will not adopt it or its identities.", c.Spec.NodeResourceGroup, c.Name)}
+	}
+	name := c.Name + "-agentpool"
+	id, idCreated, err := s.msi.PutIdentity(ctx, storage.IdentityRef{SubscriptionID: c.SubscriptionID, ResourceGroup: c.Spec.NodeResourceGroup, Name: name}, msi.IdentitySpec{Location: c.Location})
+	if err != nil {
+		return e, err
+	}
+	if !idCreated {
+		return e, &msi.Error{Kind: msi.KindConflict, Code: "Conflict", Message: fmt.Sprintf(
+			"The identity '%s' already exists in node resource group '%s'; the cluster will not adopt an identity it did not create. Pass --assign-kubelet-identity to use it deliberately.", name, c.Spec.NodeResourceGroup)}
+	}
+	e.kubelet = resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name)
+	return e, nil
 }
 
 func (s *Service) dropSystemIdentity(ctx context.Context, sp Spec) error {
@@ -383,159 +332,27 @@ func (s *Service) Delete(ctx context.Context, ref storage.ClusterRef) (bool, err
 	if err := s.store.DeleteCluster(ctx, ref); err != nil {
 		return false, err
 	}
-	s.ForgetIssuers(c.ID)
+	s.issuers.Forget(c.ID)
 	return true, nil
 }
 
-// ForgetIssuers drops the cached key managers of the given clusters' issuers
-// (all of them when none is named), so the next use reloads them from the
-// database: another replica created, rotated or deleted keys.
-func (s *Service) ForgetIssuers(clusterIDs ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(clusterIDs) == 0 {
-		clear(s.issuers)
-		clear(s.published)
-		return
-	}
-	for _, id := range clusterIDs {
-		delete(s.issuers, strings.ToLower(id))
-		delete(s.published, strings.ToLower(id))
-	}
-}
+// IssuerURL is a cluster's issuer URL: <public-url>/oidc/<tenant>/<cluster guid>/.
+func (s *Service) IssuerURL(clusterID string) string { return s.issuers.URL(clusterID) }
 
-// issuerKeys is a cluster issuer's key manager and when it last reloaded.
-type issuerKeys struct {
-	m         *signer.Manager
-	refreshed time.Time
-}
+// TokenRequest asks for a service-account token (the issuer's request).
+type TokenRequest = issuer.TokenRequest
 
-// issuerRefresh is how often a cluster issuer's keys are reloaded from
-// storage (rotation due, or another replica rotated), as the token
-// service's own keys are: not on every token exchange.
-const issuerRefresh = time.Minute
-
-// issuer returns the key manager of a cluster's hosted issuer.
-func (s *Service) issuer(ctx context.Context, clusterID string) (*signer.Manager, error) {
-	id := strings.ToLower(clusterID)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	if k, ok := s.issuers[id]; ok {
-		if now.Sub(k.refreshed) < issuerRefresh {
-			return k.m, nil
-		}
-		k.refreshed = now
-		return k.m, k.m.Refresh(ctx)
+// fromIssuer turns the issuer's refusals into ARM's 400.
+func fromIssuer(err error) error {
+	var inv *issuer.InvalidError
+	if errors.As(err, &inv) {
+		return invalid("%s", inv.Message)
 	}
-	m, err := signer.New(ctx, signer.Config{Store: s.store, Owner: id, KEK: s.kek, Now: s.now, KubeKID: true})
-	if err != nil {
-		return nil, err
-	}
-	s.issuers[id] = &issuerKeys{m: m, refreshed: now}
-	return m, nil
-}
-
-// IssuerKeys returns the JWKS of a cluster's issuer, by cluster GUID.
-func (s *Service) IssuerKeys(ctx context.Context, clusterID string) (jose.JSONWebKeySet, error) {
-	c, err := s.store.GetClusterByID(ctx, clusterID)
-	if err != nil {
-		return jose.JSONWebKeySet{}, err
-	}
-	d, err := decode(c)
-	if err != nil || !d.Spec.OIDCIssuer {
-		return jose.JSONWebKeySet{}, storage.ErrNotFound
-	}
-	if d.Spec.ServiceAccountKeys != nil {
-		return *d.Spec.ServiceAccountKeys, nil
-	}
-	m, err := s.issuer(ctx, c.ID)
-	if err != nil {
-		return jose.JSONWebKeySet{}, err
-	}
-	set := m.JWKS()
-	for i := range set.Keys {
-		// kube-apiserver publishes bare keys; certificates add nothing here.
-		set.Keys[i].Certificates, set.Keys[i].CertificateThumbprintSHA1 = nil, nil
-	}
-	return set, nil
-}
-
-// Key implements federation.KeySource for Ward's own issuers: an issuer
-// under <public-url>/oidc/<tenant>/ is resolved in-process, no HTTP.
-func (s *Service) Key(ctx context.Context, issuer, kid string) (*jose.JSONWebKey, error) {
-	clusterID, ok := s.ClusterIDFromIssuer(issuer)
-	if !ok {
-		return nil, fmt.Errorf("issuer %s is not hosted by this Ward server", issuer)
-	}
-	set, err := s.publishedKeys(ctx, clusterID)
-	if err != nil {
-		return nil, fmt.Errorf("hosted issuer %s: no cluster with an enabled OIDC issuer", issuer)
-	}
-	if keys := set.Key(kid); len(keys) > 0 {
-		return &keys[0], nil
-	}
-	// An unknown kid may be a key rotated or uploaded a moment ago: read
-	// the database once (as every request did before the cache).
-	s.ForgetIssuers(clusterID)
-	if set, err = s.publishedKeys(ctx, clusterID); err != nil {
-		return nil, fmt.Errorf("hosted issuer %s: no cluster with an enabled OIDC issuer", issuer)
-	}
-	if keys := set.Key(kid); len(keys) > 0 {
-		return &keys[0], nil
-	}
-	return nil, federation.ErrKeyNotFound
-}
-
-type publishedKeys struct {
-	set jose.JSONWebKeySet
-	at  time.Time
-}
-
-// publishedKeys returns a hosted issuer's keys from the cache when fresh.
-func (s *Service) publishedKeys(ctx context.Context, clusterID string) (jose.JSONWebKeySet, error) {
-	id := strings.ToLower(clusterID)
-	now := s.now()
-	s.mu.Lock()
-	p, ok := s.published[id]
-	s.mu.Unlock()
-	if ok && now.Sub(p.at) < issuerRefresh && !now.Before(p.at) {
-		return p.set, nil
-	}
-	set, err := s.IssuerKeys(ctx, clusterID)
-	if err != nil {
-		return set, err
-	}
-	s.mu.Lock()
-	if s.published == nil || len(s.published) > 10_000 {
-		s.published = map[string]publishedKeys{}
-	}
-	s.published[id] = publishedKeys{set: set, at: now}
-	s.mu.Unlock()
-	return set, nil
-}
-
-// ClusterIDFromIssuer recognizes Ward's own issuer URLs (exactly, with the
-// trailing slash, as a federated credential must name them).
-func (s *Service) ClusterIDFromIssuer(issuer string) (string, bool) {
-	prefix := s.publicURL + "/oidc/" + s.tenantID + "/"
-	rest, ok := strings.CutPrefix(issuer, prefix)
-	if !ok || !strings.HasSuffix(rest, "/") {
-		return "", false
-	}
-	id := strings.TrimSuffix(rest, "/")
-	_, err := uuid.Parse(id)
-	return id, err == nil && !strings.Contains(id, "/")
-}
-
-// TokenRequest asks for a service-account token.
-type TokenRequest struct {
-	Namespace, ServiceAccount, Audience string
-	Duration                            time.Duration
+	return err
 }
 
 // ServiceAccountToken mints a token shaped exactly like kube-apiserver's
-// projected service-account token, signed with the cluster's issuer key.
+// projected service-account token with the cluster's issuer.
 func (s *Service) ServiceAccountToken(ctx context.Context, ref storage.ClusterRef, req TokenRequest) (string, time.Time, error) {
 	c, err := s.Get(ctx, ref)
 	if err != nil {
@@ -547,71 +364,8 @@ func (s *Service) ServiceAccountToken(ctx context.Context, ref storage.ClusterRe
 	if c.Spec.ServiceAccountKeys != nil {
 		return "", time.Time{}, invalid("Cluster '%s' uses its own service-account keys (bring your own): its kube-apiserver issues the tokens, Ward cannot.", ref.Name)
 	}
-	if req.Namespace == "" || req.ServiceAccount == "" {
-		return "", time.Time{}, invalid("namespace and serviceAccount are required.")
-	}
-	if req.Audience == "" {
-		req.Audience = audience.TokenExchange
-	}
-	if req.Duration <= 0 {
-		req.Duration = time.Hour
-	}
-	if req.Duration < 10*time.Minute || req.Duration > 48*time.Hour {
-		return "", time.Time{}, invalid("The token duration must be between 10m and 48h, as kube-apiserver's expirationSeconds.")
-	}
-	m, err := s.issuer(ctx, c.ID)
-	if err != nil {
-		return "", time.Time{}, err
-	}
-	key := m.Signing()
-	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: key.Alg, Key: jose.JSONWebKey{Key: key.Private, KeyID: key.ID}}, (&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		return "", time.Time{}, err
-	}
-	now := s.now().UTC().Truncate(time.Second)
-	exp := now.Add(req.Duration)
-	saUID := uuid.NewHash(sha1.New(), uuid.NameSpaceURL, []byte(c.ID+"/"+req.Namespace+"/"+req.ServiceAccount), 5).String()
-	claims := struct {
-		jwt.Claims
-		Kubernetes map[string]any `json:"kubernetes.io"`
-	}{
-		Claims: jwt.Claims{Issuer: s.IssuerURL(c.ID), Subject: "system:serviceaccount:" + req.Namespace + ":" + req.ServiceAccount,
-			Audience: jwt.Audience{req.Audience}, IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(exp)},
-		Kubernetes: map[string]any{"namespace": req.Namespace, "serviceaccount": map[string]string{"name": req.ServiceAccount, "uid": saUID}},
-	}
-	tok, err := jwt.Signed(sig).Claims(claims).Serialize()
-	return tok, exp, err
-}
-
-// KubeKeys validates uploaded public keys and gives each the kid
-// kube-apiserver gives it: base64url(SHA-256(DER of the PKIX public key)),
-// so tokens from a real apiserver find their key.
-func KubeKeys(in jose.JSONWebKeySet) (jose.JSONWebKeySet, error) {
-	if len(in.Keys) == 0 || len(in.Keys) > 10 {
-		return jose.JSONWebKeySet{}, invalid("Give 1 to 10 service-account public keys.")
-	}
-	out := jose.JSONWebKeySet{Keys: make([]jose.JSONWebKey, 0, len(in.Keys))}
-	for i, k := range in.Keys {
-		pub := k.Public()
-		if !pub.Valid() || !pub.IsPublic() {
-			return jose.JSONWebKeySet{}, invalid("Service-account key %d is not a valid public key.", i)
-		}
-		alg := "RS256"
-		switch pub.Key.(type) {
-		case *rsa.PublicKey:
-		case *ecdsa.PublicKey:
-			alg = "ES256"
-		default:
-			return jose.JSONWebKeySet{}, invalid("Service-account key %d must be RSA or ECDSA.", i)
-		}
-		der, err := x509.MarshalPKIXPublicKey(pub.Key)
-		if err != nil {
-			return jose.JSONWebKeySet{}, invalid("Service-account key %d: %v", i, err)
-		}
-		sum := sha256.Sum256(der)
-		out.Keys = append(out.Keys, jose.JSONWebKey{Key: pub.Key, KeyID: base64.RawURLEncoding.EncodeToString(sum[:]), Algorithm: alg, Use: "sig"})
-	}
-	return out, nil
+	tok, exp, err := s.issuers.ServiceAccountToken(ctx, c.ID, req)
+	return tok, exp, fromIssuer(err)
 }
 
 // SigningKeyPEM returns the current private key of a cluster's Ward-managed
@@ -624,29 +378,12 @@ func (s *Service) SigningKeyPEM(ctx context.Context, ref storage.ClusterRef) ([]
 	if !c.Spec.OIDCIssuer || c.Spec.ServiceAccountKeys != nil {
 		return nil, nil, invalid("Cluster '%s' has no Ward-managed OIDC issuer key.", ref.Name)
 	}
-	m, err := s.issuer(ctx, c.ID)
-	if err != nil {
-		return nil, nil, err
-	}
-	k := m.Signing()
-	priv, err := x509.MarshalPKCS8PrivateKey(k.Private)
-	if err != nil {
-		return nil, nil, err
-	}
-	pub, err := x509.MarshalPKIXPublicKey(k.Private.Public())
-	if err != nil {
-		return nil, nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: priv}), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), nil
+	return s.issuers.SigningKeyPEM(ctx, c.ID)
 }
 
 // KeyID returns the kid of a cluster's current Ward-managed issuer key.
 func (s *Service) KeyID(ctx context.Context, clusterID string) (string, error) {
-	m, err := s.issuer(ctx, clusterID)
-	if err != nil {
-		return "", err
-	}
-	return m.Signing().ID, nil
+	return s.issuers.KeyID(ctx, clusterID)
 }
 
 // RotateIssuerKey makes a cluster's Ward-managed issuer sign with a new key;
@@ -659,10 +396,5 @@ func (s *Service) RotateIssuerKey(ctx context.Context, ref storage.ClusterRef) (
 	if !c.Spec.OIDCIssuer || c.Spec.ServiceAccountKeys != nil {
 		return "", invalid("Cluster '%s' has no Ward-managed OIDC issuer key to rotate.", ref.Name)
 	}
-	m, err := s.issuer(ctx, c.ID)
-	if err != nil {
-		return "", err
-	}
-	k, err := m.Rotate(ctx)
-	return k.ID, err
+	return s.issuers.Rotate(ctx, c.ID)
 }

@@ -2,8 +2,8 @@ package clusters
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -17,17 +17,14 @@ import (
 // DefaultNodePool is the node pool every cluster has, as AKS names its
 // first pool. Its nodes' agents attest with the service account
 // ward-system/ward-agent; another pool p's with ward-system/ward-agent-p.
-const DefaultNodePool = "nodepool1"
+const DefaultNodePool = storage.DefaultNodePool
 
 // maxPoolIdentities bounds the user-assigned identities of one pool.
 const maxPoolIdentities = 100
 
 // NodePool is a node pool: the user-assigned identities attached to its
-// nodes (AKS attaches them to the pool's scale set), served by the node
-// agent besides the cluster's kubelet identity.
-type NodePool struct {
-	UserAssigned []string `json:"userAssigned,omitempty"` // identity resource IDs
-}
+// nodes, served by the node agent besides the cluster's kubelet identity.
+type NodePool = storage.NodePool
 
 // NamedPool is a node pool with its name.
 type NamedPool struct {
@@ -39,27 +36,17 @@ type NamedPool struct {
 // letters or digits.
 var poolNameRE = regexp.MustCompile(`^[a-z][a-z0-9]{0,11}$`)
 
-// NodePool returns the pool named name (any case); the default pool
-// always exists.
-func (sp Spec) NodePool(name string) (NodePool, bool) {
-	for n, p := range sp.NodePools {
-		if strings.EqualFold(n, name) {
-			return p, true
-		}
-	}
-	return NodePool{}, strings.EqualFold(name, DefaultNodePool)
-}
-
 // NodePools lists a cluster's node pools by name, the default one first.
 func (s *Service) NodePools(ctx context.Context, ref storage.ClusterRef) ([]NamedPool, error) {
 	c, err := s.Get(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
-	return c.Spec.pools(), nil
+	return pools(c.Spec), nil
 }
 
-func (sp Spec) pools() []NamedPool {
+// pools lists a spec's node pools by name, the default one first.
+func pools(sp Spec) []NamedPool {
 	def, _ := sp.NodePool(DefaultNodePool)
 	out := []NamedPool{{Name: DefaultNodePool, NodePool: def}}
 	var names []string
@@ -86,7 +73,7 @@ func (s *Service) GetNodePool(ctx context.Context, ref storage.ClusterRef, name 
 	if err != nil {
 		return NamedPool{}, err
 	}
-	for _, p := range c.Spec.pools() {
+	for _, p := range pools(c.Spec) {
 		if strings.EqualFold(p.Name, name) {
 			return p, nil
 		}
@@ -114,14 +101,12 @@ func (s *Service) PutNodePool(ctx context.Context, ref storage.ClusterRef, name 
 		return NamedPool{}, false, err
 	}
 	old, exists := c.Spec.NodePool(name)
-	_, stored := c.Spec.NodePools[name]
 	created := !exists
-	p := old
+	var ids []string // the pool's new identities, when req.UserAssigned is set
 	if req.UserAssigned != nil {
 		if len(req.UserAssigned) > maxPoolIdentities {
 			return NamedPool{}, false, invalid("A node pool can have at most %d user-assigned identities.", maxPoolIdentities)
 		}
-		var ids []string
 		for _, id := range req.UserAssigned {
 			if !slices.ContainsFunc(old.UserAssigned, func(a string) bool { return strings.EqualFold(a, id) }) {
 				if err := (Request{CanUse: req.CanUse}).canUse(ctx, id); err != nil {
@@ -138,21 +123,27 @@ func (s *Service) PutNodePool(ctx context.Context, ref storage.ClusterRef, name 
 			}
 		}
 		sort.Strings(ids)
-		p.UserAssigned = ids
 	}
-	if c.Spec.NodePools == nil {
-		c.Spec.NodePools = map[string]NodePool{}
-	}
-	if !stored {
+	var p NodePool
+	err = s.updateSpec(ctx, ref, func(sp *Spec) bool {
+		cur, _ := sp.NodePool(name)
+		if req.UserAssigned != nil {
+			cur.UserAssigned = ids
+		}
+		p = cur
 		// Keep the stored name's case as first written.
-		for n := range c.Spec.NodePools {
+		for n := range sp.NodePools {
 			if strings.EqualFold(n, name) {
 				name = n
 			}
 		}
-	}
-	c.Spec.NodePools[name] = p
-	if err := s.writeSpec(ctx, c); err != nil {
+		if sp.NodePools == nil {
+			sp.NodePools = map[string]NodePool{}
+		}
+		sp.NodePools[name] = cur
+		return true
+	})
+	if err != nil {
 		return NamedPool{}, false, err
 	}
 	return NamedPool{Name: name, NodePool: p}, created, nil
@@ -161,28 +152,41 @@ func (s *Service) PutNodePool(ctx context.Context, ref storage.ClusterRef, name 
 // DeleteNodePool deletes a node pool; its nodes' agents are refused from
 // their next request. The default pool cannot be deleted.
 func (s *Service) DeleteNodePool(ctx context.Context, ref storage.ClusterRef, name string) (bool, error) {
-	c, err := s.Get(ctx, ref)
-	if err != nil {
+	if _, err := s.Get(ctx, ref); err != nil {
 		return false, err
 	}
 	if strings.EqualFold(name, DefaultNodePool) {
 		return false, invalid("The node pool '%s' is the cluster's system pool and cannot be deleted; detach its identities with a PUT instead.", DefaultNodePool)
 	}
-	for n := range c.Spec.NodePools {
-		if strings.EqualFold(n, name) {
-			delete(c.Spec.NodePools, n)
-			return true, s.writeSpec(ctx, c)
+	deleted := false
+	err := s.updateSpec(ctx, ref, func(sp *Spec) bool {
+		deleted = false
+		for n := range sp.NodePools {
+			if strings.EqualFold(n, name) {
+				delete(sp.NodePools, n)
+				deleted = true
+			}
 		}
-	}
-	return false, nil
+		return deleted
+	})
+	return deleted, err
 }
 
-func (s *Service) writeSpec(ctx context.Context, c Cluster) error {
-	spec, err := json.Marshal(c.Spec)
-	if err != nil {
-		return err
-	}
-	c.Cluster.Spec, c.UpdatedAt = string(spec), s.now().UTC()
-	_, err = s.store.PutCluster(ctx, c.Cluster)
+// updateSpec saves change to a stored cluster's spec in one transaction;
+// change reports whether it changed anything. It may run more than once.
+func (s *Service) updateSpec(ctx context.Context, ref storage.ClusterRef, change func(sp *Spec) bool) error {
+	now := s.now().UTC()
+	_, err := s.store.UpdateCluster(ctx, ref, func(old *Cluster) (*Cluster, error) {
+		if old == nil {
+			return nil, notFound(ref)
+		}
+		nu := *old
+		nu.Spec.NodePools = maps.Clone(old.Spec.NodePools)
+		if !change(&nu.Spec) {
+			return nil, nil
+		}
+		nu.UpdatedAt = now
+		return &nu, nil
+	})
 	return err
 }

@@ -166,7 +166,7 @@ func buildGraph(v *view, start, q string, limit int) *Graph {
 	clusterByIssuer := map[string]int{}
 	for i, c := range v.clusters {
 		if c.Spec.OIDCIssuer {
-			clusterByIssuer[v.issuerURL(c.Cluster.ID)] = i
+			clusterByIssuer[v.issuerURL(c.ID)] = i
 		}
 	}
 
@@ -206,7 +206,7 @@ func buildGraph(v *view, start, q string, limit int) *Graph {
 		}
 	case KindCluster:
 		for i, c := range v.clusters {
-			if strings.EqualFold(clusterID(c.Cluster), strings.TrimRight(start, "/")) {
+			if strings.EqualFold(clusterID(c), strings.TrimRight(start, "/")) {
 				startCluster = i
 			}
 		}
@@ -219,7 +219,7 @@ func buildGraph(v *view, start, q string, limit int) *Graph {
 			if strings.EqualFold(c.Spec.KubeletIdentity, iid) || strings.EqualFold(c.Spec.ControlPlaneIdentity, iid) {
 				return true
 			}
-			iss := v.issuerURL(c.Cluster.ID)
+			iss := v.issuerURL(c.ID)
 			for _, f := range v.fics[strings.ToLower(iid)] {
 				if f.Issuer == iss {
 					return true
@@ -360,13 +360,13 @@ func (b *graphBuilder) assignments(from string, as []storage.RoleAssignment, sta
 
 func (b *graphBuilder) clusterNode(i int) string {
 	c := b.v.clusters[i]
-	id := clusterID(c.Cluster)
+	id := clusterID(c)
 	props := map[string]string{"id": id, "kubeletIdentity": c.Spec.KubeletIdentity, "workloadIdentity": strconv.FormatBool(c.Spec.WorkloadIdentity)}
 	if c.Spec.OIDCIssuer {
-		props["issuer"] = b.v.issuerURL(c.Cluster.ID)
+		props["issuer"] = b.v.issuerURL(c.ID)
 	}
-	return b.node(GraphNode{ID: id, Kind: KindCluster, Label: c.Cluster.Name, Sub: "cluster · " + c.Cluster.ResourceGroup, Props: props,
-		CLI: "ward aks show -g " + c.Cluster.ResourceGroup + " -n " + c.Cluster.Name})
+	return b.node(GraphNode{ID: id, Kind: KindCluster, Label: c.Name, Sub: "cluster · " + c.ResourceGroup, Props: props,
+		CLI: "ward aks show -g " + c.ResourceGroup + " -n " + c.Name})
 }
 
 func shortIssuer(iss string) string {

@@ -140,7 +140,7 @@ func (h *Handler) load(ctx context.Context, who Who) (*view, error) {
 				return nil, err
 			}
 			for _, c := range cs {
-				if allowed(actionClusterRead, clusterID(c.Cluster)) {
+				if allowed(actionClusterRead, clusterID(c)) {
 					v.clusters = append(v.clusters, c)
 				}
 			}

@@ -67,7 +67,7 @@ func buildExplorer(v *view) *Explorer {
 	}
 	kubeletOf := map[string]string{}
 	for _, c := range v.clusters {
-		kubeletOf[strings.ToLower(c.Spec.KubeletIdentity)] = clusterID(c.Cluster)
+		kubeletOf[strings.ToLower(c.Spec.KubeletIdentity)] = clusterID(c)
 	}
 	for _, id := range v.identities {
 		iid := identityID(id)
@@ -86,13 +86,13 @@ func buildExplorer(v *view) *Explorer {
 		e.Identities = append(e.Identities, o)
 	}
 	for _, c := range v.clusters {
-		cid := clusterID(c.Cluster)
-		o := objJSON{ID: cid, Kind: KindCluster, Name: c.Cluster.Name, Group: c.Cluster.ResourceGroup,
+		cid := clusterID(c)
+		o := objJSON{ID: cid, Kind: KindCluster, Name: c.Name, Group: c.ResourceGroup,
 			Props: map[string]string{"kubernetesVersion": c.Spec.KubernetesVersion, "workloadIdentity": strconv.FormatBool(c.Spec.WorkloadIdentity),
 				"nodeResourceGroup": c.Spec.NodeResourceGroup},
-			CLI: "ward aks show -g " + c.Cluster.ResourceGroup + " -n " + c.Cluster.Name}
+			CLI: "ward aks show -g " + c.ResourceGroup + " -n " + c.Name}
 		if c.Spec.OIDCIssuer {
-			o.Props["issuer"] = v.issuerURL(c.Cluster.ID)
+			o.Props["issuer"] = v.issuerURL(c.ID)
 		}
 		if c.Spec.KubeletIdentity != "" {
 			o.Links = append(o.Links, linkRef{ID: c.Spec.KubeletIdentity, Label: "kubelet identity"})

@@ -23,7 +23,6 @@ const (
 	ActionDelete            = "Microsoft.Directory/servicePrincipals/delete"
 	ActionCredentialsUpdate = "Microsoft.Directory/servicePrincipals/credentials/update"
 	ActionAuditLogsRead     = "Microsoft.Directory/auditLogs/read"
-	ActionRotateSigningKeys = "Ward/signingKeys/rotate/action"
 	// ActionAssignRoles is what a caller needs, at every scope where a
 	// principal holds a role, to change that principal's credentials or to
 	// delete it: without it, adding a secret to a more privileged principal
@@ -71,7 +70,7 @@ type Policy struct {
 	Access Access
 }
 
-// Tenant checks a tenant-wide action (create, audit logs, key rotation) at "/".
+// Tenant checks a tenant-wide action (create, audit logs) at "/".
 func (p Policy) Tenant(c Caller, action string) error {
 	if p.Access.Allowed(c.ObjectID, action, "/") {
 		return nil

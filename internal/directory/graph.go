@@ -17,7 +17,6 @@ import (
 
 	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/router"
-	"github.com/ward-id/ward/internal/signer"
 	"github.com/ward-id/ward/internal/storage"
 )
 
@@ -27,13 +26,14 @@ type Authenticator interface {
 }
 
 // Handler serves a Microsoft Graph–shaped API under /v1.0 (service
-// principals, the sign-in log) and Ward's admin API under /ward/v1. Every
+// principals, the sign-in log) and answers unmatched paths under /ward/
+// (Ward's admin API; key rotation is mounted by the signer's rotation
+// package). Every
 // operation is authorized with RBAC (see access.go).
 type Handler struct {
 	Svc    *Service
 	Auth   Authenticator
 	Policy Policy
-	Keys   *signer.Manager
 	Log    *slog.Logger
 	Base   string // public URL
 }
@@ -85,7 +85,6 @@ func (h *Handler) Mount(mux *router.Mux) {
 		add("POST", item+"/removePassword", router.Action(ActionCredentialsUpdate), h.removePassword)
 	}
 	add("GET", "/v1.0/auditLogs/signIns", router.Action(ActionAuditLogsRead), h.signIns)
-	add("POST", "/ward/v1/keys/rotate", router.Action(ActionRotateSigningKeys), h.rotate)
 	notFound := func(w http.ResponseWriter, r *http.Request, status int, _ []string) {
 		if status == http.StatusMethodNotAllowed {
 			writeErr(w, status, "Request_BadRequest", fmt.Sprintf("The method %s is not supported at '%s'.", r.Method, r.URL.Path))
@@ -463,21 +462,5 @@ func (h *Handler) signIns(c *call) error {
 		out = append(out, j)
 	}
 	writeJSON(w, 200, map[string]any{"value": out})
-	return nil
-}
-
-func (h *Handler) rotate(c *call) error {
-	if err := h.Policy.Tenant(c.caller, ActionRotateSigningKeys); err != nil {
-		return err
-	}
-	k, err := h.Keys.Rotate(c.r.Context())
-	if err != nil {
-		return err
-	}
-	var published []string
-	for _, pk := range h.Keys.JWKS().Keys {
-		published = append(published, pk.KeyID)
-	}
-	writeJSON(c.w, 200, map[string]any{"kid": k.ID, "alg": k.Alg, "activeFrom": rfc(k.ActiveFrom), "published": published})
 	return nil
 }

@@ -1,61 +1,234 @@
-// Package issuer serves the OIDC issuers Ward hosts for clusters, publicly,
-// as kube-apiserver serves its own: the discovery document and the JWKS at
-// <public-url>/oidc/<tenant>/<cluster guid>/.
+// Package issuer owns the OIDC issuers Ward hosts, one per cluster with the
+// issuer enabled, named by the cluster's GUID: their signing keys (created
+// on demand, encrypted at rest, rotated with overlap by the signer),
+// Kubernetes-style service-account tokens for local development, and the
+// discovery document and JWKS served at <public-url>/oidc/<tenant>/<id>/.
+//
+// Service implements federation.KeySource for the token exchange: a hosted
+// issuer is resolved in-process, with no HTTP; any other issuer goes to the
+// remote fetcher. The clusters package creates and deletes issuers and
+// calls this package, never the reverse; the issuer reads only two
+// settings of the stored cluster (issuer enabled, bring-your-own keys).
 package issuer
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
+	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/federation"
+	"github.com/ward-id/ward/internal/signer"
+	"github.com/ward-id/ward/internal/storage"
 )
 
-// Keys returns a hosted issuer's published keys by cluster GUID.
-type Keys interface {
-	IssuerKeys(ctx context.Context, clusterID string) (jose.JSONWebKeySet, error)
-	IssuerURL(clusterID string) string
+// Config configures a Service.
+type Config struct {
+	Store storage.Storage
+	// KEK is the 32-byte key-encryption key for the issuers' keys at rest.
+	KEK       []byte
+	PublicURL string // no trailing slash needed
+	TenantID  string
+	Now       func() time.Time // default time.Now
+	// Remote resolves every issuer Ward does not host (over HTTPS); nil
+	// refuses them.
+	Remote federation.KeySource
 }
 
-// Handler serves /oidc/<tenant>/<cluster>/.well-known/openid-configuration
-// and /oidc/<tenant>/<cluster>/openid/v1/jwks.
-type Handler struct {
-	Keys   Keys
-	Tenant string
+// Service manages the hosted issuers.
+type Service struct {
+	store     storage.Storage
+	kek       []byte
+	publicURL string
+	tenantID  string
+	prefix    string // <public-url>/oidc/<tenant>/
+	now       func() time.Time
+	remote    federation.KeySource
+
+	mu      sync.Mutex
+	signers map[string]*issuerKeys // issuer ID -> its key manager
+	// published caches each hosted issuer's public keys for the token
+	// exchange, which would otherwise read the cluster on every request;
+	// Forget (the change feed) and refreshEvery bound its staleness.
+	published map[string]publishedKeys
 }
 
-// Claims reports whether path is under the hosted issuers.
-func Claims(path string) bool { return strings.HasPrefix(path, "/oidc/") }
+var _ federation.KeySource = (*Service)(nil)
 
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+// New returns a Service.
+func New(cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Service{store: cfg.Store, kek: cfg.KEK, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
+		tenantID: strings.ToLower(cfg.TenantID), now: cfg.Now, remote: cfg.Remote,
+		signers: map[string]*issuerKeys{}, published: map[string]publishedKeys{}}
+	s.prefix = s.publicURL + "/oidc/" + s.tenantID + "/"
+	return s
+}
+
+// URL is an issuer's URL: <public-url>/oidc/<tenant>/<id>/.
+func (s *Service) URL(id string) string { return s.prefix + strings.ToLower(id) + "/" }
+
+// IDFromURL recognizes Ward's own issuer URLs (exactly, with the trailing
+// slash, as a federated credential must name them) and returns the ID.
+func (s *Service) IDFromURL(iss string) (string, bool) {
+	rest, ok := strings.CutPrefix(iss, s.prefix)
+	if !ok || !strings.HasSuffix(rest, "/") {
+		return "", false
+	}
+	id := strings.TrimSuffix(rest, "/")
+	_, err := uuid.Parse(id)
+	return id, err == nil && !strings.Contains(id, "/")
+}
+
+// Forget drops the cached keys of the given issuers (all of them when none
+// is named), so the next use reloads them from the database: another
+// replica created, rotated or deleted keys, or a cluster changed.
+func (s *Service) Forget(ids ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(ids) == 0 {
+		clear(s.signers)
+		clear(s.published)
 		return
 	}
-	parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/oidc/"), "/", 3)
-	if len(parts) != 3 || !strings.EqualFold(parts[0], h.Tenant) {
-		http.NotFound(w, r)
-		return
+	for _, id := range ids {
+		delete(s.signers, strings.ToLower(id))
+		delete(s.published, strings.ToLower(id))
 	}
-	cluster, rest := parts[1], parts[2]
-	set, err := h.Keys.IssuerKeys(r.Context(), cluster)
+}
+
+// issuerKeys is an issuer's key manager and when it last reloaded.
+type issuerKeys struct {
+	m         *signer.Manager
+	refreshed time.Time
+}
+
+// refreshEvery is how often an issuer's keys are reloaded from storage
+// (rotation due, or another replica rotated), as the token service's own
+// keys are: not on every token exchange.
+const refreshEvery = time.Minute
+
+// Ensure creates an issuer's signing keys if it has none yet.
+func (s *Service) Ensure(ctx context.Context, id string) error {
+	_, err := s.signer(ctx, id)
+	return err
+}
+
+// signer returns the key manager of an issuer.
+func (s *Service) signer(ctx context.Context, issuerID string) (*signer.Manager, error) {
+	id := strings.ToLower(issuerID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if k, ok := s.signers[id]; ok {
+		if now.Sub(k.refreshed) < refreshEvery {
+			return k.m, nil
+		}
+		k.refreshed = now
+		return k.m, k.m.Refresh(ctx)
+	}
+	m, err := signer.New(ctx, signer.Config{Store: s.store, Owner: id, KEK: s.kek, Now: s.now, KubeKID: true})
 	if err != nil {
-		http.NotFound(w, r)
-		return
+		return nil, err
 	}
-	iss := h.Keys.IssuerURL(cluster)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	switch rest {
-	case ".well-known/openid-configuration":
-		_ = json.NewEncoder(w).Encode(map[string]any{
-			"issuer": iss, "jwks_uri": iss + "openid/v1/jwks", "response_types_supported": []string{"id_token"},
-			"subject_types_supported": []string{"public"}, "id_token_signing_alg_values_supported": []string{"RS256"},
-		})
-	case "openid/v1/jwks":
-		_ = json.NewEncoder(w).Encode(set)
-	default:
-		http.NotFound(w, r)
+	s.signers[id] = &issuerKeys{m: m, refreshed: now}
+	return m, nil
+}
+
+// Keys returns the JWKS an issuer publishes: the cluster's own keys when it
+// brings them, else Ward's. An unknown issuer, or a cluster whose issuer is
+// off, is storage.ErrNotFound.
+func (s *Service) Keys(ctx context.Context, id string) (jose.JSONWebKeySet, error) {
+	c, err := s.store.GetClusterByID(ctx, id)
+	if err != nil || !c.Spec.OIDCIssuer {
+		return jose.JSONWebKeySet{}, storage.ErrNotFound
 	}
+	if c.Spec.ServiceAccountKeys != nil {
+		return *c.Spec.ServiceAccountKeys, nil
+	}
+	m, err := s.signer(ctx, id)
+	if err != nil {
+		return jose.JSONWebKeySet{}, err
+	}
+	set := m.JWKS()
+	for i := range set.Keys {
+		// kube-apiserver publishes bare keys; certificates add nothing here.
+		set.Keys[i].Certificates, set.Keys[i].CertificateThumbprintSHA1 = nil, nil
+	}
+	return set, nil
+}
+
+// Key implements federation.KeySource: an issuer Ward hosts is resolved
+// in-process, any other through the remote fetcher.
+func (s *Service) Key(ctx context.Context, iss, kid string) (*jose.JSONWebKey, error) {
+	if id, ok := s.IDFromURL(iss); ok {
+		return s.hostedKey(ctx, iss, id, kid)
+	}
+	if s.remote == nil {
+		return nil, fmt.Errorf("issuer %s is not hosted by this Ward server", iss)
+	}
+	return s.remote.Key(ctx, iss, kid)
+}
+
+// HostedKey is Key for Ward's own issuers only: any other issuer is
+// refused, never fetched (node agents attest with hosted issuers only).
+func (s *Service) HostedKey(ctx context.Context, iss, kid string) (*jose.JSONWebKey, error) {
+	id, ok := s.IDFromURL(iss)
+	if !ok {
+		return nil, fmt.Errorf("issuer %s is not hosted by this Ward server", iss)
+	}
+	return s.hostedKey(ctx, iss, id, kid)
+}
+
+func (s *Service) hostedKey(ctx context.Context, iss, id, kid string) (*jose.JSONWebKey, error) {
+	set, err := s.publishedKeys(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("hosted issuer %s: no cluster with an enabled OIDC issuer", iss)
+	}
+	if keys := set.Key(kid); len(keys) > 0 {
+		return &keys[0], nil
+	}
+	// An unknown kid may be a key rotated or uploaded a moment ago: read
+	// the database once (as every request did before the cache).
+	s.Forget(id)
+	if set, err = s.publishedKeys(ctx, id); err != nil {
+		return nil, fmt.Errorf("hosted issuer %s: no cluster with an enabled OIDC issuer", iss)
+	}
+	if keys := set.Key(kid); len(keys) > 0 {
+		return &keys[0], nil
+	}
+	return nil, federation.ErrKeyNotFound
+}
+
+type publishedKeys struct {
+	set jose.JSONWebKeySet
+	at  time.Time
+}
+
+// publishedKeys returns an issuer's keys from the cache when fresh.
+func (s *Service) publishedKeys(ctx context.Context, issuerID string) (jose.JSONWebKeySet, error) {
+	id := strings.ToLower(issuerID)
+	now := s.now()
+	s.mu.Lock()
+	p, ok := s.published[id]
+	s.mu.Unlock()
+	if ok && now.Sub(p.at) < refreshEvery && !now.Before(p.at) {
+		return p.set, nil
+	}
+	set, err := s.Keys(ctx, id)
+	if err != nil {
+		return set, err
+	}
+	s.mu.Lock()
+	if len(s.published) > 10_000 {
+		clear(s.published)
+	}
+	s.published[id] = publishedKeys{set: set, at: now}
+	s.mu.Unlock()
+	return set, nil
 }

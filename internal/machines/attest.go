@@ -70,8 +70,8 @@ func (s *Service) Attest(ctx context.Context, raw string) (Subject, error) {
 	if err != nil {
 		return Subject{}, refuse("the attestation is not a JWT Ward accepts: %v", err)
 	}
-	if s.clusters != nil {
-		if clusterID, ok := s.clusters.ClusterIDFromIssuer(a.Claims.Issuer); ok {
+	if s.clusters != nil && s.issuers != nil {
+		if clusterID, ok := s.issuers.IDFromURL(a.Claims.Issuer); ok {
 			return s.attestNode(ctx, raw, clusterID)
 		}
 	}
@@ -137,7 +137,7 @@ func (s *Service) attestNode(ctx context.Context, raw, clusterID string) (Subjec
 	if !slices.Contains(a.Claims.Audience, agentproto.NodeAudience) {
 		return Subject{}, refuse("the service-account token's audience %v does not include '%s': project the token with that audience", []string(a.Claims.Audience), agentproto.NodeAudience)
 	}
-	key, err := s.clusters.Key(ctx, a.Claims.Issuer, a.KeyID)
+	key, err := s.issuers.HostedKey(ctx, a.Claims.Issuer, a.KeyID)
 	if err != nil {
 		return Subject{}, refuse("the service-account token's key '%s' is not a key of cluster issuer '%s': %v", a.KeyID, a.Claims.Issuer, err)
 	}

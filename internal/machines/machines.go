@@ -27,6 +27,7 @@ import (
 	"github.com/ward-id/ward/internal/agentproto"
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/directory"
+	"github.com/ward-id/ward/internal/issuer"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/storage"
@@ -126,6 +127,7 @@ type Service struct {
 	msi       *msi.Service
 	dir       *directory.Service
 	clusters  *clusters.Service
+	issuers   *issuer.Service
 	tenantID  string
 	publicURL string
 	now       func() time.Time
@@ -139,8 +141,10 @@ type Config struct {
 	Store      storage.Storage
 	Identities *msi.Service
 	Directory  *directory.Service
-	// Clusters resolves node attestations; nil refuses them.
+	// Clusters and Issuers resolve node attestations (a cluster's node
+	// pool, its hosted issuer's keys); nil refuses them.
 	Clusters  *clusters.Service
+	Issuers   *issuer.Service
 	TenantID  string
 	PublicURL string // no trailing slash: assertions' audience derives from it
 	Now       func() time.Time
@@ -151,7 +155,7 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{store: cfg.Store, msi: cfg.Identities, dir: cfg.Directory, clusters: cfg.Clusters, tenantID: strings.ToLower(cfg.TenantID),
+	return &Service{store: cfg.Store, msi: cfg.Identities, dir: cfg.Directory, clusters: cfg.Clusters, issuers: cfg.Issuers, tenantID: strings.ToLower(cfg.TenantID),
 		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), now: cfg.Now}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/ward-id/ward/internal/agentproto"
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/directory"
+	"github.com/ward-id/ward/internal/issuer"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/storage"
 	"github.com/ward-id/ward/internal/wardtest"
@@ -64,8 +65,9 @@ func newFixture(t *testing.T) fixture {
 		t.Fatal(err)
 	}
 	dir := &directory.Service{Store: st, TenantID: tenant, Now: clk.Now}
-	cl := clusters.New(st, ids, dir, make([]byte, 32), publicURL, tenant, clk.Now)
-	svc := New(Config{Store: st, Identities: ids, Directory: dir, Clusters: cl, TenantID: tenant, PublicURL: publicURL, Now: clk.Now})
+	iss := issuer.New(issuer.Config{Store: st, KEK: make([]byte, 32), PublicURL: publicURL, TenantID: tenant, Now: clk.Now})
+	cl := clusters.New(st, ids, dir, iss, tenant, clk.Now)
+	svc := New(Config{Store: st, Identities: ids, Directory: dir, Clusters: cl, Issuers: iss, TenantID: tenant, PublicURL: publicURL, Now: clk.Now})
 	return fixture{svc: svc, clusters: cl, ids: ids, clock: clk}
 }
 

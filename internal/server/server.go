@@ -39,6 +39,7 @@ import (
 	"github.com/ward-id/ward/internal/rbac"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/signer"
+	"github.com/ward-id/ward/internal/signer/rotation"
 	"github.com/ward-id/ward/internal/slowtrace"
 	"github.com/ward-id/ward/internal/storage"
 	sqlstore "github.com/ward-id/ward/internal/storage/sql"
@@ -233,19 +234,20 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	var tokens *sts.Service
-	// Every identity or credential write clears the token service's cache;
-	// a resource group's deletion takes its vaults with it.
-	identities := msi.New(store, msi.Config{Changed: func() { tokens.Invalidate(); vaults.Forget("") }})
-	dirSvc := &directory.Service{Store: store, TenantID: admin.TenantID, Now: time.Now}
-	clusterSvc := clusters.New(store, identities, dirSvc, kek, publicURL, admin.TenantID, time.Now)
-	tokens = sts.New(sts.Config{
-		Store: store, Keys: keys,
-		Issuers: hostedFirst{hosted: clusterSvc, remote: federation.NewFetcher(federation.FetcherConfig{RootCAs: roots, AllowLoopback: cfg.AllowLoopbackIssuers})},
+	// Hosted issuers resolve in-process; every other issuer over HTTPS.
+	issuers := issuer.New(issuer.Config{Store: store, KEK: kek, PublicURL: publicURL, TenantID: admin.TenantID,
+		Remote: federation.NewFetcher(federation.FetcherConfig{RootCAs: roots, AllowLoopback: cfg.AllowLoopbackIssuers})})
+	tokens := sts.New(sts.Config{
+		Store: store, Keys: keys, Issuers: issuers,
 		SignIns: signInCounter{next: signIns, m: met}, TenantID: admin.TenantID, PublicURL: publicURL, Logger: log,
 		AppTokenLifetime: cfg.AppTokenLifetime, ManagedIdentityTokenLifetime: cfg.ManagedIdentityTokenLifetime,
 		TokenReuseMaxAge: cfg.TokenReuseMaxAge,
 	})
+	// Every identity or credential write clears the token service's cache;
+	// a resource group's deletion takes its vaults with it.
+	identities := msi.New(store, msi.Config{Changed: func() { tokens.Invalidate(); vaults.Forget("") }})
+	dirSvc := &directory.Service{Store: store, TenantID: admin.TenantID, Now: time.Now}
+	clusterSvc := clusters.New(store, identities, dirSvc, issuers, admin.TenantID, time.Now)
 	access, err := authz.New(ctx, store, time.Now)
 	if err != nil {
 		return nil, fmt.Errorf("load role assignments: %w", err)
@@ -255,20 +257,20 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	clusterSvc.PrincipalDeleted = access.DeletePrincipalAssignments
 	machineSvc := machines.New(machines.Config{Store: store, Identities: identities, Directory: dirSvc, Clusters: clusterSvc,
-		TenantID: admin.TenantID, PublicURL: publicURL})
+		Issuers: issuers, TenantID: admin.TenantID, PublicURL: publicURL})
 	machineSvc.PrincipalDeleted = access.DeletePrincipalAssignments
-	issuers := []string{sts.IssuerV1(publicURL, admin.TenantID), sts.IssuerV2(publicURL, admin.TenantID)}
+	tokenIssuers := []string{sts.IssuerV1(publicURL, admin.TenantID), sts.IssuerV2(publicURL, admin.TenantID)}
 	self := []string{publicURL, publicURL + "/"}
 	vaultH := &vault.Handler{
-		Svc: vaults, Engine: access.Engine(), Authority: publicURL + "/" + admin.TenantID, Log: log,
-		Auth: &authn.JWT{Keys: keys, Issuers: issuers, Now: time.Now,
+		Svc: vaults, Access: access, Authority: publicURL + "/" + admin.TenantID, Log: log,
+		Auth: &authn.JWT{Keys: keys, Issuers: tokenIssuers, Now: time.Now,
 			Audiences: append([]string{vaults.Hosts.Resource(), vaults.Hosts.Resource() + "/"}, audience.VaultAliases()...)},
 	}
 	armH := arm.New(arm.Config{
 		Service:   identities,
 		Clusters:  clusterSvc,
 		Machines:  machineSvc,
-		Auth:      &authn.JWT{Keys: keys, Issuers: issuers, Audiences: append(self, audience.ManagementAliases()...), Now: time.Now},
+		Auth:      &authn.JWT{Keys: keys, Issuers: tokenIssuers, Audiences: append(self, audience.ManagementAliases()...), Now: time.Now},
 		Authz:     access,
 		RBAC:      access,
 		Vaults:    vaults,
@@ -279,9 +281,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	})
 	dirH := &directory.Handler{
 		Svc:    dirSvc,
-		Auth:   &authn.JWT{Keys: keys, Issuers: issuers, Audiences: append(self, audience.GraphAliases()...), Now: time.Now},
+		Auth:   &authn.JWT{Keys: keys, Issuers: tokenIssuers, Audiences: append(self, audience.GraphAliases()...), Now: time.Now},
 		Policy: directory.Policy{Access: access},
-		Keys:   keys, Log: log, Base: publicURL,
+		Log:    log, Base: publicURL,
 	}
 
 	invalidateTokens := func(context.Context, string) error { tokens.Invalidate(); return nil }
@@ -296,16 +298,16 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 			"client_secrets":        invalidateTokens,
 			"sp_certificates":       invalidateTokens,
 			"signing_keys": func(ctx context.Context, _ string) error {
-				clusterSvc.ForgetIssuers()
+				issuers.Forget()
 				return keys.Refresh(ctx)
 			},
-			"clusters": func(_ context.Context, id string) error { clusterSvc.ForgetIssuers(id); return nil },
+			"clusters": func(_ context.Context, id string) error { issuers.Forget(id); return nil },
 			"vaults":   func(_ context.Context, name string) error { vaults.Forget(name); return nil },
 		},
 		Resync: func(ctx context.Context) error {
 			tokens.Invalidate()
 			vaults.Forget("")
-			clusterSvc.ForgetIssuers()
+			issuers.Forget()
 			if err := keys.Refresh(ctx); err != nil {
 				return err
 			}
@@ -333,9 +335,11 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Handler: met.handler()})
 	armH.Mount(mux)
 	dirH.Mount(mux)
+	(&rotation.Handler{Keys: keys, Access: access, Log: log, Base: publicURL,
+		Auth: &authn.JWT{Keys: keys, Issuers: tokenIssuers, Audiences: append(self, audience.GraphAliases()...), Now: time.Now}}).Mount(mux)
 	console.New(console.Config{Store: store, Access: access, Identities: identities, Clusters: clusterSvc, PublicURL: publicURL, Logger: log,
-		Auth: &authn.JWT{Keys: keys, Issuers: issuers, Audiences: append(self, audience.ManagementAliases()...), Now: time.Now}}).Mount(mux)
-	(&issuer.Handler{Keys: clusterSvc, Tenant: admin.TenantID}).Mount(mux)
+		Auth: &authn.JWT{Keys: keys, Issuers: tokenIssuers, Audiences: append(self, audience.ManagementAliases()...), Now: time.Now}}).Mount(mux)
+	(&issuer.Handler{Issuers: issuers}).Mount(mux)
 	sts.NewHandler(tokens).Mount(mux)
 	(&agentserver.Handler{Machines: machineSvc, Tokens: tokens, TenantID: admin.TenantID, PublicURL: publicURL, Log: log}).Mount(mux)
 	s.mux = mux
@@ -543,18 +547,4 @@ func grantAdmin(ctx context.Context, store storage.Storage, access *authz.Servic
 		}
 	}
 	return nil
-}
-
-// hostedFirst resolves issuer keys in-process for the issuers Ward hosts
-// and over HTTPS for every other issuer.
-type hostedFirst struct {
-	hosted *clusters.Service
-	remote federation.KeySource
-}
-
-func (h hostedFirst) Key(ctx context.Context, iss, kid string) (*jose.JSONWebKey, error) {
-	if _, ok := h.hosted.ClusterIDFromIssuer(iss); ok {
-		return h.hosted.Key(ctx, iss, kid)
-	}
-	return h.remote.Key(ctx, iss, kid)
 }

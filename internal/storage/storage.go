@@ -7,7 +7,10 @@ package storage
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 )
 
 // Sentinel errors callers branch on with errors.Is.
@@ -182,8 +185,8 @@ type ActivityEvent struct {
 	CorrelationID  string
 }
 
-// Cluster is a managed cluster. Spec holds the cluster's identity, issuer
-// and feature settings as JSON owned by the clusters package.
+// Cluster is a managed cluster. The clusters package owns its rules; the
+// store keeps Spec as JSON text in one column.
 type Cluster struct {
 	ID             string // GUID, stable for the cluster's life (its issuer path)
 	SubscriptionID string
@@ -191,9 +194,56 @@ type Cluster struct {
 	Name           string
 	Location       string
 	Tags           map[string]string
-	Spec           string
+	Spec           ClusterSpec
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+}
+
+// ClusterSpec is a cluster's identity, issuer and feature settings.
+type ClusterSpec struct {
+	IdentityType         string `json:"identityType"` // SystemAssigned or UserAssigned
+	SystemPrincipalID    string `json:"systemPrincipalId,omitempty"`
+	SystemAppID          string `json:"systemAppId,omitempty"`
+	ControlPlaneIdentity string `json:"controlPlaneIdentity,omitempty"` // UAMI resource ID
+	KubeletIdentity      string `json:"kubeletIdentity"`                // UAMI resource ID
+	KubeletManaged       bool   `json:"kubeletManaged"`                 // created (and deleted) by Ward
+	NodeResourceGroup    string `json:"nodeResourceGroup"`
+	// NodeResourceGroupOwned is set when Ward created the node resource
+	// group for this cluster: only then does deleting the cluster delete it.
+	NodeResourceGroupOwned bool   `json:"nodeResourceGroupOwned,omitempty"`
+	OIDCIssuer             bool   `json:"oidcIssuer"`
+	WorkloadIdentity       bool   `json:"workloadIdentity"`
+	KubernetesVersion      string `json:"kubernetesVersion"`
+	DNSPrefix              string `json:"dnsPrefix"`
+	// ServiceAccountKeys, when set, are the public keys of a self-managed
+	// cluster's kube-apiserver (bring your own): the issuer publishes them
+	// and Ward mints no tokens for the cluster.
+	ServiceAccountKeys *jose.JSONWebKeySet `json:"serviceAccountKeys,omitempty"`
+	// NodePools holds the node pools other than the default one, and the
+	// default one once identities are attached to it.
+	NodePools map[string]NodePool `json:"nodePools,omitempty"`
+}
+
+// DefaultNodePool is the node pool every cluster has, as AKS names its
+// first pool.
+const DefaultNodePool = "nodepool1"
+
+// NodePool is a node pool: the user-assigned identities attached to its
+// nodes (AKS attaches them to the pool's scale set), served by the node
+// agent besides the cluster's kubelet identity.
+type NodePool struct {
+	UserAssigned []string `json:"userAssigned,omitempty"` // identity resource IDs
+}
+
+// NodePool returns the pool named name (any case); the default pool
+// always exists.
+func (sp ClusterSpec) NodePool(name string) (NodePool, bool) {
+	for n, p := range sp.NodePools {
+		if strings.EqualFold(n, name) {
+			return p, true
+		}
+	}
+	return NodePool{}, strings.EqualFold(name, DefaultNodePool)
 }
 
 // ClusterRef names a cluster.
@@ -369,6 +419,12 @@ type Storage interface {
 
 	// PutCluster creates or replaces a cluster; created reports which.
 	PutCluster(ctx context.Context, c Cluster) (created bool, err error)
+	// UpdateCluster runs a read-modify-write of one cluster in a
+	// transaction: fn gets the stored cluster, or nil when there is none,
+	// and returns the cluster to store (nil stores nothing). fn may run more
+	// than once (the transaction is retried on a conflict), so it must do
+	// no I/O. On update the ID, names and creation time stay as stored.
+	UpdateCluster(ctx context.Context, ref ClusterRef, fn func(old *Cluster) (*Cluster, error)) (Cluster, error)
 	GetCluster(ctx context.Context, ref ClusterRef) (Cluster, error)
 	GetClusterByID(ctx context.Context, id string) (Cluster, error)
 	// ListClusters lists one page of a group's clusters, or a

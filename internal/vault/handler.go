@@ -13,7 +13,6 @@ import (
 
 	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/msi"
-	"github.com/ward-id/ward/internal/rbac"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -23,11 +22,18 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, r *http.Request) (authn.Principal, error)
 }
 
+// Access answers the data plane's RBAC question: may principal perform the
+// data action at scope? authz.Service answers it for ARM and the vault
+// alike, from the index the change feed keeps current.
+type Access interface {
+	AllowedData(principalID, dataAction, scope string) bool
+}
+
 // Handler serves the secrets data plane for every vault host.
 type Handler struct {
 	Svc       *Service
 	Auth      Authenticator
-	Engine    *rbac.Engine
+	Access    Access
 	Authority string // <public URL>/<tenant>, for the 401 challenge
 	Log       *slog.Logger
 }
@@ -150,7 +156,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if secret != "" {
 			scope += "/secrets/" + secret
 		}
-		if h.Engine.Authorize(p.ObjectID, action, scope, true).Allowed {
+		if h.Access.AllowedData(p.ObjectID, action, scope) {
 			return true
 		}
 		writeErr(w, http.StatusForbidden, "Forbidden", "ForbiddenByRbac", fmt.Sprintf(

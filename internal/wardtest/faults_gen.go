@@ -91,6 +91,7 @@ var storageMethods = map[string]bool{
 	"RecordActivity":             true,
 	"RecordSignIn":               true,
 	"RecordSignIns":              true,
+	"UpdateCluster":              true,
 	"UpdateIdentity":             true,
 	"UpdateMachine":              true,
 	"UpdateRoleDefinition":       true,
@@ -698,6 +699,14 @@ func (s *Store) RecordSignIns(a0 context.Context, a1 []storage.SignIn) (err erro
 		return
 	}
 	return s.Storage.RecordSignIns(a0, a1)
+}
+
+// UpdateCluster is storage.Storage's, failing while Fail says so.
+func (s *Store) UpdateCluster(a0 context.Context, a1 storage.ClusterRef, a2 func(*storage.Cluster) (*storage.Cluster, error)) (r0 storage.Cluster, err error) {
+	if err = s.fault("UpdateCluster"); err != nil {
+		return
+	}
+	return s.Storage.UpdateCluster(a0, a1, a2)
 }
 
 // UpdateIdentity is storage.Storage's, failing while Fail says so.

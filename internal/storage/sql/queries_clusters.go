@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/ward-id/ward/internal/resourceid"
@@ -16,15 +18,69 @@ func clusterKey(ref storage.ClusterRef) string {
 	return resourceid.Key("/subscriptions/" + ref.SubscriptionID + "/resourcegroups/" + ref.ResourceGroup + "/providers/Microsoft.ContainerService/managedClusters/" + ref.Name)
 }
 
+// scanCluster reads a cluster row, decoding its spec column.
 func scanCluster(sc scanner) (storage.Cluster, error) {
-	var c storage.Cluster
-	var tags string
-	var created, updated int64
-	if err := sc.Scan(&c.ID, &c.SubscriptionID, &c.ResourceGroup, &c.Name, &c.Location, &tags, &c.Spec, &created, &updated); err != nil {
-		return c, err
+	m, err := scanMachine(sc)
+	if err != nil {
+		return storage.Cluster{}, err
 	}
-	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
-	return c, json.Unmarshal([]byte(tags), &c.Tags)
+	c := storage.Cluster{ID: m.ID, SubscriptionID: m.SubscriptionID, ResourceGroup: m.ResourceGroup, Name: m.Name,
+		Location: m.Location, Tags: m.Tags, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
+	if err := json.Unmarshal([]byte(m.Spec), &c.Spec); err != nil {
+		return storage.Cluster{}, fmt.Errorf("cluster %s: corrupt spec column: %w", c.Name, err)
+	}
+	return c, nil
+}
+
+// UpdateCluster runs fn on the stored cluster (nil when absent) in one
+// transaction and stores what it returns: an insert when there was none,
+// else an update of the mutable columns.
+func (s *DB) UpdateCluster(ctx context.Context, ref storage.ClusterRef, fn func(*storage.Cluster) (*storage.Cluster, error)) (storage.Cluster, error) {
+	var out storage.Cluster
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var oldp *storage.Cluster
+		old, err := scanCluster(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+clusterCols+` FROM clusters WHERE key = ?`+s.fl.forUpdate()), clusterKey(ref)))
+		switch {
+		case err == nil:
+			oldp = &old
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		nu, err := fn(oldp)
+		if err != nil {
+			return err
+		}
+		if nu == nil {
+			if oldp == nil {
+				return storage.ErrNotFound
+			}
+			out = old
+			return nil
+		}
+		tags, err := marshalTags(nu.Tags)
+		if err != nil {
+			return err
+		}
+		spec, err := json.Marshal(nu.Spec)
+		if err != nil {
+			return err
+		}
+		if oldp == nil {
+			_, err = tx.ExecContext(ctx, s.fl.rebind(`INSERT INTO clusters (key, rg_key, `+clusterCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				clusterKey(ref), resourceid.Key(resourceid.ResourceGroupID(ref.SubscriptionID, ref.ResourceGroup)), strings.ToLower(nu.ID),
+				ref.SubscriptionID, ref.ResourceGroup, ref.Name, nu.Location, tags, string(spec), micros(nu.CreatedAt), micros(nu.UpdatedAt))
+			out = *nu
+			out.ID, out.SubscriptionID, out.ResourceGroup, out.Name = strings.ToLower(nu.ID), ref.SubscriptionID, ref.ResourceGroup, ref.Name
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE clusters SET location = ?, tags = ?, spec = ?, updated_at = ? WHERE key = ?`),
+			nu.Location, tags, string(spec), micros(nu.UpdatedAt), clusterKey(ref))
+		// Fields the database owns stay as they were.
+		out = *nu
+		out.ID, out.SubscriptionID, out.ResourceGroup, out.Name, out.CreatedAt = old.ID, old.SubscriptionID, old.ResourceGroup, old.Name, old.CreatedAt
+		return err
+	})
+	return out, err
 }
 
 // PutCluster creates or replaces a cluster; the ID and creation time of an
@@ -34,11 +90,15 @@ func (s *DB) PutCluster(ctx context.Context, c storage.Cluster) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	spec, err := json.Marshal(c.Spec)
+	if err != nil {
+		return false, err
+	}
 	ref := storage.ClusterRef{SubscriptionID: c.SubscriptionID, ResourceGroup: c.ResourceGroup, Name: c.Name}
 	var created bool
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.fl.rebind(`UPDATE clusters SET location = ?, tags = ?, spec = ?, updated_at = ? WHERE key = ?`),
-			c.Location, tags, c.Spec, micros(c.UpdatedAt), clusterKey(ref))
+			c.Location, tags, string(spec), micros(c.UpdatedAt), clusterKey(ref))
 		if err != nil {
 			return err
 		}
@@ -48,7 +108,7 @@ func (s *DB) PutCluster(ctx context.Context, c storage.Cluster) (bool, error) {
 		created = true
 		_, err = tx.ExecContext(ctx, s.fl.rebind(`INSERT INTO clusters (key, rg_key, `+clusterCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			clusterKey(ref), resourceid.Key(resourceid.ResourceGroupID(c.SubscriptionID, c.ResourceGroup)), strings.ToLower(c.ID),
-			c.SubscriptionID, c.ResourceGroup, c.Name, c.Location, tags, c.Spec, micros(c.CreatedAt), micros(c.UpdatedAt))
+			c.SubscriptionID, c.ResourceGroup, c.Name, c.Location, tags, string(spec), micros(c.CreatedAt), micros(c.UpdatedAt))
 		return err
 	})
 	return created, err

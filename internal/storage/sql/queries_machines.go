@@ -3,6 +3,7 @@ package sql
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"strings"
 
 	"github.com/ward-id/ward/internal/resourceid"
@@ -15,10 +16,16 @@ func machineKey(ref storage.MachineRef) string {
 	return resourceid.Key("/subscriptions/" + ref.SubscriptionID + "/resourcegroups/" + ref.ResourceGroup + "/providers/Microsoft.HybridCompute/machines/" + ref.Name)
 }
 
-// scanMachine reads a machine row; it has the columns of a cluster row.
+// scanMachine reads a machine row; a cluster row has the same columns.
 func scanMachine(sc scanner) (storage.Machine, error) {
-	c, err := scanCluster(sc)
-	return storage.Machine(c), err
+	var m storage.Machine
+	var tags string
+	var created, updated int64
+	if err := sc.Scan(&m.ID, &m.SubscriptionID, &m.ResourceGroup, &m.Name, &m.Location, &tags, &m.Spec, &created, &updated); err != nil {
+		return m, err
+	}
+	m.CreatedAt, m.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return m, json.Unmarshal([]byte(tags), &m.Tags)
 }
 
 // CreateMachine stores a new machine.

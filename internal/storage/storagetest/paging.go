@@ -57,7 +57,7 @@ func testListPaging(t *testing.T, s storage.Storage) {
 		_, err := s.PutVault(ctx, storage.Vault{SubscriptionID: subID, ResourceGroup: "rg", Name: name, Location: "westeurope", TenantID: tenantID, SKU: "standard", CreatedAt: now, UpdatedAt: now})
 		must(t, err)
 		vaults = append(vaults, name)
-		_, err = s.PutCluster(ctx, storage.Cluster{ID: uuid.NewString(), SubscriptionID: subID, ResourceGroup: "rg", Name: fmt.Sprintf("aks-%02d", i), Location: "westeurope", Spec: `{}`, CreatedAt: now, UpdatedAt: now})
+		_, err = s.PutCluster(ctx, storage.Cluster{ID: uuid.NewString(), SubscriptionID: subID, ResourceGroup: "rg", Name: fmt.Sprintf("aks-%02d", i), Location: "westeurope", Spec: storage.ClusterSpec{}, CreatedAt: now, UpdatedAt: now})
 		must(t, err)
 		clusters = append(clusters, fmt.Sprintf("aks-%02d", i))
 		must(t, s.CreateMachine(ctx, storage.Machine{ID: uuid.NewString(), SubscriptionID: subID, ResourceGroup: "rg", Name: fmt.Sprintf("m-%02d", i), Location: "westeurope", Spec: `{}`, CreatedAt: now, UpdatedAt: now}))

@@ -386,6 +386,11 @@ func (r *recorder) RecordSignIns(a0 context.Context, a1 []storage.SignIn) error 
 	return r.s.RecordSignIns(a0, a1)
 }
 
+func (r *recorder) UpdateCluster(a0 context.Context, a1 storage.ClusterRef, a2 func(*storage.Cluster) (*storage.Cluster, error)) (storage.Cluster, error) {
+	r.hit("UpdateCluster")
+	return r.s.UpdateCluster(a0, a1, a2)
+}
+
 func (r *recorder) UpdateIdentity(a0 context.Context, a1 storage.IdentityRef, a2 func(storage.Identity) (storage.Identity, error)) (storage.Identity, error) {
 	r.hit("UpdateIdentity")
 	return r.s.UpdateIdentity(a0, a1, a2)

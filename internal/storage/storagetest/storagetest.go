@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"LogRetention", testLogRetention},
 		{"Clusters", testClusters},
 		{"ListPaging", testListPaging},
+		{"UpdateCluster", testUpdateCluster},
 		{"Machines", testMachines},
 		{"ChangeFeed", testChangeFeed},
 		{"Lock", testLock},
@@ -743,20 +744,20 @@ func testClusters(t *testing.T, s storage.Storage) {
 	ctx := context.Background()
 	seed(t, s)
 	seedGroup(t, s, "rg")
-	c := storage.Cluster{ID: uuid.NewString(), SubscriptionID: subID, ResourceGroup: "rg", Name: "aks1", Location: "westeurope", Spec: `{"a":1}`, CreatedAt: now, UpdatedAt: now}
+	c := storage.Cluster{ID: uuid.NewString(), SubscriptionID: subID, ResourceGroup: "rg", Name: "aks1", Location: "westeurope", Spec: storage.ClusterSpec{DNSPrefix: "a1"}, CreatedAt: now, UpdatedAt: now}
 	created, err := s.PutCluster(ctx, c)
 	must(t, err)
 	if !created {
 		t.Fatal("not created")
 	}
 	c2 := c
-	c2.ID, c2.Spec, c2.Name = uuid.NewString(), `{"a":2}`, "AKS1"
+	c2.ID, c2.Spec, c2.Name = uuid.NewString(), storage.ClusterSpec{DNSPrefix: "a2", NodePools: map[string]storage.NodePool{"gpu": {UserAssigned: []string{"/x"}}}}, "AKS1"
 	if created, err = s.PutCluster(ctx, c2); err != nil || created {
 		t.Fatalf("update: %v %v", created, err)
 	}
 	got, err := s.GetClusterByID(ctx, strings.ToUpper(c.ID))
 	must(t, err)
-	if got.Spec != `{"a":2}` || got.Name != "aks1" || !strings.EqualFold(got.ID, c.ID) {
+	if got.Spec.DNSPrefix != "a2" || len(got.Spec.NodePools["gpu"].UserAssigned) != 1 || got.Name != "aks1" || !strings.EqualFold(got.ID, c.ID) {
 		t.Fatalf("cluster = %+v (the ID must not change on update)", got)
 	}
 	list, err := listAll(t, func(p storage.Page) ([]storage.Cluster, string, error) { return s.ListClusters(ctx, subID, "RG", p) })
@@ -776,6 +777,103 @@ func testClusters(t *testing.T, s storage.Storage) {
 	wantErr(t, "get deleted", err, storage.ErrNotFound)
 	_, err = s.GetClusterByID(ctx, c.ID)
 	wantErr(t, "get deleted by ID", err, storage.ErrNotFound)
+}
+
+func testUpdateCluster(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	seed(t, s)
+	seedGroup(t, s, "rg")
+	ref := storage.ClusterRef{SubscriptionID: subID, ResourceGroup: "rg", Name: "aks1"}
+	id := uuid.NewString()
+
+	// Absent: fn sees nil; returning nil stores nothing.
+	_, err := s.UpdateCluster(ctx, ref, func(old *storage.Cluster) (*storage.Cluster, error) {
+		if old != nil {
+			t.Errorf("old = %+v, want nil for a cluster that does not exist", old)
+		}
+		return nil, nil
+	})
+	wantErr(t, "update missing, no write", err, storage.ErrNotFound)
+	_, err = s.GetCluster(ctx, ref)
+	wantErr(t, "get after no write", err, storage.ErrNotFound)
+
+	// Create through the closure.
+	got, err := s.UpdateCluster(ctx, ref, func(old *storage.Cluster) (*storage.Cluster, error) {
+		return &storage.Cluster{ID: id, Location: "westeurope", Tags: map[string]string{"t": "1"}, CreatedAt: now, UpdatedAt: now,
+			Spec: storage.ClusterSpec{IdentityType: "SystemAssigned", OIDCIssuer: true}}, nil
+	})
+	must(t, err)
+	if got.ID != id || got.Name != "aks1" || got.SubscriptionID != subID || !got.Spec.OIDCIssuer {
+		t.Fatalf("created = %+v", got)
+	}
+	stored, err := s.GetCluster(ctx, ref)
+	must(t, err)
+	if stored.ID != id || stored.Spec.IdentityType != "SystemAssigned" || stored.Tags["t"] != "1" || !stored.CreatedAt.Equal(now) {
+		t.Fatalf("stored = %+v", stored)
+	}
+
+	// Update: fn sees the stored cluster; database-owned fields stay.
+	later := now.Add(time.Hour)
+	got, err = s.UpdateCluster(ctx, storage.ClusterRef{SubscriptionID: subID, ResourceGroup: "RG", Name: "AKS1"}, func(old *storage.Cluster) (*storage.Cluster, error) {
+		if old == nil || old.Spec.IdentityType != "SystemAssigned" {
+			return nil, fmt.Errorf("old = %+v, want the stored cluster", old)
+		}
+		nu := *old
+		nu.ID, nu.Name, nu.CreatedAt, nu.UpdatedAt = "must-not-change", "must-not-change", later, later
+		nu.Spec.WorkloadIdentity = true
+		return &nu, nil
+	})
+	must(t, err)
+	if got.ID != id || got.Name != "aks1" || !got.CreatedAt.Equal(now) || !got.Spec.WorkloadIdentity {
+		t.Fatalf("updated = %+v", got)
+	}
+	stored, err = s.GetClusterByID(ctx, id)
+	must(t, err)
+	if stored.Name != "aks1" || !stored.CreatedAt.Equal(now) || !stored.UpdatedAt.Equal(later) || !stored.Spec.WorkloadIdentity || !stored.Spec.OIDCIssuer {
+		t.Fatalf("stored after update = %+v", stored)
+	}
+
+	// An error from fn writes nothing.
+	boom := errors.New("boom")
+	_, err = s.UpdateCluster(ctx, ref, func(old *storage.Cluster) (*storage.Cluster, error) {
+		nu := *old
+		nu.Spec.WorkloadIdentity = false
+		return &nu, boom
+	})
+	wantErr(t, "update fn error", err, boom)
+	stored, err = s.GetCluster(ctx, ref)
+	must(t, err)
+	if !stored.Spec.WorkloadIdentity {
+		t.Fatal("a failed update was written")
+	}
+
+	// Concurrent increments through the closure lose none.
+	const writers = 8
+	errs := make(chan error, writers)
+	for i := 0; i < writers; i++ {
+		go func() {
+			_, err := s.UpdateCluster(ctx, ref, func(old *storage.Cluster) (*storage.Cluster, error) {
+				nu := *old
+				nu.Tags = map[string]string{"n": old.Tags["n"] + "x"}
+				return &nu, nil
+			})
+			errs <- err
+		}()
+	}
+	ok := 0
+	for i := 0; i < writers; i++ {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case !errors.Is(err, storage.ErrConflict):
+			t.Fatal(err)
+		}
+	}
+	stored, err = s.GetCluster(ctx, ref)
+	must(t, err)
+	if n := len(stored.Tags["n"]); n != ok || ok == 0 {
+		t.Fatalf("%d of %d concurrent updates succeeded but the counter is %d: an update was lost", ok, writers, n)
+	}
 }
 
 // long returns a value of n bytes with a multi-byte rune straddling every
