@@ -28,7 +28,7 @@ func TestClustersOverHTTP(t *testing.T) {
 		{Name: "absent", Method: "GET", Path: strings.TrimSuffix(c, "c1") + "nope" + v, Token: tok, Status: http.StatusNotFound, Code: "ResourceNotFound"},
 	})
 
-	s.Store.Fail("PutCluster", errors.New("disk on fire"))
+	s.Store.Fail("UpdateCluster", errors.New("disk on fire"))
 	defer s.Store.Heal()
 	resp, b := s.Do(t, "PUT", strings.TrimSuffix(c, "c1")+"c2"+v, tok, strings.NewReader(`{"location":"westeurope"}`))
 	if resp.StatusCode != http.StatusInternalServerError || strings.Contains(string(b), "disk on fire") {
