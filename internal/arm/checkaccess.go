@@ -2,6 +2,7 @@ package arm
 
 import (
 	"fmt"
+	"github.com/ward-id/ward/internal/armerr"
 	"net/http"
 	"strings"
 
@@ -42,7 +43,7 @@ func (h *Handler) checkAccess(w http.ResponseWriter, r *http.Request) error {
 	engine := h.rbac.Engine()
 	if !strings.EqualFold(p.ObjectID, body.Subject.PrincipalID) &&
 		!engine.Authorize(p.ObjectID, "Microsoft.Authorization/roleAssignments/read", body.Resource.ID, false).Allowed {
-		return newError(http.StatusForbidden, CodeAuthorizationFailed, fmt.Sprintf(
+		return newError(http.StatusForbidden, armerr.CodeAuthorizationFailed, fmt.Sprintf(
 			"The client '%s' with object id '%s' may only check its own access, or needs 'Microsoft.Authorization/roleAssignments/read' over scope '%s' (Reader) to check another principal's.",
 			p.AppID, p.ObjectID, body.Resource.ID))
 	}

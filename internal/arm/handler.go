@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ward-id/ward/internal/armerr"
 	"io"
 	"log/slog"
 	"net/http"
@@ -180,7 +181,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// action its path implies.
 	rt, _, routed := router.FromContext(r.Context())
 	if !routed {
-		h.writeError(w, r, newError(http.StatusNotFound, CodeNoRegisteredProvider, "No route is registered for this path."))
+		h.writeError(w, r, newError(http.StatusNotFound, armerr.CodeNoRegisteredProvider, "No route is registered for this path."))
 		return
 	}
 	action, scope := rt.Access.Action, scopeFor(r.URL.Path)
@@ -220,7 +221,7 @@ func requestIDs(w http.ResponseWriter, r *http.Request) string {
 
 // forbidden is ARM's 403 for a caller without action at scope.
 func (h *Handler) forbidden(p authn.Principal, action, scope string, why error) error {
-	return newError(http.StatusForbidden, CodeAuthorizationFailed, fmt.Sprintf(
+	return newError(http.StatusForbidden, armerr.CodeAuthorizationFailed, fmt.Sprintf(
 		"The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials. (%v)",
 		p.AppID, p.ObjectID, action, scope, why))
 }
@@ -230,11 +231,11 @@ func (h *Handler) unauthorized(w http.ResponseWriter, r *http.Request, err error
 	var code, msg string
 	switch {
 	case errors.Is(err, authn.ErrNoCredentials):
-		code, msg = CodeAuthenticationFailed, "Authentication failed. The 'Authorization' header is missing."
+		code, msg = armerr.CodeAuthenticationFailed, "Authentication failed. The 'Authorization' header is missing."
 	case errors.As(err, &it) && it.Expired:
-		code, msg = CodeExpiredAuthToken, "The access token expiry UTC time is earlier than current UTC time."
+		code, msg = armerr.CodeExpiredAuthToken, "The access token expiry UTC time is earlier than current UTC time."
 	case errors.As(err, &it):
-		code, msg = CodeInvalidAuthToken, "The access token is invalid: "+it.Reason+"."
+		code, msg = armerr.CodeInvalidAuthToken, "The access token is invalid: "+it.Reason+"."
 	default:
 		h.writeError(w, r, err)
 		return
@@ -250,7 +251,7 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) error {
 	}
 	id, err := resourceid.Parse(r.URL.Path)
 	if err != nil {
-		return newError(http.StatusBadRequest, CodeLinkedInvalidPropertyID, fmt.Sprintf("The path '%s' is not a valid Azure resource path: %v.", r.URL.Path, err))
+		return newError(http.StatusBadRequest, armerr.CodeLinkedInvalidPropertyID, fmt.Sprintf("The path '%s' is not a valid Azure resource path: %v.", r.URL.Path, err))
 	}
 	switch {
 	case id.Subscription == "" && id.Collection == "subscriptions":
@@ -288,7 +289,7 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) error {
 	case h.activity != nil && id.TypeMatches(TypeActivityLog) && id.ResourceGroup == "":
 		return h.activityLog(w, r, id.Subscription)
 	case !strings.EqualFold(id.Provider, ProviderMSI):
-		return newError(http.StatusBadRequest, CodeInvalidResourceNS, fmt.Sprintf("The resource namespace '%s' is invalid or not served by Ward. Ward serves '%s'.", id.Provider, ProviderMSI))
+		return newError(http.StatusBadRequest, armerr.CodeInvalidResourceNS, fmt.Sprintf("The resource namespace '%s' is invalid or not served by Ward. Ward serves '%s'.", id.Provider, ProviderMSI))
 	case id.TypeMatches(TypeIdentity) && id.Collection != "":
 		return h.identities(w, r, id.Subscription, id.ResourceGroup)
 	case id.TypeMatches(TypeIdentity) && id.ResourceGroup != "":
@@ -298,7 +299,7 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) error {
 	case id.TypeMatches(TypeFederatedCredential) && id.ResourceGroup != "":
 		return h.federatedCredential(w, r, ref(id), id.Types[1].Name)
 	}
-	return newError(http.StatusBadRequest, CodeInvalidResourceType, fmt.Sprintf("The resource type at '%s' could not be found in the namespace '%s'.", r.URL.Path, id.Provider))
+	return newError(http.StatusBadRequest, armerr.CodeInvalidResourceType, fmt.Sprintf("The resource type at '%s' could not be found in the namespace '%s'.", r.URL.Path, id.Provider))
 }
 
 func ref(id resourceid.ID) storage.IdentityRef {
@@ -306,7 +307,7 @@ func ref(id resourceid.ID) storage.IdentityRef {
 }
 
 func methodNotAllowed(r *http.Request, allowed ...string) error {
-	return newError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, fmt.Sprintf(
+	return newError(http.StatusMethodNotAllowed, armerr.CodeMethodNotAllowed, fmt.Sprintf(
 		"The HTTP method '%s' is not supported at '%s'. Supported methods: %s.", r.Method, r.URL.Path, strings.Join(allowed, ", ")))
 }
 
@@ -317,23 +318,23 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return newError(http.StatusRequestEntityTooLarge, CodeRequestTooLarge, fmt.Sprintf("The request content is larger than the maximum of %d bytes.", MaxBodyBytes))
+		return newError(http.StatusRequestEntityTooLarge, armerr.CodeRequestTooLarge, fmt.Sprintf("The request content is larger than the maximum of %d bytes.", MaxBodyBytes))
 	}
 	if err != nil {
-		return newError(http.StatusBadRequest, CodeInvalidRequestContent, "The request content could not be read: "+err.Error())
+		return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, "The request content could not be read: "+err.Error())
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.Contains(strings.ToLower(ct), "json") {
-		return newError(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, fmt.Sprintf("The content media type '%s' is not supported. Only 'application/json' is supported.", ct))
+		return newError(http.StatusUnsupportedMediaType, armerr.CodeUnsupportedMediaType, fmt.Sprintf("The content media type '%s' is not supported. Only 'application/json' is supported.", ct))
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return newError(http.StatusBadRequest, CodeInvalidRequestContent, "The request content was invalid and could not be deserialized: the body is empty; a JSON object is required.")
+		return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, "The request content was invalid and could not be deserialized: the body is empty; a JSON object is required.")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil {
-		return newError(http.StatusBadRequest, CodeInvalidRequestContent, fmt.Sprintf("The request content was invalid and could not be deserialized: '%v'.", err))
+		return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, fmt.Sprintf("The request content was invalid and could not be deserialized: '%v'.", err))
 	}
 	if dec.More() {
-		return newError(http.StatusBadRequest, CodeInvalidRequestContent, "The request content was invalid and could not be deserialized: unexpected data after the JSON object.")
+		return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, "The request content was invalid and could not be deserialized: unexpected data after the JSON object.")
 	}
 	return nil
 }
@@ -345,14 +346,14 @@ func pageFromQuery(r *http.Request) (storage.Page, error) {
 	if t := q.Get("$top"); t != "" {
 		n, err := strconv.Atoi(t)
 		if err != nil || n < 1 || n > 1000 {
-			return p, newError(http.StatusBadRequest, CodeInvalidParameter, fmt.Sprintf("The value '%s' of $top is invalid; it must be a whole number from 1 to 1000.", t))
+			return p, newError(http.StatusBadRequest, armerr.CodeInvalidParameter, fmt.Sprintf("The value '%s' of $top is invalid; it must be a whole number from 1 to 1000.", t))
 		}
 		p.Limit = n
 	}
 	if s := q.Get("$skiptoken"); s != "" {
 		b, err := base64.RawURLEncoding.DecodeString(s)
 		if err != nil {
-			return p, newError(http.StatusBadRequest, CodeInvalidSkipToken, "The $skiptoken is invalid; use the nextLink of the previous page as it is.")
+			return p, newError(http.StatusBadRequest, armerr.CodeInvalidSkipToken, "The $skiptoken is invalid; use the nextLink of the previous page as it is.")
 		}
 		p.After = string(b)
 	}

@@ -1,6 +1,7 @@
 package arm
 
 import (
+	"github.com/ward-id/ward/internal/armerr"
 	"net/http"
 	"strings"
 	"time"
@@ -132,7 +133,7 @@ func (h *Handler) authorization(w http.ResponseWriter, r *http.Request, scope, t
 		}
 		return h.role(w, r, scope, name)
 	}
-	return newError(http.StatusBadRequest, CodeInvalidResourceType, "The resource type 'Microsoft.Authorization/"+typ+"' is not served by Ward.")
+	return newError(http.StatusBadRequest, armerr.CodeInvalidResourceType, "The resource type 'Microsoft.Authorization/"+typ+"' is not served by Ward.")
 }
 
 func (h *Handler) listAssignments(w http.ResponseWriter, r *http.Request, scope string) error {

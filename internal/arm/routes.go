@@ -2,6 +2,7 @@ package arm
 
 import (
 	"fmt"
+	"github.com/ward-id/ward/internal/armerr"
 	"net/http"
 	"strings"
 
@@ -101,14 +102,14 @@ func unrouted(r *http.Request, status int, allowed []string) error {
 	}
 	id, err := resourceid.Parse(r.URL.Path)
 	if err != nil {
-		return newError(http.StatusBadRequest, CodeLinkedInvalidPropertyID, fmt.Sprintf("The path '%s' is not a valid Azure resource path: %v.", r.URL.Path, err))
+		return newError(http.StatusBadRequest, armerr.CodeLinkedInvalidPropertyID, fmt.Sprintf("The path '%s' is not a valid Azure resource path: %v.", r.URL.Path, err))
 	}
 	switch strings.ToLower(id.Provider) {
 	case "":
-		return newError(http.StatusNotFound, CodeNoRegisteredProvider, fmt.Sprintf("No route is registered for '%s %s'.", r.Method, r.URL.Path))
+		return newError(http.StatusNotFound, armerr.CodeNoRegisteredProvider, fmt.Sprintf("No route is registered for '%s %s'.", r.Method, r.URL.Path))
 	case strings.ToLower(ProviderMSI), strings.ToLower(ProviderKeyVault), strings.ToLower(ProviderContainerService), strings.ToLower(ProviderHybridCompute), "microsoft.authorization", "microsoft.insights":
-		return newError(http.StatusBadRequest, CodeInvalidResourceType, fmt.Sprintf("The resource type at '%s' could not be found in the namespace '%s'.", r.URL.Path, id.Provider))
+		return newError(http.StatusBadRequest, armerr.CodeInvalidResourceType, fmt.Sprintf("The resource type at '%s' could not be found in the namespace '%s'.", r.URL.Path, id.Provider))
 	}
-	return newError(http.StatusBadRequest, CodeInvalidResourceNS, fmt.Sprintf("The resource namespace '%s' is invalid or not served by Ward. Ward serves Microsoft.Resources, %s, %s, %s, %s and Microsoft.Authorization.",
+	return newError(http.StatusBadRequest, armerr.CodeInvalidResourceNS, fmt.Sprintf("The resource namespace '%s' is invalid or not served by Ward. Ward serves Microsoft.Resources, %s, %s, %s, %s and Microsoft.Authorization.",
 		id.Provider, ProviderMSI, ProviderKeyVault, ProviderContainerService, ProviderHybridCompute))
 }

@@ -18,27 +18,6 @@ const (
 	HeaderClientRequestID      = "x-ms-client-request-id"
 )
 
-// Protocol-level error codes (resource rules' codes live in package msi).
-const (
-	CodeMissingAPIVersion       = "MissingApiVersionParameter"
-	CodeInvalidAPIVersion       = "InvalidApiVersionParameter"
-	CodeNoRegisteredProvider    = "NoRegisteredProviderFound"
-	CodeInvalidRequestContent   = "InvalidRequestContent"
-	CodeRequestTooLarge         = "RequestContentTooLarge"
-	CodeAuthenticationFailed    = "AuthenticationFailed"
-	CodeInvalidAuthToken        = "InvalidAuthenticationToken"
-	CodeExpiredAuthToken        = "ExpiredAuthenticationToken"
-	CodeAuthorizationFailed     = "AuthorizationFailed"
-	CodeMethodNotAllowed        = "MethodNotAllowed"
-	CodeInvalidResourceType     = "InvalidResourceType"
-	CodeInvalidResourceNS       = "InvalidResourceNamespace"
-	CodeInvalidParameter        = "InvalidParameter"
-	CodeInvalidSkipToken        = "InvalidSkipToken"
-	CodeInternalServerError     = "InternalServerError"
-	CodeUnsupportedMediaType    = "UnsupportedMediaType"
-	CodeLinkedInvalidPropertyID = "LinkedInvalidPropertyId"
-)
-
 // MaxBodyBytes caps request bodies, as ARM does (4 MiB).
 const MaxBodyBytes = 4 << 20
 

@@ -10,13 +10,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ward-id/ward/internal/armerr"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/ward-id/ward/internal/authn"
-	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/rbac"
 	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/storage"
@@ -85,16 +85,16 @@ func toRole(d storage.RoleDefinition) (rbac.RoleDefinition, error) {
 	return r, nil
 }
 
-func invalid(code, format string, args ...any) *msi.Error {
-	return &msi.Error{Kind: msi.KindInvalid, Code: code, Message: fmt.Sprintf(format, args...)}
+func invalid(code, format string, args ...any) *armerr.Error {
+	return armerr.BadRequest(code, format, args...)
 }
 
-func notFound(code, format string, args ...any) *msi.Error {
-	return &msi.Error{Kind: msi.KindNotFound, Code: code, Message: fmt.Sprintf(format, args...)}
+func notFound(code, format string, args ...any) *armerr.Error {
+	return armerr.NotFound(code, format, args...)
 }
 
-func conflict(code, format string, args ...any) *msi.Error {
-	return &msi.Error{Kind: msi.KindConflict, Code: code, Message: fmt.Sprintf(format, args...)}
+func conflict(code, format string, args ...any) *armerr.Error {
+	return armerr.Conflict(code, format, args...)
 }
 
 var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -147,8 +147,8 @@ const (
 	ActionRoleDefinitionDelete = "Microsoft.Authorization/roleDefinitions/delete"
 )
 
-func forbidden(format string, args ...any) *msi.Error {
-	return &msi.Error{Kind: msi.KindForbidden, Code: "AuthorizationFailed", Message: fmt.Sprintf(format, args...)}
+func forbidden(format string, args ...any) *armerr.Error {
+	return armerr.AuthorizationFailed(format, args...)
 }
 
 // checkRoleScopes applies ARM's rules for changing a custom role through
@@ -193,13 +193,12 @@ func (s *Service) checkRoleScopes(ctx context.Context, caller, urlScope, action 
 func (s *Service) PutCustomRoleAs(ctx context.Context, caller, urlScope string, r rbac.RoleDefinition) (rbac.RoleDefinition, bool, error) {
 	var old []string
 	prev, err := s.Role(ctx, r.ID)
-	var me *msi.Error
 	switch {
 	case err == nil && prev.Type == rbac.CustomRole:
 		old = prev.AssignableScopes
 	case err == nil:
 		return r, false, invalid("RoleDefinitionUpdateNotPermitted", "Built-in role '%s' cannot be changed.", prev.Name)
-	case errors.As(err, &me) && me.Kind == msi.KindNotFound:
+	case armerr.IsNotFound(err):
 	default:
 		return r, false, err
 	}
@@ -233,8 +232,7 @@ func (s *Service) PutCustomRoleAs(ctx context.Context, caller, urlScope string, 
 // use the role.
 func (s *Service) DeleteCustomRoleAs(ctx context.Context, caller, urlScope, id string) (rbac.RoleDefinition, bool, error) {
 	r, err := s.Role(ctx, id)
-	var me *msi.Error
-	if errors.As(err, &me) && me.Kind == msi.KindNotFound {
+	if armerr.IsNotFound(err) {
 		return r, false, nil
 	}
 	if err != nil {
@@ -286,8 +284,7 @@ func (s *Service) PutCustomRole(ctx context.Context, r rbac.RoleDefinition) (rba
 // DeleteCustomRole deletes a custom role that no assignment uses.
 func (s *Service) DeleteCustomRole(ctx context.Context, id string) (rbac.RoleDefinition, bool, error) {
 	r, err := s.Role(ctx, id)
-	var me *msi.Error
-	if errors.As(err, &me) && me.Kind == msi.KindNotFound {
+	if armerr.IsNotFound(err) {
 		return r, false, nil
 	}
 	if err != nil {
@@ -453,8 +450,7 @@ func (s *Service) Assignment(ctx context.Context, scope, id string) (storage.Rol
 // is 404 RoleAssignmentNotFound through this scope, and stays.
 func (s *Service) DeleteAssignmentAt(ctx context.Context, scope, id string) (storage.RoleAssignment, bool, error) {
 	if _, err := s.Assignment(ctx, scope, id); err != nil {
-		var me *msi.Error
-		if errors.As(err, &me) && me.Kind == msi.KindNotFound {
+		if armerr.IsNotFound(err) {
 			if _, gerr := s.store.GetRoleAssignment(ctx, id); errors.Is(gerr, storage.ErrNotFound) {
 				return storage.RoleAssignment{}, false, nil
 			}

@@ -17,6 +17,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/ward-id/ward/internal/armerr"
 	"regexp"
 	"strings"
 	"sync"
@@ -121,8 +122,8 @@ func New(store storage.Storage, identities *msi.Service, dir *directory.Service,
 
 var clusterNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,61}[a-zA-Z0-9]$`)
 
-func invalid(format string, args ...any) *msi.Error {
-	return &msi.Error{Kind: msi.KindInvalid, Code: "BadRequest", Message: fmt.Sprintf(format, args...)}
+func invalid(format string, args ...any) *armerr.Error {
+	return armerr.BadRequest("BadRequest", format, args...)
 }
 
 // IssuerURL is a cluster's issuer: <public-url>/oidc/<tenant>/<cluster guid>/.
@@ -145,8 +146,8 @@ func (s *Service) Get(ctx context.Context, ref storage.ClusterRef) (Cluster, err
 	}
 	c, err := s.store.GetCluster(ctx, ref)
 	if errors.Is(err, storage.ErrNotFound) {
-		return Cluster{}, &msi.Error{Kind: msi.KindNotFound, Code: "ResourceNotFound", Message: fmt.Sprintf(
-			"The Resource 'Microsoft.ContainerService/managedClusters/%s' under resource group '%s' was not found.", ref.Name, ref.ResourceGroup)}
+		return Cluster{}, armerr.NotFound("ResourceNotFound",
+			"The Resource 'Microsoft.ContainerService/managedClusters/%s' under resource group '%s' was not found.", ref.Name, ref.ResourceGroup)
 	}
 	if err != nil {
 		return Cluster{}, err
@@ -204,8 +205,7 @@ func (s *Service) Put(ctx context.Context, ref storage.ClusterRef, req Request) 
 	}
 	now := s.now().UTC()
 	old, err := s.Get(ctx, ref)
-	var me *msi.Error
-	created := errors.As(err, &me) && me.Kind == msi.KindNotFound
+	created := armerr.IsNotFound(err)
 	if err != nil && !created {
 		return Cluster{}, false, err
 	}
@@ -221,9 +221,9 @@ func (s *Service) Put(ctx context.Context, ref storage.ClusterRef, req Request) 
 		// A cluster never adopts a group it did not create: deleting the
 		// cluster deletes its node resource group with everything in it.
 		if _, err := s.msi.Group(ctx, ref.SubscriptionID, c.Spec.NodeResourceGroup); err == nil {
-			return Cluster{}, false, &msi.Error{Kind: msi.KindConflict, Code: "NodeResourceGroupAlreadyExists", Message: fmt.Sprintf(
+			return Cluster{}, false, armerr.Conflict("NodeResourceGroupAlreadyExists",
 				"The node resource group '%s' of cluster '%s' already exists. A managed cluster creates its node resource group and deletes it with the cluster, so it cannot use an existing one: delete or rename that group, or choose another cluster name.",
-				c.Spec.NodeResourceGroup, ref.Name)}
+				c.Spec.NodeResourceGroup, ref.Name)
 		}
 		c.Spec.KubernetesVersion, c.Spec.DNSPrefix = "1.31.1", ref.Name+"-dns"
 	} else if l := msi.NormalizeLocation(req.Location); l != "" && l != c.Location {
@@ -311,8 +311,8 @@ func (s *Service) Put(ctx context.Context, ref storage.ClusterRef, req Request) 
 		if groupCreated {
 			c.Spec.NodeResourceGroupOwned = true
 		} else if !c.Spec.NodeResourceGroupOwned {
-			return Cluster{}, false, &msi.Error{Kind: msi.KindConflict, Code: "NodeResourceGroupAlreadyExists", Message: fmt.Sprintf(
-				"The node resource group '%s' exists and was not created by cluster '%s'; the cluster will not adopt it or its identities.", c.Spec.NodeResourceGroup, ref.Name)}
+			return Cluster{}, false, armerr.Conflict("NodeResourceGroupAlreadyExists",
+				"The node resource group '%s' exists and was not created by cluster '%s'; the cluster will not adopt it or its identities.", c.Spec.NodeResourceGroup, ref.Name)
 		}
 		name := ref.Name + "-agentpool"
 		id, idCreated, err := s.msi.PutIdentity(ctx, storage.IdentityRef{SubscriptionID: ref.SubscriptionID, ResourceGroup: c.Spec.NodeResourceGroup, Name: name}, msi.IdentitySpec{Location: c.Location})
@@ -320,8 +320,8 @@ func (s *Service) Put(ctx context.Context, ref storage.ClusterRef, req Request) 
 			return Cluster{}, false, err
 		}
 		if !idCreated {
-			return Cluster{}, false, &msi.Error{Kind: msi.KindConflict, Code: "Conflict", Message: fmt.Sprintf(
-				"The identity '%s' already exists in node resource group '%s'; the cluster will not adopt an identity it did not create. Pass --assign-kubelet-identity to use it deliberately.", name, c.Spec.NodeResourceGroup)}
+			return Cluster{}, false, armerr.Conflict("Conflict",
+				"The identity '%s' already exists in node resource group '%s'; the cluster will not adopt an identity it did not create. Pass --assign-kubelet-identity to use it deliberately.", name, c.Spec.NodeResourceGroup)
 		}
 		c.Spec.KubeletIdentity, c.Spec.KubeletManaged = resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name), true
 	}
@@ -360,8 +360,7 @@ func (s *Service) dropSystemIdentity(ctx context.Context, sp Spec) error {
 // (clusters never adopt existing groups). Identities the user gave survive.
 func (s *Service) Delete(ctx context.Context, ref storage.ClusterRef) (bool, error) {
 	c, err := s.Get(ctx, ref)
-	var me *msi.Error
-	if errors.As(err, &me) && me.Kind == msi.KindNotFound {
+	if armerr.IsNotFound(err) {
 		return false, nil
 	}
 	if err != nil {

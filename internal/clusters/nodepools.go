@@ -3,13 +3,12 @@ package clusters
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"github.com/ward-id/ward/internal/armerr"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 
-	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -76,8 +75,8 @@ func (sp Spec) pools() []NamedPool {
 }
 
 func poolNotFound(cluster, name string) error {
-	return &msi.Error{Kind: msi.KindNotFound, Code: msi.CodeResourceNotFound, Message: fmt.Sprintf(
-		"The Resource 'Microsoft.ContainerService/managedClusters/%s/agentPools/%s' was not found.", cluster, name)}
+	return armerr.NotFound(armerr.CodeResourceNotFound,
+		"The Resource 'Microsoft.ContainerService/managedClusters/%s/agentPools/%s' was not found.", cluster, name)
 }
 
 // GetNodePool reads one node pool.

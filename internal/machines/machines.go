@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ward-id/ward/internal/armerr"
 	"regexp"
 	"slices"
 	"strings"
@@ -158,13 +159,13 @@ func New(cfg Config) *Service {
 // Arc machine names: 1-54 letters, digits, '-', '_' or '.', not ending in '.'.
 var nameRE = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,52}[a-zA-Z0-9_-]$|^[a-zA-Z0-9_]$`)
 
-func invalid(format string, args ...any) *msi.Error {
-	return &msi.Error{Kind: msi.KindInvalid, Code: msi.CodeBadRequest, Message: fmt.Sprintf(format, args...)}
+func invalid(format string, args ...any) *armerr.Error {
+	return armerr.BadRequest(armerr.CodeBadRequest, format, args...)
 }
 
-func notFound(ref storage.MachineRef) *msi.Error {
-	return &msi.Error{Kind: msi.KindNotFound, Code: msi.CodeResourceNotFound, Message: fmt.Sprintf(
-		"The Resource '%s/%s' under resource group '%s' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix", Type, ref.Name, ref.ResourceGroup)}
+func notFound(ref storage.MachineRef) *armerr.Error {
+	return armerr.NotFound(armerr.CodeResourceNotFound,
+		"The Resource '%s/%s' under resource group '%s' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix", Type, ref.Name, ref.ResourceGroup)
 }
 
 func decode(m storage.Machine) (Machine, error) {
@@ -313,8 +314,8 @@ func (s *Service) applyIdentity(ctx context.Context, name string, sp *Spec, syst
 // returned once.
 func (s *Service) Put(ctx context.Context, ref storage.MachineRef, req Request) (Machine, bool, *JoinToken, error) {
 	if !nameRE.MatchString(ref.Name) {
-		return Machine{}, false, nil, &msi.Error{Kind: msi.KindInvalid, Code: msi.CodeInvalidResourceName, Message: fmt.Sprintf(
-			"The machine name '%s' is invalid: 1-54 letters, digits, '-', '_' or '.', not ending with '.'.", ref.Name)}
+		return Machine{}, false, nil, armerr.BadRequest(armerr.CodeInvalidResourceName,
+			"The machine name '%s' is invalid: 1-54 letters, digits, '-', '_' or '.', not ending with '.'.", ref.Name)
 	}
 	if err := msi.ValidateTags(req.Tags); err != nil {
 		return Machine{}, false, nil, err
@@ -324,8 +325,7 @@ func (s *Service) Put(ctx context.Context, ref storage.MachineRef, req Request) 
 		return Machine{}, false, nil, err
 	}
 	old, err := s.Get(ctx, ref)
-	var me *msi.Error
-	if errors.As(err, &me) && me.Kind == msi.KindNotFound {
+	if armerr.IsNotFound(err) {
 		return s.create(ctx, ref, rg, req)
 	}
 	if err != nil {
@@ -378,7 +378,7 @@ func (s *Service) create(ctx context.Context, ref storage.MachineRef, rg storage
 			_ = s.dir.Delete(context.WithoutCancel(ctx), m.Spec.SystemPrincipalID)
 		}
 		if errors.Is(err, storage.ErrAlreadyExists) {
-			return Machine{}, false, nil, &msi.Error{Kind: msi.KindConflict, Code: msi.CodeConflict, Message: fmt.Sprintf("The machine '%s' was created concurrently; retry.", ref.Name)}
+			return Machine{}, false, nil, armerr.Conflict(armerr.CodeConflict, "The machine '%s' was created concurrently; retry.", ref.Name)
 		}
 		return Machine{}, false, nil, err
 	}
@@ -447,7 +447,7 @@ func (s *Service) update(ctx context.Context, ref storage.MachineRef, old Machin
 			return cur, err
 		}
 		if d.Spec.SystemPrincipalID != old.Spec.SystemPrincipalID || !slices.Equal(d.Spec.UserAssigned, old.Spec.UserAssigned) {
-			return cur, &msi.Error{Kind: msi.KindConflict, Code: msi.CodeConflict, Message: fmt.Sprintf("The identities of machine '%s' changed concurrently; retry.", ref.Name)}
+			return cur, armerr.Conflict(armerr.CodeConflict, "The identities of machine '%s' changed concurrently; retry.", ref.Name)
 		}
 		// The agent's credential and join token may have changed since the
 		// read above; keep them as stored.
@@ -511,8 +511,7 @@ func (s *Service) dropSystemIdentity(ctx context.Context, principalID string) er
 // User-assigned identities survive.
 func (s *Service) Delete(ctx context.Context, ref storage.MachineRef) (bool, error) {
 	m, err := s.Get(ctx, ref)
-	var me *msi.Error
-	if errors.As(err, &me) && me.Kind == msi.KindNotFound {
+	if armerr.IsNotFound(err) {
 		return false, nil
 	}
 	if err != nil {

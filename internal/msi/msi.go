@@ -7,7 +7,7 @@ package msi
 import (
 	"context"
 	"errors"
-	"fmt"
+	"github.com/ward-id/ward/internal/armerr"
 	"strings"
 	"sync"
 	"time"
@@ -79,7 +79,7 @@ func (s *Service) PutGroup(ctx context.Context, sub, name string, spec GroupSpec
 	}
 	loc := NormalizeLocation(spec.Location)
 	if loc == "" {
-		return storage.ResourceGroup{}, false, invalid(CodeLocationRequired, "The location property is required for this definition.")
+		return storage.ResourceGroup{}, false, invalid(armerr.CodeLocationRequired, "The location property is required for this definition.")
 	}
 	if err := ValidateTags(spec.Tags); err != nil {
 		return storage.ResourceGroup{}, false, err
@@ -88,8 +88,7 @@ func (s *Service) PutGroup(ctx context.Context, sub, name string, spec GroupSpec
 		return storage.ResourceGroup{}, false, err
 	}
 	if old, err := s.store.GetResourceGroup(ctx, sub, name); err == nil && old.Location != loc {
-		return storage.ResourceGroup{}, false, &Error{Kind: KindConflict, Code: "InvalidResourceGroupLocation",
-			Message: fmt.Sprintf("Invalid resource group location '%s'. The Resource group already exists in location '%s' in resource group '%s'. A resource group cannot be moved to another location: delete it first or create it in '%s'.", loc, old.Location, old.Name, old.Location)}
+		return storage.ResourceGroup{}, false, armerr.Conflict("InvalidResourceGroupLocation", "Invalid resource group location '%s'. The Resource group already exists in location '%s' in resource group '%s'. A resource group cannot be moved to another location: delete it first or create it in '%s'.", loc, old.Location, old.Name, old.Location)
 	}
 	now := s.now().UTC()
 	rg := storage.ResourceGroup{SubscriptionID: sub, Name: name, Location: loc, Tags: spec.Tags, CreatedAt: now, UpdatedAt: now}
@@ -150,7 +149,7 @@ func validIsolationScope(v string) (string, error) {
 	case strings.EqualFold(v, "Regional"):
 		return "Regional", nil
 	}
-	return "", invalid(CodeBadRequest, "The isolationScope '%s' is invalid. Allowed values are 'None' and 'Regional'.", v)
+	return "", invalid(armerr.CodeBadRequest, "The isolationScope '%s' is invalid. Allowed values are 'None' and 'Regional'.", v)
 }
 
 // PutIdentity creates an identity with new client and principal IDs, or
@@ -161,7 +160,7 @@ func (s *Service) PutIdentity(ctx context.Context, ref storage.IdentityRef, spec
 	}
 	loc := NormalizeLocation(spec.Location)
 	if loc == "" {
-		return storage.Identity{}, false, invalid(CodeLocationRequired, "The location property is required for this definition.")
+		return storage.Identity{}, false, invalid(armerr.CodeLocationRequired, "The location property is required for this definition.")
 	}
 	scope, err := validIsolationScope(spec.IsolationScope)
 	if err != nil {
@@ -183,8 +182,8 @@ func (s *Service) PutIdentity(ctx context.Context, ref storage.IdentityRef, spec
 	for attempt := 0; attempt < 3; attempt++ {
 		updated, err := s.store.UpdateIdentity(ctx, ref, func(old storage.Identity) (storage.Identity, error) {
 			if old.Location != loc {
-				return old, &Error{Kind: KindConflict, Code: "InvalidResourceLocation", Message: fmt.Sprintf(
-					"The resource '%s' already exists in location '%s' in resource group '%s'. A resource with the same name cannot be created in location '%s'. Please select a new resource name.", old.Name, old.Location, old.ResourceGroup, loc)}
+				return old, armerr.Conflict("InvalidResourceLocation",
+					"The resource '%s' already exists in location '%s' in resource group '%s'. A resource with the same name cannot be created in location '%s'. Please select a new resource name.", old.Name, old.Location, old.ResourceGroup, loc)
 			}
 			old.Tags, old.IsolationScope, old.UpdatedAt = spec.Tags, scope, now
 			return old, nil
@@ -206,7 +205,7 @@ func (s *Service) PutIdentity(ctx context.Context, ref storage.IdentityRef, spec
 		}
 		return id, true, nil
 	}
-	return storage.Identity{}, false, &Error{Kind: KindConflict, Code: CodeConflict, Message: "The identity was modified concurrently; retry the request."}
+	return storage.Identity{}, false, armerr.Conflict(armerr.CodeConflict, "The identity was modified concurrently; retry the request.")
 }
 
 // PatchIdentity updates tags and/or the isolation scope; nil leaves a field.
@@ -300,11 +299,11 @@ func (s *Service) PutFederatedCredential(ctx context.Context, ref storage.Identi
 	created, err := s.store.PutFederatedCredential(ctx, c, func(siblings []storage.FederatedCredential) error {
 		for _, o := range siblings {
 			if o.Issuer == spec.Issuer && o.Subject == spec.Subject {
-				return invalid(CodeBadRequest, "Issuer and subject combination already exists for this Managed Identity. Federated identity credential '%s' already trusts issuer '%s' with subject '%s'.", o.Name, o.Issuer, o.Subject)
+				return invalid(armerr.CodeBadRequest, "Issuer and subject combination already exists for this Managed Identity. Federated identity credential '%s' already trusts issuer '%s' with subject '%s'.", o.Name, o.Issuer, o.Subject)
 			}
 		}
 		if len(siblings) >= MaxFederatedCredentials {
-			return invalid(CodeBadRequest, "The managed identity '%s' already has %d federated identity credentials, the maximum allowed. Delete one before adding another.", ref.Name, MaxFederatedCredentials)
+			return invalid(armerr.CodeBadRequest, "The managed identity '%s' already has %d federated identity credentials, the maximum allowed. Delete one before adding another.", ref.Name, MaxFederatedCredentials)
 		}
 		return nil
 	})
@@ -320,15 +319,15 @@ func (s *Service) PutFederatedCredential(ctx context.Context, ref storage.Identi
 	return got, created, err
 }
 
-func errConcurrentWrites(idKey string) *Error {
-	return &Error{Kind: KindConflict, Code: CodeConcurrentFICWrites, Message: fmt.Sprintf(
-		"Too many Federated Identity Credentials are written concurrently for the managed identity '%s'. Concurrent Federated Identity Credentials writes under the same managed identity are not supported.", idKey)}
+func errConcurrentWrites(idKey string) *armerr.Error {
+	return armerr.Conflict(armerr.CodeConcurrentFICWrites,
+		"Too many Federated Identity Credentials are written concurrently for the managed identity '%s'. Concurrent Federated Identity Credentials writes under the same managed identity are not supported.", idKey)
 }
 
 // FederatedCredential reads one credential.
 func (s *Service) FederatedCredential(ctx context.Context, ref storage.IdentityRef, name string) (storage.FederatedCredential, error) {
 	if _, err := s.Identity(ctx, ref); err != nil {
-		if e := (*Error)(nil); errors.As(err, &e) && e.Code == CodeResourceNotFound {
+		if e := (*armerr.Error)(nil); errors.As(err, &e) && e.Code == armerr.CodeResourceNotFound {
 			return storage.FederatedCredential{}, errParentIdentityNotFound()
 		}
 		return storage.FederatedCredential{}, err
@@ -356,7 +355,7 @@ func (s *Service) FederatedCredentials(ctx context.Context, ref storage.Identity
 // did not exist.
 func (s *Service) DeleteFederatedCredential(ctx context.Context, ref storage.IdentityRef, name string) (bool, error) {
 	if _, err := s.Identity(ctx, ref); err != nil {
-		if e := (*Error)(nil); errors.As(err, &e) && e.Code == CodeResourceNotFound {
+		if e := (*armerr.Error)(nil); errors.As(err, &e) && e.Code == armerr.CodeResourceNotFound {
 			return false, errParentIdentityNotFound()
 		}
 		return false, err
@@ -371,7 +370,7 @@ func (s *Service) DeleteFederatedCredential(ctx context.Context, ref storage.Ide
 
 // mapErr turns storage sentinels on writes into provider errors.
 func (s *Service) mapErr(err error, sub, rg string) error {
-	var e *Error
+	var e *armerr.Error
 	switch {
 	case err == nil, errors.As(err, &e):
 		return err
@@ -381,7 +380,7 @@ func (s *Service) mapErr(err error, sub, rg string) error {
 		}
 		return errGroupNotFound(rg)
 	case errors.Is(err, storage.ErrConflict):
-		return &Error{Kind: KindConflict, Code: CodeConflict, Message: "The resource was modified concurrently; retry the request."}
+		return armerr.Conflict(armerr.CodeConflict, "The resource was modified concurrently; retry the request.")
 	}
 	return err
 }

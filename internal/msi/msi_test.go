@@ -3,6 +3,7 @@ package msi
 import (
 	"context"
 	"errors"
+	"github.com/ward-id/ward/internal/armerr"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -35,7 +36,7 @@ func newService(t *testing.T) (*Service, storage.Storage) {
 }
 
 func code(err error) string {
-	var e *Error
+	var e *armerr.Error
 	if errors.As(err, &e) {
 		return e.Code
 	}
@@ -79,8 +80,8 @@ func TestConcurrentFederatedCredentialWritesConflict(t *testing.T) {
 	<-bs.entered // the first write is in flight
 	spec.Subject = "s2"
 	_, _, err := svc.PutFederatedCredential(ctx, ref, "fic-2", spec)
-	if code(err) != CodeConcurrentFICWrites || !strings.Contains(err.Error(), "/subscriptions/"+sub+"/resourcegroups/rg/providers/microsoft.managedidentity/userassignedidentities/app") {
-		t.Fatalf("concurrent write: %v, want %s naming the lower-cased identity", err, CodeConcurrentFICWrites)
+	if code(err) != armerr.CodeConcurrentFICWrites || !strings.Contains(err.Error(), "/subscriptions/"+sub+"/resourcegroups/rg/providers/microsoft.managedidentity/userassignedidentities/app") {
+		t.Fatalf("concurrent write: %v, want %s naming the lower-cased identity", err, armerr.CodeConcurrentFICWrites)
 	}
 	// Another identity is not blocked.
 	other := storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "other"}
@@ -107,8 +108,8 @@ func TestValidateGroupName(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"", "ends.", "has space", "a/b", strings.Repeat("r", 91)} {
-		if err := ValidateGroupName(bad); code(err) != CodeInvalidResourceGroup {
-			t.Errorf("%q: %v, want %s", bad, err, CodeInvalidResourceGroup)
+		if err := ValidateGroupName(bad); code(err) != armerr.CodeInvalidResourceGroup {
+			t.Errorf("%q: %v, want %s", bad, err, armerr.CodeInvalidResourceGroup)
 		}
 	}
 }
@@ -120,8 +121,8 @@ func TestValidateIdentityName(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"ab", "_abc", "a.bc", strings.Repeat("x", 129), "a b c"} {
-		if err := ValidateIdentityName(bad); code(err) != CodeInvalidResourceName {
-			t.Errorf("%q: %v, want %s", bad, err, CodeInvalidResourceName)
+		if err := ValidateIdentityName(bad); code(err) != armerr.CodeInvalidResourceName {
+			t.Errorf("%q: %v, want %s", bad, err, armerr.CodeInvalidResourceName)
 		}
 	}
 }
@@ -135,7 +136,7 @@ func TestPutGroupLocationIsImmutable(t *testing.T) {
 	if _, _, err := svc.PutGroup(ctx, sub, "rg", GroupSpec{Location: "eastus"}); code(err) != "InvalidResourceGroupLocation" {
 		t.Fatalf("move: %v", err)
 	}
-	if _, _, err := svc.PutGroup(ctx, "33333333-3333-3333-3333-333333333333", "rg", GroupSpec{Location: "eastus"}); code(err) != CodeSubscriptionNotFound {
+	if _, _, err := svc.PutGroup(ctx, "33333333-3333-3333-3333-333333333333", "rg", GroupSpec{Location: "eastus"}); code(err) != armerr.CodeSubscriptionNotFound {
 		t.Fatalf("unknown subscription: %v", err)
 	}
 }
