@@ -2,12 +2,13 @@ package arm
 
 import (
 	"fmt"
-	"github.com/ward-id/ward/internal/armerr"
 	"net/http"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ward-id/ward/internal/armerr"
 )
 
 // The api-version rule, per resource type. Each type has the list of the

@@ -2,12 +2,13 @@ package arm
 
 import (
 	"errors"
-	"github.com/ward-id/ward/internal/armerr"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
 	"testing"
+
+	"github.com/ward-id/ward/internal/armerr"
 )
 
 func TestCheckAPIVersion(t *testing.T) {

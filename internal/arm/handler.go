@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/ward-id/ward/internal/armerr"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/authz"
 	"github.com/ward-id/ward/internal/clusters"

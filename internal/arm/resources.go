@@ -7,6 +7,7 @@ import (
 	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/storage"
 )
 
@@ -185,7 +186,7 @@ func (h *Handler) group(w http.ResponseWriter, r *http.Request, sub, name string
 		if err := decodeBody(w, r, &b); err != nil {
 			return err
 		}
-		rg, created, err := h.svc.PutGroup(ctx, sub, name, msi.GroupSpec{Location: b.Location, Tags: b.Tags})
+		rg, created, err := h.svc.PutGroup(ctx, sub, name, resources.GroupSpec{Location: b.Location, Tags: b.Tags})
 		if err != nil {
 			return err
 		}
@@ -202,7 +203,7 @@ func (h *Handler) group(w http.ResponseWriter, r *http.Request, sub, name string
 		if b.Tags == nil {
 			b.Tags = old.Tags
 		}
-		rg, _, err := h.svc.PutGroup(ctx, sub, old.Name, msi.GroupSpec{Location: old.Location, Tags: b.Tags})
+		rg, _, err := h.svc.PutGroup(ctx, sub, old.Name, resources.GroupSpec{Location: old.Location, Tags: b.Tags})
 		if err != nil {
 			return err
 		}

@@ -1,11 +1,11 @@
 package arm
 
 import (
-	"github.com/ward-id/ward/internal/armerr"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/authz"
 	"github.com/ward-id/ward/internal/rbac"

@@ -2,10 +2,10 @@ package arm
 
 import (
 	"fmt"
-	"github.com/ward-id/ward/internal/armerr"
 	"net/http"
 	"strings"
 
+	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/router"
 )

@@ -10,12 +10,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/ward-id/ward/internal/armerr"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/rbac"
 	"github.com/ward-id/ward/internal/resourceid"

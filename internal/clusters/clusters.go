@@ -17,7 +17,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/ward-id/ward/internal/armerr"
 	"regexp"
 	"strings"
 	"sync"
@@ -26,10 +25,12 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/directory"
 	"github.com/ward-id/ward/internal/federation"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/signer"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -211,7 +212,7 @@ func (s *Service) Put(ctx context.Context, ref storage.ClusterRef, req Request) 
 	}
 	c := old
 	if created {
-		loc := msi.NormalizeLocation(req.Location)
+		loc := resources.NormalizeLocation(req.Location)
 		if loc == "" {
 			loc = rg.Location
 		}
@@ -226,7 +227,7 @@ func (s *Service) Put(ctx context.Context, ref storage.ClusterRef, req Request) 
 				c.Spec.NodeResourceGroup, ref.Name)
 		}
 		c.Spec.KubernetesVersion, c.Spec.DNSPrefix = "1.31.1", ref.Name+"-dns"
-	} else if l := msi.NormalizeLocation(req.Location); l != "" && l != c.Location {
+	} else if l := resources.NormalizeLocation(req.Location); l != "" && l != c.Location {
 		return Cluster{}, false, invalid("Changing property 'location' is not allowed.")
 	}
 	if req.KubernetesVersion != "" {
@@ -304,7 +305,7 @@ func (s *Service) Put(ctx context.Context, ref storage.ClusterRef, req Request) 
 		}
 		c.Spec.KubeletIdentity, c.Spec.KubeletManaged = resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name), false
 	} else if c.Spec.KubeletIdentity == "" {
-		_, groupCreated, err := s.msi.PutGroup(ctx, ref.SubscriptionID, c.Spec.NodeResourceGroup, msi.GroupSpec{Location: c.Location})
+		_, groupCreated, err := s.msi.PutGroup(ctx, ref.SubscriptionID, c.Spec.NodeResourceGroup, resources.GroupSpec{Location: c.Location})
 		if err != nil {
 			return Cluster{}, false, err
 		}

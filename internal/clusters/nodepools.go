@@ -3,12 +3,12 @@ package clusters
 import (
 	"context"
 	"encoding/json"
-	"github.com/ward-id/ward/internal/armerr"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/storage"
 )

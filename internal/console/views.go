@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/ward-id/ward/internal/armerr"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/directory"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/rbac"

@@ -18,7 +18,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/ward-id/ward/internal/armerr"
 	"regexp"
 	"slices"
 	"strings"
@@ -26,10 +25,12 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/ward-id/ward/internal/agentproto"
+	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/directory"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/storage"
 )
 
@@ -317,7 +318,7 @@ func (s *Service) Put(ctx context.Context, ref storage.MachineRef, req Request) 
 		return Machine{}, false, nil, armerr.BadRequest(armerr.CodeInvalidResourceName,
 			"The machine name '%s' is invalid: 1-54 letters, digits, '-', '_' or '.', not ending with '.'.", ref.Name)
 	}
-	if err := msi.ValidateTags(req.Tags); err != nil {
+	if err := resources.ValidateTags(req.Tags); err != nil {
 		return Machine{}, false, nil, err
 	}
 	rg, err := s.msi.Group(ctx, ref.SubscriptionID, ref.ResourceGroup)
@@ -331,7 +332,7 @@ func (s *Service) Put(ctx context.Context, ref storage.MachineRef, req Request) 
 	if err != nil {
 		return Machine{}, false, nil, err
 	}
-	if l := msi.NormalizeLocation(req.Location); l != "" && l != old.Location {
+	if l := resources.NormalizeLocation(req.Location); l != "" && l != old.Location {
 		return Machine{}, false, nil, invalid("Changing property 'location' is not allowed.")
 	}
 	m, err := s.update(ctx, ref, old, req.Tags, req.Identity, true, req.CanUse)
@@ -339,7 +340,7 @@ func (s *Service) Put(ctx context.Context, ref storage.MachineRef, req Request) 
 }
 
 func (s *Service) create(ctx context.Context, ref storage.MachineRef, rg storage.ResourceGroup, req Request) (Machine, bool, *JoinToken, error) {
-	loc := msi.NormalizeLocation(req.Location)
+	loc := resources.NormalizeLocation(req.Location)
 	if loc == "" {
 		loc = rg.Location
 	}
@@ -483,7 +484,7 @@ func (s *Service) update(ctx context.Context, ref storage.MachineRef, old Machin
 // identity mapped to false (null on the wire) is detached.
 func (s *Service) Patch(ctx context.Context, ref storage.MachineRef, p Patch) (Machine, error) {
 	if p.Tags != nil {
-		if err := msi.ValidateTags(p.Tags); err != nil {
+		if err := resources.ValidateTags(p.Tags); err != nil {
 			return Machine{}, err
 		}
 	}

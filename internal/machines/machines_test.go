@@ -24,6 +24,7 @@ import (
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/directory"
 	"github.com/ward-id/ward/internal/msi"
+	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/storage"
 	sqlstore "github.com/ward-id/ward/internal/storage/sql"
 )
@@ -66,7 +67,7 @@ func newFixture(t *testing.T) fixture {
 	must(t, st.CreateSubscription(ctx, storage.Subscription{ID: sub, TenantID: tenant, State: "Enabled"}))
 	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	ids := msi.New(st, msi.Config{Now: clk.Now})
-	if _, _, err := ids.PutGroup(ctx, sub, "rg", msi.GroupSpec{Location: "westeurope"}); err != nil {
+	if _, _, err := ids.PutGroup(ctx, sub, "rg", resources.GroupSpec{Location: "westeurope"}); err != nil {
 		t.Fatal(err)
 	}
 	dir := &directory.Service{Store: st, TenantID: tenant, Now: clk.Now}

@@ -10,10 +10,6 @@ var (
 	notFound = armerr.NotFound
 )
 
-func errSubscriptionNotFound(sub string) *armerr.Error { return armerr.SubscriptionNotFound(sub) }
-
-func errGroupNotFound(rg string) *armerr.Error { return armerr.ResourceGroupNotFound(rg) }
-
 func errIdentityNotFound(rg, name string) *armerr.Error {
 	return notFound(armerr.CodeResourceNotFound, "The Resource 'Microsoft.ManagedIdentity/userAssignedIdentities/%s' under resource group '%s' was not found. %s", name, rg, armerr.NotFoundHelp)
 }

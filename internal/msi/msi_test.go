@@ -3,12 +3,13 @@ package msi
 import (
 	"context"
 	"errors"
-	"github.com/ward-id/ward/internal/armerr"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ward-id/ward/internal/armerr"
+	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/storage"
 	sqlstore "github.com/ward-id/ward/internal/storage/sql"
 )
@@ -64,7 +65,7 @@ func TestConcurrentFederatedCredentialWritesConflict(t *testing.T) {
 	bs := &blockingStore{Storage: st, block: "fic-1", entered: make(chan struct{}), release: make(chan struct{})}
 	svc := New(bs, Config{})
 	ctx := context.Background()
-	if _, _, err := svc.PutGroup(ctx, sub, "rg", GroupSpec{Location: "westeurope"}); err != nil {
+	if _, _, err := svc.PutGroup(ctx, sub, "rg", resources.GroupSpec{Location: "westeurope"}); err != nil {
 		t.Fatal(err)
 	}
 	ref := storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "app"}
@@ -101,19 +102,6 @@ func TestConcurrentFederatedCredentialWritesConflict(t *testing.T) {
 	}
 }
 
-func TestValidateGroupName(t *testing.T) {
-	for _, ok := range []string{"a", "My_RG-1.(x)", strings.Repeat("r", 90), "grüße"} {
-		if err := ValidateGroupName(ok); err != nil {
-			t.Errorf("%q: %v", ok, err)
-		}
-	}
-	for _, bad := range []string{"", "ends.", "has space", "a/b", strings.Repeat("r", 91)} {
-		if err := ValidateGroupName(bad); code(err) != armerr.CodeInvalidResourceGroup {
-			t.Errorf("%q: %v, want %s", bad, err, armerr.CodeInvalidResourceGroup)
-		}
-	}
-}
-
 func TestValidateIdentityName(t *testing.T) {
 	for _, ok := range []string{"abc", "a_b-c", strings.Repeat("x", 128), "9lives"} {
 		if err := ValidateIdentityName(ok); err != nil {
@@ -127,20 +115,6 @@ func TestValidateIdentityName(t *testing.T) {
 	}
 }
 
-func TestPutGroupLocationIsImmutable(t *testing.T) {
-	svc, _ := newService(t)
-	ctx := context.Background()
-	if _, created, err := svc.PutGroup(ctx, sub, "rg", GroupSpec{Location: "West Europe"}); err != nil || !created {
-		t.Fatalf("create: %v %v", created, err)
-	}
-	if _, _, err := svc.PutGroup(ctx, sub, "rg", GroupSpec{Location: "eastus"}); code(err) != "InvalidResourceGroupLocation" {
-		t.Fatalf("move: %v", err)
-	}
-	if _, _, err := svc.PutGroup(ctx, "33333333-3333-3333-3333-333333333333", "rg", GroupSpec{Location: "eastus"}); code(err) != armerr.CodeSubscriptionNotFound {
-		t.Fatalf("unknown subscription: %v", err)
-	}
-}
-
 func TestInjectedClockAndIDs(t *testing.T) {
 	_, st := newService(t)
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -150,7 +124,7 @@ func TestInjectedClockAndIDs(t *testing.T) {
 		return []string{"aaaaaaaa-0000-0000-0000-000000000001", "aaaaaaaa-0000-0000-0000-000000000002"}[n-1]
 	}})
 	ctx := context.Background()
-	if _, _, err := svc.PutGroup(ctx, sub, "rg", GroupSpec{Location: "westeurope"}); err != nil {
+	if _, _, err := svc.PutGroup(ctx, sub, "rg", resources.GroupSpec{Location: "westeurope"}); err != nil {
 		t.Fatal(err)
 	}
 	id, _, err := svc.PutIdentity(ctx, storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "app"}, IdentitySpec{Location: "westeurope"})

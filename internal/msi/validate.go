@@ -1,21 +1,17 @@
 package msi
 
 import (
-	"github.com/ward-id/ward/internal/armerr"
 	"net/url"
 	"regexp"
 	"strings"
-	"unicode"
+
+	"github.com/ward-id/ward/internal/armerr"
 )
 
 // Limits and patterns of the managed identity resource provider.
 const (
 	MaxFederatedCredentials = 20  // per identity
 	maxFICFieldLength       = 600 // issuer, subject, each audience
-	maxTags                 = 50
-	maxTagNameLength        = 512
-	maxTagValueLength       = 256
-	maxGroupNameLength      = 90
 )
 
 var (
@@ -23,53 +19,10 @@ var (
 	ficNameRE      = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{2,119}$`)
 )
 
-// ValidateGroupName applies ARM's resource group naming rules: 1-90
-// characters of letters, digits, '-', '.', '(', ')' or '_', not ending in '.'.
-func ValidateGroupName(name string) error {
-	var bad []rune
-	for _, r := range name {
-		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("-._()", r)) {
-			bad = append(bad, r)
-		}
-	}
-	switch {
-	case len(bad) > 0:
-		return invalid(armerr.CodeInvalidResourceGroup, "The provided resource group name '%s' has these invalid characters: '%s'. The name can only be a letter, digit, '-', '.', '(', ')' or '_'.", name, string(bad))
-	case name == "" || len([]rune(name)) > maxGroupNameLength:
-		return invalid(armerr.CodeInvalidResourceGroup, "The provided resource group name '%s' is invalid: it must be 1 to %d characters long.", name, maxGroupNameLength)
-	case strings.HasSuffix(name, "."):
-		return invalid(armerr.CodeInvalidResourceGroup, "The provided resource group name '%s' is invalid: it cannot end with a period.", name)
-	}
-	return nil
-}
-
 // ValidateIdentityName applies the user-assigned identity naming rules.
 func ValidateIdentityName(name string) error {
 	if !identityNameRE.MatchString(name) {
 		return invalid(armerr.CodeInvalidResourceName, "Resource name '%s' is invalid. The name must be 3 to 128 characters long, start with a letter or number, and contain only letters, numbers, hyphens and underscores.", name)
-	}
-	return nil
-}
-
-// NormalizeLocation folds a location as ARM does ("West Europe" -> "westeurope").
-func NormalizeLocation(loc string) string {
-	return strings.ToLower(strings.ReplaceAll(strings.TrimSpace(loc), " ", ""))
-}
-
-// ValidateTags applies ARM's tag limits.
-func ValidateTags(tags map[string]string) error {
-	if len(tags) > maxTags {
-		return invalid(armerr.CodeInvalidTag, "The resource has %d tags; at most %d are allowed.", len(tags), maxTags)
-	}
-	for k, v := range tags {
-		switch {
-		case k == "" || len(k) > maxTagNameLength:
-			return invalid(armerr.CodeInvalidTag, "The tag name '%s' is invalid: it must be 1 to %d characters long.", k, maxTagNameLength)
-		case strings.ContainsAny(k, `<>%&\?/`) || strings.IndexFunc(k, unicode.IsControl) >= 0:
-			return invalid(armerr.CodeInvalidTag, "The tag name '%s' has reserved characters '<,>,%%,&,\\,?,/' or control characters.", k)
-		case len(v) > maxTagValueLength:
-			return invalid(armerr.CodeInvalidTag, "The value of tag '%s' is longer than %d characters.", k, maxTagValueLength)
-		}
 	}
 	return nil
 }

@@ -15,14 +15,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/ward-id/ward/internal/armerr"
 	"net"
 	"net/url"
 	"regexp"
 	"strings"
 	"time"
 
-	"github.com/ward-id/ward/internal/msi"
+	"github.com/ward-id/ward/internal/armerr"
+	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/storage"
 )
 
@@ -124,7 +124,7 @@ func (s *Service) PutVault(ctx context.Context, sub, rg, name, location, tenantI
 	if !vaultNameRE.MatchString(name) || strings.Contains(name, "--") {
 		return storage.Vault{}, false, invalid("VaultNameNotValid", "The vault name '%s' is invalid. A vault's name must be between 3-24 alphanumeric characters. The name must begin with a letter, end with a letter or digit, and not contain consecutive hyphens.", name)
 	}
-	loc := msi.NormalizeLocation(location)
+	loc := resources.NormalizeLocation(location)
 	if loc == "" {
 		return storage.Vault{}, false, invalid(armerr.CodeLocationRequired, "The location property is required for this definition.")
 	}
