@@ -1,8 +1,11 @@
 // Package arm serves Ward's Azure Resource Manager–compatible management
-// API: subscriptions, resource groups, user-assigned identities and their
-// federated identity credentials, and cloud metadata. Handlers are thin: they
-// parse ARM paths and bodies, call package msi, and write ARM's JSON shapes
-// and error envelope.
+// API as a table of resource types (types.go): subscriptions, resource
+// groups, user-assigned identities and their federated credentials, vaults,
+// managed clusters and their agent pools, connected machines; beside them
+// role objects, the activity log and cloud metadata. A request's path is
+// parsed once into a request value (resource ID, action, scope); one
+// generic flow (table.go) serves every type's list, GET, PUT, PATCH and
+// DELETE; errors are armerr values written once, at the edge.
 package arm
 
 import (
@@ -27,7 +30,6 @@ import (
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/machines"
 	"github.com/ward-id/ward/internal/msi"
-	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/storage"
 	"github.com/ward-id/ward/internal/vault"
@@ -134,10 +136,11 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 
 // record writes the activity log event of a management write, successful
 // or not, before the handler returns.
-func (h *Handler) record(r *http.Request, p authn.Principal, action, scope string, status int) {
+func (h *Handler) record(q *request, status int) {
 	if h.activity == nil {
 		return
 	}
+	r := q.r
 	switch r.Method {
 	case http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodPost:
 	default:
@@ -147,60 +150,65 @@ func (h *Handler) record(r *http.Request, p authn.Principal, action, scope strin
 	if status >= 400 {
 		result = "Failed"
 	}
-	var sub string
-	if id, err := resourceid.Parse(scope); err == nil {
-		sub = id.Subscription
-	}
-	e := storage.ActivityEvent{ID: uuid.NewString(), Time: time.Now().UTC(), SubscriptionID: sub, CallerAppID: p.AppID, CallerObjectID: p.ObjectID,
-		Method: r.Method, Action: action, Scope: scope, StatusCode: status, Result: result, CorrelationID: r.Header.Get(HeaderCorrelationRequestID)}
+	p := q.principal
+	e := storage.ActivityEvent{ID: uuid.NewString(), Time: time.Now().UTC(), SubscriptionID: q.id.Subscription, CallerAppID: p.AppID, CallerObjectID: p.ObjectID,
+		Method: r.Method, Action: q.action, Scope: q.scope, StatusCode: status, Result: result, CorrelationID: r.Header.Get(HeaderCorrelationRequestID)}
 	if err := h.activity.RecordActivity(context.WithoutCancel(r.Context()), e); err != nil {
 		h.log.Error("record activity", "err", err, "action", e.Action)
 	}
 }
 
-// ServeHTTP authenticates, routes by the parsed ARM path and recovers panics
-// into an ARM 500, so one bad request never takes the server down.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	corr := requestIDs(w, r)
-	defer func() {
-		if v := recover(); v != nil {
-			h.writeError(w, r, fmt.Errorf("panic: %v", v))
-		}
-	}()
-	p, err := h.auth.Authenticate(r.Context(), r)
-	if err != nil {
-		h.unauthorized(w, r, err)
-		return
-	}
-	if r.Header.Get(HeaderCorrelationRequestID) == "" {
-		r.Header.Set(HeaderCorrelationRequestID, corr)
-	}
-	// The action and scope are derived once: authorization, its error and
-	// the activity record all use them. The action is the one the route
-	// declared when it was mounted; a handler-authorized route records the
-	// action its path implies.
-	rt, _, routed := router.FromContext(r.Context())
-	if !routed {
-		h.writeError(w, r, newError(http.StatusNotFound, armerr.CodeNoRegisteredProvider, "No route is registered for this path."))
-		return
-	}
-	action, scope := rt.Access.Action, scopeFor(r.URL.Path)
-	if action == "" {
-		action = actionFor(r)
-	}
-	sw := &statusWriter{ResponseWriter: w}
-	w = sw
-	defer func() { h.record(r, p, action, scope, sw.status) }()
-	if rt.Access.Kind == router.KindAction {
-		if err := h.authz.Authorize(r.Context(), p, action, scope); err != nil {
-			h.writeError(w, r, h.forbidden(p, action, scope, err))
+// endpoint is the one preamble of every management route: authenticate,
+// parse the path once into a request, authorize the route's declared
+// action at the request's scope, record writes in the activity log, and
+// write fn's error in ARM's envelope. Panics are recovered into an ARM 500,
+// so one bad request never takes the server down.
+func (h *Handler) endpoint(fn func(*request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		corr := requestIDs(w, r)
+		defer func() {
+			if v := recover(); v != nil {
+				h.writeError(w, r, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		p, err := h.auth.Authenticate(r.Context(), r)
+		if err != nil {
+			h.unauthorized(w, r, err)
 			return
 		}
-	}
-	r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
-	if err := h.route(w, r); err != nil {
-		h.writeError(w, r, err)
-	}
+		if r.Header.Get(HeaderCorrelationRequestID) == "" {
+			r.Header.Set(HeaderCorrelationRequestID, corr)
+		}
+		rt, _, routed := router.FromContext(r.Context())
+		if !routed {
+			h.writeError(w, r, newError(http.StatusNotFound, armerr.CodeNoRegisteredProvider, "No route is registered for this path."))
+			return
+		}
+		// The action and scope are derived once: authorization, its error
+		// and the activity record all use them. The action is the one the
+		// route declared when it was mounted; a handler-authorized route
+		// records the action its path implies.
+		sw := &statusWriter{ResponseWriter: w}
+		q := parseRequest(sw, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		q.principal, q.action = p, rt.Access.Action
+		if q.action == "" {
+			q.action = actionFor(r.Method, q)
+		}
+		defer func() { h.record(q, sw.status) }()
+		if rt.Access.Kind == router.KindAction {
+			if err := h.authz.Authorize(r.Context(), p, q.action, q.scope); err != nil {
+				h.writeError(sw, r, h.forbidden(p, q.action, q.scope, err))
+				return
+			}
+		}
+		if q.idErr != nil {
+			h.writeError(sw, r, q.idErr)
+			return
+		}
+		if err := fn(q); err != nil {
+			h.writeError(sw, r, err)
+		}
+	})
 }
 
 // requestIDs sets ARM's request and correlation ID headers and returns the
@@ -243,67 +251,6 @@ func (h *Handler) unauthorized(w http.ResponseWriter, r *http.Request, err error
 	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer authorization_uri="%s/%s", error="invalid_token", error_description="%s"`,
 		h.publicURL, h.tenantID, strings.ReplaceAll(msg, `"`, "'")))
 	h.writeError(w, r, newError(http.StatusUnauthorized, code, msg))
-}
-
-func (h *Handler) route(w http.ResponseWriter, r *http.Request) error {
-	if scope, typ, name, ok := authorizationPath(r.URL.Path); ok {
-		return h.authorization(w, r, scope, typ, name)
-	}
-	id, err := resourceid.Parse(r.URL.Path)
-	if err != nil {
-		return newError(http.StatusBadRequest, armerr.CodeLinkedInvalidPropertyID, fmt.Sprintf("The path '%s' is not a valid Azure resource path: %v.", r.URL.Path, err))
-	}
-	switch {
-	case id.Subscription == "" && id.Collection == "subscriptions":
-		return h.subscriptions(w, r)
-	case id.Provider == "" && id.ResourceGroup == "" && id.Collection == "":
-		return h.subscription(w, r, id.Subscription)
-	case id.Provider == "" && id.Collection != "":
-		return h.groups(w, r, id.Subscription)
-	case id.Provider == "":
-		return h.group(w, r, id.Subscription, id.ResourceGroup)
-	case strings.EqualFold(id.Provider, ProviderKeyVault) && h.vaults != nil && id.TypeMatches(TypeVault) && id.Collection != "":
-		return h.vaultCollection(w, r, id.Subscription, id.ResourceGroup)
-	case strings.EqualFold(id.Provider, ProviderKeyVault) && h.vaults != nil && id.TypeMatches(TypeVault) && id.ResourceGroup != "":
-		return h.vault(w, r, id.Subscription, id.ResourceGroup, id.Types[0].Name)
-	case h.clusters != nil && id.TypeMatches(TypeManagedCluster) && id.Collection != "":
-		return h.clusterCollection(w, r, id.Subscription, id.ResourceGroup)
-	case h.clusters != nil && id.TypeMatches(TypeManagedCluster) && id.ResourceGroup != "":
-		return h.cluster(w, r, clusterRef(id.Subscription, id.ResourceGroup, id.Types[0].Name))
-	case h.clusters != nil && id.TypeMatches(typeRotateSigningKey) && id.ResourceGroup != "":
-		return h.rotateSigningKey(w, r, clusterRef(id.Subscription, id.ResourceGroup, id.Types[0].Name))
-	case h.clusters != nil && id.TypeMatches(typeSigningKey) && id.ResourceGroup != "":
-		return h.signingKey(w, r, clusterRef(id.Subscription, id.ResourceGroup, id.Types[0].Name))
-	case h.clusters != nil && id.TypeMatches(typeServiceAccountToken) && id.ResourceGroup != "":
-		return h.serviceAccountToken(w, r, clusterRef(id.Subscription, id.ResourceGroup, id.Types[0].Name))
-	case h.clusters != nil && id.TypeMatches(TypeAgentPool) && id.Collection != "" && id.ResourceGroup != "":
-		return h.agentPools(w, r, clusterRef(id.Subscription, id.ResourceGroup, id.Types[0].Name))
-	case h.clusters != nil && id.TypeMatches(TypeAgentPool) && id.ResourceGroup != "":
-		return h.agentPool(w, r, clusterRef(id.Subscription, id.ResourceGroup, id.Types[0].Name), id.Types[1].Name)
-	case h.machines != nil && id.TypeMatches(TypeMachine) && id.Collection != "":
-		return h.machineCollection(w, r, id.Subscription, id.ResourceGroup)
-	case h.machines != nil && id.TypeMatches(TypeMachine) && id.ResourceGroup != "":
-		return h.machine(w, r, machineRef(id.Subscription, id.ResourceGroup, id.Types[0].Name))
-	case h.machines != nil && id.TypeMatches(typeResetCredential) && id.ResourceGroup != "":
-		return h.resetCredential(w, r, machineRef(id.Subscription, id.ResourceGroup, id.Types[0].Name))
-	case h.activity != nil && id.TypeMatches(TypeActivityLog) && id.ResourceGroup == "":
-		return h.activityLog(w, r, id.Subscription)
-	case !strings.EqualFold(id.Provider, ProviderMSI):
-		return newError(http.StatusBadRequest, armerr.CodeInvalidResourceNS, fmt.Sprintf("The resource namespace '%s' is invalid or not served by Ward. Ward serves '%s'.", id.Provider, ProviderMSI))
-	case id.TypeMatches(TypeIdentity) && id.Collection != "":
-		return h.identities(w, r, id.Subscription, id.ResourceGroup)
-	case id.TypeMatches(TypeIdentity) && id.ResourceGroup != "":
-		return h.identity(w, r, ref(id))
-	case id.TypeMatches(TypeFederatedCredential) && id.Collection != "" && id.ResourceGroup != "":
-		return h.federatedCredentials(w, r, ref(id))
-	case id.TypeMatches(TypeFederatedCredential) && id.ResourceGroup != "":
-		return h.federatedCredential(w, r, ref(id), id.Types[1].Name)
-	}
-	return newError(http.StatusBadRequest, armerr.CodeInvalidResourceType, fmt.Sprintf("The resource type at '%s' could not be found in the namespace '%s'.", r.URL.Path, id.Provider))
-}
-
-func ref(id resourceid.ID) storage.IdentityRef {
-	return storage.IdentityRef{SubscriptionID: id.Subscription, ResourceGroup: id.ResourceGroup, Name: id.Types[0].Name}
 }
 
 func methodNotAllowed(r *http.Request, allowed ...string) error {
@@ -397,45 +344,6 @@ func writePut(w http.ResponseWriter, created bool, v any) {
 }
 
 // writeDelete answers a DELETE: 200 when deleted, 204 when there was nothing.
-// resourceMethods are the service calls behind GET, PUT and DELETE of one
-// simple tracked resource (a vault, a managed cluster); put decodes the
-// body itself.
-type resourceMethods[T, J any] struct {
-	get  func(ctx context.Context) (T, error)
-	put  func(ctx context.Context) (T, bool, error)
-	del  func(ctx context.Context) (bool, error)
-	view func(T) J
-}
-
-// serveResource answers GET, PUT (201 on create, 200 on update) and
-// DELETE (200, or 204 when absent) as ARM does.
-func serveResource[T, J any](w http.ResponseWriter, r *http.Request, m resourceMethods[T, J]) error {
-	ctx := r.Context()
-	switch r.Method {
-	case http.MethodGet:
-		v, err := m.get(ctx)
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, m.view(v))
-	case http.MethodPut:
-		v, created, err := m.put(ctx)
-		if err != nil {
-			return err
-		}
-		writePut(w, created, m.view(v))
-	case http.MethodDelete:
-		found, err := m.del(ctx)
-		if err != nil {
-			return err
-		}
-		writeDelete(w, found)
-	default:
-		return methodNotAllowed(r, "GET", "PUT", "DELETE")
-	}
-	return nil
-}
-
 func writeDelete(w http.ResponseWriter, found bool) {
 	if found {
 		w.WriteHeader(http.StatusOK)

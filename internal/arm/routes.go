@@ -22,67 +22,38 @@ const (
 )
 
 // Mount puts every management route on mux, each with the RBAC action it
-// needs at the request's scope (the path up to the resource, see scopeFor),
-// or the rule its handler applies. Paths outside the table get ARM's 404
+// needs at the request's scope (the path up to the resource, see scopeOf),
+// or the rule its handler applies: the resource types of the table
+// (types.go), then the activity log, role objects and cloud metadata. Paths outside the table get ARM's 404
 // from the fallback without reaching a handler.
 func (h *Handler) Mount(mux *router.Mux) {
-	add := func(method, pattern string, a router.Access, hf http.Handler) {
-		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: hf})
+	add := func(method, pattern string, a router.Access, fn func(*request) error) {
+		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: h.endpoint(fn)})
 	}
-	crud := func(pattern, typ string, methods ...string) {
-		for _, m := range methods {
-			verb := map[string]string{"GET": "read", "PUT": "write", "PATCH": "write", "DELETE": "delete", "POST": "write"}[m]
-			add(m, pattern, router.Action(typ+"/"+verb), h)
-		}
-	}
-	add("GET", "/subscriptions", router.Handler("any caller; the list holds only the subscriptions it may read (Microsoft.Resources/subscriptions/read)"), h)
-	crud(pSub, "Microsoft.Resources/subscriptions", "GET")
-	crud(pSub+"/resourceGroups", "Microsoft.Resources/subscriptions/resourceGroups", "GET")
-	crud(pGroup, "Microsoft.Resources/subscriptions/resourceGroups", "GET", "PUT", "PATCH", "DELETE")
-
-	crud(pSub+"/providers/Microsoft.ManagedIdentity/userAssignedIdentities", TypeIdentity, "GET")
-	crud(pGroup+"/providers/Microsoft.ManagedIdentity/userAssignedIdentities", TypeIdentity, "GET")
-	crud(pIdentity, TypeIdentity, "GET", "PUT", "PATCH", "DELETE")
-	crud(pIdentity+"/federatedIdentityCredentials", TypeFederatedCredential, "GET")
-	crud(pIdentity+"/federatedIdentityCredentials/{federatedIdentityCredentialResourceName}", TypeFederatedCredential, "GET", "PUT", "DELETE")
-
-	if h.vaults != nil {
-		crud(pSub+"/providers/Microsoft.KeyVault/vaults", TypeVault, "GET")
-		crud(pGroup+"/providers/Microsoft.KeyVault/vaults", TypeVault, "GET")
-		crud(pVault, TypeVault, "GET", "PUT", "DELETE")
-	}
-	if h.clusters != nil {
-		crud(pSub+"/providers/Microsoft.ContainerService/managedClusters", TypeManagedCluster, "GET")
-		crud(pGroup+"/providers/Microsoft.ContainerService/managedClusters", TypeManagedCluster, "GET")
-		crud(pCluster, TypeManagedCluster, "GET", "PUT", "DELETE")
-		for _, op := range []string{"getServiceAccountToken", "getServiceAccountSigningKey", "rotateServiceAccountSigningKey"} {
-			add("POST", pCluster+"/"+op, router.Action(TypeManagedCluster+"/"+op+"/action"), h)
-		}
-	}
-	if h.clusters != nil {
-		crud(pCluster+"/agentPools", TypeAgentPool, "GET")
-		crud(pCluster+"/agentPools/{agentPoolName}", TypeAgentPool, "GET", "PUT", "DELETE")
-	}
-	if h.machines != nil {
-		crud(pSub+"/providers/Microsoft.HybridCompute/machines", TypeMachine, "GET")
-		crud(pGroup+"/providers/Microsoft.HybridCompute/machines", TypeMachine, "GET")
-		crud(pMachine, TypeMachine, "GET", "PUT", "PATCH", "DELETE")
-		add("POST", pMachine+"/resetAgentCredential", router.Action(ActionResetCredential), h)
+	for _, t := range h.types() {
+		t.mount(h, mux)
 	}
 	if h.activity != nil {
-		crud(pSub+"/providers/Microsoft.Insights/eventtypes/management/values", "Microsoft.Insights/eventtypes/values", "GET")
+		add("GET", pSub+"/providers/Microsoft.Insights/eventtypes/management/values", router.Action("Microsoft.Insights/eventtypes/values/read"),
+			func(q *request) error { return h.activityLog(q.w, q.r, q.id.Subscription) })
 	}
 	if h.rbac != nil {
-		crud(pAuthz+"/roleAssignments", TypeRoleAssignment, "GET")
-		crud(pAuthz+"/roleAssignments/{roleAssignmentName}", TypeRoleAssignment, "GET", "PUT", "DELETE")
-		crud(pAuthz+"/roleDefinitions", TypeRoleDefinition, "GET")
-		crud(pAuthz+"/roleDefinitions/{roleDefinitionId}", TypeRoleDefinition, "GET")
+		// Role objects are addressed at any scope; their handlers take the
+		// scope and the parsed Microsoft.Authorization segments.
+		roles := func(q *request) error { return h.authorization(q.w, q.r, q.scope, q.authzType, q.authzName) }
+		act := func(typ, verb string) router.Access { return router.Action(typ + "/" + verb) }
+		add("GET", pAuthz+"/roleAssignments", act(TypeRoleAssignment, "read"), roles)
+		for _, m := range []struct{ method, verb string }{{"GET", "read"}, {"PUT", "write"}, {"DELETE", "delete"}} {
+			add(m.method, pAuthz+"/roleAssignments/{roleAssignmentName}", act(TypeRoleAssignment, m.verb), roles)
+		}
+		add("GET", pAuthz+"/roleDefinitions", act(TypeRoleDefinition, "read"), roles)
+		add("GET", pAuthz+"/roleDefinitions/{roleDefinitionId}", act(TypeRoleDefinition, "read"), roles)
 		rule := "Microsoft.Authorization/roleDefinitions/write at every assignable scope of the role, before and after the change; '/' only for an Owner at '/'"
-		add("PUT", pAuthz+"/roleDefinitions/{roleDefinitionId}", router.Handler(rule), h)
-		add("DELETE", pAuthz+"/roleDefinitions/{roleDefinitionId}", router.Handler(rule), h)
-		add("POST", pAuthz+"/checkAccess", router.Handler("a principal may check its own access; another's needs Microsoft.Authorization/roleAssignments/read at the resource"), h)
+		add("PUT", pAuthz+"/roleDefinitions/{roleDefinitionId}", router.Handler(rule), roles)
+		add("DELETE", pAuthz+"/roleDefinitions/{roleDefinitionId}", router.Handler(rule), roles)
+		add("POST", pAuthz+"/checkAccess", router.Handler("a principal may check its own access; another's needs Microsoft.Authorization/roleAssignments/read at the resource"), roles)
 	}
-	add("GET", "/metadata/endpoints", router.Public("cloud metadata that az and the SDKs read before signing in"), http.HandlerFunc(h.serveMetadata))
+	mux.Handle(router.Route{Method: "GET", Pattern: "/metadata/endpoints", Access: router.Public("cloud metadata that az and the SDKs read before signing in"), Handler: http.HandlerFunc(h.serveMetadata)})
 
 	notFound := func(w http.ResponseWriter, r *http.Request, status int, allowed []string) {
 		requestIDs(w, r)
