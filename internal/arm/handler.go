@@ -115,25 +115,6 @@ type ActivityRecorder interface {
 	ListActivity(ctx context.Context, sub string, since time.Time, limit int) ([]storage.ActivityEvent, error)
 }
 
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
 // record writes the activity log event of a management write, successful
 // or not, before the handler returns.
 func (h *Handler) record(q *request, status int) {
@@ -161,23 +142,14 @@ func (h *Handler) record(q *request, status int) {
 // endpoint is the one preamble of every management route: authenticate,
 // parse the path once into a request, authorize the route's declared
 // action at the request's scope, record writes in the activity log, and
-// write fn's error in ARM's envelope. Panics are recovered into an ARM 500,
-// so one bad request never takes the server down.
+// write fn's error in ARM's envelope. The mux has set the request IDs and
+// recovers panics into ARM's 500 (protocol).
 func (h *Handler) endpoint(fn func(*request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		corr := requestIDs(w, r)
-		defer func() {
-			if v := recover(); v != nil {
-				h.writeError(w, r, fmt.Errorf("panic: %v", v))
-			}
-		}()
 		p, err := h.auth.Authenticate(r.Context(), r)
 		if err != nil {
 			h.unauthorized(w, r, err)
 			return
-		}
-		if r.Header.Get(HeaderCorrelationRequestID) == "" {
-			r.Header.Set(HeaderCorrelationRequestID, corr)
 		}
 		rt, _, routed := router.FromContext(r.Context())
 		if !routed {
@@ -188,43 +160,26 @@ func (h *Handler) endpoint(fn func(*request) error) http.Handler {
 		// and the activity record all use them. The action is the one the
 		// route declared when it was mounted; a handler-authorized route
 		// records the action its path implies.
-		sw := &statusWriter{ResponseWriter: w}
-		q := parseRequest(sw, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		q := parseRequest(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 		q.principal, q.action = p, rt.Access.Action
 		if q.action == "" {
 			q.action = actionFor(r.Method, q)
 		}
-		defer func() { h.record(q, sw.status) }()
+		defer func() { h.record(q, router.Status(w)) }()
 		if rt.Access.Kind == router.KindAction {
 			if err := h.authz.Authorize(r.Context(), p, q.action, q.scope); err != nil {
-				h.writeError(sw, r, h.forbidden(p, q.action, q.scope, err))
+				h.writeError(w, r, h.forbidden(p, q.action, q.scope, err))
 				return
 			}
 		}
 		if q.idErr != nil {
-			h.writeError(sw, r, q.idErr)
+			h.writeError(w, r, q.idErr)
 			return
 		}
 		if err := fn(q); err != nil {
-			h.writeError(sw, r, err)
+			h.writeError(w, r, err)
 		}
 	})
-}
-
-// requestIDs sets ARM's request and correlation ID headers and returns the
-// correlation ID.
-func requestIDs(w http.ResponseWriter, r *http.Request) string {
-	reqID := uuid.NewString()
-	w.Header().Set(HeaderRequestID, reqID)
-	corr := r.Header.Get(HeaderCorrelationRequestID)
-	if corr == "" {
-		corr = reqID
-	}
-	w.Header().Set(HeaderCorrelationRequestID, corr)
-	if c := r.Header.Get(HeaderClientRequestID); c != "" {
-		w.Header().Set(HeaderClientRequestID, c)
-	}
-	return corr
 }
 
 // forbidden is ARM's 403 for a caller without action at scope.

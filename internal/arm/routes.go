@@ -28,7 +28,7 @@ const (
 // from the fallback without reaching a handler.
 func (h *Handler) Mount(mux *router.Mux) {
 	add := func(method, pattern string, a router.Access, fn func(*request) error) {
-		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: h.endpoint(fn)})
+		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: h.endpoint(fn), Protocol: armProtocol})
 	}
 	for _, t := range h.types() {
 		t.mount(h, mux)
@@ -53,15 +53,27 @@ func (h *Handler) Mount(mux *router.Mux) {
 		add("DELETE", pAuthz+"/roleDefinitions/{roleDefinitionId}", router.Handler(rule), roles)
 		add("POST", pAuthz+"/checkAccess", router.Handler("a principal may check its own access; another's needs Microsoft.Authorization/roleAssignments/read at the resource"), roles)
 	}
-	mux.Handle(router.Route{Method: "GET", Pattern: "/metadata/endpoints", Access: router.Public("cloud metadata that az and the SDKs read before signing in"), Handler: http.HandlerFunc(h.serveMetadata)})
+	mux.Handle(router.Route{Method: "GET", Pattern: "/metadata/endpoints", Access: router.Public("cloud metadata that az and the SDKs read before signing in"),
+		Handler: http.HandlerFunc(h.serveMetadata), Protocol: metadataProtocol})
 
-	notFound := func(w http.ResponseWriter, r *http.Request, status int, allowed []string) {
-		requestIDs(w, r)
+	notFound := armProtocol.Fallback(func(w http.ResponseWriter, r *http.Request, status int, allowed []string) {
 		h.writeError(w, r, unrouted(r, status, allowed))
-	}
+	})
 	for _, prefix := range []string{"/subscriptions", "/providers/", "/metadata/"} {
 		mux.NotFound("", prefix, notFound)
 	}
+}
+
+// armProtocol is ARM on the wire for the mux: request and correlation IDs
+// on every answer, a recovered panic as ARM's 500 naming the request ID.
+var armProtocol = &router.Protocol{Name: "arm", RequestIDs: true, Internal: writeInternal}
+
+// metadataProtocol serves /metadata/endpoints, which answers without
+// request IDs (as before sign-in, like the real cloud's metadata host).
+var metadataProtocol = &router.Protocol{Name: "arm-metadata", Internal: writeInternal}
+
+func writeInternal(w http.ResponseWriter, _ *http.Request) {
+	armerr.Write(w, armerr.Internal(w.Header().Get(HeaderRequestID)))
 }
 
 // unrouted is ARM's answer to a path outside the route table, in ARM's

@@ -1,5 +1,7 @@
 package arm
 
+import "github.com/ward-id/ward/internal/router"
+
 // Wire names of the Azure Resource Manager protocol as Ward serves it. Tests
 // use these literals too, so a rename breaks a test.
 
@@ -13,9 +15,9 @@ const (
 
 // Headers.
 const (
-	HeaderRequestID            = "x-ms-request-id"
-	HeaderCorrelationRequestID = "x-ms-correlation-request-id"
-	HeaderClientRequestID      = "x-ms-client-request-id"
+	HeaderRequestID            = router.HeaderRequestID
+	HeaderCorrelationRequestID = router.HeaderCorrelationRequestID
+	HeaderClientRequestID      = router.HeaderClientRequestID
 )
 
 // MaxBodyBytes caps request bodies, as ARM does (4 MiB).

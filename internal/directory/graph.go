@@ -73,7 +73,7 @@ type call struct {
 // principal's scope (ObjectScope), where its owners hold Application Owner.
 func (h *Handler) Mount(mux *router.Mux) {
 	add := func(method, pattern string, a router.Access, fn func(*call) error) {
-		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: h.endpoint(fn)})
+		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: h.endpoint(fn), Protocol: protocol})
 	}
 	add("GET", "/v1.0/servicePrincipals", router.Handler("every caller; "+ActionRead+" at '/' lists every principal, otherwise the list holds the caller itself and the principals it owns"), h.list)
 	add("POST", "/v1.0/servicePrincipals", router.Action(ActionCreate), h.create)
@@ -97,15 +97,15 @@ func (h *Handler) Mount(mux *router.Mux) {
 	mux.NotFound("", "/ward/", notFound)
 }
 
-// endpoint authenticates, recovers panics and writes fn's error.
+// protocol is Graph on the wire for the mux: a recovered panic is Graph's
+// 500.
+var protocol = &router.Protocol{Name: "graph", Internal: func(w http.ResponseWriter, _ *http.Request) {
+	writeErr(w, http.StatusInternalServerError, "InternalServerError", "internal error")
+}}
+
+// endpoint authenticates and writes fn's error (the mux recovers panics).
 func (h *Handler) endpoint(fn func(*call) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				h.Log.Error("directory panic", "panic", v)
-				writeErr(w, http.StatusInternalServerError, "InternalServerError", "internal error")
-			}
-		}()
 		p, err := h.Auth.Authenticate(r.Context(), r)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="", authorization_uri="`+h.Base+`", error="invalid_token"`)

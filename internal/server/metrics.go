@@ -51,10 +51,13 @@ func (m *metrics) instrument(rt router.Route, next http.Handler) http.Handler {
 	obs := m.latency.WithLabelValues(label)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
+		next.ServeHTTP(w, r)
 		obs.Observe(time.Since(start).Seconds())
-		m.requests.WithLabelValues(label, r.Method, strconv.Itoa(rec.status)).Inc()
+		status := router.Status(w)
+		if status == 0 {
+			status = http.StatusOK
+		}
+		m.requests.WithLabelValues(label, r.Method, strconv.Itoa(status)).Inc()
 	})
 }
 

@@ -111,12 +111,6 @@ func (h *Handler) toJSON(base string, x storage.Secret, value *string, withVersi
 // ServeHTTP serves one vault host: authentication first (before reading
 // any body, as the challenge flow expects), then RBAC data actions.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	defer func() {
-		if v := recover(); v != nil {
-			h.Log.Error("vault panic", "panic", v)
-			writeErr(w, http.StatusInternalServerError, "InternalServerError", "", "internal error")
-		}
-	}()
 	name, _ := h.Svc.Hosts.VaultFromHost(r.Host)
 	p, err := h.Auth.Authenticate(r.Context(), r)
 	if err != nil {
@@ -308,13 +302,19 @@ func (h *Handler) fail(w http.ResponseWriter, err error) {
 // HostClass is the router's name for vault host names.
 const HostClass = "vault"
 
+// protocol is Key Vault on the wire for the mux: a recovered panic is Key
+// Vault's 500.
+var protocol = &router.Protocol{Name: "keyvault", Internal: func(w http.ResponseWriter, _ *http.Request) {
+	writeErr(w, http.StatusInternalServerError, "InternalServerError", "", "internal error")
+}}
+
 // Mount puts the vault data plane on mux for vault hosts. Every route needs
 // a bearer token for the vault resource (else the 401 challenge) and the
 // data action named at the secret's scope, checked in ServeHTTP.
 func (h *Handler) Mount(mux *router.Mux) {
 	mux.HostClass(HostClass, func(host string) bool { _, ok := h.Svc.Hosts.VaultFromHost(host); return ok })
 	add := func(method, pattern, action string) {
-		mux.Handle(router.Route{Host: HostClass, Method: method, Pattern: pattern, Handler: h,
+		mux.Handle(router.Route{Host: HostClass, Method: method, Pattern: pattern, Handler: h, Protocol: protocol,
 			Access: router.Handler("data action " + action + " at the vault or the secret")})
 	}
 	add(http.MethodGet, "/secrets", ActionReadMetadata)
