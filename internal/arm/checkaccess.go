@@ -37,7 +37,7 @@ func (h *Handler) checkAccess(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if body.Subject.PrincipalID == "" || body.Resource.ID == "" || len(body.Actions) == 0 || len(body.Actions) > 100 {
-		return newError(http.StatusBadRequest, "InvalidRequestContent", "subject.principalId, resource.id and 1 to 100 actions are required.")
+		return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, "subject.principalId, resource.id and 1 to 100 actions are required.")
 	}
 	p, _ := r.Context().Value(principalKey{}).(authn.Principal)
 	engine := h.rbac.Engine()

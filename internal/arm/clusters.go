@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -207,7 +208,7 @@ func (h *Handler) linkedIdentityCheck(q *request) func(ctx context.Context, iden
 	p, action, resource := q.principal, q.action, q.scope
 	return func(ctx context.Context, identityID string) error {
 		if err := h.authz.Authorize(ctx, p, ActionAssignIdentity, identityID); err != nil {
-			return newError(http.StatusForbidden, "LinkedAuthorizationFailed", fmt.Sprintf(
+			return newError(http.StatusForbidden, armerr.CodeLinkedAuthorization, fmt.Sprintf(
 				"The client '%s' with object id '%s' has permission to perform action '%s' on scope '%s'; however, it does not have permission to perform action(s) '%s' on the linked scope(s) '%s' (respectively) or the linked scope(s) are invalid.",
 				p.AppID, p.ObjectID, action, resource, ActionAssignIdentity, identityID))
 		}

@@ -38,20 +38,24 @@ func (h *Handler) Mount(mux *router.Mux) {
 			func(q *request) error { return h.activityLog(q.w, q.r, q.id.Subscription) })
 	}
 	if h.rbac != nil {
-		// Role objects are addressed at any scope; their handlers take the
-		// scope and the parsed Microsoft.Authorization segments.
-		roles := func(q *request) error { return h.authorization(q.w, q.r, q.scope, q.authzType, q.authzName) }
+		// Role objects are addressed at any scope: their handlers take the
+		// scope and the object's name as the request parsed them.
+		assignments := roleRoute(func(q *request) error { return h.listAssignments(q.w, q.r, q.scope) })
+		assignment := roleRoute(func(q *request) error { return h.assignment(q.w, q.r, q.scope, q.authzName) })
+		roles := roleRoute(func(q *request) error { return h.listRoles(q.w, q.r, q.scope) })
+		role := roleRoute(func(q *request) error { return h.role(q.w, q.r, q.scope, q.authzName) })
 		act := func(typ, verb string) router.Access { return router.Action(typ + "/" + verb) }
-		add("GET", pAuthz+"/roleAssignments", act(TypeRoleAssignment, "read"), roles)
+		add("GET", pAuthz+"/roleAssignments", act(TypeRoleAssignment, "read"), assignments)
 		for _, m := range []struct{ method, verb string }{{"GET", "read"}, {"PUT", "write"}, {"DELETE", "delete"}} {
-			add(m.method, pAuthz+"/roleAssignments/{roleAssignmentName}", act(TypeRoleAssignment, m.verb), roles)
+			add(m.method, pAuthz+"/roleAssignments/{roleAssignmentName}", act(TypeRoleAssignment, m.verb), assignment)
 		}
 		add("GET", pAuthz+"/roleDefinitions", act(TypeRoleDefinition, "read"), roles)
-		add("GET", pAuthz+"/roleDefinitions/{roleDefinitionId}", act(TypeRoleDefinition, "read"), roles)
+		add("GET", pAuthz+"/roleDefinitions/{roleDefinitionId}", act(TypeRoleDefinition, "read"), role)
 		rule := "Microsoft.Authorization/roleDefinitions/write at every assignable scope of the role, before and after the change; '/' only for an Owner at '/'"
-		add("PUT", pAuthz+"/roleDefinitions/{roleDefinitionId}", router.Handler(rule), roles)
-		add("DELETE", pAuthz+"/roleDefinitions/{roleDefinitionId}", router.Handler(rule), roles)
-		add("POST", pAuthz+"/checkAccess", router.Handler("a principal may check its own access; another's needs Microsoft.Authorization/roleAssignments/read at the resource"), roles)
+		add("PUT", pAuthz+"/roleDefinitions/{roleDefinitionId}", router.Handler(rule), role)
+		add("DELETE", pAuthz+"/roleDefinitions/{roleDefinitionId}", router.Handler(rule), role)
+		add("POST", pAuthz+"/checkAccess", router.Handler("a principal may check its own access; another's needs Microsoft.Authorization/roleAssignments/read at the resource"),
+			roleRoute(func(q *request) error { return h.checkAccess(q.w, q.r) }))
 	}
 	mux.Handle(router.Route{Method: "GET", Pattern: "/metadata/endpoints", Access: router.Public("cloud metadata that az and the SDKs read before signing in"),
 		Handler: http.HandlerFunc(h.serveMetadata), Protocol: metadataProtocol})
