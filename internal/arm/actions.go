@@ -3,31 +3,30 @@ package arm
 import (
 	"net/http"
 	"strings"
-
-	"github.com/ward-id/ward/internal/resourceid"
 )
 
 // actionFor names the ARM action of a request, as ARM's RBAC does:
-// {provider}/{type chain}/{read|write|delete}.
-func actionFor(r *http.Request) string {
+// {provider}/{type chain}/{read|write|delete}. Routes declare their action
+// when mounted; this serves the routes whose handler authorizes itself.
+func actionFor(method string, q *request) string {
 	verb := "read"
-	switch r.Method {
+	switch method {
 	case http.MethodPut, http.MethodPatch, http.MethodPost:
 		verb = "write"
 	case http.MethodDelete:
 		verb = "delete"
 	}
-	if _, typ, _, ok := authorizationPath(r.URL.Path); ok {
+	if q.isAuthz {
 		t := "roleAssignments"
-		if strings.EqualFold(typ, "roleDefinitions") {
+		if strings.EqualFold(q.authzType, "roleDefinitions") {
 			t = "roleDefinitions"
 		}
 		return "Microsoft.Authorization/" + t + "/" + verb
 	}
-	id, err := resourceid.Parse(r.URL.Path)
-	if err != nil {
+	if q.idErr != nil {
 		return "*/" + verb
 	}
+	id := q.id
 	var typ string
 	switch {
 	case id.Provider != "":
@@ -45,31 +44,4 @@ func actionFor(r *http.Request) string {
 		typ = "Microsoft.Resources/subscriptions"
 	}
 	return typ + "/" + verb
-}
-
-// scopeFor is the scope an action applies to: the request path without a
-// trailing collection segment.
-func scopeFor(path string) string {
-	if scope, _, _, ok := authorizationPath(path); ok {
-		return scope
-	}
-	id, err := resourceid.Parse(path)
-	if err != nil || id.Subscription == "" {
-		return "/"
-	}
-	switch {
-	case id.Provider != "" && len(id.Types) > 0:
-		s := "/subscriptions/" + id.Subscription
-		if id.ResourceGroup != "" {
-			s += "/resourceGroups/" + id.ResourceGroup
-		}
-		s += "/providers/" + id.Provider
-		for _, t := range id.Types {
-			s += "/" + t.Type + "/" + t.Name
-		}
-		return s
-	case id.ResourceGroup != "":
-		return resourceid.ResourceGroupID(id.Subscription, id.ResourceGroup)
-	}
-	return resourceid.SubscriptionID(id.Subscription)
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -80,11 +81,11 @@ func (h *Handler) activityLog(w http.ResponseWriter, r *http.Request, sub string
 	if f := r.URL.Query().Get("$filter"); f != "" {
 		m := eventSinceRE.FindStringSubmatch(f)
 		if m == nil {
-			return newError(http.StatusBadRequest, "BadRequest", "The $filter must contain eventTimestamp ge '<RFC 3339 time>'.")
+			return newError(http.StatusBadRequest, armerr.CodeBadRequest, "The $filter must contain eventTimestamp ge '<RFC 3339 time>'.")
 		}
 		t, err := time.Parse(time.RFC3339, m[1])
 		if err != nil {
-			return newError(http.StatusBadRequest, "BadRequest", "The eventTimestamp '"+m[1]+"' is not an RFC 3339 time.")
+			return newError(http.StatusBadRequest, armerr.CodeBadRequest, "The eventTimestamp '"+m[1]+"' is not an RFC 3339 time.")
 		}
 		since = t
 	}

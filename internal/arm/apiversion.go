@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ward-id/ward/internal/armerr"
 )
 
 // The api-version rule, per resource type. Each type has the list of the
@@ -64,16 +66,16 @@ func newerThanKnown(v string, known []string) bool {
 func checkAPIVersion(r *http.Request, supported []string, typ string) error {
 	v := r.URL.Query().Get("api-version")
 	if v == "" {
-		return newError(http.StatusBadRequest, CodeMissingAPIVersion, "The api-version query parameter (?api-version=) is required for all requests.")
+		return newError(http.StatusBadRequest, armerr.CodeMissingAPIVersion, "The api-version query parameter (?api-version=) is required for all requests.")
 	}
 	if slices.Contains(supported, v) || newerThanKnown(v, supported) {
 		return nil
 	}
 	const later = " Any later well-formed version (YYYY-MM-DD or YYYY-MM-DD-preview) is answered as the newest."
 	if strings.Contains(typ, "/") && strings.HasPrefix(typ, "Microsoft.ManagedIdentity") {
-		return newError(http.StatusBadRequest, CodeNoRegisteredProvider, fmt.Sprintf(
+		return newError(http.StatusBadRequest, armerr.CodeNoRegisteredProvider, fmt.Sprintf(
 			"No registered resource provider found for API version '%s' and type '%s'. The supported api-versions are '%s'.%s", v, typ, strings.Join(supported, ", "), later))
 	}
-	return newError(http.StatusBadRequest, CodeInvalidAPIVersion, fmt.Sprintf(
+	return newError(http.StatusBadRequest, armerr.CodeInvalidAPIVersion, fmt.Sprintf(
 		"The api-version '%s' is invalid. The supported versions are '%s'.%s", v, strings.Join(supported, ","), later))
 }

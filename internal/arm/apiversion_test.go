@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"slices"
 	"testing"
+
+	"github.com/ward-id/ward/internal/armerr"
 )
 
 func TestCheckAPIVersion(t *testing.T) {
@@ -24,19 +26,19 @@ func TestCheckAPIVersion(t *testing.T) {
 		{"newer than the newest", "2026-02-01", TypeVault, ""},
 		{"newer preview", "2025-05-02-preview", TypeVault, ""},
 		{"far future", "2099-12-31", TypeVault, ""},
-		{"missing", "", TypeVault, CodeMissingAPIVersion},
-		{"same date as the newest, as a preview", "2025-05-01-preview", TypeVault, CodeInvalidAPIVersion},
-		{"between known ones", "2024-01-01", TypeVault, CodeInvalidAPIVersion},
-		{"older than the oldest", "2015-06-01", TypeVault, CodeInvalidAPIVersion},
-		{"malformed: no zero padding", "2026-2-1", TypeVault, CodeInvalidAPIVersion},
-		{"malformed: not a date", "2026-02-30", TypeVault, CodeInvalidAPIVersion},
-		{"malformed: month 13", "2026-13-01", TypeVault, CodeInvalidAPIVersion},
-		{"malformed: other suffix", "2026-02-01-beta", TypeVault, CodeInvalidAPIVersion},
-		{"malformed: upper-case suffix", "2026-02-01-PREVIEW", TypeVault, CodeInvalidAPIVersion},
-		{"malformed: trailing text", "2026-02-01x", TypeVault, CodeInvalidAPIVersion},
-		{"malformed: a word", "latest", TypeVault, CodeInvalidAPIVersion},
-		{"malformed: data-plane style", "7.4", TypeVault, CodeInvalidAPIVersion},
-		{"managed identity types answer as ARM does", "2015-06-01", TypeIdentity, CodeNoRegisteredProvider},
+		{"missing", "", TypeVault, armerr.CodeMissingAPIVersion},
+		{"same date as the newest, as a preview", "2025-05-01-preview", TypeVault, armerr.CodeInvalidAPIVersion},
+		{"between known ones", "2024-01-01", TypeVault, armerr.CodeInvalidAPIVersion},
+		{"older than the oldest", "2015-06-01", TypeVault, armerr.CodeInvalidAPIVersion},
+		{"malformed: no zero padding", "2026-2-1", TypeVault, armerr.CodeInvalidAPIVersion},
+		{"malformed: not a date", "2026-02-30", TypeVault, armerr.CodeInvalidAPIVersion},
+		{"malformed: month 13", "2026-13-01", TypeVault, armerr.CodeInvalidAPIVersion},
+		{"malformed: other suffix", "2026-02-01-beta", TypeVault, armerr.CodeInvalidAPIVersion},
+		{"malformed: upper-case suffix", "2026-02-01-PREVIEW", TypeVault, armerr.CodeInvalidAPIVersion},
+		{"malformed: trailing text", "2026-02-01x", TypeVault, armerr.CodeInvalidAPIVersion},
+		{"malformed: a word", "latest", TypeVault, armerr.CodeInvalidAPIVersion},
+		{"malformed: data-plane style", "7.4", TypeVault, armerr.CodeInvalidAPIVersion},
+		{"managed identity types answer as ARM does", "2015-06-01", TypeIdentity, armerr.CodeNoRegisteredProvider},
 		{"managed identity types: newer accepted", "2030-01-31", TypeIdentity, ""},
 	}
 	for _, tc := range cases {
@@ -46,7 +48,7 @@ func TestCheckAPIVersion(t *testing.T) {
 				target += url.Values{"api-version": {tc.version}}.Encode()
 			}
 			err := checkAPIVersion(httptest.NewRequest(http.MethodGet, target, nil), known, tc.typ)
-			var ae *apiError
+			var ae *armerr.Error
 			switch {
 			case tc.code == "" && err != nil:
 				t.Errorf("api-version %q (%s): refused with %v; want accepted", tc.version, tc.typ, err)

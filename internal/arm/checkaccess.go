@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/authn"
 )
 
@@ -36,13 +37,13 @@ func (h *Handler) checkAccess(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if body.Subject.PrincipalID == "" || body.Resource.ID == "" || len(body.Actions) == 0 || len(body.Actions) > 100 {
-		return newError(http.StatusBadRequest, "InvalidRequestContent", "subject.principalId, resource.id and 1 to 100 actions are required.")
+		return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, "subject.principalId, resource.id and 1 to 100 actions are required.")
 	}
 	p, _ := r.Context().Value(principalKey{}).(authn.Principal)
 	engine := h.rbac.Engine()
 	if !strings.EqualFold(p.ObjectID, body.Subject.PrincipalID) &&
 		!engine.Authorize(p.ObjectID, "Microsoft.Authorization/roleAssignments/read", body.Resource.ID, false).Allowed {
-		return newError(http.StatusForbidden, CodeAuthorizationFailed, fmt.Sprintf(
+		return newError(http.StatusForbidden, armerr.CodeAuthorizationFailed, fmt.Sprintf(
 			"The client '%s' with object id '%s' may only check its own access, or needs 'Microsoft.Authorization/roleAssignments/read' over scope '%s' (Reader) to check another principal's.",
 			p.AppID, p.ObjectID, body.Resource.ID))
 	}

@@ -4,12 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-
-	"github.com/go-jose/go-jose/v4"
 	"net/http"
 	"time"
 
-	"github.com/ward-id/ward/internal/authn"
+	"github.com/go-jose/go-jose/v4"
+	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -137,51 +136,11 @@ func (b clusterBody) request() clusters.Request {
 	return req
 }
 
-func (h *Handler) clusterCollection(w http.ResponseWriter, r *http.Request, sub, rg string) error {
-	if r.Method != http.MethodGet {
-		return methodNotAllowed(r, http.MethodGet)
-	}
-	if err := checkAPIVersion(r, clusterAPIVersions, TypeManagedCluster); err != nil {
-		return err
-	}
-	items, err := h.clusters.List(r.Context(), sub, rg)
-	if err != nil {
-		return err
-	}
-	writeList(w, r, mapList(items, func(c clusters.Cluster) clusterJSON { return h.toCluster(r, c) }), "")
-	return nil
-}
-
-func (h *Handler) cluster(w http.ResponseWriter, r *http.Request, ref storage.ClusterRef) error {
-	if err := checkAPIVersion(r, clusterAPIVersions, TypeManagedCluster); err != nil {
-		return err
-	}
-	return serveResource(w, r, resourceMethods[clusters.Cluster, clusterJSON]{
-		get: func(ctx context.Context) (clusters.Cluster, error) { return h.clusters.Get(ctx, ref) },
-		put: func(ctx context.Context) (clusters.Cluster, bool, error) {
-			var b clusterBody
-			if err := decodeBody(w, r, &b); err != nil {
-				return clusters.Cluster{}, false, err
-			}
-			req := b.request()
-			req.CanUse = h.linkedIdentityCheck(r, scopeFor(r.URL.Path))
-			return h.clusters.Put(ctx, ref, req)
-		},
-		del:  func(ctx context.Context) (bool, error) { return h.clusters.Delete(ctx, ref) },
-		view: func(c clusters.Cluster) clusterJSON { return h.toCluster(r, c) },
-	})
-}
-
 // serviceAccountToken serves POST .../managedClusters/{c}/getServiceAccountToken,
 // Ward's addition for local development: a token as kube-apiserver would
 // project it into a pod.
-func (h *Handler) serviceAccountToken(w http.ResponseWriter, r *http.Request, ref storage.ClusterRef) error {
-	if r.Method != http.MethodPost {
-		return methodNotAllowed(r, http.MethodPost)
-	}
-	if err := checkAPIVersion(r, clusterAPIVersions, TypeManagedCluster); err != nil {
-		return err
-	}
+func (h *Handler) serviceAccountToken(q *request) error {
+	w, r, ref := q.w, q.r, clusterRef(q.id.Subscription, q.id.ResourceGroup, q.name(0))
 	var b struct {
 		Namespace         string `json:"namespace"`
 		ServiceAccount    string `json:"serviceAccount"`
@@ -203,13 +162,8 @@ func (h *Handler) serviceAccountToken(w http.ResponseWriter, r *http.Request, re
 // signingKey serves POST .../managedClusters/{c}/getServiceAccountSigningKey:
 // the Ward-managed issuer key for a kube-apiserver. It is a write (POST), so
 // it needs write permission on the cluster and lands in the activity log.
-func (h *Handler) signingKey(w http.ResponseWriter, r *http.Request, ref storage.ClusterRef) error {
-	if r.Method != http.MethodPost {
-		return methodNotAllowed(r, http.MethodPost)
-	}
-	if err := checkAPIVersion(r, clusterAPIVersions, TypeManagedCluster); err != nil {
-		return err
-	}
+func (h *Handler) signingKey(q *request) error {
+	w, r, ref := q.w, q.r, clusterRef(q.id.Subscription, q.id.ResourceGroup, q.name(0))
 	priv, pub, err := h.clusters.SigningKeyPEM(r.Context(), ref)
 	if err != nil {
 		return err
@@ -229,13 +183,8 @@ func (h *Handler) signingKey(w http.ResponseWriter, r *http.Request, ref storage
 }
 
 // rotateSigningKey serves POST .../rotateServiceAccountSigningKey.
-func (h *Handler) rotateSigningKey(w http.ResponseWriter, r *http.Request, ref storage.ClusterRef) error {
-	if r.Method != http.MethodPost {
-		return methodNotAllowed(r, http.MethodPost)
-	}
-	if err := checkAPIVersion(r, clusterAPIVersions, TypeManagedCluster); err != nil {
-		return err
-	}
+func (h *Handler) rotateSigningKey(q *request) error {
+	w, r, ref := q.w, q.r, clusterRef(q.id.Subscription, q.id.ResourceGroup, q.name(0))
 	kid, err := h.clusters.RotateIssuerKey(r.Context(), ref)
 	if err != nil {
 		return err
@@ -255,12 +204,11 @@ const ActionAssignIdentity = "Microsoft.ManagedIdentity/userAssignedIdentities/a
 // linkedIdentityCheck returns ARM's linked authorization for identities a
 // write on resource attaches: 403 LinkedAuthorizationFailed unless the
 // caller holds ActionAssignIdentity on each.
-func (h *Handler) linkedIdentityCheck(r *http.Request, resource string) func(ctx context.Context, identityID string) error {
-	p, _ := r.Context().Value(principalKey{}).(authn.Principal)
-	action := actionFor(r)
+func (h *Handler) linkedIdentityCheck(q *request) func(ctx context.Context, identityID string) error {
+	p, action, resource := q.principal, q.action, q.scope
 	return func(ctx context.Context, identityID string) error {
 		if err := h.authz.Authorize(ctx, p, ActionAssignIdentity, identityID); err != nil {
-			return newError(http.StatusForbidden, "LinkedAuthorizationFailed", fmt.Sprintf(
+			return newError(http.StatusForbidden, armerr.CodeLinkedAuthorization, fmt.Sprintf(
 				"The client '%s' with object id '%s' has permission to perform action '%s' on scope '%s'; however, it does not have permission to perform action(s) '%s' on the linked scope(s) '%s' (respectively) or the linked scope(s) are invalid.",
 				p.AppID, p.ObjectID, action, resource, ActionAssignIdentity, identityID))
 		}

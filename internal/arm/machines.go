@@ -132,76 +132,11 @@ func machineRef(sub, rg, name string) storage.MachineRef {
 	return storage.MachineRef{SubscriptionID: sub, ResourceGroup: rg, Name: name}
 }
 
-func (h *Handler) machineCollection(w http.ResponseWriter, r *http.Request, sub, rg string) error {
-	if r.Method != http.MethodGet {
-		return methodNotAllowed(r, http.MethodGet)
-	}
-	if err := checkAPIVersion(r, machineAPIVersions, TypeMachine); err != nil {
-		return err
-	}
-	items, err := h.machines.List(r.Context(), sub, rg)
-	if err != nil {
-		return err
-	}
-	writeList(w, r, mapList(items, func(m machines.Machine) machineJSON { return h.toMachine(r.Context(), m, nil) }), "")
-	return nil
-}
-
-func (h *Handler) machine(w http.ResponseWriter, r *http.Request, ref storage.MachineRef) error {
-	if err := checkAPIVersion(r, machineAPIVersions, TypeMachine); err != nil {
-		return err
-	}
-	ctx := r.Context()
-	switch r.Method {
-	case http.MethodGet:
-		m, err := h.machines.Get(ctx, ref)
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, h.toMachine(ctx, m, nil))
-	case http.MethodPut:
-		var b machineBody
-		if err := decodeBody(w, r, &b); err != nil {
-			return err
-		}
-		m, created, jt, err := h.machines.Put(ctx, ref, machines.Request{Location: b.Location, Tags: b.Tags, Identity: b.identity(),
-			CanUse: h.linkedIdentityCheck(r, scopeFor(r.URL.Path))})
-		if err != nil {
-			return err
-		}
-		writePut(w, created, h.toMachine(ctx, m, jt))
-	case http.MethodPatch:
-		var b machineBody
-		if err := decodeBody(w, r, &b); err != nil {
-			return err
-		}
-		m, err := h.machines.Patch(ctx, ref, machines.Patch{Tags: b.Tags, Identity: b.identity(), CanUse: h.linkedIdentityCheck(r, scopeFor(r.URL.Path))})
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, h.toMachine(ctx, m, nil))
-	case http.MethodDelete:
-		found, err := h.machines.Delete(ctx, ref)
-		if err != nil {
-			return err
-		}
-		writeDelete(w, found)
-	default:
-		return methodNotAllowed(r, "GET", "PUT", "PATCH", "DELETE")
-	}
-	return nil
-}
-
 // resetCredential serves POST .../machines/{m}/resetAgentCredential, Ward's
 // addition: revoke the agent's key (its next request is refused) and issue
 // a new one-time join token. Body (optional): {"joinTokenLifetimeSeconds": n}.
-func (h *Handler) resetCredential(w http.ResponseWriter, r *http.Request, ref storage.MachineRef) error {
-	if r.Method != http.MethodPost {
-		return methodNotAllowed(r, http.MethodPost)
-	}
-	if err := checkAPIVersion(r, machineAPIVersions, TypeMachine); err != nil {
-		return err
-	}
+func (h *Handler) resetCredential(q *request) error {
+	w, r, ref := q.w, q.r, machineRef(q.id.Subscription, q.id.ResourceGroup, q.name(0))
 	var b struct {
 		JoinTokenLifetimeSeconds int64 `json:"joinTokenLifetimeSeconds"`
 	}
@@ -244,66 +179,4 @@ func (h *Handler) toAgentPool(ctx context.Context, ref storage.ClusterRef, p clu
 	}
 	j.Properties.WardAgentServiceAccount = "ward-system/" + sa
 	return j
-}
-
-func (h *Handler) agentPools(w http.ResponseWriter, r *http.Request, ref storage.ClusterRef) error {
-	if r.Method != http.MethodGet {
-		return methodNotAllowed(r, http.MethodGet)
-	}
-	if err := checkAPIVersion(r, clusterAPIVersions, TypeManagedCluster); err != nil {
-		return err
-	}
-	pools, err := h.clusters.NodePools(r.Context(), ref)
-	if err != nil {
-		return err
-	}
-	writeList(w, r, mapList(pools, func(p clusters.NamedPool) agentPoolJSON { return h.toAgentPool(r.Context(), ref, p) }), "")
-	return nil
-}
-
-func (h *Handler) agentPool(w http.ResponseWriter, r *http.Request, ref storage.ClusterRef, name string) error {
-	if err := checkAPIVersion(r, clusterAPIVersions, TypeManagedCluster); err != nil {
-		return err
-	}
-	ctx := r.Context()
-	switch r.Method {
-	case http.MethodGet:
-		p, err := h.clusters.GetNodePool(ctx, ref, name)
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, h.toAgentPool(ctx, ref, p))
-	case http.MethodPut:
-		var b struct {
-			Properties *struct {
-				WardUserAssignedIdentities map[string]json.RawMessage `json:"wardUserAssignedIdentities"`
-			} `json:"properties"`
-		}
-		if err := decodeBody(w, r, &b); err != nil {
-			return err
-		}
-		req := clusters.PoolRequest{CanUse: h.linkedIdentityCheck(r, scopeFor(r.URL.Path))}
-		if b.Properties != nil && b.Properties.WardUserAssignedIdentities != nil {
-			req.UserAssigned = []string{}
-			for id, v := range b.Properties.WardUserAssignedIdentities {
-				if strings.TrimSpace(string(v)) != "null" {
-					req.UserAssigned = append(req.UserAssigned, id)
-				}
-			}
-		}
-		p, created, err := h.clusters.PutNodePool(ctx, ref, name, req)
-		if err != nil {
-			return err
-		}
-		writePut(w, created, h.toAgentPool(ctx, ref, p))
-	case http.MethodDelete:
-		found, err := h.clusters.DeleteNodePool(ctx, ref, name)
-		if err != nil {
-			return err
-		}
-		writeDelete(w, found)
-	default:
-		return methodNotAllowed(r, "GET", "PUT", "DELETE")
-	}
-	return nil
 }

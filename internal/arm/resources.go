@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/ward-id/ward/internal/authn"
-	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -97,148 +95,12 @@ func mapList[A, B any](in []A, f func(A) B) []B {
 	return out
 }
 
-// ---- subscriptions ----
-
-func (h *Handler) subscriptions(w http.ResponseWriter, r *http.Request) error {
-	if r.Method != http.MethodGet {
-		return methodNotAllowed(r, http.MethodGet)
-	}
-	if err := checkAPIVersion(r, subscriptionAPIVersions, "subscriptions"); err != nil {
-		return err
-	}
-	subs, err := h.svc.Subscriptions(r.Context())
-	if err != nil {
-		return err
-	}
-	p, _ := r.Context().Value(principalKey{}).(authn.Principal)
-	visible := subs[:0]
-	for _, s := range subs {
-		if h.authz.Authorize(r.Context(), p, "Microsoft.Resources/subscriptions/read", resourceid.SubscriptionID(s.ID)) == nil {
-			visible = append(visible, s)
-		}
-	}
-	writeList(w, r, mapList(visible, toSubscription), "")
-	return nil
-}
-
-func (h *Handler) subscription(w http.ResponseWriter, r *http.Request, sub string) error {
-	if r.Method != http.MethodGet {
-		return methodNotAllowed(r, http.MethodGet)
-	}
-	if err := checkAPIVersion(r, subscriptionAPIVersions, "subscriptions"); err != nil {
-		return err
-	}
-	s, err := h.svc.Subscription(r.Context(), sub)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, toSubscription(s))
-	return nil
-}
-
-// ---- resource groups ----
-
-func (h *Handler) groups(w http.ResponseWriter, r *http.Request, sub string) error {
-	if r.Method != http.MethodGet {
-		return methodNotAllowed(r, http.MethodGet)
-	}
-	if err := checkAPIVersion(r, resourceGroupAPIVersions, TypeResourceGroup); err != nil {
-		return err
-	}
-	p, err := pageFromQuery(r)
-	if err != nil {
-		return err
-	}
-	items, next, err := h.svc.Groups(r.Context(), sub, p)
-	if err != nil {
-		return err
-	}
-	writeList(w, r, mapList(items, toGroup), next)
-	return nil
-}
-
 type groupBody struct {
 	Location string            `json:"location"`
 	Tags     map[string]string `json:"tags"`
 }
 
-func (h *Handler) group(w http.ResponseWriter, r *http.Request, sub, name string) error {
-	if err := checkAPIVersion(r, resourceGroupAPIVersions, TypeResourceGroup); err != nil {
-		return err
-	}
-	ctx := r.Context()
-	switch r.Method {
-	case http.MethodGet:
-		rg, err := h.svc.Group(ctx, sub, name)
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, toGroup(rg))
-	case http.MethodHead: // az group exists
-		if _, err := h.svc.Group(ctx, sub, name); err != nil {
-			w.WriteHeader(http.StatusNotFound)
-			return nil
-		}
-		w.WriteHeader(http.StatusNoContent)
-	case http.MethodPut:
-		var b groupBody
-		if err := decodeBody(w, r, &b); err != nil {
-			return err
-		}
-		rg, created, err := h.svc.PutGroup(ctx, sub, name, msi.GroupSpec{Location: b.Location, Tags: b.Tags})
-		if err != nil {
-			return err
-		}
-		writePut(w, created, toGroup(rg))
-	case http.MethodPatch:
-		var b groupBody
-		if err := decodeBody(w, r, &b); err != nil {
-			return err
-		}
-		old, err := h.svc.Group(ctx, sub, name)
-		if err != nil {
-			return err
-		}
-		if b.Tags == nil {
-			b.Tags = old.Tags
-		}
-		rg, _, err := h.svc.PutGroup(ctx, sub, old.Name, msi.GroupSpec{Location: old.Location, Tags: b.Tags})
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, toGroup(rg))
-	case http.MethodDelete:
-		found, err := h.svc.DeleteGroup(ctx, sub, name)
-		if err != nil {
-			return err
-		}
-		writeDelete(w, found)
-	default:
-		return methodNotAllowed(r, "GET", "HEAD", "PUT", "PATCH", "DELETE")
-	}
-	return nil
-}
-
 // ---- user-assigned identities ----
-
-func (h *Handler) identities(w http.ResponseWriter, r *http.Request, sub, rg string) error {
-	if r.Method != http.MethodGet {
-		return methodNotAllowed(r, http.MethodGet)
-	}
-	if err := checkAPIVersion(r, identityAPIVersions, TypeIdentity); err != nil {
-		return err
-	}
-	p, err := pageFromQuery(r)
-	if err != nil {
-		return err
-	}
-	items, next, err := h.svc.Identities(r.Context(), storage.IdentityFilter{SubscriptionID: sub, ResourceGroup: rg}, p)
-	if err != nil {
-		return err
-	}
-	writeList(w, r, mapList(items, toIdentity), next)
-	return nil
-}
 
 type identityBody struct {
 	Location   string            `json:"location"`
@@ -255,74 +117,7 @@ func (b identityBody) isolationScope() *string {
 	return b.Properties.IsolationScope
 }
 
-func (h *Handler) identity(w http.ResponseWriter, r *http.Request, ref storage.IdentityRef) error {
-	if err := checkAPIVersion(r, identityAPIVersions, TypeIdentity); err != nil {
-		return err
-	}
-	ctx := r.Context()
-	switch r.Method {
-	case http.MethodGet:
-		id, err := h.svc.Identity(ctx, ref)
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, toIdentity(id))
-	case http.MethodPut:
-		var b identityBody
-		if err := decodeBody(w, r, &b); err != nil {
-			return err
-		}
-		spec := msi.IdentitySpec{Location: b.Location, Tags: b.Tags}
-		if s := b.isolationScope(); s != nil {
-			spec.IsolationScope = *s
-		}
-		id, created, err := h.svc.PutIdentity(ctx, ref, spec)
-		if err != nil {
-			return err
-		}
-		writePut(w, created, toIdentity(id))
-	case http.MethodPatch:
-		var b identityBody
-		if err := decodeBody(w, r, &b); err != nil {
-			return err
-		}
-		id, err := h.svc.PatchIdentity(ctx, ref, b.Tags, b.isolationScope())
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, toIdentity(id))
-	case http.MethodDelete:
-		found, err := h.svc.DeleteIdentity(ctx, ref)
-		if err != nil {
-			return err
-		}
-		writeDelete(w, found)
-	default:
-		return methodNotAllowed(r, "GET", "PUT", "PATCH", "DELETE")
-	}
-	return nil
-}
-
 // ---- federated identity credentials ----
-
-func (h *Handler) federatedCredentials(w http.ResponseWriter, r *http.Request, ref storage.IdentityRef) error {
-	if r.Method != http.MethodGet {
-		return methodNotAllowed(r, http.MethodGet)
-	}
-	if err := checkAPIVersion(r, federatedCredentialAPIVersions, TypeFederatedCredential); err != nil {
-		return err
-	}
-	p, err := pageFromQuery(r)
-	if err != nil {
-		return err
-	}
-	items, next, err := h.svc.FederatedCredentials(r.Context(), ref, p)
-	if err != nil {
-		return err
-	}
-	writeList(w, r, mapList(items, toFIC), next)
-	return nil
-}
 
 type ficBody struct {
 	Properties *struct {
@@ -330,44 +125,6 @@ type ficBody struct {
 		Subject   string   `json:"subject"`
 		Audiences []string `json:"audiences"`
 	} `json:"properties"`
-}
-
-func (h *Handler) federatedCredential(w http.ResponseWriter, r *http.Request, ref storage.IdentityRef, name string) error {
-	if err := checkAPIVersion(r, federatedCredentialAPIVersions, TypeFederatedCredential); err != nil {
-		return err
-	}
-	ctx := r.Context()
-	switch r.Method {
-	case http.MethodGet:
-		c, err := h.svc.FederatedCredential(ctx, ref, name)
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, toFIC(c))
-	case http.MethodPut:
-		var b ficBody
-		if err := decodeBody(w, r, &b); err != nil {
-			return err
-		}
-		var spec msi.FederatedCredentialSpec
-		if b.Properties != nil {
-			spec = msi.FederatedCredentialSpec{Issuer: b.Properties.Issuer, Subject: b.Properties.Subject, Audiences: b.Properties.Audiences}
-		}
-		c, created, err := h.svc.PutFederatedCredential(ctx, ref, name, spec)
-		if err != nil {
-			return err
-		}
-		writePut(w, created, toFIC(c))
-	case http.MethodDelete:
-		found, err := h.svc.DeleteFederatedCredential(ctx, ref, name)
-		if err != nil {
-			return err
-		}
-		writeDelete(w, found)
-	default:
-		return methodNotAllowed(r, "GET", "PUT", "DELETE")
-	}
-	return nil
 }
 
 // ---- cloud metadata ----

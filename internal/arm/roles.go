@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/authz"
 	"github.com/ward-id/ward/internal/rbac"
@@ -111,28 +112,15 @@ func toRoleDefinition(scope string, r rbac.RoleDefinition) roleDefinitionJSON {
 	return j
 }
 
-func (h *Handler) authorization(w http.ResponseWriter, r *http.Request, scope, typ, name string) error {
-	if h.rbac == nil {
-		return newError(http.StatusNotFound, "NotFound", "Role-based access control is not enabled on this server.")
-	}
-	if err := checkAPIVersion(r, authorizationAPIVersions, "Microsoft.Authorization/"+typ); err != nil {
-		return err
-	}
-	switch strings.ToLower(typ) {
-	case "checkaccess":
-		return h.checkAccess(w, r)
-	case "roleassignments":
-		if name == "" {
-			return h.listAssignments(w, r, scope)
+// roleRoute serves a Microsoft.Authorization route after its api-version
+// check; the route table picks the handler, so nothing routes by hand.
+func roleRoute(fn func(q *request) error) func(*request) error {
+	return func(q *request) error {
+		if err := checkAPIVersion(q.r, authorizationAPIVersions, "Microsoft.Authorization/"+q.authzType); err != nil {
+			return err
 		}
-		return h.assignment(w, r, scope, name)
-	case "roledefinitions":
-		if name == "" {
-			return h.listRoles(w, r, scope)
-		}
-		return h.role(w, r, scope, name)
+		return fn(q)
 	}
-	return newError(http.StatusBadRequest, CodeInvalidResourceType, "The resource type 'Microsoft.Authorization/"+typ+"' is not served by Ward.")
 }
 
 func (h *Handler) listAssignments(w http.ResponseWriter, r *http.Request, scope string) error {
@@ -175,7 +163,7 @@ func (h *Handler) assignment(w http.ResponseWriter, r *http.Request, scope, name
 			return err
 		}
 		if b.Properties == nil || b.Properties.RoleDefinitionID == "" || b.Properties.PrincipalID == "" {
-			return newError(http.StatusBadRequest, "InvalidRequestContent", "properties.roleDefinitionId and properties.principalId are required.")
+			return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, "properties.roleDefinitionId and properties.principalId are required.")
 		}
 		p, _ := r.Context().Value(principalKey{}).(authn.Principal)
 		a, created, err := h.rbac.CreateAssignment(ctx, scope, name, authz.AssignmentSpec{RoleDefinitionID: b.Properties.RoleDefinitionID,
@@ -211,7 +199,7 @@ func (h *Handler) listRoles(w http.ResponseWriter, r *http.Request, scope string
 		k, v, ok := strings.Cut(f, " eq ")
 		v = strings.TrimSpace(v)
 		if !ok || len(v) < 2 || v[0] != '\'' || v[len(v)-1] != '\'' {
-			return newError(http.StatusBadRequest, "InvalidFilterInQueryString", "The filter '"+f+"' is not supported: use roleName eq '{name}' or type eq 'BuiltInRole'|'CustomRole'.")
+			return newError(http.StatusBadRequest, armerr.CodeInvalidFilter, "The filter '"+f+"' is not supported: use roleName eq '{name}' or type eq 'BuiltInRole'|'CustomRole'.")
 		}
 		v = roleNameFilter.Replace(v[1 : len(v)-1])
 		switch strings.ToLower(strings.TrimSpace(k)) {
@@ -220,7 +208,7 @@ func (h *Handler) listRoles(w http.ResponseWriter, r *http.Request, scope string
 		case "type":
 			typ = v
 		default:
-			return newError(http.StatusBadRequest, "InvalidFilterInQueryString", "The filter '"+f+"' is not supported: use roleName eq '{name}' or type eq 'BuiltInRole'|'CustomRole'.")
+			return newError(http.StatusBadRequest, armerr.CodeInvalidFilter, "The filter '"+f+"' is not supported: use roleName eq '{name}' or type eq 'BuiltInRole'|'CustomRole'.")
 		}
 	}
 	roles, err := h.rbac.Roles(r.Context(), name, typ)
@@ -259,7 +247,7 @@ func (h *Handler) role(w http.ResponseWriter, r *http.Request, scope, id string)
 			return err
 		}
 		if b.Properties == nil {
-			return newError(http.StatusBadRequest, "InvalidRequestContent", "properties are required.")
+			return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, "properties are required.")
 		}
 		p, _ := r.Context().Value(principalKey{}).(authn.Principal)
 		role, created, err := h.rbac.PutCustomRoleAs(ctx, p.ObjectID, scope, rbac.RoleDefinition{ID: id, Name: b.Properties.RoleName, Description: b.Properties.Description,

@@ -1,9 +1,6 @@
 package arm
 
 import (
-	"context"
-	"net/http"
-
 	"github.com/ward-id/ward/internal/storage"
 	"github.com/ward-id/ward/internal/vault"
 )
@@ -51,26 +48,6 @@ func (h *Handler) toVault(v storage.Vault) vaultJSON {
 	return j
 }
 
-func (h *Handler) vaultCollection(w http.ResponseWriter, r *http.Request, sub, rg string) error {
-	if r.Method != http.MethodGet {
-		return methodNotAllowed(r, http.MethodGet)
-	}
-	if err := checkAPIVersion(r, vaultAPIVersions, TypeVault); err != nil {
-		return err
-	}
-	if rg != "" {
-		if _, err := h.svc.Group(r.Context(), sub, rg); err != nil {
-			return err
-		}
-	}
-	items, err := h.vaults.Vaults(r.Context(), sub, rg)
-	if err != nil {
-		return err
-	}
-	writeList(w, r, mapList(items, h.toVault), "")
-	return nil
-}
-
 type vaultBody struct {
 	Location   string            `json:"location"`
 	Tags       map[string]string `json:"tags"`
@@ -80,30 +57,4 @@ type vaultBody struct {
 			Name string `json:"name"`
 		} `json:"sku"`
 	} `json:"properties"`
-}
-
-func (h *Handler) vault(w http.ResponseWriter, r *http.Request, sub, rg, name string) error {
-	if err := checkAPIVersion(r, vaultAPIVersions, TypeVault); err != nil {
-		return err
-	}
-	ctx := r.Context()
-	if _, err := h.svc.Group(ctx, sub, rg); err != nil {
-		return err
-	}
-	return serveResource(w, r, resourceMethods[storage.Vault, vaultJSON]{
-		get: func(ctx context.Context) (storage.Vault, error) { return h.vaults.Vault(ctx, sub, rg, name) },
-		put: func(ctx context.Context) (storage.Vault, bool, error) {
-			var b vaultBody
-			if err := decodeBody(w, r, &b); err != nil {
-				return storage.Vault{}, false, err
-			}
-			sku := ""
-			if b.Properties != nil {
-				sku = b.Properties.SKU.Name
-			}
-			return h.vaults.PutVault(ctx, sub, rg, name, b.Location, h.tenantID, sku, b.Tags)
-		},
-		del:  func(ctx context.Context) (bool, error) { return h.vaults.DeleteVault(ctx, sub, rg, name) },
-		view: h.toVault,
-	})
 }

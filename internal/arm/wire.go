@@ -1,5 +1,7 @@
 package arm
 
+import "github.com/ward-id/ward/internal/router"
+
 // Wire names of the Azure Resource Manager protocol as Ward serves it. Tests
 // use these literals too, so a rename breaks a test.
 
@@ -13,30 +15,9 @@ const (
 
 // Headers.
 const (
-	HeaderRequestID            = "x-ms-request-id"
-	HeaderCorrelationRequestID = "x-ms-correlation-request-id"
-	HeaderClientRequestID      = "x-ms-client-request-id"
-)
-
-// Protocol-level error codes (resource rules' codes live in package msi).
-const (
-	CodeMissingAPIVersion       = "MissingApiVersionParameter"
-	CodeInvalidAPIVersion       = "InvalidApiVersionParameter"
-	CodeNoRegisteredProvider    = "NoRegisteredProviderFound"
-	CodeInvalidRequestContent   = "InvalidRequestContent"
-	CodeRequestTooLarge         = "RequestContentTooLarge"
-	CodeAuthenticationFailed    = "AuthenticationFailed"
-	CodeInvalidAuthToken        = "InvalidAuthenticationToken"
-	CodeExpiredAuthToken        = "ExpiredAuthenticationToken"
-	CodeAuthorizationFailed     = "AuthorizationFailed"
-	CodeMethodNotAllowed        = "MethodNotAllowed"
-	CodeInvalidResourceType     = "InvalidResourceType"
-	CodeInvalidResourceNS       = "InvalidResourceNamespace"
-	CodeInvalidParameter        = "InvalidParameter"
-	CodeInvalidSkipToken        = "InvalidSkipToken"
-	CodeInternalServerError     = "InternalServerError"
-	CodeUnsupportedMediaType    = "UnsupportedMediaType"
-	CodeLinkedInvalidPropertyID = "LinkedInvalidPropertyId"
+	HeaderRequestID            = router.HeaderRequestID
+	HeaderCorrelationRequestID = router.HeaderCorrelationRequestID
+	HeaderClientRequestID      = router.HeaderClientRequestID
 )
 
 // MaxBodyBytes caps request bodies, as ARM does (4 MiB).

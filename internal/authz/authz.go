@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/authn"
-	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/rbac"
 	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/storage"
@@ -94,16 +94,16 @@ func toRole(d storage.RoleDefinition) (rbac.RoleDefinition, error) {
 	return r, nil
 }
 
-func invalid(code, format string, args ...any) *msi.Error {
-	return &msi.Error{Kind: msi.KindInvalid, Code: code, Message: fmt.Sprintf(format, args...)}
+func invalid(code, format string, args ...any) *armerr.Error {
+	return armerr.BadRequest(code, format, args...)
 }
 
-func notFound(code, format string, args ...any) *msi.Error {
-	return &msi.Error{Kind: msi.KindNotFound, Code: code, Message: fmt.Sprintf(format, args...)}
+func notFound(code, format string, args ...any) *armerr.Error {
+	return armerr.NotFound(code, format, args...)
 }
 
-func conflict(code, format string, args ...any) *msi.Error {
-	return &msi.Error{Kind: msi.KindConflict, Code: code, Message: fmt.Sprintf(format, args...)}
+func conflict(code, format string, args ...any) *armerr.Error {
+	return armerr.Conflict(code, format, args...)
 }
 
 var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -156,8 +156,8 @@ const (
 	ActionRoleDefinitionDelete = "Microsoft.Authorization/roleDefinitions/delete"
 )
 
-func forbidden(format string, args ...any) *msi.Error {
-	return &msi.Error{Kind: msi.KindForbidden, Code: "AuthorizationFailed", Message: fmt.Sprintf(format, args...)}
+func forbidden(format string, args ...any) *armerr.Error {
+	return armerr.AuthorizationFailed(format, args...)
 }
 
 // checkRoleScopes applies ARM's rules for changing a custom role through
@@ -239,8 +239,7 @@ func (s *Service) PutCustomRoleAs(ctx context.Context, caller, urlScope string, 
 // use the role.
 func (s *Service) DeleteCustomRoleAs(ctx context.Context, caller, urlScope, id string) (rbac.RoleDefinition, bool, error) {
 	r, err := s.Role(ctx, id)
-	var me *msi.Error
-	if errors.As(err, &me) && me.Kind == msi.KindNotFound {
+	if armerr.IsNotFound(err) {
 		return r, false, nil
 	}
 	if err != nil {
@@ -335,8 +334,7 @@ func (s *Service) validateCustomRole(r rbac.RoleDefinition) error {
 // DeleteCustomRole deletes a custom role that no assignment uses.
 func (s *Service) DeleteCustomRole(ctx context.Context, id string) (rbac.RoleDefinition, bool, error) {
 	r, err := s.Role(ctx, id)
-	var me *msi.Error
-	if errors.As(err, &me) && me.Kind == msi.KindNotFound {
+	if armerr.IsNotFound(err) {
 		return r, false, nil
 	}
 	if err != nil {
@@ -502,8 +500,7 @@ func (s *Service) Assignment(ctx context.Context, scope, id string) (storage.Rol
 // is 404 RoleAssignmentNotFound through this scope, and stays.
 func (s *Service) DeleteAssignmentAt(ctx context.Context, scope, id string) (storage.RoleAssignment, bool, error) {
 	if _, err := s.Assignment(ctx, scope, id); err != nil {
-		var me *msi.Error
-		if errors.As(err, &me) && me.Kind == msi.KindNotFound {
+		if armerr.IsNotFound(err) {
 			if _, gerr := s.store.GetRoleAssignment(ctx, id); errors.Is(gerr, storage.ErrNotFound) {
 				return storage.RoleAssignment{}, false, nil
 			}

@@ -9,17 +9,18 @@ package clusters
 import (
 	"context"
 	"errors"
-	"fmt"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/directory"
 	"github.com/ward-id/ward/internal/issuer"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/storage"
 )
 
@@ -77,13 +78,13 @@ func New(store storage.Storage, identities *msi.Service, dir *directory.Service,
 
 var clusterNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,61}[a-zA-Z0-9]$`)
 
-func invalid(format string, args ...any) *msi.Error {
-	return &msi.Error{Kind: msi.KindInvalid, Code: "BadRequest", Message: fmt.Sprintf(format, args...)}
+func invalid(format string, args ...any) *armerr.Error {
+	return armerr.BadRequest("BadRequest", format, args...)
 }
 
 func notFound(ref storage.ClusterRef) error {
-	return &msi.Error{Kind: msi.KindNotFound, Code: "ResourceNotFound", Message: fmt.Sprintf(
-		"The Resource 'Microsoft.ContainerService/managedClusters/%s' under resource group '%s' was not found.", ref.Name, ref.ResourceGroup)}
+	return armerr.NotFound(armerr.CodeResourceNotFound,
+		"The Resource 'Microsoft.ContainerService/managedClusters/%s' under resource group '%s' was not found.", ref.Name, ref.ResourceGroup)
 }
 
 // Get reads a cluster.
@@ -164,8 +165,7 @@ func (s *Service) Put(ctx context.Context, ref storage.ClusterRef, req Request) 
 	}
 	saved, err := s.store.UpdateCluster(ctx, ref, func(old *Cluster) (*Cluster, error) {
 		if (old == nil) != (pre == nil) || (old != nil && !old.UpdatedAt.Equal(pre.UpdatedAt)) {
-			return nil, &msi.Error{Kind: msi.KindConflict, Code: msi.CodeConflict, Message: fmt.Sprintf(
-				"The cluster '%s' was modified concurrently; retry the request.", ref.Name)}
+			return nil, armerr.Conflict(armerr.CodeConflict, "The cluster '%s' was modified concurrently; retry the request.", ref.Name)
 		}
 		nu, err := merge(old, req, res, o)
 		if err != nil {
@@ -190,10 +190,7 @@ func (s *Service) Put(ctx context.Context, ref storage.ClusterRef, req Request) 
 	return saved, pre == nil, nil
 }
 
-func isNotFound(err error) bool {
-	var me *msi.Error
-	return errors.As(err, &me) && me.Kind == msi.KindNotFound
-}
+func isNotFound(err error) bool { return armerr.IsNotFound(err) }
 
 // resolve looks up what a request names: its user-assigned identities
 // (after the caller's linked authorization) and its uploaded keys.
@@ -258,9 +255,9 @@ func (s *Service) ensure(ctx context.Context, pre *Cluster, c Cluster) (ensured,
 		// A cluster never adopts a group it did not create: deleting the
 		// cluster deletes its node resource group with everything in it.
 		if _, err := s.msi.Group(ctx, c.SubscriptionID, c.Spec.NodeResourceGroup); err == nil {
-			return e, &msi.Error{Kind: msi.KindConflict, Code: "NodeResourceGroupAlreadyExists", Message: fmt.Sprintf(
+			return e, armerr.Conflict("NodeResourceGroupAlreadyExists",
 				"The node resource group '%s' of cluster '%s' already exists. A managed cluster creates its node resource group and deletes it with the cluster, so it cannot use an existing one: delete or rename that group, or choose another cluster name.",
-				c.Spec.NodeResourceGroup, c.Name)}
+				c.Spec.NodeResourceGroup, c.Name)
 		}
 	}
 	if c.Spec.IdentityType == "SystemAssigned" && c.Spec.SystemPrincipalID == "" {
@@ -273,13 +270,13 @@ func (s *Service) ensure(ctx context.Context, pre *Cluster, c Cluster) (ensured,
 	if c.Spec.KubeletIdentity != "" {
 		return e, nil
 	}
-	_, groupCreated, err := s.msi.PutGroup(ctx, c.SubscriptionID, c.Spec.NodeResourceGroup, msi.GroupSpec{Location: c.Location})
+	_, groupCreated, err := s.msi.PutGroup(ctx, c.SubscriptionID, c.Spec.NodeResourceGroup, resources.GroupSpec{Location: c.Location})
 	if err != nil {
 		return e, err
 	}
 	if !groupCreated && !c.Spec.NodeResourceGroupOwned {
-		return e, &msi.Error{Kind: msi.KindConflict, Code: "NodeResourceGroupAlreadyExists", Message: fmt.Sprintf(
-			"The node resource group '%s' exists and was not created by cluster '%s'; the cluster will not adopt it or its identities.", c.Spec.NodeResourceGroup, c.Name)}
+		return e, armerr.Conflict("NodeResourceGroupAlreadyExists",
+			"The node resource group '%s' exists and was not created by cluster '%s'; the cluster will not adopt it or its identities.", c.Spec.NodeResourceGroup, c.Name)
 	}
 	name := c.Name + "-agentpool"
 	id, idCreated, err := s.msi.PutIdentity(ctx, storage.IdentityRef{SubscriptionID: c.SubscriptionID, ResourceGroup: c.Spec.NodeResourceGroup, Name: name}, msi.IdentitySpec{Location: c.Location})
@@ -287,8 +284,8 @@ func (s *Service) ensure(ctx context.Context, pre *Cluster, c Cluster) (ensured,
 		return e, err
 	}
 	if !idCreated {
-		return e, &msi.Error{Kind: msi.KindConflict, Code: "Conflict", Message: fmt.Sprintf(
-			"The identity '%s' already exists in node resource group '%s'; the cluster will not adopt an identity it did not create. Pass --assign-kubelet-identity to use it deliberately.", name, c.Spec.NodeResourceGroup)}
+		return e, armerr.Conflict("Conflict",
+			"The identity '%s' already exists in node resource group '%s'; the cluster will not adopt an identity it did not create. Pass --assign-kubelet-identity to use it deliberately.", name, c.Spec.NodeResourceGroup)
 	}
 	e.kubelet = resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name)
 	return e, nil
@@ -312,8 +309,7 @@ func (s *Service) dropSystemIdentity(ctx context.Context, sp Spec) error {
 // (clusters never adopt existing groups). Identities the user gave survive.
 func (s *Service) Delete(ctx context.Context, ref storage.ClusterRef) (bool, error) {
 	c, err := s.Get(ctx, ref)
-	var me *msi.Error
-	if errors.As(err, &me) && me.Kind == msi.KindNotFound {
+	if armerr.IsNotFound(err) {
 		return false, nil
 	}
 	if err != nil {

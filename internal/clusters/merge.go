@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/ward-id/ward/internal/msi"
+	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/storage"
 )
 
@@ -40,7 +40,7 @@ type origin struct {
 func merge(old *Cluster, req Request, r resolved, o origin) (Cluster, error) {
 	var c Cluster
 	if old == nil {
-		loc := msi.NormalizeLocation(req.Location)
+		loc := resources.NormalizeLocation(req.Location)
 		if loc == "" {
 			loc = o.group.Location
 		}
@@ -49,7 +49,7 @@ func merge(old *Cluster, req Request, r resolved, o origin) (Cluster, error) {
 		c.Spec.KubernetesVersion, c.Spec.DNSPrefix = DefaultKubernetesVersion, o.ref.Name+"-dns"
 	} else {
 		c = *old
-		if l := msi.NormalizeLocation(req.Location); l != "" && l != c.Location {
+		if l := resources.NormalizeLocation(req.Location); l != "" && l != c.Location {
 			return Cluster{}, invalid("Changing property 'location' is not allowed.")
 		}
 	}

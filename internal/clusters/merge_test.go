@@ -1,13 +1,13 @@
 package clusters
 
 import (
-	"errors"
+	"net/http"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/ward-id/ward/internal/msi"
+	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/storage"
 )
 
@@ -91,8 +91,8 @@ func TestMerge(t *testing.T) {
 			}
 			got, err := merge(tc.old, tc.req, tc.res, o)
 			if tc.wantErr != "" {
-				var me *msi.Error
-				if !errors.As(err, &me) || me.Kind != msi.KindInvalid || me.Message != tc.wantErr {
+				me, ok := armerr.As(err)
+				if !ok || me.Status != http.StatusBadRequest || me.Message != tc.wantErr {
 					t.Fatalf("merge(%+v) error = %v, want 400 %q", tc.req, err, tc.wantErr)
 				}
 				return

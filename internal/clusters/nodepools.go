@@ -2,14 +2,13 @@ package clusters
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 
-	"github.com/ward-id/ward/internal/msi"
+	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -63,8 +62,8 @@ func pools(sp Spec) []NamedPool {
 }
 
 func poolNotFound(cluster, name string) error {
-	return &msi.Error{Kind: msi.KindNotFound, Code: msi.CodeResourceNotFound, Message: fmt.Sprintf(
-		"The Resource 'Microsoft.ContainerService/managedClusters/%s/agentPools/%s' was not found.", cluster, name)}
+	return armerr.NotFound(armerr.CodeResourceNotFound,
+		"The Resource 'Microsoft.ContainerService/managedClusters/%s/agentPools/%s' was not found.", cluster, name)
 }
 
 // GetNodePool reads one node pool.

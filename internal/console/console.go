@@ -79,7 +79,7 @@ func New(cfg Config) *Handler {
 // Mount puts the console's routes on mux.
 func (h *Handler) Mount(mux *router.Mux) {
 	add := func(method, pattern string, a router.Access, fn http.HandlerFunc) {
-		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: h.recover(fn)})
+		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: h.secured(fn), Protocol: protocol})
 	}
 	page := router.Public("the console's page and its embedded assets hold no data: every view's data comes from the /console/api routes, authorized per principal")
 	add("GET", "/console", page, h.index)
@@ -102,15 +102,16 @@ func (h *Handler) Mount(mux *router.Mux) {
 	})
 }
 
-// recover turns a panic into a 500 and sets headers every answer carries.
-func (h *Handler) recover(fn http.HandlerFunc) http.Handler {
+// protocol is the console on the wire for the mux: a recovered panic is the
+// console's JSON 500.
+var protocol = &router.Protocol{Name: "console", Internal: func(w http.ResponseWriter, _ *http.Request) {
+	writeErr(w, http.StatusInternalServerError, "InternalServerError", "internal error")
+}}
+
+// secured sets the headers every console answer carries (the mux recovers
+// panics).
+func (h *Handler) secured(fn http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				h.cfg.Logger.Error("console panic", "panic", v, "path", r.URL.Path)
-				writeErr(w, http.StatusInternalServerError, "InternalServerError", "internal error")
-			}
-		}()
 		hd := w.Header()
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("X-Frame-Options", "DENY")

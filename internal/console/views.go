@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/audience"
 	"github.com/ward-id/ward/internal/directory"
 	"github.com/ward-id/ward/internal/msi"
@@ -483,17 +483,14 @@ func (h *Handler) fixFederatedCredential(w http.ResponseWriter, r *http.Request)
 	}
 	fic, created, err := h.cfg.Identities.PutFederatedCredential(r.Context(), storage.IdentityRef{SubscriptionID: id.Subscription, ResourceGroup: id.ResourceGroup, Name: id.Types[0].Name},
 		req.Name, msi.FederatedCredentialSpec{Issuer: req.Issuer, Subject: req.Subject, Audiences: req.Audiences})
-	var me *msi.Error
+	me, isARM := armerr.As(err)
 	switch {
-	case errors.As(err, &me):
-		status = map[msi.Kind]int{msi.KindInvalid: 400, msi.KindNotFound: 404, msi.KindConflict: 409, msi.KindForbidden: 403}[me.Kind]
-		if status == 0 {
-			status = 400
-		}
+	case isARM:
+		status = me.Status
 		writeErr(w, status, me.Code, me.Message)
 		return
 	case err != nil:
-		status = 500
+		status = http.StatusInternalServerError
 		h.fail(w, err)
 		return
 	}

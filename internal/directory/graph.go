@@ -73,7 +73,7 @@ type call struct {
 // principal's scope (ObjectScope), where its owners hold Application Owner.
 func (h *Handler) Mount(mux *router.Mux) {
 	add := func(method, pattern string, a router.Access, fn func(*call) error) {
-		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: h.endpoint(fn)})
+		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: h.endpoint(fn), Protocol: protocol})
 	}
 	add("GET", "/v1.0/servicePrincipals", router.Handler("every caller; "+ActionRead+" at '/' lists every principal, otherwise the list holds the caller itself and the principals it owns"), h.list)
 	add("POST", "/v1.0/servicePrincipals", router.Action(ActionCreate), h.create)
@@ -96,19 +96,19 @@ func (h *Handler) Mount(mux *router.Mux) {
 	mux.NotFound("", "/ward/", notFound)
 }
 
-// endpoint authenticates, recovers panics and writes fn's error.
+// protocol is Graph on the wire for the mux: a recovered panic is Graph's
+// 500.
+var protocol = &router.Protocol{Name: "graph", Internal: func(w http.ResponseWriter, _ *http.Request) {
+	writeErr(w, http.StatusInternalServerError, "InternalServerError", "internal error")
+}}
+
+// endpoint authenticates and writes fn's error (the mux recovers panics).
 func (h *Handler) endpoint(fn func(*call) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				h.Log.Error("directory panic", "panic", v)
-				writeErr(w, 500, "InternalServerError", "internal error")
-			}
-		}()
 		p, err := h.Auth.Authenticate(r.Context(), r)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="", authorization_uri="`+h.Base+`", error="invalid_token"`)
-			writeErr(w, 401, "InvalidAuthenticationToken", "Access token validation failure: "+err.Error())
+			writeErr(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure: "+err.Error())
 			return
 		}
 		_, params, _ := router.FromContext(r.Context())
@@ -123,16 +123,16 @@ func (h *Handler) fail(w http.ResponseWriter, err error) {
 	var den *DeniedError
 	switch {
 	case errors.As(err, &den):
-		writeErr(w, 403, "Authorization_RequestDenied", den.Message)
+		writeErr(w, http.StatusForbidden, "Authorization_RequestDenied", den.Message)
 	case errors.Is(err, ErrNotFound):
-		writeErr(w, 404, "Request_ResourceNotFound", err.Error())
+		writeErr(w, http.StatusNotFound, "Request_ResourceNotFound", err.Error())
 	case errors.As(err, &inv):
-		writeErr(w, 400, "Request_BadRequest", inv.Message)
+		writeErr(w, http.StatusBadRequest, "Request_BadRequest", inv.Message)
 	case errors.Is(err, storage.ErrAlreadyExists):
-		writeErr(w, 409, "Request_MultipleObjectsWithSameKeyValue", err.Error())
+		writeErr(w, http.StatusConflict, "Request_MultipleObjectsWithSameKeyValue", err.Error())
 	default:
 		h.Log.Error("directory request failed", "err", err)
-		writeErr(w, 500, "InternalServerError", "The directory hit an internal error.")
+		writeErr(w, http.StatusInternalServerError, "InternalServerError", "The directory hit an internal error.")
 	}
 }
 
@@ -231,7 +231,7 @@ func (h *Handler) list(c *call) error {
 				objectID = m[2]
 			}
 		} else {
-			writeErr(c.w, 400, "Request_UnsupportedQuery", fmt.Sprintf("Unsupported $filter '%s'. Ward supports servicePrincipalNames/any(c:c eq '...'), appId eq '...', displayName eq '...' and id eq '...'.", f))
+			writeErr(c.w, http.StatusBadRequest, "Request_UnsupportedQuery", fmt.Sprintf("Unsupported $filter '%s'. Ward supports servicePrincipalNames/any(c:c eq '...'), appId eq '...', displayName eq '...' and id eq '...'.", f))
 			return nil
 		}
 	}
@@ -314,7 +314,7 @@ func (h *Handler) delete(c *call) error {
 	if err := h.Policy.Access.ForgetPrincipal(c.r.Context(), sp.ObjectID, ObjectScope(sp.ObjectID)); err != nil {
 		return err
 	}
-	c.w.WriteHeader(204)
+	c.w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
@@ -342,7 +342,7 @@ func (h *Handler) patch(c *call) error {
 			return err
 		}
 	}
-	c.w.WriteHeader(204)
+	c.w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
@@ -390,7 +390,7 @@ func (h *Handler) removePassword(c *call) error {
 	if err := h.Svc.RemoveSecret(c.r.Context(), sp.ObjectID, body.KeyID); err != nil {
 		return err
 	}
-	c.w.WriteHeader(204)
+	c.w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
@@ -432,7 +432,7 @@ func (h *Handler) signIns(c *call) error {
 			since, err = time.Parse(time.RFC3339, m[1])
 		}
 		if err != nil {
-			writeErr(w, 400, "Request_UnsupportedQuery", fmt.Sprintf("Unsupported $filter '%s': use createdDateTime ge <RFC 3339 time>.", f))
+			writeErr(w, http.StatusBadRequest, "Request_UnsupportedQuery", fmt.Sprintf("Unsupported $filter '%s': use createdDateTime ge <RFC 3339 time>.", f))
 			return nil
 		}
 	}
@@ -440,7 +440,7 @@ func (h *Handler) signIns(c *call) error {
 	if t := r.URL.Query().Get("$top"); t != "" {
 		n, err := strconv.Atoi(t)
 		if err != nil || n < 1 || n > 1000 {
-			writeErr(w, 400, "Request_BadRequest", "$top must be a whole number from 1 to 1000.")
+			writeErr(w, http.StatusBadRequest, "Request_BadRequest", "$top must be a whole number from 1 to 1000.")
 			return nil
 		}
 		top = n

@@ -25,11 +25,13 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/ward-id/ward/internal/agentproto"
+	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/directory"
 	"github.com/ward-id/ward/internal/issuer"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/storage"
 )
 
@@ -162,13 +164,13 @@ func New(cfg Config) *Service {
 // Arc machine names: 1-54 letters, digits, '-', '_' or '.', not ending in '.'.
 var nameRE = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,52}[a-zA-Z0-9_-]$|^[a-zA-Z0-9_]$`)
 
-func invalid(format string, args ...any) *msi.Error {
-	return &msi.Error{Kind: msi.KindInvalid, Code: msi.CodeBadRequest, Message: fmt.Sprintf(format, args...)}
+func invalid(format string, args ...any) *armerr.Error {
+	return armerr.BadRequest(armerr.CodeBadRequest, format, args...)
 }
 
-func notFound(ref storage.MachineRef) *msi.Error {
-	return &msi.Error{Kind: msi.KindNotFound, Code: msi.CodeResourceNotFound, Message: fmt.Sprintf(
-		"The Resource '%s/%s' under resource group '%s' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix", Type, ref.Name, ref.ResourceGroup)}
+func notFound(ref storage.MachineRef) *armerr.Error {
+	return armerr.NotFound(armerr.CodeResourceNotFound,
+		"The Resource '%s/%s' under resource group '%s' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix", Type, ref.Name, ref.ResourceGroup)
 }
 
 func decode(m storage.Machine) (Machine, error) {
@@ -319,10 +321,10 @@ func (s *Service) applyIdentity(ctx context.Context, name string, sp *Spec, syst
 // returned once.
 func (s *Service) Put(ctx context.Context, ref storage.MachineRef, req Request) (Machine, bool, *JoinToken, error) {
 	if !nameRE.MatchString(ref.Name) {
-		return Machine{}, false, nil, &msi.Error{Kind: msi.KindInvalid, Code: msi.CodeInvalidResourceName, Message: fmt.Sprintf(
-			"The machine name '%s' is invalid: 1-54 letters, digits, '-', '_' or '.', not ending with '.'.", ref.Name)}
+		return Machine{}, false, nil, armerr.BadRequest(armerr.CodeInvalidResourceName,
+			"The machine name '%s' is invalid: 1-54 letters, digits, '-', '_' or '.', not ending with '.'.", ref.Name)
 	}
-	if err := msi.ValidateTags(req.Tags); err != nil {
+	if err := resources.ValidateTags(req.Tags); err != nil {
 		return Machine{}, false, nil, err
 	}
 	rg, err := s.msi.Group(ctx, ref.SubscriptionID, ref.ResourceGroup)
@@ -330,14 +332,13 @@ func (s *Service) Put(ctx context.Context, ref storage.MachineRef, req Request) 
 		return Machine{}, false, nil, err
 	}
 	old, err := s.Get(ctx, ref)
-	var me *msi.Error
-	if errors.As(err, &me) && me.Kind == msi.KindNotFound {
+	if armerr.IsNotFound(err) {
 		return s.create(ctx, ref, rg, req)
 	}
 	if err != nil {
 		return Machine{}, false, nil, err
 	}
-	if l := msi.NormalizeLocation(req.Location); l != "" && l != old.Location {
+	if l := resources.NormalizeLocation(req.Location); l != "" && l != old.Location {
 		return Machine{}, false, nil, invalid("Changing property 'location' is not allowed.")
 	}
 	m, err := s.update(ctx, ref, old, req.Tags, req.Identity, true, req.CanUse)
@@ -345,7 +346,7 @@ func (s *Service) Put(ctx context.Context, ref storage.MachineRef, req Request) 
 }
 
 func (s *Service) create(ctx context.Context, ref storage.MachineRef, rg storage.ResourceGroup, req Request) (Machine, bool, *JoinToken, error) {
-	loc := msi.NormalizeLocation(req.Location)
+	loc := resources.NormalizeLocation(req.Location)
 	if loc == "" {
 		loc = rg.Location
 	}
@@ -384,7 +385,7 @@ func (s *Service) create(ctx context.Context, ref storage.MachineRef, rg storage
 			_ = s.dir.Delete(context.WithoutCancel(ctx), m.Spec.SystemPrincipalID)
 		}
 		if errors.Is(err, storage.ErrAlreadyExists) {
-			return Machine{}, false, nil, &msi.Error{Kind: msi.KindConflict, Code: msi.CodeConflict, Message: fmt.Sprintf("The machine '%s' was created concurrently; retry.", ref.Name)}
+			return Machine{}, false, nil, armerr.Conflict(armerr.CodeConflict, "The machine '%s' was created concurrently; retry.", ref.Name)
 		}
 		return Machine{}, false, nil, err
 	}
@@ -453,7 +454,7 @@ func (s *Service) update(ctx context.Context, ref storage.MachineRef, old Machin
 			return cur, err
 		}
 		if d.Spec.SystemPrincipalID != old.Spec.SystemPrincipalID || !slices.Equal(d.Spec.UserAssigned, old.Spec.UserAssigned) {
-			return cur, &msi.Error{Kind: msi.KindConflict, Code: msi.CodeConflict, Message: fmt.Sprintf("The identities of machine '%s' changed concurrently; retry.", ref.Name)}
+			return cur, armerr.Conflict(armerr.CodeConflict, "The identities of machine '%s' changed concurrently; retry.", ref.Name)
 		}
 		// The agent's credential and join token may have changed since the
 		// read above; keep them as stored.
@@ -489,7 +490,7 @@ func (s *Service) update(ctx context.Context, ref storage.MachineRef, old Machin
 // identity mapped to false (null on the wire) is detached.
 func (s *Service) Patch(ctx context.Context, ref storage.MachineRef, p Patch) (Machine, error) {
 	if p.Tags != nil {
-		if err := msi.ValidateTags(p.Tags); err != nil {
+		if err := resources.ValidateTags(p.Tags); err != nil {
 			return Machine{}, err
 		}
 	}
@@ -517,8 +518,7 @@ func (s *Service) dropSystemIdentity(ctx context.Context, principalID string) er
 // User-assigned identities survive.
 func (s *Service) Delete(ctx context.Context, ref storage.MachineRef) (bool, error) {
 	m, err := s.Get(ctx, ref)
-	var me *msi.Error
-	if errors.As(err, &me) && me.Kind == msi.KindNotFound {
+	if armerr.IsNotFound(err) {
 		return false, nil
 	}
 	if err != nil {

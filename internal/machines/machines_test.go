@@ -25,6 +25,7 @@ import (
 	"github.com/ward-id/ward/internal/directory"
 	"github.com/ward-id/ward/internal/issuer"
 	"github.com/ward-id/ward/internal/msi"
+	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/storage"
 	"github.com/ward-id/ward/internal/wardtest"
 )
@@ -61,7 +62,7 @@ func newFixture(t *testing.T) fixture {
 	st := wardtest.NewStore(t)
 	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	ids := msi.New(st, msi.Config{Now: clk.Now})
-	if _, _, err := ids.PutGroup(ctx, sub, "rg", msi.GroupSpec{Location: "westeurope"}); err != nil {
+	if _, _, err := ids.PutGroup(ctx, sub, "rg", resources.GroupSpec{Location: "westeurope"}); err != nil {
 		t.Fatal(err)
 	}
 	dir := &directory.Service{Store: st, TenantID: tenant, Now: clk.Now}

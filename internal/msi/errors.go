@@ -1,67 +1,23 @@
 package msi
 
-import "fmt"
-
-// Kind classifies an Error for the protocol edge (ARM maps it to a status).
-type Kind int
-
-// Error kinds.
-const (
-	KindInvalid   Kind = iota // the request is malformed or breaks a rule: 400
-	KindNotFound              // the target or its parent does not exist: 404
-	KindConflict              // a concurrent or conflicting write: 409
-	KindForbidden             // the caller lacks a permission the operation needs: 403
+import (
+	"github.com/ward-id/ward/internal/armerr"
 )
 
-// ARM error codes produced by this package, spelled as ARM spells them.
-const (
-	CodeSubscriptionNotFound    = "SubscriptionNotFound"
-	CodeResourceGroupNotFound   = "ResourceGroupNotFound"
-	CodeResourceNotFound        = "ResourceNotFound"
-	CodeParentResourceNotFound  = "ParentResourceNotFound"
-	CodeInvalidResourceGroup    = "InvalidResourceGroup"
-	CodeInvalidResourceName     = "InvalidResourceName"
-	CodeLocationRequired        = "LocationRequired"
-	CodeInvalidTag              = "InvalidTag"
-	CodeBadRequest              = "BadRequest"
-	CodeConcurrentFICWrites     = "ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity"
-	CodeConflict                = "Conflict"
-	resourceNotFoundFixHelpLink = "For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+// The rule errors of this package, in ARM's vocabulary (package armerr).
+var (
+	invalid  = armerr.BadRequest
+	notFound = armerr.NotFound
 )
 
-// Error is a rule violation with the code and message ARM would return.
-type Error struct {
-	Kind    Kind
-	Code    string
-	Message string
+func errIdentityNotFound(rg, name string) *armerr.Error {
+	return notFound(armerr.CodeResourceNotFound, "The Resource 'Microsoft.ManagedIdentity/userAssignedIdentities/%s' under resource group '%s' was not found. %s", name, rg, armerr.NotFoundHelp)
 }
 
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
-
-func invalid(code, format string, args ...any) *Error {
-	return &Error{Kind: KindInvalid, Code: code, Message: fmt.Sprintf(format, args...)}
+func errFICNotFound(rg, identity, name string) *armerr.Error {
+	return notFound(armerr.CodeResourceNotFound, "The Resource 'Microsoft.ManagedIdentity/userAssignedIdentities/%s/federatedIdentityCredentials/%s' under resource group '%s' was not found. %s", identity, name, rg, armerr.NotFoundHelp)
 }
 
-func notFound(code, format string, args ...any) *Error {
-	return &Error{Kind: KindNotFound, Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
-func errSubscriptionNotFound(sub string) *Error {
-	return notFound(CodeSubscriptionNotFound, "The subscription '%s' could not be found.", sub)
-}
-
-func errGroupNotFound(rg string) *Error {
-	return notFound(CodeResourceGroupNotFound, "Resource group '%s' could not be found.", rg)
-}
-
-func errIdentityNotFound(rg, name string) *Error {
-	return notFound(CodeResourceNotFound, "The Resource 'Microsoft.ManagedIdentity/userAssignedIdentities/%s' under resource group '%s' was not found. %s", name, rg, resourceNotFoundFixHelpLink)
-}
-
-func errFICNotFound(rg, identity, name string) *Error {
-	return notFound(CodeResourceNotFound, "The Resource 'Microsoft.ManagedIdentity/userAssignedIdentities/%s/federatedIdentityCredentials/%s' under resource group '%s' was not found. %s", identity, name, rg, resourceNotFoundFixHelpLink)
-}
-
-func errParentIdentityNotFound() *Error {
-	return notFound(CodeParentResourceNotFound, "The parent user-assigned identity doesn't exist.")
+func errParentIdentityNotFound() *armerr.Error {
+	return notFound(armerr.CodeParentResourceNotFound, "The parent user-assigned identity doesn't exist.")
 }

@@ -1,24 +1,31 @@
-// Package msi holds the rules of the managed identity resource provider:
-// resource groups, user-assigned identities and their federated identity
-// credentials. It validates, generates IDs and talks to storage; it knows
-// nothing of HTTP (package arm puts it on the wire).
+// Package msi holds the rules of the managed identity resource provider
+// (Microsoft.ManagedIdentity): user-assigned identities and their federated
+// identity credentials. It validates, generates IDs and talks to storage; it
+// knows nothing of HTTP (package arm puts it on the wire). The subscriptions
+// and resource groups identities live in are package resources'.
 package msi
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/storage"
 )
 
 // Service applies the provider's rules on top of storage.
 type Service struct {
+	// The Microsoft.Resources service identities live in, embedded so that
+	// its methods (Subscription, Group, PutGroup, ...) are promoted for the
+	// callers that hold one service to place resources in groups (clusters,
+	// machines); the rules are package resources'.
+	*resources.Service
 	store   storage.Storage
 	now     func() time.Time
 	newID   func() string
@@ -35,6 +42,9 @@ type Config struct {
 	// Changed is called after every write to groups, identities or
 	// federated credentials (the token service clears its cache).
 	Changed func()
+	// Resources serves the subscriptions and groups identities live in;
+	// nil builds one on the same store, clock and Changed.
+	Resources *resources.Service
 }
 
 // New returns a Service on store.
@@ -48,92 +58,10 @@ func New(store storage.Storage, cfg Config) *Service {
 	if cfg.Changed == nil {
 		cfg.Changed = func() {}
 	}
-	return &Service{store: store, now: cfg.Now, newID: cfg.NewID, changed: cfg.Changed}
-}
-
-// Subscription returns a subscription or SubscriptionNotFound.
-func (s *Service) Subscription(ctx context.Context, sub string) (storage.Subscription, error) {
-	got, err := s.store.GetSubscription(ctx, sub)
-	if errors.Is(err, storage.ErrNotFound) {
-		return got, errSubscriptionNotFound(sub)
+	if cfg.Resources == nil {
+		cfg.Resources = resources.New(store, resources.Config{Now: cfg.Now, Changed: cfg.Changed})
 	}
-	return got, err
-}
-
-// Subscriptions lists every subscription.
-func (s *Service) Subscriptions(ctx context.Context) ([]storage.Subscription, error) {
-	return s.store.ListSubscriptions(ctx)
-}
-
-// GroupSpec is the writable part of a resource group.
-type GroupSpec struct {
-	Location string
-	Tags     map[string]string
-}
-
-// PutGroup creates or updates a resource group. ARM refuses to move a group
-// to another location, and so does Ward.
-func (s *Service) PutGroup(ctx context.Context, sub, name string, spec GroupSpec) (storage.ResourceGroup, bool, error) {
-	if err := ValidateGroupName(name); err != nil {
-		return storage.ResourceGroup{}, false, err
-	}
-	loc := NormalizeLocation(spec.Location)
-	if loc == "" {
-		return storage.ResourceGroup{}, false, invalid(CodeLocationRequired, "The location property is required for this definition.")
-	}
-	if err := ValidateTags(spec.Tags); err != nil {
-		return storage.ResourceGroup{}, false, err
-	}
-	if _, err := s.Subscription(ctx, sub); err != nil {
-		return storage.ResourceGroup{}, false, err
-	}
-	if old, err := s.store.GetResourceGroup(ctx, sub, name); err == nil && old.Location != loc {
-		return storage.ResourceGroup{}, false, &Error{Kind: KindConflict, Code: "InvalidResourceGroupLocation",
-			Message: fmt.Sprintf("Invalid resource group location '%s'. The Resource group already exists in location '%s' in resource group '%s'. A resource group cannot be moved to another location: delete it first or create it in '%s'.", loc, old.Location, old.Name, old.Location)}
-	}
-	now := s.now().UTC()
-	rg := storage.ResourceGroup{SubscriptionID: sub, Name: name, Location: loc, Tags: spec.Tags, CreatedAt: now, UpdatedAt: now}
-	created, err := s.store.PutResourceGroup(ctx, rg)
-	defer s.changed()
-	if err != nil {
-		return rg, false, s.mapErr(err, sub, "")
-	}
-	got, err := s.store.GetResourceGroup(ctx, sub, name)
-	return got, created, err
-}
-
-// Group reads a resource group.
-func (s *Service) Group(ctx context.Context, sub, name string) (storage.ResourceGroup, error) {
-	if _, err := s.Subscription(ctx, sub); err != nil {
-		return storage.ResourceGroup{}, err
-	}
-	rg, err := s.store.GetResourceGroup(ctx, sub, name)
-	if errors.Is(err, storage.ErrNotFound) {
-		return rg, errGroupNotFound(name)
-	}
-	return rg, err
-}
-
-// Groups lists one page of a subscription's groups.
-func (s *Service) Groups(ctx context.Context, sub string, p storage.Page) ([]storage.ResourceGroup, string, error) {
-	if _, err := s.Subscription(ctx, sub); err != nil {
-		return nil, "", err
-	}
-	return s.store.ListResourceGroups(ctx, sub, p)
-}
-
-// DeleteGroup deletes a group and everything in it; found is false when
-// there was nothing to delete.
-func (s *Service) DeleteGroup(ctx context.Context, sub, name string) (found bool, err error) {
-	if _, err := s.Subscription(ctx, sub); err != nil {
-		return false, err
-	}
-	err = s.store.DeleteResourceGroup(ctx, sub, name)
-	defer s.changed()
-	if errors.Is(err, storage.ErrNotFound) {
-		return false, nil
-	}
-	return err == nil, err
+	return &Service{Service: cfg.Resources, store: store, now: cfg.Now, newID: cfg.NewID, changed: cfg.Changed}
 }
 
 // IdentitySpec is the writable part of a user-assigned identity.
@@ -150,7 +78,7 @@ func validIsolationScope(v string) (string, error) {
 	case strings.EqualFold(v, "Regional"):
 		return "Regional", nil
 	}
-	return "", invalid(CodeBadRequest, "The isolationScope '%s' is invalid. Allowed values are 'None' and 'Regional'.", v)
+	return "", invalid(armerr.CodeBadRequest, "The isolationScope '%s' is invalid. Allowed values are 'None' and 'Regional'.", v)
 }
 
 // PutIdentity creates an identity with new client and principal IDs, or
@@ -159,15 +87,15 @@ func (s *Service) PutIdentity(ctx context.Context, ref storage.IdentityRef, spec
 	if err := ValidateIdentityName(ref.Name); err != nil {
 		return storage.Identity{}, false, err
 	}
-	loc := NormalizeLocation(spec.Location)
+	loc := resources.NormalizeLocation(spec.Location)
 	if loc == "" {
-		return storage.Identity{}, false, invalid(CodeLocationRequired, "The location property is required for this definition.")
+		return storage.Identity{}, false, invalid(armerr.CodeLocationRequired, "The location property is required for this definition.")
 	}
 	scope, err := validIsolationScope(spec.IsolationScope)
 	if err != nil {
 		return storage.Identity{}, false, err
 	}
-	if err := ValidateTags(spec.Tags); err != nil {
+	if err := resources.ValidateTags(spec.Tags); err != nil {
 		return storage.Identity{}, false, err
 	}
 	sub, err := s.Subscription(ctx, ref.SubscriptionID)
@@ -183,14 +111,14 @@ func (s *Service) PutIdentity(ctx context.Context, ref storage.IdentityRef, spec
 	for attempt := 0; attempt < 3; attempt++ {
 		updated, err := s.store.UpdateIdentity(ctx, ref, func(old storage.Identity) (storage.Identity, error) {
 			if old.Location != loc {
-				return old, &Error{Kind: KindConflict, Code: "InvalidResourceLocation", Message: fmt.Sprintf(
-					"The resource '%s' already exists in location '%s' in resource group '%s'. A resource with the same name cannot be created in location '%s'. Please select a new resource name.", old.Name, old.Location, old.ResourceGroup, loc)}
+				return old, armerr.Conflict("InvalidResourceLocation",
+					"The resource '%s' already exists in location '%s' in resource group '%s'. A resource with the same name cannot be created in location '%s'. Please select a new resource name.", old.Name, old.Location, old.ResourceGroup, loc)
 			}
 			old.Tags, old.IsolationScope, old.UpdatedAt = spec.Tags, scope, now
 			return old, nil
 		})
 		if !errors.Is(err, storage.ErrNotFound) {
-			return updated, false, s.mapErr(err, ref.SubscriptionID, ref.ResourceGroup)
+			return updated, false, resources.MapErr(err, ref.SubscriptionID, ref.ResourceGroup)
 		}
 		id := storage.Identity{
 			SubscriptionID: ref.SubscriptionID, ResourceGroup: rg.Name, Name: ref.Name, Location: loc,
@@ -202,16 +130,16 @@ func (s *Service) PutIdentity(ctx context.Context, ref storage.IdentityRef, spec
 			continue // created concurrently: apply as an update
 		}
 		if err != nil {
-			return id, false, s.mapErr(err, ref.SubscriptionID, ref.ResourceGroup)
+			return id, false, resources.MapErr(err, ref.SubscriptionID, ref.ResourceGroup)
 		}
 		return id, true, nil
 	}
-	return storage.Identity{}, false, &Error{Kind: KindConflict, Code: CodeConflict, Message: "The identity was modified concurrently; retry the request."}
+	return storage.Identity{}, false, armerr.Conflict(armerr.CodeConflict, "The identity was modified concurrently; retry the request.")
 }
 
 // PatchIdentity updates tags and/or the isolation scope; nil leaves a field.
 func (s *Service) PatchIdentity(ctx context.Context, ref storage.IdentityRef, tags map[string]string, isolationScope *string) (storage.Identity, error) {
-	if err := ValidateTags(tags); err != nil {
+	if err := resources.ValidateTags(tags); err != nil {
 		return storage.Identity{}, err
 	}
 	var scope string
@@ -300,11 +228,11 @@ func (s *Service) PutFederatedCredential(ctx context.Context, ref storage.Identi
 	created, err := s.store.PutFederatedCredential(ctx, c, func(siblings []storage.FederatedCredential) error {
 		for _, o := range siblings {
 			if o.Issuer == spec.Issuer && o.Subject == spec.Subject {
-				return invalid(CodeBadRequest, "Issuer and subject combination already exists for this Managed Identity. Federated identity credential '%s' already trusts issuer '%s' with subject '%s'.", o.Name, o.Issuer, o.Subject)
+				return invalid(armerr.CodeBadRequest, "Issuer and subject combination already exists for this Managed Identity. Federated identity credential '%s' already trusts issuer '%s' with subject '%s'.", o.Name, o.Issuer, o.Subject)
 			}
 		}
 		if len(siblings) >= MaxFederatedCredentials {
-			return invalid(CodeBadRequest, "The managed identity '%s' already has %d federated identity credentials, the maximum allowed. Delete one before adding another.", ref.Name, MaxFederatedCredentials)
+			return invalid(armerr.CodeBadRequest, "The managed identity '%s' already has %d federated identity credentials, the maximum allowed. Delete one before adding another.", ref.Name, MaxFederatedCredentials)
 		}
 		return nil
 	})
@@ -320,15 +248,15 @@ func (s *Service) PutFederatedCredential(ctx context.Context, ref storage.Identi
 	return got, created, err
 }
 
-func errConcurrentWrites(idKey string) *Error {
-	return &Error{Kind: KindConflict, Code: CodeConcurrentFICWrites, Message: fmt.Sprintf(
-		"Too many Federated Identity Credentials are written concurrently for the managed identity '%s'. Concurrent Federated Identity Credentials writes under the same managed identity are not supported.", idKey)}
+func errConcurrentWrites(idKey string) *armerr.Error {
+	return armerr.Conflict(armerr.CodeConcurrentFICWrites,
+		"Too many Federated Identity Credentials are written concurrently for the managed identity '%s'. Concurrent Federated Identity Credentials writes under the same managed identity are not supported.", idKey)
 }
 
 // FederatedCredential reads one credential.
 func (s *Service) FederatedCredential(ctx context.Context, ref storage.IdentityRef, name string) (storage.FederatedCredential, error) {
 	if _, err := s.Identity(ctx, ref); err != nil {
-		if e := (*Error)(nil); errors.As(err, &e) && e.Code == CodeResourceNotFound {
+		if e := (*armerr.Error)(nil); errors.As(err, &e) && e.Code == armerr.CodeResourceNotFound {
 			return storage.FederatedCredential{}, errParentIdentityNotFound()
 		}
 		return storage.FederatedCredential{}, err
@@ -356,7 +284,7 @@ func (s *Service) FederatedCredentials(ctx context.Context, ref storage.Identity
 // did not exist.
 func (s *Service) DeleteFederatedCredential(ctx context.Context, ref storage.IdentityRef, name string) (bool, error) {
 	if _, err := s.Identity(ctx, ref); err != nil {
-		if e := (*Error)(nil); errors.As(err, &e) && e.Code == CodeResourceNotFound {
+		if e := (*armerr.Error)(nil); errors.As(err, &e) && e.Code == armerr.CodeResourceNotFound {
 			return false, errParentIdentityNotFound()
 		}
 		return false, err
@@ -367,21 +295,4 @@ func (s *Service) DeleteFederatedCredential(ctx context.Context, ref storage.Ide
 		return false, nil
 	}
 	return err == nil, err
-}
-
-// mapErr turns storage sentinels on writes into provider errors.
-func (s *Service) mapErr(err error, sub, rg string) error {
-	var e *Error
-	switch {
-	case err == nil, errors.As(err, &e):
-		return err
-	case errors.Is(err, storage.ErrParentNotFound):
-		if rg == "" {
-			return errSubscriptionNotFound(sub)
-		}
-		return errGroupNotFound(rg)
-	case errors.Is(err, storage.ErrConflict):
-		return &Error{Kind: KindConflict, Code: CodeConflict, Message: "The resource was modified concurrently; retry the request."}
-	}
-	return err
 }

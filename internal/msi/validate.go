@@ -4,17 +4,14 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"unicode"
+
+	"github.com/ward-id/ward/internal/armerr"
 )
 
 // Limits and patterns of the managed identity resource provider.
 const (
 	MaxFederatedCredentials = 20  // per identity
 	maxFICFieldLength       = 600 // issuer, subject, each audience
-	maxTags                 = 50
-	maxTagNameLength        = 512
-	maxTagValueLength       = 256
-	maxGroupNameLength      = 90
 )
 
 var (
@@ -22,53 +19,10 @@ var (
 	ficNameRE      = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{2,119}$`)
 )
 
-// ValidateGroupName applies ARM's resource group naming rules: 1-90
-// characters of letters, digits, '-', '.', '(', ')' or '_', not ending in '.'.
-func ValidateGroupName(name string) error {
-	var bad []rune
-	for _, r := range name {
-		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("-._()", r)) {
-			bad = append(bad, r)
-		}
-	}
-	switch {
-	case len(bad) > 0:
-		return invalid(CodeInvalidResourceGroup, "The provided resource group name '%s' has these invalid characters: '%s'. The name can only be a letter, digit, '-', '.', '(', ')' or '_'.", name, string(bad))
-	case name == "" || len([]rune(name)) > maxGroupNameLength:
-		return invalid(CodeInvalidResourceGroup, "The provided resource group name '%s' is invalid: it must be 1 to %d characters long.", name, maxGroupNameLength)
-	case strings.HasSuffix(name, "."):
-		return invalid(CodeInvalidResourceGroup, "The provided resource group name '%s' is invalid: it cannot end with a period.", name)
-	}
-	return nil
-}
-
 // ValidateIdentityName applies the user-assigned identity naming rules.
 func ValidateIdentityName(name string) error {
 	if !identityNameRE.MatchString(name) {
-		return invalid(CodeInvalidResourceName, "Resource name '%s' is invalid. The name must be 3 to 128 characters long, start with a letter or number, and contain only letters, numbers, hyphens and underscores.", name)
-	}
-	return nil
-}
-
-// NormalizeLocation folds a location as ARM does ("West Europe" -> "westeurope").
-func NormalizeLocation(loc string) string {
-	return strings.ToLower(strings.ReplaceAll(strings.TrimSpace(loc), " ", ""))
-}
-
-// ValidateTags applies ARM's tag limits.
-func ValidateTags(tags map[string]string) error {
-	if len(tags) > maxTags {
-		return invalid(CodeInvalidTag, "The resource has %d tags; at most %d are allowed.", len(tags), maxTags)
-	}
-	for k, v := range tags {
-		switch {
-		case k == "" || len(k) > maxTagNameLength:
-			return invalid(CodeInvalidTag, "The tag name '%s' is invalid: it must be 1 to %d characters long.", k, maxTagNameLength)
-		case strings.ContainsAny(k, `<>%&\?/`) || strings.IndexFunc(k, unicode.IsControl) >= 0:
-			return invalid(CodeInvalidTag, "The tag name '%s' has reserved characters '<,>,%%,&,\\,?,/' or control characters.", k)
-		case len(v) > maxTagValueLength:
-			return invalid(CodeInvalidTag, "The value of tag '%s' is longer than %d characters.", k, maxTagValueLength)
-		}
+		return invalid(armerr.CodeInvalidResourceName, "Resource name '%s' is invalid. The name must be 3 to 128 characters long, start with a letter or number, and contain only letters, numbers, hyphens and underscores.", name)
 	}
 	return nil
 }
@@ -84,13 +38,13 @@ type FederatedCredentialSpec struct {
 // credential; rules spanning siblings are checked at write time.
 func ValidateFederatedCredential(name string, spec FederatedCredentialSpec) error {
 	if !ficNameRE.MatchString(name) {
-		return invalid(CodeBadRequest, "Federated Identity Credential name '%s' is invalid. The name must be 3 to 120 characters long, start with a letter or number, and contain only letters, numbers, hyphens and underscores.", name)
+		return invalid(armerr.CodeBadRequest, "Federated Identity Credential name '%s' is invalid. The name must be 3 to 120 characters long, start with a letter or number, and contain only letters, numbers, hyphens and underscores.", name)
 	}
 	if spec.Issuer == "" && spec.Subject == "" && len(spec.Audiences) == 0 {
-		return invalid(CodeBadRequest, "Federated Identity Credential from HTTP body has empty properties")
+		return invalid(armerr.CodeBadRequest, "Federated Identity Credential from HTTP body has empty properties")
 	}
 	if len(spec.Audiences) != 1 {
-		return invalid(CodeBadRequest, "Federated identity credentials must have exactly one audience.")
+		return invalid(armerr.CodeBadRequest, "Federated identity credentials must have exactly one audience.")
 	}
 	fields := []struct{ name, value string }{
 		{"issuer", spec.Issuer}, {"subject", spec.Subject}, {"audience", spec.Audiences[0]},
@@ -98,18 +52,18 @@ func ValidateFederatedCredential(name string, spec FederatedCredentialSpec) erro
 	for _, f := range fields {
 		switch {
 		case f.value == "":
-			return invalid(CodeBadRequest, "The federated identity credential %s is required and cannot be empty.", f.name)
+			return invalid(armerr.CodeBadRequest, "The federated identity credential %s is required and cannot be empty.", f.name)
 		case len(f.value) > maxFICFieldLength:
-			return invalid(CodeBadRequest, "The federated identity credential %s is %d characters long; at most %d are allowed.", f.name, len(f.value), maxFICFieldLength)
+			return invalid(armerr.CodeBadRequest, "The federated identity credential %s is %d characters long; at most %d are allowed.", f.name, len(f.value), maxFICFieldLength)
 		case strings.Contains(f.value, "*"):
-			return invalid(CodeBadRequest, "The federated identity credential %s '%s' contains a wildcard; wildcards are not supported, the value must match the token claim exactly.", f.name, f.value)
+			return invalid(armerr.CodeBadRequest, "The federated identity credential %s '%s' contains a wildcard; wildcards are not supported, the value must match the token claim exactly.", f.name, f.value)
 		case strings.TrimSpace(f.value) != f.value:
-			return invalid(CodeBadRequest, "The federated identity credential %s '%s' has leading or trailing whitespace; it would never match a token claim.", f.name, f.value)
+			return invalid(armerr.CodeBadRequest, "The federated identity credential %s '%s' has leading or trailing whitespace; it would never match a token claim.", f.name, f.value)
 		}
 	}
 	u, err := url.Parse(spec.Issuer)
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return invalid(CodeBadRequest, "The federated identity credential issuer '%s' is invalid: it must be an absolute https URL without query or fragment, exactly as the token's 'iss' claim.", spec.Issuer)
+		return invalid(armerr.CodeBadRequest, "The federated identity credential issuer '%s' is invalid: it must be an absolute https URL without query or fragment, exactly as the token's 'iss' claim.", spec.Issuer)
 	}
 	return nil
 }

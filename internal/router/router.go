@@ -16,8 +16,10 @@ package router
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // AccessKind says what kind of rule protects a route.
@@ -77,6 +79,9 @@ type Route struct {
 	Pattern string
 	Access  Access
 	Handler http.Handler
+	// Protocol is the part's wire protocol: the envelope of a recovered
+	// panic's 500 and the request ID headers; nil is plain text, no IDs.
+	Protocol *Protocol
 
 	segs []segment
 }
@@ -134,6 +139,9 @@ type Mux struct {
 	// Wrap, when set before routes are mounted, wraps each route's handler
 	// (metrics by route pattern).
 	Wrap func(Route, http.Handler) http.Handler
+	// Log, when set, gets one access log line per request and every
+	// recovered panic.
+	Log *slog.Logger
 
 	routes    []*Route
 	hosts     map[string]func(host string) bool
@@ -321,11 +329,19 @@ func (m *Mux) Match(r *http.Request) (rt *Route, p Params, allowed []string) {
 }
 
 // ServeHTTP dispatches to the matched route's handler with the route in the
-// request's context, or to the fallback of the path's prefix.
+// request's context, or to the fallback of the path's prefix. It applies,
+// once for every part, the access log, the route's protocol's request IDs
+// and panic recovery (see Protocol).
 func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &recorder{ResponseWriter: w}
+	defer m.accessLog(rec, r, time.Now())
+	m.dispatch(rec, r)
+}
+
+func (m *Mux) dispatch(w http.ResponseWriter, r *http.Request) {
 	rt, p, allowed := m.Match(r)
 	if rt != nil {
-		rt.Handler.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, matched{route: rt, params: p})))
+		m.serve(rt, w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, matched{route: rt, params: p})))
 		return
 	}
 	status := http.StatusNotFound

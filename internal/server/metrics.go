@@ -56,7 +56,6 @@ func (m *metrics) instrument(rt router.Route, next http.Handler) http.Handler {
 	taskName := rt.Method + " " + label
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		if trace.IsEnabled() {
 			// One task per request, so `go tool trace` can show a slow
 			// request's goroutines, regions and waits on their own.
@@ -64,10 +63,14 @@ func (m *metrics) instrument(rt router.Route, next http.Handler) http.Handler {
 			defer task.End()
 			r = r.WithContext(ctx)
 		}
-		next.ServeHTTP(rec, r)
+		next.ServeHTTP(w, r)
 		took := time.Since(start)
 		obs.Observe(took.Seconds())
-		m.requests.WithLabelValues(label, r.Method, strconv.Itoa(rec.status)).Inc()
+		status := router.Status(w)
+		if status == 0 {
+			status = http.StatusOK
+		}
+		m.requests.WithLabelValues(label, r.Method, strconv.Itoa(status)).Inc()
 		m.slow.Observe(taskName, took)
 	})
 }

@@ -322,6 +322,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// call it; anything else is a 404 before any handler runs.
 	mux := router.New()
 	mux.Wrap = met.instrument
+	// The mux writes the access log, sets each protocol's request IDs and
+	// recovers panics into the route's protocol's 500, once for every part.
+	mux.Log = log
 	vaultH.Mount(mux)
 	mux.Handle(router.Route{Method: http.MethodGet, Pattern: "/healthz", Access: router.Public("liveness for load balancers and probes; says only ok"),
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -343,7 +346,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	sts.NewHandler(tokens).Mount(mux)
 	(&agentserver.Handler{Machines: machineSvc, Tokens: tokens, TenantID: admin.TenantID, PublicURL: publicURL, Log: log}).Mount(mux)
 	s.mux = mux
-	s.handler = accessLog(log, bounded(canonicalPaths(mux)))
+	s.handler = bounded(canonicalPaths(mux))
 	s.tasks = append(s.tasks, func(ctx context.Context) { keys.Run(ctx, time.Minute) })
 	s.tasks = append(s.tasks, func(ctx context.Context) {
 		audit.Retention{Store: store, Age: cfg.LogRetention, Logger: log}.Run(ctx, audit.RetentionInterval)
@@ -434,32 +437,6 @@ func publicHost(a *net.TCPAddr) string {
 		ip = net.IPv4(127, 0, 0, 1)
 	}
 	return net.JoinHostPort(ip.String(), fmt.Sprint(a.Port))
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	s.status = code
-	s.ResponseWriter.WriteHeader(code)
-}
-
-// Unwrap lets http.ResponseController reach the connection (read
-// deadlines, flushing) through the recorder.
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
-// accessLog logs one line per request: method, path, status, duration. It
-// never logs headers or bodies, which carry tokens and secrets.
-func accessLog(log *slog.Logger, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
-		log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000, "proto", r.Proto)
-	})
 }
 
 // Limits on every request's body: a size cap and a read deadline, so a

@@ -13,7 +13,7 @@ import (
 // to the length the sign-in log keeps, so a caller cannot make Ward store or
 // send back an arbitrarily long value.
 func unknownClient(clientID, tenant string) *Error {
-	return newErr(400, errUnauthorizedClient, CodeUnknownClient,
+	return newErr(http.StatusBadRequest, errUnauthorizedClient, CodeUnknownClient,
 		"Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
 		storage.Truncate(clientID, storage.MaxLogIDBytes), tenant)
 }

@@ -39,7 +39,7 @@ func newErr(status int, oauth string, code int, format string, args ...any) *Err
 }
 
 func errMissing(name string) *Error {
-	return newErr(400, errInvalidRequest, CodeMissingParameter, "The request body must contain the following parameter: '%s'.", name)
+	return newErr(http.StatusBadRequest, errInvalidRequest, CodeMissingParameter, "The request body must contain the following parameter: '%s'.", name)
 }
 
 type errorBody struct {

@@ -191,7 +191,7 @@ func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) token(w http.ResponseWriter, r *http.Request, tenant string, v1 bool) {
 	now := h.svc.now()
 	if r.Method != http.MethodPost {
-		writeError(w, r, newErr(405, errInvalidRequest, 900561, "The endpoint only accepts POST requests. Received a %s request.", r.Method), now, h.svc.publicURL)
+		writeError(w, r, newErr(http.StatusMethodNotAllowed, errInvalidRequest, 900561, "The endpoint only accepts POST requests. Received a %s request.", r.Method), now, h.svc.publicURL)
 		return
 	}
 	form, err := readForm(w, r)
@@ -215,7 +215,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, tenant string, v
 		var e *Error
 		if !errors.As(terr, &e) {
 			h.svc.log.ErrorContext(r.Context(), "token request failed", "err", terr)
-			e = newErr(500, errTemporarilyUnavail, CodeInternalError, "The token service hit an internal error; retry the request.")
+			e = newErr(http.StatusInternalServerError, errTemporarilyUnavail, CodeInternalError, "The token service hit an internal error; retry the request.")
 		}
 		writeError(w, r, e, now, h.svc.publicURL)
 		return
@@ -229,21 +229,21 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, tenant string, v
 func readForm(w http.ResponseWriter, r *http.Request) (url.Values, *Error) {
 	ct := strings.ToLower(r.Header.Get("Content-Type"))
 	if !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
-		return nil, newErr(400, errInvalidRequest, CodeMissingParameter, "The request body must be application/x-www-form-urlencoded; got Content-Type '%s'.", r.Header.Get("Content-Type"))
+		return nil, newErr(http.StatusBadRequest, errInvalidRequest, CodeMissingParameter, "The request body must be application/x-www-form-urlencoded; got Content-Type '%s'.", r.Header.Get("Content-Type"))
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFormBytes))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return nil, newErr(413, errInvalidRequest, CodeInvalidJWT, "The request body is larger than %d bytes.", maxFormBytes)
+		return nil, newErr(http.StatusRequestEntityTooLarge, errInvalidRequest, CodeInvalidJWT, "The request body is larger than %d bytes.", maxFormBytes)
 	}
 	if err != nil {
 		// A body that stops arriving (the read deadline) or a broken
 		// connection: say so, not "too large".
-		return nil, newErr(400, errInvalidRequest, CodeMissingParameter, "The request body could not be read completely: it was not sent in time or the connection broke.")
+		return nil, newErr(http.StatusBadRequest, errInvalidRequest, CodeMissingParameter, "The request body could not be read completely: it was not sent in time or the connection broke.")
 	}
 	form, err := ParseForm(string(body))
 	if err != nil {
-		return nil, newErr(400, errInvalidRequest, CodeMissingParameter, "The request body is not valid form encoding: %v.", err)
+		return nil, newErr(http.StatusBadRequest, errInvalidRequest, CodeMissingParameter, "The request body is not valid form encoding: %v.", err)
 	}
 	return form, nil
 }

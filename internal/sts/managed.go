@@ -2,6 +2,7 @@ package sts
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/google/uuid"
@@ -40,7 +41,7 @@ func (s *Service) ManagedIdentityToken(_ context.Context, g ManagedIdentityGrant
 		}
 	}()
 	if g.Resource == "" {
-		e := newErr(400, errInvalidRequest, CodeInvalidScope, "The request names no resource.")
+		e := newErr(http.StatusBadRequest, errInvalidRequest, CodeInvalidScope, "The request names no resource.")
 		rec.ErrorCode, rec.Reason = e.Code, e.Message
 		return "", time.Time{}, time.Time{}, e
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"runtime/trace"
 	"slices"
@@ -124,9 +125,9 @@ func (s *Service) ResolveTenant(seg string) (string, *Error) {
 	case l == TenantCommon || l == TenantOrganizations:
 		return s.tenantID, nil
 	case guidRE.MatchString(seg) || strings.Contains(seg, "."):
-		return "", newErr(400, errInvalidRequest, CodeTenantNotFound, "Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. This Ward server serves tenant '%s'.", seg, s.tenantID)
+		return "", newErr(http.StatusBadRequest, errInvalidRequest, CodeTenantNotFound, "Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. This Ward server serves tenant '%s'.", seg, s.tenantID)
 	}
-	return "", newErr(400, errInvalidRequest, CodeMalformedTenant, "Specified tenant identifier '%s' is neither a valid DNS name, nor a valid external domain.", seg)
+	return "", newErr(http.StatusBadRequest, errInvalidRequest, CodeMalformedTenant, "Specified tenant identifier '%s' is neither a valid DNS name, nor a valid external domain.", seg)
 }
 
 // TokenRequest is a parsed token request.
@@ -187,7 +188,7 @@ func (s *Service) token(ctx context.Context, req TokenRequest, rec *storage.Sign
 		return TokenResponse{}, errMissing(ParamGrantType)
 	}
 	if grant != GrantClientCredentials {
-		return TokenResponse{}, newErr(400, errUnsupportedGrantType, CodeUnsupportedGrantType,
+		return TokenResponse{}, newErr(http.StatusBadRequest, errUnsupportedGrantType, CodeUnsupportedGrantType,
 			"The app requested an unsupported grant type '%s'. Ward issues app-only tokens: use grant_type=client_credentials.", grant)
 	}
 	clientID, secret := f.Get(ParamClientID), f.Get(ParamClientSecret)
@@ -213,11 +214,11 @@ func (s *Service) token(ctx context.Context, req TokenRequest, rec *storage.Sign
 	rec.Resource = resource
 	assertion := f.Get(ParamClientAssertion)
 	if assertion != "" && f.Get(ParamClientAssertionType) != AssertionTypeJWTBearer {
-		return TokenResponse{}, newErr(400, errInvalidRequest, CodeInvalidJWT,
+		return TokenResponse{}, newErr(http.StatusBadRequest, errInvalidRequest, CodeInvalidJWT,
 			"client_assertion_type must be '%s' when client_assertion is sent.", AssertionTypeJWTBearer)
 	}
 	if assertion == "" && secret == "" {
-		return TokenResponse{}, newErr(401, errInvalidClient, CodeNoCredential,
+		return TokenResponse{}, newErr(http.StatusUnauthorized, errInvalidClient, CodeNoCredential,
 			"The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 	}
 
@@ -225,7 +226,7 @@ func (s *Service) token(ctx context.Context, req TokenRequest, rec *storage.Sign
 	if id, fics, err := s.identity(ctx, clientID); err == nil {
 		if assertion == "" {
 			rec.Credential = "clientSecret"
-			return TokenResponse{}, newErr(401, errInvalidClient, CodeNoCredential,
+			return TokenResponse{}, newErr(http.StatusUnauthorized, errInvalidClient, CodeNoCredential,
 				"Client '%s' is a managed identity: it has no client secrets. Present a federated token as client_assertion (workload identity), or use the managed identity endpoint.", clientID)
 		}
 		rec.Credential, rec.PrincipalID = "federated", id.PrincipalID
@@ -316,15 +317,15 @@ func requestedResource(req TokenRequest) (string, error) {
 	}
 	switch {
 	case len(rest) == 0:
-		return "", newErr(400, errInvalidScope, CodeInvalidScope, "The provided value for the input parameter 'scope' isn't valid. The scope %s isn't valid: name one resource as '<resource>/.default'.", scope)
+		return "", newErr(http.StatusBadRequest, errInvalidScope, CodeInvalidScope, "The provided value for the input parameter 'scope' isn't valid. The scope %s isn't valid: name one resource as '<resource>/.default'.", scope)
 	case len(rest) > 1:
-		return "", newErr(400, errInvalidScope, CodeInvalidScope, "The provided value for the input parameter 'scope' isn't valid. The scope %s isn't valid: a client credentials request names exactly one resource.", scope)
+		return "", newErr(http.StatusBadRequest, errInvalidScope, CodeInvalidScope, "The provided value for the input parameter 'scope' isn't valid. The scope %s isn't valid: a client credentials request names exactly one resource.", scope)
 	case !strings.HasSuffix(rest[0], DefaultScopeSuffix):
-		return "", newErr(400, errInvalidScope, CodeScopeWithoutDefault, "The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", scope)
+		return "", newErr(http.StatusBadRequest, errInvalidScope, CodeScopeWithoutDefault, "The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", scope)
 	}
 	res := strings.TrimSuffix(rest[0], DefaultScopeSuffix)
 	if res == "" {
-		return "", newErr(400, errInvalidScope, CodeInvalidScope, "The provided value for the input parameter 'scope' isn't valid. The scope %s names no resource.", scope)
+		return "", newErr(http.StatusBadRequest, errInvalidScope, CodeInvalidScope, "The provided value for the input parameter 'scope' isn't valid. The scope %s names no resource.", scope)
 	}
 	return res, nil
 }
@@ -378,11 +379,11 @@ func (s *Service) secret(ctx context.Context, sp storage.ServicePrincipal, secre
 	}
 	m, ok := clientsecret.Match(secrets, secret)
 	if !ok {
-		return newErr(401, errInvalidClient, CodeInvalidSecret,
+		return newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSecret,
 			"Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", sp.AppID)
 	}
 	if !m.ExpiresAt.IsZero() && s.now().After(m.ExpiresAt) {
-		return newErr(401, errInvalidClient, CodeExpiredSecret,
+		return newErr(http.StatusUnauthorized, errInvalidClient, CodeExpiredSecret,
 			"The provided client secret keys for app '%s' are expired (secret '%s...' expired %s). Create a new secret: ward ad sp credential reset --id %s.", sp.AppID, m.Hint, m.ExpiresAt.Format(time.RFC3339), sp.AppID)
 	}
 	return nil
@@ -412,18 +413,18 @@ func (s *Service) certificate(ctx context.Context, sp storage.ServicePrincipal, 
 		return err
 	}
 	if cert == nil {
-		return newErr(401, errInvalidClient, CodeInvalidSignature,
+		return newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSignature,
 			"Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '%s%s'] App '%s' has %d registered certificate(s); register this one with 'ward ad sp credential reset --id %s --cert @cert.pem'.",
 			thumb256, thumb1, sp.AppID, len(certs), sp.AppID)
 	}
 	if now := s.now(); now.After(cert.NotAfter) || now.Before(cert.NotBefore) {
-		return newErr(401, errInvalidClient, CodeInvalidSignature, "The certificate used to sign the client assertion is outside its validity period (%s to %s).", cert.NotBefore.Format(time.RFC3339), cert.NotAfter.Format(time.RFC3339))
+		return newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSignature, "The certificate used to sign the client assertion is outside its validity period (%s to %s).", cert.NotBefore.Format(time.RFC3339), cert.NotAfter.Format(time.RFC3339))
 	}
 	if err := a.Verify(cert.PublicKey); err != nil {
-		return newErr(401, errInvalidClient, CodeInvalidSignature, "Client assertion failed signature validation: %v.", err)
+		return newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSignature, "Client assertion failed signature validation: %v.", err)
 	}
 	if !strings.EqualFold(a.Claims.Issuer, sp.AppID) || !strings.EqualFold(a.Claims.Subject, sp.AppID) {
-		return newErr(401, errInvalidClient, CodeInvalidJWT, "Invalid JWT token: the client assertion's iss and sub must both be the client ID '%s' (got iss '%s', sub '%s').", sp.AppID, a.Claims.Issuer, a.Claims.Subject)
+		return newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidJWT, "Invalid JWT token: the client assertion's iss and sub must both be the client ID '%s' (got iss '%s', sub '%s').", sp.AppID, a.Claims.Issuer, a.Claims.Subject)
 	}
 	endpoints := []string{s.publicURL + "/" + tenant + "/oauth2/v2.0/token", s.publicURL + "/" + tenant + "/oauth2/token"}
 	okAud := false
@@ -433,10 +434,10 @@ func (s *Service) certificate(ctx context.Context, sp storage.ServicePrincipal, 
 		}
 	}
 	if !okAud {
-		return newErr(401, errInvalidClient, CodeInvalidJWT, "Invalid JWT token: the client assertion's audience %v is not this tenant's token endpoint '%s'.", []string(a.Claims.Audience), endpoints[0])
+		return newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidJWT, "Invalid JWT token: the client assertion's audience %v is not this tenant's token endpoint '%s'.", []string(a.Claims.Audience), endpoints[0])
 	}
 	if err := a.CheckTime(s.now(), assertionLeeway*time.Second, 10*time.Minute); err != nil {
-		return newErr(401, errInvalidClient, CodeAssertionTimeRange, "%v Certificate assertions may be valid for at most 10 minutes.", err)
+		return newErr(http.StatusUnauthorized, errInvalidClient, CodeAssertionTimeRange, "%v Certificate assertions may be valid for at most 10 minutes.", err)
 	}
 	return nil
 }
@@ -444,9 +445,9 @@ func (s *Service) certificate(ctx context.Context, sp storage.ServicePrincipal, 
 func assertionParseError(err error) *Error {
 	var ba *federation.BadAlgorithm
 	if errors.As(err, &ba) {
-		return newErr(401, errInvalidClient, CodeInvalidSignature, "Client assertion failed signature validation: %v.", err)
+		return newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSignature, "Client assertion failed signature validation: %v.", err)
 	}
-	return newErr(400, errInvalidRequest, CodeInvalidJWT, "JWT token is invalid or malformed: %v.", err)
+	return newErr(http.StatusBadRequest, errInvalidRequest, CodeInvalidJWT, "JWT token is invalid or malformed: %v.", err)
 }
 
 // federated verifies a workload identity assertion against the identity's
@@ -470,14 +471,14 @@ func (s *Service) federated(ctx context.Context, fics []storage.FederatedCredent
 		return miss
 	}
 	if err := a.CheckTime(s.now(), assertionLeeway*time.Second, 0); err != nil {
-		return newErr(401, errInvalidClient, CodeAssertionTimeRange, "%v", err)
+		return newErr(http.StatusUnauthorized, errInvalidClient, CodeAssertionTimeRange, "%v", err)
 	}
 	key, err := s.issuers.Key(ctx, iss, a.KeyID)
 	if err != nil {
 		return issuerKeyError(err, iss, a.KeyID)
 	}
 	if err := s.verified.Verify(a, key, verifiedWith); err != nil {
-		return newErr(401, errInvalidClient, CodeInvalidSignature, "Client assertion failed signature validation: %v.", err)
+		return newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSignature, "Client assertion failed signature validation: %v.", err)
 	}
 	return nil
 }
@@ -504,16 +505,16 @@ func issuerKeyError(err error, iss, kid string) *Error {
 	var fe *federation.FetchError
 	switch {
 	case errors.Is(err, federation.ErrKeyNotFound):
-		return newErr(401, errInvalidClient, CodeInvalidSignature,
+		return newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSignature,
 			"Client assertion contains an invalid signature. [Reason - The key was not found., Key ID: '%s'] The issuer '%s' publishes no key with this kid; if the issuer rotated its keys, retry in 30 seconds.", kid, iss)
 	case errors.As(err, &fe):
-		e := newErr(401, errInvalidClient, CodeExternalOIDCFailed, "Request to External OIDC endpoint failed: %s.", fe.Error())
+		e := newErr(http.StatusUnauthorized, errInvalidClient, CodeExternalOIDCFailed, "Request to External OIDC endpoint failed: %s.", fe.Error())
 		if d := fe.Detail(); d != "" {
 			e.Public, e.Message = e.Message, e.Message+" Cause: "+d
 		}
 		return e
 	}
-	e := newErr(401, errInvalidClient, CodeExternalOIDCFailed, "Request to External OIDC endpoint failed: %v.", err)
+	e := newErr(http.StatusUnauthorized, errInvalidClient, CodeExternalOIDCFailed, "Request to External OIDC endpoint failed: %v.", err)
 	e.Public = "Request to External OIDC endpoint failed."
 	return e
 }
@@ -547,7 +548,7 @@ func matchFederated(fics []storage.FederatedCredential, iss, sub string, aud []s
 		}
 	}
 	miss := func(code int, plain, why string) *Error {
-		e := newErr(401, errInvalidClient, code, "%s %s", plain, why)
+		e := newErr(http.StatusUnauthorized, errInvalidClient, code, "%s %s", plain, why)
 		e.Public = plain
 		return e
 	}

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/authn"
-	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -117,12 +117,6 @@ func (h *Handler) toJSON(base string, x storage.Secret, value *string, withVersi
 // ServeHTTP serves one vault host: authentication first (before reading
 // any body, as the challenge flow expects), then RBAC data actions.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	defer func() {
-		if v := recover(); v != nil {
-			h.Log.Error("vault panic", "panic", v)
-			writeErr(w, 500, "InternalServerError", "", "internal error")
-		}
-	}()
 	name, _ := h.Svc.Hosts.VaultFromHost(r.Host)
 	p, err := h.Auth.Authenticate(r.Context(), r)
 	if err != nil {
@@ -221,7 +215,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if body.Value == nil {
-			writeErr(w, 400, "BadParameter", "", "Property 'value' is required.")
+			writeErr(w, http.StatusBadRequest, "BadParameter", "", "Property 'value' is required.")
 			return
 		}
 		x, err := h.Svc.SetSecret(ctx, v, secret, *body.Value, body.ContentType, attrs(body.Attributes), body.Tags)
@@ -281,12 +275,18 @@ func attrs(a attributesJSON) SecretAttributes {
 
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 256<<10))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		writeErr(w, http.StatusRequestEntityTooLarge, "BadParameter", "", "The request body is larger than 256 KiB.")
+		return false
+	}
 	if err != nil {
-		writeErr(w, 413, "BadParameter", "", "The request body is larger than 256 KiB.")
+		// A body that stops arriving or a broken connection is not "too large".
+		writeErr(w, http.StatusBadRequest, "BadParameter", "", "The request body could not be read completely: it was not sent in time or the connection broke.")
 		return false
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		writeErr(w, 400, "BadParameter", "", "The request body is not valid JSON: "+err.Error())
+		writeErr(w, http.StatusBadRequest, "BadParameter", "", "The request body is not valid JSON: "+err.Error())
 		return false
 	}
 	return true
@@ -294,20 +294,25 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 
 func (h *Handler) fail(w http.ResponseWriter, err error) {
 	if errors.Is(err, ErrSecretNotFound) {
-		writeErr(w, 404, "SecretNotFound", "", "A secret with (name/id) was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command.")
+		writeErr(w, http.StatusNotFound, "SecretNotFound", "", "A secret with (name/id) was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command.")
 		return
 	}
-	var me *msi.Error
-	if errors.As(err, &me) {
-		writeErr(w, 400, me.Code, "", me.Message)
+	if me, ok := armerr.As(err); ok {
+		writeErr(w, http.StatusBadRequest, me.Code, "", me.Message)
 		return
 	}
 	h.Log.Error("vault request failed", "err", err)
-	writeErr(w, 500, "InternalServerError", "", "The vault hit an internal error.")
+	writeErr(w, http.StatusInternalServerError, "InternalServerError", "", "The vault hit an internal error.")
 }
 
 // HostClass is the router's name for vault host names.
 const HostClass = "vault"
+
+// protocol is Key Vault on the wire for the mux: a recovered panic is Key
+// Vault's 500.
+var protocol = &router.Protocol{Name: "keyvault", Internal: func(w http.ResponseWriter, _ *http.Request) {
+	writeErr(w, http.StatusInternalServerError, "InternalServerError", "", "internal error")
+}}
 
 // Mount puts the vault data plane on mux for vault hosts. Every route needs
 // a bearer token for the vault resource (else the 401 challenge) and the
@@ -315,7 +320,7 @@ const HostClass = "vault"
 func (h *Handler) Mount(mux *router.Mux) {
 	mux.HostClass(HostClass, func(host string) bool { _, ok := h.Svc.Hosts.VaultFromHost(host); return ok })
 	add := func(method, pattern, action string) {
-		mux.Handle(router.Route{Host: HostClass, Method: method, Pattern: pattern, Handler: h,
+		mux.Handle(router.Route{Host: HostClass, Method: method, Pattern: pattern, Handler: h, Protocol: protocol,
 			Access: router.Handler("data action " + action + " at the vault or the secret")})
 	}
 	add(http.MethodGet, "/secrets", ActionReadMetadata)

@@ -21,7 +21,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ward-id/ward/internal/msi"
+	"github.com/ward-id/ward/internal/armerr"
+	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/storage"
 )
 
@@ -115,8 +116,8 @@ func ResourceID(v storage.Vault) string {
 	return "/subscriptions/" + v.SubscriptionID + "/resourceGroups/" + v.ResourceGroup + "/providers/Microsoft.KeyVault/vaults/" + v.Name
 }
 
-func invalid(code, format string, args ...any) *msi.Error {
-	return &msi.Error{Kind: msi.KindInvalid, Code: code, Message: fmt.Sprintf(format, args...)}
+func invalid(code, format string, args ...any) *armerr.Error {
+	return armerr.BadRequest(code, format, args...)
 }
 
 // PutVault creates or updates a vault (ARM).
@@ -124,9 +125,9 @@ func (s *Service) PutVault(ctx context.Context, sub, rg, name, location, tenantI
 	if !vaultNameRE.MatchString(name) || strings.Contains(name, "--") {
 		return storage.Vault{}, false, invalid("VaultNameNotValid", "The vault name '%s' is invalid. A vault's name must be between 3-24 alphanumeric characters. The name must begin with a letter, end with a letter or digit, and not contain consecutive hyphens.", name)
 	}
-	loc := msi.NormalizeLocation(location)
+	loc := resources.NormalizeLocation(location)
 	if loc == "" {
-		return storage.Vault{}, false, invalid(msi.CodeLocationRequired, "The location property is required for this definition.")
+		return storage.Vault{}, false, invalid(armerr.CodeLocationRequired, "The location property is required for this definition.")
 	}
 	if sku == "" {
 		sku = "standard"
@@ -152,9 +153,9 @@ func (s *Service) PutVault(ctx context.Context, sub, rg, name, location, tenantI
 	s.Forget(name)
 	switch {
 	case errors.Is(err, storage.ErrAlreadyExists):
-		return v, false, &msi.Error{Kind: msi.KindConflict, Code: "VaultAlreadyExists", Message: fmt.Sprintf("The vault name '%s' is already in use. Vault names are globally unique so it is possible that the name is already taken.", name)}
+		return v, false, armerr.Conflict("VaultAlreadyExists", "The vault name '%s' is already in use. Vault names are globally unique so it is possible that the name is already taken.", name)
 	case errors.Is(err, storage.ErrParentNotFound):
-		return v, false, &msi.Error{Kind: msi.KindNotFound, Code: msi.CodeResourceGroupNotFound, Message: fmt.Sprintf("Resource group '%s' could not be found.", rg)}
+		return v, false, armerr.NotFound(armerr.CodeResourceGroupNotFound, "Resource group '%s' could not be found.", rg)
 	case err != nil:
 		return v, false, err
 	}
@@ -165,7 +166,7 @@ func (s *Service) PutVault(ctx context.Context, sub, rg, name, location, tenantI
 func (s *Service) Vault(ctx context.Context, sub, rg, name string) (storage.Vault, error) {
 	v, err := s.store.GetVault(ctx, name)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && (!strings.EqualFold(v.ResourceGroup, rg) || !strings.EqualFold(v.SubscriptionID, sub))) {
-		return v, &msi.Error{Kind: msi.KindNotFound, Code: msi.CodeResourceNotFound, Message: fmt.Sprintf("The Resource 'Microsoft.KeyVault/vaults/%s' under resource group '%s' was not found.", name, rg)}
+		return v, armerr.NotFound(armerr.CodeResourceNotFound, "The Resource 'Microsoft.KeyVault/vaults/%s' under resource group '%s' was not found.", name, rg)
 	}
 	return v, err
 }

@@ -1,0 +1,272 @@
+package arm
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/ward-id/ward/internal/armerr"
+	"github.com/ward-id/ward/internal/authn"
+	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/router"
+	"github.com/ward-id/ward/internal/storage"
+)
+
+// request is one management request with its path parsed once: the
+// resource ID (for Microsoft.Authorization paths, the ID of the scope the
+// role objects are addressed at), the RBAC action and the scope it applies
+// to, and the authenticated caller. Authorization, the activity log and the
+// handlers all read it instead of parsing the path again.
+type request struct {
+	w  http.ResponseWriter
+	r  *http.Request
+	id resourceid.ID
+	// idErr is why the path is not a resource ID; it is answered after
+	// authorization, as ARM does.
+	idErr error
+	// authzType and authzName are set on Microsoft.Authorization paths:
+	// {scope}/providers/Microsoft.Authorization/{authzType}[/{authzName}].
+	authzType, authzName string
+	isAuthz              bool
+	action, scope        string
+	principal            authn.Principal
+}
+
+func (q *request) ctx() context.Context { return q.r.Context() }
+
+// name is the name of the i-th type in the resource ID's chain.
+func (q *request) name(i int) string { return q.id.Types[i].Name }
+
+// parseRequest parses r's path once into a request.
+func parseRequest(w http.ResponseWriter, r *http.Request) *request {
+	q := &request{w: w, r: r, scope: "/"}
+	if scope, typ, name, ok := authorizationPath(r.URL.Path); ok {
+		q.isAuthz, q.scope, q.authzType, q.authzName = true, scope, typ, name
+		// The scope's ID serves the activity log; role handlers take the
+		// scope as it is, so a scope that is not an ID ("/") is no error.
+		q.id, _ = resourceid.Parse(scope)
+		return q
+	}
+	q.id, q.idErr = resourceid.Parse(r.URL.Path)
+	if q.idErr != nil {
+		q.idErr = newError(http.StatusBadRequest, armerr.CodeLinkedInvalidPropertyID, fmt.Sprintf("The path '%s' is not a valid Azure resource path: %v.", r.URL.Path, q.idErr))
+		return q
+	}
+	q.scope = scopeOf(q.id)
+	return q
+}
+
+// resourceType declares one ARM resource type, as data: its RBAC type,
+// api-versions, where it is mounted and the service calls behind each
+// method. One generic flow (serveInstance, serveCollection) serves every
+// type: api-version check, ARM's envelopes, 201 on create and 200 on
+// update, 200 or 204 on delete, lists with "value": [] and nextLink. A nil
+// function is a method the type does not have.
+type resourceType struct {
+	// rbacType prefixes the actions of the type's routes: rbacType/read,
+	// /write, /delete.
+	rbacType string
+	// apiType names the type in api-version errors; versions are the
+	// api-versions it knows.
+	apiType  string
+	versions []string
+	// pattern is the path of one resource; collections are the paths that
+	// list them (subscription- and group-wide).
+	pattern     string
+	collections []string
+	// listAccess, when set, replaces rbacType/read on collections.
+	listAccess *router.Access
+	// parent, when set, runs before any method: a parent that must exist.
+	parent func(q *request) error
+
+	list  func(q *request) (items []any, next string, err error)
+	get   func(q *request) (any, error)
+	head  func(q *request) error
+	put   func(q *request) (v any, created bool, err error)
+	patch func(q *request) (any, error)
+	del   func(q *request) (found bool, err error)
+	// actions are POST operations on one resource: pattern+"/"+name.
+	actions []resourceAction
+}
+
+// resourceAction is a POST operation on a resource, with its own RBAC action.
+type resourceAction struct {
+	name, action string
+	serve        func(q *request) error
+}
+
+// methods are the type's methods on one resource, as ARM lists them in 405s.
+func (t *resourceType) methods() []string {
+	var m []string
+	for _, x := range []struct {
+		name string
+		has  bool
+	}{{http.MethodGet, t.get != nil}, {http.MethodHead, t.head != nil}, {http.MethodPut, t.put != nil}, {http.MethodPatch, t.patch != nil}, {http.MethodDelete, t.del != nil}} {
+		if x.has {
+			m = append(m, x.name)
+		}
+	}
+	return m
+}
+
+// serveCollection is the one list flow.
+func (t *resourceType) serveCollection(q *request) error {
+	if q.r.Method != http.MethodGet {
+		return methodNotAllowed(q.r, http.MethodGet)
+	}
+	if err := checkAPIVersion(q.r, t.versions, t.apiType); err != nil {
+		return err
+	}
+	if t.parent != nil {
+		if err := t.parent(q); err != nil {
+			return err
+		}
+	}
+	items, next, err := t.list(q)
+	if err != nil {
+		return err
+	}
+	writeList(q.w, q.r, items, next)
+	return nil
+}
+
+// serveInstance is the one GET/HEAD/PUT/PATCH/DELETE flow.
+func (t *resourceType) serveInstance(q *request) error {
+	if err := checkAPIVersion(q.r, t.versions, t.apiType); err != nil {
+		return err
+	}
+	if t.parent != nil {
+		if err := t.parent(q); err != nil {
+			return err
+		}
+	}
+	w := q.w
+	switch {
+	case q.r.Method == http.MethodGet && t.get != nil:
+		v, err := t.get(q)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, v)
+	case q.r.Method == http.MethodHead && t.head != nil:
+		return t.head(q)
+	case q.r.Method == http.MethodPut && t.put != nil:
+		v, created, err := t.put(q)
+		if err != nil {
+			return err
+		}
+		writePut(w, created, v)
+	case q.r.Method == http.MethodPatch && t.patch != nil:
+		v, err := t.patch(q)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, v)
+	case q.r.Method == http.MethodDelete && t.del != nil:
+		found, err := t.del(q)
+		if err != nil {
+			return err
+		}
+		writeDelete(w, found)
+	default:
+		return methodNotAllowed(q.r, t.methods()...)
+	}
+	return nil
+}
+
+// mount puts the type's routes on mux: GET on each collection, each method
+// it has on one resource, and its POST actions.
+func (t *resourceType) mount(h *Handler, mux *router.Mux) {
+	add := func(method, pattern string, a router.Access, fn func(*request) error) {
+		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: h.endpoint(fn), Protocol: armProtocol})
+	}
+	verbs := map[string]string{http.MethodGet: "read", http.MethodPut: "write", http.MethodPatch: "write", http.MethodDelete: "delete"}
+	for _, c := range t.collections {
+		a := router.Action(t.rbacType + "/read")
+		if t.listAccess != nil {
+			a = *t.listAccess
+		}
+		add(http.MethodGet, c, a, t.serveCollection)
+	}
+	if t.pattern == "" {
+		return
+	}
+	for _, m := range t.methods() {
+		if m != http.MethodHead {
+			add(m, t.pattern, router.Action(t.rbacType+"/"+verbs[m]), t.serveInstance)
+		}
+	}
+	for _, op := range t.actions {
+		add(http.MethodPost, t.pattern+"/"+op.name, router.Action(op.action), func(q *request) error {
+			if err := checkAPIVersion(q.r, t.versions, t.apiType); err != nil {
+				return err
+			}
+			return op.serve(q)
+		})
+	}
+}
+
+// listOf, viewOf and putOf adapt a service's results to the generic flow:
+// listOf(view)(svc.List(...)) maps each item to its wire shape.
+func listOf[T, J any](view func(T) J) func([]T, string, error) ([]any, string, error) {
+	return func(items []T, next string, err error) ([]any, string, error) {
+		if err != nil {
+			return nil, "", err
+		}
+		out := make([]any, 0, len(items))
+		for _, it := range items {
+			out = append(out, view(it))
+		}
+		return out, next, nil
+	}
+}
+
+func viewOf[T, J any](view func(T) J) func(T, error) (any, error) {
+	return func(v T, err error) (any, error) {
+		if err != nil {
+			return nil, err
+		}
+		return view(v), nil
+	}
+}
+
+func putOf[T, J any](view func(T) J) func(T, bool, error) (any, bool, error) {
+	return func(v T, created bool, err error) (any, bool, error) {
+		if err != nil {
+			return nil, false, err
+		}
+		return view(v), created, nil
+	}
+}
+
+// page reads $top and $skiptoken of a paged list.
+func (q *request) page() (storage.Page, error) { return pageFromQuery(q.r) }
+
+// group is the resource group segment of the request's ID ("" when the
+// request is subscription-wide).
+func (q *request) group() string { return q.id.ResourceGroup }
+
+// scopeOf is the scope an action applies to: the resource ID without a
+// trailing collection segment.
+func scopeOf(id resourceid.ID) string {
+	if id.Subscription == "" {
+		return "/"
+	}
+	switch {
+	case id.Provider != "" && len(id.Types) > 0:
+		var b strings.Builder
+		b.WriteString("/subscriptions/" + id.Subscription)
+		if id.ResourceGroup != "" {
+			b.WriteString("/resourceGroups/" + id.ResourceGroup)
+		}
+		b.WriteString("/providers/" + id.Provider)
+		for _, t := range id.Types {
+			b.WriteString("/" + t.Type + "/" + t.Name)
+		}
+		return b.String()
+	case id.ResourceGroup != "":
+		return resourceid.ResourceGroupID(id.Subscription, id.ResourceGroup)
+	}
+	return resourceid.SubscriptionID(id.Subscription)
+}

@@ -1,0 +1,322 @@
+package arm
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/ward-id/ward/internal/clusters"
+	"github.com/ward-id/ward/internal/machines"
+	"github.com/ward-id/ward/internal/msi"
+	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/resources"
+	"github.com/ward-id/ward/internal/router"
+	"github.com/ward-id/ward/internal/storage"
+)
+
+// The resource types Ward serves, in the order their routes are mounted
+// (docs/routes.md lists them in this order). Adding a type is adding an
+// entry: the generic flow in table.go serves it.
+func (h *Handler) types() []*resourceType {
+	ts := []*resourceType{h.subscriptionType(), h.groupType(), h.identityType(), h.federatedCredentialType()}
+	if h.vaults != nil {
+		ts = append(ts, h.vaultType())
+	}
+	if h.clusters != nil {
+		ts = append(ts, h.clusterType(), h.agentPoolType())
+	}
+	if h.machines != nil {
+		ts = append(ts, h.machineType())
+	}
+	return ts
+}
+
+func identityRef(q *request) storage.IdentityRef {
+	return storage.IdentityRef{SubscriptionID: q.id.Subscription, ResourceGroup: q.id.ResourceGroup, Name: q.name(0)}
+}
+
+func (h *Handler) subscriptionType() *resourceType {
+	all := router.Handler("any caller; the list holds only the subscriptions it may read (Microsoft.Resources/subscriptions/read)")
+	return &resourceType{
+		rbacType: "Microsoft.Resources/subscriptions", apiType: "subscriptions", versions: subscriptionAPIVersions,
+		pattern: pSub, collections: []string{"/subscriptions"}, listAccess: &all,
+		list: func(q *request) ([]any, string, error) {
+			subs, err := h.svc.Subscriptions(q.ctx())
+			visible := subs[:0]
+			for _, s := range subs {
+				if h.authz.Authorize(q.ctx(), q.principal, "Microsoft.Resources/subscriptions/read", resourceid.SubscriptionID(s.ID)) == nil {
+					visible = append(visible, s)
+				}
+			}
+			return listOf(toSubscription)(visible, "", err)
+		},
+		get: func(q *request) (any, error) {
+			return viewOf(toSubscription)(h.svc.Subscription(q.ctx(), q.id.Subscription))
+		},
+	}
+}
+
+func (h *Handler) groupType() *resourceType {
+	return &resourceType{
+		rbacType: "Microsoft.Resources/subscriptions/resourceGroups", apiType: TypeResourceGroup, versions: resourceGroupAPIVersions,
+		pattern: pGroup, collections: []string{pSub + "/resourceGroups"},
+		list: func(q *request) ([]any, string, error) {
+			p, err := q.page()
+			if err != nil {
+				return nil, "", err
+			}
+			return listOf(toGroup)(h.svc.Groups(q.ctx(), q.id.Subscription, p))
+		},
+		get: func(q *request) (any, error) {
+			return viewOf(toGroup)(h.svc.Group(q.ctx(), q.id.Subscription, q.group()))
+		},
+		// az group exists
+		head: func(q *request) error {
+			if _, err := h.svc.Group(q.ctx(), q.id.Subscription, q.group()); err != nil {
+				q.w.WriteHeader(http.StatusNotFound)
+				return nil
+			}
+			q.w.WriteHeader(http.StatusNoContent)
+			return nil
+		},
+		put: func(q *request) (any, bool, error) {
+			var b groupBody
+			if err := decodeBody(q.w, q.r, &b); err != nil {
+				return nil, false, err
+			}
+			return putOf(toGroup)(h.svc.PutGroup(q.ctx(), q.id.Subscription, q.group(), resources.GroupSpec{Location: b.Location, Tags: b.Tags}))
+		},
+		patch: func(q *request) (any, error) {
+			var b groupBody
+			if err := decodeBody(q.w, q.r, &b); err != nil {
+				return nil, err
+			}
+			old, err := h.svc.Group(q.ctx(), q.id.Subscription, q.group())
+			if err != nil {
+				return nil, err
+			}
+			if b.Tags == nil {
+				b.Tags = old.Tags
+			}
+			rg, _, err := h.svc.PutGroup(q.ctx(), q.id.Subscription, old.Name, resources.GroupSpec{Location: old.Location, Tags: b.Tags})
+			return viewOf(toGroup)(rg, err)
+		},
+		del: func(q *request) (bool, error) { return h.svc.DeleteGroup(q.ctx(), q.id.Subscription, q.group()) },
+	}
+}
+
+func (h *Handler) identityType() *resourceType {
+	const prov = "/providers/Microsoft.ManagedIdentity/userAssignedIdentities"
+	return &resourceType{
+		rbacType: TypeIdentity, apiType: TypeIdentity, versions: identityAPIVersions,
+		pattern: pIdentity, collections: []string{pSub + prov, pGroup + prov},
+		list: func(q *request) ([]any, string, error) {
+			p, err := q.page()
+			if err != nil {
+				return nil, "", err
+			}
+			return listOf(toIdentity)(h.svc.Identities(q.ctx(), storage.IdentityFilter{SubscriptionID: q.id.Subscription, ResourceGroup: q.group()}, p))
+		},
+		get: func(q *request) (any, error) { return viewOf(toIdentity)(h.svc.Identity(q.ctx(), identityRef(q))) },
+		put: func(q *request) (any, bool, error) {
+			var b identityBody
+			if err := decodeBody(q.w, q.r, &b); err != nil {
+				return nil, false, err
+			}
+			spec := msi.IdentitySpec{Location: b.Location, Tags: b.Tags}
+			if s := b.isolationScope(); s != nil {
+				spec.IsolationScope = *s
+			}
+			return putOf(toIdentity)(h.svc.PutIdentity(q.ctx(), identityRef(q), spec))
+		},
+		patch: func(q *request) (any, error) {
+			var b identityBody
+			if err := decodeBody(q.w, q.r, &b); err != nil {
+				return nil, err
+			}
+			return viewOf(toIdentity)(h.svc.PatchIdentity(q.ctx(), identityRef(q), b.Tags, b.isolationScope()))
+		},
+		del: func(q *request) (bool, error) { return h.svc.DeleteIdentity(q.ctx(), identityRef(q)) },
+	}
+}
+
+func (h *Handler) federatedCredentialType() *resourceType {
+	const coll = pIdentity + "/federatedIdentityCredentials"
+	return &resourceType{
+		rbacType: TypeFederatedCredential, apiType: TypeFederatedCredential, versions: federatedCredentialAPIVersions,
+		pattern: coll + "/{federatedIdentityCredentialResourceName}", collections: []string{coll},
+		list: func(q *request) ([]any, string, error) {
+			p, err := q.page()
+			if err != nil {
+				return nil, "", err
+			}
+			return listOf(toFIC)(h.svc.FederatedCredentials(q.ctx(), identityRef(q), p))
+		},
+		get: func(q *request) (any, error) {
+			return viewOf(toFIC)(h.svc.FederatedCredential(q.ctx(), identityRef(q), q.name(1)))
+		},
+		put: func(q *request) (any, bool, error) {
+			var b ficBody
+			if err := decodeBody(q.w, q.r, &b); err != nil {
+				return nil, false, err
+			}
+			var spec msi.FederatedCredentialSpec
+			if b.Properties != nil {
+				spec = msi.FederatedCredentialSpec{Issuer: b.Properties.Issuer, Subject: b.Properties.Subject, Audiences: b.Properties.Audiences}
+			}
+			return putOf(toFIC)(h.svc.PutFederatedCredential(q.ctx(), identityRef(q), q.name(1), spec))
+		},
+		del: func(q *request) (bool, error) {
+			return h.svc.DeleteFederatedCredential(q.ctx(), identityRef(q), q.name(1))
+		},
+	}
+}
+
+func (h *Handler) vaultType() *resourceType {
+	const prov = "/providers/Microsoft.KeyVault/vaults"
+	return &resourceType{
+		rbacType: TypeVault, apiType: TypeVault, versions: vaultAPIVersions,
+		pattern: pVault, collections: []string{pSub + prov, pGroup + prov},
+		parent: func(q *request) error {
+			if q.group() == "" {
+				return nil
+			}
+			_, err := h.svc.Group(q.ctx(), q.id.Subscription, q.group())
+			return err
+		},
+		list: func(q *request) ([]any, string, error) {
+			items, err := h.vaults.Vaults(q.ctx(), q.id.Subscription, q.group())
+			return listOf(h.toVault)(items, "", err)
+		},
+		get: func(q *request) (any, error) {
+			return viewOf(h.toVault)(h.vaults.Vault(q.ctx(), q.id.Subscription, q.group(), q.name(0)))
+		},
+		put: func(q *request) (any, bool, error) {
+			var b vaultBody
+			if err := decodeBody(q.w, q.r, &b); err != nil {
+				return nil, false, err
+			}
+			sku := ""
+			if b.Properties != nil {
+				sku = b.Properties.SKU.Name
+			}
+			return putOf(h.toVault)(h.vaults.PutVault(q.ctx(), q.id.Subscription, q.group(), q.name(0), b.Location, h.tenantID, sku, b.Tags))
+		},
+		del: func(q *request) (bool, error) {
+			return h.vaults.DeleteVault(q.ctx(), q.id.Subscription, q.group(), q.name(0))
+		},
+	}
+}
+
+func clusterRefOf(q *request) storage.ClusterRef {
+	return clusterRef(q.id.Subscription, q.group(), q.name(0))
+}
+
+func (h *Handler) clusterType() *resourceType {
+	const prov = "/providers/Microsoft.ContainerService/managedClusters"
+	view := func(q *request) func(clusters.Cluster) clusterJSON {
+		return func(c clusters.Cluster) clusterJSON { return h.toCluster(q.r, c) }
+	}
+	t := &resourceType{
+		rbacType: TypeManagedCluster, apiType: TypeManagedCluster, versions: clusterAPIVersions,
+		pattern: pCluster, collections: []string{pSub + prov, pGroup + prov},
+		list: func(q *request) ([]any, string, error) {
+			items, err := h.clusters.List(q.ctx(), q.id.Subscription, q.group())
+			return listOf(view(q))(items, "", err)
+		},
+		get: func(q *request) (any, error) { return viewOf(view(q))(h.clusters.Get(q.ctx(), clusterRefOf(q))) },
+		put: func(q *request) (any, bool, error) {
+			var b clusterBody
+			if err := decodeBody(q.w, q.r, &b); err != nil {
+				return nil, false, err
+			}
+			req := b.request()
+			req.CanUse = h.linkedIdentityCheck(q)
+			return putOf(view(q))(h.clusters.Put(q.ctx(), clusterRefOf(q), req))
+		},
+		del: func(q *request) (bool, error) { return h.clusters.Delete(q.ctx(), clusterRefOf(q)) },
+	}
+	for _, op := range []struct {
+		name  string
+		serve func(*request) error
+	}{{"getServiceAccountToken", h.serviceAccountToken}, {"getServiceAccountSigningKey", h.signingKey}, {"rotateServiceAccountSigningKey", h.rotateSigningKey}} {
+		t.actions = append(t.actions, resourceAction{name: op.name, action: TypeManagedCluster + "/" + op.name + "/action", serve: op.serve})
+	}
+	return t
+}
+
+func (h *Handler) agentPoolType() *resourceType {
+	const coll = pCluster + "/agentPools"
+	view := func(q *request) func(clusters.NamedPool) agentPoolJSON {
+		return func(p clusters.NamedPool) agentPoolJSON { return h.toAgentPool(q.ctx(), clusterRefOf(q), p) }
+	}
+	return &resourceType{
+		rbacType: TypeAgentPool, apiType: TypeManagedCluster, versions: clusterAPIVersions,
+		pattern: coll + "/{agentPoolName}", collections: []string{coll},
+		list: func(q *request) ([]any, string, error) {
+			pools, err := h.clusters.NodePools(q.ctx(), clusterRefOf(q))
+			return listOf(view(q))(pools, "", err)
+		},
+		get: func(q *request) (any, error) {
+			return viewOf(view(q))(h.clusters.GetNodePool(q.ctx(), clusterRefOf(q), q.name(1)))
+		},
+		put: func(q *request) (any, bool, error) {
+			var b struct {
+				Properties *struct {
+					WardUserAssignedIdentities map[string]json.RawMessage `json:"wardUserAssignedIdentities"`
+				} `json:"properties"`
+			}
+			if err := decodeBody(q.w, q.r, &b); err != nil {
+				return nil, false, err
+			}
+			req := clusters.PoolRequest{CanUse: h.linkedIdentityCheck(q)}
+			if b.Properties != nil && b.Properties.WardUserAssignedIdentities != nil {
+				req.UserAssigned = []string{}
+				for id, v := range b.Properties.WardUserAssignedIdentities {
+					if strings.TrimSpace(string(v)) != "null" {
+						req.UserAssigned = append(req.UserAssigned, id)
+					}
+				}
+			}
+			return putOf(view(q))(h.clusters.PutNodePool(q.ctx(), clusterRefOf(q), q.name(1), req))
+		},
+		del: func(q *request) (bool, error) { return h.clusters.DeleteNodePool(q.ctx(), clusterRefOf(q), q.name(1)) },
+	}
+}
+
+func (h *Handler) machineType() *resourceType {
+	const prov = "/providers/Microsoft.HybridCompute/machines"
+	ref := func(q *request) storage.MachineRef { return machineRef(q.id.Subscription, q.group(), q.name(0)) }
+	view := func(q *request) func(machines.Machine) machineJSON {
+		return func(m machines.Machine) machineJSON { return h.toMachine(q.ctx(), m, nil) }
+	}
+	return &resourceType{
+		rbacType: TypeMachine, apiType: TypeMachine, versions: machineAPIVersions,
+		pattern: pMachine, collections: []string{pSub + prov, pGroup + prov},
+		list: func(q *request) ([]any, string, error) {
+			items, err := h.machines.List(q.ctx(), q.id.Subscription, q.group())
+			return listOf(view(q))(items, "", err)
+		},
+		get: func(q *request) (any, error) { return viewOf(view(q))(h.machines.Get(q.ctx(), ref(q))) },
+		put: func(q *request) (any, bool, error) {
+			var b machineBody
+			if err := decodeBody(q.w, q.r, &b); err != nil {
+				return nil, false, err
+			}
+			m, created, jt, err := h.machines.Put(q.ctx(), ref(q), machines.Request{Location: b.Location, Tags: b.Tags, Identity: b.identity(), CanUse: h.linkedIdentityCheck(q)})
+			if err != nil {
+				return nil, false, err
+			}
+			return h.toMachine(q.ctx(), m, jt), created, nil
+		},
+		patch: func(q *request) (any, error) {
+			var b machineBody
+			if err := decodeBody(q.w, q.r, &b); err != nil {
+				return nil, err
+			}
+			return viewOf(view(q))(h.machines.Patch(q.ctx(), ref(q), machines.Patch{Tags: b.Tags, Identity: b.identity(), CanUse: h.linkedIdentityCheck(q)}))
+		},
+		del:     func(q *request) (bool, error) { return h.machines.Delete(q.ctx(), ref(q)) },
+		actions: []resourceAction{{name: "resetAgentCredential", action: ActionResetCredential, serve: h.resetCredential}},
+	}
+}

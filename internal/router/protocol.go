@@ -1,0 +1,144 @@
+package router
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Request and correlation ID headers, as ARM sends them.
+const (
+	HeaderRequestID            = "x-ms-request-id"
+	HeaderCorrelationRequestID = "x-ms-correlation-request-id"
+	HeaderClientRequestID      = "x-ms-client-request-id"
+)
+
+// Protocol is how a part answers on the wire, for what the mux itself
+// writes: a recovered panic as a 500 in the part's error envelope, and the
+// request ID headers the protocol sends. A route declares its protocol when
+// it is mounted; a route without one gets a plain-text 500.
+type Protocol struct {
+	// Name labels the protocol in logs ("arm", "keyvault", "graph", ...).
+	Name string
+	// Internal writes a 500 in the protocol's error envelope.
+	Internal func(w http.ResponseWriter, r *http.Request)
+	// RequestIDs sets x-ms-request-id on every answer, and
+	// x-ms-correlation-request-id to the client's or the request ID, and
+	// echoes x-ms-client-request-id, as ARM does. A request without a
+	// correlation ID gets the request ID in its header too, so handlers
+	// (the activity log) read one value.
+	RequestIDs bool
+}
+
+// Fallback wraps fb so unmatched requests under a prefix get the
+// protocol's request IDs too.
+func (p *Protocol) Fallback(fb Fallback) Fallback {
+	return func(w http.ResponseWriter, r *http.Request, status int, allowed []string) {
+		p.setRequestIDs(w, r)
+		fb(w, r, status, allowed)
+	}
+}
+
+func (p *Protocol) setRequestIDs(w http.ResponseWriter, r *http.Request) {
+	if p == nil || !p.RequestIDs {
+		return
+	}
+	reqID := uuid.NewString()
+	w.Header().Set(HeaderRequestID, reqID)
+	corr := r.Header.Get(HeaderCorrelationRequestID)
+	if corr == "" {
+		corr = reqID
+		r.Header.Set(HeaderCorrelationRequestID, corr)
+	}
+	w.Header().Set(HeaderCorrelationRequestID, corr)
+	if c := r.Header.Get(HeaderClientRequestID); c != "" {
+		w.Header().Set(HeaderClientRequestID, c)
+	}
+}
+
+// serve runs a matched route: request IDs, then the handler with panics
+// recovered into the route's protocol's 500.
+func (m *Mux) serve(rt *Route, w http.ResponseWriter, r *http.Request) {
+	rt.Protocol.setRequestIDs(w, r)
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		if v == http.ErrAbortHandler { // net/http's way to abort a response: let it
+			panic(v)
+		}
+		m.logger().ErrorContext(r.Context(), "handler panic", "route", rt.Key(), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		if rt.Protocol != nil && rt.Protocol.Internal != nil {
+			rt.Protocol.Internal(w, r)
+			return
+		}
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+	}()
+	rt.Handler.ServeHTTP(w, r)
+}
+
+func (m *Mux) logger() *slog.Logger {
+	if m.Log != nil {
+		return m.Log
+	}
+	return slog.Default()
+}
+
+// recorder remembers the status a handler wrote, for the access log, the
+// metrics and the activity log (Status), so there is one.
+type recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *recorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *recorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (read
+// deadlines, flushing) through the recorder.
+func (s *recorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// Status is the status written so far to w, a writer the mux passed to a
+// handler: 0 before anything is written, or when w did not come from the mux.
+func Status(w http.ResponseWriter) int {
+	for {
+		switch x := w.(type) {
+		case *recorder:
+			return x.status
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = x.Unwrap()
+		default:
+			return 0
+		}
+	}
+}
+
+// accessLog logs one line per request: method, path, status, duration. It
+// never logs headers or bodies, which carry tokens and secrets.
+func (m *Mux) accessLog(rec *recorder, r *http.Request, start time.Time) {
+	if m.Log == nil {
+		return
+	}
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	m.Log.Info("request", "method", r.Method, "path", r.URL.Path, "status", status,
+		"duration_ms", float64(time.Since(start).Microseconds())/1000, "proto", r.Proto)
+}
