@@ -215,7 +215,7 @@ func (s *DB) CreateIdentity(ctx context.Context, id storage.Identity) error {
 // mutable fields (location, tags, isolation scope, updated time) are written.
 func (s *DB) UpdateIdentity(ctx context.Context, ref storage.IdentityRef, fn func(storage.Identity) (storage.Identity, error)) (storage.Identity, error) {
 	var out storage.Identity
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.txRow(ctx, "identities/"+identityKey(ref), func(tx *sql.Tx) error {
 		old, err := scanIdentity(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+identityCols+` FROM identities WHERE key = ?`), identityKey(ref)))
 		if err != nil {
 			return err
@@ -302,7 +302,7 @@ func (s *DB) PutFederatedCredential(ctx context.Context, c storage.FederatedCred
 	}
 	idKey, key := identityKey(c.Identity), ficKey(c.Identity, c.Name)
 	var created bool
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.txRow(ctx, "identities/"+idKey, func(tx *sql.Tx) error {
 		// The parent row is read (and on PostgreSQL locked) first so that two
 		// writers under one identity serialize on it.
 		var parent string

@@ -37,7 +37,7 @@ func scanCluster(sc scanner) (storage.Cluster, error) {
 // else an update of the mutable columns.
 func (s *DB) UpdateCluster(ctx context.Context, ref storage.ClusterRef, fn func(*storage.Cluster) (*storage.Cluster, error)) (storage.Cluster, error) {
 	var out storage.Cluster
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.txRow(ctx, "clusters/"+clusterKey(ref), func(tx *sql.Tx) error {
 		var oldp *storage.Cluster
 		old, err := scanCluster(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+clusterCols+` FROM clusters WHERE key = ?`+s.fl.forUpdate()), clusterKey(ref)))
 		switch {

@@ -43,7 +43,7 @@ func (s *DB) CreateMachine(ctx context.Context, m storage.Machine) error {
 // UpdateMachine applies fn to the stored machine in one transaction.
 func (s *DB) UpdateMachine(ctx context.Context, ref storage.MachineRef, fn func(storage.Machine) (storage.Machine, error)) (storage.Machine, error) {
 	var out storage.Machine
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.txRow(ctx, "machines/"+machineKey(ref), func(tx *sql.Tx) error {
 		old, err := scanMachine(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+machineCols+` FROM machines WHERE key = ?`), machineKey(ref)))
 		if err != nil {
 			return err

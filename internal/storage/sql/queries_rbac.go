@@ -39,7 +39,7 @@ func (s *DB) CreateRoleDefinition(ctx context.Context, d storage.RoleDefinition)
 // transaction; the ID and creation time stay.
 func (s *DB) UpdateRoleDefinition(ctx context.Context, id string, fn func(storage.RoleDefinition) (storage.RoleDefinition, error)) (storage.RoleDefinition, error) {
 	var out storage.RoleDefinition
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.txRow(ctx, "role_definitions/"+resourceid.Key(id), func(tx *sql.Tx) error {
 		old, err := scanRoleDef(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+roleDefCols+` FROM role_definitions WHERE id = ?`+s.fl.forUpdate()), resourceid.Key(id)))
 		if err != nil {
 			return err

@@ -57,7 +57,7 @@ func (s *DB) PutVault(ctx context.Context, v storage.Vault) (bool, error) {
 // group, location, tenant and creation time stay.
 func (s *DB) UpdateVault(ctx context.Context, name string, fn func(storage.Vault) (storage.Vault, error)) (storage.Vault, error) {
 	var out storage.Vault
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.txRow(ctx, "vaults/"+strings.ToLower(name), func(tx *sql.Tx) error {
 		old, err := scanVault(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+vaultCols+` FROM vaults WHERE name_key = ?`+s.fl.forUpdate()), strings.ToLower(name)))
 		if err != nil {
 			return err
@@ -142,7 +142,7 @@ func (s *DB) AddSecretVersion(ctx context.Context, x storage.Secret) error {
 // version is "") in one transaction; the value and identity stay.
 func (s *DB) UpdateSecretVersion(ctx context.Context, vault, name, version string, fn func(storage.Secret) (storage.Secret, error)) (storage.Secret, error) {
 	var out storage.Secret
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.txRow(ctx, "secrets/"+strings.ToLower(vault)+"/"+strings.ToLower(name), func(tx *sql.Tx) error {
 		q, args := `SELECT `+secretCols+` FROM secrets WHERE vault_key = ? AND name_key = ? AND version = ?`, []any{strings.ToLower(vault), strings.ToLower(name), strings.ToLower(version)}
 		if version == "" {
 			q, args = `SELECT `+secretCols+` FROM secrets WHERE vault_key = ? AND name_key = ? ORDER BY created_at DESC, version DESC LIMIT 1`, args[:2]

@@ -29,7 +29,7 @@ const (
 	maxPageSize     = 1000
 	// txRetries is how often a transaction that lost a serialization race is
 	// retried before ErrConflict is returned to the caller.
-	txRetries = 5
+	txRetries = 8
 )
 
 // DB is a storage.Storage on a SQL database.
@@ -39,13 +39,17 @@ type DB struct {
 	now func() time.Time
 	// stmts caches prepared statements of the hot read paths (token
 	// requests): parsing SQL costs more than running these queries.
-	stmts sync.Map // query -> *sql.Stmt
+	stmts sync.Map  // query -> *sql.Stmt
+	rows  *rowLocks // PostgreSQL: this process's writers of one row queue
 }
 
 var _ storage.Storage = (*DB)(nil)
 
 func open(ctx context.Context, fl flavor, db *sql.DB) (*DB, error) {
 	s := &DB{db: db, fl: fl, now: time.Now}
+	if fl.name == "postgres" {
+		s.rows = newRowLocks()
+	}
 	// Under the database-wide lock: replicas that start together on an
 	// empty database migrate it once, one after the other.
 	if err := s.WithLock(ctx, "migrate", s.migrate); err != nil {
@@ -200,7 +204,7 @@ func (s *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		if ctx.Err() != nil {
 			break
 		}
-		time.Sleep(time.Duration(attempt+1) * 2 * time.Millisecond)
+		time.Sleep(retryPause(attempt))
 	}
 	return fmt.Errorf("%w: %v", storage.ErrConflict, err)
 }
