@@ -49,6 +49,7 @@ func (s staticIssuer) Key(_ context.Context, iss, kid string) (*jose.JSONWebKey,
 
 type env struct {
 	svc    *Service
+	store  *wardtest.Store
 	now    time.Time
 	secret string
 	rsaKey *rsa.PrivateKey
@@ -59,7 +60,7 @@ func newEnv(tb testing.TB, alg jose.SignatureAlgorithm) *env {
 	tb.Helper()
 	ctx := context.Background()
 	st := wardtest.NewStore(tb)
-	e := &env{now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	e := &env{now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC), store: st}
 	clock := func() time.Time { return e.now }
 	must := func(err error) {
 		if err != nil {
@@ -299,5 +300,32 @@ func TestCredentialCacheBounds(t *testing.T) {
 	e.svc.Invalidate()
 	if _, err := e.svc.Token(ctx, federatedRequest(e.assertion(t, jose.ES256))); code(err) != CodeNoMatchingFederation {
 		t.Fatalf("after Invalidate: %v", err)
+	}
+}
+
+// TestAbsentIdentityRemembered: a client ID that is no managed identity's
+// (a service principal's) is looked up in the database once, not on every
+// client-secret grant; an identity write (Invalidate) forgets it.
+func TestAbsentIdentityRemembered(t *testing.T) {
+	e := newEnv(t, jose.RS256)
+	ctx := context.Background()
+	grant := func() {
+		t.Helper()
+		req := TokenRequest{Tenant: tenant, Form: url.Values{"grant_type": {"client_credentials"}, "client_id": {appID},
+			"client_secret": {e.secret}, "scope": {"https://management.azure.com/.default"}}}
+		if _, err := e.svc.Token(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	grant()
+	grant()
+	grant()
+	if n := e.store.Calls("GetIdentityByClientID"); n != 1 {
+		t.Fatalf("three grants read the identity table %d times, want 1", n)
+	}
+	e.svc.Invalidate()
+	grant()
+	if n := e.store.Calls("GetIdentityByClientID"); n != 2 {
+		t.Fatalf("after Invalidate: %d identity reads, want 2", n)
 	}
 }

@@ -59,6 +59,11 @@ type cachedIdentity struct {
 	identity storage.Identity
 	fics     []storage.FederatedCredential
 	at       time.Time
+	// absent: no managed identity has this client ID, so it is a service
+	// principal's (or nobody's). Remembering it spares every client-secret
+	// grant a database read that finds nothing; an identity created later
+	// clears the cache like any other identity write.
+	absent bool
 }
 
 // Service is the token service: it authenticates clients and mints tokens.
@@ -341,9 +346,25 @@ func (s *Service) identity(ctx context.Context, clientID string) (storage.Identi
 	gen := s.cacheGen
 	s.cacheMu.Unlock()
 	if ok && now.Sub(c.at) < credentialTTL && !now.Before(c.at) {
+		if c.absent {
+			return storage.Identity{}, nil, storage.ErrNotFound
+		}
 		return c.identity, c.fics, nil
 	}
+	remember := func(c cachedIdentity) {
+		s.cacheMu.Lock()
+		if len(s.cache) > 100_000 { // bound memory under a flood of client IDs
+			clear(s.cache)
+		}
+		if gen == s.cacheGen {
+			s.cache[key] = c
+		}
+		s.cacheMu.Unlock()
+	}
 	id, err := s.store.GetIdentityByClientID(ctx, clientID)
+	if errors.Is(err, storage.ErrNotFound) {
+		remember(cachedIdentity{absent: true, at: now})
+	}
 	if err != nil {
 		return id, nil, err
 	}
@@ -351,14 +372,7 @@ func (s *Service) identity(ctx context.Context, clientID string) (storage.Identi
 	if err != nil {
 		return id, nil, err
 	}
-	s.cacheMu.Lock()
-	if len(s.cache) > 100_000 { // bound memory under a flood of client IDs
-		clear(s.cache)
-	}
-	if gen == s.cacheGen {
-		s.cache[key] = cachedIdentity{identity: id, fics: fics, at: now}
-	}
-	s.cacheMu.Unlock()
+	remember(cachedIdentity{identity: id, fics: fics, at: now})
 	return id, fics, nil
 }
 
