@@ -139,7 +139,7 @@ func listInScope[T any](ctx context.Context, s *DB, cols, table, sub, rg string,
 	if rg != "" {
 		clause, arg = `FROM `+table+` WHERE rg_key = ?`, resourceid.Key(resourceid.ResourceGroupID(sub, rg))
 	}
-	return listPage(ctx, s, []string{"key"}, cols, clause, []any{arg}, p, scan)
+	return listPage(ctx, s, by("key"), cols, clause, []any{arg}, p, scan)
 }
 
 // DeleteCluster deletes a cluster.
