@@ -62,7 +62,7 @@ func testListPaging(t *testing.T, s storage.Storage) {
 		_, err = s.PutCluster(ctx, storage.Cluster{ID: uuid.NewString(), SubscriptionID: subID, ResourceGroup: "rg", Name: fmt.Sprintf("aks-%02d", i), Location: "westeurope", Spec: storage.ClusterSpec{}, CreatedAt: now, UpdatedAt: now})
 		must(t, err)
 		clusters = append(clusters, fmt.Sprintf("aks-%02d", i))
-		must(t, s.CreateMachine(ctx, storage.Machine{ID: uuid.NewString(), SubscriptionID: subID, ResourceGroup: "rg", Name: fmt.Sprintf("m-%02d", i), Location: "westeurope", Spec: `{}`, CreatedAt: now, UpdatedAt: now}))
+		must(t, s.CreateMachine(ctx, storage.Machine{ID: uuid.NewString(), SubscriptionID: subID, ResourceGroup: "rg", Name: fmt.Sprintf("m-%02d", i), Location: "westeurope", CreatedAt: now, UpdatedAt: now}))
 		machines = append(machines, fmt.Sprintf("m-%02d", i))
 		// Three versions each; the list shows the newest only.
 		for v := 1; v <= 3; v++ {
