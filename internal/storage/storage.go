@@ -298,8 +298,9 @@ type FederatedCredential struct {
 }
 
 // Page asks for one page of a list: every List method of Storage takes one
-// and returns the page's items with the cursor of the next page ("" after
-// the last). Lists are ordered by a stable key; After is the opaque cursor a
+// (but the logs, ListActivity and ListSignIns, which take a time and a
+// limit) and returns the page's items with the cursor of the next page (""
+// after the last). Lists are ordered by a stable key; After is the opaque cursor a
 // previous page returned. A backend caps Limit (storage/sql: 1000, default
 // 100), so no list is unbounded.
 type Page struct {
