@@ -70,7 +70,9 @@ func (s *Service) Authorize(_ context.Context, p authn.Principal, action, scope 
 
 // customRoles reads the stored custom roles.
 func (s *Service) customRoles(ctx context.Context) ([]rbac.RoleDefinition, error) {
-	defs, err := s.store.ListRoleDefinitions(ctx)
+	defs, err := storage.All(func(p storage.Page) ([]storage.RoleDefinition, string, error) {
+		return s.store.ListRoleDefinitions(ctx, p)
+	})
 	if err != nil {
 		return nil, err
 	}

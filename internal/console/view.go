@@ -70,7 +70,9 @@ func (h *Handler) load(ctx context.Context, who Who) (*view, error) {
 	if h.cfg.Clusters != nil {
 		v.issuerURL = h.cfg.Clusters.IssuerURL
 	}
-	subs, err := h.cfg.Store.ListSubscriptions(ctx)
+	subs, err := storage.All(func(p storage.Page) ([]storage.Subscription, string, error) {
+		return h.cfg.Store.ListSubscriptions(ctx, p)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +162,9 @@ func (h *Handler) load(ctx context.Context, who Who) (*view, error) {
 	if allowed(actionRoleRead, "/") {
 		v.canRoles = true
 	}
-	sps, err := h.cfg.Store.ListServicePrincipals(ctx)
+	sps, err := storage.All(func(p storage.Page) ([]storage.ServicePrincipal, string, error) {
+		return h.cfg.Store.ListServicePrincipals(ctx, p)
+	})
 	if err != nil {
 		return nil, err
 	}

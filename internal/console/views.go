@@ -182,7 +182,9 @@ func (h *Handler) activity(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, "InvalidSince", "since is a duration (1h, 30m) or an RFC 3339 time.")
 		return
 	}
-	subs, err := h.cfg.Store.ListSubscriptions(r.Context())
+	subs, err := storage.All(func(p storage.Page) ([]storage.Subscription, string, error) {
+		return h.cfg.Store.ListSubscriptions(r.Context(), p)
+	})
 	if err != nil {
 		h.fail(w, err)
 		return

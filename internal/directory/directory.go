@@ -78,11 +78,15 @@ func (s *Service) Get(ctx context.Context, id string) (ServicePrincipal, error) 
 }
 
 func (s *Service) withCredentials(ctx context.Context, sp storage.ServicePrincipal) (ServicePrincipal, error) {
-	secrets, err := s.Store.ListClientSecrets(ctx, sp.AppID)
+	secrets, err := storage.All(func(p storage.Page) ([]storage.ClientSecret, string, error) {
+		return s.Store.ListClientSecrets(ctx, sp.AppID, p)
+	})
 	if err != nil {
 		return ServicePrincipal{}, err
 	}
-	certs, err := s.Store.ListCertificates(ctx, sp.AppID)
+	certs, err := storage.All(func(p storage.Page) ([]storage.Certificate, string, error) {
+		return s.Store.ListCertificates(ctx, sp.AppID, p)
+	})
 	if err != nil {
 		return ServicePrincipal{}, err
 	}
@@ -92,7 +96,9 @@ func (s *Service) withCredentials(ctx context.Context, sp storage.ServicePrincip
 // List lists service principals, optionally only those whose client ID or
 // display name equals match.
 func (s *Service) List(ctx context.Context, appID, displayName string) ([]ServicePrincipal, error) {
-	all, err := s.Store.ListServicePrincipals(ctx)
+	all, err := storage.All(func(p storage.Page) ([]storage.ServicePrincipal, string, error) {
+		return s.Store.ListServicePrincipals(ctx, p)
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -94,10 +94,7 @@ func (s *Service) attestMachine(ctx context.Context, a *federation.Assertion) (S
 	if err != nil {
 		return Subject{}, err
 	}
-	m, err := decode(stored)
-	if err != nil {
-		return Subject{}, err
-	}
+	m := Machine{stored}
 	if !m.Spec.Joined() {
 		return Subject{}, gone
 	}

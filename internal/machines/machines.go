@@ -15,7 +15,6 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -51,33 +50,12 @@ const (
 	maxAgentCertificateDERSize = 8 << 10
 )
 
-// Spec is a machine's settings, stored as JSON.
-type Spec struct {
-	IdentityType      string   `json:"identityType"`
-	SystemPrincipalID string   `json:"systemPrincipalId,omitempty"`
-	SystemAppID       string   `json:"systemAppId,omitempty"`
-	UserAssigned      []string `json:"userAssigned,omitempty"` // identity resource IDs
-	// JoinTokenHash is the hex SHA-256 of the pending join token's secret;
-	// "" once used or when none was issued.
-	JoinTokenHash    string    `json:"joinTokenHash,omitempty"`
-	JoinTokenExpires time.Time `json:"joinTokenExpires,omitzero"`
-	// AgentCertificate is the DER of the self-signed certificate the agent
-	// registered at join; AgentThumbprint its base64url SHA-256.
-	AgentCertificate []byte    `json:"agentCertificate,omitempty"`
-	AgentThumbprint  string    `json:"agentThumbprint,omitempty"`
-	JoinedAt         time.Time `json:"joinedAt,omitzero"`
-}
+// Spec is a machine's settings (storage keeps them).
+type Spec = storage.MachineSpec
 
-// HasSystem reports whether the machine has a system-assigned identity.
-func (sp Spec) HasSystem() bool { return sp.SystemPrincipalID != "" }
-
-// Joined reports whether an agent holds the machine's credential.
-func (sp Spec) Joined() bool { return len(sp.AgentCertificate) > 0 }
-
-// Machine is a stored machine with its spec decoded.
+// Machine is a stored machine.
 type Machine struct {
 	storage.Machine
-	Spec Spec
 }
 
 // ResourceID is the machine's ARM resource ID.
@@ -173,19 +151,6 @@ func notFound(ref storage.MachineRef) *armerr.Error {
 		"The Resource '%s/%s' under resource group '%s' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix", Type, ref.Name, ref.ResourceGroup)
 }
 
-func decode(m storage.Machine) (Machine, error) {
-	var sp Spec
-	if err := json.Unmarshal([]byte(m.Spec), &sp); err != nil {
-		return Machine{}, fmt.Errorf("machine %s: corrupt spec: %w", m.Name, err)
-	}
-	return Machine{Machine: m, Spec: sp}, nil
-}
-
-func encode(sp Spec) (string, error) {
-	b, err := json.Marshal(sp)
-	return string(b), err
-}
-
 // Get reads a machine.
 func (s *Service) Get(ctx context.Context, ref storage.MachineRef) (Machine, error) {
 	if _, err := s.msi.Group(ctx, ref.SubscriptionID, ref.ResourceGroup); err != nil {
@@ -198,7 +163,7 @@ func (s *Service) Get(ctx context.Context, ref storage.MachineRef) (Machine, err
 	if err != nil {
 		return Machine{}, err
 	}
-	return decode(m)
+	return Machine{m}, nil
 }
 
 // List lists the machines of a group, or of a subscription when rg is "".
@@ -218,11 +183,7 @@ func (s *Service) List(ctx context.Context, sub, rg string) ([]Machine, error) {
 	}
 	out := make([]Machine, 0, len(all))
 	for _, m := range all {
-		d, err := decode(m)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
+		out = append(out, Machine{m})
 	}
 	return out, nil
 }
@@ -375,11 +336,6 @@ func (s *Service) create(ctx context.Context, ref storage.MachineRef, rg storage
 		return Machine{}, false, nil, err
 	}
 	jt := s.newJoinToken(m.ID, &m.Spec, 0)
-	spec, err := encode(m.Spec)
-	if err != nil {
-		return Machine{}, false, nil, err
-	}
-	m.Machine.Spec = spec
 	if err := s.store.CreateMachine(ctx, m.Machine); err != nil {
 		if m.Spec.HasSystem() {
 			_ = s.dir.Delete(context.WithoutCancel(ctx), m.Spec.SystemPrincipalID)
@@ -449,20 +405,13 @@ func (s *Service) update(ctx context.Context, ref storage.MachineRef, old Machin
 	}
 	created := sp.SystemPrincipalID != "" && sp.SystemPrincipalID != old.Spec.SystemPrincipalID
 	m, err := s.store.UpdateMachine(ctx, ref, func(cur storage.Machine) (storage.Machine, error) {
-		d, err := decode(cur)
-		if err != nil {
-			return cur, err
-		}
-		if d.Spec.SystemPrincipalID != old.Spec.SystemPrincipalID || !slices.Equal(d.Spec.UserAssigned, old.Spec.UserAssigned) {
+		if cur.Spec.SystemPrincipalID != old.Spec.SystemPrincipalID || !slices.Equal(cur.Spec.UserAssigned, old.Spec.UserAssigned) {
 			return cur, armerr.Conflict(armerr.CodeConflict, "The identities of machine '%s' changed concurrently; retry.", ref.Name)
 		}
 		// The agent's credential and join token may have changed since the
 		// read above; keep them as stored.
-		next := d.Spec
+		next := &cur.Spec
 		next.IdentityType, next.SystemPrincipalID, next.SystemAppID, next.UserAssigned = sp.IdentityType, sp.SystemPrincipalID, sp.SystemAppID, sp.UserAssigned
-		if cur.Spec, err = encode(next); err != nil {
-			return cur, err
-		}
 		if tags != nil {
 			cur.Tags = tags
 		}
@@ -483,7 +432,7 @@ func (s *Service) update(ctx context.Context, ref storage.MachineRef, old Machin
 			return Machine{}, err
 		}
 	}
-	return decode(m)
+	return Machine{m}, nil
 }
 
 // Patch updates tags and identities, as ARM's PATCH: a user-assigned
@@ -560,15 +509,10 @@ func (s *Service) ResetCredential(ctx context.Context, ref storage.MachineRef, l
 	}
 	var jt JoinToken
 	_, err := s.store.UpdateMachine(ctx, ref, func(cur storage.Machine) (storage.Machine, error) {
-		d, err := decode(cur)
-		if err != nil {
-			return cur, err
-		}
-		d.Spec.AgentCertificate, d.Spec.AgentThumbprint, d.Spec.JoinedAt = nil, "", time.Time{}
-		jt = s.newJoinToken(cur.ID, &d.Spec, lifetime)
-		cur.Spec, err = encode(d.Spec)
+		cur.Spec.AgentCertificate, cur.Spec.AgentThumbprint, cur.Spec.JoinedAt = nil, "", time.Time{}
+		jt = s.newJoinToken(cur.ID, &cur.Spec, lifetime)
 		cur.UpdatedAt = s.now().UTC()
-		return cur, err
+		return cur, nil
 	})
 	if errors.Is(err, storage.ErrNotFound) {
 		return JoinToken{}, notFound(ref)
@@ -613,21 +557,16 @@ func (s *Service) Join(ctx context.Context, token string, certDER []byte) (Machi
 	thumb := sha256.Sum256(certDER)
 	now := s.now().UTC()
 	updated, err := s.store.UpdateMachine(ctx, stored.Ref(), func(cur storage.Machine) (storage.Machine, error) {
-		d, err := decode(cur)
-		if err != nil {
-			return cur, err
-		}
-		if d.Spec.JoinTokenHash == "" || subtle.ConstantTimeCompare([]byte(d.Spec.JoinTokenHash), []byte(want)) != 1 {
+		if cur.Spec.JoinTokenHash == "" || subtle.ConstantTimeCompare([]byte(cur.Spec.JoinTokenHash), []byte(want)) != 1 {
 			return cur, refused
 		}
-		if now.After(d.Spec.JoinTokenExpires) {
-			return cur, &JoinError{fmt.Sprintf("the join token expired at %s; get a new one with 'ward connectedmachine credential reset'", d.Spec.JoinTokenExpires.Format(time.RFC3339))}
+		if now.After(cur.Spec.JoinTokenExpires) {
+			return cur, &JoinError{fmt.Sprintf("the join token expired at %s; get a new one with 'ward connectedmachine credential reset'", cur.Spec.JoinTokenExpires.Format(time.RFC3339))}
 		}
-		d.Spec.JoinTokenHash, d.Spec.JoinTokenExpires = "", time.Time{}
-		d.Spec.AgentCertificate, d.Spec.AgentThumbprint, d.Spec.JoinedAt = certDER, base64.RawURLEncoding.EncodeToString(thumb[:]), now
-		cur.Spec, err = encode(d.Spec)
+		cur.Spec.JoinTokenHash, cur.Spec.JoinTokenExpires = "", time.Time{}
+		cur.Spec.AgentCertificate, cur.Spec.AgentThumbprint, cur.Spec.JoinedAt = certDER, base64.RawURLEncoding.EncodeToString(thumb[:]), now
 		cur.UpdatedAt = now
-		return cur, err
+		return cur, nil
 	})
 	if errors.Is(err, storage.ErrNotFound) {
 		return Machine{}, refused
@@ -635,7 +574,7 @@ func (s *Service) Join(ctx context.Context, token string, certDER []byte) (Machi
 	if err != nil {
 		return Machine{}, err
 	}
-	return decode(updated)
+	return Machine{updated}, nil
 }
 
 // checkAgentKey accepts the keys agents sign with: ECDSA P-256 or RSA of at

@@ -60,7 +60,9 @@ func (s *Service) Subscription(ctx context.Context, sub string) (storage.Subscri
 
 // Subscriptions lists every subscription.
 func (s *Service) Subscriptions(ctx context.Context) ([]storage.Subscription, error) {
-	return s.store.ListSubscriptions(ctx)
+	return storage.All(func(p storage.Page) ([]storage.Subscription, string, error) {
+		return s.store.ListSubscriptions(ctx, p)
+	})
 }
 
 // GroupSpec is the writable part of a resource group.

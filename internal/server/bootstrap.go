@@ -31,7 +31,8 @@ type Admin = client.Admin
 // creates them on first start only; later starts read admin.json.
 func bootstrap(ctx context.Context, store storage.Storage, dataDir, publicURL string, now time.Time) (Admin, error) {
 	path := filepath.Join(dataDir, AdminFile)
-	subs, err := store.ListSubscriptions(ctx)
+	// One subscription is enough to know that this is not the first start.
+	subs, _, err := store.ListSubscriptions(ctx, storage.Page{Limit: 1})
 	if err != nil {
 		return Admin{}, err
 	}

@@ -266,7 +266,9 @@ func (m *Manager) Run(ctx context.Context, every time.Duration) {
 }
 
 func (m *Manager) load(ctx context.Context) error {
-	stored, err := m.cfg.Store.ListSigningKeys(ctx, m.cfg.Owner)
+	stored, err := storage.All(func(p storage.Page) ([]storage.SigningKey, string, error) {
+		return m.cfg.Store.ListSigningKeys(ctx, m.cfg.Owner, p)
+	})
 	if err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
 	}

@@ -121,7 +121,7 @@ func TestKeysAreEncryptedAtRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored, err := st.ListSigningKeys(ctx, "")
+	stored, _, err := st.ListSigningKeys(ctx, "", storage.Page{})
 	if err != nil || len(stored) != 1 {
 		t.Fatal(stored, err)
 	}

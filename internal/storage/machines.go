@@ -7,8 +7,8 @@ import (
 
 // Machine is a connected machine (Microsoft.HybridCompute/machines): a
 // server outside any cloud whose `ward agent` serves its managed
-// identities. Spec holds the machine's identities and agent credential as
-// JSON owned by the machines package.
+// identities. The machines package owns its rules; the store keeps Spec as
+// JSON text in one column.
 type Machine struct {
 	ID             string // GUID, stable for the machine's life (its agent's issuer and subject)
 	SubscriptionID string
@@ -16,10 +16,33 @@ type Machine struct {
 	Name           string
 	Location       string
 	Tags           map[string]string
-	Spec           string
+	Spec           MachineSpec
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }
+
+// MachineSpec is a machine's identities and its agent's credential.
+type MachineSpec struct {
+	IdentityType      string   `json:"identityType"`
+	SystemPrincipalID string   `json:"systemPrincipalId,omitempty"`
+	SystemAppID       string   `json:"systemAppId,omitempty"`
+	UserAssigned      []string `json:"userAssigned,omitempty"` // identity resource IDs
+	// JoinTokenHash is the hex SHA-256 of the pending join token's secret;
+	// "" once used or when none was issued.
+	JoinTokenHash    string    `json:"joinTokenHash,omitempty"`
+	JoinTokenExpires time.Time `json:"joinTokenExpires,omitzero"`
+	// AgentCertificate is the DER of the self-signed certificate the agent
+	// registered at join; AgentThumbprint its base64url SHA-256.
+	AgentCertificate []byte    `json:"agentCertificate,omitempty"`
+	AgentThumbprint  string    `json:"agentThumbprint,omitempty"`
+	JoinedAt         time.Time `json:"joinedAt,omitzero"`
+}
+
+// HasSystem reports whether the machine has a system-assigned identity.
+func (sp MachineSpec) HasSystem() bool { return sp.SystemPrincipalID != "" }
+
+// Joined reports whether an agent holds the machine's credential.
+func (sp MachineSpec) Joined() bool { return len(sp.AgentCertificate) > 0 }
 
 // MachineRef names a machine; comparisons are case-insensitive.
 type MachineRef struct {

@@ -298,8 +298,9 @@ type FederatedCredential struct {
 }
 
 // Page asks for one page of a list: every List method of Storage takes one
-// and returns the page's items with the cursor of the next page ("" after
-// the last). Lists are ordered by a stable key; After is the opaque cursor a
+// (but the logs, ListActivity and ListSignIns, which take a time and a
+// limit) and returns the page's items with the cursor of the next page (""
+// after the last). Lists are ordered by a stable key; After is the opaque cursor a
 // previous page returned. A backend caps Limit (storage/sql: 1000, default
 // 100), so no list is unbounded.
 type Page struct {
@@ -347,24 +348,28 @@ type Storage interface {
 
 	CreateSubscription(ctx context.Context, s Subscription) error
 	GetSubscription(ctx context.Context, id string) (Subscription, error)
-	ListSubscriptions(ctx context.Context) ([]Subscription, error)
+	ListSubscriptions(ctx context.Context, p Page) (items []Subscription, next string, err error)
 
 	CreateServicePrincipal(ctx context.Context, sp ServicePrincipal) error
 	GetServicePrincipalByAppID(ctx context.Context, appID string) (ServicePrincipal, error)
 	GetServicePrincipal(ctx context.Context, objectID string) (ServicePrincipal, error)
-	ListServicePrincipals(ctx context.Context) ([]ServicePrincipal, error)
+	// ListServicePrincipals lists one page, by display name then object ID.
+	ListServicePrincipals(ctx context.Context, p Page) (items []ServicePrincipal, next string, err error)
 	// DeleteServicePrincipal deletes it with its secrets and certificates.
 	DeleteServicePrincipal(ctx context.Context, objectID string) error
 	AddClientSecret(ctx context.Context, s ClientSecret) error
-	ListClientSecrets(ctx context.Context, appID string) ([]ClientSecret, error)
+	// ListClientSecrets lists one page of a principal's secrets, oldest first.
+	ListClientSecrets(ctx context.Context, appID string, p Page) (items []ClientSecret, next string, err error)
 	DeleteClientSecret(ctx context.Context, appID, keyID string) error
 	AddCertificate(ctx context.Context, c Certificate) error
-	ListCertificates(ctx context.Context, appID string) ([]Certificate, error)
+	// ListCertificates lists one page of a principal's certificates, oldest first.
+	ListCertificates(ctx context.Context, appID string, p Page) (items []Certificate, next string, err error)
 	DeleteCertificate(ctx context.Context, appID, keyID string) error
 
 	CreateSigningKey(ctx context.Context, k SigningKey) error
-	// ListSigningKeys lists one owner's keys ("" is the token service).
-	ListSigningKeys(ctx context.Context, owner string) ([]SigningKey, error)
+	// ListSigningKeys lists one page of an owner's keys ("" is the token
+	// service), oldest activation first.
+	ListSigningKeys(ctx context.Context, owner string, p Page) (items []SigningKey, next string, err error)
 	DeleteSigningKey(ctx context.Context, kid string) error
 
 	// CreateRoleDefinition stores a new custom role; ErrAlreadyExists when
@@ -375,7 +380,8 @@ type Storage interface {
 	// time are written. ErrNotFound when the role does not exist.
 	UpdateRoleDefinition(ctx context.Context, id string, fn func(old RoleDefinition) (RoleDefinition, error)) (RoleDefinition, error)
 	GetRoleDefinition(ctx context.Context, id string) (RoleDefinition, error)
-	ListRoleDefinitions(ctx context.Context) ([]RoleDefinition, error)
+	// ListRoleDefinitions lists one page of custom roles, by name then ID.
+	ListRoleDefinitions(ctx context.Context, p Page) (items []RoleDefinition, next string, err error)
 	DeleteRoleDefinition(ctx context.Context, id string) error
 
 	// CreateRoleAssignment stores a new assignment; ErrAlreadyExists when
@@ -413,7 +419,8 @@ type Storage interface {
 	GetSecret(ctx context.Context, vault, name, version string) (Secret, error)
 	// ListSecrets returns one page of the newest version of each secret.
 	ListSecrets(ctx context.Context, vault string, p Page) (items []Secret, next string, err error)
-	ListSecretVersions(ctx context.Context, vault, name string) ([]Secret, error)
+	// ListSecretVersions lists one page of a secret's versions, newest first.
+	ListSecretVersions(ctx context.Context, vault, name string, p Page) (items []Secret, next string, err error)
 	// DeleteSecret deletes every version of a secret.
 	DeleteSecret(ctx context.Context, vault, name string) error
 

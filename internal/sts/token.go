@@ -387,7 +387,9 @@ func (s *Service) Invalidate() {
 }
 
 func (s *Service) secret(ctx context.Context, sp storage.ServicePrincipal, secret string) error {
-	secrets, err := s.store.ListClientSecrets(ctx, sp.AppID)
+	secrets, err := storage.All(func(p storage.Page) ([]storage.ClientSecret, string, error) {
+		return s.store.ListClientSecrets(ctx, sp.AppID, p)
+	})
 	if err != nil {
 		return err
 	}
@@ -412,7 +414,9 @@ func (s *Service) certificate(ctx context.Context, sp storage.ServicePrincipal, 
 	if err != nil {
 		return assertionParseError(err)
 	}
-	certs, err := s.store.ListCertificates(ctx, sp.AppID)
+	certs, err := storage.All(func(p storage.Page) ([]storage.Certificate, string, error) {
+		return s.store.ListCertificates(ctx, sp.AppID, p)
+	})
 	if err != nil {
 		return err
 	}

@@ -284,7 +284,9 @@ func (s *Service) Secrets(ctx context.Context, vault string) ([]storage.Secret, 
 
 // Versions lists a secret's versions.
 func (s *Service) Versions(ctx context.Context, vault, name string) ([]storage.Secret, error) {
-	return s.store.ListSecretVersions(ctx, vault, name)
+	return storage.All(func(p storage.Page) ([]storage.Secret, string, error) {
+		return s.store.ListSecretVersions(ctx, vault, name, p)
+	})
 }
 
 // DeleteSecret deletes every version of a secret.

@@ -510,19 +510,19 @@ func (s *Store) ListActivity(a0 context.Context, a1 string, a2 time.Time, a3 int
 }
 
 // ListCertificates is storage.Storage's, failing while Fail says so.
-func (s *Store) ListCertificates(a0 context.Context, a1 string) (r0 []storage.Certificate, err error) {
+func (s *Store) ListCertificates(a0 context.Context, a1 string, a2 storage.Page) (r0 []storage.Certificate, r1 string, err error) {
 	if err = s.fault("ListCertificates"); err != nil {
 		return
 	}
-	return s.Storage.ListCertificates(a0, a1)
+	return s.Storage.ListCertificates(a0, a1, a2)
 }
 
 // ListClientSecrets is storage.Storage's, failing while Fail says so.
-func (s *Store) ListClientSecrets(a0 context.Context, a1 string) (r0 []storage.ClientSecret, err error) {
+func (s *Store) ListClientSecrets(a0 context.Context, a1 string, a2 storage.Page) (r0 []storage.ClientSecret, r1 string, err error) {
 	if err = s.fault("ListClientSecrets"); err != nil {
 		return
 	}
-	return s.Storage.ListClientSecrets(a0, a1)
+	return s.Storage.ListClientSecrets(a0, a1, a2)
 }
 
 // ListClusters is storage.Storage's, failing while Fail says so.
@@ -574,19 +574,19 @@ func (s *Store) ListRoleAssignments(a0 context.Context, a1 storage.Page) (r0 []s
 }
 
 // ListRoleDefinitions is storage.Storage's, failing while Fail says so.
-func (s *Store) ListRoleDefinitions(a0 context.Context) (r0 []storage.RoleDefinition, err error) {
+func (s *Store) ListRoleDefinitions(a0 context.Context, a1 storage.Page) (r0 []storage.RoleDefinition, r1 string, err error) {
 	if err = s.fault("ListRoleDefinitions"); err != nil {
 		return
 	}
-	return s.Storage.ListRoleDefinitions(a0)
+	return s.Storage.ListRoleDefinitions(a0, a1)
 }
 
 // ListSecretVersions is storage.Storage's, failing while Fail says so.
-func (s *Store) ListSecretVersions(a0 context.Context, a1 string, a2 string) (r0 []storage.Secret, err error) {
+func (s *Store) ListSecretVersions(a0 context.Context, a1 string, a2 string, a3 storage.Page) (r0 []storage.Secret, r1 string, err error) {
 	if err = s.fault("ListSecretVersions"); err != nil {
 		return
 	}
-	return s.Storage.ListSecretVersions(a0, a1, a2)
+	return s.Storage.ListSecretVersions(a0, a1, a2, a3)
 }
 
 // ListSecrets is storage.Storage's, failing while Fail says so.
@@ -598,11 +598,11 @@ func (s *Store) ListSecrets(a0 context.Context, a1 string, a2 storage.Page) (r0 
 }
 
 // ListServicePrincipals is storage.Storage's, failing while Fail says so.
-func (s *Store) ListServicePrincipals(a0 context.Context) (r0 []storage.ServicePrincipal, err error) {
+func (s *Store) ListServicePrincipals(a0 context.Context, a1 storage.Page) (r0 []storage.ServicePrincipal, r1 string, err error) {
 	if err = s.fault("ListServicePrincipals"); err != nil {
 		return
 	}
-	return s.Storage.ListServicePrincipals(a0)
+	return s.Storage.ListServicePrincipals(a0, a1)
 }
 
 // ListSignIns is storage.Storage's, failing while Fail says so.
@@ -614,19 +614,19 @@ func (s *Store) ListSignIns(a0 context.Context, a1 time.Time, a2 int) (r0 []stor
 }
 
 // ListSigningKeys is storage.Storage's, failing while Fail says so.
-func (s *Store) ListSigningKeys(a0 context.Context, a1 string) (r0 []storage.SigningKey, err error) {
+func (s *Store) ListSigningKeys(a0 context.Context, a1 string, a2 storage.Page) (r0 []storage.SigningKey, r1 string, err error) {
 	if err = s.fault("ListSigningKeys"); err != nil {
 		return
 	}
-	return s.Storage.ListSigningKeys(a0, a1)
+	return s.Storage.ListSigningKeys(a0, a1, a2)
 }
 
 // ListSubscriptions is storage.Storage's, failing while Fail says so.
-func (s *Store) ListSubscriptions(a0 context.Context) (r0 []storage.Subscription, err error) {
+func (s *Store) ListSubscriptions(a0 context.Context, a1 storage.Page) (r0 []storage.Subscription, r1 string, err error) {
 	if err = s.fault("ListSubscriptions"); err != nil {
 		return
 	}
-	return s.Storage.ListSubscriptions(a0)
+	return s.Storage.ListSubscriptions(a0, a1)
 }
 
 // ListVaults is storage.Storage's, failing while Fail says so.

@@ -12,34 +12,56 @@ import (
 	"github.com/ward-id/ward/internal/storage"
 )
 
-// listPage reads one page of a keyset-paged list. The rows are ordered by
-// the columns keys (together unique); the query is
+// order is the order of a paged list: columns that together are unique,
+// all ascending or all descending, so that one row comparison finds where
+// the next page starts.
+type order struct {
+	keys []string
+	desc bool
+	// rawKey also accepts, as a cursor, the bare key value the single-column
+	// helper before this one returned: ARM clients may still hold it in the
+	// $skiptoken of a nextLink from an older server. Such a key is a lower-
+	// case resource ID, which starts with "/"; an encoded cursor never
+	// contains "/" (base64url).
+	rawKey bool
+}
+
+// by orders a list by keys, ascending.
+func by(keys ...string) order { return order{keys: keys} }
+
+// listPage reads one page of a keyset-paged list. The query is
 //
 //	SELECT keys..., cols FROM/WHERE clause [AND (keys) > (cursor)] ORDER BY keys LIMIT n
 //
-// where clause is "FROM t WHERE ...". The next cursor is the last row's key
-// values, encoded opaquely so that callers only hand it back.
-func listPage[T any](ctx context.Context, s *DB, keys []string, cols, clause string, args []any, p storage.Page, scan func(scanner) (T, error)) ([]T, string, error) {
+// (< and DESC for a descending order) where clause is "FROM t WHERE ...".
+// The next cursor is the last row's key values, encoded opaquely so that
+// callers only hand it back. The statement is cached: a list has two forms,
+// with and without a cursor.
+func listPage[T any](ctx context.Context, s *DB, o order, cols, clause string, args []any, p storage.Page, scan func(scanner) (T, error)) ([]T, string, error) {
 	limit := pageLimit(p)
-	keyList := strings.Join(keys, ", ")
+	keyList := strings.Join(o.keys, ", ")
+	cmp, dir := ">", ""
+	if o.desc {
+		cmp, dir = "<", " DESC"
+	}
 	q := `SELECT ` + keyList + `, ` + cols + ` ` + clause
 	if p.After != "" {
-		after, err := decodeCursor(p.After, len(keys))
+		after, err := o.decodeCursor(p.After)
 		if err != nil {
 			return nil, "", err
 		}
-		marks := strings.TrimSuffix(strings.Repeat("?, ", len(keys)), ", ")
-		q += ` AND (` + keyList + `) > (` + marks + `)`
+		marks := strings.TrimSuffix(strings.Repeat("?, ", len(o.keys)), ", ")
+		q += ` AND (` + keyList + `) ` + cmp + ` (` + marks + `)`
 		args = append(append([]any(nil), args...), after...)
 	}
-	q += ` ORDER BY ` + keyList + ` LIMIT ?`
-	rows, err := s.db.QueryContext(ctx, s.fl.rebind(q), append(args, limit+1)...)
+	q += ` ORDER BY ` + strings.Join(o.keys, dir+", ") + dir + ` LIMIT ?`
+	rows, err := s.query(ctx, q, append(args, limit+1)...)
 	if err != nil {
 		return nil, "", s.classify(err)
 	}
 	defer rows.Close()
 	out := []T{}
-	last := make([]any, len(keys))
+	last := make([]any, len(o.keys))
 	var next string
 	for rows.Next() {
 		if len(out) == limit {
@@ -55,6 +77,14 @@ func listPage[T any](ctx context.Context, s *DB, keys []string, cols, clause str
 		out = append(out, v)
 	}
 	return out, next, s.classify(rows.Err())
+}
+
+// decodeCursor reads a cursor of this order's keys.
+func (o order) decodeCursor(c string) ([]any, error) {
+	if o.rawKey && len(o.keys) == 1 && strings.HasPrefix(c, "/") {
+		return []any{c}, nil
+	}
+	return decodeCursor(c, len(o.keys))
 }
 
 // keysScanner scans the leading key columns into keys, the rest into dest.
@@ -114,3 +144,8 @@ func decodeCursor(c string, n int) ([]any, error) {
 	}
 	return vals, nil
 }
+
+// armOrder orders resource groups, identities and federated credentials by
+// their lower-case resource ID, and accepts the raw-key cursors the helper
+// before listPage handed out for them.
+var armOrder = order{keys: []string{"key"}, rawKey: true}

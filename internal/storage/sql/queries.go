@@ -53,13 +53,9 @@ func (s *DB) GetSubscription(ctx context.Context, id string) (storage.Subscripti
 	return sub, s.classify(err)
 }
 
-// ListSubscriptions lists every subscription.
-func (s *DB) ListSubscriptions(ctx context.Context) ([]storage.Subscription, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+subscriptionCols+` FROM subscriptions ORDER BY id`)
-	if err != nil {
-		return nil, s.classify(err)
-	}
-	return collect(rows, scanSubscription)
+// ListSubscriptions lists one page of subscriptions, by ID.
+func (s *DB) ListSubscriptions(ctx context.Context, p storage.Page) ([]storage.Subscription, string, error) {
+	return listPage(ctx, s, by("id"), subscriptionCols, `FROM subscriptions WHERE 1 = 1`, nil, p, scanSubscription)
 }
 
 // CreateServicePrincipal stores a service principal.
@@ -86,29 +82,11 @@ func (s *DB) AddClientSecret(ctx context.Context, c storage.ClientSecret) error 
 	return err
 }
 
-// ListClientSecrets lists a service principal's secrets (hashes, never the secret).
-func (s *DB) ListClientSecrets(ctx context.Context, appID string) ([]storage.ClientSecret, error) {
-	rows, err := s.query(ctx, `SELECT key_id, app_id, hint, display_name, salt, hash, expires_at, created_at FROM client_secrets WHERE app_id = ? ORDER BY created_at, key_id`, resourceid.Key(appID))
-	if err != nil {
-		return nil, s.classify(err)
-	}
-	return collect(rows, func(sc interface{ Scan(...any) error }) (storage.ClientSecret, error) {
-		var c storage.ClientSecret
-		var salt, hash string
-		var exp, created int64
-		if err := sc.Scan(&c.KeyID, &c.AppID, &c.Hint, &c.DisplayName, &salt, &hash, &exp, &created); err != nil {
-			return c, err
-		}
-		var err error
-		if c.Salt, err = hex.DecodeString(salt); err != nil {
-			return c, fmt.Errorf("secret %s: corrupt salt: %w", c.KeyID, err)
-		}
-		if c.Hash, err = hex.DecodeString(hash); err != nil {
-			return c, fmt.Errorf("secret %s: corrupt hash: %w", c.KeyID, err)
-		}
-		c.ExpiresAt, c.CreatedAt = fromMicros(exp), fromMicros(created)
-		return c, nil
-	})
+// ListClientSecrets lists one page of a service principal's secrets
+// (hashes, never the secret), oldest first.
+func (s *DB) ListClientSecrets(ctx context.Context, appID string, p storage.Page) ([]storage.ClientSecret, string, error) {
+	return listPage(ctx, s, by("created_at", "key_id"), `key_id, app_id, hint, display_name, salt, hash, expires_at, created_at`,
+		`FROM client_secrets WHERE app_id = ?`, []any{resourceid.Key(appID)}, p, scanClientSecret)
 }
 
 // ---- resource groups ----
@@ -162,13 +140,7 @@ func (s *DB) GetResourceGroup(ctx context.Context, sub, name string) (storage.Re
 
 // ListResourceGroups lists one page of a subscription's groups.
 func (s *DB) ListResourceGroups(ctx context.Context, sub string, p storage.Page) ([]storage.ResourceGroup, string, error) {
-	limit := pageLimit(p)
-	rows, err := s.db.QueryContext(ctx, s.fl.rebind(`SELECT key, `+rgCols+` FROM resource_groups WHERE sub_key = ? AND key > ? ORDER BY key LIMIT ?`),
-		resourceid.Key(sub), p.After, limit+1)
-	if err != nil {
-		return nil, "", s.classify(err)
-	}
-	return page(rows, limit, scanRG)
+	return listPage(ctx, s, armOrder, rgCols, `FROM resource_groups WHERE sub_key = ?`, []any{resourceid.Key(sub)}, p, scanRG)
 }
 
 // DeleteResourceGroup deletes a group; identities and their credentials go
@@ -253,17 +225,11 @@ func (s *DB) GetIdentityByClientID(ctx context.Context, clientID string) (storag
 
 // ListIdentities lists one page of identities in a subscription or group.
 func (s *DB) ListIdentities(ctx context.Context, f storage.IdentityFilter, p storage.Page) ([]storage.Identity, string, error) {
-	limit := pageLimit(p)
 	col, val := "sub_key", resourceid.Key(f.SubscriptionID)
 	if f.ResourceGroup != "" {
 		col, val = "rg_key", resourceid.Key(resourceid.ResourceGroupID(f.SubscriptionID, f.ResourceGroup))
 	}
-	rows, err := s.db.QueryContext(ctx, s.fl.rebind(`SELECT key, `+identityCols+` FROM identities WHERE `+col+` = ? AND key > ? ORDER BY key LIMIT ?`),
-		val, p.After, limit+1)
-	if err != nil {
-		return nil, "", s.classify(err)
-	}
-	return page(rows, limit, scanIdentity)
+	return listPage(ctx, s, armOrder, identityCols, `FROM identities WHERE `+col+` = ?`, []any{val}, p, scanIdentity)
 }
 
 // DeleteIdentity deletes an identity and, by cascade, its credentials.
@@ -366,15 +332,9 @@ func (s *DB) GetFederatedCredential(ctx context.Context, ref storage.IdentityRef
 // runs on every federated token request, so it reads without a transaction:
 // one cached statement, and a second only when the page is empty.
 func (s *DB) ListFederatedCredentials(ctx context.Context, ref storage.IdentityRef, p storage.Page) ([]storage.FederatedCredential, string, error) {
-	limit := pageLimit(p)
-	rows, err := s.query(ctx, `SELECT key, `+ficCols+` FROM federated_credentials WHERE identity_key = ? AND key > ? ORDER BY key LIMIT ?`,
-		identityKey(ref), p.After, limit+1)
-	if err != nil {
-		return nil, "", s.classify(err)
-	}
-	items, next, err := page(rows, limit, scanFIC(ref))
+	items, next, err := listPage(ctx, s, armOrder, ficCols, `FROM federated_credentials WHERE identity_key = ?`, []any{identityKey(ref)}, p, scanFIC(ref))
 	if err != nil || len(items) > 0 {
-		return items, next, s.classify(err)
+		return items, next, err
 	}
 	var parent string
 	if err := s.queryRow(ctx, `SELECT key FROM identities WHERE key = ?`, identityKey(ref)).Scan(&parent); err != nil {
@@ -439,22 +399,20 @@ func (p prefixScanner) Scan(dest ...any) error {
 	return p.rows.Scan(append([]any{p.k}, dest...)...)
 }
 
-// page reads up to limit rows whose first column is the ordering key; when a
-// further row exists, the last returned key becomes the next cursor.
-func page[T any](rows *sql.Rows, limit int, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, string, error) {
-	defer rows.Close()
-	out := []T{}
-	var last, next string
-	for rows.Next() {
-		if len(out) == limit {
-			next = last
-			break
-		}
-		v, err := scan(prefixScanner{rows, &last})
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, v)
+func scanClientSecret(sc scanner) (storage.ClientSecret, error) {
+	var c storage.ClientSecret
+	var salt, hash string
+	var exp, created int64
+	if err := sc.Scan(&c.KeyID, &c.AppID, &c.Hint, &c.DisplayName, &salt, &hash, &exp, &created); err != nil {
+		return c, err
 	}
-	return out, next, rows.Err()
+	var err error
+	if c.Salt, err = hex.DecodeString(salt); err != nil {
+		return c, fmt.Errorf("secret %s: corrupt salt: %w", c.KeyID, err)
+	}
+	if c.Hash, err = hex.DecodeString(hash); err != nil {
+		return c, fmt.Errorf("secret %s: corrupt hash: %w", c.KeyID, err)
+	}
+	c.ExpiresAt, c.CreatedAt = fromMicros(exp), fromMicros(created)
+	return c, nil
 }

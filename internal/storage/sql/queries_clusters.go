@@ -20,13 +20,13 @@ func clusterKey(ref storage.ClusterRef) string {
 
 // scanCluster reads a cluster row, decoding its spec column.
 func scanCluster(sc scanner) (storage.Cluster, error) {
-	m, err := scanMachine(sc)
+	r, err := scanSpecRow(sc)
 	if err != nil {
 		return storage.Cluster{}, err
 	}
-	c := storage.Cluster{ID: m.ID, SubscriptionID: m.SubscriptionID, ResourceGroup: m.ResourceGroup, Name: m.Name,
-		Location: m.Location, Tags: m.Tags, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
-	if err := json.Unmarshal([]byte(m.Spec), &c.Spec); err != nil {
+	c := storage.Cluster{ID: r.id, SubscriptionID: r.subscriptionID, ResourceGroup: r.resourceGroup, Name: r.name,
+		Location: r.location, Tags: r.tags, CreatedAt: r.createdAt, UpdatedAt: r.updatedAt}
+	if err := json.Unmarshal([]byte(r.spec), &c.Spec); err != nil {
 		return storage.Cluster{}, fmt.Errorf("cluster %s: corrupt spec column: %w", c.Name, err)
 	}
 	return c, nil
@@ -139,7 +139,7 @@ func listInScope[T any](ctx context.Context, s *DB, cols, table, sub, rg string,
 	if rg != "" {
 		clause, arg = `FROM `+table+` WHERE rg_key = ?`, resourceid.Key(resourceid.ResourceGroupID(sub, rg))
 	}
-	return listPage(ctx, s, []string{"key"}, cols, clause, []any{arg}, p, scan)
+	return listPage(ctx, s, by("key"), cols, clause, []any{arg}, p, scan)
 }
 
 // DeleteCluster deletes a cluster.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/storage"
@@ -16,16 +18,41 @@ func machineKey(ref storage.MachineRef) string {
 	return resourceid.Key("/subscriptions/" + ref.SubscriptionID + "/resourcegroups/" + ref.ResourceGroup + "/providers/Microsoft.HybridCompute/machines/" + ref.Name)
 }
 
-// scanMachine reads a machine row; a cluster row has the same columns.
-func scanMachine(sc scanner) (storage.Machine, error) {
-	var m storage.Machine
+// specRow is a row of a table of tracked resources with a spec column
+// (machines, clusters: the same columns), the spec still JSON text.
+type specRow struct {
+	id, subscriptionID, resourceGroup, name, location string
+	tags                                              map[string]string
+	spec                                              string
+	createdAt, updatedAt                              time.Time
+}
+
+func scanSpecRow(sc scanner) (specRow, error) {
+	var r specRow
 	var tags string
 	var created, updated int64
-	if err := sc.Scan(&m.ID, &m.SubscriptionID, &m.ResourceGroup, &m.Name, &m.Location, &tags, &m.Spec, &created, &updated); err != nil {
-		return m, err
+	if err := sc.Scan(&r.id, &r.subscriptionID, &r.resourceGroup, &r.name, &r.location, &tags, &r.spec, &created, &updated); err != nil {
+		return r, err
 	}
-	m.CreatedAt, m.UpdatedAt = fromMicros(created), fromMicros(updated)
-	return m, json.Unmarshal([]byte(tags), &m.Tags)
+	r.createdAt, r.updatedAt = fromMicros(created), fromMicros(updated)
+	if err := json.Unmarshal([]byte(tags), &r.tags); err != nil {
+		return r, fmt.Errorf("%s: corrupt tags column: %w", r.name, err)
+	}
+	return r, nil
+}
+
+// scanMachine reads a machine row, decoding its spec column.
+func scanMachine(sc scanner) (storage.Machine, error) {
+	r, err := scanSpecRow(sc)
+	if err != nil {
+		return storage.Machine{}, err
+	}
+	m := storage.Machine{ID: r.id, SubscriptionID: r.subscriptionID, ResourceGroup: r.resourceGroup, Name: r.name,
+		Location: r.location, Tags: r.tags, CreatedAt: r.createdAt, UpdatedAt: r.updatedAt}
+	if err := json.Unmarshal([]byte(r.spec), &m.Spec); err != nil {
+		return storage.Machine{}, fmt.Errorf("machine %s: corrupt spec column: %w", m.Name, err)
+	}
+	return m, nil
 }
 
 // CreateMachine stores a new machine.
@@ -34,9 +61,13 @@ func (s *DB) CreateMachine(ctx context.Context, m storage.Machine) error {
 	if err != nil {
 		return err
 	}
+	spec, err := json.Marshal(m.Spec)
+	if err != nil {
+		return err
+	}
 	_, err = s.exec(ctx, `INSERT INTO machines (key, rg_key, `+machineCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		machineKey(m.Ref()), resourceid.Key(resourceid.ResourceGroupID(m.SubscriptionID, m.ResourceGroup)), strings.ToLower(m.ID),
-		m.SubscriptionID, m.ResourceGroup, m.Name, m.Location, tags, m.Spec, micros(m.CreatedAt), micros(m.UpdatedAt))
+		m.SubscriptionID, m.ResourceGroup, m.Name, m.Location, tags, string(spec), micros(m.CreatedAt), micros(m.UpdatedAt))
 	return err
 }
 
@@ -56,8 +87,12 @@ func (s *DB) UpdateMachine(ctx context.Context, ref storage.MachineRef, fn func(
 		if err != nil {
 			return err
 		}
+		spec, err := json.Marshal(nu.Spec)
+		if err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE machines SET location = ?, tags = ?, spec = ?, updated_at = ? WHERE key = ?`),
-			nu.Location, tags, nu.Spec, micros(nu.UpdatedAt), machineKey(ref))
+			nu.Location, tags, string(spec), micros(nu.UpdatedAt), machineKey(ref))
 		nu.ID, nu.SubscriptionID, nu.ResourceGroup, nu.Name, nu.CreatedAt = old.ID, old.SubscriptionID, old.ResourceGroup, old.Name, old.CreatedAt
 		out = nu
 		return err

@@ -115,13 +115,9 @@ func (s *DB) GetRoleDefinition(ctx context.Context, id string) (storage.RoleDefi
 	return d, s.classify(err)
 }
 
-// ListRoleDefinitions lists custom roles.
-func (s *DB) ListRoleDefinitions(ctx context.Context) ([]storage.RoleDefinition, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+roleDefCols+` FROM role_definitions ORDER BY name, id`)
-	if err != nil {
-		return nil, s.classify(err)
-	}
-	return collect(rows, scanRoleDef)
+// ListRoleDefinitions lists one page of custom roles, by name then ID.
+func (s *DB) ListRoleDefinitions(ctx context.Context, p storage.Page) ([]storage.RoleDefinition, string, error) {
+	return listPage(ctx, s, by("name", "id"), roleDefCols, `FROM role_definitions WHERE 1 = 1`, nil, p, scanRoleDef)
 }
 
 // DeleteRoleDefinition deletes a custom role.
@@ -163,7 +159,7 @@ func (s *DB) FindRoleAssignment(ctx context.Context, scope, principalID, roleID 
 
 // ListRoleAssignments lists one page of assignments, by scope then ID.
 func (s *DB) ListRoleAssignments(ctx context.Context, p storage.Page) ([]storage.RoleAssignment, string, error) {
-	return listPage(ctx, s, []string{"scope_key", "id"}, roleAssignmentCols, `FROM role_assignments WHERE 1 = 1`, nil, p, scanRoleAssignment)
+	return listPage(ctx, s, by("scope_key", "id"), roleAssignmentCols, `FROM role_assignments WHERE 1 = 1`, nil, p, scanRoleAssignment)
 }
 
 // DeleteRoleAssignment deletes an assignment.

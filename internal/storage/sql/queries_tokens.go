@@ -28,13 +28,10 @@ func (s *DB) GetServicePrincipal(ctx context.Context, objectID string) (storage.
 	return sp, s.classify(err)
 }
 
-// ListServicePrincipals lists every service principal.
-func (s *DB) ListServicePrincipals(ctx context.Context) ([]storage.ServicePrincipal, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+spCols+` FROM service_principals ORDER BY display_name, object_id`)
-	if err != nil {
-		return nil, s.classify(err)
-	}
-	return collect(rows, scanSP)
+// ListServicePrincipals lists one page of service principals, by display
+// name then object ID.
+func (s *DB) ListServicePrincipals(ctx context.Context, p storage.Page) ([]storage.ServicePrincipal, string, error) {
+	return listPage(ctx, s, by("display_name", "object_id"), spCols, `FROM service_principals WHERE 1 = 1`, nil, p, scanSP)
 }
 
 // DeleteServicePrincipal deletes a service principal; its secrets and
@@ -57,26 +54,11 @@ func (s *DB) AddCertificate(ctx context.Context, c storage.Certificate) error {
 	return err
 }
 
-// ListCertificates lists a service principal's certificates.
-func (s *DB) ListCertificates(ctx context.Context, appID string) ([]storage.Certificate, error) {
-	rows, err := s.db.QueryContext(ctx, s.fl.rebind(`SELECT key_id, app_id, thumbprint, cert, expires_at, created_at FROM sp_certificates WHERE app_id = ? ORDER BY created_at, key_id`), resourceid.Key(appID))
-	if err != nil {
-		return nil, s.classify(err)
-	}
-	return collect(rows, func(sc scanner) (storage.Certificate, error) {
-		var c storage.Certificate
-		var der string
-		var exp, created int64
-		if err := sc.Scan(&c.KeyID, &c.AppID, &c.Thumbprint, &der, &exp, &created); err != nil {
-			return c, err
-		}
-		var err error
-		if c.CertDER, err = hex.DecodeString(der); err != nil {
-			return c, fmt.Errorf("certificate %s: %w", c.KeyID, err)
-		}
-		c.ExpiresAt, c.CreatedAt = fromMicros(exp), fromMicros(created)
-		return c, nil
-	})
+// ListCertificates lists one page of a service principal's certificates,
+// oldest first.
+func (s *DB) ListCertificates(ctx context.Context, appID string, p storage.Page) ([]storage.Certificate, string, error) {
+	return listPage(ctx, s, by("created_at", "key_id"), `key_id, app_id, thumbprint, cert, expires_at, created_at`,
+		`FROM sp_certificates WHERE app_id = ?`, []any{resourceid.Key(appID)}, p, scanCertificate)
 }
 
 // DeleteCertificate deletes one certificate of a service principal.
@@ -92,33 +74,48 @@ func (s *DB) CreateSigningKey(ctx context.Context, k storage.SigningKey) error {
 	return err
 }
 
-// ListSigningKeys lists every signing key, oldest activation first.
-func (s *DB) ListSigningKeys(ctx context.Context, owner string) ([]storage.SigningKey, error) {
-	rows, err := s.db.QueryContext(ctx, s.fl.rebind(`SELECT owner, kid, alg, key_enc, cert, created_at, active_from, retire_at FROM signing_keys WHERE owner = ? ORDER BY active_from, kid`), strings.ToLower(owner))
-	if err != nil {
-		return nil, s.classify(err)
-	}
-	return collect(rows, func(sc scanner) (storage.SigningKey, error) {
-		var k storage.SigningKey
-		var enc, cert string
-		var created, active, retire int64
-		if err := sc.Scan(&k.Owner, &k.KID, &k.Alg, &enc, &cert, &created, &active, &retire); err != nil {
-			return k, err
-		}
-		var err error
-		if k.EncryptedKey, err = hex.DecodeString(enc); err != nil {
-			return k, fmt.Errorf("signing key %s: %w", k.KID, err)
-		}
-		if k.CertDER, err = hex.DecodeString(cert); err != nil {
-			return k, fmt.Errorf("signing key %s: %w", k.KID, err)
-		}
-		k.CreatedAt, k.ActiveFrom, k.RetireAt = fromMicros(created), fromMicros(active), fromMicros(retire)
-		return k, nil
-	})
+// ListSigningKeys lists one page of an owner's signing keys, oldest
+// activation first.
+func (s *DB) ListSigningKeys(ctx context.Context, owner string, p storage.Page) ([]storage.SigningKey, string, error) {
+	return listPage(ctx, s, by("active_from", "kid"), `owner, kid, alg, key_enc, cert, created_at, active_from, retire_at`,
+		`FROM signing_keys WHERE owner = ?`, []any{strings.ToLower(owner)}, p, scanSigningKey)
 }
 
 // DeleteSigningKey deletes a signing key.
 func (s *DB) DeleteSigningKey(ctx context.Context, kid string) error {
 	res, err := s.exec(ctx, `DELETE FROM signing_keys WHERE kid = ?`, kid)
 	return notFoundIfNone(res, err)
+}
+
+func scanCertificate(sc scanner) (storage.Certificate, error) {
+	var c storage.Certificate
+	var der string
+	var exp, created int64
+	if err := sc.Scan(&c.KeyID, &c.AppID, &c.Thumbprint, &der, &exp, &created); err != nil {
+		return c, err
+	}
+	var err error
+	if c.CertDER, err = hex.DecodeString(der); err != nil {
+		return c, fmt.Errorf("certificate %s: %w", c.KeyID, err)
+	}
+	c.ExpiresAt, c.CreatedAt = fromMicros(exp), fromMicros(created)
+	return c, nil
+}
+
+func scanSigningKey(sc scanner) (storage.SigningKey, error) {
+	var k storage.SigningKey
+	var enc, cert string
+	var created, active, retire int64
+	if err := sc.Scan(&k.Owner, &k.KID, &k.Alg, &enc, &cert, &created, &active, &retire); err != nil {
+		return k, err
+	}
+	var err error
+	if k.EncryptedKey, err = hex.DecodeString(enc); err != nil {
+		return k, fmt.Errorf("signing key %s: %w", k.KID, err)
+	}
+	if k.CertDER, err = hex.DecodeString(cert); err != nil {
+		return k, fmt.Errorf("signing key %s: %w", k.KID, err)
+	}
+	k.CreatedAt, k.ActiveFrom, k.RetireAt = fromMicros(created), fromMicros(active), fromMicros(retire)
+	return k, nil
 }

@@ -92,7 +92,7 @@ func (s *DB) ListVaults(ctx context.Context, sub, rg string, p storage.Page) ([]
 	if rg != "" {
 		clause, arg = `FROM vaults WHERE rg_key = ?`, resourceid.Key(resourceid.ResourceGroupID(sub, rg))
 	}
-	return listPage(ctx, s, []string{"name_key"}, vaultCols, clause, []any{arg}, p, scanVault)
+	return listPage(ctx, s, by("name_key"), vaultCols, clause, []any{arg}, p, scanVault)
 }
 
 // DeleteVault deletes a vault and its secrets.
@@ -189,17 +189,13 @@ func (s *DB) ListSecrets(ctx context.Context, vault string, p storage.Page) ([]s
 	// newer (created later, or at the same time with a greater version).
 	clause := `FROM secrets s WHERE vault_key = ? AND NOT EXISTS (SELECT 1 FROM secrets n WHERE n.vault_key = s.vault_key AND n.name_key = s.name_key
 		AND (n.created_at > s.created_at OR (n.created_at = s.created_at AND n.version > s.version)))`
-	return listPage(ctx, s, []string{"name_key"}, secretCols, clause, []any{strings.ToLower(vault)}, p, scanSecret)
+	return listPage(ctx, s, by("name_key"), secretCols, clause, []any{strings.ToLower(vault)}, p, scanSecret)
 }
 
-// ListSecretVersions lists every version of a secret, newest first.
-func (s *DB) ListSecretVersions(ctx context.Context, vault, name string) ([]storage.Secret, error) {
-	rows, err := s.db.QueryContext(ctx, s.fl.rebind(`SELECT `+secretCols+` FROM secrets WHERE vault_key = ? AND name_key = ? ORDER BY created_at DESC, version DESC`),
-		strings.ToLower(vault), strings.ToLower(name))
-	if err != nil {
-		return nil, s.classify(err)
-	}
-	return collect(rows, scanSecret)
+// ListSecretVersions lists one page of a secret's versions, newest first.
+func (s *DB) ListSecretVersions(ctx context.Context, vault, name string, p storage.Page) ([]storage.Secret, string, error) {
+	return listPage(ctx, s, order{keys: []string{"created_at", "version"}, desc: true}, secretCols,
+		`FROM secrets WHERE vault_key = ? AND name_key = ?`, []any{strings.ToLower(vault), strings.ToLower(name)}, p, scanSecret)
 }
 
 // DeleteSecret deletes every version of a secret.

@@ -3,10 +3,12 @@ package storagetest
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/ward-id/ward/internal/storage"
@@ -19,8 +21,13 @@ func testMachines(t *testing.T, s storage.Storage) {
 	ctx := context.Background()
 	seed(t, s)
 	seedGroup(t, s, "rg")
+	// Every field of the spec set, so that the round trip through the spec
+	// column shows none is lost.
+	spec := storage.MachineSpec{IdentityType: "SystemAssigned, UserAssigned", SystemPrincipalID: uuid.NewString(), SystemAppID: uuid.NewString(),
+		UserAssigned:  []string{"/subscriptions/" + subID + "/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/app"},
+		JoinTokenHash: "once", JoinTokenExpires: now.Add(time.Hour), AgentCertificate: []byte{0x30, 0x82}, AgentThumbprint: "thumb", JoinedAt: now}
 	m := storage.Machine{ID: uuid.NewString(), SubscriptionID: subID, ResourceGroup: "rg", Name: "m1", Location: "westeurope",
-		Tags: map[string]string{"env": "lab"}, Spec: `{"token":"once"}`, CreatedAt: now, UpdatedAt: now}
+		Tags: map[string]string{"env": "lab"}, Spec: spec, CreatedAt: now, UpdatedAt: now}
 	must(t, s.CreateMachine(ctx, m))
 	dup := m
 	dup.ID, dup.Name = uuid.NewString(), "M1"
@@ -32,7 +39,7 @@ func testMachines(t *testing.T, s storage.Storage) {
 	ref := storage.MachineRef{SubscriptionID: subID, ResourceGroup: "RG", Name: "M1"}
 	got, err := s.GetMachine(ctx, ref)
 	must(t, err)
-	if got.ID != strings.ToLower(m.ID) || got.Name != "m1" || got.Spec != m.Spec || got.Tags["env"] != "lab" || !got.CreatedAt.Equal(now) {
+	if got.ID != strings.ToLower(m.ID) || got.Name != "m1" || !reflect.DeepEqual(got.Spec, m.Spec) || got.Tags["env"] != "lab" || !got.CreatedAt.Equal(now) {
 		t.Fatalf("machine = %+v, want %+v", got, m)
 	}
 	if byID, err := s.GetMachineByID(ctx, strings.ToUpper(m.ID)); err != nil || byID.Name != "m1" {
@@ -48,10 +55,10 @@ func testMachines(t *testing.T, s storage.Storage) {
 		go func() {
 			defer wg.Done()
 			_, err := s.UpdateMachine(ctx, ref, func(old storage.Machine) (storage.Machine, error) {
-				if old.Spec != `{"token":"once"}` {
+				if old.Spec.JoinTokenHash != "once" {
 					return old, errSpent
 				}
-				old.Spec, old.ID, old.Name = `{"token":""}`, "ignored", "ignored"
+				old.Spec.JoinTokenHash, old.ID, old.Name = "", "ignored", "ignored"
 				return old, nil
 			})
 			switch {
@@ -69,7 +76,9 @@ func testMachines(t *testing.T, s storage.Storage) {
 	}
 	got, err = s.GetMachine(ctx, ref)
 	must(t, err)
-	if got.Spec != `{"token":""}` || got.ID != strings.ToLower(m.ID) || got.Name != "m1" {
+	spent := spec
+	spent.JoinTokenHash = ""
+	if !reflect.DeepEqual(got.Spec, spent) || got.ID != strings.ToLower(m.ID) || got.Name != "m1" {
 		t.Fatalf("after update: %+v (ID and name must not change)", got)
 	}
 	_, err = s.UpdateMachine(ctx, storage.MachineRef{SubscriptionID: subID, ResourceGroup: "rg", Name: "absent"},
@@ -77,7 +86,7 @@ func testMachines(t *testing.T, s storage.Storage) {
 	wantErr(t, "update a missing machine", err, storage.ErrNotFound)
 
 	seedGroup(t, s, "rg2")
-	m2 := storage.Machine{ID: uuid.NewString(), SubscriptionID: subID, ResourceGroup: "rg2", Name: "m2", Location: "westeurope", Spec: `{}`, CreatedAt: now, UpdatedAt: now}
+	m2 := storage.Machine{ID: uuid.NewString(), SubscriptionID: subID, ResourceGroup: "rg2", Name: "m2", Location: "westeurope", CreatedAt: now, UpdatedAt: now}
 	must(t, s.CreateMachine(ctx, m2))
 	if list, err := listAll(t, func(p storage.Page) ([]storage.Machine, string, error) { return s.ListMachines(ctx, subID, "rg", p) }); err != nil || len(list) != 1 {
 		t.Fatalf("list in group: %+v %v", list, err)

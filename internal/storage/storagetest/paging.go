@@ -3,6 +3,8 @@ package storagetest
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,7 +62,7 @@ func testListPaging(t *testing.T, s storage.Storage) {
 		_, err = s.PutCluster(ctx, storage.Cluster{ID: uuid.NewString(), SubscriptionID: subID, ResourceGroup: "rg", Name: fmt.Sprintf("aks-%02d", i), Location: "westeurope", Spec: storage.ClusterSpec{}, CreatedAt: now, UpdatedAt: now})
 		must(t, err)
 		clusters = append(clusters, fmt.Sprintf("aks-%02d", i))
-		must(t, s.CreateMachine(ctx, storage.Machine{ID: uuid.NewString(), SubscriptionID: subID, ResourceGroup: "rg", Name: fmt.Sprintf("m-%02d", i), Location: "westeurope", Spec: `{}`, CreatedAt: now, UpdatedAt: now}))
+		must(t, s.CreateMachine(ctx, storage.Machine{ID: uuid.NewString(), SubscriptionID: subID, ResourceGroup: "rg", Name: fmt.Sprintf("m-%02d", i), Location: "westeurope", CreatedAt: now, UpdatedAt: now}))
 		machines = append(machines, fmt.Sprintf("m-%02d", i))
 		// Three versions each; the list shows the newest only.
 		for v := 1; v <= 3; v++ {
@@ -126,5 +128,101 @@ func testListPaging(t *testing.T, s storage.Storage) {
 	_, _, err = s.ListVaults(ctx, subID, "rg", storage.Page{After: "not a cursor"})
 	if err == nil {
 		t.Error("a cursor no page returned was accepted")
+	}
+}
+
+// testKeyedListPaging: the lists ordered by more than one column (a time
+// or name, then an ID), or newest first, page two at a time through ties
+// of the first column and return each item once, in order.
+func testKeyedListPaging(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	seed(t, s)
+	seedGroup(t, s, "rg")
+	_, err := s.PutVault(ctx, storage.Vault{SubscriptionID: subID, ResourceGroup: "rg", Name: "kv", Location: "westeurope", TenantID: tenantID, SKU: "standard", CreatedAt: now, UpdatedAt: now})
+	must(t, err)
+
+	// Every list gets 5 items whose first ordering column ties in pairs
+	// (i/2), so that pages of two cut through ties.
+	subs := []string{strings.ToLower(subID)}
+	var sps, secrets, certs, keys, roles, versions []string
+	app := ""
+	for i := 0; i < 5; i++ {
+		tie := now.Add(time.Duration(i/2) * time.Second)
+		sub := fmt.Sprintf("3333333%d-3333-3333-3333-333333333333", i)
+		must(t, s.CreateSubscription(ctx, storage.Subscription{ID: sub, TenantID: tenantID, DisplayName: "extra", State: "Enabled", CreatedAt: now}))
+		subs = append(subs, sub)
+
+		sp := storage.ServicePrincipal{ObjectID: uuid.NewString(), AppID: uuid.NewString(), TenantID: tenantID, DisplayName: fmt.Sprintf("app%d", i/2), CreatedAt: now}
+		must(t, s.CreateServicePrincipal(ctx, sp))
+		sps = append(sps, sp.DisplayName+"/"+sp.ObjectID)
+		if app == "" {
+			app = sp.AppID
+		}
+
+		sec := storage.ClientSecret{KeyID: uuid.NewString(), AppID: app, Hint: "abc", Salt: []byte{1}, Hash: []byte{2}, CreatedAt: tie}
+		must(t, s.AddClientSecret(ctx, sec))
+		secrets = append(secrets, fmt.Sprint(tie.Unix())+"/"+sec.KeyID)
+
+		cert := storage.Certificate{KeyID: uuid.NewString(), AppID: app, Thumbprint: fmt.Sprintf("%064d", i), CertDER: []byte{3}, ExpiresAt: now.Add(time.Hour), CreatedAt: tie}
+		must(t, s.AddCertificate(ctx, cert))
+		certs = append(certs, fmt.Sprint(tie.Unix())+"/"+cert.KeyID)
+
+		k := storage.SigningKey{KID: fmt.Sprintf("kid%d", 4-i), Alg: "ES256", EncryptedKey: []byte{4}, CertDER: []byte{5}, CreatedAt: now, ActiveFrom: tie, RetireAt: now.Add(time.Hour)}
+		must(t, s.CreateSigningKey(ctx, k))
+		keys = append(keys, fmt.Sprint(tie.Unix())+"/"+k.KID)
+
+		d := storage.RoleDefinition{ID: uuid.NewString(), Name: fmt.Sprintf("role%d", i/2), AssignableScopes: []string{"/"}, CreatedAt: now, UpdatedAt: now}
+		must(t, s.CreateRoleDefinition(ctx, d))
+		roles = append(roles, d.Name+"/"+d.ID)
+
+		x := storage.Secret{Vault: "kv", Name: "db", Version: fmt.Sprintf("%032x", 7*i%5), EncryptedValue: []byte{6}, Enabled: true, CreatedAt: tie, UpdatedAt: tie}
+		must(t, s.AddSecretVersion(ctx, x))
+		versions = append(versions, fmt.Sprint(tie.Unix())+"/"+x.Version)
+	}
+	// A key of another owner is not listed with the token service's.
+	must(t, s.CreateSigningKey(ctx, storage.SigningKey{Owner: uuid.NewString(), KID: "other", Alg: "ES256", EncryptedKey: []byte{4}, CertDER: []byte{5}, CreatedAt: now, ActiveFrom: now, RetireAt: now.Add(time.Hour)}))
+	sort.Strings(subs)
+	sort.Strings(sps)
+	sort.Strings(secrets)
+	sort.Strings(certs)
+	sort.Strings(keys)
+	sort.Strings(roles)
+	sort.Sort(sort.Reverse(sort.StringSlice(versions)))
+
+	at := func(t time.Time) string { return fmt.Sprint(t.Unix()) }
+	for _, tc := range []struct {
+		what      string
+		got, want []string
+	}{
+		{"subscriptions", pageThrough(t, "subscriptions", func(x storage.Subscription) string { return strings.ToLower(x.ID) },
+			func(p storage.Page) ([]storage.Subscription, string, error) { return s.ListSubscriptions(ctx, p) }), subs},
+		{"service principals", pageThrough(t, "service principals", func(x storage.ServicePrincipal) string { return x.DisplayName + "/" + x.ObjectID },
+			func(p storage.Page) ([]storage.ServicePrincipal, string, error) {
+				return s.ListServicePrincipals(ctx, p)
+			}), sps},
+		{"client secrets", pageThrough(t, "client secrets", func(x storage.ClientSecret) string { return at(x.CreatedAt) + "/" + x.KeyID },
+			func(p storage.Page) ([]storage.ClientSecret, string, error) { return s.ListClientSecrets(ctx, app, p) }), secrets},
+		{"certificates", pageThrough(t, "certificates", func(x storage.Certificate) string { return at(x.CreatedAt) + "/" + x.KeyID },
+			func(p storage.Page) ([]storage.Certificate, string, error) { return s.ListCertificates(ctx, app, p) }), certs},
+		{"signing keys", pageThrough(t, "signing keys", func(x storage.SigningKey) string { return at(x.ActiveFrom) + "/" + x.KID },
+			func(p storage.Page) ([]storage.SigningKey, string, error) { return s.ListSigningKeys(ctx, "", p) }), keys},
+		{"role definitions", pageThrough(t, "role definitions", func(x storage.RoleDefinition) string { return x.Name + "/" + x.ID },
+			func(p storage.Page) ([]storage.RoleDefinition, string, error) { return s.ListRoleDefinitions(ctx, p) }), roles},
+		{"secret versions, newest first", pageThrough(t, "secret versions", func(x storage.Secret) string { return at(x.CreatedAt) + "/" + x.Version },
+			func(p storage.Page) ([]storage.Secret, string, error) {
+				return s.ListSecretVersions(ctx, "KV", "DB", p)
+			}), versions},
+		{"secret versions of no secret", pageThrough(t, "secret versions", func(x storage.Secret) string { return x.Version },
+			func(p storage.Page) ([]storage.Secret, string, error) {
+				return s.ListSecretVersions(ctx, "kv", "none", p)
+			}), nil},
+	} {
+		if fmt.Sprint(tc.got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: paged %v, want %v", tc.what, tc.got, tc.want)
+		}
+	}
+
+	if _, _, err := s.ListSecretVersions(ctx, "kv", "db", storage.Page{After: "not a cursor"}); err == nil {
+		t.Error("secret versions: a cursor no page returned was accepted")
 	}
 }

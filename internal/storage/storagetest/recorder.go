@@ -266,14 +266,14 @@ func (r *recorder) ListActivity(a0 context.Context, a1 string, a2 time.Time, a3 
 	return r.s.ListActivity(a0, a1, a2, a3)
 }
 
-func (r *recorder) ListCertificates(a0 context.Context, a1 string) ([]storage.Certificate, error) {
+func (r *recorder) ListCertificates(a0 context.Context, a1 string, a2 storage.Page) ([]storage.Certificate, string, error) {
 	r.hit("ListCertificates")
-	return r.s.ListCertificates(a0, a1)
+	return r.s.ListCertificates(a0, a1, a2)
 }
 
-func (r *recorder) ListClientSecrets(a0 context.Context, a1 string) ([]storage.ClientSecret, error) {
+func (r *recorder) ListClientSecrets(a0 context.Context, a1 string, a2 storage.Page) ([]storage.ClientSecret, string, error) {
 	r.hit("ListClientSecrets")
-	return r.s.ListClientSecrets(a0, a1)
+	return r.s.ListClientSecrets(a0, a1, a2)
 }
 
 func (r *recorder) ListClusters(a0 context.Context, a1 string, a2 string, a3 storage.Page) ([]storage.Cluster, string, error) {
@@ -306,14 +306,14 @@ func (r *recorder) ListRoleAssignments(a0 context.Context, a1 storage.Page) ([]s
 	return r.s.ListRoleAssignments(a0, a1)
 }
 
-func (r *recorder) ListRoleDefinitions(a0 context.Context) ([]storage.RoleDefinition, error) {
+func (r *recorder) ListRoleDefinitions(a0 context.Context, a1 storage.Page) ([]storage.RoleDefinition, string, error) {
 	r.hit("ListRoleDefinitions")
-	return r.s.ListRoleDefinitions(a0)
+	return r.s.ListRoleDefinitions(a0, a1)
 }
 
-func (r *recorder) ListSecretVersions(a0 context.Context, a1 string, a2 string) ([]storage.Secret, error) {
+func (r *recorder) ListSecretVersions(a0 context.Context, a1 string, a2 string, a3 storage.Page) ([]storage.Secret, string, error) {
 	r.hit("ListSecretVersions")
-	return r.s.ListSecretVersions(a0, a1, a2)
+	return r.s.ListSecretVersions(a0, a1, a2, a3)
 }
 
 func (r *recorder) ListSecrets(a0 context.Context, a1 string, a2 storage.Page) ([]storage.Secret, string, error) {
@@ -321,9 +321,9 @@ func (r *recorder) ListSecrets(a0 context.Context, a1 string, a2 storage.Page) (
 	return r.s.ListSecrets(a0, a1, a2)
 }
 
-func (r *recorder) ListServicePrincipals(a0 context.Context) ([]storage.ServicePrincipal, error) {
+func (r *recorder) ListServicePrincipals(a0 context.Context, a1 storage.Page) ([]storage.ServicePrincipal, string, error) {
 	r.hit("ListServicePrincipals")
-	return r.s.ListServicePrincipals(a0)
+	return r.s.ListServicePrincipals(a0, a1)
 }
 
 func (r *recorder) ListSignIns(a0 context.Context, a1 time.Time, a2 int) ([]storage.SignIn, error) {
@@ -331,14 +331,14 @@ func (r *recorder) ListSignIns(a0 context.Context, a1 time.Time, a2 int) ([]stor
 	return r.s.ListSignIns(a0, a1, a2)
 }
 
-func (r *recorder) ListSigningKeys(a0 context.Context, a1 string) ([]storage.SigningKey, error) {
+func (r *recorder) ListSigningKeys(a0 context.Context, a1 string, a2 storage.Page) ([]storage.SigningKey, string, error) {
 	r.hit("ListSigningKeys")
-	return r.s.ListSigningKeys(a0, a1)
+	return r.s.ListSigningKeys(a0, a1, a2)
 }
 
-func (r *recorder) ListSubscriptions(a0 context.Context) ([]storage.Subscription, error) {
+func (r *recorder) ListSubscriptions(a0 context.Context, a1 storage.Page) ([]storage.Subscription, string, error) {
 	r.hit("ListSubscriptions")
-	return r.s.ListSubscriptions(a0)
+	return r.s.ListSubscriptions(a0, a1)
 }
 
 func (r *recorder) ListVaults(a0 context.Context, a1 string, a2 string, a3 storage.Page) ([]storage.Vault, string, error) {

@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"LogRetention", testLogRetention},
 		{"Clusters", testClusters},
 		{"ListPaging", testListPaging},
+		{"KeyedListPaging", testKeyedListPaging},
 		{"UpdateCluster", testUpdateCluster},
 		{"ConcurrentRowWriters", testConcurrentRowWriters},
 		{"Machines", testMachines},
@@ -132,7 +133,7 @@ func testTenantsAndSubscriptions(t *testing.T, s storage.Storage) {
 	if sub.TenantID != tenantID || sub.State != "Enabled" {
 		t.Fatalf("subscription = %+v", sub)
 	}
-	subs, err := s.ListSubscriptions(ctx)
+	subs, err := listAll(t, func(p storage.Page) ([]storage.Subscription, string, error) { return s.ListSubscriptions(ctx, p) })
 	must(t, err)
 	if len(subs) != 1 || subs[0].ID != subID {
 		t.Fatalf("subscriptions = %+v", subs)
@@ -158,7 +159,9 @@ func testServicePrincipals(t *testing.T, s storage.Storage) {
 	sec := storage.ClientSecret{KeyID: uuid.NewString(), AppID: sp.AppID, Hint: "abc", DisplayName: "rbac", Salt: []byte{1, 2, 3}, Hash: []byte{4, 5, 6, 255}, ExpiresAt: exp, CreatedAt: now}
 	must(t, s.AddClientSecret(ctx, sec))
 	wantErr(t, "secret for missing sp", s.AddClientSecret(ctx, storage.ClientSecret{KeyID: uuid.NewString(), AppID: uuid.NewString(), Salt: []byte{1}, Hash: []byte{1}}), storage.ErrParentNotFound)
-	secs, err := s.ListClientSecrets(ctx, sp.AppID)
+	secs, err := listAll(t, func(p storage.Page) ([]storage.ClientSecret, string, error) {
+		return s.ListClientSecrets(ctx, sp.AppID, p)
+	})
 	must(t, err)
 	if len(secs) != 1 || string(secs[0].Hash) != string(sec.Hash) || string(secs[0].Salt) != string(sec.Salt) || !secs[0].ExpiresAt.Equal(exp) || secs[0].Hint != "abc" {
 		t.Fatalf("secrets = %+v", secs)
@@ -469,7 +472,9 @@ func testSPCredentials(t *testing.T, s storage.Storage) {
 	if got.AppID != sp.AppID {
 		t.Fatalf("by object id = %+v", got)
 	}
-	all, err := s.ListServicePrincipals(ctx)
+	all, err := listAll(t, func(p storage.Page) ([]storage.ServicePrincipal, string, error) {
+		return s.ListServicePrincipals(ctx, p)
+	})
 	must(t, err)
 	if len(all) != 2 || all[0].DisplayName != "a-app" {
 		t.Fatalf("list = %+v", all)
@@ -478,14 +483,18 @@ func testSPCredentials(t *testing.T, s storage.Storage) {
 	must(t, s.AddClientSecret(ctx, sec))
 	cert := storage.Certificate{KeyID: uuid.NewString(), AppID: sp.AppID, Thumbprint: "ab12", CertDER: []byte{0x30, 0x82, 0}, ExpiresAt: now.Add(time.Hour), CreatedAt: now}
 	must(t, s.AddCertificate(ctx, cert))
-	certs, err := s.ListCertificates(ctx, sp.AppID)
+	certs, err := listAll(t, func(p storage.Page) ([]storage.Certificate, string, error) {
+		return s.ListCertificates(ctx, sp.AppID, p)
+	})
 	must(t, err)
 	if len(certs) != 1 || certs[0].Thumbprint != "ab12" || string(certs[0].CertDER) != string(cert.CertDER) || !certs[0].ExpiresAt.Equal(cert.ExpiresAt) {
 		t.Fatalf("certificates = %+v", certs)
 	}
 	wantErr(t, "delete secret of other sp", s.DeleteClientSecret(ctx, sp2.AppID, sec.KeyID), storage.ErrNotFound)
 	must(t, s.DeleteClientSecret(ctx, sp.AppID, sec.KeyID))
-	secs, err := s.ListClientSecrets(ctx, sp.AppID)
+	secs, err := listAll(t, func(p storage.Page) ([]storage.ClientSecret, string, error) {
+		return s.ListClientSecrets(ctx, sp.AppID, p)
+	})
 	must(t, err)
 	if len(secs) != 0 {
 		t.Fatalf("secrets after delete = %+v", secs)
@@ -493,9 +502,13 @@ func testSPCredentials(t *testing.T, s storage.Storage) {
 	must(t, s.AddClientSecret(ctx, storage.ClientSecret{KeyID: uuid.NewString(), AppID: sp.AppID, Salt: []byte{1}, Hash: []byte{2}}))
 	must(t, s.DeleteServicePrincipal(ctx, sp.ObjectID))
 	wantErr(t, "delete twice", s.DeleteServicePrincipal(ctx, sp.ObjectID), storage.ErrNotFound)
-	secs, err = s.ListClientSecrets(ctx, sp.AppID)
+	secs, err = listAll(t, func(p storage.Page) ([]storage.ClientSecret, string, error) {
+		return s.ListClientSecrets(ctx, sp.AppID, p)
+	})
 	must(t, err)
-	certs, err2 := s.ListCertificates(ctx, sp.AppID)
+	certs, err2 := listAll(t, func(p storage.Page) ([]storage.Certificate, string, error) {
+		return s.ListCertificates(ctx, sp.AppID, p)
+	})
 	must(t, err2)
 	if len(secs) != 0 || len(certs) != 0 {
 		t.Fatalf("credentials survived their principal: %d secrets, %d certificates", len(secs), len(certs))
@@ -511,7 +524,7 @@ func testSigningKeys(t *testing.T, s storage.Storage) {
 	must(t, s.CreateSigningKey(ctx, k0))
 	wantErr(t, "duplicate kid", s.CreateSigningKey(ctx, k1), storage.ErrAlreadyExists)
 	must(t, s.CreateSigningKey(ctx, storage.SigningKey{Owner: "cluster-1", KID: "c1", Alg: "RS256", EncryptedKey: []byte{1}, CertDER: []byte{1}, ActiveFrom: now, RetireAt: now}))
-	keys, err := s.ListSigningKeys(ctx, "")
+	keys, err := listAll(t, func(p storage.Page) ([]storage.SigningKey, string, error) { return s.ListSigningKeys(ctx, "", p) })
 	must(t, err)
 	if len(keys) != 2 || keys[0].KID != "k0" || string(keys[1].EncryptedKey) != string(k1.EncryptedKey) || !keys[1].RetireAt.Equal(k1.RetireAt) {
 		t.Fatalf("keys = %+v", keys)
@@ -612,7 +625,7 @@ func testRoleDefinitions(t *testing.T, s storage.Storage) {
 	if got.Description != "changed" || fmt.Sprint(got.Permissions) != fmt.Sprint(d.Permissions) || len(got.AssignableScopes) != 1 {
 		t.Fatalf("definition = %+v", got)
 	}
-	list, err := s.ListRoleDefinitions(ctx)
+	list, err := listAll(t, func(p storage.Page) ([]storage.RoleDefinition, string, error) { return s.ListRoleDefinitions(ctx, p) })
 	must(t, err)
 	if len(list) != 1 {
 		t.Fatalf("list = %+v", list)
@@ -698,7 +711,9 @@ func testVaults(t *testing.T, s storage.Storage) {
 	wantErr(t, "update missing version", err, storage.ErrNotFound)
 	secrets, err := listAll(t, func(p storage.Page) ([]storage.Secret, string, error) { return s.ListSecrets(ctx, "team-kv", p) })
 	must(t, err)
-	versions, err := s.ListSecretVersions(ctx, "team-kv", "DB")
+	versions, err := listAll(t, func(p storage.Page) ([]storage.Secret, string, error) {
+		return s.ListSecretVersions(ctx, "team-kv", "DB", p)
+	})
 	must(t, err)
 	if len(secrets) != 1 || secrets[0].Version != v2.Version || len(versions) != 2 {
 		t.Fatalf("secrets %+v versions %d", secrets, len(versions))
