@@ -33,7 +33,7 @@ func (h *Handler) checkAccess(w http.ResponseWriter, r *http.Request) error {
 			IsDataAction bool   `json:"isDataAction"`
 		} `json:"actions"`
 	}
-	if err := decodeBody(w, r, &body); err != nil {
+	if err := decodeBody(r, &body); err != nil {
 		return err
 	}
 	if body.Subject.PrincipalID == "" || body.Resource.ID == "" || len(body.Actions) == 0 || len(body.Actions) > 100 {

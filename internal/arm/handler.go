@@ -213,14 +213,14 @@ func methodNotAllowed(r *http.Request, allowed ...string) error {
 		"The HTTP method '%s' is not supported at '%s'. Supported methods: %s.", r.Method, r.URL.Path, strings.Join(allowed, ", ")))
 }
 
-// decodeBody reads a bounded JSON body into v. An empty body, malformed
-// JSON, values of the wrong type or trailing data are 400
-// InvalidRequestContent; an oversized body is 413.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+// decodeBody reads a JSON body (capped by the mux at MaxBodyBytes) into v.
+// An empty body, malformed JSON, values of the wrong type or trailing data
+// are 400 InvalidRequestContent; an oversized body is 413.
+func decodeBody(r *http.Request, v any) error {
+	body, err := io.ReadAll(r.Body)
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return newError(http.StatusRequestEntityTooLarge, armerr.CodeRequestTooLarge, fmt.Sprintf("The request content is larger than the maximum of %d bytes.", MaxBodyBytes))
+		return newError(http.StatusRequestEntityTooLarge, armerr.CodeRequestTooLarge, fmt.Sprintf("The request content is larger than the maximum of %d bytes.", tooBig.Limit))
 	}
 	if err != nil {
 		return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, "The request content could not be read: "+err.Error())

@@ -20,7 +20,8 @@ const (
 	HeaderClientRequestID      = router.HeaderClientRequestID
 )
 
-// MaxBodyBytes caps request bodies, as ARM does (4 MiB).
+// MaxBodyBytes caps request bodies, as ARM does (4 MiB); every ARM route
+// declares it, and the mux applies it.
 const MaxBodyBytes = 4 << 20
 
 // API versions Ward knows per resource type; requests behave as the newest,

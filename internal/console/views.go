@@ -451,7 +451,7 @@ func (h *Handler) fixFederatedCredential(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	var req fixRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		writeErr(w, http.StatusBadRequest, "InvalidRequestContent", "The body must be JSON: {identity, name, issuer, subject, audiences}.")
 		return
 	}

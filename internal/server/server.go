@@ -322,8 +322,10 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// call it; anything else is a 404 before any handler runs.
 	mux := router.New()
 	mux.Wrap = met.instrument
-	// The mux writes the access log, sets each protocol's request IDs and
-	// recovers panics into the route's protocol's 500, once for every part.
+	// The mux writes the access log, sets each protocol's request IDs, caps
+	// every body and its read time (router.DefaultMaxBody and
+	// DefaultReadTimeout; a route may declare a smaller cap) and recovers
+	// panics into the route's protocol's 500, once for every part.
 	mux.Log = log
 	vaultH.Mount(mux)
 	mux.Handle(router.Route{Method: http.MethodGet, Pattern: "/healthz", Access: router.Public("liveness for load balancers and probes; says only ok"),
@@ -346,7 +348,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	sts.NewHandler(tokens).Mount(mux)
 	(&agentserver.Handler{Machines: machineSvc, Tokens: tokens, TenantID: admin.TenantID, PublicURL: publicURL, Log: log}).Mount(mux)
 	s.mux = mux
-	s.handler = bounded(canonicalPaths(mux))
+	s.handler = canonicalPaths(mux)
 	s.tasks = append(s.tasks, func(ctx context.Context) { keys.Run(ctx, time.Minute) })
 	s.tasks = append(s.tasks, func(ctx context.Context) {
 		audit.Retention{Store: store, Age: cfg.LogRetention, Logger: log}.Run(ctx, audit.RetentionInterval)
@@ -394,8 +396,8 @@ func (s *Server) Run(ctx context.Context) error {
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
-		// A backstop for body reads; bounded() sets the per-request deadline.
-		ReadTimeout:    2 * bodyReadTimeout,
+		// A backstop for body reads; the mux sets the per-request deadline.
+		ReadTimeout:    2 * router.DefaultReadTimeout,
 		IdleTimeout:    2 * time.Minute,
 		MaxHeaderBytes: 1 << 20,
 		TLSConfig: &tls.Config{
@@ -437,22 +439,6 @@ func publicHost(a *net.TCPAddr) string {
 		ip = net.IPv4(127, 0, 0, 1)
 	}
 	return net.JoinHostPort(ip.String(), fmt.Sprint(a.Port))
-}
-
-// Limits on every request's body: a size cap and a read deadline, so a
-// client that trickles its body cannot hold a connection open.
-const (
-	maxRequestBody  = 8 << 20
-	bodyReadTimeout = 20 * time.Second
-)
-
-// bounded caps every request body and gives its reading a deadline.
-func bounded(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
-		r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
-		next.ServeHTTP(w, r)
-	})
 }
 
 // loadKEK returns the key-encryption key: WARD_KEK (base64), else the KEK

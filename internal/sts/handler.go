@@ -194,7 +194,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, tenant string, v
 		writeError(w, r, newErr(http.StatusMethodNotAllowed, errInvalidRequest, 900561, "The endpoint only accepts POST requests. Received a %s request.", r.Method), now, h.svc.publicURL)
 		return
 	}
-	form, err := readForm(w, r)
+	form, err := readForm(r)
 	if err != nil {
 		writeError(w, r, err, now, h.svc.publicURL)
 		return
@@ -225,16 +225,17 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, tenant string, v
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// readForm reads a bounded application/x-www-form-urlencoded body.
-func readForm(w http.ResponseWriter, r *http.Request) (url.Values, *Error) {
+// readForm reads an application/x-www-form-urlencoded body, which the mux
+// caps at the token routes' maxFormBytes.
+func readForm(r *http.Request) (url.Values, *Error) {
 	ct := strings.ToLower(r.Header.Get("Content-Type"))
 	if !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
 		return nil, newErr(http.StatusBadRequest, errInvalidRequest, CodeMissingParameter, "The request body must be application/x-www-form-urlencoded; got Content-Type '%s'.", r.Header.Get("Content-Type"))
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFormBytes))
+	body, err := io.ReadAll(r.Body)
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return nil, newErr(http.StatusRequestEntityTooLarge, errInvalidRequest, CodeInvalidJWT, "The request body is larger than %d bytes.", maxFormBytes)
+		return nil, newErr(http.StatusRequestEntityTooLarge, errInvalidRequest, CodeInvalidJWT, "The request body is larger than %d bytes.", tooBig.Limit)
 	}
 	if err != nil {
 		// A body that stops arriving (the read deadline) or a broken

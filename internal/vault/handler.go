@@ -273,8 +273,12 @@ func attrs(a attributesJSON) SecretAttributes {
 	return out
 }
 
+// maxBody caps a vault request's body (the mux applies it): a secret and
+// its attributes.
+const maxBody = 256 << 10
+
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 256<<10))
+	b, err := io.ReadAll(r.Body)
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		writeErr(w, http.StatusRequestEntityTooLarge, "BadParameter", "", "The request body is larger than 256 KiB.")
@@ -320,7 +324,7 @@ var protocol = &router.Protocol{Name: "keyvault", Internal: func(w http.Response
 func (h *Handler) Mount(mux *router.Mux) {
 	mux.HostClass(HostClass, func(host string) bool { _, ok := h.Svc.Hosts.VaultFromHost(host); return ok })
 	add := func(method, pattern, action string) {
-		mux.Handle(router.Route{Host: HostClass, Method: method, Pattern: pattern, Handler: h, Protocol: protocol,
+		mux.Handle(router.Route{Host: HostClass, Method: method, Pattern: pattern, Handler: h, Protocol: protocol, MaxBody: maxBody,
 			Access: router.Handler("data action " + action + " at the vault or the secret")})
 	}
 	add(http.MethodGet, "/secrets", ActionReadMetadata)
