@@ -27,6 +27,7 @@ import (
 	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/authz"
+	"github.com/ward-id/ward/internal/challenge"
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/machines"
 	"github.com/ward-id/ward/internal/msi"
@@ -133,7 +134,7 @@ func (h *Handler) record(q *request, status int) {
 	}
 	p := q.principal
 	e := storage.ActivityEvent{ID: uuid.NewString(), Time: time.Now().UTC(), SubscriptionID: q.id.Subscription, CallerAppID: p.AppID, CallerObjectID: p.ObjectID,
-		Method: r.Method, Action: q.action, Scope: q.scope, StatusCode: status, Result: result, CorrelationID: r.Header.Get(HeaderCorrelationRequestID)}
+		Method: r.Method, Action: q.action, Scope: q.scope, StatusCode: status, Result: result, CorrelationID: r.Header.Get(router.HeaderCorrelationRequestID)}
 	if err := h.activity.RecordActivity(context.WithoutCancel(r.Context()), e); err != nil {
 		h.log.Error("record activity", "err", err, "action", e.Action)
 	}
@@ -203,8 +204,7 @@ func (h *Handler) unauthorized(w http.ResponseWriter, r *http.Request, err error
 		h.writeError(w, r, err)
 		return
 	}
-	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer authorization_uri="%s/%s", error="invalid_token", error_description="%s"`,
-		h.publicURL, h.tenantID, strings.ReplaceAll(msg, `"`, "'")))
+	w.Header().Set(challenge.Header, challenge.ARM(h.publicURL+"/"+h.tenantID, msg))
 	h.writeError(w, r, newError(http.StatusUnauthorized, code, msg))
 }
 

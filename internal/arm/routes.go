@@ -77,7 +77,7 @@ var armProtocol = &router.Protocol{Name: "arm", RequestIDs: true, Internal: writ
 var metadataProtocol = &router.Protocol{Name: "arm-metadata", Internal: writeInternal}
 
 func writeInternal(w http.ResponseWriter, _ *http.Request) {
-	armerr.Write(w, armerr.Internal(w.Header().Get(HeaderRequestID)))
+	armerr.Write(w, armerr.Internal(w.Header().Get(router.HeaderRequestID)))
 }
 
 // unrouted is ARM's answer to a path outside the route table, in ARM's

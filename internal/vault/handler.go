@@ -13,6 +13,7 @@ import (
 
 	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/authn"
+	"github.com/ward-id/ward/internal/challenge"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -66,10 +67,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(b)
 }
 
-// challenge answers 401 with the Bearer challenge azsecrets parses: values
-// without spaces, the tenant as the fourth '/' segment of authorization.
+// challenge answers 401 with Key Vault's Bearer challenge, which azsecrets
+// parses.
 func (h *Handler) challenge(w http.ResponseWriter, msg string) {
-	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer authorization="%s", resource="%s"`, h.Authority, h.Svc.Hosts.Resource()))
+	w.Header().Set(challenge.Header, challenge.KeyVault(h.Authority, h.Svc.Hosts.Resource()))
 	writeErr(w, http.StatusUnauthorized, "Unauthorized", "", msg)
 }
 
