@@ -31,6 +31,7 @@ import (
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/machines"
 	"github.com/ward-id/ward/internal/msi"
+	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/storage"
 	"github.com/ward-id/ward/internal/vault"
@@ -62,6 +63,9 @@ func (ServicePrincipalsOnly) Authorize(_ context.Context, p authn.Principal, act
 
 // Config configures a Handler.
 type Config struct {
+	// Resources serves subscriptions and resource groups.
+	Resources *resources.Service
+	// Service serves user-assigned identities and federated credentials.
 	Service *msi.Service
 	Auth    Authenticator
 	Authz   Authorizer
@@ -84,6 +88,7 @@ type Config struct {
 
 // Handler serves the management API.
 type Handler struct {
+	groups    *resources.Service
 	svc       *msi.Service
 	auth      Authenticator
 	authz     Authorizer
@@ -105,7 +110,7 @@ func New(cfg Config) *Handler {
 	if cfg.Authz == nil {
 		cfg.Authz = ServicePrincipalsOnly{}
 	}
-	return &Handler{svc: cfg.Service, auth: cfg.Auth, authz: cfg.Authz, rbac: cfg.RBAC, vaults: cfg.Vaults, activity: cfg.Activity, clusters: cfg.Clusters, machines: cfg.Machines, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), tenantID: cfg.TenantID, log: cfg.Logger}
+	return &Handler{groups: cfg.Resources, svc: cfg.Service, auth: cfg.Auth, authz: cfg.Authz, rbac: cfg.RBAC, vaults: cfg.Vaults, activity: cfg.Activity, clusters: cfg.Clusters, machines: cfg.Machines, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), tenantID: cfg.TenantID, log: cfg.Logger}
 }
 
 type principalKey struct{}

@@ -41,7 +41,7 @@ func (h *Handler) subscriptionType() *resourceType {
 		rbacType: "Microsoft.Resources/subscriptions", apiType: "subscriptions", versions: subscriptionAPIVersions,
 		pattern: pSub, collections: []string{"/subscriptions"}, listAccess: &all,
 		list: func(q *request) ([]any, string, error) {
-			subs, err := h.svc.Subscriptions(q.ctx())
+			subs, err := h.groups.Subscriptions(q.ctx())
 			visible := subs[:0]
 			for _, s := range subs {
 				if h.authz.Authorize(q.ctx(), q.principal, "Microsoft.Resources/subscriptions/read", resourceid.SubscriptionID(s.ID)) == nil {
@@ -51,7 +51,7 @@ func (h *Handler) subscriptionType() *resourceType {
 			return listOf(toSubscription)(visible, "", err)
 		},
 		get: func(q *request) (any, error) {
-			return viewOf(toSubscription)(h.svc.Subscription(q.ctx(), q.id.Subscription))
+			return viewOf(toSubscription)(h.groups.Subscription(q.ctx(), q.id.Subscription))
 		},
 	}
 }
@@ -65,14 +65,14 @@ func (h *Handler) groupType() *resourceType {
 			if err != nil {
 				return nil, "", err
 			}
-			return listOf(toGroup)(h.svc.Groups(q.ctx(), q.id.Subscription, p))
+			return listOf(toGroup)(h.groups.Groups(q.ctx(), q.id.Subscription, p))
 		},
 		get: func(q *request) (any, error) {
-			return viewOf(toGroup)(h.svc.Group(q.ctx(), q.id.Subscription, q.group()))
+			return viewOf(toGroup)(h.groups.Group(q.ctx(), q.id.Subscription, q.group()))
 		},
 		// az group exists
 		head: func(q *request) error {
-			if _, err := h.svc.Group(q.ctx(), q.id.Subscription, q.group()); err != nil {
+			if _, err := h.groups.Group(q.ctx(), q.id.Subscription, q.group()); err != nil {
 				q.w.WriteHeader(http.StatusNotFound)
 				return nil
 			}
@@ -84,24 +84,24 @@ func (h *Handler) groupType() *resourceType {
 			if err := decodeBody(q.r, &b); err != nil {
 				return nil, false, err
 			}
-			return putOf(toGroup)(h.svc.PutGroup(q.ctx(), q.id.Subscription, q.group(), resources.GroupSpec{Location: b.Location, Tags: b.Tags}))
+			return putOf(toGroup)(h.groups.PutGroup(q.ctx(), q.id.Subscription, q.group(), resources.GroupSpec{Location: b.Location, Tags: b.Tags}))
 		},
 		patch: func(q *request) (any, error) {
 			var b groupBody
 			if err := decodeBody(q.r, &b); err != nil {
 				return nil, err
 			}
-			old, err := h.svc.Group(q.ctx(), q.id.Subscription, q.group())
+			old, err := h.groups.Group(q.ctx(), q.id.Subscription, q.group())
 			if err != nil {
 				return nil, err
 			}
 			if b.Tags == nil {
 				b.Tags = old.Tags
 			}
-			rg, _, err := h.svc.PutGroup(q.ctx(), q.id.Subscription, old.Name, resources.GroupSpec{Location: old.Location, Tags: b.Tags})
+			rg, _, err := h.groups.PutGroup(q.ctx(), q.id.Subscription, old.Name, resources.GroupSpec{Location: old.Location, Tags: b.Tags})
 			return viewOf(toGroup)(rg, err)
 		},
-		del: func(q *request) (bool, error) { return h.svc.DeleteGroup(q.ctx(), q.id.Subscription, q.group()) },
+		del: func(q *request) (bool, error) { return h.groups.DeleteGroup(q.ctx(), q.id.Subscription, q.group()) },
 	}
 }
 
@@ -181,7 +181,7 @@ func (h *Handler) vaultType() *resourceType {
 			if q.group() == "" {
 				return nil
 			}
-			_, err := h.svc.Group(q.ctx(), q.id.Subscription, q.group())
+			_, err := h.groups.Group(q.ctx(), q.id.Subscription, q.group())
 			return err
 		},
 		list: func(q *request) ([]any, string, error) {

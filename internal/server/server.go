@@ -37,6 +37,7 @@ import (
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/pki"
 	"github.com/ward-id/ward/internal/rbac"
+	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/signer"
 	"github.com/ward-id/ward/internal/signer/rotation"
@@ -245,9 +246,11 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	})
 	// Every identity or credential write clears the token service's cache;
 	// a resource group's deletion takes its vaults with it.
-	identities := msi.New(store, msi.Config{Changed: func() { tokens.Invalidate(); vaults.Forget("") }})
+	changed := func() { tokens.Invalidate(); vaults.Forget("") }
+	groups := resources.New(store, resources.Config{Changed: changed})
+	identities := msi.New(store, msi.Config{Changed: changed, Resources: groups})
 	dirSvc := &directory.Service{Store: store, TenantID: admin.TenantID, Now: time.Now}
-	clusterSvc := clusters.New(store, identities, dirSvc, issuers, admin.TenantID, time.Now)
+	clusterSvc := clusters.New(store, groups, identities, dirSvc, issuers, admin.TenantID, time.Now)
 	access, err := authz.New(ctx, store, time.Now)
 	if err != nil {
 		return nil, fmt.Errorf("load role assignments: %w", err)
@@ -256,7 +259,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	clusterSvc.PrincipalDeleted = access.DeletePrincipalAssignments
-	machineSvc := machines.New(machines.Config{Store: store, Identities: identities, Directory: dirSvc, Clusters: clusterSvc,
+	machineSvc := machines.New(machines.Config{Store: store, Groups: groups, Identities: identities, Directory: dirSvc, Clusters: clusterSvc,
 		Issuers: issuers, TenantID: admin.TenantID, PublicURL: publicURL})
 	machineSvc.PrincipalDeleted = access.DeletePrincipalAssignments
 	tokenIssuers := []string{sts.IssuerV1(publicURL, admin.TenantID), sts.IssuerV2(publicURL, admin.TenantID)}
@@ -267,6 +270,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 			Audiences: append([]string{vaults.Hosts.Resource(), vaults.Hosts.Resource() + "/"}, audience.VaultAliases()...)},
 	}
 	armH := arm.New(arm.Config{
+		Resources: groups,
 		Service:   identities,
 		Clusters:  clusterSvc,
 		Machines:  machineSvc,
