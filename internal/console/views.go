@@ -563,7 +563,7 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := q.Get("data") == "true" || isDataAction(action)
-	d := h.cfg.Access.Engine().Authorize(principal, action, scope, data)
+	d := h.cfg.Access.Decide(principal, action, scope, data)
 	res := CheckResult{Principal: principal, PrincipalName: name, Action: action, Scope: scope, DataAction: data, Allowed: d.Allowed, GrantedBy: d.AssignmentID(), Assignments: []CheckAssignJ{}}
 	held, err := h.cfg.Access.AssignmentsOf(ctx, principal)
 	if err != nil {
