@@ -348,7 +348,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Auth: &authn.JWT{Keys: keys, Issuers: tokenIssuers, Audiences: append(self, audience.GraphAliases()...), Now: time.Now}}).Mount(mux)
 	console.New(console.Config{Store: store, Access: access, Identities: identities, Clusters: clusterSvc, PublicURL: publicURL, Logger: log,
 		Auth: &authn.JWT{Keys: keys, Issuers: tokenIssuers, Audiences: append(self, audience.ManagementAliases()...), Now: time.Now}}).Mount(mux)
-	(&issuer.Handler{Issuers: issuers}).Mount(mux)
+	(&issuer.Handler{Issuers: issuers, Log: log}).Mount(mux)
 	sts.NewHandler(tokens).Mount(mux)
 	(&agentserver.Handler{Machines: machineSvc, Tokens: tokens, TenantID: admin.TenantID, PublicURL: publicURL, Log: log}).Mount(mux)
 	s.mux = mux
