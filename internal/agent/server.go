@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/ward-id/ward/internal/agentproto"
+	"github.com/ward-id/ward/internal/challenge"
 	"golang.org/x/time/rate"
 )
 
@@ -376,7 +377,7 @@ func (s *Server) arcAuthorized(w http.ResponseWriter, r *http.Request) bool {
 		fail(w, http.StatusInternalServerError, "unknown", "The agent could not write its challenge file; see its log")
 		return false
 	}
-	w.Header().Set("WWW-Authenticate", "Basic realm="+path)
+	w.Header().Set(challenge.Header, "Basic realm="+path)
 	fail(w, http.StatusUnauthorized, "unauthorized", "Read the file named in WWW-Authenticate and retry with Authorization: Basic <its contents>")
 	return false
 }

@@ -24,7 +24,8 @@ import (
 	"github.com/ward-id/ward/internal/sts"
 )
 
-// maxBody bounds a join or token request's body.
+// maxBody bounds a join or token request's body; the routes declare it and
+// the mux applies it.
 const maxBody = 16 << 10
 
 // Handler serves the agent API.
@@ -43,9 +44,9 @@ type Handler struct {
 func (h *Handler) Mount(mux *router.Mux) {
 	attested := router.Public("the agent's attestation authenticates it (a JWT signed with the machine's registered key, or the node pool's " +
 		"service-account token from its cluster's Ward-hosted issuer); it gets only its own machine's or node pool's identities")
-	mux.Handle(router.Route{Method: http.MethodPost, Pattern: agentproto.PathJoin, Handler: http.HandlerFunc(h.join),
+	mux.Handle(router.Route{Method: http.MethodPost, Pattern: agentproto.PathJoin, Handler: http.HandlerFunc(h.join), MaxBody: maxBody,
 		Access: router.Public("a one-time join token (single use, expiring) registers the machine's public key")})
-	mux.Handle(router.Route{Method: http.MethodPost, Pattern: agentproto.PathToken, Access: attested, Handler: http.HandlerFunc(h.token)})
+	mux.Handle(router.Route{Method: http.MethodPost, Pattern: agentproto.PathToken, Access: attested, Handler: http.HandlerFunc(h.token), MaxBody: maxBody})
 	mux.Handle(router.Route{Method: http.MethodGet, Pattern: agentproto.PathState, Access: attested, Handler: http.HandlerFunc(h.state)})
 }
 
@@ -96,12 +97,13 @@ type badRequest string
 func (b badRequest) Error() string { return string(b) }
 
 func decode(r *http.Request, v any) error {
-	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	b, err := io.ReadAll(r.Body)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return badRequest(fmt.Sprintf("the request body is larger than %d bytes", tooBig.Limit))
+	}
 	if err != nil {
 		return badRequest("the request body could not be read")
-	}
-	if len(b) > maxBody {
-		return badRequest(fmt.Sprintf("the request body is larger than %d bytes", maxBody))
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return badRequest("the request body is not the JSON expected: " + err.Error())

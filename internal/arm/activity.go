@@ -89,7 +89,7 @@ func (h *Handler) activityLog(w http.ResponseWriter, r *http.Request, sub string
 		}
 		since = t
 	}
-	if _, err := h.svc.Subscription(r.Context(), sub); err != nil {
+	if _, err := h.groups.Subscription(r.Context(), sub); err != nil {
 		return err
 	}
 	events, err := h.activity.ListActivity(r.Context(), sub, since, 1000)

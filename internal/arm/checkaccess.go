@@ -33,16 +33,15 @@ func (h *Handler) checkAccess(w http.ResponseWriter, r *http.Request) error {
 			IsDataAction bool   `json:"isDataAction"`
 		} `json:"actions"`
 	}
-	if err := decodeBody(w, r, &body); err != nil {
+	if err := decodeBody(r, &body); err != nil {
 		return err
 	}
 	if body.Subject.PrincipalID == "" || body.Resource.ID == "" || len(body.Actions) == 0 || len(body.Actions) > 100 {
 		return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, "subject.principalId, resource.id and 1 to 100 actions are required.")
 	}
 	p, _ := r.Context().Value(principalKey{}).(authn.Principal)
-	engine := h.rbac.Engine()
 	if !strings.EqualFold(p.ObjectID, body.Subject.PrincipalID) &&
-		!engine.Authorize(p.ObjectID, "Microsoft.Authorization/roleAssignments/read", body.Resource.ID, false).Allowed {
+		!h.rbac.Allowed(p.ObjectID, "Microsoft.Authorization/roleAssignments/read", body.Resource.ID) {
 		return newError(http.StatusForbidden, armerr.CodeAuthorizationFailed, fmt.Sprintf(
 			"The client '%s' with object id '%s' may only check its own access, or needs 'Microsoft.Authorization/roleAssignments/read' over scope '%s' (Reader) to check another principal's.",
 			p.AppID, p.ObjectID, body.Resource.ID))
@@ -55,7 +54,7 @@ func (h *Handler) checkAccess(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]decision, 0, len(body.Actions))
 	for _, a := range body.Actions {
-		d := engine.Authorize(body.Subject.PrincipalID, a.ID, body.Resource.ID, a.IsDataAction)
+		d := h.rbac.Decide(body.Subject.PrincipalID, a.ID, body.Resource.ID, a.IsDataAction)
 		dec := decision{ActionID: a.ID, IsDataAction: a.IsDataAction, AccessDecision: "NotAllowed"}
 		if d.Allowed {
 			dec.AccessDecision, dec.RoleAssignmentID = "Allowed", d.AssignmentID()

@@ -147,7 +147,7 @@ func (h *Handler) serviceAccountToken(q *request) error {
 		Audience          string `json:"audience"`
 		ExpirationSeconds int64  `json:"expirationSeconds"`
 	}
-	if err := decodeBody(w, r, &b); err != nil {
+	if err := decodeBody(r, &b); err != nil {
 		return err
 	}
 	tok, exp, err := h.clusters.ServiceAccountToken(r.Context(), ref, clusters.TokenRequest{Namespace: b.Namespace,

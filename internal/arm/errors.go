@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/ward-id/ward/internal/armerr"
+	"github.com/ward-id/ward/internal/router"
 )
 
 // newError is an ARM error with a message as it is (no formatting).
@@ -18,8 +19,8 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	e, ok := armerr.As(err)
 	if !ok {
 		h.log.ErrorContext(r.Context(), "arm request failed", "method", r.Method, "path", r.URL.Path,
-			"request_id", w.Header().Get(HeaderRequestID), "err", err)
-		e = armerr.Internal(w.Header().Get(HeaderRequestID))
+			"request_id", w.Header().Get(router.HeaderRequestID), "err", err)
+		e = armerr.Internal(w.Header().Get(router.HeaderRequestID))
 	}
 	armerr.Write(w, e)
 }

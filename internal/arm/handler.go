@@ -27,9 +27,11 @@ import (
 	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/authz"
+	"github.com/ward-id/ward/internal/challenge"
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/machines"
 	"github.com/ward-id/ward/internal/msi"
+	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/storage"
 	"github.com/ward-id/ward/internal/vault"
@@ -61,6 +63,9 @@ func (ServicePrincipalsOnly) Authorize(_ context.Context, p authn.Principal, act
 
 // Config configures a Handler.
 type Config struct {
+	// Resources serves subscriptions and resource groups.
+	Resources *resources.Service
+	// Service serves user-assigned identities and federated credentials.
 	Service *msi.Service
 	Auth    Authenticator
 	Authz   Authorizer
@@ -83,6 +88,7 @@ type Config struct {
 
 // Handler serves the management API.
 type Handler struct {
+	groups    *resources.Service
 	svc       *msi.Service
 	auth      Authenticator
 	authz     Authorizer
@@ -104,7 +110,7 @@ func New(cfg Config) *Handler {
 	if cfg.Authz == nil {
 		cfg.Authz = ServicePrincipalsOnly{}
 	}
-	return &Handler{svc: cfg.Service, auth: cfg.Auth, authz: cfg.Authz, rbac: cfg.RBAC, vaults: cfg.Vaults, activity: cfg.Activity, clusters: cfg.Clusters, machines: cfg.Machines, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), tenantID: cfg.TenantID, log: cfg.Logger}
+	return &Handler{groups: cfg.Resources, svc: cfg.Service, auth: cfg.Auth, authz: cfg.Authz, rbac: cfg.RBAC, vaults: cfg.Vaults, activity: cfg.Activity, clusters: cfg.Clusters, machines: cfg.Machines, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), tenantID: cfg.TenantID, log: cfg.Logger}
 }
 
 type principalKey struct{}
@@ -133,7 +139,7 @@ func (h *Handler) record(q *request, status int) {
 	}
 	p := q.principal
 	e := storage.ActivityEvent{ID: uuid.NewString(), Time: time.Now().UTC(), SubscriptionID: q.id.Subscription, CallerAppID: p.AppID, CallerObjectID: p.ObjectID,
-		Method: r.Method, Action: q.action, Scope: q.scope, StatusCode: status, Result: result, CorrelationID: r.Header.Get(HeaderCorrelationRequestID)}
+		Method: r.Method, Action: q.action, Scope: q.scope, StatusCode: status, Result: result, CorrelationID: r.Header.Get(router.HeaderCorrelationRequestID)}
 	if err := h.activity.RecordActivity(context.WithoutCancel(r.Context()), e); err != nil {
 		h.log.Error("record activity", "err", err, "action", e.Action)
 	}
@@ -203,8 +209,7 @@ func (h *Handler) unauthorized(w http.ResponseWriter, r *http.Request, err error
 		h.writeError(w, r, err)
 		return
 	}
-	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer authorization_uri="%s/%s", error="invalid_token", error_description="%s"`,
-		h.publicURL, h.tenantID, strings.ReplaceAll(msg, `"`, "'")))
+	w.Header().Set(challenge.Header, challenge.ARM(h.publicURL+"/"+h.tenantID, msg))
 	h.writeError(w, r, newError(http.StatusUnauthorized, code, msg))
 }
 
@@ -213,14 +218,14 @@ func methodNotAllowed(r *http.Request, allowed ...string) error {
 		"The HTTP method '%s' is not supported at '%s'. Supported methods: %s.", r.Method, r.URL.Path, strings.Join(allowed, ", ")))
 }
 
-// decodeBody reads a bounded JSON body into v. An empty body, malformed
-// JSON, values of the wrong type or trailing data are 400
-// InvalidRequestContent; an oversized body is 413.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+// decodeBody reads a JSON body (capped by the mux at MaxBodyBytes) into v.
+// An empty body, malformed JSON, values of the wrong type or trailing data
+// are 400 InvalidRequestContent; an oversized body is 413.
+func decodeBody(r *http.Request, v any) error {
+	body, err := io.ReadAll(r.Body)
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return newError(http.StatusRequestEntityTooLarge, armerr.CodeRequestTooLarge, fmt.Sprintf("The request content is larger than the maximum of %d bytes.", MaxBodyBytes))
+		return newError(http.StatusRequestEntityTooLarge, armerr.CodeRequestTooLarge, fmt.Sprintf("The request content is larger than the maximum of %d bytes.", tooBig.Limit))
 	}
 	if err != nil {
 		return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, "The request content could not be read: "+err.Error())

@@ -141,7 +141,7 @@ func (h *Handler) resetCredential(q *request) error {
 		JoinTokenLifetimeSeconds int64 `json:"joinTokenLifetimeSeconds"`
 	}
 	if r.ContentLength != 0 {
-		if err := decodeBody(w, r, &b); err != nil {
+		if err := decodeBody(r, &b); err != nil {
 			return err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/ward-id/ward/internal/audience"
 	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -142,7 +143,7 @@ func (h *Handler) serveMetadata(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	base := h.publicURL + "/"
-	audiences := []string{"https://management.core.windows.net/", "https://management.azure.com/", base}
+	audiences := []string{audience.ManagementCore, audience.Management, base}
 	if r.URL.Query().Get("api-version") < "2019-05-01" {
 		writeJSON(w, http.StatusOK, map[string]any{
 			"galleryEndpoint": "", "graphEndpoint": base, "portalEndpoint": base,

@@ -159,7 +159,7 @@ func (h *Handler) assignment(w http.ResponseWriter, r *http.Request, scope, name
 		writeJSON(w, http.StatusOK, toRoleAssignment(a))
 	case http.MethodPut:
 		var b assignmentBody
-		if err := decodeBody(w, r, &b); err != nil {
+		if err := decodeBody(r, &b); err != nil {
 			return err
 		}
 		if b.Properties == nil || b.Properties.RoleDefinitionID == "" || b.Properties.PrincipalID == "" {
@@ -243,7 +243,7 @@ func (h *Handler) role(w http.ResponseWriter, r *http.Request, scope, id string)
 		writeJSON(w, http.StatusOK, toRoleDefinition(scope, role))
 	case http.MethodPut:
 		var b roleBody
-		if err := decodeBody(w, r, &b); err != nil {
+		if err := decodeBody(r, &b); err != nil {
 			return err
 		}
 		if b.Properties == nil {

@@ -28,7 +28,7 @@ const (
 // from the fallback without reaching a handler.
 func (h *Handler) Mount(mux *router.Mux) {
 	add := func(method, pattern string, a router.Access, fn func(*request) error) {
-		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: h.endpoint(fn), Protocol: armProtocol})
+		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: h.endpoint(fn), Protocol: armProtocol, MaxBody: MaxBodyBytes})
 	}
 	for _, t := range h.types() {
 		t.mount(h, mux)
@@ -77,7 +77,7 @@ var armProtocol = &router.Protocol{Name: "arm", RequestIDs: true, Internal: writ
 var metadataProtocol = &router.Protocol{Name: "arm-metadata", Internal: writeInternal}
 
 func writeInternal(w http.ResponseWriter, _ *http.Request) {
-	armerr.Write(w, armerr.Internal(w.Header().Get(HeaderRequestID)))
+	armerr.Write(w, armerr.Internal(w.Header().Get(router.HeaderRequestID)))
 }
 
 // unrouted is ARM's answer to a path outside the route table, in ARM's

@@ -179,7 +179,7 @@ func (t *resourceType) serveInstance(q *request) error {
 // it has on one resource, and its POST actions.
 func (t *resourceType) mount(h *Handler, mux *router.Mux) {
 	add := func(method, pattern string, a router.Access, fn func(*request) error) {
-		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: h.endpoint(fn), Protocol: armProtocol})
+		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: h.endpoint(fn), Protocol: armProtocol, MaxBody: MaxBodyBytes})
 	}
 	verbs := map[string]string{http.MethodGet: "read", http.MethodPut: "write", http.MethodPatch: "write", http.MethodDelete: "delete"}
 	for _, c := range t.collections {

@@ -41,7 +41,7 @@ func (h *Handler) subscriptionType() *resourceType {
 		rbacType: "Microsoft.Resources/subscriptions", apiType: "subscriptions", versions: subscriptionAPIVersions,
 		pattern: pSub, collections: []string{"/subscriptions"}, listAccess: &all,
 		list: func(q *request) ([]any, string, error) {
-			subs, err := h.svc.Subscriptions(q.ctx())
+			subs, err := h.groups.Subscriptions(q.ctx())
 			visible := subs[:0]
 			for _, s := range subs {
 				if h.authz.Authorize(q.ctx(), q.principal, "Microsoft.Resources/subscriptions/read", resourceid.SubscriptionID(s.ID)) == nil {
@@ -51,7 +51,7 @@ func (h *Handler) subscriptionType() *resourceType {
 			return listOf(toSubscription)(visible, "", err)
 		},
 		get: func(q *request) (any, error) {
-			return viewOf(toSubscription)(h.svc.Subscription(q.ctx(), q.id.Subscription))
+			return viewOf(toSubscription)(h.groups.Subscription(q.ctx(), q.id.Subscription))
 		},
 	}
 }
@@ -65,14 +65,14 @@ func (h *Handler) groupType() *resourceType {
 			if err != nil {
 				return nil, "", err
 			}
-			return listOf(toGroup)(h.svc.Groups(q.ctx(), q.id.Subscription, p))
+			return listOf(toGroup)(h.groups.Groups(q.ctx(), q.id.Subscription, p))
 		},
 		get: func(q *request) (any, error) {
-			return viewOf(toGroup)(h.svc.Group(q.ctx(), q.id.Subscription, q.group()))
+			return viewOf(toGroup)(h.groups.Group(q.ctx(), q.id.Subscription, q.group()))
 		},
 		// az group exists
 		head: func(q *request) error {
-			if _, err := h.svc.Group(q.ctx(), q.id.Subscription, q.group()); err != nil {
+			if _, err := h.groups.Group(q.ctx(), q.id.Subscription, q.group()); err != nil {
 				q.w.WriteHeader(http.StatusNotFound)
 				return nil
 			}
@@ -81,27 +81,27 @@ func (h *Handler) groupType() *resourceType {
 		},
 		put: func(q *request) (any, bool, error) {
 			var b groupBody
-			if err := decodeBody(q.w, q.r, &b); err != nil {
+			if err := decodeBody(q.r, &b); err != nil {
 				return nil, false, err
 			}
-			return putOf(toGroup)(h.svc.PutGroup(q.ctx(), q.id.Subscription, q.group(), resources.GroupSpec{Location: b.Location, Tags: b.Tags}))
+			return putOf(toGroup)(h.groups.PutGroup(q.ctx(), q.id.Subscription, q.group(), resources.GroupSpec{Location: b.Location, Tags: b.Tags}))
 		},
 		patch: func(q *request) (any, error) {
 			var b groupBody
-			if err := decodeBody(q.w, q.r, &b); err != nil {
+			if err := decodeBody(q.r, &b); err != nil {
 				return nil, err
 			}
-			old, err := h.svc.Group(q.ctx(), q.id.Subscription, q.group())
+			old, err := h.groups.Group(q.ctx(), q.id.Subscription, q.group())
 			if err != nil {
 				return nil, err
 			}
 			if b.Tags == nil {
 				b.Tags = old.Tags
 			}
-			rg, _, err := h.svc.PutGroup(q.ctx(), q.id.Subscription, old.Name, resources.GroupSpec{Location: old.Location, Tags: b.Tags})
+			rg, _, err := h.groups.PutGroup(q.ctx(), q.id.Subscription, old.Name, resources.GroupSpec{Location: old.Location, Tags: b.Tags})
 			return viewOf(toGroup)(rg, err)
 		},
-		del: func(q *request) (bool, error) { return h.svc.DeleteGroup(q.ctx(), q.id.Subscription, q.group()) },
+		del: func(q *request) (bool, error) { return h.groups.DeleteGroup(q.ctx(), q.id.Subscription, q.group()) },
 	}
 }
 
@@ -120,7 +120,7 @@ func (h *Handler) identityType() *resourceType {
 		get: func(q *request) (any, error) { return viewOf(toIdentity)(h.svc.Identity(q.ctx(), identityRef(q))) },
 		put: func(q *request) (any, bool, error) {
 			var b identityBody
-			if err := decodeBody(q.w, q.r, &b); err != nil {
+			if err := decodeBody(q.r, &b); err != nil {
 				return nil, false, err
 			}
 			spec := msi.IdentitySpec{Location: b.Location, Tags: b.Tags}
@@ -131,7 +131,7 @@ func (h *Handler) identityType() *resourceType {
 		},
 		patch: func(q *request) (any, error) {
 			var b identityBody
-			if err := decodeBody(q.w, q.r, &b); err != nil {
+			if err := decodeBody(q.r, &b); err != nil {
 				return nil, err
 			}
 			return viewOf(toIdentity)(h.svc.PatchIdentity(q.ctx(), identityRef(q), b.Tags, b.isolationScope()))
@@ -157,7 +157,7 @@ func (h *Handler) federatedCredentialType() *resourceType {
 		},
 		put: func(q *request) (any, bool, error) {
 			var b ficBody
-			if err := decodeBody(q.w, q.r, &b); err != nil {
+			if err := decodeBody(q.r, &b); err != nil {
 				return nil, false, err
 			}
 			var spec msi.FederatedCredentialSpec
@@ -181,7 +181,7 @@ func (h *Handler) vaultType() *resourceType {
 			if q.group() == "" {
 				return nil
 			}
-			_, err := h.svc.Group(q.ctx(), q.id.Subscription, q.group())
+			_, err := h.groups.Group(q.ctx(), q.id.Subscription, q.group())
 			return err
 		},
 		list: func(q *request) ([]any, string, error) {
@@ -193,7 +193,7 @@ func (h *Handler) vaultType() *resourceType {
 		},
 		put: func(q *request) (any, bool, error) {
 			var b vaultBody
-			if err := decodeBody(q.w, q.r, &b); err != nil {
+			if err := decodeBody(q.r, &b); err != nil {
 				return nil, false, err
 			}
 			sku := ""
@@ -227,7 +227,7 @@ func (h *Handler) clusterType() *resourceType {
 		get: func(q *request) (any, error) { return viewOf(view(q))(h.clusters.Get(q.ctx(), clusterRefOf(q))) },
 		put: func(q *request) (any, bool, error) {
 			var b clusterBody
-			if err := decodeBody(q.w, q.r, &b); err != nil {
+			if err := decodeBody(q.r, &b); err != nil {
 				return nil, false, err
 			}
 			req := b.request()
@@ -266,7 +266,7 @@ func (h *Handler) agentPoolType() *resourceType {
 					WardUserAssignedIdentities map[string]json.RawMessage `json:"wardUserAssignedIdentities"`
 				} `json:"properties"`
 			}
-			if err := decodeBody(q.w, q.r, &b); err != nil {
+			if err := decodeBody(q.r, &b); err != nil {
 				return nil, false, err
 			}
 			req := clusters.PoolRequest{CanUse: h.linkedIdentityCheck(q)}
@@ -300,7 +300,7 @@ func (h *Handler) machineType() *resourceType {
 		get: func(q *request) (any, error) { return viewOf(view(q))(h.machines.Get(q.ctx(), ref(q))) },
 		put: func(q *request) (any, bool, error) {
 			var b machineBody
-			if err := decodeBody(q.w, q.r, &b); err != nil {
+			if err := decodeBody(q.r, &b); err != nil {
 				return nil, false, err
 			}
 			m, created, jt, err := h.machines.Put(q.ctx(), ref(q), machines.Request{Location: b.Location, Tags: b.Tags, Identity: b.identity(), CanUse: h.linkedIdentityCheck(q)})
@@ -311,7 +311,7 @@ func (h *Handler) machineType() *resourceType {
 		},
 		patch: func(q *request) (any, error) {
 			var b machineBody
-			if err := decodeBody(q.w, q.r, &b); err != nil {
+			if err := decodeBody(q.r, &b); err != nil {
 				return nil, err
 			}
 			return viewOf(view(q))(h.machines.Patch(q.ctx(), ref(q), machines.Patch{Tags: b.Tags, Identity: b.identity(), CanUse: h.linkedIdentityCheck(q)}))

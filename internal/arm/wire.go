@@ -1,7 +1,5 @@
 package arm
 
-import "github.com/ward-id/ward/internal/router"
-
 // Wire names of the Azure Resource Manager protocol as Ward serves it. Tests
 // use these literals too, so a rename breaks a test.
 
@@ -13,14 +11,11 @@ const (
 	TypeFederatedCredential = "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials"
 )
 
-// Headers.
-const (
-	HeaderRequestID            = router.HeaderRequestID
-	HeaderCorrelationRequestID = router.HeaderCorrelationRequestID
-	HeaderClientRequestID      = router.HeaderClientRequestID
-)
+// The request ID headers are router.HeaderRequestID and its neighbours:
+// the mux sets them for every ARM route.
 
-// MaxBodyBytes caps request bodies, as ARM does (4 MiB).
+// MaxBodyBytes caps request bodies, as ARM does (4 MiB); every ARM route
+// declares it, and the mux applies it.
 const MaxBodyBytes = 4 << 20
 
 // API versions Ward knows per resource type; requests behave as the newest,

@@ -3,6 +3,8 @@
 // instead of one copy. Tests keep the literal strings on purpose.
 package audience
 
+import "strings"
+
 // TokenExchange is the audience Entra ID expects in a workload identity
 // assertion (a federated credential's default audience).
 const TokenExchange = "api://AzureADTokenExchange"
@@ -10,14 +12,23 @@ const TokenExchange = "api://AzureADTokenExchange"
 // The resources clients ask tokens for.
 const (
 	Management = "https://management.azure.com/"
-	Vault      = "https://vault.azure.net"
+	// ManagementCore is the management API's older audience, which az
+	// still asks for and cloud metadata lists first.
+	ManagementCore = "https://management.core.windows.net/"
+	Vault          = "https://vault.azure.net"
 )
 
 // ManagementAliases lists every spelling of the management API's audience that
 // ARM accepts, besides Ward's public URL.
 func ManagementAliases() []string {
-	return []string{"https://management.azure.com", "https://management.azure.com/",
-		"https://management.core.windows.net", "https://management.core.windows.net/"}
+	return []string{strings.TrimSuffix(Management, "/"), Management,
+		strings.TrimSuffix(ManagementCore, "/"), ManagementCore}
+}
+
+// DefaultScope is the v2.0 scope that asks for a token for resource, as
+// MSAL spells it: "https://management.azure.com/.default".
+func DefaultScope(resource string) string {
+	return strings.TrimSuffix(resource, "/") + "/.default"
 }
 
 // GraphAliases lists the audiences the directory (Graph-shaped) API

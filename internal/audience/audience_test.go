@@ -22,7 +22,13 @@ func TestWireNames(t *testing.T) {
 			t.Errorf("%s = %q, want %q", tc.name, tc.got, tc.want)
 		}
 	}
-	if Management != "https://management.azure.com/" {
-		t.Errorf("Management = %q", Management)
+	if Management != "https://management.azure.com/" || ManagementCore != "https://management.core.windows.net/" {
+		t.Errorf("Management = %q, ManagementCore = %q", Management, ManagementCore)
+	}
+	if got := DefaultScope(Management); got != "https://management.azure.com/.default" {
+		t.Errorf("DefaultScope(Management) = %q", got)
+	}
+	if got := DefaultScope(Vault); got != "https://vault.azure.net/.default" {
+		t.Errorf("DefaultScope(Vault) = %q", got)
 	}
 }

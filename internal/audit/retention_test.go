@@ -6,11 +6,12 @@ import (
 	"time"
 
 	"github.com/ward-id/ward/internal/storage"
+	"github.com/ward-id/ward/internal/wardtest"
 )
 
 func TestRetention(t *testing.T) {
 	ctx := context.Background()
-	st := newStore(t)
+	st := wardtest.OpenSQLite(t)
 	now := t0.Add(31 * 24 * time.Hour)
 	if err := st.RecordSignIns(ctx, []storage.SignIn{
 		{ID: "old", Time: t0, Result: "success"},
@@ -54,7 +55,7 @@ func TestRetention(t *testing.T) {
 func TestRetentionRunStopsWithItsContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	r := Retention{Store: newStore(t), Age: time.Hour, Logger: quiet()}
+	r := Retention{Store: wardtest.OpenSQLite(t), Age: time.Hour, Logger: quiet()}
 	go func() { r.Run(ctx, time.Millisecond); close(done) }()
 	time.Sleep(20 * time.Millisecond)
 	cancel()

@@ -5,34 +5,23 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ward-id/ward/internal/storage"
-	sqlstore "github.com/ward-id/ward/internal/storage/sql"
+	"github.com/ward-id/ward/internal/wardtest"
 )
 
 var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-
-func newStore(t *testing.T) *sqlstore.DB {
-	t.Helper()
-	s, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "ward.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // gatedStore embeds the real store and counts batches; while gate is
 // non-nil, each write waits for it to close.
 type gatedStore struct {
-	*sqlstore.DB
+	storage.Storage
 	mu      sync.Mutex
 	gate    chan struct{}
 	batches int
@@ -53,7 +42,7 @@ func (g *gatedStore) RecordSignIns(ctx context.Context, batch []storage.SignIn) 
 	if gate != nil {
 		<-gate
 	}
-	return g.DB.RecordSignIns(ctx, batch)
+	return g.Storage.RecordSignIns(ctx, batch)
 }
 
 func refusal(i int, at time.Time, source, client string, code int) storage.SignIn {
@@ -184,7 +173,7 @@ func TestAggregation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			st := newStore(t)
+			st := wardtest.OpenSQLite(t)
 			l := New(Config{Store: st, Logger: quiet()})
 			for _, r := range tc.records() {
 				l.Record(r)
@@ -205,7 +194,7 @@ func TestAggregation(t *testing.T) {
 }
 
 func TestRepeatAfterWriteIsAddedToTheStoredRow(t *testing.T) {
-	st := &gatedStore{DB: newStore(t)}
+	st := &gatedStore{Storage: wardtest.OpenSQLite(t)}
 	l := New(Config{Store: st, Logger: quiet()})
 	defer l.Close()
 	l.Record(refusal(1, t0, "192.0.2.1", "a", 700016))
@@ -221,7 +210,7 @@ func TestRepeatAfterWriteIsAddedToTheStoredRow(t *testing.T) {
 
 func TestBatchesAndFullQueue(t *testing.T) {
 	gate := make(chan struct{})
-	st := &gatedStore{DB: newStore(t), gate: gate, started: make(chan struct{}, 1)}
+	st := &gatedStore{Storage: wardtest.OpenSQLite(t), gate: gate, started: make(chan struct{}, 1)}
 	l := New(Config{Store: st, Logger: quiet(), Queue: 50, BlockFor: 20 * time.Millisecond})
 	success := func(i int) storage.SignIn {
 		return storage.SignIn{ID: fmt.Sprint("s", i), Time: t0, ClientID: "c", Result: "success"}
@@ -262,7 +251,7 @@ func TestBatchesAndFullQueue(t *testing.T) {
 }
 
 func TestFieldsAreCappedBeforeQueueing(t *testing.T) {
-	st := newStore(t)
+	st := wardtest.OpenSQLite(t)
 	l := New(Config{Store: st, Logger: quiet()})
 	huge := strings.Repeat("x", 60_000)
 	for i := 0; i < 200; i++ {
@@ -281,7 +270,7 @@ func TestFieldsAreCappedBeforeQueueing(t *testing.T) {
 }
 
 func TestRecordAfterCloseIsCounted(t *testing.T) {
-	l := New(Config{Store: newStore(t), Logger: quiet()})
+	l := New(Config{Store: wardtest.OpenSQLite(t), Logger: quiet()})
 	l.Close()
 	l.Record(refusal(1, t0, "", "a", 700016))
 	if l.Dropped() != 1 {

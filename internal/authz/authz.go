@@ -55,10 +55,13 @@ func (s *Service) assignments(ctx context.Context) ([]storage.RoleAssignment, er
 	})
 }
 
-// Engine exposes the decision engine, for callers that explain a decision
-// (checkAccess, the console's "can X do Y?"); to decide, use Allowed or
-// AllowedData.
-func (s *Service) Engine() *rbac.Engine { return s.engine }
+// Decide returns the decision on principal performing action (a data
+// action when data) at scope, with the assignment that allowed it, for
+// callers that report more than yes or no (checkAccess, the console's "can
+// X do Y?"); to decide only, use Allowed or AllowedData.
+func (s *Service) Decide(principalID, action, scope string, data bool) rbac.Decision {
+	return s.engine.Authorize(principalID, action, scope, data)
+}
 
 // Authorize implements the management API's authorizer.
 func (s *Service) Authorize(_ context.Context, p authn.Principal, action, scope string) error {

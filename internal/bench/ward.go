@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ward-id/ward/client"
+	"github.com/ward-id/ward/internal/audience"
 )
 
 // Target is a Ward to drive: its base URL, the bootstrap admin's
@@ -56,7 +57,7 @@ func Prepare(ctx context.Context, t Target, suffix string) (Fixture, error) {
 	hc := t.httpClient()
 	var f Fixture
 	var err error
-	arm := t.credentials(hc, "https://management.azure.com")
+	arm := t.credentials(hc, audience.Management)
 	if f.ARMToken, err = arm.Token(ctx); err != nil {
 		return f, err
 	}
@@ -81,13 +82,13 @@ func Prepare(ctx context.Context, t Target, suffix string) (Fixture, error) {
 	props, _ := cl["properties"].(map[string]any)
 	oidc, _ := props["oidcIssuerProfile"].(map[string]any)
 	issuer, _ := oidc["issuerURL"].(string)
-	sa, err := c.GetServiceAccountToken(ctx, sub, rg, "bench", "bench", "app", "api://AzureADTokenExchange", 3600)
+	sa, err := c.GetServiceAccountToken(ctx, sub, rg, "bench", "bench", "app", audience.TokenExchange, 3600)
 	if err != nil {
 		return f, err
 	}
 	f.SAToken = sa.Token
 	if _, _, err := c.CreateOrUpdateFederatedCredential(ctx, sub, rg, "bench-id", "bench", client.FederatedCredentialProperties{
-		Issuer: issuer, Subject: "system:serviceaccount:bench:app", Audiences: []string{"api://AzureADTokenExchange"}}); err != nil {
+		Issuer: issuer, Subject: "system:serviceaccount:bench:app", Audiences: []string{audience.TokenExchange}}); err != nil {
 		return f, err
 	}
 	v, _, err := c.CreateOrUpdateVault(ctx, sub, rg, "bench"+strings.ReplaceAll(suffix, "-", ""), "westeurope", t.TenantID, "standard", nil)
@@ -99,7 +100,7 @@ func Prepare(ctx context.Context, t Target, suffix string) (Fixture, error) {
 		return f, err
 	}
 	f.VaultHost = vu.Host
-	if f.VaultToken, err = t.credentials(hc, "https://vault.azure.net").Token(ctx); err != nil {
+	if f.VaultToken, err = t.credentials(hc, audience.Vault).Token(ctx); err != nil {
 		return f, err
 	}
 	// The secret is written on the loopback address with the vault's Host,
@@ -154,7 +155,7 @@ func Scenarios(t Target, f Fixture) (noop Scenario, all []Scenario) {
 	}
 	exchange := form(url.Values{"grant_type": {"client_credentials"}, "client_id": {f.ClientID},
 		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {f.SAToken},
-		"scope": {"https://management.azure.com/.default"}})
+		"scope": {audience.DefaultScope(audience.Management)}})
 	putBody := []byte(`{"location":"westeurope"}`)
 	armPut := func(ctx context.Context) (*http.Request, error) {
 		r, err := http.NewRequestWithContext(ctx, http.MethodPut, t.Base+f.IdentityPath+"?api-version=2023-01-31", bytes.NewReader(putBody))
@@ -169,7 +170,7 @@ func Scenarios(t Target, f Fixture) (noop Scenario, all []Scenario) {
 	all = []Scenario{
 		{Name: "federated exchange", New: exchange},
 		{Name: "federated exchange, new TLS connection", New: exchange, NewConnection: true},
-		{Name: "client-secret grant", New: form(t.secretForm("https://management.azure.com/.default"))},
+		{Name: "client-secret grant", New: form(t.secretForm(audience.DefaultScope(audience.Management)))},
 		{Name: "ARM GET identity", New: get(t.Base+f.IdentityPath+"?api-version=2023-01-31", "", f.ARMToken)},
 		{Name: "ARM PUT identity", New: armPut},
 		{Name: "vault secret GET", New: get(t.Base+"/secrets/bench?api-version=7.4", f.VaultHost, f.VaultToken)},

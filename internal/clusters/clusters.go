@@ -61,6 +61,7 @@ func (req Request) canUse(ctx context.Context, identityID string) error {
 // Service manages clusters.
 type Service struct {
 	store    storage.Storage
+	groups   *resources.Service
 	msi      *msi.Service
 	dir      *directory.Service
 	issuers  *issuer.Service
@@ -71,9 +72,11 @@ type Service struct {
 	PrincipalDeleted func(ctx context.Context, principalID string) error
 }
 
-// New returns a Service; issuers hosts the clusters' OIDC issuers.
-func New(store storage.Storage, identities *msi.Service, dir *directory.Service, issuers *issuer.Service, tenantID string, now func() time.Time) *Service {
-	return &Service{store: store, msi: identities, dir: dir, issuers: issuers, tenantID: strings.ToLower(tenantID), now: now}
+// New returns a Service; groups holds the clusters' and node resource
+// groups, identities the kubelet identities, issuers the clusters' OIDC
+// issuers.
+func New(store storage.Storage, groups *resources.Service, identities *msi.Service, dir *directory.Service, issuers *issuer.Service, tenantID string, now func() time.Time) *Service {
+	return &Service{store: store, groups: groups, msi: identities, dir: dir, issuers: issuers, tenantID: strings.ToLower(tenantID), now: now}
 }
 
 var clusterNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,61}[a-zA-Z0-9]$`)
@@ -89,7 +92,7 @@ func notFound(ref storage.ClusterRef) error {
 
 // Get reads a cluster.
 func (s *Service) Get(ctx context.Context, ref storage.ClusterRef) (Cluster, error) {
-	if _, err := s.msi.Group(ctx, ref.SubscriptionID, ref.ResourceGroup); err != nil {
+	if _, err := s.groups.Group(ctx, ref.SubscriptionID, ref.ResourceGroup); err != nil {
 		return Cluster{}, err
 	}
 	c, err := s.store.GetCluster(ctx, ref)
@@ -139,7 +142,7 @@ func (s *Service) Put(ctx context.Context, ref storage.ClusterRef, req Request) 
 	if !clusterNameRE.MatchString(ref.Name) {
 		return Cluster{}, false, invalid("The cluster name '%s' is invalid: 1-63 letters, digits, '-' or '_', starting and ending with a letter or digit.", ref.Name)
 	}
-	rg, err := s.msi.Group(ctx, ref.SubscriptionID, ref.ResourceGroup)
+	rg, err := s.groups.Group(ctx, ref.SubscriptionID, ref.ResourceGroup)
 	if err != nil {
 		return Cluster{}, false, err
 	}
@@ -254,7 +257,7 @@ func (s *Service) ensure(ctx context.Context, pre *Cluster, c Cluster) (ensured,
 	if pre == nil {
 		// A cluster never adopts a group it did not create: deleting the
 		// cluster deletes its node resource group with everything in it.
-		if _, err := s.msi.Group(ctx, c.SubscriptionID, c.Spec.NodeResourceGroup); err == nil {
+		if _, err := s.groups.Group(ctx, c.SubscriptionID, c.Spec.NodeResourceGroup); err == nil {
 			return e, armerr.Conflict("NodeResourceGroupAlreadyExists",
 				"The node resource group '%s' of cluster '%s' already exists. A managed cluster creates its node resource group and deletes it with the cluster, so it cannot use an existing one: delete or rename that group, or choose another cluster name.",
 				c.Spec.NodeResourceGroup, c.Name)
@@ -270,7 +273,7 @@ func (s *Service) ensure(ctx context.Context, pre *Cluster, c Cluster) (ensured,
 	if c.Spec.KubeletIdentity != "" {
 		return e, nil
 	}
-	_, groupCreated, err := s.msi.PutGroup(ctx, c.SubscriptionID, c.Spec.NodeResourceGroup, resources.GroupSpec{Location: c.Location})
+	_, groupCreated, err := s.groups.PutGroup(ctx, c.SubscriptionID, c.Spec.NodeResourceGroup, resources.GroupSpec{Location: c.Location})
 	if err != nil {
 		return e, err
 	}
@@ -321,7 +324,7 @@ func (s *Service) Delete(ctx context.Context, ref storage.ClusterRef) (bool, err
 		}
 	}
 	if c.Spec.NodeResourceGroupOwned {
-		if _, err := s.msi.DeleteGroup(ctx, ref.SubscriptionID, c.Spec.NodeResourceGroup); err != nil {
+		if _, err := s.groups.DeleteGroup(ctx, ref.SubscriptionID, c.Spec.NodeResourceGroup); err != nil {
 			return false, err
 		}
 	}

@@ -76,10 +76,14 @@ func New(cfg Config) *Handler {
 	return &Handler{cfg: cfg, sessions: newSessions(cfg.Now), policy: directory.Policy{Access: cfg.Access}, static: sub}
 }
 
+// maxBody caps a console request's body (the mux applies it): the console
+// reads only small JSON requests.
+const maxBody = 64 << 10
+
 // Mount puts the console's routes on mux.
 func (h *Handler) Mount(mux *router.Mux) {
 	add := func(method, pattern string, a router.Access, fn http.HandlerFunc) {
-		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: h.secured(fn), Protocol: protocol})
+		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: h.secured(fn), Protocol: protocol, MaxBody: maxBody})
 	}
 	page := router.Public("the console's page and its embedded assets hold no data: every view's data comes from the /console/api routes, authorized per principal")
 	add("GET", "/console", page, h.index)

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +18,7 @@ import (
 	"github.com/ward-id/ward/internal/rbac"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/storage"
-	sqlstore "github.com/ward-id/ward/internal/storage/sql"
+	"github.com/ward-id/ward/internal/wardtest"
 )
 
 func TestSessions(t *testing.T) {
@@ -85,26 +84,20 @@ type fixture struct {
 func newFixture(t testing.TB, identities, fics, assignments int) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	store, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "ward.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := wardtest.NewStore(t)
 	now := time.Now().UTC()
-	tenant, sub := uuid.NewString(), uuid.NewString()
+	tenant, sub := wardtest.TenantID, wardtest.SubscriptionID
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	must(store.CreateTenant(ctx, storage.Tenant{ID: tenant, CreatedAt: now}))
-	must(store.CreateSubscription(ctx, storage.Subscription{ID: sub, TenantID: tenant, DisplayName: "sub", State: "Enabled", CreatedAt: now}))
 	for _, g := range []string{"apps", "other"} {
 		_, err := store.PutResourceGroup(ctx, storage.ResourceGroup{SubscriptionID: sub, Name: g, Location: "westeurope", CreatedAt: now, UpdatedAt: now})
 		must(err)
 	}
-	_, err = store.PutVault(ctx, storage.Vault{SubscriptionID: sub, ResourceGroup: "apps", Name: "kv", Location: "westeurope", TenantID: tenant, SKU: "standard", CreatedAt: now, UpdatedAt: now})
+	_, err := store.PutVault(ctx, storage.Vault{SubscriptionID: sub, ResourceGroup: "apps", Name: "kv", Location: "westeurope", TenantID: tenant, SKU: "standard", CreatedAt: now, UpdatedAt: now})
 	must(err)
 	roles := []string{rbac.ReaderID, rbac.KeyVaultSecretsUserID, rbac.ContributorID}
 	for i := 0; i < identities; i++ {

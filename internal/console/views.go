@@ -453,7 +453,7 @@ func (h *Handler) fixFederatedCredential(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	var req fixRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		writeErr(w, http.StatusBadRequest, "InvalidRequestContent", "The body must be JSON: {identity, name, issuer, subject, audiences}.")
 		return
 	}
@@ -565,7 +565,7 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := q.Get("data") == "true" || isDataAction(action)
-	d := h.cfg.Access.Engine().Authorize(principal, action, scope, data)
+	d := h.cfg.Access.Decide(principal, action, scope, data)
 	res := CheckResult{Principal: principal, PrincipalName: name, Action: action, Scope: scope, DataAction: data, Allowed: d.Allowed, GrantedBy: d.AssignmentID(), Assignments: []CheckAssignJ{}}
 	held, err := h.cfg.Access.AssignmentsOf(ctx, principal)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ward-id/ward/internal/authn"
+	"github.com/ward-id/ward/internal/challenge"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -38,6 +39,8 @@ type Handler struct {
 	Base   string // public URL
 }
 
+// maxBody caps a directory request's body; every route declares it and the
+// mux applies it.
 const maxBody = 1 << 20
 
 type graphError struct {
@@ -73,7 +76,7 @@ type call struct {
 // principal's scope (ObjectScope), where its owners hold Application Owner.
 func (h *Handler) Mount(mux *router.Mux) {
 	add := func(method, pattern string, a router.Access, fn func(*call) error) {
-		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: h.endpoint(fn), Protocol: protocol})
+		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: h.endpoint(fn), Protocol: protocol, MaxBody: maxBody})
 	}
 	add("GET", "/v1.0/servicePrincipals", router.Handler("every caller; "+ActionRead+" at '/' lists every principal, otherwise the list holds the caller itself and the principals it owns"), h.list)
 	add("POST", "/v1.0/servicePrincipals", router.Action(ActionCreate), h.create)
@@ -107,7 +110,7 @@ func (h *Handler) endpoint(fn func(*call) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := h.Auth.Authenticate(r.Context(), r)
 		if err != nil {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="", authorization_uri="`+h.Base+`", error="invalid_token"`)
+			w.Header().Set(challenge.Header, challenge.Graph(h.Base))
 			writeErr(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure: "+err.Error())
 			return
 		}
@@ -137,8 +140,8 @@ func (h *Handler) fail(w http.ResponseWriter, err error) {
 }
 
 func decode(r *http.Request, v any) error {
-	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil || len(b) > maxBody {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
 		return &InvalidError{"The request body is unreadable or larger than 1 MiB."}
 	}
 	if len(bytes.TrimSpace(b)) == 0 {

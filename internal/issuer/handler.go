@@ -2,8 +2,12 @@ package issuer
 
 import (
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
+
+	"github.com/ward-id/ward/internal/storage"
 )
 
 // Discovery is a hosted issuer's OpenID discovery document, as
@@ -33,6 +37,8 @@ func (s *Service) Discovery(id string) Discovery {
 // and /oidc/<tenant>/<id>/openid/v1/jwks.
 type Handler struct {
 	Issuers *Service
+	// Log gets the storage failures answered with 500; nil is slog.Default.
+	Log *slog.Logger
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -47,8 +53,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	id, rest := parts[1], parts[2]
 	set, err := h.Issuers.Keys(r.Context(), id)
-	if err != nil {
+	if errors.Is(err, storage.ErrNotFound) {
 		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		// Not a 404: a verifier would cache "no such issuer" and refuse
+		// every token of a cluster that exists.
+		h.log().ErrorContext(r.Context(), "hosted issuer keys", "issuer", id, "err", err)
+		http.Error(w, "the issuer's keys could not be read; retry", http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -61,4 +74,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+func (h *Handler) log() *slog.Logger {
+	if h.Log != nil {
+		return h.Log
+	}
+	return slog.Default()
 }

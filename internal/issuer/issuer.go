@@ -13,6 +13,7 @@ package issuer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -142,11 +143,14 @@ func (s *Service) signer(ctx context.Context, issuerID string) (*signer.Manager,
 
 // Keys returns the JWKS an issuer publishes: the cluster's own keys when it
 // brings them, else Ward's. An unknown issuer, or a cluster whose issuer is
-// off, is storage.ErrNotFound.
+// off, is storage.ErrNotFound; a storage failure is returned as it is.
 func (s *Service) Keys(ctx context.Context, id string) (jose.JSONWebKeySet, error) {
 	c, err := s.store.GetClusterByID(ctx, id)
-	if err != nil || !c.Spec.OIDCIssuer {
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && !c.Spec.OIDCIssuer) {
 		return jose.JSONWebKeySet{}, storage.ErrNotFound
+	}
+	if err != nil {
+		return jose.JSONWebKeySet{}, fmt.Errorf("read the cluster of issuer %s: %w", id, err)
 	}
 	if c.Spec.ServiceAccountKeys != nil {
 		return *c.Spec.ServiceAccountKeys, nil

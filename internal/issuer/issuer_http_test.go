@@ -37,13 +37,20 @@ func TestHostedIssuerOverHTTP(t *testing.T) {
 		{Name: "not a GET", Method: "POST", Path: p + "openid/v1/jwks", Status: http.StatusMethodNotAllowed},
 	})
 
+	// A storage failure is a 500, never the 404 of an unknown issuer: a
+	// verifier must not conclude that an existing cluster's issuer is gone.
+	// The cause stays in the log.
 	s.Store.Fail("GetClusterByID", errors.New("disk on fire"))
-	s.Store.Fail("ListSigningKeys", errors.New("disk on fire"))
 	defer s.Store.Heal()
-	resp, b := s.Do(t, "GET", other+"openid/v1/jwks", "", nil)
-	// Today the handler answers every lookup failure 404 (a storage
-	// failure included); it must at least not serve keys or leak the cause.
-	if resp.StatusCode < 400 || strings.Contains(string(b), "disk on fire") {
-		t.Fatalf("keys of an unknown cluster with a failing store = %d %s, want an error without the cause", resp.StatusCode, b)
+	for _, path := range []string{p + ".well-known/openid-configuration", p + "openid/v1/jwks", other + "openid/v1/jwks"} {
+		resp, b := s.Do(t, "GET", path, "", nil)
+		if resp.StatusCode != http.StatusInternalServerError || strings.Contains(string(b), "disk on fire") {
+			t.Errorf("GET %s with a failing store = %d %s, want 500 without the cause", path, resp.StatusCode, b)
+		}
 	}
+	s.Store.Heal()
+	s.RunCases(t, []servertest.Case{
+		{Name: "healed", Method: "GET", Path: p + "openid/v1/jwks", Status: http.StatusOK, Contains: `"keys":[{`},
+		{Name: "unknown cluster, healed", Method: "GET", Path: other + "openid/v1/jwks", Status: http.StatusNotFound},
+	})
 }

@@ -104,6 +104,7 @@ type Patch struct {
 // Service manages machines.
 type Service struct {
 	store     storage.Storage
+	groups    *resources.Service
 	msi       *msi.Service
 	dir       *directory.Service
 	clusters  *clusters.Service
@@ -118,7 +119,9 @@ type Service struct {
 
 // Config configures a Service.
 type Config struct {
-	Store      storage.Storage
+	Store storage.Storage
+	// Groups holds the subscriptions and resource groups machines live in.
+	Groups     *resources.Service
 	Identities *msi.Service
 	Directory  *directory.Service
 	// Clusters and Issuers resolve node attestations (a cluster's node
@@ -135,7 +138,7 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{store: cfg.Store, msi: cfg.Identities, dir: cfg.Directory, clusters: cfg.Clusters, issuers: cfg.Issuers, tenantID: strings.ToLower(cfg.TenantID),
+	return &Service{store: cfg.Store, groups: cfg.Groups, msi: cfg.Identities, dir: cfg.Directory, clusters: cfg.Clusters, issuers: cfg.Issuers, tenantID: strings.ToLower(cfg.TenantID),
 		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), now: cfg.Now}
 }
 
@@ -153,7 +156,7 @@ func notFound(ref storage.MachineRef) *armerr.Error {
 
 // Get reads a machine.
 func (s *Service) Get(ctx context.Context, ref storage.MachineRef) (Machine, error) {
-	if _, err := s.msi.Group(ctx, ref.SubscriptionID, ref.ResourceGroup); err != nil {
+	if _, err := s.groups.Group(ctx, ref.SubscriptionID, ref.ResourceGroup); err != nil {
 		return Machine{}, err
 	}
 	m, err := s.store.GetMachine(ctx, ref)
@@ -169,10 +172,10 @@ func (s *Service) Get(ctx context.Context, ref storage.MachineRef) (Machine, err
 // List lists the machines of a group, or of a subscription when rg is "".
 func (s *Service) List(ctx context.Context, sub, rg string) ([]Machine, error) {
 	if rg != "" {
-		if _, err := s.msi.Group(ctx, sub, rg); err != nil {
+		if _, err := s.groups.Group(ctx, sub, rg); err != nil {
 			return nil, err
 		}
-	} else if _, err := s.msi.Subscription(ctx, sub); err != nil {
+	} else if _, err := s.groups.Subscription(ctx, sub); err != nil {
 		return nil, err
 	}
 	all, err := storage.All(func(p storage.Page) ([]storage.Machine, string, error) {
@@ -288,7 +291,7 @@ func (s *Service) Put(ctx context.Context, ref storage.MachineRef, req Request) 
 	if err := resources.ValidateTags(req.Tags); err != nil {
 		return Machine{}, false, nil, err
 	}
-	rg, err := s.msi.Group(ctx, ref.SubscriptionID, ref.ResourceGroup)
+	rg, err := s.groups.Group(ctx, ref.SubscriptionID, ref.ResourceGroup)
 	if err != nil {
 		return Machine{}, false, nil, err
 	}

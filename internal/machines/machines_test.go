@@ -61,14 +61,15 @@ func newFixture(t *testing.T) fixture {
 	ctx := context.Background()
 	st := wardtest.NewStore(t)
 	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
-	ids := msi.New(st, msi.Config{Now: clk.Now})
-	if _, _, err := ids.PutGroup(ctx, sub, "rg", resources.GroupSpec{Location: "westeurope"}); err != nil {
+	groups := resources.New(st, resources.Config{Now: clk.Now})
+	ids := msi.New(st, msi.Config{Now: clk.Now, Resources: groups})
+	if _, _, err := groups.PutGroup(ctx, sub, "rg", resources.GroupSpec{Location: "westeurope"}); err != nil {
 		t.Fatal(err)
 	}
 	dir := &directory.Service{Store: st, TenantID: tenant, Now: clk.Now}
 	iss := issuer.New(issuer.Config{Store: st, KEK: make([]byte, 32), PublicURL: publicURL, TenantID: tenant, Now: clk.Now})
-	cl := clusters.New(st, ids, dir, iss, tenant, clk.Now)
-	svc := New(Config{Store: st, Identities: ids, Directory: dir, Clusters: cl, Issuers: iss, TenantID: tenant, PublicURL: publicURL, Now: clk.Now})
+	cl := clusters.New(st, groups, ids, dir, iss, tenant, clk.Now)
+	svc := New(Config{Store: st, Groups: groups, Identities: ids, Directory: dir, Clusters: cl, Issuers: iss, TenantID: tenant, PublicURL: publicURL, Now: clk.Now})
 	return fixture{svc: svc, clusters: cl, ids: ids, clock: clk}
 }
 

@@ -21,11 +21,7 @@ import (
 
 // Service applies the provider's rules on top of storage.
 type Service struct {
-	// The Microsoft.Resources service identities live in, embedded so that
-	// its methods (Subscription, Group, PutGroup, ...) are promoted for the
-	// callers that hold one service to place resources in groups (clusters,
-	// machines); the rules are package resources'.
-	*resources.Service
+	groups  *resources.Service // the groups identities live in
 	store   storage.Storage
 	now     func() time.Time
 	newID   func() string
@@ -61,7 +57,7 @@ func New(store storage.Storage, cfg Config) *Service {
 	if cfg.Resources == nil {
 		cfg.Resources = resources.New(store, resources.Config{Now: cfg.Now, Changed: cfg.Changed})
 	}
-	return &Service{Service: cfg.Resources, store: store, now: cfg.Now, newID: cfg.NewID, changed: cfg.Changed}
+	return &Service{groups: cfg.Resources, store: store, now: cfg.Now, newID: cfg.NewID, changed: cfg.Changed}
 }
 
 // IdentitySpec is the writable part of a user-assigned identity.
@@ -98,11 +94,11 @@ func (s *Service) PutIdentity(ctx context.Context, ref storage.IdentityRef, spec
 	if err := resources.ValidateTags(spec.Tags); err != nil {
 		return storage.Identity{}, false, err
 	}
-	sub, err := s.Subscription(ctx, ref.SubscriptionID)
+	sub, err := s.groups.Subscription(ctx, ref.SubscriptionID)
 	if err != nil {
 		return storage.Identity{}, false, err
 	}
-	rg, err := s.Group(ctx, ref.SubscriptionID, ref.ResourceGroup)
+	rg, err := s.groups.Group(ctx, ref.SubscriptionID, ref.ResourceGroup)
 	if err != nil {
 		return storage.Identity{}, false, err
 	}
@@ -149,7 +145,7 @@ func (s *Service) PatchIdentity(ctx context.Context, ref storage.IdentityRef, ta
 			return storage.Identity{}, err
 		}
 	}
-	if _, err := s.Group(ctx, ref.SubscriptionID, ref.ResourceGroup); err != nil {
+	if _, err := s.groups.Group(ctx, ref.SubscriptionID, ref.ResourceGroup); err != nil {
 		return storage.Identity{}, err
 	}
 	now := s.now().UTC()
@@ -172,7 +168,7 @@ func (s *Service) PatchIdentity(ctx context.Context, ref storage.IdentityRef, ta
 
 // Identity reads an identity.
 func (s *Service) Identity(ctx context.Context, ref storage.IdentityRef) (storage.Identity, error) {
-	if _, err := s.Group(ctx, ref.SubscriptionID, ref.ResourceGroup); err != nil {
+	if _, err := s.groups.Group(ctx, ref.SubscriptionID, ref.ResourceGroup); err != nil {
 		return storage.Identity{}, err
 	}
 	id, err := s.store.GetIdentity(ctx, ref)
@@ -185,10 +181,10 @@ func (s *Service) Identity(ctx context.Context, ref storage.IdentityRef) (storag
 // Identities lists one page of identities in a subscription or a group.
 func (s *Service) Identities(ctx context.Context, f storage.IdentityFilter, p storage.Page) ([]storage.Identity, string, error) {
 	if f.ResourceGroup != "" {
-		if _, err := s.Group(ctx, f.SubscriptionID, f.ResourceGroup); err != nil {
+		if _, err := s.groups.Group(ctx, f.SubscriptionID, f.ResourceGroup); err != nil {
 			return nil, "", err
 		}
-	} else if _, err := s.Subscription(ctx, f.SubscriptionID); err != nil {
+	} else if _, err := s.groups.Subscription(ctx, f.SubscriptionID); err != nil {
 		return nil, "", err
 	}
 	return s.store.ListIdentities(ctx, f, p)
@@ -196,7 +192,7 @@ func (s *Service) Identities(ctx context.Context, f storage.IdentityFilter, p st
 
 // DeleteIdentity deletes an identity and its federated credentials.
 func (s *Service) DeleteIdentity(ctx context.Context, ref storage.IdentityRef) (found bool, err error) {
-	if _, err := s.Group(ctx, ref.SubscriptionID, ref.ResourceGroup); err != nil {
+	if _, err := s.groups.Group(ctx, ref.SubscriptionID, ref.ResourceGroup); err != nil {
 		return false, err
 	}
 	err = s.store.DeleteIdentity(ctx, ref)
@@ -212,7 +208,7 @@ func (s *Service) PutFederatedCredential(ctx context.Context, ref storage.Identi
 	if err := ValidateFederatedCredential(name, spec); err != nil {
 		return storage.FederatedCredential{}, false, err
 	}
-	if _, err := s.Group(ctx, ref.SubscriptionID, ref.ResourceGroup); err != nil {
+	if _, err := s.groups.Group(ctx, ref.SubscriptionID, ref.ResourceGroup); err != nil {
 		return storage.FederatedCredential{}, false, err
 	}
 	idKey := resourceid.Key(resourceid.IdentityID(ref.SubscriptionID, ref.ResourceGroup, ref.Name))
@@ -270,7 +266,7 @@ func (s *Service) FederatedCredential(ctx context.Context, ref storage.IdentityR
 
 // FederatedCredentials lists one page of an identity's credentials.
 func (s *Service) FederatedCredentials(ctx context.Context, ref storage.IdentityRef, p storage.Page) ([]storage.FederatedCredential, string, error) {
-	if _, err := s.Group(ctx, ref.SubscriptionID, ref.ResourceGroup); err != nil {
+	if _, err := s.groups.Group(ctx, ref.SubscriptionID, ref.ResourceGroup); err != nil {
 		return nil, "", err
 	}
 	items, next, err := s.store.ListFederatedCredentials(ctx, ref, p)

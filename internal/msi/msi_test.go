@@ -51,9 +51,10 @@ func (b *blockingStore) PutFederatedCredential(ctx context.Context, c storage.Fe
 func TestConcurrentFederatedCredentialWritesConflict(t *testing.T) {
 	_, st := newService(t)
 	bs := &blockingStore{Storage: st, block: "fic-1", entered: make(chan struct{}), release: make(chan struct{})}
-	svc := New(bs, Config{})
+	groups := resources.New(bs, resources.Config{})
+	svc := New(bs, Config{Resources: groups})
 	ctx := context.Background()
-	if _, _, err := svc.PutGroup(ctx, sub, "rg", resources.GroupSpec{Location: "westeurope"}); err != nil {
+	if _, _, err := groups.PutGroup(ctx, sub, "rg", resources.GroupSpec{Location: "westeurope"}); err != nil {
 		t.Fatal(err)
 	}
 	ref := storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "app"}
@@ -112,7 +113,7 @@ func TestInjectedClockAndIDs(t *testing.T) {
 		return []string{"aaaaaaaa-0000-0000-0000-000000000001", "aaaaaaaa-0000-0000-0000-000000000002"}[n-1]
 	}})
 	ctx := context.Background()
-	if _, _, err := svc.PutGroup(ctx, sub, "rg", resources.GroupSpec{Location: "westeurope"}); err != nil {
+	if _, _, err := resources.New(st, resources.Config{}).PutGroup(ctx, sub, "rg", resources.GroupSpec{Location: "westeurope"}); err != nil {
 		t.Fatal(err)
 	}
 	id, _, err := svc.PutIdentity(ctx, storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "app"}, IdentitySpec{Location: "westeurope"})

@@ -82,6 +82,11 @@ type Route struct {
 	// Protocol is the part's wire protocol: the envelope of a recovered
 	// panic's 500 and the request ID headers; nil is plain text, no IDs.
 	Protocol *Protocol
+	// MaxBody caps the request body for this route, below the mux's cap
+	// (a token form, a secret); 0 is the mux's cap. A read past it fails
+	// with *http.MaxBytesError, which the handler answers in its protocol
+	// (413 where the protocol has one).
+	MaxBody int64
 
 	segs []segment
 }
@@ -142,6 +147,13 @@ type Mux struct {
 	// Log, when set, gets one access log line per request and every
 	// recovered panic.
 	Log *slog.Logger
+	// MaxBody caps every request body (a route may declare less); 0 is
+	// DefaultMaxBody.
+	MaxBody int64
+	// ReadTimeout is how long a request's body may take to arrive, so a
+	// client that trickles its body cannot hold a connection; 0 is
+	// DefaultReadTimeout.
+	ReadTimeout time.Duration
 
 	routes    []*Route
 	hosts     map[string]func(host string) bool
@@ -153,6 +165,12 @@ type prefixFallback struct {
 	prefix string // lower-cased path prefix
 	fb     Fallback
 }
+
+// Limits on every request body unless the Mux or the route says otherwise.
+const (
+	DefaultMaxBody     = 8 << 20
+	DefaultReadTimeout = 20 * time.Second
+)
 
 // New returns an empty Mux.
 func New() *Mux { return &Mux{hosts: map[string]func(string) bool{}} }
@@ -200,6 +218,9 @@ func (m *Mux) Handle(rt Route) {
 		default:
 			rt.segs = append(rt.segs, segment{lit: strings.ToLower(s)})
 		}
+	}
+	if rt.MaxBody < 0 {
+		panic(fmt.Sprintf("router: %s declares a negative body cap", rt.Key()))
 	}
 	if multi > 1 {
 		panic(fmt.Sprintf("router: %s has more than one {name...} segment", rt.Key()))
@@ -330,16 +351,40 @@ func (m *Mux) Match(r *http.Request) (rt *Route, p Params, allowed []string) {
 
 // ServeHTTP dispatches to the matched route's handler with the route in the
 // request's context, or to the fallback of the path's prefix. It applies,
-// once for every part, the access log, the route's protocol's request IDs
-// and panic recovery (see Protocol).
+// once for every part, the access log, the body's read deadline and cap
+// (the route's, else the mux's), the route's protocol's request IDs and
+// panic recovery (see Protocol).
 func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	rec := &recorder{ResponseWriter: w}
-	defer m.accessLog(rec, r, time.Now())
-	m.dispatch(rec, r)
+	defer m.accessLog(rec, r, start)
+	rt, p, allowed := m.Match(r)
+	m.bound(w, r, rt, start)
+	m.dispatch(rec, r, rt, p, allowed)
 }
 
-func (m *Mux) dispatch(w http.ResponseWriter, r *http.Request) {
-	rt, p, allowed := m.Match(r)
+// bound gives the body a read deadline and caps it. The cap wraps the
+// connection's own writer, not the recorder, so net/http learns of an
+// oversized body and closes the connection after the answer.
+func (m *Mux) bound(w http.ResponseWriter, r *http.Request, rt *Route, now time.Time) {
+	timeout := m.ReadTimeout
+	if timeout <= 0 {
+		timeout = DefaultReadTimeout
+	}
+	_ = http.NewResponseController(w).SetReadDeadline(now.Add(timeout))
+	limit := m.MaxBody
+	if limit <= 0 {
+		limit = DefaultMaxBody
+	}
+	if rt != nil && rt.MaxBody > 0 && rt.MaxBody < limit {
+		limit = rt.MaxBody
+	}
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+	}
+}
+
+func (m *Mux) dispatch(w http.ResponseWriter, r *http.Request, rt *Route, p Params, allowed []string) {
 	if rt != nil {
 		m.serve(rt, w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, matched{route: rt, params: p})))
 		return

@@ -1,6 +1,9 @@
 package router
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -78,6 +81,7 @@ func TestHandleRefuses(t *testing.T) {
 		{Method: "GET", Pattern: "/x", Handler: ok, Access: Public("p"), Host: "nowhere"}, // unknown host class
 		{Method: "GET", Pattern: "/{a...}/{b...}", Handler: ok, Access: Public("p")},      // two multi-segment captures
 		{Method: "", Pattern: "/x", Handler: ok, Access: Public("p")},
+		{Method: "GET", Pattern: "/x", Handler: ok, Access: Public("p"), MaxBody: -1}, // negative cap
 	}
 	for i, r := range bad {
 		func() {
@@ -97,4 +101,44 @@ func TestHandleRefuses(t *testing.T) {
 		}
 	}()
 	m.Handle(Route{Method: "GET", Pattern: "/X", Handler: ok, Access: Public("p")})
+}
+
+// TestBodyCap: the mux caps every body once, at the route's cap when it
+// declares one below the mux's, and the handler sees *http.MaxBytesError
+// (with the limit) past it, so each protocol writes its own 413.
+func TestBodyCap(t *testing.T) {
+	m := New()
+	m.MaxBody = 16
+	read := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, fmt.Sprintf("larger than %d", tooBig.Limit), http.StatusRequestEntityTooLarge)
+			return
+		}
+		fmt.Fprintf(w, "read %d", len(b))
+	})
+	m.Handle(Route{Method: "POST", Pattern: "/small", Handler: read, Access: Public("p"), MaxBody: 4})
+	m.Handle(Route{Method: "POST", Pattern: "/default", Handler: read, Access: Public("p")})
+	m.Handle(Route{Method: "POST", Pattern: "/above", Handler: read, Access: Public("p"), MaxBody: 1 << 20})
+	cases := []struct {
+		path, body string
+		status     int
+		want       string
+	}{
+		{"/small", "abcd", http.StatusOK, "read 4"},
+		{"/small", "abcde", http.StatusRequestEntityTooLarge, "larger than 4"},
+		{"/default", strings.Repeat("x", 16), http.StatusOK, "read 16"},
+		{"/default", strings.Repeat("x", 17), http.StatusRequestEntityTooLarge, "larger than 16"},
+		{"/above", strings.Repeat("x", 17), http.StatusRequestEntityTooLarge, "larger than 16"}, // a route cannot raise the mux's cap
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%s %d bytes", c.path, len(c.body)), func(t *testing.T) {
+			w := httptest.NewRecorder()
+			m.ServeHTTP(w, httptest.NewRequest("POST", c.path, strings.NewReader(c.body)))
+			if w.Code != c.status || !strings.Contains(w.Body.String(), c.want) {
+				t.Errorf("got %d %q, want %d %q", w.Code, w.Body.String(), c.status, c.want)
+			}
+		})
+	}
 }

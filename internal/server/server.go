@@ -37,6 +37,7 @@ import (
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/pki"
 	"github.com/ward-id/ward/internal/rbac"
+	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/signer"
 	"github.com/ward-id/ward/internal/signer/rotation"
@@ -245,9 +246,11 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	})
 	// Every identity or credential write clears the token service's cache;
 	// a resource group's deletion takes its vaults with it.
-	identities := msi.New(store, msi.Config{Changed: func() { tokens.Invalidate(); vaults.Forget("") }})
+	changed := func() { tokens.Invalidate(); vaults.Forget("") }
+	groups := resources.New(store, resources.Config{Changed: changed})
+	identities := msi.New(store, msi.Config{Changed: changed, Resources: groups})
 	dirSvc := &directory.Service{Store: store, TenantID: admin.TenantID, Now: time.Now}
-	clusterSvc := clusters.New(store, identities, dirSvc, issuers, admin.TenantID, time.Now)
+	clusterSvc := clusters.New(store, groups, identities, dirSvc, issuers, admin.TenantID, time.Now)
 	access, err := authz.New(ctx, store, time.Now)
 	if err != nil {
 		return nil, fmt.Errorf("load role assignments: %w", err)
@@ -256,7 +259,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	clusterSvc.PrincipalDeleted = access.DeletePrincipalAssignments
-	machineSvc := machines.New(machines.Config{Store: store, Identities: identities, Directory: dirSvc, Clusters: clusterSvc,
+	machineSvc := machines.New(machines.Config{Store: store, Groups: groups, Identities: identities, Directory: dirSvc, Clusters: clusterSvc,
 		Issuers: issuers, TenantID: admin.TenantID, PublicURL: publicURL})
 	machineSvc.PrincipalDeleted = access.DeletePrincipalAssignments
 	tokenIssuers := []string{sts.IssuerV1(publicURL, admin.TenantID), sts.IssuerV2(publicURL, admin.TenantID)}
@@ -267,6 +270,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 			Audiences: append([]string{vaults.Hosts.Resource(), vaults.Hosts.Resource() + "/"}, audience.VaultAliases()...)},
 	}
 	armH := arm.New(arm.Config{
+		Resources: groups,
 		Service:   identities,
 		Clusters:  clusterSvc,
 		Machines:  machineSvc,
@@ -322,8 +326,10 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// call it; anything else is a 404 before any handler runs.
 	mux := router.New()
 	mux.Wrap = met.instrument
-	// The mux writes the access log, sets each protocol's request IDs and
-	// recovers panics into the route's protocol's 500, once for every part.
+	// The mux writes the access log, sets each protocol's request IDs, caps
+	// every body and its read time (router.DefaultMaxBody and
+	// DefaultReadTimeout; a route may declare a smaller cap) and recovers
+	// panics into the route's protocol's 500, once for every part.
 	mux.Log = log
 	vaultH.Mount(mux)
 	mux.Handle(router.Route{Method: http.MethodGet, Pattern: "/healthz", Access: router.Public("liveness for load balancers and probes; says only ok"),
@@ -342,11 +348,11 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Auth: &authn.JWT{Keys: keys, Issuers: tokenIssuers, Audiences: append(self, audience.GraphAliases()...), Now: time.Now}}).Mount(mux)
 	console.New(console.Config{Store: store, Access: access, Identities: identities, Clusters: clusterSvc, PublicURL: publicURL, Logger: log,
 		Auth: &authn.JWT{Keys: keys, Issuers: tokenIssuers, Audiences: append(self, audience.ManagementAliases()...), Now: time.Now}}).Mount(mux)
-	(&issuer.Handler{Issuers: issuers}).Mount(mux)
+	(&issuer.Handler{Issuers: issuers, Log: log}).Mount(mux)
 	sts.NewHandler(tokens).Mount(mux)
 	(&agentserver.Handler{Machines: machineSvc, Tokens: tokens, TenantID: admin.TenantID, PublicURL: publicURL, Log: log}).Mount(mux)
 	s.mux = mux
-	s.handler = bounded(canonicalPaths(mux))
+	s.handler = canonicalPaths(mux)
 	s.tasks = append(s.tasks, func(ctx context.Context) { keys.Run(ctx, time.Minute) })
 	s.tasks = append(s.tasks, func(ctx context.Context) {
 		audit.Retention{Store: store, Age: cfg.LogRetention, Logger: log}.Run(ctx, audit.RetentionInterval)
@@ -394,8 +400,8 @@ func (s *Server) Run(ctx context.Context) error {
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
-		// A backstop for body reads; bounded() sets the per-request deadline.
-		ReadTimeout:    2 * bodyReadTimeout,
+		// A backstop for body reads; the mux sets the per-request deadline.
+		ReadTimeout:    2 * router.DefaultReadTimeout,
 		IdleTimeout:    2 * time.Minute,
 		MaxHeaderBytes: 1 << 20,
 		TLSConfig: &tls.Config{
@@ -437,22 +443,6 @@ func publicHost(a *net.TCPAddr) string {
 		ip = net.IPv4(127, 0, 0, 1)
 	}
 	return net.JoinHostPort(ip.String(), fmt.Sprint(a.Port))
-}
-
-// Limits on every request's body: a size cap and a read deadline, so a
-// client that trickles its body cannot hold a connection open.
-const (
-	maxRequestBody  = 8 << 20
-	bodyReadTimeout = 20 * time.Second
-)
-
-// bounded caps every request body and gives its reading a deadline.
-func bounded(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
-		r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
-		next.ServeHTTP(w, r)
-	})
 }
 
 // loadKEK returns the key-encryption key: WARD_KEK (base64), else the KEK

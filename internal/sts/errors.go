@@ -56,9 +56,9 @@ type errorBody struct {
 func writeError(w http.ResponseWriter, r *http.Request, e *Error, now time.Time, errorURIBase string) {
 	ts := now.UTC().Format("2006-01-02 15:04:05Z")
 	trace := uuid.NewString()
-	corr := r.Header.Get("client-request-id")
+	corr := r.Header.Get(headerClientRequestID)
 	if corr == "" {
-		corr = r.URL.Query().Get("client-request-id")
+		corr = r.URL.Query().Get(headerClientRequestID)
 	}
 	if _, err := uuid.Parse(corr); err != nil {
 		corr = uuid.NewString()

@@ -71,48 +71,10 @@ func (h *Handler) tenant(w http.ResponseWriter, r *http.Request, seg string, fn 
 	fn(tid)
 }
 
-// discovery serves the OpenID configuration. For common/organizations the
-// issuer carries Entra's {tenantid} placeholder.
+// discovery serves the OpenID configuration.
 func (h *Handler) discovery(w http.ResponseWriter, r *http.Request, tid, seg string, v2 bool) {
-	base := h.svc.publicURL
-	authority := base + "/" + seg
-	issuerTenant := tid
-	if l := strings.ToLower(seg); l == TenantCommon || l == TenantOrganizations {
-		issuerTenant = "{tenantid}"
-	}
-	doc := map[string]any{
-		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
-		"response_modes_supported":              []string{"query", "fragment", "form_post"},
-		"subject_types_supported":               []string{"pairwise"},
-		"id_token_signing_alg_values_supported": []string{"RS256"},
-		"response_types_supported":              []string{"code", "id_token", "code id_token", "id_token token"},
-		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
-		"request_uri_parameter_supported":       false,
-		"http_logout_supported":                 true,
-		"frontchannel_logout_supported":         true,
-		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "nbf", "tid", "ver", "oid", "appid", "azp", "idtyp", "xms_mirid"},
-		"tenant_region_scope":                   "WW",
-		"cloud_instance_name":                   "ward",
-		"cloud_graph_host_name":                 hostOf(base),
-		"msgraph_host":                          hostOf(base),
-		"rbac_url":                              base,
-	}
-	if v2 {
-		doc["issuer"] = IssuerV2(base, issuerTenant)
-		doc["token_endpoint"] = authority + "/oauth2/v2.0/token"
-		doc["authorization_endpoint"] = authority + "/oauth2/v2.0/authorize"
-		doc["device_authorization_endpoint"] = authority + "/oauth2/v2.0/devicecode"
-		doc["end_session_endpoint"] = authority + "/oauth2/v2.0/logout"
-		doc["jwks_uri"] = authority + "/discovery/v2.0/keys"
-	} else {
-		doc["issuer"] = IssuerV1(base, issuerTenant)
-		doc["token_endpoint"] = authority + "/oauth2/token"
-		doc["authorization_endpoint"] = authority + "/oauth2/authorize"
-		doc["end_session_endpoint"] = authority + "/oauth2/logout"
-		doc["jwks_uri"] = authority + "/discovery/keys"
-	}
 	w.Header().Set("Cache-Control", "max-age=86400, private")
-	writeJSON(w, http.StatusOK, doc)
+	writeJSON(w, http.StatusOK, h.svc.Discovery(tid, seg, v2))
 }
 
 func hostOf(u string) string {
@@ -194,7 +156,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, tenant string, v
 		writeError(w, r, newErr(http.StatusMethodNotAllowed, errInvalidRequest, 900561, "The endpoint only accepts POST requests. Received a %s request.", r.Method), now, h.svc.publicURL)
 		return
 	}
-	form, err := readForm(w, r)
+	form, err := readForm(r)
 	if err != nil {
 		writeError(w, r, err, now, h.svc.publicURL)
 		return
@@ -225,16 +187,17 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, tenant string, v
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// readForm reads a bounded application/x-www-form-urlencoded body.
-func readForm(w http.ResponseWriter, r *http.Request) (url.Values, *Error) {
+// readForm reads an application/x-www-form-urlencoded body, which the mux
+// caps at the token routes' maxFormBytes.
+func readForm(r *http.Request) (url.Values, *Error) {
 	ct := strings.ToLower(r.Header.Get("Content-Type"))
 	if !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
 		return nil, newErr(http.StatusBadRequest, errInvalidRequest, CodeMissingParameter, "The request body must be application/x-www-form-urlencoded; got Content-Type '%s'.", r.Header.Get("Content-Type"))
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFormBytes))
+	body, err := io.ReadAll(r.Body)
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return nil, newErr(http.StatusRequestEntityTooLarge, errInvalidRequest, CodeInvalidJWT, "The request body is larger than %d bytes.", maxFormBytes)
+		return nil, newErr(http.StatusRequestEntityTooLarge, errInvalidRequest, CodeInvalidJWT, "The request body is larger than %d bytes.", tooBig.Limit)
 	}
 	if err != nil {
 		// A body that stops arriving (the read deadline) or a broken

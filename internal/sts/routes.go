@@ -24,6 +24,6 @@ func (h *Handler) Mount(mux *router.Mux) {
 	}
 	token := router.Public("the token endpoint authenticates the client by the credential in the form (secret, certificate or federated assertion)")
 	for _, p := range []string{"/{tenant}/oauth2/v2.0/token", "/{tenant}/oauth2/token"} {
-		mux.Handle(router.Route{Method: http.MethodPost, Pattern: p, Access: token, Handler: h, Protocol: proto})
+		mux.Handle(router.Route{Method: http.MethodPost, Pattern: p, Access: token, Handler: h, Protocol: proto, MaxBody: maxFormBytes})
 	}
 }

@@ -17,6 +17,10 @@ const (
 	DefaultScopeSuffix     = "/.default"
 )
 
+// headerClientRequestID is MSAL's request ID (header or query parameter),
+// echoed as the error's correlation_id.
+const headerClientRequestID = "client-request-id"
+
 // OIDC scopes MSAL appends to every request; ignored when picking the resource.
 var oidcScopes = map[string]bool{"openid": true, "offline_access": true, "profile": true, "email": true}
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/authn"
+	"github.com/ward-id/ward/internal/challenge"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -66,10 +67,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(b)
 }
 
-// challenge answers 401 with the Bearer challenge azsecrets parses: values
-// without spaces, the tenant as the fourth '/' segment of authorization.
+// challenge answers 401 with Key Vault's Bearer challenge, which azsecrets
+// parses.
 func (h *Handler) challenge(w http.ResponseWriter, msg string) {
-	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer authorization="%s", resource="%s"`, h.Authority, h.Svc.Hosts.Resource()))
+	w.Header().Set(challenge.Header, challenge.KeyVault(h.Authority, h.Svc.Hosts.Resource()))
 	writeErr(w, http.StatusUnauthorized, "Unauthorized", "", msg)
 }
 
@@ -273,8 +274,12 @@ func attrs(a attributesJSON) SecretAttributes {
 	return out
 }
 
+// maxBody caps a vault request's body (the mux applies it): a secret and
+// its attributes.
+const maxBody = 256 << 10
+
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 256<<10))
+	b, err := io.ReadAll(r.Body)
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		writeErr(w, http.StatusRequestEntityTooLarge, "BadParameter", "", "The request body is larger than 256 KiB.")
@@ -320,7 +325,7 @@ var protocol = &router.Protocol{Name: "keyvault", Internal: func(w http.Response
 func (h *Handler) Mount(mux *router.Mux) {
 	mux.HostClass(HostClass, func(host string) bool { _, ok := h.Svc.Hosts.VaultFromHost(host); return ok })
 	add := func(method, pattern, action string) {
-		mux.Handle(router.Route{Host: HostClass, Method: method, Pattern: pattern, Handler: h, Protocol: protocol,
+		mux.Handle(router.Route{Host: HostClass, Method: method, Pattern: pattern, Handler: h, Protocol: protocol, MaxBody: maxBody,
 			Access: router.Handler("data action " + action + " at the vault or the secret")})
 	}
 	add(http.MethodGet, "/secrets", ActionReadMetadata)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ward-id/ward/internal/authn"
+	"github.com/ward-id/ward/internal/challenge"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/signer"
 )
@@ -68,7 +69,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	p, err := h.Auth.Authenticate(r.Context(), r)
 	if err != nil {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="", authorization_uri="`+h.Base+`", error="invalid_token"`)
+		w.Header().Set(challenge.Header, challenge.Graph(h.Base))
 		writeErr(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure: "+err.Error())
 		return
 	}
