@@ -23,6 +23,12 @@ type checker interface {
 	check(cmd *cobra.Command) error
 }
 
+// wordTaker is a verb that reads positional words, as az reads stray words
+// after --tags as more tags; it gets them before check.
+type wordTaker interface {
+	words(args []string)
+}
+
 // env is what a verb's run may use besides the API.
 type env struct {
 	out    io.Writer // where results that are not rendered go (manifests, flags)
@@ -35,12 +41,31 @@ type env struct {
 func (g *Globals) command(use, short string, v verb) *cobra.Command {
 	cmd := &cobra.Command{Use: use, Short: short}
 	v.flags(cmd)
-	if ch, ok := v.(checker); ok {
-		cmd.PreRunE = func(cmd *cobra.Command, _ []string) error { return ch.check(cmd) }
+	wt, takesWords := v.(wordTaker)
+	ch, checks := v.(checker)
+	if takesWords {
+		cmd.Args = cobra.ArbitraryArgs
+	}
+	if takesWords || checks {
+		cmd.PreRunE = func(cmd *cobra.Command, args []string) error {
+			if takesWords {
+				wt.words(args)
+			}
+			if checks {
+				return ch.check(cmd)
+			}
+			return nil
+		}
 	}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		e := env{out: cmd.OutOrStdout(), errOut: cmd.ErrOrStderr(), changed: cmd.Flags().Changed}
 		return g.runConn(func(ctx context.Context, c *conn) (any, error) { return v.run(ctx, e, c) })(cmd, args)
 	}
+	return cmd
+}
+
+// noArgs makes cmd refuse positional words.
+func noArgs(cmd *cobra.Command) *cobra.Command {
+	cmd.Args = cobra.NoArgs
 	return cmd
 }
