@@ -63,16 +63,9 @@ func aksCmd(g *Globals) *cobra.Command {
 }
 
 // aksCluster is the --name/--resource-group pair every per-cluster verb takes.
-type aksCluster struct{ name, group string }
+type aksCluster struct{ nameGroup }
 
-func (v *aksCluster) flags(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&v.name, "name", "n", "", "cluster name")
-	cmd.Flags().StringVarP(&v.group, "resource-group", "g", "", "resource group")
-}
-
-func (v *aksCluster) check(cmd *cobra.Command) error {
-	return requireFlags(cmd, "name", "resource-group")
-}
+func (v *aksCluster) flags(cmd *cobra.Command) { v.bind(cmd, "cluster name") }
 
 // aksPut is `ward aks create` and `ward aks update`: both PUT the cluster.
 type aksPut struct {
