@@ -133,11 +133,7 @@ func (v *aksPut) run(ctx context.Context, e env, c *conn) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := c.client.PutCluster(ctx, sub, v.group, v.name, b)
-	if err != nil {
-		return nil, err
-	}
-	return clusterView(out), nil
+	return viewOf(clusterView)(c.client.PutCluster(ctx, sub, v.group, v.name, b))
 }
 
 // aksShow is `ward aks show`.

@@ -134,11 +134,7 @@ func (v *machineShow) run(ctx context.Context, _ env, cn *conn) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := cn.client.GetMachine(ctx, sub, v.group, v.name)
-	if err != nil {
-		return nil, err
-	}
-	return machineView(out), nil
+	return viewOf(machineView)(cn.client.GetMachine(ctx, sub, v.group, v.name))
 }
 
 // machineList is `ward connectedmachine list`.
@@ -202,11 +198,7 @@ func (v *machineIdentity) run(ctx context.Context, _ env, cn *conn) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	out, err := cn.client.PatchMachine(ctx, sub, v.group, v.name, map[string]any{"identity": identityBlock(v.identities, !v.assign, cur)})
-	if err != nil {
-		return nil, err
-	}
-	return identityOutput(out), nil
+	return viewOf(identityOutput)(cn.client.PatchMachine(ctx, sub, v.group, v.name, map[string]any{"identity": identityBlock(v.identities, !v.assign, cur)}))
 }
 
 // identityBlock is the identity of a PUT (cur nil) or of a PATCH that adds

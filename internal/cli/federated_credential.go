@@ -123,11 +123,7 @@ func (v *ficShow) run(ctx context.Context, _ env, c *conn) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := c.client.GetFederatedCredential(ctx, sub, v.group, v.identity, v.name)
-	if err != nil {
-		return nil, err
-	}
-	return ficView(f), nil
+	return viewOf(ficView)(c.client.GetFederatedCredential(ctx, sub, v.group, v.identity, v.name))
 }
 
 // ficDelete is `ward identity federated-credential delete`.

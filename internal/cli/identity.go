@@ -127,11 +127,7 @@ func (v *identityShow) run(ctx context.Context, _ env, c *conn) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, err := c.client.GetIdentity(ctx, sub, v.group, v.name)
-	if err != nil {
-		return nil, err
-	}
-	return identityView(id), nil
+	return viewOf(identityView)(c.client.GetIdentity(ctx, sub, v.group, v.name))
 }
 
 // identityList is `ward identity list`.
@@ -182,11 +178,7 @@ func (v *identityUpdate) run(ctx context.Context, _ env, c *conn) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, err := c.client.UpdateIdentityTags(ctx, sub, v.group, v.name, t)
-	if err != nil {
-		return nil, err
-	}
-	return identityView(id), nil
+	return viewOf(identityView)(c.client.UpdateIdentityTags(ctx, sub, v.group, v.name, t))
 }
 
 // identityDelete is `ward identity delete`.

@@ -207,11 +207,7 @@ func (v *vaultLookup) check(cmd *cobra.Command) error { return requireFlags(cmd,
 type vaultShow struct{ vaultLookup }
 
 func (v *vaultShow) run(ctx context.Context, _ env, c *conn) (any, error) {
-	kv, err := findVault(ctx, c, v.group, v.name)
-	if err != nil {
-		return nil, err
-	}
-	return vaultView(kv), nil
+	return viewOf(vaultView)(findVault(ctx, c, v.group, v.name))
 }
 
 // vaultList is `ward keyvault list`.

@@ -69,3 +69,14 @@ func noArgs(cmd *cobra.Command) *cobra.Command {
 	cmd.Args = cobra.NoArgs
 	return cmd
 }
+
+// viewOf renders a client call's result as az prints it, or passes on
+// its error: return viewOf(identityView)(c.client.GetIdentity(...)).
+func viewOf[T any](view func(T) map[string]any) func(T, error) (any, error) {
+	return func(x T, err error) (any, error) {
+		if err != nil {
+			return nil, err
+		}
+		return view(x), nil
+	}
+}
