@@ -143,10 +143,9 @@ func (v *spCredentialReset) run(ctx context.Context, _ env, c *conn) (any, error
 // spShow is `ward ad sp show`.
 type spShow struct{ spID }
 
+func (*spShow) inSubscription() {}
+
 func (v *spShow) run(ctx context.Context, _ env, c *conn) (any, error) {
-	if _, err := c.subscription(); err != nil {
-		return nil, err
-	}
 	return c.client.GetServicePrincipal(ctx, v.id)
 }
 
@@ -158,20 +157,18 @@ func (v *spList) flags(cmd *cobra.Command) {
 	cmd.Flags().Bool("all", false, "list all (the default here)")
 }
 
+func (*spList) inSubscription() {}
+
 func (v *spList) run(ctx context.Context, _ env, c *conn) (any, error) {
-	if _, err := c.subscription(); err != nil {
-		return nil, err
-	}
 	return c.client.ListServicePrincipals(ctx, v.displayName)
 }
 
 // spDelete is `ward ad sp delete`.
 type spDelete struct{ spID }
 
+func (*spDelete) inSubscription() {}
+
 func (v *spDelete) run(ctx context.Context, _ env, c *conn) (any, error) {
-	if _, err := c.subscription(); err != nil {
-		return nil, err
-	}
 	return nil, c.client.DeleteServicePrincipal(ctx, v.id)
 }
 

@@ -66,11 +66,9 @@ func (v *machineCreate) flags(cmd *cobra.Command) {
 	f.DurationVar(&v.tokenLifetime, "join-token-lifetime", time.Hour, "how long the join token is valid (1s to 24h)")
 }
 
+func (*machineCreate) inSubscription() {}
+
 func (v *machineCreate) run(ctx context.Context, e env, cn *conn) (any, error) {
-	sub, err := cn.subscription()
-	if err != nil {
-		return nil, err
-	}
 	tags, err := parseTags(v.tags)
 	if err != nil {
 		return nil, err
@@ -82,7 +80,7 @@ func (v *machineCreate) run(ctx context.Context, e env, cn *conn) (any, error) {
 	if len(v.identities) > 0 {
 		body["identity"] = identityBlock(v.identities, false, nil)
 	}
-	out, err := cn.client.PutMachine(ctx, sub, v.group, v.name, body)
+	out, err := cn.client.PutMachine(ctx, cn.sub, v.group, v.name, body)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +88,7 @@ func (v *machineCreate) run(ctx context.Context, e env, cn *conn) (any, error) {
 	token, _ := view["wardJoinToken"].(string)
 	if v.tokenLifetime != time.Hour && token != "" {
 		// The create response's token has the default lifetime; replace it.
-		jt, err := cn.client.ResetMachineCredential(ctx, sub, v.group, v.name, int64(v.tokenLifetime/time.Second))
+		jt, err := cn.client.ResetMachineCredential(ctx, cn.sub, v.group, v.name, int64(v.tokenLifetime/time.Second))
 		if err != nil {
 			return nil, err
 		}
@@ -129,12 +127,10 @@ func caHint(cn *conn) string {
 // machineShow is `ward connectedmachine show`.
 type machineShow struct{ machineRef }
 
+func (*machineShow) inSubscription() {}
+
 func (v *machineShow) run(ctx context.Context, _ env, cn *conn) (any, error) {
-	sub, err := cn.subscription()
-	if err != nil {
-		return nil, err
-	}
-	return viewOf(machineView)(cn.client.GetMachine(ctx, sub, v.group, v.name))
+	return viewOf(machineView)(cn.client.GetMachine(ctx, cn.sub, v.group, v.name))
 }
 
 // machineList is `ward connectedmachine list`.
@@ -144,12 +140,10 @@ func (v *machineList) flags(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&v.group, "resource-group", "g", "", "resource group (default: the whole subscription)")
 }
 
+func (*machineList) inSubscription() {}
+
 func (v *machineList) run(ctx context.Context, _ env, cn *conn) (any, error) {
-	sub, err := cn.subscription()
-	if err != nil {
-		return nil, err
-	}
-	items, err := cn.client.ListMachines(ctx, sub, v.group)
+	items, err := cn.client.ListMachines(ctx, cn.sub, v.group)
 	if err != nil {
 		return nil, err
 	}
@@ -164,12 +158,10 @@ func (v *machineDelete) flags(cmd *cobra.Command) {
 	cmd.Flags().BoolP("yes", "y", false, "do not prompt for confirmation")
 }
 
+func (*machineDelete) inSubscription() {}
+
 func (v *machineDelete) run(ctx context.Context, _ env, cn *conn) (any, error) {
-	sub, err := cn.subscription()
-	if err != nil {
-		return nil, err
-	}
-	_, err = cn.client.DeleteMachine(ctx, sub, v.group, v.name)
+	_, err := cn.client.DeleteMachine(ctx, cn.sub, v.group, v.name)
 	return nil, err
 }
 
@@ -189,16 +181,14 @@ func (v *machineIdentity) check(cmd *cobra.Command) error {
 	return requireFlags(cmd, "name", "resource-group", "identities")
 }
 
+func (*machineIdentity) inSubscription() {}
+
 func (v *machineIdentity) run(ctx context.Context, _ env, cn *conn) (any, error) {
-	sub, err := cn.subscription()
+	cur, err := cn.client.GetMachine(ctx, cn.sub, v.group, v.name)
 	if err != nil {
 		return nil, err
 	}
-	cur, err := cn.client.GetMachine(ctx, sub, v.group, v.name)
-	if err != nil {
-		return nil, err
-	}
-	return viewOf(identityOutput)(cn.client.PatchMachine(ctx, sub, v.group, v.name, map[string]any{"identity": identityBlock(v.identities, !v.assign, cur)}))
+	return viewOf(identityOutput)(cn.client.PatchMachine(ctx, cn.sub, v.group, v.name, map[string]any{"identity": identityBlock(v.identities, !v.assign, cur)}))
 }
 
 // identityBlock is the identity of a PUT (cur nil) or of a PATCH that adds
@@ -284,12 +274,10 @@ func (v *machineCredentialReset) flags(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&v.lifetime, "join-token-lifetime", time.Hour, "how long the new join token is valid (1s to 24h)")
 }
 
+func (*machineCredentialReset) inSubscription() {}
+
 func (v *machineCredentialReset) run(ctx context.Context, e env, cn *conn) (any, error) {
-	sub, err := cn.subscription()
-	if err != nil {
-		return nil, err
-	}
-	jt, err := cn.client.ResetMachineCredential(ctx, sub, v.group, v.name, int64(v.lifetime/time.Second))
+	jt, err := cn.client.ResetMachineCredential(ctx, cn.sub, v.group, v.name, int64(v.lifetime/time.Second))
 	if err != nil {
 		return nil, err
 	}
@@ -348,45 +336,37 @@ func (r *poolRef) check(cmd *cobra.Command) error {
 // poolAdd is `ward aks nodepool add`.
 type poolAdd struct{ poolRef }
 
+func (*poolAdd) inSubscription() {}
+
 func (v *poolAdd) run(ctx context.Context, _ env, cn *conn) (any, error) {
-	sub, err := cn.subscription()
-	if err != nil {
-		return nil, err
-	}
-	return cn.client.PutAgentPool(ctx, sub, v.group, v.cluster, v.name, map[string]any{"properties": map[string]any{}})
+	return cn.client.PutAgentPool(ctx, cn.sub, v.group, v.cluster, v.name, map[string]any{"properties": map[string]any{}})
 }
 
 // poolShow is `ward aks nodepool show`.
 type poolShow struct{ poolRef }
 
+func (*poolShow) inSubscription() {}
+
 func (v *poolShow) run(ctx context.Context, _ env, cn *conn) (any, error) {
-	sub, err := cn.subscription()
-	if err != nil {
-		return nil, err
-	}
-	return cn.client.GetAgentPool(ctx, sub, v.group, v.cluster, v.name)
+	return cn.client.GetAgentPool(ctx, cn.sub, v.group, v.cluster, v.name)
 }
 
 // poolList is `ward aks nodepool list`.
 type poolList struct{ poolCluster }
 
+func (*poolList) inSubscription() {}
+
 func (v *poolList) run(ctx context.Context, _ env, cn *conn) (any, error) {
-	sub, err := cn.subscription()
-	if err != nil {
-		return nil, err
-	}
-	return cn.client.ListAgentPools(ctx, sub, v.group, v.cluster)
+	return cn.client.ListAgentPools(ctx, cn.sub, v.group, v.cluster)
 }
 
 // poolDelete is `ward aks nodepool delete`.
 type poolDelete struct{ poolRef }
 
+func (*poolDelete) inSubscription() {}
+
 func (v *poolDelete) run(ctx context.Context, _ env, cn *conn) (any, error) {
-	sub, err := cn.subscription()
-	if err != nil {
-		return nil, err
-	}
-	_, err = cn.client.DeleteAgentPool(ctx, sub, v.group, v.cluster, v.name)
+	_, err := cn.client.DeleteAgentPool(ctx, cn.sub, v.group, v.cluster, v.name)
 	return nil, err
 }
 
@@ -404,16 +384,14 @@ func (r *poolRef) attachedIdentities(ctx context.Context, cl *client.Client, sub
 // poolIdentityList is `ward aks nodepool identity list`.
 type poolIdentityList struct{ poolRef }
 
+func (*poolIdentityList) inSubscription() {}
+
 func (v *poolIdentityList) run(ctx context.Context, _ env, cn *conn) (any, error) {
-	sub, err := cn.subscription()
+	attached, err := v.attachedIdentities(ctx, cn.client, cn.sub)
 	if err != nil {
 		return nil, err
 	}
-	attached, err := v.attachedIdentities(ctx, cn.client, sub)
-	if err != nil {
-		return nil, err
-	}
-	return servedIdentities(ctx, cn.client, sub, v.poolRef, attached)
+	return servedIdentities(ctx, cn.client, cn.sub, v.poolRef, attached)
 }
 
 // poolIdentityChange is `ward aks nodepool identity assign` and `remove`.
@@ -432,12 +410,10 @@ func (v *poolIdentityChange) check(cmd *cobra.Command) error {
 	return requireFlags(cmd, "cluster-name", "resource-group", "name", "identities")
 }
 
+func (*poolIdentityChange) inSubscription() {}
+
 func (v *poolIdentityChange) run(ctx context.Context, _ env, cn *conn) (any, error) {
-	sub, err := cn.subscription()
-	if err != nil {
-		return nil, err
-	}
-	attached, err := v.attachedIdentities(ctx, cn.client, sub)
+	attached, err := v.attachedIdentities(ctx, cn.client, cn.sub)
 	if err != nil {
 		return nil, err
 	}
@@ -455,12 +431,12 @@ func (v *poolIdentityChange) run(ctx context.Context, _ env, cn *conn) (any, err
 			next[id] = map[string]any{}
 		}
 	}
-	out, err := cn.client.PutAgentPool(ctx, sub, v.group, v.cluster, v.name, map[string]any{"properties": map[string]any{"wardUserAssignedIdentities": next}})
+	out, err := cn.client.PutAgentPool(ctx, cn.sub, v.group, v.cluster, v.name, map[string]any{"properties": map[string]any{"wardUserAssignedIdentities": next}})
 	if err != nil {
 		return nil, err
 	}
 	props, _ := out["properties"].(map[string]any)
-	return servedIdentities(ctx, cn.client, sub, v.poolRef, props["wardUserAssignedIdentities"].(map[string]any))
+	return servedIdentities(ctx, cn.client, cn.sub, v.poolRef, props["wardUserAssignedIdentities"].(map[string]any))
 }
 
 // servedIdentities lists what a pool's agents serve: the cluster's kubelet

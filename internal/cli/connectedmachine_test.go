@@ -1,21 +1,10 @@
 package cli
 
-import (
-	"context"
-	"testing"
-)
+import "testing"
 
 func TestConnectedMachineVerbs(t *testing.T) {
 	e := newVerbEnv(t)
-	ctx := context.Background()
-	sub := e.srv.Admin.SubscriptionID
-	if _, _, err := e.srv.Client.CreateOrUpdateGroup(ctx, sub, "rg", "westeurope", nil); err != nil {
-		t.Fatal(err)
-	}
-	uai, _, err := e.srv.Client.CreateOrUpdateIdentity(ctx, sub, "rg", "app", "westeurope", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	uai := e.seed(t, "app")
 	m := []string{"-n", "m1", "-g", "rg"}
 	e.runSteps(t, []step{
 		{"create needs a group", &machineCreate{}, []string{"-n", "m1"}, nil, "--resource-group/-g"},
@@ -24,7 +13,7 @@ func TestConnectedMachineVerbs(t *testing.T) {
 		{"show", &machineShow{}, m, []string{`"name": "m1"`}, ""},
 		{"list", &machineList{}, nil, []string{`"name": "m1"`}, ""},
 		{"identity assign needs identities", &machineIdentity{assign: true}, m, nil, "--identities"},
-		{"identity assign", &machineIdentity{assign: true}, append([]string{"--identities", uai.ID}, m...), []string{`"type": "SystemAssigned, UserAssigned"`}, ""},
+		{"identity assign", &machineIdentity{assign: true}, append([]string{"--identities", uai}, m...), []string{`"type": "SystemAssigned, UserAssigned"`}, ""},
 		{"identity remove [system]", &machineIdentity{}, append([]string{"--identities", systemIdentity}, m...), []string{`"type": "UserAssigned"`}, ""},
 		{"credential reset", &machineCredentialReset{}, m, []string{`"joinToken": "`, "ward agent join"}, ""},
 		{"delete", &machineDelete{}, m, nil, ""},
@@ -35,15 +24,7 @@ func TestConnectedMachineVerbs(t *testing.T) {
 
 func TestNodepoolVerbs(t *testing.T) {
 	e := newVerbEnv(t)
-	ctx := context.Background()
-	sub := e.srv.Admin.SubscriptionID
-	if _, _, err := e.srv.Client.CreateOrUpdateGroup(ctx, sub, "rg", "westeurope", nil); err != nil {
-		t.Fatal(err)
-	}
-	uai, _, err := e.srv.Client.CreateOrUpdateIdentity(ctx, sub, "rg", "app", "westeurope", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	uai := e.seed(t, "app")
 	cl := []string{"--cluster-name", "c1", "-g", "rg"}
 	pool := append([]string{"-n", "pool2"}, cl...)
 	e.runSteps(t, []step{
@@ -52,10 +33,10 @@ func TestNodepoolVerbs(t *testing.T) {
 		{"add", &poolAdd{}, pool, []string{`"name": "pool2"`}, ""},
 		{"show by --nodepool-name", &poolShow{}, append([]string{"--nodepool-name", "pool2"}, cl...), []string{`"name": "pool2"`}, ""},
 		{"list", &poolList{}, cl, []string{`"name": "pool2"`}, ""},
-		{"identity assign", &poolIdentityChange{assign: true}, append([]string{"--identities", uai.ID}, pool...),
-			[]string{`"kind": "kubelet"`, `"kind": "user"`, `"resourceId": "` + uai.ID + `"`}, ""},
-		{"identity list", &poolIdentityList{}, pool, []string{`"resourceId": "` + uai.ID + `"`}, ""},
-		{"identity remove", &poolIdentityChange{}, append([]string{"--identities", uai.ID}, pool...), []string{`"kind": "kubelet"`}, ""},
+		{"identity assign", &poolIdentityChange{assign: true}, append([]string{"--identities", uai}, pool...),
+			[]string{`"kind": "kubelet"`, `"kind": "user"`, `"resourceId": "` + uai + `"`}, ""},
+		{"identity list", &poolIdentityList{}, pool, []string{`"resourceId": "` + uai + `"`}, ""},
+		{"identity remove", &poolIdentityChange{}, append([]string{"--identities", uai}, pool...), []string{`"kind": "kubelet"`}, ""},
 		{"delete", &poolDelete{}, pool, nil, ""},
 		{"gone", &poolShow{}, pool, nil, "NotFound"},
 	})

@@ -85,14 +85,12 @@ func (v *ficPut) check(cmd *cobra.Command) error {
 	return requireFlags(cmd, "name", "identity-name", "resource-group", "issuer", "subject")
 }
 
+func (*ficPut) inSubscription() {}
+
 func (v *ficPut) run(ctx context.Context, _ env, c *conn) (any, error) {
-	sub, err := c.subscription()
-	if err != nil {
-		return nil, err
-	}
 	p := client.FederatedCredentialProperties{Issuer: v.issuer, Subject: v.subject, Audiences: v.audiences}
 	if v.update {
-		old, err := c.client.GetFederatedCredential(ctx, sub, v.group, v.identity, v.name)
+		old, err := c.client.GetFederatedCredential(ctx, c.sub, v.group, v.identity, v.name)
 		if err != nil {
 			return nil, err
 		}
@@ -108,7 +106,7 @@ func (v *ficPut) run(ctx context.Context, _ env, c *conn) (any, error) {
 	} else if len(p.Audiences) == 0 {
 		p.Audiences = []string{DefaultAudience}
 	}
-	f, _, err := c.client.CreateOrUpdateFederatedCredential(ctx, sub, v.group, v.identity, v.name, p)
+	f, _, err := c.client.CreateOrUpdateFederatedCredential(ctx, c.sub, v.group, v.identity, v.name, p)
 	if err != nil {
 		return nil, err
 	}
@@ -118,35 +116,29 @@ func (v *ficPut) run(ctx context.Context, _ env, c *conn) (any, error) {
 // ficShow is `ward identity federated-credential show`.
 type ficShow struct{ ficRef }
 
+func (*ficShow) inSubscription() {}
+
 func (v *ficShow) run(ctx context.Context, _ env, c *conn) (any, error) {
-	sub, err := c.subscription()
-	if err != nil {
-		return nil, err
-	}
-	return viewOf(ficView)(c.client.GetFederatedCredential(ctx, sub, v.group, v.identity, v.name))
+	return viewOf(ficView)(c.client.GetFederatedCredential(ctx, c.sub, v.group, v.identity, v.name))
 }
 
 // ficDelete is `ward identity federated-credential delete`.
 type ficDelete struct{ ficRef }
 
+func (*ficDelete) inSubscription() {}
+
 func (v *ficDelete) run(ctx context.Context, _ env, c *conn) (any, error) {
-	sub, err := c.subscription()
-	if err != nil {
-		return nil, err
-	}
-	_, err = c.client.DeleteFederatedCredential(ctx, sub, v.group, v.identity, v.name)
+	_, err := c.client.DeleteFederatedCredential(ctx, c.sub, v.group, v.identity, v.name)
 	return nil, err
 }
 
 // ficList is `ward identity federated-credential list`.
 type ficList struct{ ficIdentity }
 
+func (*ficList) inSubscription() {}
+
 func (v *ficList) run(ctx context.Context, _ env, c *conn) (any, error) {
-	sub, err := c.subscription()
-	if err != nil {
-		return nil, err
-	}
-	fs, err := c.client.ListFederatedCredentials(ctx, sub, v.group, v.identity)
+	fs, err := c.client.ListFederatedCredentials(ctx, c.sub, v.group, v.identity)
 	if err != nil {
 		return nil, err
 	}

@@ -46,28 +46,24 @@ func (v *groupCreate) check(cmd *cobra.Command) error {
 	return requireFlags(cmd, "name", "location")
 }
 
+func (*groupCreate) inSubscription() {}
+
 func (v *groupCreate) run(ctx context.Context, _ env, c *conn) (any, error) {
-	sub, err := c.subscription()
-	if err != nil {
-		return nil, err
-	}
 	t, err := parseTags(v.tags)
 	if err != nil {
 		return nil, err
 	}
-	rg, _, err := c.client.CreateOrUpdateGroup(ctx, sub, v.name, v.location, t)
+	rg, _, err := c.client.CreateOrUpdateGroup(ctx, c.sub, v.name, v.location, t)
 	return rg, err
 }
 
 // groupShow is `ward group show`.
 type groupShow struct{ groupName }
 
+func (*groupShow) inSubscription() {}
+
 func (v *groupShow) run(ctx context.Context, _ env, c *conn) (any, error) {
-	sub, err := c.subscription()
-	if err != nil {
-		return nil, err
-	}
-	return c.client.GetGroup(ctx, sub, v.name)
+	return c.client.GetGroup(ctx, c.sub, v.name)
 }
 
 // groupList is `ward group list`.
@@ -75,12 +71,10 @@ type groupList struct{}
 
 func (v *groupList) flags(*cobra.Command) {}
 
+func (*groupList) inSubscription() {}
+
 func (v *groupList) run(ctx context.Context, _ env, c *conn) (any, error) {
-	sub, err := c.subscription()
-	if err != nil {
-		return nil, err
-	}
-	return c.client.ListGroups(ctx, sub)
+	return c.client.ListGroups(ctx, c.sub)
 }
 
 // groupDelete is `ward group delete`: it asks first, unless --yes.
@@ -107,12 +101,10 @@ func (v *groupDelete) check(cmd *cobra.Command) error {
 	return nil
 }
 
+func (*groupDelete) inSubscription() {}
+
 func (v *groupDelete) run(ctx context.Context, _ env, c *conn) (any, error) {
-	sub, err := c.subscription()
-	if err != nil {
-		return nil, err
-	}
-	found, err := c.client.DeleteGroup(ctx, sub, v.name)
+	found, err := c.client.DeleteGroup(ctx, c.sub, v.name)
 	if err == nil && !found {
 		err = &client.Error{StatusCode: 404, Code: "ResourceGroupNotFound", Message: "Resource group '" + v.name + "' could not be found."}
 	}

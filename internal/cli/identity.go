@@ -99,20 +99,18 @@ func (v *identityCreate) flags(cmd *cobra.Command) {
 	v.tagWords.bind(cmd, "space-separated tags: key[=value]")
 }
 
+func (*identityCreate) inSubscription() {}
+
 func (v *identityCreate) run(ctx context.Context, _ env, c *conn) (any, error) {
-	sub, err := c.subscription()
-	if err != nil {
-		return nil, err
-	}
 	t, err := parseTags(v.tags)
 	if err != nil {
 		return nil, err
 	}
-	loc, err := location(ctx, c.client, sub, v.group, v.location)
+	loc, err := location(ctx, c.client, c.sub, v.group, v.location)
 	if err != nil {
 		return nil, err
 	}
-	id, _, err := c.client.CreateOrUpdateIdentity(ctx, sub, v.group, v.name, loc, t)
+	id, _, err := c.client.CreateOrUpdateIdentity(ctx, c.sub, v.group, v.name, loc, t)
 	if err != nil {
 		return nil, err
 	}
@@ -122,12 +120,10 @@ func (v *identityCreate) run(ctx context.Context, _ env, c *conn) (any, error) {
 // identityShow is `ward identity show`.
 type identityShow struct{ identityRef }
 
+func (*identityShow) inSubscription() {}
+
 func (v *identityShow) run(ctx context.Context, _ env, c *conn) (any, error) {
-	sub, err := c.subscription()
-	if err != nil {
-		return nil, err
-	}
-	return viewOf(identityView)(c.client.GetIdentity(ctx, sub, v.group, v.name))
+	return viewOf(identityView)(c.client.GetIdentity(ctx, c.sub, v.group, v.name))
 }
 
 // identityList is `ward identity list`.
@@ -137,12 +133,10 @@ func (v *identityList) flags(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&v.group, "resource-group", "g", "", "resource group (default: the whole subscription)")
 }
 
+func (*identityList) inSubscription() {}
+
 func (v *identityList) run(ctx context.Context, _ env, c *conn) (any, error) {
-	sub, err := c.subscription()
-	if err != nil {
-		return nil, err
-	}
-	ids, err := c.client.ListIdentities(ctx, sub, v.group)
+	ids, err := c.client.ListIdentities(ctx, c.sub, v.group)
 	if err != nil {
 		return nil, err
 	}
@@ -169,26 +163,22 @@ func (v *identityUpdate) flags(cmd *cobra.Command) {
 	v.tagWords.bind(cmd, "space-separated tags: key[=value]; \"\" clears")
 }
 
+func (*identityUpdate) inSubscription() {}
+
 func (v *identityUpdate) run(ctx context.Context, _ env, c *conn) (any, error) {
-	sub, err := c.subscription()
-	if err != nil {
-		return nil, err
-	}
 	t, err := parseTags(v.tags)
 	if err != nil {
 		return nil, err
 	}
-	return viewOf(identityView)(c.client.UpdateIdentityTags(ctx, sub, v.group, v.name, t))
+	return viewOf(identityView)(c.client.UpdateIdentityTags(ctx, c.sub, v.group, v.name, t))
 }
 
 // identityDelete is `ward identity delete`.
 type identityDelete struct{ identityRef }
 
+func (*identityDelete) inSubscription() {}
+
 func (v *identityDelete) run(ctx context.Context, _ env, c *conn) (any, error) {
-	sub, err := c.subscription()
-	if err != nil {
-		return nil, err
-	}
-	_, err = c.client.DeleteIdentity(ctx, sub, v.group, v.name)
+	_, err := c.client.DeleteIdentity(ctx, c.sub, v.group, v.name)
 	return nil, err
 }

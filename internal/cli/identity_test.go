@@ -1,15 +1,12 @@
 package cli
 
 import (
-	"context"
 	"testing"
 )
 
 func TestIdentityVerbs(t *testing.T) {
 	e := newVerbEnv(t)
-	if _, _, err := e.srv.Client.CreateOrUpdateGroup(context.Background(), e.srv.Admin.SubscriptionID, "rg", "westeurope", nil); err != nil {
-		t.Fatal(err)
-	}
+	e.seed(t, "")
 	id := []string{"-n", "app", "-g", "rg"}
 	fic := []string{"-n", "fic1", "--identity-name", "app", "-g", "rg"}
 	e.runSteps(t, []step{

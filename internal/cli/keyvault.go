@@ -172,20 +172,18 @@ func (v *vaultCreate) check(cmd *cobra.Command) error {
 	return v.nameGroup.check(cmd)
 }
 
+func (*vaultCreate) inSubscription() {}
+
 func (v *vaultCreate) run(ctx context.Context, _ env, c *conn) (any, error) {
-	sub, err := c.subscription()
-	if err != nil {
-		return nil, err
-	}
 	t, err := parseTags(v.tags)
 	if err != nil {
 		return nil, err
 	}
-	loc, err := location(ctx, c.client, sub, v.group, v.location)
+	loc, err := location(ctx, c.client, c.sub, v.group, v.location)
 	if err != nil {
 		return nil, err
 	}
-	kv, _, err := c.client.CreateOrUpdateVault(ctx, sub, v.group, v.name, loc, c.tenant, v.sku, t)
+	kv, _, err := c.client.CreateOrUpdateVault(ctx, c.sub, v.group, v.name, loc, c.tenant, v.sku, t)
 	if err != nil {
 		return nil, err
 	}
@@ -217,12 +215,10 @@ func (v *vaultList) flags(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&v.group, "resource-group", "g", "", "resource group (default: the whole subscription)")
 }
 
+func (*vaultList) inSubscription() {}
+
 func (v *vaultList) run(ctx context.Context, _ env, c *conn) (any, error) {
-	sub, err := c.subscription()
-	if err != nil {
-		return nil, err
-	}
-	vaults, err := c.client.ListVaults(ctx, sub, v.group)
+	vaults, err := c.client.ListVaults(ctx, c.sub, v.group)
 	if err != nil {
 		return nil, err
 	}

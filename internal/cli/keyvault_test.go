@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -9,9 +8,7 @@ import (
 
 func TestKeyvaultVerbs(t *testing.T) {
 	e := newVerbEnv(t)
-	if _, _, err := e.srv.Client.CreateOrUpdateGroup(context.Background(), e.srv.Admin.SubscriptionID, "rg", "westeurope", nil); err != nil {
-		t.Fatal(err)
-	}
+	e.seed(t, "")
 	file := filepath.Join(t.TempDir(), "blob")
 	if err := os.WriteFile(file, []byte{0xca, 0xfe}, 0o600); err != nil {
 		t.Fatal(err)

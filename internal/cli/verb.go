@@ -23,6 +23,23 @@ type checker interface {
 	check(cmd *cobra.Command) error
 }
 
+// subscriber is a verb that acts in a subscription: runVerb refuses to run
+// it, saying how to select one, when none is, so that its run may use
+// c.sub (never an empty ID that would produce /subscriptions//...).
+type subscriber interface {
+	inSubscription()
+}
+
+// runVerb runs v, after checking the subscription a subscriber needs.
+func runVerb(ctx context.Context, v verb, e env, c *conn) (any, error) {
+	if _, ok := v.(subscriber); ok {
+		if _, err := c.subscription(); err != nil {
+			return nil, err
+		}
+	}
+	return v.run(ctx, e, c)
+}
+
 // wordTaker is a verb that reads positional words, as az reads stray words
 // after --tags as more tags; it gets them before check.
 type wordTaker interface {
@@ -59,7 +76,7 @@ func (g *Globals) command(use, short string, v verb) *cobra.Command {
 	}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		e := env{out: cmd.OutOrStdout(), errOut: cmd.ErrOrStderr(), changed: cmd.Flags().Changed}
-		return g.runConn(func(ctx context.Context, c *conn) (any, error) { return v.run(ctx, e, c) })(cmd, args)
+		return g.runConn(func(ctx context.Context, c *conn) (any, error) { return runVerb(ctx, v, e, c) })(cmd, args)
 	}
 	return cmd
 }

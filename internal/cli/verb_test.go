@@ -49,7 +49,7 @@ func (e *verbEnv) exec(t *testing.T, v verb, args ...string) (string, string, er
 		}
 	}
 	var out, errOut bytes.Buffer
-	res, err := v.run(context.Background(), env{out: &out, errOut: &errOut, changed: cmd.Flags().Changed}, e.conn)
+	res, err := runVerb(context.Background(), v, env{out: &out, errOut: &errOut, changed: cmd.Flags().Changed}, e.conn)
 	if err != nil {
 		return "", out.String() + errOut.String(), err
 	}
@@ -113,4 +113,22 @@ func (e *verbEnv) wantStorageFault(t *testing.T, method string, v verb, args ...
 	if strings.Contains(err.Error(), "disk on fire") {
 		t.Errorf("the server's 500 leaks the storage error: %v", err)
 	}
+}
+
+// seed creates resource group rg (westeurope) and, when identity is not
+// "", a user-assigned identity of that name in it, whose ID it returns.
+func (e *verbEnv) seed(t *testing.T, identity string) string {
+	t.Helper()
+	ctx, sub := context.Background(), e.srv.Admin.SubscriptionID
+	if _, _, err := e.srv.Client.CreateOrUpdateGroup(ctx, sub, "rg", "westeurope", nil); err != nil {
+		t.Fatal(err)
+	}
+	if identity == "" {
+		return ""
+	}
+	id, _, err := e.srv.Client.CreateOrUpdateIdentity(ctx, sub, "rg", identity, "westeurope", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id.ID
 }
