@@ -63,16 +63,9 @@ func aksCmd(g *Globals) *cobra.Command {
 }
 
 // aksCluster is the --name/--resource-group pair every per-cluster verb takes.
-type aksCluster struct{ name, group string }
+type aksCluster struct{ nameGroup }
 
-func (v *aksCluster) flags(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&v.name, "name", "n", "", "cluster name")
-	cmd.Flags().StringVarP(&v.group, "resource-group", "g", "", "resource group")
-}
-
-func (v *aksCluster) check(cmd *cobra.Command) error {
-	return requireFlags(cmd, "name", "resource-group")
-}
+func (v *aksCluster) flags(cmd *cobra.Command) { v.bind(cmd, "cluster name") }
 
 // aksPut is `ward aks create` and `ward aks update`: both PUT the cluster.
 type aksPut struct {
@@ -131,37 +124,29 @@ func (v *aksPut) body(changed func(string) bool) (map[string]any, error) {
 	return b, nil
 }
 
+func (*aksPut) inSubscription() {}
+
 func (v *aksPut) run(ctx context.Context, e env, c *conn) (any, error) {
-	sub, err := c.subscription()
-	if err != nil {
-		return nil, err
-	}
 	b, err := v.body(e.changed)
 	if err != nil {
 		return nil, err
 	}
-	out, err := c.client.PutCluster(ctx, sub, v.group, v.name, b)
-	if err != nil {
-		return nil, err
-	}
-	return clusterView(out), nil
+	return viewOf(clusterView)(c.client.PutCluster(ctx, c.sub, v.group, v.name, b))
 }
 
 // aksShow is `ward aks show`.
 type aksShow struct{ aksCluster }
 
+func (*aksShow) inSubscription() {}
+
 func (v *aksShow) run(ctx context.Context, e env, c *conn) (any, error) {
-	sub, err := c.subscription()
-	if err != nil {
-		return nil, err
-	}
-	out, err := c.client.GetCluster(ctx, sub, v.group, v.name)
+	out, err := c.client.GetCluster(ctx, c.sub, v.group, v.name)
 	if err != nil {
 		return nil, err
 	}
 	view := clusterView(out)
 	if iss, _ := view["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string); iss != "" {
-		before, stale, fix := issuerMoves(ctx, c, sub, iss)
+		before, stale, fix := issuerMoves(ctx, c, c.sub, iss)
 		for _, m := range append([]string{before}, stale...) {
 			if m != "" {
 				fmt.Fprintln(e.errOut, "WARNING: "+m)
@@ -181,12 +166,10 @@ func (v *aksList) flags(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&v.group, "resource-group", "g", "", "resource group")
 }
 
+func (*aksList) inSubscription() {}
+
 func (v *aksList) run(ctx context.Context, _ env, c *conn) (any, error) {
-	sub, err := c.subscription()
-	if err != nil {
-		return nil, err
-	}
-	items, err := c.client.ListClusters(ctx, sub, v.group)
+	items, err := c.client.ListClusters(ctx, c.sub, v.group)
 	if err != nil {
 		return nil, err
 	}
@@ -205,12 +188,10 @@ func (v *aksDelete) flags(cmd *cobra.Command) {
 	v.aksCluster.flags(cmd)
 }
 
+func (*aksDelete) inSubscription() {}
+
 func (v *aksDelete) run(ctx context.Context, _ env, c *conn) (any, error) {
-	sub, err := c.subscription()
-	if err != nil {
-		return nil, err
-	}
-	return nil, c.client.DeleteCluster(ctx, sub, v.group, v.name)
+	return nil, c.client.DeleteCluster(ctx, c.sub, v.group, v.name)
 }
 
 // aksGetToken is `ward aks get-token`.
@@ -262,12 +243,10 @@ func (v *aksSigningKey) flags(cmd *cobra.Command) {
 	v.aksCluster.flags(cmd)
 }
 
+func (*aksSigningKey) inSubscription() {}
+
 func (v *aksSigningKey) run(ctx context.Context, _ env, c *conn) (any, error) {
-	sub, err := c.subscription()
-	if err != nil {
-		return nil, err
-	}
-	k, err := c.client.GetServiceAccountSigningKey(ctx, sub, v.group, v.name)
+	k, err := c.client.GetServiceAccountSigningKey(ctx, c.sub, v.group, v.name)
 	if err != nil {
 		return nil, err
 	}
@@ -287,12 +266,10 @@ func (v *aksSigningKey) run(ctx context.Context, _ env, c *conn) (any, error) {
 // aksAPIServerFlags is `ward aks show-apiserver-flags`.
 type aksAPIServerFlags struct{ aksCluster }
 
+func (*aksAPIServerFlags) inSubscription() {}
+
 func (v *aksAPIServerFlags) run(ctx context.Context, e env, c *conn) (any, error) {
-	sub, err := c.subscription()
-	if err != nil {
-		return nil, err
-	}
-	cl, err := c.client.GetCluster(ctx, sub, v.group, v.name)
+	cl, err := c.client.GetCluster(ctx, c.sub, v.group, v.name)
 	if err != nil {
 		return nil, err
 	}
@@ -307,12 +284,10 @@ func (v *aksAPIServerFlags) run(ctx context.Context, e env, c *conn) (any, error
 // aksRotate is `ward aks rotate-service-account-signing-key`.
 type aksRotate struct{ aksCluster }
 
+func (*aksRotate) inSubscription() {}
+
 func (v *aksRotate) run(ctx context.Context, _ env, c *conn) (any, error) {
-	sub, err := c.subscription()
-	if err != nil {
-		return nil, err
-	}
-	return c.client.RotateServiceAccountSigningKey(ctx, sub, v.group, v.name)
+	return c.client.RotateServiceAccountSigningKey(ctx, c.sub, v.group, v.name)
 }
 
 // aksShowInstall is `ward aks show-install`.

@@ -18,13 +18,7 @@ func TestAKSVerbs(t *testing.T) {
 	}
 	keyFile := filepath.Join(t.TempDir(), "sa.key")
 	cl := []string{"-n", "c1", "-g", "rg"}
-	steps := []struct {
-		name    string
-		v       verb
-		args    []string
-		want    []string // substrings of what it printed
-		wantErr string
-	}{
+	e.runSteps(t, []step{
 		{"create needs name and group", &aksPut{}, []string{"-n", "c1"}, nil, "--resource-group/-g"},
 		{"create without issuer", &aksPut{}, cl, []string{`"name": "c1"`, `"resourceGroup": "rg"`, `"type": "SystemAssigned"`}, ""},
 		{"flags need the issuer", &aksAPIServerFlags{}, cl, nil, "has no OIDC issuer: ward aks update -n c1 -g rg --enable-oidc-issuer"},
@@ -39,18 +33,7 @@ func TestAKSVerbs(t *testing.T) {
 		{"show-install", &aksShowInstall{}, cl, []string{"# Ward workload identity webhook for cluster c1", "AZURE_TENANT_ID: \"" + e.srv.Admin.TenantID + "\"", "loopback address"}, ""},
 		{"delete", &aksDelete{}, append([]string{"-y"}, cl...), nil, ""},
 		{"show after delete", &aksShow{}, cl, nil, "ResourceNotFound"},
-	}
-	for _, st := range steps {
-		t.Run(st.name, func(t *testing.T) {
-			out, errOut, err := e.exec(t, st.v, st.args...)
-			wantErr(t, strings.Join(st.args, " "), err, st.wantErr)
-			for _, w := range st.want {
-				if !strings.Contains(out+errOut, w) {
-					t.Errorf("%q printed\n%.2000s\n%s\nwant it to contain %s", st.args, out, errOut, w)
-				}
-			}
-		})
-	}
+	})
 	if b, err := os.ReadFile(keyFile); err != nil || !strings.Contains(string(b), "PRIVATE KEY") {
 		t.Errorf("--file wrote %.40q, %v; want a PEM private key", b, err)
 	}

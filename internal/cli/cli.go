@@ -211,19 +211,7 @@ func dial(p profile, subscription string) (*conn, error) {
 	return &conn{client: c, creds: creds, sub: sub, tenant: p.TenantID, server: server, profile: p}, nil
 }
 
-// run wraps a command body that acts in a subscription: it connects, runs
-// fn and renders its result.
-func (g *Globals) run(fn func(ctx context.Context, c *client.Client, sub string) (any, error)) func(cmd *cobra.Command, args []string) error {
-	return g.runConn(func(ctx context.Context, c *conn) (any, error) {
-		sub, err := c.subscription()
-		if err != nil {
-			return nil, err
-		}
-		return fn(ctx, c.client, sub)
-	})
-}
-
-// runConn is run with the whole connection.
+// runConn connects, runs fn with the connection and renders its result.
 func (g *Globals) runConn(fn func(ctx context.Context, c *conn) (any, error)) func(cmd *cobra.Command, args []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		c, err := g.connect(cmd)

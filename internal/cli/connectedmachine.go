@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"time"
@@ -25,61 +24,51 @@ func machineView(m map[string]any) map[string]any {
 	return out
 }
 
-// machineRef names one machine on the command line.
-type machineRef struct {
-	name, group string
-}
-
-func (r *machineRef) flags(c *cobra.Command) {
-	c.Flags().StringVarP(&r.name, "name", "n", "", "machine name")
-	c.Flags().StringVarP(&r.group, "resource-group", "g", "", "resource group")
-}
-
-func (r *machineRef) require(c *cobra.Command) error {
-	return requireFlags(c, "name", "resource-group")
-}
-
 func connectedMachineCmd(g *Globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "connectedmachine", Short: "Connected machines (Azure Arc-shaped): servers whose `ward agent` serves their managed identities"}
 	identity := &cobra.Command{Use: "identity", Short: "Attach or detach a connected machine's managed identities"}
-	identity.AddCommand((&machineIdentity{assign: true}).command(g), (&machineIdentity{}).command(g))
+	identity.AddCommand(
+		g.command("assign", "Attach identities to a connected machine (needs Microsoft.ManagedIdentity/userAssignedIdentities/assign/action on each)", &machineIdentity{assign: true}),
+		g.command("remove", "Detach identities from a connected machine ([system] deletes its system-assigned identity)", &machineIdentity{}))
 	credential := &cobra.Command{Use: "credential", Short: "The key a machine's agent authenticates with"}
-	credential.AddCommand((&machineCredentialReset{}).command(g))
-	cmd.AddCommand((&machineCreate{}).command(g), (&machineShow{}).command(g), (&machineList{}).command(g), (&machineDelete{}).command(g), identity, credential)
+	credential.AddCommand(g.command("reset", "Revoke the machine agent's key (it stops serving within a second) and print a new one-time join token", &machineCredentialReset{}))
+	create := g.command("create", "Create a connected machine and print the one-time join token its agent registers with", &machineCreate{})
+	create.Long = "Create a connected machine with a system-assigned identity (and the user-assigned identities of --assign-identity).\n" +
+		"The output carries wardJoinToken, valid once and for --join-token-lifetime; stderr says what to run on the machine."
+	cmd.AddCommand(create,
+		g.command("show", "Show a connected machine", &machineShow{}),
+		g.command("list", "List connected machines", &machineList{}),
+		g.command("delete", "Delete a connected machine with its system-assigned identity; its agent stops serving within a second", &machineDelete{}),
+		identity, credential)
 	return cmd
 }
 
+// machineRef names one machine on the command line.
+type machineRef struct{ nameGroup }
+
+func (r *machineRef) flags(cmd *cobra.Command) { r.bind(cmd, "machine name") }
+
+// machineCreate is `ward connectedmachine create`.
 type machineCreate struct {
-	ref           machineRef
+	machineRef
 	location      string
 	tags          []string
 	identities    []string
 	tokenLifetime time.Duration
 }
 
-func (v *machineCreate) command(g *Globals) *cobra.Command {
-	c := &cobra.Command{Use: "create", Short: "Create a connected machine and print the one-time join token its agent registers with",
-		Long: "Create a connected machine with a system-assigned identity (and the user-assigned identities of --assign-identity).\n" +
-			"The output carries wardJoinToken, valid once and for --join-token-lifetime; stderr says what to run on the machine.",
-		PreRunE: func(cmd *cobra.Command, args []string) error { return v.ref.require(cmd) }}
-	v.ref.flags(c)
-	c.Flags().StringVarP(&v.location, "location", "l", "", "location (default: the resource group's)")
-	c.Flags().StringArrayVar(&v.tags, "tags", nil, "space-separated tags: key[=value]")
-	c.Flags().StringSliceVar(&v.identities, "assign-identity", nil, "identities: [system] and/or user-assigned identity resource IDs (default: [system])")
-	c.Flags().DurationVar(&v.tokenLifetime, "join-token-lifetime", time.Hour, "how long the join token is valid (1s to 24h)")
-	c.RunE = func(cmd *cobra.Command, args []string) error {
-		return g.runConn(func(ctx context.Context, cn *conn) (any, error) {
-			sub, err := cn.subscription()
-			if err != nil {
-				return nil, err
-			}
-			return v.run(ctx, cmd.ErrOrStderr(), cn, sub)
-		})(cmd, args)
-	}
-	return c
+func (v *machineCreate) flags(cmd *cobra.Command) {
+	v.machineRef.flags(cmd)
+	f := cmd.Flags()
+	f.StringVarP(&v.location, "location", "l", "", "location (default: the resource group's)")
+	f.StringArrayVar(&v.tags, "tags", nil, "space-separated tags: key[=value]")
+	f.StringSliceVar(&v.identities, "assign-identity", nil, "identities: [system] and/or user-assigned identity resource IDs (default: [system])")
+	f.DurationVar(&v.tokenLifetime, "join-token-lifetime", time.Hour, "how long the join token is valid (1s to 24h)")
 }
 
-func (v *machineCreate) run(ctx context.Context, stderr io.Writer, cn *conn, sub string) (any, error) {
+func (*machineCreate) inSubscription() {}
+
+func (v *machineCreate) run(ctx context.Context, e env, cn *conn) (any, error) {
 	tags, err := parseTags(v.tags)
 	if err != nil {
 		return nil, err
@@ -91,7 +80,7 @@ func (v *machineCreate) run(ctx context.Context, stderr io.Writer, cn *conn, sub
 	if len(v.identities) > 0 {
 		body["identity"] = identityBlock(v.identities, false, nil)
 	}
-	out, err := cn.client.PutMachine(ctx, sub, v.ref.group, v.ref.name, body)
+	out, err := cn.client.PutMachine(ctx, cn.sub, v.group, v.name, body)
 	if err != nil {
 		return nil, err
 	}
@@ -99,14 +88,14 @@ func (v *machineCreate) run(ctx context.Context, stderr io.Writer, cn *conn, sub
 	token, _ := view["wardJoinToken"].(string)
 	if v.tokenLifetime != time.Hour && token != "" {
 		// The create response's token has the default lifetime; replace it.
-		jt, err := cn.client.ResetMachineCredential(ctx, sub, v.ref.group, v.ref.name, int64(v.tokenLifetime/time.Second))
+		jt, err := cn.client.ResetMachineCredential(ctx, cn.sub, v.group, v.name, int64(v.tokenLifetime/time.Second))
 		if err != nil {
 			return nil, err
 		}
 		token, view["wardJoinToken"], view["wardJoinTokenExpiresOn"] = jt.JoinToken, jt.JoinToken, jt.ExpiresOn
 	}
 	if token != "" {
-		fmt.Fprint(stderr, joinInstructions(cn, token, fmt.Sprint(view["wardJoinTokenExpiresOn"])))
+		fmt.Fprint(e.errOut, joinInstructions(cn, token, fmt.Sprint(view["wardJoinTokenExpiresOn"])))
 	}
 	return view, nil
 }
@@ -135,84 +124,71 @@ func caHint(cn *conn) string {
 	return "ca.pem in the server's data directory"
 }
 
-type machineShow struct{ ref machineRef }
+// machineShow is `ward connectedmachine show`.
+type machineShow struct{ machineRef }
 
-func (v *machineShow) command(g *Globals) *cobra.Command {
-	c := &cobra.Command{Use: "show", Short: "Show a connected machine",
-		PreRunE: func(cmd *cobra.Command, args []string) error { return v.ref.require(cmd) },
-		RunE: g.run(func(ctx context.Context, cl *client.Client, sub string) (any, error) {
-			out, err := cl.GetMachine(ctx, sub, v.ref.group, v.ref.name)
-			if err != nil {
-				return nil, err
-			}
-			return machineView(out), nil
-		})}
-	v.ref.flags(c)
-	return c
+func (*machineShow) inSubscription() {}
+
+func (v *machineShow) run(ctx context.Context, _ env, cn *conn) (any, error) {
+	return viewOf(machineView)(cn.client.GetMachine(ctx, cn.sub, v.group, v.name))
 }
 
+// machineList is `ward connectedmachine list`.
 type machineList struct{ group string }
 
-func (v *machineList) command(g *Globals) *cobra.Command {
-	c := &cobra.Command{Use: "list", Short: "List connected machines",
-		RunE: g.run(func(ctx context.Context, cl *client.Client, sub string) (any, error) {
-			items, err := cl.ListMachines(ctx, sub, v.group)
-			if err != nil {
-				return nil, err
-			}
-			out := []map[string]any{}
-			for _, it := range items {
-				out = append(out, machineView(it))
-			}
-			return out, nil
-		})}
-	c.Flags().StringVarP(&v.group, "resource-group", "g", "", "resource group (default: the whole subscription)")
-	return c
+func (v *machineList) flags(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&v.group, "resource-group", "g", "", "resource group (default: the whole subscription)")
 }
 
-type machineDelete struct{ ref machineRef }
+func (*machineList) inSubscription() {}
 
-func (v *machineDelete) command(g *Globals) *cobra.Command {
-	c := &cobra.Command{Use: "delete", Short: "Delete a connected machine with its system-assigned identity; its agent stops serving within a second",
-		PreRunE: func(cmd *cobra.Command, args []string) error { return v.ref.require(cmd) },
-		RunE: g.run(func(ctx context.Context, cl *client.Client, sub string) (any, error) {
-			_, err := cl.DeleteMachine(ctx, sub, v.ref.group, v.ref.name)
-			return nil, err
-		})}
-	v.ref.flags(c)
-	c.Flags().BoolP("yes", "y", false, "do not prompt for confirmation")
-	return c
+func (v *machineList) run(ctx context.Context, _ env, cn *conn) (any, error) {
+	items, err := cn.client.ListMachines(ctx, cn.sub, v.group)
+	if err != nil {
+		return nil, err
+	}
+	return views(items, machineView), nil
 }
 
+// machineDelete is `ward connectedmachine delete`.
+type machineDelete struct{ machineRef }
+
+func (v *machineDelete) flags(cmd *cobra.Command) {
+	v.machineRef.flags(cmd)
+	cmd.Flags().BoolP("yes", "y", false, "do not prompt for confirmation")
+}
+
+func (*machineDelete) inSubscription() {}
+
+func (v *machineDelete) run(ctx context.Context, _ env, cn *conn) (any, error) {
+	_, err := cn.client.DeleteMachine(ctx, cn.sub, v.group, v.name)
+	return nil, err
+}
+
+// machineIdentity is `ward connectedmachine identity assign` and `remove`.
 type machineIdentity struct {
+	machineRef
 	assign     bool
-	ref        machineRef
 	identities []string
 }
 
-func (v *machineIdentity) command(g *Globals) *cobra.Command {
-	use, short := "remove", "Detach identities from a connected machine ([system] deletes its system-assigned identity)"
-	if v.assign {
-		use, short = "assign", "Attach identities to a connected machine (needs Microsoft.ManagedIdentity/userAssignedIdentities/assign/action on each)"
+func (v *machineIdentity) flags(cmd *cobra.Command) {
+	v.machineRef.flags(cmd)
+	cmd.Flags().StringSliceVar(&v.identities, "identities", nil, "[system] and/or user-assigned identity resource IDs (space- or comma-separated, repeatable)")
+}
+
+func (v *machineIdentity) check(cmd *cobra.Command) error {
+	return requireFlags(cmd, "name", "resource-group", "identities")
+}
+
+func (*machineIdentity) inSubscription() {}
+
+func (v *machineIdentity) run(ctx context.Context, _ env, cn *conn) (any, error) {
+	cur, err := cn.client.GetMachine(ctx, cn.sub, v.group, v.name)
+	if err != nil {
+		return nil, err
 	}
-	c := &cobra.Command{Use: use, Short: short,
-		PreRunE: func(cmd *cobra.Command, args []string) error {
-			return requireFlags(cmd, "name", "resource-group", "identities")
-		},
-		RunE: g.run(func(ctx context.Context, cl *client.Client, sub string) (any, error) {
-			cur, err := cl.GetMachine(ctx, sub, v.ref.group, v.ref.name)
-			if err != nil {
-				return nil, err
-			}
-			out, err := cl.PatchMachine(ctx, sub, v.ref.group, v.ref.name, map[string]any{"identity": identityBlock(v.identities, !v.assign, cur)})
-			if err != nil {
-				return nil, err
-			}
-			return identityOutput(out), nil
-		})}
-	v.ref.flags(c)
-	c.Flags().StringSliceVar(&v.identities, "identities", nil, "[system] and/or user-assigned identity resource IDs (space- or comma-separated, repeatable)")
-	return c
+	return viewOf(identityOutput)(cn.client.PatchMachine(ctx, cn.sub, v.group, v.name, map[string]any{"identity": identityBlock(v.identities, !v.assign, cur)}))
 }
 
 // identityBlock is the identity of a PUT (cur nil) or of a PATCH that adds
@@ -287,31 +263,26 @@ func identityOutput(m map[string]any) map[string]any {
 	return out
 }
 
+// machineCredentialReset is `ward connectedmachine credential reset`.
 type machineCredentialReset struct {
-	ref      machineRef
+	machineRef
 	lifetime time.Duration
 }
 
-func (v *machineCredentialReset) command(g *Globals) *cobra.Command {
-	c := &cobra.Command{Use: "reset", Short: "Revoke the machine agent's key (it stops serving within a second) and print a new one-time join token",
-		PreRunE: func(cmd *cobra.Command, args []string) error { return v.ref.require(cmd) }}
-	c.RunE = func(cmd *cobra.Command, args []string) error {
-		return g.runConn(func(ctx context.Context, cn *conn) (any, error) {
-			sub, err := cn.subscription()
-			if err != nil {
-				return nil, err
-			}
-			jt, err := cn.client.ResetMachineCredential(ctx, sub, v.ref.group, v.ref.name, int64(v.lifetime/time.Second))
-			if err != nil {
-				return nil, err
-			}
-			fmt.Fprint(cmd.ErrOrStderr(), joinInstructions(cn, jt.JoinToken, jt.ExpiresOn))
-			return jt, nil
-		})(cmd, args)
+func (v *machineCredentialReset) flags(cmd *cobra.Command) {
+	v.machineRef.flags(cmd)
+	cmd.Flags().DurationVar(&v.lifetime, "join-token-lifetime", time.Hour, "how long the new join token is valid (1s to 24h)")
+}
+
+func (*machineCredentialReset) inSubscription() {}
+
+func (v *machineCredentialReset) run(ctx context.Context, e env, cn *conn) (any, error) {
+	jt, err := cn.client.ResetMachineCredential(ctx, cn.sub, v.group, v.name, int64(v.lifetime/time.Second))
+	if err != nil {
+		return nil, err
 	}
-	v.ref.flags(c)
-	c.Flags().DurationVar(&v.lifetime, "join-token-lifetime", time.Hour, "how long the new join token is valid (1s to 24h)")
-	return c
+	fmt.Fprint(e.errOut, joinInstructions(cn, jt.JoinToken, jt.ExpiresOn))
+	return jt, nil
 }
 
 // aksNodepoolCmd is `ward aks nodepool`: a cluster's node pools and the
@@ -320,110 +291,157 @@ func (v *machineCredentialReset) command(g *Globals) *cobra.Command {
 func aksNodepoolCmd(g *Globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "nodepool", Short: "Node pools: the identities each pool's nodes serve through ward agent"}
 	identity := &cobra.Command{Use: "identity", Short: "User-assigned identities a node pool's nodes serve (besides the kubelet identity)"}
-	identity.AddCommand((&poolIdentity{op: "assign"}).command(g), (&poolIdentity{op: "remove"}).command(g), (&poolIdentity{op: "list"}).command(g))
-	cmd.AddCommand((&poolVerb{op: "add"}).command(g), (&poolVerb{op: "show"}).command(g), (&poolVerb{op: "list"}).command(g), (&poolVerb{op: "delete"}).command(g), identity)
+	identity.AddCommand(
+		g.command("assign", "Attach user-assigned identities to a node pool (needs assign/action on each)", &poolIdentityChange{assign: true}),
+		g.command("remove", "Detach user-assigned identities from a node pool", &poolIdentityChange{}),
+		g.command("list", "List the identities a node pool's agents serve", &poolIdentityList{}))
+	cmd.AddCommand(
+		g.command("add", "Add a node pool (its agents run as ward-system/ward-agent-<name>)", &poolAdd{}),
+		g.command("show", "Show a node pool", &poolShow{}),
+		g.command("list", "List a cluster's node pools", &poolList{}),
+		g.command("delete", "Delete a node pool; its agents are refused from their next request", &poolDelete{}),
+		identity)
 	return cmd
 }
 
-type poolRef struct{ cluster, group, name string }
+// poolCluster is --cluster-name and --resource-group/-g: the cluster whose
+// pools a verb addresses.
+type poolCluster struct{ cluster, group string }
 
-func (r *poolRef) flags(c *cobra.Command, named bool) {
-	c.Flags().StringVar(&r.cluster, "cluster-name", "", "cluster name")
-	c.Flags().StringVarP(&r.group, "resource-group", "g", "", "resource group")
-	if named {
-		c.Flags().StringVarP(&r.name, "name", "n", "", "node pool name (the default pool is nodepool1)")
-		c.Flags().StringVar(&r.name, "nodepool-name", "", "node pool name (same as --name)")
+func (r *poolCluster) flags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&r.cluster, "cluster-name", "", "cluster name")
+	cmd.Flags().StringVarP(&r.group, "resource-group", "g", "", "resource group")
+}
+
+func (r *poolCluster) check(cmd *cobra.Command) error {
+	return requireFlags(cmd, "cluster-name", "resource-group")
+}
+
+// poolRef names one node pool of a cluster.
+type poolRef struct {
+	poolCluster
+	name string
+}
+
+func (r *poolRef) flags(cmd *cobra.Command) {
+	r.poolCluster.flags(cmd)
+	cmd.Flags().StringVarP(&r.name, "name", "n", "", "node pool name (the default pool is nodepool1)")
+	cmd.Flags().StringVar(&r.name, "nodepool-name", "", "node pool name (same as --name)")
+}
+
+func (r *poolRef) check(cmd *cobra.Command) error {
+	return requireFlags(cmd, "cluster-name", "resource-group", "name")
+}
+
+// poolAdd is `ward aks nodepool add`.
+type poolAdd struct{ poolRef }
+
+func (*poolAdd) inSubscription() {}
+
+func (v *poolAdd) run(ctx context.Context, _ env, cn *conn) (any, error) {
+	return cn.client.PutAgentPool(ctx, cn.sub, v.group, v.cluster, v.name, map[string]any{"properties": map[string]any{}})
+}
+
+// poolShow is `ward aks nodepool show`.
+type poolShow struct{ poolRef }
+
+func (*poolShow) inSubscription() {}
+
+func (v *poolShow) run(ctx context.Context, _ env, cn *conn) (any, error) {
+	return cn.client.GetAgentPool(ctx, cn.sub, v.group, v.cluster, v.name)
+}
+
+// poolList is `ward aks nodepool list`.
+type poolList struct{ poolCluster }
+
+func (*poolList) inSubscription() {}
+
+func (v *poolList) run(ctx context.Context, _ env, cn *conn) (any, error) {
+	return cn.client.ListAgentPools(ctx, cn.sub, v.group, v.cluster)
+}
+
+// poolDelete is `ward aks nodepool delete`.
+type poolDelete struct{ poolRef }
+
+func (*poolDelete) inSubscription() {}
+
+func (v *poolDelete) run(ctx context.Context, _ env, cn *conn) (any, error) {
+	_, err := cn.client.DeleteAgentPool(ctx, cn.sub, v.group, v.cluster, v.name)
+	return nil, err
+}
+
+// attachedIdentities reads the pool's user-assigned identities.
+func (r *poolRef) attachedIdentities(ctx context.Context, cl *client.Client, sub string) (map[string]any, error) {
+	cur, err := cl.GetAgentPool(ctx, sub, r.group, r.cluster, r.name)
+	if err != nil {
+		return nil, err
 	}
+	props, _ := cur["properties"].(map[string]any)
+	attached, _ := props["wardUserAssignedIdentities"].(map[string]any)
+	return attached, nil
 }
 
-type poolVerb struct {
-	op  string
-	ref poolRef
+// poolIdentityList is `ward aks nodepool identity list`.
+type poolIdentityList struct{ poolRef }
+
+func (*poolIdentityList) inSubscription() {}
+
+func (v *poolIdentityList) run(ctx context.Context, _ env, cn *conn) (any, error) {
+	attached, err := v.attachedIdentities(ctx, cn.client, cn.sub)
+	if err != nil {
+		return nil, err
+	}
+	return servedIdentities(ctx, cn.client, cn.sub, v.poolRef, attached)
 }
 
-func (v *poolVerb) command(g *Globals) *cobra.Command {
-	short := map[string]string{"add": "Add a node pool (its agents run as ward-system/ward-agent-<name>)", "show": "Show a node pool",
-		"list": "List a cluster's node pools", "delete": "Delete a node pool; its agents are refused from their next request"}[v.op]
-	c := &cobra.Command{Use: v.op, Short: short,
-		PreRunE: func(cmd *cobra.Command, args []string) error {
-			if v.op == "list" {
-				return requireFlags(cmd, "cluster-name", "resource-group")
-			}
-			return requireFlags(cmd, "cluster-name", "resource-group", "name")
-		},
-		RunE: g.run(func(ctx context.Context, cl *client.Client, sub string) (any, error) {
-			switch v.op {
-			case "add":
-				return cl.PutAgentPool(ctx, sub, v.ref.group, v.ref.cluster, v.ref.name, map[string]any{"properties": map[string]any{}})
-			case "show":
-				return cl.GetAgentPool(ctx, sub, v.ref.group, v.ref.cluster, v.ref.name)
-			case "list":
-				return cl.ListAgentPools(ctx, sub, v.ref.group, v.ref.cluster)
-			}
-			_, err := cl.DeleteAgentPool(ctx, sub, v.ref.group, v.ref.cluster, v.ref.name)
-			return nil, err
-		})}
-	v.ref.flags(c, v.op != "list")
-	return c
-}
-
-type poolIdentity struct {
-	op         string
-	ref        poolRef
+// poolIdentityChange is `ward aks nodepool identity assign` and `remove`.
+type poolIdentityChange struct {
+	poolRef
+	assign     bool
 	identities []string
 }
 
-func (v *poolIdentity) command(g *Globals) *cobra.Command {
-	short := map[string]string{"assign": "Attach user-assigned identities to a node pool (needs assign/action on each)",
-		"remove": "Detach user-assigned identities from a node pool", "list": "List the identities a node pool's agents serve"}[v.op]
-	c := &cobra.Command{Use: v.op, Short: short,
-		PreRunE: func(cmd *cobra.Command, args []string) error {
-			if v.op == "list" {
-				return requireFlags(cmd, "cluster-name", "resource-group", "name")
-			}
-			return requireFlags(cmd, "cluster-name", "resource-group", "name", "identities")
-		},
-		RunE: g.run(func(ctx context.Context, cl *client.Client, sub string) (any, error) {
-			cur, err := cl.GetAgentPool(ctx, sub, v.ref.group, v.ref.cluster, v.ref.name)
-			if err != nil {
-				return nil, err
-			}
-			props, _ := cur["properties"].(map[string]any)
-			attached, _ := props["wardUserAssignedIdentities"].(map[string]any)
-			if v.op == "list" {
-				return poolIdentityList(ctx, cl, sub, v.ref, attached)
-			}
-			next := map[string]any{}
-			for id := range attached {
-				next[id] = map[string]any{}
-			}
-			for _, id := range splitList(v.identities) {
-				for k := range next {
-					if strings.EqualFold(k, id) {
-						delete(next, k)
-					}
-				}
-				if v.op == "assign" {
-					next[id] = map[string]any{}
-				}
-			}
-			out, err := cl.PutAgentPool(ctx, sub, v.ref.group, v.ref.cluster, v.ref.name, map[string]any{"properties": map[string]any{"wardUserAssignedIdentities": next}})
-			if err != nil {
-				return nil, err
-			}
-			props, _ = out["properties"].(map[string]any)
-			return poolIdentityList(ctx, cl, sub, v.ref, props["wardUserAssignedIdentities"].(map[string]any))
-		})}
-	v.ref.flags(c, true)
-	if v.op != "list" {
-		c.Flags().StringSliceVar(&v.identities, "identities", nil, "user-assigned identity resource IDs (space- or comma-separated, repeatable)")
-	}
-	return c
+func (v *poolIdentityChange) flags(cmd *cobra.Command) {
+	v.poolRef.flags(cmd)
+	cmd.Flags().StringSliceVar(&v.identities, "identities", nil, "user-assigned identity resource IDs (space- or comma-separated, repeatable)")
 }
 
-// poolIdentityList lists what a pool's agents serve: the cluster's kubelet
+func (v *poolIdentityChange) check(cmd *cobra.Command) error {
+	return requireFlags(cmd, "cluster-name", "resource-group", "name", "identities")
+}
+
+func (*poolIdentityChange) inSubscription() {}
+
+func (v *poolIdentityChange) run(ctx context.Context, _ env, cn *conn) (any, error) {
+	attached, err := v.attachedIdentities(ctx, cn.client, cn.sub)
+	if err != nil {
+		return nil, err
+	}
+	next := map[string]any{}
+	for id := range attached {
+		next[id] = map[string]any{}
+	}
+	for _, id := range splitList(v.identities) {
+		for k := range next {
+			if strings.EqualFold(k, id) {
+				delete(next, k)
+			}
+		}
+		if v.assign {
+			next[id] = map[string]any{}
+		}
+	}
+	out, err := cn.client.PutAgentPool(ctx, cn.sub, v.group, v.cluster, v.name, map[string]any{"properties": map[string]any{"wardUserAssignedIdentities": next}})
+	if err != nil {
+		return nil, err
+	}
+	props, _ := out["properties"].(map[string]any)
+	return servedIdentities(ctx, cn.client, cn.sub, v.poolRef, props["wardUserAssignedIdentities"].(map[string]any))
+}
+
+// servedIdentities lists what a pool's agents serve: the cluster's kubelet
 // identity (the default, as on AKS nodes) and the pool's identities.
-func poolIdentityList(ctx context.Context, cl *client.Client, sub string, ref poolRef, attached map[string]any) (any, error) {
+func servedIdentities(ctx context.Context, cl *client.Client, sub string, ref poolRef, attached map[string]any) (any, error) {
 	cluster, err := cl.GetCluster(ctx, sub, ref.group, ref.cluster)
 	if err != nil {
 		return nil, err

@@ -21,108 +21,126 @@ func ficView(f client.FederatedCredential) map[string]any {
 
 func federatedCredentialCmd(g *Globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "federated-credential", Short: "Manage federated identity credentials of an identity"}
-	var name, identity, group, issuer, subject string
-	var audiences []string
-
-	put := func(mustExist bool) func(ctx context.Context, c *client.Client, sub string) (any, error) {
-		return func(ctx context.Context, c *client.Client, sub string) (any, error) {
-			p := client.FederatedCredentialProperties{Issuer: issuer, Subject: subject, Audiences: audiences}
-			if mustExist {
-				old, err := c.GetFederatedCredential(ctx, sub, group, identity, name)
-				if err != nil {
-					return nil, err
-				}
-				if p.Issuer == "" {
-					p.Issuer = old.Properties.Issuer
-				}
-				if p.Subject == "" {
-					p.Subject = old.Properties.Subject
-				}
-				if len(p.Audiences) == 0 {
-					p.Audiences = old.Properties.Audiences
-				}
-			} else if len(p.Audiences) == 0 {
-				p.Audiences = []string{DefaultAudience}
-			}
-			f, _, err := c.CreateOrUpdateFederatedCredential(ctx, sub, group, identity, name, p)
-			if err != nil {
-				return nil, err
-			}
-			return ficView(f), nil
-		}
-	}
-
-	create := &cobra.Command{
-		Use: "create", Short: "Create a federated credential (trust tokens of an external issuer)",
-		Args: cobra.ArbitraryArgs,
-		PreRunE: func(cmd *cobra.Command, args []string) error {
-			audiences = append(audiences, args...)
-			return requireFlags(cmd, "name", "identity-name", "resource-group", "issuer", "subject")
-		},
-		RunE: g.run(put(false)),
-	}
-	update := &cobra.Command{
-		Use: "update", Short: "Update a federated credential",
-		Args: cobra.ArbitraryArgs,
-		PreRunE: func(cmd *cobra.Command, args []string) error {
-			audiences = append(audiences, args...)
-			return requireFlags(cmd, "name", "identity-name", "resource-group")
-		},
-		RunE: g.run(put(true)),
-	}
-	for _, c := range []*cobra.Command{create, update} {
-		c.Flags().StringVar(&issuer, "issuer", "", "OpenID Connect issuer URL, exactly as the token's iss claim")
-		c.Flags().StringVar(&subject, "subject", "", "subject, e.g. system:serviceaccount:<namespace>:<service account>")
-		c.Flags().StringArrayVar(&audiences, "audiences", nil, "audience (default "+DefaultAudience+")")
-	}
-
-	show := &cobra.Command{
-		Use: "show", Short: "Show a federated credential",
-		PreRunE: func(cmd *cobra.Command, args []string) error {
-			return requireFlags(cmd, "name", "identity-name", "resource-group")
-		},
-		RunE: g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
-			f, err := c.GetFederatedCredential(ctx, sub, group, identity, name)
-			if err != nil {
-				return nil, err
-			}
-			return ficView(f), nil
-		}),
-	}
-	del := &cobra.Command{
-		Use: "delete", Short: "Delete a federated credential",
-		PreRunE: func(cmd *cobra.Command, args []string) error {
-			return requireFlags(cmd, "name", "identity-name", "resource-group")
-		},
-		RunE: g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
-			_, err := c.DeleteFederatedCredential(ctx, sub, group, identity, name)
-			return nil, err
-		}),
-	}
-	list := &cobra.Command{
-		Use: "list", Short: "List an identity's federated credentials",
-		PreRunE: func(cmd *cobra.Command, args []string) error {
-			return requireFlags(cmd, "identity-name", "resource-group")
-		},
-		RunE: g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
-			fs, err := c.ListFederatedCredentials(ctx, sub, group, identity)
-			if err != nil {
-				return nil, err
-			}
-			out := make([]map[string]any, 0, len(fs))
-			for _, f := range fs {
-				out = append(out, ficView(f))
-			}
-			return out, nil
-		}),
-	}
-	for _, c := range []*cobra.Command{create, update, show, del, list} {
-		if c != list {
-			c.Flags().StringVarP(&name, "name", "n", "", "name of the federated credential")
-		}
-		c.Flags().StringVar(&identity, "identity-name", "", "name of the identity")
-		c.Flags().StringVarP(&group, "resource-group", "g", "", "resource group")
-	}
-	cmd.AddCommand(create, update, show, list, del)
+	cmd.AddCommand(
+		g.command("create", "Create a federated credential (trust tokens of an external issuer)", &ficPut{}),
+		g.command("update", "Update a federated credential", &ficPut{update: true}),
+		g.command("show", "Show a federated credential", &ficShow{}),
+		g.command("list", "List an identity's federated credentials", &ficList{}),
+		g.command("delete", "Delete a federated credential", &ficDelete{}))
 	return cmd
+}
+
+// ficIdentity is --identity-name and --resource-group/-g: the identity
+// whose credentials a verb addresses.
+type ficIdentity struct{ identity, group string }
+
+func (r *ficIdentity) flags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&r.identity, "identity-name", "", "name of the identity")
+	cmd.Flags().StringVarP(&r.group, "resource-group", "g", "", "resource group")
+}
+
+func (r *ficIdentity) check(cmd *cobra.Command) error {
+	return requireFlags(cmd, "identity-name", "resource-group")
+}
+
+// ficRef names one federated credential of an identity.
+type ficRef struct {
+	ficIdentity
+	name string
+}
+
+func (r *ficRef) flags(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&r.name, "name", "n", "", "name of the federated credential")
+	r.ficIdentity.flags(cmd)
+}
+
+func (r *ficRef) check(cmd *cobra.Command) error {
+	return requireFlags(cmd, "name", "identity-name", "resource-group")
+}
+
+// ficPut is `ward identity federated-credential create` and `update`: an
+// update keeps what its flags do not change; a create defaults the
+// audience.
+type ficPut struct {
+	ficRef
+	update          bool
+	issuer, subject string
+	audiences       []string
+}
+
+func (v *ficPut) flags(cmd *cobra.Command) {
+	v.ficRef.flags(cmd)
+	cmd.Flags().StringVar(&v.issuer, "issuer", "", "OpenID Connect issuer URL, exactly as the token's iss claim")
+	cmd.Flags().StringVar(&v.subject, "subject", "", "subject, e.g. system:serviceaccount:<namespace>:<service account>")
+	cmd.Flags().StringArrayVar(&v.audiences, "audiences", nil, "audience (default "+DefaultAudience+")")
+}
+
+// words are more audiences, as az reads them.
+func (v *ficPut) words(args []string) { v.audiences = append(v.audiences, args...) }
+
+func (v *ficPut) check(cmd *cobra.Command) error {
+	if v.update {
+		return v.ficRef.check(cmd)
+	}
+	return requireFlags(cmd, "name", "identity-name", "resource-group", "issuer", "subject")
+}
+
+func (*ficPut) inSubscription() {}
+
+func (v *ficPut) run(ctx context.Context, _ env, c *conn) (any, error) {
+	p := client.FederatedCredentialProperties{Issuer: v.issuer, Subject: v.subject, Audiences: v.audiences}
+	if v.update {
+		old, err := c.client.GetFederatedCredential(ctx, c.sub, v.group, v.identity, v.name)
+		if err != nil {
+			return nil, err
+		}
+		if p.Issuer == "" {
+			p.Issuer = old.Properties.Issuer
+		}
+		if p.Subject == "" {
+			p.Subject = old.Properties.Subject
+		}
+		if len(p.Audiences) == 0 {
+			p.Audiences = old.Properties.Audiences
+		}
+	} else if len(p.Audiences) == 0 {
+		p.Audiences = []string{DefaultAudience}
+	}
+	f, _, err := c.client.CreateOrUpdateFederatedCredential(ctx, c.sub, v.group, v.identity, v.name, p)
+	if err != nil {
+		return nil, err
+	}
+	return ficView(f), nil
+}
+
+// ficShow is `ward identity federated-credential show`.
+type ficShow struct{ ficRef }
+
+func (*ficShow) inSubscription() {}
+
+func (v *ficShow) run(ctx context.Context, _ env, c *conn) (any, error) {
+	return viewOf(ficView)(c.client.GetFederatedCredential(ctx, c.sub, v.group, v.identity, v.name))
+}
+
+// ficDelete is `ward identity federated-credential delete`.
+type ficDelete struct{ ficRef }
+
+func (*ficDelete) inSubscription() {}
+
+func (v *ficDelete) run(ctx context.Context, _ env, c *conn) (any, error) {
+	_, err := c.client.DeleteFederatedCredential(ctx, c.sub, v.group, v.identity, v.name)
+	return nil, err
+}
+
+// ficList is `ward identity federated-credential list`.
+type ficList struct{ ficIdentity }
+
+func (*ficList) inSubscription() {}
+
+func (v *ficList) run(ctx context.Context, _ env, c *conn) (any, error) {
+	fs, err := c.client.ListFederatedCredentials(ctx, c.sub, v.group, v.identity)
+	if err != nil {
+		return nil, err
+	}
+	return views(fs, ficView), nil
 }

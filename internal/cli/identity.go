@@ -36,101 +36,149 @@ func groupOf(id string) string {
 
 func identityCmd(g *Globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "identity", Short: "Manage user-assigned managed identities"}
-	var name, group, location string
-	var tags []string
-
-	create := &cobra.Command{
-		Use: "create", Short: "Create an identity (or update its tags)",
-		Args: cobra.ArbitraryArgs,
-		PreRunE: func(cmd *cobra.Command, args []string) error {
-			tags = append(tags, args...)
-			return requireFlags(cmd, "name", "resource-group")
-		},
-		RunE: g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
-			t, err := parseTags(tags)
-			if err != nil {
-				return nil, err
-			}
-			loc := location
-			if loc == "" { // az defaults to the group's location
-				rg, err := c.GetGroup(ctx, sub, group)
-				if err != nil {
-					return nil, err
-				}
-				loc = rg.Location
-			}
-			id, _, err := c.CreateOrUpdateIdentity(ctx, sub, group, name, loc, t)
-			if err != nil {
-				return nil, err
-			}
-			return identityView(id), nil
-		}),
-	}
-	create.Flags().StringVarP(&location, "location", "l", "", "location (default: the resource group's)")
-	create.Flags().StringArrayVar(&tags, "tags", nil, "space-separated tags: key[=value]")
-
-	show := &cobra.Command{
-		Use: "show", Short: "Show an identity",
-		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "name", "resource-group") },
-		RunE: g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
-			id, err := c.GetIdentity(ctx, sub, group, name)
-			if err != nil {
-				return nil, err
-			}
-			return identityView(id), nil
-		}),
-	}
-
-	list := &cobra.Command{
-		Use: "list", Short: "List identities in a resource group, or in the subscription",
-		RunE: g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
-			ids, err := c.ListIdentities(ctx, sub, group)
-			if err != nil {
-				return nil, err
-			}
-			out := make([]map[string]any, 0, len(ids))
-			for _, i := range ids {
-				out = append(out, identityView(i))
-			}
-			return out, nil
-		}),
-	}
-	list.Flags().StringVarP(&group, "resource-group", "g", "", "resource group (default: the whole subscription)")
-
-	update := &cobra.Command{
-		Use: "update", Short: "Update an identity's tags",
-		Args: cobra.ArbitraryArgs,
-		PreRunE: func(cmd *cobra.Command, args []string) error {
-			tags = append(tags, args...)
-			return requireFlags(cmd, "name", "resource-group")
-		},
-		RunE: g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
-			t, err := parseTags(tags)
-			if err != nil {
-				return nil, err
-			}
-			id, err := c.UpdateIdentityTags(ctx, sub, group, name, t)
-			if err != nil {
-				return nil, err
-			}
-			return identityView(id), nil
-		}),
-	}
-	update.Flags().StringArrayVar(&tags, "tags", nil, "space-separated tags: key[=value]; \"\" clears")
-
-	del := &cobra.Command{
-		Use: "delete", Short: "Delete an identity and its federated credentials",
-		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "name", "resource-group") },
-		RunE: g.run(func(ctx context.Context, c *client.Client, sub string) (any, error) {
-			_, err := c.DeleteIdentity(ctx, sub, group, name)
-			return nil, err
-		}),
-	}
-
-	for _, c := range []*cobra.Command{create, show, update, del} {
-		c.Flags().StringVarP(&name, "name", "n", "", "name of the identity")
-		c.Flags().StringVarP(&group, "resource-group", "g", "", "resource group")
-	}
-	cmd.AddCommand(create, show, list, update, del, federatedCredentialCmd(g))
+	cmd.AddCommand(
+		g.command("create", "Create an identity (or update its tags)", &identityCreate{}),
+		g.command("show", "Show an identity", &identityShow{}),
+		g.command("list", "List identities in a resource group, or in the subscription", &identityList{}),
+		g.command("update", "Update an identity's tags", &identityUpdate{}),
+		g.command("delete", "Delete an identity and its federated credentials", &identityDelete{}),
+		federatedCredentialCmd(g))
 	return cmd
+}
+
+// nameGroup is the --name/-n and --resource-group/-g pair of a verb on one
+// resource in a resource group.
+type nameGroup struct{ name, group string }
+
+func (r *nameGroup) bind(cmd *cobra.Command, nameUsage string) {
+	cmd.Flags().StringVarP(&r.name, "name", "n", "", nameUsage)
+	cmd.Flags().StringVarP(&r.group, "resource-group", "g", "", "resource group")
+}
+
+func (r *nameGroup) check(cmd *cobra.Command) error {
+	return requireFlags(cmd, "name", "resource-group")
+}
+
+// identityRef names one identity.
+type identityRef struct{ nameGroup }
+
+func (r *identityRef) flags(cmd *cobra.Command) { r.bind(cmd, "name of the identity") }
+
+// tagWords is --tags, to which az adds the stray words after it.
+type tagWords struct{ tags []string }
+
+func (t *tagWords) bind(cmd *cobra.Command, usage string) {
+	cmd.Flags().StringArrayVar(&t.tags, "tags", nil, usage)
+}
+
+func (t *tagWords) words(args []string) { t.tags = append(t.tags, args...) }
+
+// location is the location a new resource gets: loc, or the resource
+// group's, as az defaults it.
+func location(ctx context.Context, c *client.Client, sub, group, loc string) (string, error) {
+	if loc != "" {
+		return loc, nil
+	}
+	rg, err := c.GetGroup(ctx, sub, group)
+	if err != nil {
+		return "", err
+	}
+	return rg.Location, nil
+}
+
+// identityCreate is `ward identity create`.
+type identityCreate struct {
+	identityRef
+	tagWords
+	location string
+}
+
+func (v *identityCreate) flags(cmd *cobra.Command) {
+	v.identityRef.flags(cmd)
+	cmd.Flags().StringVarP(&v.location, "location", "l", "", "location (default: the resource group's)")
+	v.tagWords.bind(cmd, "space-separated tags: key[=value]")
+}
+
+func (*identityCreate) inSubscription() {}
+
+func (v *identityCreate) run(ctx context.Context, _ env, c *conn) (any, error) {
+	t, err := parseTags(v.tags)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := location(ctx, c.client, c.sub, v.group, v.location)
+	if err != nil {
+		return nil, err
+	}
+	id, _, err := c.client.CreateOrUpdateIdentity(ctx, c.sub, v.group, v.name, loc, t)
+	if err != nil {
+		return nil, err
+	}
+	return identityView(id), nil
+}
+
+// identityShow is `ward identity show`.
+type identityShow struct{ identityRef }
+
+func (*identityShow) inSubscription() {}
+
+func (v *identityShow) run(ctx context.Context, _ env, c *conn) (any, error) {
+	return viewOf(identityView)(c.client.GetIdentity(ctx, c.sub, v.group, v.name))
+}
+
+// identityList is `ward identity list`.
+type identityList struct{ group string }
+
+func (v *identityList) flags(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&v.group, "resource-group", "g", "", "resource group (default: the whole subscription)")
+}
+
+func (*identityList) inSubscription() {}
+
+func (v *identityList) run(ctx context.Context, _ env, c *conn) (any, error) {
+	ids, err := c.client.ListIdentities(ctx, c.sub, v.group)
+	if err != nil {
+		return nil, err
+	}
+	return views(ids, identityView), nil
+}
+
+// views maps each item to its az view, [] for none.
+func views[T any](items []T, view func(T) map[string]any) []map[string]any {
+	out := make([]map[string]any, 0, len(items))
+	for _, it := range items {
+		out = append(out, view(it))
+	}
+	return out
+}
+
+// identityUpdate is `ward identity update`.
+type identityUpdate struct {
+	identityRef
+	tagWords
+}
+
+func (v *identityUpdate) flags(cmd *cobra.Command) {
+	v.identityRef.flags(cmd)
+	v.tagWords.bind(cmd, "space-separated tags: key[=value]; \"\" clears")
+}
+
+func (*identityUpdate) inSubscription() {}
+
+func (v *identityUpdate) run(ctx context.Context, _ env, c *conn) (any, error) {
+	t, err := parseTags(v.tags)
+	if err != nil {
+		return nil, err
+	}
+	return viewOf(identityView)(c.client.UpdateIdentityTags(ctx, c.sub, v.group, v.name, t))
+}
+
+// identityDelete is `ward identity delete`.
+type identityDelete struct{ identityRef }
+
+func (*identityDelete) inSubscription() {}
+
+func (v *identityDelete) run(ctx context.Context, _ env, c *conn) (any, error) {
+	_, err := c.client.DeleteIdentity(ctx, c.sub, v.group, v.name)
+	return nil, err
 }

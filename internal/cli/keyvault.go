@@ -138,100 +138,104 @@ func secrets(c *conn, vaultURL string) (*client.SecretsClient, error) {
 
 func keyvaultCmd(g *Globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "keyvault", Short: "Key Vault–compatible vaults and their secrets"}
-	var name, group, location, sku string
-	var tags []string
-	var rbacAuth bool
-
-	create := &cobra.Command{
-		Use: "create", Short: "Create a vault (RBAC authorization), or update its tags",
-		Args: cobra.ArbitraryArgs,
-		PreRunE: func(cmd *cobra.Command, args []string) error {
-			tags = append(tags, args...)
-			if !rbacAuth {
-				return errors.New("--enable-rbac-authorization false (access policies) is not supported: Ward's vaults use Azure RBAC only")
-			}
-			return requireFlags(cmd, "name", "resource-group")
-		},
-		RunE: g.runConn(func(ctx context.Context, c *conn) (any, error) {
-			sub, err := c.subscription()
-			if err != nil {
-				return nil, err
-			}
-			t, err := parseTags(tags)
-			if err != nil {
-				return nil, err
-			}
-			loc := location
-			if loc == "" {
-				rg, err := c.client.GetGroup(ctx, sub, group)
-				if err != nil {
-					return nil, err
-				}
-				loc = rg.Location
-			}
-			v, _, err := c.client.CreateOrUpdateVault(ctx, sub, group, name, loc, c.tenant, sku, t)
-			if err != nil {
-				return nil, err
-			}
-			return vaultView(v), nil
-		}),
-	}
-	create.Flags().StringVarP(&location, "location", "l", "", "location (default: the resource group's)")
-	create.Flags().StringVar(&sku, "sku", "standard", "standard or premium")
-	create.Flags().StringArrayVar(&tags, "tags", nil, "space-separated tags: key[=value]")
-	create.Flags().BoolVar(&rbacAuth, "enable-rbac-authorization", true, "authorize data actions with Azure RBAC (the only mode Ward serves)")
-	create.Flags().Int("retention-days", 90, "soft-delete retention (accepted for az compatibility; Ward deletes at once)")
-
-	show := &cobra.Command{
-		Use: "show", Short: "Show a vault",
-		Args:    cobra.NoArgs,
-		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "name") },
-		RunE: g.runConn(func(ctx context.Context, c *conn) (any, error) {
-			v, err := findVault(ctx, c, group, name)
-			if err != nil {
-				return nil, err
-			}
-			return vaultView(v), nil
-		}),
-	}
-	list := &cobra.Command{
-		Use: "list", Short: "List vaults in a resource group, or in the subscription",
-		Args: cobra.NoArgs,
-		RunE: g.run(func(ctx context.Context, cl *client.Client, sub string) (any, error) {
-			vaults, err := cl.ListVaults(ctx, sub, group)
-			if err != nil {
-				return nil, err
-			}
-			out := make([]map[string]any, 0, len(vaults))
-			for _, v := range vaults {
-				out = append(out, vaultView(v))
-			}
-			return out, nil
-		}),
-	}
-	list.Flags().StringVarP(&group, "resource-group", "g", "", "resource group (default: the whole subscription)")
-	del := &cobra.Command{
-		Use: "delete", Short: "Delete a vault and its secrets",
-		Args:    cobra.NoArgs,
-		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "name") },
-		RunE: g.runConn(func(ctx context.Context, c *conn) (any, error) {
-			v, err := findVault(ctx, c, group, name)
-			if err != nil {
-				return nil, err
-			}
-			sub, _ := c.subscription()
-			_, err = c.client.DeleteVault(ctx, sub, groupOf(v.ID), v.Name)
-			return nil, err
-		}),
-	}
-	for _, c := range []*cobra.Command{create, show, del} {
-		c.Flags().StringVarP(&name, "name", "n", "", "name of the vault")
-		c.Flags().StringVarP(&group, "resource-group", "g", "", "resource group")
-	}
-	show.Flags().Lookup("resource-group").Usage = "resource group (default: found by name in the subscription)"
-	del.Flags().Lookup("resource-group").Usage = "resource group (default: found by name in the subscription)"
-	cmd.AddCommand(create, show, list, del, secretCmd(g))
+	cmd.AddCommand(
+		g.command("create", "Create a vault (RBAC authorization), or update its tags", &vaultCreate{}),
+		noArgs(g.command("show", "Show a vault", &vaultShow{})),
+		noArgs(g.command("list", "List vaults in a resource group, or in the subscription", &vaultList{})),
+		noArgs(g.command("delete", "Delete a vault and its secrets", &vaultDelete{})),
+		secretCmd(g))
 	return cmd
+}
+
+// vaultCreate is `ward keyvault create`.
+type vaultCreate struct {
+	nameGroup
+	tagWords
+	location, sku string
+	rbacAuth      bool
+}
+
+func (v *vaultCreate) flags(cmd *cobra.Command) {
+	v.nameGroup.bind(cmd, "name of the vault")
+	f := cmd.Flags()
+	f.StringVarP(&v.location, "location", "l", "", "location (default: the resource group's)")
+	f.StringVar(&v.sku, "sku", "standard", "standard or premium")
+	v.tagWords.bind(cmd, "space-separated tags: key[=value]")
+	f.BoolVar(&v.rbacAuth, "enable-rbac-authorization", true, "authorize data actions with Azure RBAC (the only mode Ward serves)")
+	f.Int("retention-days", 90, "soft-delete retention (accepted for az compatibility; Ward deletes at once)")
+}
+
+func (v *vaultCreate) check(cmd *cobra.Command) error {
+	if !v.rbacAuth {
+		return errors.New("--enable-rbac-authorization false (access policies) is not supported: Ward's vaults use Azure RBAC only")
+	}
+	return v.nameGroup.check(cmd)
+}
+
+func (*vaultCreate) inSubscription() {}
+
+func (v *vaultCreate) run(ctx context.Context, _ env, c *conn) (any, error) {
+	t, err := parseTags(v.tags)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := location(ctx, c.client, c.sub, v.group, v.location)
+	if err != nil {
+		return nil, err
+	}
+	kv, _, err := c.client.CreateOrUpdateVault(ctx, c.sub, v.group, v.name, loc, c.tenant, v.sku, t)
+	if err != nil {
+		return nil, err
+	}
+	return vaultView(kv), nil
+}
+
+// vaultLookup is --name/-n of a vault and the --resource-group/-g it is
+// in, or none to find it by name in the subscription.
+type vaultLookup struct{ nameGroup }
+
+func (v *vaultLookup) flags(cmd *cobra.Command) {
+	v.bind(cmd, "name of the vault")
+	cmd.Flags().Lookup("resource-group").Usage = "resource group (default: found by name in the subscription)"
+}
+
+func (v *vaultLookup) check(cmd *cobra.Command) error { return requireFlags(cmd, "name") }
+
+// vaultShow is `ward keyvault show`.
+type vaultShow struct{ vaultLookup }
+
+func (v *vaultShow) run(ctx context.Context, _ env, c *conn) (any, error) {
+	return viewOf(vaultView)(findVault(ctx, c, v.group, v.name))
+}
+
+// vaultList is `ward keyvault list`.
+type vaultList struct{ group string }
+
+func (v *vaultList) flags(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&v.group, "resource-group", "g", "", "resource group (default: the whole subscription)")
+}
+
+func (*vaultList) inSubscription() {}
+
+func (v *vaultList) run(ctx context.Context, _ env, c *conn) (any, error) {
+	vaults, err := c.client.ListVaults(ctx, c.sub, v.group)
+	if err != nil {
+		return nil, err
+	}
+	return views(vaults, vaultView), nil
+}
+
+// vaultDelete is `ward keyvault delete`.
+type vaultDelete struct{ vaultLookup }
+
+func (v *vaultDelete) run(ctx context.Context, _ env, c *conn) (any, error) {
+	kv, err := findVault(ctx, c, v.group, v.name)
+	if err != nil {
+		return nil, err
+	}
+	sub, _ := c.subscription()
+	_, err = c.client.DeleteVault(ctx, sub, groupOf(kv.ID), kv.Name)
+	return nil, err
 }
 
 // secretValue reads what `secret set` writes: --value, or --file in
@@ -262,151 +266,163 @@ func secretValue(value, file, encoding string, valueSet bool) (string, error) {
 
 func secretCmd(g *Globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "secret", Short: "Secrets of a vault (its data plane)"}
-	var t secretTarget
-	var value, file, encoding, contentType, expires, notBefore string
-	var tags []string
-	var disabled bool
-
-	set := &cobra.Command{
-		Use: "set", Short: "Create a secret, or a new version of it",
-		Args: cobra.ArbitraryArgs,
-		PreRunE: func(cmd *cobra.Command, args []string) error {
-			tags = append(tags, args...)
-			return requireFlags(cmd, "vault-name", "name")
-		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.runConn(func(ctx context.Context, c *conn) (any, error) {
-				v, err := secretValue(value, file, encoding, cmd.Flags().Changed("value"))
-				if err != nil {
-					return nil, err
-				}
-				tg, err := parseTags(tags)
-				if err != nil {
-					return nil, err
-				}
-				if file != "" {
-					if encoding == "" {
-						encoding = "utf-8"
-					}
-					tg["file-encoding"] = encoding // as az records it
-				}
-				p := client.SetSecretParameters{ContentType: contentType, Tags: tg}
-				if cmd.Flags().Changed("disabled") {
-					enabled := !disabled
-					p.Enabled = &enabled
-				}
-				for _, f := range []struct {
-					arg  string
-					dst  **time.Time
-					flag string
-				}{{expires, &p.Expires, "--expires"}, {notBefore, &p.NotBefore, "--not-before"}} {
-					if f.arg == "" {
-						continue
-					}
-					tm, err := time.Parse(time.RFC3339, f.arg)
-					if err != nil {
-						return nil, fmt.Errorf("%s %q: use an ISO 8601 time such as 2030-01-01T00:00:00Z", f.flag, f.arg)
-					}
-					*f.dst = &tm
-				}
-				vaultURL, name, _, err := t.resolve(ctx, c)
-				if err != nil {
-					return nil, err
-				}
-				kv, err := secrets(c, vaultURL)
-				if err != nil {
-					return nil, err
-				}
-				s, err := kv.SetSecret(ctx, name, v, p)
-				if err != nil {
-					return nil, err
-				}
-				return secretView(s, true), nil
-			})(cmd, args)
-		},
-	}
-	set.Flags().StringVar(&value, "value", "", "the secret's value")
-	set.Flags().StringVarP(&file, "file", "f", "", "read the value from this file")
-	set.Flags().StringVarP(&encoding, "encoding", "e", "", "with --file: utf-8 (default), ascii, base64 or hex")
-	set.Flags().StringVar(&contentType, "content-type", "", "the value's type, e.g. text/plain")
-	set.Flags().StringArrayVar(&tags, "tags", nil, "space-separated tags: key[=value]")
-	set.Flags().BoolVar(&disabled, "disabled", false, "create the version disabled")
-	set.Flags().StringVar(&expires, "expires", "", "expiry (ISO 8601)")
-	set.Flags().StringVar(&notBefore, "not-before", "", "not valid before (ISO 8601)")
-
-	show := &cobra.Command{
-		Use: "show", Short: "Show a secret with its value (the latest version unless --version)",
-		Args: cobra.NoArgs,
-		RunE: g.runConn(func(ctx context.Context, c *conn) (any, error) {
-			vaultURL, name, version, err := t.resolve(ctx, c)
-			if err != nil {
-				return nil, err
-			}
-			kv, err := secrets(c, vaultURL)
-			if err != nil {
-				return nil, err
-			}
-			s, err := kv.GetSecret(ctx, name, version)
-			if err != nil {
-				return nil, err
-			}
-			return secretView(s, true), nil
-		}),
-	}
-	show.Flags().StringVarP(&t.version, "version", "v", "", "the version (default: the latest)")
-	list := &cobra.Command{
-		Use: "list", Short: "List a vault's secrets, without values",
-		Args:    cobra.NoArgs,
-		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "vault-name") },
-		RunE: g.runConn(func(ctx context.Context, c *conn) (any, error) {
-			vaultURL, err := vaultURLFor(ctx, c, t.vaultName)
-			if err != nil {
-				return nil, err
-			}
-			kv, err := secrets(c, vaultURL)
-			if err != nil {
-				return nil, err
-			}
-			items, err := kv.ListSecrets(ctx)
-			if err != nil {
-				return nil, err
-			}
-			out := make([]map[string]any, 0, len(items))
-			for _, s := range items {
-				out = append(out, secretView(s, false))
-			}
-			return out, nil
-		}),
-	}
-	list.Flags().Int("maxresults", 0, "accepted for az compatibility; every secret is listed")
-	del := &cobra.Command{
-		Use: "delete", Short: "Delete a secret with all its versions",
-		Args: cobra.NoArgs,
-		RunE: g.runConn(func(ctx context.Context, c *conn) (any, error) {
-			vaultURL, name, _, err := t.resolve(ctx, c)
-			if err != nil {
-				return nil, err
-			}
-			kv, err := secrets(c, vaultURL)
-			if err != nil {
-				return nil, err
-			}
-			s, err := kv.DeleteSecret(ctx, name)
-			if err != nil {
-				return nil, err
-			}
-			return secretView(s, false), nil
-		}),
-	}
-	for _, c := range []*cobra.Command{set, show, list, del} {
-		c.Flags().StringVar(&t.vaultName, "vault-name", "", "name of the vault")
-	}
-	for _, c := range []*cobra.Command{set, show, del} {
-		c.Flags().StringVarP(&t.name, "name", "n", "", "name of the secret")
-	}
-	for _, c := range []*cobra.Command{show, del} {
-		c.Flags().StringVar(&t.id, "id", "", "the secret's identifier URL, in place of --vault-name and --name")
-	}
-	cmd.AddCommand(set, show, list, del)
+	cmd.AddCommand(
+		g.command("set", "Create a secret, or a new version of it", &secretSet{}),
+		noArgs(g.command("show", "Show a secret with its value (the latest version unless --version)", &secretShow{})),
+		noArgs(g.command("list", "List a vault's secrets, without values", &secretList{})),
+		noArgs(g.command("delete", "Delete a secret with all its versions", &secretDelete{})))
 	return cmd
+}
+
+// bind registers --vault-name and --name/-n, and --id when byID.
+func (t *secretTarget) bind(cmd *cobra.Command, byID bool) {
+	cmd.Flags().StringVar(&t.vaultName, "vault-name", "", "name of the vault")
+	cmd.Flags().StringVarP(&t.name, "name", "n", "", "name of the secret")
+	if byID {
+		cmd.Flags().StringVar(&t.id, "id", "", "the secret's identifier URL, in place of --vault-name and --name")
+	}
+}
+
+// open resolves the target and returns a data-plane client for its vault,
+// with the secret's name and version.
+func (t secretTarget) open(ctx context.Context, c *conn) (kv *client.SecretsClient, name, version string, err error) {
+	vaultURL, name, version, err := t.resolve(ctx, c)
+	if err != nil {
+		return nil, "", "", err
+	}
+	kv, err = secrets(c, vaultURL)
+	return kv, name, version, err
+}
+
+// secretSet is `ward keyvault secret set`.
+type secretSet struct {
+	target secretTarget
+	tagWords
+	value, file, encoding, contentType, expires, notBefore string
+	disabled                                               bool
+}
+
+func (v *secretSet) flags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&v.value, "value", "", "the secret's value")
+	f.StringVarP(&v.file, "file", "f", "", "read the value from this file")
+	f.StringVarP(&v.encoding, "encoding", "e", "", "with --file: utf-8 (default), ascii, base64 or hex")
+	f.StringVar(&v.contentType, "content-type", "", "the value's type, e.g. text/plain")
+	v.tagWords.bind(cmd, "space-separated tags: key[=value]")
+	f.BoolVar(&v.disabled, "disabled", false, "create the version disabled")
+	f.StringVar(&v.expires, "expires", "", "expiry (ISO 8601)")
+	f.StringVar(&v.notBefore, "not-before", "", "not valid before (ISO 8601)")
+	v.target.bind(cmd, false)
+}
+
+func (v *secretSet) check(cmd *cobra.Command) error {
+	return requireFlags(cmd, "vault-name", "name")
+}
+
+func (v *secretSet) run(ctx context.Context, e env, c *conn) (any, error) {
+	value, err := secretValue(v.value, v.file, v.encoding, e.changed("value"))
+	if err != nil {
+		return nil, err
+	}
+	tg, err := parseTags(v.tags)
+	if err != nil {
+		return nil, err
+	}
+	if v.file != "" {
+		if v.encoding == "" {
+			v.encoding = "utf-8"
+		}
+		tg["file-encoding"] = v.encoding // as az records it
+	}
+	p := client.SetSecretParameters{ContentType: v.contentType, Tags: tg}
+	if e.changed("disabled") {
+		enabled := !v.disabled
+		p.Enabled = &enabled
+	}
+	for _, f := range []struct {
+		arg  string
+		dst  **time.Time
+		flag string
+	}{{v.expires, &p.Expires, "--expires"}, {v.notBefore, &p.NotBefore, "--not-before"}} {
+		if f.arg == "" {
+			continue
+		}
+		tm, err := time.Parse(time.RFC3339, f.arg)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: use an ISO 8601 time such as 2030-01-01T00:00:00Z", f.flag, f.arg)
+		}
+		*f.dst = &tm
+	}
+	kv, name, _, err := v.target.open(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	s, err := kv.SetSecret(ctx, name, value, p)
+	if err != nil {
+		return nil, err
+	}
+	return secretView(s, true), nil
+}
+
+// secretShow is `ward keyvault secret show`.
+type secretShow struct{ target secretTarget }
+
+func (v *secretShow) flags(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&v.target.version, "version", "v", "", "the version (default: the latest)")
+	v.target.bind(cmd, true)
+}
+
+func (v *secretShow) run(ctx context.Context, _ env, c *conn) (any, error) {
+	kv, name, version, err := v.target.open(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	s, err := kv.GetSecret(ctx, name, version)
+	if err != nil {
+		return nil, err
+	}
+	return secretView(s, true), nil
+}
+
+// secretList is `ward keyvault secret list`.
+type secretList struct{ vaultName string }
+
+func (v *secretList) flags(cmd *cobra.Command) {
+	cmd.Flags().Int("maxresults", 0, "accepted for az compatibility; every secret is listed")
+	cmd.Flags().StringVar(&v.vaultName, "vault-name", "", "name of the vault")
+}
+
+func (v *secretList) check(cmd *cobra.Command) error { return requireFlags(cmd, "vault-name") }
+
+func (v *secretList) run(ctx context.Context, _ env, c *conn) (any, error) {
+	vaultURL, err := vaultURLFor(ctx, c, v.vaultName)
+	if err != nil {
+		return nil, err
+	}
+	kv, err := secrets(c, vaultURL)
+	if err != nil {
+		return nil, err
+	}
+	items, err := kv.ListSecrets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return views(items, func(s client.Secret) map[string]any { return secretView(s, false) }), nil
+}
+
+// secretDelete is `ward keyvault secret delete`.
+type secretDelete struct{ target secretTarget }
+
+func (v *secretDelete) flags(cmd *cobra.Command) { v.target.bind(cmd, true) }
+
+func (v *secretDelete) run(ctx context.Context, _ env, c *conn) (any, error) {
+	kv, name, _, err := v.target.open(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	s, err := kv.DeleteSecret(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return secretView(s, false), nil
 }

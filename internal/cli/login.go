@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -167,55 +168,9 @@ func logoutCmd() *cobra.Command {
 
 func accountCmd(g *Globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "account", Short: "The signed-in account and its subscription"}
-	var resource string
-	tok := &cobra.Command{
-		Use:   "get-access-token",
-		Short: "Get an access token for a resource, as 'az account get-access-token'",
-		Args:  cobra.NoArgs,
-		RunE: g.runConn(func(ctx context.Context, c *conn) (any, error) {
-			res := resource
-			if res == "" {
-				res = audience.Management
-			}
-			creds := &client.ClientCredentials{AuthorityHost: c.creds.AuthorityHost, TenantID: c.creds.TenantID,
-				ClientID: c.creds.ClientID, ClientSecret: c.creds.ClientSecret, Resource: res, HTTP: c.creds.HTTP}
-			t, err := creds.Get(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return map[string]any{
-				"accessToken": t.AccessToken, "expiresOn": t.ExpiresOn.Local().Format("2006-01-02 15:04:05.000000"),
-				"expires_on": t.ExpiresOn.Unix(), "subscription": c.sub, "tenant": c.tenant, "tokenType": "Bearer",
-			}, nil
-		}),
-	}
-	tok.Flags().StringVar(&resource, "resource", "", "resource (audience) of the token (default https://management.azure.com/)")
-	show := &cobra.Command{
-		Use:   "show",
-		Short: "Show the subscription in use, who the CLI acts as, and which profile and server",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.runConn(func(ctx context.Context, c *conn) (any, error) {
-				return showAccount(ctx, cmd, c)
-			})(cmd, args)
-		},
-	}
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List the subscriptions the CLI's principal can read",
-		Args:  cobra.NoArgs,
-		RunE: g.runConn(func(ctx context.Context, c *conn) (any, error) {
-			subs, err := c.client.ListSubscriptions(ctx)
-			if err != nil {
-				return nil, err
-			}
-			out := []map[string]any{}
-			for _, s := range subs {
-				out = append(out, accountView(s, s.SubscriptionID == c.sub, c.creds.ClientID))
-			}
-			return out, nil
-		}),
-	}
+	tok := noArgs(g.command("get-access-token", "Get an access token for a resource, as 'az account get-access-token'", &accountToken{}))
+	show := noArgs(g.command("show", "Show the subscription in use, who the CLI acts as, and which profile and server", &accountShow{}))
+	list := noArgs(g.command("list", "List the subscriptions the CLI's principal can read", &accountList{}))
 	set := &cobra.Command{
 		Use:   "set",
 		Short: "Set the subscription the 'ward login' profile acts in (--subscription ID or name)",
@@ -254,9 +209,59 @@ func accountCmd(g *Globals) *cobra.Command {
 	return cmd
 }
 
+// accountToken is `ward account get-access-token`.
+type accountToken struct{ resource string }
+
+func (v *accountToken) flags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&v.resource, "resource", "", "resource (audience) of the token (default https://management.azure.com/)")
+}
+
+func (v *accountToken) run(ctx context.Context, _ env, c *conn) (any, error) {
+	res := v.resource
+	if res == "" {
+		res = audience.Management
+	}
+	creds := &client.ClientCredentials{AuthorityHost: c.creds.AuthorityHost, TenantID: c.creds.TenantID,
+		ClientID: c.creds.ClientID, ClientSecret: c.creds.ClientSecret, Resource: res, HTTP: c.creds.HTTP}
+	t, err := creds.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{
+		"accessToken": t.AccessToken, "expiresOn": t.ExpiresOn.Local().Format("2006-01-02 15:04:05.000000"),
+		"expires_on": t.ExpiresOn.Unix(), "subscription": c.sub, "tenant": c.tenant, "tokenType": "Bearer",
+	}, nil
+}
+
+// accountShow is `ward account show`.
+type accountShow struct{}
+
+func (v *accountShow) flags(*cobra.Command) {}
+
+func (v *accountShow) run(ctx context.Context, e env, c *conn) (any, error) {
+	return showAccount(ctx, e.errOut, c)
+}
+
+// accountList is `ward account list`.
+type accountList struct{}
+
+func (v *accountList) flags(*cobra.Command) {}
+
+func (v *accountList) run(ctx context.Context, _ env, c *conn) (any, error) {
+	subs, err := c.client.ListSubscriptions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []map[string]any{}
+	for _, s := range subs {
+		out = append(out, accountView(s, s.SubscriptionID == c.sub, c.creds.ClientID))
+	}
+	return out, nil
+}
+
 // showAccount is az account show plus where the CLI's credentials come
 // from: which profile, which server.
-func showAccount(ctx context.Context, cmd *cobra.Command, c *conn) (map[string]any, error) {
+func showAccount(ctx context.Context, errOut io.Writer, c *conn) (map[string]any, error) {
 	kind := "ward login profile ('ward logout' returns to the local admin)"
 	if !c.profile.Login {
 		kind = "local server admin (admin.json in --data; no ward login profile in use)"
@@ -268,7 +273,7 @@ func showAccount(ctx context.Context, cmd *cobra.Command, c *conn) (map[string]a
 		"server": c.server, "profile": c.profile.Source, "profileType": kind,
 	}
 	if c.sub == "" {
-		fmt.Fprintln(cmd.ErrOrStderr(), "WARNING: "+noSubscription(c.profile).Error())
+		fmt.Fprintln(errOut, "WARNING: "+noSubscription(c.profile).Error())
 		return out, nil
 	}
 	subs, err := c.client.ListSubscriptions(ctx)
@@ -281,70 +286,79 @@ func showAccount(ctx context.Context, cmd *cobra.Command, c *conn) (map[string]a
 			return out, nil
 		}
 	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "WARNING: %s cannot read subscription %s: commands in it will be refused until it holds a role there\n", c.creds.ClientID, c.sub)
+	fmt.Fprintf(errOut, "WARNING: %s cannot read subscription %s: commands in it will be refused until it holds a role there\n", c.creds.ClientID, c.sub)
 	return out, nil
 }
 
 func monitorCmd(g *Globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "monitor", Short: "Logs"}
 	signIns := &cobra.Command{Use: "sign-ins", Short: "The sign-in log: every token issued or refused"}
-	var offset time.Duration
-	var top int
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List sign-ins, newest first",
-		RunE: g.runConn(func(ctx context.Context, c *conn) (any, error) {
-			items, err := c.client.ListSignIns(ctx, time.Now().Add(-offset), top)
-			if err != nil {
-				return nil, err
-			}
-			out := []map[string]any{}
-			for _, s := range items {
-				out = append(out, map[string]any{
-					"time": s.CreatedDateTime, "clientId": s.AppID, "result": s.Result, "errorCode": s.Status.ErrorCode,
-					"reason": s.Status.FailureReason, "resource": s.ResourceID, "credential": s.ClientCredentialType,
-					"identity": s.ManagedIdentityResourceID, "issuer": s.FederatedTokenIssuer, "subject": s.FederatedTokenID,
-				})
-			}
-			return out, nil
-		}),
-	}
-	list.Flags().DurationVar(&offset, "offset", time.Hour, "how far back to look, e.g. 1h, 30m")
-	list.Flags().IntVar(&top, "top", 100, "at most this many records")
-	signIns.AddCommand(list)
+	signIns.AddCommand(g.command("list", "List sign-ins, newest first", &signInList{}))
 	activity := &cobra.Command{Use: "activity-log", Short: "The activity log: every management write"}
-	var actOffset time.Duration
-	actList := &cobra.Command{
-		Use:   "list",
-		Short: "List management writes, newest first",
-		RunE: g.runConn(func(ctx context.Context, c *conn) (any, error) {
-			items, err := c.client.ListActivity(ctx, c.sub, time.Now().Add(-actOffset).UTC().Format(time.RFC3339))
-			if err != nil {
-				return nil, err
-			}
-			out := []map[string]any{}
-			for _, e := range items {
-				out = append(out, map[string]any{"time": e.EventTimestamp, "caller": e.Caller, "operation": e.Authorization.Action,
-					"scope": e.Authorization.Scope, "status": e.Status.Value, "subStatus": e.SubStatus.Value,
-					"method": e.HTTPRequest.Method, "correlationId": e.CorrelationID, "resourceGroup": e.ResourceGroupName})
-			}
-			return out, nil
-		}),
-	}
-	actList.Flags().DurationVar(&actOffset, "offset", 6*time.Hour, "how far back to look, e.g. 1h")
-	activity.AddCommand(actList)
+	activity.AddCommand(g.command("list", "List management writes, newest first", &activityList{}))
 	cmd.AddCommand(signIns, activity)
 	return cmd
 }
 
+// signInList is `ward monitor sign-ins list`.
+type signInList struct {
+	offset time.Duration
+	top    int
+}
+
+func (v *signInList) flags(cmd *cobra.Command) {
+	cmd.Flags().DurationVar(&v.offset, "offset", time.Hour, "how far back to look, e.g. 1h, 30m")
+	cmd.Flags().IntVar(&v.top, "top", 100, "at most this many records")
+}
+
+func (v *signInList) run(ctx context.Context, _ env, c *conn) (any, error) {
+	items, err := c.client.ListSignIns(ctx, time.Now().Add(-v.offset), v.top)
+	if err != nil {
+		return nil, err
+	}
+	out := []map[string]any{}
+	for _, s := range items {
+		out = append(out, map[string]any{
+			"time": s.CreatedDateTime, "clientId": s.AppID, "result": s.Result, "errorCode": s.Status.ErrorCode,
+			"reason": s.Status.FailureReason, "resource": s.ResourceID, "credential": s.ClientCredentialType,
+			"identity": s.ManagedIdentityResourceID, "issuer": s.FederatedTokenIssuer, "subject": s.FederatedTokenID,
+		})
+	}
+	return out, nil
+}
+
+// activityList is `ward monitor activity-log list`.
+type activityList struct{ offset time.Duration }
+
+func (v *activityList) flags(cmd *cobra.Command) {
+	cmd.Flags().DurationVar(&v.offset, "offset", 6*time.Hour, "how far back to look, e.g. 1h")
+}
+
+func (v *activityList) run(ctx context.Context, _ env, c *conn) (any, error) {
+	items, err := c.client.ListActivity(ctx, c.sub, time.Now().Add(-v.offset).UTC().Format(time.RFC3339))
+	if err != nil {
+		return nil, err
+	}
+	out := []map[string]any{}
+	for _, e := range items {
+		out = append(out, map[string]any{"time": e.EventTimestamp, "caller": e.Caller, "operation": e.Authorization.Action,
+			"scope": e.Authorization.Scope, "status": e.Status.Value, "subStatus": e.SubStatus.Value,
+			"method": e.HTTPRequest.Method, "correlationId": e.CorrelationID, "resourceGroup": e.ResourceGroupName})
+	}
+	return out, nil
+}
+
 func keysCmd(g *Globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "Token-signing keys"}
-	cmd.AddCommand(&cobra.Command{
-		Use:   "rotate",
-		Short: "Sign with a new key from now on; earlier keys stay published until their tokens expire",
-		RunE: g.runConn(func(ctx context.Context, c *conn) (any, error) {
-			return c.client.RotateSigningKey(ctx)
-		}),
-	})
+	cmd.AddCommand(g.command("rotate", "Sign with a new key from now on; earlier keys stay published until their tokens expire", &keysRotate{}))
 	return cmd
+}
+
+// keysRotate is `ward keys rotate`.
+type keysRotate struct{}
+
+func (v *keysRotate) flags(*cobra.Command) {}
+
+func (v *keysRotate) run(ctx context.Context, _ env, c *conn) (any, error) {
+	return c.client.RotateSigningKey(ctx)
 }

@@ -155,11 +155,8 @@ func parseRoleDefinition(arg string) (roleSpec, error) {
 }
 
 func roleDefinitionCmds(g *Globals) []*cobra.Command {
-	var def, name, scope string
-	create := &cobra.Command{
-		Use:   "create",
-		Short: "Create a custom role from a JSON definition",
-		Long: `Create a custom role, as 'az role definition create' does.
+	create := noArgs(g.command("create", "Create a custom role from a JSON definition", &roleDefinitionCreate{}))
+	create.Long = `Create a custom role, as 'az role definition create' does.
 
 --role-definition is inline JSON or @file.json in az's shape:
 
@@ -171,106 +168,119 @@ func roleDefinitionCmds(g *Globals) []*cobra.Command {
     "DataActions": ["Microsoft.KeyVault/vaults/secrets/getSecret/action"],
     "NotDataActions": [],
     "AssignableScopes": ["/subscriptions/<subscription>"]
-  }`,
-		Args:    cobra.NoArgs,
-		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "role-definition") },
-		RunE: g.runConn(func(ctx context.Context, c *conn) (any, error) {
-			spec, err := parseRoleDefinition(def)
-			if err != nil {
-				return nil, err
-			}
-			if spec.Props.RoleName == "" {
-				return nil, errors.New("--role-definition: please provide role name (\"Name\")")
-			}
-			if len(spec.Props.AssignableScopes) == 0 {
-				return nil, errors.New("--role-definition: please provide 'AssignableScopes'")
-			}
-			id := spec.ID
-			if id == "" {
-				id = uuid.NewString()
-			}
-			r, _, err := c.client.PutRoleDefinition(ctx, spec.Props.AssignableScopes[0], id, spec.Props)
-			if err != nil {
-				return nil, err
-			}
-			return roleDefinitionView(r), nil
-		}),
-	}
-	update := &cobra.Command{
-		Use:   "update",
-		Short: "Update a custom role from a JSON definition (found by its id, or by its name)",
-		Long: `Update a custom role, as 'az role definition update' does.
+  }`
+	update := noArgs(g.command("update", "Update a custom role from a JSON definition (found by its id, or by its name)", &roleDefinitionUpdate{}))
+	update.Long = `Update a custom role, as 'az role definition update' does.
 
 --role-definition is inline JSON or @file.json: az's shape (see 'ward role
 definition create --help') or an element of 'ward role definition list'. The
 role is found by its "id" (or GUID "name"), else by its name; the JSON
-replaces the role's description, permissions and assignable scopes.`,
-		Args:    cobra.NoArgs,
-		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "role-definition") },
-		RunE: g.runConn(func(ctx context.Context, c *conn) (any, error) {
-			spec, err := parseRoleDefinition(def)
-			if err != nil {
-				return nil, err
-			}
-			old, err := findCustomRole(ctx, c, spec.ID, spec.Props.RoleName)
-			if err != nil {
-				return nil, err
-			}
-			p := spec.Props
-			if p.RoleName == "" {
-				p.RoleName = old.Properties.RoleName
-			}
-			if len(p.AssignableScopes) == 0 {
-				p.AssignableScopes = old.Properties.AssignableScopes
-			}
-			if p.Permissions == nil {
-				p.Permissions = old.Properties.Permissions
-			}
-			sc := "/"
-			if len(p.AssignableScopes) > 0 {
-				sc = p.AssignableScopes[0]
-			}
-			r, _, err := c.client.PutRoleDefinition(ctx, sc, old.Name, p)
-			if err != nil {
-				return nil, err
-			}
-			return roleDefinitionView(r), nil
-		}),
-	}
-	for _, c := range []*cobra.Command{create, update} {
-		c.Flags().StringVar(&def, "role-definition", "", "the role as JSON, inline or @file.json (see --help)")
-	}
-	del := &cobra.Command{
-		Use:     "delete",
-		Short:   "Delete a custom role by name or ID",
-		Args:    cobra.NoArgs,
-		PreRunE: func(cmd *cobra.Command, args []string) error { return requireFlags(cmd, "name") },
-		RunE: g.runConn(func(ctx context.Context, c *conn) (any, error) {
-			id := ""
-			if guidRE.MatchString(name) {
-				id = name
-			} else if strings.Contains(name, "/roleDefinitions/") {
-				id = name[strings.LastIndex(name, "/")+1:]
-			}
-			r, err := findCustomRole(ctx, c, id, name)
-			if err != nil {
-				return nil, err
-			}
-			sc := scope
-			if sc == "" {
-				sc = "/"
-				if len(r.Properties.AssignableScopes) > 0 {
-					sc = r.Properties.AssignableScopes[0]
-				}
-			}
-			_, err = c.client.DeleteRoleDefinition(ctx, sc, r.Name)
-			return nil, err
-		}),
-	}
-	del.Flags().StringVarP(&name, "name", "n", "", "the role's name or ID")
-	del.Flags().StringVar(&scope, "scope", "", "scope of the role (default: its first assignable scope)")
-	del.Flags().Bool("custom-role-only", true, "only custom roles can be deleted (accepted for az compatibility)")
+replaces the role's description, permissions and assignable scopes.`
+	del := noArgs(g.command("delete", "Delete a custom role by name or ID", &roleDefinitionDelete{}))
 	return []*cobra.Command{create, update, del}
+}
+
+// roleDefinitionArg is --role-definition, read with parseRoleDefinition.
+type roleDefinitionArg struct{ def string }
+
+func (a *roleDefinitionArg) flags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&a.def, "role-definition", "", "the role as JSON, inline or @file.json (see --help)")
+}
+
+func (a *roleDefinitionArg) check(cmd *cobra.Command) error {
+	return requireFlags(cmd, "role-definition")
+}
+
+// roleDefinitionCreate is `ward role definition create`.
+type roleDefinitionCreate struct{ roleDefinitionArg }
+
+func (v *roleDefinitionCreate) run(ctx context.Context, _ env, c *conn) (any, error) {
+	spec, err := parseRoleDefinition(v.def)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Props.RoleName == "" {
+		return nil, errors.New("--role-definition: please provide role name (\"Name\")")
+	}
+	if len(spec.Props.AssignableScopes) == 0 {
+		return nil, errors.New("--role-definition: please provide 'AssignableScopes'")
+	}
+	id := spec.ID
+	if id == "" {
+		id = uuid.NewString()
+	}
+	r, _, err := c.client.PutRoleDefinition(ctx, spec.Props.AssignableScopes[0], id, spec.Props)
+	if err != nil {
+		return nil, err
+	}
+	return roleDefinitionView(r), nil
+}
+
+// roleDefinitionUpdate is `ward role definition update`.
+type roleDefinitionUpdate struct{ roleDefinitionArg }
+
+func (v *roleDefinitionUpdate) run(ctx context.Context, _ env, c *conn) (any, error) {
+	spec, err := parseRoleDefinition(v.def)
+	if err != nil {
+		return nil, err
+	}
+	old, err := findCustomRole(ctx, c, spec.ID, spec.Props.RoleName)
+	if err != nil {
+		return nil, err
+	}
+	p := spec.Props
+	if p.RoleName == "" {
+		p.RoleName = old.Properties.RoleName
+	}
+	if len(p.AssignableScopes) == 0 {
+		p.AssignableScopes = old.Properties.AssignableScopes
+	}
+	if p.Permissions == nil {
+		p.Permissions = old.Properties.Permissions
+	}
+	r, _, err := c.client.PutRoleDefinition(ctx, firstScope(p.AssignableScopes), old.Name, p)
+	if err != nil {
+		return nil, err
+	}
+	return roleDefinitionView(r), nil
+}
+
+// firstScope is a role's first assignable scope, or the root.
+func firstScope(scopes []string) string {
+	if len(scopes) > 0 {
+		return scopes[0]
+	}
+	return "/"
+}
+
+// roleDefinitionDelete is `ward role definition delete`.
+type roleDefinitionDelete struct{ name, scope string }
+
+func (v *roleDefinitionDelete) flags(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&v.name, "name", "n", "", "the role's name or ID")
+	cmd.Flags().StringVar(&v.scope, "scope", "", "scope of the role (default: its first assignable scope)")
+	cmd.Flags().Bool("custom-role-only", true, "only custom roles can be deleted (accepted for az compatibility)")
+}
+
+func (v *roleDefinitionDelete) check(cmd *cobra.Command) error { return requireFlags(cmd, "name") }
+
+func (v *roleDefinitionDelete) run(ctx context.Context, _ env, c *conn) (any, error) {
+	id := ""
+	if guidRE.MatchString(v.name) {
+		id = v.name
+	} else if strings.Contains(v.name, "/roleDefinitions/") {
+		id = v.name[strings.LastIndex(v.name, "/")+1:]
+	}
+	r, err := findCustomRole(ctx, c, id, v.name)
+	if err != nil {
+		return nil, err
+	}
+	sc := v.scope
+	if sc == "" {
+		sc = firstScope(r.Properties.AssignableScopes)
+	}
+	_, err = c.client.DeleteRoleDefinition(ctx, sc, r.Name)
+	return nil, err
 }
 
 // findCustomRole finds a role by GUID, or else by name, and refuses a
