@@ -17,6 +17,7 @@ import (
 
 	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/challenge"
+	"github.com/ward-id/ward/internal/grapherr"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -42,26 +43,6 @@ type Handler struct {
 // maxBody caps a directory request's body; every route declares it and the
 // mux applies it.
 const maxBody = 1 << 20
-
-type graphError struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
-func writeErr(w http.ResponseWriter, status int, code, msg string) {
-	var e graphError
-	e.Error.Code, e.Error.Message = code, msg
-	writeJSON(w, status, e)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, _ := json.Marshal(v)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}
 
 // call is one authenticated directory request.
 type call struct {
@@ -90,10 +71,10 @@ func (h *Handler) Mount(mux *router.Mux) {
 	add("GET", "/v1.0/auditLogs/signIns", router.Action(ActionAuditLogsRead), h.signIns)
 	notFound := func(w http.ResponseWriter, r *http.Request, status int, _ []string) {
 		if status == http.StatusMethodNotAllowed {
-			writeErr(w, status, "Request_BadRequest", fmt.Sprintf("The method %s is not supported at '%s'.", r.Method, r.URL.Path))
+			grapherr.Write(w, status, "Request_BadRequest", fmt.Sprintf("The method %s is not supported at '%s'.", r.Method, r.URL.Path))
 			return
 		}
-		writeErr(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist.", r.URL.Path))
+		grapherr.Write(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist.", r.URL.Path))
 	}
 	mux.NotFound("", "/v1.0/", notFound)
 	mux.NotFound("", "/ward/", notFound)
@@ -102,7 +83,7 @@ func (h *Handler) Mount(mux *router.Mux) {
 // protocol is Graph on the wire for the mux: a recovered panic is Graph's
 // 500.
 var protocol = &router.Protocol{Name: "graph", Internal: func(w http.ResponseWriter, _ *http.Request) {
-	writeErr(w, http.StatusInternalServerError, "InternalServerError", "internal error")
+	grapherr.Write(w, http.StatusInternalServerError, "InternalServerError", "internal error")
 }}
 
 // endpoint authenticates and writes fn's error (the mux recovers panics).
@@ -111,7 +92,7 @@ func (h *Handler) endpoint(fn func(*call) error) http.Handler {
 		p, err := h.Auth.Authenticate(r.Context(), r)
 		if err != nil {
 			w.Header().Set(challenge.Header, challenge.Graph(h.Base))
-			writeErr(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure: "+err.Error())
+			grapherr.Write(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure: "+err.Error())
 			return
 		}
 		_, params, _ := router.FromContext(r.Context())
@@ -126,16 +107,16 @@ func (h *Handler) fail(w http.ResponseWriter, err error) {
 	var den *DeniedError
 	switch {
 	case errors.As(err, &den):
-		writeErr(w, http.StatusForbidden, "Authorization_RequestDenied", den.Message)
+		grapherr.Write(w, http.StatusForbidden, "Authorization_RequestDenied", den.Message)
 	case errors.Is(err, ErrNotFound):
-		writeErr(w, http.StatusNotFound, "Request_ResourceNotFound", err.Error())
+		grapherr.Write(w, http.StatusNotFound, "Request_ResourceNotFound", err.Error())
 	case errors.As(err, &inv):
-		writeErr(w, http.StatusBadRequest, "Request_BadRequest", inv.Message)
+		grapherr.Write(w, http.StatusBadRequest, "Request_BadRequest", inv.Message)
 	case errors.Is(err, storage.ErrAlreadyExists):
-		writeErr(w, http.StatusConflict, "Request_MultipleObjectsWithSameKeyValue", err.Error())
+		grapherr.Write(w, http.StatusConflict, "Request_MultipleObjectsWithSameKeyValue", err.Error())
 	default:
 		h.Log.Error("directory request failed", "err", err)
-		writeErr(w, http.StatusInternalServerError, "InternalServerError", "The directory hit an internal error.")
+		grapherr.Write(w, http.StatusInternalServerError, "InternalServerError", "The directory hit an internal error.")
 	}
 }
 
@@ -234,7 +215,7 @@ func (h *Handler) list(c *call) error {
 				objectID = m[2]
 			}
 		} else {
-			writeErr(c.w, http.StatusBadRequest, "Request_UnsupportedQuery", fmt.Sprintf("Unsupported $filter '%s'. Ward supports servicePrincipalNames/any(c:c eq '...'), appId eq '...', displayName eq '...' and id eq '...'.", f))
+			grapherr.Write(c.w, http.StatusBadRequest, "Request_UnsupportedQuery", fmt.Sprintf("Unsupported $filter '%s'. Ward supports servicePrincipalNames/any(c:c eq '...'), appId eq '...', displayName eq '...' and id eq '...'.", f))
 			return nil
 		}
 	}
@@ -252,7 +233,7 @@ func (h *Handler) list(c *call) error {
 			out = append(out, toJSON(sp))
 		}
 	}
-	writeJSON(c.w, 200, map[string]any{"@odata.context": h.Base + "/v1.0/$metadata#servicePrincipals", "value": out})
+	grapherr.WriteJSON(c.w, 200, map[string]any{"@odata.context": h.Base + "/v1.0/$metadata#servicePrincipals", "value": out})
 	return nil
 }
 
@@ -275,7 +256,7 @@ func (h *Handler) create(c *call) error {
 	if err := h.Policy.Access.GrantOwner(c.r.Context(), ObjectScope(sp.ObjectID), c.caller.ObjectID); err != nil {
 		return err
 	}
-	writeJSON(c.w, 201, toJSON(sp))
+	grapherr.WriteJSON(c.w, 201, toJSON(sp))
 	return nil
 }
 
@@ -302,7 +283,7 @@ func (h *Handler) get(c *call) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, 200, toJSON(sp))
+	grapherr.WriteJSON(c.w, 200, toJSON(sp))
 	return nil
 }
 
@@ -374,7 +355,7 @@ func (h *Handler) addPassword(c *call) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, 200, passwordCredential{KeyID: s.KeyID, DisplayName: s.DisplayName, Hint: s.Hint,
+	grapherr.WriteJSON(c.w, 200, passwordCredential{KeyID: s.KeyID, DisplayName: s.DisplayName, Hint: s.Hint,
 		StartDateTime: rfc(s.Start), EndDateTime: rfc(s.End), SecretText: &s.SecretText})
 	return nil
 }
@@ -435,7 +416,7 @@ func (h *Handler) signIns(c *call) error {
 			since, err = time.Parse(time.RFC3339, m[1])
 		}
 		if err != nil {
-			writeErr(w, http.StatusBadRequest, "Request_UnsupportedQuery", fmt.Sprintf("Unsupported $filter '%s': use createdDateTime ge <RFC 3339 time>.", f))
+			grapherr.Write(w, http.StatusBadRequest, "Request_UnsupportedQuery", fmt.Sprintf("Unsupported $filter '%s': use createdDateTime ge <RFC 3339 time>.", f))
 			return nil
 		}
 	}
@@ -443,7 +424,7 @@ func (h *Handler) signIns(c *call) error {
 	if t := r.URL.Query().Get("$top"); t != "" {
 		n, err := strconv.Atoi(t)
 		if err != nil || n < 1 || n > 1000 {
-			writeErr(w, http.StatusBadRequest, "Request_BadRequest", "$top must be a whole number from 1 to 1000.")
+			grapherr.Write(w, http.StatusBadRequest, "Request_BadRequest", "$top must be a whole number from 1 to 1000.")
 			return nil
 		}
 		top = n
@@ -464,6 +445,6 @@ func (h *Handler) signIns(c *call) error {
 		j.Status.ErrorCode, j.Status.FailureReason = s.ErrorCode, s.Reason
 		out = append(out, j)
 	}
-	writeJSON(w, 200, map[string]any{"value": out})
+	grapherr.WriteJSON(w, 200, map[string]any{"value": out})
 	return nil
 }

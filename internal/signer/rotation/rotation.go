@@ -9,7 +9,6 @@ package rotation
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/challenge"
+	"github.com/ward-id/ward/internal/grapherr"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/signer"
 )
@@ -64,17 +64,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
 			h.Log.Error("signing-key rotation panic", "panic", v)
-			writeErr(w, http.StatusInternalServerError, "InternalServerError", "internal error")
+			grapherr.Write(w, http.StatusInternalServerError, "InternalServerError", "internal error")
 		}
 	}()
 	p, err := h.Auth.Authenticate(r.Context(), r)
 	if err != nil {
 		w.Header().Set(challenge.Header, challenge.Graph(h.Base))
-		writeErr(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure: "+err.Error())
+		grapherr.Write(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure: "+err.Error())
 		return
 	}
 	if !h.Access.Allowed(p.ObjectID, Action, "/") {
-		writeErr(w, http.StatusForbidden, "Authorization_RequestDenied", fmt.Sprintf(
+		grapherr.Write(w, http.StatusForbidden, "Authorization_RequestDenied", fmt.Sprintf(
 			"Insufficient privileges to complete the operation. The client '%s' with object id '%s' needs '%s' at scope '/' (a role such as Owner at '/' grants it).",
 			p.AppID, p.ObjectID, Action))
 		return
@@ -82,32 +82,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	k, err := h.Keys.Rotate(r.Context())
 	if err != nil {
 		h.Log.Error("signing-key rotation failed", "err", err)
-		writeErr(w, http.StatusInternalServerError, "InternalServerError", "The signing key could not be rotated: an internal error (see the server log).")
+		grapherr.Write(w, http.StatusInternalServerError, "InternalServerError", "The signing key could not be rotated: an internal error (see the server log).")
 		return
 	}
 	out := Answer{KID: k.ID, Alg: string(k.Alg), ActiveFrom: k.ActiveFrom.UTC().Format(time.RFC3339), Published: []string{}}
 	for _, pk := range h.Keys.JWKS().Keys {
 		out.Published = append(out.Published, pk.KeyID)
 	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-type errorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
-func writeErr(w http.ResponseWriter, status int, code, msg string) {
-	var e errorBody
-	e.Error.Code, e.Error.Message = code, msg
-	writeJSON(w, status, e)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, _ := json.Marshal(v)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	grapherr.WriteJSON(w, http.StatusOK, out)
 }

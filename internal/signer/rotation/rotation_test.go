@@ -61,7 +61,9 @@ func TestRotate(t *testing.T) {
 				t.Fatalf("status %d, want %d: %s", rec.Code, tc.want, rec.Body)
 			}
 			if tc.want != http.StatusOK {
-				var e errorBody
+				var e struct {
+					Error struct{ Code string } `json:"error"`
+				}
 				if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error.Code != tc.wantCode {
 					t.Fatalf("body %s, want code %s", rec.Body, tc.wantCode)
 				}

@@ -1,0 +1,37 @@
+// Package grapherr writes Microsoft Graph's error envelope,
+// {"error":{"code","message"}}, and its JSON responses: the one place the
+// Graph-shaped APIs (the directory and Ward's own /ward/v1 endpoints, which
+// use Graph's codes such as Authorization_RequestDenied) write them.
+package grapherr
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+)
+
+type body struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// Write answers status with Graph's error envelope.
+func Write(w http.ResponseWriter, status int, code, msg string) {
+	var b body
+	b.Error.Code, b.Error.Message = code, msg
+	WriteJSON(w, status, b)
+}
+
+// WriteJSON answers status with v as JSON.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		slog.Error("marshal response", "err", err)
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"InternalServerError","message":"failed to encode the response"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
