@@ -186,29 +186,22 @@ func (s *DB) CreateIdentity(ctx context.Context, id storage.Identity) error {
 // UpdateIdentity applies fn to the stored identity in one transaction. Only
 // mutable fields (location, tags, isolation scope, updated time) are written.
 func (s *DB) UpdateIdentity(ctx context.Context, ref storage.IdentityRef, fn func(storage.Identity) (storage.Identity, error)) (storage.Identity, error) {
-	var out storage.Identity
-	err := s.txRow(ctx, "identities/"+identityKey(ref), func(tx *sql.Tx) error {
-		old, err := scanIdentity(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+identityCols+` FROM identities WHERE key = ?`), identityKey(ref)))
-		if err != nil {
-			return err
-		}
-		nu, err := fn(old)
-		if err != nil {
-			return err
-		}
+	key := identityKey(ref)
+	read := func(tx *sql.Tx) (storage.Identity, error) {
+		return scanIdentity(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+identityCols+` FROM identities WHERE key = ?`), key))
+	}
+	return updateRow(ctx, s, "identities/"+key, read, fn, func(tx *sql.Tx, old, nu storage.Identity) (storage.Identity, error) {
 		tags, err := marshalTags(nu.Tags)
 		if err != nil {
-			return err
+			return nu, err
 		}
 		_, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE identities SET location = ?, tags = ?, isolation_scope = ?, updated_at = ? WHERE key = ?`),
-			nu.Location, tags, nu.IsolationScope, micros(nu.UpdatedAt), identityKey(ref))
+			nu.Location, tags, nu.IsolationScope, micros(nu.UpdatedAt), key)
 		// Identity fields the database owns stay as they were.
 		nu.SubscriptionID, nu.ResourceGroup, nu.Name = old.SubscriptionID, old.ResourceGroup, old.Name
 		nu.TenantID, nu.ClientID, nu.PrincipalID, nu.CreatedAt = old.TenantID, old.ClientID, old.PrincipalID, old.CreatedAt
-		out = nu
-		return err
+		return nu, err
 	})
-	return out, err
 }
 
 // GetIdentity reads an identity, case-insensitively.

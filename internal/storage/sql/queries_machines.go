@@ -73,31 +73,24 @@ func (s *DB) CreateMachine(ctx context.Context, m storage.Machine) error {
 
 // UpdateMachine applies fn to the stored machine in one transaction.
 func (s *DB) UpdateMachine(ctx context.Context, ref storage.MachineRef, fn func(storage.Machine) (storage.Machine, error)) (storage.Machine, error) {
-	var out storage.Machine
-	err := s.txRow(ctx, "machines/"+machineKey(ref), func(tx *sql.Tx) error {
-		old, err := scanMachine(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+machineCols+` FROM machines WHERE key = ?`), machineKey(ref)))
-		if err != nil {
-			return err
-		}
-		nu, err := fn(old)
-		if err != nil {
-			return err
-		}
+	key := machineKey(ref)
+	read := func(tx *sql.Tx) (storage.Machine, error) {
+		return scanMachine(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+machineCols+` FROM machines WHERE key = ?`), key))
+	}
+	return updateRow(ctx, s, "machines/"+key, read, fn, func(tx *sql.Tx, old, nu storage.Machine) (storage.Machine, error) {
 		tags, err := marshalTags(nu.Tags)
 		if err != nil {
-			return err
+			return nu, err
 		}
 		spec, err := json.Marshal(nu.Spec)
 		if err != nil {
-			return err
+			return nu, err
 		}
 		_, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE machines SET location = ?, tags = ?, spec = ?, updated_at = ? WHERE key = ?`),
-			nu.Location, tags, string(spec), micros(nu.UpdatedAt), machineKey(ref))
+			nu.Location, tags, string(spec), micros(nu.UpdatedAt), key)
 		nu.ID, nu.SubscriptionID, nu.ResourceGroup, nu.Name, nu.CreatedAt = old.ID, old.SubscriptionID, old.ResourceGroup, old.Name, old.CreatedAt
-		out = nu
-		return err
+		return nu, err
 	})
-	return out, err
 }
 
 // GetMachine reads a machine, case-insensitively.

@@ -38,33 +38,26 @@ func (s *DB) CreateRoleDefinition(ctx context.Context, d storage.RoleDefinition)
 // UpdateRoleDefinition applies fn to a stored custom role in one
 // transaction; the ID and creation time stay.
 func (s *DB) UpdateRoleDefinition(ctx context.Context, id string, fn func(storage.RoleDefinition) (storage.RoleDefinition, error)) (storage.RoleDefinition, error) {
-	var out storage.RoleDefinition
-	err := s.txRow(ctx, "role_definitions/"+resourceid.Key(id), func(tx *sql.Tx) error {
-		old, err := scanRoleDef(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+roleDefCols+` FROM role_definitions WHERE id = ?`+s.fl.forUpdate()), resourceid.Key(id)))
-		if err != nil {
-			return err
-		}
-		nu, err := fn(old)
-		if err != nil {
-			return err
-		}
+	key := resourceid.Key(id)
+	read := func(tx *sql.Tx) (storage.RoleDefinition, error) {
+		return scanRoleDef(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+roleDefCols+` FROM role_definitions WHERE id = ?`+s.fl.forUpdate()), key))
+	}
+	return updateRow(ctx, s, "role_definitions/"+key, read, fn, func(tx *sql.Tx, old, nu storage.RoleDefinition) (storage.RoleDefinition, error) {
 		scopes, err := json.Marshal(nu.AssignableScopes)
 		if err != nil {
-			return err
+			return nu, err
 		}
 		perms, err := marshalPermissions(nu.Permissions)
 		if err != nil {
-			return err
+			return nu, err
 		}
 		if _, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE role_definitions SET name = ?, description = ?, assignable_scopes = ?, permissions = ?, updated_at = ? WHERE id = ?`),
 			nu.Name, nu.Description, string(scopes), perms, micros(nu.UpdatedAt), old.ID); err != nil {
-			return err
+			return nu, err
 		}
 		// Answer what is stored, as a read after the write would.
-		out, err = scanRoleDef(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+roleDefCols+` FROM role_definitions WHERE id = ?`), old.ID))
-		return err
+		return scanRoleDef(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+roleDefCols+` FROM role_definitions WHERE id = ?`), old.ID))
 	})
-	return out, err
 }
 
 const roleDefCols = `id, name, description, assignable_scopes, permissions, created_at, updated_at`

@@ -56,28 +56,21 @@ func (s *DB) PutVault(ctx context.Context, v storage.Vault) (bool, error) {
 // UpdateVault applies fn to a stored vault in one transaction; its name,
 // group, location, tenant and creation time stay.
 func (s *DB) UpdateVault(ctx context.Context, name string, fn func(storage.Vault) (storage.Vault, error)) (storage.Vault, error) {
-	var out storage.Vault
-	err := s.txRow(ctx, "vaults/"+strings.ToLower(name), func(tx *sql.Tx) error {
-		old, err := scanVault(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+vaultCols+` FROM vaults WHERE name_key = ?`+s.fl.forUpdate()), strings.ToLower(name)))
-		if err != nil {
-			return err
-		}
-		nu, err := fn(old)
-		if err != nil {
-			return err
-		}
+	key := strings.ToLower(name)
+	read := func(tx *sql.Tx) (storage.Vault, error) {
+		return scanVault(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+vaultCols+` FROM vaults WHERE name_key = ?`+s.fl.forUpdate()), key))
+	}
+	return updateRow(ctx, s, "vaults/"+key, read, fn, func(tx *sql.Tx, _, nu storage.Vault) (storage.Vault, error) {
 		tags, err := marshalTags(nu.Tags)
 		if err != nil {
-			return err
+			return nu, err
 		}
-		if _, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE vaults SET tags = ?, sku = ?, updated_at = ? WHERE name_key = ?`), tags, nu.SKU, micros(nu.UpdatedAt), strings.ToLower(name)); err != nil {
-			return err
+		if _, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE vaults SET tags = ?, sku = ?, updated_at = ? WHERE name_key = ?`), tags, nu.SKU, micros(nu.UpdatedAt), key); err != nil {
+			return nu, err
 		}
 		// Answer what is stored, as a read after the write would.
-		out, err = scanVault(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+vaultCols+` FROM vaults WHERE name_key = ?`), strings.ToLower(name)))
-		return err
+		return scanVault(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+vaultCols+` FROM vaults WHERE name_key = ?`), key))
 	})
-	return out, err
 }
 
 // GetVault reads a vault by name.
@@ -141,33 +134,25 @@ func (s *DB) AddSecretVersion(ctx context.Context, x storage.Secret) error {
 // UpdateSecretVersion applies fn to a stored version (the newest when
 // version is "") in one transaction; the value and identity stay.
 func (s *DB) UpdateSecretVersion(ctx context.Context, vault, name, version string, fn func(storage.Secret) (storage.Secret, error)) (storage.Secret, error) {
-	var out storage.Secret
-	err := s.txRow(ctx, "secrets/"+strings.ToLower(vault)+"/"+strings.ToLower(name), func(tx *sql.Tx) error {
+	read := func(tx *sql.Tx) (storage.Secret, error) {
 		q, args := `SELECT `+secretCols+` FROM secrets WHERE vault_key = ? AND name_key = ? AND version = ?`, []any{strings.ToLower(vault), strings.ToLower(name), strings.ToLower(version)}
 		if version == "" {
 			q, args = `SELECT `+secretCols+` FROM secrets WHERE vault_key = ? AND name_key = ? ORDER BY created_at DESC, version DESC LIMIT 1`, args[:2]
 		}
-		old, err := scanSecret(tx.QueryRowContext(ctx, s.fl.rebind(q+s.fl.forUpdate()), args...))
-		if err != nil {
-			return err
-		}
-		nu, err := fn(old)
-		if err != nil {
-			return err
-		}
+		return scanSecret(tx.QueryRowContext(ctx, s.fl.rebind(q+s.fl.forUpdate()), args...))
+	}
+	return updateRow(ctx, s, "secrets/"+strings.ToLower(vault)+"/"+strings.ToLower(name), read, fn, func(tx *sql.Tx, old, nu storage.Secret) (storage.Secret, error) {
 		tags, err := marshalTags(nu.Tags)
 		if err != nil {
-			return err
+			return nu, err
 		}
 		key := []any{old.Vault, strings.ToLower(old.Name), old.Version}
 		if _, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE secrets SET content_type = ?, enabled = ?, not_before = ?, expires = ?, tags = ?, updated_at = ? WHERE vault_key = ? AND name_key = ? AND version = ?`),
 			append([]any{nu.ContentType, boolInt(nu.Enabled), micros(nu.NotBefore), micros(nu.Expires), tags, micros(nu.UpdatedAt)}, key...)...); err != nil {
-			return err
+			return nu, err
 		}
-		out, err = scanSecret(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+secretCols+` FROM secrets WHERE vault_key = ? AND name_key = ? AND version = ?`), key...))
-		return err
+		return scanSecret(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+secretCols+` FROM secrets WHERE vault_key = ? AND name_key = ? AND version = ?`), key...))
 	})
-	return out, err
 }
 
 // GetSecret reads a version, or the newest.

@@ -60,3 +60,23 @@ func retryPause(attempt int) time.Duration {
 	d := min(2*time.Millisecond<<attempt, 50*time.Millisecond)
 	return time.Duration(rand.Int64N(int64(d)) + 1)
 }
+
+// updateRow is what every Update* method does, in one transaction queued
+// behind this process's other writers of the row named by lock: read the
+// row, let fn change it, write it back. write answers the row as stored.
+func updateRow[T any](ctx context.Context, s *DB, lock string, read func(*sql.Tx) (T, error), fn func(T) (T, error), write func(tx *sql.Tx, old, nu T) (T, error)) (T, error) {
+	var out T
+	err := s.txRow(ctx, lock, func(tx *sql.Tx) error {
+		old, err := read(tx)
+		if err != nil {
+			return err
+		}
+		nu, err := fn(old)
+		if err != nil {
+			return err
+		}
+		out, err = write(tx, old, nu)
+		return err
+	})
+	return out, err
+}
