@@ -5,9 +5,9 @@
 package grapherr
 
 import (
-	"encoding/json"
-	"log/slog"
 	"net/http"
+
+	"github.com/ward-id/ward/internal/armerr"
 )
 
 type body struct {
@@ -24,14 +24,6 @@ func Write(w http.ResponseWriter, status int, code, msg string) {
 	WriteJSON(w, status, b)
 }
 
-// WriteJSON answers status with v as JSON.
-func WriteJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		slog.Error("marshal response", "err", err)
-		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"InternalServerError","message":"failed to encode the response"}}`)
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}
+// WriteJSON answers status with v as JSON. Graph and ARM encode their
+// answers alike, so this is ARM's writer.
+func WriteJSON(w http.ResponseWriter, status int, v any) { armerr.WriteJSON(w, status, v) }
