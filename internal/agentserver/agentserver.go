@@ -87,7 +87,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 			status, body = http.StatusBadRequest, agentproto.Error{Code: agentproto.CodeInvalidRequest, Description: string(bad)}
 			break
 		}
-		h.log().ErrorContext(r.Context(), "agent request failed", "path", r.URL.Path, "err", err)
+		h.log().Log(r.Context(), router.FailureLevel(r), "agent request failed", "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, status, body)
 }

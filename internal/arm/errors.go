@@ -18,7 +18,7 @@ func newError(status int, code, message string) *armerr.Error {
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e, ok := armerr.As(err)
 	if !ok {
-		h.log.ErrorContext(r.Context(), "arm request failed", "method", r.Method, "path", r.URL.Path,
+		h.log.Log(r.Context(), router.FailureLevel(r), "arm request failed", "method", r.Method, "path", r.URL.Path,
 			"request_id", w.Header().Get(router.HeaderRequestID), "err", err)
 		e = armerr.Internal(w.Header().Get(router.HeaderRequestID))
 	}

@@ -1,6 +1,8 @@
 package router
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -141,4 +143,15 @@ func (m *Mux) accessLog(rec *recorder, r *http.Request, start time.Time) {
 	}
 	m.Log.Info("request", "method", r.Method, "path", r.URL.Path, "status", status,
 		"duration_ms", float64(time.Since(start).Microseconds())/1000, "proto", r.Proto)
+}
+
+// FailureLevel is the level to log a request's failure at: an error after
+// the client stopped waiting (it closed the connection or canceled, as a
+// load generator does when it stops) is the client's doing, not a server
+// fault, so it is a debug line rather than an error.
+func FailureLevel(r *http.Request) slog.Level {
+	if errors.Is(r.Context().Err(), context.Canceled) {
+		return slog.LevelDebug
+	}
+	return slog.LevelError
 }

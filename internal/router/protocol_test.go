@@ -2,6 +2,7 @@ package router
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -79,5 +80,17 @@ func TestProtocol(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "handler panic") || !strings.Contains(logs.String(), "route=\"GET /p/boom\"") {
 		t.Errorf("the panic is not logged with its route:\n%s", logs.String())
+	}
+}
+
+func TestFailureLevel(t *testing.T) {
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	if got := FailureLevel(r); got != slog.LevelError {
+		t.Fatalf("live request: %v, want error", got)
+	}
+	ctx, cancel := context.WithCancel(r.Context())
+	cancel()
+	if got := FailureLevel(r.WithContext(ctx)); got != slog.LevelDebug {
+		t.Fatalf("client gone: %v, want debug", got)
 	}
 }

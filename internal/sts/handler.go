@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/ward-id/ward/internal/router"
 )
 
 // Handler serves the authority: OpenID discovery, instance discovery, JWKS
@@ -176,7 +178,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, tenant string, v
 	if terr != nil {
 		var e *Error
 		if !errors.As(terr, &e) {
-			h.svc.log.ErrorContext(r.Context(), "token request failed", "err", terr)
+			h.svc.log.Log(r.Context(), router.FailureLevel(r), "token request failed", "err", terr)
 			e = newErr(http.StatusInternalServerError, errTemporarilyUnavail, CodeInternalError, "The token service hit an internal error; retry the request.")
 		}
 		writeError(w, r, e, now, h.svc.publicURL)
