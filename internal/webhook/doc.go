@@ -3,5 +3,6 @@
 // account or labels ask for it (azure.workload.identity/use), it adds the
 // projected service-account token volume and the AZURE_* environment with
 // the smallest patch, answers AdmissionReview v1, serves TLS with a
-// rotating certificate and caches service accounts from the API server.
+// certificate it reloads from a directory (a mounted Secret) or makes
+// itself, and reads service accounts from an informer cache.
 package webhook
