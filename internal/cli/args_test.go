@@ -460,3 +460,30 @@ func TestElide(t *testing.T) {
 		}
 	}
 }
+
+// TestDoctorVerbsOwnTheirFlags: doctor pod and doctor serviceaccount keep
+// their flags apart (they once shared the variables behind --namespace
+// and --kubeconfig).
+func TestDoctorVerbsOwnTheirFlags(t *testing.T) {
+	cmd := doctorCmd(&Globals{})
+	pod, _, err := cmd.Find([]string{"pod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa, _, err := cmd.Find([]string{"serviceaccount"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pod.Flags().Set("namespace", "team-a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := pod.Flags().Set("kubeconfig", "/tmp/kc"); err != nil {
+		t.Fatal(err)
+	}
+	if ns, kc := sa.Flags().Lookup("namespace").Value.String(), sa.Flags().Lookup("kubeconfig").Value.String(); ns != "default" || kc != "" {
+		t.Fatalf("serviceaccount sees pod's flags: namespace %q, kubeconfig %q", ns, kc)
+	}
+	if sa.Flags().Lookup("cluster") == nil || pod.Flags().Lookup("cluster") != nil {
+		t.Fatal("--cluster belongs to serviceaccount only")
+	}
+}

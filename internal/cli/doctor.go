@@ -28,15 +28,14 @@ import (
 // hand, from the pod's label to the identity's role assignments, and says
 // for each link what is wrong and the command that fixes it.
 func doctorCmd(g *Globals) *cobra.Command {
-	var namespace, kubeconfig string
-	var w wardCheck
 	cmd := &cobra.Command{Use: "doctor", Short: "Diagnose workload identity for a pod or service account, step by step"}
-	pod := &cobra.Command{Use: "pod NAME", Short: "Check a pod: label, service account, injected env and token mount, token claims, federated credential, exchange, roles",
+	var pod doctorPod
+	podCmd := &cobra.Command{Use: "pod NAME", Short: "Check a pod: label, service account, injected env and token mount, token claims, federated credential, exchange, roles",
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDoctor(cmd, g, kubeconfig, namespace, args[0], "")
-		}}
-	sa := &cobra.Command{Use: "serviceaccount NAME|NAMESPACE/NAME", Aliases: []string{"sa"},
+		RunE: func(cmd *cobra.Command, args []string) error { return pod.run(cmd, g, args[0]) }}
+	pod.flags(podCmd)
+	var sa doctorServiceAccount
+	saCmd := &cobra.Command{Use: "serviceaccount NAME|NAMESPACE/NAME", Aliases: []string{"sa"},
 		Short: "Check a service account: annotation, token claims, federated credential, exchange, roles",
 		Long: `Check a service account end to end.
 
@@ -50,30 +49,56 @@ account's subject and audience, an exchange with a token the cluster's
 hosted issuer mints (ward aks get-token), and the role assignments; the
 report names what it skipped.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ns, name, err := parseServiceAccount(args[0], namespace, cmd.Flags().Changed("namespace"))
-			if err != nil {
-				return err
-			}
-			if w.cluster != "" && kubeconfig == "" {
-				if err := requireFlags(cmd, "resource-group"); err != nil {
-					return err
-				}
-				w.namespace, w.account = ns, name
-				return runDoctorWard(cmd, g, w)
-			}
-			return runDoctor(cmd, g, kubeconfig, ns, "", name)
-		}}
-	for _, c := range []*cobra.Command{pod, sa} {
-		c.Flags().StringVar(&namespace, "namespace", "default", "Kubernetes namespace")
-		c.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)")
-	}
-	sa.Flags().StringVar(&w.cluster, "cluster", "", "without a kubeconfig: the cluster registered in Ward (with -g) whose side to check")
-	sa.Flags().StringVarP(&w.group, "resource-group", "g", "", "the cluster's resource group")
-	sa.Flags().StringVar(&w.clientID, "client-id", "", "with --cluster: the identity the service account's annotation names (default: the one trusting it)")
-	sa.Flags().StringVar(&w.audience, "audience", webhook.DefaultAudience, "with --cluster: the token audience")
-	cmd.AddCommand(pod, sa)
+		RunE: func(cmd *cobra.Command, args []string) error { return sa.run(cmd, g, args[0]) }}
+	sa.flags(saCmd)
+	cmd.AddCommand(podCmd, saCmd)
 	return cmd
+}
+
+// kubeTarget is the flags of a doctor verb that may read the cluster.
+type kubeTarget struct{ namespace, kubeconfig string }
+
+func (k *kubeTarget) flags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&k.namespace, "namespace", "default", "Kubernetes namespace")
+	cmd.Flags().StringVar(&k.kubeconfig, "kubeconfig", "", "kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)")
+}
+
+// doctorPod is `ward doctor pod NAME`.
+type doctorPod struct{ kubeTarget }
+
+func (d *doctorPod) run(cmd *cobra.Command, g *Globals, name string) error {
+	return runDoctor(cmd, g, d.kubeconfig, d.namespace, name, "")
+}
+
+// doctorServiceAccount is `ward doctor serviceaccount NAME`: through the
+// cluster, or with --cluster and -g Ward's side alone.
+type doctorServiceAccount struct {
+	kubeTarget
+	ward wardCheck
+}
+
+func (d *doctorServiceAccount) flags(cmd *cobra.Command) {
+	d.kubeTarget.flags(cmd)
+	cmd.Flags().StringVar(&d.ward.cluster, "cluster", "", "without a kubeconfig: the cluster registered in Ward (with -g) whose side to check")
+	cmd.Flags().StringVarP(&d.ward.group, "resource-group", "g", "", "the cluster's resource group")
+	cmd.Flags().StringVar(&d.ward.clientID, "client-id", "", "with --cluster: the identity the service account's annotation names (default: the one trusting it)")
+	cmd.Flags().StringVar(&d.ward.audience, "audience", webhook.DefaultAudience, "with --cluster: the token audience")
+}
+
+func (d *doctorServiceAccount) run(cmd *cobra.Command, g *Globals, arg string) error {
+	ns, name, err := parseServiceAccount(arg, d.namespace, cmd.Flags().Changed("namespace"))
+	if err != nil {
+		return err
+	}
+	if d.ward.cluster != "" && d.kubeconfig == "" {
+		if err := requireFlags(cmd, "resource-group"); err != nil {
+			return err
+		}
+		w := d.ward
+		w.namespace, w.account = ns, name
+		return runDoctorWard(cmd, g, w)
+	}
+	return runDoctor(cmd, g, d.kubeconfig, ns, "", name)
 }
 
 // report prints one line per check and remembers failures.
