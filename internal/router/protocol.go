@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -141,8 +142,19 @@ func (m *Mux) accessLog(rec *recorder, r *http.Request, start time.Time) {
 	if status == 0 {
 		status = http.StatusOK
 	}
-	m.Log.Info("request", "method", r.Method, "path", r.URL.Path, "status", status,
+	m.Log.Info("request", "method", r.Method, "path", sentPath(r), "status", status,
 		"duration_ms", float64(time.Since(start).Microseconds())/1000, "proto", r.Proto)
+}
+
+// sentPath is the request's path as the client sent it, before the server
+// collapsed doubled slashes for routing: the log shows what arrived (an
+// SDK's "//subscriptions/..." included). The query is left out.
+func sentPath(r *http.Request) string {
+	sent, _, _ := strings.Cut(r.RequestURI, "?")
+	if !strings.HasPrefix(sent, "/") { // absolute-form, or a request built in a test
+		return r.URL.Path
+	}
+	return sent
 }
 
 // FailureLevel is the level to log a request's failure at: an error after

@@ -94,3 +94,18 @@ func TestFailureLevel(t *testing.T) {
 		t.Fatalf("client gone: %v, want debug", got)
 	}
 }
+
+func TestSentPath(t *testing.T) {
+	for _, tc := range []struct{ requestURI, urlPath, want string }{
+		{"//subscriptions/x/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01", "/subscriptions/x/providers/Microsoft.Authorization/roleAssignments", "//subscriptions/x/providers/Microsoft.Authorization/roleAssignments"},
+		{"/healthz", "/healthz", "/healthz"},
+		{"", "/built/in/a/test", "/built/in/a/test"},
+		{"https://ward.example/x?y", "/x", "/x"},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RequestURI, r.URL.Path = tc.requestURI, tc.urlPath
+		if got := sentPath(r); got != tc.want {
+			t.Errorf("sentPath(%q, %q) = %q, want %q", tc.requestURI, tc.urlPath, got, tc.want)
+		}
+	}
+}
