@@ -97,12 +97,12 @@ func (h *Handler) endpoint(fn func(*call) error) http.Handler {
 		}
 		_, params, _ := router.FromContext(r.Context())
 		if err := fn(&call{w: w, r: r, caller: Caller{ObjectID: p.ObjectID, AppID: p.AppID}, params: params}); err != nil {
-			h.fail(w, err)
+			h.fail(w, r, err)
 		}
 	})
 }
 
-func (h *Handler) fail(w http.ResponseWriter, err error) {
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var inv *InvalidError
 	var den *DeniedError
 	switch {
@@ -115,7 +115,7 @@ func (h *Handler) fail(w http.ResponseWriter, err error) {
 	case errors.Is(err, storage.ErrAlreadyExists):
 		grapherr.Write(w, http.StatusConflict, "Request_MultipleObjectsWithSameKeyValue", err.Error())
 	default:
-		h.Log.Error("directory request failed", "err", err)
+		h.Log.Log(r.Context(), router.FailureLevel(r), "directory request failed", "err", err)
 		grapherr.Write(w, http.StatusInternalServerError, "InternalServerError", "The directory hit an internal error.")
 	}
 }

@@ -166,7 +166,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		items, err := h.Svc.Secrets(ctx, v.Name)
 		if err != nil {
-			h.fail(w, err)
+			h.fail(w, r, err)
 			return
 		}
 		out := []secretJSON{}
@@ -180,7 +180,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		items, err := h.Svc.Versions(ctx, v.Name, secret)
 		if err != nil {
-			h.fail(w, err)
+			h.fail(w, r, err)
 			return
 		}
 		out := []secretJSON{}
@@ -194,7 +194,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		x, value, err := h.Svc.Secret(ctx, v.Name, secret, version)
 		if err != nil {
-			h.fail(w, err)
+			h.fail(w, r, err)
 			return
 		}
 		if !x.Enabled {
@@ -221,7 +221,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		x, err := h.Svc.SetSecret(ctx, v, secret, *body.Value, body.ContentType, attrs(body.Attributes), body.Tags)
 		if err != nil {
-			h.fail(w, err)
+			h.fail(w, r, err)
 			return
 		}
 		writeJSON(w, 200, h.toJSON(base, x, body.Value, true))
@@ -239,7 +239,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		x, err := h.Svc.UpdateSecret(ctx, v.Name, secret, version, body.ContentType, attrs(body.Attributes), body.Tags)
 		if err != nil {
-			h.fail(w, err)
+			h.fail(w, r, err)
 			return
 		}
 		writeJSON(w, 200, h.toJSON(base, x, nil, true))
@@ -249,7 +249,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		x, err := h.Svc.DeleteSecret(ctx, v.Name, secret)
 		if err != nil {
-			h.fail(w, err)
+			h.fail(w, r, err)
 			return
 		}
 		out := h.toJSON(base, x, nil, true)
@@ -297,7 +297,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-func (h *Handler) fail(w http.ResponseWriter, err error) {
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, ErrSecretNotFound) {
 		writeErr(w, http.StatusNotFound, "SecretNotFound", "", "A secret with (name/id) was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command.")
 		return
@@ -306,7 +306,7 @@ func (h *Handler) fail(w http.ResponseWriter, err error) {
 		writeErr(w, http.StatusBadRequest, me.Code, "", me.Message)
 		return
 	}
-	h.Log.Error("vault request failed", "err", err)
+	h.Log.Log(r.Context(), router.FailureLevel(r), "vault request failed", "err", err)
 	writeErr(w, http.StatusInternalServerError, "InternalServerError", "", "The vault hit an internal error.")
 }
 
