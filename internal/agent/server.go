@@ -257,22 +257,30 @@ func selector(w http.ResponseWriter, clientID, objectID, resID string) (Selector
 	return Selector{ClientID: clientID, ObjectID: objectID, ResourceID: resID}, echoed{objectID: objectID, resID: resID}, true
 }
 
-// imdsToken serves IMDS's and Azure Arc's token endpoint.
-func (s *Server) imdsToken(w http.ResponseWriter, r *http.Request, arc bool) {
+// metadataRequest applies what every IMDS endpoint checks first, as
+// Azure's does: GET only, never a forwarded request, the Metadata: true
+// header; then admits the request under the rate limit. ok false means
+// the answer is written.
+func (s *Server) metadataRequest(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
 		fail(w, http.StatusMethodNotAllowed, "invalid_request", "Only GET is supported")
-		return
+		return nil, false
 	}
 	if r.Header.Get(HeaderForwarded) != "" {
 		fail(w, http.StatusBadRequest, "invalid_request", descForwarded)
-		return
+		return nil, false
 	}
 	if r.Header.Get(HeaderMetadata) != "true" {
 		fail(w, http.StatusBadRequest, "bad_request_102", descNoMetadata)
-		return
+		return nil, false
 	}
-	release, ok := s.admit(w)
+	return s.admit(w)
+}
+
+// imdsToken serves IMDS's and Azure Arc's token endpoint.
+func (s *Server) imdsToken(w http.ResponseWriter, r *http.Request, arc bool) {
+	release, ok := s.metadataRequest(w, r)
 	if !ok {
 		return
 	}
@@ -477,20 +485,7 @@ func (s *Server) Run(ctx context.Context) {
 // instance serves /metadata/instance: what the agent knows of its machine,
 // nothing invented.
 func (s *Server) instance(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		w.Header().Set("Allow", http.MethodGet)
-		fail(w, http.StatusMethodNotAllowed, "invalid_request", "Only GET is supported")
-		return
-	}
-	if r.Header.Get(HeaderForwarded) != "" {
-		fail(w, http.StatusBadRequest, "invalid_request", descForwarded)
-		return
-	}
-	if r.Header.Get(HeaderMetadata) != "true" {
-		fail(w, http.StatusBadRequest, "bad_request_102", descNoMetadata)
-		return
-	}
-	release, ok := s.admit(w)
+	release, ok := s.metadataRequest(w, r)
 	if !ok {
 		return
 	}
