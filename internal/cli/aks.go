@@ -169,15 +169,7 @@ func (v *aksList) flags(cmd *cobra.Command) {
 func (*aksList) inSubscription() {}
 
 func (v *aksList) run(ctx context.Context, _ env, c *conn) (any, error) {
-	items, err := c.client.ListClusters(ctx, c.sub, v.group)
-	if err != nil {
-		return nil, err
-	}
-	out := []map[string]any{}
-	for _, it := range items {
-		out = append(out, clusterView(it))
-	}
-	return out, nil
+	return viewsOf(clusterView)(c.client.ListClusters(ctx, c.sub, v.group))
 }
 
 // aksDelete is `ward aks delete`.

@@ -134,20 +134,10 @@ func (v *machineShow) run(ctx context.Context, _ env, cn *conn) (any, error) {
 }
 
 // machineList is `ward connectedmachine list`.
-type machineList struct{ group string }
-
-func (v *machineList) flags(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&v.group, "resource-group", "g", "", "resource group (default: the whole subscription)")
-}
-
-func (*machineList) inSubscription() {}
+type machineList struct{ inGroup }
 
 func (v *machineList) run(ctx context.Context, _ env, cn *conn) (any, error) {
-	items, err := cn.client.ListMachines(ctx, cn.sub, v.group)
-	if err != nil {
-		return nil, err
-	}
-	return views(items, machineView), nil
+	return viewsOf(machineView)(cn.client.ListMachines(ctx, cn.sub, v.group))
 }
 
 // machineDelete is `ward connectedmachine delete`.

@@ -138,9 +138,5 @@ type ficList struct{ ficIdentity }
 func (*ficList) inSubscription() {}
 
 func (v *ficList) run(ctx context.Context, _ env, c *conn) (any, error) {
-	fs, err := c.client.ListFederatedCredentials(ctx, c.sub, v.group, v.identity)
-	if err != nil {
-		return nil, err
-	}
-	return views(fs, ficView), nil
+	return viewsOf(ficView)(c.client.ListFederatedCredentials(ctx, c.sub, v.group, v.identity))
 }

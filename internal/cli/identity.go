@@ -127,20 +127,10 @@ func (v *identityShow) run(ctx context.Context, _ env, c *conn) (any, error) {
 }
 
 // identityList is `ward identity list`.
-type identityList struct{ group string }
-
-func (v *identityList) flags(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&v.group, "resource-group", "g", "", "resource group (default: the whole subscription)")
-}
-
-func (*identityList) inSubscription() {}
+type identityList struct{ inGroup }
 
 func (v *identityList) run(ctx context.Context, _ env, c *conn) (any, error) {
-	ids, err := c.client.ListIdentities(ctx, c.sub, v.group)
-	if err != nil {
-		return nil, err
-	}
-	return views(ids, identityView), nil
+	return viewsOf(identityView)(c.client.ListIdentities(ctx, c.sub, v.group))
 }
 
 // views maps each item to its az view, [] for none.

@@ -209,20 +209,10 @@ func (v *vaultShow) run(ctx context.Context, _ env, c *conn) (any, error) {
 }
 
 // vaultList is `ward keyvault list`.
-type vaultList struct{ group string }
-
-func (v *vaultList) flags(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&v.group, "resource-group", "g", "", "resource group (default: the whole subscription)")
-}
-
-func (*vaultList) inSubscription() {}
+type vaultList struct{ inGroup }
 
 func (v *vaultList) run(ctx context.Context, _ env, c *conn) (any, error) {
-	vaults, err := c.client.ListVaults(ctx, c.sub, v.group)
-	if err != nil {
-		return nil, err
-	}
-	return views(vaults, vaultView), nil
+	return viewsOf(vaultView)(c.client.ListVaults(ctx, c.sub, v.group))
 }
 
 // vaultDelete is `ward keyvault delete`.
@@ -403,11 +393,7 @@ func (v *secretList) run(ctx context.Context, _ env, c *conn) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	items, err := kv.ListSecrets(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return views(items, func(s client.Secret) map[string]any { return secretView(s, false) }), nil
+	return viewsOf(func(s client.Secret) map[string]any { return secretView(s, false) })(kv.ListSecrets(ctx))
 }
 
 // secretDelete is `ward keyvault secret delete`.

@@ -87,6 +87,27 @@ func noArgs(cmd *cobra.Command) *cobra.Command {
 	return cmd
 }
 
+// viewsOf renders a client list call's items as az prints them ([] for
+// none), or passes on its error.
+func viewsOf[T any](view func(T) map[string]any) func([]T, error) (any, error) {
+	return func(items []T, err error) (any, error) {
+		if err != nil {
+			return nil, err
+		}
+		return views(items, view), nil
+	}
+}
+
+// inGroup is a list verb's -g: one resource group, or the whole
+// subscription.
+type inGroup struct{ group string }
+
+func (v *inGroup) flags(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&v.group, "resource-group", "g", "", "resource group (default: the whole subscription)")
+}
+
+func (*inGroup) inSubscription() {}
+
 // viewOf renders a client call's result as az prints it, or passes on
 // its error: return viewOf(identityView)(c.client.GetIdentity(...)).
 func viewOf[T any](view func(T) map[string]any) func(T, error) (any, error) {
