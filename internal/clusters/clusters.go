@@ -295,15 +295,7 @@ func (s *Service) ensure(ctx context.Context, pre *Cluster, c Cluster) (ensured,
 }
 
 func (s *Service) dropSystemIdentity(ctx context.Context, sp Spec) error {
-	if s.PrincipalDeleted != nil {
-		if err := s.PrincipalDeleted(ctx, sp.SystemPrincipalID); err != nil {
-			return err
-		}
-	}
-	if err := s.dir.Delete(ctx, sp.SystemPrincipalID); err != nil && !errors.Is(err, directory.ErrNotFound) {
-		return err
-	}
-	return nil
+	return s.dir.DeleteSystemPrincipal(ctx, sp.SystemPrincipalID, s.PrincipalDeleted)
 }
 
 // Delete deletes a cluster with what AKS deletes with it: the system-assigned

@@ -125,6 +125,22 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	return s.Store.DeleteServicePrincipal(ctx, sp.ObjectID)
 }
 
+// DeleteSystemPrincipal deletes the service principal of a resource's
+// system-assigned identity (a cluster's, a machine's) when the resource
+// lets it go: first its role assignments through forget (nil: none to
+// forget), then the principal; one already gone is not an error.
+func (s *Service) DeleteSystemPrincipal(ctx context.Context, id string, forget func(context.Context, string) error) error {
+	if forget != nil {
+		if err := forget(ctx, id); err != nil {
+			return err
+		}
+	}
+	if err := s.Delete(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
 // AddSecret creates a client secret valid until end (zero: two years, as
 // az's default of one year is often too short for labs; the caller decides).
 func (s *Service) AddSecret(ctx context.Context, id, displayName string, end time.Time) (NewSecret, error) {

@@ -454,15 +454,7 @@ func (s *Service) Patch(ctx context.Context, ref storage.MachineRef, p Patch) (M
 }
 
 func (s *Service) dropSystemIdentity(ctx context.Context, principalID string) error {
-	if s.PrincipalDeleted != nil {
-		if err := s.PrincipalDeleted(ctx, principalID); err != nil {
-			return err
-		}
-	}
-	if err := s.dir.Delete(ctx, principalID); err != nil && !errors.Is(err, directory.ErrNotFound) {
-		return err
-	}
-	return nil
+	return s.dir.DeleteSystemPrincipal(ctx, principalID, s.PrincipalDeleted)
 }
 
 // Delete deletes a machine with its system-assigned identity and that
