@@ -164,14 +164,7 @@ func (s *Server) IMDSHandler() http.Handler {
 			fail(w, http.StatusForbidden, "forbidden", descUnreachable)
 			return
 		}
-		switch strings.TrimSuffix(r.URL.Path, "/") {
-		case PathIMDSToken:
-			s.imdsToken(w, r, false)
-		case PathIMDSInstance:
-			s.instance(w, r)
-		default:
-			fail(w, http.StatusNotFound, "not_found", "No such metadata path: the agent serves "+PathIMDSToken+" and "+PathIMDSInstance)
-		}
+		s.metadata(w, r, false)
 	})
 }
 
@@ -179,15 +172,21 @@ func (s *Server) IMDSHandler() http.Handler {
 // endpoint behind the challenge file, and instance metadata.
 func (s *Server) ArcHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch strings.TrimSuffix(r.URL.Path, "/") {
-		case PathIMDSToken:
-			s.imdsToken(w, r, true)
-		case PathIMDSInstance:
-			s.instance(w, r)
-		default:
-			fail(w, http.StatusNotFound, "not_found", "No such metadata path: the agent serves "+PathIMDSToken+" and "+PathIMDSInstance)
-		}
+		s.metadata(w, r, true)
 	})
+}
+
+// metadata routes IMDS's paths, which Azure Arc's endpoint shares (arc:
+// the token endpoint wants the challenge file's secret).
+func (s *Server) metadata(w http.ResponseWriter, r *http.Request, arc bool) {
+	switch strings.TrimSuffix(r.URL.Path, "/") {
+	case PathIMDSToken:
+		s.imdsToken(w, r, arc)
+	case PathIMDSInstance:
+		s.instance(w, r)
+	default:
+		fail(w, http.StatusNotFound, "not_found", "No such metadata path: the agent serves "+PathIMDSToken+" and "+PathIMDSInstance)
+	}
 }
 
 // AppServiceHandler serves App Service's endpoint: IDENTITY_ENDPOINT is
