@@ -85,13 +85,18 @@ func (h *Handler) toCluster(r *http.Request, c clusters.Cluster) clusterJSON {
 	return j
 }
 
+// identityBlock is a request's ARM managed-identity block, as clusters and
+// machines take it: userAssignedIdentities values are objects ({}) or, in
+// a PATCH, null.
+type identityBlock struct {
+	Type                   string                     `json:"type"`
+	UserAssignedIdentities map[string]json.RawMessage `json:"userAssignedIdentities"`
+}
+
 type clusterBody struct {
-	Location string            `json:"location"`
-	Tags     map[string]string `json:"tags"`
-	Identity *struct {
-		Type                   string                     `json:"type"`
-		UserAssignedIdentities map[string]json.RawMessage `json:"userAssignedIdentities"`
-	} `json:"identity"`
+	Location   string            `json:"location"`
+	Tags       map[string]string `json:"tags"`
+	Identity   *identityBlock    `json:"identity"`
 	Properties *struct {
 		KubernetesVersion string `json:"kubernetesVersion"`
 		DNSPrefix         string `json:"dnsPrefix"`

@@ -108,13 +108,10 @@ func userAssignedView(ctx context.Context, ids []string, resolve func(context.Co
 // machineBody is a PUT or PATCH body. userAssignedIdentities values are
 // objects ({} attaches) or null (PATCH: detaches).
 type machineBody struct {
-	Location string            `json:"location"`
-	Tags     map[string]string `json:"tags"`
-	Identity *struct {
-		Type                   string                     `json:"type"`
-		UserAssignedIdentities map[string]json.RawMessage `json:"userAssignedIdentities"`
-	} `json:"identity"`
-	Properties json.RawMessage `json:"properties"`
+	Location   string            `json:"location"`
+	Tags       map[string]string `json:"tags"`
+	Identity   *identityBlock    `json:"identity"`
+	Properties json.RawMessage   `json:"properties"`
 }
 
 func (b machineBody) identity() *machines.IdentityRequest {
