@@ -246,9 +246,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	})
 	// Every identity or credential write clears the token service's cache;
 	// a resource group's deletion takes its vaults with it.
-	changed := func() { tokens.Invalidate(); vaults.Forget("") }
-	groups := resources.New(store, resources.Config{Changed: changed})
-	identities := msi.New(store, msi.Config{Changed: changed, Resources: groups})
+	groups := resources.New(store, resources.Config{Changed: func() { tokens.Invalidate(); vaults.Forget("") }})
+	identities := msi.New(store, msi.Config{Changed: tokens.Invalidate, Resources: groups})
 	dirSvc := &directory.Service{Store: store, TenantID: admin.TenantID, Now: time.Now}
 	clusterSvc := clusters.New(store, groups, identities, dirSvc, issuers, admin.TenantID, time.Now)
 	access, err := authz.New(ctx, store, time.Now)
