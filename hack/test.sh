@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Ward's test command (the README's): builds the Kubernetes control plane the
+# kube-tagged tests run, once and before the tests' own timeout starts, then
+# runs every test and ends with a summary: counts, every failure, and every
+# skipped test with the reason it gave.
+#
+#   hack/test.sh            everything, as CI runs it (-race, -tags kube)
+#   hack/test.sh -short     the quick suite: unit tests and the fast end-to-end tests, no control plane
+#
+# Extra arguments go to go test (for example -run, -short).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+short=0
+for a in "$@"; do
+  case "$a" in -short|-short=true|--short) short=1 ;; esac
+done
+
+flags=(-count=1 -timeout 30m)
+if [ "$short" = 0 ]; then
+  export WARD_KUBE_BIN="${WARD_KUBE_BIN:-$PWD/.cache/kube-bin}"
+  echo "--- [1/2] kube-apiserver, kube-controller-manager and etcd for the kube-tagged tests, into $WARD_KUBE_BIN"
+  echo "    (built from the k8s.io/kubernetes module: 10-15 minutes and 2 GiB of RAM the first time, seconds afterwards)"
+  hack/kube-tools/build.sh "$WARD_KUBE_BIN"
+  flags+=(-race -tags kube)
+fi
+
+echo "--- [2/2] go test ${flags[*]} $* ./...  (a line per package; the summary at the end lists every skip and why)"
+exec go run gotest.tools/gotestsum@v1.13.0 --format pkgname-and-test-fails --format-hide-empty-pkg -- \
+  "${flags[@]}" "$@" ./...
