@@ -22,8 +22,8 @@ func safe(b byte) bool {
 
 // Quote returns s as one shell word: bare when every byte is safe, else in
 // single quotes, inside which nothing is special; a single quote itself is
-// written as '\'' (end the quotes, an escaped quote, quote again). The
-// empty string is ''.
+// written as '\” (end the quotes, an escaped quote, quote again). The
+// empty string is ”.
 func Quote(s string) string {
 	if s == "" {
 		return "''"
