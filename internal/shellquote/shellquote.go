@@ -21,9 +21,12 @@ func safe(b byte) bool {
 }
 
 // Quote returns s as one shell word: bare when every byte is safe, else in
-// single quotes, inside which nothing is special; a single quote itself is
-// written as '\” (end the quotes, an escaped quote, quote again). The
-// empty string is ”.
+// single quotes, inside which nothing is special. A single quote itself
+// ends the quoted part, is written escaped, and the quoting resumes; the
+// empty string is two single quotes:
+//
+//	a'b  →  'a'\''b'
+//	""   →  ''
 func Quote(s string) string {
 	if s == "" {
 		return "''"
