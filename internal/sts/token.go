@@ -480,11 +480,15 @@ func (s *Service) federated(ctx context.Context, fics []storage.FederatedCredent
 	if err != nil {
 		return assertionParseError(err)
 	}
+	// The sign-in log keeps the claims as the assertion states them, signed
+	// or not (they explain a refusal); Verified says whether a trusted
+	// issuer's key vouched for them, and only then may a fix trust them.
 	iss, sub := a.Claims.Issuer, a.Claims.Subject
 	rec.Issuer, rec.Subject = iss, sub
 	if miss := matchFederated(fics, iss, sub, a.Claims.Audience); miss != nil {
 		if s.provesTrustedIssuer(ctx, fics, a) {
 			miss.Public = ""
+			rec.Verified = true
 		}
 		return miss
 	}
@@ -498,6 +502,7 @@ func (s *Service) federated(ctx context.Context, fics []storage.FederatedCredent
 	if err := s.verified.Verify(a, key, verifiedWith); err != nil {
 		return newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSignature, "Client assertion failed signature validation: %v.", err)
 	}
+	rec.Verified = true
 	return nil
 }
 
