@@ -270,7 +270,12 @@ func (v *aksAPIServerFlags) run(ctx context.Context, e env, c *conn) (any, error
 	if iss == "" {
 		return nil, fmt.Errorf("cluster %s has no OIDC issuer: %s", v.name, shellquote.Join("ward", "aks", "update", "-n", v.name, "-g", v.group, "--enable-oidc-issuer"))
 	}
-	fmt.Fprintf(e.out, "--service-account-issuer=%s\n--service-account-jwks-uri=%sopenid/v1/jwks\n--service-account-signing-key-file=/etc/kubernetes/pki/ward-sa.key\n--service-account-key-file=/etc/kubernetes/pki/ward-sa.pub\n", iss, iss)
+	// One flag a line, each a shell word (kube-apiserver's command line or
+	// its manifest's args); the issuer URL is Ward's, quoted all the same.
+	for _, f := range []string{"--service-account-issuer=" + iss, "--service-account-jwks-uri=" + iss + "openid/v1/jwks",
+		"--service-account-signing-key-file=/etc/kubernetes/pki/ward-sa.key", "--service-account-key-file=/etc/kubernetes/pki/ward-sa.pub"} {
+		fmt.Fprintln(e.out, shellquote.Quote(f))
+	}
 	return nil, nil
 }
 
