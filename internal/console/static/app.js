@@ -388,6 +388,7 @@
     const body = [el("span", { class: "badge " + (s.result === "success" ? "ok" : "bad") }, s.result === "success" ? "Issued" : "Refused · AADSTS" + s.errorCode)];
     const details = [props({ time: s.time, "last seen": s.lastSeen, count: s.count, client: s.clientId, identity: s.identity, principal: s.principal, credential: s.credential, resource: s.resource, issuer: s.issuer, subject: s.subject, source: s.source })];
     if (s.message) details.push(el("div", { class: "msg" }, s.message));
+    if (s.subject && !s.verified) details.push(el("div", { class: "msg", id: "unverified" }, "No key of an issuer this identity trusts verified this assertion: its issuer and subject are what the caller wrote, so no fix is offered."));
     if (s.explanation) body.push(el("div", { class: "explain" }, el("b", {}, "What would have matched"), s.explanation.replace(/^Ward: /, "")));
     if (s.fix) {
       const f = s.fix;
