@@ -9,6 +9,9 @@ import (
 	"github.com/ward-id/ward/client"
 	"github.com/ward-id/ward/internal/shellquote"
 	"github.com/ward-id/ward/internal/shellquote/shellquotetest"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
 )
 
 // wantCommands checks that text holds each of want as a command: the
@@ -130,5 +133,33 @@ func TestServerHintsQuoteValues(t *testing.T) {
 		}
 		wantCommands(t, err.Error(), []string{"ward", "identity", "federated-credential", "create", "--name", "NAME", "--identity-name", "IDENTITY", "-g", "GROUP",
 			"--issuer", iss + v, "--subject", subject})
+	}
+}
+
+// TestDoctorKubeHintsQuoteValues runs the doctor's Kubernetes fixes (a
+// missing service account, a missing client-ID annotation) with hostile
+// namespace and service account names under sh -c. The cluster is client-go's
+// fake clientset: it validates no names, so the values reach the hints as
+// an API server could hand them over.
+func TestDoctorKubeHintsQuoteValues(t *testing.T) {
+	for _, v := range shellquotetest.Hostile {
+		ns, sa := "ns"+v, "sa"+v
+		var out bytes.Buffer
+		if err := diagnose(context.Background(), &report{w: &out}, fake.NewClientset(), &conn{}, ns, "", sa); err != nil {
+			t.Fatal(err)
+		}
+		wantCommands(t, out.String(), []string{"kubectl", "create", "serviceaccount", sa, "-n", ns})
+
+		kube := fake.NewClientset(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa, Namespace: ns}})
+		out.Reset()
+		if err := diagnose(context.Background(), &report{w: &out}, kube, &conn{}, ns, "", sa); err != nil {
+			t.Fatal(err)
+		}
+		// The hint ends in a command substitution of Ward's own; the values
+		// before it stay single words.
+		want := shellquote.Join("kubectl", "annotate", "serviceaccount", sa, "-n", ns) + " azure.workload.identity/client-id=$(ward identity show"
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("doctor printed\n%s\nwant %q", out.String(), want)
+		}
 	}
 }
