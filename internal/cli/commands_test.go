@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -99,6 +100,31 @@ func TestServerHintsQuoteValues(t *testing.T) {
 		Issuer: iss, Subject: "system:serviceaccount:shop:other", Audiences: []string{"api://AzureADTokenExchange"}}); err != nil {
 		t.Fatal(err)
 	}
+
+	// A credential naming the cluster's issuer path at another host, one
+	// that URL parsing lets hold quotes and a semicolon: ward aks show and
+	// the doctor explain the moved URL with a command for that host.
+	u, err := url.Parse(iss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const movedHost = "a';id;'b:1"
+	if _, _, err := e.srv.Client.CreateOrUpdateFederatedCredential(ctx, sub, group, "app-id", "moved", client.FederatedCredentialProperties{
+		Issuer: "https://" + movedHost + u.Path, Subject: "system:serviceaccount:shop:moved", Audiences: []string{"api://AzureADTokenExchange"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, warnings, err := e.exec(t, &aksShow{}, "-n", "c1", "-g", group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := [][]string{{"ward", "serve", "--public-url", "https://" + movedHost},
+		{"ward", "identity", "federated-credential", "update", "--name", "NAME", "--identity-name", "IDENTITY", "-g", "GROUP", "--issuer", iss}}
+	wantCommands(t, warnings, moved...)
+	var report0 bytes.Buffer
+	if err := diagnoseWard(ctx, &report{w: &report0}, e.conn, wardCheck{cluster: "c1", group: group, namespace: "shop", account: "app", audience: "api://AzureADTokenExchange"}); err != nil {
+		t.Fatal(err)
+	}
+	wantCommands(t, report0.String(), moved...)
 
 	// ward aks show-apiserver-flags on a cluster without an issuer.
 	_, _, err = e.exec(t, &aksAPIServerFlags{}, "-n", "plain", "-g", group)

@@ -239,8 +239,9 @@ func checkIssuerMoved(ctx context.Context, r *report, c *conn, iss string) {
 		if now != "" && movedHost(iss, now) {
 			u, _ := url.Parse(iss)
 			r.fail(fmt.Sprintf("the token's issuer %s is cluster %v's issuer as it was before Ward's public URL changed; it is now %s", iss, v["name"], now),
-				fmt.Sprintf("restart Ward with %s, or reconfigure kube-apiserver (%s) and the federated credentials",
-					shellquote.Join("ward", "serve", "--public-url", "https://"+u.Host), shellquote.Join("ward", "aks", "show-apiserver-flags", "-n", fmt.Sprint(v["name"]), "-g", fmt.Sprint(v["resourceGroup"]))))
+				"serve at the old URL again:\n        "+shellquote.Join("ward", "serve", "--public-url", "https://"+u.Host)+
+					"\n      or reconfigure kube-apiserver and the federated credentials:\n        "+
+					shellquote.Join("ward", "aks", "show-apiserver-flags", "-n", fmt.Sprint(v["name"]), "-g", fmt.Sprint(v["resourceGroup"])))
 			return
 		}
 	}
