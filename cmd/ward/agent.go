@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/internal/agent"
+	"github.com/ward-id/ward/internal/shellquote"
 )
 
 // agentFlags are `ward agent`'s flags.
@@ -202,8 +203,8 @@ func agentJoinCmd() *cobra.Command {
 			}
 			out, _ := json.MarshalIndent(m, "", "  ")
 			fmt.Fprintln(cmd.OutOrStdout(), string(out))
-			fmt.Fprintf(cmd.ErrOrStderr(), "Joined as %s; key in %s. Start the agent: systemctl enable --now ward-agent (deploy/agent/ward-agent.service), or: ward agent --state-dir %s\n",
-				m.ResourceID, filepath.Join(stateDir, agent.FileKey), stateDir)
+			fmt.Fprintf(cmd.ErrOrStderr(), "Joined as %s; key in %s. Start the agent: systemctl enable --now ward-agent (deploy/agent/ward-agent.service), or: %s\n",
+				m.ResourceID, filepath.Join(stateDir, agent.FileKey), shellquote.Join("ward", "agent", "--state-dir", stateDir))
 			return nil
 		},
 	}

@@ -102,6 +102,9 @@ type aggKey struct {
 	level                  int
 	source, client, reason string
 	code                   int
+	// verified keeps a verified refusal out of an unverified one's record
+	// (and the reverse): the console offers a fix only for the former.
+	verified bool
 }
 
 // liveRow is a refusal record that later refusals may still be counted in.
@@ -203,7 +206,7 @@ func (l *SignInLog) Record(s storage.SignIn) {
 // refusal queues s or counts it in a live record. l.mu is held.
 func (l *SignInLog) refusal(s storage.SignIn) {
 	l.roll(s.Time)
-	key := aggKey{level: levelClient, source: s.Source, client: s.ClientID, reason: s.Reason, code: s.ErrorCode}
+	key := aggKey{level: levelClient, source: s.Source, client: s.ClientID, reason: s.Reason, code: s.ErrorCode, verified: s.Verified}
 	if l.merge(key, s) {
 		return
 	}

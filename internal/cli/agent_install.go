@@ -21,7 +21,7 @@ func agentInstall(cluster map[string]any, server, caFile string) (string, error)
 	b.WriteString("# processes only, not pods. Pools other than nodepool1: copy the DaemonSet and the\n")
 	b.WriteString("# ServiceAccount as ward-agent-<pool> with a nodeSelector on the pool's nodes.\n")
 	if iss, _ := cluster["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string); iss == "" {
-		fmt.Fprintf(&b, "# The cluster has no OIDC issuer yet, so agents cannot attest: ward aks update -n %v -g %v --enable-oidc-issuer\n", cluster["name"], cluster["resourceGroup"])
+		fmt.Fprintf(&b, "# The cluster has no OIDC issuer yet, so agents cannot attest: %s\n", enableIssuerCommand(cluster))
 	}
 	var ca []byte
 	if caFile != "" {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/deploy"
+	"github.com/ward-id/ward/internal/shellquote"
 )
 
 // clusterView is a cluster as az prints it: properties flattened to the top
@@ -267,9 +268,14 @@ func (v *aksAPIServerFlags) run(ctx context.Context, e env, c *conn) (any, error
 	}
 	iss, _ := clusterView(cl)["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string)
 	if iss == "" {
-		return nil, fmt.Errorf("cluster %s has no OIDC issuer: ward aks update -n %s -g %s --enable-oidc-issuer", v.name, v.name, v.group)
+		return nil, fmt.Errorf("cluster %s has no OIDC issuer: %s", v.name, shellquote.Join("ward", "aks", "update", "-n", v.name, "-g", v.group, "--enable-oidc-issuer"))
 	}
-	fmt.Fprintf(e.out, "--service-account-issuer=%s\n--service-account-jwks-uri=%sopenid/v1/jwks\n--service-account-signing-key-file=/etc/kubernetes/pki/ward-sa.key\n--service-account-key-file=/etc/kubernetes/pki/ward-sa.pub\n", iss, iss)
+	// One flag a line, each a shell word (kube-apiserver's command line or
+	// its manifest's args); the issuer URL is Ward's, quoted all the same.
+	for _, f := range []string{"--service-account-issuer=" + iss, "--service-account-jwks-uri=" + iss + "openid/v1/jwks",
+		"--service-account-signing-key-file=/etc/kubernetes/pki/ward-sa.key", "--service-account-key-file=/etc/kubernetes/pki/ward-sa.pub"} {
+		fmt.Fprintln(e.out, shellquote.Quote(f))
+	}
 	return nil, nil
 }
 
@@ -355,7 +361,7 @@ func installManifests(cluster map[string]any, tenant, authority string) (string,
 	iss, _ := cluster["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string)
 	fmt.Fprintf(&b, "# Ward workload identity webhook for cluster %v (apply with: kubectl apply -f -)\n", cluster["name"])
 	if iss == "" {
-		fmt.Fprintf(&b, "# The cluster has no OIDC issuer yet: ward aks update -n %v -g %v --enable-oidc-issuer\n", cluster["name"], cluster["resourceGroup"])
+		fmt.Fprintf(&b, "# The cluster has no OIDC issuer yet: %s\n", enableIssuerCommand(cluster))
 	} else {
 		fmt.Fprintf(&b, "# Tokens must carry iss=%s: see ward aks show-apiserver-flags, or upload the\n# apiserver's keys with ward aks update --service-account-jwks.\n", iss)
 	}
@@ -393,5 +399,11 @@ func loopbackAuthority(authority string) string {
 	if (ip == nil || !ip.IsLoopback()) && host != "localhost" && !strings.HasSuffix(host, ".localhost") {
 		return ""
 	}
-	return fmt.Sprintf("AZURE_AUTHORITY_HOST would be %s, a loopback address: pods cannot reach it (it is the pod itself). Restart ward serve with an address pods reach, e.g. --addr 0.0.0.0:8443 --public-url https://<host reachable from the cluster>:8443", authority)
+	return fmt.Sprintf("AZURE_AUTHORITY_HOST would be %s, a loopback address: pods cannot reach it (it is the pod itself). Restart Ward with an address pods reach, e.g. ward serve --addr 0.0.0.0:8443 --public-url https://HOST:8443 (HOST: a name pods resolve to this machine)", authority)
+}
+
+// enableIssuerCommand is the command that turns on a cluster's OIDC
+// issuer, for a cluster as clusterView renders it.
+func enableIssuerCommand(cluster map[string]any) string {
+	return shellquote.Join("ward", "aks", "update", "-n", fmt.Sprint(cluster["name"]), "-g", fmt.Sprint(cluster["resourceGroup"]), "--enable-oidc-issuer")
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/client"
 	"github.com/ward-id/ward/deploy"
+	"github.com/ward-id/ward/internal/shellquote"
 )
 
 // systemIdentity is az's name for the system-assigned identity in
@@ -104,7 +105,7 @@ func (v *machineCreate) run(ctx context.Context, e env, cn *conn) (any, error) {
 func joinInstructions(cn *conn, token, expires string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nOn the machine, as root (the join token is valid once, until %s):\n\n", expires)
-	fmt.Fprintf(&b, "  ward agent join --server %s --ca-file /etc/ward/ca.pem --token '%s'\n", cn.server, token)
+	fmt.Fprintf(&b, "  %s\n", shellquote.Join("ward", "agent", "join", "--server", cn.server, "--ca-file", "/etc/ward/ca.pem", "--token", token))
 	fmt.Fprintf(&b, "\nCopy Ward's CA (%s) to /etc/ward/ca.pem first. Then run the agent; the recommended\n", caHint(cn))
 	b.WriteString("mode on a plain machine is Azure Arc's (only root and the himds group can read its challenge files):\n\n")
 	b.WriteString("  install -m 0644 ward-agent.service /etc/systemd/system/ && systemctl enable --now ward-agent\n\n")

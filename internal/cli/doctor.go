@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/client"
 	"github.com/ward-id/ward/internal/audience"
+	"github.com/ward-id/ward/internal/shellquote"
 	"github.com/ward-id/ward/internal/webhook"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -161,7 +162,7 @@ func diagnose(ctx context.Context, r *report, kube kubernetes.Interface, c *conn
 	}
 	sa, err := kube.CoreV1().ServiceAccounts(ns).Get(ctx, saName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		r.fail(fmt.Sprintf("service account %s/%s does not exist", ns, saName), fmt.Sprintf("kubectl create serviceaccount %s -n %s", saName, ns))
+		r.fail(fmt.Sprintf("service account %s/%s does not exist", ns, saName), shellquote.Join("kubectl", "create", "serviceaccount", saName, "-n", ns))
 		return nil
 	} else if err != nil {
 		return fmt.Errorf("read service account %s/%s: %w", ns, saName, err)
@@ -174,7 +175,9 @@ func diagnose(ctx context.Context, r *report, kube kubernetes.Interface, c *conn
 		r.ok("service account %s/%s has %s: %s", ns, saName, webhook.AnnotationClientID, clientID)
 	} else {
 		r.fail(fmt.Sprintf("service account %s/%s has no annotation %s", ns, saName, webhook.AnnotationClientID),
-			fmt.Sprintf("kubectl annotate serviceaccount %s -n %s %s=$(ward identity show -g GROUP -n NAME --query clientId -o tsv)", saName, ns, webhook.AnnotationClientID))
+			// The command substitution is Ward's own text; every value around it is quoted.
+			shellquote.Join("kubectl", "annotate", "serviceaccount", saName, "-n", ns)+" "+shellquote.Quote(webhook.AnnotationClientID+"=")+
+				"$(ward identity show -g GROUP -n NAME --query clientId -o tsv)")
 	}
 
 	audience := webhook.DefaultAudience
@@ -302,7 +305,7 @@ func checkFederatedCredentials(ctx context.Context, r *report, c *conn, id clien
 		r.fail(fmt.Sprintf("cannot list federated credentials of %s: %v", id.Name, err), "check your role on the identity (Reader or above)")
 		return
 	}
-	create := fmt.Sprintf("ward identity federated-credential create --name NAME --identity-name %s -g %s --issuer %s --subject %s", id.Name, group, iss, sub)
+	create := shellquote.Join("ward", "identity", "federated-credential", "create", "--name", "NAME", "--identity-name", id.Name, "-g", group, "--issuer", iss, "--subject", sub)
 	for _, f := range fics {
 		p := f.Properties
 		if p.Issuer == iss && p.Subject == sub && slices.Contains(p.Audiences, aud) {
@@ -328,7 +331,7 @@ func checkFederatedCredentials(ctx context.Context, r *report, c *conn, id clien
 			return
 		case p.Subject == sub && p.Issuer == iss:
 			r.fail(fmt.Sprintf("federated credential %q has audiences %v, the token's is %s", f.Name, p.Audiences, aud),
-				fmt.Sprintf("ward identity federated-credential update --name %s --identity-name %s -g %s --audiences %s", f.Name, id.Name, group, aud))
+				shellquote.Join("ward", "identity", "federated-credential", "update", "--name", f.Name, "--identity-name", id.Name, "-g", group, "--audiences", aud))
 			return
 		}
 	}
@@ -400,7 +403,8 @@ func checkRoles(ctx context.Context, r *report, c *conn, id client.Identity) err
 	}
 	if len(items) == 0 {
 		r.fail(fmt.Sprintf("%s has no role assignments: it can sign in but is allowed nothing", id.Name),
-			fmt.Sprintf("ward role assignment create --assignee %s --role \"Key Vault Secrets User\" --scope VAULT_ID (the narrowest scope that works)", id.Properties.ClientID))
+			shellquote.Join("ward", "role", "assignment", "create", "--assignee", id.Properties.ClientID, "--role", "Key Vault Secrets User", "--scope", "VAULT_ID")+
+				" # at the narrowest scope that works")
 		return nil
 	}
 	defs, _ := c.client.ListRoleDefinitions(ctx, "/", "")

@@ -14,6 +14,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/client"
+	"github.com/ward-id/ward/internal/shellquote"
 )
 
 func (r *report) skip(format string, a ...any) {
@@ -67,12 +68,13 @@ func diagnoseWard(ctx context.Context, r *report, c *conn, w wardCheck) error {
 	iss, _ := v["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string)
 	if iss == "" {
 		r.fail(fmt.Sprintf("cluster %s has no OIDC issuer, so no token of it can be exchanged", w.cluster),
-			fmt.Sprintf("ward aks update -n %s -g %s --enable-oidc-issuer --enable-workload-identity", w.cluster, w.group))
+			shellquote.Join("ward", "aks", "update", "-n", w.cluster, "-g", w.group, "--enable-oidc-issuer", "--enable-workload-identity"))
 		return nil
 	}
 	r.ok("cluster %s has the hosted OIDC issuer %s", w.cluster, iss)
 	if wi, _ := v["securityProfile"].(map[string]any)["workloadIdentity"].(map[string]any)["enabled"].(bool); !wi {
-		r.note("workload identity is not enabled on cluster %s (AKS needs it for the webhook; Ward's exchange does not): ward aks update -n %s -g %s --enable-workload-identity", w.cluster, w.cluster, w.group)
+		r.note("workload identity is not enabled on cluster %s (AKS needs it for the webhook; Ward's exchange does not): %s", w.cluster,
+			shellquote.Join("ward", "aks", "update", "-n", w.cluster, "-g", w.group, "--enable-workload-identity"))
 	}
 	checkDiscovery(ctx, r, c, iss)
 
@@ -164,7 +166,7 @@ func identityForCheck(ctx context.Context, r *report, c *conn, fics []ficOf, w w
 		return near[0], true, nil
 	}
 	r.fail(fmt.Sprintf("no identity in subscription %s has a federated credential for issuer %s and subject %s", c.sub, iss, subject),
-		fmt.Sprintf("ward identity federated-credential create --name NAME --identity-name IDENTITY -g GROUP --issuer %s --subject %s", iss, subject))
+		shellquote.Join("ward", "identity", "federated-credential", "create", "--name", "NAME", "--identity-name", "IDENTITY", "-g", "GROUP", "--issuer", iss, "--subject", subject))
 	return client.Identity{}, false, nil
 }
 
@@ -237,7 +239,9 @@ func checkIssuerMoved(ctx context.Context, r *report, c *conn, iss string) {
 		if now != "" && movedHost(iss, now) {
 			u, _ := url.Parse(iss)
 			r.fail(fmt.Sprintf("the token's issuer %s is cluster %v's issuer as it was before Ward's public URL changed; it is now %s", iss, v["name"], now),
-				fmt.Sprintf("restart ward serve with --public-url https://%s, or reconfigure kube-apiserver (ward aks show-apiserver-flags -n %v -g %v) and the federated credentials", u.Host, v["name"], v["resourceGroup"]))
+				"serve at the old URL again:\n        "+shellquote.Join("ward", "serve", "--public-url", "https://"+u.Host)+
+					"\n      or reconfigure kube-apiserver and the federated credentials:\n        "+
+					shellquote.Join("ward", "aks", "show-apiserver-flags", "-n", fmt.Sprint(v["name"]), "-g", fmt.Sprint(v["resourceGroup"])))
 			return
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ward-id/ward/client"
+	"github.com/ward-id/ward/internal/shellquote"
 )
 
 // ficOf is a federated credential with the identity that holds it.
@@ -118,6 +119,10 @@ func issuerMoves(ctx context.Context, c *conn, sub, iss string) (before string, 
 		return "", nil, ""
 	}
 	old, _ := url.Parse(olds[0])
-	fix = fmt.Sprintf("Ward's public URL changed: restart it with --public-url https://%s (served there again: its old --addr, or a proxy) to keep the old issuer URLs, or move the credentials to the new issuer (ward identity federated-credential update --issuer %s ...) and reconfigure kube-apiserver (ward aks show-apiserver-flags)", old.Host, iss)
+	// Each command ends its own line, so that it copies without the prose.
+	fix = "Ward's public URL changed. Keep the old issuer URLs by serving there again (its old --addr, or a proxy):\n        " +
+		shellquote.Join("ward", "serve", "--public-url", "https://"+old.Host) +
+		"\n      or move each credential to the new issuer and reconfigure kube-apiserver (ward aks show-apiserver-flags):\n        " +
+		shellquote.Join("ward", "identity", "federated-credential", "update", "--name", "NAME", "--identity-name", "IDENTITY", "-g", "GROUP", "--issuer", iss)
 	return before, stale, fix
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/client"
 	"github.com/ward-id/ward/internal/audience"
+	"github.com/ward-id/ward/internal/shellquote"
 )
 
 func loginCmd(g *Globals) *cobra.Command {
@@ -130,7 +131,8 @@ func chooseSubscription(visible []client.Subscription, want, tenantDefault, user
 			return client.Subscription{}, "", fmt.Errorf("subscription %q is not one %s can read; give its ID", want, user)
 		}
 		return client.Subscription{SubscriptionID: want, TenantID: ""},
-			fmt.Sprintf("%s cannot read subscription %s (yet): commands will be refused until it holds a role there, e.g. ward role assignment create --assignee %s --role Reader --scope /subscriptions/%s", user, want, user, want), nil
+			fmt.Sprintf("%s cannot read subscription %s (yet): commands will be refused until it holds a role there, e.g. %s", user, want,
+				shellquote.Join("ward", "role", "assignment", "create", "--assignee", user, "--role", "Reader", "--scope", "/subscriptions/"+want)), nil
 	}
 	for _, s := range visible {
 		if s.State == "" || strings.EqualFold(s.State, "Enabled") {
@@ -142,7 +144,8 @@ func chooseSubscription(visible []client.Subscription, want, tenantDefault, user
 	}
 	if tenantDefault != "" {
 		return client.Subscription{SubscriptionID: tenantDefault},
-			fmt.Sprintf("%s can read no subscription yet; recorded the tenant's default subscription %s. Commands are refused until it holds a role, e.g. ward role assignment create --assignee %s --role Contributor --scope /subscriptions/%s (run as the admin: ward logout, or --data ward-data)", user, tenantDefault, user, tenantDefault), nil
+			fmt.Sprintf("%s can read no subscription yet; recorded the tenant's default subscription %s. Commands are refused until it holds a role; as the admin (after ward logout, or with --data ward-data) run %s", user, tenantDefault,
+				shellquote.Join("ward", "role", "assignment", "create", "--assignee", user, "--role", "Contributor", "--scope", "/subscriptions/"+tenantDefault)), nil
 	}
 	return client.Subscription{}, fmt.Sprintf("no subscriptions found for %s: commands that act in a subscription need --subscription ID, or 'ward account set --subscription ID' once it holds a role", user), nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/client"
+	"github.com/ward-id/ward/internal/shellquote"
 )
 
 // systemBundles are where Debian, Fedora and Alpine keep the system roots.
@@ -54,7 +55,8 @@ func runCmd(g *Globals) *cobra.Command {
 			}
 			issuer, _ := clusterView(cl)["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string)
 			if issuer == "" {
-				return fmt.Errorf("cluster %s has no OIDC issuer: ward aks update -n %s -g %s --enable-oidc-issuer --enable-workload-identity", cluster, cluster, group)
+				return fmt.Errorf("cluster %s has no OIDC issuer: %s", cluster,
+					shellquote.Join("ward", "aks", "update", "-n", cluster, "-g", group, "--enable-oidc-issuer", "--enable-workload-identity"))
 			}
 			subject := "system:serviceaccount:" + ns + ":" + sa
 			if clientID == "" {
@@ -151,7 +153,8 @@ func identityFor(ctx context.Context, c *conn, issuer, subject string) (string, 
 	case 1:
 		return found[0].Properties.ClientID, nil
 	case 0:
-		return "", fmt.Errorf("no identity has a federated credential for issuer %s and subject %s: create one with 'ward identity federated-credential create --issuer %s --subject %s ...', or pass --client-id", issuer, subject, issuer, subject)
+		return "", fmt.Errorf("no identity has a federated credential for issuer %s and subject %s: pass --client-id, or create one with %s", issuer, subject,
+			shellquote.Join("ward", "identity", "federated-credential", "create", "--name", "NAME", "--identity-name", "IDENTITY", "-g", "GROUP", "--issuer", issuer, "--subject", subject))
 	}
 	var names []string
 	for _, id := range found {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ward-id/ward/internal/rbac"
 	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/shellquote"
 	"github.com/ward-id/ward/internal/storage"
 )
 
@@ -104,7 +105,7 @@ func (b *graphBuilder) scopeNode(scope string) string {
 		}
 	}
 	return b.node(GraphNode{ID: scope, Kind: KindScope, Label: label, Sub: sub, Props: map[string]string{"scope": scope},
-		CLI: "ward role assignment list --scope " + scope})
+		CLI: shellquote.Join("ward", "role", "assignment", "list", "--scope", scope)})
 }
 
 func (b *graphBuilder) vault(scope string) (storage.Vault, bool) {
@@ -119,7 +120,7 @@ func (b *graphBuilder) vault(scope string) (storage.Vault, bool) {
 func (b *graphBuilder) vaultNode(vl storage.Vault) string {
 	id := vaultID(vl)
 	return b.node(GraphNode{ID: id, Kind: KindVault, Label: vl.Name, Sub: "vault · " + vl.ResourceGroup,
-		Props: map[string]string{"id": id, "location": vl.Location}, CLI: "ward keyvault show -g " + vl.ResourceGroup + " -n " + vl.Name})
+		Props: map[string]string{"id": id, "location": vl.Location}, CLI: shellquote.Join("ward", "keyvault", "show", "-g", vl.ResourceGroup, "-n", vl.Name)})
 }
 
 // startKind classifies a starting point.
@@ -284,7 +285,7 @@ func buildGraph(v *view, start, q string, limit int) *Graph {
 		iid := identityID(id)
 		in := b.node(GraphNode{ID: iid, Kind: KindIdentity, Label: id.Name, Sub: "identity · " + id.ResourceGroup,
 			Props: map[string]string{"id": iid, "clientId": id.ClientID, "principalId": id.PrincipalID, "location": id.Location},
-			CLI:   "ward identity show -g " + id.ResourceGroup + " -n " + id.Name})
+			CLI:   shellquote.Join("ward", "identity", "show", "-g", id.ResourceGroup, "-n", id.Name)})
 		for i, c := range v.clusters {
 			if strings.EqualFold(c.Spec.KubeletIdentity, iid) {
 				b.edge(GraphEdge{From: b.clusterNode(i), To: in, Label: "kubelet identity"})
@@ -296,7 +297,7 @@ func buildGraph(v *view, start, q string, limit int) *Graph {
 			fid := iid + "/federatedIdentityCredentials/" + f.Name
 			fn := b.node(GraphNode{ID: fid, Kind: KindFIC, Label: f.Name, Sub: "federated credential",
 				Props: map[string]string{"id": fid, "issuer": f.Issuer, "subject": f.Subject, "audiences": strings.Join(f.Audiences, ", ")},
-				CLI:   "ward identity federated-credential show -g " + id.ResourceGroup + " --identity-name " + id.Name + " -n " + f.Name})
+				CLI:   shellquote.Join("ward", "identity", "federated-credential", "show", "-g", id.ResourceGroup, "--identity-name", id.Name, "-n", f.Name)})
 			isn := b.node(GraphNode{ID: "issuer:" + f.Issuer, Kind: KindIssuer, Label: shortIssuer(f.Issuer), Sub: "OIDC issuer", Props: map[string]string{"issuer": f.Issuer}})
 			sn := b.node(GraphNode{ID: "subject:" + f.Issuer + "|" + f.Subject, Kind: KindSubject, Label: shortSubject(f.Subject), Sub: subjectKind(f.Subject),
 				Props: map[string]string{"subject": f.Subject, "issuer": f.Issuer}})
@@ -322,7 +323,7 @@ func buildGraph(v *view, start, q string, limit int) *Graph {
 				continue
 			}
 			pn := b.node(GraphNode{ID: "sp:" + sp.ObjectID, Kind: KindPrincipal, Label: sp.DisplayName, Sub: "service principal",
-				Props: map[string]string{"objectId": sp.ObjectID, "appId": sp.AppID}, CLI: "ward ad sp show --id " + sp.AppID})
+				Props: map[string]string{"objectId": sp.ObjectID, "appId": sp.AppID}, CLI: shellquote.Join("ward", "ad", "sp", "show", "--id", sp.AppID)})
 			b.assignments(pn, as, startScope)
 		}
 	}
@@ -338,7 +339,7 @@ func (b *graphBuilder) assignments(from string, as []storage.RoleAssignment, sta
 		an := b.node(GraphNode{ID: "assignment:" + a.ID, Kind: KindAssignment, Label: role, Sub: "at " + shortScope(a.Scope),
 			Props: map[string]string{"id": a.ID, "role": role, "roleDefinitionId": a.RoleDefinitionID, "scope": a.Scope,
 				"principalId": a.PrincipalID, "createdBy": a.CreatedBy},
-			CLI: "ward role assignment list --assignee " + a.PrincipalID + " --scope " + a.Scope})
+			CLI: shellquote.Join("ward", "role", "assignment", "list", "--assignee", a.PrincipalID, "--scope", a.Scope)})
 		b.edge(GraphEdge{From: from, To: an, Label: "role"})
 		sn := b.scopeNode(a.Scope)
 		b.edge(GraphEdge{From: an, To: sn, Label: "scope"})
@@ -366,7 +367,7 @@ func (b *graphBuilder) clusterNode(i int) string {
 		props["issuer"] = b.v.issuerURL(c.ID)
 	}
 	return b.node(GraphNode{ID: id, Kind: KindCluster, Label: c.Name, Sub: "cluster · " + c.ResourceGroup, Props: props,
-		CLI: "ward aks show -g " + c.ResourceGroup + " -n " + c.Name})
+		CLI: shellquote.Join("ward", "aks", "show", "-g", c.ResourceGroup, "-n", c.Name)})
 }
 
 func shortIssuer(iss string) string {

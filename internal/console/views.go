@@ -17,6 +17,7 @@ import (
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/rbac"
 	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/shellquote"
 	"github.com/ward-id/ward/internal/storage"
 )
 
@@ -58,12 +59,12 @@ func buildExplorer(v *view) *Explorer {
 		ServicePrincipals: []objJSON{}, Vaults: []objJSON{}, RoleDefinitions: []objJSON{}, RoleAssignments: []objJSON{}}
 	for _, s := range v.subs {
 		e.Subscriptions = append(e.Subscriptions, objJSON{ID: resourceid.SubscriptionID(s.ID), Kind: "subscription", Name: s.DisplayName,
-			Props: map[string]string{"subscriptionId": s.ID, "state": s.State, "tenantId": s.TenantID}, CLI: "ward account show --subscription " + s.ID})
+			Props: map[string]string{"subscriptionId": s.ID, "state": s.State, "tenantId": s.TenantID}, CLI: shellquote.Join("ward", "account", "show", "--subscription", s.ID)})
 	}
 	for _, g := range v.groups {
 		e.ResourceGroups = append(e.ResourceGroups, objJSON{ID: resourceid.ResourceGroupID(g.SubscriptionID, g.Name), Kind: "resourceGroup", Name: g.Name,
 			Props: map[string]string{"location": g.Location}, Links: []linkRef{{ID: resourceid.SubscriptionID(g.SubscriptionID), Label: "subscription"}},
-			CLI: "ward group show -n " + g.Name})
+			CLI: shellquote.Join("ward", "group", "show", "-n", g.Name)})
 	}
 	kubeletOf := map[string]string{}
 	for _, c := range v.clusters {
@@ -74,14 +75,14 @@ func buildExplorer(v *view) *Explorer {
 		o := objJSON{ID: iid, Kind: KindIdentity, Name: id.Name, Group: id.ResourceGroup,
 			Props: map[string]string{"clientId": id.ClientID, "principalId": id.PrincipalID, "location": id.Location},
 			Links: []linkRef{{ID: resourceid.ResourceGroupID(id.SubscriptionID, id.ResourceGroup), Label: "resource group"}},
-			CLI:   "ward identity show -g " + id.ResourceGroup + " -n " + id.Name}
+			CLI:   shellquote.Join("ward", "identity", "show", "-g", id.ResourceGroup, "-n", id.Name)}
 		if c, ok := kubeletOf[strings.ToLower(iid)]; ok {
 			o.Links = append(o.Links, linkRef{ID: c, Label: "kubelet identity of"})
 		}
 		for _, f := range v.fics[strings.ToLower(iid)] {
 			o.Children = append(o.Children, objJSON{ID: iid + "/federatedIdentityCredentials/" + f.Name, Kind: KindFIC, Name: f.Name, Group: id.ResourceGroup,
 				Props: map[string]string{"issuer": f.Issuer, "subject": f.Subject, "audiences": strings.Join(f.Audiences, ", ")},
-				CLI:   "ward identity federated-credential show -g " + id.ResourceGroup + " --identity-name " + id.Name + " -n " + f.Name})
+				CLI:   shellquote.Join("ward", "identity", "federated-credential", "show", "-g", id.ResourceGroup, "--identity-name", id.Name, "-n", f.Name)})
 		}
 		e.Identities = append(e.Identities, o)
 	}
@@ -90,7 +91,7 @@ func buildExplorer(v *view) *Explorer {
 		o := objJSON{ID: cid, Kind: KindCluster, Name: c.Name, Group: c.ResourceGroup,
 			Props: map[string]string{"kubernetesVersion": c.Spec.KubernetesVersion, "workloadIdentity": strconv.FormatBool(c.Spec.WorkloadIdentity),
 				"nodeResourceGroup": c.Spec.NodeResourceGroup},
-			CLI: "ward aks show -g " + c.ResourceGroup + " -n " + c.Name}
+			CLI: shellquote.Join("ward", "aks", "show", "-g", c.ResourceGroup, "-n", c.Name)}
 		if c.Spec.OIDCIssuer {
 			o.Props["issuer"] = v.issuerURL(c.ID)
 		}
@@ -105,24 +106,24 @@ func buildExplorer(v *view) *Explorer {
 	for _, sp := range v.sps {
 		e.ServicePrincipals = append(e.ServicePrincipals, objJSON{ID: sp.ObjectID, Kind: KindPrincipal, Name: sp.DisplayName,
 			Props: map[string]string{"appId": sp.AppID, "objectId": sp.ObjectID, "created": sp.CreatedAt.UTC().Format(time.RFC3339)},
-			CLI:   "ward ad sp show --id " + sp.AppID})
+			CLI:   shellquote.Join("ward", "ad", "sp", "show", "--id", sp.AppID)})
 	}
 	for _, vl := range v.vaults {
 		e.Vaults = append(e.Vaults, objJSON{ID: vaultID(vl), Kind: KindVault, Name: vl.Name, Group: vl.ResourceGroup,
-			Props: map[string]string{"location": vl.Location, "sku": vl.SKU}, CLI: "ward keyvault show -g " + vl.ResourceGroup + " -n " + vl.Name})
+			Props: map[string]string{"location": vl.Location, "sku": vl.SKU}, CLI: shellquote.Join("ward", "keyvault", "show", "-g", vl.ResourceGroup, "-n", vl.Name)})
 	}
 	if v.canRoles {
 		for _, r := range v.roles {
 			e.RoleDefinitions = append(e.RoleDefinitions, objJSON{ID: r.ID, Kind: "roleDefinition", Name: r.Name,
 				Props: map[string]string{"type": r.Type, "description": r.Description, "assignableScopes": strings.Join(r.AssignableScopes, ", ")},
-				CLI:   "ward role definition list --name \"" + r.Name + "\""})
+				CLI:   shellquote.Join("ward", "role", "definition", "list", "--name", r.Name)})
 		}
 		sortObjs(e.RoleDefinitions)
 	}
 	for _, a := range v.assignments {
 		o := objJSON{ID: a.ID, Kind: KindAssignment, Name: v.roleName(a.RoleDefinitionID),
 			Props: map[string]string{"scope": a.Scope, "principalId": a.PrincipalID, "principal": v.principalName(a.PrincipalID), "principalType": a.PrincipalType},
-			CLI:   "ward role assignment list --assignee " + a.PrincipalID + " --scope " + a.Scope}
+			CLI:   shellquote.Join("ward", "role", "assignment", "list", "--assignee", a.PrincipalID, "--scope", a.Scope)}
 		if iid, ok := v.identityByPrincipal[strings.ToLower(a.PrincipalID)]; ok {
 			o.Links = append(o.Links, linkRef{ID: iid, Label: "principal"})
 		} else {
@@ -237,8 +238,11 @@ type SignInJSON struct {
 	Resource    string `json:"resource,omitempty"`
 	Issuer      string `json:"issuer,omitempty"`
 	Subject     string `json:"subject,omitempty"`
-	Source      string `json:"source,omitempty"`
-	Fix         *Fix   `json:"fix,omitempty"`
+	// Verified: a trusted issuer's key vouched for Issuer and Subject;
+	// otherwise they are only what the caller's assertion claimed.
+	Verified bool   `json:"verified"`
+	Source   string `json:"source,omitempty"`
+	Fix      *Fix   `json:"fix,omitempty"`
 }
 
 // Fix is the federated credential that would have matched a refused
@@ -263,7 +267,7 @@ const defaultAudience = audience.TokenExchange
 func (h *Handler) signInRow(ctx context.Context, who Who, s storage.SignIn) SignInJSON {
 	j := SignInJSON{ID: s.ID, Time: s.Time.UTC().Format(time.RFC3339Nano), LastSeen: s.LastSeen.UTC().Format(time.RFC3339Nano), Count: max(s.Count, 1),
 		Result: s.Result, ErrorCode: s.ErrorCode, ClientID: s.ClientID, Identity: s.IdentityID, Principal: s.PrincipalID, Credential: s.Credential,
-		Resource: s.Resource, Issuer: s.Issuer, Subject: s.Subject, Source: s.Source}
+		Resource: s.Resource, Issuer: s.Issuer, Subject: s.Subject, Verified: s.Verified, Source: s.Source}
 	if s.LastSeen.IsZero() {
 		j.LastSeen = j.Time
 	}
@@ -271,7 +275,10 @@ func (h *Handler) signInRow(ctx context.Context, who Who, s storage.SignIn) Sign
 	if i := strings.Index(s.Reason, " Ward: "); i >= 0 {
 		j.Message, j.Explanation = s.Reason[:i], strings.TrimSpace(s.Reason[i+1:])
 	}
-	if s.Result != "success" && fixableCodes[s.ErrorCode] && s.IdentityID != "" && s.Issuer != "" && s.Subject != "" {
+	// A fix makes the identity trust the record's issuer and subject, so it
+	// is offered only when a trusted issuer's key vouched for them: anyone
+	// who knows a client ID can have any claims recorded, unsigned.
+	if s.Result != "success" && s.Verified && fixableCodes[s.ErrorCode] && s.IdentityID != "" && s.Issuer != "" && s.Subject != "" {
 		aud := defaultAudience
 		if m := audienceRE.FindStringSubmatch(s.Reason); m != nil {
 			if a := m[1] + m[2]; a != "" && !strings.Contains(a, ",") {
@@ -283,8 +290,8 @@ func (h *Handler) signInRow(ctx context.Context, who Who, s storage.SignIn) Sign
 			name := ficName(s.Subject)
 			j.Fix = &Fix{Identity: s.IdentityID, Name: name, Issuer: s.Issuer, Subject: s.Subject, Audience: []string{aud},
 				CanApply: h.cfg.Access.Allowed(who.ObjectID, actionFICWrite, s.IdentityID+"/federatedIdentityCredentials/"+name),
-				CLI: fmt.Sprintf("ward identity federated-credential create -g %s --identity-name %s -n %s --issuer %s --subject %s --audiences %s",
-					id.ResourceGroup, id.Types[0].Name, name, s.Issuer, s.Subject, aud)}
+				CLI: shellquote.Join("ward", "identity", "federated-credential", "create", "-g", id.ResourceGroup, "--identity-name", id.Types[0].Name, "-n", name,
+					"--issuer", s.Issuer, "--subject", s.Subject, "--audiences", aud)}
 		}
 	}
 	return j

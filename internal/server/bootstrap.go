@@ -15,6 +15,7 @@ import (
 	"github.com/ward-id/ward/client"
 	"github.com/ward-id/ward/internal/clientsecret"
 	"github.com/ward-id/ward/internal/pki"
+	"github.com/ward-id/ward/internal/shellquote"
 	"github.com/ward-id/ward/internal/storage"
 )
 
@@ -166,11 +167,11 @@ func CheckPublicURL(cfg Config) {
 	const msg = "Ward's public URL changed: every hosted cluster issuer URL changed with it, and federated credentials that name the old issuer URLs no longer match"
 	if cfg.PublicURL == "" {
 		cfg.Logger.Warn(msg, "old", recorded, "new", current,
-			"fix", "pass --public-url "+recorded+" to keep the old URLs (and serve there again: its --addr, or a proxy or port forward to this one); ward aks show and ward doctor name the affected credentials")
+			"fix", "pass --public-url "+shellquote.Quote(recorded)+" to keep the old URLs (and serve there again: its --addr, or a proxy or port forward to this one); ward aks show and ward doctor name the affected credentials")
 		return
 	}
 	cfg.Logger.Warn(msg, "old", recorded, "new", current,
-		"fix", "if the move is not intended, restart with --public-url "+recorded+"; otherwise update the federated credentials (ward doctor names them) and kube-apiserver's flags (ward aks show-apiserver-flags); "+current+" is recorded from now on")
+		"fix", "if the move is not intended, restart with --public-url "+shellquote.Quote(recorded)+"; otherwise update the federated credentials (ward doctor names them) and kube-apiserver's flags (ward aks show-apiserver-flags); "+current+" is recorded from now on")
 	if err := writePublicURL(filepath.Join(cfg.DataDir, client.PublicURLFile), current, time.Now().UTC()); err != nil {
 		cfg.Logger.Warn("cannot record the public URL", "err", err)
 	}

@@ -105,8 +105,13 @@ type SignIn struct {
 	Result      string // success or failure
 	ErrorCode   int    // AADSTS code, 0 on success
 	Reason      string
-	Issuer      string // assertion issuer (federated)
-	Subject     string // assertion subject (federated)
+	Issuer      string // assertion issuer (federated), as the assertion claims it
+	Subject     string // assertion subject (federated), as the assertion claims it
+	// Verified is true when the assertion's signature was checked with the
+	// keys of an issuer the identity trusts (federated): only then are
+	// Issuer and Subject more than what a caller wrote, and may a
+	// "create the credential that would have matched" fix be offered.
+	Verified bool
 }
 
 // RoleDefinition is a custom role (built-in roles live in package rbac).

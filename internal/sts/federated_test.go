@@ -123,7 +123,19 @@ func TestMismatchExplainedOnlyToTrustedIssuerTokens(t *testing.T) {
 			if rec.ErrorCode != tc.code || rec.Result != "failure" {
 				t.Errorf("sign-in %+v, want failure AADSTS%d", rec, tc.code)
 			}
+			// The record's issuer and subject are vouched for (and a fix
+			// may trust them) exactly when the caller proved a trusted
+			// issuer's token.
+			if rec.Verified != tc.explained {
+				t.Errorf("sign-in Verified = %v, want %v (iss %q, sub %q)", rec.Verified, tc.explained, rec.Issuer, rec.Subject)
+			}
 		})
+	}
+	if _, err := e.svc.Token(context.Background(), federatedRequest(signWith(t, e.rsaKey, "r", valid))); err != nil {
+		t.Fatalf("valid assertion: %v", err)
+	}
+	if rec := log.last(t); rec.Result != "success" || !rec.Verified {
+		t.Errorf("a matching, verified assertion is recorded as %+v, want success and Verified", rec)
 	}
 
 	// On the wire, through the handler: Entra's shape with the plain text.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ward-id/ward/internal/clientsecret"
 	"github.com/ward-id/ward/internal/federation"
+	"github.com/ward-id/ward/internal/shellquote/shellquotetest"
 	"github.com/ward-id/ward/internal/signer"
 	"github.com/ward-id/ward/internal/storage"
 	"github.com/ward-id/ward/internal/wardtest"
@@ -138,6 +139,15 @@ func TestSecretExpiry(t *testing.T) {
 	if code(err) != CodeExpiredSecret || !strings.Contains(err.Error(), "credential reset") {
 		t.Fatalf("expired secret: %v", err)
 	}
+	// The message ends with the command that makes a new secret, one that
+	// runs as written.
+	var te *Error
+	errors.As(err, &te)
+	_, cmd, ok := strings.Cut(te.Message, "Create a new secret with: ")
+	if !ok {
+		t.Fatalf("expired secret: %q names no command", te.Message)
+	}
+	shellquotetest.Args(t, cmd, []string{"ward", "ad", "sp", "credential", "reset", "--id", appID}, "ward")
 }
 
 func TestFederatedExchangeAndLifetime(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"github.com/ward-id/ward/internal/clientsecret"
 	"github.com/ward-id/ward/internal/federation"
 	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/shellquote"
 	"github.com/ward-id/ward/internal/signer"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -400,7 +401,8 @@ func (s *Service) secret(ctx context.Context, sp storage.ServicePrincipal, secre
 	}
 	if !m.ExpiresAt.IsZero() && s.now().After(m.ExpiresAt) {
 		return newErr(http.StatusUnauthorized, errInvalidClient, CodeExpiredSecret,
-			"The provided client secret keys for app '%s' are expired (secret '%s...' expired %s). Create a new secret: ward ad sp credential reset --id %s.", sp.AppID, m.Hint, m.ExpiresAt.Format(time.RFC3339), sp.AppID)
+			"The provided client secret keys for app '%s' are expired (secret '%s...' expired %s). Create a new secret with: %s", sp.AppID, m.Hint, m.ExpiresAt.Format(time.RFC3339),
+			shellquote.Join("ward", "ad", "sp", "credential", "reset", "--id", sp.AppID))
 	}
 	return nil
 }
@@ -432,8 +434,8 @@ func (s *Service) certificate(ctx context.Context, sp storage.ServicePrincipal, 
 	}
 	if cert == nil {
 		return newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSignature,
-			"Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '%s%s'] App '%s' has %d registered certificate(s); register this one with 'ward ad sp credential reset --id %s --cert @cert.pem'.",
-			thumb256, thumb1, sp.AppID, len(certs), sp.AppID)
+			"Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '%s%s'] App '%s' has %d registered certificate(s); register this one with: %s",
+			thumb256, thumb1, sp.AppID, len(certs), shellquote.Join("ward", "ad", "sp", "credential", "reset", "--id", sp.AppID, "--cert", "@cert.pem"))
 	}
 	if now := s.now(); now.After(cert.NotAfter) || now.Before(cert.NotBefore) {
 		return newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSignature, "The certificate used to sign the client assertion is outside its validity period (%s to %s).", cert.NotBefore.Format(time.RFC3339), cert.NotAfter.Format(time.RFC3339))
@@ -480,11 +482,15 @@ func (s *Service) federated(ctx context.Context, fics []storage.FederatedCredent
 	if err != nil {
 		return assertionParseError(err)
 	}
+	// The sign-in log keeps the claims as the assertion states them, signed
+	// or not (they explain a refusal); Verified says whether a trusted
+	// issuer's key vouched for them, and only then may a fix trust them.
 	iss, sub := a.Claims.Issuer, a.Claims.Subject
 	rec.Issuer, rec.Subject = iss, sub
 	if miss := matchFederated(fics, iss, sub, a.Claims.Audience); miss != nil {
 		if s.provesTrustedIssuer(ctx, fics, a) {
 			miss.Public = ""
+			rec.Verified = true
 		}
 		return miss
 	}
@@ -498,6 +504,7 @@ func (s *Service) federated(ctx context.Context, fics []storage.FederatedCredent
 	if err := s.verified.Verify(a, key, verifiedWith); err != nil {
 		return newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSignature, "Client assertion failed signature validation: %v.", err)
 	}
+	rec.Verified = true
 	return nil
 }
 

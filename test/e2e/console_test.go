@@ -9,10 +9,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -148,6 +150,7 @@ func TestConsoleBrowser(t *testing.T) {
 	w.assign(t, principalID, rg, "acdd72a7-3385-48ef-bd42-f606fba81ae7")    // Reader
 
 	ctx := browser(t)
+	csp := watchCSP(t, ctx)
 	// Sign in through `ward console`'s link.
 	link, errOut, code := w.cli("console")
 	link = strings.TrimSpace(link)
@@ -184,6 +187,15 @@ func TestConsoleBrowser(t *testing.T) {
 	node := func(id string) chromedp.CSS { return css(fmt.Sprintf(`svg.graph g.node[data-id=%q]`, id)) }
 	run(t, ctx, "graph from the group", chromedp.Navigate(w.base+"/console/#graph?start="+url.QueryEscape(rg)), chromedp.WaitVisible(node(id)))
 	screenshot(t, ctx, "console-graph.png")
+	// The kind colours come from the stylesheet (the CSP refuses style
+	// attributes): every chip's dot and the identity's bar are painted.
+	if dots := value(t, ctx, "unpainted kind dots", chromedp.Evaluate[int](`[...document.querySelectorAll(".chip .dot")].filter(d => ["", "transparent", "rgba(0, 0, 0, 0)"].includes(getComputedStyle(d).backgroundColor)).length`)); dots != 0 {
+		t.Errorf("%d kind dots on the graph page have no colour", dots)
+	}
+	if fill := value(t, ctx, "identity bar", chromedp.Evaluate[string](fmt.Sprintf(`getComputedStyle(document.querySelector(%q)).fill`, fmt.Sprintf(`svg.graph g.node[data-id=%q] rect.bar`, id)))); fill == "" || fill == "rgb(0, 0, 0)" || fill == "none" {
+		t.Errorf("the identity's bar is painted %q, not its kind's colour", fill)
+	}
+	csp.none(t, "the graph page")
 	run(t, ctx, "open the identity", chromedp.Click(node(id)), chromedp.WaitVisible(css(`#drawer:not([hidden])`)))
 	drawer := value(t, ctx, "identity details", chromedp.Text(css("#drawer")))
 	if !strings.Contains(drawer, clientID) || !strings.Contains(drawer, "ward identity show -g shop -n checkout") {
@@ -205,6 +217,14 @@ func TestConsoleBrowser(t *testing.T) {
 	if n := value(t, ctx, "inherited edges", chromedp.Evaluate[int](`document.querySelectorAll("svg.graph path.e.inh").length`)); n == 0 {
 		t.Error("the Reader assignment at the group is not drawn as inherited by the vault")
 	}
+	// The explorer's details of the identity: its long ID wraps inside the
+	// panel, its credentials and role assignments are styled by class.
+	run(t, ctx, "explorer details", chromedp.Navigate(w.base+"/console/#explorer?s=identities&id="+url.QueryEscape(identity)), chromedp.WaitVisible(css(`#drawer .obj-id`)),
+		chromedp.WaitVisible(css(`#drawer .panel.child`)))
+	if over := value(t, ctx, "long ID overflow", chromedp.Evaluate[bool](`(() => { const d = document.querySelector("#drawer .obj-id"); return d.scrollWidth > d.clientWidth + 1; })()`)); over {
+		t.Error("the identity's ID overflows the details panel")
+	}
+	csp.none(t, "the explorer")
 
 	// Sign-ins: filter, then watch a refused exchange arrive live and fix it.
 	run(t, ctx, "sign-ins", chromedp.Navigate(w.base+"/console/#signins?result=failure&identity="+clientID), chromedp.WaitVisible(css(`#s-live.live.on`)))
@@ -285,3 +305,51 @@ func TestConsoleBrowser(t *testing.T) {
 }
 
 func jsString(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+// cspWatch collects what the browser reports about the console's pages:
+// Content-Security-Policy violations (from a securitypolicyviolation
+// listener installed before any page script runs, and from the browser's
+// console) and uncaught exceptions.
+type cspWatch struct {
+	ctx      context.Context
+	mu       sync.Mutex
+	problems []string
+}
+
+func watchCSP(t *testing.T, ctx context.Context) *cspWatch {
+	t.Helper()
+	w := &cspWatch{ctx: ctx}
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `window.__csp = [];
+document.addEventListener("securitypolicyviolation", e => window.__csp.push(e.violatedDirective + " " + (e.blockedURI || "") + " " + (e.sample || "")));`}); err != nil {
+		t.Fatalf("install the CSP listener: %v", err)
+	}
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.IsException() || strings.Contains(m.Text, "Content Security Policy") || m.Source == "security" {
+				w.mu.Lock()
+				w.problems = append(w.problems, m.String())
+				w.mu.Unlock()
+			}
+		}
+	}()
+	return w
+}
+
+// none fails the test for any violation or exception so far, on the page
+// shown now or before it.
+func (w *cspWatch) none(t *testing.T, where string) {
+	t.Helper()
+	run(t, w.ctx, "settle", chromedp.Sleep(300*time.Millisecond))
+	inPage := value(t, w.ctx, "CSP violations", chromedp.Evaluate[[]string](`(window.__csp || []).splice(0)`))
+	w.mu.Lock()
+	got := append(w.problems, inPage...)
+	w.problems = nil
+	w.mu.Unlock()
+	if len(got) > 0 {
+		t.Errorf("%s: %d CSP violation(s) or exception(s):\n%s", where, len(got), strings.Join(got, "\n"))
+	}
+}

@@ -10,6 +10,9 @@
       if (v === undefined || v === null || v === false) continue;
       if (k.startsWith("on")) n.addEventListener(k.slice(2), v);
       else if (k === "class") n.className = v;
+      // The CSP (style-src 'self') refuses style attributes: style with
+      // classes in app.css.
+      else if (k === "style") throw new Error("el: no style attribute under the console's CSP; use a class");
       else n.setAttribute(k, v === true ? "" : v);
     }
     for (const c of kids.flat()) if (c !== null && c !== undefined && c !== false) n.append(c instanceof Node ? c : document.createTextNode(String(c)));
@@ -86,7 +89,6 @@
     ["federatedCredential", "Federated credential", "--k-fic"], ["identity", "Identity", "--k-identity"], ["servicePrincipal", "Identity", "--k-sp"],
     ["roleAssignment", "Role assignment", "--k-assign"], ["scope", "Scope", "--k-scope"], ["vault", "Resource", "--k-vault"]];
   const COL = { cluster: 0, issuer: 1, subject: 2, federatedCredential: 3, identity: 4, servicePrincipal: 4, roleAssignment: 5, scope: 6, vault: 7 };
-  const COLOR = Object.fromEntries(KINDS.map(k => [k[0], k[2]]));
   const TITLES = ["Cluster", "Issuer", "Service account", "Federated credential", "Identity", "Role assignment", "Scope", "Resource"];
 
   async function viewGraph(v, params) {
@@ -103,10 +105,10 @@
     startIn.addEventListener("change", apply);
     qIn.addEventListener("keydown", e => { if (e.key === "Enter") apply(); });
     lim.addEventListener("change", apply);
-    const chips = el("div", { class: "chips", "aria-label": "Show or collapse kinds" }, KINDS.filter(k => k[0] !== "servicePrincipal").map(([k, label, c]) => {
+    const chips = el("div", { class: "chips", "aria-label": "Show or collapse kinds" }, KINDS.filter(k => k[0] !== "servicePrincipal").map(([k, label]) => {
       const cb = el("input", { type: "checkbox", checked: !state.hidden.has(k), "data-kind": k });
       cb.addEventListener("change", () => { cb.checked ? state.hidden.delete(k) : state.hidden.add(k); draw(); });
-      return el("label", { class: "chip", title: "Show or collapse " + label.toLowerCase() + " boxes" }, cb, el("span", { class: "dot", style: "background:var(" + c + ")" }), label);
+      return el("label", { class: "chip", title: "Show or collapse " + label.toLowerCase() + " boxes" }, cb, el("span", { class: "dot kind-" + k }), label);
     }));
     const stat = el("span", { class: "stat", id: "g-stat" }, "Loading…");
     v.append(el("div", { class: "toolbar" }, startIn, qIn, lim, el("button", { class: "primary", onclick: apply }, "Show"), dl),
@@ -205,8 +207,8 @@
     }
     for (const [id, p] of pos) {
       const n = p.n;
-      const g2 = sv("g", { class: "node", transform: `translate(${p.x},${p.y})`, tabindex: "0", role: "button", "data-id": id, "data-kind": n.kind, "aria-label": n.kind + " " + n.label });
-      g2.append(sv("rect", { width: W, height: H, rx: 8 }), sv("rect", { class: "bar", width: 5, height: H, rx: 2, fill: "var(" + COLOR[n.kind] + ")" }),
+      const g2 = sv("g", { class: "node kind-" + n.kind, transform: `translate(${p.x},${p.y})`, tabindex: "0", role: "button", "data-id": id, "data-kind": n.kind, "aria-label": n.kind + " " + n.label });
+      g2.append(sv("rect", { width: W, height: H, rx: 8 }), sv("rect", { class: "bar", width: 5, height: H, rx: 2 }),
         sv("text", { class: "l", x: 14, y: 18 }, trunc(n.label, 23)), sv("text", { class: "s", x: 14, y: 33 }, trunc(n.sub || n.kind, 27)));
       g2.append(sv("title", {}, n.label));
       g2.addEventListener("click", () => showNode(n));
@@ -313,15 +315,15 @@
       links.append(t ? el("a", { href: "#", onclick: e => { e.preventDefault(); showObj(t, ex); } }, l.label + ": " + (t.name || t.id)) : el("div", { class: "muted" }, l.label + ": " + l.id));
     }
     const kids = el("div", {});
-    for (const c of o.children || []) kids.append(el("div", { class: "panel", style: "padding:10px 12px;margin:8px 0" }, el("a", { href: "#", onclick: e => { e.preventDefault(); showObj(c, ex); } }, el("b", {}, c.name)), props(c.props)));
+    for (const c of o.children || []) kids.append(el("div", { class: "panel child" }, el("a", { href: "#", onclick: e => { e.preventDefault(); showObj(c, ex); } }, el("b", {}, c.name)), props(c.props)));
     const assigned = ex.roleAssignments.filter(a => (a.links || []).some(l => l.id.toLowerCase() === o.id.toLowerCase()));
     const roles = el("div", {});
-    for (const a of assigned) roles.append(el("a", { href: "#", style: "display:block", onclick: e => { e.preventDefault(); showObj(a, ex); } }, a.name + " at " + a.props.scope));
+    for (const a of assigned) roles.append(el("a", { href: "#", class: "block", onclick: e => { e.preventDefault(); showObj(a, ex); } }, a.name + " at " + a.props.scope));
     const actions = el("div", { class: "actions" });
     if (["identity", "cluster", "vault", "resourceGroup", "subscription"].includes(o.kind)) actions.append(el("button", { class: "primary", onclick: () => go("graph", { start: o.id }) }, "Access graph"));
     if (o.kind === "identity") actions.append(el("button", { onclick: () => go("check", { principal: o.props.principalId }) }, "Can it do…?"));
     if (o.kind === "servicePrincipal") actions.append(el("button", { onclick: () => go("check", { principal: o.props.objectId }) }, "Can it do…?"));
-    openDrawer(o.name || o.id, el("span", { class: "badge kind" }, kindLabel(o.kind)), el("div", { class: "mono muted", style: "word-break:break-all;margin-top:6px" }, o.id),
+    openDrawer(o.name || o.id, el("span", { class: "badge kind" }, kindLabel(o.kind)), el("div", { class: "mono muted obj-id" }, o.id),
       props(o.props), cli(o.cli), actions,
       (o.children || []).length ? el("h3", {}, "Federated credentials") : null, kids,
       assigned.length ? el("h3", {}, "Role assignments") : null, roles,
@@ -386,6 +388,7 @@
     const body = [el("span", { class: "badge " + (s.result === "success" ? "ok" : "bad") }, s.result === "success" ? "Issued" : "Refused · AADSTS" + s.errorCode)];
     const details = [props({ time: s.time, "last seen": s.lastSeen, count: s.count, client: s.clientId, identity: s.identity, principal: s.principal, credential: s.credential, resource: s.resource, issuer: s.issuer, subject: s.subject, source: s.source })];
     if (s.message) details.push(el("div", { class: "msg" }, s.message));
+    if (s.subject && !s.verified) details.push(el("div", { class: "msg", id: "unverified" }, "No key of an issuer this identity trusts verified this assertion: its issuer and subject are what the caller wrote, so no fix is offered."));
     if (s.explanation) body.push(el("div", { class: "explain" }, el("b", {}, "What would have matched"), s.explanation.replace(/^Ward: /, "")));
     if (s.fix) {
       const f = s.fix;

@@ -12,11 +12,11 @@ import (
 // first run over a large log never holds the write lock for long.
 const retentionBatch = 5000
 
-const signInCols = `id, created_at, last_seen, count, source, tenant_id, client_id, principal_id, identity_id, resource, credential, result, error_code, reason, issuer, subject`
+const signInCols = `id, created_at, last_seen, count, source, tenant_id, client_id, principal_id, identity_id, resource, credential, result, error_code, reason, issuer, subject, verified`
 
 // upsertSignIn inserts a record or merges it into the stored record of the
 // same ID: counts add up and last_seen keeps the later time.
-const upsertSignIn = `INSERT INTO sign_ins (` + signInCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+const upsertSignIn = `INSERT INTO sign_ins (` + signInCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET count = sign_ins.count + excluded.count,
 last_seen = CASE WHEN excluded.last_seen > sign_ins.last_seen THEN excluded.last_seen ELSE sign_ins.last_seen END`
 
@@ -40,7 +40,7 @@ func (s *DB) RecordSignIns(ctx context.Context, batch []storage.SignIn) error {
 		for _, si := range batch {
 			si = si.Bounded()
 			if _, err := st.ExecContext(ctx, si.ID, micros(si.Time), micros(si.LastSeen), si.Count, si.Source, si.TenantID, si.ClientID,
-				si.PrincipalID, si.IdentityID, si.Resource, si.Credential, si.Result, si.ErrorCode, si.Reason, si.Issuer, si.Subject); err != nil {
+				si.PrincipalID, si.IdentityID, si.Resource, si.Credential, si.Result, si.ErrorCode, si.Reason, si.Issuer, si.Subject, boolInt(si.Verified)); err != nil {
 				return err
 			}
 		}
@@ -57,10 +57,10 @@ func (s *DB) ListSignIns(ctx context.Context, since time.Time, limit int) ([]sto
 	}
 	return collect(rows, func(sc scanner) (storage.SignIn, error) {
 		var si storage.SignIn
-		var t, last int64
+		var t, last, verified int64
 		err := sc.Scan(&si.ID, &t, &last, &si.Count, &si.Source, &si.TenantID, &si.ClientID, &si.PrincipalID, &si.IdentityID, &si.Resource,
-			&si.Credential, &si.Result, &si.ErrorCode, &si.Reason, &si.Issuer, &si.Subject)
-		si.Time, si.LastSeen = fromMicros(t), fromMicros(last)
+			&si.Credential, &si.Result, &si.ErrorCode, &si.Reason, &si.Issuer, &si.Subject, &verified)
+		si.Time, si.LastSeen, si.Verified = fromMicros(t), fromMicros(last), verified != 0
 		return si, err
 	})
 }

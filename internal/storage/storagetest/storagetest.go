@@ -538,12 +538,17 @@ func testSignIns(t *testing.T, s storage.Storage) {
 	for i := 0; i < 5; i++ {
 		must(t, s.RecordSignIn(ctx, storage.SignIn{ID: fmt.Sprint("si-", i), Time: now.Add(time.Duration(i) * time.Minute), TenantID: tenantID,
 			ClientID: "c", Resource: "https://management.azure.com", Credential: "federated", Result: "failure", ErrorCode: 700213,
-			Reason: "subject", Issuer: "https://i", Subject: "s"}))
+			Reason: "subject", Issuer: "https://i", Subject: "s", Verified: i%2 == 0}))
 	}
 	got, err := s.ListSignIns(ctx, now.Add(2*time.Minute), 10)
 	must(t, err)
 	if len(got) != 3 || got[0].ID != "si-4" || got[2].ID != "si-2" || got[0].ErrorCode != 700213 || got[0].Issuer != "https://i" {
 		t.Fatalf("sign-ins = %+v", got)
+	}
+	// Whether the assertion was verified round-trips: the console's fix
+	// depends on it.
+	if !got[0].Verified || got[1].Verified || !got[2].Verified {
+		t.Fatalf("verified flags of si-4, si-3, si-2 = %v, %v, %v; want true, false, true", got[0].Verified, got[1].Verified, got[2].Verified)
 	}
 	got, err = s.ListSignIns(ctx, time.Time{}, 2)
 	must(t, err)
