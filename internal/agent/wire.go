@@ -10,7 +10,11 @@ const (
 	PathIMDSToken    = "/metadata/identity/oauth2/token"
 	PathIMDSInstance = "/metadata/instance"
 	HeaderMetadata   = "Metadata"
-	HeaderForwarded  = "X-Forwarded-For"
+	// A proxy's headers: the agent refuses a request carrying any (IMDS
+	// refuses X-Forwarded-For).
+	HeaderForwarded     = "X-Forwarded-For"
+	HeaderForwardedRFC  = "Forwarded" // RFC 7239
+	HeaderForwardedHost = "X-Forwarded-Host"
 	DefaultIMDSAddr  = "169.254.169.254:80"
 	IMDSAddress      = "169.254.169.254"
 
