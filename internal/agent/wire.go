@@ -15,8 +15,8 @@ const (
 	HeaderForwarded     = "X-Forwarded-For"
 	HeaderForwardedRFC  = "Forwarded" // RFC 7239
 	HeaderForwardedHost = "X-Forwarded-Host"
-	DefaultIMDSAddr  = "169.254.169.254:80"
-	IMDSAddress      = "169.254.169.254"
+	DefaultIMDSAddr     = "169.254.169.254:80"
+	IMDSAddress         = "169.254.169.254"
 
 	// App Service (api-version 2019-08-01): IDENTITY_ENDPOINT points at
 	// PathAppServiceToken; IDENTITY_HEADER is the secret.
