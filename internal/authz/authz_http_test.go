@@ -59,7 +59,9 @@ func TestCustomRoleScopesOverHTTP(t *testing.T) {
 	sub := "/subscriptions/" + s.Admin.SubscriptionID
 	other := "/subscriptions/00000000-0000-0000-0000-00000000beef"
 	const v = "?api-version=2022-04-01"
-	rd := func(scope, id string) string { return scope + "/providers/Microsoft.Authorization/roleDefinitions/" + id + v }
+	rd := func(scope, id string) string {
+		return scope + "/providers/Microsoft.Authorization/roleDefinitions/" + id + v
+	}
 	role := func(name string, scopes ...string) string {
 		return `{"properties":{"roleName":"` + name + `","assignableScopes":["` + strings.Join(scopes, `","`) + `"],"permissions":[{"actions":["*/read"]}]}}`
 	}
