@@ -496,4 +496,3 @@ func issuerRoots(file string) (*x509.CertPool, error) {
 	}
 	return pool, nil
 }
-
