@@ -16,9 +16,12 @@ const (
 	listenIMDS listener = iota
 	listenArc
 	listenAppService
+	listenProbe // /healthz and /readyz
 )
 
-// guard runs before every route of every listener. It refuses:
+// guard runs before every route of every listener (IMDS, Azure Arc, App
+// Service and the probes): a new listener's handler is wrapped here too.
+// It refuses:
 //
 //   - a Host other than the listener's own address. A web page whose name
 //     its attacker re-binds in DNS to 169.254.169.254 (or 127.0.0.1) is
@@ -29,7 +32,7 @@ const (
 //     managed identity endpoints answer programs on this machine, never a
 //     request relayed by a proxy (a server-side request forgery), as
 //     IMDS refuses X-Forwarded-For.
-func (s *Server) guard(l listener, h http.Handler) http.Handler {
+func guard(l listener, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, name := range forwardingHeaders {
 			if _, ok := r.Header[name]; ok {

@@ -69,6 +69,7 @@ func TestListenersRefuseForeignHosts(t *testing.T) {
 		{"imds", h.server.IMDSHandler(), tokenPath, map[string]string{"Metadata": "true"}, http.StatusOK, true},
 		{"arc", h.server.ArcHandler(), arcPath, map[string]string{"Metadata": "true"}, http.StatusUnauthorized, false},
 		{"appservice", h.server.AppServiceHandler(), "/msi/token?api-version=2019-08-01&resource=https://vault.azure.net", map[string]string{"X-IDENTITY-HEADER": "s3cret"}, http.StatusOK, false},
+		{"probe", guard(listenProbe, probes(h.agent)), "/readyz", nil, http.StatusOK, false},
 	} {
 		addr := serveOn(t, p.handler)
 		port := strconv.Itoa(addr.Port)

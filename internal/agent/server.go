@@ -159,7 +159,7 @@ func (s *Server) throttled(w http.ResponseWriter) {
 // a trailing slash) and instance metadata. Each protocol's handler passes
 // every request through guard first.
 func (s *Server) IMDSHandler() http.Handler {
-	return s.guard(listenIMDS, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return guard(listenIMDS, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.HostNetworkOnly && !s.local.contains(r.RemoteAddr) {
 			// 403 with "unreachable": the Azure SDKs take it as "no
 			// managed identity here" and move on.
@@ -173,7 +173,7 @@ func (s *Server) IMDSHandler() http.Handler {
 // ArcHandler serves Azure Arc's endpoint (127.0.0.1:40342): the token
 // endpoint behind the challenge file, and instance metadata.
 func (s *Server) ArcHandler() http.Handler {
-	return s.guard(listenArc, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return guard(listenArc, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.metadata(w, r, true)
 	}))
 }
@@ -194,7 +194,7 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request, arc bool) {
 // AppServiceHandler serves App Service's endpoint: IDENTITY_ENDPOINT is
 // http://<addr>/msi/token, IDENTITY_HEADER the configured secret.
 func (s *Server) AppServiceHandler() http.Handler {
-	return s.guard(listenAppService, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return guard(listenAppService, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.TrimSuffix(r.URL.Path, "/") != PathAppServiceToken {
 			fail(w, http.StatusNotFound, "not_found", "No such path: the App Service endpoint is "+PathAppServiceToken)
 			return
