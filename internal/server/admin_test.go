@@ -3,10 +3,13 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -119,6 +122,21 @@ func TestAdminIsTheOperators(t *testing.T) {
 	if got := armStatus(t, s, first.ClientID, pc.SecretText); got != http.StatusOK {
 		t.Fatalf("the rotated secret after a restart: ARM %d", got)
 	}
+	// The operator puts the new secret into admin.json: starts keep it.
+	rotated := s.Admin
+	rotated.ClientSecret = pc.SecretText
+	b, err := json.Marshal(rotated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.DataDir, server.AdminFile), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s = s.Restart(t)
+	if s.Admin.ClientSecret != pc.SecretText {
+		t.Fatal("a restart replaced the rotated secret in admin.json with the bootstrap one")
+	}
+	s.Token(t, "https://management.azure.com/")
 
 	// Delete: the admin deletes itself (any Owner at "/" may).
 	c, err := client.New(s.Admin.ResourceManager, &client.ClientCredentials{AuthorityHost: s.Admin.AuthorityHost, TenantID: s.Admin.TenantID,

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -49,7 +50,15 @@ func bootstrapShared(ctx context.Context, store storage.Storage, kek []byte, dat
 				return err
 			}
 			a.AuthorityHost, a.ResourceManager = publicURL+"/", publicURL+"/"
-			return writeAdmin(filepath.Join(dataDir, AdminFile), a)
+			path := filepath.Join(dataDir, AdminFile)
+			// The same admin with another secret: the operator rotated it
+			// and put the new one here; keep it.
+			var local Admin
+			if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &local) == nil &&
+				strings.EqualFold(local.ClientID, a.ClientID) && local.ClientSecret != "" {
+				a.ClientSecret = local.ClientSecret
+			}
+			return writeAdmin(path, a)
 		}); err != nil {
 			return err
 		}
