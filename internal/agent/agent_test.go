@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -117,12 +118,20 @@ func newHarness(t testing.TB, cfg ServerConfig) harness {
 	return harness{ward: fw, agent: a, server: NewServer(a, cfg)}
 }
 
+// get sends a request as a client of IMDS on this machine would: Host
+// 169.254.169.254, arriving at 169.254.169.254:80.
 func get(h http.Handler, path string, hdr ...string) *httptest.ResponseRecorder {
 	r := httptest.NewRequest(http.MethodGet, path, nil)
 	r.RemoteAddr = "127.0.0.1:40000"
+	r.Host = IMDSAddress
+	r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, &net.TCPAddr{IP: net.ParseIP(IMDSAddress), Port: 80}))
 	for i := 0; i+1 < len(hdr); i += 2 {
-		if hdr[i] == "RemoteAddr" {
+		switch hdr[i] {
+		case "RemoteAddr":
 			r.RemoteAddr = hdr[i+1]
+			continue
+		case "Host":
+			r.Host = hdr[i+1]
 			continue
 		}
 		r.Header.Set(hdr[i], hdr[i+1])

@@ -47,7 +47,9 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 			return fmt.Errorf("listen on %s (probes): %w", cfg.ProbeAddr, err)
 		}
 		probeAddr = ln.Addr()
-		probeSrv = &http.Server{Handler: probes(cfg.Agent), ReadHeaderTimeout: 5 * time.Second}
+		// The probes name Ward's URL and errors in /readyz: not for a
+		// page that re-bound its name to this address either.
+		probeSrv = &http.Server{Handler: guard(listenProbe, probes(cfg.Agent)), ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = probeSrv.Serve(ln) }()
 		defer probeSrv.Close()
 	}

@@ -118,7 +118,8 @@ const (
 	descNoMetadata     = "Required metadata header not specified"
 	descNotFound       = "Identity not found"
 	descMultiple       = "Multiple user assigned identities exist, please specify the clientId / resourceId of the identity in the token request"
-	descForwarded      = "Requests with an X-Forwarded-For header are not accepted: the metadata service answers only requests made on this machine"
+	descForwarded      = "Requests carrying %s are not accepted: the metadata service answers only requests made on this machine, never one relayed by a proxy"
+	descForeignHost    = "Requests for host %s are not accepted: this endpoint answers only requests addressed to it (%s); a request naming another host may come from a web page that re-bound its name to this address"
 	descThrottled      = "Too many requests: managed identity requests are limited per machine (%g per second, %d at a time); retry after a second"
 	descUnknown        = "Failed to retrieve token from the Active directory. For details see logs in the managed identity agent"
 	descNoAPIVersion   = "Required query variable 'api-version' is missing"
@@ -155,9 +156,10 @@ func (s *Server) throttled(w http.ResponseWriter) {
 }
 
 // IMDSHandler serves 169.254.169.254: the token endpoint (with and without
-// a trailing slash) and instance metadata.
+// a trailing slash) and instance metadata. Each protocol's handler passes
+// every request through guard first.
 func (s *Server) IMDSHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return guard(listenIMDS, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.HostNetworkOnly && !s.local.contains(r.RemoteAddr) {
 			// 403 with "unreachable": the Azure SDKs take it as "no
 			// managed identity here" and move on.
@@ -165,15 +167,15 @@ func (s *Server) IMDSHandler() http.Handler {
 			return
 		}
 		s.metadata(w, r, false)
-	})
+	}))
 }
 
 // ArcHandler serves Azure Arc's endpoint (127.0.0.1:40342): the token
 // endpoint behind the challenge file, and instance metadata.
 func (s *Server) ArcHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return guard(listenArc, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.metadata(w, r, true)
-	})
+	}))
 }
 
 // metadata routes IMDS's paths, which Azure Arc's endpoint shares (arc:
@@ -192,7 +194,7 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request, arc bool) {
 // AppServiceHandler serves App Service's endpoint: IDENTITY_ENDPOINT is
 // http://<addr>/msi/token, IDENTITY_HEADER the configured secret.
 func (s *Server) AppServiceHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return guard(listenAppService, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.TrimSuffix(r.URL.Path, "/") != PathAppServiceToken {
 			fail(w, http.StatusNotFound, "not_found", "No such path: the App Service endpoint is "+PathAppServiceToken)
 			return
@@ -227,7 +229,7 @@ func (s *Server) AppServiceHandler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, appServiceToken{AccessToken: t.AccessToken, ExpiresOn: strconv.FormatInt(t.ExpiresOn.Unix(), 10), Resource: t.Resource,
 			TokenType: "Bearer", ClientID: t.Identity.ClientID, ObjectID: echo.objectID, MIResID: echo.resID})
-	})
+	}))
 }
 
 func firstOf(a, b string) string {
@@ -257,17 +259,13 @@ func selector(w http.ResponseWriter, clientID, objectID, resID string) (Selector
 }
 
 // metadataRequest applies what every IMDS endpoint checks first, as
-// Azure's does: GET only, never a forwarded request, the Metadata: true
-// header; then admits the request under the rate limit. ok false means
+// Azure's does: GET only, the Metadata: true header (guard has refused
+// forwarded requests and foreign hosts); then admits the request under the rate limit. ok false means
 // the answer is written.
 func (s *Server) metadataRequest(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
 		fail(w, http.StatusMethodNotAllowed, "invalid_request", "Only GET is supported")
-		return nil, false
-	}
-	if r.Header.Get(HeaderForwarded) != "" {
-		fail(w, http.StatusBadRequest, "invalid_request", descForwarded)
 		return nil, false
 	}
 	if r.Header.Get(HeaderMetadata) != "true" {

@@ -10,9 +10,13 @@ const (
 	PathIMDSToken    = "/metadata/identity/oauth2/token"
 	PathIMDSInstance = "/metadata/instance"
 	HeaderMetadata   = "Metadata"
-	HeaderForwarded  = "X-Forwarded-For"
-	DefaultIMDSAddr  = "169.254.169.254:80"
-	IMDSAddress      = "169.254.169.254"
+	// A proxy's headers: the agent refuses a request carrying any (IMDS
+	// refuses X-Forwarded-For).
+	HeaderForwarded     = "X-Forwarded-For"
+	HeaderForwardedRFC  = "Forwarded" // RFC 7239
+	HeaderForwardedHost = "X-Forwarded-Host"
+	DefaultIMDSAddr     = "169.254.169.254:80"
+	IMDSAddress         = "169.254.169.254"
 
 	// App Service (api-version 2019-08-01): IDENTITY_ENDPOINT points at
 	// PathAppServiceToken; IDENTITY_HEADER is the secret.

@@ -236,7 +236,7 @@ func (h *Handler) role(w http.ResponseWriter, r *http.Request, scope, id string)
 	ctx := r.Context()
 	switch r.Method {
 	case http.MethodGet:
-		role, err := h.rbac.Role(ctx, id)
+		role, err := h.rbac.RoleAt(ctx, scope, id)
 		if err != nil {
 			return err
 		}

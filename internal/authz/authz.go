@@ -150,6 +150,37 @@ func (s *Service) Role(ctx context.Context, id string) (rbac.RoleDefinition, err
 	return toRole(d)
 }
 
+// RoleAt returns one role as addressed through the URL scope urlScope: a
+// custom role only at a scope it is related to (see relatedScope), the one
+// rule GET, PUT and DELETE share; a built-in role (assignable at "/")
+// everywhere.
+func (s *Service) RoleAt(ctx context.Context, urlScope, id string) (rbac.RoleDefinition, error) {
+	r, err := s.Role(ctx, id)
+	if err != nil {
+		return r, err
+	}
+	if r.Type != rbac.BuiltInRole && !relatedScope(urlScope, r.AssignableScopes) {
+		return rbac.RoleDefinition{}, notFound("RoleDefinitionDoesNotExist", "The specified role definition with ID '%s' does not exist at scope '%s': it is assignable at %s.",
+			RoleGUID(id), urlScope, strings.Join(r.AssignableScopes, ", "))
+	}
+	return r, nil
+}
+
+// relatedScope answers whether a custom role with the given assignable
+// scopes may be addressed through urlScope: the role is available there
+// (an assignable scope covers it) or defined below it (it covers an
+// assignable scope, as az addresses roles at the subscription). Roles are
+// tenant-wide objects; the URL scope is where the caller looks from, so a
+// role widened through one scope stays reachable through it.
+func relatedScope(urlScope string, scopes []string) bool {
+	for _, sc := range scopes {
+		if Covers([]string{urlScope}, sc) || Covers([]string{sc}, urlScope) {
+			return true
+		}
+	}
+	return false
+}
+
 // RoleGUID takes the GUID off a role definition resource ID.
 func RoleGUID(id string) string {
 	return id[strings.LastIndex(id, "/")+1:]
@@ -166,23 +197,18 @@ func forbidden(format string, args ...any) *armerr.Error {
 }
 
 // checkRoleScopes applies ARM's rules for changing a custom role through
-// the URL scope urlScope: the URL scope is one of the role's assignable
-// scopes or a parent of one; the caller holds action at every assignable
-// scope (before and after the change); the root scope "/" only for an
-// Owner at "/".
+// the URL scope urlScope: the URL scope is related to the role (one of its
+// assignable scopes, a parent or a child of one: relatedScope, which GET
+// applies too), before or after the change; the caller holds action at
+// every assignable scope (before and after the change); the root scope "/"
+// only for an Owner at "/".
 func (s *Service) checkRoleScopes(ctx context.Context, caller, urlScope, action string, scopes ...[]string) error {
 	var all []string
 	for _, l := range scopes {
 		all = append(all, l...)
 	}
-	under := false
-	for _, sc := range all {
-		if Covers([]string{urlScope}, sc) {
-			under = true
-		}
-	}
-	if !under {
-		return invalid("InvalidRoleDefinitionScope", "The scope '%s' of the request is not one of the role's assignable scopes (%s) or a parent of one; address the role at one of them.",
+	if !relatedScope(urlScope, all) {
+		return invalid("InvalidRoleDefinitionScope", "The scope '%s' of the request is not one of the role's assignable scopes (%s), a parent or a child of one; address the role at one of them.",
 			urlScope, strings.Join(all, ", "))
 	}
 	for _, sc := range all {

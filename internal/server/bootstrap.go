@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/ward-id/ward/client"
 	"github.com/ward-id/ward/internal/clientsecret"
 	"github.com/ward-id/ward/internal/pki"
+	"github.com/ward-id/ward/internal/rbac"
 	"github.com/ward-id/ward/internal/shellquote"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -28,16 +30,18 @@ const AdminFile = "admin.json"
 type Admin = client.Admin
 
 // bootstrap makes sure the store holds a tenant, a default subscription and
-// the admin service principal, and that admin.json describes them. It
-// creates them on first start only; later starts read admin.json.
+// the admin service principal with Owner and Key Vault Secrets Officer at
+// "/", and that admin.json describes them. It creates them on the first
+// start only, once for the database (see initialized); later starts read
+// admin.json and change nothing an operator may have changed since: the
+// admin may have been demoted, given new secrets or deleted.
 func bootstrap(ctx context.Context, store storage.Storage, dataDir, publicURL string, now time.Time) (Admin, error) {
 	path := filepath.Join(dataDir, AdminFile)
-	// One subscription is enough to know that this is not the first start.
-	subs, _, err := store.ListSubscriptions(ctx, storage.Page{Limit: 1})
+	done, err := initialized(ctx, store)
 	if err != nil {
 		return Admin{}, err
 	}
-	if len(subs) > 0 {
+	if done {
 		b, err := os.ReadFile(path)
 		if errors.Is(err, os.ErrNotExist) {
 			return Admin{}, fmt.Errorf("the database is already initialized but %s is missing: copy admin.json from the data directory of the server that created it", path)
@@ -79,16 +83,19 @@ func bootstrap(ctx context.Context, store storage.Storage, dataDir, publicURL st
 	if err := recordPublicURL(dataDir, publicURL, now); err != nil {
 		return Admin{}, err
 	}
+	objectID := uuid.NewString()
+	// The subscription comes last: until it exists a retry starts over.
 	steps := []func() error{
 		func() error {
 			return store.CreateTenant(ctx, storage.Tenant{ID: a.TenantID, DisplayName: "Ward", CreatedAt: now})
 		},
 		func() error {
-			return store.CreateServicePrincipal(ctx, storage.ServicePrincipal{ObjectID: uuid.NewString(), AppID: a.ClientID, TenantID: a.TenantID, DisplayName: "ward-bootstrap-admin", CreatedAt: now})
+			return store.CreateServicePrincipal(ctx, storage.ServicePrincipal{ObjectID: objectID, AppID: a.ClientID, TenantID: a.TenantID, DisplayName: "ward-bootstrap-admin", CreatedAt: now})
 		},
 		func() error {
 			return store.AddClientSecret(ctx, clientsecret.New(uuid.NewString(), a.ClientID, "bootstrap", secret, hint, now, time.Time{}))
 		},
+		func() error { return grantAdminRoles(ctx, store, objectID, now) },
 		func() error {
 			return store.CreateSubscription(ctx, storage.Subscription{ID: a.SubscriptionID, TenantID: a.TenantID, DisplayName: "Ward default subscription", State: "Enabled", CreatedAt: now})
 		},
@@ -99,6 +106,88 @@ func bootstrap(ctx context.Context, store storage.Storage, dataDir, publicURL st
 		}
 	}
 	return a, nil
+}
+
+// initialized answers whether the database was bootstrapped: the record
+// bootstrapShared writes once it has, or, for a database of a version from
+// before the record, its default subscription (the last thing a first
+// start creates). Such a database is never bootstrapped again either: the
+// versions before the record granted the admin its roles at every start,
+// so a role it lacks now was taken away by an operator.
+func initialized(ctx context.Context, store storage.Storage) (bool, error) {
+	_, err := store.GetSetting(ctx, settingBootstrapped)
+	if err == nil {
+		return true, nil
+	}
+	if !errors.Is(err, storage.ErrNotFound) {
+		return false, err
+	}
+	subs, _, err := store.ListSubscriptions(ctx, storage.Page{Limit: 1})
+	if err != nil {
+		return false, err
+	}
+	return len(subs) > 0, nil
+}
+
+// bootstrapRecord is the setting that says the database was bootstrapped.
+type bootstrapRecord struct {
+	At time.Time `json:"at"`
+}
+
+// recordBootstrapped writes the record unless another replica (or an
+// earlier start) did.
+func recordBootstrapped(ctx context.Context, store storage.Storage, now time.Time) error {
+	b, err := json.Marshal(bootstrapRecord{At: now})
+	if err != nil {
+		return err
+	}
+	if err := store.CreateSetting(ctx, settingBootstrapped, string(b)); err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
+		return fmt.Errorf("record the bootstrap: %w", err)
+	}
+	return nil
+}
+
+// adminRoles are the roles an admin gets at "/": the first start's, and
+// each one `ward admin create` makes.
+var adminRoles = [...]string{rbac.OwnerID, rbac.KeyVaultSecretsOfficerID}
+
+// grantAdminRoles gives the principal adminRoles at "/", in the store
+// before any view is loaded from it (first start), or through the change
+// feed to running replicas (ward admin create).
+func grantAdminRoles(ctx context.Context, store storage.Storage, objectID string, now time.Time) error {
+	for _, role := range adminRoles {
+		if _, err := store.FindRoleAssignment(ctx, "/", objectID, role); err == nil {
+			continue
+		}
+		err := store.CreateRoleAssignment(ctx, storage.RoleAssignment{ID: uuid.NewString(), Scope: "/", PrincipalID: strings.ToLower(objectID), PrincipalType: "ServicePrincipal",
+			RoleDefinitionID: strings.ToLower(role), CreatedBy: "ward-bootstrap", CreatedAt: now, UpdatedAt: now})
+		if err != nil {
+			return fmt.Errorf("grant the admin role %s at /: %w", role, err)
+		}
+	}
+	return nil
+}
+
+// checkAdmin warns when admin.json no longer signs in: its principal was
+// deleted or its secret removed, as an operator may. The server serves
+// regardless; `ward admin create` makes a new admin.
+func checkAdmin(ctx context.Context, store storage.Storage, a Admin, path string, log *slog.Logger) {
+	const fix = "if no other admin remains, stop the server and run ward admin create with its --data (or --storage postgres --dsn) and KEK"
+	if _, err := store.GetServicePrincipalByAppID(ctx, a.ClientID); errors.Is(err, storage.ErrNotFound) {
+		log.Warn("admin.json is stale: its service principal was deleted", "file", path, "clientId", a.ClientID, "fix", fix)
+		return
+	} else if err != nil {
+		log.Warn("cannot check admin.json's service principal", "err", err)
+		return
+	}
+	secrets, _, err := store.ListClientSecrets(ctx, a.ClientID, storage.Page{Limit: 1000})
+	if err != nil {
+		log.Warn("cannot check admin.json's secret", "err", err)
+		return
+	}
+	if _, ok := clientsecret.Match(secrets, a.ClientSecret); !ok {
+		log.Warn("admin.json is stale: its client secret was removed from the principal (or has expired)", "file", path, "clientId", a.ClientID, "fix", "use the principal's new secret; "+fix)
+	}
 }
 
 func writeAdmin(path string, a Admin) error {

@@ -36,7 +36,6 @@ import (
 	"github.com/ward-id/ward/internal/machines"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/pki"
-	"github.com/ward-id/ward/internal/rbac"
 	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/signer"
@@ -254,9 +253,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("load role assignments: %w", err)
 	}
-	if err := grantAdmin(ctx, store, access, admin); err != nil {
-		return nil, err
-	}
+	checkAdmin(ctx, store, admin, filepath.Join(cfg.DataDir, AdminFile), log)
 	clusterSvc.PrincipalDeleted = access.DeletePrincipalAssignments
 	machineSvc := machines.New(machines.Config{Store: store, Groups: groups, Identities: identities, Directory: dirSvc, Clusters: clusterSvc,
 		Issuers: issuers, TenantID: admin.TenantID, PublicURL: publicURL})
@@ -498,19 +495,4 @@ func issuerRoots(file string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("--issuer-ca-file %s holds no PEM certificate", file)
 	}
 	return pool, nil
-}
-
-// grantAdmin makes sure the bootstrap admin holds Owner and Key Vault
-// Secrets Officer at the root scope, so the quick start works end to end.
-func grantAdmin(ctx context.Context, store storage.Storage, access *authz.Service, admin Admin) error {
-	sp, err := store.GetServicePrincipalByAppID(ctx, admin.ClientID)
-	if err != nil {
-		return fmt.Errorf("bootstrap admin %s: %w", admin.ClientID, err)
-	}
-	for _, role := range []string{rbac.OwnerID, rbac.KeyVaultSecretsOfficerID} {
-		if err := access.EnsureAssignment(ctx, "/", sp.ObjectID, role, "ServicePrincipal"); err != nil {
-			return fmt.Errorf("grant the bootstrap admin role %s: %w", role, err)
-		}
-	}
-	return nil
 }

@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/clientsecret"
 	"github.com/ward-id/ward/internal/pki"
 	"github.com/ward-id/ward/internal/seal"
 	"github.com/ward-id/ward/internal/storage"
@@ -18,6 +21,9 @@ import (
 const (
 	settingAdmin = "admin"
 	settingCA    = "ca"
+	// settingBootstrapped records that the first start's bootstrap ran
+	// (plain JSON: nothing secret).
+	settingBootstrapped = "bootstrapped"
 )
 
 type sharedCA struct {
@@ -44,7 +50,15 @@ func bootstrapShared(ctx context.Context, store storage.Storage, kek []byte, dat
 				return err
 			}
 			a.AuthorityHost, a.ResourceManager = publicURL+"/", publicURL+"/"
-			return writeAdmin(filepath.Join(dataDir, AdminFile), a)
+			path := filepath.Join(dataDir, AdminFile)
+			// The same admin with another secret: the operator rotated it
+			// and put the new one here; keep it.
+			var local Admin
+			if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &local) == nil &&
+				strings.EqualFold(local.ClientID, a.ClientID) && local.ClientSecret != "" {
+				a.ClientSecret = local.ClientSecret
+			}
+			return writeAdmin(path, a)
 		}); err != nil {
 			return err
 		}
@@ -54,6 +68,9 @@ func bootstrapShared(ctx context.Context, store storage.Storage, kek []byte, dat
 		}
 		admin = a
 		if err := share(ctx, store, box, settingAdmin, a); err != nil {
+			return err
+		}
+		if err := recordBootstrapped(ctx, store, now); err != nil {
 			return err
 		}
 		if err := restore(ctx, store, box, settingCA, func(b []byte) error {
@@ -139,5 +156,80 @@ func ExportAdmin(ctx context.Context, cfg Config) (Admin, error) {
 	if err == nil && !found {
 		err = errors.New("the database holds no shared admin yet: start ward serve on it once")
 	}
+	return a, err
+}
+
+// CreateAdmin makes a new admin, for `ward admin create` on any replica's
+// DSN and KEK when the admin was deleted, demoted or its secret lost: a new
+// service principal in the tenant with a new secret, Owner and Key Vault
+// Secrets Officer at "/", shared through the database as the admin (each
+// replica writes it into its admin.json at its next start) and written
+// into cfg.DataDir's admin.json. The former admin's principal, if any, is
+// left as it is.
+func CreateAdmin(ctx context.Context, cfg Config) (Admin, error) {
+	if err := cfg.defaults(); err != nil {
+		return Admin{}, err
+	}
+	store := cfg.Store
+	if store == nil {
+		s, err := openStore(ctx, cfg)
+		if err != nil {
+			return Admin{}, err
+		}
+		defer s.Close()
+		store = s
+	}
+	kek, err := loadKEK(cfg)
+	if err != nil {
+		return Admin{}, err
+	}
+	box, err := seal.New(kek, "settings")
+	if err != nil {
+		return Admin{}, err
+	}
+	now := time.Now().UTC()
+	var a Admin
+	err = store.WithLock(ctx, "bootstrap", func(ctx context.Context) error {
+		var old Admin
+		found := false
+		if err := restore(ctx, store, box, settingAdmin, func(b []byte) error { found = true; return json.Unmarshal(b, &old) }); err != nil {
+			return err
+		}
+		if !found {
+			return errors.New("the database holds no admin to replace: start ward serve on it once (its first start creates the admin)")
+		}
+		if _, err := store.GetTenant(ctx, old.TenantID); err != nil {
+			return fmt.Errorf("the shared admin's tenant %s: %w", old.TenantID, err)
+		}
+		a = Admin{TenantID: old.TenantID, SubscriptionID: old.SubscriptionID, ClientID: uuid.NewString(),
+			AuthorityHost: old.AuthorityHost, ResourceManager: old.ResourceManager}
+		if u := recordedPublicURL(cfg.DataDir); u != "" {
+			a.AuthorityHost, a.ResourceManager = u+"/", u+"/"
+		}
+		secret, hint := clientsecret.Generate()
+		a.ClientSecret = secret
+		objectID := uuid.NewString()
+		if err := store.CreateServicePrincipal(ctx, storage.ServicePrincipal{ObjectID: objectID, AppID: a.ClientID, TenantID: a.TenantID,
+			DisplayName: "ward-admin-" + now.Format("20060102-150405"), CreatedAt: now}); err != nil {
+			return fmt.Errorf("create the admin's principal: %w", err)
+		}
+		if err := store.AddClientSecret(ctx, clientsecret.New(uuid.NewString(), a.ClientID, "ward admin create", secret, hint, now, time.Time{})); err != nil {
+			return fmt.Errorf("add the admin's secret: %w", err)
+		}
+		if err := grantAdminRoles(ctx, store, objectID, now); err != nil {
+			return err
+		}
+		b, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		if err := store.PutSetting(ctx, settingAdmin, box.Seal(settingAdmin, b)); err != nil {
+			return fmt.Errorf("share the new admin: %w", err)
+		}
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return err
+		}
+		return writeAdmin(filepath.Join(cfg.DataDir, AdminFile), a)
+	})
 	return a, err
 }

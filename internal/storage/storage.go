@@ -529,7 +529,10 @@ type ChangeFeed interface {
 	// so that replicas starting together bootstrap (and rotate keys) once.
 	WithLock(ctx context.Context, key string, fn func(ctx context.Context) error) error
 	// GetSetting reads a server-wide setting (ErrNotFound when unset);
-	// CreateSetting stores one unless it exists (ErrAlreadyExists).
+	// CreateSetting stores one unless it exists (ErrAlreadyExists);
+	// PutSetting stores one, replacing any (an operator's recovery: a new
+	// admin).
 	GetSetting(ctx context.Context, name string) (string, error)
 	CreateSetting(ctx context.Context, name, value string) error
+	PutSetting(ctx context.Context, name, value string) error
 }

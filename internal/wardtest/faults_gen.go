@@ -87,6 +87,7 @@ var storageMethods = map[string]bool{
 	"PutCluster":                 true,
 	"PutFederatedCredential":     true,
 	"PutResourceGroup":           true,
+	"PutSetting":                 true,
 	"PutVault":                   true,
 	"RecordActivity":             true,
 	"RecordSignIn":               true,
@@ -667,6 +668,14 @@ func (s *Store) PutResourceGroup(a0 context.Context, a1 storage.ResourceGroup) (
 		return
 	}
 	return s.Storage.PutResourceGroup(a0, a1)
+}
+
+// PutSetting is storage.Storage's, failing while Fail says so.
+func (s *Store) PutSetting(a0 context.Context, a1 string, a2 string) (err error) {
+	if err = s.fault("PutSetting"); err != nil {
+		return
+	}
+	return s.Storage.PutSetting(a0, a1, a2)
 }
 
 // PutVault is storage.Storage's, failing while Fail says so.

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ward-id/ward/client"
@@ -37,6 +38,8 @@ type Server struct {
 	Store *wardtest.Store
 	// DataDir is the server's data directory (ca.pem, admin.json).
 	DataDir string
+
+	stop func()
 }
 
 // Start runs the server until the test ends. cfg may adjust the
@@ -44,8 +47,23 @@ type Server struct {
 // and Ready are set by Start.
 func Start(t testing.TB, cfg ...func(*server.Config)) *Server {
 	t.Helper()
-	dir := t.TempDir()
-	st := wardtest.OpenSQLite(t)
+	return start(t, t.TempDir(), wardtest.OpenSQLite(t), cfg)
+}
+
+// Restart stops the server and starts another on the same data directory
+// and store, as a process restart does; cfg as for Start. It fails the
+// test when the new server does not start.
+func (s *Server) Restart(t testing.TB, cfg ...func(*server.Config)) *Server {
+	t.Helper()
+	s.Stop()
+	return start(t, s.DataDir, s.Store, cfg)
+}
+
+// Stop stops the server (at most once; the test's end stops it anyway).
+func (s *Server) Stop() { s.stop() }
+
+func start(t testing.TB, dir string, st *wardtest.Store, cfg []func(*server.Config)) *Server {
+	t.Helper()
 	ready := make(chan net.Addr, 1)
 	c := server.Config{Addr: "127.0.0.1:0", DataDir: dir, Store: st,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: func(a net.Addr) { ready <- a }}
@@ -55,16 +73,21 @@ func Start(t testing.TB, cfg ...func(*server.Config)) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- server.Run(ctx, c) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server: %v", err)
-		}
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("server: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
 	var addr net.Addr
 	select {
 	case addr = <-ready:
 	case err := <-done:
+		once.Do(cancel) // done is drained: stop must not wait on it
 		t.Fatalf("server did not start: %v", err)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, server.AdminFile))
@@ -79,7 +102,7 @@ func Start(t testing.TB, cfg ...func(*server.Config)) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{URL: "https://" + addr.String(), Admin: a, HTTP: hc, Store: st, DataDir: dir}
+	s := &Server{URL: "https://" + addr.String(), Admin: a, HTTP: hc, Store: st, DataDir: dir, stop: stop}
 	s.Client, err = client.New(a.ResourceManager, s.Credentials(s.URL), client.Options{HTTPClient: hc})
 	if err != nil {
 		t.Fatal(err)

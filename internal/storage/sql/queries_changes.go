@@ -160,5 +160,12 @@ func (s *DB) CreateSetting(ctx context.Context, name, value string) error {
 	return err
 }
 
+// PutSetting stores a setting, replacing one of that name.
+func (s *DB) PutSetting(ctx context.Context, name, value string) error {
+	_, err := s.exec(ctx, `INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, name, value, micros(s.now()))
+	return err
+}
+
 // SQLDB exposes the connection pool for its statistics (/metrics).
 func (s *DB) SQLDB() *sql.DB { return s.db }

@@ -366,6 +366,11 @@ func (r *recorder) PutResourceGroup(a0 context.Context, a1 storage.ResourceGroup
 	return r.s.PutResourceGroup(a0, a1)
 }
 
+func (r *recorder) PutSetting(a0 context.Context, a1 string, a2 string) error {
+	r.hit("PutSetting")
+	return r.s.PutSetting(a0, a1, a2)
+}
+
 func (r *recorder) PutVault(a0 context.Context, a1 storage.Vault) (bool, error) {
 	r.hit("PutVault")
 	return r.s.PutVault(a0, a1)

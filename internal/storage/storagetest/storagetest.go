@@ -1173,6 +1173,14 @@ func testSettings(t *testing.T, s storage.Storage) {
 	if v, err := s.GetSetting(ctx, "admin"); err != nil || v != "v1" {
 		t.Fatalf("get = %q, %v", v, err)
 	}
+	must(t, s.PutSetting(ctx, "admin", "v3"))
+	must(t, s.PutSetting(ctx, "new", "n1"))
+	for name, want := range map[string]string{"admin": "v3", "new": "n1"} {
+		if v, err := s.GetSetting(ctx, name); err != nil || v != want {
+			t.Fatalf("after put, get %s = %q, %v; want %q", name, v, err, want)
+		}
+	}
+	wantErr(t, "create over a put", s.CreateSetting(ctx, "new", "n2"), storage.ErrAlreadyExists)
 }
 
 // testConcurrentRowWriters: many writers of one row in one process all
