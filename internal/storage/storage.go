@@ -254,6 +254,15 @@ type Binding struct {
 	ClientID    string `json:"clientId"`
 }
 
+// Is reports whether the identity with resource ID rid and principal
+// principalID is the one attached as attachedID with binding b: the same
+// resource ID and, when a binding was recorded, the same principal. Views
+// (the console's graph) use it so that an identity re-created under an
+// attached name is not drawn as attached.
+func (b *Binding) Is(attachedID, rid, principalID string) bool {
+	return attachedID != "" && strings.EqualFold(attachedID, rid) && (b == nil || strings.EqualFold(b.PrincipalID, principalID))
+}
+
 // BindingOf returns the binding of identity resource ID rid in m.
 func BindingOf(m map[string]Binding, rid string) (*Binding, bool) {
 	b, ok := m[strings.ToLower(rid)]
