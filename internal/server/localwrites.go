@@ -32,8 +32,10 @@ func localWrites(sync catchUp, log *slog.Logger, next http.Handler) http.Handler
 				return
 			}
 			// The answer waits for the views, even when the caller has gone:
-			// the write is committed either way.
-			if err := sync(context.WithoutCancel(ctx)); err != nil {
+			// the write is committed either way. The request's own context
+			// without the mark: what the views' handlers write is not the
+			// request's.
+			if err := sync(context.WithoutCancel(r.Context())); err != nil {
 				log.Warn("apply a local write to this replica's views; the change feed retries", "path", r.URL.Path, "err", err)
 			}
 		}}
