@@ -339,9 +339,15 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, sel Selector, res
 		return Token{}, false
 	}
 	t, err := s.agent.Token(r.Context(), sel, resource)
+	var refused *agentproto.RefusedError
 	switch {
 	case err == nil:
 		return t, true
+	case errors.As(err, &refused):
+		// An attached identity Ward no longer serves (re-created under its
+		// name since it was attached): IMDS's answer for a missing identity,
+		// with the reason an administrator needs.
+		fail(w, http.StatusBadRequest, "invalid_request", descNotFound+": "+refused.Error())
 	case errors.Is(err, agentproto.ErrIdentityNotFound), errors.Is(err, ErrRevoked):
 		fail(w, http.StatusBadRequest, "invalid_request", descNotFound)
 	case errors.Is(err, agentproto.ErrAmbiguous):

@@ -10,6 +10,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/clusters"
+	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/storage"
 )
 
@@ -62,15 +63,18 @@ func (h *Handler) toCluster(r *http.Request, c clusters.Cluster) clusterJSON {
 	j.Identity.Type = c.Spec.IdentityType
 	if c.Spec.IdentityType == "SystemAssigned" {
 		j.Identity.PrincipalID, j.Identity.TenantID = c.Spec.SystemPrincipalID, h.tenantID
-	} else if id, err := h.clusters.Identity(r.Context(), c.Spec.ControlPlaneIdentity); err == nil {
-		j.Identity.UserAssignedIdentities = map[string]map[string]string{c.Spec.ControlPlaneIdentity: {"principalId": id.PrincipalID, "clientId": id.ClientID}}
+	} else if c.Spec.ControlPlaneIdentity != "" {
+		j.Identity.UserAssignedIdentities = userAssignedView([]msi.Attachment{h.clusters.ControlPlane(r.Context(), c)})
 	}
 	p := &j.Properties
 	p.ProvisioningState, p.KubernetesVersion, p.DNSPrefix, p.NodeResourceGroup = "Succeeded", c.Spec.KubernetesVersion, c.Spec.DNSPrefix, c.Spec.NodeResourceGroup
-	kubelet := map[string]string{"resourceId": c.Spec.KubeletIdentity}
-	if id, err := h.clusters.Identity(r.Context(), c.Spec.KubeletIdentity); err == nil {
-		kubelet["clientId"], kubelet["objectId"] = id.ClientID, id.PrincipalID
+	// The kubelet identity as attached (AKS records its IDs too), with
+	// Ward's warning when it is no longer served.
+	kubelet := map[string]string{}
+	if c.Spec.KubeletIdentity != "" {
+		kubelet = attachmentView(h.clusters.Kubelet(r.Context(), c), "objectId")
 	}
+	kubelet["resourceId"] = c.Spec.KubeletIdentity
 	p.IdentityProfile = map[string]map[string]string{"kubeletidentity": kubelet}
 	p.OIDCIssuerProfile = map[string]any{"enabled": c.Spec.OIDCIssuer}
 	if c.Spec.OIDCIssuer {

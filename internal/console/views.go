@@ -66,9 +66,9 @@ func buildExplorer(v *view) *Explorer {
 			Props: map[string]string{"location": g.Location}, Links: []linkRef{{ID: resourceid.SubscriptionID(g.SubscriptionID), Label: "subscription"}},
 			CLI: shellquote.Join("ward", "group", "show", "-n", g.Name)})
 	}
-	kubeletOf := map[string]string{}
+	kubeletOf := map[string]storage.Cluster{}
 	for _, c := range v.clusters {
-		kubeletOf[strings.ToLower(c.Spec.KubeletIdentity)] = clusterID(c)
+		kubeletOf[strings.ToLower(c.Spec.KubeletIdentity)] = c
 	}
 	for _, id := range v.identities {
 		iid := identityID(id)
@@ -76,8 +76,8 @@ func buildExplorer(v *view) *Explorer {
 			Props: map[string]string{"clientId": id.ClientID, "principalId": id.PrincipalID, "location": id.Location},
 			Links: []linkRef{{ID: resourceid.ResourceGroupID(id.SubscriptionID, id.ResourceGroup), Label: "resource group"}},
 			CLI:   shellquote.Join("ward", "identity", "show", "-g", id.ResourceGroup, "-n", id.Name)}
-		if c, ok := kubeletOf[strings.ToLower(iid)]; ok {
-			o.Links = append(o.Links, linkRef{ID: c, Label: "kubelet identity of"})
+		if c, ok := kubeletOf[strings.ToLower(iid)]; ok && c.Spec.KubeletBinding.Is(c.Spec.KubeletIdentity, iid, id.PrincipalID) {
+			o.Links = append(o.Links, linkRef{ID: clusterID(c), Label: "kubelet identity of"})
 		}
 		for _, f := range v.fics[strings.ToLower(iid)] {
 			o.Children = append(o.Children, objJSON{ID: iid + "/federatedIdentityCredentials/" + f.Name, Kind: KindFIC, Name: f.Name, Group: id.ResourceGroup,

@@ -772,7 +772,10 @@ func testClusters(t *testing.T, s storage.Storage) {
 		t.Fatal("not created")
 	}
 	c2 := c
-	c2.ID, c2.Spec, c2.Name = uuid.NewString(), storage.ClusterSpec{DNSPrefix: "a2", NodePools: map[string]storage.NodePool{"gpu": {UserAssigned: []string{"/x"}}}}, "AKS1"
+	// The principals recorded at attach time survive the round trip.
+	b1, b2, b3 := storage.Binding{PrincipalID: "p1", ClientID: "c1"}, storage.Binding{PrincipalID: "p2", ClientID: "c2"}, storage.Binding{PrincipalID: "p3", ClientID: "c3"}
+	c2.ID, c2.Spec, c2.Name = uuid.NewString(), storage.ClusterSpec{DNSPrefix: "a2", KubeletIdentity: "/k", KubeletBinding: &b1, ControlPlaneIdentity: "/cp", ControlPlaneBinding: &b2,
+		NodePools: map[string]storage.NodePool{"gpu": {UserAssigned: []string{"/x"}, Bindings: map[string]storage.Binding{"/x": b3}}}}, "AKS1"
 	if created, err = s.PutCluster(ctx, c2); err != nil || created {
 		t.Fatalf("update: %v %v", created, err)
 	}
@@ -780,6 +783,10 @@ func testClusters(t *testing.T, s storage.Storage) {
 	must(t, err)
 	if got.Spec.DNSPrefix != "a2" || len(got.Spec.NodePools["gpu"].UserAssigned) != 1 || got.Name != "aks1" || !strings.EqualFold(got.ID, c.ID) {
 		t.Fatalf("cluster = %+v (the ID must not change on update)", got)
+	}
+	if got.Spec.KubeletBinding == nil || *got.Spec.KubeletBinding != b1 || got.Spec.ControlPlaneBinding == nil || *got.Spec.ControlPlaneBinding != b2 ||
+		got.Spec.NodePools["gpu"].Bindings["/x"] != b3 {
+		t.Fatalf("cluster bindings = %+v %+v %+v, want %+v %+v %+v", got.Spec.KubeletBinding, got.Spec.ControlPlaneBinding, got.Spec.NodePools["gpu"].Bindings, b1, b2, b3)
 	}
 	list, err := listAll(t, func(p storage.Page) ([]storage.Cluster, string, error) { return s.ListClusters(ctx, subID, "RG", p) })
 	must(t, err)
