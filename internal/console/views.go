@@ -641,7 +641,9 @@ func (h *Handler) resolvePrincipal(ctx context.Context, who Who, typed string) (
 	readSP := func(sp storage.ServicePrincipal) bool {
 		return h.policy.Read(caller, directory.ServicePrincipal{ServicePrincipal: sp}) == nil
 	}
-	readMI := func(mi storage.Identity) bool { return h.cfg.Access.Allowed(who.ObjectID, actionIdentityRead, identityID(mi)) }
+	readMI := func(mi storage.Identity) bool {
+		return h.cfg.Access.Allowed(who.ObjectID, actionIdentityRead, identityID(mi))
+	}
 	if sp, err := h.cfg.Store.GetServicePrincipalByAppID(ctx, typed); err == nil {
 		if readSP(sp) {
 			return sp.ObjectID, sp.DisplayName
