@@ -71,19 +71,29 @@ var (
 )
 
 // sessions holds login links and browser sessions in memory, by the
-// SHA-256 of their secret (a dump of the table holds no usable secret).
-// They live in this process only: behind a load balancer a browser needs
-// to come back to the replica it signed in at (see docs/console-sessions.md).
+// SHA-256 of their secret (a dump of the table holds no usable secret),
+// with each principal's own entries indexed for its quota. They live in
+// this process only: behind a load balancer a browser needs to come back
+// to the replica it signed in at (see docs/console-sessions.md).
 type sessions struct {
-	mu       sync.Mutex
-	now      func() time.Time
-	links    map[[32]byte]*link
-	sessions map[[32]byte]*session
+	mu        sync.Mutex
+	now       func() time.Time
+	links     map[[32]byte]*link
+	sessions  map[[32]byte]*session
+	linksOf   map[string]map[[32]byte]bool // by principal object ID
+	sessOf    map[string]map[[32]byte]bool
+	lastSweep time.Time
 }
 
 func newSessions(now func() time.Time) *sessions {
-	return &sessions{now: now, links: map[[32]byte]*link{}, sessions: map[[32]byte]*session{}}
+	return &sessions{now: now, links: map[[32]byte]*link{}, sessions: map[[32]byte]*session{},
+		linksOf: map[string]map[[32]byte]bool{}, sessOf: map[string]map[[32]byte]bool{}}
 }
+
+// sweepEvery is how often expired entries are swept from the tables (and
+// always before a full table refuses an entry); an expired entry is never
+// served in between, only held.
+const sweepEvery = time.Minute
 
 func secret() string {
 	b := make([]byte, 32)
@@ -111,28 +121,25 @@ func (s *sessions) newLink(who Who, from origin) (string, time.Time, error) {
 	if !now.Before(from.tokenExpires) {
 		return "", time.Time{}, errTokenExpired
 	}
-	s.sweepLocked(now)
-	var mine [][32]byte
-	for k, l := range s.links {
-		if l.who.ObjectID == who.ObjectID {
-			mine = append(mine, k)
-		}
-	}
-	if len(mine) >= MaxLinksPerPrincipal {
-		oldest := mine[0]
-		for _, k := range mine[1:] {
-			if s.links[k].created.Before(s.links[oldest].created) {
-				oldest = k
+	s.maybeSweepLocked(now, len(s.links) >= maxLinks)
+	if mine := s.linksOf[who.ObjectID]; len(mine) >= MaxLinksPerPrincipal {
+		var oldest [32]byte
+		var at time.Time
+		for k := range mine {
+			if l := s.links[k]; at.IsZero() || l.created.Before(at) {
+				oldest, at = k, l.created
 			}
 		}
-		delete(s.links, oldest)
+		s.dropLinkLocked(oldest)
 	}
 	if len(s.links) >= maxLinks {
 		return "", time.Time{}, errFull
 	}
 	code := secret()
 	exp := earliest(now.Add(LinkLifetime), from.tokenExpires)
-	s.links[key(code)] = &link{who: who, from: from, created: now, expires: exp}
+	k := key(code)
+	s.links[k] = &link{who: who, from: from, created: now, expires: exp}
+	index(s.linksOf, who.ObjectID, k)
 	return code, exp, nil
 }
 
@@ -146,33 +153,32 @@ func (s *sessions) redeem(code string) (sid string, sess session, err error) {
 	k := key(code)
 	l, found := s.links[k]
 	if !found || !now.Before(l.expires) {
-		delete(s.links, k)
+		if found {
+			s.dropLinkLocked(k)
+		}
 		return "", session{}, errNoLink
 	}
-	s.sweepLocked(now)
-	var mine [][32]byte
-	for sk, ss := range s.sessions {
-		if ss.who.ObjectID == l.who.ObjectID {
-			mine = append(mine, sk)
-		}
-	}
-	if len(mine) >= MaxSessionsPerPrincipal {
-		lru := mine[0]
-		for _, sk := range mine[1:] {
-			if s.sessions[sk].lastSeen.Before(s.sessions[lru].lastSeen) {
-				lru = sk
+	s.maybeSweepLocked(now, len(s.sessions) >= maxSessions)
+	if mine := s.sessOf[l.who.ObjectID]; len(mine) >= MaxSessionsPerPrincipal {
+		var lru [32]byte
+		var at time.Time
+		for sk := range mine {
+			if ss := s.sessions[sk]; at.IsZero() || ss.lastSeen.Before(at) {
+				lru, at = sk, ss.lastSeen
 			}
 		}
-		delete(s.sessions, lru)
+		s.dropSessionLocked(lru)
 	}
 	if len(s.sessions) >= maxSessions {
 		return "", session{}, errFull
 	}
-	delete(s.links, k)
+	s.dropLinkLocked(k)
 	sid = secret()
 	ns := &session{who: l.who, from: l.from, csrf: secret(), created: now, lastSeen: now,
 		ends: earliest(now.Add(AbsoluteTimeout), l.from.tokenExpires)}
-	s.sessions[key(sid)] = ns
+	sk := key(sid)
+	s.sessions[sk] = ns
+	index(s.sessOf, l.who.ObjectID, sk)
 	return sid, *ns, nil
 }
 
@@ -195,7 +201,7 @@ func (s *sessions) get(sid string) (session, bool) {
 		return session{}, false
 	}
 	if !ss.live(now) {
-		delete(s.sessions, k)
+		s.dropSessionLocked(k)
 		return session{}, false
 	}
 	ss.lastSeen = now
@@ -206,7 +212,7 @@ func (s *sessions) get(sid string) (session, bool) {
 func (s *sessions) end(sid string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.sessions, key(sid))
+	s.dropSessionLocked(key(sid))
 }
 
 // counts reports the tables' sizes (tests, metrics).
@@ -221,15 +227,49 @@ func csrfOK(sess session, got string) bool {
 	return got != "" && subtle.ConstantTimeCompare([]byte(sess.csrf), []byte(got)) == 1
 }
 
-func (s *sessions) sweepLocked(now time.Time) {
+// maybeSweepLocked drops expired entries every sweepEvery, or now when
+// full (before a full table refuses anything).
+func (s *sessions) maybeSweepLocked(now time.Time, full bool) {
+	if !full && now.Sub(s.lastSweep) < sweepEvery {
+		return
+	}
+	s.lastSweep = now
 	for k, l := range s.links {
 		if !now.Before(l.expires) {
-			delete(s.links, k)
+			s.dropLinkLocked(k)
 		}
 	}
 	for k, ss := range s.sessions {
 		if !ss.live(now) {
-			delete(s.sessions, k)
+			s.dropSessionLocked(k)
 		}
+	}
+}
+
+func (s *sessions) dropLinkLocked(k [32]byte) {
+	if l, ok := s.links[k]; ok {
+		delete(s.links, k)
+		unindex(s.linksOf, l.who.ObjectID, k)
+	}
+}
+
+func (s *sessions) dropSessionLocked(k [32]byte) {
+	if ss, ok := s.sessions[k]; ok {
+		delete(s.sessions, k)
+		unindex(s.sessOf, ss.who.ObjectID, k)
+	}
+}
+
+func index(by map[string]map[[32]byte]bool, principal string, k [32]byte) {
+	if by[principal] == nil {
+		by[principal] = map[[32]byte]bool{}
+	}
+	by[principal][k] = true
+}
+
+func unindex(by map[string]map[[32]byte]bool, principal string, k [32]byte) {
+	delete(by[principal], k)
+	if len(by[principal]) == 0 {
+		delete(by, principal)
 	}
 }
