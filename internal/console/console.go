@@ -131,6 +131,9 @@ type caller struct {
 	Who
 	sid  string
 	sess *session
+	// until is when the caller's authentication ends: the session's end,
+	// or the bearer token's expiry.
+	until time.Time
 }
 
 // authenticate finds the caller: the session cookie, else a bearer token.
@@ -154,7 +157,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (caller, 
 						return caller{}, false
 					}
 				}
-				return caller{Who: s.who, sid: c.Value, sess: &s}, true
+				return caller{Who: s.who, sid: c.Value, sess: &s, until: s.ends}, true
 			}
 			h.sessions.end(c.Value)
 			h.cfg.Logger.Info("console session ended", "principal", s.who.ObjectID, "reason", why)
@@ -163,7 +166,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (caller, 
 	}
 	switch p, got := h.bearer(w, r); got {
 	case bearerOK:
-		return caller{Who: Who{ObjectID: p.ObjectID, AppID: p.AppID}}, true
+		return caller{Who: Who{ObjectID: p.ObjectID, AppID: p.AppID}, until: p.Expires}, true
 	case bearerRefused:
 		return caller{}, false
 	}
@@ -173,6 +176,24 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (caller, 
 	}
 	writeErr(w, http.StatusUnauthorized, "Unauthenticated", "Sign in with 'ward console', which prints a one-time link, or send a management bearer token.")
 	return caller{}, false
+}
+
+// stillSignedIn reports whether a caller authenticated at the start of a
+// long request (the sign-in stream) may still act: its session is live and
+// not revoked, its token not expired. A store error counts as no.
+func (h *Handler) stillSignedIn(ctx context.Context, c caller) bool {
+	if !h.cfg.Now().Before(c.until) {
+		return false
+	}
+	if c.sid == "" {
+		return true
+	}
+	s, ok := h.sessions.peek(c.sid)
+	if !ok {
+		return false
+	}
+	why, err := h.revoked(ctx, s)
+	return err == nil && why == ""
 }
 
 // bearerResult is what bearer found.

@@ -3,12 +3,14 @@ package console_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/ward-id/ward/client"
 	"github.com/ward-id/ward/internal/console"
 	"github.com/ward-id/ward/internal/server"
@@ -184,5 +186,50 @@ func TestConsoleQuotaPerPrincipal(t *testing.T) {
 	}
 	if st, b := adminBrowser.do("GET", "/console/api/me", ""); st != 200 {
 		t.Errorf("the admin's session: %d %v", st, b)
+	}
+}
+
+// TestConsoleSignInStreamStops: the live sign-in stream, a request that
+// lasts minutes, stops soon after the session's secret is removed instead
+// of streaming the tenant's sign-ins until its maxSeconds.
+func TestConsoleSignInStreamStops(t *testing.T) {
+	srv := servertest.Start(t)
+	admin := srv.Token(t, srv.URL)
+	id, appID, keys, secrets := spWithSecrets(t, srv, admin, "log-reader")
+	body := `{"properties":{"roleDefinitionId":"/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635","principalId":"` + id + `"}}`
+	if resp, b := srv.Do(t, "PUT", "/providers/Microsoft.Authorization/roleAssignments/"+uuid.NewString()+"?api-version=2022-04-01", admin, strings.NewReader(body)); resp.StatusCode != 201 {
+		t.Fatalf("Owner at /: %d %s", resp.StatusCode, b)
+	}
+	tok, err := (&client.ClientCredentials{AuthorityHost: srv.Admin.AuthorityHost, TenantID: srv.Admin.TenantID, ClientID: appID, ClientSecret: secrets[0],
+		Resource: srv.URL, HTTP: srv.HTTP}).Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	br, _ := signIn(t, srv, tok)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/console/api/signins/stream?maxSeconds=60", nil)
+	resp, err := br.http.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("stream: %v %v", err, resp)
+	}
+	defer resp.Body.Close()
+	ended := make(chan time.Time, 1)
+	go func() {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		ended <- time.Now()
+	}()
+	time.Sleep(500 * time.Millisecond)
+	removed := time.Now()
+	if resp, b := srv.Do(t, "POST", "/v1.0/servicePrincipals/"+id+"/removePassword", admin, strings.NewReader(`{"keyId":"`+keys[0]+`"}`)); resp.StatusCode != 204 {
+		t.Fatalf("removePassword: %d %s", resp.StatusCode, b)
+	}
+	select {
+	case at := <-ended:
+		if d := at.Sub(removed); d > 5*time.Second {
+			t.Errorf("the stream ended %v after the secret's removal", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("the stream still runs 10 s after the session's secret was removed")
 	}
 }

@@ -208,6 +208,18 @@ func (s *sessions) get(sid string) (session, bool) {
 	return *ss, true
 }
 
+// peek returns the live session for sid without marking it used (a
+// long-lived stream is not a person's activity).
+func (s *sessions) peek(sid string) (session, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss, ok := s.sessions[key(sid)]
+	if !ok || !ss.live(s.now()) {
+		return session{}, false
+	}
+	return *ss, true
+}
+
 // end signs a session out.
 func (s *sessions) end(sid string) {
 	s.mu.Lock()

@@ -372,6 +372,10 @@ func (h *Handler) signIns(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"value": out})
 }
 
+// streamRecheck is how often the sign-in stream checks that its caller
+// may still read it.
+const streamRecheck = 2 * time.Second
+
 // signInStream sends new and updated sign-in records as server-sent
 // events ("signin"), polling the store; it ends after maxSeconds (default
 // 300: EventSource reconnects by itself).
@@ -402,11 +406,21 @@ func (h *Handler) signInStream(w http.ResponseWriter, r *http.Request) {
 	since := h.cfg.Now().Add(-time.Second)
 	tick := time.NewTicker(400 * time.Millisecond)
 	defer tick.Stop()
+	var checked time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		}
+		// The stream outlives the request that authorized it: it stops
+		// when the session or token ends, is revoked, or loses the right
+		// to read the log (checked every streamRecheck).
+		if now := h.cfg.Now(); now.Sub(checked) >= streamRecheck || !now.Before(c.until) {
+			if !h.stillSignedIn(ctx, c) || !h.cfg.Access.Allowed(c.ObjectID, directory.ActionAuditLogsRead, "/") {
+				return
+			}
+			checked = now
 		}
 		items, err := h.cfg.Store.ListSignIns(ctx, since.Add(-2*time.Minute), 200)
 		if err != nil {
