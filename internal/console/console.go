@@ -5,6 +5,7 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"html"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -91,7 +92,7 @@ func (h *Handler) Mount(mux *router.Mux) {
 	add("GET", PathLogin, router.Public("redeems a one-time, two-minute link that `ward console` obtained with the principal's own token; an unknown or used code gets 401 and nothing else"), h.login)
 
 	anyCaller := "any signed-in caller (console session cookie, CSRF token on writes; or a management bearer token)"
-	add("POST", PathLinks, router.Handler(anyCaller+"; the link signs a browser in as the caller itself, with no more rights than its token"), h.newLink)
+	add("POST", PathLinks, router.Handler("a management bearer token only (a session cookie cannot renew itself); the link signs a browser in as the caller itself, with no more rights than its token and no longer than it lives"), h.newLink)
 	add("GET", "/console/api/me", router.Handler(anyCaller+"; answers who the caller is"), h.me)
 	add("POST", "/console/api/logout", router.Handler(anyCaller+"; ends the caller's own session"), h.logout)
 	add("GET", "/console/api/explorer", router.Handler(anyCaller+"; lists only the objects the caller may read through ARM and the directory API (each object's read action at its scope)"), h.explorer)
@@ -130,34 +131,95 @@ type caller struct {
 	Who
 	sid  string
 	sess *session
+	// until is when the caller's authentication ends: the session's end,
+	// or the bearer token's expiry.
+	until time.Time
 }
 
 // authenticate finds the caller: the session cookie, else a bearer token.
 // Writes through a session need the CSRF header and a same-origin Origin.
+// A session is good only while its principal and the credential it signed
+// in with exist in the store, read on every request: a deletion on any
+// replica ends it on every replica at its next request.
 func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (caller, bool) {
+	ended := ""
 	if c, err := r.Cookie(CookieName); err == nil && c.Value != "" {
 		if s, ok := h.sessions.get(c.Value); ok {
-			if r.Method != http.MethodGet && r.Method != http.MethodHead {
-				if !csrfOK(s, r.Header.Get(HeaderCSRF)) || !h.sameOrigin(r) {
-					writeErr(w, http.StatusForbidden, "CSRFTokenInvalid", "This write needs the session's CSRF token in "+HeaderCSRF+" and a same-origin request.")
-					return caller{}, false
-				}
+			why, err := h.revoked(r.Context(), s)
+			if err != nil {
+				h.fail(w, err)
+				return caller{}, false
 			}
-			return caller{Who: s.who, sid: c.Value, sess: &s}, true
+			if why == "" {
+				if r.Method != http.MethodGet && r.Method != http.MethodHead {
+					if !csrfOK(s, r.Header.Get(HeaderCSRF)) || !h.sameOrigin(r) {
+						writeErr(w, http.StatusForbidden, "CSRFTokenInvalid", "This write needs the session's CSRF token in "+HeaderCSRF+" and a same-origin request.")
+						return caller{}, false
+					}
+				}
+				return caller{Who: s.who, sid: c.Value, sess: &s, until: s.ends}, true
+			}
+			h.sessions.end(c.Value)
+			h.cfg.Logger.Info("console session ended", "principal", s.who.ObjectID, "reason", why)
+			ended = "This console session has ended: " + why + ". "
 		}
 	}
-	if h.cfg.Auth != nil {
-		p, err := h.cfg.Auth.Authenticate(r.Context(), r)
-		if err == nil {
-			return caller{Who: Who{ObjectID: p.ObjectID, AppID: p.AppID}}, true
-		}
-		if !errors.Is(err, authn.ErrNoCredentials) {
-			writeErr(w, http.StatusUnauthorized, "InvalidAuthenticationToken", err.Error())
-			return caller{}, false
-		}
+	switch p, got := h.bearer(w, r); got {
+	case bearerOK:
+		return caller{Who: Who{ObjectID: p.ObjectID, AppID: p.AppID}, until: p.Expires}, true
+	case bearerRefused:
+		return caller{}, false
+	}
+	if ended != "" {
+		writeErr(w, http.StatusUnauthorized, "SessionEnded", ended+"Sign in again with 'ward console'.")
+		return caller{}, false
 	}
 	writeErr(w, http.StatusUnauthorized, "Unauthenticated", "Sign in with 'ward console', which prints a one-time link, or send a management bearer token.")
 	return caller{}, false
+}
+
+// stillSignedIn reports whether a caller authenticated at the start of a
+// long request (the sign-in stream) may still act: its session is live and
+// not revoked, its token not expired. A store error counts as no.
+func (h *Handler) stillSignedIn(ctx context.Context, c caller) bool {
+	if !h.cfg.Now().Before(c.until) {
+		return false
+	}
+	if c.sid == "" {
+		return true
+	}
+	s, ok := h.sessions.peek(c.sid)
+	if !ok {
+		return false
+	}
+	why, err := h.revoked(ctx, s)
+	return err == nil && why == ""
+}
+
+// bearerResult is what bearer found.
+type bearerResult int
+
+const (
+	noBearer      bearerResult = iota // no token: nothing written
+	bearerOK                          // a valid token
+	bearerRefused                     // a token, refused: 401 written
+)
+
+// bearer authenticates the request's management bearer token, answering
+// 401 itself for a token that is present but refused.
+func (h *Handler) bearer(w http.ResponseWriter, r *http.Request) (authn.Principal, bearerResult) {
+	if h.cfg.Auth == nil {
+		return authn.Principal{}, noBearer
+	}
+	p, err := h.cfg.Auth.Authenticate(r.Context(), r)
+	switch {
+	case err == nil:
+		return p, bearerOK
+	case errors.Is(err, authn.ErrNoCredentials):
+		return authn.Principal{}, noBearer
+	}
+	writeErr(w, http.StatusUnauthorized, "InvalidAuthenticationToken", err.Error())
+	return authn.Principal{}, bearerRefused
 }
 
 // sameOrigin accepts a request without Origin (not a browser write) or
@@ -216,18 +278,38 @@ func (h *Handler) asset(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	code := r.URL.Query().Get("code")
 	w.Header().Set("Cache-Control", "no-store")
-	sid, sess, ok := "", session{}, false
+	sid, sess, err := "", session{}, errNoLink
 	if code != "" && len(code) < 100 {
-		sid, sess, ok = h.sessions.redeem(code)
+		sid, sess, err = h.sessions.redeem(code)
 	}
-	if !ok {
+	if err == nil {
+		why, rerr := h.revoked(r.Context(), sess)
+		switch {
+		case rerr != nil:
+			h.sessions.end(sid)
+			h.fail(w, rerr)
+			return
+		case why != "":
+			h.sessions.end(sid)
+			err = errors.New(why)
+		}
+	}
+	if err != nil {
+		status, msg := http.StatusUnauthorized, "This sign-in link is unknown, used or expired. Links work once, for two minutes: run <code>ward console</code> again."
+		switch {
+		case errors.Is(err, errFull):
+			status, msg = http.StatusServiceUnavailable, "The console has as many open sessions as it holds; try again when some have ended (the link stays good for its two minutes)."
+			w.Header().Set("Retry-After", "30")
+		case !errors.Is(err, errNoLink):
+			msg = "This sign-in link can no longer be used: " + html.EscapeString(err.Error()) + ". Run <code>ward console</code> again."
+		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(http.StatusUnauthorized)
-		_, _ = w.Write([]byte(signInPage("This sign-in link is unknown, used or expired. Links work once, for two minutes: run <code>ward console</code> again.")))
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(signInPage(msg)))
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: sid, Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
-		MaxAge: int(AbsoluteTimeout / time.Second)})
+		MaxAge: max(1, int(sess.ends.Sub(h.cfg.Now())/time.Second))})
 	h.cfg.Logger.Info("console sign-in", "principal", sess.who.ObjectID, "app", sess.who.AppID)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_, _ = w.Write([]byte(`<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=/console/"><title>Ward console</title><link rel="stylesheet" href="/console/assets/app.css"></head><body class="signin"><main><h1>Signed in</h1><p><a href="/console/">Continue to the console</a></p></main></body></html>`))
@@ -242,15 +324,41 @@ func signInPage(msg string) string {
 type linkJSON struct {
 	URL       string `json:"url"`
 	ExpiresOn string `json:"expiresOn"`
+	// SessionExpiresOn is when a session opened with the link ends at the
+	// latest: when the token the link was made with expires, or after
+	// AbsoluteTimeout.
+	SessionExpiresOn string `json:"sessionExpiresOn"`
 }
 
+// newLink makes a sign-in link for the bearer token's principal. Only a
+// bearer token may: a session that could make links could renew itself
+// forever, past the token and the credential it came from.
 func (h *Handler) newLink(w http.ResponseWriter, r *http.Request) {
-	c, ok := h.authenticate(w, r)
-	if !ok {
+	p, got := h.bearer(w, r)
+	switch got {
+	case bearerRefused:
+		return
+	case noBearer:
+		writeErr(w, http.StatusUnauthorized, "BearerTokenRequired", "A sign-in link is made with a management bearer token ('ward console' sends the CLI's); a console session cannot make links.")
 		return
 	}
-	code, exp := h.sessions.newLink(c.Who)
-	writeJSON(w, http.StatusCreated, linkJSON{URL: h.cfg.PublicURL + PathLogin + "?code=" + code, ExpiresOn: exp.UTC().Format(time.RFC3339)})
+	now := h.cfg.Now()
+	code, exp, err := h.sessions.newLink(Who{ObjectID: p.ObjectID, AppID: p.AppID}, origin{credential: p.Credential, tokenExpires: p.Expires})
+	switch {
+	case errors.Is(err, errTokenExpired):
+		writeErr(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "The token has expired; a sign-in link needs a token that is still valid. Get a new token and ask again.")
+		return
+	case errors.Is(err, errFull):
+		w.Header().Set("Retry-After", "30")
+		writeErr(w, http.StatusServiceUnavailable, "TooManyLinks", "The console holds as many open sign-in links as it can; try again in a minute (links last two minutes).")
+		return
+	case err != nil:
+		h.fail(w, err)
+		return
+	}
+	ends := earliest(now.Add(AbsoluteTimeout), p.Expires)
+	writeJSON(w, http.StatusCreated, linkJSON{URL: h.cfg.PublicURL + PathLogin + "?code=" + code, ExpiresOn: exp.UTC().Format(time.RFC3339),
+		SessionExpiresOn: ends.UTC().Format(time.RFC3339)})
 }
 
 type meJSON struct {
@@ -277,7 +385,7 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
 	}
 	if c.sess != nil {
 		out.Session, out.CSRF = true, c.sess.csrf
-		out.ExpiresOn = c.sess.created.Add(AbsoluteTimeout).UTC().Format(time.RFC3339)
+		out.ExpiresOn = c.sess.ends.UTC().Format(time.RFC3339)
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, out)
