@@ -264,7 +264,8 @@ func (s *Service) ensure(ctx context.Context, pre *Cluster, c Cluster) (ensured,
 		}
 	}
 	if c.Spec.IdentityType == "SystemAssigned" && c.Spec.SystemPrincipalID == "" {
-		sp, err := s.dir.Create(ctx, c.Name)
+		id := "/subscriptions/" + c.SubscriptionID + "/resourceGroups/" + c.ResourceGroup + "/providers/Microsoft.ContainerService/managedClusters/" + c.Name
+		sp, err := s.dir.CreateManaged(ctx, c.Name, id)
 		if err != nil {
 			return e, err
 		}

@@ -49,6 +49,11 @@ type ServicePrincipal struct {
 	TenantID    string
 	DisplayName string
 	CreatedAt   time.Time
+	// ManagedResourceID is the resource whose system-assigned managed
+	// identity this principal is (a machine, a cluster); "" for an
+	// application's principal. Such a principal takes no credentials and
+	// goes only with its resource.
+	ManagedResourceID string
 }
 
 // ClientSecret is a password credential of a service principal. The secret

@@ -321,6 +321,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{key: "POST /v1.0/servicePrincipals(appId='{id}')/removePassword", path: "/v1.0/servicePrincipals(appId='" + target.AppID + "')/removePassword", audience: graph, body: `{"keyId":"` + keyIDs[1] + `"}`, noRole: 404, want: 204},
 		{key: "DELETE /v1.0/servicePrincipals/{id}", path: "/v1.0/servicePrincipals/" + del1.ObjectID, audience: graph, noRole: 404, want: 204},
 		{key: "DELETE /v1.0/servicePrincipals(appId='{id}')", path: "/v1.0/servicePrincipals(appId='" + del2.AppID + "')", audience: graph, noRole: 404, want: 204},
+		{key: "POST /v1.0/directoryObjects/getByIds", path: "/v1.0/directoryObjects/getByIds", audience: graph, body: `{"ids":["` + target.ObjectID + `"],"types":["servicePrincipal"]}`, noRole: 200, want: 200,
+			checkNoRoles: func(t *testing.T, b map[string]any) {
+				if v := b["value"].([]any); len(v) != 0 {
+					t.Errorf("a principal with no role resolves %d objects it may not read: %v", len(v), v)
+				}
+			}},
 		{key: "GET /v1.0/auditLogs/signIns", path: "/v1.0/auditLogs/signIns", audience: graph, want: 200},
 		{key: "POST /ward/v1/keys/rotate", path: "/ward/v1/keys/rotate", audience: graph, want: 200},
 
