@@ -7,6 +7,7 @@
 package clusters
 
 import (
+	"encoding/json"
 	"context"
 	"errors"
 	"regexp"
@@ -43,6 +44,9 @@ type Request struct {
 	DNSPrefix            string
 	// ServiceAccountKeys switches the issuer to bring-your-own keys.
 	ServiceAccountKeys *jose.JSONWebKeySet
+	// NetworkProfile replaces the stored network profile when set (a JSON
+	// object, echoed as sent).
+	NetworkProfile json.RawMessage
 	// CanUse checks that the caller may attach the user-assigned identity
 	// with this resource ID (ARM's linked authorization:
 	// Microsoft.ManagedIdentity/userAssignedIdentities/assign/action on it).

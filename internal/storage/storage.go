@@ -5,6 +5,7 @@
 package storage
 
 import (
+	"encoding/json"
 	"context"
 	"errors"
 	"strings"
@@ -227,6 +228,10 @@ type ClusterSpec struct {
 	// NodePools holds the node pools other than the default one, and the
 	// default one once identities are attached to it.
 	NodePools map[string]NodePool `json:"nodePools,omitempty"`
+	// NetworkProfile is the request's properties.networkProfile as sent (a
+	// JSON object): Ward runs no network, but answers with what the user
+	// declared, as AKS does.
+	NetworkProfile json.RawMessage `json:"networkProfile,omitempty"`
 }
 
 // DefaultNodePool is the node pool every cluster has, as AKS names its
