@@ -7,8 +7,8 @@
 package clusters
 
 import (
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"errors"
 	"regexp"
 	"strings"
