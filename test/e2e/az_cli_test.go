@@ -200,3 +200,90 @@ func TestAzManagedIdentityAssignee(t *testing.T) {
 		t.Fatalf("role assignment list --assignee <clientId> --all did not list the identity's assignments (principalId %s):\n%s", ident.PrincipalID, tail([]byte(errOut), 4000))
 	}
 }
+
+// TestAzARMSurfaces: the az commands of the guides that stopped before
+// reaching Ward or were refused by it: aks update (client-side checks on
+// agentPoolProfiles and networkProfile), provider and feature registration,
+// the activity log filtered by group with an offset, and generic resource
+// show/update without --api-version (api-version discovery).
+func TestAzARMSurfaces(t *testing.T) {
+	w := startWard(t, "")
+	az := newAzCLI(t, w)
+	az.login(w)
+	az.ok("group", "create", "-n", "rg-az", "-l", "westeurope", "-o", "none")
+	sub := "/subscriptions/" + w.admin.SubscriptionID
+	cluster := sub + "/resourceGroups/rg-az/providers/Microsoft.ContainerService/managedClusters/c1"
+	az.ok("rest", "--method", "put", "--url", cluster+"?api-version=2024-05-01", "--body", `{"location":"westeurope","identity":{"type":"SystemAssigned"},"properties":{}}`, "-o", "none")
+
+	t.Run("aks update --enable-oidc-issuer", func(t *testing.T) {
+		var mc struct {
+			OIDCIssuerProfile struct {
+				Enabled   bool
+				IssuerURL string `json:"issuerUrl"`
+			} `json:"oidcIssuerProfile"`
+			AgentPoolProfiles []map[string]any
+		}
+		az.json(&mc, "aks", "update", "-g", "rg-az", "-n", "c1", "--enable-oidc-issuer")
+		if !mc.OIDCIssuerProfile.Enabled || !strings.HasPrefix(mc.OIDCIssuerProfile.IssuerURL, w.base+"/") || len(mc.AgentPoolProfiles) == 0 {
+			t.Fatalf("aks update --enable-oidc-issuer = %+v", mc)
+		}
+	})
+	t.Run("aks update --enable-managed-identity --assign-identity", func(t *testing.T) {
+		var ident struct{ ID string }
+		az.json(&ident, "identity", "create", "-g", "rg-az", "-n", "cp-id")
+		var mc struct {
+			Identity struct {
+				Type                   string
+				UserAssignedIdentities map[string]any
+			}
+		}
+		az.json(&mc, "aks", "update", "-g", "rg-az", "-n", "c1", "--enable-managed-identity", "--assign-identity", ident.ID, "--yes")
+		if mc.Identity.Type != "UserAssigned" || len(mc.Identity.UserAssignedIdentities) != 1 {
+			t.Fatalf("aks update --assign-identity: identity = %+v", mc.Identity)
+		}
+	})
+	t.Run("provider register", func(t *testing.T) {
+		az.ok("provider", "register", "--namespace", "Microsoft.ContainerService")
+		if got := strings.TrimSpace(az.ok("provider", "show", "-n", "Microsoft.ContainerService", "--query", "registrationState", "-o", "tsv")); got != "Registered" {
+			t.Fatalf("registrationState = %q", got)
+		}
+	})
+	t.Run("feature register", func(t *testing.T) {
+		var f struct{ Properties struct{ State string } }
+		az.json(&f, "feature", "register", "--namespace", "Microsoft.ContainerService", "--name", "EnableWorkloadIdentityPreview")
+		if f.Properties.State != "Registered" {
+			t.Fatalf("feature state = %q", f.Properties.State)
+		}
+	})
+	t.Run("resource show and update without --api-version", func(t *testing.T) {
+		var ident struct{ ID string }
+		az.json(&ident, "identity", "create", "-g", "rg-az", "-n", "res-id")
+		var res struct {
+			ID   string
+			Tags map[string]string
+		}
+		az.json(&res, "resource", "show", "--ids", ident.ID)
+		if !strings.EqualFold(res.ID, ident.ID) {
+			t.Fatalf("resource show = %+v", res)
+		}
+		az.json(&res, "resource", "update", "--ids", ident.ID, "--set", "tags.env=dev")
+		if res.Tags["env"] != "dev" {
+			t.Fatalf("resource update --set tags.env=dev: tags = %v", res.Tags)
+		}
+	})
+	t.Run("activity-log list --resource-group --offset", func(t *testing.T) {
+		var events []struct {
+			ResourceGroupName string
+			OperationName     struct{ Value string }
+		}
+		az.json(&events, "monitor", "activity-log", "list", "--resource-group", "rg-az", "--offset", "1h")
+		if len(events) == 0 {
+			t.Fatal("no events for rg-az in the last hour")
+		}
+		for _, e := range events {
+			if !strings.EqualFold(e.ResourceGroupName, "rg-az") {
+				t.Fatalf("an event of group %q in a list for rg-az", e.ResourceGroupName)
+			}
+		}
+	})
+}
