@@ -287,3 +287,53 @@ func TestAzARMSurfaces(t *testing.T) {
 		}
 	})
 }
+
+// TestAzLoginIdentity: `az login --identity` on a machine running `ward
+// agent`. az 2.45 (msrestazure) speaks App Service's 2017-09-01 protocol
+// when MSI_ENDPOINT, MSI_SECRET and APPSETTING_WEBSITE_SITE_NAME are set
+// (without the last it POSTs the unauthenticated Cloud Shell protocol,
+// which the agent does not serve): the agent's App Service endpoint and
+// its secret.
+func TestAzLoginIdentity(t *testing.T) {
+	w := startWard(t, "")
+	f := w.machineFixture(t, "rga", "m1")
+	sub := "/subscriptions/" + w.admin.SubscriptionID
+	w.assign(t, f.systemPrincipal, sub, readerRole)
+	w.assign(t, f.appPrincipal, sub, readerRole)
+	stateDir := w.join(t, f.token)
+	endpoint, secret, agent := appService(t, "--state-dir", stateDir)
+
+	az := newAzCLI(t, w)
+	az.env = append(az.env, "ARM_CLOUD_METADATA_URL="+w.base+"/metadata/endpoints?api-version=2019-05-01",
+		"MSI_ENDPOINT="+endpoint, "MSI_SECRET="+secret, "APPSETTING_WEBSITE_SITE_NAME=ward-agent")
+	az.ok("cloud", "set", "-n", "Ward")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // the principal the token is for
+	}{
+		{"system-assigned", nil, f.systemPrincipal},
+		{"user-assigned by client ID", []string{"-u", f.appClient}, f.appPrincipal},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var accounts []struct {
+				ID   string
+				User struct{ Name, Type string }
+			}
+			az.json(&accounts, append([]string{"login", "--identity"}, tc.args...)...)
+			if len(accounts) != 1 || accounts[0].ID != w.admin.SubscriptionID || accounts[0].User.Type != "servicePrincipal" {
+				t.Fatalf("az login --identity %v = %+v\nagent log:\n%s", tc.args, accounts, agent.logText())
+			}
+			var g struct{ Name string }
+			az.json(&g, "group", "show", "-n", "rga")
+			if g.Name != "rga" {
+				t.Fatalf("group show with the machine's identity = %+v", g)
+			}
+			var tok struct{ AccessToken string }
+			az.json(&tok, "account", "get-access-token")
+			if oid := claims(t, tok.AccessToken)["oid"]; oid != tc.want {
+				t.Fatalf("token for %v, want %s", oid, tc.want)
+			}
+		})
+	}
+}
