@@ -1,12 +1,16 @@
 package directory_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/clientsecret"
 	"github.com/ward-id/ward/internal/server/servertest"
 )
 
@@ -153,6 +157,25 @@ func TestManagedIdentityPrincipals(t *testing.T) {
 			}
 		})
 	}
+	// A secret stored on a managed principal before the directory refused
+	// them (an older Ward) signs nothing in.
+	t.Run("a stored secret does not sign it in", func(t *testing.T) {
+		st, sp := get("GET", "/v1.0/servicePrincipals/"+sysPrincipal, "")
+		if st != http.StatusOK {
+			t.Fatalf("GET = %d", st)
+		}
+		appID := sp["appId"].(string)
+		secret, hint := clientsecret.Generate()
+		now := time.Now()
+		if err := s.Store.AddClientSecret(context.Background(), clientsecret.New(uuid.NewString(), appID, "old", secret, hint, now, now.Add(time.Hour))); err != nil {
+			t.Fatal(err)
+		}
+		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {appID}, "client_secret": {secret}, "scope": {"https://management.azure.com/.default"}}
+		resp, b := s.Do(t, "POST", "/"+s.Admin.TenantID+"/oauth2/v2.0/token", "", strings.NewReader(form.Encode()), "Content-Type", "application/x-www-form-urlencoded")
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(b), "invalid_client") || !strings.Contains(string(b), "managed identity") {
+			t.Fatalf("client secret of a managed principal = %d %s, want 401 invalid_client", resp.StatusCode, b)
+		}
+	})
 	t.Run("goes with its resource", func(t *testing.T) {
 		if resp, b := s.Do(t, "DELETE", machinePath+"?api-version=2024-07-10", arm, nil); resp.StatusCode != http.StatusOK {
 			t.Fatalf("delete machine = %d %s", resp.StatusCode, b)
