@@ -59,6 +59,7 @@ func aksCmd(g *Globals) *cobra.Command {
 		g.command("show-apiserver-flags", "Print the kube-apiserver flags that make its tokens verify against the cluster's hosted issuer", &aksAPIServerFlags{}),
 		g.command("rotate-service-account-signing-key", "Sign service-account tokens with a new issuer key; the old one stays published until its tokens expire", &aksRotate{}),
 		g.command("show-install", "Print the manifests that install the workload identity webhook and the node agent on a cluster (kubectl apply -f -)", &aksShowInstall{}),
+		g.command("get-credentials", "Explain where a cluster's credentials come from: Ward hosts a cluster's OIDC issuer, not its API server", &aksGetCredentials{}),
 		aksNodepoolCmd(g))
 	return cmd
 }
@@ -231,6 +232,35 @@ func (v *aksPut) run(ctx context.Context, e env, c *conn) (any, error) {
 	}
 	v.report(e)
 	return viewOf(clusterView)(c.client.PutCluster(ctx, c.sub, v.group, v.name, b))
+}
+
+// aksGetCredentials is `ward aks get-credentials`: Ward serves a
+// cluster's identities and OIDC issuer, not its Kubernetes API server, so
+// there is no kubeconfig to merge. It says so (exit 1), after checking the
+// cluster exists, so that a pasted guide stops with the reason.
+type aksGetCredentials struct {
+	aksCluster
+	admin, overwrite bool
+	file             string
+}
+
+func (v *aksGetCredentials) flags(cmd *cobra.Command) {
+	v.aksCluster.flags(cmd)
+	f := cmd.Flags()
+	f.BoolVarP(&v.admin, "admin", "a", false, "cluster admin credentials (none in Ward)")
+	f.BoolVar(&v.overwrite, "overwrite-existing", false, "overwrite an existing kubeconfig entry (nothing is written)")
+	f.StringVarP(&v.file, "file", "f", "", "kubeconfig file (nothing is written)")
+}
+
+func (*aksGetCredentials) inSubscription() {}
+
+func (v *aksGetCredentials) run(ctx context.Context, _ env, c *conn) (any, error) {
+	if _, err := c.client.GetCluster(ctx, c.sub, v.group, v.name); err != nil {
+		return nil, err
+	}
+	return nil, fmt.Errorf("cluster '%s' runs outside Ward: Ward hosts its OIDC issuer and identities, not its Kubernetes API server, so it has no credentials to give. "+
+		"Use the kubeconfig of the cluster itself (kind, k3s, your AKS or other distribution); then `ward aks show-install -n %s -g %s | kubectl apply -f -` installs the webhook and agent, "+
+		"and `ward aks show-apiserver-flags -n %s -g %s` prints the kube-apiserver flags", v.name, v.name, v.group, v.name, v.group)
 }
 
 // aksShow is `ward aks show`.

@@ -37,6 +37,10 @@ func TestAKSVerbs(t *testing.T) {
 			"--dns-service-ip", "10.2.0.10", "--docker-bridge-address", "172.17.0.1/16", "--attach-acr", "myacr", "--enable-oidc-issuer", "-k", "1.30.0"},
 			[]string{`"networkPlugin": "azure"`, `"serviceCidr": "10.2.0.0/24"`, `"dnsServiceIP": "10.2.0.10"`, `"dockerBridgeCidr": "172.17.0.1/16"`, `"kubernetesVersion": "1.30.0"`,
 				"ward: --node-count 3 accepted and not acted on: Ward runs no nodes", "--generate-ssh-keys accepted", "--attach-acr myacr accepted and not acted on: grant the kubelet identity AcrPull"}, ""},
+		{"get-credentials says why there are none", &aksGetCredentials{}, cl, nil, "Ward hosts its OIDC issuer and identities, not its Kubernetes API server"},
+		{"get-credentials of an absent cluster", &aksGetCredentials{}, []string{"-n", "nope", "-g", "rg"}, nil, "ResourceNotFound"},
+		{"nodepool upgrade --node-image-only", &poolUpgrade{}, []string{"--cluster-name", "c1", "-g", "rg", "-n", "nodepool1", "--node-image-only"},
+			[]string{`"name": "nodepool1"`, "ward: node pool 'nodepool1' unchanged: Ward runs no nodes"}, ""},
 		{"delete", &aksDelete{}, append([]string{"-y"}, cl...), nil, ""},
 		{"show after delete", &aksShow{}, cl, nil, "ResourceNotFound"},
 	})
