@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -51,7 +52,49 @@ type clusterJSON struct {
 		OIDCIssuerProfile       map[string]any               `json:"oidcIssuerProfile"`
 		SecurityProfile         map[string]any               `json:"securityProfile"`
 		ServicePrincipalProfile map[string]string            `json:"servicePrincipalProfile"`
+		AgentPoolProfiles       []agentPoolProfile           `json:"agentPoolProfiles"`
+		NetworkProfile          json.RawMessage              `json:"networkProfile"`
+		PowerState              map[string]string            `json:"powerState"`
 	} `json:"properties"`
+	SKU map[string]string `json:"sku"`
+}
+
+// agentPoolProfile is one of a cluster's properties.agentPoolProfiles, made
+// from Ward's node pools: az's `aks update` refuses a cluster without one
+// before it sends anything, and Terraform reads its default node pool from
+// it. Ward runs no nodes, so count and size are the ones AKS gives a
+// default pool; the pool's identities are on its agentPools resource.
+type agentPoolProfile struct {
+	Name                string            `json:"name"`
+	Count               int               `json:"count"`
+	VMSize              string            `json:"vmSize"`
+	OSType              string            `json:"osType"`
+	OSSKU               string            `json:"osSKU"`
+	Mode                string            `json:"mode"`
+	Type                string            `json:"type"`
+	EnableAutoScaling   bool              `json:"enableAutoScaling"`
+	OrchestratorVersion string            `json:"orchestratorVersion"`
+	ProvisioningState   string            `json:"provisioningState"`
+	PowerState          map[string]string `json:"powerState"`
+}
+
+// defaultNetworkProfile is what AKS reports for a cluster created without
+// network settings (kubenet, its default ranges). Ward acts on none of it;
+// az's `aks update` refuses a cluster without a network profile.
+var defaultNetworkProfile = json.RawMessage(`{"networkPlugin":"kubenet","podCidr":"10.244.0.0/16","serviceCidr":"10.0.0.0/16","dnsServiceIP":"10.0.0.10","outboundType":"loadBalancer","loadBalancerSku":"standard"}`)
+
+func agentPoolProfiles(c clusters.Cluster) []agentPoolProfile {
+	out := []agentPoolProfile{}
+	for _, p := range clusters.Pools(c.Spec) {
+		mode := "User"
+		if strings.EqualFold(p.Name, clusters.DefaultNodePool) {
+			mode = "System"
+		}
+		out = append(out, agentPoolProfile{Name: p.Name, Count: 1, VMSize: "Standard_DS2_v2", OSType: "Linux", OSSKU: "Ubuntu", Mode: mode,
+			Type: "VirtualMachineScaleSets", OrchestratorVersion: c.Spec.KubernetesVersion, ProvisioningState: "Succeeded",
+			PowerState: map[string]string{"code": "Running"}})
+	}
+	return out
 }
 
 func (h *Handler) toCluster(r *http.Request, c clusters.Cluster) clusterJSON {
@@ -86,6 +129,13 @@ func (h *Handler) toCluster(r *http.Request, c clusters.Cluster) clusterJSON {
 	}
 	p.SecurityProfile = map[string]any{"workloadIdentity": map[string]bool{"enabled": c.Spec.WorkloadIdentity}}
 	p.ServicePrincipalProfile = map[string]string{"clientId": "msi"}
+	p.AgentPoolProfiles = agentPoolProfiles(c)
+	p.NetworkProfile = c.Spec.NetworkProfile
+	if len(p.NetworkProfile) == 0 {
+		p.NetworkProfile = defaultNetworkProfile
+	}
+	p.PowerState = map[string]string{"code": "Running"}
+	j.SKU = map[string]string{"name": "Base", "tier": "Free"}
 	return j
 }
 
@@ -118,6 +168,7 @@ type clusterBody struct {
 				Enabled *bool `json:"enabled"`
 			} `json:"workloadIdentity"`
 		} `json:"securityProfile"`
+		NetworkProfile json.RawMessage `json:"networkProfile"`
 	} `json:"properties"`
 }
 
@@ -141,6 +192,7 @@ func (b clusterBody) request() clusters.Request {
 		if p.SecurityProfile != nil && p.SecurityProfile.WorkloadIdentity != nil {
 			req.WorkloadIdentity = p.SecurityProfile.WorkloadIdentity.Enabled
 		}
+		req.NetworkProfile = p.NetworkProfile
 	}
 	return req
 }

@@ -8,6 +8,7 @@ package clusters
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"regexp"
 	"strings"
@@ -43,6 +44,9 @@ type Request struct {
 	DNSPrefix            string
 	// ServiceAccountKeys switches the issuer to bring-your-own keys.
 	ServiceAccountKeys *jose.JSONWebKeySet
+	// NetworkProfile replaces the stored network profile when set (a JSON
+	// object, echoed as sent).
+	NetworkProfile json.RawMessage
 	// CanUse checks that the caller may attach the user-assigned identity
 	// with this resource ID (ARM's linked authorization:
 	// Microsoft.ManagedIdentity/userAssignedIdentities/assign/action on it).
@@ -266,7 +270,8 @@ func (s *Service) ensure(ctx context.Context, pre *Cluster, c Cluster) (ensured,
 		}
 	}
 	if c.Spec.IdentityType == "SystemAssigned" && c.Spec.SystemPrincipalID == "" {
-		sp, err := s.dir.Create(ctx, c.Name)
+		id := "/subscriptions/" + c.SubscriptionID + "/resourceGroups/" + c.ResourceGroup + "/providers/Microsoft.ContainerService/managedClusters/" + c.Name
+		sp, err := s.dir.CreateManaged(ctx, c.Name, id)
 		if err != nil {
 			return e, err
 		}

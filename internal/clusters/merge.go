@@ -1,6 +1,7 @@
 package clusters
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"time"
@@ -13,6 +14,9 @@ import (
 // DefaultKubernetesVersion is what a new cluster reports when the request
 // names no version.
 const DefaultKubernetesVersion = "1.31.1"
+
+// maxNetworkProfile bounds the stored network profile.
+const maxNetworkProfile = 16 << 10
 
 // resolved is what Put looked up before merging: the request's identities
 // as canonical resource IDs, and its keys validated with their kids.
@@ -77,6 +81,12 @@ func merge(old *Cluster, req Request, r resolved, o origin) (Cluster, error) {
 	}
 	if r.keys != nil {
 		c.Spec.ServiceAccountKeys = r.keys
+	}
+	if np := bytes.TrimSpace(req.NetworkProfile); len(np) > 0 && string(np) != "null" {
+		if np[0] != '{' || len(np) > maxNetworkProfile {
+			return Cluster{}, invalid("properties.networkProfile must be a JSON object of at most %d bytes.", maxNetworkProfile)
+		}
+		c.Spec.NetworkProfile = append([]byte(nil), np...)
 	}
 	if c.Spec.WorkloadIdentity && !c.Spec.OIDCIssuer {
 		return Cluster{}, invalid("Enabling workload identity requires enabling the OIDC issuer feature (--enable-oidc-issuer).")

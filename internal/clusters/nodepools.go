@@ -44,6 +44,9 @@ func (s *Service) NodePools(ctx context.Context, ref storage.ClusterRef) ([]Name
 	return pools(c.Spec), nil
 }
 
+// Pools lists a cluster spec's node pools by name, the default one first.
+func Pools(sp Spec) []NamedPool { return pools(sp) }
+
 // pools lists a spec's node pools by name, the default one first.
 func pools(sp Spec) []NamedPool {
 	def, _ := sp.NodePool(DefaultNodePool)

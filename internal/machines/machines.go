@@ -306,9 +306,9 @@ func (s *Service) ResolveIdentity(ctx context.Context, id string) (storage.Ident
 // applyIdentity turns an identity request into the spec's identity fields,
 // creating the system-assigned identity when it is asked for and missing.
 // It returns the principal of a system identity to drop after the write.
-func (s *Service) applyIdentity(ctx context.Context, name string, sp *Spec, system bool, user []string, bindings map[string]storage.Binding) (drop string, err error) {
+func (s *Service) applyIdentity(ctx context.Context, ref storage.MachineRef, sp *Spec, system bool, user []string, bindings map[string]storage.Binding) (drop string, err error) {
 	if system && !sp.HasSystem() {
-		p, err := s.dir.Create(ctx, name)
+		p, err := s.dir.CreateManaged(ctx, ref.Name, ResourceID(ref.SubscriptionID, ref.ResourceGroup, ref.Name))
 		if err != nil {
 			return "", err
 		}
@@ -378,13 +378,13 @@ func (s *Service) create(ctx context.Context, ref storage.MachineRef, rg storage
 	if m.Tags == nil {
 		m.Tags = map[string]string{}
 	}
-	if _, err := s.applyIdentity(ctx, ref.Name, &m.Spec, system, user, bindings); err != nil {
+	if _, err := s.applyIdentity(ctx, storage.MachineRef{SubscriptionID: ref.SubscriptionID, ResourceGroup: rg.Name, Name: ref.Name}, &m.Spec, system, user, bindings); err != nil {
 		return Machine{}, false, nil, err
 	}
 	jt := s.newJoinToken(m.ID, &m.Spec, 0)
 	if err := s.store.CreateMachine(ctx, m.Machine); err != nil {
 		if m.Spec.HasSystem() {
-			_ = s.dir.Delete(context.WithoutCancel(ctx), m.Spec.SystemPrincipalID)
+			_ = s.dir.DeleteSystemPrincipal(context.WithoutCancel(ctx), m.Spec.SystemPrincipalID, nil)
 		}
 		if errors.Is(err, storage.ErrAlreadyExists) {
 			return Machine{}, false, nil, armerr.Conflict(armerr.CodeConflict, "The machine '%s' was created concurrently; retry.", ref.Name)
@@ -448,7 +448,7 @@ func (s *Service) update(ctx context.Context, ref storage.MachineRef, old Machin
 		if err != nil {
 			return Machine{}, err
 		}
-		if drop, err = s.applyIdentity(ctx, ref.Name, &sp, system, user, bindings); err != nil {
+		if drop, err = s.applyIdentity(ctx, storage.MachineRef{SubscriptionID: old.SubscriptionID, ResourceGroup: old.ResourceGroup, Name: old.Name}, &sp, system, user, bindings); err != nil {
 			return Machine{}, err
 		}
 	}
@@ -471,7 +471,7 @@ func (s *Service) update(ctx context.Context, ref storage.MachineRef, old Machin
 	})
 	if err != nil {
 		if created {
-			_ = s.dir.Delete(context.WithoutCancel(ctx), sp.SystemPrincipalID)
+			_ = s.dir.DeleteSystemPrincipal(context.WithoutCancel(ctx), sp.SystemPrincipalID, nil)
 		}
 		if errors.Is(err, storage.ErrNotFound) {
 			return Machine{}, notFound(ref)

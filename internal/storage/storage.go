@@ -6,6 +6,7 @@ package storage
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -49,6 +50,11 @@ type ServicePrincipal struct {
 	TenantID    string
 	DisplayName string
 	CreatedAt   time.Time
+	// ManagedResourceID is the resource whose system-assigned managed
+	// identity this principal is (a machine, a cluster); "" for an
+	// application's principal. Such a principal takes no credentials and
+	// goes only with its resource.
+	ManagedResourceID string
 }
 
 // ClientSecret is a password credential of a service principal. The secret
@@ -232,6 +238,10 @@ type ClusterSpec struct {
 	// NodePools holds the node pools other than the default one, and the
 	// default one once identities are attached to it.
 	NodePools map[string]NodePool `json:"nodePools,omitempty"`
+	// NetworkProfile is the request's properties.networkProfile as sent (a
+	// JSON object): Ward runs no network, but answers with what the user
+	// declared, as AKS does.
+	NetworkProfile json.RawMessage `json:"networkProfile,omitempty"`
 }
 
 // DefaultNodePool is the node pool every cluster has, as AKS names its

@@ -256,6 +256,13 @@ func (s *Service) token(ctx context.Context, req TokenRequest, rec *storage.Sign
 		}
 		rec.PrincipalID = sp.ObjectID
 		p = principal{TenantID: tenant, AppID: sp.AppID, ObjectID: sp.ObjectID}
+		if sp.ManagedResourceID != "" {
+			// A managed identity has no credentials of its own (the
+			// directory refuses them); one stored before that rule
+			// does not sign it in either.
+			return TokenResponse{}, newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSecret,
+				"Application '%s' is the managed identity of '%s'; a managed identity signs in only through its resource's managed identity endpoint, not with a client secret or certificate.", sp.AppID, sp.ManagedResourceID)
+		}
 		if assertion != "" {
 			rec.Credential, p.AuthMethod = "certificate", "2"
 			if p.CredentialID, err = s.certificate(ctx, sp, assertion, tenant); err != nil {

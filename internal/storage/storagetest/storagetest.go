@@ -155,6 +155,21 @@ func testServicePrincipals(t *testing.T, s storage.Storage) {
 	if got.ObjectID != sp.ObjectID || got.DisplayName != "admin" {
 		t.Fatalf("sp = %+v, want %+v", got, sp)
 	}
+	// A managed identity's principal keeps the resource it stands for, by
+	// client ID and by object ID.
+	mi := storage.ServicePrincipal{ObjectID: uuid.NewString(), AppID: uuid.NewString(), TenantID: tenantID, DisplayName: "vm1", CreatedAt: now,
+		ManagedResourceID: "/subscriptions/" + subID + "/resourceGroups/rg/providers/Microsoft.HybridCompute/machines/vm1"}
+	must(t, s.CreateServicePrincipal(ctx, mi))
+	byApp, err := s.GetServicePrincipalByAppID(ctx, mi.AppID)
+	must(t, err)
+	byObj, err := s.GetServicePrincipal(ctx, mi.ObjectID)
+	must(t, err)
+	if byApp.ManagedResourceID != mi.ManagedResourceID || byObj.ManagedResourceID != mi.ManagedResourceID {
+		t.Fatalf("managed principal = %+v / %+v, want ManagedResourceID %q", byApp, byObj, mi.ManagedResourceID)
+	}
+	if got.ManagedResourceID != "" {
+		t.Fatalf("application principal has ManagedResourceID %q", got.ManagedResourceID)
+	}
 	exp := now.Add(24 * time.Hour)
 	sec := storage.ClientSecret{KeyID: uuid.NewString(), AppID: sp.AppID, Hint: "abc", DisplayName: "rbac", Salt: []byte{1, 2, 3}, Hash: []byte{4, 5, 6, 255}, ExpiresAt: exp, CreatedAt: now}
 	must(t, s.AddClientSecret(ctx, sec))
