@@ -2,6 +2,7 @@ package arm
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -275,4 +276,55 @@ func (h *Handler) linkedIdentityCheck(q *request) func(ctx context.Context, iden
 		}
 		return nil
 	}
+}
+
+// listCredential serves POST .../listClusterUserCredential (and the admin
+// and monitoring variants) in AKS's shape, {"kubeconfigs":[{"name",
+// "value": base64 kubeconfig}]}. Terraform's azurerm calls it on every
+// read of a cluster and taints the cluster when it fails, so it must
+// answer. Ward hosts a cluster's OIDC issuer and identities, not its API
+// server, so the kubeconfig holds no credential: its server is under
+// .invalid (RFC 6761: it never resolves, so kubectl fails at once rather
+// than reaching someone else's host) and its first lines say why, as
+// `ward aks get-credentials` does.
+func (h *Handler) listCredential(name string) func(q *request) error {
+	return func(q *request) error {
+		c, err := h.clusters.Get(q.ctx(), clusterRefOf(q))
+		if err != nil {
+			return err
+		}
+		writeJSON(q.w, http.StatusOK, map[string]any{"kubeconfigs": []map[string]string{
+			{"name": name, "value": base64.StdEncoding.EncodeToString([]byte(kubeconfig(c, name)))},
+		}})
+		return nil
+	}
+}
+
+// kubeconfig is the credential-less kubeconfig of listCredential.
+func kubeconfig(c clusters.Cluster, user string) string {
+	prefix := c.Spec.DNSPrefix
+	if prefix == "" {
+		prefix = c.Name
+	}
+	server := "https://" + strings.ToLower(prefix) + "." + c.Location + ".ward.invalid:443"
+	return fmt.Sprintf(`# Ward hosts the OIDC issuer and identities of cluster '%[1]s', not its Kubernetes
+# API server, so this kubeconfig holds no credential and its server does not
+# resolve. Point it at your own kube-apiserver (see `+"`ward aks get-credentials`"+`).
+apiVersion: v1
+kind: Config
+clusters:
+- name: %[1]s
+  cluster:
+    server: %[2]s
+contexts:
+- name: %[1]s
+  context:
+    cluster: %[1]s
+    user: %[3]s_%[4]s_%[1]s
+current-context: %[1]s
+preferences: {}
+users:
+- name: %[3]s_%[4]s_%[1]s
+  user: {}
+`, c.Name, server, user, c.ResourceGroup)
 }

@@ -34,6 +34,12 @@ func (h *Handler) Mount(mux *router.Mux) {
 		t.mount(h, mux)
 	}
 	h.mountProviders(add)
+	if h.vaults != nil {
+		h.mountDeletedVaults(add)
+	}
+	if h.clusters != nil {
+		h.mountOperations(add, ProviderContainerService, clusterAPIVersions)
+	}
 	if h.activity != nil {
 		add("GET", pSub+"/providers/Microsoft.Insights/eventtypes/management/values", router.Action("Microsoft.Insights/eventtypes/values/read"),
 			func(q *request) error { return h.activityLog(q.w, q.r, q.id.Subscription) })

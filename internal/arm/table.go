@@ -97,6 +97,10 @@ type resourceType struct {
 	put   func(q *request) (v any, created bool, err error)
 	patch func(q *request) (any, error)
 	del   func(q *request) (found bool, err error)
+	// asyncDelete, when set, replaces del for a type Azure deletes as a
+	// long-running operation: it deletes and answers itself, 202 with the
+	// polling headers or 204 (h.longRunningDelete, operations.go).
+	asyncDelete func(q *request) error
 	// actions are POST operations on one resource: pattern+"/"+name.
 	actions []resourceAction
 }
@@ -113,7 +117,7 @@ func (t *resourceType) methods() []string {
 	for _, x := range []struct {
 		name string
 		has  bool
-	}{{http.MethodGet, t.get != nil}, {http.MethodHead, t.head != nil}, {http.MethodPut, t.put != nil}, {http.MethodPatch, t.patch != nil}, {http.MethodDelete, t.del != nil}} {
+	}{{http.MethodGet, t.get != nil}, {http.MethodHead, t.head != nil}, {http.MethodPut, t.put != nil}, {http.MethodPatch, t.patch != nil}, {http.MethodDelete, t.del != nil || t.asyncDelete != nil}} {
 		if x.has {
 			m = append(m, x.name)
 		}
@@ -174,6 +178,8 @@ func (t *resourceType) serveInstance(q *request) error {
 			return err
 		}
 		writeJSON(w, http.StatusOK, v)
+	case q.r.Method == http.MethodDelete && t.asyncDelete != nil:
+		return t.asyncDelete(q)
 	case q.r.Method == http.MethodDelete && t.del != nil:
 		found, err := t.del(q)
 		if err != nil {

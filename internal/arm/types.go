@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/machines"
 	"github.com/ward-id/ward/internal/msi"
@@ -234,12 +235,26 @@ func (h *Handler) clusterType() *resourceType {
 			req.CanUse = h.linkedIdentityCheck(q)
 			return putOf(view(q))(h.clusters.Put(q.ctx(), clusterRefOf(q), req))
 		},
-		del: func(q *request) (bool, error) { return h.clusters.Delete(q.ctx(), clusterRefOf(q)) },
+		// AKS deletes a cluster as a long-running operation, and
+		// go-azure-sdk takes nothing but 202 or 204 from it.
+		asyncDelete: h.longRunningDelete(ProviderContainerService, func(q *request) (bool, string, error) {
+			c, err := h.clusters.Get(q.ctx(), clusterRefOf(q))
+			if armerr.IsNotFound(err) {
+				return false, "", nil
+			}
+			if err != nil {
+				return false, "", err
+			}
+			found, err := h.clusters.Delete(q.ctx(), clusterRefOf(q))
+			return found, c.Location, err
+		}),
 	}
 	for _, op := range []struct {
 		name  string
 		serve func(*request) error
-	}{{"getServiceAccountToken", h.serviceAccountToken}, {"getServiceAccountSigningKey", h.signingKey}, {"rotateServiceAccountSigningKey", h.rotateSigningKey}} {
+	}{{"getServiceAccountToken", h.serviceAccountToken}, {"getServiceAccountSigningKey", h.signingKey}, {"rotateServiceAccountSigningKey", h.rotateSigningKey},
+		{"listClusterUserCredential", h.listCredential("clusterUser")}, {"listClusterAdminCredential", h.listCredential("clusterAdmin")},
+		{"listClusterMonitoringUserCredential", h.listCredential("clusterMonitoringUser")}} {
 		t.actions = append(t.actions, resourceAction{name: op.name, action: TypeManagedCluster + "/" + op.name + "/action", serve: op.serve})
 	}
 	return t

@@ -1,6 +1,11 @@
 package arm
 
 import (
+	"fmt"
+	"net/http"
+
+	"github.com/ward-id/ward/internal/armerr"
+	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/storage"
 	"github.com/ward-id/ward/internal/vault"
 )
@@ -57,4 +62,47 @@ type vaultBody struct {
 			Name string `json:"name"`
 		} `json:"sku"`
 	} `json:"properties"`
+}
+
+// mountDeletedVaults serves Key Vault's soft-delete surface. Ward deletes
+// a vault outright, secrets and all, the way Azure deletes and then purges
+// one: it keeps no deleted vaults. So a deleted vault is never found (404,
+// which Terraform's azurerm requires before it creates a vault), the list
+// is empty, and purging a name that holds no live vault succeeds at once
+// (200) — the provider purges every vault it destroys, and Ward's delete
+// already did. Purging the name of a live vault is 404, as in Azure: there
+// is no deleted vault of that name.
+func (h *Handler) mountDeletedVaults(add func(method, pattern string, a router.Access, fn func(*request) error)) {
+	const base = pSub + "/providers/Microsoft.KeyVault"
+	read := router.Action("Microsoft.KeyVault/locations/deletedVaults/read")
+	notFound := func(q *request) error {
+		return newError(http.StatusNotFound, armerr.CodeResourceNotFound, fmt.Sprintf(
+			"The deleted vault '%s' was not found in location '%s': Ward deletes vaults outright and keeps none to recover or purge.",
+			pathParam(q, "vaultName"), pathParam(q, "location")))
+	}
+	add("GET", base+"/deletedVaults", read, func(q *request) error {
+		if err := checkAPIVersion(q.r, vaultAPIVersions, TypeVault); err != nil {
+			return err
+		}
+		writeList(q.w, q.r, []any{}, "")
+		return nil
+	})
+	add("GET", base+"/locations/{location}/deletedVaults/{vaultName}", read, func(q *request) error {
+		if err := checkAPIVersion(q.r, vaultAPIVersions, TypeVault); err != nil {
+			return err
+		}
+		return notFound(q)
+	})
+	add("POST", base+"/locations/{location}/deletedVaults/{vaultName}/purge", router.Action("Microsoft.KeyVault/locations/deletedVaults/purge/action"), func(q *request) error {
+		if err := checkAPIVersion(q.r, vaultAPIVersions, TypeVault); err != nil {
+			return err
+		}
+		if live, err := h.vaults.VaultExists(q.ctx(), pathParam(q, "vaultName")); err != nil {
+			return err
+		} else if live {
+			return notFound(q)
+		}
+		q.w.WriteHeader(http.StatusOK)
+		return nil
+	})
 }

@@ -171,6 +171,16 @@ func (s *Service) Vault(ctx context.Context, sub, rg, name string) (storage.Vaul
 	return v, err
 }
 
+// VaultExists reports whether a live vault is named name, in any
+// subscription (vault names are global).
+func (s *Service) VaultExists(ctx context.Context, name string) (bool, error) {
+	_, err := s.store.GetVault(ctx, name)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // Vaults lists vaults (ARM).
 func (s *Service) Vaults(ctx context.Context, sub, rg string) ([]storage.Vault, error) {
 	return storage.All(func(p storage.Page) ([]storage.Vault, string, error) {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -198,6 +199,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 	must(st, b, 201, "agent pool mxpdel")
 
 	adminP := principal{AppID: w.admin.ClientID, Secret: w.admin.ClientSecret}
+	// An operation ID as a cluster DELETE hands out (the deleted resource's
+	// ID, base64url): the polling routes answer for it.
+	clusterOp := base64.RawURLEncoding.EncodeToString([]byte("1|" + rg + "/providers/Microsoft.ContainerService/managedClusters/mxc-gone"))
 	kvAdmin := w.tokenFor(t, adminP, kv)
 	for _, s := range []string{"mx-secret", "mx-gone"} {
 		st, b := w.raw(t, kvAdmin, "PUT", vaultHost, "/secrets/"+s+"?api-version=7.4", `{"value":"v1"}`)
@@ -281,6 +285,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{key: "POST /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/getServiceAccountSigningKey", path: rg + "/providers/Microsoft.ContainerService/managedClusters/mxc/getServiceAccountSigningKey" + av("2024-05-01"), body: `{}`, want: 200},
 		{key: "POST /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/rotateServiceAccountSigningKey", path: rg + "/providers/Microsoft.ContainerService/managedClusters/mxc/rotateServiceAccountSigningKey" + av("2024-05-01"), body: `{}`, want: 200},
 
+		{key: "POST /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/listClusterUserCredential", path: rg + "/providers/Microsoft.ContainerService/managedClusters/mxc/listClusterUserCredential" + av("2024-05-01"), want: 200},
+		{key: "POST /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/listClusterAdminCredential", path: rg + "/providers/Microsoft.ContainerService/managedClusters/mxc/listClusterAdminCredential" + av("2024-05-01"), want: 200},
+		{key: "POST /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/listClusterMonitoringUserCredential", path: rg + "/providers/Microsoft.ContainerService/managedClusters/mxc/listClusterMonitoringUserCredential" + av("2024-05-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.ContainerService/locations/{location}/operations/{operationId}", path: sub + "/providers/Microsoft.ContainerService/locations/westeurope/operations/" + clusterOp + av("2024-05-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.ContainerService/locations/{location}/operationresults/{operationId}", path: sub + "/providers/Microsoft.ContainerService/locations/westeurope/operationresults/" + clusterOp + av("2024-05-01"), want: 204},
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.KeyVault/deletedVaults", path: sub + "/providers/Microsoft.KeyVault/deletedVaults" + av("2023-07-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.KeyVault/locations/{location}/deletedVaults/{vaultName}", path: sub + "/providers/Microsoft.KeyVault/locations/westeurope/deletedVaults/mxkv-gone" + av("2023-07-01"), want: 404},
+		{key: "POST /subscriptions/{subscriptionId}/providers/Microsoft.KeyVault/locations/{location}/deletedVaults/{vaultName}/purge", path: sub + "/providers/Microsoft.KeyVault/locations/westeurope/deletedVaults/mxkv-gone/purge" + av("2023-07-01"), want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools", path: poolPath + av("2024-05-01"), want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{agentPoolName}", path: poolPath + "/nodepool1" + av("2024-05-01"), want: 200},
 		{key: "PUT /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{agentPoolName}", path: poolPath + "/mxp" + av("2024-05-01"), body: `{"properties":{}}`, want: 201},
@@ -391,7 +403,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.KeyVault/vaults/{vaultName}", path: rg + "/providers/Microsoft.KeyVault/vaults/mxkv-del" + av("2023-07-01"), want: 200},
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{agentPoolName}", path: poolPath + "/mxpdel" + av("2024-05-01"), want: 200},
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.HybridCompute/machines/{machineName}", path: rg + "/providers/Microsoft.HybridCompute/machines/mx-m-del" + av("2024-07-10"), want: 200},
-		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}", path: rg + "/providers/Microsoft.ContainerService/managedClusters/mxc-del" + av("2024-05-01"), want: 200},
+		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}", path: rg + "/providers/Microsoft.ContainerService/managedClusters/mxc-del" + av("2024-05-01"), want: 202},
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}", path: sub + "/resourceGroups/mx-del" + av("2021-04-01"), want: 200},
 	}
 

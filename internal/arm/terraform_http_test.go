@@ -1,0 +1,133 @@
+package arm_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/ward-id/ward/internal/server/servertest"
+)
+
+// The answers Terraform's azurerm provider (through go-azure-sdk) needs,
+// request by request as ../shared/reference/terraform.md lists them.
+
+// TestClusterDeleteIsLongRunning: go-azure-sdk takes only 202 with a
+// polling header, or 204, from DELETE managedClusters/{name}; it then polls
+// Azure-AsyncOperation (status Succeeded) or Location (204).
+func TestClusterDeleteIsLongRunning(t *testing.T) {
+	s := servertest.Start(t)
+	tok := s.Token(t, "https://management.azure.com/")
+	if _, _, err := s.Client.CreateOrUpdateGroup(context.Background(), s.Admin.SubscriptionID, "rg", "westeurope", nil); err != nil {
+		t.Fatal(err)
+	}
+	c := "/subscriptions/" + s.Admin.SubscriptionID + "/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c1"
+	const v = "?api-version=2025-02-01"
+	if resp, b := s.Do(t, "PUT", c+v, tok, strings.NewReader(`{"location":"westeurope"}`)); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT = %d %s", resp.StatusCode, b)
+	}
+	resp, b := s.Do(t, "DELETE", c+v, tok, nil)
+	if resp.StatusCode != http.StatusAccepted || len(b) != 0 {
+		t.Fatalf("DELETE = %d %q, want 202 without a body", resp.StatusCode, b)
+	}
+	if ra := resp.Header.Get("Retry-After"); ra != "0" {
+		t.Errorf("Retry-After = %q, want 0", ra)
+	}
+	poll := func(header string) (*http.Response, []byte) {
+		t.Helper()
+		u, err := url.Parse(resp.Header.Get(header))
+		if err != nil || !strings.HasPrefix(u.String(), s.URL+"/subscriptions/"+s.Admin.SubscriptionID+"/providers/Microsoft.ContainerService/locations/westeurope/") {
+			t.Fatalf("%s = %q, want a URL under the subscription's ContainerService location", header, resp.Header.Get(header))
+		}
+		return s.Do(t, "GET", u.RequestURI(), tok, nil)
+	}
+	if r, b := poll("Azure-AsyncOperation"); r.StatusCode != http.StatusOK || !strings.Contains(string(b), `"status":"Succeeded"`) {
+		t.Fatalf("GET Azure-AsyncOperation = %d %s, want 200 status Succeeded", r.StatusCode, b)
+	}
+	if r, b := poll("Location"); r.StatusCode != http.StatusNoContent {
+		t.Fatalf("GET Location = %d %s, want 204", r.StatusCode, b)
+	}
+	if r, b := s.Do(t, "GET", c+v, tok, nil); r.StatusCode != http.StatusNotFound {
+		t.Fatalf("GET after delete = %d %s, want 404", r.StatusCode, b)
+	}
+	ops := "/subscriptions/" + s.Admin.SubscriptionID + "/providers/Microsoft.ContainerService/locations/westeurope/operations/"
+	other := base64.RawURLEncoding.EncodeToString([]byte("1|/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c1"))
+	s.RunCases(t, []servertest.Case{
+		{Name: "deleted again", Method: "DELETE", Path: c + v, Token: tok, Status: http.StatusNoContent},
+		{Name: "an operation Ward did not hand out", Method: "GET", Path: ops + "nope" + v, Token: tok, Status: http.StatusNotFound, Code: "OperationNotFound"},
+		{Name: "another subscription's operation", Method: "GET", Path: ops + other + v, Token: tok, Status: http.StatusNotFound, Code: "OperationNotFound"},
+		{Name: "operation without api-version", Method: "GET", Path: ops + "nope", Token: tok, Status: http.StatusBadRequest, Code: "MissingApiVersionParameter"},
+		{Name: "operation anonymous", Method: "GET", Path: ops + "nope" + v, Status: http.StatusUnauthorized},
+	})
+}
+
+// TestClusterCredentials: azurerm lists a cluster's user credentials on
+// every read, and decodes {"kubeconfigs":[{"name","value"}]}.
+func TestClusterCredentials(t *testing.T) {
+	s := servertest.Start(t)
+	tok := s.Token(t, "https://management.azure.com/")
+	if _, _, err := s.Client.CreateOrUpdateGroup(context.Background(), s.Admin.SubscriptionID, "rg", "westeurope", nil); err != nil {
+		t.Fatal(err)
+	}
+	c := "/subscriptions/" + s.Admin.SubscriptionID + "/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c1"
+	const v = "?api-version=2025-02-01"
+	if resp, b := s.Do(t, "PUT", c+v, tok, strings.NewReader(`{"location":"westeurope","properties":{"dnsPrefix":"c1-dns"}}`)); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT = %d %s", resp.StatusCode, b)
+	}
+	for op, name := range map[string]string{"listClusterUserCredential": "clusterUser", "listClusterAdminCredential": "clusterAdmin", "listClusterMonitoringUserCredential": "clusterMonitoringUser"} {
+		resp, b := s.Do(t, "POST", c+"/"+op+v, tok, nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s = %d %s", op, resp.StatusCode, b)
+		}
+		var got struct {
+			Kubeconfigs []struct{ Name, Value string } `json:"kubeconfigs"`
+		}
+		if err := json.Unmarshal(b, &got); err != nil || len(got.Kubeconfigs) != 1 || got.Kubeconfigs[0].Name != name {
+			t.Fatalf("POST %s = %s (%v), want one kubeconfig named %s", op, b, err, name)
+		}
+		kc, err := base64.StdEncoding.DecodeString(got.Kubeconfigs[0].Value)
+		if err != nil {
+			t.Fatalf("%s: value is not base64: %v", op, err)
+		}
+		for _, want := range []string{"kind: Config", "server: https://c1-dns.westeurope.ward.invalid:443", "name: " + name + "_rg_c1", "not its Kubernetes"} {
+			if !strings.Contains(string(kc), want) {
+				t.Errorf("%s kubeconfig lacks %q:\n%s", op, want, kc)
+			}
+		}
+	}
+	s.RunCases(t, []servertest.Case{
+		{Name: "absent cluster", Method: "POST", Path: strings.TrimSuffix(c, "c1") + "nope/listClusterUserCredential" + v, Token: tok, Status: http.StatusNotFound, Code: "ResourceNotFound"},
+		{Name: "anonymous", Method: "POST", Path: c + "/listClusterUserCredential" + v, Status: http.StatusUnauthorized},
+	})
+}
+
+// TestDeletedVaults: before creating a vault azurerm reads the deleted
+// vault of its name (must be 404), and after destroying one it purges it
+// (200 or 202).
+func TestDeletedVaults(t *testing.T) {
+	s := servertest.Start(t)
+	tok := s.Token(t, "https://management.azure.com/")
+	if _, _, err := s.Client.CreateOrUpdateGroup(context.Background(), s.Admin.SubscriptionID, "rg", "westeurope", nil); err != nil {
+		t.Fatal(err)
+	}
+	sub := "/subscriptions/" + s.Admin.SubscriptionID
+	vault := sub + "/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/tfvault1"
+	deleted := sub + "/providers/Microsoft.KeyVault/locations/westeurope/deletedVaults/tfvault1"
+	const v = "?api-version=2023-07-01"
+	s.RunCases(t, []servertest.Case{
+		{Name: "no deleted vault before create", Method: "GET", Path: deleted + v, Token: tok, Status: http.StatusNotFound, Code: "ResourceNotFound"},
+		{Name: "vault created", Method: "PUT", Path: vault + v, Token: tok, Body: `{"location":"westeurope","properties":{"tenantId":"` + s.Admin.TenantID + `","sku":{"family":"A","name":"standard"}}}`, Status: http.StatusCreated},
+		{Name: "a live vault is no deleted vault", Method: "GET", Path: deleted + v, Token: tok, Status: http.StatusNotFound, Code: "ResourceNotFound"},
+		{Name: "a live vault is not purged", Method: "POST", Path: deleted + "/purge" + v, Token: tok, Status: http.StatusNotFound, Code: "ResourceNotFound"},
+		{Name: "vault still there", Method: "GET", Path: vault + v, Token: tok, Status: http.StatusOK},
+		{Name: "vault deleted", Method: "DELETE", Path: vault + v, Token: tok, Status: http.StatusOK},
+		{Name: "purged after delete", Method: "POST", Path: deleted + "/purge" + v, Token: tok, Status: http.StatusOK},
+		{Name: "no deleted vault after purge", Method: "GET", Path: deleted + v, Token: tok, Status: http.StatusNotFound, Code: "ResourceNotFound"},
+		{Name: "deleted vaults list empty", Method: "GET", Path: sub + "/providers/Microsoft.KeyVault/deletedVaults" + v, Token: tok, Status: http.StatusOK, Contains: `"value":[]`},
+		{Name: "purge without api-version", Method: "POST", Path: deleted + "/purge", Token: tok, Status: http.StatusBadRequest, Code: "MissingApiVersionParameter"},
+		{Name: "purge anonymous", Method: "POST", Path: deleted + "/purge" + v, Status: http.StatusUnauthorized},
+	})
+}
