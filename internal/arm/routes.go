@@ -34,6 +34,7 @@ func (h *Handler) Mount(mux *router.Mux) {
 		t.mount(h, mux)
 	}
 	h.mountProviders(add)
+	h.mountGenericResources(add)
 	if h.vaults != nil {
 		h.mountDeletedVaults(add)
 	}

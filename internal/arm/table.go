@@ -43,6 +43,9 @@ func (q *request) name(i int) string { return q.id.Types[i].Name }
 // provider and feature routes.
 var subscriptionProvidersRE = regexp.MustCompile(`(?i)^/subscriptions/([^/]+)/providers(?:$|/)`)
 
+// resourcesListRE matches the paths of the generic resource lists.
+var resourcesListRE = regexp.MustCompile(`(?i)^/subscriptions/([^/]+)(?:/resourceGroups/([^/]+))?/resources$`)
+
 // parseRequest parses r's path once into a request.
 func parseRequest(w http.ResponseWriter, r *http.Request) *request {
 	q := &request{w: w, r: r, scope: "/"}
@@ -58,6 +61,13 @@ func parseRequest(w http.ResponseWriter, r *http.Request) *request {
 		// The provider and feature routes (providers.go) are
 		// subscription-level operations, not resource IDs.
 		q.id, q.idErr, q.scope = resourceid.ID{Subscription: m[1]}, nil, resourceid.SubscriptionID(m[1])
+		return q
+	}
+	if m := resourcesListRE.FindStringSubmatch(r.URL.Path); q.idErr != nil && m != nil {
+		// The generic resource lists (genericresources.go) end in a
+		// collection of no provider.
+		q.id, q.idErr = resourceid.ID{Subscription: m[1], ResourceGroup: m[2]}, nil
+		q.scope = scopeOf(q.id)
 		return q
 	}
 	if q.idErr != nil {

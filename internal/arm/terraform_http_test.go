@@ -131,3 +131,84 @@ func TestDeletedVaults(t *testing.T) {
 		{Name: "purge anonymous", Method: "POST", Path: deleted + "/purge" + v, Status: http.StatusUnauthorized},
 	})
 }
+
+// TestGenericResourceLists: azurerm lists a group's resources before
+// deleting the group, and finds a vault by URI through the subscription's
+// resources filtered on resourceType (api-version 2015-11-01).
+func TestGenericResourceLists(t *testing.T) {
+	s := servertest.Start(t)
+	tok := s.Token(t, "https://management.azure.com/")
+	ctx := context.Background()
+	for _, g := range []string{"rg", "other", "empty"} {
+		if _, _, err := s.Client.CreateOrUpdateGroup(ctx, s.Admin.SubscriptionID, g, "westeurope", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sub := "/subscriptions/" + s.Admin.SubscriptionID
+	put := func(path, body string) {
+		t.Helper()
+		if resp, b := s.Do(t, "PUT", path, tok, strings.NewReader(body)); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("PUT %s = %d %s", path, resp.StatusCode, b)
+		}
+	}
+	put(sub+"/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1?api-version=2023-01-31", `{"location":"westeurope","tags":{"team":"a"}}`)
+	put(sub+"/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1/federatedIdentityCredentials/fic1?api-version=2023-01-31",
+		`{"properties":{"issuer":"https://issuer.example.com","subject":"s","audiences":["api://AzureADTokenExchange"]}}`)
+	put(sub+"/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/tfkv1?api-version=2023-07-01", `{"location":"westeurope","properties":{"tenantId":"`+s.Admin.TenantID+`","sku":{"family":"A","name":"standard"}}}`)
+	put(sub+"/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c1?api-version=2025-02-01", `{"location":"westeurope"}`)
+	put(sub+"/resourceGroups/other/providers/Microsoft.KeyVault/vaults/tfkv2?api-version=2023-07-01", `{"location":"northeurope","properties":{"tenantId":"`+s.Admin.TenantID+`","sku":{"family":"A","name":"standard"}}}`)
+	put(sub+"/resourceGroups/other/providers/Microsoft.HybridCompute/machines/m1?api-version=2024-07-10", `{"location":"westeurope"}`)
+
+	list := func(t *testing.T, path string) []map[string]any {
+		t.Helper()
+		resp, b := s.Do(t, "GET", path, tok, nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s = %d %s", path, resp.StatusCode, b)
+		}
+		var got struct{ Value []map[string]any }
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatal(err)
+		}
+		return got.Value
+	}
+	names := func(items []map[string]any) string {
+		var out []string
+		for _, it := range items {
+			out = append(out, it["type"].(string)+"/"+it["name"].(string))
+		}
+		return strings.Join(out, " ")
+	}
+	filter := func(f string) string { return "&$filter=" + url.QueryEscape(f) }
+	for _, tc := range []struct{ name, path, want string }{
+		{"a group's resources, no child resources", sub + "/resourceGroups/rg/resources?api-version=2021-04-01",
+			"Microsoft.ContainerService/managedClusters/c1 Microsoft.KeyVault/vaults/tfkv1 Microsoft.ManagedIdentity/userAssignedIdentities/id1"},
+		{"an empty group", sub + "/resourceGroups/empty/resources?api-version=2021-04-01", ""},
+		{"a subscription's vaults, as azurerm asks", sub + "/resources?api-version=2015-11-01" + filter("resourceType eq 'Microsoft.KeyVault/vaults'"),
+			"Microsoft.KeyVault/vaults/tfkv2 Microsoft.KeyVault/vaults/tfkv1"},
+		{"type in another case", sub + "/resources?api-version=2015-11-01" + filter("resourceType eq 'microsoft.keyvault/VAULTS'"),
+			"Microsoft.KeyVault/vaults/tfkv2 Microsoft.KeyVault/vaults/tfkv1"},
+		{"type and name", sub + "/resources?api-version=2025-04-01" + filter("resourceType eq 'Microsoft.KeyVault/vaults' and name eq 'tfkv2'"), "Microsoft.KeyVault/vaults/tfkv2"},
+		{"by location", sub + "/resources?api-version=2025-04-01" + filter("location eq 'northeurope'"), "Microsoft.KeyVault/vaults/tfkv2"},
+		// Sorted by ID; the cluster's kubelet identity is in its node group.
+		{"a whole subscription", sub + "/resources?api-version=2021-04-01",
+			"Microsoft.ManagedIdentity/userAssignedIdentities/c1-agentpool Microsoft.HybridCompute/machines/m1 Microsoft.KeyVault/vaults/tfkv2 " +
+				"Microsoft.ContainerService/managedClusters/c1 Microsoft.KeyVault/vaults/tfkv1 Microsoft.ManagedIdentity/userAssignedIdentities/id1"},
+		{"by group", sub + "/resources?api-version=2021-04-01" + filter("resourceGroup eq 'OTHER'"), "Microsoft.HybridCompute/machines/m1 Microsoft.KeyVault/vaults/tfkv2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := names(list(t, tc.path)); got != tc.want {
+				t.Fatalf("GET %s = %q, want %q", tc.path, got, tc.want)
+			}
+		})
+	}
+	if got := list(t, sub + "/resourceGroups/rg/resources?api-version=2021-04-01"); len(got) == 0 || got[2]["location"] != "westeurope" ||
+		got[2]["id"] != sub+"/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1" || got[2]["tags"].(map[string]any)["team"] != "a" {
+		t.Fatalf("identity as a generic resource = %v", got)
+	}
+	s.RunCases(t, []servertest.Case{
+		{Name: "absent group", Method: "GET", Path: sub + "/resourceGroups/nope/resources?api-version=2021-04-01", Token: tok, Status: http.StatusNotFound, Code: "ResourceGroupNotFound"},
+		{Name: "a filter Ward does not answer", Method: "GET", Path: sub + "/resources?api-version=2021-04-01" + filter("substringof('kv', name)"), Token: tok, Status: http.StatusBadRequest, Code: "InvalidFilterInQueryString"},
+		{Name: "no api-version", Method: "GET", Path: sub + "/resources", Token: tok, Status: http.StatusBadRequest, Code: "MissingApiVersionParameter"},
+		{Name: "anonymous", Method: "GET", Path: sub + "/resources?api-version=2021-04-01", Status: http.StatusUnauthorized},
+	})
+}

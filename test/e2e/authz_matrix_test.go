@@ -318,6 +318,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{key: "POST /{scope...}/providers/Microsoft.Authorization/checkAccess", path: sub + "/providers/Microsoft.Authorization/checkAccess" + av("2022-04-01"), noRole: 200, want: 200},
 
 		{key: "GET /subscriptions/{subscriptionId}/providers", path: sub + "/providers" + av("2021-04-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resources", path: sub + "/resources" + av("2015-11-01") + "&$filter=" + url.QueryEscape("resourceType eq 'Microsoft.KeyVault/vaults'"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/resources", path: rg + "/resources" + av("2021-04-01"), want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/providers/{resourceProviderNamespace}", path: sub + "/providers/Microsoft.ContainerService" + av("2021-04-01"), want: 200},
 		{key: "POST /subscriptions/{subscriptionId}/providers/{resourceProviderNamespace}/register", path: sub + "/providers/Microsoft.ContainerService/register" + av("2021-04-01"), want: 200},
 		{key: "POST /subscriptions/{subscriptionId}/providers/{resourceProviderNamespace}/unregister", path: sub + "/providers/Microsoft.ContainerService/unregister" + av("2021-04-01"), want: 409},
