@@ -35,7 +35,7 @@ func (h *Handler) mountOperations(add func(method, pattern string, a router.Acce
 			return err
 		}
 		writeJSON(q.w, http.StatusOK, map[string]string{
-			"id": resourceid.SubscriptionID(q.id.Subscription) + "/providers/" + namespace + "/locations/" + pathParam(q, "location") + "/operations/" + pathParam(q, "operationId"),
+			"id":   resourceid.SubscriptionID(q.id.Subscription) + "/providers/" + namespace + "/locations/" + pathParam(q, "location") + "/operations/" + pathParam(q, "operationId"),
 			"name": pathParam(q, "operationId"), "status": "Succeeded",
 			"startTime": op.at.Format(time.RFC3339), "endTime": op.at.Format(time.RFC3339),
 		})

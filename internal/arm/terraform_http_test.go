@@ -201,7 +201,7 @@ func TestGenericResourceLists(t *testing.T) {
 			}
 		})
 	}
-	if got := list(t, sub + "/resourceGroups/rg/resources?api-version=2021-04-01"); len(got) == 0 || got[2]["location"] != "westeurope" ||
+	if got := list(t, sub+"/resourceGroups/rg/resources?api-version=2021-04-01"); len(got) == 0 || got[2]["location"] != "westeurope" ||
 		got[2]["id"] != sub+"/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1" || got[2]["tags"].(map[string]any)["team"] != "a" {
 		t.Fatalf("identity as a generic resource = %v", got)
 	}
