@@ -98,7 +98,63 @@ func agentPoolProfiles(c clusters.Cluster) []agentPoolProfile {
 	return out
 }
 
-func (h *Handler) toCluster(r *http.Request, c clusters.Cluster) clusterJSON {
+// toCluster is a cluster's answer: what Ward computes, with what the user
+// declared filled in (echo.go).
+func (h *Handler) toCluster(r *http.Request, c clusters.Cluster) any {
+	j := h.clusterView(r, c)
+	echoed := sentAgentPools(c.Spec.Echo)
+	if echoed {
+		// The node pools the user declared answer as sent, each completed
+		// with what AKS adds to a pool.
+		j.Properties.AgentPoolProfiles = nil
+	}
+	v, err := withEcho(j, c.Spec.Echo)
+	if err != nil {
+		return j
+	}
+	if m, ok := v.(map[string]any); ok && echoed {
+		def := agentPoolProfiles(c)
+		if len(def) > 0 {
+			fillPools(m, def[0])
+		}
+	}
+	return v
+}
+
+// sentAgentPools reports whether a stored echo declares agent pools.
+func sentAgentPools(echo json.RawMessage) bool {
+	var b struct {
+		Properties struct {
+			AgentPoolProfiles []json.RawMessage `json:"agentPoolProfiles"`
+		} `json:"properties"`
+	}
+	return json.Unmarshal(echo, &b) == nil && len(b.Properties.AgentPoolProfiles) > 0
+}
+
+// fillPools completes each of answer's properties.agentPoolProfiles with
+// def's fields it lacks.
+func fillPools(answer map[string]any, def agentPoolProfile) {
+	props, _ := answer["properties"].(map[string]any)
+	pools, _ := props["agentPoolProfiles"].([]any)
+	b, err := json.Marshal(def)
+	if err != nil {
+		return
+	}
+	for _, p := range pools {
+		pm, ok := p.(map[string]any)
+		if !ok {
+			continue
+		}
+		var d map[string]any
+		if decodeNumbers(b, &d) != nil {
+			return
+		}
+		delete(d, "name")
+		fillFrom(pm, d)
+	}
+}
+
+func (h *Handler) clusterView(r *http.Request, c clusters.Cluster) clusterJSON {
 	j := clusterJSON{ID: "/subscriptions/" + c.SubscriptionID + "/resourcegroups/" + c.ResourceGroup + "/providers/Microsoft.ContainerService/managedClusters/" + c.Name,
 		Name: c.Name, Type: TypeManagedCluster, Location: c.Location, Tags: c.Tags}
 	if j.Tags == nil {
@@ -171,10 +227,37 @@ type clusterBody struct {
 		} `json:"securityProfile"`
 		NetworkProfile json.RawMessage `json:"networkProfile"`
 	} `json:"properties"`
+	raw json.RawMessage
 }
 
-func (b clusterBody) request() clusters.Request {
-	req := clusters.Request{Location: b.Location, Tags: b.Tags}
+// UnmarshalJSON keeps the body as sent besides decoding it: what Ward
+// does not model is stored and echoed (echo.go).
+func (b *clusterBody) UnmarshalJSON(data []byte) error {
+	type plain clusterBody
+	if err := json.Unmarshal(data, (*plain)(b)); err != nil {
+		return err
+	}
+	b.raw = append([]byte(nil), data...)
+	return nil
+}
+
+// clusterEchoDrop are the paths of a cluster request not echoed: stored
+// as fields (the network profile, bring-your-own keys) or computed.
+var clusterEchoDrop = [][]string{
+	{"properties", "networkProfile"},
+	{"properties", "oidcIssuerProfile", "wardServiceAccountKeys"},
+	{"properties", "provisioningState"},
+	{"properties", "powerState"},
+	{"properties", "fqdn"},
+	{"id"}, {"name"}, {"type"},
+}
+
+func (b clusterBody) request() (clusters.Request, error) {
+	echo, err := echoOf(b.raw, clusterEchoDrop...)
+	if err != nil {
+		return clusters.Request{}, err
+	}
+	req := clusters.Request{Location: b.Location, Tags: b.Tags, Echo: echo}
 	if b.Identity != nil {
 		req.IdentityType = b.Identity.Type
 		for id := range b.Identity.UserAssignedIdentities {
@@ -195,7 +278,7 @@ func (b clusterBody) request() clusters.Request {
 		}
 		req.NetworkProfile = p.NetworkProfile
 	}
-	return req
+	return req, nil
 }
 
 // serviceAccountToken serves POST .../managedClusters/{c}/getServiceAccountToken,

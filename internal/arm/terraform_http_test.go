@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -211,4 +212,118 @@ func TestGenericResourceLists(t *testing.T) {
 		{Name: "no api-version", Method: "GET", Path: sub + "/resources", Token: tok, Status: http.StatusBadRequest, Code: "MissingApiVersionParameter"},
 		{Name: "anonymous", Method: "GET", Path: sub + "/resources?api-version=2021-04-01", Status: http.StatusUnauthorized},
 	})
+}
+
+// TestClusterEchoesWhatWasSent: a GET of a cluster reproduces every
+// property of the PUT, even those Ward does not act on, so a Terraform
+// plan shows no drift; secrets are not echoed.
+func TestClusterEchoesWhatWasSent(t *testing.T) {
+	s := servertest.Start(t)
+	tok := s.Token(t, "https://management.azure.com/")
+	if _, _, err := s.Client.CreateOrUpdateGroup(context.Background(), s.Admin.SubscriptionID, "rg", "westeurope", nil); err != nil {
+		t.Fatal(err)
+	}
+	rg := "/subscriptions/" + s.Admin.SubscriptionID + "/resourceGroups/rg"
+	idPath := rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/tf-cp"
+	if resp, b := s.Do(t, "PUT", idPath+"?api-version=2023-01-31", tok, strings.NewReader(`{"location":"westeurope"}`)); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("identity: %d %s", resp.StatusCode, b)
+	}
+	c := rg + "/providers/Microsoft.ContainerService/managedClusters/tf1"
+	const v = "?api-version=2025-02-01"
+	// The body azurerm sends for a small azurerm_kubernetes_cluster.
+	sent := `{"location":"westeurope","tags":{"env":"test"},
+		"identity":{"type":"UserAssigned","userAssignedIdentities":{"` + idPath + `":{}}},
+		"sku":{"name":"Base","tier":"Free"},
+		"properties":{"dnsPrefix":"tf1","enableRBAC":true,"disableLocalAccounts":false,
+			"agentPoolProfiles":[{"name":"default","count":2,"vmSize":"Standard_D2_v2","mode":"System","type":"VirtualMachineScaleSets","osDiskSizeGB":128,"maxPods":110,
+				"enableAutoScaling":false,"nodeLabels":{},"tags":{},"upgradeSettings":{"maxSurge":"10%"}}],
+			"addonProfiles":{"azurepolicy":{"enabled":false},"omsagent":{"enabled":false}},
+			"apiServerAccessProfile":{"enablePrivateCluster":false,"authorizedIPRanges":[]},
+			"autoUpgradeProfile":{"upgradeChannel":"none","nodeOSUpgradeChannel":"NodeImage"},
+			"azureMonitorProfile":{"metrics":{"enabled":false}},
+			"networkProfile":{"networkPlugin":"kubenet","loadBalancerSku":"standard","outboundType":"loadBalancer","serviceCidr":"10.0.0.0/16","dnsServiceIP":"10.0.0.10"},
+			"oidcIssuerProfile":{"enabled":true},"securityProfile":{"workloadIdentity":{"enabled":true}},
+			"windowsProfile":{"adminUsername":"azureuser","adminPassword":"Sup3r-secret!"}}}`
+	resp, b := s.Do(t, "PUT", c+v, tok, strings.NewReader(sent))
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT = %d %s", resp.StatusCode, b)
+	}
+	check := func(t *testing.T, what string, body []byte) {
+		t.Helper()
+		var want, got map[string]any
+		if err := json.Unmarshal([]byte(sent), &want); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatalf("%s: %v %s", what, err, body)
+		}
+		delete(want["properties"].(map[string]any)["windowsProfile"].(map[string]any), "adminPassword")
+		for _, d := range diffSent("", want, got) {
+			t.Errorf("%s: %s", what, d)
+		}
+		if strings.Contains(string(body), "Sup3r-secret") {
+			t.Errorf("%s echoes the admin password: %s", what, body)
+		}
+		// Ward's own answers are still there.
+		for _, must := range []string{`"issuerURL":"` + s.URL, `"provisioningState":"Succeeded"`, `"kubeletidentity"`} {
+			if !strings.Contains(string(body), must) {
+				t.Errorf("%s lacks %s: %s", what, must, body)
+			}
+		}
+	}
+	check(t, "PUT answer", b)
+	_, b = s.Do(t, "GET", c+v, tok, nil)
+	check(t, "GET", b)
+	_, b = s.Do(t, "GET", rg+"/providers/Microsoft.ContainerService/managedClusters"+v, tok, nil)
+	var l struct{ Value []json.RawMessage }
+	if err := json.Unmarshal(b, &l); err != nil || len(l.Value) != 1 {
+		t.Fatalf("list: %v %s", err, b)
+	}
+	check(t, "list", l.Value[0])
+
+	// An update that leaves a property out keeps it (as Ward keeps every
+	// modelled one); null removes it.
+	resp, b = s.Do(t, "PUT", c+v, tok, strings.NewReader(`{"properties":{"autoUpgradeProfile":{"upgradeChannel":"stable"},"addonProfiles":null}}`))
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"upgradeChannel":"stable"`) || strings.Contains(string(b), "azurepolicy") ||
+		!strings.Contains(string(b), `"azureMonitorProfile":{"metrics":{"enabled":false}}`) {
+		t.Fatalf("update = %d %s", resp.StatusCode, b)
+	}
+	if resp, b := s.Do(t, "PUT", c+v, tok, strings.NewReader(`{"properties":{"addonProfiles":{"x":"`+strings.Repeat("a", 70<<10)+`"}}}`)); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("an oversized body = %d %.200s, want 400", resp.StatusCode, b)
+	}
+}
+
+// diffSent lists where got lacks or changes a value of sent.
+func diffSent(path string, sent, got any) []string {
+	switch s := sent.(type) {
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok {
+			return []string{fmt.Sprintf("%s = %v, want an object", path, got)}
+		}
+		var out []string
+		for k, v := range s {
+			gv, ok := g[k]
+			if !ok {
+				out = append(out, fmt.Sprintf("%s.%s missing (sent %v)", path, k, v))
+				continue
+			}
+			out = append(out, diffSent(path+"."+k, v, gv)...)
+		}
+		return out
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(s) {
+			return []string{fmt.Sprintf("%s = %v, want %v", path, got, sent)}
+		}
+		var out []string
+		for i := range s {
+			out = append(out, diffSent(fmt.Sprintf("%s[%d]", path, i), s[i], g[i])...)
+		}
+		return out
+	}
+	if fmt.Sprint(sent) != fmt.Sprint(got) {
+		return []string{fmt.Sprintf("%s = %v, want %v", path, got, sent)}
+	}
+	return nil
 }

@@ -215,8 +215,8 @@ func clusterRefOf(q *request) storage.ClusterRef {
 
 func (h *Handler) clusterType() *resourceType {
 	const prov = "/providers/Microsoft.ContainerService/managedClusters"
-	view := func(q *request) func(clusters.Cluster) clusterJSON {
-		return func(c clusters.Cluster) clusterJSON { return h.toCluster(q.r, c) }
+	view := func(q *request) func(clusters.Cluster) any {
+		return func(c clusters.Cluster) any { return h.toCluster(q.r, c) }
 	}
 	t := &resourceType{
 		rbacType: TypeManagedCluster, apiType: TypeManagedCluster, versions: clusterAPIVersions,
@@ -231,7 +231,10 @@ func (h *Handler) clusterType() *resourceType {
 			if err := decodeBody(q.r, &b); err != nil {
 				return nil, false, err
 			}
-			req := b.request()
+			req, err := b.request()
+			if err != nil {
+				return nil, false, err
+			}
 			req.CanUse = h.linkedIdentityCheck(q)
 			return putOf(view(q))(h.clusters.Put(q.ctx(), clusterRefOf(q), req))
 		},

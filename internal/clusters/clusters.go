@@ -47,6 +47,11 @@ type Request struct {
 	// NetworkProfile replaces the stored network profile when set (a JSON
 	// object, echoed as sent).
 	NetworkProfile json.RawMessage
+	// Echo is the request's JSON as sent, less what is stored elsewhere
+	// and secrets: Ward acts on none of it but answers with it, so what
+	// the user declared reads back unchanged (arm/echo.go has the rule).
+	// An update merges into the stored one (mergeEcho).
+	Echo json.RawMessage
 	// CanUse checks that the caller may attach the user-assigned identity
 	// with this resource ID (ARM's linked authorization:
 	// Microsoft.ManagedIdentity/userAssignedIdentities/assign/action on it).

@@ -2,6 +2,7 @@ package clusters
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -88,6 +89,9 @@ func merge(old *Cluster, req Request, r resolved, o origin) (Cluster, error) {
 		}
 		c.Spec.NetworkProfile = append([]byte(nil), np...)
 	}
+	if len(req.Echo) > 0 {
+		c.Spec.Echo = mergeEcho(c.Spec.Echo, req.Echo)
+	}
 	if c.Spec.WorkloadIdentity && !c.Spec.OIDCIssuer {
 		return Cluster{}, invalid("Enabling workload identity requires enabling the OIDC issuer feature (--enable-oidc-issuer).")
 	}
@@ -115,4 +119,37 @@ func merge(old *Cluster, req Request, r resolved, o origin) (Cluster, error) {
 	}
 	c.UpdatedAt = o.now
 	return c, nil
+}
+
+// mergeEcho merges a request's echo (the JSON it sent, see Request.Echo) into an earlier one for an update that
+// does not repeat every property: top-level keys and keys of "properties"
+// the update sent replace the earlier ones (null removes one), the others
+// stay, as Ward keeps modelled properties an update leaves out.
+func mergeEcho(old, upd json.RawMessage) json.RawMessage {
+	if len(old) == 0 {
+		return upd
+	}
+	var o, u map[string]any
+	if json.Unmarshal(old, &o) != nil || o == nil {
+		return upd
+	}
+	if json.Unmarshal(upd, &u) != nil {
+		return old
+	}
+	for k, v := range u {
+		op, ook := o[k].(map[string]any)
+		up, uok := v.(map[string]any)
+		if k == "properties" && ook && uok {
+			for pk, pv := range up {
+				op[pk] = pv
+			}
+			continue
+		}
+		o[k] = v
+	}
+	out, err := json.Marshal(o)
+	if err != nil {
+		return upd
+	}
+	return out
 }

@@ -242,6 +242,9 @@ type ClusterSpec struct {
 	// JSON object): Ward runs no network, but answers with what the user
 	// declared, as AKS does.
 	NetworkProfile json.RawMessage `json:"networkProfile,omitempty"`
+	// Echo is the rest of the JSON the user sent (a JSON object), answered
+	// back wherever Ward's own answer has no value: see clusters.Request.
+	Echo json.RawMessage `json:"echo,omitempty"`
 }
 
 // DefaultNodePool is the node pool every cluster has, as AKS names its

@@ -1,0 +1,136 @@
+package arm
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/ward-id/ward/internal/armerr"
+)
+
+// Echoing what the user declared. A Terraform plan compares every
+// property it sent with what the GET answers, so a property Ward does not
+// act on (addonProfiles, autoUpgradeProfile, …) must still come back, or
+// every plan shows drift and some force a replacement. The rule, for the
+// types that store a request's JSON as sent (clusters: ClusterSpec.Echo):
+//
+//   - the answer Ward computes wins wherever it has a value;
+//   - every property the request had and the answer lacks (absent or
+//     null) is filled in from the request, at any depth of objects;
+//   - an object key the answer spells in another case than the request
+//     (resource IDs: ARM compares them in any case) is spelled as sent.
+//
+// Secrets a request may carry and Azure never answers with are dropped
+// before storing (echoSecrets).
+
+// maxEcho bounds the stored request JSON of one resource.
+const maxEcho = 64 << 10
+
+// echoSecrets are the properties Azure takes but never returns.
+var echoSecrets = [][]string{
+	{"properties", "windowsProfile", "adminPassword"},
+	{"properties", "servicePrincipalProfile", "secret"},
+}
+
+// echoOf is what to store of a request body: its JSON without location
+// and tags (stored as fields), the given read-only or separately stored
+// paths, and secrets. A body that is not an object stores nothing.
+func echoOf(body []byte, drop ...[]string) (json.RawMessage, error) {
+	var m map[string]any
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	if err := d.Decode(&m); err != nil || m == nil {
+		return nil, nil
+	}
+	delete(m, "location")
+	delete(m, "tags")
+	for _, path := range append(append([][]string{}, echoSecrets...), drop...) {
+		deletePath(m, path)
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) > maxEcho {
+		return nil, newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, fmt.Sprintf("The request's properties are larger than the %d bytes Ward stores for a resource.", maxEcho))
+	}
+	return out, nil
+}
+
+func deletePath(m map[string]any, path []string) {
+	for i, k := range path {
+		if i == len(path)-1 {
+			delete(m, k)
+			return
+		}
+		next, ok := m[k].(map[string]any)
+		if !ok {
+			return
+		}
+		m = next
+	}
+}
+
+// withEcho is answer (any JSON-marshalable object) with the stored echo
+// filled in by the rule above.
+func withEcho(answer any, echo json.RawMessage) (any, error) {
+	if len(echo) == 0 {
+		return answer, nil
+	}
+	b, err := json.Marshal(answer)
+	if err != nil {
+		return nil, err
+	}
+	var dst, src map[string]any
+	if err := decodeNumbers(b, &dst); err != nil {
+		return nil, err
+	}
+	if err := decodeNumbers(echo, &src); err != nil || src == nil {
+		return answer, nil
+	}
+	fillFrom(dst, src)
+	return dst, nil
+}
+
+func decodeNumbers(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	return d.Decode(v)
+}
+
+// fillFrom fills dst's gaps from src, and spells dst's keys as src does.
+func fillFrom(dst, src map[string]any) {
+	for k, sv := range src {
+		dk, found := k, false
+		if _, ok := dst[k]; ok {
+			found = true
+		} else {
+			for existing := range dst {
+				if strings.EqualFold(existing, k) {
+					dk, found = existing, true
+					break
+				}
+			}
+		}
+		if !found {
+			dst[k] = sv
+			continue
+		}
+		dv := dst[dk]
+		if dk != k {
+			delete(dst, dk)
+			dst[k] = dv
+		}
+		if dv == nil {
+			dst[k] = sv
+			continue
+		}
+		dm, dok := dv.(map[string]any)
+		sm, sok := sv.(map[string]any)
+		if dok && sok {
+			fillFrom(dm, sm)
+		}
+	}
+}
