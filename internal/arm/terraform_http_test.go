@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -326,4 +327,49 @@ func diffSent(path string, sent, got any) []string {
 		return []string{fmt.Sprintf("%s = %v, want %v", path, got, sent)}
 	}
 	return nil
+}
+
+// TestVaultEchoesWhatWasSent: a vault answers with the properties azurerm
+// sends (createMode, soft-delete settings, publicNetworkAccess as sent).
+func TestVaultEchoesWhatWasSent(t *testing.T) {
+	s := servertest.Start(t)
+	tok := s.Token(t, "https://management.azure.com/")
+	if _, _, err := s.Client.CreateOrUpdateGroup(context.Background(), s.Admin.SubscriptionID, "rg", "westeurope", nil); err != nil {
+		t.Fatal(err)
+	}
+	vault := "/subscriptions/" + s.Admin.SubscriptionID + "/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/tfkv-echo"
+	const v = "?api-version=2023-07-01"
+	sent := `{"location":"westeurope","tags":{"env":"test"},"properties":{"tenantId":"` + s.Admin.TenantID + `","sku":{"family":"A","name":"standard"},
+		"createMode":"default","enableSoftDelete":true,"softDeleteRetentionInDays":7,"enablePurgeProtection":false,
+		"enabledForDeployment":false,"enabledForDiskEncryption":false,"enabledForTemplateDeployment":false,
+		"enableRbacAuthorization":true,"publicNetworkAccess":"Disabled","networkAcls":{"bypass":"AzureServices","defaultAction":"Deny","ipRules":[],"virtualNetworkRules":[]}}}`
+	for _, step := range []struct {
+		method string
+		want   int
+	}{{"PUT", http.StatusCreated}, {"GET", http.StatusOK}} {
+		var body io.Reader
+		if step.method == "PUT" {
+			body = strings.NewReader(sent)
+		}
+		resp, b := s.Do(t, step.method, vault+v, tok, body)
+		if resp.StatusCode != step.want {
+			t.Fatalf("%s = %d %s", step.method, resp.StatusCode, b)
+		}
+		var want, got map[string]any
+		_ = json.Unmarshal([]byte(sent), &want)
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range diffSent("", want, got) {
+			t.Errorf("%s: %s", step.method, d)
+		}
+		if !strings.Contains(string(b), `"vaultUri":"https://tfkv-echo.`) {
+			t.Errorf("%s lacks Ward's vaultUri: %s", step.method, b)
+		}
+	}
+	// A PUT replaces what was declared, as ARM's PUT does.
+	resp, b := s.Do(t, "PUT", vault+v, tok, strings.NewReader(`{"location":"westeurope","properties":{"tenantId":"`+s.Admin.TenantID+`","sku":{"family":"A","name":"standard"}}}`))
+	if resp.StatusCode != http.StatusOK || strings.Contains(string(b), "createMode") || !strings.Contains(string(b), `"publicNetworkAccess":"Enabled"`) {
+		t.Fatalf("PUT without them = %d %s", resp.StatusCode, b)
+	}
 }

@@ -201,7 +201,11 @@ func (h *Handler) vaultType() *resourceType {
 			if b.Properties != nil {
 				sku = b.Properties.SKU.Name
 			}
-			return putOf(h.toVault)(h.vaults.PutVault(q.ctx(), q.id.Subscription, q.group(), q.name(0), b.Location, h.tenantID, sku, b.Tags))
+			echo, err := echoOf(b.raw, vaultEchoDrop...)
+			if err != nil {
+				return nil, false, err
+			}
+			return putOf(h.toVault)(h.vaults.PutVault(q.ctx(), q.id.Subscription, q.group(), q.name(0), b.Location, h.tenantID, sku, b.Tags, echo))
 		},
 		del: func(q *request) (bool, error) {
 			return h.vaults.DeleteVault(q.ctx(), q.id.Subscription, q.group(), q.name(0))

@@ -1,6 +1,7 @@
 package arm
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -41,7 +42,27 @@ type vaultJSON struct {
 	} `json:"properties"`
 }
 
-func (h *Handler) toVault(v storage.Vault) vaultJSON {
+// toVault is a vault's answer: what Ward computes, with what the user
+// declared filled in (echo.go). publicNetworkAccess is answered as sent;
+// Ward serves a vault on its one listener whatever it says.
+func (h *Handler) toVault(v storage.Vault) any {
+	j := h.vaultView(v)
+	var sent struct {
+		Properties struct {
+			PublicNetworkAccess string `json:"publicNetworkAccess"`
+		} `json:"properties"`
+	}
+	if json.Unmarshal(v.Echo, &sent) == nil && sent.Properties.PublicNetworkAccess != "" {
+		j.Properties.PublicNetworkAccess = sent.Properties.PublicNetworkAccess
+	}
+	out, err := withEcho(j, v.Echo)
+	if err != nil {
+		return j
+	}
+	return out
+}
+
+func (h *Handler) vaultView(v storage.Vault) vaultJSON {
 	j := vaultJSON{ID: vault.ResourceID(v), Name: v.Name, Type: TypeVault, Location: v.Location, Tags: v.Tags}
 	if j.Tags == nil {
 		j.Tags = map[string]string{}
@@ -62,7 +83,21 @@ type vaultBody struct {
 			Name string `json:"name"`
 		} `json:"sku"`
 	} `json:"properties"`
+	raw json.RawMessage
 }
+
+// UnmarshalJSON keeps the body as sent besides decoding it (echo.go).
+func (b *vaultBody) UnmarshalJSON(data []byte) error {
+	type plain vaultBody
+	if err := json.Unmarshal(data, (*plain)(b)); err != nil {
+		return err
+	}
+	b.raw = append([]byte(nil), data...)
+	return nil
+}
+
+// vaultEchoDrop are the paths of a vault request not echoed: computed.
+var vaultEchoDrop = [][]string{{"id"}, {"name"}, {"type"}, {"properties", "vaultUri"}, {"properties", "provisioningState"}}
 
 // mountDeletedVaults serves Key Vault's soft-delete surface. Ward deletes
 // a vault outright, secrets and all, the way Azure deletes and then purges

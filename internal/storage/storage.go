@@ -162,8 +162,11 @@ type Vault struct {
 	Tags           map[string]string
 	TenantID       string
 	SKU            string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// Echo is the rest of the JSON the vault's PUT sent (a JSON object,
+	// or empty), answered back where Ward's answer has no value.
+	Echo      json.RawMessage
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Secret is one version of a vault secret; the value is encrypted.

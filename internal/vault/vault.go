@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -121,7 +122,9 @@ func invalid(code, format string, args ...any) *armerr.Error {
 }
 
 // PutVault creates or updates a vault (ARM).
-func (s *Service) PutVault(ctx context.Context, sub, rg, name, location, tenantID, sku string, tags map[string]string) (storage.Vault, bool, error) {
+// echo is the rest of the request's JSON, stored and answered back as
+// sent (arm/echo.go); an update replaces it.
+func (s *Service) PutVault(ctx context.Context, sub, rg, name, location, tenantID, sku string, tags map[string]string, echo json.RawMessage) (storage.Vault, bool, error) {
 	if !vaultNameRE.MatchString(name) || strings.Contains(name, "--") {
 		return storage.Vault{}, false, invalid("VaultNameNotValid", "The vault name '%s' is invalid. A vault's name must be between 3-24 alphanumeric characters. The name must begin with a letter, end with a letter or digit, and not contain consecutive hyphens.", name)
 	}
@@ -133,14 +136,14 @@ func (s *Service) PutVault(ctx context.Context, sub, rg, name, location, tenantI
 		sku = "standard"
 	}
 	now := s.now().UTC()
-	v := storage.Vault{SubscriptionID: sub, ResourceGroup: rg, Name: name, Location: loc, Tags: tags, TenantID: tenantID, SKU: strings.ToLower(sku), CreatedAt: now, UpdatedAt: now}
+	v := storage.Vault{SubscriptionID: sub, ResourceGroup: rg, Name: name, Location: loc, Tags: tags, TenantID: tenantID, SKU: strings.ToLower(sku), Echo: echo, CreatedAt: now, UpdatedAt: now}
 	// An existing vault is updated in one transaction (its name, group and
 	// creation time stay); only an absent one is created.
 	got, err := s.store.UpdateVault(ctx, name, func(old storage.Vault) (storage.Vault, error) {
 		if !strings.EqualFold(old.SubscriptionID, sub) || !strings.EqualFold(old.ResourceGroup, rg) {
 			return old, storage.ErrAlreadyExists
 		}
-		old.Tags, old.SKU, old.UpdatedAt = v.Tags, v.SKU, now
+		old.Tags, old.SKU, old.Echo, old.UpdatedAt = v.Tags, v.SKU, v.Echo, now
 		return old, nil
 	})
 	created := false

@@ -12,14 +12,17 @@ import (
 	"github.com/ward-id/ward/internal/storage"
 )
 
-const vaultCols = `subscription_id, resource_group, name, location, tags, tenant_id, sku, created_at, updated_at`
+const vaultCols = `subscription_id, resource_group, name, location, tags, tenant_id, sku, echo, created_at, updated_at`
 
 func scanVault(sc scanner) (storage.Vault, error) {
 	var v storage.Vault
-	var tags string
+	var tags, echo string
 	var created, updated int64
-	if err := sc.Scan(&v.SubscriptionID, &v.ResourceGroup, &v.Name, &v.Location, &tags, &v.TenantID, &v.SKU, &created, &updated); err != nil {
+	if err := sc.Scan(&v.SubscriptionID, &v.ResourceGroup, &v.Name, &v.Location, &tags, &v.TenantID, &v.SKU, &echo, &created, &updated); err != nil {
 		return v, err
+	}
+	if echo != "" {
+		v.Echo = json.RawMessage(echo)
 	}
 	v.CreatedAt, v.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return v, json.Unmarshal([]byte(tags), &v.Tags)
@@ -39,15 +42,15 @@ func (s *DB) PutVault(ctx context.Context, v storage.Vault) (bool, error) {
 		switch {
 		case err == sql.ErrNoRows:
 			created = true
-			_, err = tx.ExecContext(ctx, s.fl.rebind(`INSERT INTO vaults (name_key, rg_key, `+vaultCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-				strings.ToLower(v.Name), rgKey, v.SubscriptionID, v.ResourceGroup, v.Name, v.Location, tags, v.TenantID, v.SKU, micros(v.CreatedAt), micros(v.UpdatedAt))
+			_, err = tx.ExecContext(ctx, s.fl.rebind(`INSERT INTO vaults (name_key, rg_key, `+vaultCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				strings.ToLower(v.Name), rgKey, v.SubscriptionID, v.ResourceGroup, v.Name, v.Location, tags, v.TenantID, v.SKU, string(v.Echo), micros(v.CreatedAt), micros(v.UpdatedAt))
 			return err
 		case err != nil:
 			return err
 		case existingRG != rgKey:
 			return fmt.Errorf("%w: vault name %s is in use", storage.ErrAlreadyExists, v.Name)
 		}
-		_, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE vaults SET tags = ?, sku = ?, updated_at = ? WHERE name_key = ?`), tags, v.SKU, micros(v.UpdatedAt), strings.ToLower(v.Name))
+		_, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE vaults SET tags = ?, sku = ?, echo = ?, updated_at = ? WHERE name_key = ?`), tags, v.SKU, string(v.Echo), micros(v.UpdatedAt), strings.ToLower(v.Name))
 		return err
 	})
 	return created, err
@@ -65,7 +68,7 @@ func (s *DB) UpdateVault(ctx context.Context, name string, fn func(storage.Vault
 		if err != nil {
 			return nu, err
 		}
-		if _, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE vaults SET tags = ?, sku = ?, updated_at = ? WHERE name_key = ?`), tags, nu.SKU, micros(nu.UpdatedAt), key); err != nil {
+		if _, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE vaults SET tags = ?, sku = ?, echo = ?, updated_at = ? WHERE name_key = ?`), tags, nu.SKU, string(nu.Echo), micros(nu.UpdatedAt), key); err != nil {
 			return nu, err
 		}
 		// Answer what is stored, as a read after the write would.

@@ -672,9 +672,13 @@ func testVaults(t *testing.T, s storage.Storage) {
 	updated, err := s.UpdateVault(ctx, "TEAM-kv", func(old storage.Vault) (storage.Vault, error) {
 		old.Tags, old.SKU, old.UpdatedAt = map[string]string{"env": "dev"}, "premium", later
 		old.ResourceGroup, old.CreatedAt = "ignored", later
+		old.Echo = []byte(`{"properties":{"createMode":"default"}}`)
 		return old, nil
 	})
 	must(t, err)
+	if string(updated.Echo) != `{"properties":{"createMode":"default"}}` {
+		t.Fatalf("updated vault's echo = %s", updated.Echo)
+	}
 	if updated.Tags["env"] != "dev" || updated.SKU != "premium" || updated.ResourceGroup != "rg" || !updated.CreatedAt.Equal(now) || !updated.UpdatedAt.Equal(later) {
 		t.Fatalf("updated vault = %+v", updated)
 	}
