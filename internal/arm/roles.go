@@ -145,6 +145,12 @@ type assignmentBody struct {
 		PrincipalID      string `json:"principalId"`
 		PrincipalType    string `json:"principalType"`
 		Description      string `json:"description"`
+		// Ward evaluates no ABAC conditions and delegates to no other
+		// tenant's identity: an assignment that names either is refused,
+		// since storing and echoing it would grant, unconditionally, what
+		// the user meant to constrain.
+		Condition                          string `json:"condition"`
+		DelegatedManagedIdentityResourceID string `json:"delegatedManagedIdentityResourceId"`
 	} `json:"properties"`
 }
 
@@ -164,6 +170,13 @@ func (h *Handler) assignment(w http.ResponseWriter, r *http.Request, scope, name
 		}
 		if b.Properties == nil || b.Properties.RoleDefinitionID == "" || b.Properties.PrincipalID == "" {
 			return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, "properties.roleDefinitionId and properties.principalId are required.")
+		}
+		if strings.TrimSpace(b.Properties.Condition) != "" {
+			return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, "Ward does not evaluate role assignment conditions (properties.condition): "+
+				"the assignment would grant its role without the condition. Assign a narrower role or scope instead.")
+		}
+		if strings.TrimSpace(b.Properties.DelegatedManagedIdentityResourceID) != "" {
+			return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, "Ward has no delegated managed identities (properties.delegatedManagedIdentityResourceId); leave it out.")
 		}
 		p, _ := r.Context().Value(principalKey{}).(authn.Principal)
 		a, created, err := h.rbac.CreateAssignment(ctx, scope, name, authz.AssignmentSpec{RoleDefinitionID: b.Properties.RoleDefinitionID,

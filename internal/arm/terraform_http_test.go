@@ -373,3 +373,38 @@ func TestVaultEchoesWhatWasSent(t *testing.T) {
 		t.Fatalf("PUT without them = %d %s", resp.StatusCode, b)
 	}
 }
+
+// TestRoleAssignmentEchoes: a role assignment reads back its description
+// and principal type; a condition, which Ward does not evaluate, is
+// refused rather than stored and ignored.
+func TestRoleAssignmentEchoes(t *testing.T) {
+	s := servertest.Start(t)
+	tok := s.Token(t, "https://management.azure.com/")
+	if _, _, err := s.Client.CreateOrUpdateGroup(context.Background(), s.Admin.SubscriptionID, "rg", "westeurope", nil); err != nil {
+		t.Fatal(err)
+	}
+	rg := "/subscriptions/" + s.Admin.SubscriptionID + "/resourceGroups/rg"
+	resp, b := s.Do(t, "PUT", rg+"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/tf-app?api-version=2023-01-31", tok, strings.NewReader(`{"location":"westeurope"}`))
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("identity: %d %s", resp.StatusCode, b)
+	}
+	var id struct{ Properties struct{ PrincipalID string } }
+	if err := json.Unmarshal(b, &id); err != nil {
+		t.Fatal(err)
+	}
+	const reader = "/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"
+	body := func(extra string) string {
+		return `{"properties":{"roleDefinitionId":"` + rg + reader + `","principalId":"` + id.Properties.PrincipalID + `","principalType":"ServicePrincipal","description":"read the group"` + extra + `}}`
+	}
+	ra := rg + "/providers/Microsoft.Authorization/roleAssignments/"
+	const v = "?api-version=2022-04-01"
+	s.RunCases(t, []servertest.Case{
+		{Name: "with a condition", Method: "PUT", Path: ra + "0b3c3d9e-1b8a-4e52-9b7e-1d1f4f0a6c01" + v, Token: tok,
+			Body: body(`,"condition":"@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringEquals 'logs'","conditionVersion":"2.0"`), Status: http.StatusBadRequest, Code: "InvalidRequestContent"},
+		{Name: "with a delegated identity", Method: "PUT", Path: ra + "0b3c3d9e-1b8a-4e52-9b7e-1d1f4f0a6c01" + v, Token: tok,
+			Body: body(`,"delegatedManagedIdentityResourceId":"` + rg + `/providers/Microsoft.ManagedIdentity/userAssignedIdentities/tf-app"`), Status: http.StatusBadRequest, Code: "InvalidRequestContent"},
+		{Name: "created", Method: "PUT", Path: ra + "0b3c3d9e-1b8a-4e52-9b7e-1d1f4f0a6c01" + v, Token: tok, Body: body(`,"condition":null,"conditionVersion":null`), Status: http.StatusCreated,
+			Contains: `"description":"read the group"`},
+		{Name: "read back", Method: "GET", Path: ra + "0b3c3d9e-1b8a-4e52-9b7e-1d1f4f0a6c01" + v, Token: tok, Status: http.StatusOK, Contains: `"description":"read the group"`},
+	})
+}
