@@ -160,7 +160,7 @@ func (h *Handler) serveMetadata(w http.ResponseWriter, r *http.Request) {
 		},
 		"graph": base, "graphAudience": base, "microsoftGraphResourceId": base,
 		"media": "", "batch": "", "vmImageAliasDoc": "", "activeDirectoryDataLake": "", "sqlManagement": "",
-		"suffixes": map[string]any{"keyVaultDns": vaultSuffix(h.publicURL), "storage": "", "acrLoginServer": "", "sqlServerHostname": ""},
+		"suffixes": map[string]any{"keyVaultDns": vaultSuffix(h.publicURL), "storage": "", "acrLoginServer": h.acrSuffix(), "sqlServerHostname": ""},
 	}})
 }
 

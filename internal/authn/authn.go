@@ -23,6 +23,9 @@ type Principal struct {
 	TenantID string
 	// ManagedIdentity is the resource ID when the caller is a managed identity.
 	ManagedIdentity string
+	// Expires is when the token expires: a credential derived from it
+	// (the registry's refresh token) must not outlive it.
+	Expires time.Time
 }
 
 // ErrNoCredentials means the request carried no bearer token at all.
@@ -101,7 +104,7 @@ func (a *JWT) Verify(_ context.Context, raw string) (Principal, error) {
 		return Principal{}, &InvalidToken{Reason: fmt.Sprintf("the token's audience %v is not for this API; request a token for one of %v", []string(c.Audience), a.Audiences)}
 	}
 	// Ward mints xms_mirid into every managed identity's token: no lookup.
-	p := Principal{ObjectID: c.Oid, AppID: c.AppID, TenantID: c.Tid, ManagedIdentity: c.XmsMirid}
+	p := Principal{ObjectID: c.Oid, AppID: c.AppID, TenantID: c.Tid, ManagedIdentity: c.XmsMirid, Expires: c.Expiry.Time()}
 	if p.AppID == "" {
 		p.AppID = c.Azp
 	}
