@@ -1,0 +1,198 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// registryFixture is a registry on a running Ward: its ARM ID, login
+// server and an HTTP client that reaches every host name at the server.
+type registryFixture struct {
+	id, loginServer string
+	client          *http.Client
+}
+
+func (w *ward) registryFixture(t *testing.T, group, reg string) registryFixture {
+	t.Helper()
+	rg := "/subscriptions/" + w.admin.SubscriptionID + "/resourceGroups/" + group
+	if st, b, _ := w.request("PUT", rg+"?api-version=2021-04-01", `{"location":"westeurope"}`); st != 201 && st != 200 {
+		t.Fatalf("group: %d %v", st, b)
+	}
+	st, b, _ := w.request("PUT", rg+"/providers/Microsoft.ContainerRegistry/registries/"+reg+"?api-version=2023-07-01", `{"location":"westeurope","sku":{"name":"Basic"}}`)
+	if st != 201 {
+		t.Fatalf("registry: %d %v", st, b)
+	}
+	props := b["properties"].(map[string]any)
+	return registryFixture{id: b["id"].(string), loginServer: props["loginServer"].(string), client: w.hostsClient()}
+}
+
+// exchange does what az acr login and the kubelet's plugin do: an Entra
+// token for the registry, exchanged at /oauth2/exchange for a refresh token.
+func (w *ward) exchange(t *testing.T, f registryFixture, p principal) string {
+	t.Helper()
+	aad := w.tokenFor(t, p, "https://containerregistry.azure.net/.default")
+	resp, err := f.client.PostForm("https://"+f.loginServer+"/oauth2/exchange", url.Values{"grant_type": {"access_token"},
+		"service": {f.loginServer}, "tenant": {w.admin.TenantID}, "access_token": {aad}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]string
+	if err := jsonDecode(resp, &out); err != nil || resp.StatusCode != 200 || out["refresh_token"] == "" {
+		t.Fatalf("exchange: %d %v %v", resp.StatusCode, out, err)
+	}
+	return out["refresh_token"]
+}
+
+// TestRegistryPushPullByRole: a real client (go-containerregistry, as crane
+// does) pushes with an AcrPush identity and pulls with an AcrPull one
+// through ACR's null-GUID login against an unmodified CNCF distribution
+// registry; a principal without a role gets 401 insufficient_scope, and
+// revoking AcrPull stops new pulls within a second.
+func TestRegistryPushPullByRole(t *testing.T) {
+	w := startWard(t, "")
+	f := w.registryFixture(t, "acr-rg", "teamacr")
+	if f.loginServer != "teamacr.azurecr.localhost:"+strings.Split(w.addr, ":")[1] {
+		t.Fatalf("loginServer = %q", f.loginServer)
+	}
+	pusher, puller, nobody := w.newPrincipal(t, "acr-pusher"), w.newPrincipal(t, "acr-puller"), w.newPrincipal(t, "acr-nobody")
+	w.assign(t, pusher.ObjectID, f.id, "8311e382-0749-4cb8-b61a-304f252e45ec") // AcrPush
+	pullAssignment := w.assign(t, puller.ObjectID, f.id, "7f951dda-4ed3-4680-a7ca-43fe172d538d")
+
+	// /v2/ challenges as ACR does.
+	resp, err := f.client.Get("https://" + f.loginServer + "/v2/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	wantChallenge := `Bearer realm="https://` + f.loginServer + `/oauth2/token",service="` + f.loginServer + `"`
+	if resp.StatusCode != 401 || resp.Header.Get("Www-Authenticate") != wantChallenge {
+		t.Fatalf("/v2/: %d %q, want 401 %q", resp.StatusCode, resp.Header.Get("Www-Authenticate"), wantChallenge)
+	}
+
+	ref, err := name.ParseReference(f.loginServer + "/apps/hello:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := random.Image(2048, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := f.client.Transport
+	// docker login's shape: the null GUID and the refresh token as the
+	// password (ggcr then GETs /oauth2/token with Basic).
+	basic := func(rt string) remote.Option {
+		return remote.WithAuth(&authn.Basic{Username: "00000000-0000-0000-0000-000000000000", Password: rt})
+	}
+	// An identity token (docker's config after an ACR login): ggcr POSTs
+	// the refresh_token grant.
+	identity := func(rt string) remote.Option {
+		return remote.WithAuth(authn.FromConfig(authn.AuthConfig{IdentityToken: rt}))
+	}
+	ctx := context.Background()
+	if err := remote.Write(ref, img, basic(w.exchange(t, f, pusher)), remote.WithTransport(tr), remote.WithContext(ctx)); err != nil {
+		t.Fatalf("push as AcrPush: %v", err)
+	}
+	want, _ := img.Digest()
+	pullRT := w.exchange(t, f, puller)
+	for name, auth := range map[string]remote.Option{"basic": basic(pullRT), "identity token": identity(pullRT)} {
+		got, err := remote.Image(ref, auth, remote.WithTransport(tr))
+		if err != nil {
+			t.Fatalf("pull as AcrPull (%s): %v", name, err)
+		}
+		if d, _ := got.Digest(); d != want {
+			t.Fatalf("pulled %s, pushed %s", d, want)
+		}
+		if _, err := got.RawManifest(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// AcrPull does not push.
+	other, _ := name.ParseReference(f.loginServer + "/apps/hello:v2")
+	if err := remote.Write(other, img, identity(pullRT), remote.WithTransport(tr)); !isStatus(err, 401) {
+		t.Fatalf("push as AcrPull: %v, want 401", err)
+	}
+	// No role: the token service answers a token with no access; the
+	// registry refuses it with 401 insufficient_scope.
+	nobodyRT := w.exchange(t, f, nobody)
+	if _, err := remote.Image(ref, basic(nobodyRT), remote.WithTransport(tr)); !isStatus(err, 401) {
+		t.Fatalf("pull with no role: %v, want 401", err)
+	}
+	at := containerdToken(t, f, nobodyRT, "repository:apps/hello:pull")
+	req, _ := http.NewRequest("GET", "https://"+f.loginServer+"/v2/apps/hello/manifests/v1", nil)
+	req.Header.Set("Authorization", "Bearer "+at)
+	resp, err = f.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 || !strings.Contains(resp.Header.Get("Www-Authenticate"), `error="insufficient_scope"`) {
+		t.Fatalf("no role: %d %q, want 401 insufficient_scope", resp.StatusCode, resp.Header.Get("Www-Authenticate"))
+	}
+	// containerd's password grant for the puller works.
+	at = containerdToken(t, f, pullRT, "repository:apps/hello:pull")
+	req.Header.Set("Authorization", "Bearer "+at)
+	if resp, err = f.client.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("pull with containerd's token: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	// Revocation: the same refresh token gets no pull once AcrPull is gone.
+	if st, b, _ := w.request("DELETE", f.id+"/providers/Microsoft.Authorization/roleAssignments/"+pullAssignment+"?api-version=2022-04-01", ""); st != 200 {
+		t.Fatalf("revoke: %d %v", st, b)
+	}
+	deadline := time.Now().Add(time.Second)
+	for {
+		_, err := remote.Image(ref, basic(pullRT), remote.WithTransport(tr))
+		if isStatus(err, 401) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pull 1 s after revoking AcrPull: %v, want 401", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// containerdToken asks /oauth2/token as containerd does: the password
+// grant with the null GUID.
+func containerdToken(t *testing.T, f registryFixture, rt, scope string) string {
+	t.Helper()
+	resp, err := f.client.PostForm("https://"+f.loginServer+"/oauth2/token", url.Values{"grant_type": {"password"},
+		"username": {"00000000-0000-0000-0000-000000000000"}, "password": {rt}, "service": {f.loginServer}, "scope": {scope},
+		"client_id": {"containerd-client"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]string
+	if err := jsonDecode(resp, &out); err != nil || resp.StatusCode != 200 || out["access_token"] == "" {
+		t.Fatalf("password grant: %d %v %v", resp.StatusCode, out, err)
+	}
+	return out["access_token"]
+}
+
+func isStatus(err error, status int) bool {
+	var te *transport.Error
+	return errors.As(err, &te) && te.StatusCode == status
+}
+
+func jsonDecode(resp *http.Response, v any) error {
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return fmt.Errorf("decode %s: %w", resp.Status, err)
+	}
+	return nil
+}
