@@ -196,3 +196,26 @@ func jsonDecode(resp *http.Response, v any) error {
 	}
 	return nil
 }
+
+// registryAccessToken exchanges an Entra token at host's /oauth2/exchange
+// and asks /oauth2/token for scope, as docker and az do.
+func (w *ward) registryAccessToken(t *testing.T, host, aad, scope string) string {
+	t.Helper()
+	post := func(path string, form url.Values) map[string]string {
+		req, _ := http.NewRequest("POST", w.base+path, strings.NewReader(form.Encode()))
+		req.Host = host
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := w.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]string
+		if err := jsonDecode(resp, &out); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %v %v", path, resp.StatusCode, out, err)
+		}
+		return out
+	}
+	rt := post("/oauth2/exchange", url.Values{"grant_type": {"access_token"}, "service": {host}, "access_token": {aad}})["refresh_token"]
+	return post("/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "service": {host}, "refresh_token": {rt}, "scope": {scope}})["access_token"]
+}
