@@ -108,8 +108,11 @@ type ResourceActions struct {
 type refreshClaims struct {
 	jwt.Claims
 	GrantType string `json:"grant_type"`
-	Tenant    string `json:"tenant,omitempty"`
-	AppID     string `json:"appid,omitempty"`
+	// TokenUse tells a refresh token from an access token, which carries
+	// grant_type refresh_token too (the grant that made it), as ACR's do.
+	TokenUse string `json:"token_use"`
+	Tenant   string `json:"tenant,omitempty"`
+	AppID    string `json:"appid,omitempty"`
 	// Mirid is the managed identity's resource ID, when the caller is one.
 	Mirid string `json:"xms_mirid,omitempty"`
 }
@@ -153,10 +156,12 @@ func (t *Tokens) RefreshToken(c Caller, service string, notAfter time.Time) (str
 	}
 	cl := refreshClaims{Claims: jwt.Claims{ID: jti(), Subject: c.ObjectID, Issuer: t.issuer, Audience: jwt.Audience{service},
 		IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(exp)},
-		GrantType: GrantRefreshToken, Tenant: c.TenantID, AppID: c.AppID, Mirid: c.ManagedIdentity}
+		GrantType: GrantRefreshToken, TokenUse: tokenUseRefresh, Tenant: c.TenantID, AppID: c.AppID, Mirid: c.ManagedIdentity}
 	raw, err := t.sign(cl)
 	return raw, exp, err
 }
+
+const tokenUseRefresh = "refresh"
 
 // errInvalidRefresh is a refresh token this service did not issue for the
 // service asked, or one that has expired.
@@ -175,7 +180,7 @@ func (t *Tokens) VerifyRefresh(raw, service string) (Caller, error) {
 	if err := tok.Claims(t.key.Public(), &cl); err != nil {
 		return Caller{}, errInvalidRefresh
 	}
-	if cl.GrantType != GrantRefreshToken || cl.Subject == "" {
+	if cl.GrantType != GrantRefreshToken || cl.TokenUse != tokenUseRefresh || cl.Subject == "" {
 		return Caller{}, errInvalidRefresh
 	}
 	if err := cl.ValidateWithLeeway(jwt.Expected{Issuer: t.issuer, Time: t.now()}, 0); err != nil {
