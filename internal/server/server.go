@@ -56,10 +56,14 @@ type Config struct {
 	// RegistryDir holds the in-process container registries' images;
 	// default <DataDir>/registries.
 	RegistryDir string
-	Storage     string // "sqlite" (default) or "postgres"
-	DSN         string // PostgreSQL connection URL
-	PublicURL   string // default https://<addr>
-	Logger      *slog.Logger
+	// RegistryUpstream, when set, is the URL of a registry (distribution
+	// configured by `ward acr show-config`) that serves /v2/ behind the
+	// login server hosts, in place of the in-process registries.
+	RegistryUpstream string
+	Storage          string // "sqlite" (default) or "postgres"
+	DSN              string // PostgreSQL connection URL
+	PublicURL        string // default https://<addr>
+	Logger           *slog.Logger
 	// KEKFile holds the 32-byte key-encryption key for signing keys at rest
 	// (raw or base64); default <data>/kek, created on first start. The
 	// WARD_KEK environment variable (base64) takes precedence.
@@ -285,8 +289,15 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	registries.Deleted = regApps.Forget
-	registryH := &registry.Handler{Svc: registries, Tokens: regTokens, Access: access, TenantID: admin.TenantID, Registry: regApps, Log: log,
+	var regV2 http.Handler = regApps
+	if cfg.RegistryUpstream != "" {
+		if regV2, err = registry.Upstream(cfg.RegistryUpstream); err != nil {
+			return nil, err
+		}
+	} else {
+		registries.Deleted = regApps.Forget
+	}
+	registryH := &registry.Handler{Svc: registries, Tokens: regTokens, Access: access, TenantID: admin.TenantID, Registry: regV2, Log: log,
 		Verifier: &authn.JWT{Keys: keys, Issuers: tokenIssuers, Now: time.Now, Audiences: append(append([]string{}, self...), audience.RegistryAliases()...)}}
 	vaultH := &vault.Handler{
 		Svc: vaults, Access: access, Authority: publicURL + "/" + admin.TenantID, Log: log,

@@ -5,12 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/distribution/distribution/v3/configuration"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -218,4 +222,87 @@ func (w *ward) registryAccessToken(t *testing.T, host, aad, scope string) string
 	}
 	rt := post("/oauth2/exchange", url.Values{"grant_type": {"access_token"}, "service": {host}, "access_token": {aad}})["refresh_token"]
 	return post("/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "service": {host}, "refresh_token": {rt}, "scope": {scope}})["access_token"]
+}
+
+// TestCLIACR walks the guide's commands: ward acr create, show, list,
+// login (docker's config, and --expose-token as az prints it), show-config
+// (a configuration distribution parses) and delete; the refresh token the
+// CLI got pushes an image with a real client.
+func TestCLIACR(t *testing.T) {
+	w := startWard(t, "")
+	dockerDir := t.TempDir()
+	f := newFlowCLI(t, filepath.Dir(w.dataDir), "DOCKER_CONFIG="+dockerDir)
+	f.ok("group", "create", "-n", "rg", "-l", "westeurope")
+	r := f.json("acr", "create", "-n", "cliacr", "-g", "rg", "--sku", "Standard", "--tags", "env=dev")
+	_, port, _ := net.SplitHostPort(w.addr)
+	loginServer := "cliacr.azurecr.localhost:" + port
+	props := r["properties"].(map[string]any)
+	if r["resourceGroup"] != "rg" || props["loginServer"] != loginServer || r["sku"].(map[string]any)["name"] != "Standard" || props["adminUserEnabled"] != false {
+		t.Fatalf("acr create = %v", r)
+	}
+	if msg := f.fails("acr", "create", "-n", "bad", "-g", "rg"); !strings.Contains(msg, "InvalidResourceName") {
+		t.Fatalf("a 3-letter name: %s", msg)
+	}
+	if msg := f.fails("acr", "create", "-n", "adminacr", "-g", "rg", "--admin-enabled"); !strings.Contains(msg, "no admin user") {
+		t.Fatalf("--admin-enabled: %s", msg)
+	}
+	if got := f.ok("acr", "show", "-n", "cliacr", "--query", "properties.loginServer", "-o", "tsv"); got != loginServer {
+		t.Fatalf("acr show = %q", got)
+	}
+	if got := f.ok("acr", "list", "--query", "[].name", "-o", "tsv"); got != "cliacr" {
+		t.Fatalf("acr list = %q", got)
+	}
+	// The cloud metadata names the suffix az derives login servers from.
+	st, _, _ := w.request("GET", "/metadata/endpoints?api-version=2022-09-01", "")
+	if st != 200 {
+		t.Fatalf("metadata: %d", st)
+	}
+	resp, err := w.http.Get(w.base + "/metadata/endpoints?api-version=2022-09-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta []map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&meta)
+	resp.Body.Close()
+	if got := meta[0]["suffixes"].(map[string]any)["acrLoginServer"]; got != ".azurecr.localhost:"+port {
+		t.Fatalf("acrLoginServer = %v", got)
+	}
+
+	tok := f.json("acr", "login", "-n", "cliacr", "--expose-token")
+	if tok["loginServer"] != loginServer || tok["username"] != "00000000-0000-0000-0000-000000000000" || tok["accessToken"] == "" {
+		t.Fatalf("acr login --expose-token = %v", tok)
+	}
+	if out := f.ok("acr", "login", "-n", "cliacr"); !strings.Contains(out, "Login Succeeded") {
+		t.Fatalf("acr login = %q", out)
+	}
+	b, err := os.ReadFile(filepath.Join(dockerDir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Auths map[string]struct{ Auth string } `json:"auths"`
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil || cfg.Auths[loginServer].Auth == "" {
+		t.Fatalf("docker config = %s (%v)", b, err)
+	}
+	// docker's stored credentials push (the admin is Owner).
+	ref, _ := name.ParseReference(loginServer + "/cli/img:v1")
+	img, _ := random.Image(512, 1)
+	auth := authn.FromConfig(authn.AuthConfig{Auth: cfg.Auths[loginServer].Auth})
+	if err := remote.Write(ref, img, remote.WithAuth(auth), remote.WithTransport(w.hostsClient().Transport)); err != nil {
+		t.Fatalf("push with docker's stored login: %v", err)
+	}
+
+	conf := f.ok("acr", "show-config", "-n", "cliacr", "--root-directory", "/srv/registry")
+	parsed, err := configuration.Parse(strings.NewReader(conf))
+	if err != nil {
+		t.Fatalf("show-config printed what distribution refuses:\n%s\n%v", conf, err)
+	}
+	if tokCfg := parsed.Auth["token"]; tokCfg["service"] != loginServer || tokCfg["realm"] != "https://"+loginServer+"/oauth2/token" {
+		t.Fatalf("show-config auth = %v", tokCfg)
+	}
+	f.ok("acr", "delete", "-n", "cliacr", "--yes")
+	if msg := f.fails("acr", "show", "-n", "cliacr"); !strings.Contains(msg, "ResourceNotFound") {
+		t.Fatalf("show a deleted registry: %s", msg)
+	}
 }
