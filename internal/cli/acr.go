@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/client"
 	"github.com/ward-id/ward/internal/registry"
@@ -258,3 +259,51 @@ func (v *acrShowConfig) run(ctx context.Context, e env, c *conn) (any, error) {
 		RootCertBundle: v.bundle, RootDirectory: v.rootDir, Addr: v.addr, Secret: "<the same random string on every instance>"}))
 	return nil, nil
 }
+
+// attachACR grants, or with detach removes, AcrPull for a cluster's
+// kubelet identity at a registry (its name or resource ID), as az aks
+// update --attach-acr/--detach-acr do: the nodes then pull with their own
+// identity, through `ward acr credential-provider` or the kubelet's ACR plugin.
+func attachACR(ctx context.Context, c *conn, cluster map[string]any, ref string, detach bool) error {
+	props, _ := cluster["properties"].(map[string]any)
+	profile, _ := props["identityProfile"].(map[string]any)
+	kubelet, _ := profile["kubeletidentity"].(map[string]any)
+	oid, _ := kubelet["objectId"].(string)
+	if oid == "" {
+		return errors.New("the cluster has no kubelet identity to attach the registry to")
+	}
+	scope := ref
+	if !strings.HasPrefix(strings.ToLower(ref), "/subscriptions/") {
+		r, err := findRegistry(ctx, c, "", ref)
+		if err != nil {
+			return err
+		}
+		scope, _ = r["id"].(string)
+	}
+	existing, err := c.client.ListRoleAssignments(ctx, scope, "atScope() and principalId eq '"+oid+"'")
+	if err != nil {
+		return err
+	}
+	var held []client.RoleAssignment
+	for _, a := range existing {
+		if strings.EqualFold(a.Properties.Scope, scope) && strings.HasSuffix(strings.ToLower(a.Properties.RoleDefinitionID), "/"+acrPullID) {
+			held = append(held, a)
+		}
+	}
+	if detach {
+		for _, a := range held {
+			if err := c.client.DeleteRoleAssignment(ctx, a.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(held) > 0 {
+		return nil
+	}
+	_, err = c.client.CreateRoleAssignment(ctx, scope, uuid.NewString(), "/providers/Microsoft.Authorization/roleDefinitions/"+acrPullID, oid, "ServicePrincipal")
+	return err
+}
+
+// acrPullID is the AcrPull built-in role's GUID.
+const acrPullID = "7f951dda-4ed3-4680-a7ca-43fe172d538d"

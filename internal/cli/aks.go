@@ -74,6 +74,7 @@ type aksPut struct {
 	managedIdentity, oidc, wi                 bool
 	publicKeys                                []string
 	jwks                                      string
+	attachACR, detachACR                      string
 }
 
 func (v *aksPut) flags(cmd *cobra.Command) {
@@ -86,6 +87,8 @@ func (v *aksPut) flags(cmd *cobra.Command) {
 	f.BoolVar(&v.wi, "enable-workload-identity", false, "enable workload identity (needs the OIDC issuer)")
 	f.StringArrayVar(&v.publicKeys, "service-account-public-key", nil, "bring your own: a kube-apiserver service-account public key, PEM or @file (repeatable)")
 	f.StringVar(&v.jwks, "service-account-jwks", "", "bring your own: the apiserver's JWKS (kubectl get --raw /openid/v1/jwks), JSON or @file")
+	f.StringVar(&v.attachACR, "attach-acr", "", "grant the kubelet identity AcrPull at this registry (name or resource ID)")
+	f.StringVar(&v.detachACR, "detach-acr", "", "remove the kubelet identity's AcrPull at this registry (name or resource ID)")
 	v.aksCluster.flags(cmd)
 }
 
@@ -131,7 +134,21 @@ func (v *aksPut) run(ctx context.Context, e env, c *conn) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return viewOf(clusterView)(c.client.PutCluster(ctx, c.sub, v.group, v.name, b))
+	cluster, err := c.client.PutCluster(ctx, c.sub, v.group, v.name, b)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range []struct {
+		ref    string
+		detach bool
+	}{{v.attachACR, false}, {v.detachACR, true}} {
+		if a.ref != "" {
+			if err := attachACR(ctx, c, cluster, a.ref, a.detach); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return clusterView(cluster), nil
 }
 
 // aksShow is `ward aks show`.

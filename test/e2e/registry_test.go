@@ -301,6 +301,24 @@ func TestCLIACR(t *testing.T) {
 	if tokCfg := parsed.Auth["token"]; tokCfg["service"] != loginServer || tokCfg["realm"] != "https://"+loginServer+"/oauth2/token" {
 		t.Fatalf("show-config auth = %v", tokCfg)
 	}
+	// --attach-acr: AcrPull for the kubelet identity at the registry, as AKS does; --detach-acr removes it.
+	kubelet := f.ok("aks", "create", "-n", "c1", "-g", "rg", "--attach-acr", "cliacr", "--query", "identityProfile.kubeletidentity.objectId", "-o", "tsv")
+	acrID := r["id"].(string)
+	held := func() string {
+		return f.ok("role", "assignment", "list", "--scope", acrID, "--assignee", kubelet, "--query", "[?scope=='"+acrID+"'].roleDefinitionName", "-o", "tsv")
+	}
+	if got := held(); got != "AcrPull" {
+		t.Fatalf("after --attach-acr the kubelet identity holds %q at the registry, want AcrPull", got)
+	}
+	f.ok("aks", "update", "-n", "c1", "-g", "rg", "--attach-acr", acrID) // by ID, and a second attach is a no-op
+	if got := held(); got != "AcrPull" {
+		t.Fatalf("after a second --attach-acr: %q", got)
+	}
+	f.ok("aks", "update", "-n", "c1", "-g", "rg", "--detach-acr", "cliacr")
+	if got := held(); got != "" {
+		t.Fatalf("after --detach-acr the kubelet identity holds %q", got)
+	}
+
 	f.ok("acr", "delete", "-n", "cliacr", "--yes")
 	if msg := f.fails("acr", "show", "-n", "cliacr"); !strings.Contains(msg, "ResourceNotFound") {
 		t.Fatalf("show a deleted registry: %s", msg)
