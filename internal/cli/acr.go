@@ -27,6 +27,7 @@ func acrCmd(g *Globals) *cobra.Command {
 		noArgs(g.command("list", "List container registries in a resource group, or in the subscription", &acrList{})),
 		noArgs(g.command("delete", "Delete a container registry and its images", &acrDelete{})),
 		noArgs(g.command("login", "Exchange your identity for a registry refresh token: into docker's config, or printed with --expose-token", &acrLogin{})),
+		acrCredentialProviderCmd(),
 		noArgs(g.command("show-config", "Print a CNCF distribution configuration that trusts this Ward, to run the registry as its own process", &acrShowConfig{})))
 	return cmd
 }

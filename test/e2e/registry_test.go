@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -322,5 +323,77 @@ func TestCLIACR(t *testing.T) {
 	f.ok("acr", "delete", "-n", "cliacr", "--yes")
 	if msg := f.fails("acr", "show", "-n", "cliacr"); !strings.Contains(msg, "ResourceNotFound") {
 		t.Fatalf("show a deleted registry: %s", msg)
+	}
+}
+
+// TestACRCredentialProviderNode runs `ward acr credential-provider` as the
+// kubelet runs a plugin (a CredentialProviderRequest on stdin, the node's
+// identity from `ward agent`): the credentials it prints pull an image the
+// node's identity holds AcrPull for, and stop pulling once the assignment
+// is removed.
+func TestACRCredentialProviderNode(t *testing.T) {
+	w := startWard(t, "")
+	f := w.registryFixture(t, "acr-node", "nodeacr")
+	m := w.machineFixture(t, "acr-node", "node1")
+	pullID := w.assign(t, m.systemPrincipal, f.id, "7f951dda-4ed3-4680-a7ca-43fe172d538d")
+
+	ref, _ := name.ParseReference(f.loginServer + "/system/pause:v1")
+	img, _ := random.Image(1024, 1)
+	admin := principal{AppID: w.admin.ClientID, Secret: w.admin.ClientSecret}
+	basic := func(user, pass string) remote.Option {
+		return remote.WithAuth(&authn.Basic{Username: user, Password: pass})
+	}
+	tr := remote.WithTransport(f.client.Transport)
+	if err := remote.Write(ref, img, basic("00000000-0000-0000-0000-000000000000", w.exchange(t, f, admin)), tr); err != nil {
+		t.Fatal(err)
+	}
+
+	endpoint, secret, _ := appService(t, "--state-dir", w.join(t, m.token))
+	plugin := func() (map[string]any, string) {
+		cmd := exec.Command(wardBin, "acr", "credential-provider", "--ca-file", filepath.Join(w.dataDir, "ca.pem"))
+		cmd.Env = append(agentEnv(), "IDENTITY_ENDPOINT="+endpoint, "IDENTITY_HEADER="+secret)
+		cmd.Stdin = strings.NewReader(`{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"` + ref.String() + `"}`)
+		var out, errOut strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		if err := cmd.Run(); err != nil {
+			return nil, errOut.String()
+		}
+		var resp map[string]any
+		if err := json.Unmarshal([]byte(out.String()), &resp); err != nil {
+			t.Fatalf("plugin printed %q: %v", out.String(), err)
+		}
+		return resp, errOut.String()
+	}
+	resp, errOut := plugin()
+	if resp == nil || resp["kind"] != "CredentialProviderResponse" || resp["cacheKeyType"] != "Registry" {
+		t.Fatalf("credential provider: %v %s", resp, errOut)
+	}
+	auth := resp["auth"].(map[string]any)[f.loginServer].(map[string]any)
+	user, pass := auth["username"].(string), auth["password"].(string)
+	if user != "00000000-0000-0000-0000-000000000000" {
+		t.Fatalf("username = %q", user)
+	}
+	got, err := remote.Image(ref, basic(user, pass), tr)
+	if err != nil {
+		t.Fatalf("pull with the node's credentials: %v", err)
+	}
+	if d, _ := got.Digest(); d.String() == "" {
+		t.Fatal("no digest")
+	}
+	other, _ := name.ParseReference(f.loginServer + "/system/other:v1")
+	if err := remote.Write(other, img, basic(user, pass), tr); !isStatus(err, 401) {
+		t.Fatalf("push with AcrPull credentials: %v, want 401", err)
+	}
+
+	if st, b, _ := w.request("DELETE", f.id+"/providers/Microsoft.Authorization/roleAssignments/"+pullID+"?api-version=2022-04-01", ""); st != 200 {
+		t.Fatalf("revoke: %d %v", st, b)
+	}
+	resp, errOut = plugin()
+	if resp == nil {
+		t.Fatalf("credential provider after revocation: %s", errOut)
+	}
+	auth = resp["auth"].(map[string]any)[f.loginServer].(map[string]any)
+	if _, err := remote.Image(ref, basic(auth["username"].(string), auth["password"].(string)), tr); !isStatus(err, 401) {
+		t.Fatalf("pull after AcrPull was removed: %v, want 401", err)
 	}
 }
