@@ -397,3 +397,79 @@ func TestACRCredentialProviderNode(t *testing.T) {
 		t.Fatalf("pull after AcrPull was removed: %v, want 401", err)
 	}
 }
+
+// TestACRCredentialProviderPod: the same plugin in service-account token
+// mode (Kubernetes ≥ 1.34 hands it the pod's token and annotations): the
+// pod's own workload identity, not the node's, decides what it may pull.
+// The token comes from a cluster's hosted issuer, as kube-apiserver would
+// project it.
+func TestACRCredentialProviderPod(t *testing.T) {
+	w := startWard(t, "")
+	f := w.registryFixture(t, "acr-pod", "podacr")
+	rg := "/subscriptions/" + w.admin.SubscriptionID + "/resourceGroups/acr-pod"
+	st, c, _ := w.request("PUT", rg+"/providers/Microsoft.ContainerService/managedClusters/c1?api-version=2024-05-01", `{"location":"westeurope","properties":{"oidcIssuerProfile":{"enabled":true}}}`)
+	if st != 201 {
+		t.Fatalf("cluster: %d %v", st, c)
+	}
+	issuer := c["properties"].(map[string]any)["oidcIssuerProfile"].(map[string]any)["issuerURL"].(string)
+	identity := func(n, subject string) (clientID, principalID string) {
+		id := rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/" + n
+		st, b, _ := w.request("PUT", id+"?api-version=2023-01-31", `{"location":"westeurope"}`)
+		if st != 201 {
+			t.Fatalf("identity: %d %v", st, b)
+		}
+		st, fic, _ := w.request("PUT", id+"/federatedIdentityCredentials/pod?api-version=2023-01-31",
+			`{"properties":{"issuer":"`+issuer+`","subject":"`+subject+`","audiences":["api://AzureADTokenExchange"]}}`)
+		if st != 201 {
+			t.Fatalf("federated credential: %d %v", st, fic)
+		}
+		p := b["properties"].(map[string]any)
+		return p["clientId"].(string), p["principalId"].(string)
+	}
+	appClient, appPrincipal := identity("app", "system:serviceaccount:shop:app")
+	otherClient, _ := identity("other", "system:serviceaccount:shop:other")
+	w.assign(t, appPrincipal, f.id, "7f951dda-4ed3-4680-a7ca-43fe172d538d")
+
+	ref, _ := name.ParseReference(f.loginServer + "/shop/app:v1")
+	img, _ := random.Image(1024, 1)
+	tr := remote.WithTransport(f.client.Transport)
+	basic := func(user, pass string) remote.Option { return remote.WithAuth(&authn.Basic{Username: user, Password: pass}) }
+	if err := remote.Write(ref, img, basic("00000000-0000-0000-0000-000000000000", w.exchange(t, f, principal{AppID: w.admin.ClientID, Secret: w.admin.ClientSecret})), tr); err != nil {
+		t.Fatal(err)
+	}
+	saToken := func(sa string) string {
+		st, b, _ := w.request("POST", rg+"/providers/Microsoft.ContainerService/managedClusters/c1/getServiceAccountToken?api-version=2024-05-01",
+			`{"namespace":"shop","serviceAccount":"`+sa+`","audience":"api://AzureADTokenExchange"}`)
+		if st != 200 {
+			t.Fatalf("service-account token: %d %v", st, b)
+		}
+		return b["token"].(string)
+	}
+	pull := func(sa, clientID string) error {
+		req, _ := json.Marshal(map[string]any{"apiVersion": "credentialprovider.kubelet.k8s.io/v1", "kind": "CredentialProviderRequest", "image": ref.String(),
+			"serviceAccountToken": saToken(sa), "serviceAccountAnnotations": map[string]string{"azure.workload.identity/client-id": clientID}})
+		cmd := exec.Command(wardBin, "acr", "credential-provider", "--ca-file", filepath.Join(w.dataDir, "ca.pem"), "--authority-host", w.base, "--tenant-id", w.admin.TenantID)
+		cmd.Env, cmd.Stdin = agentEnv(), strings.NewReader(string(req))
+		var out, errOut strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("credential provider for %s: %v %s", sa, err, errOut.String())
+		}
+		var resp struct {
+			CacheKeyType string `json:"cacheKeyType"`
+			Auth         map[string]struct{ Username, Password string }
+		}
+		if err := json.Unmarshal([]byte(out.String()), &resp); err != nil || resp.CacheKeyType != "Image" {
+			t.Fatalf("response %q: %v (a pod's credentials are cached per image)", out.String(), err)
+		}
+		a := resp.Auth[f.loginServer]
+		_, err := remote.Image(ref, basic(a.Username, a.Password), tr)
+		return err
+	}
+	if err := pull("app", appClient); err != nil {
+		t.Fatalf("the pod whose identity holds AcrPull: %v", err)
+	}
+	if err := pull("other", otherClient); !isStatus(err, 401) {
+		t.Fatalf("the pod whose identity holds no role: %v, want 401", err)
+	}
+}
