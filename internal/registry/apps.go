@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/distribution/distribution/v3/configuration"
 	"github.com/distribution/distribution/v3/registry/handlers"
+	"github.com/ward-id/ward/internal/storage"
 
 	// The registry's token access controller and filesystem driver
 	// register themselves by import.
@@ -62,12 +64,13 @@ func UploadSecret(kek []byte) string {
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
-// ServeHTTP hands the request to the registry of its host.
-func (a *Apps) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	name, _ := a.hosts.RegistryFromHost(r.Host)
-	app, err := a.app(name)
+// ServeRegistry hands the request to reg's registry. Each incarnation of a
+// name (its creation time) has its own storage, so a registry deleted with
+// its group and created again starts empty.
+func (a *Apps) ServeRegistry(w http.ResponseWriter, r *http.Request, reg storage.Registry) {
+	app, err := a.app(reg)
 	if err != nil {
-		a.log.Error("in-process registry", "registry", name, "err", err)
+		a.log.Error("in-process registry", "registry", reg.Name, "err", err)
 		writeErr(w, http.StatusInternalServerError, "UNKNOWN", "the registry could not start")
 		return
 	}
@@ -75,19 +78,19 @@ func (a *Apps) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // ConfigFor is the configuration of one registry's in-process instance.
-func (a *Apps) ConfigFor(name string) string {
-	return Config(ConfigOptions{LoginServer: a.hosts.LoginServer(name), Issuer: a.tokens.IssuerName(), RootCertBundle: a.bundle,
-		RootDirectory: filepath.Join(a.dir, strings.ToLower(name)), Secret: a.secret})
+func (a *Apps) ConfigFor(reg storage.Registry) string {
+	return Config(ConfigOptions{LoginServer: a.hosts.LoginServer(reg.Name), Issuer: a.tokens.IssuerName(), RootCertBundle: a.bundle,
+		RootDirectory: filepath.Join(a.dir, strings.ToLower(reg.Name), strconv.FormatInt(reg.CreatedAt.UnixMicro(), 10)), Secret: a.secret})
 }
 
-func (a *Apps) app(name string) (app *handlers.App, err error) {
-	name = strings.ToLower(name)
+func (a *Apps) app(reg storage.Registry) (app *handlers.App, err error) {
+	key := strings.ToLower(reg.Name) + "@" + strconv.FormatInt(reg.CreatedAt.UnixMicro(), 10)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if app, ok := a.apps[name]; ok {
+	if app, ok := a.apps[key]; ok {
 		return app, nil
 	}
-	cfg, err := configuration.Parse(strings.NewReader(a.ConfigFor(name)))
+	cfg, err := configuration.Parse(strings.NewReader(a.ConfigFor(reg)))
 	if err != nil {
 		return nil, err
 	}
@@ -98,21 +101,27 @@ func (a *Apps) app(name string) (app *handlers.App, err error) {
 		}
 	}()
 	app = handlers.NewApp(a.ctx, cfg)
-	a.apps[name] = app
+	a.apps[key] = app
 	return app, nil
 }
 
-// Forget stops a deleted registry's instance and removes its storage.
+// Forget stops a deleted registry's instances and removes its storage.
 func (a *Apps) Forget(name string) {
 	name = strings.ToLower(name)
+	if name == "" || strings.ContainsAny(name, `/\.`) {
+		return
+	}
 	a.mu.Lock()
-	app := a.apps[name]
-	delete(a.apps, name)
+	var stop []*handlers.App
+	for key, app := range a.apps {
+		if strings.HasPrefix(key, name+"@") {
+			stop = append(stop, app)
+			delete(a.apps, key)
+		}
+	}
 	a.mu.Unlock()
-	if app != nil {
+	for _, app := range stop {
 		_ = app.Shutdown()
 	}
-	if name != "" && !strings.ContainsAny(name, `/\.`) {
-		_ = os.RemoveAll(filepath.Join(a.dir, name))
-	}
+	_ = os.RemoveAll(filepath.Join(a.dir, name))
 }

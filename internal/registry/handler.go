@@ -14,6 +14,11 @@ import (
 	"github.com/ward-id/ward/internal/storage"
 )
 
+// Backend serves a registry's /v2/ once the registry is known to exist.
+type Backend interface {
+	ServeRegistry(w http.ResponseWriter, r *http.Request, reg storage.Registry)
+}
+
 // Verifier verifies the Entra access token an exchange presents.
 type Verifier interface {
 	Verify(ctx context.Context, raw string) (authn.Principal, error)
@@ -32,9 +37,9 @@ type Handler struct {
 	Verifier Verifier
 	Access   Access
 	TenantID string
-	// Registry serves /v2/ (the in-process CNCF distribution registry);
-	// nil answers /v2/ with the challenge alone.
-	Registry http.Handler
+	// Registry serves /v2/ (the in-process CNCF distribution registries,
+	// or an upstream one); nil answers /v2/ with the challenge alone.
+	Registry Backend
 	Log      *slog.Logger
 }
 
@@ -129,7 +134,7 @@ func (h *Handler) v2(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required; this Ward serves the token service only")
 		return
 	}
-	h.Registry.ServeHTTP(w, r)
+	h.Registry.ServeRegistry(w, r, reg)
 }
 
 // service checks the form's service names this host's login server.

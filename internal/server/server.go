@@ -285,11 +285,14 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if regDir == "" {
 		regDir = filepath.Join(cfg.DataDir, "registries")
 	}
-	regApps, err := registry.NewApps(context.Background(), regDir, regHosts, regTokens, kek, log)
+	// The registries' background work (upload purging) stops with Close.
+	regCtx, stopRegistries := context.WithCancel(context.Background())
+	s.closers = append(s.closers, stopRegistries)
+	regApps, err := registry.NewApps(regCtx, regDir, regHosts, regTokens, kek, log)
 	if err != nil {
 		return nil, err
 	}
-	var regV2 http.Handler = regApps
+	var regV2 registry.Backend = regApps
 	if cfg.RegistryUpstream != "" {
 		if regV2, err = registry.Upstream(cfg.RegistryUpstream); err != nil {
 			return nil, err

@@ -170,6 +170,16 @@ func TestRegistryPushPullByRole(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+
+	// A registry deleted with its group and created again starts empty.
+	if st, b, _ := w.request("DELETE", "/subscriptions/"+w.admin.SubscriptionID+"/resourceGroups/acr-rg?api-version=2021-04-01", ""); st != 200 && st != 202 {
+		t.Fatalf("delete group: %d %v", st, b)
+	}
+	f = w.registryFixture(t, "acr-rg", "teamacr")
+	admin := principal{AppID: w.admin.ClientID, Secret: w.admin.ClientSecret}
+	if _, err := remote.Image(ref, basic(w.exchange(t, f, admin)), remote.WithTransport(tr)); !isStatus(err, 404) {
+		t.Fatalf("pull from a registry created again under the old name: %v, want 404", err)
+	}
 }
 
 // containerdToken asks /oauth2/token as containerd does: the password
