@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/ward-id/ward/internal/postgrestest"
 )
 
 // registryFixture is a registry on a running Ward: its ARM ID, login
@@ -443,7 +444,9 @@ func TestACRCredentialProviderPod(t *testing.T) {
 	ref, _ := name.ParseReference(f.loginServer + "/shop/app:v1")
 	img, _ := random.Image(1024, 1)
 	tr := remote.WithTransport(f.client.Transport)
-	basic := func(user, pass string) remote.Option { return remote.WithAuth(&authn.Basic{Username: user, Password: pass}) }
+	basic := func(user, pass string) remote.Option {
+		return remote.WithAuth(&authn.Basic{Username: user, Password: pass})
+	}
 	if err := remote.Write(ref, img, basic("00000000-0000-0000-0000-000000000000", w.exchange(t, f, principal{AppID: w.admin.ClientID, Secret: w.admin.ClientSecret})), tr); err != nil {
 		t.Fatal(err)
 	}
@@ -482,4 +485,49 @@ func TestACRCredentialProviderPod(t *testing.T) {
 	if err := pull("other", otherClient); !isStatus(err, 401) {
 		t.Fatalf("the pod whose identity holds no role: %v, want 401", err)
 	}
+}
+
+// TestRegistryReplicas: on two replicas of one PostgreSQL, a refresh token
+// one replica issued is honoured by the other (one KEK-derived key), and a
+// revoked AcrPull empties the other replica's access tokens within the
+// change feed's bound.
+func TestRegistryReplicas(t *testing.T) {
+	pg := postgrestest.StartServer(t)
+	rs := startReplicas(t, pg.DSN, filepath.Join(t.TempDir(), "kek"), 2)
+	a, b := rs[0], rs[1]
+	b.http = a.http
+	f := a.registryFixture(t, "acr-repl", "replacr")
+	p := a.newPrincipal(t, "repl-puller")
+	id := a.assign(t, p.ObjectID, f.id, "7f951dda-4ed3-4680-a7ca-43fe172d538d")
+	form := func(w *ward, path string, v url.Values) map[string]any {
+		req, _ := http.NewRequest("POST", w.base+path, strings.NewReader(v.Encode()))
+		req.Host = f.loginServer
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := w.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		if err := jsonDecode(resp, &out); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s on %s: %d %v %v", path, w.addr, resp.StatusCode, out, err)
+		}
+		return out
+	}
+	rt := form(a, "/oauth2/exchange", url.Values{"grant_type": {"access_token"}, "service": {f.loginServer},
+		"access_token": {a.tokenFor(t, p, "https://containerregistry.azure.net/.default")}})["refresh_token"].(string)
+	access := func() []any {
+		at := form(b, "/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "service": {f.loginServer}, "refresh_token": {rt},
+			"scope": {"repository:apps/x:pull"}})["access_token"].(string)
+		l, _ := unverifiedClaims(t, at)["access"].([]any)
+		return l
+	}
+	if got := access(); len(got) != 1 {
+		t.Fatalf("replica b's access for an AcrPull holder = %v, want pull", got)
+	}
+	if st, body, _ := a.request("DELETE", f.id+"/providers/Microsoft.Authorization/roleAssignments/"+id+"?api-version=2022-04-01", ""); st != 200 {
+		t.Fatalf("revoke: %d %v", st, body)
+	}
+	d := propagation(t, "AcrPull revocation on replica b", func() bool { return len(access()) == 0 })
+	t.Logf("replica b stopped granting pull %v after the revocation on a", d)
 }
