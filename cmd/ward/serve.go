@@ -39,6 +39,8 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&cfg.PublicURL, "public-url", "", "base URL clients use, put in documents and issuer URLs (default https://<addr>)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&cfg.KEKFile, "kek-file", "", "key-encryption key for signing keys at rest (default <data>/kek; env WARD_KEK overrides)")
+	f.StringVar(&cfg.RegistryDir, "registry-dir", "", "where the in-process container registries keep images (default <data>/registries)")
+	f.StringVar(&cfg.RegistryUpstream, "registry-upstream", "", "serve registries' /v2/ from this registry (a CNCF distribution run with 'ward acr show-config') instead of in-process")
 	f.StringVar(&cfg.IssuerCAFile, "issuer-ca-file", "", "PEM file of extra CAs trusted when fetching external issuers' keys")
 	f.BoolVar(&cfg.AllowLoopbackIssuers, "allow-loopback-issuers", false, "fetch external issuers' keys from loopback addresses (127.0.0.0/8, ::1, localhost): tests and local development only")
 	f.StringVar(&cfg.SigningAlg, "signing-alg", "RS256", "token signing algorithm: RS256 or ES256 (starting with another one than the current key's rotates to a new key; the old one stays published)")

@@ -31,6 +31,7 @@ import (
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/machines"
 	"github.com/ward-id/ward/internal/msi"
+	"github.com/ward-id/ward/internal/registry"
 	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/storage"
@@ -79,6 +80,8 @@ type Config struct {
 	Clusters *clusters.Service
 	// Machines serves Microsoft.HybridCompute/machines; nil disables them.
 	Machines *machines.Service
+	// Registries serves Microsoft.ContainerRegistry/registries; nil disables them.
+	Registries *registry.Service
 	// PublicURL is Ward's base URL (no trailing slash), written into
 	// metadata and challenges.
 	PublicURL string
@@ -88,18 +91,19 @@ type Config struct {
 
 // Handler serves the management API.
 type Handler struct {
-	groups    *resources.Service
-	svc       *msi.Service
-	auth      Authenticator
-	authz     Authorizer
-	rbac      *authz.Service
-	vaults    *vault.Service
-	activity  ActivityRecorder
-	clusters  *clusters.Service
-	machines  *machines.Service
-	publicURL string
-	tenantID  string
-	log       *slog.Logger
+	groups     *resources.Service
+	svc        *msi.Service
+	auth       Authenticator
+	authz      Authorizer
+	rbac       *authz.Service
+	vaults     *vault.Service
+	activity   ActivityRecorder
+	clusters   *clusters.Service
+	machines   *machines.Service
+	registries *registry.Service
+	publicURL  string
+	tenantID   string
+	log        *slog.Logger
 }
 
 // New returns a Handler.
@@ -110,7 +114,7 @@ func New(cfg Config) *Handler {
 	if cfg.Authz == nil {
 		cfg.Authz = ServicePrincipalsOnly{}
 	}
-	return &Handler{groups: cfg.Resources, svc: cfg.Service, auth: cfg.Auth, authz: cfg.Authz, rbac: cfg.RBAC, vaults: cfg.Vaults, activity: cfg.Activity, clusters: cfg.Clusters, machines: cfg.Machines, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), tenantID: cfg.TenantID, log: cfg.Logger}
+	return &Handler{groups: cfg.Resources, svc: cfg.Service, auth: cfg.Auth, authz: cfg.Authz, rbac: cfg.RBAC, vaults: cfg.Vaults, activity: cfg.Activity, clusters: cfg.Clusters, machines: cfg.Machines, registries: cfg.Registries, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), tenantID: cfg.TenantID, log: cfg.Logger}
 }
 
 type principalKey struct{}

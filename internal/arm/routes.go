@@ -19,6 +19,7 @@ const (
 	pCluster  = pGroup + "/providers/Microsoft.ContainerService/managedClusters/{resourceName}"
 	pAuthz    = "/{scope...}/providers/Microsoft.Authorization"
 	pMachine  = pGroup + "/providers/Microsoft.HybridCompute/machines/{machineName}"
+	pRegistry = pGroup + "/providers/Microsoft.ContainerRegistry/registries/{registryName}"
 )
 
 // Mount puts every management route on mux, each with the RBAC action it
@@ -34,6 +35,7 @@ func (h *Handler) Mount(mux *router.Mux) {
 		t.mount(h, mux)
 	}
 	h.mountProviders(add)
+	h.mountRegistryExtras(mux)
 	if h.activity != nil {
 		add("GET", pSub+"/providers/Microsoft.Insights/eventtypes/management/values", router.Action("Microsoft.Insights/eventtypes/values/read"),
 			func(q *request) error { return h.activityLog(q.w, q.r, q.id.Subscription) })
@@ -95,9 +97,9 @@ func unrouted(r *http.Request, status int, allowed []string) error {
 	switch strings.ToLower(id.Provider) {
 	case "":
 		return newError(http.StatusNotFound, armerr.CodeNoRegisteredProvider, fmt.Sprintf("No route is registered for '%s %s'.", r.Method, r.URL.Path))
-	case strings.ToLower(ProviderMSI), strings.ToLower(ProviderKeyVault), strings.ToLower(ProviderContainerService), strings.ToLower(ProviderHybridCompute), "microsoft.authorization", "microsoft.insights":
+	case strings.ToLower(ProviderMSI), strings.ToLower(ProviderKeyVault), strings.ToLower(ProviderContainerService), strings.ToLower(ProviderHybridCompute), strings.ToLower(ProviderContainerRegistry), "microsoft.authorization", "microsoft.insights":
 		return newError(http.StatusBadRequest, armerr.CodeInvalidResourceType, fmt.Sprintf("The resource type at '%s' could not be found in the namespace '%s'.", r.URL.Path, id.Provider))
 	}
-	return newError(http.StatusBadRequest, armerr.CodeInvalidResourceNS, fmt.Sprintf("The resource namespace '%s' is invalid or not served by Ward. Ward serves Microsoft.Resources, %s, %s, %s, %s and Microsoft.Authorization.",
-		id.Provider, ProviderMSI, ProviderKeyVault, ProviderContainerService, ProviderHybridCompute))
+	return newError(http.StatusBadRequest, armerr.CodeInvalidResourceNS, fmt.Sprintf("The resource namespace '%s' is invalid or not served by Ward. Ward serves Microsoft.Resources, %s, %s, %s, %s, %s and Microsoft.Authorization.",
+		id.Provider, ProviderMSI, ProviderKeyVault, ProviderContainerService, ProviderHybridCompute, ProviderContainerRegistry))
 }

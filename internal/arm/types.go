@@ -28,6 +28,9 @@ func (h *Handler) types() []*resourceType {
 	if h.machines != nil {
 		ts = append(ts, h.machineType())
 	}
+	if h.registries != nil {
+		ts = append(ts, h.registryType())
+	}
 	return ts
 }
 

@@ -31,6 +31,9 @@ const (
 	ReaderID                 = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 	KeyVaultSecretsUserID    = "4633458b-17de-408a-b874-0445c86b69e6"
 	KeyVaultSecretsOfficerID = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
+	AcrPullID                = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+	AcrPushID                = "8311e382-0749-4cb8-b61a-304f252e45ec"
+	AcrDeleteID              = "c2f4ef07-c644-48eb-af81-4b1b4947fb11"
 	// Directory roles. The first three carry the GUIDs of Entra's directory
 	// role templates of the same names; Application Owner is Ward's: the
 	// role a service principal's creator holds at the principal's own scope.
@@ -63,10 +66,14 @@ var builtIns = []RoleDefinition{
 	{ID: "4d97b98b-1d4f-4787-a291-c67834d212e7", Name: "Network Contributor", Description: "Lets you manage networks, but not access to them.",
 		Permissions: []Permission{{Actions: []string{"Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/*", "Microsoft.Network/*",
 			"Microsoft.ResourceHealth/availabilityStatuses/read", "Microsoft.Resources/deployments/*", "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Support/*"}}}},
-	{ID: "7f951dda-4ed3-4680-a7ca-43fe172d538d", Name: "AcrPull", Description: "acr pull",
+	// The registry roles grant control-plane actions (not dataActions), as
+	// Azure's do; the registry's token service checks them at the registry.
+	{ID: AcrPullID, Name: "AcrPull", Description: "acr pull",
 		Permissions: []Permission{{Actions: []string{"Microsoft.ContainerRegistry/registries/pull/read"}}}},
-	{ID: "8311e382-0749-4cb8-b61a-304f252e45ec", Name: "AcrPush", Description: "acr push",
+	{ID: AcrPushID, Name: "AcrPush", Description: "acr push",
 		Permissions: []Permission{{Actions: []string{"Microsoft.ContainerRegistry/registries/pull/read", "Microsoft.ContainerRegistry/registries/push/write"}}}},
+	{ID: AcrDeleteID, Name: "AcrDelete", Description: "acr delete",
+		Permissions: []Permission{{Actions: []string{"Microsoft.ContainerRegistry/registries/artifacts/delete"}}}},
 	{ID: KeyVaultSecretsUserID, Name: "Key Vault Secrets User", Description: "Read secret contents. Only works for key vaults that use the 'Azure role-based access control' permission model.",
 		Permissions: []Permission{{DataActions: []string{"Microsoft.KeyVault/vaults/secrets/getSecret/action", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"}}}},
 	{ID: KeyVaultSecretsOfficerID, Name: "Key Vault Secrets Officer", Description: "Perform any action on the secrets of a key vault, except manage permissions. Only works for key vaults that use the 'Azure role-based access control' permission model.",

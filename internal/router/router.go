@@ -87,6 +87,10 @@ type Route struct {
 	// with *http.MaxBytesError, which the handler answers in its protocol
 	// (413 where the protocol has one).
 	MaxBody int64
+	// Stream marks a route whose body streams to a store that bounds it
+	// itself (a container registry's blob uploads, gigabytes long): no
+	// body cap, and StreamReadTimeout instead of the mux's read timeout.
+	Stream bool
 
 	segs []segment
 }
@@ -170,6 +174,9 @@ type prefixFallback struct {
 const (
 	DefaultMaxBody     = 8 << 20
 	DefaultReadTimeout = 20 * time.Second
+	// StreamReadTimeout bounds how long a streamed body (Route.Stream)
+	// may take to arrive.
+	StreamReadTimeout = 30 * time.Minute
 )
 
 // New returns an empty Mux.
@@ -367,6 +374,10 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // connection's own writer, not the recorder, so net/http learns of an
 // oversized body and closes the connection after the answer.
 func (m *Mux) bound(w http.ResponseWriter, r *http.Request, rt *Route, now time.Time) {
+	if rt != nil && rt.Stream {
+		_ = http.NewResponseController(w).SetReadDeadline(now.Add(StreamReadTimeout))
+		return
+	}
 	timeout := m.ReadTimeout
 	if timeout <= 0 {
 		timeout = DefaultReadTimeout

@@ -36,6 +36,7 @@ import (
 	"github.com/ward-id/ward/internal/machines"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/pki"
+	"github.com/ward-id/ward/internal/registry"
 	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/signer"
@@ -49,12 +50,19 @@ import (
 
 // Config is what `ward serve` is given.
 type Config struct {
-	Addr      string // default 127.0.0.1:8443
-	DataDir   string // default ./ward-data
-	Storage   string // "sqlite" (default) or "postgres"
-	DSN       string // PostgreSQL connection URL
-	PublicURL string // default https://<addr>
-	Logger    *slog.Logger
+	Addr    string // default 127.0.0.1:8443
+	DataDir string // default ./ward-data
+	// RegistryDir holds the in-process container registries' images;
+	// default <DataDir>/registries.
+	RegistryDir string
+	// RegistryUpstream, when set, is the URL of a registry (distribution
+	// configured by `ward acr show-config`) that serves /v2/ behind the
+	// login server hosts, in place of the in-process registries.
+	RegistryUpstream string
+	Storage          string // "sqlite" (default) or "postgres"
+	DSN              string // PostgreSQL connection URL
+	PublicURL        string // default https://<addr>
+	Logger           *slog.Logger
 	// KEKFile holds the 32-byte key-encryption key for signing keys at rest
 	// (raw or base64); default <data>/kek, created on first start. The
 	// WARD_KEK environment variable (base64) takes precedence.
@@ -196,7 +204,12 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	s.admin = admin
 	u, _ := url.Parse(publicURL)
-	cert, err := pki.Load(cfg.DataDir, []string{u.Hostname()}, time.Now)
+	regHosts := registry.NewHosts(publicURL)
+	certHosts := []string{u.Hostname()}
+	if bare, _, _ := strings.Cut(regHosts.Suffix, ":"); bare != registry.HostLabel+".localhost" {
+		certHosts = append(certHosts, "*."+bare)
+	}
+	cert, err := pki.Load(cfg.DataDir, certHosts, time.Now)
 	if err != nil {
 		return nil, fmt.Errorf("tls: %w", err)
 	}
@@ -260,24 +273,51 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	machineSvc.PrincipalDeleted = access.DeletePrincipalAssignments
 	tokenIssuers := []string{sts.IssuerV1(publicURL, admin.TenantID), sts.IssuerV2(publicURL, admin.TenantID)}
 	self := []string{publicURL, publicURL + "/"}
+	registries := registry.NewService(store, regHosts, time.Now)
+	regTokens, err := registry.NewTokens(kek, registry.Issuer(publicURL), time.Now)
+	if err != nil {
+		return nil, err
+	}
+	regDir := cfg.RegistryDir
+	if regDir == "" {
+		regDir = filepath.Join(cfg.DataDir, "registries")
+	}
+	// The registries' background work (upload purging) stops with Close.
+	regCtx, stopRegistries := context.WithCancel(context.Background())
+	s.closers = append(s.closers, stopRegistries)
+	regApps, err := registry.NewApps(regCtx, regDir, regHosts, regTokens, kek, log)
+	if err != nil {
+		return nil, err
+	}
+	var regV2 registry.Backend = regApps
+	if cfg.RegistryUpstream != "" {
+		if regV2, err = registry.Upstream(cfg.RegistryUpstream); err != nil {
+			return nil, err
+		}
+	} else {
+		registries.Deleted = regApps.Forget
+	}
+	registryH := &registry.Handler{Svc: registries, Tokens: regTokens, Access: access, TenantID: admin.TenantID, Registry: regV2, Log: log,
+		Verifier: &authn.JWT{Keys: keys, Issuers: tokenIssuers, Now: time.Now, Audiences: append(append([]string{}, self...), audience.RegistryAliases()...)}}
 	vaultH := &vault.Handler{
 		Svc: vaults, Access: access, Authority: publicURL + "/" + admin.TenantID, Log: log,
 		Auth: &authn.JWT{Keys: keys, Issuers: tokenIssuers, Now: time.Now,
 			Audiences: append([]string{vaults.Hosts.Resource(), vaults.Hosts.Resource() + "/"}, audience.VaultAliases()...)},
 	}
 	armH := arm.New(arm.Config{
-		Resources: groups,
-		Service:   identities,
-		Clusters:  clusterSvc,
-		Machines:  machineSvc,
-		Auth:      &authn.JWT{Keys: keys, Issuers: tokenIssuers, Audiences: append(self, audience.ManagementAliases()...), Now: time.Now},
-		Authz:     access,
-		RBAC:      access,
-		Vaults:    vaults,
-		Activity:  store,
-		PublicURL: publicURL,
-		TenantID:  admin.TenantID,
-		Logger:    log,
+		Resources:  groups,
+		Service:    identities,
+		Clusters:   clusterSvc,
+		Machines:   machineSvc,
+		Auth:       &authn.JWT{Keys: keys, Issuers: tokenIssuers, Audiences: append(self, audience.ManagementAliases()...), Now: time.Now},
+		Authz:      access,
+		RBAC:       access,
+		Vaults:     vaults,
+		Registries: registries,
+		Activity:   store,
+		PublicURL:  publicURL,
+		TenantID:   admin.TenantID,
+		Logger:     log,
 	})
 	dirH := &directory.Handler{
 		Svc:    dirSvc,
@@ -328,6 +368,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// panics into the route's protocol's 500, once for every part.
 	mux.Log = log
 	vaultH.Mount(mux)
+	registryH.Mount(mux)
 	mux.Handle(router.Route{Method: http.MethodGet, Pattern: "/healthz", Access: router.Public("liveness for load balancers and probes; says only ok"),
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -166,6 +166,19 @@ type Vault struct {
 	UpdatedAt      time.Time
 }
 
+// Registry is a Microsoft.ContainerRegistry/registries resource. Names are
+// global, as login server host names are.
+type Registry struct {
+	SubscriptionID string
+	ResourceGroup  string
+	Name           string
+	Location       string
+	Tags           map[string]string
+	SKU            string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
 // Secret is one version of a vault secret; the value is encrypted.
 type Secret struct {
 	Vault          string
@@ -469,6 +482,19 @@ type Storage interface {
 	// when rg is "".
 	ListVaults(ctx context.Context, sub, rg string, p Page) (items []Vault, next string, err error)
 	DeleteVault(ctx context.Context, name string) error
+
+	// CreateRegistry stores a new registry; ErrAlreadyExists when the name
+	// is taken anywhere, ErrParentNotFound when its group does not exist.
+	CreateRegistry(ctx context.Context, r Registry) error
+	// UpdateRegistry applies fn to the stored registry inside a
+	// transaction; tags, SKU and the update time are written. ErrNotFound
+	// when it does not exist.
+	UpdateRegistry(ctx context.Context, name string, fn func(old Registry) (Registry, error)) (Registry, error)
+	GetRegistry(ctx context.Context, name string) (Registry, error)
+	// ListRegistries lists one page of a group's registries, or a
+	// subscription's when rg is "".
+	ListRegistries(ctx context.Context, sub, rg string, p Page) (items []Registry, next string, err error)
+	DeleteRegistry(ctx context.Context, name string) error
 
 	// AddSecretVersion stores a new version of a secret.
 	AddSecretVersion(ctx context.Context, s Secret) error

@@ -25,6 +25,7 @@ var storageMethods = map[string]bool{
 	"CountRoleAssignments":       true,
 	"CreateIdentity":             true,
 	"CreateMachine":              true,
+	"CreateRegistry":             true,
 	"CreateRoleAssignment":       true,
 	"CreateRoleDefinition":       true,
 	"CreateServicePrincipal":     true,
@@ -39,6 +40,7 @@ var storageMethods = map[string]bool{
 	"DeleteFederatedCredential":  true,
 	"DeleteIdentity":             true,
 	"DeleteMachine":              true,
+	"DeleteRegistry":             true,
 	"DeleteResourceGroup":        true,
 	"DeleteRoleAssignment":       true,
 	"DeleteRoleDefinition":       true,
@@ -56,6 +58,7 @@ var storageMethods = map[string]bool{
 	"GetIdentityByPrincipalID":   true,
 	"GetMachine":                 true,
 	"GetMachineByID":             true,
+	"GetRegistry":                true,
 	"GetResourceGroup":           true,
 	"GetRoleAssignment":          true,
 	"GetRoleDefinition":          true,
@@ -73,6 +76,7 @@ var storageMethods = map[string]bool{
 	"ListFederatedCredentials":   true,
 	"ListIdentities":             true,
 	"ListMachines":               true,
+	"ListRegistries":             true,
 	"ListResourceGroups":         true,
 	"ListRoleAssignments":        true,
 	"ListRoleDefinitions":        true,
@@ -95,6 +99,7 @@ var storageMethods = map[string]bool{
 	"UpdateCluster":              true,
 	"UpdateIdentity":             true,
 	"UpdateMachine":              true,
+	"UpdateRegistry":             true,
 	"UpdateRoleDefinition":       true,
 	"UpdateSecretVersion":        true,
 	"UpdateVault":                true,
@@ -172,6 +177,14 @@ func (s *Store) CreateMachine(a0 context.Context, a1 storage.Machine) (err error
 		return
 	}
 	return s.Storage.CreateMachine(a0, a1)
+}
+
+// CreateRegistry is storage.Storage's, failing while Fail says so.
+func (s *Store) CreateRegistry(a0 context.Context, a1 storage.Registry) (err error) {
+	if err = s.fault("CreateRegistry"); err != nil {
+		return
+	}
+	return s.Storage.CreateRegistry(a0, a1)
 }
 
 // CreateRoleAssignment is storage.Storage's, failing while Fail says so.
@@ -284,6 +297,14 @@ func (s *Store) DeleteMachine(a0 context.Context, a1 storage.MachineRef) (err er
 		return
 	}
 	return s.Storage.DeleteMachine(a0, a1)
+}
+
+// DeleteRegistry is storage.Storage's, failing while Fail says so.
+func (s *Store) DeleteRegistry(a0 context.Context, a1 string) (err error) {
+	if err = s.fault("DeleteRegistry"); err != nil {
+		return
+	}
+	return s.Storage.DeleteRegistry(a0, a1)
 }
 
 // DeleteResourceGroup is storage.Storage's, failing while Fail says so.
@@ -422,6 +443,14 @@ func (s *Store) GetMachineByID(a0 context.Context, a1 string) (r0 storage.Machin
 	return s.Storage.GetMachineByID(a0, a1)
 }
 
+// GetRegistry is storage.Storage's, failing while Fail says so.
+func (s *Store) GetRegistry(a0 context.Context, a1 string) (r0 storage.Registry, err error) {
+	if err = s.fault("GetRegistry"); err != nil {
+		return
+	}
+	return s.Storage.GetRegistry(a0, a1)
+}
+
 // GetResourceGroup is storage.Storage's, failing while Fail says so.
 func (s *Store) GetResourceGroup(a0 context.Context, a1 string, a2 string) (r0 storage.ResourceGroup, err error) {
 	if err = s.fault("GetResourceGroup"); err != nil {
@@ -556,6 +585,14 @@ func (s *Store) ListMachines(a0 context.Context, a1 string, a2 string, a3 storag
 		return
 	}
 	return s.Storage.ListMachines(a0, a1, a2, a3)
+}
+
+// ListRegistries is storage.Storage's, failing while Fail says so.
+func (s *Store) ListRegistries(a0 context.Context, a1 string, a2 string, a3 storage.Page) (r0 []storage.Registry, r1 string, err error) {
+	if err = s.fault("ListRegistries"); err != nil {
+		return
+	}
+	return s.Storage.ListRegistries(a0, a1, a2, a3)
 }
 
 // ListResourceGroups is storage.Storage's, failing while Fail says so.
@@ -732,6 +769,14 @@ func (s *Store) UpdateMachine(a0 context.Context, a1 storage.MachineRef, a2 func
 		return
 	}
 	return s.Storage.UpdateMachine(a0, a1, a2)
+}
+
+// UpdateRegistry is storage.Storage's, failing while Fail says so.
+func (s *Store) UpdateRegistry(a0 context.Context, a1 string, a2 func(storage.Registry) (storage.Registry, error)) (r0 storage.Registry, err error) {
+	if err = s.fault("UpdateRegistry"); err != nil {
+		return
+	}
+	return s.Storage.UpdateRegistry(a0, a1, a2)
 }
 
 // UpdateRoleDefinition is storage.Storage's, failing while Fail says so.

@@ -123,12 +123,15 @@ func (w *ward) assign(t *testing.T, principalID, scope, roleID string) string {
 // as a principal with no role, and as a principal holding exactly the
 // route's declared action (or, for handler-authorized routes, the admin).
 type matrixCase struct {
-	key          string // route key: "GET /subscriptions/{subscriptionId}"
-	host         string // vault host, if any
-	path, body   string
-	noRole       int // status for a principal with no role (0: 403)
-	want         int // status for the authorized principal
-	audience     string
+	key        string // route key: "GET /subscriptions/{subscriptionId}"
+	host       string // vault host, if any
+	path, body string
+	noRole     int // status for a principal with no role (0: 403)
+	want       int // status for the authorized principal
+	audience   string
+	// regScope, when set, makes the bearer a registry access token for
+	// that scope (exchanged and asked as clients do) instead of an Entra one.
+	regScope     string
 	checkNoRoles func(t *testing.T, body map[string]any)
 }
 
@@ -143,6 +146,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	rg := sub + "/resourceGroups/mx"
 	_, port, _ := net.SplitHostPort(w.addr)
 	vaultHost := "mxkv.vault.localhost:" + port
+	regHost := "mxacr1.azurecr.localhost:" + port
 	tid := w.admin.TenantID
 	const (
 		arm   = "https://management.azure.com/.default"
@@ -178,6 +182,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 	for _, v := range []string{"mxkv", "mxkv-del"} {
 		st, b, _ := w.request("PUT", rg+"/providers/Microsoft.KeyVault/vaults/"+v+"?api-version=2023-07-01", vaultBody)
 		must(st, b, 201, "vault "+v)
+	}
+	for _, r := range []string{"mxacr1", "mxacrdel"} {
+		st, b, _ := w.request("PUT", rg+"/providers/Microsoft.ContainerRegistry/registries/"+r+"?api-version=2023-07-01", `{"location":"westeurope","sku":{"name":"Basic"}}`)
+		must(st, b, 201, "registry "+r)
 	}
 	clusterBody := `{"location":"westeurope","properties":{"oidcIssuerProfile":{"enabled":true}}}`
 	var clusterIssuer string
@@ -347,6 +355,26 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{key: "PUT vault:/secrets/{name}", host: vaultHost, path: "/secrets/mx-secret" + av("7.4"), body: `{"value":"v2"}`, audience: kv, want: 200},
 		{key: "PATCH vault:/secrets/{name}", host: vaultHost, path: "/secrets/mx-secret" + av("7.4"), body: `{"contentType":"text/plain"}`, audience: kv, want: 200},
 		{key: "PATCH vault:/secrets/{name}/{version}", host: vaultHost, path: "/secrets/mx-secret/" + version + av("7.4"), body: `{"tags":{"a":"b"}}`, audience: kv, want: 200},
+		// ARM's registries, then the registry token service and the registry:
+		// its routes are reached with a registry access token, whose access
+		// the token service decided by RBAC (an owner gets what it asks; a
+		// principal with no role a token that opens /v2/ and nothing else).
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.ContainerRegistry/registries", path: sub + "/providers/Microsoft.ContainerRegistry/registries" + av("2023-07-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerRegistry/registries", path: rg + "/providers/Microsoft.ContainerRegistry/registries" + av("2023-07-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerRegistry/registries/{registryName}", path: rg + "/providers/Microsoft.ContainerRegistry/registries/mxacr1" + av("2023-07-01"), want: 200},
+		{key: "PUT /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerRegistry/registries/{registryName}", path: rg + "/providers/Microsoft.ContainerRegistry/registries/mxacr1" + av("2023-07-01"), body: `{"location":"westeurope","sku":{"name":"Standard"}}`, want: 200},
+		{key: "PATCH /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerRegistry/registries/{registryName}", path: rg + "/providers/Microsoft.ContainerRegistry/registries/mxacr1" + av("2023-07-01"), body: `{"tags":{"a":"b"}}`, want: 200},
+		{key: "POST /subscriptions/{subscriptionId}/providers/Microsoft.ContainerRegistry/checkNameAvailability", path: sub + "/providers/Microsoft.ContainerRegistry/checkNameAvailability" + av("2023-07-01"), body: `{"name":"mxacrfree","type":"Microsoft.ContainerRegistry/registries"}`, want: 200},
+		{key: "POST registry:/oauth2/exchange", host: regHost, path: "/oauth2/exchange", want: 400},
+		{key: "POST registry:/oauth2/token", host: regHost, path: "/oauth2/token", want: 400},
+		{key: "GET registry:/oauth2/token", host: regHost, path: "/oauth2/token?service=" + regHost, want: 401},
+		{key: "GET registry:/v2", host: regHost, path: "/v2/", regScope: "repository:mx/app:pull", noRole: 200, want: 200},
+		{key: "GET registry:/v2/{path...}", host: regHost, path: "/v2/mx/app/tags/list", regScope: "repository:mx/app:pull", noRole: 401, want: 404},
+		{key: "POST registry:/v2/{path...}", host: regHost, path: "/v2/mx/app/blobs/uploads/", regScope: "repository:mx/app:pull,push", noRole: 401, want: 202},
+		{key: "PUT registry:/v2/{path...}", host: regHost, path: "/v2/mx/app/manifests/v1", body: `{}`, regScope: "repository:mx/app:pull,push", noRole: 401, want: 400},
+		{key: "PATCH registry:/v2/{path...}", host: regHost, path: "/v2/mx/app/blobs/uploads/00000000-0000-0000-0000-000000000000", body: `{}`, regScope: "repository:mx/app:pull,push", noRole: 401, want: 404},
+		{key: "DELETE registry:/v2/{path...}", host: regHost, path: "/v2/mx/app/manifests/sha256:" + strings.Repeat("0", 64), regScope: "repository:mx/app:delete", noRole: 401, want: 404},
+
 		{key: "DELETE vault:/secrets/{name}", host: vaultHost, path: "/secrets/mx-gone" + av("7.4"), audience: kv, want: 200},
 
 		// The console: its page and assets are public and hold no data; its
@@ -388,6 +416,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		// Deletions last: the objects above must still exist for the reads.
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}/federatedIdentityCredentials/{federatedIdentityCredentialResourceName}", path: ficPath + "mx-fic-del" + av("2023-01-31"), want: 200},
 		{key: "DELETE " + "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}", path: rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mx-id-del" + av("2023-01-31"), want: 200},
+		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerRegistry/registries/{registryName}", path: rg + "/providers/Microsoft.ContainerRegistry/registries/mxacrdel" + av("2023-07-01"), want: 200},
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.KeyVault/vaults/{vaultName}", path: rg + "/providers/Microsoft.KeyVault/vaults/mxkv-del" + av("2023-07-01"), want: 200},
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{agentPoolName}", path: poolPath + "/mxpdel" + av("2024-05-01"), want: 200},
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.HybridCompute/machines/{machineName}", path: rg + "/providers/Microsoft.HybridCompute/machines/mx-m-del" + av("2024-07-10"), want: 200},
@@ -456,7 +485,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 				noRoleBody = `{"subject":{"principalId":"` + noroles.ObjectID + `"},"resource":{"id":"` + sub + `"},"actions":[{"id":"Microsoft.Resources/subscriptions/read"}]}`
 				want = 200
 			}
-			st, b := w.raw(t, tok(noroles, aud), rt.Method, c.host, c.path, noRoleBody)
+			bearer := func(p principal) string {
+				if c.regScope != "" {
+					return w.registryAccessToken(t, c.host, tok(p, "https://containerregistry.azure.net/.default"), c.regScope)
+				}
+				return tok(p, aud)
+			}
+			st, b := w.raw(t, bearer(noroles), rt.Method, c.host, c.path, noRoleBody)
 			if st != want {
 				t.Errorf("principal with no role: %d %v, want %d", st, b, want)
 			} else if c.checkNoRoles != nil {
@@ -483,7 +518,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			if c.key == "POST /{scope...}/providers/Microsoft.Authorization/checkAccess" {
 				body = `{"subject":{"principalId":"` + target.ObjectID + `"},"resource":{"id":"` + sub + `"},"actions":[{"id":"Microsoft.Resources/subscriptions/read"}]}`
 			}
-			if st, b := w.raw(t, tok(caller, aud), rt.Method, c.host, c.path, body); st != c.want {
+			if st, b := w.raw(t, bearer(caller), rt.Method, c.host, c.path, body); st != c.want {
 				t.Errorf("authorized caller (%s): %d %v, want %d", rt.Access, st, b, c.want)
 			}
 		})

@@ -56,6 +56,11 @@ func (r *recorder) CreateMachine(a0 context.Context, a1 storage.Machine) error {
 	return r.s.CreateMachine(a0, a1)
 }
 
+func (r *recorder) CreateRegistry(a0 context.Context, a1 storage.Registry) error {
+	r.hit("CreateRegistry")
+	return r.s.CreateRegistry(a0, a1)
+}
+
 func (r *recorder) CreateRoleAssignment(a0 context.Context, a1 storage.RoleAssignment) error {
 	r.hit("CreateRoleAssignment")
 	return r.s.CreateRoleAssignment(a0, a1)
@@ -124,6 +129,11 @@ func (r *recorder) DeleteIdentity(a0 context.Context, a1 storage.IdentityRef) er
 func (r *recorder) DeleteMachine(a0 context.Context, a1 storage.MachineRef) error {
 	r.hit("DeleteMachine")
 	return r.s.DeleteMachine(a0, a1)
+}
+
+func (r *recorder) DeleteRegistry(a0 context.Context, a1 string) error {
+	r.hit("DeleteRegistry")
+	return r.s.DeleteRegistry(a0, a1)
 }
 
 func (r *recorder) DeleteResourceGroup(a0 context.Context, a1 string, a2 string) error {
@@ -211,6 +221,11 @@ func (r *recorder) GetMachineByID(a0 context.Context, a1 string) (storage.Machin
 	return r.s.GetMachineByID(a0, a1)
 }
 
+func (r *recorder) GetRegistry(a0 context.Context, a1 string) (storage.Registry, error) {
+	r.hit("GetRegistry")
+	return r.s.GetRegistry(a0, a1)
+}
+
 func (r *recorder) GetResourceGroup(a0 context.Context, a1 string, a2 string) (storage.ResourceGroup, error) {
 	r.hit("GetResourceGroup")
 	return r.s.GetResourceGroup(a0, a1, a2)
@@ -294,6 +309,11 @@ func (r *recorder) ListIdentities(a0 context.Context, a1 storage.IdentityFilter,
 func (r *recorder) ListMachines(a0 context.Context, a1 string, a2 string, a3 storage.Page) ([]storage.Machine, string, error) {
 	r.hit("ListMachines")
 	return r.s.ListMachines(a0, a1, a2, a3)
+}
+
+func (r *recorder) ListRegistries(a0 context.Context, a1 string, a2 string, a3 storage.Page) ([]storage.Registry, string, error) {
+	r.hit("ListRegistries")
+	return r.s.ListRegistries(a0, a1, a2, a3)
 }
 
 func (r *recorder) ListResourceGroups(a0 context.Context, a1 string, a2 storage.Page) ([]storage.ResourceGroup, string, error) {
@@ -404,6 +424,11 @@ func (r *recorder) UpdateIdentity(a0 context.Context, a1 storage.IdentityRef, a2
 func (r *recorder) UpdateMachine(a0 context.Context, a1 storage.MachineRef, a2 func(storage.Machine) (storage.Machine, error)) (storage.Machine, error) {
 	r.hit("UpdateMachine")
 	return r.s.UpdateMachine(a0, a1, a2)
+}
+
+func (r *recorder) UpdateRegistry(a0 context.Context, a1 string, a2 func(storage.Registry) (storage.Registry, error)) (storage.Registry, error) {
+	r.hit("UpdateRegistry")
+	return r.s.UpdateRegistry(a0, a1, a2)
 }
 
 func (r *recorder) UpdateRoleDefinition(a0 context.Context, a1 string, a2 func(storage.RoleDefinition) (storage.RoleDefinition, error)) (storage.RoleDefinition, error) {

@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"RoleAssignments", testRoleAssignments},
 		{"RoleDefinitions", testRoleDefinitions},
 		{"VaultsAndSecrets", testVaults},
+		{"Registries", testRegistries},
 		{"ActivityLog", testActivity},
 		{"LogFieldCaps", testLogFieldCaps},
 		{"SignInAggregation", testSignInAggregation},
