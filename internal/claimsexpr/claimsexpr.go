@@ -7,7 +7,7 @@
 // An expression is one or more clauses joined by " and " (single spaces);
 // a clause is a claim lookup claims['<claim>'], one space, an operator (eq
 // or matches), one space, and a comparand in single quotes. Inside quotes a
-// doubled quote (”) stands for one quote: single quotes delimit and escape.
+// quote written twice stands for one quote: single quotes delimit and escape.
 // matches knows two wildcards, * (any run of characters, possibly empty)
 // and ? (exactly one character). There is no or, no not, no parentheses and
 // no regular expression: anything else is refused with a *SyntaxError that
@@ -189,7 +189,7 @@ func (p *parser) clause() (Clause, error) {
 	return c, nil
 }
 
-// quoted reads a single-quoted string in which ” stands for '.
+// quoted reads a single-quoted string in which a doubled quote stands for one.
 func (p *parser) quoted(what string) (string, error) {
 	if p.pos >= len(p.s) || p.s[p.pos] != '\'' {
 		return "", p.fail(fmt.Sprintf("the %s must be in single quotes, found %q", what, p.peek(8)))
