@@ -342,10 +342,15 @@ type FederatedCredential struct {
 	Identity  IdentityRef
 	Name      string
 	Issuer    string
-	Subject   string
+	Subject   string // "" when Expression is set
 	Audiences []string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// Expression and ExpressionVersion are a flexible credential's claims
+	// matching expression (package claimsexpr), used instead of Subject;
+	// "" and 0 for a plain credential.
+	Expression        string
+	ExpressionVersion int
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
 }
 
 // Page asks for one page of a list: every List method of Storage takes one
