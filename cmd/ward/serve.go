@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/internal/cli"
+	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/server"
 	"github.com/ward-id/ward/internal/sts"
 )
@@ -49,10 +50,15 @@ func serveCmd() *cobra.Command {
 	var noReuse bool
 	f.DurationVar(&cfg.TokenReuseMaxAge, "token-reuse-max-age", sts.DefaultTokenReuseMaxAge, "hand out a token minted for the same principal, resource and credential again while it is younger than this and than half its lifetime (the credential is verified every time)")
 	f.BoolVar(&noReuse, "no-token-reuse", false, "mint a new token for every request")
-	cmd.PreRun = func(*cobra.Command, []string) {
+	f.IntVar(&cfg.MaxFederatedCredentials, "max-federated-credentials", msi.MaxFederatedCredentials, "federated identity credentials allowed per identity (Entra's cap is 20; exact ones cost nothing per exchange, each claims matching expression of the token's issuer about 0.1 µs)")
+	cmd.PreRunE = func(*cobra.Command, []string) error {
 		if noReuse {
 			cfg.TokenReuseMaxAge = -1
 		}
+		if cfg.MaxFederatedCredentials < 1 {
+			return fmt.Errorf("--max-federated-credentials %d: at least 1 is needed (Entra's cap is %d)", cfg.MaxFederatedCredentials, msi.MaxFederatedCredentials)
+		}
+		return nil
 	}
 	return cmd
 }
