@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -122,6 +123,18 @@ func TestFlexibleFederatedCredentials(t *testing.T) {
 	want := "clause 1 of 1 " + pattern + " does not hold: the token's sub is 'system:serviceaccount:other:app'"
 	if err == nil || !strings.Contains(err.Error(), "AADSTS700213") || !strings.Contains(err.Error(), want) {
 		t.Fatalf("other:app: %v\nwant AADSTS700213 with %q", err, want)
+	}
+
+	// ward run finds the identity whose expression accepts the service
+	// account, and the program's DefaultAzureCredential gets its token.
+	prog := filepath.Join(t.TempDir(), "wiprog")
+	if out, err := exec.Command("go", "build", "-o", prog, "github.com/ward-id/ward/test/e2e/testdata/wiprog").CombinedOutput(); err != nil {
+		t.Fatalf("build wiprog: %v\n%s", err, out)
+	}
+	run := exec.Command(wardBin, "run", "--data", w.dataDir, "--cluster", "aks1", "-g", "rg", "--service-account", "team-b/web", "--", prog)
+	run.Env = append(os.Environ(), "AZURE_TOKEN_CREDENTIALS=WorkloadIdentityCredential")
+	if out, err := run.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != principalID {
+		t.Fatalf("ward run as team-b/web: %v\n%s\nwant oid %s", err, out, principalID)
 	}
 
 	// ward doctor explains the same, clause by clause, and recognises a match.
