@@ -15,12 +15,117 @@ import (
 // read whatever their number; flexible ones (claims matching expressions)
 // parsed once, by issuer, so that an exchange evaluates only the
 // expressions of its own issuer, and only when no plain credential
-// matched.
+// matched. Within an issuer, expressions whose sub clause starts (or else
+// ends) with literal text are filed by that text (byPrefix): a subject
+// reaches only those whose prefix it starts with (suffix it ends with), one
+// map read per distinct length, so 1,000 patterns of the form ns-N:* cost a
+// few map reads, not 1,000 evaluations. Only patterns with wildcards at
+// both ends are evaluated one by one.
 type ficIndex struct {
 	all      []storage.FederatedCredential
 	exact    map[issuerSubject][]int
-	flexible map[string][]flexibleFIC
+	flexible map[string][]flexibleFIC // every expression, by issuer
+	byPrefix map[string]*prefixIndex  // by issuer
 	issuers  map[string]bool
+}
+
+// prefixIndex files an issuer's expressions by the literal prefix their sub
+// clause requires or, failing one (a leading wildcard), by the literal
+// suffix; rest have neither (wildcards at both ends, or no sub clause).
+type prefixIndex struct {
+	prefixes, suffixes affixes
+	rest               []flexibleFIC
+}
+
+// affixes files expressions by literal text of the subject's start (or
+// end): a subject is looked up once per distinct length.
+type affixes struct {
+	lengths []int // distinct lengths, ascending
+	byText  map[string][]flexibleFIC
+}
+
+func (a *affixes) add(text string, f flexibleFIC) {
+	if a.byText == nil {
+		a.byText = map[string][]flexibleFIC{}
+	}
+	if _, seen := a.byText[text]; !seen {
+		if i, found := slices.BinarySearch(a.lengths, len(text)); !found {
+			a.lengths = slices.Insert(a.lengths, i, len(text))
+		}
+	}
+	a.byText[text] = append(a.byText[text], f)
+}
+
+// subAffixes returns the literal text every subject an expression accepts
+// starts with and ends with: the longest over its sub clauses (eq: the whole
+// comparand; matches: up to the first wildcard, from the last one).
+func subAffixes(e *claimsexpr.Expr) (prefix, suffix string) {
+	for _, c := range e.Clauses {
+		if c.Claim != "sub" {
+			continue
+		}
+		p, q := c.Comparand, c.Comparand
+		if c.Op == claimsexpr.Matches {
+			if i := strings.IndexAny(p, "*?"); i >= 0 {
+				p = p[:i]
+			}
+			if i := strings.LastIndexAny(q, "*?"); i >= 0 {
+				q = q[i+1:]
+			}
+		}
+		if len(p) > len(prefix) {
+			prefix = p
+		}
+		if len(q) > len(suffix) {
+			suffix = q
+		}
+	}
+	return prefix, suffix
+}
+
+func (p *prefixIndex) add(f flexibleFIC) {
+	switch prefix, suffix := subAffixes(f.expr); {
+	case prefix != "":
+		p.prefixes.add(prefix, f)
+	case suffix != "":
+		p.suffixes.add(suffix, f)
+	default:
+		p.rest = append(p.rest, f)
+	}
+}
+
+// find returns the first credential (in the identity's order) among the
+// candidates for sub whose expression holds and audience fits.
+func (p *prefixIndex) find(all []storage.FederatedCredential, sub string, claims claimsexpr.ClaimSource, fits func(*storage.FederatedCredential) bool) *storage.FederatedCredential {
+	best := -1
+	try := func(fs []flexibleFIC) {
+		for _, f := range fs {
+			if best >= 0 && f.i >= best {
+				return // filed in order: nothing earlier follows
+			}
+			if fits(&all[f.i]) && f.expr.Match(claims) {
+				best = f.i
+				return
+			}
+		}
+	}
+	for _, n := range p.prefixes.lengths {
+		if n > len(sub) {
+			break
+		}
+		try(p.prefixes.byText[sub[:n]])
+	}
+	for _, n := range p.suffixes.lengths {
+		if n > len(sub) {
+			break
+		}
+		try(p.suffixes.byText[sub[len(sub)-n:]])
+	}
+	try(p.rest)
+	if best < 0 {
+		return nil
+	}
+	return &all[best]
 }
 
 type issuerSubject struct{ issuer, subject string }
@@ -35,7 +140,7 @@ type flexibleFIC struct {
 const maxExplained = 3
 
 func newFICIndex(fics []storage.FederatedCredential) *ficIndex {
-	x := &ficIndex{all: fics, exact: map[issuerSubject][]int{}, flexible: map[string][]flexibleFIC{}, issuers: map[string]bool{}}
+	x := &ficIndex{all: fics, exact: map[issuerSubject][]int{}, flexible: map[string][]flexibleFIC{}, byPrefix: map[string]*prefixIndex{}, issuers: map[string]bool{}}
 	for i, f := range fics {
 		x.issuers[f.Issuer] = true
 		if f.Expression == "" {
@@ -47,6 +152,12 @@ func newFICIndex(fics []storage.FederatedCredential) *ficIndex {
 		// longer parses (written by a newer Ward) matches nothing.
 		if e, err := claimsexpr.ParseVersion(f.Expression, f.ExpressionVersion); err == nil {
 			x.flexible[f.Issuer] = append(x.flexible[f.Issuer], flexibleFIC{i, e})
+			p := x.byPrefix[f.Issuer]
+			if p == nil {
+				p = &prefixIndex{}
+				x.byPrefix[f.Issuer] = p
+			}
+			p.add(flexibleFIC{i, e})
 		}
 	}
 	return x
@@ -81,8 +192,8 @@ func (x *ficIndex) match(iss, sub string, claims claimsexpr.ClaimSource, aud []s
 			return &x.all[i], nil
 		}
 	}
-	for _, f := range x.flexible[iss] {
-		if c := &x.all[f.i]; hasAud(c) && f.expr.Match(claims) {
+	if p := x.byPrefix[iss]; p != nil {
+		if c := p.find(x.all, sub, claims, hasAud); c != nil {
 			return c, nil
 		}
 	}

@@ -148,25 +148,31 @@ func TestFlexibleExplanationBounded(t *testing.T) {
 // BenchmarkFederatedExchangeWithPatterns measures the in-process exchange
 // (as BenchmarkFederatedExchangeRS256) for an identity with one plain
 // credential, and for one that also holds 1,000 pattern credentials of the
-// token's issuer: a token matched by the plain credential (one map read),
-// and the worst case, a token that only the last pattern accepts.
+// token's issuer: a token matched by the plain credential (one map read), a
+// token that only the last pattern accepts (patterns filed by their literal
+// prefix), and the worst case, patterns with a leading wildcard.
 func BenchmarkFederatedExchangeWithPatterns(b *testing.B) {
 	const n = 1000
 	for _, c := range []struct {
-		name     string
-		patterns bool
-		subject  string
+		name    string
+		pattern string // with %d for 0..n-1; "" for none
+		subject string
 	}{
-		{"plain", false, subject},
-		{"1000-patterns/plain-match", true, subject},
-		{"1000-patterns/last-pattern-matches", true, fmt.Sprintf("system:serviceaccount:team-%d:app", n-1)},
+		{"plain", "", subject},
+		{"1000-patterns/plain-match", "claims['sub'] matches 'system:serviceaccount:team-%d:*'", subject},
+		{"1000-patterns/last-pattern-matches", "claims['sub'] matches 'system:serviceaccount:team-%d:*'", fmt.Sprintf("system:serviceaccount:team-%d:app", n-1)},
+		// Leading wildcards: filed by their literal suffix instead.
+		{"1000-leading-wildcards/last-pattern-matches", "claims['sub'] matches '*:app-%d'", fmt.Sprintf("system:serviceaccount:x:app-%d", n-1)},
+		// Wildcards at both ends leave nothing to file by: every expression
+		// of the issuer is evaluated (the worst case).
+		{"1000-wildcards-both-ends/last-pattern-matches", "claims['sub'] matches '*:app-%d*'", fmt.Sprintf("system:serviceaccount:x:app-%d", n-1)},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			e := newEnv(b, jose.RS256)
-			if c.patterns {
+			if c.pattern != "" {
 				for i := range n {
-					e.putFIC(b, storage.FederatedCredential{Name: fmt.Sprintf("team-%d", i), Issuer: issuer, ExpressionVersion: 1,
-						Expression: fmt.Sprintf("claims['sub'] matches 'system:serviceaccount:team-%d:*'", i)})
+					e.putFIC(b, storage.FederatedCredential{Name: fmt.Sprintf("p-%d", i), Issuer: issuer, ExpressionVersion: 1,
+						Expression: fmt.Sprintf(c.pattern, i)})
 				}
 			}
 			tok := e.signExtra(b, jwt.Claims{Issuer: issuer, Subject: c.subject, Audience: jwt.Audience{"api://AzureADTokenExchange"},
@@ -184,5 +190,53 @@ func BenchmarkFederatedExchangeWithPatterns(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestPrefixIndexAgreesWithLinearScan: the prefix index picks exactly the
+// credential a scan of every expression in order would pick.
+func TestPrefixIndexAgreesWithLinearScan(t *testing.T) {
+	exprs := []string{
+		"claims['sub'] matches 'system:serviceaccount:team-*:*'",
+		"claims['sub'] matches '*:app'",
+		"claims['sub'] eq 'system:serviceaccount:team-a:app'",
+		"claims['sub'] matches 'system:serviceaccount:team-a:*' and claims['sub'] matches '*:w?b'",
+		"claims['job_workflow_ref'] eq 'x'",
+		"claims['sub'] matches 'system:serviceaccount:?eam-b:*'",
+		"claims['sub'] matches 'system:*'",
+		"claims['sub'] eq 's'",
+		"claims['sub'] matches '*:app'",
+		"claims['sub'] matches '*team-*'",
+		"claims['sub'] matches '?:app'",
+		"claims['sub'] matches '*-a:web' and claims['sub'] matches 'system:*'",
+	}
+	subjects := []string{"system:serviceaccount:team-a:app", "system:serviceaccount:team-a:web", "system:serviceaccount:team-b:x",
+		"system:serviceaccount:other:app", "system:serviceaccount:other:web", "s", "", "system:", "team-a:app", "x:app"}
+	// Every ordering of the expressions that rotates the list, so that
+	// each is first once.
+	for r := range exprs {
+		var fics []storage.FederatedCredential
+		for i := range exprs {
+			fics = append(fics, storage.FederatedCredential{Name: fmt.Sprint(i), Issuer: issuer, Audiences: []string{"a"},
+				Expression: exprs[(i+r)%len(exprs)], ExpressionVersion: 1})
+		}
+		x := newFICIndex(fics)
+		for _, s := range subjects {
+			claims := subjectClaims(s)
+			want := -1
+			for _, f := range x.flexible[issuer] {
+				if f.expr.Match(claims) {
+					want = f.i
+					break
+				}
+			}
+			got, _ := x.match(issuer, s, claims, []string{"a"})
+			switch {
+			case want < 0 && got != nil:
+				t.Errorf("rotation %d, sub %q: index picked %s, the scan nothing", r, s, got.Name)
+			case want >= 0 && (got == nil || got.Name != fics[want].Name):
+				t.Errorf("rotation %d, sub %q: index picked %v, the scan %s", r, s, got, fics[want].Name)
+			}
+		}
 	}
 }
