@@ -30,6 +30,13 @@ const LanguageVersion = 1
 // MaxLength bounds an expression's value, as the subject it replaces (600).
 const MaxLength = 600
 
+// MaxClaimLength bounds the claim values an expression compares: a longer
+// one never matches. Expressions are evaluated before the token's signature
+// is checked (as exact subjects are compared), so this bounds what an
+// unauthenticated caller can make a pattern cost: O(MaxLength *
+// MaxClaimLength) at worst.
+const MaxClaimLength = 1024
+
 // Claims are the claims an expression may look up. Entra accepts sub (all
 // issuers) and job_workflow_ref (GitHub); Ward accepts both for any issuer.
 var Claims = []string{"sub", "job_workflow_ref"}
@@ -231,7 +238,7 @@ func (e *Expr) Match(claims ClaimSource) bool {
 // Holds reports whether the clause holds for the token's claims.
 func (c Clause) Holds(claims ClaimSource) bool {
 	v, ok := claims(c.Claim)
-	if !ok {
+	if !ok || len(v) > MaxClaimLength {
 		return false
 	}
 	if c.Op == Eq {
@@ -307,8 +314,11 @@ func Describe(results []ClauseResult) string {
 			continue
 		}
 		what := fmt.Sprintf("the token's %s is '%s'", r.Clause.Claim, r.Actual)
-		if !r.Present {
+		switch {
+		case !r.Present:
 			what = fmt.Sprintf("the token has no string claim '%s'", r.Clause.Claim)
+		case len(r.Actual) > MaxClaimLength:
+			what = fmt.Sprintf("the token's %s is %d characters long; expressions compare at most %d", r.Clause.Claim, len(r.Actual), MaxClaimLength)
 		}
 		parts = append(parts, fmt.Sprintf("clause %d of %d %s does not hold: %s", i+1, len(results), r.Clause, what))
 	}

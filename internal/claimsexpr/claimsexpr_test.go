@@ -2,6 +2,7 @@ package claimsexpr
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -158,6 +159,8 @@ func TestMatchAndExplain(t *testing.T) {
 			"clause 1 of 2 claims['sub'] matches 'system:serviceaccount:team-*:*' does not hold: the token's sub is 'system:serviceaccount:other:app'"},
 		{"claim absent", map[string]string{"sub": "system:serviceaccount:team-a:app"}, false,
 			"clause 2 of 2 claims['job_workflow_ref'] eq 'w' does not hold: the token has no string claim 'job_workflow_ref'"},
+		{"claim too long to compare", map[string]string{"sub": "system:serviceaccount:team-a:" + strings.Repeat("x", MaxClaimLength), "job_workflow_ref": "w"}, false,
+			fmt.Sprintf("clause 1 of 2 claims['sub'] matches 'system:serviceaccount:team-*:*' does not hold: the token's sub is %d characters long; expressions compare at most %d", len("system:serviceaccount:team-a:")+MaxClaimLength, MaxClaimLength)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := claimsOf(tc.claims)
@@ -228,4 +231,16 @@ func FuzzGlob(f *testing.F) {
 			t.Fatalf("* does not match %q or a prefix pattern fails", s)
 		}
 	})
+}
+
+// BenchmarkGlobWorstCase: the longest pattern with the most backtracking
+// against the longest claim compared.
+func BenchmarkGlobWorstCase(b *testing.B) {
+	pattern := strings.Repeat("*a", MaxLength/2-1) + "b"
+	s := strings.Repeat("a", MaxClaimLength)
+	for b.Loop() {
+		if Glob(pattern, s) {
+			b.Fatal("matched")
+		}
+	}
 }
