@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/internal/cli"
+	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/server"
 	"github.com/ward-id/ward/internal/sts"
 )
@@ -51,10 +52,15 @@ func serveCmd() *cobra.Command {
 	var noReuse bool
 	f.DurationVar(&cfg.TokenReuseMaxAge, "token-reuse-max-age", sts.DefaultTokenReuseMaxAge, "hand out a token minted for the same principal, resource and credential again while it is younger than this and than half its lifetime (the credential is verified every time)")
 	f.BoolVar(&noReuse, "no-token-reuse", false, "mint a new token for every request")
-	cmd.PreRun = func(*cobra.Command, []string) {
+	f.IntVar(&cfg.MaxFederatedCredentials, "max-federated-credentials", msi.MaxFederatedCredentials, "federated identity credentials allowed per identity (Entra's cap is 20). Exact credentials and expressions whose subject starts or ends with literal text are looked up by map (1,000 cost as much as one); an expression with wildcards at both ends is evaluated on every exchange of its issuer (about 0.2 µs each); see docs/flexible-federated-credentials.md")
+	cmd.PreRunE = func(*cobra.Command, []string) error {
 		if noReuse {
 			cfg.TokenReuseMaxAge = -1
 		}
+		if cfg.MaxFederatedCredentials < 1 {
+			return fmt.Errorf("--max-federated-credentials %d: at least 1 is needed (Entra's cap is %d)", cfg.MaxFederatedCredentials, msi.MaxFederatedCredentials)
+		}
+		return nil
 	}
 	return cmd
 }

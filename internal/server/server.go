@@ -85,6 +85,9 @@ type Config struct {
 	// TokenReuseMaxAge bounds how long the token service hands a minted
 	// token out again (default sts.DefaultTokenReuseMaxAge; negative: off).
 	TokenReuseMaxAge time.Duration
+	// MaxFederatedCredentials caps the federated credentials of one
+	// identity; 0 is Entra's 20.
+	MaxFederatedCredentials int
 	// TraceSlow, when positive, keeps Go's execution trace of the last
 	// seconds in memory and writes it to <data>/traces when a request
 	// takes at least this long (at most one file every 10 s, newest 10
@@ -259,7 +262,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// Every identity or credential write clears the token service's cache;
 	// a resource group's deletion takes its vaults with it.
 	groups := resources.New(store, resources.Config{Changed: func() { tokens.Invalidate(); vaults.Forget("") }})
-	identities := msi.New(store, msi.Config{Changed: tokens.Invalidate, Resources: groups})
+	identities := msi.New(store, msi.Config{Changed: tokens.Invalidate, Resources: groups, MaxFederatedCredentials: cfg.MaxFederatedCredentials})
 	dirSvc := &directory.Service{Store: store, TenantID: admin.TenantID, Now: time.Now}
 	clusterSvc := clusters.New(store, groups, identities, dirSvc, issuers, admin.TenantID, time.Now)
 	access, err := authz.New(ctx, store, time.Now)

@@ -365,10 +365,26 @@ type FederatedCredential struct {
 	Identity  IdentityRef
 	Name      string
 	Issuer    string
-	Subject   string
+	Subject   string // "" when Expression is set
 	Audiences []string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// Expression and ExpressionVersion are a flexible credential's claims
+	// matching expression (package claimsexpr), used instead of Subject;
+	// "" and 0 for a plain credential.
+	Expression        string
+	ExpressionVersion int
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// Matcher is what the credential requires of a token beside its issuer and
+// audience: its subject, or its claims-matching expression. A token issued
+// for the credential is bound to it (authn.FederatedCredential), so that
+// changing either ends what was derived from the token.
+func (f FederatedCredential) Matcher() string {
+	if f.Expression != "" {
+		return "claims:" + f.Expression
+	}
+	return f.Subject
 }
 
 // Page asks for one page of a list: every List method of Storage takes one
