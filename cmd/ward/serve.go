@@ -13,6 +13,7 @@ import (
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/server"
 	"github.com/ward-id/ward/internal/sts"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 func serveCmd() *cobra.Command {
@@ -49,6 +50,10 @@ func serveCmd() *cobra.Command {
 	f.DurationVar(&cfg.AppTokenLifetime, "app-token-lifetime", time.Hour, "lifetime of service principal tokens")
 	f.DurationVar(&cfg.LogRetention, "log-retention", 30*24*time.Hour, "how long the sign-in and activity logs keep records (deleted hourly); 0 keeps them forever")
 	f.DurationVar(&cfg.TraceSlow, "trace-slow", 0, "keep the last seconds of Go's execution trace in memory and write it to <data>/traces when a request takes at least this long (e.g. 50ms; read it with go tool trace); 0 is off")
+	f.StringVar(&cfg.BlobDir, "blob-dir", "", "directory of blob contents, content-addressed (default <data>/blobs; replicas share it)")
+	var maxPut, maxBlob string
+	f.StringVar(&maxPut, "blob-max-put-size", "256Mi", "largest single Put Blob or Put Block body (bytes, or with Ki, Mi, Gi)")
+	f.StringVar(&maxBlob, "blob-max-size", "16Gi", "largest committed blob (bytes, or with Ki, Mi, Gi)")
 	var noReuse bool
 	f.DurationVar(&cfg.TokenReuseMaxAge, "token-reuse-max-age", sts.DefaultTokenReuseMaxAge, "hand out a token minted for the same principal, resource and credential again while it is younger than this and than half its lifetime (the credential is verified every time)")
 	f.BoolVar(&noReuse, "no-token-reuse", false, "mint a new token for every request")
@@ -59,6 +64,16 @@ func serveCmd() *cobra.Command {
 		}
 		if cfg.MaxFederatedCredentials < 1 {
 			return fmt.Errorf("--max-federated-credentials %d: at least 1 is needed (Entra's cap is %d)", cfg.MaxFederatedCredentials, msi.MaxFederatedCredentials)
+		}
+		for _, q := range []struct {
+			flag, v string
+			dst     *int64
+		}{{"--blob-max-put-size", maxPut, &cfg.BlobMaxPutBytes}, {"--blob-max-size", maxBlob, &cfg.BlobMaxBytes}} {
+			n, err := resource.ParseQuantity(q.v)
+			if err != nil || n.Sign() <= 0 {
+				return fmt.Errorf("%s %q: give a positive size such as 256Mi", q.flag, q.v)
+			}
+			*q.dst = n.Value()
 		}
 		return nil
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/authz"
+	"github.com/ward-id/ward/internal/blob"
 	"github.com/ward-id/ward/internal/challenge"
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/machines"
@@ -82,6 +83,9 @@ type Config struct {
 	Machines *machines.Service
 	// Registries serves Microsoft.ContainerRegistry/registries; nil disables them.
 	Registries *registry.Service
+	// Blobs serves Microsoft.Storage/storageAccounts and their blob
+	// containers; nil disables them.
+	Blobs *blob.Service
 	// PublicURL is Ward's base URL (no trailing slash), written into
 	// metadata and challenges.
 	PublicURL string
@@ -101,6 +105,7 @@ type Handler struct {
 	clusters   *clusters.Service
 	machines   *machines.Service
 	registries *registry.Service
+	blobs      *blob.Service
 	publicURL  string
 	tenantID   string
 	log        *slog.Logger
@@ -114,7 +119,7 @@ func New(cfg Config) *Handler {
 	if cfg.Authz == nil {
 		cfg.Authz = ServicePrincipalsOnly{}
 	}
-	return &Handler{groups: cfg.Resources, svc: cfg.Service, auth: cfg.Auth, authz: cfg.Authz, rbac: cfg.RBAC, vaults: cfg.Vaults, activity: cfg.Activity, clusters: cfg.Clusters, machines: cfg.Machines, registries: cfg.Registries, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), tenantID: cfg.TenantID, log: cfg.Logger}
+	return &Handler{groups: cfg.Resources, svc: cfg.Service, auth: cfg.Auth, authz: cfg.Authz, rbac: cfg.RBAC, vaults: cfg.Vaults, activity: cfg.Activity, clusters: cfg.Clusters, machines: cfg.Machines, registries: cfg.Registries, blobs: cfg.Blobs, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), tenantID: cfg.TenantID, log: cfg.Logger}
 }
 
 type principalKey struct{}

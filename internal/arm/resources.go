@@ -167,3 +167,12 @@ func (b ficBody) spec(apiVersion string) (msi.FederatedCredentialSpec, error) {
 	}
 	return spec, nil
 }
+
+// storageSuffix is the storage endpoint suffix (blob hosts are
+// <account>.blob.<suffix>), "" when Ward serves no blob storage.
+func (h *Handler) storageSuffix() string {
+	if h.blobs == nil {
+		return ""
+	}
+	return h.blobs.Hosts.StorageSuffix()
+}

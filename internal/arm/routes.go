@@ -36,6 +36,9 @@ func (h *Handler) Mount(mux *router.Mux) {
 	}
 	h.mountProviders(add)
 	h.mountRegistryExtras(mux)
+	if h.blobs != nil {
+		h.mountStorage(add)
+	}
 	if h.activity != nil {
 		add("GET", pSub+"/providers/Microsoft.Insights/eventtypes/management/values", router.Action("Microsoft.Insights/eventtypes/values/read"),
 			func(q *request) error { return h.activityLog(q.w, q.r, q.id.Subscription) })
@@ -97,7 +100,7 @@ func unrouted(r *http.Request, status int, allowed []string) error {
 	switch strings.ToLower(id.Provider) {
 	case "":
 		return newError(http.StatusNotFound, armerr.CodeNoRegisteredProvider, fmt.Sprintf("No route is registered for '%s %s'.", r.Method, r.URL.Path))
-	case strings.ToLower(ProviderMSI), strings.ToLower(ProviderKeyVault), strings.ToLower(ProviderContainerService), strings.ToLower(ProviderHybridCompute), strings.ToLower(ProviderContainerRegistry), "microsoft.authorization", "microsoft.insights":
+	case strings.ToLower(ProviderMSI), strings.ToLower(ProviderKeyVault), strings.ToLower(ProviderContainerService), strings.ToLower(ProviderHybridCompute), strings.ToLower(ProviderContainerRegistry), strings.ToLower(ProviderStorage), "microsoft.authorization", "microsoft.insights":
 		return newError(http.StatusBadRequest, armerr.CodeInvalidResourceType, fmt.Sprintf("The resource type at '%s' could not be found in the namespace '%s'.", r.URL.Path, id.Provider))
 	}
 	return newError(http.StatusBadRequest, armerr.CodeInvalidResourceNS, fmt.Sprintf("The resource namespace '%s' is invalid or not served by Ward. Ward serves Microsoft.Resources, %s, %s, %s, %s, %s and Microsoft.Authorization.",

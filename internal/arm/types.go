@@ -31,6 +31,9 @@ func (h *Handler) types() []*resourceType {
 	if h.registries != nil {
 		ts = append(ts, h.registryType())
 	}
+	if h.blobs != nil {
+		ts = append(ts, h.storageAccountType(), h.blobContainerType())
+	}
 	return ts
 }
 

@@ -91,6 +91,10 @@ type Route struct {
 	// itself (a container registry's blob uploads, gigabytes long): no
 	// body cap, and StreamReadTimeout instead of the mux's read timeout.
 	Stream bool
+	// StreamsBody says the handler streams the body to disk (blob uploads):
+	// MaxBody then replaces the mux's cap instead of lowering it, and the
+	// handler moves the read deadline forward as bytes arrive.
+	StreamsBody bool
 
 	segs []segment
 }
@@ -387,7 +391,7 @@ func (m *Mux) bound(w http.ResponseWriter, r *http.Request, rt *Route, now time.
 	if limit <= 0 {
 		limit = DefaultMaxBody
 	}
-	if rt != nil && rt.MaxBody > 0 && rt.MaxBody < limit {
+	if rt != nil && rt.MaxBody > 0 && (rt.MaxBody < limit || rt.StreamsBody) {
 		limit = rt.MaxBody
 	}
 	if r.Body != nil {

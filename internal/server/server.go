@@ -27,6 +27,7 @@ import (
 	"github.com/ward-id/ward/internal/audit"
 	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/authz"
+	"github.com/ward-id/ward/internal/blob"
 	"github.com/ward-id/ward/internal/changefeed"
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/console"
@@ -96,6 +97,12 @@ type Config struct {
 	TraceDir  string // default <data>/traces
 	// Ready, if set, is called with the bound address once every endpoint serves.
 	Ready func(addr net.Addr)
+	// BlobDir holds blob contents (content-addressed); default <data>/blobs.
+	// Replicas sharing a database share this directory (a shared volume).
+	BlobDir string
+	// BlobMaxPutBytes caps one Put Blob or Put Block body and BlobMaxBytes a
+	// committed blob (0: the blob package's defaults, 256 MiB and 16 GiB).
+	BlobMaxPutBytes, BlobMaxBytes int64
 	// Store, if set, is used instead of opening Storage/DSN; the caller
 	// closes it. Tests pass a store with injected faults (wardtest).
 	Store storage.Storage
@@ -250,6 +257,16 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	blobDir := cfg.BlobDir
+	if blobDir == "" {
+		blobDir = filepath.Join(cfg.DataDir, "blobs")
+	}
+	blobFiles, err := blob.NewFiles(blobDir)
+	if err != nil {
+		return nil, err
+	}
+	blobs := blob.New(blob.Config{Store: store, Files: blobFiles, Hosts: blob.NewHosts(publicURL),
+		MaxPutBytes: cfg.BlobMaxPutBytes, MaxBlockBytes: cfg.BlobMaxPutBytes, MaxBlobBytes: cfg.BlobMaxBytes})
 	// Hosted issuers resolve in-process; every other issuer over HTTPS.
 	issuers := issuer.New(issuer.Config{Store: store, KEK: kek, PublicURL: publicURL, TenantID: admin.TenantID,
 		Remote: federation.NewFetcher(federation.FetcherConfig{RootCAs: roots, AllowLoopback: cfg.AllowLoopbackIssuers})})
@@ -307,6 +324,10 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Auth: &authn.JWT{Keys: keys, Issuers: tokenIssuers, Now: time.Now,
 			Audiences: append([]string{vaults.Hosts.Resource(), vaults.Hosts.Resource() + "/"}, audience.VaultAliases()...)},
 	}
+	blobH := &blob.Handler{
+		Svc: blobs, Access: access, Authority: publicURL + "/" + admin.TenantID, Log: log,
+		Auth: &authn.JWT{Keys: keys, Issuers: tokenIssuers, Now: time.Now, Audiences: []string{blob.Audience, blob.Audience + "/"}},
+	}
 	armH := arm.New(arm.Config{
 		Resources:  groups,
 		Service:    identities,
@@ -317,6 +338,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		RBAC:       access,
 		Vaults:     vaults,
 		Registries: registries,
+		Blobs:      blobs,
 		Activity:   store,
 		PublicURL:  publicURL,
 		TenantID:   admin.TenantID,
@@ -372,6 +394,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	mux.Log = log
 	vaultH.Mount(mux)
 	registryH.Mount(mux)
+	blobH.Mount(mux)
 	mux.Handle(router.Route{Method: http.MethodGet, Pattern: "/healthz", Access: router.Public("liveness for load balancers and probes; says only ok"),
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -394,10 +417,31 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.mux = mux
 	s.handler = canonicalPaths(localWrites(s.follower.CatchUp, log, mux))
 	s.tasks = append(s.tasks, func(ctx context.Context) { keys.Run(ctx, time.Minute) })
+	s.tasks = append(s.tasks, func(ctx context.Context) { sweepBlobs(ctx, blobs, log) })
 	s.tasks = append(s.tasks, func(ctx context.Context) {
 		audit.Retention{Store: store, Age: cfg.LogRetention, Logger: log}.Run(ctx, audit.RetentionInterval)
 	})
 	return s, nil
+}
+
+// sweepBlobs removes blob files nothing refers to (overwritten and deleted
+// blobs, uploads a crash cut short), hourly, keeping an hour's grace for
+// uploads between their file and their commit.
+func sweepBlobs(ctx context.Context, blobs *blob.Service, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := blobs.Sweep(ctx, time.Hour); err != nil {
+			log.Warn("blob sweep failed", "err", err)
+		} else if n > 0 {
+			log.Info("blob sweep removed unreferenced files", "files", n)
+		}
+	}
 }
 
 // maxLag is how far behind the database a replica may be and still be ready.

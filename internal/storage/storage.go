@@ -543,6 +543,7 @@ type Storage interface {
 	DeleteCluster(ctx context.Context, ref ClusterRef) error
 
 	MachineStore
+	BlobStore
 
 	// RecordActivity appends an event; text fields are stored as
 	// ActivityEvent.Bounded returns them.

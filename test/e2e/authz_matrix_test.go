@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/rbac"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/server"
 )
@@ -73,6 +75,24 @@ func (w *ward) tokenFor(t *testing.T, p principal, scope string) string {
 		t.Fatalf("token for %s: %d %v", p.AppID, status, body)
 	}
 	return body["access_token"].(string)
+}
+
+// tokenOID reads the oid claim of a token Ward issued (the test trusts it:
+// it just got it from Ward).
+func tokenOID(t *testing.T, token string) string {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", token)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var c struct {
+		OID string `json:"oid"`
+	}
+	if err != nil || json.Unmarshal(b, &c) != nil || c.OID == "" {
+		t.Fatalf("token claims: %v %s", err, b)
+	}
+	return c.OID
 }
 
 // newPrincipal creates a service principal with a secret as the admin,
@@ -214,6 +234,36 @@ func TestAuthorizationMatrix(t *testing.T) {
 	st, sec := w.raw(t, kvAdmin, "GET", vaultHost, "/secrets/mx-secret?api-version=7.4", "")
 	must(st, sec, 200, "read secret")
 	version := sec["id"].(string)[strings.LastIndex(sec["id"].(string), "/")+1:]
+
+	// Storage: accounts and containers through ARM; blobs as the admin,
+	// who holds Storage Blob Data Owner at mxsa (Owner grants no data).
+	blobHost := "mxsa.blob.localhost:" + port
+	const storageAud = "https://storage.azure.com/.default"
+	sa := rg + "/providers/Microsoft.Storage/storageAccounts/"
+	for _, a := range []string{"mxsa", "mxsadel"} {
+		st, b, _ := w.request("PUT", sa+a+"?api-version=2023-05-01", `{"location":"westeurope","kind":"StorageV2","sku":{"name":"Standard_LRS"}}`)
+		must(st, b, 201, "storage account "+a)
+	}
+	for _, c := range []string{"mxbc", "mxbcdel", "mxdpdel"} {
+		st, b, _ := w.request("PUT", sa+"mxsa/blobServices/default/containers/"+c+"?api-version=2023-05-01", `{}`)
+		must(st, b, 201, "container "+c)
+	}
+	w.assign(t, tokenOID(t, w.adminToken()), sa+"mxsa", rbac.StorageBlobDataOwnerID)
+	blobAdmin := w.tokenFor(t, adminP, storageAud)
+	for _, name := range []string{"b.txt", "gone.txt"} {
+		req, _ := http.NewRequest("PUT", w.base+"/mxbc/"+name, strings.NewReader("hello"))
+		req.Host = blobHost
+		req.Header.Set("Authorization", "Bearer "+blobAdmin)
+		req.Header.Set("x-ms-blob-type", "BlockBlob")
+		resp, err := w.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 201 {
+			t.Fatalf("put blob %s: %d", name, resp.StatusCode)
+		}
+	}
 
 	noroles := w.newPrincipal(t, "noroles")
 	target := w.newPrincipal(t, "mx-target")
@@ -417,6 +467,24 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}/federatedIdentityCredentials/{federatedIdentityCredentialResourceName}", path: ficPath + "mx-fic-del" + av("2023-01-31"), want: 200},
 		{key: "DELETE " + "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}", path: rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mx-id-del" + av("2023-01-31"), want: 200},
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerRegistry/registries/{registryName}", path: rg + "/providers/Microsoft.ContainerRegistry/registries/mxacrdel" + av("2023-07-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.Storage/storageAccounts", path: sub + "/providers/Microsoft.Storage/storageAccounts" + av("2023-05-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts", path: sa[:len(sa)-1] + av("2023-05-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}", path: sa + "mxsa" + av("2023-05-01"), want: 200},
+		{key: "PUT /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}", path: sa + "mxsa" + av("2023-05-01"), body: `{"location":"westeurope"}`, want: 200},
+		{key: "PATCH /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}", path: sa + "mxsa" + av("2023-05-01"), body: `{"tags":{"a":"b"}}`, want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers", path: sa + "mxsa/blobServices/default/containers" + av("2023-05-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{containerName}", path: sa + "mxsa/blobServices/default/containers/mxbc" + av("2023-05-01"), want: 200},
+		{key: "PUT /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{containerName}", path: sa + "mxsa/blobServices/default/containers/mxbc" + av("2023-05-01"), body: `{}`, want: 200},
+		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{containerName}", path: sa + "mxsa/blobServices/default/containers/mxbcdel" + av("2023-05-01"), want: 200},
+		{key: "POST /subscriptions/{subscriptionId}/providers/Microsoft.Storage/checkNameAvailability", path: sub + "/providers/Microsoft.Storage/checkNameAvailability" + av("2023-05-01"), body: `{"name":"mxsa"}`, want: 200},
+		{key: "GET blob:/", host: blobHost, path: "/?comp=list", audience: storageAud, want: 200},
+		{key: "GET blob:/{container}", host: blobHost, path: "/mxbc?restype=container&comp=list", audience: storageAud, want: 200},
+		{key: "PUT blob:/{container}", host: blobHost, path: "/mxbc?restype=container&comp=metadata", audience: storageAud, want: 200},
+		{key: "DELETE blob:/{container}", host: blobHost, path: "/mxdpdel?restype=container", audience: storageAud, want: 202},
+		{key: "GET blob:/{container}/{blob...}", host: blobHost, path: "/mxbc/b.txt", audience: storageAud, want: 200},
+		{key: "PUT blob:/{container}/{blob...}", host: blobHost, path: "/mxbc/b.txt?comp=metadata", audience: storageAud, want: 200},
+		{key: "DELETE blob:/{container}/{blob...}", host: blobHost, path: "/mxbc/gone.txt", audience: storageAud, want: 202},
+		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}", path: sa + "mxsadel" + av("2023-05-01"), want: 200},
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.KeyVault/vaults/{vaultName}", path: rg + "/providers/Microsoft.KeyVault/vaults/mxkv-del" + av("2023-07-01"), want: 200},
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{agentPoolName}", path: poolPath + "/mxpdel" + av("2024-05-01"), want: 200},
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.HybridCompute/machines/{machineName}", path: rg + "/providers/Microsoft.HybridCompute/machines/mx-m-del" + av("2024-07-10"), want: 200},

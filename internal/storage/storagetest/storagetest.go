@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"ChangeFeed", testChangeFeed},
 		{"Lock", testLock},
 		{"Settings", testSettings},
+		{"BlobStorage", testBlobs},
 	}
 	// Every store is wrapped in a recorder: a method of the interface that
 	// no test calls fails the run, so a new method cannot go untested.
