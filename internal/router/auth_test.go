@@ -196,10 +196,12 @@ func TestAuthenticateRefusesHalfDeclarations(t *testing.T) {
 	scopeNoWords := ok
 	scopeNoWords.Scope = Root
 	for name, fn := range map[string]func(m *Mux){
-		"no Forbidden":          func(m *Mux) { m.Authenticate("p", noForbidden) },
-		"scope without words":   func(m *Mux) { m.Authenticate("p", scopeNoWords) },
-		"twice":                 func(m *Mux) { m.Authenticate("p", ok); m.Authenticate("p", ok) },
-		"route scope, no words": func(m *Mux) { m.Handle(Route{Method: "GET", Pattern: "/x", Access: Access{Kind: KindAction, Action: "a", Scope: Root}, Handler: http.NotFoundHandler()}) },
+		"no Forbidden":        func(m *Mux) { m.Authenticate("p", noForbidden) },
+		"scope without words": func(m *Mux) { m.Authenticate("p", scopeNoWords) },
+		"twice":               func(m *Mux) { m.Authenticate("p", ok); m.Authenticate("p", ok) },
+		"route scope, no words": func(m *Mux) {
+			m.Handle(Route{Method: "GET", Pattern: "/x", Access: Access{Kind: KindAction, Action: "a", Scope: Root}, Handler: http.NotFoundHandler()})
+		},
 		"scope on a public route": func(m *Mux) {
 			m.Handle(Route{Method: "GET", Pattern: "/x", Access: Access{Kind: KindPublic, Rule: "r", Scope: Root, Where: "'/'"}, Handler: http.NotFoundHandler()})
 		},
