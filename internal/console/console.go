@@ -5,6 +5,7 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -82,6 +83,7 @@ const maxBody = 64 << 10
 
 // Mount puts the console's routes on mux.
 func (h *Handler) Mount(mux *router.Mux) {
+	mux.Authenticate(protocol.Name, h.authenticator())
 	add := func(method, pattern string, a router.Access, fn http.HandlerFunc) {
 		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: h.secured(fn), Protocol: protocol, MaxBody: maxBody})
 	}
@@ -97,8 +99,9 @@ func (h *Handler) Mount(mux *router.Mux) {
 	add("GET", "/console/api/explorer", router.Handler(anyCaller+"; lists only the objects the caller may read through ARM and the directory API (each object's read action at its scope)"), h.explorer)
 	add("GET", "/console/api/graph", router.Handler(anyCaller+"; the graph holds only objects the caller may read (each object's read action at its scope)"), h.graph)
 	add("GET", "/console/api/activity", router.Handler(anyCaller+"; events of the subscriptions where the caller holds "+actionActivityRead), h.activity)
-	add("GET", "/console/api/signins", router.Action(directory.ActionAuditLogsRead), h.signIns)
-	add("GET", "/console/api/signins/stream", router.Action(directory.ActionAuditLogsRead), h.signInStream)
+	signIns := router.ActionAt(directory.ActionAuditLogsRead, "'/'", router.Root)
+	add("GET", "/console/api/signins", signIns, h.signIns)
+	add("GET", "/console/api/signins/stream", signIns, h.signInStream)
 	add("GET", "/console/api/check", router.Handler(anyCaller+"; a principal may check its own access; another's needs Microsoft.Authorization/roleAssignments/read at the scope, as checkAccess"), h.check)
 	add("POST", "/console/api/fix/federated-credential", router.Handler(anyCaller+"; "+actionFICWrite+" at the identity, as PUT of the credential through ARM; recorded in the activity log"), h.fixFederatedCredential)
 	mux.NotFound("", "/console/", func(w http.ResponseWriter, r *http.Request, status int, _ []string) {
@@ -132,32 +135,81 @@ type caller struct {
 	sess *session
 }
 
-// authenticate finds the caller: the session cookie, else a bearer token.
+// errCSRF refuses a write through a session without the session's CSRF
+// token or from another origin.
+var errCSRF = errors.New("csrf")
+
+// identify finds the caller: the session cookie, else a bearer token.
 // Writes through a session need the CSRF header and a same-origin Origin.
-func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (caller, bool) {
+func (h *Handler) identify(r *http.Request) (caller, error) {
 	if c, err := r.Cookie(CookieName); err == nil && c.Value != "" {
 		if s, ok := h.sessions.get(c.Value); ok {
 			if r.Method != http.MethodGet && r.Method != http.MethodHead {
 				if !csrfOK(s, r.Header.Get(HeaderCSRF)) || !h.sameOrigin(r) {
-					writeErr(w, http.StatusForbidden, "CSRFTokenInvalid", "This write needs the session's CSRF token in "+HeaderCSRF+" and a same-origin request.")
-					return caller{}, false
+					return caller{}, errCSRF
 				}
 			}
-			return caller{Who: s.who, sid: c.Value, sess: &s}, true
+			return caller{Who: s.who, sid: c.Value, sess: &s}, nil
 		}
 	}
 	if h.cfg.Auth != nil {
 		p, err := h.cfg.Auth.Authenticate(r.Context(), r)
 		if err == nil {
-			return caller{Who: Who{ObjectID: p.ObjectID, AppID: p.AppID}}, true
+			return caller{Who: Who{ObjectID: p.ObjectID, AppID: p.AppID}}, nil
 		}
 		if !errors.Is(err, authn.ErrNoCredentials) {
-			writeErr(w, http.StatusUnauthorized, "InvalidAuthenticationToken", err.Error())
-			return caller{}, false
+			return caller{}, err
 		}
 	}
-	writeErr(w, http.StatusUnauthorized, "Unauthenticated", "Sign in with 'ward console', which prints a one-time link, or send a management bearer token.")
-	return caller{}, false
+	return caller{}, authn.ErrNoCredentials
+}
+
+// unauthorized answers a caller identify refused.
+func unauthorized(w http.ResponseWriter, _ *http.Request, err error) {
+	switch {
+	case errors.Is(err, errCSRF):
+		writeErr(w, http.StatusForbidden, "CSRFTokenInvalid", "This write needs the session's CSRF token in "+HeaderCSRF+" and a same-origin request.")
+	case errors.Is(err, authn.ErrNoCredentials):
+		writeErr(w, http.StatusUnauthorized, "Unauthenticated", "Sign in with 'ward console', which prints a one-time link, or send a management bearer token.")
+	default:
+		writeErr(w, http.StatusUnauthorized, "InvalidAuthenticationToken", err.Error())
+	}
+}
+
+// authenticator is the console's on the mux: the session cookie (with its
+// CSRF token on writes) or a management bearer token; a refused action is
+// the console's 403.
+func (h *Handler) authenticator() router.Authenticator {
+	return router.Authenticator{
+		Name: "console session cookie (CSRF token on writes) or ARM bearer token",
+		Authenticate: func(r *http.Request) (router.Caller, error) {
+			c, err := h.identify(r)
+			if err != nil {
+				return router.Caller{}, err
+			}
+			return router.Caller{ObjectID: c.ObjectID, AppID: c.AppID, Principal: c}, nil
+		},
+		Unauthorized: unauthorized,
+		Forbidden: func(w http.ResponseWriter, _ *http.Request, d router.Denial) {
+			what := "This request"
+			if d.Action == directory.ActionAuditLogsRead {
+				what = "The sign-in log"
+			}
+			writeErr(w, http.StatusForbidden, "AuthorizationFailed", fmt.Sprintf("%s needs '%s' at '%s', which the principal '%s' does not hold.", what, d.Action, d.Scope, d.Caller.ObjectID))
+		},
+	}
+}
+
+// authenticate is the caller the mux authenticated (authenticator); a
+// request that did not come through the mux's check is refused.
+func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (caller, bool) {
+	rc, ok := router.CallerFrom(r.Context())
+	c, isCaller := rc.Principal.(caller)
+	if !ok || !isCaller {
+		unauthorized(w, r, authn.ErrNoCredentials)
+		return caller{}, false
+	}
+	return c, true
 }
 
 // sameOrigin accepts a request without Origin (not a browser write) or

@@ -261,7 +261,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	tokenIssuers := []string{sts.IssuerV1(publicURL, admin.TenantID), sts.IssuerV2(publicURL, admin.TenantID)}
 	self := []string{publicURL, publicURL + "/"}
 	vaultH := &vault.Handler{
-		Svc: vaults, Access: access, Authority: publicURL + "/" + admin.TenantID, Log: log,
+		Svc: vaults, Authority: publicURL + "/" + admin.TenantID, Log: log,
 		Auth: &authn.JWT{Keys: keys, Issuers: tokenIssuers, Now: time.Now,
 			Audiences: append([]string{vaults.Hosts.Resource(), vaults.Hosts.Resource() + "/"}, audience.VaultAliases()...)},
 	}
@@ -322,6 +322,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// call it; anything else is a 404 before any handler runs.
 	mux := router.New()
 	mux.Wrap = met.instrument
+	// One authorizer decides every route's declared action; each part
+	// registers its protocol's authenticator when it mounts.
+	mux.Authorizer = access
 	// The mux writes the access log, sets each protocol's request IDs, caps
 	// every body and its read time (router.DefaultMaxBody and
 	// DefaultReadTimeout; a route may declare a smaller cap) and recovers
@@ -340,7 +343,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Handler: met.handler()})
 	armH.Mount(mux)
 	dirH.Mount(mux)
-	(&rotation.Handler{Keys: keys, Access: access, Log: log, Base: publicURL,
+	(&rotation.Handler{Keys: keys, Log: log, Base: publicURL,
 		Auth: &authn.JWT{Keys: keys, Issuers: tokenIssuers, Audiences: append(self, audience.GraphAliases()...), Now: time.Now}}).Mount(mux)
 	console.New(console.Config{Store: store, Access: access, Identities: identities, Clusters: clusterSvc, PublicURL: publicURL, Logger: log,
 		Auth: &authn.JWT{Keys: keys, Issuers: tokenIssuers, Audiences: append(self, audience.ManagementAliases()...), Now: time.Now}}).Mount(mux)
