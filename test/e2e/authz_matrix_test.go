@@ -100,9 +100,20 @@ func (w *ward) graphToken(t *testing.T) string {
 // grantExactly gives p a custom role holding only actions, at scope.
 func (w *ward) grantExactly(t *testing.T, p principal, scope string, actions ...string) {
 	t.Helper()
+	w.grantRole(t, p, scope, "actions", actions)
+}
+
+// grantExactlyData gives p a role holding exactly dataActions at scope.
+func (w *ward) grantExactlyData(t *testing.T, p principal, scope string, dataActions ...string) {
+	t.Helper()
+	w.grantRole(t, p, scope, "dataActions", dataActions)
+}
+
+func (w *ward) grantRole(t *testing.T, p principal, scope, kind string, actions []string) {
+	t.Helper()
 	roleID := uuid.NewString()
 	acts, _ := json.Marshal(actions)
-	body := `{"properties":{"roleName":"only ` + roleID + `","assignableScopes":["/"],"permissions":[{"actions":` + string(acts) + `}]}}`
+	body := `{"properties":{"roleName":"only ` + roleID + `","assignableScopes":["/"],"permissions":[{"` + kind + `":` + string(acts) + `}]}}`
 	if status, out, _ := w.request("PUT", "/providers/Microsoft.Authorization/roleDefinitions/"+roleID+"?api-version=2022-04-01", body); status != 201 {
 		t.Fatalf("role %v: %d %v", actions, status, out)
 	}
@@ -458,7 +469,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 						// The target holds Reader at the subscription.
 						actions = append(actions, "Microsoft.Authorization/roleAssignments/write")
 					}
-					w.grantExactly(t, p, "/", actions...)
+					if rt.Access.Data {
+						w.grantExactlyData(t, p, "/", actions...)
+					} else {
+						w.grantExactly(t, p, "/", actions...)
+					}
 					exact[rt.Access.Action] = p
 				}
 				caller = p
