@@ -254,8 +254,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 		// The agent API takes no Ward token: a join token or the agent's
 		// attestation, and without either it refuses.
 		{key: "POST /ward/v1/agent/join", path: "/ward/v1/agent/join", body: `{"joinToken":"wj1.nonsense","certificate":""}`, want: 401},
-		{key: "POST /ward/v1/agent/token", path: "/ward/v1/agent/token", body: `{"resource":"https://management.azure.com/"}`, want: 401},
-		{key: "GET /ward/v1/agent/state", path: "/ward/v1/agent/state", want: 401},
+		// Token and state are authenticated by the agent's attestation, which
+		// no Ward bearer token is (not the admin's either): the attested
+		// flows are TestAgent*'s.
+		{key: "POST /ward/v1/agent/token", path: "/ward/v1/agent/token", body: `{"resource":"https://management.azure.com/"}`, noRole: 401, want: 401},
+		{key: "GET /ward/v1/agent/state", path: "/ward/v1/agent/state", noRole: 401, want: 401},
 		{key: "GET /oidc/{tenant}/{cluster}/openid/v1/jwks", path: issuerPath + "openid/v1/jwks", want: 200},
 
 		{key: "GET /subscriptions", path: "/subscriptions" + av("2022-12-01"), noRole: 200, want: 200, checkNoRoles: func(t *testing.T, b map[string]any) {
