@@ -181,8 +181,13 @@ type Fallback func(w http.ResponseWriter, r *http.Request, status int, allowed [
 // Mux routes requests by host class, method and pattern.
 type Mux struct {
 	// Wrap, when set before routes are mounted, wraps each route's handler
-	// (metrics by route pattern).
+	// with the router's check inside (metrics by route pattern, refusals
+	// included).
 	Wrap func(Route, http.Handler) http.Handler
+	// Inner, when set before routes are mounted, wraps each route's own
+	// handler inside the router's check: it sees only requests whose rule
+	// passed (tests that prove a refused request reaches no handler).
+	Inner func(Route, http.Handler) http.Handler
 	// Log, when set, gets one access log line per request and every
 	// recovered panic.
 	Log *slog.Logger
@@ -281,8 +286,11 @@ func (m *Mux) Handle(rt Route) {
 		}
 	}
 	r := rt
+	if m.Inner != nil {
+		r.Handler = m.Inner(rt, r.Handler)
+	}
 	// The guard runs inside Wrap, so refusals count in the route's metrics.
-	r.Handler = m.guard(rt, rt.Handler)
+	r.Handler = m.guard(rt, r.Handler)
 	if m.Wrap != nil {
 		r.Handler = m.Wrap(rt, r.Handler)
 	}

@@ -85,6 +85,10 @@ type Config struct {
 	TraceDir  string // default <data>/traces
 	// Ready, if set, is called with the bound address once every endpoint serves.
 	Ready func(addr net.Addr)
+	// RouteHook, when set, wraps each route's handler inside the router's
+	// check (router.Mux.Inner): it runs only for requests whose declared
+	// rule passed. Tests use it to see which handlers a request reached.
+	RouteHook func(router.Route, http.Handler) http.Handler
 	// Store, if set, is used instead of opening Storage/DSN; the caller
 	// closes it. Tests pass a store with injected faults (wardtest).
 	Store storage.Storage
@@ -325,6 +329,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// One authorizer decides every route's declared action; each part
 	// registers its protocol's authenticator when it mounts.
 	mux.Authorizer = access
+	mux.Inner = cfg.RouteHook
 	// The mux writes the access log, sets each protocol's request IDs, caps
 	// every body and its read time (router.DefaultMaxBody and
 	// DefaultReadTimeout; a route may declare a smaller cap) and recovers
