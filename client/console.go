@@ -10,6 +10,9 @@ import (
 type ConsoleLink struct {
 	URL       string `json:"url"`
 	ExpiresOn string `json:"expiresOn"`
+	// SessionExpiresOn is when a session opened with the link ends at the
+	// latest: when the token that asked for the link expires (RFC 3339).
+	SessionExpiresOn string `json:"sessionExpiresOn,omitempty"`
 }
 
 // ConsoleLink asks the server for a one-time console sign-in link (valid

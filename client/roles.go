@@ -134,7 +134,17 @@ type ActivityEvent struct {
 
 // ListActivity lists a subscription's management writes since a time.
 func (c *Client) ListActivity(ctx context.Context, sub string, since string) ([]ActivityEvent, error) {
-	path := c.base + "/subscriptions/" + esc(sub) + "/providers/Microsoft.Insights/eventtypes/management/values?api-version=2015-04-01&$filter=" +
-		url.QueryEscape("eventTimestamp ge '"+since+"'")
-	return listAll[ActivityEvent](ctx, c, path, "")
+	return listAll[ActivityEvent](ctx, c, activityPath(c.base, sub, "eventTimestamp ge '"+since+"'"), "")
+}
+
+// ListActivityEvents lists a subscription's management writes matching an
+// activity-log $filter (eventTimestamp ge '<time>' [and ...], as az builds
+// it), each event as ARM returns it.
+func (c *Client) ListActivityEvents(ctx context.Context, sub, filter string) ([]map[string]any, error) {
+	return listAll[map[string]any](ctx, c, activityPath(c.base, sub, filter), "")
+}
+
+func activityPath(base, sub, filter string) string {
+	return base + "/subscriptions/" + esc(sub) + "/providers/Microsoft.Insights/eventtypes/management/values?api-version=2015-04-01&$filter=" +
+		url.QueryEscape(filter)
 }

@@ -211,7 +211,7 @@ func (a *Agent) Token(ctx context.Context, sel Selector, resource string) (Token
 	if err := a.usable(v); err != nil {
 		return Token{}, err
 	}
-	id, err := agentproto.Select(v.state.Identities, sel.ClientID, sel.ObjectID, sel.ResourceID)
+	id, err := agentproto.Choose(v.state.Identities, v.state.Refused, sel.ClientID, sel.ObjectID, sel.ResourceID)
 	if err != nil {
 		return Token{}, err
 	}
@@ -247,6 +247,9 @@ func (a *Agent) fetch(ctx context.Context, id agentproto.Identity, resource stri
 		a.view.Store(&view{revoked: we.Description, okAt: a.cfg.Now(), ready: true})
 		a.purge(nil)
 		return nil, ErrRevoked
+	case errors.As(err, &we) && we.Code == agentproto.CodeIdentityNotFound && we.Description != "" && we.Description != "Identity not found":
+		// Refused between two polls (re-created under its name): say why.
+		return nil, &agentproto.RefusedError{Identity: agentproto.Identity{Kind: id.Kind, ClientID: id.ClientID, ObjectID: id.ObjectID, ResourceID: id.ResourceID, Reason: we.Description}}
 	case errors.As(err, &we) && we.Code == agentproto.CodeIdentityNotFound:
 		return nil, agentproto.ErrIdentityNotFound
 	case err != nil:

@@ -259,6 +259,48 @@ func TestAppServiceWire(t *testing.T) {
 	}
 }
 
+// TestAppService2017Wire: the older App Service protocol az 2.45
+// (msrestazure, with MSI_ENDPOINT, MSI_SECRET and
+// APPSETTING_WEBSITE_SITE_NAME set) and Azure ML clients speak: the secret
+// in the "secret" header, "clientid", expires_on as a date.
+func TestAppService2017Wire(t *testing.T) {
+	h := newHarness(t, ServerConfig{RateLimit: -1, MaxConcurrent: -1, AppServiceSecret: "s3cret"})
+	as := h.server.AppServiceHandler()
+	// msrestazure appends "/?resource=..." to MSI_ENDPOINT.
+	path := "/msi/token/?resource=https://management.core.windows.net/&api-version=2017-09-01"
+	cases := []struct {
+		name, path string
+		hdr        []string
+		want       int
+	}{
+		{"no secret", path, nil, 401},
+		{"wrong secret", path, []string{"secret", "wrong"}, 401},
+		{"the 2019 header does not do for 2017", path, []string{"X-IDENTITY-HEADER", "s3cret"}, 401},
+		{"the 2017 header does not do for 2019", strings.Replace(path, "2017-09-01", "2019-08-01", 1), []string{"secret", "s3cret"}, 401},
+		{"system-assigned", path, []string{"secret", "s3cret"}, 200},
+		{"by clientid", path + "&clientid=" + userID.ClientID, []string{"secret", "s3cret"}, 200},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := get(as, tc.path, tc.hdr...)
+			if w.Code != tc.want {
+				t.Fatalf("GET %s = %d %s, want %d", tc.path, w.Code, w.Body, tc.want)
+			}
+			if tc.want != 200 {
+				return
+			}
+			m := body(t, w)
+			exp, err := time.Parse("01/02/2006 15:04:05 -07:00", fmt.Sprint(m["expires_on"]))
+			if err != nil || exp.Before(time.Now()) || m["token_type"] != "Bearer" || m["access_token"] == "" || m["resource"] != "https://management.core.windows.net/" {
+				t.Fatalf("2017 token = %v (expires_on: %v)", m, err)
+			}
+			if strings.Contains(tc.path, "clientid=") && m["client_id"] != userID.ClientID {
+				t.Fatalf("clientid selected %v, want %s", m["client_id"], userID.ClientID)
+			}
+		})
+	}
+}
+
 func TestArcChallenge(t *testing.T) {
 	dir := t.TempDir()
 	h := newHarness(t, ServerConfig{RateLimit: -1, MaxConcurrent: -1, ArcTokenDir: dir})

@@ -127,6 +127,7 @@ const (
 	descTwoSelectors   = "Only one of client_id, object_id and msi_res_id may be given"
 	descUnreachable    = "The metadata endpoint is unreachable from this network namespace: this node's agent serves host-network processes only"
 	descNoIdentityHdr  = "The X-IDENTITY-HEADER header is missing or does not match IDENTITY_HEADER"
+	descNoSecret2017   = "The secret header is missing or does not match MSI_SECRET (api-version 2017-09-01)"
 	descAPIVersionMeta = "Bad request. api-version was not specified in the request. For more information refer to aka.ms/azureimds"
 )
 
@@ -204,9 +205,15 @@ func (s *Server) AppServiceHandler() http.Handler {
 			fail(w, http.StatusMethodNotAllowed, "invalid_request", "Only GET is supported")
 			return
 		}
-		got := r.Header.Get(HeaderIdentity)
+		q := r.URL.Query()
+		// The 2017 protocol carries the secret in its own header.
+		old := q.Get(ParamAPIVersion) == AppService2017
+		got, desc := r.Header.Get(HeaderIdentity), descNoIdentityHdr
+		if old {
+			got, desc = r.Header.Get(HeaderSecret2017), descNoSecret2017
+		}
 		if s.cfg.AppServiceSecret == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.AppServiceSecret)) != 1 {
-			fail(w, http.StatusUnauthorized, "unauthorized", descNoIdentityHdr)
+			fail(w, http.StatusUnauthorized, "unauthorized", desc)
 			return
 		}
 		release, ok := s.admit(w)
@@ -214,17 +221,25 @@ func (s *Server) AppServiceHandler() http.Handler {
 			return
 		}
 		defer release()
-		q := r.URL.Query()
 		if q.Get(ParamAPIVersion) == "" {
 			fail(w, http.StatusBadRequest, "invalid_request", descNoAPIVersion)
 			return
 		}
-		sel, echo, ok := selector(w, q.Get(ParamClientID), firstOf(q.Get(ParamObjectID), q.Get(ParamPrincipal)), firstOf(q.Get(ParamMIResID), q.Get(ParamMSIResID)))
+		clientID := q.Get(ParamClientID)
+		if old {
+			clientID = firstOf(q.Get(ParamClientID2017), clientID)
+		}
+		sel, echo, ok := selector(w, clientID, firstOf(q.Get(ParamObjectID), q.Get(ParamPrincipal)), firstOf(q.Get(ParamMIResID), q.Get(ParamMSIResID)))
 		if !ok {
 			return
 		}
 		t, ok := s.token(w, r, sel, q.Get(ParamResource))
 		if !ok {
+			return
+		}
+		if old {
+			writeJSON(w, http.StatusOK, appServiceToken{AccessToken: t.AccessToken, ExpiresOn: t.ExpiresOn.UTC().Format(expiresOn2017Layout), Resource: t.Resource,
+				TokenType: "Bearer", ClientID: t.Identity.ClientID, ObjectID: echo.objectID, MIResID: echo.resID})
 			return
 		}
 		writeJSON(w, http.StatusOK, appServiceToken{AccessToken: t.AccessToken, ExpiresOn: strconv.FormatInt(t.ExpiresOn.Unix(), 10), Resource: t.Resource,
@@ -339,9 +354,15 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, sel Selector, res
 		return Token{}, false
 	}
 	t, err := s.agent.Token(r.Context(), sel, resource)
+	var refused *agentproto.RefusedError
 	switch {
 	case err == nil:
 		return t, true
+	case errors.As(err, &refused):
+		// An attached identity Ward no longer serves (re-created under its
+		// name since it was attached): IMDS's answer for a missing identity,
+		// with the reason an administrator needs.
+		fail(w, http.StatusBadRequest, "invalid_request", descNotFound+": "+refused.Error())
 	case errors.Is(err, agentproto.ErrIdentityNotFound), errors.Is(err, ErrRevoked):
 		fail(w, http.StatusBadRequest, "invalid_request", descNotFound)
 	case errors.Is(err, agentproto.ErrAmbiguous):

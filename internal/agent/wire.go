@@ -23,6 +23,15 @@ const (
 	PathAppServiceToken = "/msi/token"
 	HeaderIdentity      = "X-IDENTITY-HEADER"
 
+	// App Service's older protocol (api-version 2017-09-01), which az 2.45
+	// (msrestazure) and Azure ML clients speak: MSI_ENDPOINT points at
+	// PathAppServiceToken and MSI_SECRET (the same secret) is sent in the
+	// "secret" header; the selector is "clientid"; expires_on is a date.
+	AppService2017      = "2017-09-01"
+	HeaderSecret2017    = "secret"
+	ParamClientID2017   = "clientid"
+	expiresOn2017Layout = "01/02/2006 15:04:05 -07:00"
+
 	// Azure Arc (api-version 2020-06-01): IDENTITY_ENDPOINT =
 	// http://127.0.0.1:40342/metadata/identity/oauth2/token and
 	// IMDS_ENDPOINT = http://127.0.0.1:40342; the first request is answered
@@ -67,6 +76,8 @@ const (
 	EnvIdentityEndpoint = "IDENTITY_ENDPOINT"
 	EnvIdentityHeader   = "IDENTITY_HEADER"
 	EnvIMDSEndpoint     = "IMDS_ENDPOINT"
+	EnvMSIEndpoint      = "MSI_ENDPOINT"
+	EnvMSISecret        = "MSI_SECRET"
 )
 
 // Files of the agent's state directory (ward agent join writes them).

@@ -129,6 +129,8 @@ type Identity struct {
 	ResourceID string `json:"resourceId,omitempty"`
 	// Default marks the identity a request without a selector gets.
 	Default bool `json:"default,omitempty"`
+	// Reason, on an identity of State.Refused, says why it is not served.
+	Reason string `json:"reason,omitempty"`
 }
 
 // State is what the agent serves: the machine (or node pool) and its
@@ -143,6 +145,12 @@ type State struct {
 	ResourceGroup  string            `json:"resourceGroup"`
 	Tags           map[string]string `json:"tags"`
 	Identities     []Identity        `json:"identities"`
+	// Refused are identities attached to the machine (or node pool) that
+	// Ward does not serve, each with its Reason: a user-assigned identity
+	// deleted and re-created under the same name since it was attached (a
+	// different principal). The agent answers a request for one with the
+	// reason instead of "Identity not found".
+	Refused []Identity `json:"refused,omitempty"`
 }
 
 // Error is the agent API's error body.
@@ -185,4 +193,27 @@ func Select(ids []Identity, clientID, objectID, resourceID string) (Identity, er
 		return Identity{}, ErrAmbiguous
 	}
 	return Identity{}, ErrIdentityNotFound
+}
+
+// RefusedError is the answer to a request for an identity the subject has
+// attached but Ward does not serve (State.Refused); it is also
+// ErrIdentityNotFound, so callers that know only that still refuse.
+type RefusedError struct{ Identity Identity }
+
+func (e *RefusedError) Error() string { return e.Identity.Reason }
+
+// Is makes a RefusedError an ErrIdentityNotFound.
+func (e *RefusedError) Is(target error) bool { return target == ErrIdentityNotFound }
+
+// Choose is Select over the served identities, and when it finds none, a
+// RefusedError naming the refused identity the request would have got.
+func Choose(ids, refused []Identity, clientID, objectID, resourceID string) (Identity, error) {
+	id, err := Select(ids, clientID, objectID, resourceID)
+	if err == nil {
+		return id, nil
+	}
+	if r, rerr := Select(refused, clientID, objectID, resourceID); rerr == nil {
+		return Identity{}, &RefusedError{Identity: r}
+	}
+	return Identity{}, err
 }

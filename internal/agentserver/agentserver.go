@@ -110,12 +110,17 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *machines.AttestationError
 	var je *machines.JoinError
 	var se *sts.Error
+	var re *agentproto.RefusedError
 	status, body := http.StatusInternalServerError, agentproto.Error{Code: agentproto.CodeServerError, Description: "Ward could not serve the request; see its log."}
 	switch {
 	case errors.As(err, &ae):
 		status, body = http.StatusUnauthorized, agentproto.Error{Code: agentproto.CodeUnauthorized, Description: ae.Reason}
 	case errors.As(err, &je):
 		status, body = http.StatusUnauthorized, agentproto.Error{Code: agentproto.CodeJoinRefused, Description: je.Reason}
+	case errors.As(err, &re):
+		// identity_not_found, as for an identity the machine never had (an
+		// older agent handles it so), with the reason.
+		status, body = http.StatusBadRequest, agentproto.Error{Code: agentproto.CodeIdentityNotFound, Description: re.Error()}
 	case errors.Is(err, agentproto.ErrIdentityNotFound):
 		status, body = http.StatusBadRequest, agentproto.Error{Code: agentproto.CodeIdentityNotFound, Description: "Identity not found"}
 	case errors.Is(err, agentproto.ErrAmbiguous):
@@ -191,12 +196,12 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, subj machines.Su
 		h.fail(w, r, badRequest("resource is required"))
 		return
 	}
-	ids, err := h.Machines.Identities(r.Context(), subj)
+	ids, refused, err := h.Machines.Identities(r.Context(), subj)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	id, err := agentproto.Select(ids, req.ClientID, req.ObjectID, req.ResourceID)
+	id, err := agentproto.Choose(ids, refused, req.ClientID, req.ObjectID, req.ResourceID)
 	if err != nil {
 		h.fail(w, r, err)
 		return

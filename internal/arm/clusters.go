@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/clusters"
+	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/storage"
 )
 
@@ -50,7 +52,49 @@ type clusterJSON struct {
 		OIDCIssuerProfile       map[string]any               `json:"oidcIssuerProfile"`
 		SecurityProfile         map[string]any               `json:"securityProfile"`
 		ServicePrincipalProfile map[string]string            `json:"servicePrincipalProfile"`
+		AgentPoolProfiles       []agentPoolProfile           `json:"agentPoolProfiles"`
+		NetworkProfile          json.RawMessage              `json:"networkProfile"`
+		PowerState              map[string]string            `json:"powerState"`
 	} `json:"properties"`
+	SKU map[string]string `json:"sku"`
+}
+
+// agentPoolProfile is one of a cluster's properties.agentPoolProfiles, made
+// from Ward's node pools: az's `aks update` refuses a cluster without one
+// before it sends anything, and Terraform reads its default node pool from
+// it. Ward runs no nodes, so count and size are the ones AKS gives a
+// default pool; the pool's identities are on its agentPools resource.
+type agentPoolProfile struct {
+	Name                string            `json:"name"`
+	Count               int               `json:"count"`
+	VMSize              string            `json:"vmSize"`
+	OSType              string            `json:"osType"`
+	OSSKU               string            `json:"osSKU"`
+	Mode                string            `json:"mode"`
+	Type                string            `json:"type"`
+	EnableAutoScaling   bool              `json:"enableAutoScaling"`
+	OrchestratorVersion string            `json:"orchestratorVersion"`
+	ProvisioningState   string            `json:"provisioningState"`
+	PowerState          map[string]string `json:"powerState"`
+}
+
+// defaultNetworkProfile is what AKS reports for a cluster created without
+// network settings (kubenet, its default ranges). Ward acts on none of it;
+// az's `aks update` refuses a cluster without a network profile.
+var defaultNetworkProfile = json.RawMessage(`{"networkPlugin":"kubenet","podCidr":"10.244.0.0/16","serviceCidr":"10.0.0.0/16","dnsServiceIP":"10.0.0.10","outboundType":"loadBalancer","loadBalancerSku":"standard"}`)
+
+func agentPoolProfiles(c clusters.Cluster) []agentPoolProfile {
+	out := []agentPoolProfile{}
+	for _, p := range clusters.Pools(c.Spec) {
+		mode := "User"
+		if strings.EqualFold(p.Name, clusters.DefaultNodePool) {
+			mode = "System"
+		}
+		out = append(out, agentPoolProfile{Name: p.Name, Count: 1, VMSize: "Standard_DS2_v2", OSType: "Linux", OSSKU: "Ubuntu", Mode: mode,
+			Type: "VirtualMachineScaleSets", OrchestratorVersion: c.Spec.KubernetesVersion, ProvisioningState: "Succeeded",
+			PowerState: map[string]string{"code": "Running"}})
+	}
+	return out
 }
 
 func (h *Handler) toCluster(r *http.Request, c clusters.Cluster) clusterJSON {
@@ -62,15 +106,18 @@ func (h *Handler) toCluster(r *http.Request, c clusters.Cluster) clusterJSON {
 	j.Identity.Type = c.Spec.IdentityType
 	if c.Spec.IdentityType == "SystemAssigned" {
 		j.Identity.PrincipalID, j.Identity.TenantID = c.Spec.SystemPrincipalID, h.tenantID
-	} else if id, err := h.clusters.Identity(r.Context(), c.Spec.ControlPlaneIdentity); err == nil {
-		j.Identity.UserAssignedIdentities = map[string]map[string]string{c.Spec.ControlPlaneIdentity: {"principalId": id.PrincipalID, "clientId": id.ClientID}}
+	} else if c.Spec.ControlPlaneIdentity != "" {
+		j.Identity.UserAssignedIdentities = userAssignedView([]msi.Attachment{h.clusters.ControlPlane(r.Context(), c)})
 	}
 	p := &j.Properties
 	p.ProvisioningState, p.KubernetesVersion, p.DNSPrefix, p.NodeResourceGroup = "Succeeded", c.Spec.KubernetesVersion, c.Spec.DNSPrefix, c.Spec.NodeResourceGroup
-	kubelet := map[string]string{"resourceId": c.Spec.KubeletIdentity}
-	if id, err := h.clusters.Identity(r.Context(), c.Spec.KubeletIdentity); err == nil {
-		kubelet["clientId"], kubelet["objectId"] = id.ClientID, id.PrincipalID
+	// The kubelet identity as attached (AKS records its IDs too), with
+	// Ward's warning when it is no longer served.
+	kubelet := map[string]string{}
+	if c.Spec.KubeletIdentity != "" {
+		kubelet = attachmentView(h.clusters.Kubelet(r.Context(), c), "objectId")
 	}
+	kubelet["resourceId"] = c.Spec.KubeletIdentity
 	p.IdentityProfile = map[string]map[string]string{"kubeletidentity": kubelet}
 	p.OIDCIssuerProfile = map[string]any{"enabled": c.Spec.OIDCIssuer}
 	if c.Spec.OIDCIssuer {
@@ -82,6 +129,13 @@ func (h *Handler) toCluster(r *http.Request, c clusters.Cluster) clusterJSON {
 	}
 	p.SecurityProfile = map[string]any{"workloadIdentity": map[string]bool{"enabled": c.Spec.WorkloadIdentity}}
 	p.ServicePrincipalProfile = map[string]string{"clientId": "msi"}
+	p.AgentPoolProfiles = agentPoolProfiles(c)
+	p.NetworkProfile = c.Spec.NetworkProfile
+	if len(p.NetworkProfile) == 0 {
+		p.NetworkProfile = defaultNetworkProfile
+	}
+	p.PowerState = map[string]string{"code": "Running"}
+	j.SKU = map[string]string{"name": "Base", "tier": "Free"}
 	return j
 }
 
@@ -114,6 +168,7 @@ type clusterBody struct {
 				Enabled *bool `json:"enabled"`
 			} `json:"workloadIdentity"`
 		} `json:"securityProfile"`
+		NetworkProfile json.RawMessage `json:"networkProfile"`
 	} `json:"properties"`
 }
 
@@ -137,6 +192,7 @@ func (b clusterBody) request() clusters.Request {
 		if p.SecurityProfile != nil && p.SecurityProfile.WorkloadIdentity != nil {
 			req.WorkloadIdentity = p.SecurityProfile.WorkloadIdentity.Enabled
 		}
+		req.NetworkProfile = p.NetworkProfile
 	}
 	return req
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/machines"
+	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/storage"
 )
 
@@ -74,7 +75,7 @@ func (h *Handler) toMachine(ctx context.Context, m machines.Machine, jt *machine
 		j.Identity.PrincipalID, j.Identity.TenantID = m.Spec.SystemPrincipalID, h.tenantID
 	}
 	if len(m.Spec.UserAssigned) > 0 {
-		j.Identity.UserAssignedIdentities = userAssignedView(ctx, m.Spec.UserAssigned, h.machines.ResolveIdentity)
+		j.Identity.UserAssignedIdentities = userAssignedView(h.machines.Attachments(ctx, m))
 	}
 	p := &j.Properties
 	p.ProvisioningState, p.Status, p.VMID = "Succeeded", "Disconnected", m.ID
@@ -91,18 +92,31 @@ func (h *Handler) toMachine(ctx context.Context, m machines.Machine, jt *machine
 	return j
 }
 
-// userAssignedView is ARM's userAssignedIdentities map; an identity deleted
-// since it was attached shows without IDs.
-func userAssignedView(ctx context.Context, ids []string, resolve func(context.Context, string) (storage.Identity, error)) map[string]map[string]string {
+// userAssignedView is ARM's userAssignedIdentities map: each entry's
+// principalId and clientId are the ones recorded when the identity was
+// attached, as Azure keeps them; an identity deleted since, or re-created
+// under its name (another principal, not served), carries Ward's
+// wardWarning saying so and what to do.
+func userAssignedView(attached []msi.Attachment) map[string]map[string]string {
 	out := map[string]map[string]string{}
-	for _, rid := range ids {
-		v := map[string]string{}
-		if id, err := resolve(ctx, rid); err == nil {
-			v["principalId"], v["clientId"] = id.PrincipalID, id.ClientID
-		}
-		out[rid] = v
+	for _, a := range attached {
+		out[a.ResourceID] = attachmentView(a, "principalId")
 	}
 	return out
+}
+
+// attachmentView is one attachment's entry; principalKey is what the
+// principal is called there (principalId, or objectId in a cluster's
+// identityProfile).
+func attachmentView(a msi.Attachment, principalKey string) map[string]string {
+	v := map[string]string{}
+	if a.Binding.PrincipalID != "" {
+		v[principalKey], v["clientId"] = a.Binding.PrincipalID, a.Binding.ClientID
+	}
+	if a.Problem != "" {
+		v["wardWarning"] = a.Problem
+	}
+	return v
 }
 
 // machineBody is a PUT or PATCH body. userAssignedIdentities values are
@@ -169,7 +183,7 @@ func (h *Handler) toAgentPool(ctx context.Context, ref storage.ClusterRef, p clu
 	j := agentPoolJSON{ID: "/subscriptions/" + ref.SubscriptionID + "/resourcegroups/" + ref.ResourceGroup + "/providers/Microsoft.ContainerService/managedClusters/" +
 		ref.Name + "/agentPools/" + p.Name, Name: p.Name, Type: TypeAgentPool}
 	j.Properties.ProvisioningState = "Succeeded"
-	j.Properties.WardUserAssignedIdentities = userAssignedView(ctx, p.UserAssigned, h.clusters.Identity)
+	j.Properties.WardUserAssignedIdentities = userAssignedView(h.clusters.PoolAttachments(ctx, ref, p.NodePool))
 	sa := "ward-agent"
 	if !strings.EqualFold(p.Name, clusters.DefaultNodePool) {
 		sa += "-" + p.Name

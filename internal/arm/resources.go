@@ -1,10 +1,6 @@
 package arm
 
 import (
-	"net/http"
-	"strings"
-
-	"github.com/ward-id/ward/internal/audience"
 	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -126,55 +122,4 @@ type ficBody struct {
 		Subject   string   `json:"subject"`
 		Audiences []string `json:"audiences"`
 	} `json:"properties"`
-}
-
-// ---- cloud metadata ----
-
-// serveMetadata answers GET /metadata/endpoints, which az cloud register and
-// SDKs read to discover a cloud's endpoints. It needs no authentication.
-// Versions before 2019-05-01 get the legacy object; later ones the array.
-func (h *Handler) serveMetadata(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		h.writeError(w, r, methodNotAllowed(r, http.MethodGet))
-		return
-	}
-	if err := checkAPIVersion(r, metadataAPIVersions, "metadata"); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	base := h.publicURL + "/"
-	audiences := []string{audience.ManagementCore, audience.Management, base}
-	if r.URL.Query().Get("api-version") < "2019-05-01" {
-		writeJSON(w, http.StatusOK, map[string]any{
-			"galleryEndpoint": "", "graphEndpoint": base, "portalEndpoint": base,
-			"authentication": map[string]any{"loginEndpoint": base, "audiences": audiences},
-		})
-		return
-	}
-	writeJSON(w, http.StatusOK, []map[string]any{{
-		"name":            "Ward",
-		"portal":          base,
-		"resourceManager": base,
-		"authentication": map[string]any{
-			"loginEndpoint": base, "audiences": audiences, "tenant": "common", "identityProvider": "AAD",
-		},
-		"graph": base, "graphAudience": base, "microsoftGraphResourceId": base,
-		"media": "", "batch": "", "vmImageAliasDoc": "", "activeDirectoryDataLake": "", "sqlManagement": "",
-		"suffixes": map[string]any{"keyVaultDns": vaultSuffix(h.publicURL), "storage": "", "acrLoginServer": "", "sqlServerHostname": ""},
-	}})
-}
-
-// vaultSuffix is the DNS suffix of Ward's vault hosts: vault.localhost for
-// loopback deployments, vault.<host> otherwise, with the port kept.
-func vaultSuffix(publicURL string) string {
-	host := strings.TrimPrefix(strings.TrimPrefix(publicURL, "https://"), "http://")
-	name, port, hasPort := strings.Cut(host, ":")
-	if name == "127.0.0.1" || name == "[::1]" || name == "localhost" {
-		name = "localhost"
-	}
-	out := "vault." + name
-	if hasPort {
-		out += ":" + port
-	}
-	return out
 }

@@ -34,6 +34,7 @@ func (h *Handler) Mount(mux *router.Mux) {
 	for _, t := range h.types() {
 		t.mount(h, mux)
 	}
+	h.mountProviders(add)
 	if h.activity != nil {
 		add("GET", pSub+"/providers/Microsoft.Insights/eventtypes/management/values", router.Action("Microsoft.Insights/eventtypes/values/read"),
 			func(q *request) error { return h.activityLog(q.w, q.r, q.id.Subscription) })

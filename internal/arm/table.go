@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/ward-id/ward/internal/armerr"
@@ -38,6 +39,10 @@ func (q *request) ctx() context.Context { return q.r.Context() }
 // name is the name of the i-th type in the resource ID's chain.
 func (q *request) name(i int) string { return q.id.Types[i].Name }
 
+// subscriptionProvidersRE matches the paths of the subscription's
+// provider and feature routes.
+var subscriptionProvidersRE = regexp.MustCompile(`(?i)^/subscriptions/([^/]+)/providers(?:$|/)`)
+
 // parseRequest parses r's path once into a request.
 func parseRequest(w http.ResponseWriter, r *http.Request) *request {
 	q := &request{w: w, r: r, scope: "/"}
@@ -49,6 +54,12 @@ func parseRequest(w http.ResponseWriter, r *http.Request) *request {
 		return q
 	}
 	q.id, q.idErr = resourceid.Parse(r.URL.Path)
+	if m := subscriptionProvidersRE.FindStringSubmatch(r.URL.Path); q.idErr != nil && m != nil {
+		// The provider and feature routes (providers.go) are
+		// subscription-level operations, not resource IDs.
+		q.id, q.idErr, q.scope = resourceid.ID{Subscription: m[1]}, nil, resourceid.SubscriptionID(m[1])
+		return q
+	}
 	if q.idErr != nil {
 		q.idErr = newError(http.StatusBadRequest, armerr.CodeLinkedInvalidPropertyID, fmt.Sprintf("The path '%s' is not a valid Azure resource path: %v.", r.URL.Path, q.idErr))
 		return q

@@ -23,6 +23,13 @@ type Principal struct {
 	TenantID string
 	// ManagedIdentity is the resource ID when the caller is a managed identity.
 	ManagedIdentity string
+	// Expires is when the token ends (its exp claim, without leeway):
+	// anything derived from the token (a console session) ends by then.
+	Expires time.Time
+	// Credential names the credential the token was issued for (the
+	// ClaimCredential claim; see CredentialRef), "" when the token does not
+	// say (a managed identity token from an agent).
+	Credential string
 }
 
 // ErrNoCredentials means the request carried no bearer token at all.
@@ -51,6 +58,7 @@ type claims struct {
 	Oid      string `json:"oid"`
 	Tid      string `json:"tid"`
 	XmsMirid string `json:"xms_mirid"`
+	Cred     string `json:"xms_ward_cred"`
 }
 
 const leeway = 5 * time.Minute
@@ -94,7 +102,7 @@ func (a *JWT) Authenticate(ctx context.Context, r *http.Request) (Principal, err
 		return Principal{}, &InvalidToken{Reason: fmt.Sprintf("the token's audience %v is not for this API; request a token for one of %v", []string(c.Audience), a.Audiences)}
 	}
 	// Ward mints xms_mirid into every managed identity's token: no lookup.
-	p := Principal{ObjectID: c.Oid, AppID: c.AppID, TenantID: c.Tid, ManagedIdentity: c.XmsMirid}
+	p := Principal{ObjectID: c.Oid, AppID: c.AppID, TenantID: c.Tid, ManagedIdentity: c.XmsMirid, Expires: c.Expiry.Time(), Credential: c.Cred}
 	if p.AppID == "" {
 		p.AppID = c.Azp
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,6 +60,7 @@ func aksCmd(g *Globals) *cobra.Command {
 		g.command("show-apiserver-flags", "Print the kube-apiserver flags that make its tokens verify against the cluster's hosted issuer", &aksAPIServerFlags{}),
 		g.command("rotate-service-account-signing-key", "Sign service-account tokens with a new issuer key; the old one stays published until its tokens expire", &aksRotate{}),
 		g.command("show-install", "Print the manifests that install the workload identity webhook and the node agent on a cluster (kubectl apply -f -)", &aksShowInstall{}),
+		g.command("get-credentials", "Explain where a cluster's credentials come from: Ward hosts a cluster's OIDC issuer, not its API server", &aksGetCredentials{}),
 		aksNodepoolCmd(g))
 	return cmd
 }
@@ -75,6 +77,58 @@ type aksPut struct {
 	managedIdentity, oidc, wi                 bool
 	publicKeys                                []string
 	jwks                                      string
+	kubernetesVersion, dnsPrefix              string
+	network                                   map[string]*string // networkProfile field → flag value
+	ignored                                   []ignoredFlag
+}
+
+// aksNetworkFlags are az's network flags, stored in the cluster's
+// networkProfile as given (Ward runs no network; the cluster answers with
+// what was declared, as AKS does).
+var aksNetworkFlags = []struct{ flag, field, usage string }{
+	{"network-plugin", "networkPlugin", "network plugin (kubenet, azure, none), stored in networkProfile"},
+	{"network-plugin-mode", "networkPluginMode", "network plugin mode (overlay), stored in networkProfile"},
+	{"network-policy", "networkPolicy", "network policy (azure, calico, cilium), stored in networkProfile"},
+	{"network-dataplane", "networkDataplane", "network dataplane (azure, cilium), stored in networkProfile"},
+	{"service-cidr", "serviceCidr", "service CIDR, stored in networkProfile"},
+	{"dns-service-ip", "dnsServiceIP", "DNS service IP, stored in networkProfile"},
+	{"pod-cidr", "podCidr", "pod CIDR, stored in networkProfile"},
+	{"docker-bridge-address", "dockerBridgeCidr", "docker bridge CIDR (deprecated in AKS), stored in networkProfile"},
+	{"load-balancer-sku", "loadBalancerSku", "load balancer SKU, stored in networkProfile"},
+	{"outbound-type", "outboundType", "outbound type, stored in networkProfile"},
+}
+
+// ignoredFlag is an az flag Ward accepts so that the guides' commands run
+// as pasted, and reports as not acted on: why says what Ward does instead.
+type ignoredFlag struct {
+	name, why string
+	boolean   bool
+	value     *string
+	set       *bool
+}
+
+// aksIgnoredFlags are az's node, SSH, add-on and registry flags. Ward runs
+// no nodes, so these change nothing; each is named on stderr when given.
+var aksIgnoredFlags = []ignoredFlag{
+	{name: "generate-ssh-keys", boolean: true, why: "Ward runs no nodes"},
+	{name: "no-ssh-key", boolean: true, why: "Ward runs no nodes"},
+	{name: "ssh-key-value", why: "Ward runs no nodes"},
+	{name: "node-count", why: "Ward runs no nodes; node pools only carry identities"},
+	{name: "node-vm-size", why: "Ward runs no nodes"},
+	{name: "nodepool-name", why: "the default node pool is nodepool1"},
+	{name: "enable-cluster-autoscaler", boolean: true, why: "Ward runs no nodes"},
+	{name: "min-count", why: "Ward runs no nodes"},
+	{name: "max-count", why: "Ward runs no nodes"},
+	{name: "max-pods", why: "Ward runs no nodes"},
+	{name: "zones", why: "Ward runs no nodes"},
+	{name: "os-sku", why: "Ward runs no nodes"},
+	{name: "vnet-subnet-id", why: "Ward runs no network"},
+	{name: "enable-addons", why: "Ward installs no add-ons (ward aks show-install prints the webhook and agent manifests)"},
+	{name: "tier", why: "Ward has no pricing tiers"},
+	{name: "attach-acr", why: "grant the kubelet identity AcrPull on the registry: ward role assignment create --assignee <kubelet client ID> --role AcrPull --scope <registry ID>"},
+	{name: "detach-acr", why: "remove the kubelet identity's AcrPull assignment with ward role assignment delete"},
+	{name: "no-wait", boolean: true, why: "Ward's writes complete before it answers"},
+	{name: "yes", boolean: true, why: "Ward does not prompt"},
 }
 
 func (v *aksPut) flags(cmd *cobra.Command) {
@@ -87,7 +141,37 @@ func (v *aksPut) flags(cmd *cobra.Command) {
 	f.BoolVar(&v.wi, "enable-workload-identity", false, "enable workload identity (needs the OIDC issuer)")
 	f.StringArrayVar(&v.publicKeys, "service-account-public-key", nil, "bring your own: a kube-apiserver service-account public key, PEM or @file (repeatable)")
 	f.StringVar(&v.jwks, "service-account-jwks", "", "bring your own: the apiserver's JWKS (kubectl get --raw /openid/v1/jwks), JSON or @file")
+	f.StringVarP(&v.kubernetesVersion, "kubernetes-version", "k", "", "Kubernetes version the cluster reports")
+	f.StringVar(&v.dnsPrefix, "dns-name-prefix", "", "DNS name prefix (default: <cluster>-dns)")
+	v.network = map[string]*string{}
+	for _, n := range aksNetworkFlags {
+		v.network[n.field] = f.String(n.flag, "", n.usage)
+	}
+	v.ignored = slices.Clone(aksIgnoredFlags)
+	for i := range v.ignored {
+		fl := &v.ignored[i]
+		usage := "accepted for az compatibility and not acted on: " + fl.why
+		if fl.boolean {
+			fl.set = f.Bool(fl.name, false, usage)
+		} else {
+			fl.value = f.String(fl.name, "", usage)
+		}
+	}
 	v.aksCluster.flags(cmd)
+}
+
+// report names the given flags Ward accepted but does not act on.
+func (v *aksPut) report(e env) {
+	for _, fl := range v.ignored {
+		if !e.changed(fl.name) {
+			continue
+		}
+		given := "--" + fl.name
+		if fl.value != nil {
+			given += " " + *fl.value
+		}
+		fmt.Fprintf(e.errOut, "ward: %s accepted and not acted on: %s.\n", given, fl.why)
+	}
 }
 
 // body is the PUT body: only what the flags given ask for.
@@ -121,6 +205,21 @@ func (v *aksPut) body(changed func(string) bool) (map[string]any, error) {
 	if changed("enable-workload-identity") {
 		props["securityProfile"] = map[string]any{"workloadIdentity": map[string]any{"enabled": v.wi}}
 	}
+	if v.kubernetesVersion != "" {
+		props["kubernetesVersion"] = v.kubernetesVersion
+	}
+	if v.dnsPrefix != "" {
+		props["dnsPrefix"] = v.dnsPrefix
+	}
+	network := map[string]any{}
+	for _, n := range aksNetworkFlags {
+		if val := v.network[n.field]; val != nil && *val != "" {
+			network[n.field] = *val
+		}
+	}
+	if len(network) > 0 {
+		props["networkProfile"] = network
+	}
 	b["properties"] = props
 	return b, nil
 }
@@ -132,7 +231,37 @@ func (v *aksPut) run(ctx context.Context, e env, c *conn) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	v.report(e)
 	return viewOf(clusterView)(c.client.PutCluster(ctx, c.sub, v.group, v.name, b))
+}
+
+// aksGetCredentials is `ward aks get-credentials`: Ward serves a
+// cluster's identities and OIDC issuer, not its Kubernetes API server, so
+// there is no kubeconfig to merge. It says so (exit 1), after checking the
+// cluster exists, so that a pasted guide stops with the reason.
+type aksGetCredentials struct {
+	aksCluster
+	admin, overwrite bool
+	file             string
+}
+
+func (v *aksGetCredentials) flags(cmd *cobra.Command) {
+	v.aksCluster.flags(cmd)
+	f := cmd.Flags()
+	f.BoolVarP(&v.admin, "admin", "a", false, "cluster admin credentials (none in Ward)")
+	f.BoolVar(&v.overwrite, "overwrite-existing", false, "overwrite an existing kubeconfig entry (nothing is written)")
+	f.StringVarP(&v.file, "file", "f", "", "kubeconfig file (nothing is written)")
+}
+
+func (*aksGetCredentials) inSubscription() {}
+
+func (v *aksGetCredentials) run(ctx context.Context, _ env, c *conn) (any, error) {
+	if _, err := c.client.GetCluster(ctx, c.sub, v.group, v.name); err != nil {
+		return nil, err
+	}
+	return nil, fmt.Errorf("cluster '%s' runs outside Ward: Ward hosts its OIDC issuer and identities, not its Kubernetes API server, so it has no credentials to give. "+
+		"Use the kubeconfig of the cluster itself (kind, k3s, your AKS or other distribution); then `ward aks show-install -n %s -g %s | kubectl apply -f -` installs the webhook and agent, "+
+		"and `ward aks show-apiserver-flags -n %s -g %s` prints the kube-apiserver flags", v.name, v.name, v.group, v.name, v.group)
 }
 
 // aksShow is `ward aks show`.

@@ -291,6 +291,7 @@ func aksNodepoolCmd(g *Globals) *cobra.Command {
 		g.command("show", "Show a node pool", &poolShow{}),
 		g.command("list", "List a cluster's node pools", &poolList{}),
 		g.command("delete", "Delete a node pool; its agents are refused from their next request", &poolDelete{}),
+		g.command("upgrade", "Accepted for az compatibility: Ward runs no nodes, so there is no node image or version to upgrade (shows the pool)", &poolUpgrade{}),
 		identity)
 	return cmd
 }
@@ -340,6 +341,35 @@ func (*poolShow) inSubscription() {}
 
 func (v *poolShow) run(ctx context.Context, _ env, cn *conn) (any, error) {
 	return cn.client.GetAgentPool(ctx, cn.sub, v.group, v.cluster, v.name)
+}
+
+// poolUpgrade is `ward aks nodepool upgrade`: the guides run it with
+// --node-image-only after a change; Ward runs no nodes, so it checks the
+// pool exists, says so and shows it.
+type poolUpgrade struct {
+	poolRef
+	nodeImageOnly, yes, noWait bool
+	version                    string
+}
+
+func (v *poolUpgrade) flags(cmd *cobra.Command) {
+	v.poolRef.flags(cmd)
+	f := cmd.Flags()
+	f.BoolVar(&v.nodeImageOnly, "node-image-only", false, "upgrade only the node image (nothing to do in Ward)")
+	f.StringVarP(&v.version, "kubernetes-version", "k", "", "Kubernetes version (nothing to do in Ward)")
+	f.BoolVarP(&v.yes, "yes", "y", false, "do not prompt (Ward does not prompt)")
+	f.BoolVar(&v.noWait, "no-wait", false, "do not wait (Ward's answers are complete)")
+}
+
+func (*poolUpgrade) inSubscription() {}
+
+func (v *poolUpgrade) run(ctx context.Context, e env, cn *conn) (any, error) {
+	p, err := cn.client.GetAgentPool(ctx, cn.sub, v.group, v.cluster, v.name)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(e.errOut, "ward: node pool '%s' unchanged: Ward runs no nodes, so there is no node image or Kubernetes version to upgrade. Its identities are served as before.\n", v.name)
+	return p, nil
 }
 
 // poolList is `ward aks nodepool list`.

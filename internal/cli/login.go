@@ -330,25 +330,82 @@ func (v *signInList) run(ctx context.Context, _ env, c *conn) (any, error) {
 	return out, nil
 }
 
-// activityList is `ward monitor activity-log list`.
-type activityList struct{ offset time.Duration }
+// activityList is `ward monitor activity-log list`, with az's flags and
+// az's output: each event as ARM returns it (operationName.value,
+// status.value, resourceGroupName, ...), newest first.
+type activityList struct {
+	offset                                           time.Duration
+	group, resourceID, correlationID, caller, status string
+	provider, startTime, endTime                     string
+	maxEvents                                        int
+}
 
 func (v *activityList) flags(cmd *cobra.Command) {
-	cmd.Flags().DurationVar(&v.offset, "offset", 6*time.Hour, "how far back to look, e.g. 1h")
+	f := cmd.Flags()
+	f.DurationVar(&v.offset, "offset", 6*time.Hour, "how far back from --end-time (or forward from --start-time) to look, e.g. 1h, 30m")
+	f.StringVarP(&v.group, "resource-group", "g", "", "only events in this resource group")
+	f.StringVar(&v.resourceID, "resource-id", "", "only events of this resource")
+	f.StringVar(&v.correlationID, "correlation-id", "", "only events of this correlation ID")
+	f.StringVar(&v.provider, "resource-provider", "", "only events of this resource provider namespace")
+	f.StringVar(&v.caller, "caller", "", "only events of this caller (client ID)")
+	f.StringVar(&v.status, "status", "", "only events with this status (Succeeded, Failed)")
+	f.StringVar(&v.startTime, "start-time", "", "start of the window, RFC 3339 (default: --end-time minus --offset)")
+	f.StringVar(&v.endTime, "end-time", "", "end of the window, RFC 3339 (default: now)")
+	f.IntVar(&v.maxEvents, "max-events", 50, "at most this many events")
+}
+
+// filter is the $filter az builds from the same flags.
+func (v *activityList) filter(now time.Time) (string, error) {
+	parse := func(name, s string) (time.Time, error) {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			return t, fmt.Errorf("--%s %q is not an RFC 3339 time (e.g. 2026-01-02T15:04:05Z)", name, s)
+		}
+		return t, nil
+	}
+	end, start := now, time.Time{}
+	var err error
+	if v.endTime != "" {
+		if end, err = parse("end-time", v.endTime); err != nil {
+			return "", err
+		}
+	}
+	if v.startTime != "" {
+		if start, err = parse("start-time", v.startTime); err != nil {
+			return "", err
+		}
+		if v.endTime == "" {
+			end = start.Add(v.offset)
+		}
+	} else {
+		start = end.Add(-v.offset)
+	}
+	f := fmt.Sprintf("eventTimestamp ge '%s' and eventTimestamp le '%s'", start.UTC().Format(time.RFC3339Nano), end.UTC().Format(time.RFC3339Nano))
+	for _, c := range []struct{ field, value string }{{"correlationId", v.correlationID}, {"resourceGroupName", v.group}, {"resourceId", v.resourceID},
+		{"resourceProvider", v.provider}, {"caller", v.caller}, {"status", v.status}} {
+		if c.value != "" {
+			if strings.Contains(c.value, "'") {
+				return "", fmt.Errorf("%s %q may not contain a quote", c.field, c.value)
+			}
+			f += fmt.Sprintf(" and %s eq '%s'", c.field, c.value)
+		}
+	}
+	return f, nil
 }
 
 func (v *activityList) run(ctx context.Context, _ env, c *conn) (any, error) {
-	items, err := c.client.ListActivity(ctx, c.sub, time.Now().Add(-v.offset).UTC().Format(time.RFC3339))
+	f, err := v.filter(time.Now())
 	if err != nil {
 		return nil, err
 	}
-	out := []map[string]any{}
-	for _, e := range items {
-		out = append(out, map[string]any{"time": e.EventTimestamp, "caller": e.Caller, "operation": e.Authorization.Action,
-			"scope": e.Authorization.Scope, "status": e.Status.Value, "subStatus": e.SubStatus.Value,
-			"method": e.HTTPRequest.Method, "correlationId": e.CorrelationID, "resourceGroup": e.ResourceGroupName})
+	items, err := c.client.ListActivityEvents(ctx, c.sub, f)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	if v.maxEvents > 0 && len(items) > v.maxEvents {
+		items = items[:v.maxEvents]
+	}
+	return items, nil
 }
 
 func keysCmd(g *Globals) *cobra.Command {

@@ -19,6 +19,12 @@ func TestAccountAndMonitorVerbs(t *testing.T) {
 		// The sign-in log is written in batches: what it lists yet is not checked.
 		{"sign-ins", &signInList{}, []string{"--top", "5"}, nil, ""},
 		{"activity", &activityList{}, nil, nil, ""},
+		// A group write, then the log filtered by group as az's flags ask.
+		{"group for the log", &groupCreate{}, []string{"-n", "rg-log", "-l", "westeurope"}, nil, ""},
+		{"activity by group", &activityList{}, []string{"--resource-group", "rg-log", "--offset", "1h"},
+			[]string{`"resourceGroupName": "rg-log"`, `"value": "Microsoft.Resources/subscriptions/resourceGroups/write"`}, ""},
+		{"activity by another group", &activityList{}, []string{"-g", "rg-none", "--offset", "1h"}, []string{"[]"}, ""},
+		{"activity with a bad start", &activityList{}, []string{"--start-time", "yesterday"}, nil, "not an RFC 3339 time"},
 		{"rotate the signing key", &keysRotate{}, nil, []string{`"kid"`}, ""},
 	})
 	e.wantStorageFault(t, "ListSubscriptions", &accountList{})

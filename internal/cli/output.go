@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -171,7 +169,8 @@ type tableView struct {
 
 // tableSkip are the keys az's automatic tables leave out (knack's
 // _TableOutput.SKIP_KEYS): long IDs that would push every table past the
-// terminal's width.
+// terminal's width. Every value a table does show is printed whole, as az
+// prints it, however wide: IDs must stay copyable (the terminal wraps).
 var tableSkip = map[string]bool{"id": true, "type": true, "etag": true}
 
 // columns picks the scalar keys of the rows: the query's order first, then
@@ -282,7 +281,6 @@ func writeTable(w io.Writer, v any, order []string) error {
 		}
 		table = append(table, vals)
 	}
-	fitWidth(table, width, tableWidth())
 	var rule []string
 	for _, n := range width {
 		rule = append(rule, strings.Repeat("-", n))
@@ -316,65 +314,4 @@ func writeTSV(w io.Writer, v any, order []string) error {
 		}
 	}
 	return nil
-}
-
-// tableGap is the space tabwriter puts between columns.
-const tableGap = 2
-
-// tableWidth is the width a table must fit: 120 columns, or the terminal's
-// width when $COLUMNS says it is wider. Tables are for reading; -o tsv and
-// -o json always carry every value whole.
-func tableWidth() int {
-	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 120 {
-		return n
-	}
-	return 120
-}
-
-// minCell is the narrowest a shortened column gets: enough to keep a
-// GUID's distinguishing tail readable.
-const minCell = 20
-
-// fitWidth shortens the widest columns, one character at a time, until the
-// table fits limit (or every shortened column is at minCell), and elides
-// the middle of each cell longer than its column. az lets a long issuer URL
-// or vault scope push a table past the screen; the middle of such a value
-// (the subscription, the provider path) is what rows share, while its head
-// and tail tell them apart, so those stay.
-func fitWidth(table [][]string, width []int, limit int) {
-	total := tableGap * (len(width) - 1)
-	for _, n := range width {
-		total += n
-	}
-	for total > limit {
-		widest := 0
-		for i, n := range width {
-			if n > width[widest] {
-				widest = i
-			}
-		}
-		if width[widest] <= minCell {
-			break
-		}
-		width[widest]--
-		total--
-	}
-	for _, row := range table {
-		for i, v := range row {
-			row[i] = elide(v, width[i])
-		}
-	}
-}
-
-// elide keeps a third of n for the head of s and the rest for its tail,
-// joined by "...".
-func elide(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	const dots = "..."
-	head := (n - len(dots)) / 3
-	tail := n - len(dots) - head
-	return string(r[:head]) + dots + string(r[len(r)-tail:])
 }

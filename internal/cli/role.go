@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"path"
 	"regexp"
 	"strings"
 
@@ -145,7 +147,7 @@ func (v *roleAssignmentCreate) check(cmd *cobra.Command) error {
 	return requireFlags(cmd, "role", "scope")
 }
 
-func (v *roleAssignmentCreate) run(ctx context.Context, _ env, c *conn) (any, error) {
+func (v *roleAssignmentCreate) run(ctx context.Context, e env, c *conn) (any, error) {
 	roleID, roleName, err := resolveRole(ctx, c.client, v.scope, v.role)
 	if err != nil {
 		return nil, err
@@ -161,10 +163,38 @@ func (v *roleAssignmentCreate) run(ctx context.Context, _ env, c *conn) (any, er
 		n = uuid.NewString()
 	}
 	a, err := c.client.CreateRoleAssignment(ctx, v.scope, n, roleID, pid, v.principalType)
+	var ce *client.Error
+	if errors.As(err, &ce) && ce.Code == "RoleAssignmentExists" {
+		// As az does: the assignment a setup script asks for is there,
+		// so running the script again succeeds and shows it.
+		if existing, ok, lerr := findAssignment(ctx, c, v.scope, pid, roleID); lerr != nil {
+			return nil, lerr
+		} else if ok {
+			fmt.Fprintln(e.errOut, "ward: the role assignment already exists; showing it.")
+			return roleAssignmentView(existing, roleName), nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	return roleAssignmentView(a, roleName), nil
+}
+
+// findAssignment finds the assignment of role to principal at exactly
+// scope.
+func findAssignment(ctx context.Context, c *conn, scope, principalID, roleID string) (client.RoleAssignment, bool, error) {
+	list, err := c.client.ListRoleAssignments(ctx, scope, "principalId eq '"+principalID+"'")
+	if err != nil {
+		return client.RoleAssignment{}, false, err
+	}
+	norm := func(s string) string { return strings.ToLower(strings.TrimSuffix(s, "/")) }
+	for _, a := range list {
+		if norm(a.Properties.Scope) == norm(scope) && strings.EqualFold(a.Properties.PrincipalID, principalID) &&
+			strings.EqualFold(path.Base(a.Properties.RoleDefinitionID), path.Base(roleID)) {
+			return a, true, nil
+		}
+	}
+	return client.RoleAssignment{}, false, nil
 }
 
 // roleAssignmentList is `ward role assignment list`.

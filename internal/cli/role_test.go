@@ -24,6 +24,10 @@ func TestRoleVerbs(t *testing.T) {
 		{"create with an unknown assignee", &roleAssignmentCreate{}, []string{"--assignee", "nobody", "--role", "Reader", "--scope", sub}, nil, nil, "cannot find user or service principal", false},
 		{"create by app ID", &roleAssignmentCreate{}, []string{"--assignee", appID, "--role", "Reader", "--scope", sub, "--name", "5f4e3d2c-1b0a-4f9e-8d7c-6b5a4f3e2d1c"},
 			[]string{`"roleDefinitionName": "Reader"`, `"name": "5f4e3d2c-1b0a-4f9e-8d7c-6b5a4f3e2d1c"`, `"scope": "` + sub + `"`}, nil, "", false},
+		// Run again (a setup script re-run): the existing assignment, as az
+		// answers, not RoleAssignmentExists.
+		{"create again is idempotent", &roleAssignmentCreate{}, []string{"--assignee", appID, "--role", "Reader", "--scope", sub},
+			[]string{`"roleDefinitionName": "Reader"`, `"name": "5f4e3d2c-1b0a-4f9e-8d7c-6b5a4f3e2d1c"`}, nil, "", false},
 		{"list by role at the subscription", &roleAssignmentList{}, []string{"--role", "Reader"},
 			[]string{`"roleDefinitionName": "Reader"`, `"principalName": "` + appID + `"`}, []string{`"Owner"`}, "", false},
 		{"list everything", &roleAssignmentList{}, []string{"--all", "--assignee", appID}, []string{`"Owner"`, `"Reader"`}, nil, "", false},

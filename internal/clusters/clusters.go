@@ -8,6 +8,7 @@ package clusters
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"regexp"
 	"strings"
@@ -43,6 +44,9 @@ type Request struct {
 	DNSPrefix            string
 	// ServiceAccountKeys switches the issuer to bring-your-own keys.
 	ServiceAccountKeys *jose.JSONWebKeySet
+	// NetworkProfile replaces the stored network profile when set (a JSON
+	// object, echoed as sent).
+	NetworkProfile json.RawMessage
 	// CanUse checks that the caller may attach the user-assigned identity
 	// with this resource ID (ARM's linked authorization:
 	// Microsoft.ManagedIdentity/userAssignedIdentities/assign/action on it).
@@ -210,7 +214,7 @@ func (s *Service) resolve(ctx context.Context, req Request) (resolved, error) {
 		if !strings.EqualFold(id.TenantID, s.tenantID) {
 			return r, invalid("Managed identity-enabled clusters cannot move across tenants.")
 		}
-		r.controlPlane = resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name)
+		r.controlPlane, r.controlPlaneBinding = canonical(id), BindingFor(id)
 	}
 	if req.KubeletIdentity != "" {
 		if err := req.canUse(ctx, req.KubeletIdentity); err != nil {
@@ -220,7 +224,7 @@ func (s *Service) resolve(ctx context.Context, req Request) (resolved, error) {
 		if err != nil {
 			return r, err
 		}
-		r.kubelet = resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name)
+		r.kubelet, r.kubeletBinding = canonical(id), BindingFor(id)
 	}
 	if req.ServiceAccountKeys != nil {
 		keys, err := issuer.KubeKeys(*req.ServiceAccountKeys)
@@ -236,6 +240,7 @@ func (s *Service) resolve(ctx context.Context, req Request) (resolved, error) {
 type ensured struct {
 	systemPrincipalID, systemAppID string
 	kubelet                        string // a Ward-created kubelet identity
+	kubeletBinding                 storage.Binding
 }
 
 // apply fills the blanks merge left with what was created.
@@ -244,7 +249,8 @@ func (e ensured) apply(sp *Spec) {
 		sp.SystemPrincipalID, sp.SystemAppID = e.systemPrincipalID, e.systemAppID
 	}
 	if sp.KubeletIdentity == "" && e.kubelet != "" {
-		sp.KubeletIdentity, sp.KubeletManaged, sp.NodeResourceGroupOwned = e.kubelet, true, true
+		b := e.kubeletBinding
+		sp.KubeletIdentity, sp.KubeletManaged, sp.NodeResourceGroupOwned, sp.KubeletBinding = e.kubelet, true, true, &b
 	}
 }
 
@@ -264,7 +270,8 @@ func (s *Service) ensure(ctx context.Context, pre *Cluster, c Cluster) (ensured,
 		}
 	}
 	if c.Spec.IdentityType == "SystemAssigned" && c.Spec.SystemPrincipalID == "" {
-		sp, err := s.dir.Create(ctx, c.Name)
+		id := "/subscriptions/" + c.SubscriptionID + "/resourceGroups/" + c.ResourceGroup + "/providers/Microsoft.ContainerService/managedClusters/" + c.Name
+		sp, err := s.dir.CreateManaged(ctx, c.Name, id)
 		if err != nil {
 			return e, err
 		}
@@ -290,7 +297,7 @@ func (s *Service) ensure(ctx context.Context, pre *Cluster, c Cluster) (ensured,
 		return e, armerr.Conflict("Conflict",
 			"The identity '%s' already exists in node resource group '%s'; the cluster will not adopt an identity it did not create. Pass --assign-kubelet-identity to use it deliberately.", name, c.Spec.NodeResourceGroup)
 	}
-	e.kubelet = resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name)
+	e.kubelet, e.kubeletBinding = canonical(id), BindingFor(id)
 	return e, nil
 }
 

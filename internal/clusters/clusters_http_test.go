@@ -24,6 +24,13 @@ func TestClustersOverHTTP(t *testing.T) {
 		{Name: "updated", Method: "PUT", Path: c + v, Token: tok, Body: `{"properties":{"oidcIssuerProfile":{"enabled":true}}}`, Status: http.StatusOK},
 		{Name: "read", Method: "GET", Path: c + v, Token: tok, Status: http.StatusOK, Contains: `"kubeletidentity"`},
 		{Name: "issuer cannot be turned off", Method: "PUT", Path: c + v, Token: tok, Body: `{"properties":{"oidcIssuerProfile":{"enabled":false}}}`, Status: http.StatusBadRequest},
+		// az's aks update stops before sending anything without these.
+		{Name: "agent pool profiles from the node pools", Method: "GET", Path: c + v, Token: tok, Status: http.StatusOK, Contains: `"agentPoolProfiles":[{"name":"nodepool1","count":1,`},
+		{Name: "a default network profile", Method: "GET", Path: c + v, Token: tok, Status: http.StatusOK, Contains: `"networkProfile":{"networkPlugin":"kubenet",`},
+		{Name: "network profile stored as sent", Method: "PUT", Path: c + v, Token: tok, Body: `{"properties":{"networkProfile":{"networkPlugin":"azure","serviceCidr":"10.2.0.0/24","dnsServiceIP":"10.2.0.10"}}}`, Status: http.StatusOK,
+			Contains: `"networkProfile":{"networkPlugin":"azure","serviceCidr":"10.2.0.0/24","dnsServiceIP":"10.2.0.10"}`},
+		{Name: "network profile kept when not sent", Method: "PUT", Path: c + v, Token: tok, Body: `{"properties":{}}`, Status: http.StatusOK, Contains: `"networkPlugin":"azure"`},
+		{Name: "network profile not an object", Method: "PUT", Path: c + v, Token: tok, Body: `{"properties":{"networkProfile":["azure"]}}`, Status: http.StatusBadRequest},
 		{Name: "anonymous", Method: "GET", Path: c + v, Status: http.StatusUnauthorized},
 		{Name: "absent", Method: "GET", Path: strings.TrimSuffix(c, "c1") + "nope" + v, Token: tok, Status: http.StatusNotFound, Code: "ResourceNotFound"},
 	})

@@ -1,6 +1,7 @@
 package clusters
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"time"
@@ -14,12 +15,18 @@ import (
 // names no version.
 const DefaultKubernetesVersion = "1.31.1"
 
+// maxNetworkProfile bounds the stored network profile.
+const maxNetworkProfile = 16 << 10
+
 // resolved is what Put looked up before merging: the request's identities
 // as canonical resource IDs, and its keys validated with their kids.
 type resolved struct {
 	controlPlane string // with IdentityType UserAssigned
 	kubelet      string // when the request names a kubelet identity
-	keys         *jose.JSONWebKeySet
+	// The principals the named identities have now, recorded as attached
+	// (the caller was authorized to assign them).
+	controlPlaneBinding, kubeletBinding storage.Binding
+	keys                                *jose.JSONWebKeySet
 }
 
 // origin is where a new cluster is created: its reference, resource group,
@@ -75,6 +82,12 @@ func merge(old *Cluster, req Request, r resolved, o origin) (Cluster, error) {
 	if r.keys != nil {
 		c.Spec.ServiceAccountKeys = r.keys
 	}
+	if np := bytes.TrimSpace(req.NetworkProfile); len(np) > 0 && string(np) != "null" {
+		if np[0] != '{' || len(np) > maxNetworkProfile {
+			return Cluster{}, invalid("properties.networkProfile must be a JSON object of at most %d bytes.", maxNetworkProfile)
+		}
+		c.Spec.NetworkProfile = append([]byte(nil), np...)
+	}
 	if c.Spec.WorkloadIdentity && !c.Spec.OIDCIssuer {
 		return Cluster{}, invalid("Enabling workload identity requires enabling the OIDC issuer feature (--enable-oidc-issuer).")
 	}
@@ -85,17 +98,20 @@ func merge(old *Cluster, req Request, r resolved, o origin) (Cluster, error) {
 		// once the cluster no longer names it.
 		c.Spec.SystemPrincipalID, c.Spec.SystemAppID = "", ""
 		c.Spec.IdentityType, c.Spec.ControlPlaneIdentity = "UserAssigned", r.controlPlane
+		b := r.controlPlaneBinding
+		c.Spec.ControlPlaneBinding = &b
 	case t == "" && c.Spec.IdentityType == "UserAssigned":
 		// An update that does not mention the identity keeps it.
 	case t == "" || strings.EqualFold(t, "SystemAssigned"):
-		c.Spec.IdentityType, c.Spec.ControlPlaneIdentity = "SystemAssigned", ""
+		c.Spec.IdentityType, c.Spec.ControlPlaneIdentity, c.Spec.ControlPlaneBinding = "SystemAssigned", "", nil
 	default:
 		return Cluster{}, invalid("The identity type '%s' is not supported: use SystemAssigned or UserAssigned.", t)
 	}
 	// Kubelet identity: given, or kept, or <cluster>-agentpool in the node
 	// group (created by Put when blank).
 	if r.kubelet != "" {
-		c.Spec.KubeletIdentity, c.Spec.KubeletManaged = r.kubelet, false
+		b := r.kubeletBinding
+		c.Spec.KubeletIdentity, c.Spec.KubeletManaged, c.Spec.KubeletBinding = r.kubelet, false, &b
 	}
 	c.UpdatedAt = o.now
 	return c, nil

@@ -30,6 +30,8 @@ func TestMerge(t *testing.T) {
 		return c
 	}
 	keys := &jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{KeyID: "k"}}}
+	// The principals the named identities had when the request resolved them.
+	cpBinding, klBinding := storage.Binding{PrincipalID: "cp-principal", ClientID: "cp-client"}, storage.Binding{PrincipalID: "kl-principal", ClientID: "kl-client"}
 	for _, tc := range []struct {
 		name    string
 		old     *Cluster
@@ -44,13 +46,13 @@ func TestMerge(t *testing.T) {
 		}},
 		{name: "create with features and a given kubelet identity",
 			req: Request{OIDCIssuer: &yes, WorkloadIdentity: &yes, KubernetesVersion: "1.29.0", DNSPrefix: "p", Tags: map[string]string{"t": "x"}},
-			res: resolved{kubelet: kubelet},
+			res: resolved{kubelet: kubelet, kubeletBinding: klBinding},
 			want: func(c *Cluster) {
 				c.Spec.OIDCIssuer, c.Spec.WorkloadIdentity, c.Spec.KubernetesVersion, c.Spec.DNSPrefix = true, true, "1.29.0", "p"
-				c.Spec.KubeletIdentity, c.Tags = kubelet, map[string]string{"t": "x"}
+				c.Spec.KubeletIdentity, c.Spec.KubeletBinding, c.Tags = kubelet, &klBinding, map[string]string{"t": "x"}
 			}},
-		{name: "create user-assigned", req: Request{IdentityType: "userassigned"}, res: resolved{controlPlane: uami}, want: func(c *Cluster) {
-			c.Spec.IdentityType, c.Spec.ControlPlaneIdentity = "UserAssigned", uami
+		{name: "create user-assigned", req: Request{IdentityType: "userassigned"}, res: resolved{controlPlane: uami, controlPlaneBinding: cpBinding}, want: func(c *Cluster) {
+			c.Spec.IdentityType, c.Spec.ControlPlaneIdentity, c.Spec.ControlPlaneBinding = "UserAssigned", uami, &cpBinding
 		}},
 		{name: "workload identity needs the issuer", req: Request{WorkloadIdentity: &yes},
 			wantErr: "Enabling workload identity requires enabling the OIDC issuer feature (--enable-oidc-issuer)."},
@@ -64,9 +66,10 @@ func TestMerge(t *testing.T) {
 		{name: "enable the issuer and bring keys", old: stored(nil), req: Request{OIDCIssuer: &yes}, res: resolved{keys: keys}, want: func(c *Cluster) {
 			c.Spec.OIDCIssuer, c.Spec.ServiceAccountKeys, c.UpdatedAt = true, keys, t1
 		}},
-		{name: "system to user-assigned releases the principal", old: stored(nil), req: Request{IdentityType: "UserAssigned"}, res: resolved{controlPlane: uami},
+		{name: "system to user-assigned releases the principal", old: stored(nil), req: Request{IdentityType: "UserAssigned"}, res: resolved{controlPlane: uami, controlPlaneBinding: cpBinding},
 			want: func(c *Cluster) {
 				c.Spec.IdentityType, c.Spec.ControlPlaneIdentity, c.Spec.SystemPrincipalID, c.Spec.SystemAppID, c.UpdatedAt = "UserAssigned", uami, "", "", t1
+				c.Spec.ControlPlaneBinding = &cpBinding
 			}},
 		{name: "an update without a type keeps user-assigned",
 			old: stored(func(sp *Spec) {
@@ -76,12 +79,13 @@ func TestMerge(t *testing.T) {
 		{name: "user to system-assigned leaves the principal to be created",
 			old: stored(func(sp *Spec) {
 				sp.IdentityType, sp.ControlPlaneIdentity, sp.SystemPrincipalID, sp.SystemAppID = "UserAssigned", uami, "", ""
+				sp.ControlPlaneBinding = &cpBinding
 			}),
 			req: Request{IdentityType: "SystemAssigned"}, want: func(c *Cluster) {
-				c.Spec.IdentityType, c.Spec.ControlPlaneIdentity, c.UpdatedAt = "SystemAssigned", "", t1
+				c.Spec.IdentityType, c.Spec.ControlPlaneIdentity, c.Spec.ControlPlaneBinding, c.UpdatedAt = "SystemAssigned", "", nil, t1
 			}},
-		{name: "a given kubelet identity replaces the managed one", old: stored(nil), req: Request{}, res: resolved{kubelet: uami}, want: func(c *Cluster) {
-			c.Spec.KubeletIdentity, c.Spec.KubeletManaged, c.UpdatedAt = uami, false, t1
+		{name: "a given kubelet identity replaces the managed one", old: stored(nil), req: Request{}, res: resolved{kubelet: uami, kubeletBinding: klBinding}, want: func(c *Cluster) {
+			c.Spec.KubeletIdentity, c.Spec.KubeletManaged, c.Spec.KubeletBinding, c.UpdatedAt = uami, false, &klBinding, t1
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

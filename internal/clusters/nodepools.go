@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/ward-id/ward/internal/armerr"
-	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/storage"
 )
 
@@ -43,6 +43,9 @@ func (s *Service) NodePools(ctx context.Context, ref storage.ClusterRef) ([]Name
 	}
 	return pools(c.Spec), nil
 }
+
+// Pools lists a cluster spec's node pools by name, the default one first.
+func Pools(sp Spec) []NamedPool { return pools(sp) }
 
 // pools lists a spec's node pools by name, the default one first.
 func pools(sp Spec) []NamedPool {
@@ -102,23 +105,19 @@ func (s *Service) PutNodePool(ctx context.Context, ref storage.ClusterRef, name 
 	old, exists := c.Spec.NodePool(name)
 	created := !exists
 	var ids []string // the pool's new identities, when req.UserAssigned is set
+	var bindings map[string]storage.Binding
 	if req.UserAssigned != nil {
 		if len(req.UserAssigned) > maxPoolIdentities {
 			return NamedPool{}, false, invalid("A node pool can have at most %d user-assigned identities.", maxPoolIdentities)
 		}
 		for _, id := range req.UserAssigned {
-			if !slices.ContainsFunc(old.UserAssigned, func(a string) bool { return strings.EqualFold(a, id) }) {
-				if err := (Request{CanUse: req.CanUse}).canUse(ctx, id); err != nil {
-					return NamedPool{}, false, err
-				}
-			}
-			got, err := s.Identity(ctx, id)
+			b, err := s.attach(ctx, c, old, id, req.CanUse)
 			if err != nil {
 				return NamedPool{}, false, err
 			}
-			canon := resourceid.IdentityID(got.SubscriptionID, got.ResourceGroup, got.Name)
-			if !slices.ContainsFunc(ids, func(a string) bool { return strings.EqualFold(a, canon) }) {
-				ids = append(ids, canon)
+			if !slices.ContainsFunc(ids, func(a string) bool { return strings.EqualFold(a, b.ResourceID) }) {
+				ids = append(ids, b.ResourceID)
+				bindings = storage.Bind(bindings, b.ResourceID, b.Binding)
 			}
 		}
 		sort.Strings(ids)
@@ -127,7 +126,7 @@ func (s *Service) PutNodePool(ctx context.Context, ref storage.ClusterRef, name 
 	err = s.updateSpec(ctx, ref, func(sp *Spec) bool {
 		cur, _ := sp.NodePool(name)
 		if req.UserAssigned != nil {
-			cur.UserAssigned = ids
+			cur.UserAssigned, cur.Bindings = ids, bindings
 		}
 		p = cur
 		// Keep the stored name's case as first written.
@@ -146,6 +145,30 @@ func (s *Service) PutNodePool(ctx context.Context, ref storage.ClusterRef, name 
 		return NamedPool{}, false, err
 	}
 	return NamedPool{Name: name, NodePool: p}, created, nil
+}
+
+// attach resolves an identity a node pool PUT names. One the pool has,
+// still the identity it was attached as, keeps its binding; any other
+// (new to the pool, or re-created under the name since) needs the caller's
+// linked authorization, checked before the lookup so that a caller
+// without it learns nothing of the identity, and is bound to the principal
+// it has now.
+func (s *Service) attach(ctx context.Context, c Cluster, pool NodePool, rid string, canUse func(context.Context, string) error) (msi.Attachment, error) {
+	if slices.ContainsFunc(pool.UserAssigned, func(a string) bool { return strings.EqualFold(a, rid) }) {
+		rec, _ := storage.BindingOf(pool.Bindings, rid)
+		if a := s.msi.CheckAttachment(ctx, s.tenantID, rid, rec, c.CreatedAt); a.Served() {
+			a.ResourceID = canonical(a.Identity)
+			return a, nil
+		}
+	}
+	if err := (Request{CanUse: canUse}).canUse(ctx, rid); err != nil {
+		return msi.Attachment{}, err
+	}
+	got, err := s.Identity(ctx, rid)
+	if err != nil {
+		return msi.Attachment{}, err
+	}
+	return msi.Attachment{ResourceID: canonical(got), Binding: BindingFor(got), Identity: got, Found: true}, nil
 }
 
 // DeleteNodePool deletes a node pool; its nodes' agents are refused from

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -84,6 +85,7 @@ const maxBody = 64 << 10
 // Mount puts the console's routes on mux.
 func (h *Handler) Mount(mux *router.Mux) {
 	mux.Authenticate(protocol.Name, h.authenticator())
+	mux.Authenticate(linkProtocol.Name, h.linkAuthenticator())
 	add := func(method, pattern string, a router.Access, fn http.HandlerFunc) {
 		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: h.secured(fn), Protocol: protocol, MaxBody: maxBody})
 	}
@@ -93,7 +95,8 @@ func (h *Handler) Mount(mux *router.Mux) {
 	add("GET", PathLogin, router.Public("redeems a one-time, two-minute link that `ward console` obtained with the principal's own token; an unknown or used code gets 401 and nothing else"), h.login)
 
 	anyCaller := "any signed-in caller (console session cookie, CSRF token on writes; or a management bearer token)"
-	add("POST", PathLinks, router.Handler(anyCaller+"; the link signs a browser in as the caller itself, with no more rights than its token"), h.newLink)
+	mux.Handle(router.Route{Method: "POST", Pattern: PathLinks, Protocol: linkProtocol, MaxBody: maxBody, Handler: h.secured(h.newLink),
+		Access: router.Handler("a management bearer token only (a session cookie cannot renew itself); the link signs a browser in as the caller itself, with no more rights than its token and no longer than it lives")})
 	add("GET", "/console/api/me", router.Handler(anyCaller+"; answers who the caller is"), h.me)
 	add("POST", "/console/api/logout", router.Handler(anyCaller+"; ends the caller's own session"), h.logout)
 	add("GET", "/console/api/explorer", router.Handler(anyCaller+"; lists only the objects the caller may read through ARM and the directory API (each object's read action at its scope)"), h.explorer)
@@ -101,7 +104,7 @@ func (h *Handler) Mount(mux *router.Mux) {
 	add("GET", "/console/api/activity", router.Handler(anyCaller+"; events of the subscriptions where the caller holds "+actionActivityRead), h.activity)
 	signIns := router.ActionAt(directory.ActionAuditLogsRead, "'/'", router.Root)
 	add("GET", "/console/api/signins", signIns, h.signIns)
-	add("GET", "/console/api/signins/stream", signIns, h.signInStream)
+	add("GET", "/console/api/signins/stream", signIns.Then("the stream re-checks the session (or token) and the action every 2 s and stops when either ends"), h.signInStream)
 	add("GET", "/console/api/check", router.Handler(anyCaller+"; a principal may check its own access; another's needs Microsoft.Authorization/roleAssignments/read at the scope, as checkAccess"), h.check)
 	add("POST", "/console/api/fix/federated-credential", router.Handler(anyCaller+"; "+actionFICWrite+" at the identity, as PUT of the credential through ARM; recorded in the activity log"), h.fixFederatedCredential)
 	mux.NotFound("", "/console/", func(w http.ResponseWriter, r *http.Request, status int, _ []string) {
@@ -114,6 +117,10 @@ func (h *Handler) Mount(mux *router.Mux) {
 var protocol = &router.Protocol{Name: "console", Internal: func(w http.ResponseWriter, _ *http.Request) {
 	writeErr(w, http.StatusInternalServerError, "InternalServerError", "internal error")
 }}
+
+// linkProtocol is the sign-in link route: the console on the wire, with
+// its own authenticator (a bearer token only).
+var linkProtocol = &router.Protocol{Name: "console-link", Internal: protocol.Internal}
 
 // secured sets the headers every console answer carries (the mux recovers
 // panics).
@@ -133,47 +140,89 @@ type caller struct {
 	Who
 	sid  string
 	sess *session
+	// until is when the caller's authentication ends: the session's end,
+	// or the bearer token's expiry.
+	until time.Time
 }
 
 // errCSRF refuses a write through a session without the session's CSRF
 // token or from another origin.
 var errCSRF = errors.New("csrf")
 
+// sessionEnded is a session that was revoked (its principal or credential
+// removed) and no bearer token beside it.
+type sessionEnded struct{ why string }
+
+func (e *sessionEnded) Error() string { return "This console session has ended: " + e.why + ". " }
+
+// storeError is a store failure while checking a session: a 500, not a 401.
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return e.err.Error() }
+
 // identify finds the caller: the session cookie, else a bearer token.
 // Writes through a session need the CSRF header and a same-origin Origin.
+// A session is good only while its principal and the credential it signed
+// in with exist in the store, read on every request: a deletion on any
+// replica ends it on every replica at its next request.
 func (h *Handler) identify(r *http.Request) (caller, error) {
+	var ended error
 	if c, err := r.Cookie(CookieName); err == nil && c.Value != "" {
 		if s, ok := h.sessions.get(c.Value); ok {
-			if r.Method != http.MethodGet && r.Method != http.MethodHead {
-				if !csrfOK(s, r.Header.Get(HeaderCSRF)) || !h.sameOrigin(r) {
-					return caller{}, errCSRF
-				}
+			why, err := h.revoked(r.Context(), s)
+			if err != nil {
+				return caller{}, &storeError{err}
 			}
-			return caller{Who: s.who, sid: c.Value, sess: &s}, nil
+			if why == "" {
+				if r.Method != http.MethodGet && r.Method != http.MethodHead {
+					if !csrfOK(s, r.Header.Get(HeaderCSRF)) || !h.sameOrigin(r) {
+						return caller{}, errCSRF
+					}
+				}
+				return caller{Who: s.who, sid: c.Value, sess: &s, until: s.ends}, nil
+			}
+			h.sessions.end(c.Value)
+			h.cfg.Logger.Info("console session ended", "principal", s.who.ObjectID, "reason", why)
+			ended = &sessionEnded{why}
 		}
 	}
-	if h.cfg.Auth != nil {
-		p, err := h.cfg.Auth.Authenticate(r.Context(), r)
-		if err == nil {
-			return caller{Who: Who{ObjectID: p.ObjectID, AppID: p.AppID}}, nil
-		}
-		if !errors.Is(err, authn.ErrNoCredentials) {
-			return caller{}, err
-		}
+	p, err := h.bearer(r)
+	switch {
+	case err == nil:
+		return caller{Who: Who{ObjectID: p.ObjectID, AppID: p.AppID}, until: p.Expires}, nil
+	case !errors.Is(err, authn.ErrNoCredentials):
+		return caller{}, err
+	case ended != nil:
+		return caller{}, ended
 	}
 	return caller{}, authn.ErrNoCredentials
 }
 
 // unauthorized answers a caller identify refused.
-func unauthorized(w http.ResponseWriter, _ *http.Request, err error) {
+func (h *Handler) unauthorized(w http.ResponseWriter, _ *http.Request, err error) {
+	var se *storeError
+	var ended *sessionEnded
 	switch {
+	case errors.As(err, &se):
+		h.fail(w, se.err)
 	case errors.Is(err, errCSRF):
 		writeErr(w, http.StatusForbidden, "CSRFTokenInvalid", "This write needs the session's CSRF token in "+HeaderCSRF+" and a same-origin request.")
+	case errors.As(err, &ended):
+		writeErr(w, http.StatusUnauthorized, "SessionEnded", ended.Error()+"Sign in again with 'ward console'.")
 	case errors.Is(err, authn.ErrNoCredentials):
 		writeErr(w, http.StatusUnauthorized, "Unauthenticated", "Sign in with 'ward console', which prints a one-time link, or send a management bearer token.")
 	default:
 		writeErr(w, http.StatusUnauthorized, "InvalidAuthenticationToken", err.Error())
 	}
+}
+
+// forbidden is the console's 403 for an action the caller does not hold.
+func forbidden(w http.ResponseWriter, _ *http.Request, d router.Denial) {
+	what := "This request"
+	if d.Action == directory.ActionAuditLogsRead {
+		what = "The sign-in log"
+	}
+	writeErr(w, http.StatusForbidden, "AuthorizationFailed", fmt.Sprintf("%s needs '%s' at '%s', which the principal '%s' does not hold.", what, d.Action, d.Scope, d.Caller.ObjectID))
 }
 
 // authenticator is the console's on the mux: the session cookie (with its
@@ -189,14 +238,32 @@ func (h *Handler) authenticator() router.Authenticator {
 			}
 			return router.Caller{ObjectID: c.ObjectID, AppID: c.AppID, Principal: c}, nil
 		},
-		Unauthorized: unauthorized,
-		Forbidden: func(w http.ResponseWriter, _ *http.Request, d router.Denial) {
-			what := "This request"
-			if d.Action == directory.ActionAuditLogsRead {
-				what = "The sign-in log"
+		Unauthorized: h.unauthorized,
+		Forbidden:    forbidden,
+	}
+}
+
+// linkAuthenticator authenticates the sign-in link route: a management
+// bearer token only, since a session that could make links could renew
+// itself forever, past the token and the credential it came from.
+func (h *Handler) linkAuthenticator() router.Authenticator {
+	return router.Authenticator{
+		Name: "ARM bearer token only (no session)",
+		Authenticate: func(r *http.Request) (router.Caller, error) {
+			p, err := h.bearer(r)
+			if err != nil {
+				return router.Caller{}, err
 			}
-			writeErr(w, http.StatusForbidden, "AuthorizationFailed", fmt.Sprintf("%s needs '%s' at '%s', which the principal '%s' does not hold.", what, d.Action, d.Scope, d.Caller.ObjectID))
+			return router.Caller{ObjectID: p.ObjectID, AppID: p.AppID, Principal: p}, nil
 		},
+		Unauthorized: func(w http.ResponseWriter, _ *http.Request, err error) {
+			if errors.Is(err, authn.ErrNoCredentials) {
+				writeErr(w, http.StatusUnauthorized, "BearerTokenRequired", "A sign-in link is made with a management bearer token ('ward console' sends the CLI's); a console session cannot make links.")
+				return
+			}
+			writeErr(w, http.StatusUnauthorized, "InvalidAuthenticationToken", err.Error())
+		},
+		Forbidden: forbidden,
 	}
 }
 
@@ -206,10 +273,37 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (caller, 
 	rc, ok := router.CallerFrom(r.Context())
 	c, isCaller := rc.Principal.(caller)
 	if !ok || !isCaller {
-		unauthorized(w, r, authn.ErrNoCredentials)
+		h.unauthorized(w, r, authn.ErrNoCredentials)
 		return caller{}, false
 	}
 	return c, true
+}
+
+// stillSignedIn reports whether a caller authenticated at the start of a
+// long request (the sign-in stream) may still act: its session is live and
+// not revoked, its token not expired. A store error counts as no.
+func (h *Handler) stillSignedIn(ctx context.Context, c caller) bool {
+	if !h.cfg.Now().Before(c.until) {
+		return false
+	}
+	if c.sid == "" {
+		return true
+	}
+	s, ok := h.sessions.peek(c.sid)
+	if !ok {
+		return false
+	}
+	why, err := h.revoked(ctx, s)
+	return err == nil && why == ""
+}
+
+// bearer authenticates the request's management bearer token;
+// authn.ErrNoCredentials when there is none.
+func (h *Handler) bearer(r *http.Request) (authn.Principal, error) {
+	if h.cfg.Auth == nil {
+		return authn.Principal{}, authn.ErrNoCredentials
+	}
+	return h.cfg.Auth.Authenticate(r.Context(), r)
 }
 
 // sameOrigin accepts a request without Origin (not a browser write) or
@@ -268,18 +362,38 @@ func (h *Handler) asset(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	code := r.URL.Query().Get("code")
 	w.Header().Set("Cache-Control", "no-store")
-	sid, sess, ok := "", session{}, false
+	sid, sess, err := "", session{}, errNoLink
 	if code != "" && len(code) < 100 {
-		sid, sess, ok = h.sessions.redeem(code)
+		sid, sess, err = h.sessions.redeem(code)
 	}
-	if !ok {
+	if err == nil {
+		why, rerr := h.revoked(r.Context(), sess)
+		switch {
+		case rerr != nil:
+			h.sessions.end(sid)
+			h.fail(w, rerr)
+			return
+		case why != "":
+			h.sessions.end(sid)
+			err = errors.New(why)
+		}
+	}
+	if err != nil {
+		status, msg := http.StatusUnauthorized, "This sign-in link is unknown, used or expired. Links work once, for two minutes: run <code>ward console</code> again."
+		switch {
+		case errors.Is(err, errFull):
+			status, msg = http.StatusServiceUnavailable, "The console has as many open sessions as it holds; try again when some have ended (the link stays good for its two minutes)."
+			w.Header().Set("Retry-After", "30")
+		case !errors.Is(err, errNoLink):
+			msg = "This sign-in link can no longer be used: " + html.EscapeString(err.Error()) + ". Run <code>ward console</code> again."
+		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(http.StatusUnauthorized)
-		_, _ = w.Write([]byte(signInPage("This sign-in link is unknown, used or expired. Links work once, for two minutes: run <code>ward console</code> again.")))
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(signInPage(msg)))
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: sid, Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
-		MaxAge: int(AbsoluteTimeout / time.Second)})
+		MaxAge: max(1, int(sess.ends.Sub(h.cfg.Now())/time.Second))})
 	h.cfg.Logger.Info("console sign-in", "principal", sess.who.ObjectID, "app", sess.who.AppID)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_, _ = w.Write([]byte(`<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=/console/"><title>Ward console</title><link rel="stylesheet" href="/console/assets/app.css"></head><body class="signin"><main><h1>Signed in</h1><p><a href="/console/">Continue to the console</a></p></main></body></html>`))
@@ -294,15 +408,40 @@ func signInPage(msg string) string {
 type linkJSON struct {
 	URL       string `json:"url"`
 	ExpiresOn string `json:"expiresOn"`
+	// SessionExpiresOn is when a session opened with the link ends at the
+	// latest: when the token the link was made with expires, or after
+	// AbsoluteTimeout.
+	SessionExpiresOn string `json:"sessionExpiresOn"`
 }
 
+// newLink makes a sign-in link for the bearer token's principal. Only a
+// bearer token may: a session that could make links could renew itself
+// forever, past the token and the credential it came from.
 func (h *Handler) newLink(w http.ResponseWriter, r *http.Request) {
-	c, ok := h.authenticate(w, r)
+	c, _ := router.CallerFrom(r.Context())
+	p, ok := c.Principal.(authn.Principal)
 	if !ok {
+		// Not served through the mux's link authenticator.
+		writeErr(w, http.StatusUnauthorized, "BearerTokenRequired", "A sign-in link is made with a management bearer token ('ward console' sends the CLI's); a console session cannot make links.")
 		return
 	}
-	code, exp := h.sessions.newLink(c.Who)
-	writeJSON(w, http.StatusCreated, linkJSON{URL: h.cfg.PublicURL + PathLogin + "?code=" + code, ExpiresOn: exp.UTC().Format(time.RFC3339)})
+	now := h.cfg.Now()
+	code, exp, err := h.sessions.newLink(Who{ObjectID: p.ObjectID, AppID: p.AppID}, origin{credential: p.Credential, tokenExpires: p.Expires})
+	switch {
+	case errors.Is(err, errTokenExpired):
+		writeErr(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "The token has expired; a sign-in link needs a token that is still valid. Get a new token and ask again.")
+		return
+	case errors.Is(err, errFull):
+		w.Header().Set("Retry-After", "30")
+		writeErr(w, http.StatusServiceUnavailable, "TooManyLinks", "The console holds as many open sign-in links as it can; try again in a minute (links last two minutes).")
+		return
+	case err != nil:
+		h.fail(w, err)
+		return
+	}
+	ends := earliest(now.Add(AbsoluteTimeout), p.Expires)
+	writeJSON(w, http.StatusCreated, linkJSON{URL: h.cfg.PublicURL + PathLogin + "?code=" + code, ExpiresOn: exp.UTC().Format(time.RFC3339),
+		SessionExpiresOn: ends.UTC().Format(time.RFC3339)})
 }
 
 type meJSON struct {
@@ -329,7 +468,7 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
 	}
 	if c.sess != nil {
 		out.Session, out.CSRF = true, c.sess.csrf
-		out.ExpiresOn = c.sess.created.Add(AbsoluteTimeout).UTC().Format(time.RFC3339)
+		out.ExpiresOn = c.sess.ends.UTC().Format(time.RFC3339)
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, out)

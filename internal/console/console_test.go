@@ -25,18 +25,28 @@ func TestSessions(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	s := newSessions(func() time.Time { return now })
 	who := Who{ObjectID: "o", AppID: "a"}
-
-	code, _ := s.newLink(who)
-	sid, sess, ok := s.redeem(code)
-	if !ok || sess.who != who || sess.csrf == "" {
-		t.Fatalf("redeem: ok=%v session=%+v", ok, sess)
+	// A token that outlives every timeout below.
+	from := origin{tokenExpires: now.Add(100 * time.Hour)}
+	newLink := func() string {
+		t.Helper()
+		code, _, err := s.newLink(who, from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return code
 	}
-	if _, _, ok := s.redeem(code); ok {
+
+	code := newLink()
+	sid, sess, err := s.redeem(code)
+	if err != nil || sess.who != who || sess.csrf == "" {
+		t.Fatalf("redeem: %v session=%+v", err, sess)
+	}
+	if _, _, err := s.redeem(code); err == nil {
 		t.Error("a link worked twice")
 	}
-	expired, _ := s.newLink(who)
+	expired := newLink()
 	now = now.Add(LinkLifetime)
-	if _, _, ok := s.redeem(expired); ok {
+	if _, _, err := s.redeem(expired); err == nil {
 		t.Error("an expired link worked")
 	}
 	if _, ok := s.get(sid); !ok {
@@ -51,7 +61,7 @@ func TestSessions(t *testing.T) {
 		t.Error("session outlived the idle timeout")
 	}
 
-	code, _ = s.newLink(who)
+	code = newLink()
 	sid, sess, _ = s.redeem(code)
 	for i := 0; i < int(AbsoluteTimeout/IdleTimeout)+1; i++ {
 		now = now.Add(IdleTimeout - time.Minute)
@@ -63,7 +73,7 @@ func TestSessions(t *testing.T) {
 	if csrfOK(sess, "") || csrfOK(sess, "x") || !csrfOK(sess, sess.csrf) {
 		t.Error("csrf comparison is wrong")
 	}
-	code, _ = s.newLink(who)
+	code = newLink()
 	sid, _, _ = s.redeem(code)
 	s.end(sid)
 	if _, ok := s.get(sid); ok {
@@ -129,10 +139,15 @@ func newFixture(t testing.TB, identities, fics, assignments int) *fixture {
 	return &fixture{store: store, access: access, h: h, mux: mux, sub: sub}
 }
 
-// grant gives a new principal role at scope and returns its object ID.
+// grant gives a new service principal role at scope and returns its
+// object ID (its client ID is the same string).
 func (f *fixture) grant(t testing.TB, role, scope string) string {
 	t.Helper()
 	p := uuid.NewString()
+	if err := f.store.CreateServicePrincipal(context.Background(), storage.ServicePrincipal{ObjectID: p, AppID: p, TenantID: wardtest.TenantID,
+		DisplayName: "sp-" + p[:8], CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
 	if role == "" {
 		return p
 	}
@@ -146,9 +161,10 @@ func (f *fixture) grant(t testing.TB, role, scope string) string {
 	return p
 }
 
-// session signs a browser in as principal and returns its cookie and CSRF token.
+// session signs a browser in as principal (made by grant) and returns its
+// cookie and CSRF token.
 func (f *fixture) session(principal string) (*http.Cookie, string) {
-	code, _ := f.h.sessions.newLink(Who{ObjectID: principal, AppID: principal})
+	code, _, _ := f.h.sessions.newLink(Who{ObjectID: principal, AppID: principal}, origin{tokenExpires: time.Now().Add(time.Hour)})
 	sid, sess, _ := f.h.sessions.redeem(code)
 	return &http.Cookie{Name: CookieName, Value: sid}, sess.csrf
 }

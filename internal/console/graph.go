@@ -217,7 +217,7 @@ func buildGraph(v *view, start, q string, limit int) *Graph {
 			}
 			c := v.clusters[startCluster]
 			iid := identityID(id)
-			if strings.EqualFold(c.Spec.KubeletIdentity, iid) || strings.EqualFold(c.Spec.ControlPlaneIdentity, iid) {
+			if c.Spec.KubeletBinding.Is(c.Spec.KubeletIdentity, iid, id.PrincipalID) || c.Spec.ControlPlaneBinding.Is(c.Spec.ControlPlaneIdentity, iid, id.PrincipalID) {
 				return true
 			}
 			iss := v.issuerURL(c.ID)
@@ -287,9 +287,9 @@ func buildGraph(v *view, start, q string, limit int) *Graph {
 			Props: map[string]string{"id": iid, "clientId": id.ClientID, "principalId": id.PrincipalID, "location": id.Location},
 			CLI:   shellquote.Join("ward", "identity", "show", "-g", id.ResourceGroup, "-n", id.Name)})
 		for i, c := range v.clusters {
-			if strings.EqualFold(c.Spec.KubeletIdentity, iid) {
+			if c.Spec.KubeletBinding.Is(c.Spec.KubeletIdentity, iid, id.PrincipalID) {
 				b.edge(GraphEdge{From: b.clusterNode(i), To: in, Label: "kubelet identity"})
-			} else if strings.EqualFold(c.Spec.ControlPlaneIdentity, iid) {
+			} else if c.Spec.ControlPlaneBinding.Is(c.Spec.ControlPlaneIdentity, iid, id.PrincipalID) {
 				b.edge(GraphEdge{From: b.clusterNode(i), To: in, Label: "control-plane identity"})
 			}
 		}

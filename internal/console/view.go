@@ -41,9 +41,11 @@ type view struct {
 	assignments []storage.RoleAssignment
 	roles       map[string]rbac.RoleDefinition // by lower GUID (every role, for names)
 	canRoles    bool                           // may list role definitions
-	// principals names every known principal by lower object ID.
+	// principals names the principals the caller may read (through the
+	// directory API, or ARM for an identity) by lower object ID.
 	principals map[string]string
-	// identityByPrincipal maps a principal ID to its identity's resource ID.
+	// identityByPrincipal maps a principal ID to its identity's resource
+	// ID, for the identities the caller may read.
 	identityByPrincipal map[string]string
 	// issuerURL is a cluster's hosted issuer URL, by cluster GUID.
 	issuerURL func(clusterID string) string
@@ -105,12 +107,14 @@ func (h *Handler) load(ctx context.Context, who Who) (*view, error) {
 				return nil, err
 			}
 			for _, id := range ids {
-				v.principals[strings.ToLower(id.PrincipalID)] = id.Name
-				v.identityByPrincipal[strings.ToLower(id.PrincipalID)] = identityID(id)
 				iid := identityID(id)
 				if !allowed(actionIdentityRead, iid) {
 					continue
 				}
+				// Names and links only for identities the caller may read:
+				// an assignment it may read does not tell it whose it is.
+				v.principals[strings.ToLower(id.PrincipalID)] = id.Name
+				v.identityByPrincipal[strings.ToLower(id.PrincipalID)] = iid
 				v.identities = append(v.identities, id)
 				if !allowed(actionFICRead, iid+"/federatedIdentityCredentials") {
 					continue
@@ -170,8 +174,8 @@ func (h *Handler) load(ctx context.Context, who Who) (*view, error) {
 	}
 	caller := directory.Caller{ObjectID: who.ObjectID, AppID: who.AppID}
 	for _, sp := range sps {
-		v.principals[strings.ToLower(sp.ObjectID)] = sp.DisplayName
 		if h.policy.Read(caller, directory.ServicePrincipal{ServicePrincipal: sp}) == nil {
+			v.principals[strings.ToLower(sp.ObjectID)] = sp.DisplayName
 			v.sps = append(v.sps, sp)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/audience"
+	"github.com/ward-id/ward/internal/directory"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/rbac"
 	"github.com/ward-id/ward/internal/resourceid"
@@ -65,9 +66,9 @@ func buildExplorer(v *view) *Explorer {
 			Props: map[string]string{"location": g.Location}, Links: []linkRef{{ID: resourceid.SubscriptionID(g.SubscriptionID), Label: "subscription"}},
 			CLI: shellquote.Join("ward", "group", "show", "-n", g.Name)})
 	}
-	kubeletOf := map[string]string{}
+	kubeletOf := map[string]storage.Cluster{}
 	for _, c := range v.clusters {
-		kubeletOf[strings.ToLower(c.Spec.KubeletIdentity)] = clusterID(c)
+		kubeletOf[strings.ToLower(c.Spec.KubeletIdentity)] = c
 	}
 	for _, id := range v.identities {
 		iid := identityID(id)
@@ -75,8 +76,8 @@ func buildExplorer(v *view) *Explorer {
 			Props: map[string]string{"clientId": id.ClientID, "principalId": id.PrincipalID, "location": id.Location},
 			Links: []linkRef{{ID: resourceid.ResourceGroupID(id.SubscriptionID, id.ResourceGroup), Label: "resource group"}},
 			CLI:   shellquote.Join("ward", "identity", "show", "-g", id.ResourceGroup, "-n", id.Name)}
-		if c, ok := kubeletOf[strings.ToLower(iid)]; ok {
-			o.Links = append(o.Links, linkRef{ID: c, Label: "kubelet identity of"})
+		if c, ok := kubeletOf[strings.ToLower(iid)]; ok && c.Spec.KubeletBinding.Is(c.Spec.KubeletIdentity, iid, id.PrincipalID) {
+			o.Links = append(o.Links, linkRef{ID: clusterID(c), Label: "kubelet identity of"})
 		}
 		for _, f := range v.fics[strings.ToLower(iid)] {
 			o.Children = append(o.Children, objJSON{ID: iid + "/federatedIdentityCredentials/" + f.Name, Kind: KindFIC, Name: f.Name, Group: id.ResourceGroup,
@@ -374,6 +375,10 @@ func (h *Handler) signIns(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"value": out})
 }
 
+// streamRecheck is how often the sign-in stream checks that its caller
+// may still read it.
+const streamRecheck = 2 * time.Second
+
 // signInStream sends new and updated sign-in records as server-sent
 // events ("signin"), polling the store; it ends after maxSeconds (default
 // 300: EventSource reconnects by itself).
@@ -404,11 +409,21 @@ func (h *Handler) signInStream(w http.ResponseWriter, r *http.Request) {
 	since := h.cfg.Now().Add(-time.Second)
 	tick := time.NewTicker(400 * time.Millisecond)
 	defer tick.Stop()
+	var checked time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		}
+		// The stream outlives the request that authorized it: it stops
+		// when the session or token ends, is revoked, or loses the right
+		// to read the log (checked every streamRecheck).
+		if now := h.cfg.Now(); now.Sub(checked) >= streamRecheck || !now.Before(c.until) {
+			if !h.stillSignedIn(ctx, c) || !h.cfg.Access.Allowed(c.ObjectID, directory.ActionAuditLogsRead, "/") {
+				return
+			}
+			checked = now
 		}
 		items, err := h.cfg.Store.ListSignIns(ctx, since.Add(-2*time.Minute), 200)
 		if err != nil {
@@ -548,18 +563,12 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, "InvalidScope", fmt.Sprintf("The scope '%s' is not a valid Azure scope: %v.", scope, err))
 		return
 	}
-	name := ""
 	ctx := r.Context()
-	if sp, err := h.cfg.Store.GetServicePrincipalByAppID(ctx, principal); err == nil {
-		principal, name = sp.ObjectID, sp.DisplayName
-	} else if mi, err := h.cfg.Store.GetIdentityByClientID(ctx, principal); err == nil {
-		principal, name = mi.PrincipalID, mi.Name
-	} else if pid, err := resourceid.Parse(principal); err == nil && len(pid.Types) == 1 && strings.HasPrefix(principal, "/") {
-		if mi, err := h.cfg.Store.GetIdentity(ctx, storage.IdentityRef{SubscriptionID: pid.Subscription, ResourceGroup: pid.ResourceGroup, Name: pid.Types[0].Name}); err == nil &&
-			h.cfg.Access.Allowed(c.ObjectID, actionIdentityRead, principal) {
-			principal, name = mi.PrincipalID, mi.Name
-		}
-	}
+	// A client ID or identity resource ID is resolved, and a name shown,
+	// only for a principal the caller may read (through the directory API
+	// or ARM); any other value is taken as an object ID, so an unreadable
+	// principal and an unknown one get the same answer.
+	principal, name := h.resolvePrincipal(ctx, c.Who, principal)
 	// As checkAccess: one's own access freely, another's with
 	// roleAssignments/read at the scope.
 	if !strings.EqualFold(principal, c.ObjectID) && !h.cfg.Access.Allowed(c.ObjectID, actionAssignmentRead, scope) {
@@ -569,10 +578,21 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request) {
 	data := q.Get("data") == "true" || isDataAction(action)
 	d := h.cfg.Access.Decide(principal, action, scope, data)
 	res := CheckResult{Principal: principal, PrincipalName: name, Action: action, Scope: scope, DataAction: data, Allowed: d.Allowed, GrantedBy: d.AssignmentID(), Assignments: []CheckAssignJ{}}
-	held, err := h.cfg.Access.AssignmentsOf(ctx, principal)
+	all, err := h.cfg.Access.AssignmentsOf(ctx, principal)
 	if err != nil {
 		h.fail(w, err)
 		return
+	}
+	// Only the assignments the caller could read through ARM: those at a
+	// scope where it holds roleAssignments/read, and those that apply at
+	// the scope asked about when it holds that right there (ARM lists an
+	// assignment inherited from above with the scope's own).
+	readsAtScope := h.cfg.Access.Allowed(c.ObjectID, actionAssignmentRead, scope)
+	var held []storage.RoleAssignment
+	for _, a := range all {
+		if h.cfg.Access.Allowed(c.ObjectID, actionAssignmentRead, a.Scope) || readsAtScope && rbac.Covers(a.Scope, scope) {
+			held = append(held, a)
+		}
 	}
 	var reasons []string
 	for _, a := range held {
@@ -619,12 +639,54 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request) {
 		if res.Summary == "" {
 			res.Summary = "Allowed by assignment " + res.GrantedBy + "."
 		}
-	case len(held) == 0:
-		res.Summary = "Denied: the principal holds no role assignment."
+	case len(reasons) == 0:
+		res.Summary = "Denied: no role assignment grants it."
 	default:
 		res.Summary = "Denied: no assignment grants it. " + strings.Join(reasons, "; ") + "."
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// resolvePrincipal turns what the caller typed (object ID, client ID or
+// identity resource ID) into an object ID, with the principal's name when
+// the caller may read the principal: a service principal as the directory
+// API decides (directory.Policy.Read), a managed identity as ARM does (its
+// read action at its resource ID). A client ID or resource ID of a
+// principal the caller may not read is left as typed, as an unknown one is.
+func (h *Handler) resolvePrincipal(ctx context.Context, who Who, typed string) (objectID, name string) {
+	caller := directory.Caller{ObjectID: who.ObjectID, AppID: who.AppID}
+	readSP := func(sp storage.ServicePrincipal) bool {
+		return h.policy.Read(caller, directory.ServicePrincipal{ServicePrincipal: sp}) == nil
+	}
+	readMI := func(mi storage.Identity) bool {
+		return h.cfg.Access.Allowed(who.ObjectID, actionIdentityRead, identityID(mi))
+	}
+	if sp, err := h.cfg.Store.GetServicePrincipalByAppID(ctx, typed); err == nil {
+		if readSP(sp) {
+			return sp.ObjectID, sp.DisplayName
+		}
+		return typed, ""
+	}
+	if mi, err := h.cfg.Store.GetIdentityByClientID(ctx, typed); err == nil {
+		if readMI(mi) {
+			return mi.PrincipalID, mi.Name
+		}
+		return typed, ""
+	}
+	if pid, err := resourceid.Parse(typed); err == nil && len(pid.Types) == 1 && strings.HasPrefix(typed, "/") {
+		if mi, err := h.cfg.Store.GetIdentity(ctx, storage.IdentityRef{SubscriptionID: pid.Subscription, ResourceGroup: pid.ResourceGroup, Name: pid.Types[0].Name}); err == nil && readMI(mi) {
+			return mi.PrincipalID, mi.Name
+		}
+		return typed, ""
+	}
+	if sp, err := h.cfg.Store.GetServicePrincipal(ctx, typed); err == nil {
+		if readSP(sp) {
+			return sp.ObjectID, sp.DisplayName
+		}
+	} else if mi, err := h.cfg.Store.GetIdentityByPrincipalID(ctx, typed); err == nil && readMI(mi) {
+		return mi.PrincipalID, mi.Name
+	}
+	return typed, ""
 }
 
 // isDataAction tells data actions (Key Vault secrets and the like) from

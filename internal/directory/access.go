@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/storage"
 )
 
@@ -81,10 +82,18 @@ func (p Policy) Tenant(c Caller, action string) error {
 // CanReadAll reports whether the caller may read every principal.
 func (p Policy) CanReadAll(c Caller) bool { return p.Access.Allowed(c.ObjectID, ActionRead, "/") }
 
-// Read checks reading one principal: a principal may always read itself.
+// Read checks reading one principal: a principal may always read itself,
+// and a managed identity's principal is readable by whoever may read its
+// resource (an Owner of the identity's group resolves it for a role
+// assignment, as in Azure, where any member reads the directory).
 func (p Policy) Read(c Caller, target ServicePrincipal) error {
 	if strings.EqualFold(c.ObjectID, target.ObjectID) || p.Access.Allowed(c.ObjectID, ActionRead, ObjectScope(target.ObjectID)) {
 		return nil
+	}
+	if id := target.ManagedResourceID; id != "" {
+		if action, ok := readAction(id); ok && p.Access.Allowed(c.ObjectID, action, id) {
+			return nil
+		}
 	}
 	return denied(c, ActionRead, ObjectScope(target.ObjectID), "")
 }
@@ -119,6 +128,20 @@ func (p Policy) Takeover(ctx context.Context, c Caller, target ServicePrincipal)
 		}
 	}
 	return nil
+}
+
+// readAction is the RBAC action that reads the resource id names, e.g.
+// Microsoft.HybridCompute/machines/read.
+func readAction(id string) (string, bool) {
+	rid, err := resourceid.Parse(id)
+	if err != nil || rid.Provider == "" || len(rid.Types) == 0 || rid.Collection != "" {
+		return "", false
+	}
+	parts := []string{rid.Provider}
+	for _, t := range rid.Types {
+		parts = append(parts, t.Type)
+	}
+	return strings.Join(parts, "/") + "/read", true
 }
 
 // IsDenied reports whether err is a refusal.

@@ -16,11 +16,27 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/ward-id/ward/internal/clientsecret"
+	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/storage"
 )
 
 // ErrNotFound means no such service principal or credential.
 var ErrNotFound = errors.New("not found")
+
+// ManagedError refuses an operation Entra refuses on a managed identity's
+// principal: adding or replacing credentials, and deleting it through the
+// directory (it goes with its resource). Message names the resource.
+type ManagedError struct{ Message string }
+
+func (e *ManagedError) Error() string { return e.Message }
+
+func refuseManaged(sp ServicePrincipal, what string) error {
+	if sp.ManagedResourceID == "" {
+		return nil
+	}
+	return &ManagedError{fmt.Sprintf("Service principal '%s' is the managed identity of '%s' (servicePrincipalType ManagedIdentity): %s. A managed identity has no credentials of its own and is deleted with its resource (or by removing the identity from it).",
+		sp.AppID, sp.ManagedResourceID, what)}
+}
 
 // InvalidError is a request that breaks a rule.
 type InvalidError struct{ Message string }
@@ -52,10 +68,22 @@ type NewSecret struct {
 
 // Create makes a service principal with a new client ID.
 func (s *Service) Create(ctx context.Context, displayName string) (ServicePrincipal, error) {
+	return s.create(ctx, displayName, "")
+}
+
+// CreateManaged makes the principal of resourceID's system-assigned
+// managed identity: a principal that refuses credentials and deletion
+// through the directory (DeleteSystemPrincipal removes it).
+func (s *Service) CreateManaged(ctx context.Context, displayName, resourceID string) (ServicePrincipal, error) {
+	return s.create(ctx, displayName, resourceID)
+}
+
+func (s *Service) create(ctx context.Context, displayName, resourceID string) (ServicePrincipal, error) {
 	if strings.TrimSpace(displayName) == "" || len(displayName) > 256 {
 		return ServicePrincipal{}, &InvalidError{"displayName is required and must be at most 256 characters."}
 	}
-	sp := storage.ServicePrincipal{ObjectID: uuid.NewString(), AppID: uuid.NewString(), TenantID: s.TenantID, DisplayName: displayName, CreatedAt: s.Now().UTC()}
+	sp := storage.ServicePrincipal{ObjectID: uuid.NewString(), AppID: uuid.NewString(), TenantID: s.TenantID, DisplayName: displayName, CreatedAt: s.Now().UTC(),
+		ManagedResourceID: resourceID}
 	if err := s.Store.CreateServicePrincipal(ctx, sp); err != nil {
 		return ServicePrincipal{}, err
 	}
@@ -67,6 +95,9 @@ func (s *Service) Get(ctx context.Context, id string) (ServicePrincipal, error) 
 	sp, err := s.Store.GetServicePrincipal(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
 		sp, err = s.Store.GetServicePrincipalByAppID(ctx, id)
+	}
+	if errors.Is(err, storage.ErrNotFound) {
+		sp, err = s.userAssigned(ctx, id)
 	}
 	if errors.Is(err, storage.ErrNotFound) {
 		return ServicePrincipal{}, fmt.Errorf("%w: no service principal with object ID or client ID '%s'", ErrNotFound, id)
@@ -93,14 +124,118 @@ func (s *Service) withCredentials(ctx context.Context, sp storage.ServicePrincip
 	return ServicePrincipal{ServicePrincipal: sp, Secrets: secrets, Certificates: certs}, nil
 }
 
-// List lists service principals, optionally only those whose client ID or
-// display name equals match.
-func (s *Service) List(ctx context.Context, appID, displayName string) ([]ServicePrincipal, error) {
-	all, err := storage.All(func(p storage.Page) ([]storage.ServicePrincipal, string, error) {
-		return s.Store.ListServicePrincipals(ctx, p)
+// userAssigned is the principal of the user-assigned identity whose
+// principal (object) ID or client ID is id, as Entra keeps one for every
+// managed identity: object ID = principalId, appId = clientId, the
+// identity's resource ID as ManagedResourceID. Ward stores it with the
+// identity, so it is read from there.
+func (s *Service) userAssigned(ctx context.Context, id string) (storage.ServicePrincipal, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return storage.ServicePrincipal{}, storage.ErrNotFound
+	}
+	ident, err := s.Store.GetIdentityByPrincipalID(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		ident, err = s.Store.GetIdentityByClientID(ctx, id)
+	}
+	if err != nil {
+		return storage.ServicePrincipal{}, err
+	}
+	return identityPrincipal(ident), nil
+}
+
+func identityPrincipal(i storage.Identity) storage.ServicePrincipal {
+	return storage.ServicePrincipal{ObjectID: i.PrincipalID, AppID: i.ClientID, TenantID: i.TenantID, DisplayName: i.Name, CreatedAt: i.CreatedAt,
+		ManagedResourceID: resourceid.IdentityID(i.SubscriptionID, i.ResourceGroup, i.Name)}
+}
+
+// allUserAssigned lists the principals of every user-assigned identity.
+func (s *Service) allUserAssigned(ctx context.Context) ([]storage.ServicePrincipal, error) {
+	subs, err := storage.All(func(p storage.Page) ([]storage.Subscription, string, error) {
+		return s.Store.ListSubscriptions(ctx, p)
 	})
 	if err != nil {
 		return nil, err
+	}
+	var out []storage.ServicePrincipal
+	for _, sub := range subs {
+		ids, err := storage.All(func(p storage.Page) ([]storage.Identity, string, error) {
+			return s.Store.ListIdentities(ctx, storage.IdentityFilter{SubscriptionID: sub.ID}, p)
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, i := range ids {
+			out = append(out, identityPrincipal(i))
+		}
+	}
+	return out, nil
+}
+
+// ByResourceID returns the principal of the managed identity whose
+// resource ID is id: a user-assigned identity's, or a resource's
+// system-assigned one; none is an empty list.
+func (s *Service) ByResourceID(ctx context.Context, id string) ([]ServicePrincipal, error) {
+	var found []storage.ServicePrincipal
+	if rid, err := resourceid.Parse(id); err == nil && rid.TypeMatches("Microsoft.ManagedIdentity/userAssignedIdentities") && rid.Collection == "" {
+		ident, err := s.Store.GetIdentity(ctx, storage.IdentityRef{SubscriptionID: rid.Subscription, ResourceGroup: rid.ResourceGroup, Name: rid.Types[0].Name})
+		if err == nil {
+			found = append(found, identityPrincipal(ident))
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return nil, err
+		}
+	} else {
+		all, err := storage.All(func(p storage.Page) ([]storage.ServicePrincipal, string, error) {
+			return s.Store.ListServicePrincipals(ctx, p)
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, sp := range all {
+			if sp.ManagedResourceID != "" && strings.EqualFold(sp.ManagedResourceID, id) {
+				found = append(found, sp)
+			}
+		}
+	}
+	out := []ServicePrincipal{}
+	for _, sp := range found {
+		full, err := s.withCredentials(ctx, sp)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, full)
+	}
+	return out, nil
+}
+
+// List lists service principals, managed identities' included, optionally
+// only those whose client ID or display name equals match.
+func (s *Service) List(ctx context.Context, appID, displayName string) ([]ServicePrincipal, error) {
+	var all []storage.ServicePrincipal
+	var err error
+	if appID != "" {
+		// One client ID names at most one principal: no scan.
+		var sp storage.ServicePrincipal
+		if sp, err = s.Store.GetServicePrincipalByAppID(ctx, appID); err == nil {
+			all = append(all, sp)
+		} else if errors.Is(err, storage.ErrNotFound) {
+			if sp, err = s.userAssigned(ctx, appID); err == nil && strings.EqualFold(sp.AppID, appID) {
+				all = append(all, sp)
+			}
+		}
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return nil, err
+		}
+	} else {
+		if all, err = storage.All(func(p storage.Page) ([]storage.ServicePrincipal, string, error) {
+			return s.Store.ListServicePrincipals(ctx, p)
+		}); err != nil {
+			return nil, err
+		}
+		ua, err := s.allUserAssigned(ctx)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, ua...)
 	}
 	out := []ServicePrincipal{}
 	for _, sp := range all {
@@ -116,8 +251,21 @@ func (s *Service) List(ctx context.Context, appID, displayName string) ([]Servic
 	return out, nil
 }
 
-// Delete deletes a service principal and its credentials.
+// Delete deletes a service principal and its credentials. A managed
+// identity's principal is refused: it goes with its resource.
 func (s *Service) Delete(ctx context.Context, id string) error {
+	sp, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := refuseManaged(sp, "it cannot be deleted through the directory"); err != nil {
+		return err
+	}
+	return s.Store.DeleteServicePrincipal(ctx, sp.ObjectID)
+}
+
+// deleteStored deletes a stored principal whatever its kind.
+func (s *Service) deleteStored(ctx context.Context, id string) error {
 	sp, err := s.Get(ctx, id)
 	if err != nil {
 		return err
@@ -135,7 +283,7 @@ func (s *Service) DeleteSystemPrincipal(ctx context.Context, id string, forget f
 			return err
 		}
 	}
-	if err := s.Delete(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := s.deleteStored(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
 	return nil
@@ -146,6 +294,9 @@ func (s *Service) DeleteSystemPrincipal(ctx context.Context, id string, forget f
 func (s *Service) AddSecret(ctx context.Context, id, displayName string, end time.Time) (NewSecret, error) {
 	sp, err := s.Get(ctx, id)
 	if err != nil {
+		return NewSecret{}, err
+	}
+	if err := refuseManaged(sp, "it takes no password credentials"); err != nil {
 		return NewSecret{}, err
 	}
 	now := s.Now().UTC()
@@ -182,6 +333,9 @@ func (s *Service) RemoveSecret(ctx context.Context, id, keyID string) error {
 func (s *Service) ReplaceCertificates(ctx context.Context, id string, ders [][]byte) ([]storage.Certificate, error) {
 	sp, err := s.Get(ctx, id)
 	if err != nil {
+		return nil, err
+	}
+	if err := refuseManaged(sp, "it takes no key credentials"); err != nil {
 		return nil, err
 	}
 	var certs []storage.Certificate

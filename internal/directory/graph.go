@@ -76,6 +76,7 @@ func (h *Handler) Mount(mux *router.Mux) {
 		add("POST", item+"/addPassword", object(ActionCredentialsUpdate), h.addPassword)
 		add("POST", item+"/removePassword", object(ActionCredentialsUpdate), h.removePassword)
 	}
+	add("POST", "/v1.0/directoryObjects/getByIds", router.Handler("every caller; the answer holds only the principals the caller may read (as GET /v1.0/servicePrincipals/{id})"), h.getByIDs)
 	add("GET", "/v1.0/auditLogs/signIns", tenant(ActionAuditLogsRead), h.signIns)
 	notFound := func(w http.ResponseWriter, r *http.Request, status int, _ []string) {
 		if status == http.StatusMethodNotAllowed {
@@ -161,7 +162,10 @@ func (h *Handler) endpoint(fn func(*call) error) http.Handler {
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var inv *InvalidError
 	var den *DeniedError
+	var man *ManagedError
 	switch {
+	case errors.As(err, &man):
+		grapherr.Write(w, http.StatusBadRequest, "Request_BadRequest", man.Message)
 	case errors.As(err, &den):
 		grapherr.Write(w, http.StatusForbidden, "Authorization_RequestDenied", den.Message)
 	case errors.Is(err, ErrNotFound):
@@ -219,6 +223,7 @@ type spJSON struct {
 	AppOwnerTenantID      string               `json:"appOwnerOrganizationId"`
 	ServicePrincipalNames []string             `json:"servicePrincipalNames"`
 	ServicePrincipalType  string               `json:"servicePrincipalType"`
+	AlternativeNames      []string             `json:"alternativeNames"`
 	AccountEnabled        bool                 `json:"accountEnabled"`
 	CreatedDateTime       string               `json:"createdDateTime"`
 	PasswordCredentials   []passwordCredential `json:"passwordCredentials"`
@@ -235,7 +240,20 @@ func rfc(t time.Time) string {
 func toJSON(sp ServicePrincipal) spJSON {
 	j := spJSON{ODataType: "#microsoft.graph.servicePrincipal", ID: sp.ObjectID, AppID: sp.AppID, DisplayName: sp.DisplayName,
 		AppOwnerTenantID: sp.TenantID, ServicePrincipalNames: []string{sp.AppID}, ServicePrincipalType: "Application",
-		AccountEnabled: true, CreatedDateTime: rfc(sp.CreatedAt), PasswordCredentials: []passwordCredential{}, KeyCredentials: []keyCredential{}}
+		AccountEnabled: true, CreatedDateTime: rfc(sp.CreatedAt), PasswordCredentials: []passwordCredential{}, KeyCredentials: []keyCredential{},
+		AlternativeNames: []string{}}
+	if sp.ManagedResourceID != "" {
+		// As Entra shows a managed identity: isExplicit=True for a
+		// user-assigned identity (a resource of its own), False for a
+		// resource's system-assigned one, then the resource ID.
+		explicit := strings.Contains(strings.ToLower(sp.ManagedResourceID), "/providers/microsoft.managedidentity/userassignedidentities/")
+		j.ServicePrincipalType = "ManagedIdentity"
+		// Ward also lists the resource ID among the names, so that
+		// servicePrincipalNames/any(c:c eq '<resource ID>') (az's lookup of
+		// --assignee) finds it.
+		j.ServicePrincipalNames = append(j.ServicePrincipalNames, sp.ManagedResourceID)
+		j.AlternativeNames = []string{fmt.Sprintf("isExplicit=%s", map[bool]string{true: "True", false: "False"}[explicit]), sp.ManagedResourceID}
+	}
 	for _, s := range sp.Secrets {
 		j.PasswordCredentials = append(j.PasswordCredentials, passwordCredential{KeyID: s.KeyID, DisplayName: s.DisplayName, Hint: s.Hint,
 			StartDateTime: rfc(s.CreatedAt), EndDateTime: rfc(s.ExpiresAt)})
@@ -257,9 +275,11 @@ var (
 
 func (h *Handler) list(c *call) error {
 	ctx := c.r.Context()
-	var appID, name, objectID string
+	var appID, name, objectID, resourceID string
 	if f := strings.TrimSpace(c.r.URL.Query().Get("$filter")); f != "" {
-		if m := spnFilterRE.FindStringSubmatch(f); m != nil {
+		if m := spnFilterRE.FindStringSubmatch(f); m != nil && strings.HasPrefix(m[1], "/") {
+			resourceID = m[1]
+		} else if m != nil {
 			appID = m[1]
 		} else if m := eqFilterRE.FindStringSubmatch(f); m != nil {
 			switch m[1] {
@@ -275,7 +295,13 @@ func (h *Handler) list(c *call) error {
 			return nil
 		}
 	}
-	sps, err := h.Svc.List(ctx, appID, name)
+	var sps []ServicePrincipal
+	var err error
+	if resourceID != "" {
+		sps, err = h.Svc.ByResourceID(ctx, resourceID)
+	} else {
+		sps, err = h.Svc.List(ctx, appID, name)
+	}
 	if err != nil {
 		return err
 	}
@@ -337,6 +363,54 @@ func (h *Handler) target(c *call) (ServicePrincipal, error) {
 		return sp, err
 	}
 	return sp, h.Policy.Takeover(c.r.Context(), c.caller, sp)
+}
+
+// maxGetByIDs is Graph's limit on ids in one getByIds request.
+const maxGetByIDs = 1000
+
+// getByIDs answers POST /v1.0/directoryObjects/getByIds, which az uses to
+// resolve an --assignee GUID that names no service principal by its names:
+// the objects among ids that exist and that the caller may read, unknown
+// ones left out as Graph does. Ward's directory holds service principals
+// only, so a types list without servicePrincipal (or directoryObject)
+// finds nothing.
+func (h *Handler) getByIDs(c *call) error {
+	var body struct {
+		IDs   []string `json:"ids"`
+		Types []string `json:"types"`
+	}
+	if err := decode(c.r, &body); err != nil {
+		return err
+	}
+	if len(body.IDs) == 0 || len(body.IDs) > maxGetByIDs {
+		return &InvalidError{fmt.Sprintf("ids must hold from 1 to %d object IDs.", maxGetByIDs)}
+	}
+	wanted := len(body.Types) == 0
+	for _, t := range body.Types {
+		wanted = wanted || strings.EqualFold(t, "servicePrincipal") || strings.EqualFold(t, "directoryObject")
+	}
+	out := []spJSON{}
+	seen := map[string]bool{}
+	for _, id := range body.IDs {
+		if !wanted || seen[strings.ToLower(id)] {
+			continue
+		}
+		seen[strings.ToLower(id)] = true
+		sp, err := h.Svc.Get(c.r.Context(), id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		// getByIds takes object IDs only; Get also matches client IDs.
+		if !strings.EqualFold(sp.ObjectID, id) || h.Policy.Read(c.caller, sp) != nil {
+			continue
+		}
+		out = append(out, toJSON(sp))
+	}
+	grapherr.WriteJSON(c.w, http.StatusOK, map[string]any{"@odata.context": h.Base + "/v1.0/$metadata#directoryObjects", "value": out})
+	return nil
 }
 
 func (h *Handler) get(c *call) error {

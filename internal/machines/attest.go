@@ -17,7 +17,7 @@ import (
 	"github.com/ward-id/ward/internal/agentproto"
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/federation"
-	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/storage"
 )
 
@@ -164,54 +164,71 @@ func (s *Service) attestNode(ctx context.Context, raw, clusterID string) (Subjec
 // Identities lists the managed identities a subject has now: a machine's
 // system-assigned and attached user-assigned identities, or a node pool's
 // kubelet identity and the pool's user-assigned identities. Identities
-// deleted since they were attached are left out. Default is the system
+// deleted since they were attached are left out; identities re-created
+// under an attached name since (another principal) are refused: listed in
+// the second result with the reason, never served. Default is the system
 // identity (machines), the kubelet identity (nodes), or the only
 // user-assigned identity of a machine without a system identity.
-func (s *Service) Identities(ctx context.Context, subj Subject) ([]agentproto.Identity, error) {
-	var out []agentproto.Identity
-	var user []string
+func (s *Service) Identities(ctx context.Context, subj Subject) (served, refused []agentproto.Identity, err error) {
+	var user []msi.Attachment
+	add := func(kind string, a msi.Attachment, def bool) {
+		switch {
+		case a.Served():
+			canon := msi.Canonical(a.Identity)
+			if !slices.ContainsFunc(served, func(i agentproto.Identity) bool { return strings.EqualFold(i.ResourceID, canon) }) {
+				served = append(served, agentproto.Identity{Kind: kind, ClientID: a.Identity.ClientID, ObjectID: a.Identity.PrincipalID, ResourceID: canon, Default: def})
+			}
+		case a.Found:
+			// What the attachment recorded, so that a request naming the
+			// identity by its old client or object ID learns why too.
+			r := agentproto.Identity{Kind: kind, ClientID: a.Binding.ClientID, ObjectID: a.Binding.PrincipalID, ResourceID: a.ResourceID, Default: def, Reason: a.Problem}
+			if r.ClientID == "" {
+				r.ClientID, r.ObjectID = a.Identity.ClientID, a.Identity.PrincipalID
+			}
+			refused = append(refused, r)
+		}
+		// Deleted since attached: neither served nor worth a reason.
+	}
 	switch {
 	case subj.Machine != nil:
 		sp := subj.Machine.Spec
 		if sp.HasSystem() {
-			out = append(out, agentproto.Identity{Kind: "system", ClientID: sp.SystemAppID, ObjectID: sp.SystemPrincipalID, Default: true})
+			served = append(served, agentproto.Identity{Kind: "system", ClientID: sp.SystemAppID, ObjectID: sp.SystemPrincipalID, Default: true})
 		}
-		user = sp.UserAssigned
+		user = s.Attachments(ctx, *subj.Machine)
 	case subj.Cluster != nil:
-		if id, err := s.ResolveIdentity(ctx, subj.Cluster.Spec.KubeletIdentity); err == nil {
-			out = append(out, agentproto.Identity{Kind: "kubelet", ClientID: id.ClientID, ObjectID: id.PrincipalID,
-				ResourceID: resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name), Default: true})
+		if subj.Cluster.Spec.KubeletIdentity != "" {
+			add("kubelet", s.clusters.Kubelet(ctx, *subj.Cluster), true)
 		}
 		p, _ := subj.Cluster.Spec.NodePool(subj.Pool)
-		user = p.UserAssigned
+		user = s.clusters.PoolIdentities(ctx, *subj.Cluster, p)
 	}
-	for _, rid := range user {
-		id, err := s.ResolveIdentity(ctx, rid)
-		if err != nil {
-			continue // deleted since it was attached: no longer served
+	for _, a := range user {
+		add("user", a, false)
+	}
+	// A machine without a system identity defaults to its only
+	// user-assigned identity, served or refused: a refused one must not hand
+	// requests without a selector to another identity.
+	if subj.Machine != nil && !subj.Machine.Spec.HasSystem() && len(served)+len(refused) == 1 {
+		if len(served) == 1 {
+			served[0].Default = true
+		} else {
+			refused[0].Default = true
 		}
-		canon := resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name)
-		if slices.ContainsFunc(out, func(i agentproto.Identity) bool { return strings.EqualFold(i.ResourceID, canon) }) {
-			continue
-		}
-		out = append(out, agentproto.Identity{Kind: "user", ClientID: id.ClientID, ObjectID: id.PrincipalID, ResourceID: canon})
 	}
-	if subj.Machine != nil && !subj.Machine.Spec.HasSystem() && len(out) == 1 {
-		out[0].Default = true
-	}
-	return out, nil
+	return served, refused, nil
 }
 
 // State describes the subject for the agent: what it is and its identities.
 func (s *Service) State(ctx context.Context, subj Subject) (agentproto.State, error) {
-	ids, err := s.Identities(ctx, subj)
+	ids, refused, err := s.Identities(ctx, subj)
 	if err != nil {
 		return agentproto.State{}, err
 	}
 	if ids == nil {
 		ids = []agentproto.Identity{}
 	}
-	st := agentproto.State{ResourceID: subj.ResourceID(), Identities: ids}
+	st := agentproto.State{ResourceID: subj.ResourceID(), Identities: ids, Refused: refused}
 	switch {
 	case subj.Machine != nil:
 		m := subj.Machine

@@ -17,6 +17,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -219,30 +220,71 @@ func typeName(system, user bool) string {
 }
 
 // resolveUserAssigned checks and canonicalizes the user-assigned identities
-// a request asks for; only those not already attached need CanUse.
-func (s *Service) resolveUserAssigned(ctx context.Context, ids []string, attached []string, canUse func(context.Context, string) error) ([]string, error) {
-	if len(ids) > maxUserAssignedIdentities {
-		return nil, invalid("A machine can have at most %d user-assigned identities.", maxUserAssignedIdentities)
+// a request asks for and returns each one's binding. An identity the
+// machine has (old), still the identity it was attached as, keeps its
+// binding; any other, new to the machine or re-created under its name
+// since it was attached, needs CanUse (checked before the lookup, so that a
+// caller without the right learns nothing of it) and is bound to the
+// principal it has now: re-attaching is how a re-created identity is
+// served again. kept are identities of old a PATCH leaves as they are.
+func (s *Service) resolveUserAssigned(ctx context.Context, ids, kept []string, old storage.Machine, canUse func(context.Context, string) error) ([]string, map[string]storage.Binding, error) {
+	if len(ids)+len(kept) > maxUserAssignedIdentities {
+		return nil, nil, invalid("A machine can have at most %d user-assigned identities.", maxUserAssignedIdentities)
 	}
 	var out []string
+	var bindings map[string]storage.Binding
+	for _, id := range kept {
+		out = append(out, id)
+		if b, ok := storage.BindingOf(old.Spec.Bindings, id); ok {
+			bindings = storage.Bind(bindings, id, *b)
+		}
+	}
 	for _, id := range ids {
-		was := slices.ContainsFunc(attached, func(a string) bool { return strings.EqualFold(a, id) })
-		if !was && canUse != nil {
-			if err := canUse(ctx, id); err != nil {
-				return nil, err
-			}
-		}
-		got, err := s.ResolveIdentity(ctx, id)
+		canon, b, err := s.attach(ctx, old, id, canUse)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		canon := resourceid.IdentityID(got.SubscriptionID, got.ResourceGroup, got.Name)
 		if !slices.ContainsFunc(out, func(a string) bool { return strings.EqualFold(a, canon) }) {
 			out = append(out, canon)
+			bindings = storage.Bind(bindings, canon, b)
 		}
 	}
 	slices.SortFunc(out, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
-	return out, nil
+	return out, bindings, nil
+}
+
+func (s *Service) attach(ctx context.Context, old storage.Machine, id string, canUse func(context.Context, string) error) (string, storage.Binding, error) {
+	if slices.ContainsFunc(old.Spec.UserAssigned, func(a string) bool { return strings.EqualFold(a, id) }) {
+		if a := s.attachment(ctx, old, id); a.Served() {
+			return msi.Canonical(a.Identity), a.Binding, nil
+		}
+	}
+	if canUse != nil {
+		if err := canUse(ctx, id); err != nil {
+			return "", storage.Binding{}, err
+		}
+	}
+	got, err := s.ResolveIdentity(ctx, id)
+	if err != nil {
+		return "", storage.Binding{}, err
+	}
+	return msi.Canonical(got), msi.BindingFor(got), nil
+}
+
+// attachment checks one of m's user-assigned identities: served only while
+// the identity under its name is the one attached (msi.CheckAttachment).
+func (s *Service) attachment(ctx context.Context, m storage.Machine, rid string) msi.Attachment {
+	rec, _ := storage.BindingOf(m.Spec.Bindings, rid)
+	return s.msi.CheckAttachment(ctx, s.tenantID, rid, rec, m.CreatedAt)
+}
+
+// Attachments checks each user-assigned identity of m, for its ARM view.
+func (s *Service) Attachments(ctx context.Context, m Machine) []msi.Attachment {
+	out := make([]msi.Attachment, 0, len(m.Spec.UserAssigned))
+	for _, rid := range m.Spec.UserAssigned {
+		out = append(out, s.attachment(ctx, m.Machine, rid))
+	}
+	return out
 }
 
 // ResolveIdentity resolves a user-assigned identity by resource ID.
@@ -264,9 +306,9 @@ func (s *Service) ResolveIdentity(ctx context.Context, id string) (storage.Ident
 // applyIdentity turns an identity request into the spec's identity fields,
 // creating the system-assigned identity when it is asked for and missing.
 // It returns the principal of a system identity to drop after the write.
-func (s *Service) applyIdentity(ctx context.Context, name string, sp *Spec, system bool, user []string) (drop string, err error) {
+func (s *Service) applyIdentity(ctx context.Context, ref storage.MachineRef, sp *Spec, system bool, user []string, bindings map[string]storage.Binding) (drop string, err error) {
 	if system && !sp.HasSystem() {
-		p, err := s.dir.Create(ctx, name)
+		p, err := s.dir.CreateManaged(ctx, ref.Name, ResourceID(ref.SubscriptionID, ref.ResourceGroup, ref.Name))
 		if err != nil {
 			return "", err
 		}
@@ -276,7 +318,7 @@ func (s *Service) applyIdentity(ctx context.Context, name string, sp *Spec, syst
 		drop = sp.SystemPrincipalID
 		sp.SystemPrincipalID, sp.SystemAppID = "", ""
 	}
-	sp.UserAssigned = user
+	sp.UserAssigned, sp.Bindings = user, bindings
 	sp.IdentityType = typeName(system, len(user) > 0)
 	return drop, nil
 }
@@ -315,6 +357,7 @@ func (s *Service) create(ctx context.Context, ref storage.MachineRef, rg storage
 		loc = rg.Location
 	}
 	system, user := true, []string(nil)
+	var bindings map[string]storage.Binding
 	if req.Identity != nil {
 		var err error
 		var wantUser bool
@@ -325,7 +368,7 @@ func (s *Service) create(ctx context.Context, ref storage.MachineRef, rg storage
 		if wantUser != (len(ids) > 0) {
 			return Machine{}, false, nil, invalid("The identity type '%s' and the %d user-assigned identities given do not agree.", req.Identity.Type, len(ids))
 		}
-		if user, err = s.resolveUserAssigned(ctx, ids, nil, req.CanUse); err != nil {
+		if user, bindings, err = s.resolveUserAssigned(ctx, ids, nil, storage.Machine{}, req.CanUse); err != nil {
 			return Machine{}, false, nil, err
 		}
 	}
@@ -335,13 +378,13 @@ func (s *Service) create(ctx context.Context, ref storage.MachineRef, rg storage
 	if m.Tags == nil {
 		m.Tags = map[string]string{}
 	}
-	if _, err := s.applyIdentity(ctx, ref.Name, &m.Spec, system, user); err != nil {
+	if _, err := s.applyIdentity(ctx, storage.MachineRef{SubscriptionID: ref.SubscriptionID, ResourceGroup: rg.Name, Name: ref.Name}, &m.Spec, system, user, bindings); err != nil {
 		return Machine{}, false, nil, err
 	}
 	jt := s.newJoinToken(m.ID, &m.Spec, 0)
 	if err := s.store.CreateMachine(ctx, m.Machine); err != nil {
 		if m.Spec.HasSystem() {
-			_ = s.dir.Delete(context.WithoutCancel(ctx), m.Spec.SystemPrincipalID)
+			_ = s.dir.DeleteSystemPrincipal(context.WithoutCancel(ctx), m.Spec.SystemPrincipalID, nil)
 		}
 		if errors.Is(err, storage.ErrAlreadyExists) {
 			return Machine{}, false, nil, armerr.Conflict(armerr.CodeConflict, "The machine '%s' was created concurrently; retry.", ref.Name)
@@ -379,14 +422,17 @@ func (s *Service) update(ctx context.Context, ref storage.MachineRef, old Machin
 			return Machine{}, err
 		}
 		ids := requested(idr.UserAssigned)
+		// A PATCH keeps the identities it does not name as they are,
+		// binding included: it neither re-attaches nor re-checks them.
+		var kept []string
 		if !replace {
 			for _, a := range sp.UserAssigned {
-				removed := false
-				for id, on := range idr.UserAssigned {
-					removed = removed || (!on && strings.EqualFold(id, a))
+				named := false
+				for id := range idr.UserAssigned {
+					named = named || strings.EqualFold(id, a)
 				}
-				if !removed {
-					ids = append(ids, a)
+				if !named {
+					kept = append(kept, a)
 				}
 			}
 		}
@@ -394,27 +440,29 @@ func (s *Service) update(ctx context.Context, ref storage.MachineRef, old Machin
 			if len(requested(idr.UserAssigned)) > 0 {
 				return Machine{}, invalid("The identity type '%s' does not allow user-assigned identities.", idr.Type)
 			}
-			ids = nil
-		} else if len(ids) == 0 && idr.Type != "" {
+			ids, kept = nil, nil
+		} else if len(ids)+len(kept) == 0 && idr.Type != "" {
 			return Machine{}, invalid("The identity type '%s' needs at least one user-assigned identity.", idr.Type)
 		}
-		user, err := s.resolveUserAssigned(ctx, ids, old.Spec.UserAssigned, canUse)
+		user, bindings, err := s.resolveUserAssigned(ctx, ids, kept, old.Machine, canUse)
 		if err != nil {
 			return Machine{}, err
 		}
-		if drop, err = s.applyIdentity(ctx, ref.Name, &sp, system, user); err != nil {
+		if drop, err = s.applyIdentity(ctx, storage.MachineRef{SubscriptionID: old.SubscriptionID, ResourceGroup: old.ResourceGroup, Name: old.Name}, &sp, system, user, bindings); err != nil {
 			return Machine{}, err
 		}
 	}
 	created := sp.SystemPrincipalID != "" && sp.SystemPrincipalID != old.Spec.SystemPrincipalID
 	m, err := s.store.UpdateMachine(ctx, ref, func(cur storage.Machine) (storage.Machine, error) {
-		if cur.Spec.SystemPrincipalID != old.Spec.SystemPrincipalID || !slices.Equal(cur.Spec.UserAssigned, old.Spec.UserAssigned) {
+		if cur.Spec.SystemPrincipalID != old.Spec.SystemPrincipalID || !slices.Equal(cur.Spec.UserAssigned, old.Spec.UserAssigned) ||
+			!maps.Equal(cur.Spec.Bindings, old.Spec.Bindings) {
 			return cur, armerr.Conflict(armerr.CodeConflict, "The identities of machine '%s' changed concurrently; retry.", ref.Name)
 		}
 		// The agent's credential and join token may have changed since the
 		// read above; keep them as stored.
 		next := &cur.Spec
 		next.IdentityType, next.SystemPrincipalID, next.SystemAppID, next.UserAssigned = sp.IdentityType, sp.SystemPrincipalID, sp.SystemAppID, sp.UserAssigned
+		next.Bindings = sp.Bindings
 		if tags != nil {
 			cur.Tags = tags
 		}
@@ -423,7 +471,7 @@ func (s *Service) update(ctx context.Context, ref storage.MachineRef, old Machin
 	})
 	if err != nil {
 		if created {
-			_ = s.dir.Delete(context.WithoutCancel(ctx), sp.SystemPrincipalID)
+			_ = s.dir.DeleteSystemPrincipal(context.WithoutCancel(ctx), sp.SystemPrincipalID, nil)
 		}
 		if errors.Is(err, storage.ErrNotFound) {
 			return Machine{}, notFound(ref)

@@ -200,7 +200,7 @@ func TestAttestMachine(t *testing.T) {
 	if err != nil || subj.Machine == nil || subj.Machine.ID != m.ID {
 		t.Fatalf("attest: %+v %v", subj, err)
 	}
-	ids, err := f.svc.Identities(ctx, subj)
+	ids, _, err := f.svc.Identities(ctx, subj)
 	must(t, err)
 	if len(ids) != 2 || ids[0].Kind != "system" || !ids[0].Default || ids[1].ClientID != id.ClientID {
 		t.Fatalf("identities: %+v", ids)
@@ -258,7 +258,7 @@ func TestAttestNode(t *testing.T) {
 	if err != nil || subj.Cluster == nil || subj.Pool != agentproto.DefaultPool || subj.Cluster.ID != c.ID {
 		t.Fatalf("node attestation: %+v %v", subj, err)
 	}
-	ids, err := f.svc.Identities(ctx, subj)
+	ids, _, err := f.svc.Identities(ctx, subj)
 	must(t, err)
 	kubelet, err := f.clusters.Identity(ctx, c.Spec.KubeletIdentity)
 	must(t, err)
@@ -276,7 +276,7 @@ func TestAttestNode(t *testing.T) {
 	must(t, err)
 	subj, err = f.svc.Attest(ctx, token("ward-system", "ward-agent-gpu", agentproto.NodeAudience))
 	must(t, err)
-	ids, err = f.svc.Identities(ctx, subj)
+	ids, _, err = f.svc.Identities(ctx, subj)
 	must(t, err)
 	if len(ids) != 2 || ids[1].ClientID != app.ClientID {
 		t.Fatalf("gpu pool identities: %+v", ids)
@@ -284,7 +284,7 @@ func TestAttestNode(t *testing.T) {
 	// The default pool does not get the gpu pool's identity.
 	subj, err = f.svc.Attest(ctx, token("ward-system", "ward-agent", agentproto.NodeAudience))
 	must(t, err)
-	if ids, _ := f.svc.Identities(ctx, subj); len(ids) != 1 {
+	if ids, _, _ := f.svc.Identities(ctx, subj); len(ids) != 1 {
 		t.Fatalf("default pool identities: %+v", ids)
 	}
 	// A deleted identity stops being served.
@@ -293,7 +293,7 @@ func TestAttestNode(t *testing.T) {
 	}
 	subj, err = f.svc.Attest(ctx, token("ward-system", "ward-agent-gpu", agentproto.NodeAudience))
 	must(t, err)
-	if ids, _ := f.svc.Identities(ctx, subj); len(ids) != 1 {
+	if ids, _, _ := f.svc.Identities(ctx, subj); len(ids) != 1 {
 		t.Fatalf("gpu pool identities after the identity's deletion: %+v", ids)
 	}
 	if _, err := f.clusters.Delete(ctx, cref); err != nil {

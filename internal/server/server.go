@@ -356,7 +356,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	sts.NewHandler(tokens).Mount(mux)
 	(&agentserver.Handler{Machines: machineSvc, Tokens: tokens, TenantID: admin.TenantID, PublicURL: publicURL, Log: log}).Mount(mux)
 	s.mux = mux
-	s.handler = canonicalPaths(mux)
+	s.handler = canonicalPaths(localWrites(s.follower.CatchUp, log, mux))
 	s.tasks = append(s.tasks, func(ctx context.Context) { keys.Run(ctx, time.Minute) })
 	s.tasks = append(s.tasks, func(ctx context.Context) {
 		audit.Retention{Store: store, Age: cfg.LogRetention, Logger: log}.Run(ctx, audit.RetentionInterval)

@@ -27,6 +27,9 @@ type MachineSpec struct {
 	SystemPrincipalID string   `json:"systemPrincipalId,omitempty"`
 	SystemAppID       string   `json:"systemAppId,omitempty"`
 	UserAssigned      []string `json:"userAssigned,omitempty"` // identity resource IDs
+	// Bindings records, by lower-cased resource ID, the principal each
+	// user-assigned identity had when it was attached (see Binding).
+	Bindings map[string]Binding `json:"userAssignedBindings,omitempty"`
 	// JoinTokenHash is the hex SHA-256 of the pending join token's secret;
 	// "" once used or when none was issued.
 	JoinTokenHash    string    `json:"joinTokenHash,omitempty"`

@@ -6,6 +6,7 @@ package storage
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -49,6 +50,11 @@ type ServicePrincipal struct {
 	TenantID    string
 	DisplayName string
 	CreatedAt   time.Time
+	// ManagedResourceID is the resource whose system-assigned managed
+	// identity this principal is (a machine, a cluster); "" for an
+	// application's principal. Such a principal takes no credentials and
+	// goes only with its resource.
+	ManagedResourceID string
 }
 
 // ClientSecret is a password credential of a service principal. The secret
@@ -211,8 +217,13 @@ type ClusterSpec struct {
 	SystemAppID          string `json:"systemAppId,omitempty"`
 	ControlPlaneIdentity string `json:"controlPlaneIdentity,omitempty"` // UAMI resource ID
 	KubeletIdentity      string `json:"kubeletIdentity"`                // UAMI resource ID
-	KubeletManaged       bool   `json:"kubeletManaged"`                 // created (and deleted) by Ward
-	NodeResourceGroup    string `json:"nodeResourceGroup"`
+	// ControlPlaneBinding and KubeletBinding record the principals the two
+	// identities had when they were attached (see Binding); nil for
+	// clusters stored before Ward recorded them.
+	ControlPlaneBinding *Binding `json:"controlPlaneBinding,omitempty"`
+	KubeletBinding      *Binding `json:"kubeletBinding,omitempty"`
+	KubeletManaged      bool     `json:"kubeletManaged"` // created (and deleted) by Ward
+	NodeResourceGroup   string   `json:"nodeResourceGroup"`
 	// NodeResourceGroupOwned is set when Ward created the node resource
 	// group for this cluster: only then does deleting the cluster delete it.
 	NodeResourceGroupOwned bool   `json:"nodeResourceGroupOwned,omitempty"`
@@ -227,6 +238,10 @@ type ClusterSpec struct {
 	// NodePools holds the node pools other than the default one, and the
 	// default one once identities are attached to it.
 	NodePools map[string]NodePool `json:"nodePools,omitempty"`
+	// NetworkProfile is the request's properties.networkProfile as sent (a
+	// JSON object): Ward runs no network, but answers with what the user
+	// declared, as AKS does.
+	NetworkProfile json.RawMessage `json:"networkProfile,omitempty"`
 }
 
 // DefaultNodePool is the node pool every cluster has, as AKS names its
@@ -238,6 +253,47 @@ const DefaultNodePool = "nodepool1"
 // agent besides the cluster's kubelet identity.
 type NodePool struct {
 	UserAssigned []string `json:"userAssigned,omitempty"` // identity resource IDs
+	// Bindings records, by lower-cased resource ID, the principal each
+	// identity had when it was attached (see Binding).
+	Bindings map[string]Binding `json:"bindings,omitempty"`
+}
+
+// Binding is what an attachment of a user-assigned identity (to a machine,
+// a cluster, a node pool) recorded when it was authorized, as Azure keeps
+// principalId and clientId in a resource's userAssignedIdentities: the
+// identity is stored by resource ID, and a different identity created later
+// under the same name (a new principal, perhaps with other roles) is not
+// the one the attaching caller was allowed to assign, so it is not served.
+type Binding struct {
+	PrincipalID string `json:"principalId"`
+	ClientID    string `json:"clientId"`
+}
+
+// Is reports whether the identity with resource ID rid and principal
+// principalID is the one attached as attachedID with binding b: the same
+// resource ID and, when a binding was recorded, the same principal. Views
+// (the console's graph) use it so that an identity re-created under an
+// attached name is not drawn as attached.
+func (b *Binding) Is(attachedID, rid, principalID string) bool {
+	return attachedID != "" && strings.EqualFold(attachedID, rid) && (b == nil || strings.EqualFold(b.PrincipalID, principalID))
+}
+
+// BindingOf returns the binding of identity resource ID rid in m.
+func BindingOf(m map[string]Binding, rid string) (*Binding, bool) {
+	b, ok := m[strings.ToLower(rid)]
+	if !ok {
+		return nil, false
+	}
+	return &b, true
+}
+
+// Bind records b for rid in m (allocating m when nil) and returns m.
+func Bind(m map[string]Binding, rid string, b Binding) map[string]Binding {
+	if m == nil {
+		m = map[string]Binding{}
+	}
+	m[strings.ToLower(rid)] = b
+	return m
 }
 
 // NodePool returns the pool named name (any case); the default pool

@@ -16,13 +16,16 @@ var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[
 
 // principal is who a token is minted for.
 type principal struct {
-	TenantID    string
-	AppID       string // client ID
-	ObjectID    string // principal ID
-	MIResource  string // managed identity resource ID ("" for service principals)
-	AuthMethod  string // "1" secret, "2" certificate or federated assertion
-	Credential  string // clientSecret, certificate, federated (for the sign-in log)
-	ManagedKind bool
+	TenantID   string
+	AppID      string // client ID
+	ObjectID   string // principal ID
+	MIResource string // managed identity resource ID ("" for service principals)
+	AuthMethod string // "1" secret, "2" certificate or federated assertion
+	Credential string // clientSecret, certificate, federated (for the sign-in log)
+	// CredentialID is the very credential verified (authn.ClaimCredential),
+	// "" for a managed identity token an attested agent asked for.
+	CredentialID string
+	ManagedKind  bool
 }
 
 // accessClaims are the claims Entra puts in app-only access tokens.
@@ -46,6 +49,8 @@ type accessClaims struct {
 	Uti      string `json:"uti"`
 	Ver      string `json:"ver"`
 	XmsMirid string `json:"xms_mirid,omitempty"`
+	// Cred is authn.ClaimCredential: Ward's own, read by Ward only.
+	Cred string `json:"xms_ward_cred,omitempty"`
 }
 
 // IssuerV1 and IssuerV2 are the two issuer forms of a tenant. Ward serves
@@ -82,7 +87,7 @@ func (s *Service) mint(p principal, resource string, lifetime time.Duration) (st
 	c := accessClaims{
 		Aud: resource, Iat: now.Unix(), Nbf: now.Unix(), Exp: exp.Unix(), Aio: randomID(24),
 		Idp: IssuerV1(s.publicURL, p.TenantID), Idtyp: "app", Oid: p.ObjectID, Sub: p.ObjectID,
-		Rh: randomID(18), Tid: p.TenantID, Uti: randomID(16),
+		Rh: randomID(18), Tid: p.TenantID, Uti: randomID(16), Cred: p.CredentialID,
 	}
 	opts := (&jose.SignerOptions{}).WithType("JWT")
 	if tokenVersion(resource) == 2 {

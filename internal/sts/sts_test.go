@@ -17,6 +17,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/clientsecret"
 	"github.com/ward-id/ward/internal/federation"
 	"github.com/ward-id/ward/internal/shellquote/shellquotetest"
@@ -195,10 +196,10 @@ func TestMatchFederatedHints(t *testing.T) {
 		{"https://i.example/x/", "system:serviceaccount:ns:app-sa", "x", CodeNoMatchingAudience, "expects audience 'api://AzureADTokenExchange'"},
 	}
 	for _, tc := range cases {
-		err := matchFederated(fics, tc.iss, tc.sub, []string{tc.aud})
+		matched, err := matchFederated(fics, tc.iss, tc.sub, []string{tc.aud})
 		if tc.code == 0 {
-			if err != nil {
-				t.Errorf("%+v: %v", tc, err)
+			if err != nil || matched.Subject != tc.sub {
+				t.Errorf("%+v: matched %+v, %v", tc, matched, err)
 			}
 			continue
 		}
@@ -210,7 +211,7 @@ func TestMatchFederatedHints(t *testing.T) {
 			t.Errorf("%s/%s/%s: public text %q carries the hint", tc.iss, tc.sub, tc.aud, err.Public)
 		}
 	}
-	if err := matchFederated(nil, "i", "s", []string{"a"}); code(err) != CodeNoMatchingFederation ||
+	if _, err := matchFederated(nil, "i", "s", []string{"a"}); code(err) != CodeNoMatchingFederation ||
 		err.Public != "No matching federated identity record found for presented assertion. Assertion Issuer: 'i'. Assertion Subject: 's'. Assertion Audience: 'a'. "+ficDocsLegacy {
 		t.Errorf("no credentials: %v / %q", err, err.Public)
 	}
@@ -337,5 +338,60 @@ func TestAbsentIdentityRemembered(t *testing.T) {
 	grant()
 	if n := e.store.Calls("GetIdentityByClientID"); n != 2 {
 		t.Fatalf("after Invalidate: %d identity reads, want 2", n)
+	}
+}
+
+// TestTokensNameTheirCredential checks that every token names the very
+// credential it was issued for (what a console session is bound to), and
+// that token reuse never hands a token named for one secret to a client
+// that presented another.
+func TestTokensNameTheirCredential(t *testing.T) {
+	e := newEnv(t, jose.RS256)
+	ctx := context.Background()
+	second, hint := clientsecret.Generate()
+	if err := e.store.AddClientSecret(ctx, clientsecret.New("k2", appID, "second", second, hint, e.now, e.now.Add(time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	credOf := func(t *testing.T, req TokenRequest) string {
+		t.Helper()
+		resp, err := e.svc.Token(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := jwt.ParseSigned(resp.AccessToken, []jose.SignatureAlgorithm{jose.RS256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, _ := e.svc.keys.Lookup(tok.Headers[0].KeyID)
+		var c map[string]any
+		if err := tok.Claims(k.Private.Public(), &c); err != nil {
+			t.Fatal(err)
+		}
+		s, _ := c[authn.ClaimCredential].(string)
+		return s
+	}
+	secretReq := func(secret string) TokenRequest {
+		return TokenRequest{Tenant: tenant, Form: url.Values{"grant_type": {"client_credentials"}, "client_id": {appID},
+			"client_secret": {secret}, "scope": {"https://management.azure.com/.default"}}}
+	}
+	cases := []struct {
+		name string
+		req  TokenRequest
+		want string
+	}{
+		{"first secret", secretReq(e.secret), authn.SecretCredential("k1")},
+		{"second secret, same principal and resource", secretReq(second), authn.SecretCredential("k2")},
+		{"first secret again", secretReq(e.secret), authn.SecretCredential("k1")},
+		{"federated", federatedRequest(e.assertion(t, jose.RS256)), authn.FederatedCredential("k8s", issuer, subject)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := credOf(t, tc.req); got != tc.want {
+				t.Errorf("%s = %q, want %q", authn.ClaimCredential, got, tc.want)
+			}
+		})
+	}
+	if kind, name, ok := authn.CredentialRef(authn.FederatedCredential("k8s", issuer, subject)); !ok || kind != authn.CredentialFederated || name != "k8s" {
+		t.Errorf("CredentialRef(federated) = %q %q %v", kind, name, ok)
 	}
 }

@@ -1,6 +1,7 @@
 package sts
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/clientsecret"
 	"github.com/ward-id/ward/internal/federation"
 	"github.com/ward-id/ward/internal/resourceid"
@@ -237,10 +239,11 @@ func (s *Service) token(ctx context.Context, req TokenRequest, rec *storage.Sign
 		}
 		rec.Credential, rec.PrincipalID = "federated", id.PrincipalID
 		rec.IdentityID = resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name)
-		if err := s.federated(ctx, fics, assertion, rec); err != nil {
+		cred, err := s.federated(ctx, fics, assertion, rec)
+		if err != nil {
 			return TokenResponse{}, err
 		}
-		p = principal{TenantID: tenant, AppID: id.ClientID, ObjectID: id.PrincipalID, MIResource: rec.IdentityID, AuthMethod: "2", ManagedKind: true}
+		p = principal{TenantID: tenant, AppID: id.ClientID, ObjectID: id.PrincipalID, MIResource: rec.IdentityID, AuthMethod: "2", ManagedKind: true, CredentialID: cred}
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return TokenResponse{}, err
 	} else {
@@ -253,14 +256,21 @@ func (s *Service) token(ctx context.Context, req TokenRequest, rec *storage.Sign
 		}
 		rec.PrincipalID = sp.ObjectID
 		p = principal{TenantID: tenant, AppID: sp.AppID, ObjectID: sp.ObjectID}
+		if sp.ManagedResourceID != "" {
+			// A managed identity has no credentials of its own (the
+			// directory refuses them); one stored before that rule
+			// does not sign it in either.
+			return TokenResponse{}, newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSecret,
+				"Application '%s' is the managed identity of '%s'; a managed identity signs in only through its resource's managed identity endpoint, not with a client secret or certificate.", sp.AppID, sp.ManagedResourceID)
+		}
 		if assertion != "" {
 			rec.Credential, p.AuthMethod = "certificate", "2"
-			if err := s.certificate(ctx, sp, assertion, tenant); err != nil {
+			if p.CredentialID, err = s.certificate(ctx, sp, assertion, tenant); err != nil {
 				return TokenResponse{}, err
 			}
 		} else {
 			rec.Credential, p.AuthMethod = "clientSecret", "1"
-			if err := s.secret(ctx, sp, secret); err != nil {
+			if p.CredentialID, err = s.secret(ctx, sp, secret); err != nil {
 				return TokenResponse{}, err
 			}
 		}
@@ -271,8 +281,9 @@ func (s *Service) token(ctx context.Context, req TokenRequest, rec *storage.Sign
 		life = s.miLife
 	}
 	// The credential is verified; a token minted earlier for the same
-	// principal, resource and kind of credential is handed out again.
-	rk := reuseKey{principal: p.ObjectID, resource: resource, credential: rec.Credential + "|" + rec.Issuer + "|" + rec.Subject, v1: req.V1,
+	// principal, resource and credential is handed out again (the very
+	// credential: the token names it, see authn.ClaimCredential).
+	rk := reuseKey{principal: p.ObjectID, resource: resource, credential: rec.Credential + "|" + rec.Issuer + "|" + rec.Subject + "|" + p.CredentialID, v1: req.V1,
 		kid: s.keys.Signing().ID}
 	now := s.now()
 	cached, ok := s.reuse.get(rk, now)
@@ -387,40 +398,42 @@ func (s *Service) Invalidate() {
 	s.reuse.clear()
 }
 
-func (s *Service) secret(ctx context.Context, sp storage.ServicePrincipal, secret string) error {
+// secret verifies a client secret and returns the credential it is (see
+// authn.ClaimCredential).
+func (s *Service) secret(ctx context.Context, sp storage.ServicePrincipal, secret string) (string, error) {
 	secrets, err := storage.All(func(p storage.Page) ([]storage.ClientSecret, string, error) {
 		return s.store.ListClientSecrets(ctx, sp.AppID, p)
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 	m, ok := clientsecret.Match(secrets, secret)
 	if !ok {
-		return newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSecret,
+		return "", newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSecret,
 			"Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", sp.AppID)
 	}
 	if !m.ExpiresAt.IsZero() && s.now().After(m.ExpiresAt) {
-		return newErr(http.StatusUnauthorized, errInvalidClient, CodeExpiredSecret,
+		return "", newErr(http.StatusUnauthorized, errInvalidClient, CodeExpiredSecret,
 			"The provided client secret keys for app '%s' are expired (secret '%s...' expired %s). Create a new secret with: %s", sp.AppID, m.Hint, m.ExpiresAt.Format(time.RFC3339),
 			shellquote.Join("ward", "ad", "sp", "credential", "reset", "--id", sp.AppID))
 	}
-	return nil
+	return authn.SecretCredential(m.KeyID), nil
 }
 
 // certificate verifies a certificate-signed client assertion (MSAL's
 // ClientCertificateCredential): x5t#S256 (standard or url base64) or x5t
 // names a registered certificate; iss = sub = client ID; aud = this
 // tenant's token endpoint; exp at most 10 minutes ahead.
-func (s *Service) certificate(ctx context.Context, sp storage.ServicePrincipal, raw, tenant string) error {
+func (s *Service) certificate(ctx context.Context, sp storage.ServicePrincipal, raw, tenant string) (string, error) {
 	a, err := federation.Parse(raw, s.certificateAlgorithm...)
 	if err != nil {
-		return assertionParseError(err)
+		return "", assertionParseError(err)
 	}
 	certs, err := storage.All(func(p storage.Page) ([]storage.Certificate, string, error) {
 		return s.store.ListCertificates(ctx, sp.AppID, p)
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 	thumb256, _ := a.Header["x5t#S256"].(string)
 	thumb1, _ := a.Header["x5t"].(string)
@@ -430,21 +443,21 @@ func (s *Service) certificate(ctx context.Context, sp storage.ServicePrincipal, 
 	}
 	cert, err := a.CertificateFor(ders)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if cert == nil {
-		return newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSignature,
+		return "", newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSignature,
 			"Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '%s%s'] App '%s' has %d registered certificate(s); register this one with: %s",
 			thumb256, thumb1, sp.AppID, len(certs), shellquote.Join("ward", "ad", "sp", "credential", "reset", "--id", sp.AppID, "--cert", "@cert.pem"))
 	}
 	if now := s.now(); now.After(cert.NotAfter) || now.Before(cert.NotBefore) {
-		return newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSignature, "The certificate used to sign the client assertion is outside its validity period (%s to %s).", cert.NotBefore.Format(time.RFC3339), cert.NotAfter.Format(time.RFC3339))
+		return "", newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSignature, "The certificate used to sign the client assertion is outside its validity period (%s to %s).", cert.NotBefore.Format(time.RFC3339), cert.NotAfter.Format(time.RFC3339))
 	}
 	if err := a.Verify(cert.PublicKey); err != nil {
-		return newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSignature, "Client assertion failed signature validation: %v.", err)
+		return "", newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSignature, "Client assertion failed signature validation: %v.", err)
 	}
 	if !strings.EqualFold(a.Claims.Issuer, sp.AppID) || !strings.EqualFold(a.Claims.Subject, sp.AppID) {
-		return newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidJWT, "Invalid JWT token: the client assertion's iss and sub must both be the client ID '%s' (got iss '%s', sub '%s').", sp.AppID, a.Claims.Issuer, a.Claims.Subject)
+		return "", newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidJWT, "Invalid JWT token: the client assertion's iss and sub must both be the client ID '%s' (got iss '%s', sub '%s').", sp.AppID, a.Claims.Issuer, a.Claims.Subject)
 	}
 	endpoints := []string{s.publicURL + "/" + tenant + "/oauth2/v2.0/token", s.publicURL + "/" + tenant + "/oauth2/token"}
 	okAud := false
@@ -454,12 +467,17 @@ func (s *Service) certificate(ctx context.Context, sp storage.ServicePrincipal, 
 		}
 	}
 	if !okAud {
-		return newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidJWT, "Invalid JWT token: the client assertion's audience %v is not this tenant's token endpoint '%s'.", []string(a.Claims.Audience), endpoints[0])
+		return "", newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidJWT, "Invalid JWT token: the client assertion's audience %v is not this tenant's token endpoint '%s'.", []string(a.Claims.Audience), endpoints[0])
 	}
 	if err := a.CheckTime(s.now(), assertionLeeway*time.Second, 10*time.Minute); err != nil {
-		return newErr(http.StatusUnauthorized, errInvalidClient, CodeAssertionTimeRange, "%v Certificate assertions may be valid for at most 10 minutes.", err)
+		return "", newErr(http.StatusUnauthorized, errInvalidClient, CodeAssertionTimeRange, "%v Certificate assertions may be valid for at most 10 minutes.", err)
 	}
-	return nil
+	for _, c := range certs {
+		if bytes.Equal(c.CertDER, cert.Raw) {
+			return authn.CertificateCredential(c.KeyID), nil
+		}
+	}
+	return "", nil
 }
 
 func assertionParseError(err error) *Error {
@@ -476,36 +494,37 @@ func assertionParseError(err error) *Error {
 // sign-in log always, and to the caller only when the assertion is a valid
 // token of an issuer the identity trusts: knowing a client ID is not
 // enough to learn the identity's issuers and subjects.
-func (s *Service) federated(ctx context.Context, fics []storage.FederatedCredential, raw string, rec *storage.SignIn) error {
+func (s *Service) federated(ctx context.Context, fics []storage.FederatedCredential, raw string, rec *storage.SignIn) (string, error) {
 	defer trace.StartRegion(ctx, "check client assertion").End()
 	a, verifiedWith, err := s.verified.Parse(raw, s.now(), s.federatedAlgorithms...)
 	if err != nil {
-		return assertionParseError(err)
+		return "", assertionParseError(err)
 	}
 	// The sign-in log keeps the claims as the assertion states them, signed
 	// or not (they explain a refusal); Verified says whether a trusted
 	// issuer's key vouched for them, and only then may a fix trust them.
 	iss, sub := a.Claims.Issuer, a.Claims.Subject
 	rec.Issuer, rec.Subject = iss, sub
-	if miss := matchFederated(fics, iss, sub, a.Claims.Audience); miss != nil {
+	matched, miss := matchFederated(fics, iss, sub, a.Claims.Audience)
+	if miss != nil {
 		if s.provesTrustedIssuer(ctx, fics, a) {
 			miss.Public = ""
 			rec.Verified = true
 		}
-		return miss
+		return "", miss
 	}
 	if err := a.CheckTime(s.now(), assertionLeeway*time.Second, 0); err != nil {
-		return newErr(http.StatusUnauthorized, errInvalidClient, CodeAssertionTimeRange, "%v", err)
+		return "", newErr(http.StatusUnauthorized, errInvalidClient, CodeAssertionTimeRange, "%v", err)
 	}
 	key, err := s.issuers.Key(ctx, iss, a.KeyID)
 	if err != nil {
-		return issuerKeyError(err, iss, a.KeyID)
+		return "", issuerKeyError(err, iss, a.KeyID)
 	}
 	if err := s.verified.Verify(a, key, verifiedWith); err != nil {
-		return newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSignature, "Client assertion failed signature validation: %v.", err)
+		return "", newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSignature, "Client assertion failed signature validation: %v.", err)
 	}
 	rec.Verified = true
-	return nil
+	return authn.FederatedCredential(matched.Name, matched.Issuer, matched.Subject), nil
 }
 
 // provesTrustedIssuer reports whether a is a currently valid token of an
@@ -550,12 +569,12 @@ const (
 	ficDocsLegacy = "https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation"
 )
 
-// matchFederated finds a credential equal to (iss, sub, one of aud). On a
+// matchFederated finds the credential equal to (iss, sub, one of aud). On a
 // miss it returns Entra's error as Entra words it (Public) and, in Message,
 // that text followed by the first claim that does not match and what the
 // identity would accept, only from this identity's own credentials. The
 // caller decides whether Public hides the explanation.
-func matchFederated(fics []storage.FederatedCredential, iss, sub string, aud []string) *Error {
+func matchFederated(fics []storage.FederatedCredential, iss, sub string, aud []string) (storage.FederatedCredential, *Error) {
 	var sameIss, sameIssSub []storage.FederatedCredential
 	for _, f := range fics {
 		if f.Issuer != iss {
@@ -568,7 +587,7 @@ func matchFederated(fics []storage.FederatedCredential, iss, sub string, aud []s
 		sameIssSub = append(sameIssSub, f)
 		for _, a := range aud {
 			if slices.Contains(f.Audiences, a) {
-				return nil
+				return f, nil
 			}
 		}
 	}
@@ -579,15 +598,15 @@ func matchFederated(fics []storage.FederatedCredential, iss, sub string, aud []s
 	}
 	switch {
 	case len(fics) == 0:
-		return miss(CodeNoMatchingFederation,
+		return storage.FederatedCredential{}, miss(CodeNoMatchingFederation,
 			fmt.Sprintf("No matching federated identity record found for presented assertion. Assertion Issuer: '%s'. Assertion Subject: '%s'. Assertion Audience: '%s'. %s", iss, sub, strings.Join(aud, ","), ficDocsLegacy),
 			"Ward: the managed identity has no federated identity credentials: create one with 'ward identity federated-credential create'.")
 	case len(sameIss) == 0:
-		return miss(CodeNoMatchingIssuer,
+		return storage.FederatedCredential{}, miss(CodeNoMatchingIssuer,
 			fmt.Sprintf("No matching federated identity record found for presented assertion issuer '%s'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. %s", iss, ficDocs),
 			nearestIssuer(fics, iss))
 	case len(sameIssSub) == 0:
-		return miss(CodeNoMatchingSubject,
+		return storage.FederatedCredential{}, miss(CodeNoMatchingSubject,
 			fmt.Sprintf("No matching federated identity record found for presented assertion subject '%s'. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. %s", sub, ficDocs),
 			subjectsFor(sameIss, sub))
 	}
@@ -595,7 +614,7 @@ func matchFederated(fics []storage.FederatedCredential, iss, sub string, aud []s
 	for _, f := range sameIssSub {
 		want = append(want, f.Audiences...)
 	}
-	return miss(CodeNoMatchingAudience,
+	return storage.FederatedCredential{}, miss(CodeNoMatchingAudience,
 		fmt.Sprintf("No matching federated identity record found for presented assertion audience '%s'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. %s", strings.Join(aud, ","), ficDocs),
 		fmt.Sprintf("Ward: the identity's credential for this issuer and subject expects audience '%s'; request the token with that audience.", strings.Join(want, "', '")))
 }

@@ -94,7 +94,7 @@ func TestKubeAPIServerKeys(t *testing.T) {
 			t.Fatalf("apiserver-signed token: %v", err)
 		}
 		// The export is in the activity log.
-		if out := mustCLI(t, w, "monitor", "activity-log", "list", "--offset", "1h", "--query", "[].operation", "-o", "tsv"); !strings.Contains(out, "getServiceAccountSigningKey") {
+		if out := mustCLI(t, w, "monitor", "activity-log", "list", "--offset", "1h", "--query", "[].operationName.value", "-o", "tsv"); !strings.Contains(out, "getServiceAccountSigningKey") {
 			t.Fatalf("signing key export not audited:\n%s", out)
 		}
 	})

@@ -319,6 +319,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{key: "DELETE /{scope...}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionId}", path: rg + "/providers/Microsoft.Authorization/roleDefinitions/" + customRole + av("2022-04-01"), want: 200},
 		{key: "POST /{scope...}/providers/Microsoft.Authorization/checkAccess", path: sub + "/providers/Microsoft.Authorization/checkAccess" + av("2022-04-01"), noRole: 200, want: 200},
 
+		{key: "GET /subscriptions/{subscriptionId}/providers", path: sub + "/providers" + av("2021-04-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/providers/{resourceProviderNamespace}", path: sub + "/providers/Microsoft.ContainerService" + av("2021-04-01"), want: 200},
+		{key: "POST /subscriptions/{subscriptionId}/providers/{resourceProviderNamespace}/register", path: sub + "/providers/Microsoft.ContainerService/register" + av("2021-04-01"), want: 200},
+		{key: "POST /subscriptions/{subscriptionId}/providers/{resourceProviderNamespace}/unregister", path: sub + "/providers/Microsoft.ContainerService/unregister" + av("2021-04-01"), want: 409},
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.Features/features", path: sub + "/providers/Microsoft.Features/features" + av("2021-07-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.Features/providers/{featureNamespace}/features", path: sub + "/providers/Microsoft.Features/providers/Microsoft.ContainerService/features" + av("2021-07-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.Features/providers/{featureNamespace}/features/{featureName}", path: sub + "/providers/Microsoft.Features/providers/Microsoft.ContainerService/features/EnableWorkloadIdentityPreview" + av("2021-07-01"), want: 200},
+		{key: "POST /subscriptions/{subscriptionId}/providers/Microsoft.Features/providers/{featureNamespace}/features/{featureName}/register", path: sub + "/providers/Microsoft.Features/providers/Microsoft.ContainerService/features/EnableWorkloadIdentityPreview/register" + av("2021-07-01"), want: 200},
+		{key: "POST /subscriptions/{subscriptionId}/providers/Microsoft.Features/providers/{featureNamespace}/features/{featureName}/unregister", path: sub + "/providers/Microsoft.Features/providers/Microsoft.ContainerService/features/EnableWorkloadIdentityPreview/unregister" + av("2021-07-01"), want: 409},
+
 		{key: "GET /v1.0/servicePrincipals", path: "/v1.0/servicePrincipals", audience: graph, noRole: 200, want: 200, checkNoRoles: func(t *testing.T, b map[string]any) {
 			if v := b["value"].([]any); len(v) != 1 || v[0].(map[string]any)["appId"] != noroles.AppID {
 				t.Errorf("a principal with no role lists %d principals, want only itself: %v", len(v), v)
@@ -335,6 +345,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{key: "POST /v1.0/servicePrincipals(appId='{id}')/removePassword", path: "/v1.0/servicePrincipals(appId='" + target.AppID + "')/removePassword", audience: graph, body: `{"keyId":"` + keyIDs[1] + `"}`, noRole: 404, want: 204},
 		{key: "DELETE /v1.0/servicePrincipals/{id}", path: "/v1.0/servicePrincipals/" + del1.ObjectID, audience: graph, noRole: 404, want: 204},
 		{key: "DELETE /v1.0/servicePrincipals(appId='{id}')", path: "/v1.0/servicePrincipals(appId='" + del2.AppID + "')", audience: graph, noRole: 404, want: 204},
+		{key: "POST /v1.0/directoryObjects/getByIds", path: "/v1.0/directoryObjects/getByIds", audience: graph, body: `{"ids":["` + target.ObjectID + `"],"types":["servicePrincipal"]}`, noRole: 200, want: 200,
+			checkNoRoles: func(t *testing.T, b map[string]any) {
+				if v := b["value"].([]any); len(v) != 0 {
+					t.Errorf("a principal with no role resolves %d objects it may not read: %v", len(v), v)
+				}
+			}},
 		{key: "GET /v1.0/auditLogs/signIns", path: "/v1.0/auditLogs/signIns", audience: graph, want: 200},
 		{key: "POST /ward/v1/keys/rotate", path: "/ward/v1/keys/rotate", audience: graph, want: 200},
 

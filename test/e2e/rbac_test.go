@@ -167,11 +167,11 @@ func TestRBACWithArmAuthorization(t *testing.T) {
 	}
 
 	// The activity log has every write, refused ones included, with the caller.
-	failed := mustCLI(t, w, "monitor", "activity-log", "list", "--offset", "1h", "--query", "[?status=='Failed' && caller=='"+sp.AppID+"'].operation", "-o", "tsv")
+	failed := mustCLI(t, w, "monitor", "activity-log", "list", "--offset", "1h", "--query", "[?status.value=='Failed' && caller=='"+sp.AppID+"'].operationName.value", "-o", "tsv")
 	if !strings.Contains(failed, "Microsoft.ManagedIdentity/userAssignedIdentities/write") || !strings.Contains(failed, "Microsoft.Authorization/roleAssignments/write") {
 		t.Fatalf("failed writes in the activity log:\n%s", failed)
 	}
-	ok := mustCLI(t, w, "monitor", "activity-log", "list", "--offset", "1h", "--query", "[?status=='Succeeded' && caller=='"+w.admin.ClientID+"'].operation", "-o", "tsv")
+	ok := mustCLI(t, w, "monitor", "activity-log", "list", "--offset", "1h", "--query", "[?status.value=='Succeeded' && caller=='"+w.admin.ClientID+"'].operationName.value", "-o", "tsv")
 	if !strings.Contains(ok, "Microsoft.Authorization/roleAssignments/write") || !strings.Contains(ok, "Microsoft.Authorization/roleAssignments/delete") {
 		t.Fatalf("admin writes in the activity log:\n%s", ok)
 	}

@@ -60,18 +60,14 @@ func (s *DB) ListSubscriptions(ctx context.Context, p storage.Page) ([]storage.S
 
 // CreateServicePrincipal stores a service principal.
 func (s *DB) CreateServicePrincipal(ctx context.Context, sp storage.ServicePrincipal) error {
-	_, err := s.exec(ctx, `INSERT INTO service_principals (object_id, app_id, tenant_id, display_name, created_at) VALUES (?, ?, ?, ?, ?)`,
-		resourceid.Key(sp.ObjectID), resourceid.Key(sp.AppID), resourceid.Key(sp.TenantID), sp.DisplayName, micros(sp.CreatedAt))
+	_, err := s.exec(ctx, `INSERT INTO service_principals (object_id, app_id, tenant_id, display_name, created_at, managed_resource_id) VALUES (?, ?, ?, ?, ?, ?)`,
+		resourceid.Key(sp.ObjectID), resourceid.Key(sp.AppID), resourceid.Key(sp.TenantID), sp.DisplayName, micros(sp.CreatedAt), sp.ManagedResourceID)
 	return err
 }
 
 // GetServicePrincipalByAppID reads a service principal by client ID.
 func (s *DB) GetServicePrincipalByAppID(ctx context.Context, appID string) (storage.ServicePrincipal, error) {
-	var sp storage.ServicePrincipal
-	var created int64
-	err := s.queryRow(ctx, `SELECT object_id, app_id, tenant_id, display_name, created_at FROM service_principals WHERE app_id = ?`,
-		resourceid.Key(appID)).Scan(&sp.ObjectID, &sp.AppID, &sp.TenantID, &sp.DisplayName, &created)
-	sp.CreatedAt = fromMicros(created)
+	sp, err := scanSP(s.queryRow(ctx, `SELECT `+spCols+` FROM service_principals WHERE app_id = ?`, resourceid.Key(appID)))
 	return sp, s.classify(err)
 }
 

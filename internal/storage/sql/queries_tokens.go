@@ -12,12 +12,12 @@ import (
 
 type scanner = interface{ Scan(...any) error }
 
-const spCols = `object_id, app_id, tenant_id, display_name, created_at`
+const spCols = `object_id, app_id, tenant_id, display_name, created_at, managed_resource_id`
 
 func scanSP(sc scanner) (storage.ServicePrincipal, error) {
 	var sp storage.ServicePrincipal
 	var created int64
-	err := sc.Scan(&sp.ObjectID, &sp.AppID, &sp.TenantID, &sp.DisplayName, &created)
+	err := sc.Scan(&sp.ObjectID, &sp.AppID, &sp.TenantID, &sp.DisplayName, &created, &sp.ManagedResourceID)
 	sp.CreatedAt = fromMicros(created)
 	return sp, err
 }

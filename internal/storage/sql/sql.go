@@ -218,7 +218,11 @@ func (s *DB) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		_ = tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	storage.NoteWrite(ctx)
+	return nil
 }
 
 // classify maps driver errors onto storage sentinels; sentinels pass through.
@@ -241,6 +245,9 @@ func (s *DB) classify(err error) error {
 
 func (s *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	r, err := s.db.ExecContext(ctx, s.fl.rebind(q), args...)
+	if err == nil {
+		storage.NoteWrite(ctx)
+	}
 	return r, s.classify(err)
 }
 

@@ -24,7 +24,9 @@ func testMachines(t *testing.T, s storage.Storage) {
 	// Every field of the spec set, so that the round trip through the spec
 	// column shows none is lost.
 	spec := storage.MachineSpec{IdentityType: "SystemAssigned, UserAssigned", SystemPrincipalID: uuid.NewString(), SystemAppID: uuid.NewString(),
-		UserAssigned:  []string{"/subscriptions/" + subID + "/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/app"},
+		UserAssigned: []string{"/subscriptions/" + subID + "/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/app"},
+		Bindings: map[string]storage.Binding{"/subscriptions/" + subID + "/resourcegroups/rg/providers/microsoft.managedidentity/userassignedidentities/app": {
+			PrincipalID: uuid.NewString(), ClientID: uuid.NewString()}},
 		JoinTokenHash: "once", JoinTokenExpires: now.Add(time.Hour), AgentCertificate: []byte{0x30, 0x82}, AgentThumbprint: "thumb", JoinedAt: now}
 	m := storage.Machine{ID: uuid.NewString(), SubscriptionID: subID, ResourceGroup: "rg", Name: "m1", Location: "westeurope",
 		Tags: map[string]string{"env": "lab"}, Spec: spec, CreatedAt: now, UpdatedAt: now}

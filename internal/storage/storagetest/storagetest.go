@@ -155,6 +155,21 @@ func testServicePrincipals(t *testing.T, s storage.Storage) {
 	if got.ObjectID != sp.ObjectID || got.DisplayName != "admin" {
 		t.Fatalf("sp = %+v, want %+v", got, sp)
 	}
+	// A managed identity's principal keeps the resource it stands for, by
+	// client ID and by object ID.
+	mi := storage.ServicePrincipal{ObjectID: uuid.NewString(), AppID: uuid.NewString(), TenantID: tenantID, DisplayName: "vm1", CreatedAt: now,
+		ManagedResourceID: "/subscriptions/" + subID + "/resourceGroups/rg/providers/Microsoft.HybridCompute/machines/vm1"}
+	must(t, s.CreateServicePrincipal(ctx, mi))
+	byApp, err := s.GetServicePrincipalByAppID(ctx, mi.AppID)
+	must(t, err)
+	byObj, err := s.GetServicePrincipal(ctx, mi.ObjectID)
+	must(t, err)
+	if byApp.ManagedResourceID != mi.ManagedResourceID || byObj.ManagedResourceID != mi.ManagedResourceID {
+		t.Fatalf("managed principal = %+v / %+v, want ManagedResourceID %q", byApp, byObj, mi.ManagedResourceID)
+	}
+	if got.ManagedResourceID != "" {
+		t.Fatalf("application principal has ManagedResourceID %q", got.ManagedResourceID)
+	}
 	exp := now.Add(24 * time.Hour)
 	sec := storage.ClientSecret{KeyID: uuid.NewString(), AppID: sp.AppID, Hint: "abc", DisplayName: "rbac", Salt: []byte{1, 2, 3}, Hash: []byte{4, 5, 6, 255}, ExpiresAt: exp, CreatedAt: now}
 	must(t, s.AddClientSecret(ctx, sec))
@@ -772,7 +787,10 @@ func testClusters(t *testing.T, s storage.Storage) {
 		t.Fatal("not created")
 	}
 	c2 := c
-	c2.ID, c2.Spec, c2.Name = uuid.NewString(), storage.ClusterSpec{DNSPrefix: "a2", NodePools: map[string]storage.NodePool{"gpu": {UserAssigned: []string{"/x"}}}}, "AKS1"
+	// The principals recorded at attach time survive the round trip.
+	b1, b2, b3 := storage.Binding{PrincipalID: "p1", ClientID: "c1"}, storage.Binding{PrincipalID: "p2", ClientID: "c2"}, storage.Binding{PrincipalID: "p3", ClientID: "c3"}
+	c2.ID, c2.Spec, c2.Name = uuid.NewString(), storage.ClusterSpec{DNSPrefix: "a2", KubeletIdentity: "/k", KubeletBinding: &b1, ControlPlaneIdentity: "/cp", ControlPlaneBinding: &b2,
+		NodePools: map[string]storage.NodePool{"gpu": {UserAssigned: []string{"/x"}, Bindings: map[string]storage.Binding{"/x": b3}}}}, "AKS1"
 	if created, err = s.PutCluster(ctx, c2); err != nil || created {
 		t.Fatalf("update: %v %v", created, err)
 	}
@@ -780,6 +798,10 @@ func testClusters(t *testing.T, s storage.Storage) {
 	must(t, err)
 	if got.Spec.DNSPrefix != "a2" || len(got.Spec.NodePools["gpu"].UserAssigned) != 1 || got.Name != "aks1" || !strings.EqualFold(got.ID, c.ID) {
 		t.Fatalf("cluster = %+v (the ID must not change on update)", got)
+	}
+	if got.Spec.KubeletBinding == nil || *got.Spec.KubeletBinding != b1 || got.Spec.ControlPlaneBinding == nil || *got.Spec.ControlPlaneBinding != b2 ||
+		got.Spec.NodePools["gpu"].Bindings["/x"] != b3 {
+		t.Fatalf("cluster bindings = %+v %+v %+v, want %+v %+v %+v", got.Spec.KubeletBinding, got.Spec.ControlPlaneBinding, got.Spec.NodePools["gpu"].Bindings, b1, b2, b3)
 	}
 	list, err := listAll(t, func(p storage.Page) ([]storage.Cluster, string, error) { return s.ListClusters(ctx, subID, "RG", p) })
 	must(t, err)
