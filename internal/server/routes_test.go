@@ -24,7 +24,7 @@ func routesDoc(mux *router.Mux) string {
 	b.WriteString("the test fails when this page and the table differ. Literal segments match in any case;\n")
 	b.WriteString("`{name...}` is a scope of zero or more segments; `vault:` routes serve vault host names.\n\n")
 	b.WriteString("The router enforces every rule before the route's handler runs: it authenticates the caller with the\n")
-	b.WriteString("route's protocol's authenticator (the second column) and checks an action with the one authorizer, the\n")
+	b.WriteString("route's protocol's authenticator (the \"authenticated by\" column) and checks an action with the one authorizer, the\n")
 	b.WriteString("RBAC index every plane shares; a refusal is answered in the protocol's own envelope. Where the rule\n")
 	b.WriteString("says \"the handler\", the handler decides per object after that.\n\n")
 	b.WriteString("| method | path | authenticated by | who may call it |\n|---|---|---|---|\n")
