@@ -210,7 +210,7 @@ func (h *Handler) authenticator() router.Authenticator {
 			h.record(q, router.Status(w))
 		},
 		Scope: func(r *http.Request, _ router.Params) (string, error) { return parseRequest(nil, r).scope, nil },
-		Where: "the scope the path names (the resource, its group or subscription)",
+		Where: "the scope the path names (the resource ID without a trailing collection; the {scope} of a Microsoft.Authorization path)",
 	}
 }
 
