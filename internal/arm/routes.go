@@ -28,6 +28,7 @@ const (
 // (types.go), then the activity log, role objects and cloud metadata. Paths outside the table get ARM's 404
 // from the fallback without reaching a handler.
 func (h *Handler) Mount(mux *router.Mux) {
+	mux.Authenticate(armProtocol.Name, h.authenticator())
 	add := func(method, pattern string, a router.Access, fn func(*request) error) {
 		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: h.endpoint(fn), Protocol: armProtocol, MaxBody: MaxBodyBytes})
 	}

@@ -103,6 +103,10 @@ type Config struct {
 	// BlobMaxPutBytes caps one Put Blob or Put Block body and BlobMaxBytes a
 	// committed blob (0: the blob package's defaults, 256 MiB and 16 GiB).
 	BlobMaxPutBytes, BlobMaxBytes int64
+	// RouteHook, when set, wraps each route's handler inside the router's
+	// check (router.Mux.Inner): it runs only for requests whose declared
+	// rule passed. Tests use it to see which handlers a request reached.
+	RouteHook func(router.Route, http.Handler) http.Handler
 	// Store, if set, is used instead of opening Storage/DSN; the caller
 	// closes it. Tests pass a store with injected faults (wardtest).
 	Store storage.Storage
@@ -320,7 +324,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	registryH := &registry.Handler{Svc: registries, Tokens: regTokens, Access: access, TenantID: admin.TenantID, Registry: regV2, Log: log,
 		Verifier: &authn.JWT{Keys: keys, Issuers: tokenIssuers, Now: time.Now, Audiences: append(append([]string{}, self...), audience.RegistryAliases()...)}}
 	vaultH := &vault.Handler{
-		Svc: vaults, Access: access, Authority: publicURL + "/" + admin.TenantID, Log: log,
+		Svc: vaults, Authority: publicURL + "/" + admin.TenantID, Log: log,
 		Auth: &authn.JWT{Keys: keys, Issuers: tokenIssuers, Now: time.Now,
 			Audiences: append([]string{vaults.Hosts.Resource(), vaults.Hosts.Resource() + "/"}, audience.VaultAliases()...)},
 	}
@@ -387,6 +391,10 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// call it; anything else is a 404 before any handler runs.
 	mux := router.New()
 	mux.Wrap = met.instrument
+	// One authorizer decides every route's declared action; each part
+	// registers its protocol's authenticator when it mounts.
+	mux.Authorizer = access
+	mux.Inner = cfg.RouteHook
 	// The mux writes the access log, sets each protocol's request IDs, caps
 	// every body and its read time (router.DefaultMaxBody and
 	// DefaultReadTimeout; a route may declare a smaller cap) and recovers
@@ -407,7 +415,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Handler: met.handler()})
 	armH.Mount(mux)
 	dirH.Mount(mux)
-	(&rotation.Handler{Keys: keys, Access: access, Log: log, Base: publicURL,
+	(&rotation.Handler{Keys: keys, Log: log, Base: publicURL,
 		Auth: &authn.JWT{Keys: keys, Issuers: tokenIssuers, Audiences: append(self, audience.GraphAliases()...), Now: time.Now}}).Mount(mux)
 	console.New(console.Config{Store: store, Access: access, Identities: identities, Clusters: clusterSvc, PublicURL: publicURL, Logger: log,
 		Auth: &authn.JWT{Keys: keys, Issuers: tokenIssuers, Audiences: append(self, audience.ManagementAliases()...), Now: time.Now}}).Mount(mux)

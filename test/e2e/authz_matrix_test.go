@@ -120,9 +120,20 @@ func (w *ward) graphToken(t *testing.T) string {
 // grantExactly gives p a custom role holding only actions, at scope.
 func (w *ward) grantExactly(t *testing.T, p principal, scope string, actions ...string) {
 	t.Helper()
+	w.grantRole(t, p, scope, "actions", actions)
+}
+
+// grantExactlyData gives p a role holding exactly dataActions at scope.
+func (w *ward) grantExactlyData(t *testing.T, p principal, scope string, dataActions ...string) {
+	t.Helper()
+	w.grantRole(t, p, scope, "dataActions", dataActions)
+}
+
+func (w *ward) grantRole(t *testing.T, p principal, scope, kind string, actions []string) {
+	t.Helper()
 	roleID := uuid.NewString()
 	acts, _ := json.Marshal(actions)
-	body := `{"properties":{"roleName":"only ` + roleID + `","assignableScopes":["/"],"permissions":[{"actions":` + string(acts) + `}]}}`
+	body := `{"properties":{"roleName":"only ` + roleID + `","assignableScopes":["/"],"permissions":[{"` + kind + `":` + string(acts) + `}]}}`
 	if status, out, _ := w.request("PUT", "/providers/Microsoft.Authorization/roleDefinitions/"+roleID+"?api-version=2022-04-01", body); status != 201 {
 		t.Fatalf("role %v: %d %v", actions, status, out)
 	}
@@ -301,8 +312,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 		// The agent API takes no Ward token: a join token or the agent's
 		// attestation, and without either it refuses.
 		{key: "POST /ward/v1/agent/join", path: "/ward/v1/agent/join", body: `{"joinToken":"wj1.nonsense","certificate":""}`, want: 401},
-		{key: "POST /ward/v1/agent/token", path: "/ward/v1/agent/token", body: `{"resource":"https://management.azure.com/"}`, want: 401},
-		{key: "GET /ward/v1/agent/state", path: "/ward/v1/agent/state", want: 401},
+		// Token and state are authenticated by the agent's attestation, which
+		// no Ward bearer token is (not the admin's either): the attested
+		// flows are TestAgent*'s.
+		{key: "POST /ward/v1/agent/token", path: "/ward/v1/agent/token", body: `{"resource":"https://management.azure.com/"}`, noRole: 401, want: 401},
+		{key: "GET /ward/v1/agent/state", path: "/ward/v1/agent/state", noRole: 401, want: 401},
 		{key: "GET /oidc/{tenant}/{cluster}/openid/v1/jwks", path: issuerPath + "openid/v1/jwks", want: 200},
 
 		{key: "GET /subscriptions", path: "/subscriptions" + av("2022-12-01"), noRole: 200, want: 200, checkNoRoles: func(t *testing.T, b map[string]any) {
@@ -577,7 +591,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 						// The target holds Reader at the subscription.
 						actions = append(actions, "Microsoft.Authorization/roleAssignments/write")
 					}
-					w.grantExactly(t, p, "/", actions...)
+					if rt.Access.Data {
+						w.grantExactlyData(t, p, "/", actions...)
+					} else {
+						w.grantExactly(t, p, "/", actions...)
+					}
 					exact[rt.Access.Action] = p
 				}
 				caller = p
