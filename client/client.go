@@ -22,7 +22,11 @@ func itoa(n int) string { return strconv.Itoa(n) }
 const (
 	APIVersionResources = "2021-04-01"
 	APIVersionMSI       = "2024-11-30"
-	APIVersionSubs      = "2022-12-01"
+	// APIVersionMSIFlexible is the first api-version of federated
+	// credentials with claimsMatchingExpression; the client sends it only
+	// for a credential that has one.
+	APIVersionMSIFlexible = "2025-01-31-preview"
+	APIVersionSubs        = "2022-12-01"
 )
 
 // TokenSource supplies bearer tokens for management calls.

@@ -53,11 +53,21 @@ type FederatedCredential struct {
 	Properties FederatedCredentialProperties `json:"properties"`
 }
 
-// FederatedCredentialProperties are the matched claims.
+// FederatedCredentialProperties are the matched claims: the issuer, the
+// audience and either the subject or, for a flexible credential, a claims
+// matching expression (the subject is then empty).
 type FederatedCredentialProperties struct {
-	Issuer    string   `json:"issuer"`
-	Subject   string   `json:"subject"`
-	Audiences []string `json:"audiences"`
+	Issuer                   string                    `json:"issuer"`
+	Subject                  string                    `json:"subject,omitempty"`
+	Audiences                []string                  `json:"audiences"`
+	ClaimsMatchingExpression *ClaimsMatchingExpression `json:"claimsMatchingExpression,omitempty"`
+}
+
+// ClaimsMatchingExpression is a flexible credential's expression, e.g.
+// claims['sub'] matches 'system:serviceaccount:team-*:*' (languageVersion 1).
+type ClaimsMatchingExpression struct {
+	Value           string `json:"value"`
+	LanguageVersion int    `json:"languageVersion"`
 }
 
 func esc(s string) string { return url.PathEscape(s) }
@@ -145,7 +155,11 @@ func (c *Client) DeleteIdentity(ctx context.Context, sub, rg, name string) (bool
 // CreateOrUpdateFederatedCredential writes a federated identity credential.
 func (c *Client) CreateOrUpdateFederatedCredential(ctx context.Context, sub, rg, identity, name string, p FederatedCredentialProperties) (FederatedCredential, bool, error) {
 	var out FederatedCredential
-	status, err := c.do(ctx, http.MethodPut, identityPath(sub, rg, identity)+"/federatedIdentityCredentials/"+esc(name), APIVersionMSI,
+	version := APIVersionMSI
+	if p.ClaimsMatchingExpression != nil {
+		version = APIVersionMSIFlexible
+	}
+	status, err := c.do(ctx, http.MethodPut, identityPath(sub, rg, identity)+"/federatedIdentityCredentials/"+esc(name), version,
 		FederatedCredential{Properties: p}, &out)
 	return out, status == http.StatusCreated, err
 }

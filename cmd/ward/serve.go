@@ -10,8 +10,10 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/internal/cli"
+	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/server"
 	"github.com/ward-id/ward/internal/sts"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 func serveCmd() *cobra.Command {
@@ -39,6 +41,8 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&cfg.PublicURL, "public-url", "", "base URL clients use, put in documents and issuer URLs (default https://<addr>)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&cfg.KEKFile, "kek-file", "", "key-encryption key for signing keys at rest (default <data>/kek; env WARD_KEK overrides)")
+	f.StringVar(&cfg.RegistryDir, "registry-dir", "", "where the in-process container registries keep images (default <data>/registries)")
+	f.StringVar(&cfg.RegistryUpstream, "registry-upstream", "", "serve registries' /v2/ from this registry (a CNCF distribution run with 'ward acr show-config') instead of in-process")
 	f.StringVar(&cfg.IssuerCAFile, "issuer-ca-file", "", "PEM file of extra CAs trusted when fetching external issuers' keys")
 	f.BoolVar(&cfg.AllowLoopbackIssuers, "allow-loopback-issuers", false, "fetch external issuers' keys from loopback addresses (127.0.0.0/8, ::1, localhost): tests and local development only")
 	f.StringVar(&cfg.SigningAlg, "signing-alg", "RS256", "token signing algorithm: RS256 or ES256 (starting with another one than the current key's rotates to a new key; the old one stays published)")
@@ -46,13 +50,32 @@ func serveCmd() *cobra.Command {
 	f.DurationVar(&cfg.AppTokenLifetime, "app-token-lifetime", time.Hour, "lifetime of service principal tokens")
 	f.DurationVar(&cfg.LogRetention, "log-retention", 30*24*time.Hour, "how long the sign-in and activity logs keep records (deleted hourly); 0 keeps them forever")
 	f.DurationVar(&cfg.TraceSlow, "trace-slow", 0, "keep the last seconds of Go's execution trace in memory and write it to <data>/traces when a request takes at least this long (e.g. 50ms; read it with go tool trace); 0 is off")
+	f.StringVar(&cfg.BlobDir, "blob-dir", "", "directory of blob contents, content-addressed (default <data>/blobs; replicas share it)")
+	var maxPut, maxBlob string
+	f.StringVar(&maxPut, "blob-max-put-size", "256Mi", "largest single Put Blob or Put Block body (bytes, or with Ki, Mi, Gi)")
+	f.StringVar(&maxBlob, "blob-max-size", "16Gi", "largest committed blob (bytes, or with Ki, Mi, Gi)")
 	var noReuse bool
 	f.DurationVar(&cfg.TokenReuseMaxAge, "token-reuse-max-age", sts.DefaultTokenReuseMaxAge, "hand out a token minted for the same principal, resource and credential again while it is younger than this and than half its lifetime (the credential is verified every time)")
 	f.BoolVar(&noReuse, "no-token-reuse", false, "mint a new token for every request")
-	cmd.PreRun = func(*cobra.Command, []string) {
+	f.IntVar(&cfg.MaxFederatedCredentials, "max-federated-credentials", msi.MaxFederatedCredentials, "federated identity credentials allowed per identity (Entra's cap is 20). Exact credentials and expressions whose subject starts or ends with literal text are looked up by map (1,000 cost as much as one); an expression with wildcards at both ends is evaluated on every exchange of its issuer (about 0.2 µs each); see docs/flexible-federated-credentials.md")
+	cmd.PreRunE = func(*cobra.Command, []string) error {
 		if noReuse {
 			cfg.TokenReuseMaxAge = -1
 		}
+		if cfg.MaxFederatedCredentials < 1 {
+			return fmt.Errorf("--max-federated-credentials %d: at least 1 is needed (Entra's cap is %d)", cfg.MaxFederatedCredentials, msi.MaxFederatedCredentials)
+		}
+		for _, q := range []struct {
+			flag, v string
+			dst     *int64
+		}{{"--blob-max-put-size", maxPut, &cfg.BlobMaxPutBytes}, {"--blob-max-size", maxBlob, &cfg.BlobMaxBytes}} {
+			n, err := resource.ParseQuantity(q.v)
+			if err != nil || n.Sign() <= 0 {
+				return fmt.Errorf("%s %q: give a positive size such as 256Mi", q.flag, q.v)
+			}
+			*q.dst = n.Value()
+		}
+		return nil
 	}
 	return cmd
 }

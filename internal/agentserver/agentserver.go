@@ -38,16 +38,57 @@ type Handler struct {
 	Log       *slog.Logger
 }
 
-// Mount puts the agent API on mux. The routes are public in the router's
-// sense: they take no Ward bearer token; each authenticates its caller
-// itself (the join token, or the agent's attestation).
+// Mount puts the agent API on mux. Its routes take no Ward bearer token:
+// joining is public in the router's sense (the one-time join token in the
+// body authenticates it), and the other routes are authenticated by the
+// agent's attestation (authenticator) before their handler runs.
 func (h *Handler) Mount(mux *router.Mux) {
-	attested := router.Public("the agent's attestation authenticates it (a JWT signed with the machine's registered key, or the node pool's " +
-		"service-account token from its cluster's Ward-hosted issuer); it gets only its own machine's or node pool's identities")
-	mux.Handle(router.Route{Method: http.MethodPost, Pattern: agentproto.PathJoin, Handler: http.HandlerFunc(h.join), MaxBody: maxBody,
+	mux.Authenticate(protocol.Name, h.authenticator())
+	attested := router.Handler("the attested machine or node pool; it gets only its own machine's or node pool's identities")
+	mux.Handle(router.Route{Method: http.MethodPost, Pattern: agentproto.PathJoin, Handler: http.HandlerFunc(h.join), MaxBody: maxBody, Protocol: protocol,
 		Access: router.Public("a one-time join token (single use, expiring) registers the machine's public key")})
-	mux.Handle(router.Route{Method: http.MethodPost, Pattern: agentproto.PathToken, Access: attested, Handler: http.HandlerFunc(h.token), MaxBody: maxBody})
-	mux.Handle(router.Route{Method: http.MethodGet, Pattern: agentproto.PathState, Access: attested, Handler: http.HandlerFunc(h.state)})
+	mux.Handle(router.Route{Method: http.MethodPost, Pattern: agentproto.PathToken, Access: attested, Handler: h.attested(h.token), MaxBody: maxBody, Protocol: protocol})
+	mux.Handle(router.Route{Method: http.MethodGet, Pattern: agentproto.PathState, Access: attested, Handler: h.attested(h.state), Protocol: protocol})
+}
+
+// protocol is the agent API on the wire: a recovered panic is its JSON 500.
+var protocol = &router.Protocol{Name: "agent", Internal: func(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusInternalServerError, agentproto.Error{Code: agentproto.CodeServerError, Description: "Ward could not serve the request; see its log."})
+}}
+
+// authenticator is the agent's attestation on the mux: a JWT signed with
+// the machine's registered key, or the node pool's service-account token
+// from its cluster's Ward-hosted issuer. The attested subject is no RBAC
+// principal, so it holds no action: the agent routes are per-subject.
+func (h *Handler) authenticator() router.Authenticator {
+	return router.Authenticator{
+		Name: "agent attestation (machine key JWT or node pool service-account token)",
+		Authenticate: func(r *http.Request) (router.Caller, error) {
+			subj, err := h.Machines.Attest(r.Context(), bearer(r))
+			if err != nil {
+				return router.Caller{}, err
+			}
+			return router.Caller{Principal: subj}, nil
+		},
+		Unauthorized: h.fail,
+		Forbidden: func(w http.ResponseWriter, _ *http.Request, d router.Denial) {
+			writeJSON(w, http.StatusForbidden, agentproto.Error{Code: agentproto.CodeUnauthorized, Description: "an agent holds no action " + d.Action})
+		},
+	}
+}
+
+// attested runs fn for the subject the mux attested; a request that did
+// not come through that check is refused.
+func (h *Handler) attested(fn func(w http.ResponseWriter, r *http.Request, subj machines.Subject)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := router.CallerFrom(r.Context())
+		subj, ok := c.Principal.(machines.Subject)
+		if !ok {
+			h.fail(w, r, &machines.AttestationError{Reason: "the request was not attested"})
+			return
+		}
+		fn(w, r, subj)
+	})
 }
 
 func (h *Handler) log() *slog.Logger {
@@ -145,12 +186,7 @@ func (h *Handler) join(w http.ResponseWriter, r *http.Request) {
 		Audience: agentproto.MachineAudience(h.PublicURL)})
 }
 
-func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
-	subj, err := h.Machines.Attest(r.Context(), bearer(r))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
+func (h *Handler) token(w http.ResponseWriter, r *http.Request, subj machines.Subject) {
 	var req agentproto.TokenRequest
 	if err := decode(r, &req); err != nil {
 		h.fail(w, r, err)
@@ -187,12 +223,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, agentproto.TokenResponse{AccessToken: tok, ExpiresOn: exp.Unix(), NotBefore: nbf.Unix(), Resource: req.Resource, Identity: id})
 }
 
-func (h *Handler) state(w http.ResponseWriter, r *http.Request) {
-	subj, err := h.Machines.Attest(r.Context(), bearer(r))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
+func (h *Handler) state(w http.ResponseWriter, r *http.Request, subj machines.Subject) {
 	st, err := h.Machines.State(r.Context(), subj)
 	if err != nil {
 		h.fail(w, r, err)

@@ -1,16 +1,17 @@
 package arm
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/ward-id/ward/internal/armerr"
+	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/router"
-	"github.com/ward-id/ward/internal/storage"
-	"github.com/ward-id/ward/internal/vault"
 )
 
 // Generic resource lists (Microsoft.Resources): every top-level resource
@@ -70,50 +71,61 @@ func (h *Handler) serveResources(q *request, rg string) error {
 	return nil
 }
 
-// genericResources collects the top-level resources of every type Ward
-// serves in a subscription, or in one of its groups.
+// genericResources collects the top-level resources of every type in the
+// table (types.go) — a type directly under a provider namespace with a
+// list, so identities, vaults, clusters, machines, registries, storage
+// accounts and whatever is added later — in a subscription or one of its
+// groups, through each type's own list, every page of it.
 func (h *Handler) genericResources(q *request, rg string) ([]genericResource, error) {
-	sub := q.id.Subscription
 	var out []genericResource
-	ids, err := storage.All(func(p storage.Page) ([]storage.Identity, string, error) {
-		return h.svc.Identities(q.ctx(), storage.IdentityFilter{SubscriptionID: sub, ResourceGroup: rg}, p)
-	})
-	if err != nil {
-		return nil, err
-	}
-	for _, i := range ids {
-		j := toIdentity(i)
-		out = append(out, genericResource{ID: j.ID, Name: j.Name, Type: j.Type, Location: j.Location, Tags: i.Tags})
-	}
-	if h.vaults != nil {
-		vs, err := h.vaults.Vaults(q.ctx(), sub, rg)
-		if err != nil {
-			return nil, err
+	for _, t := range h.types() {
+		if t.list == nil || strings.HasPrefix(t.rbacType, "Microsoft.Resources/") || strings.Count(t.rbacType, "/") != 1 {
+			continue
 		}
-		for _, v := range vs {
-			out = append(out, genericResource{ID: vault.ResourceID(v), Name: v.Name, Type: TypeVault, Location: v.Location, Tags: v.Tags})
-		}
-	}
-	if h.clusters != nil {
-		cs, err := h.clusters.List(q.ctx(), sub, rg)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range cs {
-			out = append(out, genericResource{ID: "/subscriptions/" + c.SubscriptionID + "/resourceGroups/" + c.ResourceGroup + "/providers/" + TypeManagedCluster + "/" + c.Name,
-				Name: c.Name, Type: TypeManagedCluster, Location: c.Location, Tags: c.Tags})
-		}
-	}
-	if h.machines != nil {
-		ms, err := h.machines.List(q.ctx(), sub, rg)
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range ms {
-			out = append(out, genericResource{ID: m.ResourceID(), Name: m.Name, Type: TypeMachine, Location: m.Location, Tags: m.Tags})
+		sub := *q
+		sub.id = resourceid.ID{Subscription: q.id.Subscription, ResourceGroup: rg}
+		next := ""
+		for {
+			u := *q.r.URL
+			u.RawQuery = ""
+			if next != "" {
+				u.RawQuery = url.Values{"$skiptoken": {next}}.Encode()
+			}
+			r := q.r.Clone(q.ctx())
+			r.URL = &u
+			sub.r = r
+			items, n, err := t.list(&sub)
+			if err != nil {
+				return nil, err
+			}
+			for _, it := range items {
+				g, err := asGeneric(it)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, g)
+			}
+			if n == "" || n == next {
+				break
+			}
+			next = n
 		}
 	}
 	return out, nil
+}
+
+// asGeneric is a resource's answer reduced to the generic shape.
+func asGeneric(v any) (genericResource, error) {
+	var g genericResource
+	b, err := json.Marshal(v)
+	if err != nil {
+		return g, err
+	}
+	err = json.Unmarshal(b, &g)
+	if len(g.Tags) == 0 {
+		g.Tags = nil
+	}
+	return g, err
 }
 
 // filterClauseRE is one clause of a resources $filter: field eq 'value'.

@@ -27,10 +27,12 @@ import (
 	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/authz"
+	"github.com/ward-id/ward/internal/blob"
 	"github.com/ward-id/ward/internal/challenge"
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/machines"
 	"github.com/ward-id/ward/internal/msi"
+	"github.com/ward-id/ward/internal/registry"
 	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/storage"
@@ -79,6 +81,11 @@ type Config struct {
 	Clusters *clusters.Service
 	// Machines serves Microsoft.HybridCompute/machines; nil disables them.
 	Machines *machines.Service
+	// Registries serves Microsoft.ContainerRegistry/registries; nil disables them.
+	Registries *registry.Service
+	// Blobs serves Microsoft.Storage/storageAccounts and their blob
+	// containers; nil disables them.
+	Blobs *blob.Service
 	// PublicURL is Ward's base URL (no trailing slash), written into
 	// metadata and challenges.
 	PublicURL string
@@ -88,18 +95,20 @@ type Config struct {
 
 // Handler serves the management API.
 type Handler struct {
-	groups    *resources.Service
-	svc       *msi.Service
-	auth      Authenticator
-	authz     Authorizer
-	rbac      *authz.Service
-	vaults    *vault.Service
-	activity  ActivityRecorder
-	clusters  *clusters.Service
-	machines  *machines.Service
-	publicURL string
-	tenantID  string
-	log       *slog.Logger
+	groups     *resources.Service
+	svc        *msi.Service
+	auth       Authenticator
+	authz      Authorizer
+	rbac       *authz.Service
+	vaults     *vault.Service
+	activity   ActivityRecorder
+	clusters   *clusters.Service
+	machines   *machines.Service
+	registries *registry.Service
+	blobs      *blob.Service
+	publicURL  string
+	tenantID   string
+	log        *slog.Logger
 }
 
 // New returns a Handler.
@@ -110,7 +119,7 @@ func New(cfg Config) *Handler {
 	if cfg.Authz == nil {
 		cfg.Authz = ServicePrincipalsOnly{}
 	}
-	return &Handler{groups: cfg.Resources, svc: cfg.Service, auth: cfg.Auth, authz: cfg.Authz, rbac: cfg.RBAC, vaults: cfg.Vaults, activity: cfg.Activity, clusters: cfg.Clusters, machines: cfg.Machines, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), tenantID: cfg.TenantID, log: cfg.Logger}
+	return &Handler{groups: cfg.Resources, svc: cfg.Service, auth: cfg.Auth, authz: cfg.Authz, rbac: cfg.RBAC, vaults: cfg.Vaults, activity: cfg.Activity, clusters: cfg.Clusters, machines: cfg.Machines, registries: cfg.Registries, blobs: cfg.Blobs, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), tenantID: cfg.TenantID, log: cfg.Logger}
 }
 
 type principalKey struct{}
@@ -145,39 +154,25 @@ func (h *Handler) record(q *request, status int) {
 	}
 }
 
-// endpoint is the one preamble of every management route: authenticate,
-// parse the path once into a request, authorize the route's declared
-// action at the request's scope, record writes in the activity log, and
-// write fn's error in ARM's envelope. The mux has set the request IDs and
-// recovers panics into ARM's 500 (protocol).
+// endpoint is the one preamble of every management route: the mux has
+// authenticated the caller and authorized the route's declared action
+// (authenticator) before it runs; it parses the path once into a request,
+// records writes in the activity log, and writes fn's error in ARM's
+// envelope. The mux has set the request IDs and recovers panics into ARM's
+// 500 (protocol).
 func (h *Handler) endpoint(fn func(*request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := h.auth.Authenticate(r.Context(), r)
-		if err != nil {
-			h.unauthorized(w, r, err)
+		c, authenticated := router.CallerFrom(r.Context())
+		p, isPrincipal := c.Principal.(authn.Principal)
+		if !authenticated || !isPrincipal {
+			// Not served through a mux that ran ARM's authenticator: refuse
+			// rather than serve an unauthenticated caller.
+			h.unauthorized(w, r, authn.ErrNoCredentials)
 			return
 		}
-		rt, _, routed := router.FromContext(r.Context())
-		if !routed {
-			h.writeError(w, r, newError(http.StatusNotFound, armerr.CodeNoRegisteredProvider, "No route is registered for this path."))
-			return
-		}
-		// The action and scope are derived once: authorization, its error
-		// and the activity record all use them. The action is the one the
-		// route declared when it was mounted; a handler-authorized route
-		// records the action its path implies.
-		q := parseRequest(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
-		q.principal, q.action = p, rt.Access.Action
-		if q.action == "" {
-			q.action = actionFor(r.Method, q)
-		}
+		rt, _, _ := router.FromContext(r.Context())
+		q := h.parse(w, r, p, rt)
 		defer func() { h.record(q, router.Status(w)) }()
-		if rt.Access.Kind == router.KindAction {
-			if err := h.authz.Authorize(r.Context(), p, q.action, q.scope); err != nil {
-				h.writeError(w, r, h.forbidden(p, q.action, q.scope, err))
-				return
-			}
-		}
 		if q.idErr != nil {
 			h.writeError(w, r, q.idErr)
 			return
@@ -186,6 +181,46 @@ func (h *Handler) endpoint(fn func(*request) error) http.Handler {
 			h.writeError(w, r, err)
 		}
 	})
+}
+
+// parse derives the request's action and scope once: authorization, its
+// error and the activity record all use them. The action is the one the
+// route declared when it was mounted; a handler-authorized route records
+// the action its path implies.
+func (h *Handler) parse(w http.ResponseWriter, r *http.Request, p authn.Principal, rt router.Route) *request {
+	q := parseRequest(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	q.principal, q.action = p, rt.Access.Action
+	if q.action == "" {
+		q.action = actionFor(r.Method, q)
+	}
+	return q
+}
+
+// authenticator is ARM's on the mux: the management bearer token, ARM's
+// 401 challenge, and ARM's 403 (AuthorizationFailed, recorded in the
+// activity log like every refused write) for an action not held at the
+// scope the path names (scopeOf).
+func (h *Handler) authenticator() router.Authenticator {
+	return router.Authenticator{
+		Name: "ARM bearer token (management audience)",
+		Authenticate: func(r *http.Request) (router.Caller, error) {
+			p, err := h.auth.Authenticate(r.Context(), r)
+			if err != nil {
+				return router.Caller{}, err
+			}
+			return router.Caller{ObjectID: p.ObjectID, AppID: p.AppID, Principal: p}, nil
+		},
+		Unauthorized: h.unauthorized,
+		Forbidden: func(w http.ResponseWriter, r *http.Request, d router.Denial) {
+			p, _ := d.Caller.Principal.(authn.Principal)
+			rt, _, _ := router.FromContext(r.Context())
+			q := h.parse(w, r, p, rt)
+			h.writeError(w, r, h.forbidden(p, d.Action, d.Scope, d.Err))
+			h.record(q, router.Status(w))
+		},
+		Scope: func(r *http.Request, _ router.Params) (string, error) { return parseRequest(nil, r).scope, nil },
+		Where: "the scope the path names (the resource ID without a trailing collection; the {scope} of a Microsoft.Authorization path)",
+	}
 }
 
 // forbidden is ARM's 403 for a caller without action at scope.

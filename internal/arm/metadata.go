@@ -32,7 +32,7 @@ const cloudName = "Ward"
 
 // cloudMetadata is the current object for a Ward at publicURL (no trailing
 // slash).
-func cloudMetadata(publicURL string) map[string]any {
+func cloudMetadata(publicURL, acrSuffix, storageSuffix string) map[string]any {
 	base := publicURL + "/"
 	return map[string]any{
 		"name":            cloudName,
@@ -56,7 +56,7 @@ func cloudMetadata(publicURL string) map[string]any {
 		"sqlManagement":            "",
 		"vmImageAliasDoc":          "",
 		"activeDirectoryDataLake":  "",
-		"suffixes":                 metadataSuffixes(publicURL),
+		"suffixes":                 metadataSuffixes(publicURL, acrSuffix, storageSuffix),
 		// The legacy (2015-01-01) fields.
 		"galleryEndpoint": "",
 		"graphEndpoint":   base,
@@ -68,14 +68,24 @@ func cloudMetadata(publicURL string) map[string]any {
 // name to reach its data plane (https://<name>.<suffix>). One entry per
 // data plane Ward serves; a new data plane adds its suffix here (e.g. the
 // container registry's acrLoginServer).
-func metadataSuffixes(publicURL string) map[string]string {
-	return map[string]string{
+func metadataSuffixes(publicURL, acrSuffix, storageSuffix string) map[string]string {
+	out := map[string]string{
 		// Key Vault: https://<vault>.<keyVaultDns>/.
 		"keyVaultDns": vaultSuffix(publicURL),
 		// Storage: clients build https://<account>.blob.<storage>/. It
 		// must not be empty (go-azure-sdk refuses the cloud).
 		"storage": hostSuffix(publicURL),
 	}
+	// The Blob data plane's own suffix when it serves (the same host and port).
+	if storageSuffix != "" {
+		out["storage"] = storageSuffix
+	}
+	// Container registries: https://<registry>.<acrLoginServer>/ (absent
+	// when the server runs without registries).
+	if acrSuffix != "" {
+		out["acrLoginServer"] = acrSuffix
+	}
+	return out
 }
 
 // serveMetadata answers GET /metadata/endpoints in the shape the
@@ -83,7 +93,7 @@ func metadataSuffixes(publicURL string) map[string]string {
 func (h *Handler) serveMetadata(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query().Get("api-version")
 	if v == "" {
-		writeJSON(w, http.StatusOK, cloudMetadata(h.publicURL))
+		writeJSON(w, http.StatusOK, cloudMetadata(h.publicURL, h.acrSuffix(), h.storageSuffix()))
 		return
 	}
 	if err := checkAPIVersion(r, metadataAPIVersions, "metadata"); err != nil {
@@ -91,10 +101,10 @@ func (h *Handler) serveMetadata(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if v >= "2019-05-01" && v < "2022-09-01" {
-		writeJSON(w, http.StatusOK, []map[string]any{cloudMetadata(h.publicURL)})
+		writeJSON(w, http.StatusOK, []map[string]any{cloudMetadata(h.publicURL, h.acrSuffix(), h.storageSuffix())})
 		return
 	}
-	writeJSON(w, http.StatusOK, cloudMetadata(h.publicURL))
+	writeJSON(w, http.StatusOK, cloudMetadata(h.publicURL, h.acrSuffix(), h.storageSuffix()))
 }
 
 // hostSuffix is Ward's host with its port, loopback addresses spelt

@@ -1,6 +1,11 @@
 package arm
 
 import (
+	"fmt"
+	"net/http"
+
+	"github.com/ward-id/ward/internal/armerr"
+	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -67,20 +72,35 @@ func toIdentity(i storage.Identity) identityJSON {
 	return j
 }
 
+// ficJSON is a federated credential on the wire. A plain credential has
+// exactly the shape it always had (issuer, subject, audiences: older
+// clients and Terraform read it); a flexible one has a null subject and
+// claimsMatchingExpression, as api-version 2025-01-31-preview defines.
 type ficJSON struct {
 	ID         string `json:"id"`
 	Name       string `json:"name"`
 	Type       string `json:"type"`
 	Properties struct {
-		Issuer    string   `json:"issuer"`
-		Subject   string   `json:"subject"`
-		Audiences []string `json:"audiences"`
+		Issuer                   string          `json:"issuer"`
+		Subject                  *string         `json:"subject"`
+		Audiences                []string        `json:"audiences"`
+		ClaimsMatchingExpression *expressionJSON `json:"claimsMatchingExpression,omitempty"`
 	} `json:"properties"`
+}
+
+type expressionJSON struct {
+	Value           string `json:"value"`
+	LanguageVersion int    `json:"languageVersion"`
 }
 
 func toFIC(c storage.FederatedCredential) ficJSON {
 	j := ficJSON{ID: resourceid.FederatedCredentialID(c.Identity.SubscriptionID, c.Identity.ResourceGroup, c.Identity.Name, c.Name), Name: c.Name, Type: TypeFederatedCredential}
-	j.Properties.Issuer, j.Properties.Subject, j.Properties.Audiences = c.Issuer, c.Subject, c.Audiences
+	j.Properties.Issuer, j.Properties.Audiences = c.Issuer, c.Audiences
+	if c.Expression != "" {
+		j.Properties.ClaimsMatchingExpression = &expressionJSON{Value: c.Expression, LanguageVersion: c.ExpressionVersion}
+	} else {
+		j.Properties.Subject = &c.Subject
+	}
 	return j
 }
 
@@ -118,8 +138,41 @@ func (b identityBody) isolationScope() *string {
 
 type ficBody struct {
 	Properties *struct {
-		Issuer    string   `json:"issuer"`
-		Subject   string   `json:"subject"`
-		Audiences []string `json:"audiences"`
+		Issuer                   string          `json:"issuer"`
+		Subject                  string          `json:"subject"`
+		Audiences                []string        `json:"audiences"`
+		ClaimsMatchingExpression *expressionJSON `json:"claimsMatchingExpression"`
 	} `json:"properties"`
+}
+
+// expressionsSince is the first api-version of federated credentials with
+// claimsMatchingExpression; it and every later one Ward accepts take it.
+const expressionsSince = "2025-01-31"
+
+// spec turns the body into the service's spec. An expression sent on an
+// api-version that predates it is refused rather than dropped: dropping it
+// would store a credential without its restriction.
+func (b ficBody) spec(apiVersion string) (msi.FederatedCredentialSpec, error) {
+	if b.Properties == nil {
+		return msi.FederatedCredentialSpec{}, nil
+	}
+	p := b.Properties
+	spec := msi.FederatedCredentialSpec{Issuer: p.Issuer, Subject: p.Subject, Audiences: p.Audiences}
+	if e := p.ClaimsMatchingExpression; e != nil {
+		if date, _ := apiVersionDate(apiVersion); date < expressionsSince {
+			return spec, newError(http.StatusBadRequest, armerr.CodeBadRequest, fmt.Sprintf(
+				"The property 'claimsMatchingExpression' is not supported in api-version '%s'. Use api-version %s-preview or later.", apiVersion, expressionsSince))
+		}
+		spec.Expression = &msi.Expression{Value: e.Value, LanguageVersion: e.LanguageVersion}
+	}
+	return spec, nil
+}
+
+// storageSuffix is the storage endpoint suffix (blob hosts are
+// <account>.blob.<suffix>), "" when Ward serves no blob storage.
+func (h *Handler) storageSuffix() string {
+	if h.blobs == nil {
+		return ""
+	}
+	return h.blobs.Hosts.StorageSuffix()
 }

@@ -19,6 +19,7 @@ const (
 	pCluster  = pGroup + "/providers/Microsoft.ContainerService/managedClusters/{resourceName}"
 	pAuthz    = "/{scope...}/providers/Microsoft.Authorization"
 	pMachine  = pGroup + "/providers/Microsoft.HybridCompute/machines/{machineName}"
+	pRegistry = pGroup + "/providers/Microsoft.ContainerRegistry/registries/{registryName}"
 )
 
 // Mount puts every management route on mux, each with the RBAC action it
@@ -27,6 +28,7 @@ const (
 // (types.go), then the activity log, role objects and cloud metadata. Paths outside the table get ARM's 404
 // from the fallback without reaching a handler.
 func (h *Handler) Mount(mux *router.Mux) {
+	mux.Authenticate(armProtocol.Name, h.authenticator())
 	add := func(method, pattern string, a router.Access, fn func(*request) error) {
 		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: h.endpoint(fn), Protocol: armProtocol, MaxBody: MaxBodyBytes})
 	}
@@ -40,6 +42,10 @@ func (h *Handler) Mount(mux *router.Mux) {
 	}
 	if h.clusters != nil {
 		h.mountOperations(add, ProviderContainerService, clusterAPIVersions)
+	}
+	h.mountRegistryExtras(mux)
+	if h.blobs != nil {
+		h.mountStorage(add)
 	}
 	if h.activity != nil {
 		add("GET", pSub+"/providers/Microsoft.Insights/eventtypes/management/values", router.Action("Microsoft.Insights/eventtypes/values/read"),
@@ -102,9 +108,9 @@ func unrouted(r *http.Request, status int, allowed []string) error {
 	switch strings.ToLower(id.Provider) {
 	case "":
 		return newError(http.StatusNotFound, armerr.CodeNoRegisteredProvider, fmt.Sprintf("No route is registered for '%s %s'.", r.Method, r.URL.Path))
-	case strings.ToLower(ProviderMSI), strings.ToLower(ProviderKeyVault), strings.ToLower(ProviderContainerService), strings.ToLower(ProviderHybridCompute), "microsoft.authorization", "microsoft.insights":
+	case strings.ToLower(ProviderMSI), strings.ToLower(ProviderKeyVault), strings.ToLower(ProviderContainerService), strings.ToLower(ProviderHybridCompute), strings.ToLower(ProviderContainerRegistry), strings.ToLower(ProviderStorage), "microsoft.authorization", "microsoft.insights":
 		return newError(http.StatusBadRequest, armerr.CodeInvalidResourceType, fmt.Sprintf("The resource type at '%s' could not be found in the namespace '%s'.", r.URL.Path, id.Provider))
 	}
-	return newError(http.StatusBadRequest, armerr.CodeInvalidResourceNS, fmt.Sprintf("The resource namespace '%s' is invalid or not served by Ward. Ward serves Microsoft.Resources, %s, %s, %s, %s and Microsoft.Authorization.",
-		id.Provider, ProviderMSI, ProviderKeyVault, ProviderContainerService, ProviderHybridCompute))
+	return newError(http.StatusBadRequest, armerr.CodeInvalidResourceNS, fmt.Sprintf("The resource namespace '%s' is invalid or not served by Ward. Ward serves Microsoft.Resources, %s, %s, %s, %s, %s and Microsoft.Authorization.",
+		id.Provider, ProviderMSI, ProviderKeyVault, ProviderContainerService, ProviderHybridCompute, ProviderContainerRegistry))
 }

@@ -160,6 +160,8 @@ func TestGenericResourceLists(t *testing.T) {
 	put(sub+"/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c1?api-version=2025-02-01", `{"location":"westeurope"}`)
 	put(sub+"/resourceGroups/other/providers/Microsoft.KeyVault/vaults/tfkv2?api-version=2023-07-01", `{"location":"northeurope","properties":{"tenantId":"`+s.Admin.TenantID+`","sku":{"family":"A","name":"standard"}}}`)
 	put(sub+"/resourceGroups/other/providers/Microsoft.HybridCompute/machines/m1?api-version=2024-07-10", `{"location":"westeurope"}`)
+	put(sub+"/resourceGroups/other/providers/Microsoft.ContainerRegistry/registries/tfacr1?api-version=2023-07-01", `{"location":"westeurope","sku":{"name":"Basic"}}`)
+	put(sub+"/resourceGroups/other/providers/Microsoft.Storage/storageAccounts/tfsa1?api-version=2023-05-01", `{"location":"westeurope","sku":{"name":"Standard_LRS"},"kind":"StorageV2"}`)
 
 	list := func(t *testing.T, path string) []map[string]any {
 		t.Helper()
@@ -193,9 +195,10 @@ func TestGenericResourceLists(t *testing.T) {
 		{"by location", sub + "/resources?api-version=2025-04-01" + filter("location eq 'northeurope'"), "Microsoft.KeyVault/vaults/tfkv2"},
 		// Sorted by ID; the cluster's kubelet identity is in its node group.
 		{"a whole subscription", sub + "/resources?api-version=2021-04-01",
-			"Microsoft.ManagedIdentity/userAssignedIdentities/c1-agentpool Microsoft.HybridCompute/machines/m1 Microsoft.KeyVault/vaults/tfkv2 " +
+			"Microsoft.ManagedIdentity/userAssignedIdentities/c1-agentpool Microsoft.ContainerRegistry/registries/tfacr1 Microsoft.HybridCompute/machines/m1 Microsoft.KeyVault/vaults/tfkv2 Microsoft.Storage/storageAccounts/tfsa1 " +
 				"Microsoft.ContainerService/managedClusters/c1 Microsoft.KeyVault/vaults/tfkv1 Microsoft.ManagedIdentity/userAssignedIdentities/id1"},
-		{"by group", sub + "/resources?api-version=2021-04-01" + filter("resourceGroup eq 'OTHER'"), "Microsoft.HybridCompute/machines/m1 Microsoft.KeyVault/vaults/tfkv2"},
+		{"by group", sub + "/resources?api-version=2021-04-01" + filter("resourceGroup eq 'OTHER'"),
+			"Microsoft.ContainerRegistry/registries/tfacr1 Microsoft.HybridCompute/machines/m1 Microsoft.KeyVault/vaults/tfkv2 Microsoft.Storage/storageAccounts/tfsa1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := names(list(t, tc.path)); got != tc.want {

@@ -29,6 +29,12 @@ func (h *Handler) types() []*resourceType {
 	if h.machines != nil {
 		ts = append(ts, h.machineType())
 	}
+	if h.registries != nil {
+		ts = append(ts, h.registryType())
+	}
+	if h.blobs != nil {
+		ts = append(ts, h.storageAccountType(), h.blobContainerType())
+	}
 	return ts
 }
 
@@ -161,9 +167,9 @@ func (h *Handler) federatedCredentialType() *resourceType {
 			if err := decodeBody(q.r, &b); err != nil {
 				return nil, false, err
 			}
-			var spec msi.FederatedCredentialSpec
-			if b.Properties != nil {
-				spec = msi.FederatedCredentialSpec{Issuer: b.Properties.Issuer, Subject: b.Properties.Subject, Audiences: b.Properties.Audiences}
+			spec, err := b.spec(q.r.URL.Query().Get("api-version"))
+			if err != nil {
+				return nil, false, err
 			}
 			return putOf(toFIC)(h.svc.PutFederatedCredential(q.ctx(), identityRef(q), q.name(1), spec))
 		},

@@ -43,3 +43,14 @@ func GraphAliases() []string {
 func VaultAliases() []string {
 	return []string{Vault, Vault + "/"}
 }
+
+// ContainerRegistry is the resource the ACR exchange expects a token for
+// (the kubelet's credential provider asks for it); az acr login sends an
+// ARM token instead, which the exchange accepts too.
+const ContainerRegistry = "https://containerregistry.azure.net"
+
+// RegistryAliases lists the audiences the registry token exchange accepts:
+// the registry's own and the management API's, besides Ward's public URL.
+func RegistryAliases() []string {
+	return append([]string{ContainerRegistry, ContainerRegistry + "/"}, ManagementAliases()...)
+}

@@ -24,7 +24,8 @@ type Principal struct {
 	// ManagedIdentity is the resource ID when the caller is a managed identity.
 	ManagedIdentity string
 	// Expires is when the token ends (its exp claim, without leeway):
-	// anything derived from the token (a console session) ends by then.
+	// anything derived from the token (a console session, a registry refresh
+	// token) ends by then.
 	Expires time.Time
 	// Credential names the credential the token was issued for (the
 	// ClaimCredential claim; see CredentialRef), "" when the token does not
@@ -69,6 +70,13 @@ func (a *JWT) Authenticate(ctx context.Context, r *http.Request) (Principal, err
 	if !ok {
 		return Principal{}, ErrNoCredentials
 	}
+	return a.Verify(ctx, raw)
+}
+
+// Verify verifies a raw access token, as Authenticate does one from a
+// header: token services that take a token in a form body (the container
+// registry's exchange) ask here.
+func (a *JWT) Verify(_ context.Context, raw string) (Principal, error) {
 	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil {
 		return Principal{}, &InvalidToken{Reason: "the token is not a JWT signed with RS256 or ES256"}

@@ -21,6 +21,8 @@ const (
 	ParamAuthorizationURI = "authorization_uri"
 	// ParamResource is the resource to ask a token for (Key Vault).
 	ParamResource = "resource"
+	// ParamResourceID is the resource to ask a token for (Azure Storage).
+	ParamResourceID = "resource_id"
 	// ParamScope is the scope to ask a token for, where a service names a
 	// scope instead of a resource.
 	ParamScope = "scope"
@@ -53,6 +55,13 @@ func ARM(authorizationURI, description string) string {
 // an empty realm, the authority, and invalid_token.
 func Graph(authorizationURI string) string {
 	return fmt.Sprintf(`Bearer realm="", %s="%s", %s="%s"`, ParamAuthorizationURI, authorizationURI, ParamError, ErrInvalidToken)
+}
+
+// Storage is Azure Storage's challenge: the authority and the resource,
+// unquoted and separated by a space, as the Blob service sends it and its
+// SDKs parse it (the tenant is the authorization_uri's first segment).
+func Storage(authority, resource string) string {
+	return fmt.Sprintf("Bearer %s=%s/oauth2/authorize %s=%s", ParamAuthorizationURI, authority, ParamResourceID, resource)
 }
 
 // Param reads one parameter of a Bearer challenge, unquoted; "" when absent.

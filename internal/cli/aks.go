@@ -80,6 +80,7 @@ type aksPut struct {
 	kubernetesVersion, dnsPrefix              string
 	network                                   map[string]*string // networkProfile field → flag value
 	ignored                                   []ignoredFlag
+	attachACR, detachACR                      string
 }
 
 // aksNetworkFlags are az's network flags, stored in the cluster's
@@ -107,7 +108,7 @@ type ignoredFlag struct {
 	set       *bool
 }
 
-// aksIgnoredFlags are az's node, SSH, add-on and registry flags. Ward runs
+// aksIgnoredFlags are az's node, SSH and add-on flags. Ward runs
 // no nodes, so these change nothing; each is named on stderr when given.
 var aksIgnoredFlags = []ignoredFlag{
 	{name: "generate-ssh-keys", boolean: true, why: "Ward runs no nodes"},
@@ -125,8 +126,6 @@ var aksIgnoredFlags = []ignoredFlag{
 	{name: "vnet-subnet-id", why: "Ward runs no network"},
 	{name: "enable-addons", why: "Ward installs no add-ons (ward aks show-install prints the webhook and agent manifests)"},
 	{name: "tier", why: "Ward has no pricing tiers"},
-	{name: "attach-acr", why: "grant the kubelet identity AcrPull on the registry: ward role assignment create --assignee <kubelet client ID> --role AcrPull --scope <registry ID>"},
-	{name: "detach-acr", why: "remove the kubelet identity's AcrPull assignment with ward role assignment delete"},
 	{name: "no-wait", boolean: true, why: "Ward's writes complete before it answers"},
 	{name: "yes", boolean: true, why: "Ward does not prompt"},
 }
@@ -157,6 +156,8 @@ func (v *aksPut) flags(cmd *cobra.Command) {
 			fl.value = f.String(fl.name, "", usage)
 		}
 	}
+	f.StringVar(&v.attachACR, "attach-acr", "", "grant the kubelet identity AcrPull at this registry (name or resource ID)")
+	f.StringVar(&v.detachACR, "detach-acr", "", "remove the kubelet identity's AcrPull at this registry (name or resource ID)")
 	v.aksCluster.flags(cmd)
 }
 
@@ -232,7 +233,21 @@ func (v *aksPut) run(ctx context.Context, e env, c *conn) (any, error) {
 		return nil, err
 	}
 	v.report(e)
-	return viewOf(clusterView)(c.client.PutCluster(ctx, c.sub, v.group, v.name, b))
+	cluster, err := c.client.PutCluster(ctx, c.sub, v.group, v.name, b)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range []struct {
+		ref    string
+		detach bool
+	}{{v.attachACR, false}, {v.detachACR, true}} {
+		if a.ref != "" {
+			if err := attachACR(ctx, c, cluster, a.ref, a.detach); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return clusterView(cluster), nil
 }
 
 // aksGetCredentials is `ward aks get-credentials`: Ward serves a

@@ -31,12 +31,13 @@ func TestAKSVerbs(t *testing.T) {
 		{"signing key to a file", &aksSigningKey{}, append([]string{"--file", keyFile}, cl...), []string{`"privateKeyFile": "` + keyFile + `"`, `"kid"`}, ""},
 		{"rotate", &aksRotate{}, cl, []string{"kid"}, ""},
 		{"show-install", &aksShowInstall{}, cl, []string{"# Ward workload identity webhook for cluster c1", "AZURE_TENANT_ID: \"" + e.srv.Admin.TenantID + "\"", "loopback address"}, ""},
-		// The guides' create, pasted: network flags stored, node flags reported.
+		// The guides' create, pasted: network flags stored, node flags reported
+		// (--attach-acr acts: TestCLIACR).
 		{"the guides' flags", &aksPut{}, []string{"-n", "c2", "-g", "rg", "--node-count", "3", "--generate-ssh-keys", "--network-plugin", "azure",
 			"--vnet-subnet-id", "/subscriptions/s/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/v/subnets/aks", "--service-cidr", "10.2.0.0/24",
-			"--dns-service-ip", "10.2.0.10", "--docker-bridge-address", "172.17.0.1/16", "--attach-acr", "myacr", "--enable-oidc-issuer", "-k", "1.30.0"},
+			"--dns-service-ip", "10.2.0.10", "--docker-bridge-address", "172.17.0.1/16", "--enable-oidc-issuer", "-k", "1.30.0"},
 			[]string{`"networkPlugin": "azure"`, `"serviceCidr": "10.2.0.0/24"`, `"dnsServiceIP": "10.2.0.10"`, `"dockerBridgeCidr": "172.17.0.1/16"`, `"kubernetesVersion": "1.30.0"`,
-				"ward: --node-count 3 accepted and not acted on: Ward runs no nodes", "--generate-ssh-keys accepted", "--attach-acr myacr accepted and not acted on: grant the kubelet identity AcrPull"}, ""},
+				"ward: --node-count 3 accepted and not acted on: Ward runs no nodes", "--generate-ssh-keys accepted"}, ""},
 		{"get-credentials says why there are none", &aksGetCredentials{}, cl, nil, "Ward hosts its OIDC issuer and identities, not its Kubernetes API server"},
 		{"get-credentials of an absent cluster", &aksGetCredentials{}, []string{"-n", "nope", "-g", "rg"}, nil, "ResourceNotFound"},
 		{"nodepool upgrade --node-image-only", &poolUpgrade{}, []string{"--cluster-name", "c1", "-g", "rg", "-n", "nodepool1", "--node-image-only"},

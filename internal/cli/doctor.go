@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/client"
 	"github.com/ward-id/ward/internal/audience"
+	"github.com/ward-id/ward/internal/claimsexpr"
 	"github.com/ward-id/ward/internal/shellquote"
 	"github.com/ward-id/ward/internal/webhook"
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -308,12 +309,18 @@ func checkFederatedCredentials(ctx context.Context, r *report, c *conn, id clien
 	create := shellquote.Join("ward", "identity", "federated-credential", "create", "--name", "NAME", "--identity-name", id.Name, "-g", group, "--issuer", iss, "--subject", sub)
 	for _, f := range fics {
 		p := f.Properties
-		if p.Issuer == iss && p.Subject == sub && slices.Contains(p.Audiences, aud) {
+		if p.Issuer == iss && p.ClaimsMatchingExpression == nil && p.Subject == sub && slices.Contains(p.Audiences, aud) {
 			r.ok("federated credential %q matches (issuer, subject, audience)", f.Name)
 			return
 		}
 	}
+	if checkFlexibleCredentials(r, fics, id, group, iss, sub, aud, create) {
+		return
+	}
 	for _, f := range fics {
+		if f.Properties.ClaimsMatchingExpression != nil {
+			continue // explained above
+		}
 		p := f.Properties
 		switch {
 		case p.Issuer == iss && p.Subject != sub && strings.EqualFold(p.Subject, sub):
@@ -417,4 +424,72 @@ func checkRoles(ctx context.Context, r *report, c *conn, id client.Identity) err
 		r.ok("role %q at %s", names[strings.ToLower(rid[strings.LastIndex(rid, "/")+1:])], a.Properties.Scope)
 	}
 	return nil
+}
+
+// flexibleOf parses a flexible credential's expression; nil for a plain
+// credential or one this Ward cannot read.
+func flexibleOf(p client.FederatedCredentialProperties) *claimsexpr.Expr {
+	e := p.ClaimsMatchingExpression
+	if e == nil {
+		return nil
+	}
+	x, err := claimsexpr.ParseVersion(e.Value, e.LanguageVersion)
+	if err != nil {
+		return nil
+	}
+	return x
+}
+
+// subjectOnly is the claims of a Kubernetes service-account token that a
+// claims matching expression may read: sub (job_workflow_ref is GitHub's).
+func subjectOnly(sub string) claimsexpr.ClaimSource {
+	return func(name string) (string, bool) { return sub, name == "sub" && sub != "" }
+}
+
+// checkFlexibleCredentials reports the flexible credential of issuer iss
+// whose expression accepts the token, or explains clause by clause why
+// none does (the first few; the rest counted). It reports true when it
+// said the last word on the credentials (a match, or only flexible
+// credentials for this issuer).
+func checkFlexibleCredentials(r *report, fics []client.FederatedCredential, id client.Identity, group, iss, sub, aud, create string) bool {
+	claims := subjectOnly(sub)
+	var refused []string
+	plainForIssuer := false
+	for _, f := range fics {
+		p := f.Properties
+		if p.Issuer != iss {
+			continue
+		}
+		x := flexibleOf(p)
+		if x == nil {
+			plainForIssuer = plainForIssuer || p.ClaimsMatchingExpression == nil
+			continue
+		}
+		if !x.Match(claims) {
+			refused = append(refused, fmt.Sprintf("federated credential %q (%s): %s", f.Name, x, claimsexpr.Describe(x.Explain(claims))))
+			continue
+		}
+		if slices.Contains(p.Audiences, aud) {
+			r.ok("federated credential %q matches (issuer, claims matching expression %s, audience)", f.Name, x)
+			return true
+		}
+		r.fail(fmt.Sprintf("federated credential %q accepts the token's claims (%s) but has audiences %v, the token's is %s", f.Name, x, p.Audiences, aud),
+			shellquote.Join("ward", "identity", "federated-credential", "update", "--name", f.Name, "--identity-name", id.Name, "-g", group, "--audiences", aud))
+		return true
+	}
+	if len(refused) == 0 {
+		return false
+	}
+	const shown = 3
+	for i, m := range refused {
+		switch {
+		case i == 0:
+			r.fail(m, create)
+		case i == shown:
+			r.note("and %d more flexible credential(s) of issuer %s refuse the token", len(refused)-shown, iss)
+		case i < shown:
+			r.note("%s", m)
+		}
+	}
+	return !plainForIssuer
 }

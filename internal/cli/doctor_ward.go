@@ -136,7 +136,9 @@ func identityForCheck(ctx context.Context, r *report, c *conn, fics []ficOf, w w
 		key := strings.ToLower(f.identity.ID)
 		switch {
 		case seen[key]:
-		case p.Issuer == iss && p.Subject == subject:
+		case p.Issuer == iss && p.ClaimsMatchingExpression == nil && p.Subject == subject:
+			exact, seen[key] = append(exact, f.identity), true
+		case p.Issuer == iss && flexibleOf(p) != nil && flexibleOf(p).Match(subjectOnly(subject)):
 			exact, seen[key] = append(exact, f.identity), true
 		}
 	}

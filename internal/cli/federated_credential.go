@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/client"
@@ -11,12 +12,18 @@ import (
 // DefaultAudience is the audience Entra expects in workload identity tokens.
 const DefaultAudience = audience.TokenExchange
 
-// ficView is a federated credential as az prints it (properties flattened).
+// ficView is a federated credential as az prints it (properties flattened);
+// a flexible one has a null subject and its claimsMatchingExpression.
 func ficView(f client.FederatedCredential) map[string]any {
-	return map[string]any{
+	v := map[string]any{
 		"id": f.ID, "name": f.Name, "type": f.Type, "resourceGroup": groupOf(f.ID),
 		"issuer": f.Properties.Issuer, "subject": f.Properties.Subject, "audiences": f.Properties.Audiences,
 	}
+	if e := f.Properties.ClaimsMatchingExpression; e != nil {
+		v["subject"] = nil
+		v["claimsMatchingExpression"] = map[string]any{"value": e.Value, "languageVersion": e.LanguageVersion}
+	}
+	return v
 }
 
 func federatedCredentialCmd(g *Globals) *cobra.Command {
@@ -66,6 +73,10 @@ type ficPut struct {
 	update          bool
 	issuer, subject string
 	audiences       []string
+	// exprValue and exprVersion are a flexible credential's claims
+	// matching expression, in place of the subject.
+	exprValue   string
+	exprVersion int
 }
 
 func (v *ficPut) flags(cmd *cobra.Command) {
@@ -73,14 +84,23 @@ func (v *ficPut) flags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&v.issuer, "issuer", "", "OpenID Connect issuer URL, exactly as the token's iss claim")
 	cmd.Flags().StringVar(&v.subject, "subject", "", "subject, e.g. system:serviceaccount:<namespace>:<service account>")
 	cmd.Flags().StringArrayVar(&v.audiences, "audiences", nil, "audience (default "+DefaultAudience+")")
+	cmd.Flags().StringVar(&v.exprValue, "claims-matching-expression-value", "",
+		"claims matching expression, in place of --subject: clauses claims['<claim>'] eq|matches '<value>' joined by ' and ', e.g. claims['sub'] matches 'system:serviceaccount:team-*:*'")
+	cmd.Flags().IntVar(&v.exprVersion, "claims-matching-expression-version", 1, "language version of the claims matching expression (1)")
 }
 
 // words are more audiences, as az reads them.
 func (v *ficPut) words(args []string) { v.audiences = append(v.audiences, args...) }
 
 func (v *ficPut) check(cmd *cobra.Command) error {
+	if v.subject != "" && v.exprValue != "" {
+		return fmt.Errorf("--subject and --claims-matching-expression-value are mutually exclusive: a credential matches either one subject or an expression")
+	}
 	if v.update {
 		return v.ficRef.check(cmd)
+	}
+	if v.exprValue != "" {
+		return requireFlags(cmd, "name", "identity-name", "resource-group", "issuer")
 	}
 	return requireFlags(cmd, "name", "identity-name", "resource-group", "issuer", "subject")
 }
@@ -89,6 +109,9 @@ func (*ficPut) inSubscription() {}
 
 func (v *ficPut) run(ctx context.Context, _ env, c *conn) (any, error) {
 	p := client.FederatedCredentialProperties{Issuer: v.issuer, Subject: v.subject, Audiences: v.audiences}
+	if v.exprValue != "" {
+		p.ClaimsMatchingExpression = &client.ClaimsMatchingExpression{Value: v.exprValue, LanguageVersion: v.exprVersion}
+	}
 	if v.update {
 		old, err := c.client.GetFederatedCredential(ctx, c.sub, v.group, v.identity, v.name)
 		if err != nil {
@@ -97,8 +120,9 @@ func (v *ficPut) run(ctx context.Context, _ env, c *conn) (any, error) {
 		if p.Issuer == "" {
 			p.Issuer = old.Properties.Issuer
 		}
-		if p.Subject == "" {
-			p.Subject = old.Properties.Subject
+		if p.Subject == "" && p.ClaimsMatchingExpression == nil {
+			// Neither given: keep whichever the credential has.
+			p.Subject, p.ClaimsMatchingExpression = old.Properties.Subject, old.Properties.ClaimsMatchingExpression
 		}
 		if len(p.Audiences) == 0 {
 			p.Audiences = old.Properties.Audiences

@@ -130,7 +130,8 @@ func runCmd(g *Globals) *cobra.Command {
 }
 
 // identityFor finds the one identity with a federated credential for the
-// issuer and subject, or says which exist.
+// issuer and subject (exactly, or by a claims matching expression that
+// accepts the subject), or says which exist.
 func identityFor(ctx context.Context, c *conn, issuer, subject string) (string, error) {
 	ids, err := c.client.ListIdentities(ctx, c.sub, "")
 	if err != nil {
@@ -143,7 +144,11 @@ func identityFor(ctx context.Context, c *conn, issuer, subject string) (string, 
 			return "", err
 		}
 		for _, f := range fics {
-			if f.Properties.Issuer == issuer && f.Properties.Subject == subject {
+			p := f.Properties
+			if p.Issuer != issuer {
+				continue
+			}
+			if x := flexibleOf(p); (p.ClaimsMatchingExpression == nil && p.Subject == subject) || (x != nil && x.Match(subjectOnly(subject))) {
 				found = append(found, id)
 				break
 			}

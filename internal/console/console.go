@@ -5,6 +5,7 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html"
 	"io/fs"
 	"log/slog"
@@ -83,6 +84,8 @@ const maxBody = 64 << 10
 
 // Mount puts the console's routes on mux.
 func (h *Handler) Mount(mux *router.Mux) {
+	mux.Authenticate(protocol.Name, h.authenticator())
+	mux.Authenticate(linkProtocol.Name, h.linkAuthenticator())
 	add := func(method, pattern string, a router.Access, fn http.HandlerFunc) {
 		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: h.secured(fn), Protocol: protocol, MaxBody: maxBody})
 	}
@@ -92,14 +95,16 @@ func (h *Handler) Mount(mux *router.Mux) {
 	add("GET", PathLogin, router.Public("redeems a one-time, two-minute link that `ward console` obtained with the principal's own token; an unknown or used code gets 401 and nothing else"), h.login)
 
 	anyCaller := "any signed-in caller (console session cookie, CSRF token on writes; or a management bearer token)"
-	add("POST", PathLinks, router.Handler("a management bearer token only (a session cookie cannot renew itself); the link signs a browser in as the caller itself, with no more rights than its token and no longer than it lives"), h.newLink)
+	mux.Handle(router.Route{Method: "POST", Pattern: PathLinks, Protocol: linkProtocol, MaxBody: maxBody, Handler: h.secured(h.newLink),
+		Access: router.Handler("a management bearer token only (a session cookie cannot renew itself); the link signs a browser in as the caller itself, with no more rights than its token and no longer than it lives")})
 	add("GET", "/console/api/me", router.Handler(anyCaller+"; answers who the caller is"), h.me)
 	add("POST", "/console/api/logout", router.Handler(anyCaller+"; ends the caller's own session"), h.logout)
 	add("GET", "/console/api/explorer", router.Handler(anyCaller+"; lists only the objects the caller may read through ARM and the directory API (each object's read action at its scope)"), h.explorer)
 	add("GET", "/console/api/graph", router.Handler(anyCaller+"; the graph holds only objects the caller may read (each object's read action at its scope)"), h.graph)
 	add("GET", "/console/api/activity", router.Handler(anyCaller+"; events of the subscriptions where the caller holds "+actionActivityRead), h.activity)
-	add("GET", "/console/api/signins", router.Action(directory.ActionAuditLogsRead), h.signIns)
-	add("GET", "/console/api/signins/stream", router.Action(directory.ActionAuditLogsRead), h.signInStream)
+	signIns := router.ActionAt(directory.ActionAuditLogsRead, "'/'", router.Root)
+	add("GET", "/console/api/signins", signIns, h.signIns)
+	add("GET", "/console/api/signins/stream", signIns.Then("the stream re-checks the session (or token) and the action every 2 s and stops when either ends"), h.signInStream)
 	add("GET", "/console/api/check", router.Handler(anyCaller+"; a principal may check its own access; another's needs Microsoft.Authorization/roleAssignments/read at the scope, as checkAccess"), h.check)
 	add("POST", "/console/api/fix/federated-credential", router.Handler(anyCaller+"; "+actionFICWrite+" at the identity, as PUT of the credential through ARM; recorded in the activity log"), h.fixFederatedCredential)
 	mux.NotFound("", "/console/", func(w http.ResponseWriter, r *http.Request, status int, _ []string) {
@@ -112,6 +117,10 @@ func (h *Handler) Mount(mux *router.Mux) {
 var protocol = &router.Protocol{Name: "console", Internal: func(w http.ResponseWriter, _ *http.Request) {
 	writeErr(w, http.StatusInternalServerError, "InternalServerError", "internal error")
 }}
+
+// linkProtocol is the sign-in link route: the console on the wire, with
+// its own authenticator (a bearer token only).
+var linkProtocol = &router.Protocol{Name: "console-link", Internal: protocol.Internal}
 
 // secured sets the headers every console answer carries (the mux recovers
 // panics).
@@ -136,46 +145,138 @@ type caller struct {
 	until time.Time
 }
 
-// authenticate finds the caller: the session cookie, else a bearer token.
+// errCSRF refuses a write through a session without the session's CSRF
+// token or from another origin.
+var errCSRF = errors.New("csrf")
+
+// sessionEnded is a session that was revoked (its principal or credential
+// removed) and no bearer token beside it.
+type sessionEnded struct{ why string }
+
+func (e *sessionEnded) Error() string { return "This console session has ended: " + e.why + ". " }
+
+// storeError is a store failure while checking a session: a 500, not a 401.
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return e.err.Error() }
+
+// identify finds the caller: the session cookie, else a bearer token.
 // Writes through a session need the CSRF header and a same-origin Origin.
 // A session is good only while its principal and the credential it signed
 // in with exist in the store, read on every request: a deletion on any
 // replica ends it on every replica at its next request.
-func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (caller, bool) {
-	ended := ""
+func (h *Handler) identify(r *http.Request) (caller, error) {
+	var ended error
 	if c, err := r.Cookie(CookieName); err == nil && c.Value != "" {
 		if s, ok := h.sessions.get(c.Value); ok {
 			why, err := h.revoked(r.Context(), s)
 			if err != nil {
-				h.fail(w, err)
-				return caller{}, false
+				return caller{}, &storeError{err}
 			}
 			if why == "" {
 				if r.Method != http.MethodGet && r.Method != http.MethodHead {
 					if !csrfOK(s, r.Header.Get(HeaderCSRF)) || !h.sameOrigin(r) {
-						writeErr(w, http.StatusForbidden, "CSRFTokenInvalid", "This write needs the session's CSRF token in "+HeaderCSRF+" and a same-origin request.")
-						return caller{}, false
+						return caller{}, errCSRF
 					}
 				}
-				return caller{Who: s.who, sid: c.Value, sess: &s, until: s.ends}, true
+				return caller{Who: s.who, sid: c.Value, sess: &s, until: s.ends}, nil
 			}
 			h.sessions.end(c.Value)
 			h.cfg.Logger.Info("console session ended", "principal", s.who.ObjectID, "reason", why)
-			ended = "This console session has ended: " + why + ". "
+			ended = &sessionEnded{why}
 		}
 	}
-	switch p, got := h.bearer(w, r); got {
-	case bearerOK:
-		return caller{Who: Who{ObjectID: p.ObjectID, AppID: p.AppID}, until: p.Expires}, true
-	case bearerRefused:
+	p, err := h.bearer(r)
+	switch {
+	case err == nil:
+		return caller{Who: Who{ObjectID: p.ObjectID, AppID: p.AppID}, until: p.Expires}, nil
+	case !errors.Is(err, authn.ErrNoCredentials):
+		return caller{}, err
+	case ended != nil:
+		return caller{}, ended
+	}
+	return caller{}, authn.ErrNoCredentials
+}
+
+// unauthorized answers a caller identify refused.
+func (h *Handler) unauthorized(w http.ResponseWriter, _ *http.Request, err error) {
+	var se *storeError
+	var ended *sessionEnded
+	switch {
+	case errors.As(err, &se):
+		h.fail(w, se.err)
+	case errors.Is(err, errCSRF):
+		writeErr(w, http.StatusForbidden, "CSRFTokenInvalid", "This write needs the session's CSRF token in "+HeaderCSRF+" and a same-origin request.")
+	case errors.As(err, &ended):
+		writeErr(w, http.StatusUnauthorized, "SessionEnded", ended.Error()+"Sign in again with 'ward console'.")
+	case errors.Is(err, authn.ErrNoCredentials):
+		writeErr(w, http.StatusUnauthorized, "Unauthenticated", "Sign in with 'ward console', which prints a one-time link, or send a management bearer token.")
+	default:
+		writeErr(w, http.StatusUnauthorized, "InvalidAuthenticationToken", err.Error())
+	}
+}
+
+// forbidden is the console's 403 for an action the caller does not hold.
+func forbidden(w http.ResponseWriter, _ *http.Request, d router.Denial) {
+	what := "This request"
+	if d.Action == directory.ActionAuditLogsRead {
+		what = "The sign-in log"
+	}
+	writeErr(w, http.StatusForbidden, "AuthorizationFailed", fmt.Sprintf("%s needs '%s' at '%s', which the principal '%s' does not hold.", what, d.Action, d.Scope, d.Caller.ObjectID))
+}
+
+// authenticator is the console's on the mux: the session cookie (with its
+// CSRF token on writes) or a management bearer token; a refused action is
+// the console's 403.
+func (h *Handler) authenticator() router.Authenticator {
+	return router.Authenticator{
+		Name: "console session cookie (CSRF token on writes) or ARM bearer token",
+		Authenticate: func(r *http.Request) (router.Caller, error) {
+			c, err := h.identify(r)
+			if err != nil {
+				return router.Caller{}, err
+			}
+			return router.Caller{ObjectID: c.ObjectID, AppID: c.AppID, Principal: c}, nil
+		},
+		Unauthorized: h.unauthorized,
+		Forbidden:    forbidden,
+	}
+}
+
+// linkAuthenticator authenticates the sign-in link route: a management
+// bearer token only, since a session that could make links could renew
+// itself forever, past the token and the credential it came from.
+func (h *Handler) linkAuthenticator() router.Authenticator {
+	return router.Authenticator{
+		Name: "ARM bearer token only (no session)",
+		Authenticate: func(r *http.Request) (router.Caller, error) {
+			p, err := h.bearer(r)
+			if err != nil {
+				return router.Caller{}, err
+			}
+			return router.Caller{ObjectID: p.ObjectID, AppID: p.AppID, Principal: p}, nil
+		},
+		Unauthorized: func(w http.ResponseWriter, _ *http.Request, err error) {
+			if errors.Is(err, authn.ErrNoCredentials) {
+				writeErr(w, http.StatusUnauthorized, "BearerTokenRequired", "A sign-in link is made with a management bearer token ('ward console' sends the CLI's); a console session cannot make links.")
+				return
+			}
+			writeErr(w, http.StatusUnauthorized, "InvalidAuthenticationToken", err.Error())
+		},
+		Forbidden: forbidden,
+	}
+}
+
+// authenticate is the caller the mux authenticated (authenticator); a
+// request that did not come through the mux's check is refused.
+func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (caller, bool) {
+	rc, ok := router.CallerFrom(r.Context())
+	c, isCaller := rc.Principal.(caller)
+	if !ok || !isCaller {
+		h.unauthorized(w, r, authn.ErrNoCredentials)
 		return caller{}, false
 	}
-	if ended != "" {
-		writeErr(w, http.StatusUnauthorized, "SessionEnded", ended+"Sign in again with 'ward console'.")
-		return caller{}, false
-	}
-	writeErr(w, http.StatusUnauthorized, "Unauthenticated", "Sign in with 'ward console', which prints a one-time link, or send a management bearer token.")
-	return caller{}, false
+	return c, true
 }
 
 // stillSignedIn reports whether a caller authenticated at the start of a
@@ -196,30 +297,13 @@ func (h *Handler) stillSignedIn(ctx context.Context, c caller) bool {
 	return err == nil && why == ""
 }
 
-// bearerResult is what bearer found.
-type bearerResult int
-
-const (
-	noBearer      bearerResult = iota // no token: nothing written
-	bearerOK                          // a valid token
-	bearerRefused                     // a token, refused: 401 written
-)
-
-// bearer authenticates the request's management bearer token, answering
-// 401 itself for a token that is present but refused.
-func (h *Handler) bearer(w http.ResponseWriter, r *http.Request) (authn.Principal, bearerResult) {
+// bearer authenticates the request's management bearer token;
+// authn.ErrNoCredentials when there is none.
+func (h *Handler) bearer(r *http.Request) (authn.Principal, error) {
 	if h.cfg.Auth == nil {
-		return authn.Principal{}, noBearer
+		return authn.Principal{}, authn.ErrNoCredentials
 	}
-	p, err := h.cfg.Auth.Authenticate(r.Context(), r)
-	switch {
-	case err == nil:
-		return p, bearerOK
-	case errors.Is(err, authn.ErrNoCredentials):
-		return authn.Principal{}, noBearer
-	}
-	writeErr(w, http.StatusUnauthorized, "InvalidAuthenticationToken", err.Error())
-	return authn.Principal{}, bearerRefused
+	return h.cfg.Auth.Authenticate(r.Context(), r)
 }
 
 // sameOrigin accepts a request without Origin (not a browser write) or
@@ -334,11 +418,10 @@ type linkJSON struct {
 // bearer token may: a session that could make links could renew itself
 // forever, past the token and the credential it came from.
 func (h *Handler) newLink(w http.ResponseWriter, r *http.Request) {
-	p, got := h.bearer(w, r)
-	switch got {
-	case bearerRefused:
-		return
-	case noBearer:
+	c, _ := router.CallerFrom(r.Context())
+	p, ok := c.Principal.(authn.Principal)
+	if !ok {
+		// Not served through the mux's link authenticator.
 		writeErr(w, http.StatusUnauthorized, "BearerTokenRequired", "A sign-in link is made with a management bearer token ('ward console' sends the CLI's); a console session cannot make links.")
 		return
 	}

@@ -134,6 +134,7 @@ func newFixture(t testing.TB, identities, fics, assignments int) *fixture {
 	h := New(Config{Store: store, Access: access, Identities: msi.New(store, msi.Config{}), PublicURL: "https://ward.test",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	mux := router.New()
+	mux.Authorizer = access
 	h.Mount(mux)
 	return &fixture{store: store, access: access, h: h, mux: mux, sub: sub}
 }

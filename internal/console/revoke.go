@@ -52,7 +52,7 @@ func (h *Handler) revoked(ctx context.Context, s session) (string, error) {
 		return "the federated credential it signed in with was deleted", nil
 	case err != nil:
 		return "", err
-	case authn.FederatedCredential(f.Name, f.Issuer, f.Subject) != s.from.credential:
+	case authn.FederatedCredential(f.Name, f.Issuer, f.Matcher()) != s.from.credential:
 		return "the federated credential it signed in with now trusts another issuer or subject", nil
 	}
 	return "", nil

@@ -100,8 +100,8 @@ func (p Policy) Read(c Caller, target ServicePrincipal) error {
 
 // Change checks action (update, delete, credentials/update) on one
 // principal: the action at the principal's scope, and for credentials and
-// deletion also the right to assign every role the principal holds, so no
-// caller can take over a principal more privileged than itself.
+// deletion also the right to assign every role the principal holds
+// (Takeover).
 func (p Policy) Change(ctx context.Context, c Caller, target ServicePrincipal, action string) error {
 	scope := ObjectScope(target.ObjectID)
 	if !p.Access.Allowed(c.ObjectID, action, scope) {
@@ -110,6 +110,13 @@ func (p Policy) Change(ctx context.Context, c Caller, target ServicePrincipal, a
 	if action == ActionUpdate {
 		return nil
 	}
+	return p.Takeover(ctx, c, target)
+}
+
+// Takeover checks that c may assign every role target holds, which
+// changing its credentials or deleting it needs on top of the action: no
+// caller can take over a principal more privileged than itself.
+func (p Policy) Takeover(ctx context.Context, c Caller, target ServicePrincipal) error {
 	held, err := p.Access.AssignmentsOf(ctx, target.ObjectID)
 	if err != nil {
 		return err

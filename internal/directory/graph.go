@@ -52,24 +52,32 @@ type call struct {
 	params router.Params
 }
 
-// Mount puts the directory's routes on mux. Tenant-wide operations need
-// their action at "/"; operations on one principal need it at the
-// principal's scope (ObjectScope), where its owners hold Application Owner.
+// Mount puts the directory's routes on mux, with Graph's authenticator
+// (authenticator). Tenant-wide operations need their action at "/";
+// operations on one principal need it at the principal's scope
+// (ObjectScope), where its owners hold Application Owner. The mux checks
+// both before a handler runs.
 func (h *Handler) Mount(mux *router.Mux) {
+	mux.Authenticate(protocol.Name, h.authenticator())
 	add := func(method, pattern string, a router.Access, fn func(*call) error) {
 		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: h.endpoint(fn), Protocol: protocol, MaxBody: maxBody})
 	}
+	tenant := func(action string) router.Access { return router.ActionAt(action, "'/'", router.Root) }
+	object := func(action string) router.Access {
+		return router.ActionAt(action, "the service principal's scope (/providers/Microsoft.Directory/servicePrincipals/{objectId})", h.objectScope).
+			Then("the handler checks " + ActionAssignRoles + " at every scope where the principal holds a role, so no caller takes over a principal more privileged than itself")
+	}
 	add("GET", "/v1.0/servicePrincipals", router.Handler("every caller; "+ActionRead+" at '/' lists every principal, otherwise the list holds the caller itself and the principals it owns"), h.list)
-	add("POST", "/v1.0/servicePrincipals", router.Action(ActionCreate), h.create)
+	add("POST", "/v1.0/servicePrincipals", tenant(ActionCreate), h.create)
 	for _, item := range []string{"/v1.0/servicePrincipals/{id}", "/v1.0/servicePrincipals(appId='{id}')"} {
 		add("GET", item, router.Handler(ActionRead+" at the principal's scope, or the caller itself"), h.get)
-		add("PATCH", item, router.Action(ActionCredentialsUpdate), h.patch)
-		add("DELETE", item, router.Action(ActionDelete), h.delete)
-		add("POST", item+"/addPassword", router.Action(ActionCredentialsUpdate), h.addPassword)
-		add("POST", item+"/removePassword", router.Action(ActionCredentialsUpdate), h.removePassword)
+		add("PATCH", item, object(ActionCredentialsUpdate), h.patch)
+		add("DELETE", item, object(ActionDelete), h.delete)
+		add("POST", item+"/addPassword", object(ActionCredentialsUpdate), h.addPassword)
+		add("POST", item+"/removePassword", object(ActionCredentialsUpdate), h.removePassword)
 	}
 	add("POST", "/v1.0/directoryObjects/getByIds", router.Handler("every caller; the answer holds only the principals the caller may read (as GET /v1.0/servicePrincipals/{id})"), h.getByIDs)
-	add("GET", "/v1.0/auditLogs/signIns", router.Action(ActionAuditLogsRead), h.signIns)
+	add("GET", "/v1.0/auditLogs/signIns", tenant(ActionAuditLogsRead), h.signIns)
 	notFound := func(w http.ResponseWriter, r *http.Request, status int, _ []string) {
 		if status == http.StatusMethodNotAllowed {
 			grapherr.Write(w, status, "Request_BadRequest", fmt.Sprintf("The method %s is not supported at '%s'.", r.Method, r.URL.Path))
@@ -87,17 +95,65 @@ var protocol = &router.Protocol{Name: "graph", Internal: func(w http.ResponseWri
 	grapherr.Write(w, http.StatusInternalServerError, "InternalServerError", "internal error")
 }}
 
-// endpoint authenticates and writes fn's error (the mux recovers panics).
-func (h *Handler) endpoint(fn func(*call) error) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := h.Auth.Authenticate(r.Context(), r)
-		if err != nil {
+// objectScope is the scope of the principal the request's {id} names (an
+// object ID or a client ID).
+func (h *Handler) objectScope(r *http.Request, p router.Params) (string, error) {
+	sp, err := h.Svc.Get(r.Context(), p["id"])
+	if err != nil {
+		return "", err
+	}
+	return ObjectScope(sp.ObjectID), nil
+}
+
+// authenticator is Graph's on the mux: the Graph bearer token and its
+// challenge; a refused action is Graph's 403, except on a principal the
+// caller may not even read, which is a 404 as Graph answers for objects
+// outside the caller's view.
+func (h *Handler) authenticator() router.Authenticator {
+	return router.Authenticator{
+		Name: "Graph bearer token (Graph audience)",
+		Authenticate: func(r *http.Request) (router.Caller, error) {
+			p, err := h.Auth.Authenticate(r.Context(), r)
+			if err != nil {
+				return router.Caller{}, err
+			}
+			return router.Caller{ObjectID: p.ObjectID, AppID: p.AppID, Principal: Caller{ObjectID: p.ObjectID, AppID: p.AppID}}, nil
+		},
+		Unauthorized: func(w http.ResponseWriter, _ *http.Request, err error) {
 			w.Header().Set(challenge.Header, challenge.Graph(h.Base))
 			grapherr.Write(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure: "+err.Error())
+		},
+		Forbidden: func(w http.ResponseWriter, r *http.Request, d router.Denial) {
+			c := Caller{ObjectID: d.Caller.ObjectID, AppID: d.Caller.AppID}
+			if !errors.Is(d.Err, router.ErrNotGranted) {
+				h.fail(w, r, d.Err) // the principal does not exist
+				return
+			}
+			if _, params, _ := router.FromContext(r.Context()); params["id"] != "" {
+				if sp, err := h.Svc.Get(r.Context(), params["id"]); err == nil && h.Policy.Read(c, sp) != nil {
+					h.fail(w, r, fmt.Errorf("%w: no service principal with object ID or client ID '%s'", ErrNotFound, params["id"]))
+					return
+				}
+			}
+			h.fail(w, r, denied(c, d.Action, d.Scope, ""))
+		},
+	}
+}
+
+// endpoint runs fn for the caller the mux authenticated (and authorized:
+// see Mount) and writes fn's error (the mux recovers panics).
+func (h *Handler) endpoint(fn func(*call) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, ok := router.CallerFrom(r.Context())
+		caller, isCaller := c.Principal.(Caller)
+		if !ok || !isCaller {
+			// Not served through a mux that ran Graph's authenticator.
+			w.Header().Set(challenge.Header, challenge.Graph(h.Base))
+			grapherr.Write(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure: the request was not authenticated.")
 			return
 		}
 		_, params, _ := router.FromContext(r.Context())
-		if err := fn(&call{w: w, r: r, caller: Caller{ObjectID: p.ObjectID, AppID: p.AppID}, params: params}); err != nil {
+		if err := fn(&call{w: w, r: r, caller: caller, params: params}); err != nil {
 			h.fail(w, r, err)
 		}
 	})
@@ -266,9 +322,6 @@ func (h *Handler) list(c *call) error {
 // create makes a service principal owned by its creator, as an Entra app
 // registration is owned by the user who registers it.
 func (h *Handler) create(c *call) error {
-	if err := h.Policy.Tenant(c.caller, ActionCreate); err != nil {
-		return err
-	}
 	var body struct {
 		DisplayName string `json:"displayName"`
 	}
@@ -286,22 +339,30 @@ func (h *Handler) create(c *call) error {
 	return nil
 }
 
-// target loads the principal of the request's {id} and checks action on it.
-// A caller that may neither read the principal nor perform action on it
+// read loads the principal of the request's {id} for a caller that may
+// read it (itself, or ActionRead at its scope). A caller that may not
 // learns nothing of it: 404, as Graph answers for objects outside the
 // caller's view.
-func (h *Handler) target(c *call, action string) (ServicePrincipal, error) {
+func (h *Handler) read(c *call) (ServicePrincipal, error) {
 	sp, err := h.Svc.Get(c.r.Context(), c.params["id"])
 	if err != nil {
 		return sp, err
 	}
-	if h.Policy.Read(c.caller, sp) != nil && (action == ActionRead || !h.Policy.Access.Allowed(c.caller.ObjectID, action, ObjectScope(sp.ObjectID))) {
+	if h.Policy.Read(c.caller, sp) != nil {
 		return sp, fmt.Errorf("%w: no service principal with object ID or client ID '%s'", ErrNotFound, c.params["id"])
 	}
-	if action == ActionRead {
-		return sp, nil
+	return sp, nil
+}
+
+// target loads the principal of the request's {id} for a change the mux
+// authorized (the route's action at the principal's scope) and checks what
+// the route adds: the right to assign every role the principal holds.
+func (h *Handler) target(c *call) (ServicePrincipal, error) {
+	sp, err := h.Svc.Get(c.r.Context(), c.params["id"])
+	if err != nil {
+		return sp, err
 	}
-	return sp, h.Policy.Change(c.r.Context(), c.caller, sp, action)
+	return sp, h.Policy.Takeover(c.r.Context(), c.caller, sp)
 }
 
 // maxGetByIDs is Graph's limit on ids in one getByIds request.
@@ -353,7 +414,7 @@ func (h *Handler) getByIDs(c *call) error {
 }
 
 func (h *Handler) get(c *call) error {
-	sp, err := h.target(c, ActionRead)
+	sp, err := h.read(c)
 	if err != nil {
 		return err
 	}
@@ -362,7 +423,7 @@ func (h *Handler) get(c *call) error {
 }
 
 func (h *Handler) delete(c *call) error {
-	sp, err := h.target(c, ActionDelete)
+	sp, err := h.target(c)
 	if err != nil {
 		return err
 	}
@@ -377,7 +438,7 @@ func (h *Handler) delete(c *call) error {
 }
 
 func (h *Handler) patch(c *call) error {
-	sp, err := h.target(c, ActionCredentialsUpdate)
+	sp, err := h.target(c)
 	if err != nil {
 		return err
 	}
@@ -405,7 +466,7 @@ func (h *Handler) patch(c *call) error {
 }
 
 func (h *Handler) addPassword(c *call) error {
-	sp, err := h.target(c, ActionCredentialsUpdate)
+	sp, err := h.target(c)
 	if err != nil {
 		return err
 	}
@@ -435,7 +496,7 @@ func (h *Handler) addPassword(c *call) error {
 }
 
 func (h *Handler) removePassword(c *call) error {
-	sp, err := h.target(c, ActionCredentialsUpdate)
+	sp, err := h.target(c)
 	if err != nil {
 		return err
 	}
@@ -476,9 +537,6 @@ type signInJSON struct {
 
 // signIns lists the sign-in log: $filter=createdDateTime ge <RFC3339>, $top.
 func (h *Handler) signIns(c *call) error {
-	if err := h.Policy.Tenant(c.caller, ActionAuditLogsRead); err != nil {
-		return err
-	}
 	w, r := c.w, c.r
 	since := h.Svc.Now().Add(-24 * time.Hour)
 	if f := strings.TrimSpace(r.URL.Query().Get("$filter")); f != "" {

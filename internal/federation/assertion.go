@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -24,6 +25,27 @@ type Assertion struct {
 	Claims  jwt.Claims
 	token   *jwt.JSONWebToken
 	allowed []jose.SignatureAlgorithm
+
+	// all is every claim of the payload, decoded on the first StringClaim
+	// of another claim than sub (only flexible credentials ask).
+	allOnce sync.Once
+	all     map[string]any
+}
+
+// StringClaim returns the claim name of the payload when it is a string;
+// ok is false when the payload has no such claim or it is of another type.
+// Safe for concurrent use (a verified assertion is shared).
+func (a *Assertion) StringClaim(name string) (value string, ok bool) {
+	if name == "sub" {
+		return a.Claims.Subject, a.Claims.Subject != ""
+	}
+	a.allOnce.Do(func() {
+		if a.token != nil {
+			_ = a.token.UnsafeClaimsWithoutVerification(&a.all)
+		}
+	})
+	value, ok = a.all[name].(string)
+	return value, ok
 }
 
 // Malformed means the assertion is not a JWT Ward can read at all.

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/go-jose/go-jose/v4"
+	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/storage"
 )
 
@@ -34,45 +36,48 @@ func (s *Service) Discovery(id string) Discovery {
 }
 
 // Handler serves /oidc/<tenant>/<id>/.well-known/openid-configuration
-// and /oidc/<tenant>/<id>/openid/v1/jwks.
+// and /oidc/<tenant>/<id>/openid/v1/jwks, one handler each (Mount).
 type Handler struct {
 	Issuers *Service
 	// Log gets the storage failures answered with 500; nil is slog.Default.
 	Log *slog.Logger
 }
 
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/oidc/"), "/", 3)
-	if len(parts) != 3 || !strings.EqualFold(parts[0], h.Issuers.tenantID) {
-		http.NotFound(w, r)
-		return
-	}
-	id, rest := parts[1], parts[2]
-	set, err := h.Issuers.Keys(r.Context(), id)
-	if errors.Is(err, storage.ErrNotFound) {
-		http.NotFound(w, r)
-		return
-	}
-	if err != nil {
-		// Not a 404: a verifier would cache "no such issuer" and refuse
-		// every token of a cluster that exists.
-		h.log().ErrorContext(r.Context(), "hosted issuer keys", "issuer", id, "err", err)
-		http.Error(w, "the issuer's keys could not be read; retry", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	switch rest {
-	case DiscoveryPath:
-		_ = json.NewEncoder(w).Encode(h.Issuers.Discovery(id))
-	case JWKSPath:
-		_ = json.NewEncoder(w).Encode(set)
-	default:
-		http.NotFound(w, r)
+// discovery serves GET /oidc/{tenant}/{cluster}/.well-known/openid-configuration.
+func (h *Handler) discovery(w http.ResponseWriter, r *http.Request, id string, _ jose.JSONWebKeySet) {
+	_ = json.NewEncoder(w).Encode(h.Issuers.Discovery(id))
+}
+
+// jwks serves GET /oidc/{tenant}/{cluster}/openid/v1/jwks.
+func (h *Handler) jwks(w http.ResponseWriter, _ *http.Request, _ string, set jose.JSONWebKeySet) {
+	_ = json.NewEncoder(w).Encode(set)
+}
+
+// issuer wraps a route of one hosted issuer: the {tenant} must be Ward's
+// and the {cluster} an issuer whose keys exist (else 404); a storage
+// failure is a 500, not a 404, since a verifier would cache "no such
+// issuer" and refuse every token of a cluster that exists.
+func (h *Handler) issuer(fn func(w http.ResponseWriter, r *http.Request, id string, set jose.JSONWebKeySet)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		_, p, _ := router.FromContext(r.Context())
+		if !strings.EqualFold(p["tenant"], h.Issuers.tenantID) {
+			http.NotFound(w, r)
+			return
+		}
+		id := p["cluster"]
+		set, err := h.Issuers.Keys(r.Context(), id)
+		if errors.Is(err, storage.ErrNotFound) {
+			http.NotFound(w, r)
+			return
+		}
+		if err != nil {
+			h.log().ErrorContext(r.Context(), "hosted issuer keys", "issuer", id, "err", err)
+			http.Error(w, "the issuer's keys could not be read; retry", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		fn(w, r, id, set)
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 // verifies a service-account token needs them.
 func (h *Handler) Mount(mux *router.Mux) {
 	public := router.Public("a hosted cluster issuer's discovery document and public keys, as kube-apiserver publishes them")
-	for _, p := range []string{"/oidc/{tenant}/{cluster}/" + DiscoveryPath, "/oidc/{tenant}/{cluster}/" + JWKSPath} {
-		mux.Handle(router.Route{Method: http.MethodGet, Pattern: p, Access: public, Handler: h})
-	}
+	mux.Handle(router.Route{Method: http.MethodGet, Pattern: "/oidc/{tenant}/{cluster}/" + DiscoveryPath, Access: public, Handler: h.issuer(h.discovery)})
+	mux.Handle(router.Route{Method: http.MethodGet, Pattern: "/oidc/{tenant}/{cluster}/" + JWKSPath, Access: public, Handler: h.issuer(h.jwks)})
 }

@@ -26,6 +26,7 @@ type Service struct {
 	now     func() time.Time
 	newID   func() string
 	changed func()
+	maxFICs int
 	// writing holds the identities that have a federated credential write in
 	// flight, so that a concurrent one is refused with 409 as Entra does.
 	writing sync.Map
@@ -41,6 +42,11 @@ type Config struct {
 	// Resources serves the subscriptions and groups identities live in;
 	// nil builds one on the same store, clock and Changed.
 	Resources *resources.Service
+	// MaxFederatedCredentials caps the credentials of one identity; 0 is
+	// Entra's 20. Ward may go beyond it (ward serve
+	// --max-federated-credentials): the token service indexes credentials
+	// by issuer and subject, so only flexible ones cost per exchange.
+	MaxFederatedCredentials int
 }
 
 // New returns a Service on store.
@@ -57,7 +63,10 @@ func New(store storage.Storage, cfg Config) *Service {
 	if cfg.Resources == nil {
 		cfg.Resources = resources.New(store, resources.Config{Now: cfg.Now, Changed: cfg.Changed})
 	}
-	return &Service{groups: cfg.Resources, store: store, now: cfg.Now, newID: cfg.NewID, changed: cfg.Changed}
+	if cfg.MaxFederatedCredentials <= 0 {
+		cfg.MaxFederatedCredentials = MaxFederatedCredentials
+	}
+	return &Service{groups: cfg.Resources, store: store, now: cfg.Now, newID: cfg.NewID, changed: cfg.Changed, maxFICs: cfg.MaxFederatedCredentials}
 }
 
 // IdentitySpec is the writable part of a user-assigned identity.
@@ -221,14 +230,23 @@ func (s *Service) PutFederatedCredential(ctx context.Context, ref storage.Identi
 	now := s.now().UTC()
 	c := storage.FederatedCredential{Identity: ref, Name: name, Issuer: spec.Issuer, Subject: spec.Subject,
 		Audiences: spec.Audiences, CreatedAt: now, UpdatedAt: now}
+	if spec.Expression != nil {
+		c.Expression, c.ExpressionVersion = spec.Expression.Value, spec.Expression.LanguageVersion
+	}
 	created, err := s.store.PutFederatedCredential(ctx, c, func(siblings []storage.FederatedCredential) error {
 		for _, o := range siblings {
-			if o.Issuer == spec.Issuer && o.Subject == spec.Subject {
+			if o.Issuer != c.Issuer {
+				continue
+			}
+			if c.Expression == "" && o.Expression == "" && o.Subject == c.Subject {
 				return invalid(armerr.CodeBadRequest, "Issuer and subject combination already exists for this Managed Identity. Federated identity credential '%s' already trusts issuer '%s' with subject '%s'.", o.Name, o.Issuer, o.Subject)
 			}
+			if c.Expression != "" && o.Expression == c.Expression {
+				return invalid(armerr.CodeBadRequest, "Issuer and claimsMatchingExpression combination already exists for this Managed Identity. Federated identity credential '%s' already trusts issuer '%s' with claimsMatchingExpression '%s'.", o.Name, o.Issuer, o.Expression)
+			}
 		}
-		if len(siblings) >= MaxFederatedCredentials {
-			return invalid(armerr.CodeBadRequest, "The managed identity '%s' already has %d federated identity credentials, the maximum allowed. Delete one before adding another.", ref.Name, MaxFederatedCredentials)
+		if len(siblings) >= s.maxFICs {
+			return invalid(armerr.CodeBadRequest, "The managed identity '%s' already has %d federated identity credentials, the maximum allowed. Delete one before adding another.", ref.Name, s.maxFICs)
 		}
 		return nil
 	})

@@ -1,16 +1,21 @@
 package msi
 
 import (
+	"errors"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/ward-id/ward/internal/armerr"
+	"github.com/ward-id/ward/internal/claimsexpr"
 )
 
 // Limits and patterns of the managed identity resource provider.
 const (
-	MaxFederatedCredentials = 20  // per identity
+	// MaxFederatedCredentials is Entra's cap per identity, the default of
+	// Config.MaxFederatedCredentials.
+	MaxFederatedCredentials = 20
 	maxFICFieldLength       = 600 // issuer, subject, each audience
 )
 
@@ -28,10 +33,18 @@ func ValidateIdentityName(name string) error {
 }
 
 // FederatedCredentialSpec is the writable part of a federated credential.
+// A flexible credential has an Expression instead of a Subject.
 type FederatedCredentialSpec struct {
-	Issuer    string
-	Subject   string
-	Audiences []string
+	Issuer     string
+	Subject    string
+	Audiences  []string
+	Expression *Expression
+}
+
+// Expression is a claims matching expression (package claimsexpr).
+type Expression struct {
+	Value           string
+	LanguageVersion int
 }
 
 // ValidateFederatedCredential applies the rules Entra enforces on one
@@ -48,6 +61,15 @@ func ValidateFederatedCredential(name string, spec FederatedCredentialSpec) erro
 	}
 	fields := []struct{ name, value string }{
 		{"issuer", spec.Issuer}, {"subject", spec.Subject}, {"audience", spec.Audiences[0]},
+	}
+	if spec.Expression != nil {
+		if spec.Subject != "" {
+			return invalid(armerr.CodeBadRequest, "Either 'subject' or 'claimsMatchingExpression' must be defined, but not both: set 'subject' to null when 'claimsMatchingExpression' is defined.")
+		}
+		if err := ValidateExpression(*spec.Expression); err != nil {
+			return err
+		}
+		fields = slices.Delete(fields, 1, 2) // no subject
 	}
 	for _, f := range fields {
 		switch {
@@ -66,4 +88,18 @@ func ValidateFederatedCredential(name string, spec FederatedCredentialSpec) erro
 		return invalid(armerr.CodeBadRequest, "The federated identity credential issuer '%s' is invalid: it must be an absolute https URL without query or fragment, exactly as the token's 'iss' claim.", spec.Issuer)
 	}
 	return nil
+}
+
+// ValidateExpression parses a claims matching expression as Entra's
+// language version 1 defines it, and words a refusal as ARM does.
+func ValidateExpression(e Expression) error {
+	_, err := claimsexpr.ParseVersion(e.Value, e.LanguageVersion)
+	var ve *claimsexpr.VersionError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ve):
+		return invalid(armerr.CodeBadRequest, "The claimsMatchingExpression languageVersion '%d' is invalid. The only supported languageVersion is %d.", e.LanguageVersion, claimsexpr.LanguageVersion)
+	}
+	return invalid(armerr.CodeBadRequest, "The claimsMatchingExpression value '%s' is invalid: %v. An expression is one or more clauses claims['<claim>'] eq|matches '<value>' joined by ' and '; 'matches' accepts the wildcards * and ?; or, not and regular expressions are not supported.", e.Value, err)
 }

@@ -33,8 +33,10 @@ const (
 )
 
 // DefaultHosts are the names every serving certificate covers: loopback, and
-// the vault host names used by the Key Vault–compatible data plane.
-var DefaultHosts = []string{"127.0.0.1", "::1", "localhost", "*.localhost", "vault.localhost", "*.vault.localhost"}
+// the vault host names used by the Key Vault–compatible data plane, the
+// container registries' login servers, and the account host names of the
+// Blob data plane (<account>.blob.localhost: a wildcard covers one label only).
+var DefaultHosts = []string{"127.0.0.1", "::1", "localhost", "*.localhost", "vault.localhost", "*.vault.localhost", "*.azurecr.localhost", "*.blob.localhost"}
 
 // Load returns a TLS certificate for the given extra hosts, creating the CA
 // and serving certificate in dir when they are missing, and re-issuing the

@@ -31,6 +31,13 @@ const (
 	ReaderID                 = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 	KeyVaultSecretsUserID    = "4633458b-17de-408a-b874-0445c86b69e6"
 	KeyVaultSecretsOfficerID = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
+	AcrPullID                = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+	AcrPushID                = "8311e382-0749-4cb8-b61a-304f252e45ec"
+	AcrDeleteID              = "c2f4ef07-c644-48eb-af81-4b1b4947fb11"
+	// Storage Blob Data roles: the Blob data plane's dataActions.
+	StorageBlobDataReaderID      = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+	StorageBlobDataContributorID = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+	StorageBlobDataOwnerID       = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
 	// Directory roles. The first three carry the GUIDs of Entra's directory
 	// role templates of the same names; Application Owner is Ward's: the
 	// role a service principal's creator holds at the principal's own scope.
@@ -63,25 +70,36 @@ var builtIns = []RoleDefinition{
 	{ID: "4d97b98b-1d4f-4787-a291-c67834d212e7", Name: "Network Contributor", Description: "Lets you manage networks, but not access to them.",
 		Permissions: []Permission{{Actions: []string{"Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/*", "Microsoft.Network/*",
 			"Microsoft.ResourceHealth/availabilityStatuses/read", "Microsoft.Resources/deployments/*", "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Support/*"}}}},
-	{ID: "7f951dda-4ed3-4680-a7ca-43fe172d538d", Name: "AcrPull", Description: "acr pull",
+	// The registry roles grant control-plane actions (not dataActions), as
+	// Azure's do; the registry's token service checks them at the registry.
+	{ID: AcrPullID, Name: "AcrPull", Description: "acr pull",
 		Permissions: []Permission{{Actions: []string{"Microsoft.ContainerRegistry/registries/pull/read"}}}},
-	{ID: "8311e382-0749-4cb8-b61a-304f252e45ec", Name: "AcrPush", Description: "acr push",
+	{ID: AcrPushID, Name: "AcrPush", Description: "acr push",
 		Permissions: []Permission{{Actions: []string{"Microsoft.ContainerRegistry/registries/pull/read", "Microsoft.ContainerRegistry/registries/push/write"}}}},
+	{ID: AcrDeleteID, Name: "AcrDelete", Description: "acr delete",
+		Permissions: []Permission{{Actions: []string{"Microsoft.ContainerRegistry/registries/artifacts/delete"}}}},
 	{ID: KeyVaultSecretsUserID, Name: "Key Vault Secrets User", Description: "Read secret contents. Only works for key vaults that use the 'Azure role-based access control' permission model.",
 		Permissions: []Permission{{DataActions: []string{"Microsoft.KeyVault/vaults/secrets/getSecret/action", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"}}}},
 	{ID: KeyVaultSecretsOfficerID, Name: "Key Vault Secrets Officer", Description: "Perform any action on the secrets of a key vault, except manage permissions. Only works for key vaults that use the 'Azure role-based access control' permission model.",
 		Permissions: []Permission{{Actions: with("Microsoft.KeyVault/checkNameAvailability/read", "Microsoft.KeyVault/deletedVaults/read",
 			"Microsoft.KeyVault/locations/*/read", "Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/operations/read"),
 			DataActions: []string{"Microsoft.KeyVault/vaults/secrets/*"}}}},
-	{ID: "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1", Name: "Storage Blob Data Reader", Description: "Read and list Azure Storage containers and blobs.",
+	{ID: StorageBlobDataReaderID, Name: "Storage Blob Data Reader", Description: "Read and list Azure Storage containers and blobs.",
 		Permissions: []Permission{{Actions: []string{"Microsoft.Storage/storageAccounts/blobServices/containers/read", "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action"},
 			DataActions: []string{"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"}}}},
-	{ID: "ba92f5b4-2d11-453d-a403-e96b0029c9fe", Name: "Storage Blob Data Contributor", Description: "Read, write, and delete Azure Storage containers and blobs.",
+	{ID: StorageBlobDataContributorID, Name: "Storage Blob Data Contributor", Description: "Read, write, and delete Azure Storage containers and blobs.",
 		Permissions: []Permission{{Actions: []string{"Microsoft.Storage/storageAccounts/blobServices/containers/delete", "Microsoft.Storage/storageAccounts/blobServices/containers/read",
 			"Microsoft.Storage/storageAccounts/blobServices/containers/write", "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action"},
 			DataActions: []string{"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete", "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
 				"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write", "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/move/action",
 				"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action"}}}},
+	{ID: StorageBlobDataOwnerID, Name: "Storage Blob Data Owner", Description: "Provides full access to Azure Storage blob containers and data, including assigning POSIX access control.",
+		Permissions: []Permission{{Actions: []string{"Microsoft.Storage/storageAccounts/blobServices/containers/*", "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action"},
+			DataActions: []string{"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*"}}}},
+	{ID: "17d1049b-9a84-46fb-8f53-869881c3d3ab", Name: "Storage Account Contributor", Description: "Permits management of storage accounts. Provides access to the account key, which can be used to access data via Shared Key authorization.",
+		Permissions: []Permission{{Actions: []string{"Microsoft.Authorization/*/read", "Microsoft.Insights/diagnosticSettings/*", "Microsoft.Network/virtualNetworks/subnets/joinViaServiceEndpoint/action",
+			"Microsoft.ResourceHealth/availabilityStatuses/read", "Microsoft.Resources/deployments/*", "Microsoft.Resources/subscriptions/resourceGroups/read",
+			"Microsoft.Storage/storageAccounts/*", "Microsoft.Support/*"}}}},
 	{ID: "3913510d-42f4-4e42-8a64-420c390055eb", Name: "Monitoring Metrics Publisher", Description: "Enables publishing metrics against Azure resources.",
 		Permissions: []Permission{{Actions: []string{"Microsoft.Insights/Register/Action", "Microsoft.Support/*", "Microsoft.Resources/subscriptions/resourceGroups/read"},
 			DataActions: []string{"Microsoft.Insights/Metrics/Write", "Microsoft.Insights/Telemetry/Write"}}}},

@@ -1,12 +1,13 @@
 // Package router is Ward's one routing table. Every part of the server
 // mounts its routes here, and every route says when it is mounted who may
 // call it: the public (discovery, token endpoints), an RBAC action checked
-// at the route's scope before the handler runs, or an authenticated caller
-// whom the handler authorizes per object (with the rule written down). The
-// mux refuses a route without that declaration, answers every request that
-// matches no route with a 404 before any handler runs, and the table it
-// serves from is the one the authorization tests enumerate, so a route can
-// neither be forgotten by the tests nor reached without a rule.
+// at the route's scope, or an authenticated caller whom the handler
+// authorizes per object (with the rule written down). The mux refuses a
+// route without that declaration, enforces it before the handler runs
+// (auth.go: one authenticator per protocol, one authorizer), answers every
+// request that matches no route with a 404 before any handler runs, and the
+// table it serves from is the one the authorization tests enumerate, so a
+// route can neither be forgotten by the tests nor reached without its rule.
 //
 // Literal path segments match case-insensitively (ARM and Entra paths are
 // case-insensitive); {name} captures one segment as sent, {name...} captures
@@ -44,15 +45,43 @@ type Access struct {
 	// Microsoft.ManagedIdentity/userAssignedIdentities/read.
 	Action string
 	// Rule explains the check in words (KindPublic, KindHandler); it is
-	// what the README's authorization table prints.
+	// what the route table (docs/routes.md) prints. On a KindAction route
+	// it is what the handler checks beyond the action, if anything.
 	Rule string
+	// Data marks Action as a data action (a role's dataActions, as the
+	// vault's), which the authorizer decides apart from actions.
+	Data bool
+	// Scope, when set, resolves where Action is checked; Where says it in
+	// words. Nil is the protocol's default scope (see Authenticator).
+	Scope ScopeFunc
+	Where string
 }
 
 // Public is a route anyone may call; why says why that is safe.
 func Public(why string) Access { return Access{Kind: KindPublic, Rule: why} }
 
-// Action is a route that needs action at the request's scope.
+// Action is a route that needs action at the request's scope: the scope
+// its protocol's authenticator derives from the request (ARM: the resource
+// in the path), "/" for a protocol without one.
 func Action(action string) Access { return Access{Kind: KindAction, Action: action} }
+
+// ActionAt is a route that needs action at the scope that scope resolves;
+// where says which in words ("'/'", "the service principal's scope").
+func ActionAt(action, where string, scope ScopeFunc) Access {
+	return Access{Kind: KindAction, Action: action, Where: where, Scope: scope}
+}
+
+// DataAction is a route that needs the data action at the scope that
+// scope resolves, described by where.
+func DataAction(action, where string, scope ScopeFunc) Access {
+	return Access{Kind: KindAction, Action: action, Data: true, Where: where, Scope: scope}
+}
+
+// Root is the scope "/": tenant-wide operations.
+func Root(*http.Request, Params) (string, error) { return "/", nil }
+
+// Then adds to an action what the handler checks beyond it, in words.
+func (a Access) Then(rule string) Access { a.Rule = rule; return a }
 
 // Handler is an authenticated route whose handler authorizes each object;
 // rule says how.
@@ -63,7 +92,17 @@ func (a Access) String() string {
 	case KindPublic:
 		return "public: " + a.Rule
 	case KindAction:
-		return "action " + a.Action
+		s := "action " + a.Action
+		if a.Data {
+			s = "data action " + a.Action
+		}
+		if a.Where != "" {
+			s += " at " + a.Where
+		}
+		if a.Rule != "" {
+			s += "; then " + a.Rule
+		}
+		return s
 	case KindHandler:
 		return "authenticated; " + a.Rule
 	}
@@ -87,6 +126,14 @@ type Route struct {
 	// with *http.MaxBytesError, which the handler answers in its protocol
 	// (413 where the protocol has one).
 	MaxBody int64
+	// Stream marks a route whose body streams to a store that bounds it
+	// itself (a container registry's blob uploads, gigabytes long): no
+	// body cap, and StreamReadTimeout instead of the mux's read timeout.
+	Stream bool
+	// StreamsBody says the handler streams the body to disk (blob uploads):
+	// MaxBody then replaces the mux's cap instead of lowering it, and the
+	// handler moves the read deadline forward as bytes arrive.
+	StreamsBody bool
 
 	segs []segment
 }
@@ -142,8 +189,13 @@ type Fallback func(w http.ResponseWriter, r *http.Request, status int, allowed [
 // Mux routes requests by host class, method and pattern.
 type Mux struct {
 	// Wrap, when set before routes are mounted, wraps each route's handler
-	// (metrics by route pattern).
+	// with the router's check inside (metrics by route pattern, refusals
+	// included).
 	Wrap func(Route, http.Handler) http.Handler
+	// Inner, when set before routes are mounted, wraps each route's own
+	// handler inside the router's check: it sees only requests whose rule
+	// passed (tests that prove a refused request reaches no handler).
+	Inner func(Route, http.Handler) http.Handler
 	// Log, when set, gets one access log line per request and every
 	// recovered panic.
 	Log *slog.Logger
@@ -155,9 +207,14 @@ type Mux struct {
 	// DefaultReadTimeout.
 	ReadTimeout time.Duration
 
+	// Authorizer decides every route's declared action (auth.go); nil
+	// refuses every action.
+	Authorizer Authorizer
+
 	routes    []*Route
 	hosts     map[string]func(host string) bool
 	fallbacks []prefixFallback
+	auths     map[string]*Authenticator
 }
 
 type prefixFallback struct {
@@ -170,10 +227,15 @@ type prefixFallback struct {
 const (
 	DefaultMaxBody     = 8 << 20
 	DefaultReadTimeout = 20 * time.Second
+	// StreamReadTimeout bounds how long a streamed body (Route.Stream)
+	// may take to arrive.
+	StreamReadTimeout = 30 * time.Minute
 )
 
 // New returns an empty Mux.
-func New() *Mux { return &Mux{hosts: map[string]func(string) bool{}} }
+func New() *Mux {
+	return &Mux{hosts: map[string]func(string) bool{}, auths: map[string]*Authenticator{}}
+}
 
 // HostClass registers a named class of hosts (e.g. "vault": any
 // <name>.vault.<domain>). Routes with Host set to the name serve only those
@@ -193,6 +255,10 @@ func (m *Mux) Handle(rt Route) {
 	if rt.Access.Kind == accessUnset || (rt.Access.Kind == KindAction && rt.Access.Action == "") ||
 		(rt.Access.Kind != KindAction && rt.Access.Rule == "") {
 		panic(fmt.Sprintf("router: %s is mounted without an access rule: declare router.Public, router.Action or router.Handler", rt.Key()))
+	}
+	if rt.Access.Kind != KindAction && (rt.Access.Scope != nil || rt.Access.Data || rt.Access.Where != "") ||
+		(rt.Access.Scope == nil) != (rt.Access.Where == "") {
+		panic(fmt.Sprintf("router: %s declares a scope without an action, or a scope without saying where (Where)", rt.Key()))
 	}
 	if rt.Host != "" {
 		if _, ok := m.hosts[rt.Host]; !ok {
@@ -231,8 +297,13 @@ func (m *Mux) Handle(rt Route) {
 		}
 	}
 	r := rt
+	if m.Inner != nil {
+		r.Handler = m.Inner(rt, r.Handler)
+	}
+	// The guard runs inside Wrap, so refusals count in the route's metrics.
+	r.Handler = m.guard(rt, r.Handler)
 	if m.Wrap != nil {
-		r.Handler = m.Wrap(rt, rt.Handler)
+		r.Handler = m.Wrap(rt, r.Handler)
 	}
 	m.routes = append(m.routes, &r)
 }
@@ -367,6 +438,10 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // connection's own writer, not the recorder, so net/http learns of an
 // oversized body and closes the connection after the answer.
 func (m *Mux) bound(w http.ResponseWriter, r *http.Request, rt *Route, now time.Time) {
+	if rt != nil && rt.Stream {
+		_ = http.NewResponseController(w).SetReadDeadline(now.Add(StreamReadTimeout))
+		return
+	}
 	timeout := m.ReadTimeout
 	if timeout <= 0 {
 		timeout = DefaultReadTimeout
@@ -376,7 +451,7 @@ func (m *Mux) bound(w http.ResponseWriter, r *http.Request, rt *Route, now time.
 	if limit <= 0 {
 		limit = DefaultMaxBody
 	}
-	if rt != nil && rt.MaxBody > 0 && rt.MaxBody < limit {
+	if rt != nil && rt.MaxBody > 0 && (rt.MaxBody < limit || rt.StreamsBody) {
 		limit = rt.MaxBody
 	}
 	if r.Body != nil {

@@ -121,6 +121,8 @@ func TestBodyCap(t *testing.T) {
 	m.Handle(Route{Method: "POST", Pattern: "/small", Handler: read, Access: Public("p"), MaxBody: 4})
 	m.Handle(Route{Method: "POST", Pattern: "/default", Handler: read, Access: Public("p")})
 	m.Handle(Route{Method: "POST", Pattern: "/above", Handler: read, Access: Public("p"), MaxBody: 1 << 20})
+	m.Handle(Route{Method: "POST", Pattern: "/stream", Handler: read, Access: Public("p"), Stream: true})
+	m.Handle(Route{Method: "POST", Pattern: "/streams-body", Handler: read, Access: Public("p"), MaxBody: 32, StreamsBody: true})
 	cases := []struct {
 		path, body string
 		status     int
@@ -131,6 +133,9 @@ func TestBodyCap(t *testing.T) {
 		{"/default", strings.Repeat("x", 16), http.StatusOK, "read 16"},
 		{"/default", strings.Repeat("x", 17), http.StatusRequestEntityTooLarge, "larger than 16"},
 		{"/above", strings.Repeat("x", 17), http.StatusRequestEntityTooLarge, "larger than 16"}, // a route cannot raise the mux's cap
+		{"/stream", strings.Repeat("x", 1000), http.StatusOK, "read 1000"},                      // a streamed body is bounded by its store
+		{"/streams-body", strings.Repeat("x", 32), http.StatusOK, "read 32"},                    // unless it streams its body
+		{"/streams-body", strings.Repeat("x", 33), http.StatusRequestEntityTooLarge, "larger than 32"},
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%s %d bytes", c.path, len(c.body)), func(t *testing.T) {

@@ -27,6 +27,7 @@ import (
 	"github.com/ward-id/ward/internal/audit"
 	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/authz"
+	"github.com/ward-id/ward/internal/blob"
 	"github.com/ward-id/ward/internal/changefeed"
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/console"
@@ -36,6 +37,7 @@ import (
 	"github.com/ward-id/ward/internal/machines"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/pki"
+	"github.com/ward-id/ward/internal/registry"
 	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/signer"
@@ -49,12 +51,19 @@ import (
 
 // Config is what `ward serve` is given.
 type Config struct {
-	Addr      string // default 127.0.0.1:8443
-	DataDir   string // default ./ward-data
-	Storage   string // "sqlite" (default) or "postgres"
-	DSN       string // PostgreSQL connection URL
-	PublicURL string // default https://<addr>
-	Logger    *slog.Logger
+	Addr    string // default 127.0.0.1:8443
+	DataDir string // default ./ward-data
+	// RegistryDir holds the in-process container registries' images;
+	// default <DataDir>/registries.
+	RegistryDir string
+	// RegistryUpstream, when set, is the URL of a registry (distribution
+	// configured by `ward acr show-config`) that serves /v2/ behind the
+	// login server hosts, in place of the in-process registries.
+	RegistryUpstream string
+	Storage          string // "sqlite" (default) or "postgres"
+	DSN              string // PostgreSQL connection URL
+	PublicURL        string // default https://<addr>
+	Logger           *slog.Logger
 	// KEKFile holds the 32-byte key-encryption key for signing keys at rest
 	// (raw or base64); default <data>/kek, created on first start. The
 	// WARD_KEK environment variable (base64) takes precedence.
@@ -77,6 +86,9 @@ type Config struct {
 	// TokenReuseMaxAge bounds how long the token service hands a minted
 	// token out again (default sts.DefaultTokenReuseMaxAge; negative: off).
 	TokenReuseMaxAge time.Duration
+	// MaxFederatedCredentials caps the federated credentials of one
+	// identity; 0 is Entra's 20.
+	MaxFederatedCredentials int
 	// TraceSlow, when positive, keeps Go's execution trace of the last
 	// seconds in memory and writes it to <data>/traces when a request
 	// takes at least this long (at most one file every 10 s, newest 10
@@ -85,6 +97,16 @@ type Config struct {
 	TraceDir  string // default <data>/traces
 	// Ready, if set, is called with the bound address once every endpoint serves.
 	Ready func(addr net.Addr)
+	// BlobDir holds blob contents (content-addressed); default <data>/blobs.
+	// Replicas sharing a database share this directory (a shared volume).
+	BlobDir string
+	// BlobMaxPutBytes caps one Put Blob or Put Block body and BlobMaxBytes a
+	// committed blob (0: the blob package's defaults, 256 MiB and 16 GiB).
+	BlobMaxPutBytes, BlobMaxBytes int64
+	// RouteHook, when set, wraps each route's handler inside the router's
+	// check (router.Mux.Inner): it runs only for requests whose declared
+	// rule passed. Tests use it to see which handlers a request reached.
+	RouteHook func(router.Route, http.Handler) http.Handler
 	// Store, if set, is used instead of opening Storage/DSN; the caller
 	// closes it. Tests pass a store with injected faults (wardtest).
 	Store storage.Storage
@@ -196,7 +218,12 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	s.admin = admin
 	u, _ := url.Parse(publicURL)
-	cert, err := pki.Load(cfg.DataDir, []string{u.Hostname()}, time.Now)
+	regHosts := registry.NewHosts(publicURL)
+	certHosts := []string{u.Hostname()}
+	if bare, _, _ := strings.Cut(regHosts.Suffix, ":"); bare != registry.HostLabel+".localhost" {
+		certHosts = append(certHosts, "*."+bare)
+	}
+	cert, err := pki.Load(cfg.DataDir, certHosts, time.Now)
 	if err != nil {
 		return nil, fmt.Errorf("tls: %w", err)
 	}
@@ -234,6 +261,16 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	blobDir := cfg.BlobDir
+	if blobDir == "" {
+		blobDir = filepath.Join(cfg.DataDir, "blobs")
+	}
+	blobFiles, err := blob.NewFiles(blobDir)
+	if err != nil {
+		return nil, err
+	}
+	blobs := blob.New(blob.Config{Store: store, Files: blobFiles, Hosts: blob.NewHosts(publicURL),
+		MaxPutBytes: cfg.BlobMaxPutBytes, MaxBlockBytes: cfg.BlobMaxPutBytes, MaxBlobBytes: cfg.BlobMaxBytes})
 	// Hosted issuers resolve in-process; every other issuer over HTTPS.
 	issuers := issuer.New(issuer.Config{Store: store, KEK: kek, PublicURL: publicURL, TenantID: admin.TenantID,
 		Remote: federation.NewFetcher(federation.FetcherConfig{RootCAs: roots, AllowLoopback: cfg.AllowLoopbackIssuers})})
@@ -246,7 +283,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// Every identity or credential write clears the token service's cache;
 	// a resource group's deletion takes its vaults with it.
 	groups := resources.New(store, resources.Config{Changed: func() { tokens.Invalidate(); vaults.Forget("") }})
-	identities := msi.New(store, msi.Config{Changed: tokens.Invalidate, Resources: groups})
+	identities := msi.New(store, msi.Config{Changed: tokens.Invalidate, Resources: groups, MaxFederatedCredentials: cfg.MaxFederatedCredentials})
 	dirSvc := &directory.Service{Store: store, TenantID: admin.TenantID, Now: time.Now}
 	clusterSvc := clusters.New(store, groups, identities, dirSvc, issuers, admin.TenantID, time.Now)
 	access, err := authz.New(ctx, store, time.Now)
@@ -260,24 +297,56 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	machineSvc.PrincipalDeleted = access.DeletePrincipalAssignments
 	tokenIssuers := []string{sts.IssuerV1(publicURL, admin.TenantID), sts.IssuerV2(publicURL, admin.TenantID)}
 	self := []string{publicURL, publicURL + "/"}
+	registries := registry.NewService(store, regHosts, time.Now)
+	regTokens, err := registry.NewTokens(kek, registry.Issuer(publicURL), time.Now)
+	if err != nil {
+		return nil, err
+	}
+	regDir := cfg.RegistryDir
+	if regDir == "" {
+		regDir = filepath.Join(cfg.DataDir, "registries")
+	}
+	// The registries' background work (upload purging) stops with Close.
+	regCtx, stopRegistries := context.WithCancel(context.Background())
+	s.closers = append(s.closers, stopRegistries)
+	regApps, err := registry.NewApps(regCtx, regDir, regHosts, regTokens, kek, log)
+	if err != nil {
+		return nil, err
+	}
+	var regV2 registry.Backend = regApps
+	if cfg.RegistryUpstream != "" {
+		if regV2, err = registry.Upstream(cfg.RegistryUpstream); err != nil {
+			return nil, err
+		}
+	} else {
+		registries.Deleted = regApps.Forget
+	}
+	registryH := &registry.Handler{Svc: registries, Tokens: regTokens, Access: access, TenantID: admin.TenantID, Registry: regV2, Log: log,
+		Verifier: &authn.JWT{Keys: keys, Issuers: tokenIssuers, Now: time.Now, Audiences: append(append([]string{}, self...), audience.RegistryAliases()...)}}
 	vaultH := &vault.Handler{
-		Svc: vaults, Access: access, Authority: publicURL + "/" + admin.TenantID, Log: log,
+		Svc: vaults, Authority: publicURL + "/" + admin.TenantID, Log: log,
 		Auth: &authn.JWT{Keys: keys, Issuers: tokenIssuers, Now: time.Now,
 			Audiences: append([]string{vaults.Hosts.Resource(), vaults.Hosts.Resource() + "/"}, audience.VaultAliases()...)},
 	}
+	blobH := &blob.Handler{
+		Svc: blobs, Access: access, Authority: publicURL + "/" + admin.TenantID, Log: log,
+		Auth: &authn.JWT{Keys: keys, Issuers: tokenIssuers, Now: time.Now, Audiences: []string{blob.Audience, blob.Audience + "/"}},
+	}
 	armH := arm.New(arm.Config{
-		Resources: groups,
-		Service:   identities,
-		Clusters:  clusterSvc,
-		Machines:  machineSvc,
-		Auth:      &authn.JWT{Keys: keys, Issuers: tokenIssuers, Audiences: append(self, audience.ManagementAliases()...), Now: time.Now},
-		Authz:     access,
-		RBAC:      access,
-		Vaults:    vaults,
-		Activity:  store,
-		PublicURL: publicURL,
-		TenantID:  admin.TenantID,
-		Logger:    log,
+		Resources:  groups,
+		Service:    identities,
+		Clusters:   clusterSvc,
+		Machines:   machineSvc,
+		Auth:       &authn.JWT{Keys: keys, Issuers: tokenIssuers, Audiences: append(self, audience.ManagementAliases()...), Now: time.Now},
+		Authz:      access,
+		RBAC:       access,
+		Vaults:     vaults,
+		Registries: registries,
+		Blobs:      blobs,
+		Activity:   store,
+		PublicURL:  publicURL,
+		TenantID:   admin.TenantID,
+		Logger:     log,
 	})
 	dirH := &directory.Handler{
 		Svc:    dirSvc,
@@ -322,12 +391,18 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// call it; anything else is a 404 before any handler runs.
 	mux := router.New()
 	mux.Wrap = met.instrument
+	// One authorizer decides every route's declared action; each part
+	// registers its protocol's authenticator when it mounts.
+	mux.Authorizer = access
+	mux.Inner = cfg.RouteHook
 	// The mux writes the access log, sets each protocol's request IDs, caps
 	// every body and its read time (router.DefaultMaxBody and
 	// DefaultReadTimeout; a route may declare a smaller cap) and recovers
 	// panics into the route's protocol's 500, once for every part.
 	mux.Log = log
 	vaultH.Mount(mux)
+	registryH.Mount(mux)
+	blobH.Mount(mux)
 	mux.Handle(router.Route{Method: http.MethodGet, Pattern: "/healthz", Access: router.Public("liveness for load balancers and probes; says only ok"),
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -340,7 +415,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Handler: met.handler()})
 	armH.Mount(mux)
 	dirH.Mount(mux)
-	(&rotation.Handler{Keys: keys, Access: access, Log: log, Base: publicURL,
+	(&rotation.Handler{Keys: keys, Log: log, Base: publicURL,
 		Auth: &authn.JWT{Keys: keys, Issuers: tokenIssuers, Audiences: append(self, audience.GraphAliases()...), Now: time.Now}}).Mount(mux)
 	console.New(console.Config{Store: store, Access: access, Identities: identities, Clusters: clusterSvc, PublicURL: publicURL, Logger: log,
 		Auth: &authn.JWT{Keys: keys, Issuers: tokenIssuers, Audiences: append(self, audience.ManagementAliases()...), Now: time.Now}}).Mount(mux)
@@ -350,10 +425,31 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.mux = mux
 	s.handler = canonicalPaths(localWrites(s.follower.CatchUp, log, mux))
 	s.tasks = append(s.tasks, func(ctx context.Context) { keys.Run(ctx, time.Minute) })
+	s.tasks = append(s.tasks, func(ctx context.Context) { sweepBlobs(ctx, blobs, log) })
 	s.tasks = append(s.tasks, func(ctx context.Context) {
 		audit.Retention{Store: store, Age: cfg.LogRetention, Logger: log}.Run(ctx, audit.RetentionInterval)
 	})
 	return s, nil
+}
+
+// sweepBlobs removes blob files nothing refers to (overwritten and deleted
+// blobs, uploads a crash cut short), hourly, keeping an hour's grace for
+// uploads between their file and their commit.
+func sweepBlobs(ctx context.Context, blobs *blob.Service, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := blobs.Sweep(ctx, time.Hour); err != nil {
+			log.Warn("blob sweep failed", "err", err)
+		} else if n > 0 {
+			log.Info("blob sweep removed unreferenced files", "files", n)
+		}
+	}
 }
 
 // maxLag is how far behind the database a replica may be and still be ready.

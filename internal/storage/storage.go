@@ -169,6 +169,19 @@ type Vault struct {
 	UpdatedAt time.Time
 }
 
+// Registry is a Microsoft.ContainerRegistry/registries resource. Names are
+// global, as login server host names are.
+type Registry struct {
+	SubscriptionID string
+	ResourceGroup  string
+	Name           string
+	Location       string
+	Tags           map[string]string
+	SKU            string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
 // Secret is one version of a vault secret; the value is encrypted.
 type Secret struct {
 	Vault          string
@@ -358,10 +371,26 @@ type FederatedCredential struct {
 	Identity  IdentityRef
 	Name      string
 	Issuer    string
-	Subject   string
+	Subject   string // "" when Expression is set
 	Audiences []string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// Expression and ExpressionVersion are a flexible credential's claims
+	// matching expression (package claimsexpr), used instead of Subject;
+	// "" and 0 for a plain credential.
+	Expression        string
+	ExpressionVersion int
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// Matcher is what the credential requires of a token beside its issuer and
+// audience: its subject, or its claims-matching expression. A token issued
+// for the credential is bound to it (authn.FederatedCredential), so that
+// changing either ends what was derived from the token.
+func (f FederatedCredential) Matcher() string {
+	if f.Expression != "" {
+		return "claims:" + f.Expression
+	}
+	return f.Subject
 }
 
 // Page asks for one page of a list: every List method of Storage takes one
@@ -476,6 +505,19 @@ type Storage interface {
 	ListVaults(ctx context.Context, sub, rg string, p Page) (items []Vault, next string, err error)
 	DeleteVault(ctx context.Context, name string) error
 
+	// CreateRegistry stores a new registry; ErrAlreadyExists when the name
+	// is taken anywhere, ErrParentNotFound when its group does not exist.
+	CreateRegistry(ctx context.Context, r Registry) error
+	// UpdateRegistry applies fn to the stored registry inside a
+	// transaction; tags, SKU and the update time are written. ErrNotFound
+	// when it does not exist.
+	UpdateRegistry(ctx context.Context, name string, fn func(old Registry) (Registry, error)) (Registry, error)
+	GetRegistry(ctx context.Context, name string) (Registry, error)
+	// ListRegistries lists one page of a group's registries, or a
+	// subscription's when rg is "".
+	ListRegistries(ctx context.Context, sub, rg string, p Page) (items []Registry, next string, err error)
+	DeleteRegistry(ctx context.Context, name string) error
+
 	// AddSecretVersion stores a new version of a secret.
 	AddSecretVersion(ctx context.Context, s Secret) error
 	// UpdateSecretVersion applies fn to a stored version (the newest when
@@ -507,6 +549,7 @@ type Storage interface {
 	DeleteCluster(ctx context.Context, ref ClusterRef) error
 
 	MachineStore
+	BlobStore
 
 	// RecordActivity appends an event; text fields are stored as
 	// ActivityEvent.Bounded returns them.

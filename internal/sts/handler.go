@@ -9,69 +9,64 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/ward-id/ward/internal/router"
 )
 
 // Handler serves the authority: OpenID discovery, instance discovery, JWKS
-// and the token endpoints, under /{tenant}/....
+// and the token endpoints, under /{tenant}/.... Each route has its own
+// handler (Mount).
 type Handler struct {
 	svc *Service
+
+	once sync.Once
+	mux  *router.Mux
 }
 
 // NewHandler returns the authority's HTTP handler.
 func NewHandler(svc *Service) *Handler { return &Handler{svc: svc} }
 
-// ServeHTTP routes an authority path. The server sends it every path that
-// no other part claims, so unknown paths get a plain 404.
+// ServeHTTP serves the authority's routes on their own mux, for a test or
+// a server that mounts nothing else; the server mounts them on its one
+// routing table instead (Mount).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	lower := make([]string, len(segs))
-	for i, s := range segs {
-		lower[i] = strings.ToLower(s)
-	}
-	p := strings.Join(lower, "/")
-	switch {
-	case p == "common/discovery/instance" || p == "discovery/instance":
-		h.get(w, r, h.instanceDiscovery)
-	case p == "discovery/keys" || p == "discovery/v2.0/keys":
-		h.get(w, r, h.jwks)
-	case len(segs) == 4 && strings.HasSuffix(p, "/v2.0/.well-known/openid-configuration"):
-		h.tenant(w, r, segs[0], func(tid string) { h.discovery(w, r, tid, segs[0], true) })
-	case len(segs) == 3 && strings.HasSuffix(p, "/.well-known/openid-configuration"):
-		h.tenant(w, r, segs[0], func(tid string) { h.discovery(w, r, tid, segs[0], false) })
-	case len(segs) >= 3 && (strings.HasSuffix(p, "/discovery/v2.0/keys") || strings.HasSuffix(p, "/discovery/keys")):
-		h.tenant(w, r, segs[0], func(string) { h.get(w, r, h.jwks) })
-	case len(segs) == 4 && strings.HasSuffix(p, "/oauth2/v2.0/token"):
-		h.token(w, r, segs[0], false)
-	case len(segs) == 3 && strings.HasSuffix(p, "/oauth2/token"):
-		h.token(w, r, segs[0], true)
-	default:
-		http.NotFound(w, r)
+	h.once.Do(func() {
+		h.mux = router.New()
+		h.Mount(h.mux)
+	})
+	h.mux.ServeHTTP(w, r)
+}
+
+// inTenant wraps a per-tenant route: the {tenant} segment must name Ward's
+// tenant (its ID, or an alias the authority accepts), else the token
+// service's error.
+func (h *Handler) inTenant(fn func(w http.ResponseWriter, r *http.Request, tid, seg string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		_, p, _ := router.FromContext(r.Context())
+		seg := p["tenant"]
+		tid, err := h.svc.ResolveTenant(seg)
+		if err != nil {
+			writeError(w, r, err, h.svc.now(), h.svc.publicURL)
+			return
+		}
+		fn(w, r, tid, seg)
 	}
 }
 
-func (h *Handler) get(w http.ResponseWriter, r *http.Request, fn func(http.ResponseWriter, *http.Request)) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	fn(w, r)
+// discoveryV2 serves GET /{tenant}/v2.0/.well-known/openid-configuration.
+func (h *Handler) discoveryV2(w http.ResponseWriter, r *http.Request, tid, seg string) {
+	h.discovery(w, r, tid, seg, true)
 }
 
-func (h *Handler) tenant(w http.ResponseWriter, r *http.Request, seg string, fn func(tid string)) {
-	tid, err := h.svc.ResolveTenant(seg)
-	if err != nil {
-		writeError(w, r, err, h.svc.now(), h.svc.publicURL)
-		return
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	fn(tid)
+// discoveryV1 serves GET /{tenant}/.well-known/openid-configuration.
+func (h *Handler) discoveryV1(w http.ResponseWriter, r *http.Request, tid, seg string) {
+	h.discovery(w, r, tid, seg, false)
 }
+
+// tenantJWKS serves GET /{tenant}/discovery/keys and
+// /{tenant}/discovery/v2.0/keys: the same keys for the tenant.
+func (h *Handler) tenantJWKS(w http.ResponseWriter, r *http.Request, _, _ string) { h.jwks(w, r) }
 
 // discovery serves the OpenID configuration.
 func (h *Handler) discovery(w http.ResponseWriter, r *http.Request, tid, seg string, v2 bool) {
@@ -151,13 +146,18 @@ func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// token serves POST /{tenant}/oauth2/v2.0/token and /{tenant}/oauth2/token.
-func (h *Handler) token(w http.ResponseWriter, r *http.Request, tenant string, v1 bool) {
+// tokenV2 serves POST /{tenant}/oauth2/v2.0/token.
+func (h *Handler) tokenV2(w http.ResponseWriter, r *http.Request) { h.token(w, r, false) }
+
+// tokenV1 serves POST /{tenant}/oauth2/token.
+func (h *Handler) tokenV1(w http.ResponseWriter, r *http.Request) { h.token(w, r, true) }
+
+// token serves both token endpoints; the tenant is resolved by the grant
+// (Service.Token), which answers an unknown one in AADSTS.
+func (h *Handler) token(w http.ResponseWriter, r *http.Request, v1 bool) {
 	now := h.svc.now()
-	if r.Method != http.MethodPost {
-		writeError(w, r, newErr(http.StatusMethodNotAllowed, errInvalidRequest, 900561, "The endpoint only accepts POST requests. Received a %s request.", r.Method), now, h.svc.publicURL)
-		return
-	}
+	_, p, _ := router.FromContext(r.Context())
+	tenant := p["tenant"]
 	form, err := readForm(r)
 	if err != nil {
 		writeError(w, r, err, now, h.svc.publicURL)

@@ -16,14 +16,22 @@ func (h *Handler) Mount(mux *router.Mux) {
 	proto := &router.Protocol{Name: "oauth2", Internal: func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, newErr(http.StatusInternalServerError, errTemporarilyUnavail, CodeInternalError, "The token service hit an internal error; retry the request."), h.svc.now(), h.svc.publicURL)
 	}}
+	get := func(pattern string, access router.Access, fn http.HandlerFunc) {
+		mux.Handle(router.Route{Method: http.MethodGet, Pattern: pattern, Access: access, Handler: fn, Protocol: proto})
+	}
 	discovery := router.Public("OpenID discovery and signing keys, published so clients and resources can verify tokens")
-	for _, p := range []string{"/common/discovery/instance", "/discovery/instance", "/discovery/keys", "/discovery/v2.0/keys",
-		"/{tenant}/v2.0/.well-known/openid-configuration", "/{tenant}/.well-known/openid-configuration",
-		"/{tenant}/discovery/keys", "/{tenant}/discovery/v2.0/keys"} {
-		mux.Handle(router.Route{Method: http.MethodGet, Pattern: p, Access: discovery, Handler: h, Protocol: proto})
-	}
+	get("/common/discovery/instance", discovery, h.instanceDiscovery)
+	get("/discovery/instance", discovery, h.instanceDiscovery)
+	get("/discovery/keys", discovery, h.jwks)
+	get("/discovery/v2.0/keys", discovery, h.jwks)
+	get("/{tenant}/v2.0/.well-known/openid-configuration", discovery, h.inTenant(h.discoveryV2))
+	get("/{tenant}/.well-known/openid-configuration", discovery, h.inTenant(h.discoveryV1))
+	get("/{tenant}/discovery/keys", discovery, h.inTenant(h.tenantJWKS))
+	get("/{tenant}/discovery/v2.0/keys", discovery, h.inTenant(h.tenantJWKS))
 	token := router.Public("the token endpoint authenticates the client by the credential in the form (secret, certificate or federated assertion)")
-	for _, p := range []string{"/{tenant}/oauth2/v2.0/token", "/{tenant}/oauth2/token"} {
-		mux.Handle(router.Route{Method: http.MethodPost, Pattern: p, Access: token, Handler: h, Protocol: proto, MaxBody: maxFormBytes})
+	post := func(pattern string, fn http.HandlerFunc) {
+		mux.Handle(router.Route{Method: http.MethodPost, Pattern: pattern, Access: token, Handler: fn, Protocol: proto, MaxBody: maxFormBytes})
 	}
+	post("/{tenant}/oauth2/v2.0/token", h.tokenV2)
+	post("/{tenant}/oauth2/token", h.tokenV1)
 }

@@ -60,7 +60,7 @@ const credentialTTL = 30 * time.Second
 
 type cachedIdentity struct {
 	identity storage.Identity
-	fics     []storage.FederatedCredential
+	fics     *ficIndex
 	at       time.Time
 	// absent: no managed identity has this client ID, so it is a service
 	// principal's (or nobody's). Remembering it spares every client-secret
@@ -349,7 +349,7 @@ func requestedResource(req TokenRequest) (string, error) {
 
 // identity returns the managed identity with this client ID and its
 // federated credentials, from the cache when fresh.
-func (s *Service) identity(ctx context.Context, clientID string) (storage.Identity, []storage.FederatedCredential, error) {
+func (s *Service) identity(ctx context.Context, clientID string) (storage.Identity, *ficIndex, error) {
 	defer trace.StartRegion(ctx, "identity lookup").End()
 	key := strings.ToLower(clientID)
 	now := s.now()
@@ -380,10 +380,15 @@ func (s *Service) identity(ctx context.Context, clientID string) (storage.Identi
 	if err != nil {
 		return id, nil, err
 	}
-	fics, _, err := s.store.ListFederatedCredentials(ctx, id.Ref(), storage.Page{Limit: 1000})
+	// Every page: the cap per identity is configurable beyond a page.
+	all, err := storage.All(func(p storage.Page) ([]storage.FederatedCredential, string, error) {
+		p.Limit = 1000
+		return s.store.ListFederatedCredentials(ctx, id.Ref(), p)
+	})
 	if err != nil {
 		return id, nil, err
 	}
+	fics := newFICIndex(all)
 	remember(cachedIdentity{identity: id, fics: fics, at: now})
 	return id, fics, nil
 }
@@ -489,12 +494,13 @@ func assertionParseError(err error) *Error {
 }
 
 // federated verifies a workload identity assertion against the identity's
-// federated credentials: exact issuer, subject and audience, then time,
-// then the issuer's signature. A miss says what would have matched in the
+// federated credentials: exact issuer, subject and audience, or exact
+// issuer and audience with a claims matching expression that holds; then
+// time, then the issuer's signature. A miss says what would have matched in the
 // sign-in log always, and to the caller only when the assertion is a valid
 // token of an issuer the identity trusts: knowing a client ID is not
 // enough to learn the identity's issuers and subjects.
-func (s *Service) federated(ctx context.Context, fics []storage.FederatedCredential, raw string, rec *storage.SignIn) (string, error) {
+func (s *Service) federated(ctx context.Context, fics *ficIndex, raw string, rec *storage.SignIn) (string, error) {
 	defer trace.StartRegion(ctx, "check client assertion").End()
 	a, verifiedWith, err := s.verified.Parse(raw, s.now(), s.federatedAlgorithms...)
 	if err != nil {
@@ -505,7 +511,7 @@ func (s *Service) federated(ctx context.Context, fics []storage.FederatedCredent
 	// issuer's key vouched for them, and only then may a fix trust them.
 	iss, sub := a.Claims.Issuer, a.Claims.Subject
 	rec.Issuer, rec.Subject = iss, sub
-	matched, miss := matchFederated(fics, iss, sub, a.Claims.Audience)
+	matched, miss := fics.match(iss, sub, a.StringClaim, a.Claims.Audience)
 	if miss != nil {
 		if s.provesTrustedIssuer(ctx, fics, a) {
 			miss.Public = ""
@@ -524,14 +530,14 @@ func (s *Service) federated(ctx context.Context, fics []storage.FederatedCredent
 		return "", newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSignature, "Client assertion failed signature validation: %v.", err)
 	}
 	rec.Verified = true
-	return authn.FederatedCredential(matched.Name, matched.Issuer, matched.Subject), nil
+	return authn.FederatedCredential(matched.Name, matched.Issuer, matched.Matcher()), nil
 }
 
 // provesTrustedIssuer reports whether a is a currently valid token of an
 // issuer that one of fics names exactly: its signature verifies with that
 // issuer's keys. Only then may the caller see what would have matched.
-func (s *Service) provesTrustedIssuer(ctx context.Context, fics []storage.FederatedCredential, a *federation.Assertion) bool {
-	if !slices.ContainsFunc(fics, func(f storage.FederatedCredential) bool { return f.Issuer == a.Claims.Issuer }) {
+func (s *Service) provesTrustedIssuer(ctx context.Context, fics *ficIndex, a *federation.Assertion) bool {
+	if !fics.trusts(a.Claims.Issuer) {
 		return false
 	}
 	if a.CheckTime(s.now(), assertionLeeway*time.Second, 0) != nil {
@@ -569,54 +575,14 @@ const (
 	ficDocsLegacy = "https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation"
 )
 
-// matchFederated finds the credential equal to (iss, sub, one of aud). On a
-// miss it returns Entra's error as Entra words it (Public) and, in Message,
-// that text followed by the first claim that does not match and what the
-// identity would accept, only from this identity's own credentials. The
-// caller decides whether Public hides the explanation.
+// matchFederated finds a credential of fics that accepts a token with
+// only these claims (see ficIndex.match).
 func matchFederated(fics []storage.FederatedCredential, iss, sub string, aud []string) (storage.FederatedCredential, *Error) {
-	var sameIss, sameIssSub []storage.FederatedCredential
-	for _, f := range fics {
-		if f.Issuer != iss {
-			continue
-		}
-		sameIss = append(sameIss, f)
-		if f.Subject != sub {
-			continue
-		}
-		sameIssSub = append(sameIssSub, f)
-		for _, a := range aud {
-			if slices.Contains(f.Audiences, a) {
-				return f, nil
-			}
-		}
+	f, err := newFICIndex(fics).match(iss, sub, subjectClaims(sub), aud)
+	if f == nil {
+		return storage.FederatedCredential{}, err
 	}
-	miss := func(code int, plain, why string) *Error {
-		e := newErr(http.StatusUnauthorized, errInvalidClient, code, "%s %s", plain, why)
-		e.Public = plain
-		return e
-	}
-	switch {
-	case len(fics) == 0:
-		return storage.FederatedCredential{}, miss(CodeNoMatchingFederation,
-			fmt.Sprintf("No matching federated identity record found for presented assertion. Assertion Issuer: '%s'. Assertion Subject: '%s'. Assertion Audience: '%s'. %s", iss, sub, strings.Join(aud, ","), ficDocsLegacy),
-			"Ward: the managed identity has no federated identity credentials: create one with 'ward identity federated-credential create'.")
-	case len(sameIss) == 0:
-		return storage.FederatedCredential{}, miss(CodeNoMatchingIssuer,
-			fmt.Sprintf("No matching federated identity record found for presented assertion issuer '%s'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. %s", iss, ficDocs),
-			nearestIssuer(fics, iss))
-	case len(sameIssSub) == 0:
-		return storage.FederatedCredential{}, miss(CodeNoMatchingSubject,
-			fmt.Sprintf("No matching federated identity record found for presented assertion subject '%s'. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. %s", sub, ficDocs),
-			subjectsFor(sameIss, sub))
-	}
-	var want []string
-	for _, f := range sameIssSub {
-		want = append(want, f.Audiences...)
-	}
-	return storage.FederatedCredential{}, miss(CodeNoMatchingAudience,
-		fmt.Sprintf("No matching federated identity record found for presented assertion audience '%s'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. %s", strings.Join(aud, ","), ficDocs),
-		fmt.Sprintf("Ward: the identity's credential for this issuer and subject expects audience '%s'; request the token with that audience.", strings.Join(want, "', '")))
+	return *f, err
 }
 
 func nearestIssuer(fics []storage.FederatedCredential, iss string) string {

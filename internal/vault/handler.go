@@ -23,18 +23,10 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, r *http.Request) (authn.Principal, error)
 }
 
-// Access answers the data plane's RBAC question: may principal perform the
-// data action at scope? authz.Service answers it for ARM and the vault
-// alike, from the index the change feed keeps current.
-type Access interface {
-	AllowedData(principalID, dataAction, scope string) bool
-}
-
 // Handler serves the secrets data plane for every vault host.
 type Handler struct {
 	Svc       *Service
 	Auth      Authenticator
-	Access    Access
 	Authority string // <public URL>/<tenant>, for the 401 challenge
 	Log       *slog.Logger
 }
@@ -115,149 +107,195 @@ func (h *Handler) toJSON(base string, x storage.Secret, value *string, withVersi
 		Updated: x.UpdatedAt.Unix(), RecoveryLevel: "Purgeable", RecoverableDays: 0}}
 }
 
-// ServeHTTP serves one vault host: authentication first (before reading
-// any body, as the challenge flow expects), then RBAC data actions.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// errNoVault is a vault host whose vault does not exist.
+var errNoVault = errors.New("no such vault")
+
+// target is the vault a request's host names.
+func (h *Handler) target(r *http.Request) (storage.Vault, error) {
 	name, _ := h.Svc.Hosts.VaultFromHost(r.Host)
-	p, err := h.Auth.Authenticate(r.Context(), r)
+	v, err := h.Svc.vault(r.Context(), name)
 	if err != nil {
-		h.challenge(w, "AKV10000: Request is missing a Bearer or PoP token.")
-		if !errors.Is(err, authn.ErrNoCredentials) {
-			w.Header().Set("x-ms-keyvault-auth-error", err.Error())
-		}
-		return
+		return v, fmt.Errorf("%w: %s: %w", errNoVault, name, err)
 	}
-	ctx := r.Context()
-	v, err := h.Svc.vault(ctx, name)
+	return v, nil
+}
+
+// vaultScope is the scope of a vault-wide route: the vault's resource ID.
+func (h *Handler) vaultScope(r *http.Request, _ router.Params) (string, error) {
+	v, err := h.target(r)
 	if err != nil {
-		writeErr(w, http.StatusNotFound, "VaultNotFound", "", fmt.Sprintf("The vault '%s' does not exist on this Ward server.", name))
+		return "", err
+	}
+	return ResourceID(v), nil
+}
+
+// secretScope is the scope of a route on one secret, under its vault, where
+// a role assigned on the secret alone applies too.
+func (h *Handler) secretScope(r *http.Request, p router.Params) (string, error) {
+	v, err := h.target(r)
+	if err != nil {
+		return "", err
+	}
+	return ResourceID(v) + "/secrets/" + p["name"], nil
+}
+
+// authenticator is Key Vault's on the mux: a bearer token for the vault
+// resource, else the 401 challenge azsecrets follows (before any body is
+// read); a refused data action is Key Vault's ForbiddenByRbac.
+func (h *Handler) authenticator() router.Authenticator {
+	return router.Authenticator{
+		Name: "Key Vault bearer token (vault audience), challenge on 401",
+		Authenticate: func(r *http.Request) (router.Caller, error) {
+			p, err := h.Auth.Authenticate(r.Context(), r)
+			if err != nil {
+				return router.Caller{}, err
+			}
+			return router.Caller{ObjectID: p.ObjectID, AppID: p.AppID, Principal: p}, nil
+		},
+		Unauthorized: func(w http.ResponseWriter, _ *http.Request, err error) {
+			h.challenge(w, "AKV10000: Request is missing a Bearer or PoP token.")
+			if !errors.Is(err, authn.ErrNoCredentials) {
+				w.Header().Set("x-ms-keyvault-auth-error", err.Error())
+			}
+		},
+		Forbidden: func(w http.ResponseWriter, r *http.Request, d router.Denial) {
+			v, err := h.target(r)
+			if err != nil {
+				name, _ := h.Svc.Hosts.VaultFromHost(r.Host)
+				writeErr(w, http.StatusNotFound, "VaultNotFound", "", fmt.Sprintf("The vault '%s' does not exist on this Ward server.", name))
+				return
+			}
+			writeErr(w, http.StatusForbidden, "Forbidden", "ForbiddenByRbac", fmt.Sprintf(
+				"Caller is not authorized to perform action on resource.\r\nIf role assignments, deny assignments or role definitions were changed recently, please observe propagation time.\r\nCaller: appid=%s;oid=%s\r\nAction: '%s'\r\nResource: '%s'\r\nAssignment: (not found)\r\nDecisionReason: 'DeniedWithNoValidRBAC'\r\nVault: %s;location=%s\r\n",
+				d.Caller.AppID, d.Caller.ObjectID, d.Action, strings.ToLower(d.Scope), v.Name, v.Location))
+		},
+	}
+}
+
+// call is one authorized data-plane request: the vault of its host, the
+// secret's base URI, and the route's params.
+type call struct {
+	w       http.ResponseWriter
+	r       *http.Request
+	v       storage.Vault
+	base    string
+	secret  string
+	version string
+}
+
+// endpoint runs fn once the mux authenticated the caller and authorized
+// the route's data action (Mount); a request that did not come through
+// that check gets the challenge.
+func (h *Handler) endpoint(fn func(*call)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := router.CallerFrom(r.Context()); !ok {
+			h.challenge(w, "AKV10000: Request is missing a Bearer or PoP token.")
+			return
+		}
+		v, err := h.target(r)
+		if err != nil {
+			name, _ := h.Svc.Hosts.VaultFromHost(r.Host)
+			writeErr(w, http.StatusNotFound, "VaultNotFound", "", fmt.Sprintf("The vault '%s' does not exist on this Ward server.", name))
+			return
+		}
+		_, p, _ := router.FromContext(r.Context())
+		fn(&call{w: w, r: r, v: v, base: "https://" + r.Host + "/", secret: p["name"], version: p["version"]})
+	})
+}
+
+// list serves GET /secrets.
+func (h *Handler) list(c *call) {
+	items, err := h.Svc.Secrets(c.r.Context(), c.v.Name)
+	if err != nil {
+		h.fail(c.w, c.r, err)
 		return
 	}
-	base := "https://" + r.Host + "/"
-	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	if len(segs) == 0 || !strings.EqualFold(segs[0], "secrets") {
-		writeErr(w, http.StatusNotFound, "NotFound", "", "Ward's vaults serve /secrets only.")
+	out := []secretJSON{}
+	for _, x := range items {
+		out = append(out, h.toJSON(c.base, x, nil, false))
+	}
+	writeJSON(c.w, 200, map[string]any{"value": out, "nextLink": nil})
+}
+
+// versions serves GET /secrets/{name}/versions.
+func (h *Handler) versions(c *call) {
+	items, err := h.Svc.Versions(c.r.Context(), c.v.Name, c.secret)
+	if err != nil {
+		h.fail(c.w, c.r, err)
 		return
 	}
-	secret, version := "", ""
-	if len(segs) > 1 {
-		secret = segs[1]
+	out := []secretJSON{}
+	for _, x := range items {
+		out = append(out, h.toJSON(c.base, x, nil, true))
 	}
-	if len(segs) > 2 {
-		version = segs[2]
+	writeJSON(c.w, 200, map[string]any{"value": out, "nextLink": nil})
+}
+
+// get serves GET /secrets/{name}[/{version}]: the value.
+func (h *Handler) get(c *call) {
+	x, value, err := h.Svc.Secret(c.r.Context(), c.v.Name, c.secret, c.version)
+	if err != nil {
+		h.fail(c.w, c.r, err)
+		return
 	}
-	authorize := func(action string) bool {
-		scope := ResourceID(v)
-		if secret != "" {
-			scope += "/secrets/" + secret
-		}
-		if h.Access.AllowedData(p.ObjectID, action, scope) {
-			return true
-		}
-		writeErr(w, http.StatusForbidden, "Forbidden", "ForbiddenByRbac", fmt.Sprintf(
-			"Caller is not authorized to perform action on resource.\r\nIf role assignments, deny assignments or role definitions were changed recently, please observe propagation time.\r\nCaller: appid=%s;oid=%s\r\nAction: '%s'\r\nResource: '%s'\r\nAssignment: (not found)\r\nDecisionReason: 'DeniedWithNoValidRBAC'\r\nVault: %s;location=%s\r\n",
-			p.AppID, p.ObjectID, action, strings.ToLower(scope), v.Name, v.Location))
-		return false
+	if !x.Enabled {
+		writeErr(c.w, http.StatusForbidden, "Forbidden", "SecretDisabled", "Operation get is not allowed on a disabled secret.")
+		return
 	}
-	switch {
-	case secret == "" && r.Method == http.MethodGet:
-		if !authorize(ActionReadMetadata) {
-			return
-		}
-		items, err := h.Svc.Secrets(ctx, v.Name)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		out := []secretJSON{}
-		for _, x := range items {
-			out = append(out, h.toJSON(base, x, nil, false))
-		}
-		writeJSON(w, 200, map[string]any{"value": out, "nextLink": nil})
-	case secret != "" && version == "versions" && r.Method == http.MethodGet:
-		if !authorize(ActionReadMetadata) {
-			return
-		}
-		items, err := h.Svc.Versions(ctx, v.Name, secret)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		out := []secretJSON{}
-		for _, x := range items {
-			out = append(out, h.toJSON(base, x, nil, true))
-		}
-		writeJSON(w, 200, map[string]any{"value": out, "nextLink": nil})
-	case secret != "" && r.Method == http.MethodGet:
-		if !authorize(ActionGetSecret) {
-			return
-		}
-		x, value, err := h.Svc.Secret(ctx, v.Name, secret, version)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		if !x.Enabled {
-			writeErr(w, http.StatusForbidden, "Forbidden", "SecretDisabled", "Operation get is not allowed on a disabled secret.")
-			return
-		}
-		writeJSON(w, 200, h.toJSON(base, x, &value, true))
-	case secret != "" && version == "" && r.Method == http.MethodPut:
-		if !authorize(ActionSetSecret) {
-			return
-		}
-		var body struct {
-			Value       *string           `json:"value"`
-			ContentType string            `json:"contentType"`
-			Attributes  attributesJSON    `json:"attributes"`
-			Tags        map[string]string `json:"tags"`
-		}
-		if !decode(w, r, &body) {
-			return
-		}
-		if body.Value == nil {
-			writeErr(w, http.StatusBadRequest, "BadParameter", "", "Property 'value' is required.")
-			return
-		}
-		x, err := h.Svc.SetSecret(ctx, v, secret, *body.Value, body.ContentType, attrs(body.Attributes), body.Tags)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		writeJSON(w, 200, h.toJSON(base, x, body.Value, true))
-	case secret != "" && r.Method == http.MethodPatch:
-		if !authorize(ActionUpdate) {
-			return
-		}
-		var body struct {
-			ContentType *string           `json:"contentType"`
-			Attributes  attributesJSON    `json:"attributes"`
-			Tags        map[string]string `json:"tags"`
-		}
-		if !decode(w, r, &body) {
-			return
-		}
-		x, err := h.Svc.UpdateSecret(ctx, v.Name, secret, version, body.ContentType, attrs(body.Attributes), body.Tags)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		writeJSON(w, 200, h.toJSON(base, x, nil, true))
-	case secret != "" && version == "" && r.Method == http.MethodDelete:
-		if !authorize(ActionDelete) {
-			return
-		}
-		x, err := h.Svc.DeleteSecret(ctx, v.Name, secret)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		out := h.toJSON(base, x, nil, true)
-		writeJSON(w, 200, map[string]any{"id": out.ID, "attributes": out.Attributes, "tags": out.Tags, "contentType": out.ContentType,
-			"deletedDate": time.Now().Unix(), "recoveryId": base + "deletedsecrets/" + x.Name})
-	default:
-		writeErr(w, http.StatusMethodNotAllowed, "BadParameter", "", fmt.Sprintf("%s %s is not supported.", r.Method, r.URL.Path))
+	writeJSON(c.w, 200, h.toJSON(c.base, x, &value, true))
+}
+
+// set serves PUT /secrets/{name}: a new version.
+func (h *Handler) set(c *call) {
+	var body struct {
+		Value       *string           `json:"value"`
+		ContentType string            `json:"contentType"`
+		Attributes  attributesJSON    `json:"attributes"`
+		Tags        map[string]string `json:"tags"`
 	}
+	if !decode(c.w, c.r, &body) {
+		return
+	}
+	if body.Value == nil {
+		writeErr(c.w, http.StatusBadRequest, "BadParameter", "", "Property 'value' is required.")
+		return
+	}
+	x, err := h.Svc.SetSecret(c.r.Context(), c.v, c.secret, *body.Value, body.ContentType, attrs(body.Attributes), body.Tags)
+	if err != nil {
+		h.fail(c.w, c.r, err)
+		return
+	}
+	writeJSON(c.w, 200, h.toJSON(c.base, x, body.Value, true))
+}
+
+// update serves PATCH /secrets/{name}[/{version}]: attributes, not the value.
+func (h *Handler) update(c *call) {
+	var body struct {
+		ContentType *string           `json:"contentType"`
+		Attributes  attributesJSON    `json:"attributes"`
+		Tags        map[string]string `json:"tags"`
+	}
+	if !decode(c.w, c.r, &body) {
+		return
+	}
+	x, err := h.Svc.UpdateSecret(c.r.Context(), c.v.Name, c.secret, c.version, body.ContentType, attrs(body.Attributes), body.Tags)
+	if err != nil {
+		h.fail(c.w, c.r, err)
+		return
+	}
+	writeJSON(c.w, 200, h.toJSON(c.base, x, nil, true))
+}
+
+// remove serves DELETE /secrets/{name}: every version.
+func (h *Handler) remove(c *call) {
+	x, err := h.Svc.DeleteSecret(c.r.Context(), c.v.Name, c.secret)
+	if err != nil {
+		h.fail(c.w, c.r, err)
+		return
+	}
+	out := h.toJSON(c.base, x, nil, true)
+	writeJSON(c.w, 200, map[string]any{"id": out.ID, "attributes": out.Attributes, "tags": out.Tags, "contentType": out.ContentType,
+		"deletedDate": time.Now().Unix(), "recoveryId": c.base + "deletedsecrets/" + x.Name})
 }
 
 func attrs(a attributesJSON) SecretAttributes {
@@ -319,23 +357,30 @@ var protocol = &router.Protocol{Name: "keyvault", Internal: func(w http.Response
 	writeErr(w, http.StatusInternalServerError, "InternalServerError", "", "internal error")
 }}
 
-// Mount puts the vault data plane on mux for vault hosts. Every route needs
-// a bearer token for the vault resource (else the 401 challenge) and the
-// data action named at the secret's scope, checked in ServeHTTP.
+// Mount puts the vault data plane on mux for vault hosts. Each route
+// states its data action once: the mux authenticates the caller (else the
+// 401 challenge) and checks the action at the vault, or at the secret
+// (where a role on the secret alone applies too), before its handler runs.
 func (h *Handler) Mount(mux *router.Mux) {
 	mux.HostClass(HostClass, func(host string) bool { _, ok := h.Svc.Hosts.VaultFromHost(host); return ok })
-	add := func(method, pattern, action string) {
-		mux.Handle(router.Route{Host: HostClass, Method: method, Pattern: pattern, Handler: h, Protocol: protocol, MaxBody: maxBody,
-			Access: router.Handler("data action " + action + " at the vault or the secret")})
+	mux.Authenticate(protocol.Name, h.authenticator())
+	add := func(method, pattern string, a router.Access, fn func(*call)) {
+		mux.Handle(router.Route{Host: HostClass, Method: method, Pattern: pattern, Handler: h.endpoint(fn), Protocol: protocol, MaxBody: maxBody, Access: a})
 	}
-	add(http.MethodGet, "/secrets", ActionReadMetadata)
-	add(http.MethodGet, "/secrets/{name}/versions", ActionReadMetadata)
-	add(http.MethodGet, "/secrets/{name}", ActionGetSecret)
-	add(http.MethodGet, "/secrets/{name}/{version}", ActionGetSecret)
-	add(http.MethodPut, "/secrets/{name}", ActionSetSecret)
-	add(http.MethodPatch, "/secrets/{name}", ActionUpdate)
-	add(http.MethodPatch, "/secrets/{name}/{version}", ActionUpdate)
-	add(http.MethodDelete, "/secrets/{name}", ActionDelete)
+	atVault := func(action string) router.Access {
+		return router.DataAction(action, "the vault (its resource ID)", h.vaultScope)
+	}
+	atSecret := func(action string) router.Access {
+		return router.DataAction(action, "the secret (the vault's resource ID/secrets/{name}), or the vault", h.secretScope)
+	}
+	add(http.MethodGet, "/secrets", atVault(ActionReadMetadata), h.list)
+	add(http.MethodGet, "/secrets/{name}/versions", atSecret(ActionReadMetadata), h.versions)
+	add(http.MethodGet, "/secrets/{name}", atSecret(ActionGetSecret), h.get)
+	add(http.MethodGet, "/secrets/{name}/{version}", atSecret(ActionGetSecret), h.get)
+	add(http.MethodPut, "/secrets/{name}", atSecret(ActionSetSecret), h.set)
+	add(http.MethodPatch, "/secrets/{name}", atSecret(ActionUpdate), h.update)
+	add(http.MethodPatch, "/secrets/{name}/{version}", atSecret(ActionUpdate), h.update)
+	add(http.MethodDelete, "/secrets/{name}", atSecret(ActionDelete), h.remove)
 	mux.NotFound(HostClass, "/", func(w http.ResponseWriter, r *http.Request, status int, _ []string) {
 		writeErr(w, status, "NotFound", "", fmt.Sprintf("Ward's vaults serve /secrets only; %s %s is not served.", r.Method, r.URL.Path))
 	})

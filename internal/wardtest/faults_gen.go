@@ -19,12 +19,14 @@ var storageMethods = map[string]bool{
 	"AddCertificate":             true,
 	"AddClientSecret":            true,
 	"AddSecretVersion":           true,
+	"BlobDigestInUse":            true,
 	"ChangeHead":                 true,
 	"Changes":                    true,
 	"Close":                      true,
 	"CountRoleAssignments":       true,
 	"CreateIdentity":             true,
 	"CreateMachine":              true,
+	"CreateRegistry":             true,
 	"CreateRoleAssignment":       true,
 	"CreateRoleDefinition":       true,
 	"CreateServicePrincipal":     true,
@@ -33,12 +35,15 @@ var storageMethods = map[string]bool{
 	"CreateSubscription":         true,
 	"CreateTenant":               true,
 	"DeleteActivityBefore":       true,
+	"DeleteBlob":                 true,
+	"DeleteBlobContainer":        true,
 	"DeleteCertificate":          true,
 	"DeleteClientSecret":         true,
 	"DeleteCluster":              true,
 	"DeleteFederatedCredential":  true,
 	"DeleteIdentity":             true,
 	"DeleteMachine":              true,
+	"DeleteRegistry":             true,
 	"DeleteResourceGroup":        true,
 	"DeleteRoleAssignment":       true,
 	"DeleteRoleDefinition":       true,
@@ -46,8 +51,11 @@ var storageMethods = map[string]bool{
 	"DeleteServicePrincipal":     true,
 	"DeleteSignInsBefore":        true,
 	"DeleteSigningKey":           true,
+	"DeleteStorageAccount":       true,
 	"DeleteVault":                true,
 	"FindRoleAssignment":         true,
+	"GetBlob":                    true,
+	"GetBlobContainer":           true,
 	"GetCluster":                 true,
 	"GetClusterByID":             true,
 	"GetFederatedCredential":     true,
@@ -56,6 +64,7 @@ var storageMethods = map[string]bool{
 	"GetIdentityByPrincipalID":   true,
 	"GetMachine":                 true,
 	"GetMachineByID":             true,
+	"GetRegistry":                true,
 	"GetResourceGroup":           true,
 	"GetRoleAssignment":          true,
 	"GetRoleDefinition":          true,
@@ -63,16 +72,21 @@ var storageMethods = map[string]bool{
 	"GetServicePrincipal":        true,
 	"GetServicePrincipalByAppID": true,
 	"GetSetting":                 true,
+	"GetStorageAccount":          true,
 	"GetSubscription":            true,
 	"GetTenant":                  true,
 	"GetVault":                   true,
 	"ListActivity":               true,
+	"ListBlobBlocks":             true,
+	"ListBlobContainers":         true,
+	"ListBlobs":                  true,
 	"ListCertificates":           true,
 	"ListClientSecrets":          true,
 	"ListClusters":               true,
 	"ListFederatedCredentials":   true,
 	"ListIdentities":             true,
 	"ListMachines":               true,
+	"ListRegistries":             true,
 	"ListResourceGroups":         true,
 	"ListRoleAssignments":        true,
 	"ListRoleDefinitions":        true,
@@ -81,20 +95,28 @@ var storageMethods = map[string]bool{
 	"ListServicePrincipals":      true,
 	"ListSignIns":                true,
 	"ListSigningKeys":            true,
+	"ListStorageAccounts":        true,
 	"ListSubscriptions":          true,
 	"ListVaults":                 true,
 	"PruneChanges":               true,
+	"PutBlob":                    true,
+	"PutBlobBlock":               true,
+	"PutBlobContainer":           true,
 	"PutCluster":                 true,
 	"PutFederatedCredential":     true,
 	"PutResourceGroup":           true,
 	"PutSetting":                 true,
+	"PutStorageAccount":          true,
 	"PutVault":                   true,
 	"RecordActivity":             true,
 	"RecordSignIn":               true,
 	"RecordSignIns":              true,
+	"UpdateBlob":                 true,
+	"UpdateBlobContainer":        true,
 	"UpdateCluster":              true,
 	"UpdateIdentity":             true,
 	"UpdateMachine":              true,
+	"UpdateRegistry":             true,
 	"UpdateRoleDefinition":       true,
 	"UpdateSecretVersion":        true,
 	"UpdateVault":                true,
@@ -124,6 +146,14 @@ func (s *Store) AddSecretVersion(a0 context.Context, a1 storage.Secret) (err err
 		return
 	}
 	return s.Storage.AddSecretVersion(a0, a1)
+}
+
+// BlobDigestInUse is storage.Storage's, failing while Fail says so.
+func (s *Store) BlobDigestInUse(a0 context.Context, a1 string) (r0 bool, err error) {
+	if err = s.fault("BlobDigestInUse"); err != nil {
+		return
+	}
+	return s.Storage.BlobDigestInUse(a0, a1)
 }
 
 // ChangeHead is storage.Storage's, failing while Fail says so.
@@ -172,6 +202,14 @@ func (s *Store) CreateMachine(a0 context.Context, a1 storage.Machine) (err error
 		return
 	}
 	return s.Storage.CreateMachine(a0, a1)
+}
+
+// CreateRegistry is storage.Storage's, failing while Fail says so.
+func (s *Store) CreateRegistry(a0 context.Context, a1 storage.Registry) (err error) {
+	if err = s.fault("CreateRegistry"); err != nil {
+		return
+	}
+	return s.Storage.CreateRegistry(a0, a1)
 }
 
 // CreateRoleAssignment is storage.Storage's, failing while Fail says so.
@@ -238,6 +276,22 @@ func (s *Store) DeleteActivityBefore(a0 context.Context, a1 time.Time) (r0 int64
 	return s.Storage.DeleteActivityBefore(a0, a1)
 }
 
+// DeleteBlob is storage.Storage's, failing while Fail says so.
+func (s *Store) DeleteBlob(a0 context.Context, a1 string, a2 string, a3 string, a4 func(storage.Blob) error) (err error) {
+	if err = s.fault("DeleteBlob"); err != nil {
+		return
+	}
+	return s.Storage.DeleteBlob(a0, a1, a2, a3, a4)
+}
+
+// DeleteBlobContainer is storage.Storage's, failing while Fail says so.
+func (s *Store) DeleteBlobContainer(a0 context.Context, a1 string, a2 string) (err error) {
+	if err = s.fault("DeleteBlobContainer"); err != nil {
+		return
+	}
+	return s.Storage.DeleteBlobContainer(a0, a1, a2)
+}
+
 // DeleteCertificate is storage.Storage's, failing while Fail says so.
 func (s *Store) DeleteCertificate(a0 context.Context, a1 string, a2 string) (err error) {
 	if err = s.fault("DeleteCertificate"); err != nil {
@@ -284,6 +338,14 @@ func (s *Store) DeleteMachine(a0 context.Context, a1 storage.MachineRef) (err er
 		return
 	}
 	return s.Storage.DeleteMachine(a0, a1)
+}
+
+// DeleteRegistry is storage.Storage's, failing while Fail says so.
+func (s *Store) DeleteRegistry(a0 context.Context, a1 string) (err error) {
+	if err = s.fault("DeleteRegistry"); err != nil {
+		return
+	}
+	return s.Storage.DeleteRegistry(a0, a1)
 }
 
 // DeleteResourceGroup is storage.Storage's, failing while Fail says so.
@@ -342,6 +404,14 @@ func (s *Store) DeleteSigningKey(a0 context.Context, a1 string) (err error) {
 	return s.Storage.DeleteSigningKey(a0, a1)
 }
 
+// DeleteStorageAccount is storage.Storage's, failing while Fail says so.
+func (s *Store) DeleteStorageAccount(a0 context.Context, a1 string) (err error) {
+	if err = s.fault("DeleteStorageAccount"); err != nil {
+		return
+	}
+	return s.Storage.DeleteStorageAccount(a0, a1)
+}
+
 // DeleteVault is storage.Storage's, failing while Fail says so.
 func (s *Store) DeleteVault(a0 context.Context, a1 string) (err error) {
 	if err = s.fault("DeleteVault"); err != nil {
@@ -356,6 +426,22 @@ func (s *Store) FindRoleAssignment(a0 context.Context, a1 string, a2 string, a3 
 		return
 	}
 	return s.Storage.FindRoleAssignment(a0, a1, a2, a3)
+}
+
+// GetBlob is storage.Storage's, failing while Fail says so.
+func (s *Store) GetBlob(a0 context.Context, a1 string, a2 string, a3 string) (r0 storage.Blob, err error) {
+	if err = s.fault("GetBlob"); err != nil {
+		return
+	}
+	return s.Storage.GetBlob(a0, a1, a2, a3)
+}
+
+// GetBlobContainer is storage.Storage's, failing while Fail says so.
+func (s *Store) GetBlobContainer(a0 context.Context, a1 string, a2 string) (r0 storage.BlobContainer, err error) {
+	if err = s.fault("GetBlobContainer"); err != nil {
+		return
+	}
+	return s.Storage.GetBlobContainer(a0, a1, a2)
 }
 
 // GetCluster is storage.Storage's, failing while Fail says so.
@@ -422,6 +508,14 @@ func (s *Store) GetMachineByID(a0 context.Context, a1 string) (r0 storage.Machin
 	return s.Storage.GetMachineByID(a0, a1)
 }
 
+// GetRegistry is storage.Storage's, failing while Fail says so.
+func (s *Store) GetRegistry(a0 context.Context, a1 string) (r0 storage.Registry, err error) {
+	if err = s.fault("GetRegistry"); err != nil {
+		return
+	}
+	return s.Storage.GetRegistry(a0, a1)
+}
+
 // GetResourceGroup is storage.Storage's, failing while Fail says so.
 func (s *Store) GetResourceGroup(a0 context.Context, a1 string, a2 string) (r0 storage.ResourceGroup, err error) {
 	if err = s.fault("GetResourceGroup"); err != nil {
@@ -478,6 +572,14 @@ func (s *Store) GetSetting(a0 context.Context, a1 string) (r0 string, err error)
 	return s.Storage.GetSetting(a0, a1)
 }
 
+// GetStorageAccount is storage.Storage's, failing while Fail says so.
+func (s *Store) GetStorageAccount(a0 context.Context, a1 string) (r0 storage.StorageAccount, err error) {
+	if err = s.fault("GetStorageAccount"); err != nil {
+		return
+	}
+	return s.Storage.GetStorageAccount(a0, a1)
+}
+
 // GetSubscription is storage.Storage's, failing while Fail says so.
 func (s *Store) GetSubscription(a0 context.Context, a1 string) (r0 storage.Subscription, err error) {
 	if err = s.fault("GetSubscription"); err != nil {
@@ -508,6 +610,30 @@ func (s *Store) ListActivity(a0 context.Context, a1 string, a2 time.Time, a3 int
 		return
 	}
 	return s.Storage.ListActivity(a0, a1, a2, a3)
+}
+
+// ListBlobBlocks is storage.Storage's, failing while Fail says so.
+func (s *Store) ListBlobBlocks(a0 context.Context, a1 string, a2 string, a3 string) (r0 []storage.BlobBlock, err error) {
+	if err = s.fault("ListBlobBlocks"); err != nil {
+		return
+	}
+	return s.Storage.ListBlobBlocks(a0, a1, a2, a3)
+}
+
+// ListBlobContainers is storage.Storage's, failing while Fail says so.
+func (s *Store) ListBlobContainers(a0 context.Context, a1 string, a2 string, a3 string, a4 int) (r0 []storage.BlobContainer, err error) {
+	if err = s.fault("ListBlobContainers"); err != nil {
+		return
+	}
+	return s.Storage.ListBlobContainers(a0, a1, a2, a3, a4)
+}
+
+// ListBlobs is storage.Storage's, failing while Fail says so.
+func (s *Store) ListBlobs(a0 context.Context, a1 string, a2 string, a3 string, a4 string, a5 int) (r0 []storage.Blob, err error) {
+	if err = s.fault("ListBlobs"); err != nil {
+		return
+	}
+	return s.Storage.ListBlobs(a0, a1, a2, a3, a4, a5)
 }
 
 // ListCertificates is storage.Storage's, failing while Fail says so.
@@ -556,6 +682,14 @@ func (s *Store) ListMachines(a0 context.Context, a1 string, a2 string, a3 storag
 		return
 	}
 	return s.Storage.ListMachines(a0, a1, a2, a3)
+}
+
+// ListRegistries is storage.Storage's, failing while Fail says so.
+func (s *Store) ListRegistries(a0 context.Context, a1 string, a2 string, a3 storage.Page) (r0 []storage.Registry, r1 string, err error) {
+	if err = s.fault("ListRegistries"); err != nil {
+		return
+	}
+	return s.Storage.ListRegistries(a0, a1, a2, a3)
 }
 
 // ListResourceGroups is storage.Storage's, failing while Fail says so.
@@ -622,6 +756,14 @@ func (s *Store) ListSigningKeys(a0 context.Context, a1 string, a2 storage.Page) 
 	return s.Storage.ListSigningKeys(a0, a1, a2)
 }
 
+// ListStorageAccounts is storage.Storage's, failing while Fail says so.
+func (s *Store) ListStorageAccounts(a0 context.Context, a1 string, a2 string, a3 storage.Page) (r0 []storage.StorageAccount, r1 string, err error) {
+	if err = s.fault("ListStorageAccounts"); err != nil {
+		return
+	}
+	return s.Storage.ListStorageAccounts(a0, a1, a2, a3)
+}
+
 // ListSubscriptions is storage.Storage's, failing while Fail says so.
 func (s *Store) ListSubscriptions(a0 context.Context, a1 storage.Page) (r0 []storage.Subscription, r1 string, err error) {
 	if err = s.fault("ListSubscriptions"); err != nil {
@@ -644,6 +786,30 @@ func (s *Store) PruneChanges(a0 context.Context, a1 time.Time) (r0 int64, err er
 		return
 	}
 	return s.Storage.PruneChanges(a0, a1)
+}
+
+// PutBlob is storage.Storage's, failing while Fail says so.
+func (s *Store) PutBlob(a0 context.Context, a1 storage.Blob, a2 func(*storage.Blob) error) (r0 storage.Blob, err error) {
+	if err = s.fault("PutBlob"); err != nil {
+		return
+	}
+	return s.Storage.PutBlob(a0, a1, a2)
+}
+
+// PutBlobBlock is storage.Storage's, failing while Fail says so.
+func (s *Store) PutBlobBlock(a0 context.Context, a1 storage.BlobBlock) (err error) {
+	if err = s.fault("PutBlobBlock"); err != nil {
+		return
+	}
+	return s.Storage.PutBlobBlock(a0, a1)
+}
+
+// PutBlobContainer is storage.Storage's, failing while Fail says so.
+func (s *Store) PutBlobContainer(a0 context.Context, a1 storage.BlobContainer) (err error) {
+	if err = s.fault("PutBlobContainer"); err != nil {
+		return
+	}
+	return s.Storage.PutBlobContainer(a0, a1)
 }
 
 // PutCluster is storage.Storage's, failing while Fail says so.
@@ -678,6 +844,14 @@ func (s *Store) PutSetting(a0 context.Context, a1 string, a2 string) (err error)
 	return s.Storage.PutSetting(a0, a1, a2)
 }
 
+// PutStorageAccount is storage.Storage's, failing while Fail says so.
+func (s *Store) PutStorageAccount(a0 context.Context, a1 storage.StorageAccount) (r0 bool, err error) {
+	if err = s.fault("PutStorageAccount"); err != nil {
+		return
+	}
+	return s.Storage.PutStorageAccount(a0, a1)
+}
+
 // PutVault is storage.Storage's, failing while Fail says so.
 func (s *Store) PutVault(a0 context.Context, a1 storage.Vault) (r0 bool, err error) {
 	if err = s.fault("PutVault"); err != nil {
@@ -710,6 +884,22 @@ func (s *Store) RecordSignIns(a0 context.Context, a1 []storage.SignIn) (err erro
 	return s.Storage.RecordSignIns(a0, a1)
 }
 
+// UpdateBlob is storage.Storage's, failing while Fail says so.
+func (s *Store) UpdateBlob(a0 context.Context, a1 string, a2 string, a3 string, a4 func(storage.Blob) (storage.Blob, error)) (r0 storage.Blob, err error) {
+	if err = s.fault("UpdateBlob"); err != nil {
+		return
+	}
+	return s.Storage.UpdateBlob(a0, a1, a2, a3, a4)
+}
+
+// UpdateBlobContainer is storage.Storage's, failing while Fail says so.
+func (s *Store) UpdateBlobContainer(a0 context.Context, a1 string, a2 string, a3 func(storage.BlobContainer) (storage.BlobContainer, error)) (r0 storage.BlobContainer, err error) {
+	if err = s.fault("UpdateBlobContainer"); err != nil {
+		return
+	}
+	return s.Storage.UpdateBlobContainer(a0, a1, a2, a3)
+}
+
 // UpdateCluster is storage.Storage's, failing while Fail says so.
 func (s *Store) UpdateCluster(a0 context.Context, a1 storage.ClusterRef, a2 func(*storage.Cluster) (*storage.Cluster, error)) (r0 storage.Cluster, err error) {
 	if err = s.fault("UpdateCluster"); err != nil {
@@ -732,6 +922,14 @@ func (s *Store) UpdateMachine(a0 context.Context, a1 storage.MachineRef, a2 func
 		return
 	}
 	return s.Storage.UpdateMachine(a0, a1, a2)
+}
+
+// UpdateRegistry is storage.Storage's, failing while Fail says so.
+func (s *Store) UpdateRegistry(a0 context.Context, a1 string, a2 func(storage.Registry) (storage.Registry, error)) (r0 storage.Registry, err error) {
+	if err = s.fault("UpdateRegistry"); err != nil {
+		return
+	}
+	return s.Storage.UpdateRegistry(a0, a1, a2)
 }
 
 // UpdateRoleDefinition is storage.Storage's, failing while Fail says so.

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/rbac"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/server"
 )
@@ -76,6 +77,24 @@ func (w *ward) tokenFor(t *testing.T, p principal, scope string) string {
 	return body["access_token"].(string)
 }
 
+// tokenOID reads the oid claim of a token Ward issued (the test trusts it:
+// it just got it from Ward).
+func tokenOID(t *testing.T, token string) string {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", token)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var c struct {
+		OID string `json:"oid"`
+	}
+	if err != nil || json.Unmarshal(b, &c) != nil || c.OID == "" {
+		t.Fatalf("token claims: %v %s", err, b)
+	}
+	return c.OID
+}
+
 // newPrincipal creates a service principal with a secret as the admin,
 // through the directory API.
 func (w *ward) newPrincipal(t *testing.T, name string) principal {
@@ -101,9 +120,20 @@ func (w *ward) graphToken(t *testing.T) string {
 // grantExactly gives p a custom role holding only actions, at scope.
 func (w *ward) grantExactly(t *testing.T, p principal, scope string, actions ...string) {
 	t.Helper()
+	w.grantRole(t, p, scope, "actions", actions)
+}
+
+// grantExactlyData gives p a role holding exactly dataActions at scope.
+func (w *ward) grantExactlyData(t *testing.T, p principal, scope string, dataActions ...string) {
+	t.Helper()
+	w.grantRole(t, p, scope, "dataActions", dataActions)
+}
+
+func (w *ward) grantRole(t *testing.T, p principal, scope, kind string, actions []string) {
+	t.Helper()
 	roleID := uuid.NewString()
 	acts, _ := json.Marshal(actions)
-	body := `{"properties":{"roleName":"only ` + roleID + `","assignableScopes":["/"],"permissions":[{"actions":` + string(acts) + `}]}}`
+	body := `{"properties":{"roleName":"only ` + roleID + `","assignableScopes":["/"],"permissions":[{"` + kind + `":` + string(acts) + `}]}}`
 	if status, out, _ := w.request("PUT", "/providers/Microsoft.Authorization/roleDefinitions/"+roleID+"?api-version=2022-04-01", body); status != 201 {
 		t.Fatalf("role %v: %d %v", actions, status, out)
 	}
@@ -124,12 +154,15 @@ func (w *ward) assign(t *testing.T, principalID, scope, roleID string) string {
 // as a principal with no role, and as a principal holding exactly the
 // route's declared action (or, for handler-authorized routes, the admin).
 type matrixCase struct {
-	key          string // route key: "GET /subscriptions/{subscriptionId}"
-	host         string // vault host, if any
-	path, body   string
-	noRole       int // status for a principal with no role (0: 403)
-	want         int // status for the authorized principal
-	audience     string
+	key        string // route key: "GET /subscriptions/{subscriptionId}"
+	host       string // vault host, if any
+	path, body string
+	noRole     int // status for a principal with no role (0: 403)
+	want       int // status for the authorized principal
+	audience   string
+	// regScope, when set, makes the bearer a registry access token for
+	// that scope (exchanged and asked as clients do) instead of an Entra one.
+	regScope     string
 	checkNoRoles func(t *testing.T, body map[string]any)
 }
 
@@ -144,6 +177,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	rg := sub + "/resourceGroups/mx"
 	_, port, _ := net.SplitHostPort(w.addr)
 	vaultHost := "mxkv.vault.localhost:" + port
+	regHost := "mxacr1.azurecr.localhost:" + port
 	tid := w.admin.TenantID
 	const (
 		arm   = "https://management.azure.com/.default"
@@ -180,6 +214,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		st, b, _ := w.request("PUT", rg+"/providers/Microsoft.KeyVault/vaults/"+v+"?api-version=2023-07-01", vaultBody)
 		must(st, b, 201, "vault "+v)
 	}
+	for _, r := range []string{"mxacr1", "mxacrdel"} {
+		st, b, _ := w.request("PUT", rg+"/providers/Microsoft.ContainerRegistry/registries/"+r+"?api-version=2023-07-01", `{"location":"westeurope","sku":{"name":"Basic"}}`)
+		must(st, b, 201, "registry "+r)
+	}
 	clusterBody := `{"location":"westeurope","properties":{"oidcIssuerProfile":{"enabled":true}}}`
 	var clusterIssuer string
 	for _, c := range []string{"mxc", "mxc-del"} {
@@ -210,6 +248,36 @@ func TestAuthorizationMatrix(t *testing.T) {
 	st, sec := w.raw(t, kvAdmin, "GET", vaultHost, "/secrets/mx-secret?api-version=7.4", "")
 	must(st, sec, 200, "read secret")
 	version := sec["id"].(string)[strings.LastIndex(sec["id"].(string), "/")+1:]
+
+	// Storage: accounts and containers through ARM; blobs as the admin,
+	// who holds Storage Blob Data Owner at mxsa (Owner grants no data).
+	blobHost := "mxsa.blob.localhost:" + port
+	const storageAud = "https://storage.azure.com/.default"
+	sa := rg + "/providers/Microsoft.Storage/storageAccounts/"
+	for _, a := range []string{"mxsa", "mxsadel"} {
+		st, b, _ := w.request("PUT", sa+a+"?api-version=2023-05-01", `{"location":"westeurope","kind":"StorageV2","sku":{"name":"Standard_LRS"}}`)
+		must(st, b, 201, "storage account "+a)
+	}
+	for _, c := range []string{"mxbc", "mxbcdel", "mxdpdel"} {
+		st, b, _ := w.request("PUT", sa+"mxsa/blobServices/default/containers/"+c+"?api-version=2023-05-01", `{}`)
+		must(st, b, 201, "container "+c)
+	}
+	w.assign(t, tokenOID(t, w.adminToken()), sa+"mxsa", rbac.StorageBlobDataOwnerID)
+	blobAdmin := w.tokenFor(t, adminP, storageAud)
+	for _, name := range []string{"b.txt", "gone.txt"} {
+		req, _ := http.NewRequest("PUT", w.base+"/mxbc/"+name, strings.NewReader("hello"))
+		req.Host = blobHost
+		req.Header.Set("Authorization", "Bearer "+blobAdmin)
+		req.Header.Set("x-ms-blob-type", "BlockBlob")
+		resp, err := w.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 201 {
+			t.Fatalf("put blob %s: %d", name, resp.StatusCode)
+		}
+	}
 
 	noroles := w.newPrincipal(t, "noroles")
 	target := w.newPrincipal(t, "mx-target")
@@ -247,8 +315,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 		// The agent API takes no Ward token: a join token or the agent's
 		// attestation, and without either it refuses.
 		{key: "POST /ward/v1/agent/join", path: "/ward/v1/agent/join", body: `{"joinToken":"wj1.nonsense","certificate":""}`, want: 401},
-		{key: "POST /ward/v1/agent/token", path: "/ward/v1/agent/token", body: `{"resource":"https://management.azure.com/"}`, want: 401},
-		{key: "GET /ward/v1/agent/state", path: "/ward/v1/agent/state", want: 401},
+		// Token and state are authenticated by the agent's attestation, which
+		// no Ward bearer token is (not the admin's either): the attested
+		// flows are TestAgent*'s.
+		{key: "POST /ward/v1/agent/token", path: "/ward/v1/agent/token", body: `{"resource":"https://management.azure.com/"}`, noRole: 401, want: 401},
+		{key: "GET /ward/v1/agent/state", path: "/ward/v1/agent/state", noRole: 401, want: 401},
 		{key: "GET /oidc/{tenant}/{cluster}/openid/v1/jwks", path: issuerPath + "openid/v1/jwks", want: 200},
 
 		{key: "GET /subscriptions", path: "/subscriptions" + av("2022-12-01"), noRole: 200, want: 200, checkNoRoles: func(t *testing.T, b map[string]any) {
@@ -361,6 +432,26 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{key: "PUT vault:/secrets/{name}", host: vaultHost, path: "/secrets/mx-secret" + av("7.4"), body: `{"value":"v2"}`, audience: kv, want: 200},
 		{key: "PATCH vault:/secrets/{name}", host: vaultHost, path: "/secrets/mx-secret" + av("7.4"), body: `{"contentType":"text/plain"}`, audience: kv, want: 200},
 		{key: "PATCH vault:/secrets/{name}/{version}", host: vaultHost, path: "/secrets/mx-secret/" + version + av("7.4"), body: `{"tags":{"a":"b"}}`, audience: kv, want: 200},
+		// ARM's registries, then the registry token service and the registry:
+		// its routes are reached with a registry access token, whose access
+		// the token service decided by RBAC (an owner gets what it asks; a
+		// principal with no role a token that opens /v2/ and nothing else).
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.ContainerRegistry/registries", path: sub + "/providers/Microsoft.ContainerRegistry/registries" + av("2023-07-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerRegistry/registries", path: rg + "/providers/Microsoft.ContainerRegistry/registries" + av("2023-07-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerRegistry/registries/{registryName}", path: rg + "/providers/Microsoft.ContainerRegistry/registries/mxacr1" + av("2023-07-01"), want: 200},
+		{key: "PUT /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerRegistry/registries/{registryName}", path: rg + "/providers/Microsoft.ContainerRegistry/registries/mxacr1" + av("2023-07-01"), body: `{"location":"westeurope","sku":{"name":"Standard"}}`, want: 200},
+		{key: "PATCH /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerRegistry/registries/{registryName}", path: rg + "/providers/Microsoft.ContainerRegistry/registries/mxacr1" + av("2023-07-01"), body: `{"tags":{"a":"b"}}`, want: 200},
+		{key: "POST /subscriptions/{subscriptionId}/providers/Microsoft.ContainerRegistry/checkNameAvailability", path: sub + "/providers/Microsoft.ContainerRegistry/checkNameAvailability" + av("2023-07-01"), body: `{"name":"mxacrfree","type":"Microsoft.ContainerRegistry/registries"}`, want: 200},
+		{key: "POST registry:/oauth2/exchange", host: regHost, path: "/oauth2/exchange", want: 400},
+		{key: "POST registry:/oauth2/token", host: regHost, path: "/oauth2/token", want: 400},
+		{key: "GET registry:/oauth2/token", host: regHost, path: "/oauth2/token?service=" + regHost, want: 401},
+		{key: "GET registry:/v2", host: regHost, path: "/v2/", regScope: "repository:mx/app:pull", noRole: 200, want: 200},
+		{key: "GET registry:/v2/{path...}", host: regHost, path: "/v2/mx/app/tags/list", regScope: "repository:mx/app:pull", noRole: 401, want: 404},
+		{key: "POST registry:/v2/{path...}", host: regHost, path: "/v2/mx/app/blobs/uploads/", regScope: "repository:mx/app:pull,push", noRole: 401, want: 202},
+		{key: "PUT registry:/v2/{path...}", host: regHost, path: "/v2/mx/app/manifests/v1", body: `{}`, regScope: "repository:mx/app:pull,push", noRole: 401, want: 400},
+		{key: "PATCH registry:/v2/{path...}", host: regHost, path: "/v2/mx/app/blobs/uploads/00000000-0000-0000-0000-000000000000", body: `{}`, regScope: "repository:mx/app:pull,push", noRole: 401, want: 404},
+		{key: "DELETE registry:/v2/{path...}", host: regHost, path: "/v2/mx/app/manifests/sha256:" + strings.Repeat("0", 64), regScope: "repository:mx/app:delete", noRole: 401, want: 404},
+
 		{key: "DELETE vault:/secrets/{name}", host: vaultHost, path: "/secrets/mx-gone" + av("7.4"), audience: kv, want: 200},
 
 		// The console: its page and assets are public and hold no data; its
@@ -402,6 +493,25 @@ func TestAuthorizationMatrix(t *testing.T) {
 		// Deletions last: the objects above must still exist for the reads.
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}/federatedIdentityCredentials/{federatedIdentityCredentialResourceName}", path: ficPath + "mx-fic-del" + av("2023-01-31"), want: 200},
 		{key: "DELETE " + "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}", path: rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mx-id-del" + av("2023-01-31"), want: 200},
+		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerRegistry/registries/{registryName}", path: rg + "/providers/Microsoft.ContainerRegistry/registries/mxacrdel" + av("2023-07-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.Storage/storageAccounts", path: sub + "/providers/Microsoft.Storage/storageAccounts" + av("2023-05-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts", path: sa[:len(sa)-1] + av("2023-05-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}", path: sa + "mxsa" + av("2023-05-01"), want: 200},
+		{key: "PUT /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}", path: sa + "mxsa" + av("2023-05-01"), body: `{"location":"westeurope"}`, want: 200},
+		{key: "PATCH /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}", path: sa + "mxsa" + av("2023-05-01"), body: `{"tags":{"a":"b"}}`, want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers", path: sa + "mxsa/blobServices/default/containers" + av("2023-05-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{containerName}", path: sa + "mxsa/blobServices/default/containers/mxbc" + av("2023-05-01"), want: 200},
+		{key: "PUT /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{containerName}", path: sa + "mxsa/blobServices/default/containers/mxbc" + av("2023-05-01"), body: `{}`, want: 200},
+		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{containerName}", path: sa + "mxsa/blobServices/default/containers/mxbcdel" + av("2023-05-01"), want: 200},
+		{key: "POST /subscriptions/{subscriptionId}/providers/Microsoft.Storage/checkNameAvailability", path: sub + "/providers/Microsoft.Storage/checkNameAvailability" + av("2023-05-01"), body: `{"name":"mxsa"}`, want: 200},
+		{key: "GET blob:/", host: blobHost, path: "/?comp=list", audience: storageAud, want: 200},
+		{key: "GET blob:/{container}", host: blobHost, path: "/mxbc?restype=container&comp=list", audience: storageAud, want: 200},
+		{key: "PUT blob:/{container}", host: blobHost, path: "/mxbc?restype=container&comp=metadata", audience: storageAud, want: 200},
+		{key: "DELETE blob:/{container}", host: blobHost, path: "/mxdpdel?restype=container", audience: storageAud, want: 202},
+		{key: "GET blob:/{container}/{blob...}", host: blobHost, path: "/mxbc/b.txt", audience: storageAud, want: 200},
+		{key: "PUT blob:/{container}/{blob...}", host: blobHost, path: "/mxbc/b.txt?comp=metadata", audience: storageAud, want: 200},
+		{key: "DELETE blob:/{container}/{blob...}", host: blobHost, path: "/mxbc/gone.txt", audience: storageAud, want: 202},
+		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}", path: sa + "mxsadel" + av("2023-05-01"), want: 200},
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.KeyVault/vaults/{vaultName}", path: rg + "/providers/Microsoft.KeyVault/vaults/mxkv-del" + av("2023-07-01"), want: 200},
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{agentPoolName}", path: poolPath + "/mxpdel" + av("2024-05-01"), want: 200},
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.HybridCompute/machines/{machineName}", path: rg + "/providers/Microsoft.HybridCompute/machines/mx-m-del" + av("2024-07-10"), want: 200},
@@ -470,7 +580,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 				noRoleBody = `{"subject":{"principalId":"` + noroles.ObjectID + `"},"resource":{"id":"` + sub + `"},"actions":[{"id":"Microsoft.Resources/subscriptions/read"}]}`
 				want = 200
 			}
-			st, b := w.raw(t, tok(noroles, aud), rt.Method, c.host, c.path, noRoleBody)
+			bearer := func(p principal) string {
+				if c.regScope != "" {
+					return w.registryAccessToken(t, c.host, tok(p, "https://containerregistry.azure.net/.default"), c.regScope)
+				}
+				return tok(p, aud)
+			}
+			st, b := w.raw(t, bearer(noroles), rt.Method, c.host, c.path, noRoleBody)
 			if st != want {
 				t.Errorf("principal with no role: %d %v, want %d", st, b, want)
 			} else if c.checkNoRoles != nil {
@@ -488,7 +604,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 						// The target holds Reader at the subscription.
 						actions = append(actions, "Microsoft.Authorization/roleAssignments/write")
 					}
-					w.grantExactly(t, p, "/", actions...)
+					if rt.Access.Data {
+						w.grantExactlyData(t, p, "/", actions...)
+					} else {
+						w.grantExactly(t, p, "/", actions...)
+					}
 					exact[rt.Access.Action] = p
 				}
 				caller = p
@@ -497,7 +617,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			if c.key == "POST /{scope...}/providers/Microsoft.Authorization/checkAccess" {
 				body = `{"subject":{"principalId":"` + target.ObjectID + `"},"resource":{"id":"` + sub + `"},"actions":[{"id":"Microsoft.Resources/subscriptions/read"}]}`
 			}
-			if st, b := w.raw(t, tok(caller, aud), rt.Method, c.host, c.path, body); st != c.want {
+			if st, b := w.raw(t, bearer(caller), rt.Method, c.host, c.path, body); st != c.want {
 				t.Errorf("authorized caller (%s): %d %v, want %d", rt.Access, st, b, c.want)
 			}
 		})

@@ -33,23 +33,46 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, r *http.Request) (authn.Principal, error)
 }
 
-// Access answers RBAC questions.
-type Access interface {
-	Allowed(principalID, action, scope string) bool
-}
-
 // Handler serves POST /ward/v1/keys/rotate.
 type Handler struct {
-	Keys   *signer.Manager
-	Auth   Authenticator
-	Access Access
-	Log    *slog.Logger
-	Base   string // public URL, the authorization_uri of a 401's challenge
+	Keys *signer.Manager
+	Auth Authenticator
+	Log  *slog.Logger
+	Base string // public URL, the authorization_uri of a 401's challenge
 }
 
-// Mount puts the rotation endpoint on mux.
+// Mount puts the rotation endpoint on mux: the mux authenticates the
+// caller with the admin API's bearer token and checks Action at "/" before
+// the handler runs.
 func (h *Handler) Mount(mux *router.Mux) {
-	mux.Handle(router.Route{Method: http.MethodPost, Pattern: Path, Access: router.Action(Action), Handler: h})
+	mux.Authenticate(protocol.Name, router.Authenticator{
+		Name: "Graph bearer token (Graph audience)",
+		Authenticate: func(r *http.Request) (router.Caller, error) {
+			p, err := h.Auth.Authenticate(r.Context(), r)
+			if err != nil {
+				return router.Caller{}, err
+			}
+			return router.Caller{ObjectID: p.ObjectID, AppID: p.AppID, Principal: p}, nil
+		},
+		Unauthorized: h.unauthorized,
+		Forbidden: func(w http.ResponseWriter, _ *http.Request, d router.Denial) {
+			grapherr.Write(w, http.StatusForbidden, "Authorization_RequestDenied", fmt.Sprintf(
+				"Insufficient privileges to complete the operation. The client '%s' with object id '%s' needs '%s' at scope '%s' (a role such as Owner at '/' grants it).",
+				d.Caller.AppID, d.Caller.ObjectID, d.Action, d.Scope))
+		},
+	})
+	mux.Handle(router.Route{Method: http.MethodPost, Pattern: Path, Access: router.ActionAt(Action, "'/'", router.Root), Handler: h, Protocol: protocol})
+}
+
+// protocol is the endpoint on the wire: Graph-shaped errors, a recovered
+// panic as Graph's 500.
+var protocol = &router.Protocol{Name: "ward-signing-keys", Internal: func(w http.ResponseWriter, _ *http.Request) {
+	grapherr.Write(w, http.StatusInternalServerError, "InternalServerError", "internal error")
+}}
+
+func (h *Handler) unauthorized(w http.ResponseWriter, _ *http.Request, err error) {
+	w.Header().Set(challenge.Header, challenge.Graph(h.Base))
+	grapherr.Write(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure: "+err.Error())
 }
 
 // Answer is the endpoint's response: the new key and every published kid.
@@ -60,23 +83,11 @@ type Answer struct {
 	Published  []string `json:"published"`
 }
 
+// ServeHTTP rotates the key for a caller the mux authorized (Mount).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	defer func() {
-		if v := recover(); v != nil {
-			h.Log.Error("signing-key rotation panic", "panic", v)
-			grapherr.Write(w, http.StatusInternalServerError, "InternalServerError", "internal error")
-		}
-	}()
-	p, err := h.Auth.Authenticate(r.Context(), r)
-	if err != nil {
-		w.Header().Set(challenge.Header, challenge.Graph(h.Base))
-		grapherr.Write(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure: "+err.Error())
-		return
-	}
-	if !h.Access.Allowed(p.ObjectID, Action, "/") {
-		grapherr.Write(w, http.StatusForbidden, "Authorization_RequestDenied", fmt.Sprintf(
-			"Insufficient privileges to complete the operation. The client '%s' with object id '%s' needs '%s' at scope '/' (a role such as Owner at '/' grants it).",
-			p.AppID, p.ObjectID, Action))
+	if _, ok := router.CallerFrom(r.Context()); !ok {
+		// Not served through a mux that ran the authenticator: refuse.
+		h.unauthorized(w, r, authn.ErrNoCredentials)
 		return
 	}
 	k, err := h.Keys.Rotate(r.Context())

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ward-id/ward/internal/authn"
+	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/signer"
 	sqlstore "github.com/ward-id/ward/internal/storage/sql"
 )
@@ -23,11 +24,14 @@ func (a fakeAuth) Authenticate(context.Context, *http.Request) (authn.Principal,
 	return authn.Principal{ObjectID: "oid", AppID: "app"}, a.err
 }
 
+// allow is the mux's authorizer: Action at "/" for "oid" when true.
 type allow bool
 
 func (a allow) Allowed(principalID, action, scope string) bool {
 	return bool(a) && principalID == "oid" && action == Action && scope == "/"
 }
+
+func (allow) AllowedData(string, string, string) bool { return false }
 
 func TestRotate(t *testing.T) {
 	ctx := context.Background()
@@ -53,10 +57,13 @@ func TestRotate(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := keys.Signing().ID
-			h := &Handler{Keys: keys, Auth: tc.auth, Access: tc.allowed, Base: "https://ward.test",
+			h := &Handler{Keys: keys, Auth: tc.auth, Base: "https://ward.test",
 				Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			mux := router.New()
+			mux.Authorizer = tc.allowed
+			h.Mount(mux)
 			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, Path, nil))
+			mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, Path, nil))
 			if rec.Code != tc.want {
 				t.Fatalf("status %d, want %d: %s", rec.Code, tc.want, rec.Body)
 			}
@@ -80,5 +87,16 @@ func TestRotate(t *testing.T) {
 				t.Fatalf("answer %+v: want a new signing kid (was %s) and the old one still published", a, before)
 			}
 		})
+	}
+}
+
+// TestRotateOutsideTheMux: the handler, reached without the mux's
+// authentication (mounted elsewhere by mistake), refuses.
+func TestRotateOutsideTheMux(t *testing.T) {
+	h := &Handler{Auth: fakeAuth{}, Base: "https://ward.test", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, Path, nil))
+	if rec.Code != http.StatusUnauthorized {
+		t.Fatalf("status %d, want 401: %s", rec.Code, rec.Body)
 	}
 }

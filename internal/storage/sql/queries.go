@@ -229,14 +229,14 @@ func (s *DB) DeleteIdentity(ctx context.Context, ref storage.IdentityRef) error 
 
 // ---- federated identity credentials ----
 
-const ficCols = `name, issuer, subject, audiences, created_at, updated_at`
+const ficCols = `name, issuer, subject, audiences, expression, expression_version, created_at, updated_at`
 
 func scanFIC(ref storage.IdentityRef) func(sc interface{ Scan(...any) error }) (storage.FederatedCredential, error) {
 	return func(sc interface{ Scan(...any) error }) (storage.FederatedCredential, error) {
 		c := storage.FederatedCredential{Identity: ref}
 		var aud string
 		var created, updated int64
-		if err := sc.Scan(&c.Name, &c.Issuer, &c.Subject, &aud, &created, &updated); err != nil {
+		if err := sc.Scan(&c.Name, &c.Issuer, &c.Subject, &aud, &c.Expression, &c.ExpressionVersion, &created, &updated); err != nil {
 			return c, err
 		}
 		c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
@@ -299,12 +299,12 @@ func (s *DB) PutFederatedCredential(ctx context.Context, c storage.FederatedCred
 			}
 		}
 		if created {
-			_, err = tx.ExecContext(ctx, s.fl.rebind(`INSERT INTO federated_credentials (key, identity_key, `+ficCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-				key, idKey, c.Name, c.Issuer, c.Subject, string(aud), micros(c.CreatedAt), micros(c.UpdatedAt))
+			_, err = tx.ExecContext(ctx, s.fl.rebind(`INSERT INTO federated_credentials (key, identity_key, `+ficCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				key, idKey, c.Name, c.Issuer, c.Subject, string(aud), c.Expression, c.ExpressionVersion, micros(c.CreatedAt), micros(c.UpdatedAt))
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE federated_credentials SET issuer = ?, subject = ?, audiences = ?, updated_at = ? WHERE key = ?`),
-			c.Issuer, c.Subject, string(aud), micros(c.UpdatedAt), key)
+		_, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE federated_credentials SET issuer = ?, subject = ?, audiences = ?, expression = ?, expression_version = ?, updated_at = ? WHERE key = ?`),
+			c.Issuer, c.Subject, string(aud), c.Expression, c.ExpressionVersion, micros(c.UpdatedAt), key)
 		return err
 	})
 	return created, err

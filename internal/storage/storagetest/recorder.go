@@ -26,6 +26,11 @@ func (r *recorder) AddSecretVersion(a0 context.Context, a1 storage.Secret) error
 	return r.s.AddSecretVersion(a0, a1)
 }
 
+func (r *recorder) BlobDigestInUse(a0 context.Context, a1 string) (bool, error) {
+	r.hit("BlobDigestInUse")
+	return r.s.BlobDigestInUse(a0, a1)
+}
+
 func (r *recorder) ChangeHead(a0 context.Context) (int64, error) {
 	r.hit("ChangeHead")
 	return r.s.ChangeHead(a0)
@@ -54,6 +59,11 @@ func (r *recorder) CreateIdentity(a0 context.Context, a1 storage.Identity) error
 func (r *recorder) CreateMachine(a0 context.Context, a1 storage.Machine) error {
 	r.hit("CreateMachine")
 	return r.s.CreateMachine(a0, a1)
+}
+
+func (r *recorder) CreateRegistry(a0 context.Context, a1 storage.Registry) error {
+	r.hit("CreateRegistry")
+	return r.s.CreateRegistry(a0, a1)
 }
 
 func (r *recorder) CreateRoleAssignment(a0 context.Context, a1 storage.RoleAssignment) error {
@@ -96,6 +106,16 @@ func (r *recorder) DeleteActivityBefore(a0 context.Context, a1 time.Time) (int64
 	return r.s.DeleteActivityBefore(a0, a1)
 }
 
+func (r *recorder) DeleteBlob(a0 context.Context, a1 string, a2 string, a3 string, a4 func(storage.Blob) error) error {
+	r.hit("DeleteBlob")
+	return r.s.DeleteBlob(a0, a1, a2, a3, a4)
+}
+
+func (r *recorder) DeleteBlobContainer(a0 context.Context, a1 string, a2 string) error {
+	r.hit("DeleteBlobContainer")
+	return r.s.DeleteBlobContainer(a0, a1, a2)
+}
+
 func (r *recorder) DeleteCertificate(a0 context.Context, a1 string, a2 string) error {
 	r.hit("DeleteCertificate")
 	return r.s.DeleteCertificate(a0, a1, a2)
@@ -124,6 +144,11 @@ func (r *recorder) DeleteIdentity(a0 context.Context, a1 storage.IdentityRef) er
 func (r *recorder) DeleteMachine(a0 context.Context, a1 storage.MachineRef) error {
 	r.hit("DeleteMachine")
 	return r.s.DeleteMachine(a0, a1)
+}
+
+func (r *recorder) DeleteRegistry(a0 context.Context, a1 string) error {
+	r.hit("DeleteRegistry")
+	return r.s.DeleteRegistry(a0, a1)
 }
 
 func (r *recorder) DeleteResourceGroup(a0 context.Context, a1 string, a2 string) error {
@@ -161,6 +186,11 @@ func (r *recorder) DeleteSigningKey(a0 context.Context, a1 string) error {
 	return r.s.DeleteSigningKey(a0, a1)
 }
 
+func (r *recorder) DeleteStorageAccount(a0 context.Context, a1 string) error {
+	r.hit("DeleteStorageAccount")
+	return r.s.DeleteStorageAccount(a0, a1)
+}
+
 func (r *recorder) DeleteVault(a0 context.Context, a1 string) error {
 	r.hit("DeleteVault")
 	return r.s.DeleteVault(a0, a1)
@@ -169,6 +199,16 @@ func (r *recorder) DeleteVault(a0 context.Context, a1 string) error {
 func (r *recorder) FindRoleAssignment(a0 context.Context, a1 string, a2 string, a3 string) (storage.RoleAssignment, error) {
 	r.hit("FindRoleAssignment")
 	return r.s.FindRoleAssignment(a0, a1, a2, a3)
+}
+
+func (r *recorder) GetBlob(a0 context.Context, a1 string, a2 string, a3 string) (storage.Blob, error) {
+	r.hit("GetBlob")
+	return r.s.GetBlob(a0, a1, a2, a3)
+}
+
+func (r *recorder) GetBlobContainer(a0 context.Context, a1 string, a2 string) (storage.BlobContainer, error) {
+	r.hit("GetBlobContainer")
+	return r.s.GetBlobContainer(a0, a1, a2)
 }
 
 func (r *recorder) GetCluster(a0 context.Context, a1 storage.ClusterRef) (storage.Cluster, error) {
@@ -211,6 +251,11 @@ func (r *recorder) GetMachineByID(a0 context.Context, a1 string) (storage.Machin
 	return r.s.GetMachineByID(a0, a1)
 }
 
+func (r *recorder) GetRegistry(a0 context.Context, a1 string) (storage.Registry, error) {
+	r.hit("GetRegistry")
+	return r.s.GetRegistry(a0, a1)
+}
+
 func (r *recorder) GetResourceGroup(a0 context.Context, a1 string, a2 string) (storage.ResourceGroup, error) {
 	r.hit("GetResourceGroup")
 	return r.s.GetResourceGroup(a0, a1, a2)
@@ -246,6 +291,11 @@ func (r *recorder) GetSetting(a0 context.Context, a1 string) (string, error) {
 	return r.s.GetSetting(a0, a1)
 }
 
+func (r *recorder) GetStorageAccount(a0 context.Context, a1 string) (storage.StorageAccount, error) {
+	r.hit("GetStorageAccount")
+	return r.s.GetStorageAccount(a0, a1)
+}
+
 func (r *recorder) GetSubscription(a0 context.Context, a1 string) (storage.Subscription, error) {
 	r.hit("GetSubscription")
 	return r.s.GetSubscription(a0, a1)
@@ -264,6 +314,21 @@ func (r *recorder) GetVault(a0 context.Context, a1 string) (storage.Vault, error
 func (r *recorder) ListActivity(a0 context.Context, a1 string, a2 time.Time, a3 int) ([]storage.ActivityEvent, error) {
 	r.hit("ListActivity")
 	return r.s.ListActivity(a0, a1, a2, a3)
+}
+
+func (r *recorder) ListBlobBlocks(a0 context.Context, a1 string, a2 string, a3 string) ([]storage.BlobBlock, error) {
+	r.hit("ListBlobBlocks")
+	return r.s.ListBlobBlocks(a0, a1, a2, a3)
+}
+
+func (r *recorder) ListBlobContainers(a0 context.Context, a1 string, a2 string, a3 string, a4 int) ([]storage.BlobContainer, error) {
+	r.hit("ListBlobContainers")
+	return r.s.ListBlobContainers(a0, a1, a2, a3, a4)
+}
+
+func (r *recorder) ListBlobs(a0 context.Context, a1 string, a2 string, a3 string, a4 string, a5 int) ([]storage.Blob, error) {
+	r.hit("ListBlobs")
+	return r.s.ListBlobs(a0, a1, a2, a3, a4, a5)
 }
 
 func (r *recorder) ListCertificates(a0 context.Context, a1 string, a2 storage.Page) ([]storage.Certificate, string, error) {
@@ -294,6 +359,11 @@ func (r *recorder) ListIdentities(a0 context.Context, a1 storage.IdentityFilter,
 func (r *recorder) ListMachines(a0 context.Context, a1 string, a2 string, a3 storage.Page) ([]storage.Machine, string, error) {
 	r.hit("ListMachines")
 	return r.s.ListMachines(a0, a1, a2, a3)
+}
+
+func (r *recorder) ListRegistries(a0 context.Context, a1 string, a2 string, a3 storage.Page) ([]storage.Registry, string, error) {
+	r.hit("ListRegistries")
+	return r.s.ListRegistries(a0, a1, a2, a3)
 }
 
 func (r *recorder) ListResourceGroups(a0 context.Context, a1 string, a2 storage.Page) ([]storage.ResourceGroup, string, error) {
@@ -336,6 +406,11 @@ func (r *recorder) ListSigningKeys(a0 context.Context, a1 string, a2 storage.Pag
 	return r.s.ListSigningKeys(a0, a1, a2)
 }
 
+func (r *recorder) ListStorageAccounts(a0 context.Context, a1 string, a2 string, a3 storage.Page) ([]storage.StorageAccount, string, error) {
+	r.hit("ListStorageAccounts")
+	return r.s.ListStorageAccounts(a0, a1, a2, a3)
+}
+
 func (r *recorder) ListSubscriptions(a0 context.Context, a1 storage.Page) ([]storage.Subscription, string, error) {
 	r.hit("ListSubscriptions")
 	return r.s.ListSubscriptions(a0, a1)
@@ -349,6 +424,21 @@ func (r *recorder) ListVaults(a0 context.Context, a1 string, a2 string, a3 stora
 func (r *recorder) PruneChanges(a0 context.Context, a1 time.Time) (int64, error) {
 	r.hit("PruneChanges")
 	return r.s.PruneChanges(a0, a1)
+}
+
+func (r *recorder) PutBlob(a0 context.Context, a1 storage.Blob, a2 func(*storage.Blob) error) (storage.Blob, error) {
+	r.hit("PutBlob")
+	return r.s.PutBlob(a0, a1, a2)
+}
+
+func (r *recorder) PutBlobBlock(a0 context.Context, a1 storage.BlobBlock) error {
+	r.hit("PutBlobBlock")
+	return r.s.PutBlobBlock(a0, a1)
+}
+
+func (r *recorder) PutBlobContainer(a0 context.Context, a1 storage.BlobContainer) error {
+	r.hit("PutBlobContainer")
+	return r.s.PutBlobContainer(a0, a1)
 }
 
 func (r *recorder) PutCluster(a0 context.Context, a1 storage.Cluster) (bool, error) {
@@ -371,6 +461,11 @@ func (r *recorder) PutSetting(a0 context.Context, a1 string, a2 string) error {
 	return r.s.PutSetting(a0, a1, a2)
 }
 
+func (r *recorder) PutStorageAccount(a0 context.Context, a1 storage.StorageAccount) (bool, error) {
+	r.hit("PutStorageAccount")
+	return r.s.PutStorageAccount(a0, a1)
+}
+
 func (r *recorder) PutVault(a0 context.Context, a1 storage.Vault) (bool, error) {
 	r.hit("PutVault")
 	return r.s.PutVault(a0, a1)
@@ -391,6 +486,16 @@ func (r *recorder) RecordSignIns(a0 context.Context, a1 []storage.SignIn) error 
 	return r.s.RecordSignIns(a0, a1)
 }
 
+func (r *recorder) UpdateBlob(a0 context.Context, a1 string, a2 string, a3 string, a4 func(storage.Blob) (storage.Blob, error)) (storage.Blob, error) {
+	r.hit("UpdateBlob")
+	return r.s.UpdateBlob(a0, a1, a2, a3, a4)
+}
+
+func (r *recorder) UpdateBlobContainer(a0 context.Context, a1 string, a2 string, a3 func(storage.BlobContainer) (storage.BlobContainer, error)) (storage.BlobContainer, error) {
+	r.hit("UpdateBlobContainer")
+	return r.s.UpdateBlobContainer(a0, a1, a2, a3)
+}
+
 func (r *recorder) UpdateCluster(a0 context.Context, a1 storage.ClusterRef, a2 func(*storage.Cluster) (*storage.Cluster, error)) (storage.Cluster, error) {
 	r.hit("UpdateCluster")
 	return r.s.UpdateCluster(a0, a1, a2)
@@ -404,6 +509,11 @@ func (r *recorder) UpdateIdentity(a0 context.Context, a1 storage.IdentityRef, a2
 func (r *recorder) UpdateMachine(a0 context.Context, a1 storage.MachineRef, a2 func(storage.Machine) (storage.Machine, error)) (storage.Machine, error) {
 	r.hit("UpdateMachine")
 	return r.s.UpdateMachine(a0, a1, a2)
+}
+
+func (r *recorder) UpdateRegistry(a0 context.Context, a1 string, a2 func(storage.Registry) (storage.Registry, error)) (storage.Registry, error) {
+	r.hit("UpdateRegistry")
+	return r.s.UpdateRegistry(a0, a1, a2)
 }
 
 func (r *recorder) UpdateRoleDefinition(a0 context.Context, a1 string, a2 func(storage.RoleDefinition) (storage.RoleDefinition, error)) (storage.RoleDefinition, error) {

@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"RoleAssignments", testRoleAssignments},
 		{"RoleDefinitions", testRoleDefinitions},
 		{"VaultsAndSecrets", testVaults},
+		{"Registries", testRegistries},
 		{"ActivityLog", testActivity},
 		{"LogFieldCaps", testLogFieldCaps},
 		{"SignInAggregation", testSignInAggregation},
@@ -51,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"ChangeFeed", testChangeFeed},
 		{"Lock", testLock},
 		{"Settings", testSettings},
+		{"BlobStorage", testBlobs},
 	}
 	// Every store is wrapped in a recorder: a method of the interface that
 	// no test calls fails the run, so a new method cannot go untested.
@@ -371,6 +373,27 @@ func testFederatedCredentials(t *testing.T, s storage.Storage) {
 	if got.Name != "Fic-1" || got.Subject != "system:serviceaccount:prod:app" || got.Issuer != fic.Issuer || len(got.Audiences) != 1 || !got.CreatedAt.Equal(now) {
 		t.Fatalf("after replace = %+v", got)
 	}
+	// A flexible credential keeps its expression; replacing it with a plain
+	// one clears the expression.
+	flex := fic
+	flex.Name, flex.Subject, flex.Expression, flex.ExpressionVersion = "flex", "", "claims['sub'] matches 'system:serviceaccount:team-*:*'", 1
+	_, err = s.PutFederatedCredential(ctx, flex, nil)
+	must(t, err)
+	got, err = s.GetFederatedCredential(ctx, id.Ref(), "flex")
+	must(t, err)
+	if got.Subject != "" || got.Expression != flex.Expression || got.ExpressionVersion != 1 {
+		t.Fatalf("flexible credential read back as %+v", got)
+	}
+	plain := fic
+	plain.Name, plain.Subject = "flex", "system:serviceaccount:x:y"
+	_, err = s.PutFederatedCredential(ctx, plain, nil)
+	must(t, err)
+	got, err = s.GetFederatedCredential(ctx, id.Ref(), "flex")
+	must(t, err)
+	if got.Subject != plain.Subject || got.Expression != "" || got.ExpressionVersion != 0 {
+		t.Fatalf("flexible credential replaced by a plain one read back as %+v", got)
+	}
+	must(t, s.DeleteFederatedCredential(ctx, id.Ref(), "flex"))
 	// A refusing check writes nothing.
 	refuse := errors.New("refused")
 	fic3 := fic

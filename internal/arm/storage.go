@@ -1,0 +1,297 @@
+package arm
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/ward-id/ward/internal/blob"
+	"github.com/ward-id/ward/internal/router"
+	"github.com/ward-id/ward/internal/storage"
+)
+
+const (
+	ProviderStorage   = "Microsoft.Storage"
+	TypeStorageAcct   = "Microsoft.Storage/storageAccounts"
+	TypeBlobContainer = "Microsoft.Storage/storageAccounts/blobServices/containers"
+	pStorageAccount   = pGroup + "/providers/Microsoft.Storage/storageAccounts/{accountName}"
+	pBlobContainers   = pStorageAccount + "/blobServices/default/containers"
+	// ActionCheckStorageName is checkNameAvailability's action.
+	ActionCheckStorageName = "Microsoft.Storage/checknameavailability/read"
+)
+
+// storageAPIVersions: az 2.45 sends 2022-09-01, azure-mgmt-storage 21
+// 2023-01-01, Go armstorage 1.6 2023-05-01, @azure/arm-storage 18
+// 2023-05-01; newer SDKs 2024-01-01 and 2025-01-01.
+var storageAPIVersions = []string{"2019-06-01", "2021-01-01", "2021-04-01", "2021-06-01", "2021-08-01", "2021-09-01", "2022-05-01",
+	"2022-09-01", "2023-01-01", "2023-04-01", "2023-05-01", "2024-01-01", "2025-01-01", "2025-06-01"}
+
+type storageAccountJSON struct {
+	ID       string            `json:"id"`
+	Name     string            `json:"name"`
+	Type     string            `json:"type"`
+	Location string            `json:"location"`
+	Tags     map[string]string `json:"tags"`
+	Kind     string            `json:"kind"`
+	SKU      struct {
+		Name string `json:"name"`
+		Tier string `json:"tier"`
+	} `json:"sku"`
+	Properties struct {
+		ProvisioningState        string            `json:"provisioningState"`
+		PrimaryEndpoints         map[string]string `json:"primaryEndpoints"`
+		PrimaryLocation          string            `json:"primaryLocation"`
+		StatusOfPrimary          string            `json:"statusOfPrimary"`
+		CreationTime             string            `json:"creationTime"`
+		AllowSharedKeyAccess     bool              `json:"allowSharedKeyAccess"`
+		AllowBlobPublicAccess    bool              `json:"allowBlobPublicAccess"`
+		SupportsHTTPSTrafficOnly bool              `json:"supportsHttpsTrafficOnly"`
+		MinimumTLSVersion        string            `json:"minimumTlsVersion"`
+		AccessTier               string            `json:"accessTier"`
+		PublicNetworkAccess      string            `json:"publicNetworkAccess"`
+	} `json:"properties"`
+}
+
+func (h *Handler) toStorageAccount(a storage.StorageAccount) storageAccountJSON {
+	j := storageAccountJSON{ID: blob.ResourceID(a), Name: a.Name, Type: TypeStorageAcct, Location: a.Location, Tags: a.Tags, Kind: a.Kind}
+	if j.Tags == nil {
+		j.Tags = map[string]string{}
+	}
+	j.SKU.Name, j.SKU.Tier = a.SKU, "Standard"
+	if len(a.SKU) > 8 && a.SKU[:8] == "Premium_" {
+		j.SKU.Tier = "Premium"
+	}
+	p := &j.Properties
+	p.ProvisioningState, p.PrimaryLocation, p.StatusOfPrimary = "Succeeded", a.Location, "available"
+	p.PrimaryEndpoints = map[string]string{"blob": h.blobs.Hosts.URL(a.Name)}
+	p.CreationTime = a.CreatedAt.UTC().Format(time.RFC3339Nano)
+	p.SupportsHTTPSTrafficOnly, p.MinimumTLSVersion, p.AccessTier, p.PublicNetworkAccess = true, "TLS1_2", "Hot", "Enabled"
+	return j
+}
+
+type storageAccountBody struct {
+	Location string            `json:"location"`
+	Tags     map[string]string `json:"tags"`
+	Kind     string            `json:"kind"`
+	SKU      *struct {
+		Name string `json:"name"`
+	} `json:"sku"`
+	Properties *struct {
+		AllowSharedKeyAccess *bool `json:"allowSharedKeyAccess"`
+	} `json:"properties"`
+}
+
+func (b storageAccountBody) spec() blob.AccountSpec {
+	s := blob.AccountSpec{Location: b.Location, Kind: b.Kind, Tags: b.Tags}
+	if b.SKU != nil {
+		s.SKU = b.SKU.Name
+	}
+	if b.Properties != nil {
+		s.AllowSharedKeyAccess = b.Properties.AllowSharedKeyAccess
+	}
+	return s
+}
+
+func (h *Handler) storageAccountType() *resourceType {
+	const prov = "/providers/Microsoft.Storage/storageAccounts"
+	return &resourceType{
+		rbacType: TypeStorageAcct, apiType: TypeStorageAcct, versions: storageAPIVersions,
+		pattern: pStorageAccount, collections: []string{pSub + prov, pGroup + prov},
+		parent: func(q *request) error {
+			if q.group() == "" {
+				return nil
+			}
+			_, err := h.groups.Group(q.ctx(), q.id.Subscription, q.group())
+			return err
+		},
+		list: func(q *request) ([]any, string, error) {
+			items, err := h.blobs.Accounts(q.ctx(), q.id.Subscription, q.group())
+			return listOf(h.toStorageAccount)(items, "", err)
+		},
+		get: func(q *request) (any, error) {
+			return viewOf(h.toStorageAccount)(h.blobs.Account(q.ctx(), q.id.Subscription, q.group(), q.name(0)))
+		},
+		put: func(q *request) (any, bool, error) {
+			var b storageAccountBody
+			if err := decodeBody(q.r, &b); err != nil {
+				return nil, false, err
+			}
+			return putOf(h.toStorageAccount)(h.blobs.PutAccount(q.ctx(), q.id.Subscription, q.group(), q.name(0), b.spec()))
+		},
+		patch: func(q *request) (any, error) {
+			var b storageAccountBody
+			if err := decodeBody(q.r, &b); err != nil {
+				return nil, err
+			}
+			old, err := h.blobs.Account(q.ctx(), q.id.Subscription, q.group(), q.name(0))
+			if err != nil {
+				return nil, err
+			}
+			spec := b.spec()
+			spec.Location, spec.Kind = old.Location, old.Kind
+			if spec.Tags == nil {
+				spec.Tags = old.Tags
+			}
+			if spec.SKU == "" {
+				spec.SKU = old.SKU
+			}
+			a, _, err := h.blobs.PutAccount(q.ctx(), q.id.Subscription, q.group(), old.Name, spec)
+			return viewOf(h.toStorageAccount)(a, err)
+		},
+		del: func(q *request) (bool, error) {
+			return h.blobs.DeleteAccount(q.ctx(), q.id.Subscription, q.group(), q.name(0))
+		},
+	}
+}
+
+type blobContainerJSON struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Type       string `json:"type"`
+	ETag       string `json:"etag"`
+	Properties struct {
+		PublicAccess          string            `json:"publicAccess"`
+		LastModifiedTime      string            `json:"lastModifiedTime"`
+		LeaseStatus           string            `json:"leaseStatus"`
+		LeaseState            string            `json:"leaseState"`
+		HasImmutabilityPolicy bool              `json:"hasImmutabilityPolicy"`
+		HasLegalHold          bool              `json:"hasLegalHold"`
+		Metadata              map[string]string `json:"metadata"`
+	} `json:"properties"`
+}
+
+func toBlobContainer(a storage.StorageAccount) func(storage.BlobContainer) blobContainerJSON {
+	return func(c storage.BlobContainer) blobContainerJSON {
+		j := blobContainerJSON{ID: blob.ContainerID(a, c.Name), Name: c.Name, Type: TypeBlobContainer, ETag: c.ETag}
+		p := &j.Properties
+		p.PublicAccess, p.LastModifiedTime, p.LeaseStatus, p.LeaseState = "None", c.UpdatedAt.UTC().Format(time.RFC3339Nano), "Unlocked", "Available"
+		p.Metadata = c.Metadata
+		if p.Metadata == nil {
+			p.Metadata = map[string]string{}
+		}
+		return j
+	}
+}
+
+// asARM turns the data plane's errors into ARM's.
+func asARM(err error) error {
+	var be *blob.Error
+	if errors.As(err, &be) {
+		return newError(be.Status, be.Code, be.Message)
+	}
+	return err
+}
+
+func (h *Handler) blobContainerType() *resourceType {
+	account := func(q *request) (storage.StorageAccount, error) {
+		return h.blobs.Account(q.ctx(), q.id.Subscription, q.group(), q.name(0))
+	}
+	return &resourceType{
+		rbacType: TypeBlobContainer, apiType: TypeBlobContainer, versions: storageAPIVersions,
+		pattern: pBlobContainers + "/{containerName}", collections: []string{pBlobContainers},
+		parent: func(q *request) error { _, err := account(q); return err },
+		list: func(q *request) ([]any, string, error) {
+			a, err := account(q)
+			if err != nil {
+				return nil, "", err
+			}
+			var all []storage.BlobContainer
+			after := ""
+			for {
+				page, err := h.blobs.Containers(q.ctx(), a.Name, "", after, 1000)
+				if err != nil {
+					return nil, "", err
+				}
+				all = append(all, page...)
+				if len(page) < 1000 {
+					break
+				}
+				after = page[len(page)-1].Name
+			}
+			return listOf(toBlobContainer(a))(all, "", nil)
+		},
+		get: func(q *request) (any, error) {
+			a, err := account(q)
+			if err != nil {
+				return nil, err
+			}
+			c, err := h.blobs.Container(q.ctx(), a.Name, q.name(2))
+			return viewOf(toBlobContainer(a))(c, asARM(err))
+		},
+		put: func(q *request) (any, bool, error) {
+			var b struct {
+				Properties *struct {
+					Metadata     map[string]string `json:"metadata"`
+					PublicAccess string            `json:"publicAccess"`
+				} `json:"properties"`
+			}
+			if err := decodeBody(q.r, &b); err != nil {
+				return nil, false, err
+			}
+			a, err := account(q)
+			if err != nil {
+				return nil, false, err
+			}
+			var md map[string]string
+			if b.Properties != nil {
+				if b.Properties.PublicAccess != "" && b.Properties.PublicAccess != "None" {
+					return nil, false, newError(http.StatusConflict, "PublicAccessNotPermitted", "Public access is not permitted on this storage account.")
+				}
+				md = b.Properties.Metadata
+			}
+			c, err := h.blobs.CreateContainer(q.ctx(), a.Name, q.name(2), md)
+			created := true
+			var be *blob.Error
+			if errors.As(err, &be) && be.Code == blob.CodeContainerAlreadyExists {
+				created = false
+				c, err = h.blobs.SetContainerMetadata(q.ctx(), a.Name, q.name(2), md)
+			}
+			if err != nil {
+				return nil, false, asARM(err)
+			}
+			return toBlobContainer(a)(c), created, nil
+		},
+		del: func(q *request) (bool, error) {
+			a, err := account(q)
+			if err != nil {
+				return false, nil
+			}
+			err = h.blobs.DeleteContainer(q.ctx(), a.Name, q.name(2))
+			var be *blob.Error
+			if errors.As(err, &be) && be.Code == blob.CodeContainerNotFound {
+				return false, nil
+			}
+			return err == nil, err
+		},
+	}
+}
+
+// checkStorageName answers POST .../providers/Microsoft.Storage/checkNameAvailability.
+func (h *Handler) checkStorageName(q *request) error {
+	if err := checkAPIVersion(q.r, storageAPIVersions, TypeStorageAcct); err != nil {
+		return err
+	}
+	var b struct {
+		Name string `json:"name"`
+		Type string `json:"type"`
+	}
+	if err := decodeBody(q.r, &b); err != nil {
+		return err
+	}
+	ok, reason, msg, err := h.blobs.NameAvailable(q.ctx(), b.Name)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"nameAvailable": ok}
+	if !ok {
+		out["reason"], out["message"] = reason, msg
+	}
+	writeJSON(q.w, http.StatusOK, out)
+	return nil
+}
+
+// mountStorage puts checkNameAvailability on mux (the resource types are
+// in the table).
+func (h *Handler) mountStorage(add func(method, pattern string, a router.Access, fn func(*request) error)) {
+	add(http.MethodPost, pSub+"/providers/Microsoft.Storage/checkNameAvailability", router.Action(ActionCheckStorageName), h.checkStorageName)
+}
