@@ -25,7 +25,8 @@ import (
 // when it went, base64url), so no operation is stored: an ID Ward did not
 // hand out for this subscription and namespace is ARM's 404.
 
-// operationRoutes are the two polling URLs of one namespace.
+// mountOperations mounts the two polling URLs of one namespace's
+// long-running operations.
 func (h *Handler) mountOperations(add func(method, pattern string, a router.Access, fn func(*request) error), namespace string, versions []string) {
 	base := pSub + "/providers/" + namespace + "/locations/{location}"
 	read := router.Action(namespace + "/locations/operations/read")

@@ -295,6 +295,13 @@ func TestClusterEchoesWhatWasSent(t *testing.T) {
 	if resp, b := s.Do(t, "PUT", c+v, tok, strings.NewReader(`{"properties":{"addonProfiles":{"x":"`+strings.Repeat("a", 70<<10)+`"}}}`)); resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("an oversized body = %d %.200s, want 400", resp.StatusCode, b)
 	}
+	// Updates that each fit but together outgrow what Ward stores.
+	for i, want := range []int{http.StatusOK, http.StatusOK, http.StatusBadRequest} {
+		body := fmt.Sprintf(`{"properties":{"extra%d":"%s"}}`, i, strings.Repeat("a", 50<<10))
+		if resp, b := s.Do(t, "PUT", c+v, tok, strings.NewReader(body)); resp.StatusCode != want {
+			t.Fatalf("growing update %d = %d %.200s, want %d", i, resp.StatusCode, b, want)
+		}
+	}
 }
 
 // diffSent lists where got lacks or changes a value of sent.

@@ -16,6 +16,10 @@ import (
 // names no version.
 const DefaultKubernetesVersion = "1.31.1"
 
+// maxEcho bounds the stored JSON a cluster's requests declared (each
+// request is bounded by ARM's body cap; updates merge into it).
+const maxEcho = 128 << 10
+
 // maxNetworkProfile bounds the stored network profile.
 const maxNetworkProfile = 16 << 10
 
@@ -91,6 +95,9 @@ func merge(old *Cluster, req Request, r resolved, o origin) (Cluster, error) {
 	}
 	if len(req.Echo) > 0 {
 		c.Spec.Echo = mergeEcho(c.Spec.Echo, req.Echo)
+		if len(c.Spec.Echo) > maxEcho {
+			return Cluster{}, invalid("The cluster's declared properties would exceed the %d bytes Ward stores for a cluster; send fewer.", maxEcho)
+		}
 	}
 	if c.Spec.WorkloadIdentity && !c.Spec.OIDCIssuer {
 		return Cluster{}, invalid("Enabling workload identity requires enabling the OIDC issuer feature (--enable-oidc-issuer).")
