@@ -326,14 +326,14 @@ func TestClusterSideEffects(t *testing.T) {
 		t.Fatalf("o5's cluster: %d %v", st, b)
 	}
 	nodeGroup := b["properties"].(map[string]any)["nodeResourceGroup"].(string)
-	if st, b = w.raw(t, tok, "DELETE", "", cluster("mine"), ""); st != 200 {
+	if st, b = w.raw(t, tok, "DELETE", "", cluster("mine"), ""); st != 202 { // AKS deletes as a long-running operation
 		t.Fatalf("delete o5's cluster: %d %v", st, b)
 	}
 	if st, _, _ := w.request("GET", sub+"/resourceGroups/"+nodeGroup+"?api-version=2021-04-01", ""); st != 404 {
 		t.Fatalf("node group after the cluster's deletion: %d", st)
 	}
 	// Deleting the cluster that uses given identities keeps them.
-	if st, b = w.raw(t, tok, "DELETE", "", cluster("good"), ""); st != 200 {
+	if st, b = w.raw(t, tok, "DELETE", "", cluster("good"), ""); st != 202 {
 		t.Fatalf("delete good: %d %v", st, b)
 	}
 	for _, id := range []string{prodID, mcIdentity} {
