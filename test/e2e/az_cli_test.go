@@ -271,6 +271,22 @@ func TestAzARMSurfaces(t *testing.T) {
 			t.Fatalf("resource update --set tags.env=dev: tags = %v", res.Tags)
 		}
 	})
+	// The generic resource lists azurerm also reads (issue 22, Terraform).
+	t.Run("resource list -g and --resource-type", func(t *testing.T) {
+		var res []struct{ Name, Type string }
+		az.json(&res, "resource", "list", "-g", "rg-az")
+		got := map[string]bool{}
+		for _, r := range res {
+			got[r.Type+"/"+r.Name] = true
+		}
+		if !got["Microsoft.ContainerService/managedClusters/c1"] || !got["Microsoft.ManagedIdentity/userAssignedIdentities/cp-id"] {
+			t.Fatalf("resource list -g rg-az = %+v", res)
+		}
+		az.json(&res, "resource", "list", "--resource-type", "Microsoft.ContainerService/managedClusters")
+		if len(res) != 1 || res[0].Name != "c1" {
+			t.Fatalf("resource list --resource-type managedClusters = %+v", res)
+		}
+	})
 	t.Run("activity-log list --resource-group --offset", func(t *testing.T) {
 		var events []struct {
 			ResourceGroupName string
@@ -284,6 +300,14 @@ func TestAzARMSurfaces(t *testing.T) {
 			if !strings.EqualFold(e.ResourceGroupName, "rg-az") {
 				t.Fatalf("an event of group %q in a list for rg-az", e.ResourceGroupName)
 			}
+		}
+	})
+	// AKS deletes as a long-running operation: az polls the 202's
+	// Azure-AsyncOperation until Succeeded.
+	t.Run("aks delete", func(t *testing.T) {
+		az.ok("aks", "delete", "-g", "rg-az", "-n", "c1", "--yes")
+		if _, stderr, code := az.run("aks", "show", "-g", "rg-az", "-n", "c1"); code == 0 || !strings.Contains(stderr, "ResourceNotFound") {
+			t.Fatalf("aks show after delete: exit %d %s", code, stderr)
 		}
 	})
 }
