@@ -103,6 +103,11 @@ func agentPoolProfiles(c clusters.Cluster) []agentPoolProfile {
 func (h *Handler) toCluster(r *http.Request, c clusters.Cluster) any {
 	j := h.clusterView(r, c)
 	echoed := sentAgentPools(c.Spec.Echo)
+	if sentSKU(c.Spec.Echo) {
+		// Base/Free is AKS's default, not a fact Ward acts on: a declared
+		// SKU answers as sent.
+		j.SKU = nil
+	}
 	if echoed {
 		// The node pools the user declared answer as sent, each completed
 		// with what AKS adds to a pool.
@@ -119,6 +124,14 @@ func (h *Handler) toCluster(r *http.Request, c clusters.Cluster) any {
 		}
 	}
 	return v
+}
+
+// sentSKU reports whether a stored echo declares a SKU.
+func sentSKU(echo json.RawMessage) bool {
+	var b struct {
+		SKU map[string]any `json:"sku"`
+	}
+	return json.Unmarshal(echo, &b) == nil && len(b.SKU) > 0
 }
 
 // sentAgentPools reports whether a stored echo declares agent pools.

@@ -237,7 +237,7 @@ func TestClusterEchoesWhatWasSent(t *testing.T) {
 	// The body azurerm sends for a small azurerm_kubernetes_cluster.
 	sent := `{"location":"westeurope","tags":{"env":"test"},
 		"identity":{"type":"UserAssigned","userAssignedIdentities":{"` + idPath + `":{}}},
-		"sku":{"name":"Base","tier":"Free"},
+		"sku":{"name":"Base","tier":"Standard"},
 		"properties":{"dnsPrefix":"tf1","enableRBAC":true,"disableLocalAccounts":false,
 			"agentPoolProfiles":[{"name":"default","count":2,"vmSize":"Standard_D2_v2","mode":"System","type":"VirtualMachineScaleSets","osDiskSizeGB":128,"maxPods":110,
 				"enableAutoScaling":false,"nodeLabels":{},"tags":{},"upgradeSettings":{"maxSurge":"10%"}}],
