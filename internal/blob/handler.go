@@ -52,6 +52,7 @@ var protocol = &router.Protocol{Name: "blob", Internal: func(w http.ResponseWrit
 // container, as the rule of each route says.
 func (h *Handler) Mount(mux *router.Mux) {
 	mux.HostClass(HostClass, func(host string) bool { _, ok := h.Svc.Hosts.AccountFromHost(host); return ok })
+	mux.Authenticate(protocol.Name, h.authenticator())
 	add := func(method, pattern, rule string) {
 		mux.Handle(router.Route{Host: HostClass, Method: method, Pattern: pattern, Handler: h, Protocol: protocol,
 			MaxBody: h.Svc.MaxPutBytes(), StreamsBody: method == http.MethodPut, Access: router.Handler(rule)})
@@ -67,6 +68,54 @@ func (h *Handler) Mount(mux *router.Mux) {
 		h.headers(w, r)
 		writeError(w, r, errorf(http.StatusBadRequest, CodeUnsupportedHTTPVerb, "The resource doesn't support the specified HTTP verb %s.", r.Method), "")
 	})
+}
+
+// errKeyAuth is a shared key or SAS: refused as on an account with
+// allowSharedKeyAccess false.
+var errKeyAuth = errors.New("key based authentication is not permitted on this storage account")
+
+// authenticator is how the router finds the caller of every blob route,
+// before any body is read (as the SDKs' challenge flow expects): a bearer
+// token for storage (https://storage.azure.com or the account's own URL);
+// shared keys and SAS are refused with 403, anything else gets the 401
+// challenge. The handler then checks each operation's action or data
+// action at the account or container, as each route's rule says.
+func (h *Handler) authenticator() router.Authenticator {
+	return router.Authenticator{
+		Name: "bearer token for Azure Storage (audience https://storage.azure.com or the account URL); shared keys and SAS refused",
+		Authenticate: func(r *http.Request) (router.Caller, error) {
+			if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "SharedKey") || r.URL.Query().Get("sig") != "" {
+				return router.Caller{}, errKeyAuth
+			}
+			name, _ := h.Svc.Hosts.AccountFromHost(r.Host)
+			auth := *h.Auth
+			acctURL := "https://" + name + "." + h.Svc.Hosts.Suffix
+			auth.Audiences = append(append([]string{}, h.Auth.Audiences...), acctURL, acctURL+"/")
+			p, err := auth.Authenticate(r.Context(), r)
+			if err != nil {
+				return router.Caller{}, err
+			}
+			return router.Caller{ObjectID: p.ObjectID, AppID: p.AppID, Principal: p}, nil
+		},
+		Unauthorized: func(w http.ResponseWriter, r *http.Request, err error) {
+			h.headers(w, r)
+			if errors.Is(err, errKeyAuth) {
+				writeError(w, r, &Error{Status: http.StatusForbidden, Code: CodeKeyAuthNotPermitted, Message: "Key based authentication is not permitted on this storage account."}, "")
+				return
+			}
+			code, msg := CodeNoAuthentication, "Server failed to authenticate the request. Please refer to the information in the www-authenticate header."
+			detail := ""
+			if !errors.Is(err, authn.ErrNoCredentials) {
+				code, detail = CodeInvalidAuthentication, err.Error()
+			}
+			w.Header().Set(challenge.Header, challenge.Storage(h.Authority, Audience))
+			writeError(w, r, &Error{Status: http.StatusUnauthorized, Code: code, Message: msg}, detail)
+		},
+		Forbidden: func(w http.ResponseWriter, r *http.Request, _ router.Denial) {
+			h.headers(w, r)
+			writeError(w, r, errDenied, "")
+		},
+	}
 }
 
 // headers sets the headers every answer carries.
@@ -125,24 +174,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.headers(w, r)
 	name, _ := h.Svc.Hosts.AccountFromHost(r.Host)
 	q := r.URL.Query()
-	// Shared keys and SAS are refused, as on an account with
-	// allowSharedKeyAccess false.
-	if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "SharedKey") || q.Get("sig") != "" {
-		writeError(w, r, &Error{Status: http.StatusForbidden, Code: CodeKeyAuthNotPermitted, Message: "Key based authentication is not permitted on this storage account."}, "")
-		return
-	}
-	auth := *h.Auth
-	acctURL := "https://" + name + "." + h.Svc.Hosts.Suffix
-	auth.Audiences = append(append([]string{}, h.Auth.Audiences...), acctURL, acctURL+"/")
-	p, err := auth.Authenticate(r.Context(), r)
-	if err != nil {
-		code, msg := CodeNoAuthentication, "Server failed to authenticate the request. Please refer to the information in the www-authenticate header."
-		detail := ""
-		if !errors.Is(err, authn.ErrNoCredentials) {
-			code, detail = CodeInvalidAuthentication, err.Error()
-		}
-		w.Header().Set(challenge.Header, challenge.Storage(h.Authority, Audience))
-		writeError(w, r, &Error{Status: http.StatusUnauthorized, Code: code, Message: msg}, detail)
+	caller, _ := router.CallerFrom(r.Context())
+	p, ok := caller.Principal.(authn.Principal)
+	if !ok {
+		// The router authenticates every route of this protocol
+		// (authenticator); a request here without its caller is a wiring bug.
+		h.fail(w, r, errors.New("blob: no authenticated caller in the request"))
 		return
 	}
 	acct, err := h.Svc.store.GetStorageAccount(r.Context(), name)

@@ -80,6 +80,7 @@ func Challenge(loginServer string) string {
 // hosts.
 func (h *Handler) Mount(mux *router.Mux) {
 	mux.HostClass(HostClass, func(host string) bool { _, ok := h.Svc.Hosts.RegistryFromHost(host); return ok })
+	mux.Authenticate(protocol.Name, h.authenticator())
 	form := func(method, path string, a router.Access, fn http.HandlerFunc) {
 		mux.Handle(router.Route{Host: HostClass, Method: method, Pattern: path, Access: a, Handler: fn, Protocol: protocol, MaxBody: MaxFormBytes})
 	}
@@ -99,6 +100,41 @@ func (h *Handler) Mount(mux *router.Mux) {
 	mux.NotFound(HostClass, "/", func(w http.ResponseWriter, r *http.Request, status int, _ []string) {
 		writeErr(w, status, "NOT_FOUND", fmt.Sprintf("Ward's registries serve /v2/ and /oauth2/ only; %s %s is not served.", r.Method, r.URL.Path))
 	})
+}
+
+// errNoBearer is a /v2/ request without a bearer token: the challenge
+// tells the client where to get one.
+var errNoBearer = errors.New("authentication required")
+
+// authenticator is how the router authenticates /v2/: an access token this
+// token service issued for the host's login server (the form and Basic
+// credentials of /oauth2/ are public routes that check their own). The
+// registry then grants what the token's access claim covers, and answers
+// 401 insufficient_scope for the rest.
+func (h *Handler) authenticator() router.Authenticator {
+	return router.Authenticator{
+		Name: "registry access token (from " + PathToken + ") for the login server",
+		Authenticate: func(r *http.Request) (router.Caller, error) {
+			v := r.Header.Get("Authorization")
+			if len(v) <= 7 || !strings.EqualFold(v[:7], "Bearer ") {
+				return router.Caller{}, errNoBearer
+			}
+			name, _ := h.Svc.Hosts.RegistryFromHost(r.Host)
+			c, err := h.Tokens.VerifyAccess(strings.TrimSpace(v[7:]), h.Svc.Hosts.LoginServer(name))
+			if err != nil {
+				return router.Caller{}, err
+			}
+			return router.Caller{ObjectID: c.ObjectID, Principal: c}, nil
+		},
+		Unauthorized: func(w http.ResponseWriter, r *http.Request, err error) {
+			name, _ := h.Svc.Hosts.RegistryFromHost(r.Host)
+			w.Header().Set("Www-Authenticate", Challenge(h.Svc.Hosts.LoginServer(name)))
+			writeErr(w, http.StatusUnauthorized, "UNAUTHORIZED", err.Error())
+		},
+		Forbidden: func(w http.ResponseWriter, _ *http.Request, _ router.Denial) {
+			writeErr(w, http.StatusForbidden, "DENIED", "requested access to the resource is denied")
+		},
+	}
 }
 
 // registry resolves the request's host to an existing registry.

@@ -192,6 +192,40 @@ func (t *Tokens) VerifyRefresh(raw, service string) (Caller, error) {
 	return Caller{ObjectID: cl.Subject, TenantID: cl.Tenant, AppID: cl.AppID, ManagedIdentity: cl.Mirid}, nil
 }
 
+// errInvalidAccess is a bearer token on /v2/ that this service did not
+// issue as an access token for the registry asked, or one that expired.
+var errInvalidAccess = errors.New("the access token is invalid, expired, or was not issued for this registry; get one from " + PathToken)
+
+// VerifyAccess checks an access token for service (a login server) and
+// returns its caller: what the router authenticates /v2/ requests with.
+// What the token allows is the registry's to decide, from its access claim.
+func (t *Tokens) VerifyAccess(raw, service string) (Caller, error) {
+	if len(raw) > 64<<10 {
+		return Caller{}, errInvalidAccess
+	}
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.EdDSA})
+	if err != nil || len(tok.Headers) != 1 {
+		return Caller{}, errInvalidAccess
+	}
+	var cl struct {
+		accessClaims
+		TokenUse string `json:"token_use"`
+	}
+	if err := tok.Claims(t.key.Public(), &cl); err != nil {
+		return Caller{}, errInvalidAccess
+	}
+	if cl.TokenUse != "" || cl.Subject == "" {
+		return Caller{}, errInvalidAccess // a refresh token is no access token
+	}
+	if err := cl.ValidateWithLeeway(jwt.Expected{Issuer: t.issuer, Time: t.now()}, 0); err != nil {
+		return Caller{}, errInvalidAccess
+	}
+	if !slices.ContainsFunc(cl.Audience, func(a string) bool { return strings.EqualFold(a, service) }) {
+		return Caller{}, errInvalidAccess
+	}
+	return Caller{ObjectID: cl.Subject, TenantID: cl.Tenant}, nil
+}
+
 // AccessToken mints an access token for the registry at service whose
 // access claim is access (already decided by RBAC).
 func (t *Tokens) AccessToken(c Caller, service string, access []ResourceActions) (string, time.Time, error) {

@@ -273,10 +273,15 @@ func TestCLIACR(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var meta []map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&meta)
+	// 2022-09-01 is one object (go-azure-sdk decodes one).
+	var meta struct {
+		Suffixes map[string]any `json:"suffixes"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&meta); err != nil {
+		t.Fatalf("metadata: %v", err)
+	}
 	resp.Body.Close()
-	if got := meta[0]["suffixes"].(map[string]any)["acrLoginServer"]; got != ".azurecr.localhost:"+port {
+	if got := meta.Suffixes["acrLoginServer"]; got != ".azurecr.localhost:"+port {
 		t.Fatalf("acrLoginServer = %v", got)
 	}
 
