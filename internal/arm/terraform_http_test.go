@@ -413,6 +413,8 @@ func TestRoleAssignmentEchoes(t *testing.T) {
 			Body: body(`,"condition":"@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringEquals 'logs'","conditionVersion":"2.0"`), Status: http.StatusBadRequest, Code: "InvalidRequestContent"},
 		{Name: "with a delegated identity", Method: "PUT", Path: ra + "0b3c3d9e-1b8a-4e52-9b7e-1d1f4f0a6c01" + v, Token: tok,
 			Body: body(`,"delegatedManagedIdentityResourceId":"` + rg + `/providers/Microsoft.ManagedIdentity/userAssignedIdentities/tf-app"`), Status: http.StatusBadRequest, Code: "InvalidRequestContent"},
+		{Name: "a principal type that is not the principal's", Method: "PUT", Path: ra + "0b3c3d9e-1b8a-4e52-9b7e-1d1f4f0a6c01" + v, Token: tok,
+			Body: strings.Replace(body(""), `"principalType":"ServicePrincipal"`, `"principalType":"User"`, 1), Status: http.StatusBadRequest, Code: "UnmatchedPrincipalType"},
 		{Name: "created", Method: "PUT", Path: ra + "0b3c3d9e-1b8a-4e52-9b7e-1d1f4f0a6c01" + v, Token: tok, Body: body(`,"condition":null,"conditionVersion":null`), Status: http.StatusCreated,
 			Contains: `"description":"read the group"`},
 		{Name: "read back", Method: "GET", Path: ra + "0b3c3d9e-1b8a-4e52-9b7e-1d1f4f0a6c01" + v, Token: tok, Status: http.StatusOK, Contains: `"description":"read the group"`},

@@ -501,10 +501,22 @@ func (s *Service) checkScope(ctx context.Context, scope string) error {
 // principalType finds the principal (a service principal or a managed
 // identity) and returns its type.
 func (s *Service) principalType(ctx context.Context, principalID, given string) (string, error) {
+	// Every principal in Ward's directory is a service principal (a
+	// managed identity's too). A request that declares another type is
+	// refused, as ARM refuses one that does not match, rather than stored
+	// as something else than was declared (a Terraform plan would then
+	// show a change forever).
+	found := false
 	if _, err := s.store.GetServicePrincipal(ctx, principalID); err == nil {
-		return "ServicePrincipal", nil
+		found = true
+	} else if _, err := s.store.GetIdentityByPrincipalID(ctx, principalID); err == nil {
+		found = true
 	}
-	if _, err := s.store.GetIdentityByPrincipalID(ctx, principalID); err == nil {
+	if found && given != "" && !strings.EqualFold(given, "ServicePrincipal") {
+		return "", invalid("UnmatchedPrincipalType", "The PrincipalId '%s' has type 'ServicePrincipal', which is different from specified PrincipalType '%s'.",
+			strings.ReplaceAll(principalID, "-", ""), given)
+	}
+	if found {
 		return "ServicePrincipal", nil
 	}
 	return "", invalid("PrincipalNotFound", "Principal %s does not exist in the directory %s. Check that you have the correct principal ID: for a managed identity, its principalId (object ID), not its clientId.",
