@@ -337,6 +337,11 @@ func (f *Fetcher) getJSON(ctx context.Context, issuer, u, what string, limit int
 		return nil, invalid(issuer, "the response from %s is larger than %d bytes", u, limit)
 	}
 	if err := json.Unmarshal(body, out); err != nil {
+		if ctx.Err() != nil {
+			// A body cut short by the deadline (a transport may end it
+			// without an error) is a timeout, not a malformed document.
+			return nil, classify(issuer, ctx.Err())
+		}
 		return nil, invalid(issuer, "the response from %s is not a valid %s", u, what)
 	}
 	return resp.Header, nil
