@@ -1,11 +1,10 @@
 package arm
 
 import (
-	"net"
 	"net/http"
-	"strings"
 
 	"github.com/ward-id/ward/internal/audience"
+	"github.com/ward-id/ward/internal/datahost"
 )
 
 // Cloud metadata: GET /metadata/endpoints, which tells a client where a
@@ -74,7 +73,7 @@ func metadataSuffixes(publicURL, acrSuffix, storageSuffix string) map[string]str
 		"keyVaultDns": vaultSuffix(publicURL),
 		// Storage: clients build https://<account>.blob.<storage>/. It
 		// must not be empty (go-azure-sdk refuses the cloud).
-		"storage": hostSuffix(publicURL),
+		"storage": datahost.Suffix(publicURL, ""),
 	}
 	// The Blob data plane's own suffix when it serves (the same host and port).
 	if storageSuffix != "" {
@@ -107,26 +106,6 @@ func (h *Handler) serveMetadata(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, cloudMetadata(h.publicURL, h.acrSuffix(), h.storageSuffix()))
 }
 
-// hostSuffix is Ward's host with its port, loopback addresses spelt
-// localhost so that <name>.<suffix> resolves (systemd resolves *.localhost).
-func hostSuffix(publicURL string) string {
-	host := strings.TrimPrefix(strings.TrimPrefix(publicURL, "https://"), "http://")
-	host, _, _ = strings.Cut(host, "/")
-	name, port, err := net.SplitHostPort(host)
-	if err != nil {
-		name, port = strings.Trim(host, "[]"), ""
-	}
-	if ip := net.ParseIP(name); ip != nil && ip.IsLoopback() || name == "localhost" {
-		name = "localhost"
-	}
-	if port != "" {
-		return net.JoinHostPort(name, port)
-	}
-	return name
-}
-
-// vaultSuffix is the DNS suffix of Ward's vault hosts: vault.localhost for
-// loopback deployments, vault.<host> otherwise, with the port kept.
-func vaultSuffix(publicURL string) string {
-	return "vault." + hostSuffix(publicURL)
-}
+// vaultSuffix is the DNS suffix of Ward's vault hosts (vault.Hosts derives
+// the same).
+func vaultSuffix(publicURL string) string { return datahost.Suffix(publicURL, "vault") }

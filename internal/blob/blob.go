@@ -14,13 +14,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/ward-id/ward/internal/armerr"
+	"github.com/ward-id/ward/internal/datahost"
 	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -34,19 +33,7 @@ type Hosts struct {
 
 // NewHosts builds Hosts for a public URL.
 func NewHosts(publicURL string) Hosts {
-	u, err := url.Parse(publicURL)
-	if err != nil {
-		return Hosts{Suffix: "blob.localhost"}
-	}
-	host := u.Hostname()
-	if ip := net.ParseIP(host); ip != nil || host == "localhost" {
-		host = "localhost"
-	}
-	suffix := "blob." + host
-	if p := u.Port(); p != "" {
-		suffix += ":" + p
-	}
-	return Hosts{Suffix: suffix}
+	return Hosts{Suffix: datahost.Suffix(publicURL, "blob")}
 }
 
 // StorageSuffix is the cloud's storage endpoint suffix (az and the SDKs
@@ -60,18 +47,7 @@ func (h Hosts) URL(account string) string {
 
 // AccountFromHost returns the account a request host addresses.
 func (h Hosts) AccountFromHost(host string) (string, bool) {
-	host = strings.ToLower(host)
-	suffix := "." + strings.ToLower(h.Suffix)
-	if !strings.HasSuffix(host, suffix) {
-		// Clients may omit the default port.
-		bare, _, _ := strings.Cut(suffix, ":")
-		if !strings.HasSuffix(host, bare) || strings.Contains(host, ":") {
-			return "", false
-		}
-		suffix = bare
-	}
-	name := strings.TrimSuffix(host, suffix)
-	return name, name != "" && !strings.Contains(name, ".")
+	return datahost.Name(host, h.Suffix)
 }
 
 // Config configures a Service. Zero values are usable.

@@ -1,9 +1,9 @@
 package registry
 
 import (
-	"net"
-	"net/url"
 	"strings"
+
+	"github.com/ward-id/ward/internal/datahost"
 )
 
 // Hosts derives login server host names from Ward's public URL, as the
@@ -15,19 +15,7 @@ type Hosts struct {
 
 // NewHosts builds Hosts for a public URL.
 func NewHosts(publicURL string) Hosts {
-	u, err := url.Parse(publicURL)
-	if err != nil {
-		return Hosts{Suffix: HostLabel + ".localhost"}
-	}
-	host := u.Hostname()
-	if ip := net.ParseIP(host); ip != nil || host == "localhost" {
-		host = "localhost"
-	}
-	suffix := HostLabel + "." + host
-	if p := u.Port(); p != "" {
-		suffix += ":" + p
-	}
-	return Hosts{Suffix: suffix}
+	return Hosts{Suffix: datahost.Suffix(publicURL, HostLabel)}
 }
 
 // DNSSuffix is the cloud metadata's acrLoginServer suffix: with its
@@ -39,16 +27,5 @@ func (h Hosts) LoginServer(name string) string { return strings.ToLower(name) + 
 
 // RegistryFromHost returns the registry name a request host addresses.
 func (h Hosts) RegistryFromHost(host string) (string, bool) {
-	host = strings.ToLower(host)
-	suffix := "." + strings.ToLower(h.Suffix)
-	if !strings.HasSuffix(host, suffix) {
-		// Clients may omit the default port.
-		bare, _, _ := strings.Cut(suffix, ":")
-		if !strings.HasSuffix(host, bare) || strings.Contains(host, ":") {
-			return "", false
-		}
-		suffix = bare
-	}
-	name := strings.TrimSuffix(host, suffix)
-	return name, name != "" && !strings.Contains(name, ".")
+	return datahost.Name(host, h.Suffix)
 }

@@ -16,13 +16,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/ward-id/ward/internal/armerr"
+	"github.com/ward-id/ward/internal/datahost"
 	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -49,19 +48,7 @@ type Hosts struct {
 
 // NewHosts builds Hosts for a public URL.
 func NewHosts(publicURL string) Hosts {
-	u, err := url.Parse(publicURL)
-	if err != nil {
-		return Hosts{Suffix: "vault.localhost"}
-	}
-	host := u.Hostname()
-	if ip := net.ParseIP(host); ip != nil || host == "localhost" {
-		host = "localhost"
-	}
-	suffix := "vault." + host
-	if p := u.Port(); p != "" {
-		suffix += ":" + p
-	}
-	return Hosts{Suffix: suffix}
+	return Hosts{Suffix: datahost.Suffix(publicURL, "vault")}
 }
 
 // Resource is the challenge resource and token audience of the data plane.
@@ -74,18 +61,7 @@ func (h Hosts) URI(name string) string {
 
 // VaultFromHost returns the vault name a request host addresses.
 func (h Hosts) VaultFromHost(host string) (string, bool) {
-	host = strings.ToLower(host)
-	suffix := "." + strings.ToLower(h.Suffix)
-	if !strings.HasSuffix(host, suffix) {
-		// Clients may omit the default port.
-		bare, _, _ := strings.Cut(suffix, ":")
-		if !strings.HasSuffix(host, bare) || strings.Contains(host, ":") {
-			return "", false
-		}
-		suffix = bare
-	}
-	name := strings.TrimSuffix(host, suffix)
-	return name, name != "" && !strings.Contains(name, ".")
+	return datahost.Name(host, h.Suffix)
 }
 
 // Service holds vaults and secrets.
