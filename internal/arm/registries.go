@@ -95,13 +95,7 @@ func (h *Handler) registryType() *resourceType {
 	return &resourceType{
 		rbacType: TypeRegistry, apiType: TypeRegistry, versions: registryAPIVersions,
 		pattern: pRegistry, collections: []string{pSub + prov, pGroup + prov},
-		parent: func(q *request) error {
-			if q.group() == "" {
-				return nil
-			}
-			_, err := h.groups.Group(q.ctx(), q.id.Subscription, q.group())
-			return err
-		},
+		parent: h.groupParent,
 		list: func(q *request) ([]any, string, error) {
 			items, err := h.registries.List(q.ctx(), q.id.Subscription, q.group())
 			return listOf(h.toRegistry)(items, "", err)

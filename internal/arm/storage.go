@@ -97,13 +97,7 @@ func (h *Handler) storageAccountType() *resourceType {
 	return &resourceType{
 		rbacType: TypeStorageAcct, apiType: TypeStorageAcct, versions: storageAPIVersions,
 		pattern: pStorageAccount, collections: []string{pSub + prov, pGroup + prov},
-		parent: func(q *request) error {
-			if q.group() == "" {
-				return nil
-			}
-			_, err := h.groups.Group(q.ctx(), q.id.Subscription, q.group())
-			return err
-		},
+		parent: h.groupParent,
 		list: func(q *request) ([]any, string, error) {
 			items, err := h.blobs.Accounts(q.ctx(), q.id.Subscription, q.group())
 			return listOf(h.toStorageAccount)(items, "", err)

@@ -179,18 +179,22 @@ func (h *Handler) federatedCredentialType() *resourceType {
 	}
 }
 
+// groupParent is the parent check of a type listed by subscription and by
+// group: when the path names a group, the group must exist.
+func (h *Handler) groupParent(q *request) error {
+	if q.group() == "" {
+		return nil
+	}
+	_, err := h.groups.Group(q.ctx(), q.id.Subscription, q.group())
+	return err
+}
+
 func (h *Handler) vaultType() *resourceType {
 	const prov = "/providers/Microsoft.KeyVault/vaults"
 	return &resourceType{
 		rbacType: TypeVault, apiType: TypeVault, versions: vaultAPIVersions,
 		pattern: pVault, collections: []string{pSub + prov, pGroup + prov},
-		parent: func(q *request) error {
-			if q.group() == "" {
-				return nil
-			}
-			_, err := h.groups.Group(q.ctx(), q.id.Subscription, q.group())
-			return err
-		},
+		parent: h.groupParent,
 		list: func(q *request) ([]any, string, error) {
 			items, err := h.vaults.Vaults(q.ctx(), q.id.Subscription, q.group())
 			return listOf(h.toVault)(items, "", err)
