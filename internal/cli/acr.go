@@ -42,24 +42,11 @@ func registryView(r map[string]any) map[string]any {
 // findRegistry finds a registry by name, in a group or anywhere in the
 // subscription (as az acr does with -n alone).
 func findRegistry(ctx context.Context, c *conn, group, name string) (map[string]any, error) {
-	sub, err := c.subscription()
-	if err != nil {
-		return nil, err
-	}
-	if group != "" {
-		return c.client.GetRegistry(ctx, sub, group, name)
-	}
-	all, err := c.client.ListRegistries(ctx, sub, "")
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range all {
-		if n, _ := r["name"].(string); strings.EqualFold(n, name) {
-			return r, nil
-		}
-	}
-	return nil, &client.Error{StatusCode: 404, Code: "ResourceNotFound",
-		Message: fmt.Sprintf("The resource with name '%s' and type 'Microsoft.ContainerRegistry/registries' could not be found in subscription '%s'.", name, sub)}
+	return findByName(c, group, name,
+		func(sub string) (map[string]any, error) { return c.client.GetRegistry(ctx, sub, group, name) },
+		func(sub string) ([]map[string]any, error) { return c.client.ListRegistries(ctx, sub, "") },
+		func(r map[string]any) string { n, _ := r["name"].(string); return n },
+		"The resource with name '%s' and type 'Microsoft.ContainerRegistry/registries' could not be found in subscription '%s'.")
 }
 
 func loginServerOf(r map[string]any) string {
@@ -114,8 +101,7 @@ func (v *acrCreate) run(ctx context.Context, _ env, c *conn) (any, error) {
 type acrLookup struct{ nameGroup }
 
 func (v *acrLookup) flags(cmd *cobra.Command) {
-	v.bind(cmd, "name of the registry")
-	cmd.Flags().Lookup("resource-group").Usage = "resource group (default: found by name in the subscription)"
+	v.bindLookup(cmd, "name of the registry")
 }
 
 func (v *acrLookup) check(cmd *cobra.Command) error { return requireFlags(cmd, "name") }

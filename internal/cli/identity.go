@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -53,6 +54,38 @@ type nameGroup struct{ name, group string }
 func (r *nameGroup) bind(cmd *cobra.Command, nameUsage string) {
 	cmd.Flags().StringVarP(&r.name, "name", "n", "", nameUsage)
 	cmd.Flags().StringVarP(&r.group, "resource-group", "g", "", "resource group")
+}
+
+// bindLookup binds --name/-n and an optional --resource-group/-g: without
+// a group the resource is found by name in the subscription, as az does.
+func (r *nameGroup) bindLookup(cmd *cobra.Command, nameUsage string) {
+	r.bind(cmd, nameUsage)
+	cmd.Flags().Lookup("resource-group").Usage = "resource group (default: found by name in the subscription)"
+}
+
+// findByName gets a resource through its group when one is given, else
+// finds it by name (any case) among the subscription's; notFound words the
+// 404 for the type as ARM does (name, then subscription).
+func findByName[T any](c *conn, group, name string, get func(sub string) (T, error), list func(sub string) ([]T, error),
+	nameOf func(T) string, notFound string) (T, error) {
+	var zero T
+	sub, err := c.subscription()
+	if err != nil {
+		return zero, err
+	}
+	if group != "" {
+		return get(sub)
+	}
+	all, err := list(sub)
+	if err != nil {
+		return zero, err
+	}
+	for _, r := range all {
+		if strings.EqualFold(nameOf(r), name) {
+			return r, nil
+		}
+	}
+	return zero, &client.Error{StatusCode: 404, Code: "ResourceNotFound", Message: fmt.Sprintf(notFound, name, sub)}
 }
 
 func (r *nameGroup) check(cmd *cobra.Command) error {

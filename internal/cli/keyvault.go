@@ -65,24 +65,11 @@ func secretView(s client.Secret, withValue bool) map[string]any {
 
 // findVault finds a vault by name, in a group or anywhere in the subscription.
 func findVault(ctx context.Context, c *conn, group, name string) (client.Vault, error) {
-	sub, err := c.subscription()
-	if err != nil {
-		return client.Vault{}, err
-	}
-	if group != "" {
-		return c.client.GetVault(ctx, sub, group, name)
-	}
-	vaults, err := c.client.ListVaults(ctx, sub, "")
-	if err != nil {
-		return client.Vault{}, err
-	}
-	for _, v := range vaults {
-		if strings.EqualFold(v.Name, name) {
-			return v, nil
-		}
-	}
-	return client.Vault{}, &client.Error{StatusCode: 404, Code: "ResourceNotFound",
-		Message: fmt.Sprintf("The Resource 'Microsoft.KeyVault/vaults/%s' under subscription '%s' was not found.", name, sub)}
+	return findByName(c, group, name,
+		func(sub string) (client.Vault, error) { return c.client.GetVault(ctx, sub, group, name) },
+		func(sub string) ([]client.Vault, error) { return c.client.ListVaults(ctx, sub, "") },
+		func(v client.Vault) string { return v.Name },
+		"The Resource 'Microsoft.KeyVault/vaults/%s' under subscription '%s' was not found.")
 }
 
 // secretTarget is the vault and secret a data-plane command addresses:
@@ -195,8 +182,7 @@ func (v *vaultCreate) run(ctx context.Context, _ env, c *conn) (any, error) {
 type vaultLookup struct{ nameGroup }
 
 func (v *vaultLookup) flags(cmd *cobra.Command) {
-	v.bind(cmd, "name of the vault")
-	cmd.Flags().Lookup("resource-group").Usage = "resource group (default: found by name in the subscription)"
+	v.bindLookup(cmd, "name of the vault")
 }
 
 func (v *vaultLookup) check(cmd *cobra.Command) error { return requireFlags(cmd, "name") }

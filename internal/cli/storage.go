@@ -50,24 +50,13 @@ func storageCmd(g *Globals) *cobra.Command {
 // findStorageAccount finds an account by name, in a group or anywhere in
 // the subscription.
 func findStorageAccount(ctx context.Context, c *conn, group, name string) (client.StorageAccount, error) {
-	sub, err := c.subscription()
-	if err != nil {
-		return client.StorageAccount{}, err
-	}
-	if group != "" {
-		return c.client.GetStorageAccount(ctx, sub, group, name)
-	}
-	all, err := c.client.ListStorageAccounts(ctx, sub, "")
-	if err != nil {
-		return client.StorageAccount{}, err
-	}
-	for _, a := range all {
-		if strings.EqualFold(a.Name, name) {
-			return a, nil
-		}
-	}
-	return client.StorageAccount{}, &client.Error{StatusCode: 404, Code: "ResourceNotFound",
-		Message: fmt.Sprintf("The Resource 'Microsoft.Storage/storageAccounts/%s' under subscription '%s' was not found.", name, sub)}
+	return findByName(c, group, name,
+		func(sub string) (client.StorageAccount, error) {
+			return c.client.GetStorageAccount(ctx, sub, group, name)
+		},
+		func(sub string) ([]client.StorageAccount, error) { return c.client.ListStorageAccounts(ctx, sub, "") },
+		func(a client.StorageAccount) string { return a.Name },
+		"The Resource 'Microsoft.Storage/storageAccounts/%s' under subscription '%s' was not found.")
 }
 
 // storageAccountCreate is `ward storage account create`.
@@ -117,8 +106,7 @@ func (v *storageAccountCreate) run(ctx context.Context, _ env, c *conn) (any, er
 type storageAccountLookup struct{ nameGroup }
 
 func (v *storageAccountLookup) flags(cmd *cobra.Command) {
-	v.bind(cmd, "name of the account")
-	cmd.Flags().Lookup("resource-group").Usage = "resource group (default: found by name in the subscription)"
+	v.bindLookup(cmd, "name of the account")
 }
 
 func (v *storageAccountLookup) check(cmd *cobra.Command) error { return requireFlags(cmd, "name") }
