@@ -58,6 +58,11 @@ func (s *Server) Restart(t testing.TB) { t.Helper(); s.restart(t) }
 // can restart it.
 func StartServer(t testing.TB) *Server {
 	t.Helper()
+	if testing.Short() && os.Getenv("WARD_REQUIRE_POSTGRES") == "" {
+		// The quick suite (hack/test.sh -short) keeps to SQLite: a throwaway
+		// PostgreSQL and its conformance run take a minute or two by themselves.
+		t.Skip("-short: PostgreSQL runs in the full suite (or set WARD_REQUIRE_POSTGRES)")
+	}
 	bin := Binaries()
 	if bin == "" {
 		if os.Getenv("WARD_REQUIRE_POSTGRES") != "" {

@@ -488,6 +488,7 @@ func TestAgentRateLimit(t *testing.T) {
 // and mount namespace (unshare -mn) so that neither the address nor the
 // directory touches the host.
 func TestAgentInNamespaces(t *testing.T) {
+	skipIfShort(t, "re-runs itself in private network and mount namespaces")
 	if os.Getenv("WARD_E2E_IN_NAMESPACES") == "1" {
 		agentInNamespaces(t)
 		return

@@ -346,6 +346,7 @@ func TestClusterSideEffects(t *testing.T) {
 // TestSlowBodyIsCut: a body trickled a byte at a time does not hold a
 // connection open past the read deadline.
 func TestSlowBodyIsCut(t *testing.T) {
+	skipIfShort(t, "waits out the server's body deadline")
 	w := startWard(t, "")
 	pem, err := os.ReadFile(filepath.Join(w.dataDir, "ca.pem"))
 	if err != nil {

@@ -102,6 +102,7 @@ func (a *azCLI) login(w *ward) {
 // reads Ward's metadata (msrestazure, api-version 2015-01-01), and az
 // loads the whole cloud from ARM_CLOUD_METADATA_URL (2019-05-01).
 func TestAzCloudRegister(t *testing.T) {
+	skipIfShort(t, "drives Debian's az")
 	w := startWard(t, "")
 	az := newAzCLI(t, w)
 	az.ok("cloud", "register", "-n", "ward", "--endpoint-resource-manager", w.base+"/")
@@ -162,6 +163,7 @@ func TestAzCloudRegister(t *testing.T) {
 // test therefore checks what reaches Ward: with --debug, the principal ID
 // az resolved is the one it lists assignments for.
 func TestAzManagedIdentityAssignee(t *testing.T) {
+	skipIfShort(t, "drives Debian's az")
 	w := startWard(t, "")
 	az := newAzCLI(t, w)
 	az.login(w)
@@ -207,6 +209,7 @@ func TestAzManagedIdentityAssignee(t *testing.T) {
 // the activity log filtered by group with an offset, and generic resource
 // show/update without --api-version (api-version discovery).
 func TestAzARMSurfaces(t *testing.T) {
+	skipIfShort(t, "drives Debian's az")
 	w := startWard(t, "")
 	az := newAzCLI(t, w)
 	az.login(w)
@@ -319,6 +322,7 @@ func TestAzARMSurfaces(t *testing.T) {
 // which the agent does not serve): the agent's App Service endpoint and
 // its secret.
 func TestAzLoginIdentity(t *testing.T) {
+	skipIfShort(t, "drives Debian's az")
 	w := startWard(t, "")
 	f := w.machineFixture(t, "rga", "m1")
 	sub := "/subscriptions/" + w.admin.SubscriptionID

@@ -23,6 +23,7 @@ import (
 // is listed at all holds exactly the bytes its name's hash says: no half
 // blob is visible.
 func TestBlobUploadsSurviveKill9(t *testing.T) {
+	skipIfShort(t, "kills and restarts the server")
 	dir := filepath.Join(t.TempDir(), "ward-data")
 	w := startWard(t, dir)
 	ctx := context.Background()

@@ -116,6 +116,7 @@ func spCreds(t *testing.T, out string) (appID, password, tenant string) {
 // local server records none, and commands say so instead of requesting
 // /subscriptions//....
 func TestCLIReadmeFlowAfterLogin(t *testing.T) {
+	skipIfShort(t, "a long end-to-end flow")
 	w := startWard(t, "")
 	f := newFlowCLI(t, filepath.Dir(w.dataDir))
 	sub := w.admin.SubscriptionID
@@ -212,6 +213,7 @@ func TestCLIReadmeFlowAfterLogin(t *testing.T) {
 // subject name the same service account everywhere; names Kubernetes
 // refuses are refused before anything is minted.
 func TestCLIServiceAccountSyntax(t *testing.T) {
+	skipIfShort(t, "runs the Python SDK")
 	w := startWard(t, "")
 	mustCLI(t, w, "group", "create", "-n", "rg", "-l", "westeurope")
 	iss := strings.TrimSpace(mustCLI(t, w, "aks", "create", "-n", "c1", "-g", "rg", "--enable-oidc-issuer", "--enable-workload-identity", "--query", "oidcIssuerProfile.issuerUrl", "-o", "tsv"))
@@ -276,6 +278,7 @@ func TestCLIServiceAccountSyntax(t *testing.T) {
 // (and its Python and JavaScript twins where the runtimes are installed),
 // reads a vault secret as the service account with DefaultAzureCredential.
 func TestCLIRunAbsoluteCAAndExamples(t *testing.T) {
+	skipIfShort(t, "runs the Python SDK")
 	w := startWard(t, "")
 	f := newFlowCLI(t, filepath.Dir(w.dataDir))
 	f.ok("group", "create", "-n", "myResourceGroup", "-l", "westeurope")
@@ -347,6 +350,7 @@ func fileExists(p string) bool {
 
 // TestCLIKeyVaultAndRoleDefinitions: the commands the README used curl for.
 func TestCLIKeyVaultAndRoleDefinitions(t *testing.T) {
+	skipIfShort(t, "a long end-to-end flow")
 	w := startWard(t, "")
 	f := newFlowCLI(t, filepath.Dir(w.dataDir))
 	sub := w.admin.SubscriptionID
@@ -461,6 +465,7 @@ func TestCLIKeyVaultAndRoleDefinitions(t *testing.T) {
 // ward doctor name the cluster's old issuer URL and the credentials that
 // still name it.
 func TestCLIPublicURLMoved(t *testing.T) {
+	skipIfShort(t, "a long end-to-end flow")
 	w := startWard(t, "")
 	mustCLI(t, w, "group", "create", "-n", "rg", "-l", "westeurope")
 	oldIss := strings.TrimSpace(mustCLI(t, w, "aks", "create", "-n", "c1", "-g", "rg", "--enable-oidc-issuer", "--enable-workload-identity", "--query", "oidcIssuerProfile.issuerUrl", "-o", "tsv"))
@@ -502,6 +507,7 @@ func TestCLIPublicURLMoved(t *testing.T) {
 // TestCLIDoctorWithoutKubeconfig: with --cluster and -g, doctor checks
 // Ward's side of a service account and says what it skipped.
 func TestCLIDoctorWithoutKubeconfig(t *testing.T) {
+	skipIfShort(t, "a long end-to-end flow")
 	w := startWard(t, "")
 	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "none"))
 	mustCLI(t, w, "group", "create", "-n", "rg", "-l", "westeurope")
@@ -554,6 +560,7 @@ func TestCLIDoctorWithoutKubeconfig(t *testing.T) {
 
 // TestCLISmallOnes: issue 11's item 10.
 func TestCLISmallOnes(t *testing.T) {
+	skipIfShort(t, "a long end-to-end flow")
 	w := startWard(t, "")
 
 	// The README's health check.

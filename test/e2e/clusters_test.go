@@ -30,6 +30,7 @@ func cliJSON(t *testing.T, w *ward, args ...string) map[string]any {
 // for a service account, and a service-account token from the issuer
 // exchanged by the unmodified WorkloadIdentityCredential.
 func TestWorkloadIdentityOnALaptop(t *testing.T) {
+	skipIfShort(t, "a long end-to-end flow")
 	w := startWard(t, "")
 	mustCLI(t, w, "group", "create", "-n", "rg", "-l", "westeurope")
 	c := cliJSON(t, w, "aks", "create", "-n", "aks1", "-g", "rg", "--enable-managed-identity", "--enable-oidc-issuer", "--enable-workload-identity")

@@ -259,3 +259,15 @@ func errorMessage(body map[string]any) string {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// skipIfShort keeps `hack/test.sh -short` a suite of a couple of minutes: a
+// test that drives an outside client (az, the Python or JavaScript SDK,
+// Chromium), starts several replicas, kills the server or runs a long flow
+// runs only in the full suite. The reason shows in the test command's list of
+// skips.
+func skipIfShort(t *testing.T, why string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("slow, left to the full suite (without -short): " + why)
+	}
+}

@@ -241,6 +241,7 @@ func (w *ward) registryAccessToken(t *testing.T, host, aad, scope string) string
 // (a configuration distribution parses) and delete; the refresh token the
 // CLI got pushes an image with a real client.
 func TestCLIACR(t *testing.T) {
+	skipIfShort(t, "a long end-to-end flow")
 	w := startWard(t, "")
 	dockerDir := t.TempDir()
 	f := newFlowCLI(t, filepath.Dir(w.dataDir), "DOCKER_CONFIG="+dockerDir)
@@ -497,6 +498,7 @@ func TestACRCredentialProviderPod(t *testing.T) {
 // revoked AcrPull empties the other replica's access tokens within the
 // change feed's bound.
 func TestRegistryReplicas(t *testing.T) {
+	skipIfShort(t, "starts several replicas")
 	pg := postgrestest.StartServer(t)
 	rs := startReplicas(t, pg.DSN, filepath.Join(t.TempDir(), "kek"), 2)
 	a, b := rs[0], rs[1]

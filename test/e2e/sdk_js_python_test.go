@@ -127,6 +127,7 @@ func TestVaultHostResolvesForGo(t *testing.T) {
 // cluster's service-account token, reads and a refused write as the
 // identity, and DefaultAzureCredential from the webhook's environment.
 func TestJavaScriptAndPythonSDKs(t *testing.T) {
+	skipIfShort(t, "runs the JavaScript and Python SDKs")
 	root := repoRoot(t)
 	w := startWard(t, "")
 	mustCLI(t, w, "group", "create", "-n", "clusters", "-l", "westeurope")
