@@ -179,7 +179,7 @@ func NewPlan(in Input) (*Plan, error) {
 			what = "lets pods " + strings.Join(matched, ", ") + " reach the node's IMDS"
 		}
 		issue(IssueException, "AzurePodIdentityException/"+nsName(ex.Namespace, ex.Name),
-			fmt.Sprintf("%s (labels %s): they used the identity of the node, which workload identity does not intercept", what, labelList(ex.PodLabels)),
+			fmt.Sprintf("%s (labels %s): a pod it matches bypasses aad-pod-identity and gets the node's identity, which workload identity does not provide", what, labelList(ex.PodLabels)),
 			"run Ward's node agent on the nodes (ward agent; 'ward aks show-install' prints its manifests) so these pods get the node's identity from IMDS, or give them a service account and an identity of their own")
 	}
 
