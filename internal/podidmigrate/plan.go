@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/shellquote"
 )
 
 // States of a step.
@@ -217,7 +218,7 @@ func NewPlan(in Input) (*Plan, error) {
 		if w == nil {
 			fix := "create it in Ward (ward identity create -g GROUP -n NAME) and point the AzureIdentity's resourceID at it"
 			if rid, err := resourceid.Parse(id.ResourceID); err == nil && rid.ResourceGroup != "" && len(rid.Types) == 1 {
-				fix = fmt.Sprintf("create it in Ward: ward identity create -g %s -n %s", rid.ResourceGroup, rid.Types[0].Name)
+				fix = "create it in Ward: " + shellquote.Join("ward", "identity", "create", "-g", rid.ResourceGroup, "-n", rid.Types[0].Name)
 			}
 			issue(IssueUnknownIdentity, obj, fmt.Sprintf("Ward holds no identity with resource ID %q or client ID %q (looked up by ID, client ID, then resource group and name)", id.ResourceID, id.ClientID), fix)
 		}
@@ -271,7 +272,7 @@ func NewPlan(in Input) (*Plan, error) {
 				obj, where := podObject(pod)
 				issue(IssueDefaultServiceAccount, obj,
 					fmt.Sprintf("runs as the default service account of namespace %s: annotating it would give identity %s to every pod of the namespace that asks for workload identity", pod.Namespace, w.Name),
-					fmt.Sprintf("create a service account for it (kubectl create serviceaccount -n %s NAME), set serviceAccountName in %s, and run the migration again", pod.Namespace, where))
+					fmt.Sprintf("create a service account for it (%s NAME), set serviceAccountName in %s, and run the migration again", shellquote.Join("kubectl", "create", "serviceaccount", "-n", pod.Namespace), where))
 				continue
 			}
 			sa := nsName(pod.Namespace, ref.ServiceAccount)
@@ -332,7 +333,7 @@ func NewPlan(in Input) (*Plan, error) {
 		}
 		sa, ok := accounts[key]
 		if !ok {
-			issue(IssueMissingServiceAccount, obj, "its pods run as it but it does not exist", fmt.Sprintf("kubectl create serviceaccount -n %s %s", ns, name))
+			issue(IssueMissingServiceAccount, obj, "its pods run as it but it does not exist", shellquote.Join("kubectl", "create", "serviceaccount", "-n", ns, name))
 			continue
 		}
 		if have := sa.Annotations[ClientIDAnnotation]; have != "" && have != w.ClientID {
