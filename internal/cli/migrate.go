@@ -134,7 +134,7 @@ func (v *migratePodIdentity) run(ctx context.Context, e env, c *conn) (any, erro
 	format := v.output
 	if format == "" {
 		format = "table"
-		if v.g != nil && e.changed("output") {
+		if v.g != nil && (e.changed("output") || v.g.Query != "") {
 			format = v.g.Output
 		}
 	}
