@@ -73,6 +73,9 @@ type PodRef struct {
 	ServiceAccount string `json:"serviceAccount"`
 	// Owner is Kind/namespace/name of the object owning its template.
 	Owner string `json:"owner,omitempty"`
+	// Excepted: an AzurePodIdentityException matches the pod, so it used
+	// the node's identity, not the binding's, and is not migrated.
+	Excepted bool `json:"excepted,omitempty"`
 }
 
 // CredentialStep is a federated credential on a Ward identity.
@@ -264,8 +267,9 @@ func NewPlan(in Input) (*Plan, error) {
 			if pod.Owner != nil {
 				ref.Owner = pod.Owner.Ref()
 			}
+			ref.Excepted = excepted[key]
 			bp.Pods = append(bp.Pods, ref)
-			if excepted[key] || w == nil {
+			if ref.Excepted || w == nil {
 				continue
 			}
 			if ref.ServiceAccount == defaultServiceAccountName {

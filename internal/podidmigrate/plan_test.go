@@ -222,10 +222,13 @@ func TestNewPlan(t *testing.T) {
 
 func TestNewPlanBindingsListPodsAndServiceAccounts(t *testing.T) {
 	web := deployment("apps", "web", nil)
+	excepted := pod("apps", "web-2", "web-sa", "web", web)
+	excepted.Labels["team"] = "infra"
 	p, err := NewPlan(Input{Issuer: testIssuer,
+		Exceptions:      []AzurePodIdentityException{{Namespace: "apps", Name: "infra", PodLabels: map[string]string{"team": "infra"}}},
 		Identities:      []AzureIdentity{azureID("apps", "web-id", "rg", "web-identity", "")},
 		Bindings:        []AzureIdentityBinding{{Namespace: "apps", Name: "b", AzureIdentity: "web-id", Selector: "web"}},
-		Pods:            []Pod{pod("apps", "web-2", "web-sa", "web", web), pod("apps", "web-1", "web-sa", "web", web), pod("apps", "d", "", "web", nil)},
+		Pods:            []Pod{excepted, pod("apps", "web-1", "web-sa", "web", web), pod("apps", "d", "", "web", nil)},
 		ServiceAccounts: []ServiceAccount{sa("apps", "web-sa", nil)},
 		Ward:            []WardIdentity{wardID("rg", "web-identity", "cid")},
 	})
@@ -235,9 +238,9 @@ func TestNewPlanBindingsListPodsAndServiceAccounts(t *testing.T) {
 	b := p.Bindings[0]
 	var pods []string
 	for _, p := range b.Pods {
-		pods = append(pods, p.Name+":"+p.ServiceAccount+":"+p.Owner)
+		pods = append(pods, fmt.Sprintf("%s:%s:%s:%v", p.Name, p.ServiceAccount, p.Owner, p.Excepted))
 	}
-	if want := []string{"d:default:", "web-1:web-sa:Deployment/apps/web", "web-2:web-sa:Deployment/apps/web"}; !slices.Equal(pods, want) {
+	if want := []string{"d:default::false", "web-1:web-sa:Deployment/apps/web:false", "web-2:web-sa:Deployment/apps/web:true"}; !slices.Equal(pods, want) {
 		t.Errorf("pods %q, want %q", pods, want)
 	}
 	if !slices.Equal(b.ServiceAccounts, []string{"apps/web-sa"}) || b.ClientID != "cid" || !strings.HasSuffix(b.Identity, "/web-identity") {

@@ -25,6 +25,9 @@ func (p *Plan) WriteText(w io.Writer, applied bool) error {
 			if pod.Owner != "" {
 				owner = ", owner " + pod.Owner
 			}
+			if pod.Excepted {
+				owner += "; excepted: used the node's identity"
+			}
 			fmt.Fprintf(tw, "    pod %s/%s (service account %s%s)\n", pod.Namespace, pod.Name, pod.ServiceAccount, owner)
 		}
 		if len(b.Pods) == 0 {
