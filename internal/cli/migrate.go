@@ -15,6 +15,7 @@ import (
 	"github.com/ward-id/ward/internal/shellquote"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
@@ -170,13 +171,10 @@ func (v *migratePodIdentity) connectKube() (podidmigrate.Kube, error) {
 	if v.kube != nil {
 		return *v.kube, nil
 	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = v.kubeconfig
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: v.context}).ClientConfig()
+	cfg, err := restConfig(v.kubeconfig, v.context)
 	if err != nil {
-		return podidmigrate.Kube{}, fmt.Errorf("kubernetes client config: %w (pass --kubeconfig and --context)", err)
+		return podidmigrate.Kube{}, err
 	}
-	cfg.QPS, cfg.Burst, cfg.Timeout = 50, 100, 30*time.Second
 	kc, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return podidmigrate.Kube{}, err
@@ -186,6 +184,20 @@ func (v *migratePodIdentity) connectKube() (podidmigrate.Kube, error) {
 		return podidmigrate.Kube{}, err
 	}
 	return podidmigrate.Kube{Client: kc, Dynamic: dc}, nil
+}
+
+// restConfig loads a kubeconfig as kubectl does (KUBECONFIG, ~/.kube/config
+// or in-cluster when kubeconfig is ""), in the given context or its current
+// one.
+func restConfig(kubeconfig, context string) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client config: %w (pass --kubeconfig and --context)", err)
+	}
+	cfg.QPS, cfg.Burst, cfg.Timeout = 50, 100, 30*time.Second
+	return cfg, nil
 }
 
 // resolveIssuer finds the issuer the credentials name: --issuer, the Ward
@@ -205,12 +217,30 @@ func (v *migratePodIdentity) resolveIssuer(ctx context.Context, e env, c *conn, 
 		if published == "" {
 			return "", fmt.Errorf("cannot read the API server's issuer (/.well-known/openid-configuration): pass --cluster NAME (a cluster registered in Ward) or --issuer URL")
 		}
-		return published, nil
+		issuer = published
 	}
 	if published != "" && published != issuer {
 		fmt.Fprintf(e.errOut, "WARNING: the API server publishes issuer %s, but the credentials will name %s: the cluster's tokens will not match them (see ward aks show-apiserver-flags)\n", published, issuer)
 	}
+	if v.cluster == "" && !wardClusterIssuer(ctx, c, issuer) {
+		fmt.Fprintf(e.errOut, "NOTE: issuer %s is not the hosted issuer of a cluster registered in Ward; Ward will fetch its discovery document and keys from that URL\n", issuer)
+	}
 	return issuer, nil
+}
+
+// wardClusterIssuer reports whether issuer is a Ward cluster's (true when
+// the clusters cannot be listed: the note is advice, not a check).
+func wardClusterIssuer(ctx context.Context, c *conn, issuer string) bool {
+	clusters, err := c.client.ListClusters(ctx, c.sub, "")
+	if err != nil {
+		return true
+	}
+	for _, cl := range clusters {
+		if u, _ := clusterView(cl)["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string); u == issuer {
+			return true
+		}
+	}
+	return false
 }
 
 // apiServerIssuer is the issuer the API server's discovery document

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -138,9 +140,12 @@ func TestMigratePodIdentity(t *testing.T) {
 		if n := fics(t); n != 0 {
 			t.Errorf("a dry run created %d credentials", n)
 		}
-		text, _, err := migrate(t, "", "--issuer", issuer)
-		if err != nil {
-			t.Fatal(err)
+		text, errOut, err := migrate(t, "", "--issuer", issuer)
+		if err != nil || errOut != "" {
+			t.Fatalf("%v\n%s", err, errOut)
+		}
+		if _, errOut, _ := migrate(t, "json", "--issuer", "https://elsewhere.example/"); !strings.Contains(errOut, "NOTE: issuer https://elsewhere.example/ is not the hosted issuer of a cluster registered in Ward") {
+			t.Errorf("no note for an issuer outside Ward: %q", errOut)
 		}
 		for _, want := range []string{"PENDING  rg/web-identity", "PENDING  apps/web-sa  azure.workload.identity/client-id=" + id.Properties.ClientID,
 			"PENDING  Deployment apps/web", "Cannot be migrated as is (4)", "3 change(s) to make; run again with --apply"} {
@@ -190,4 +195,30 @@ func TestMigratePodIdentity(t *testing.T) {
 			t.Fatalf("exchange: %s", out.String())
 		}
 	})
+}
+
+func TestMigrateKubeconfigContext(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "kubeconfig")
+	os.WriteFile(file, []byte(`apiVersion: v1
+kind: Config
+clusters:
+- {name: a, cluster: {server: "https://a.example:6443"}}
+- {name: b, cluster: {server: "https://b.example:6443"}}
+users: [{name: u, user: {token: t}}]
+contexts:
+- {name: ctx-a, context: {cluster: a, user: u}}
+- {name: ctx-b, context: {cluster: b, user: u}}
+current-context: ctx-a
+`), 0o600)
+	for _, tc := range []struct{ context, host, wantErr string }{
+		{"", "https://a.example:6443", ""},
+		{"ctx-b", "https://b.example:6443", ""},
+		{"ctx-c", "", `context "ctx-c" does not exist`},
+	} {
+		cfg, err := restConfig(file, tc.context)
+		wantErr(t, "context "+tc.context, err, tc.wantErr)
+		if err == nil && cfg.Host != tc.host {
+			t.Errorf("context %q: host %s, want %s", tc.context, cfg.Host, tc.host)
+		}
+	}
 }

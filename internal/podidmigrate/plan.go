@@ -38,6 +38,7 @@ const (
 	IssueNoBinding             = "noBinding"
 	IssueNoWebhook             = "noWebhook"
 	IssueInvalidIdentity       = "invalidAzureIdentity"
+	IssueCredentialNameTaken   = "credentialNameTaken"
 )
 
 // Plan is what a migration does, step by step, and what it cannot do.
@@ -350,11 +351,20 @@ func NewPlan(in Input) (*Plan, error) {
 		subject := "system:serviceaccount:" + ns + ":" + name
 		step := CredentialStep{Identity: w.ID, IdentityName: w.Name, ResourceGroup: w.ResourceGroup,
 			Name: CredentialName(ns, name, in.Issuer), Issuer: in.Issuer, Subject: subject, Audience: Audience, State: StatePending}
+		taken := false
 		for _, c := range w.Credentials {
 			if c.Issuer == in.Issuer && c.Subject == subject && slices.Contains(c.Audiences, Audience) {
 				step.State, step.Existing = StateInPlace, c.Name
 				break
 			}
+			taken = taken || strings.EqualFold(c.Name, step.Name)
+		}
+		if taken && step.State == StatePending {
+			// A PUT would overwrite someone's credential.
+			issue(IssueCredentialNameTaken, obj,
+				fmt.Sprintf("identity %s already has a federated credential named %s that trusts something else", w.Name, step.Name),
+				"rename or delete that credential, and run the migration again")
+			continue
 		}
 		p.FederatedCredentials = append(p.FederatedCredentials, step)
 		sas := ServiceAccountStep{Namespace: ns, Name: name, ClientID: w.ClientID, State: StatePending}

@@ -99,6 +99,9 @@ func TestNewPlan(t *testing.T) {
 				{Name: "aud", Issuer: testIssuer, Subject: subject, Audiences: []string{"api://other"}},
 			}
 		}), want: []string{ficPending, saPending, tplPending}},
+		{name: "the credential's name is taken by another credential", in: with(func(in *Input) {
+			in.Ward[0].Credentials = []Credential{{Name: CredentialName("apps", "web-sa", testIssuer), Issuer: testIssuer, Subject: "system:serviceaccount:apps:other", Audiences: []string{Audience}}}
+		}), want: []string{"issue credentialNameTaken ServiceAccount/apps/web-sa"}},
 		{name: "identity found by client ID", in: with(func(in *Input) {
 			in.Identities[0].ResourceID = "/subscriptions/" + azureSub + "/resourcegroups/prod/providers/Microsoft.ManagedIdentity/userAssignedIdentities/other"
 			in.Identities[0].ClientID = "ward-client-web"
