@@ -142,7 +142,12 @@ func TestMigrateFromAADPodIdentity(t *testing.T) {
 
 	migrate := func(t *testing.T, args ...string) migrationPlan {
 		t.Helper()
-		out := mustCLI(t, w, append([]string{"migrate", "aad-pod-identity", "--kubeconfig", kube.Kubeconfig, "-o", "json"}, args...)...)
+		full := append([]string{"migrate", "aad-pod-identity", "--kubeconfig", kube.Kubeconfig, "--context", "test", "-o", "json"}, args...)
+		out, errOut, code := w.cli(full...)
+		// The API server publishes the Ward cluster's issuer: no warning.
+		if code != 0 || errOut != "" {
+			t.Fatalf("ward %s: exit %d\n%s", strings.Join(full, " "), code, errOut)
+		}
 		var p migrationPlan
 		if err := json.Unmarshal([]byte(out), &p); err != nil {
 			t.Fatalf("%v\n%s", err, out)
