@@ -1,0 +1,302 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/ward-id/ward/client"
+	"github.com/ward-id/ward/internal/podidmigrate"
+	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/shellquote"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+func migrateCmd(g *Globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "migrate", Short: "Move a cluster's workloads to Ward's workload identity"}
+	pod := g.command("aad-pod-identity", "Plan (or with --apply, perform) the move from aad-pod-identity: federated credentials, service-account annotations, pod labels", &migratePodIdentity{g: g})
+	pod.Long = `Reads aad-pod-identity's AzureIdentity, AzureIdentityBinding and
+AzurePodIdentityException objects and the pods they select, and prints the
+plan: per binding, the pods and their service accounts; the federated
+credentials to create on the cluster issuer; the service-account
+annotations and pod-template labels to add; and what cannot be migrated
+as is. Nothing changes without --apply; a second --apply changes nothing.
+
+The issuer is --issuer, else that of the Ward cluster --cluster names,
+else the one the API server publishes (/.well-known/openid-configuration).
+-o table (the default here) prints the plan for a person, -o json for tools.`
+	cmd.AddCommand(noArgs(pod))
+	return cmd
+}
+
+// migratePodIdentity is `ward migrate aad-pod-identity`.
+type migratePodIdentity struct {
+	g                   *Globals
+	kubeconfig, context string
+	namespace           string
+	cluster, issuer     string
+	apply               bool
+	forceNamespaced     bool
+
+	// kube, when set (tests), is used instead of --kubeconfig; output,
+	// when set, instead of -o.
+	kube   *podidmigrate.Kube
+	output string
+}
+
+func (v *migratePodIdentity) flags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&v.kubeconfig, "kubeconfig", "", "kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)")
+	f.StringVar(&v.context, "context", "", "kubeconfig context (default: the current one)")
+	f.StringVar(&v.namespace, "namespace", "", "read one namespace (default: all; a binding matches pods of every namespace unless its identity is namespaced)")
+	f.StringVar(&v.cluster, "cluster", "", "the Ward cluster (name or resource ID) whose issuer the cluster's tokens carry")
+	f.StringVar(&v.issuer, "issuer", "", "the cluster's service-account issuer URL, exactly as its tokens' iss claim")
+	f.BoolVar(&v.apply, "apply", false, "make the changes (default: print the plan only)")
+	f.BoolVar(&v.forceNamespaced, "force-namespaced", false, "aad-pod-identity ran with --forceNamespaced: identities match pods of their own namespace only")
+}
+
+func (v *migratePodIdentity) check(cmd *cobra.Command) error {
+	if v.cluster != "" && v.issuer != "" {
+		return fmt.Errorf("--cluster and --issuer are mutually exclusive: the issuer is the cluster's")
+	}
+	return nil
+}
+
+func (*migratePodIdentity) inSubscription() {}
+
+// migrateResult is the plan as -o json prints it.
+type migrateResult struct {
+	*podidmigrate.Plan
+	Applied bool   `json:"applied"`
+	Pending int    `json:"pending"`
+	Summary string `json:"summary"`
+}
+
+func (v *migratePodIdentity) run(ctx context.Context, e env, c *conn) (any, error) {
+	k, err := v.connectKube()
+	if err != nil {
+		return nil, err
+	}
+	issuer, err := v.resolveIssuer(ctx, e, c, k)
+	if err != nil {
+		return nil, err
+	}
+	in, err := podidmigrate.Read(ctx, k, v.namespace)
+	if err != nil {
+		return nil, err
+	}
+	in.Issuer, in.ForceNamespaced = issuer, v.forceNamespaced
+	ids, err := c.client.ListIdentities(ctx, c.sub, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		in.Ward = append(in.Ward, podidmigrate.WardIdentity{ID: id.ID, Name: id.Name, ResourceGroup: groupOf(id.ID), ClientID: id.Properties.ClientID})
+	}
+	// Plan once to learn which identities the migration touches, read
+	// their credentials, and plan again with them.
+	p, err := podidmigrate.NewPlan(in)
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	for _, s := range p.FederatedCredentials {
+		used[s.Identity] = true
+	}
+	for i := range in.Ward {
+		w := &in.Ward[i]
+		if !used[w.ID] {
+			continue
+		}
+		fics, err := c.client.ListFederatedCredentials(ctx, c.sub, w.ResourceGroup, w.Name)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range fics {
+			w.Credentials = append(w.Credentials, podidmigrate.Credential{Name: f.Name, Issuer: f.Properties.Issuer, Subject: f.Properties.Subject, Audiences: f.Properties.Audiences})
+		}
+	}
+	if p, err = podidmigrate.NewPlan(in); err != nil {
+		return nil, err
+	}
+	var applyErr error
+	if v.apply {
+		_, applyErr = podidmigrate.Apply(ctx, p, k.Client, wardCredentials{c})
+	}
+	// A person reads the plan: -o table is the default here, unlike the
+	// rest of the CLI; -o json (or yaml, tsv, --query) is for tools.
+	format := v.output
+	if format == "" {
+		format = "table"
+		if v.g != nil && (e.changed("output") || v.g.Query != "") {
+			format = v.g.Output
+		}
+	}
+	if format == "table" {
+		if err := p.WriteText(e.out, v.apply); err != nil {
+			return nil, err
+		}
+		return nil, applyErr
+	}
+	if applyErr != nil {
+		// The plan says what was made before the failure.
+		fmt.Fprintf(e.errOut, "%s\n", p.Summary(true))
+		return nil, applyErr
+	}
+	return migrateResult{Plan: p, Applied: v.apply, Pending: p.Pending(), Summary: p.Summary(v.apply)}, nil
+}
+
+// wardCredentials creates federated credentials through the management
+// API, as `ward identity federated-credential create` does.
+type wardCredentials struct{ c *conn }
+
+func (w wardCredentials) CreateFederatedCredential(ctx context.Context, s podidmigrate.CredentialStep) error {
+	rid, err := resourceid.Parse(s.Identity)
+	if err != nil {
+		return err
+	}
+	_, _, err = w.c.client.CreateOrUpdateFederatedCredential(ctx, rid.Subscription, s.ResourceGroup, s.IdentityName, s.Name,
+		client.FederatedCredentialProperties{Issuer: s.Issuer, Subject: s.Subject, Audiences: []string{s.Audience}})
+	return err
+}
+
+func (v *migratePodIdentity) connectKube() (podidmigrate.Kube, error) {
+	if v.kube != nil {
+		return *v.kube, nil
+	}
+	cfg, err := restConfig(v.kubeconfig, v.context)
+	if err != nil {
+		return podidmigrate.Kube{}, err
+	}
+	kc, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return podidmigrate.Kube{}, err
+	}
+	dc, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return podidmigrate.Kube{}, err
+	}
+	return podidmigrate.Kube{Client: kc, Dynamic: dc}, nil
+}
+
+// restConfig loads a kubeconfig as kubectl does (KUBECONFIG, ~/.kube/config
+// or in-cluster when kubeconfig is ""), in the given context or its current
+// one.
+func restConfig(kubeconfig, context string) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client config: %w (pass --kubeconfig and --context)", err)
+	}
+	cfg.QPS, cfg.Burst, cfg.Timeout = 50, 100, 30*time.Second
+	return cfg, nil
+}
+
+// resolveIssuer finds the issuer the credentials name: --issuer, the Ward
+// cluster's, or the API server's own. When both the API server's and
+// another are known and differ, it warns: the credentials would not match
+// the tokens the cluster issues.
+func (v *migratePodIdentity) resolveIssuer(ctx context.Context, e env, c *conn, k podidmigrate.Kube) (string, error) {
+	published := apiServerIssuer(ctx, k.Client)
+	issuer := v.issuer
+	if v.cluster != "" {
+		var err error
+		if issuer, err = clusterIssuer(ctx, c, v.cluster); err != nil {
+			return "", err
+		}
+	}
+	if issuer == "" {
+		if published == "" {
+			return "", fmt.Errorf("cannot read the API server's issuer (/.well-known/openid-configuration): pass --cluster NAME (a cluster registered in Ward) or --issuer URL")
+		}
+		issuer = published
+	}
+	if published != "" && published != issuer {
+		fmt.Fprintf(e.errOut, "WARNING: the API server publishes issuer %s, but the credentials will name %s: the cluster's tokens will not match them (see ward aks show-apiserver-flags)\n", published, issuer)
+	}
+	if v.cluster == "" && !wardClusterIssuer(ctx, c, issuer) {
+		fmt.Fprintf(e.errOut, "NOTE: issuer %s is not the hosted issuer of a cluster registered in Ward; Ward will fetch its discovery document and keys from that URL\n", issuer)
+	}
+	return issuer, nil
+}
+
+// wardClusterIssuer reports whether issuer is a Ward cluster's (true when
+// the clusters cannot be listed: the note is advice, not a check).
+func wardClusterIssuer(ctx context.Context, c *conn, issuer string) bool {
+	clusters, err := c.client.ListClusters(ctx, c.sub, "")
+	if err != nil {
+		return true
+	}
+	for _, cl := range clusters {
+		if u, _ := clusterView(cl)["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string); u == issuer {
+			return true
+		}
+	}
+	return false
+}
+
+// apiServerIssuer is the issuer the API server's discovery document
+// names, or "" when it cannot be read.
+func apiServerIssuer(ctx context.Context, kc kubernetes.Interface) string {
+	rc := kc.Discovery().RESTClient()
+	if rc == nil {
+		return ""
+	}
+	b, err := rc.Get().AbsPath("/.well-known/openid-configuration").DoRaw(ctx)
+	if err != nil {
+		return ""
+	}
+	var doc struct {
+		Issuer string `json:"issuer"`
+	}
+	if json.Unmarshal(b, &doc) != nil {
+		return ""
+	}
+	return doc.Issuer
+}
+
+// clusterIssuer finds a Ward cluster by resource ID or by name (which
+// must then be unique in the subscription) and returns its issuer.
+func clusterIssuer(ctx context.Context, c *conn, ref string) (string, error) {
+	clusters, err := c.client.ListClusters(ctx, c.sub, "")
+	if err != nil {
+		return "", err
+	}
+	var found []map[string]any
+	for _, cl := range clusters {
+		v := clusterView(cl)
+		id, _ := v["id"].(string)
+		name, _ := v["name"].(string)
+		if strings.EqualFold(id, ref) || (!strings.HasPrefix(ref, "/") && strings.EqualFold(name, ref)) {
+			found = append(found, v)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", fmt.Errorf("no cluster %q in subscription %s (list them with 'ward aks list')", ref, c.sub)
+	case 1:
+	default:
+		var ids []string
+		for _, f := range found {
+			ids = append(ids, fmt.Sprint(f["id"]))
+		}
+		sort.Strings(ids)
+		return "", fmt.Errorf("%d clusters are named %q: pass --cluster with one's resource ID (%s)", len(found), ref, strings.Join(ids, ", "))
+	}
+	cl := found[0]
+	oidc, _ := cl["oidcIssuerProfile"].(map[string]any)
+	if u, _ := oidc["issuerUrl"].(string); u != "" {
+		return u, nil
+	}
+	name, _ := cl["name"].(string)
+	group, _ := cl["resourceGroup"].(string)
+	return "", fmt.Errorf("cluster %s has no OIDC issuer: run %s", name, shellquote.Join("ward", "aks", "update", "-n", name, "-g", group, "--enable-oidc-issuer"))
+}

@@ -1,0 +1,329 @@
+package podidmigrate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Kube is the cluster: the typed client for pods, service accounts and
+// workloads, the dynamic one for aad-pod-identity's custom resources.
+type Kube struct {
+	Client  kubernetes.Interface
+	Dynamic dynamic.Interface
+}
+
+// ErrNoCRDs is returned by Read when the cluster does not serve
+// aad-pod-identity's custom resources.
+var ErrNoCRDs = errors.New("the cluster does not serve aad-pod-identity's custom resources (aadpodidentity.k8s.io/v1 azureidentities): is aad-pod-identity installed, and is this the right --context?")
+
+// Read fills the cluster's half of an Input: aad-pod-identity's objects,
+// the pods they concern with the owners of their templates, and those
+// pods' service accounts. namespace "" reads every namespace (a binding
+// matches pods across namespaces unless its identity is namespaced).
+func Read(ctx context.Context, k Kube, namespace string) (Input, error) {
+	var in Input
+	list := func(gvr schema.GroupVersionResource) ([]map[string]any, error) {
+		l, err := k.Dynamic.Resource(gvr).Namespace(namespace).List(ctx, metav1.ListOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil, ErrNoCRDs
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", gvr.Resource, err)
+		}
+		out := make([]map[string]any, len(l.Items))
+		for i := range l.Items {
+			out[i] = l.Items[i].Object
+		}
+		return out, nil
+	}
+	objs, err := list(IdentitiesResource)
+	if err != nil {
+		return in, err
+	}
+	for _, o := range objs {
+		// An invalid object is planned as one (id.Invalid), not a failed
+		// read: one bad object should not hide the rest of the plan.
+		id, _ := DecodeIdentity(o)
+		in.Identities = append(in.Identities, id)
+	}
+	if objs, err = list(BindingsResource); err != nil {
+		return in, err
+	}
+	for _, o := range objs {
+		in.Bindings = append(in.Bindings, DecodeBinding(o))
+	}
+	// Exceptions came later (aad-pod-identity 1.5): a cluster may lack
+	// their CRD and still have identities to migrate.
+	if objs, err = list(ExceptionsResource); err != nil && !errors.Is(err, ErrNoCRDs) {
+		return in, err
+	}
+	for _, o := range objs {
+		in.Exceptions = append(in.Exceptions, DecodeException(o))
+	}
+
+	// The pods: those with a binding label, and every pod of a namespace
+	// that has an exception (exceptions match by any label).
+	pods := map[string]*corev1.Pod{}
+	addPods := func(ns, selector string) error {
+		l, err := k.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err != nil {
+			return fmt.Errorf("list pods: %w", err)
+		}
+		for i := range l.Items {
+			pods[nsName(l.Items[i].Namespace, l.Items[i].Name)] = &l.Items[i]
+		}
+		return nil
+	}
+	if err := addPods(namespace, BindingLabel); err != nil {
+		return in, err
+	}
+	exNamespaces := map[string]bool{}
+	for _, ex := range in.Exceptions {
+		if !exNamespaces[ex.Namespace] {
+			exNamespaces[ex.Namespace] = true
+			if err := addPods(ex.Namespace, ""); err != nil {
+				return in, err
+			}
+		}
+	}
+	keys := make([]string, 0, len(pods))
+	for k := range pods {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	owners := ownerReader{k: k.Client, cache: map[string]*Workload{}}
+	accounts := map[string]bool{}
+	for _, key := range keys {
+		p := pods[key]
+		pod := Pod{Namespace: p.Namespace, Name: p.Name, Labels: p.Labels, ServiceAccount: p.Spec.ServiceAccountName}
+		if _, ok := p.Labels[BindingLabel]; ok {
+			if pod.Owner, err = owners.of(ctx, p.Namespace, p.OwnerReferences); err != nil {
+				return in, err
+			}
+			sa := serviceAccountOf(pod)
+			if !accounts[nsName(p.Namespace, sa)] {
+				accounts[nsName(p.Namespace, sa)] = true
+				got, err := k.Client.CoreV1().ServiceAccounts(p.Namespace).Get(ctx, sa, metav1.GetOptions{})
+				switch {
+				case apierrors.IsNotFound(err):
+				case err != nil:
+					return in, fmt.Errorf("read service account %s/%s: %w", p.Namespace, sa, err)
+				default:
+					in.ServiceAccounts = append(in.ServiceAccounts, ServiceAccount{Namespace: got.Namespace, Name: got.Name, Annotations: got.Annotations})
+				}
+			}
+		}
+		in.Pods = append(in.Pods, pod)
+	}
+
+	// Whether a webhook acts on the label: unknown (and not reported) when
+	// the caller may not list webhook configurations.
+	if hooks, err := k.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().List(ctx, metav1.ListOptions{}); err == nil {
+		in.NoWebhook = true
+		for _, c := range hooks.Items {
+			for _, h := range c.Webhooks {
+				if h.ObjectSelector != nil && h.ObjectSelector.MatchLabels[UseLabel] == UseValue {
+					in.NoWebhook = false
+				}
+			}
+		}
+	}
+	return in, nil
+}
+
+// ownerReader walks controller owner references up to the object whose
+// pod template a user maintains.
+type ownerReader struct {
+	k     kubernetes.Interface
+	cache map[string]*Workload
+}
+
+func controllerOf(refs []metav1.OwnerReference) *metav1.OwnerReference {
+	for i := range refs {
+		if refs[i].Controller != nil && *refs[i].Controller {
+			return &refs[i]
+		}
+	}
+	return nil
+}
+
+func (r *ownerReader) of(ctx context.Context, ns string, refs []metav1.OwnerReference) (*Workload, error) {
+	ref := controllerOf(refs)
+	if ref == nil {
+		return nil, nil
+	}
+	key := ref.Kind + "/" + ns + "/" + ref.Name
+	if w, ok := r.cache[key]; ok {
+		return w, nil
+	}
+	w, err := r.read(ctx, ns, ref)
+	if err != nil {
+		return nil, err
+	}
+	r.cache[key] = w
+	return w, nil
+}
+
+// read reads one owner. An owner that is gone (a ReplicaSet's Deployment
+// deleted with --cascade=orphan) leaves the object below it as the owner.
+func (r *ownerReader) read(ctx context.Context, ns string, ref *metav1.OwnerReference) (*Workload, error) {
+	apps, batch := r.k.AppsV1(), r.k.BatchV1()
+	w := &Workload{Kind: ref.Kind, Namespace: ns, Name: ref.Name}
+	var err error
+	var parent []metav1.OwnerReference
+	switch ref.Kind {
+	case "ReplicaSet":
+		o, e := apps.ReplicaSets(ns).Get(ctx, ref.Name, metav1.GetOptions{})
+		if err = e; e == nil {
+			w.TemplateLabels, parent = o.Spec.Template.Labels, o.OwnerReferences
+		}
+	case "Deployment":
+		o, e := apps.Deployments(ns).Get(ctx, ref.Name, metav1.GetOptions{})
+		if err = e; e == nil {
+			w.TemplateLabels = o.Spec.Template.Labels
+		}
+	case "StatefulSet":
+		o, e := apps.StatefulSets(ns).Get(ctx, ref.Name, metav1.GetOptions{})
+		if err = e; e == nil {
+			w.TemplateLabels = o.Spec.Template.Labels
+		}
+	case "DaemonSet":
+		o, e := apps.DaemonSets(ns).Get(ctx, ref.Name, metav1.GetOptions{})
+		if err = e; e == nil {
+			w.TemplateLabels = o.Spec.Template.Labels
+		}
+	case "Job":
+		o, e := batch.Jobs(ns).Get(ctx, ref.Name, metav1.GetOptions{})
+		if err = e; e == nil {
+			w.TemplateLabels, parent = o.Spec.Template.Labels, o.OwnerReferences
+			w.Unpatchable = "a Job's pod template cannot be changed; its pods keep aad-pod-identity until the Job is recreated"
+		}
+	case "CronJob":
+		o, e := batch.CronJobs(ns).Get(ctx, ref.Name, metav1.GetOptions{})
+		if err = e; e == nil {
+			w.TemplateLabels = o.Spec.JobTemplate.Spec.Template.Labels
+		}
+	default:
+		w.Unpatchable = fmt.Sprintf("the migration does not patch a %s (%s)", ref.Kind, ref.APIVersion)
+		return w, nil
+	}
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s %s/%s: %w", ref.Kind, ns, ref.Name, err)
+	}
+	if up := controllerOf(parent); up != nil && (up.Kind == "Deployment" && ref.Kind == "ReplicaSet" || up.Kind == "CronJob" && ref.Kind == "Job") {
+		above, err := r.of(ctx, ns, parent)
+		if err != nil {
+			return nil, err
+		}
+		if above != nil {
+			return above, nil
+		}
+	}
+	return w, nil
+}
+
+// Ward is what Apply needs of Ward: creating a federated credential.
+type Ward interface {
+	CreateFederatedCredential(ctx context.Context, step CredentialStep) error
+}
+
+// Apply makes the plan's pending steps, in the order that keeps pods
+// working: the federated credentials first (so that a token is trusted
+// before anything asks for one), then the service-account annotations,
+// then the pod-template labels (which roll the pods, and the webhook reads
+// the annotation when they are created). It stops at the first failure;
+// what it made is marked done, and a second run plans from what is there.
+// It returns the number of steps it made.
+func Apply(ctx context.Context, p *Plan, kube kubernetes.Interface, ward Ward) (int, error) {
+	n := 0
+	for i := range p.FederatedCredentials {
+		s := &p.FederatedCredentials[i]
+		if s.State != StatePending {
+			continue
+		}
+		if err := ward.CreateFederatedCredential(ctx, *s); err != nil {
+			return n, fmt.Errorf("create federated credential %s on %s: %w", s.Name, s.Identity, err)
+		}
+		s.State = StateDone
+		n++
+	}
+	for i := range p.ServiceAccounts {
+		s := &p.ServiceAccounts[i]
+		if s.State != StatePending {
+			continue
+		}
+		patch := map[string]any{"metadata": map[string]any{"annotations": map[string]string{ClientIDAnnotation: s.ClientID}}}
+		if err := mergePatch(patch, func(b []byte) error {
+			_, err := kube.CoreV1().ServiceAccounts(s.Namespace).Patch(ctx, s.Name, types.MergePatchType, b, metav1.PatchOptions{})
+			return err
+		}); err != nil {
+			return n, fmt.Errorf("annotate service account %s/%s: %w", s.Namespace, s.Name, err)
+		}
+		s.State = StateDone
+		n++
+	}
+	for i := range p.Workloads {
+		s := &p.Workloads[i]
+		if s.State != StatePending {
+			continue
+		}
+		if err := labelTemplate(ctx, kube, *s); err != nil {
+			return n, fmt.Errorf("label the pod template of %s %s/%s: %w", s.Kind, s.Namespace, s.Name, err)
+		}
+		s.State = StateDone
+		n++
+	}
+	return n, nil
+}
+
+// labelTemplate adds the use label to a workload's pod template with a
+// merge patch, which leaves every other label alone.
+func labelTemplate(ctx context.Context, kube kubernetes.Interface, s WorkloadStep) error {
+	template := map[string]any{"metadata": map[string]any{"labels": map[string]string{UseLabel: UseValue}}}
+	spec := map[string]any{"template": template}
+	if s.Kind == "CronJob" {
+		spec = map[string]any{"jobTemplate": map[string]any{"spec": spec}}
+	}
+	patch := map[string]any{"spec": spec}
+	apps, opts, mp := kube.AppsV1(), metav1.PatchOptions{}, types.MergePatchType
+	return mergePatch(patch, func(b []byte) error {
+		var err error
+		switch s.Kind {
+		case "Deployment":
+			_, err = apps.Deployments(s.Namespace).Patch(ctx, s.Name, mp, b, opts)
+		case "StatefulSet":
+			_, err = apps.StatefulSets(s.Namespace).Patch(ctx, s.Name, mp, b, opts)
+		case "DaemonSet":
+			_, err = apps.DaemonSets(s.Namespace).Patch(ctx, s.Name, mp, b, opts)
+		case "ReplicaSet":
+			_, err = apps.ReplicaSets(s.Namespace).Patch(ctx, s.Name, mp, b, opts)
+		case "CronJob":
+			_, err = kube.BatchV1().CronJobs(s.Namespace).Patch(ctx, s.Name, mp, b, opts)
+		default:
+			err = fmt.Errorf("kind %s is not patched", s.Kind)
+		}
+		return err
+	})
+}
+
+func mergePatch(patch any, send func([]byte) error) error {
+	b, err := json.Marshal(patch)
+	if err != nil {
+		return err
+	}
+	return send(b)
+}
