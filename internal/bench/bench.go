@@ -243,7 +243,9 @@ func paced(ctx context.Context, cfg Config, hc *http.Client, sc Scenario, rate f
 	defer cancel()
 	var rec recorder
 	interval := time.Duration(float64(time.Second) / rate)
-	n := int(cfg.Duration / interval)
+	// At least one request: a scenario slower than a short run paces at
+	// less than one per Duration.
+	n := max(1, int(cfg.Duration/interval))
 	if n > cfg.MaxRequests {
 		n = cfg.MaxRequests
 	}
