@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -30,10 +29,28 @@ import (
 // Storage Blob Data Reader on the account reads, and its user-assigned
 // identity, which holds no role, still cannot.
 func TestBlobThroughAgentIMDS(t *testing.T) {
-	inNamespaces(t, "TestBlobThroughAgentIMDS", blobThroughAgentIMDS)
+	inNamespaces(t, "TestBlobThroughAgentIMDS", func(t *testing.T) {
+		blobThroughAgent(t, func(w *ward, stateDir string) (*agentProc, []string) {
+			return startAgent(t, []string{"169.254.169.254:80"}, "--state-dir", stateDir, "--imds-addr", "169.254.169.254:80", "--setup-imds-address",
+				"--arc-addr=", "--poll-interval", "200ms"), nil
+		})
+	})
 }
 
-func blobThroughAgentIMDS(t *testing.T) {
+// TestBlobThroughAgentAppService is TestBlobThroughAgentIMDS with the
+// agent serving App Service's protocol, which needs no root: the SDKs find
+// it through IDENTITY_ENDPOINT and IDENTITY_HEADER.
+func TestBlobThroughAgentAppService(t *testing.T) {
+	blobThroughAgent(t, func(w *ward, stateDir string) (*agentProc, []string) {
+		endpoint, secret, agent := appService(t, "--state-dir", stateDir)
+		return agent, []string{"IDENTITY_ENDPOINT", endpoint, "IDENTITY_HEADER", secret}
+	})
+}
+
+// blobThroughAgent is the body of both: start serves the joined machine's
+// identities from stateDir and returns the agent and the environment (key,
+// value pairs) that points the SDKs at it.
+func blobThroughAgent(t *testing.T, start func(w *ward, stateDir string) (*agentProc, []string)) {
 	ctx := context.Background()
 	w := startWard(t, "")
 	f := w.machineFixture(t, "rgblob", "m1")
@@ -49,14 +66,13 @@ func blobThroughAgentIMDS(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	stateDir := w.join(t, f.token)
-	agent := startAgent(t, []string{"169.254.169.254:80"}, "--state-dir", stateDir, "--imds-addr", "169.254.169.254:80", "--setup-imds-address",
-		"--arc-addr=", "--poll-interval", "200ms")
-	// Nothing in the environment: the SDKs find IMDS as on an Azure VM.
-	useEnv(t)
+	agent, agentEnv := start(w, w.join(t, f.token))
+	// Nothing else in the environment: the SDKs find the agent as on an
+	// Azure VM (IMDS) or in App Service.
+	useEnv(t, agentEnv...)
 
-	// Go: the credential talks to IMDS with the default transport; the
-	// blob client dials Ward for <account>.blob.localhost.
+	// Go: the credential talks to the agent with the default transport;
+	// the blob client dials Ward for <account>.blob.localhost.
 	hc := w.hostsClient()
 	system, err := azidentity.NewManagedIdentityCredential(nil)
 	if err != nil {
@@ -93,8 +109,9 @@ func blobThroughAgentIMDS(t *testing.T) {
 	}
 
 	// Python and node, run as the machine's programs are: no AZURE_*
-	// variable, Ward's CA, and the CONNECT proxy standing in for an
-	// /etc/hosts entry of the account host (IMDS is reached directly).
+	// variable, the agent's variables if any, Ward's CA, and the CONNECT
+	// proxy standing in for an /etc/hosts entry of the account host (the
+	// agent is reached directly).
 	caFile := filepath.Join(w.dataDir, "ca.pem")
 	proxy := connectProxy(t, w.addr)
 	program := func(argv ...string) (string, error) {
@@ -102,7 +119,10 @@ func blobThroughAgentIMDS(t *testing.T) {
 		defer cancel()
 		cmd := exec.CommandContext(cctx, argv[0], argv[1:]...)
 		cmd.Env = append(cleanEnv(), "STORAGE_ACCOUNT_URL="+endpoint, "REQUESTS_CA_BUNDLE="+caFile, "NODE_EXTRA_CA_CERTS="+caFile,
-			"HTTPS_PROXY="+proxy, "NO_PROXY=169.254.169.254", "no_proxy=169.254.169.254", "AZURE_CORE_COLLECT_TELEMETRY=false")
+			"HTTPS_PROXY="+proxy, "NO_PROXY=169.254.169.254,127.0.0.1", "no_proxy=169.254.169.254,127.0.0.1", "AZURE_CORE_COLLECT_TELEMETRY=false")
+		for i := 0; i+1 < len(agentEnv); i += 2 {
+			cmd.Env = append(cmd.Env, agentEnv[i]+"="+agentEnv[i+1])
+		}
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
@@ -166,7 +186,7 @@ func blobThroughAgentIMDS(t *testing.T) {
 			t.Fatalf("%s with Storage Blob Data Reader: %v\n%q\nagent log:\n%s", r.name, err, out, agent.logText())
 		}
 	}
-	fmt.Printf("blob reads through IMDS on 169.254.169.254:80: Go (ManagedIdentityCredential, DefaultAzureCredential) and %d programs passed\n", len(runs))
+	t.Logf("blob reads through the agent: Go (ManagedIdentityCredential, DefaultAzureCredential) and %d programs passed", len(runs))
 }
 
 // pythonWithBlob finds an interpreter with azure.identity and
