@@ -4,7 +4,8 @@
 // identity) or `ward agent` (managed identity) gives the process, and the
 // account URL.
 //
-// test/e2e/blob_javascript_test.go runs it with STORAGE_ACCOUNT_URL and one mode:
+// test/e2e/blob_javascript_test.go (under `ward run`) and blob_agent_test.go
+// (through `ward agent`, read mode) run it with STORAGE_ACCOUNT_URL and a mode:
 //   flow    the identity holds Storage Blob Data Contributor: create a
 //           container, upload in blocks (Put Block + Put Block List),
 //           ranged download, metadata, conditional write, paged list with
