@@ -29,7 +29,7 @@ func benchCmd() *cobra.Command {
 		traceSlow                                          time.Duration
 		duration                                           time.Duration
 		workers                                            int
-		short, noPaced                                     bool
+		short, noPaced, noBlob                             bool
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -41,7 +41,13 @@ loop (maximum rate) and paced at half that rate (latency from the intended send
 time). Every run stops by itself: --duration per scenario and mode.
 
 In-process it runs each --signing-alg twice: once with token reuse off (every
-exchange signs) and once with reuse on (the "reuse hit" row).`,
+exchange signs) and once with reuse on (the "reuse hit" row).
+
+Once per run (in-process: on the first server) it also measures Get Blob and
+Put Blob of 4 KiB and 4 MiB on a storage account's real endpoint, each as a
+ratio to the no-op endpoint and, in MB/s, to the sequential write (fsync'd) and
+read (page cache dropped) throughput of the disk under the data directory,
+measured in the same run.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -51,6 +57,11 @@ exchange signs) and once with reuse on (the "reuse hit" row).`,
 			}
 			var all []bench.Result
 			var logs []bench.SignInLog
+			var disks []bench.Disk
+			diskBytes := int64(256 << 20)
+			if short {
+				diskBytes = 16 << 20
+			}
 			run := func(t bench.Target, label, suffix string, reuseOnly bool) error {
 				fx, err := bench.Prepare(ctx, t, suffix)
 				if err != nil {
@@ -60,6 +71,19 @@ exchange signs) and once with reuse on (the "reuse hit" row).`,
 				if reuseOnly {
 					scenarios = scenarios[:1]
 					scenarios[0].Name = "reuse hit (federated exchange)"
+				}
+				cfg.Disk = nil
+				if !noBlob && !reuseOnly && len(disks) == 0 {
+					bf, err := bench.PrepareBlob(ctx, t, suffix)
+					if err != nil {
+						return fmt.Errorf("prepare the blob scenarios: %w", err)
+					}
+					scenarios = append(scenarios, bench.BlobScenarios(t, bf)...)
+					d, err := bench.MeasureDisk(ctx, t.DataDir, diskBytes)
+					if err != nil {
+						return err
+					}
+					disks, cfg.Disk = append(disks, d), &d
 				}
 				cfg.TLS = t.TLS
 				res, err := bench.Run(ctx, cfg, noop, scenarios)
@@ -120,7 +144,7 @@ exchange signs) and once with reuse on (the "reuse hit" row).`,
 					}
 				}
 			}
-			return printBench(cmd.OutOrStdout(), output, all, logs)
+			return printBench(cmd.OutOrStdout(), output, all, logs, disks)
 		},
 	}
 	f := cmd.Flags()
@@ -130,6 +154,7 @@ exchange signs) and once with reuse on (the "reuse hit" row).`,
 	f.IntVar(&workers, "workers", 2*runtime.GOMAXPROCS(0), "closed-loop concurrency")
 	f.BoolVar(&short, "short", false, "a few hundred milliseconds per scenario (CI: proves it runs, measures nothing)")
 	f.BoolVar(&noPaced, "no-paced", false, "skip the runs paced at half the maximum rate")
+	f.BoolVar(&noBlob, "no-blob", false, "skip the blob GET/PUT scenarios and the disk measurement")
 	f.StringVar(&algs, "signing-alg", "RS256,ES256", "in-process: the signing algorithms to run, comma-separated")
 	f.StringVar(&storage, "storage", "sqlite", "in-process: sqlite or postgres")
 	f.StringVar(&dsn, "dsn", "", "in-process with --storage postgres: the database URL")
@@ -192,25 +217,40 @@ func targetFrom(base, dir string) (bench.Target, error) {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
 	return bench.Target{Base: strings.TrimSuffix(base, "/"), TenantID: a.TenantID, Subscription: a.SubscriptionID, ClientID: a.ClientID,
-		ClientSecret: a.ClientSecret, TLS: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}, nil
+		ClientSecret: a.ClientSecret, TLS: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, DataDir: dir}, nil
 }
 
-func printBench(w io.Writer, output string, res []bench.Result, logs []bench.SignInLog) error {
+func printBench(w io.Writer, output string, res []bench.Result, logs []bench.SignInLog, disks []bench.Disk) error {
 	if output == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"cores": runtime.NumCPU(), "results": res, "signin_log": logs})
+		return enc.Encode(map[string]any{"cores": runtime.NumCPU(), "results": res, "signin_log": logs, "disk": disks})
 	}
 	defer func() {
 		for _, l := range logs {
 			fmt.Fprintf(w, "sign-in log (%s): %.0f written, %.0f waited for a full queue, %.0f dropped, %.0f refused by the database\n",
 				l.Server, l.Written, l.Waited, l.Dropped, l.Failed)
 		}
+		for _, d := range disks {
+			read := "not measured on this system"
+			if d.ReadMBps > 0 {
+				read = fmt.Sprintf("%.0f MB/s (page cache dropped)", d.ReadMBps)
+			}
+			fmt.Fprintf(w, "disk under %s, %d MiB sequential: write %.0f MB/s (fsync'd), read %s\n", d.Dir, d.Bytes>>20, d.WriteMBps, read)
+		}
 	}()
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "scenario\tmode\trequests\terrors\treq/s\tp50 ms\tp99 ms\tmax ms\treq/s ÷ noop\tp50 ÷ noop\t\n")
+	fmt.Fprintf(tw, "scenario\tmode\trequests\terrors\treq/s\tp50 ms\tp99 ms\tmax ms\treq/s ÷ noop\tp50 ÷ noop\tMB/s\tMB/s ÷ disk\t\n")
 	for _, r := range res {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%.3f\t%.2f\t\n", r.Scenario, r.Mode, r.Requests, r.Errors, r.RPS, r.P50ms, r.P99ms, r.Maxms, r.RPSRatio, r.P50Ratio)
+		mb, disk := "", ""
+		if r.MBps > 0 {
+			mb = fmt.Sprintf("%.1f", r.MBps)
+		}
+		if r.DiskRatio > 0 {
+			disk = fmt.Sprintf("%.3f", r.DiskRatio)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%.3f\t%.2f\t%s\t%s\t\n", r.Scenario, r.Mode, r.Requests, r.Errors, r.RPS, r.P50ms, r.P99ms, r.Maxms,
+			r.RPSRatio, r.P50Ratio, mb, disk)
 	}
 	return tw.Flush()
 }

@@ -23,6 +23,9 @@ type Target struct {
 	ClientID     string
 	ClientSecret string
 	TLS          *tls.Config
+	// DataDir is the server's data directory when it is on this machine:
+	// where the disk is measured for the blob scenarios' ratios.
+	DataDir string
 }
 
 // Fixture is what Prepare created for the scenarios.

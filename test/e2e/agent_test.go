@@ -484,13 +484,26 @@ func TestAgentRateLimit(t *testing.T) {
 
 // TestAgentInNamespaces runs the IMDS and Azure Arc flows where the SDKs
 // expect them: IMDS on 169.254.169.254:80 and Arc's challenge files in
-// /var/opt/azcmagent/tokens. It re-runs itself as root in a private network
-// and mount namespace (unshare -mn) so that neither the address nor the
-// directory touches the host.
+// /var/opt/azcmagent/tokens, in private namespaces (inNamespaces).
 func TestAgentInNamespaces(t *testing.T) {
 	skipIfShort(t, "re-runs itself in private network and mount namespaces")
-	if os.Getenv("WARD_E2E_IN_NAMESPACES") == "1" {
-		agentInNamespaces(t)
+	inNamespaces(t, "TestAgentInNamespaces", agentInNamespaces)
+}
+
+// inNamespaces runs inside (the body of the test named name) in a private
+// network and mount namespace: the test re-runs itself as root under
+// unshare -mn, with loopback up and a tmpfs on /var/opt, so that neither
+// 169.254.169.254 nor /var/opt/azcmagent touches the host.
+func inNamespaces(t *testing.T, name string, inside func(t *testing.T)) {
+	t.Helper()
+	if os.Getenv("WARD_E2E_IN_NAMESPACES") == name {
+		if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
+			t.Fatalf("ip link set lo up: %v %s", err, out)
+		}
+		if err := syscall.Mount("tmpfs", "/var/opt", "tmpfs", 0, "mode=0755"); err != nil {
+			t.Fatalf("mount a tmpfs on /var/opt: %v", err)
+		}
+		inside(t)
 		return
 	}
 	if os.Geteuid() != 0 {
@@ -499,10 +512,10 @@ func TestAgentInNamespaces(t *testing.T) {
 	if _, err := exec.LookPath("unshare"); err != nil {
 		t.Skip("needs unshare (util-linux)")
 	}
-	cmd := exec.Command("unshare", "--mount", "--net", "--propagation", "private", os.Args[0], "-test.run", "^TestAgentInNamespaces$", "-test.v", "-test.count=1", "-test.timeout=5m")
-	cmd.Env = append(os.Environ(), "WARD_E2E_IN_NAMESPACES=1")
+	cmd := exec.Command("unshare", "--mount", "--net", "--propagation", "private", os.Args[0], "-test.run", "^"+name+"$", "-test.v", "-test.count=1", "-test.timeout=5m")
+	cmd.Env = append(os.Environ(), "WARD_E2E_IN_NAMESPACES="+name)
 	out, err := cmd.CombinedOutput()
-	if err != nil || !bytes.Contains(out, []byte("--- PASS: TestAgentInNamespaces")) {
+	if err != nil || !bytes.Contains(out, []byte("--- PASS: "+name)) {
 		t.Fatalf("in namespaces: %v\n%s", err, out)
 	}
 	t.Logf("in namespaces:\n%s", lastLines(string(out), 12))
@@ -517,12 +530,6 @@ func lastLines(s string, n int) string {
 }
 
 func agentInNamespaces(t *testing.T) {
-	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		t.Fatalf("ip link set lo up: %v %s", err, out)
-	}
-	if err := syscall.Mount("tmpfs", "/var/opt", "tmpfs", 0, "mode=0755"); err != nil {
-		t.Fatalf("mount a tmpfs on /var/opt: %v", err)
-	}
 	if err := os.MkdirAll("/var/opt/azcmagent/tokens", 0o750); err != nil {
 		t.Fatal(err)
 	}

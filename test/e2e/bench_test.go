@@ -34,7 +34,14 @@ func TestBenchShort(t *testing.T) {
 			RPS              float64 `json:"rps"`
 			P50              float64 `json:"p50_ms"`
 			Ratio            float64 `json:"rps_ratio_to_noop"`
+			MBps             float64 `json:"mb_per_s"`
+			DiskRatio        float64 `json:"ratio_to_disk"`
 		} `json:"results"`
+		Disk []struct {
+			Bytes     int64   `json:"bytes"`
+			WriteMBps float64 `json:"write_mb_per_s"`
+			ReadMBps  float64 `json:"read_mb_per_s"`
+		} `json:"disk"`
 		SignInLog []struct {
 			Server                           string
 			Written, Waited, Dropped, Failed float64
@@ -58,8 +65,16 @@ func TestBenchShort(t *testing.T) {
 		if r.Requests == 0 || r.Errors != 0 || r.RPS <= 0 || r.P50 <= 0 || r.Ratio <= 0 {
 			t.Errorf("%s (%s): %+v", r.Scenario, r.Mode, r)
 		}
+		// The blob rows also carry their MB/s and its ratio to the disk.
+		if isBlob := strings.Contains(r.Scenario, "blob "); isBlob != (r.MBps > 0 && r.DiskRatio > 0) {
+			t.Errorf("%s (%s): MB/s %v, ratio to the disk %v", r.Scenario, r.Mode, r.MBps, r.DiskRatio)
+		}
 	}
-	for _, want := range []string{"noop", "federated exchange", "new TLS connection", "client-secret grant", "ARM GET identity", "ARM PUT identity", "vault secret GET", "reuse hit"} {
+	if len(doc.Disk) != 1 || doc.Disk[0].Bytes == 0 || doc.Disk[0].WriteMBps <= 0 || doc.Disk[0].ReadMBps <= 0 {
+		t.Errorf("disk figures: %+v, want one measurement with write and read throughput", doc.Disk)
+	}
+	for _, want := range []string{"noop", "federated exchange", "new TLS connection", "client-secret grant", "ARM GET identity", "ARM PUT identity", "vault secret GET", "reuse hit",
+		"blob GET 4 KiB", "blob GET 4 MiB", "blob PUT 4 KiB", "blob PUT 4 MiB"} {
 		found := false
 		for s := range seen {
 			found = found || strings.Contains(s, want)
