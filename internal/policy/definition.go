@@ -313,6 +313,9 @@ func (d *Definition) Values(assigned map[string]json.RawMessage) (map[string]any
 type Context struct {
 	Subscription map[string]any // id, subscriptionId, tenantId, displayName
 	Group        map[string]any // id, name, location
+	// Cluster resolves an issuer URL to the Ward cluster whose hosted
+	// issuer it is (wardIssuerCluster()); nil resolves none.
+	Cluster func(issuer string) map[string]any
 }
 
 // Result is a definition evaluated against a resource.
@@ -371,7 +374,7 @@ func (d *Definition) Evaluate(r *Resource, values map[string]any, c Context) Res
 	if effect == EffectDisabled {
 		return Result{Effect: effect}
 	}
-	e := &evaluation{env: &env{params: values, resource: r, subscription: c.Subscription, group: c.Group}}
+	e := &evaluation{env: &env{params: values, resource: r, subscription: c.Subscription, group: c.Group, cluster: c.Cluster}}
 	ok, err := d.cond.eval(e)
 	return Result{Match: ok && err == nil, Effect: effect, Details: e.details, Err: err}
 }

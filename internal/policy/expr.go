@@ -218,6 +218,9 @@ type env struct {
 	resource     *Resource
 	subscription map[string]any
 	group        map[string]any
+	// cluster resolves an issuer URL to the Ward cluster it belongs to
+	// (id, name, resourceGroupId, location, tags), nil when none does.
+	cluster func(issuer string) map[string]any
 	// current is the element of the innermost count, by count name ("" for
 	// the unnamed one).
 	current map[string]any
@@ -629,6 +632,43 @@ var functions = map[string]function{
 			}
 		}
 		return nil, nil
+	},
+	"tryget": func(_ *env, a []any) (any, error) {
+		if err := nargs("tryGet", a, 2, 2); err != nil {
+			return nil, err
+		}
+		switch c := a[0].(type) {
+		case map[string]any:
+			k, _ := a[1].(string)
+			v, err := lookupKey(c, k)
+			if err != nil {
+				return nil, nil //nolint:nilerr // tryGet answers null for a missing key
+			}
+			return v, nil
+		case []any:
+			f, ok := a[1].(float64)
+			if !ok || f < 0 || int(f) >= len(c) {
+				return nil, nil
+			}
+			return c[int(f)], nil
+		}
+		return nil, nil
+	},
+	// wardIssuerCluster is Ward's own: the cluster of this Ward whose
+	// hosted issuer is the given URL, as an object with id, name,
+	// resourceGroupId, location and tags; every property empty when the
+	// URL is not the issuer of one of this Ward's clusters.
+	"wardissuercluster": func(e *env, a []any) (any, error) {
+		if err := nargs("wardIssuerCluster", a, 1, 1); err != nil {
+			return nil, err
+		}
+		iss, _ := a[0].(string)
+		if e.cluster != nil && iss != "" {
+			if c := e.cluster(iss); c != nil {
+				return normalize(c), nil
+			}
+		}
+		return map[string]any{"id": "", "name": "", "resourceGroupId": "", "location": "", "tags": map[string]any{}}, nil
 	},
 	"createarray": func(_ *env, a []any) (any, error) { return append([]any{}, a...), nil },
 	"subscription": func(e *env, a []any) (any, error) {
