@@ -43,7 +43,7 @@ const (
 // Expressions over the credential's issuer and subject. An issuer URL
 // https://<host>/<a>/<b>/ splits on '/' into "https:", "", host, a, b; a
 // GitHub subject repo:<owner>/<repo>:<rest> on ':' into "repo",
-// owner/repo, rest. Each part is guarded so a short value yields ''
+// owner/repo, rest. Each part is guarded so a short value yields ”
 // instead of an evaluation error (which a deny policy would treat as a
 // denial).
 var (
@@ -60,7 +60,7 @@ var (
 	roleGUIDExpr = "last(split(string(field('Microsoft.Authorization/roleAssignments/roleDefinitionId')),'/'))"
 )
 
-// part is the i-th piece of s split on sep, or '' when there are fewer.
+// part is the i-th piece of s split on sep, or ” when there are fewer.
 func part(s, sep string, i int) string {
 	return fmt.Sprintf("if(greater(length(split(%s,'%s')),%d),split(%s,'%s')[%d],'')", s, sep, i, s, sep, i)
 }
