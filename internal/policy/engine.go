@@ -132,6 +132,17 @@ func (d Decision) Applicable() bool {
 	return !typed || d.Result.Match
 }
 
+// AnyCovers reports whether any assignment covers the resource id: writes
+// outside every assignment skip evaluation entirely.
+func (s *Set) AnyCovers(id string) bool {
+	for _, b := range s.bound {
+		if b.Assignment.Covers(id) {
+			return true
+		}
+	}
+	return false
+}
+
 // Evaluate evaluates every assignment covering the resource.
 func (s *Set) Evaluate(r *Resource, c Context) []Decision {
 	var out []Decision
