@@ -81,7 +81,8 @@ func resourceTypeOf(id string) string {
 }
 
 // mergePatch applies an ARM PATCH body to the resource's current answer:
-// objects merge key by key, anything else replaces.
+// objects merge key by key, anything else replaces; tags replace the whole
+// set, as Ward's PATCH handlers (and ARM's) store them.
 func mergePatch(cur, patch map[string]any) map[string]any {
 	out := map[string]any{}
 	for k, v := range cur {
@@ -96,7 +97,7 @@ func mergePatch(cur, patch map[string]any) map[string]any {
 				delete(out, ck)
 			}
 		}
-		if isObj && existing != nil {
+		if isObj && existing != nil && !strings.EqualFold(k, "tags") {
 			out[k] = mergePatch(existing, pm)
 		} else {
 			out[k] = v

@@ -155,7 +155,7 @@ func fieldPath(field string) (path string, err error) {
 	if a, ok := aliases[lf]; ok {
 		return a.Path, nil
 	}
-	return "", fmt.Errorf("the policy alias '%s' is not known to Ward; known fields are type, name, fullName, id, location, kind, tags, tags['<name>'], identity.type and the aliases listed by 'ward policy alias list'", field)
+	return "", fmt.Errorf("the policy alias '%s' is not known to Ward; known fields are type, name, fullName, id, location, kind, tags, tags['<name>'], identity.type and the aliases listed in docs/policy.md", field)
 }
 
 // Field returns a field's value, its path, and whether the field is an
