@@ -101,6 +101,16 @@ type Resource struct {
 	// Body is the resource's JSON (location, tags, properties, sku,
 	// identity, kind, ...), decoded.
 	Body map[string]any
+
+	// fields caches resolved fields: a rule reads the same ones many
+	// times (field() inside expressions). A Resource is evaluated by one
+	// goroutine at a time.
+	fields map[string]fieldValue
+}
+
+type fieldValue struct {
+	v    any
+	path string
 }
 
 // NewResource builds a Resource from a decoded JSON body (nil for none).
@@ -161,21 +171,31 @@ func fieldPath(field string) (path string, err error) {
 // Field returns a field's value, its path, and whether the field is an
 // array alias ([*]) whose value is the list of its members.
 func (r *Resource) Field(field string) (any, string, error) {
+	if fv, ok := r.fields[field]; ok {
+		return fv.v, fv.path, nil
+	}
 	path, err := fieldPath(field)
 	if err != nil {
 		return nil, "", err
 	}
+	var v any
 	switch strings.ToLower(path) {
 	case "type":
-		return r.Type, path, nil
+		v = r.Type
 	case "name":
-		return r.Name, path, nil
+		v = r.Name
 	case "fullname":
-		return r.fullName(), path, nil
+		v = r.fullName()
 	case "id":
-		return r.ID, path, nil
+		v = r.ID
+	default:
+		v = resolvePath(r.Body, path)
 	}
-	return resolvePath(r.Body, path), path, nil
+	if r.fields == nil {
+		r.fields = map[string]fieldValue{}
+	}
+	r.fields[field] = fieldValue{v, path}
+	return v, path, nil
 }
 
 // resolvePath walks a dotted path without regard to case; a segment

@@ -43,6 +43,7 @@ type notCond struct{ c cond }
 type leaf struct {
 	kind      string // Field, Value, Count
 	field     string // field name (Field; Count over a field)
+	array     bool   // field is an array alias ([*])
 	value     any    // the value (Value; Count over a value): literal or expression
 	valueExpr node
 	countName string
@@ -156,7 +157,7 @@ func (cp *compiler) compile(raw any, depth int) (cond, error) {
 		if _, err := fieldPath(f); err != nil {
 			return nil, err
 		}
-		l.kind, l.field = "Field", f
+		l.kind, l.field, l.array = "Field", f, isArrayField(f)
 		delete(keys, "field")
 	case keys["value"] != nil || hasKey(m, "value"):
 		l.kind, l.value = "Value", keys["value"]
@@ -280,7 +281,7 @@ func (l *leaf) eval(e *evaluation) (bool, error) {
 			return false, err
 		}
 		rep.Expression, rep.Path, rep.ExpressionValue = l.field, path, v
-		if isArrayField(l.field) {
+		if l.array {
 			// An array alias: the condition holds when every member
 			// satisfies it (an absent or empty array satisfies it).
 			ok = true

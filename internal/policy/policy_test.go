@@ -273,3 +273,71 @@ func TestSetScopes(t *testing.T) {
 		t.Fatalf("assignments evaluated on an identity = %v", names)
 	}
 }
+
+func FuzzCompile(f *testing.F) {
+	for _, s := range []string{
+		ifRule(`{"field":"type","equals":"x"}`),
+		ifRule(`{"count":{"value":[1,2],"name":"n","where":{"value":"[current('n')]","greater":1}},"equals":1}`),
+		ifRule(`{"not":{"anyOf":[{"field":"tags['a']","exists":true},{"value":"[split(field('name'),'/')[1]]","in":["a"]}]}}`),
+		`{"if":{"field":"name","like":"*"},"then":{"effect":"[parameters('e')]"}}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, rule string) {
+		d, err := Compile("id", "n", Properties{PolicyRule: json.RawMessage(rule),
+			Parameters: map[string]ParameterDefinition{"e": {Type: "String", DefaultValue: json.RawMessage(`"audit"`)}}})
+		if err != nil {
+			return
+		}
+		vals, err := d.Values(nil)
+		if err != nil {
+			return
+		}
+		_ = d.Evaluate(fic("https://i", "system:serviceaccount:a:b"), vals, Context{})
+	})
+}
+
+// BenchmarkEvaluateWrite: one federated credential write evaluated against
+// the three federated-credential built-ins assigned at its subscription.
+func BenchmarkEvaluateWrite(b *testing.B) {
+	var as []Assignment
+	for i, name := range []string{BuiltInFICIssuerTypes, BuiltInFICTrustedAKS, BuiltInFICGitHubOwners} {
+		as = append(as, Assignment{ID: "/subscriptions/s/providers/Microsoft.Authorization/policyAssignments/a" + string(rune('0'+i)), Scope: "/subscriptions/s",
+			DefinitionID: BuiltInID(name), Parameters: map[string]json.RawMessage{
+				"allowedTenants": json.RawMessage(`{"value":[]}`), "allowedRepoOwners": json.RawMessage(`{"value":["contoso"]}`),
+				"allowFederatedCredentials": json.RawMessage(`{"value":true}`), "allowGitHub": json.RawMessage(`{"value":true}`)}})
+	}
+	// Each definition takes only its own parameters.
+	set := NewSet(BuiltIns(), nil)
+	for _, a := range as {
+		d, _ := BuiltIn(strings.TrimPrefix(a.DefinitionID, "/providers/Microsoft.Authorization/policyDefinitions/"))
+		kept := map[string]json.RawMessage{}
+		for k, v := range a.Parameters {
+			if _, ok := d.Props.Parameters[k]; ok {
+				kept[k] = v
+			}
+		}
+		a.Parameters = kept
+		set = NewSet(BuiltIns(), append(assignmentsOf(set), a))
+	}
+	if len(set.Assignments()) != 3 {
+		b.Fatalf("bound %d assignments: %v", len(set.Assignments()), set.Broken)
+	}
+	r := fic("https://token.actions.githubusercontent.com", "repo:contoso/app:ref:refs/heads/main")
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, d := range set.Evaluate(r, Context{}) {
+			if d.Denies() {
+				b.Fatal("denied")
+			}
+		}
+	}
+}
+
+func assignmentsOf(s *Set) []Assignment {
+	var out []Assignment
+	for _, b := range s.Assignments() {
+		out = append(out, b.Assignment)
+	}
+	return out
+}
