@@ -96,7 +96,7 @@ func policyError(err error, what, name string) error {
 		}
 		return newError(http.StatusNotFound, code, fmt.Sprintf("The policy %s '%s' could not be found.", what, name))
 	case errors.Is(err, policy.ErrInUse):
-		return newError(http.StatusBadRequest, "PolicyDefinitionInUse", fmt.Sprintf("The policy definition '%s' cannot be deleted: %v. Delete its assignments first.", name, errors.Unwrap(err)))
+		return newError(http.StatusBadRequest, "PolicyDefinitionInUse", fmt.Sprintf("The policy definition '%s' cannot be deleted: %s. Delete its assignments first.", name, strings.TrimPrefix(err.Error(), policy.ErrInUse.Error()+": ")))
 	}
 	return err
 }

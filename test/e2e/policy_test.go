@@ -234,7 +234,8 @@ func TestPolicyBadInput(t *testing.T) {
 		t.Fatalf("custom definition: %d %v", st, b)
 	}
 	w.assignPolicy(t, sub, "locations", defs+"locations", `{}`, "")
-	if st, b, _ := w.request("DELETE", defs+"locations"+policyAPI, ""); st != 400 || b["error"].(map[string]any)["code"] != "PolicyDefinitionInUse" {
+	if st, b, _ := w.request("DELETE", defs+"locations"+policyAPI, ""); st != 400 || b["error"].(map[string]any)["code"] != "PolicyDefinitionInUse" ||
+		!strings.Contains(b["error"].(map[string]any)["message"].(string), "is assigned by '"+sub+"/providers/Microsoft.Authorization/policyAssignments/locations'") {
 		t.Fatalf("delete a definition in use: %d %v", st, b)
 	}
 	// The Indexed custom definition denies an identity elsewhere, not a
