@@ -23,6 +23,10 @@ func TestAzPolicy(t *testing.T) {
 		az.ok("identity", "create", "-g", g, "-n", "app", "-o", "none")
 	}
 
+	// Written before any assignment: the compliance scan finds it later.
+	az.ok("identity", "federated-credential", "create", "-g", "azpol", "--identity-name", "app", "-n", "before",
+		"--issuer", "https://token.actions.githubusercontent.com", "--subject", "repo:evil/before:ref:refs/heads/main", "-o", "none")
+
 	var def map[string]any
 	az.json(&def, "policy", "definition", "show", "--name", policyGitHubOwners)
 	if def["policyType"] != "BuiltIn" || def["name"] != policyGitHubOwners {
@@ -71,7 +75,13 @@ func TestAzPolicy(t *testing.T) {
 	}
 	var states []map[string]any
 	az.json(&states, "policy", "state", "list", "--filter", "complianceState eq 'NonCompliant'")
-	_ = states // az 2.45 reads the answer; the states themselves are TestPolicyDenyAuditAndStates'.
+	if len(states) != 1 || !strings.HasSuffix(states[0]["resourceId"].(string), "/federatedIdentityCredentials/before") || states[0]["policyAssignmentName"] != "gh-owners" {
+		t.Fatalf("az policy state list = %v", states)
+	}
+	// (az 2.45's `policy state summarize` passes the subscription ID where
+	// its SDK takes the summary resource, 'latest', so it asks for
+	// policyStates/<subscription>/summarize: Ward answers that with 400
+	// InvalidParameter; TestPolicyDenyAuditAndStates checks summarize.)
 	az.ok("policy", "assignment", "delete", "--name", "gh-owners")
 	az.ok("identity", "federated-credential", "create", "-g", "azpol", "--identity-name", "app", "-n", "evil",
 		"--issuer", "https://token.actions.githubusercontent.com", "--subject", "repo:evil/app:ref:refs/heads/main", "-o", "none")
