@@ -296,3 +296,42 @@ func TestPolicyReplicas(t *testing.T) {
 	}
 	t.Logf("policy propagation across replicas: %v", lags)
 }
+
+// TestPolicyRestrictsPatternCredentials: a custom definition on the
+// claimsMatchingExpression alias decides who may create flexible
+// (pattern) credentials: refused below the assignment, plain subjects
+// still allowed, and the pattern's text visible to the rule.
+func TestPolicyRestrictsPatternCredentials(t *testing.T) {
+	w := startWard(t, "")
+	sub := "/subscriptions/" + w.admin.SubscriptionID
+	rg := sub + "/resourceGroups/patterns"
+	if st, b, _ := w.request("PUT", rg+"?api-version=2021-04-01", `{"location":"westeurope"}`); st != 201 {
+		t.Fatalf("group: %d %v", st, b)
+	}
+	if st, b, _ := w.request("PUT", rg+"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/app"+ficAPI, `{"location":"westeurope"}`); st != 201 {
+		t.Fatalf("identity: %d %v", st, b)
+	}
+	// Patterns only within the team-a namespaces.
+	rule := `{"if":{"allOf":[{"field":"type","equals":"Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials"},` +
+		`{"field":"Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/claimsMatchingExpression","exists":true},` +
+		`{"field":"Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/claimsMatchingExpression.value","notLike":"claims['sub'] matches 'system:serviceaccount:team-a*"}]},` +
+		`"then":{"effect":"deny"}}`
+	defs := sub + "/providers/Microsoft.Authorization/policyDefinitions/"
+	if st, b, _ := w.request("PUT", defs+"team-a-patterns"+policyAPI, `{"properties":{"mode":"All","policyRule":`+rule+`}}`); st != 201 {
+		t.Fatalf("definition: %d %v", st, b)
+	}
+	w.assignPolicy(t, rg, "team-a-patterns", defs+"team-a-patterns", `{}`, "")
+	fics := rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/app/federatedIdentityCredentials/"
+	pattern := func(expr string) string {
+		return `{"properties":{"issuer":"https://issuer.example.com","audiences":["api://AzureADTokenExchange"],"claimsMatchingExpression":{"value":"` + expr + `","languageVersion":1}}}`
+	}
+	if st, b, _ := w.request("PUT", fics+"everyone?api-version=2025-01-31-preview", pattern("claims['sub'] matches 'system:serviceaccount:*'")); st != 403 {
+		t.Fatalf("a pattern for every namespace: %d %v", st, b)
+	}
+	if st, b, _ := w.request("PUT", fics+"team-a?api-version=2025-01-31-preview", pattern("claims['sub'] matches 'system:serviceaccount:team-a-*:*'")); st != 201 {
+		t.Fatalf("a pattern within team-a: %d %v", st, b)
+	}
+	if st, b, _ := w.request("PUT", fics+"plain"+ficAPI, ficJSON("https://issuer.example.com", "system:serviceaccount:team-b:web")); st != 201 {
+		t.Fatalf("a plain subject: %d %v", st, b)
+	}
+}
