@@ -1,6 +1,7 @@
 package arm
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/ward-id/ward/internal/armerr"
@@ -16,6 +17,11 @@ func newError(status int, code, message string) *armerr.Error {
 // that are not protocol or rule errors are logged and answered with a
 // generic 500 that names the request ID, never with internals.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var denial *policyDenial
+	if errors.As(err, &denial) {
+		writeJSON(w, http.StatusForbidden, denial.body())
+		return
+	}
 	e, ok := armerr.As(err)
 	if !ok {
 		h.log.Log(r.Context(), router.FailureLevel(r), "arm request failed", "method", r.Method, "path", r.URL.Path,

@@ -32,6 +32,7 @@ import (
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/machines"
 	"github.com/ward-id/ward/internal/msi"
+	"github.com/ward-id/ward/internal/policy"
 	"github.com/ward-id/ward/internal/registry"
 	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/router"
@@ -86,6 +87,12 @@ type Config struct {
 	// Blobs serves Microsoft.Storage/storageAccounts and their blob
 	// containers; nil disables them.
 	Blobs *blob.Service
+	// Policy serves Azure Policy definitions and assignments and evaluates
+	// every write against them; nil disables both.
+	Policy *policy.Service
+	// IssuerCluster resolves an issuer URL to the Ward cluster whose hosted
+	// issuer it is (policy's wardIssuerCluster()); nil resolves none.
+	IssuerCluster func(ctx context.Context, issuer string) (storage.Cluster, bool)
 	// PublicURL is Ward's base URL (no trailing slash), written into
 	// metadata and challenges.
 	PublicURL string
@@ -106,9 +113,12 @@ type Handler struct {
 	machines   *machines.Service
 	registries *registry.Service
 	blobs      *blob.Service
-	publicURL  string
-	tenantID   string
-	log        *slog.Logger
+	policy     *policy.Service
+	// issuerCluster: see Config.IssuerCluster.
+	issuerCluster func(ctx context.Context, issuer string) (storage.Cluster, bool)
+	publicURL     string
+	tenantID      string
+	log           *slog.Logger
 }
 
 // New returns a Handler.
@@ -119,7 +129,7 @@ func New(cfg Config) *Handler {
 	if cfg.Authz == nil {
 		cfg.Authz = ServicePrincipalsOnly{}
 	}
-	return &Handler{groups: cfg.Resources, svc: cfg.Service, auth: cfg.Auth, authz: cfg.Authz, rbac: cfg.RBAC, vaults: cfg.Vaults, activity: cfg.Activity, clusters: cfg.Clusters, machines: cfg.Machines, registries: cfg.Registries, blobs: cfg.Blobs, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), tenantID: cfg.TenantID, log: cfg.Logger}
+	return &Handler{groups: cfg.Resources, svc: cfg.Service, auth: cfg.Auth, authz: cfg.Authz, rbac: cfg.RBAC, vaults: cfg.Vaults, activity: cfg.Activity, clusters: cfg.Clusters, machines: cfg.Machines, registries: cfg.Registries, blobs: cfg.Blobs, policy: cfg.Policy, issuerCluster: cfg.IssuerCluster, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), tenantID: cfg.TenantID, log: cfg.Logger}
 }
 
 type principalKey struct{}

@@ -178,6 +178,9 @@ func (h *Handler) assignment(w http.ResponseWriter, r *http.Request, scope, name
 		if strings.TrimSpace(b.Properties.DelegatedManagedIdentityResourceID) != "" {
 			return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, "Ward has no delegated managed identities (properties.delegatedManagedIdentityResourceId); leave it out.")
 		}
+		if err := h.enforceOnRoleAssignment(r, scope, name, b.Properties.RoleDefinitionID, b.Properties.PrincipalID, b.Properties.PrincipalType, b.Properties.Description); err != nil {
+			return err
+		}
 		p, _ := r.Context().Value(principalKey{}).(authn.Principal)
 		a, created, err := h.rbac.CreateAssignment(ctx, scope, name, authz.AssignmentSpec{RoleDefinitionID: b.Properties.RoleDefinitionID,
 			PrincipalID: b.Properties.PrincipalID, PrincipalType: b.Properties.PrincipalType, Description: b.Properties.Description}, p.ObjectID)

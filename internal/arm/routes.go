@@ -51,6 +51,9 @@ func (h *Handler) Mount(mux *router.Mux) {
 		add("GET", pSub+"/providers/Microsoft.Insights/eventtypes/management/values", router.Action("Microsoft.Insights/eventtypes/values/read"),
 			func(q *request) error { return h.activityLog(q.w, q.r, q.id.Subscription) })
 	}
+	if h.policy != nil {
+		h.mountPolicy(add)
+	}
 	if h.rbac != nil {
 		// Role objects are addressed at any scope: their handlers take the
 		// scope and the object's name as the request parsed them.

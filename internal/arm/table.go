@@ -113,6 +113,10 @@ type resourceType struct {
 	asyncDelete func(q *request) error
 	// actions are POST operations on one resource: pattern+"/"+name.
 	actions []resourceAction
+	// enforce, set when the type is mounted, evaluates a PUT or PATCH
+	// against the policy assignments covering the resource before the
+	// type's function writes anything.
+	enforce func(q *request) error
 }
 
 // resourceAction is a POST operation on a resource, with its own RBAC action.
@@ -166,6 +170,13 @@ func (t *resourceType) serveInstance(q *request) error {
 			return err
 		}
 	}
+	if (q.r.Method == http.MethodPut && t.put != nil) || (q.r.Method == http.MethodPatch && t.patch != nil) {
+		if t.enforce != nil {
+			if err := t.enforce(q); err != nil {
+				return err
+			}
+		}
+	}
 	w := q.w
 	switch {
 	case q.r.Method == http.MethodGet && t.get != nil:
@@ -208,6 +219,7 @@ func (t *resourceType) mount(h *Handler, mux *router.Mux) {
 	add := func(method, pattern string, a router.Access, fn func(*request) error) {
 		mux.Handle(router.Route{Method: method, Pattern: pattern, Access: a, Handler: h.endpoint(fn), Protocol: armProtocol, MaxBody: MaxBodyBytes})
 	}
+	t.enforce = func(q *request) error { return h.enforceOnWrite(q, t) }
 	verbs := map[string]string{http.MethodGet: "read", http.MethodPut: "write", http.MethodPatch: "write", http.MethodDelete: "delete"}
 	for _, c := range t.collections {
 		a := router.Action(t.rbacType + "/read")

@@ -37,6 +37,7 @@ import (
 	"github.com/ward-id/ward/internal/machines"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/pki"
+	"github.com/ward-id/ward/internal/policy"
 	"github.com/ward-id/ward/internal/registry"
 	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/router"
@@ -290,6 +291,10 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("load role assignments: %w", err)
 	}
+	policies, err := policy.NewService(ctx, store, time.Now)
+	if err != nil {
+		return nil, err
+	}
 	checkAdmin(ctx, store, admin, filepath.Join(cfg.DataDir, AdminFile), log)
 	clusterSvc.PrincipalDeleted = access.DeletePrincipalAssignments
 	machineSvc := machines.New(machines.Config{Store: store, Groups: groups, Identities: identities, Directory: dirSvc, Clusters: clusterSvc,
@@ -343,10 +348,20 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Vaults:     vaults,
 		Registries: registries,
 		Blobs:      blobs,
-		Activity:   store,
-		PublicURL:  publicURL,
-		TenantID:   admin.TenantID,
-		Logger:     log,
+		Policy:     policies,
+		// wardIssuerCluster() in policy rules: a hosted issuer's cluster.
+		IssuerCluster: func(ctx context.Context, iss string) (storage.Cluster, bool) {
+			id, ok := issuers.IDFromURL(iss)
+			if !ok {
+				return storage.Cluster{}, false
+			}
+			c, err := store.GetClusterByID(ctx, id)
+			return c, err == nil
+		},
+		Activity:  store,
+		PublicURL: publicURL,
+		TenantID:  admin.TenantID,
+		Logger:    log,
 	})
 	dirH := &directory.Handler{
 		Svc:    dirSvc,
@@ -372,12 +387,18 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 			},
 			"clusters": func(_ context.Context, id string) error { issuers.Forget(id); return nil },
 			"vaults":   func(_ context.Context, name string) error { vaults.Forget(name); return nil },
+			// Policy views are small: any change reloads them whole.
+			"policy_definitions": func(ctx context.Context, _ string) error { return policies.Reload(ctx) },
+			"policy_assignments": func(ctx context.Context, _ string) error { return policies.Reload(ctx) },
 		},
 		Resync: func(ctx context.Context) error {
 			tokens.Invalidate()
 			vaults.Forget("")
 			issuers.Forget()
 			if err := keys.Refresh(ctx); err != nil {
+				return err
+			}
+			if err := policies.Reload(ctx); err != nil {
 				return err
 			}
 			return access.Reload(ctx)

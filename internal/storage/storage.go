@@ -550,6 +550,7 @@ type Storage interface {
 
 	MachineStore
 	BlobStore
+	PolicyStore
 
 	// RecordActivity appends an event; text fields are stored as
 	// ActivityEvent.Bounded returns them.

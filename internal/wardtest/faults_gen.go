@@ -43,6 +43,8 @@ var storageMethods = map[string]bool{
 	"DeleteFederatedCredential":  true,
 	"DeleteIdentity":             true,
 	"DeleteMachine":              true,
+	"DeletePolicyAssignment":     true,
+	"DeletePolicyDefinition":     true,
 	"DeleteRegistry":             true,
 	"DeleteResourceGroup":        true,
 	"DeleteRoleAssignment":       true,
@@ -64,6 +66,8 @@ var storageMethods = map[string]bool{
 	"GetIdentityByPrincipalID":   true,
 	"GetMachine":                 true,
 	"GetMachineByID":             true,
+	"GetPolicyAssignment":        true,
+	"GetPolicyDefinition":        true,
 	"GetRegistry":                true,
 	"GetResourceGroup":           true,
 	"GetRoleAssignment":          true,
@@ -86,6 +90,8 @@ var storageMethods = map[string]bool{
 	"ListFederatedCredentials":   true,
 	"ListIdentities":             true,
 	"ListMachines":               true,
+	"ListPolicyAssignments":      true,
+	"ListPolicyDefinitions":      true,
 	"ListRegistries":             true,
 	"ListResourceGroups":         true,
 	"ListRoleAssignments":        true,
@@ -104,6 +110,8 @@ var storageMethods = map[string]bool{
 	"PutBlobContainer":           true,
 	"PutCluster":                 true,
 	"PutFederatedCredential":     true,
+	"PutPolicyAssignment":        true,
+	"PutPolicyDefinition":        true,
 	"PutResourceGroup":           true,
 	"PutSetting":                 true,
 	"PutStorageAccount":          true,
@@ -340,6 +348,22 @@ func (s *Store) DeleteMachine(a0 context.Context, a1 storage.MachineRef) (err er
 	return s.Storage.DeleteMachine(a0, a1)
 }
 
+// DeletePolicyAssignment is storage.Storage's, failing while Fail says so.
+func (s *Store) DeletePolicyAssignment(a0 context.Context, a1 string, a2 string) (err error) {
+	if err = s.fault("DeletePolicyAssignment"); err != nil {
+		return
+	}
+	return s.Storage.DeletePolicyAssignment(a0, a1, a2)
+}
+
+// DeletePolicyDefinition is storage.Storage's, failing while Fail says so.
+func (s *Store) DeletePolicyDefinition(a0 context.Context, a1 string, a2 string) (err error) {
+	if err = s.fault("DeletePolicyDefinition"); err != nil {
+		return
+	}
+	return s.Storage.DeletePolicyDefinition(a0, a1, a2)
+}
+
 // DeleteRegistry is storage.Storage's, failing while Fail says so.
 func (s *Store) DeleteRegistry(a0 context.Context, a1 string) (err error) {
 	if err = s.fault("DeleteRegistry"); err != nil {
@@ -506,6 +530,22 @@ func (s *Store) GetMachineByID(a0 context.Context, a1 string) (r0 storage.Machin
 		return
 	}
 	return s.Storage.GetMachineByID(a0, a1)
+}
+
+// GetPolicyAssignment is storage.Storage's, failing while Fail says so.
+func (s *Store) GetPolicyAssignment(a0 context.Context, a1 string, a2 string) (r0 storage.PolicyAssignment, err error) {
+	if err = s.fault("GetPolicyAssignment"); err != nil {
+		return
+	}
+	return s.Storage.GetPolicyAssignment(a0, a1, a2)
+}
+
+// GetPolicyDefinition is storage.Storage's, failing while Fail says so.
+func (s *Store) GetPolicyDefinition(a0 context.Context, a1 string, a2 string) (r0 storage.PolicyDefinition, err error) {
+	if err = s.fault("GetPolicyDefinition"); err != nil {
+		return
+	}
+	return s.Storage.GetPolicyDefinition(a0, a1, a2)
 }
 
 // GetRegistry is storage.Storage's, failing while Fail says so.
@@ -684,6 +724,22 @@ func (s *Store) ListMachines(a0 context.Context, a1 string, a2 string, a3 storag
 	return s.Storage.ListMachines(a0, a1, a2, a3)
 }
 
+// ListPolicyAssignments is storage.Storage's, failing while Fail says so.
+func (s *Store) ListPolicyAssignments(a0 context.Context, a1 storage.Page) (r0 []storage.PolicyAssignment, r1 string, err error) {
+	if err = s.fault("ListPolicyAssignments"); err != nil {
+		return
+	}
+	return s.Storage.ListPolicyAssignments(a0, a1)
+}
+
+// ListPolicyDefinitions is storage.Storage's, failing while Fail says so.
+func (s *Store) ListPolicyDefinitions(a0 context.Context, a1 string, a2 storage.Page) (r0 []storage.PolicyDefinition, r1 string, err error) {
+	if err = s.fault("ListPolicyDefinitions"); err != nil {
+		return
+	}
+	return s.Storage.ListPolicyDefinitions(a0, a1, a2)
+}
+
 // ListRegistries is storage.Storage's, failing while Fail says so.
 func (s *Store) ListRegistries(a0 context.Context, a1 string, a2 string, a3 storage.Page) (r0 []storage.Registry, r1 string, err error) {
 	if err = s.fault("ListRegistries"); err != nil {
@@ -826,6 +882,22 @@ func (s *Store) PutFederatedCredential(a0 context.Context, a1 storage.FederatedC
 		return
 	}
 	return s.Storage.PutFederatedCredential(a0, a1, a2)
+}
+
+// PutPolicyAssignment is storage.Storage's, failing while Fail says so.
+func (s *Store) PutPolicyAssignment(a0 context.Context, a1 storage.PolicyAssignment) (r0 bool, err error) {
+	if err = s.fault("PutPolicyAssignment"); err != nil {
+		return
+	}
+	return s.Storage.PutPolicyAssignment(a0, a1)
+}
+
+// PutPolicyDefinition is storage.Storage's, failing while Fail says so.
+func (s *Store) PutPolicyDefinition(a0 context.Context, a1 storage.PolicyDefinition) (r0 bool, err error) {
+	if err = s.fault("PutPolicyDefinition"); err != nil {
+		return
+	}
+	return s.Storage.PutPolicyDefinition(a0, a1)
 }
 
 // PutResourceGroup is storage.Storage's, failing while Fail says so.

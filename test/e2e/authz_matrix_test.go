@@ -279,6 +279,20 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 	}
 
+	// Policy fixtures: a custom definition that matches nothing Ward
+	// serves (so the assignments below change no other case's answer).
+	policyDefs := sub + "/providers/Microsoft.Authorization/policyDefinitions/"
+	policyDefBody := `{"properties":{"mode":"All","policyRule":{"if":{"field":"type","equals":"Microsoft.Nothing/none"},"then":{"effect":"audit"}}}}`
+	for _, d := range []string{"mx-def", "mx-def-del"} {
+		st, b, _ := w.request("PUT", policyDefs+d+"?api-version=2021-06-01", policyDefBody)
+		must(st, b, 201, "policy definition "+d)
+	}
+	policyAsgBody := `{"properties":{"policyDefinitionId":"` + policyDefs + `mx-def"}}`
+	for _, a := range []string{"mx-asg", "mx-asg-del"} {
+		st, b, _ := w.request("PUT", rg+"/providers/Microsoft.Authorization/policyAssignments/"+a+"?api-version=2021-06-01", policyAsgBody)
+		must(st, b, 201, "policy assignment "+a)
+	}
+
 	noroles := w.newPrincipal(t, "noroles")
 	target := w.newPrincipal(t, "mx-target")
 	del1, del2 := w.newPrincipal(t, "mx-del-1"), w.newPrincipal(t, "mx-del-2")
@@ -387,6 +401,22 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{key: "PUT /{scope...}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionId}", path: rg + "/providers/Microsoft.Authorization/roleDefinitions/" + customRole + av("2022-04-01"), body: customBody, want: 201},
 		{key: "DELETE /{scope...}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionId}", path: rg + "/providers/Microsoft.Authorization/roleDefinitions/" + customRole + av("2022-04-01"), want: 200},
 		{key: "POST /{scope...}/providers/Microsoft.Authorization/checkAccess", path: sub + "/providers/Microsoft.Authorization/checkAccess" + av("2022-04-01"), noRole: 200, want: 200},
+
+		// Azure Policy: built-in definitions are the same for everyone.
+		{key: "GET /providers/Microsoft.Authorization/policyDefinitions", path: "/providers/Microsoft.Authorization/policyDefinitions" + av("2021-06-01"), noRole: 200, want: 200},
+		{key: "GET /providers/Microsoft.Authorization/policyDefinitions/{policyDefinitionName}", path: "/providers/Microsoft.Authorization/policyDefinitions/2571b7c3-3056-4a61-b00a-9bc5232234f5" + av("2021-06-01"), noRole: 200, want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.Authorization/policyDefinitions", path: strings.TrimSuffix(policyDefs, "/") + av("2021-06-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.Authorization/policyDefinitions/{policyDefinitionName}", path: policyDefs + "mx-def" + av("2021-06-01"), want: 200},
+		{key: "PUT /subscriptions/{subscriptionId}/providers/Microsoft.Authorization/policyDefinitions/{policyDefinitionName}", path: policyDefs + "mx-def-new" + av("2021-06-01"), body: policyDefBody, want: 201},
+		{key: "DELETE /subscriptions/{subscriptionId}/providers/Microsoft.Authorization/policyDefinitions/{policyDefinitionName}", path: policyDefs + "mx-def-del" + av("2021-06-01"), want: 200},
+		{key: "GET /{scope...}/providers/Microsoft.Authorization/policyAssignments", path: sub + "/providers/Microsoft.Authorization/policyAssignments" + av("2021-06-01"), want: 200},
+		{key: "GET /{scope...}/providers/Microsoft.Authorization/policyAssignments/{policyAssignmentName}", path: rg + "/providers/Microsoft.Authorization/policyAssignments/mx-asg" + av("2021-06-01"), want: 200},
+		{key: "PUT /{scope...}/providers/Microsoft.Authorization/policyAssignments/{policyAssignmentName}", path: rg + "/providers/Microsoft.Authorization/policyAssignments/mx-asg-new" + av("2021-06-01"), body: policyAsgBody, want: 201},
+		{key: "DELETE /{scope...}/providers/Microsoft.Authorization/policyAssignments/{policyAssignmentName}", path: rg + "/providers/Microsoft.Authorization/policyAssignments/mx-asg-del" + av("2021-06-01"), want: 200},
+		{key: "POST /subscriptions/{subscriptionId}/providers/Microsoft.PolicyInsights/policyStates/{policyStatesResource}/queryResults", path: sub + "/providers/Microsoft.PolicyInsights/policyStates/latest/queryResults" + av("2019-10-01"), want: 200},
+		{key: "POST /subscriptions/{subscriptionId}/providers/Microsoft.PolicyInsights/policyStates/{policyStatesResource}/summarize", path: sub + "/providers/Microsoft.PolicyInsights/policyStates/latest/summarize" + av("2019-10-01"), want: 200},
+		{key: "POST /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.PolicyInsights/policyStates/{policyStatesResource}/queryResults", path: rg + "/providers/Microsoft.PolicyInsights/policyStates/latest/queryResults" + av("2019-10-01"), want: 200},
+		{key: "POST /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.PolicyInsights/policyStates/{policyStatesResource}/summarize", path: rg + "/providers/Microsoft.PolicyInsights/policyStates/latest/summarize" + av("2019-10-01"), want: 200},
 
 		{key: "GET /subscriptions/{subscriptionId}/providers", path: sub + "/providers" + av("2021-04-01"), want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/resources", path: sub + "/resources" + av("2015-11-01") + "&$filter=" + url.QueryEscape("resourceType eq 'Microsoft.KeyVault/vaults'"), want: 200},

@@ -146,6 +146,16 @@ func (r *recorder) DeleteMachine(a0 context.Context, a1 storage.MachineRef) erro
 	return r.s.DeleteMachine(a0, a1)
 }
 
+func (r *recorder) DeletePolicyAssignment(a0 context.Context, a1 string, a2 string) error {
+	r.hit("DeletePolicyAssignment")
+	return r.s.DeletePolicyAssignment(a0, a1, a2)
+}
+
+func (r *recorder) DeletePolicyDefinition(a0 context.Context, a1 string, a2 string) error {
+	r.hit("DeletePolicyDefinition")
+	return r.s.DeletePolicyDefinition(a0, a1, a2)
+}
+
 func (r *recorder) DeleteRegistry(a0 context.Context, a1 string) error {
 	r.hit("DeleteRegistry")
 	return r.s.DeleteRegistry(a0, a1)
@@ -249,6 +259,16 @@ func (r *recorder) GetMachine(a0 context.Context, a1 storage.MachineRef) (storag
 func (r *recorder) GetMachineByID(a0 context.Context, a1 string) (storage.Machine, error) {
 	r.hit("GetMachineByID")
 	return r.s.GetMachineByID(a0, a1)
+}
+
+func (r *recorder) GetPolicyAssignment(a0 context.Context, a1 string, a2 string) (storage.PolicyAssignment, error) {
+	r.hit("GetPolicyAssignment")
+	return r.s.GetPolicyAssignment(a0, a1, a2)
+}
+
+func (r *recorder) GetPolicyDefinition(a0 context.Context, a1 string, a2 string) (storage.PolicyDefinition, error) {
+	r.hit("GetPolicyDefinition")
+	return r.s.GetPolicyDefinition(a0, a1, a2)
 }
 
 func (r *recorder) GetRegistry(a0 context.Context, a1 string) (storage.Registry, error) {
@@ -361,6 +381,16 @@ func (r *recorder) ListMachines(a0 context.Context, a1 string, a2 string, a3 sto
 	return r.s.ListMachines(a0, a1, a2, a3)
 }
 
+func (r *recorder) ListPolicyAssignments(a0 context.Context, a1 storage.Page) ([]storage.PolicyAssignment, string, error) {
+	r.hit("ListPolicyAssignments")
+	return r.s.ListPolicyAssignments(a0, a1)
+}
+
+func (r *recorder) ListPolicyDefinitions(a0 context.Context, a1 string, a2 storage.Page) ([]storage.PolicyDefinition, string, error) {
+	r.hit("ListPolicyDefinitions")
+	return r.s.ListPolicyDefinitions(a0, a1, a2)
+}
+
 func (r *recorder) ListRegistries(a0 context.Context, a1 string, a2 string, a3 storage.Page) ([]storage.Registry, string, error) {
 	r.hit("ListRegistries")
 	return r.s.ListRegistries(a0, a1, a2, a3)
@@ -449,6 +479,16 @@ func (r *recorder) PutCluster(a0 context.Context, a1 storage.Cluster) (bool, err
 func (r *recorder) PutFederatedCredential(a0 context.Context, a1 storage.FederatedCredential, a2 func([]storage.FederatedCredential) error) (bool, error) {
 	r.hit("PutFederatedCredential")
 	return r.s.PutFederatedCredential(a0, a1, a2)
+}
+
+func (r *recorder) PutPolicyAssignment(a0 context.Context, a1 storage.PolicyAssignment) (bool, error) {
+	r.hit("PutPolicyAssignment")
+	return r.s.PutPolicyAssignment(a0, a1)
+}
+
+func (r *recorder) PutPolicyDefinition(a0 context.Context, a1 storage.PolicyDefinition) (bool, error) {
+	r.hit("PutPolicyDefinition")
+	return r.s.PutPolicyDefinition(a0, a1)
 }
 
 func (r *recorder) PutResourceGroup(a0 context.Context, a1 storage.ResourceGroup) (bool, error) {
