@@ -66,7 +66,7 @@ func (v *imageBuild) check() error {
 		return errors.New("--push and --acr both name where to push: give one")
 	}
 	// A reference with no registry host would go to Docker Hub.
-	if host, _, _ := strings.Cut(v.push, "/"); v.push != "" && !strings.ContainsAny(host, ".:") && host != "localhost" {
+	if host, _, path := strings.Cut(v.push, "/"); v.push != "" && (!path || !strings.ContainsAny(host, ".:") && host != "localhost") {
 		return fmt.Errorf("--push %s names no registry: give the login server, e.g. --push myregistry.azurecr.localhost:8443/%s, or --acr REGISTRY", v.push, wardimage.Repository)
 	}
 	return nil
@@ -81,10 +81,6 @@ func (v *imageBuild) run(ctx context.Context, c *conn) (any, error) {
 		}
 		bin = self
 	}
-	img, err := wardimage.Build(wardimage.Config{Binary: bin, CABundle: v.caFile})
-	if err != nil {
-		return nil, err
-	}
 	target := v.push
 	if v.acr != "" {
 		r, err := findRegistry(ctx, c, v.group, v.acr)
@@ -97,6 +93,10 @@ func (v *imageBuild) run(ctx context.Context, c *conn) (any, error) {
 		target = wardimage.Repository
 	}
 	ref, err := imageRef(target)
+	if err != nil {
+		return nil, err
+	}
+	img, err := wardimage.Build(wardimage.Config{Binary: bin, CABundle: v.caFile})
 	if err != nil {
 		return nil, err
 	}
