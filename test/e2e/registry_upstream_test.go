@@ -304,7 +304,9 @@ func TestUpstreamACRCredentialProviderPod(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ward acr credential-provider with upstream's annotations: %v %s", err, exitStderr(err))
 	}
-	var resp struct{ Auth map[string]struct{ Username, Password string } }
+	var resp struct {
+		Auth map[string]struct{ Username, Password string }
+	}
 	if err := json.Unmarshal(out, &resp); err != nil {
 		t.Fatalf("response %s: %v", out, err)
 	}
