@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -371,4 +372,54 @@ func exitStderr(err error) string {
 		return string(ee.Stderr)
 	}
 	return ""
+}
+
+// TestUpstreamACRCredentialProviderBinary runs upstream's
+// acr-credential-provider itself, as the kubelet runs it, when
+// WARD_ACR_PROVIDER_BIN names a build of it (its module is not on the Go
+// module proxy, so the suite cannot build it): node mode with the
+// azure.json docs/registry.md gives, Ward's CA through SSL_CERT_FILE, the
+// node's identity from `ward agent`. The credentials it prints pull.
+// Needs *.azurecr.localhost to resolve to loopback (libnss-myhostname).
+func TestUpstreamACRCredentialProviderBinary(t *testing.T) {
+	bin := os.Getenv("WARD_ACR_PROVIDER_BIN")
+	if bin == "" {
+		t.Skip("WARD_ACR_PROVIDER_BIN is not set")
+	}
+	w := startWard(t, "")
+	f := w.registryFixture(t, "up-bin", "upbinacr")
+	m := w.machineFixture(t, "up-bin", "node1")
+	w.assign(t, m.appPrincipal, f.id, "7f951dda-4ed3-4680-a7ca-43fe172d538d")
+	image := f.loginServer + "/system/pause:v1"
+	pushRandom(t, w, f, image)
+	endpoint, secret, _ := appService(t, "--state-dir", w.join(t, m.token))
+
+	azureJSON, _ := json.Marshal(map[string]any{"cloud": "", "tenantId": w.admin.TenantID, "useManagedIdentityExtension": true,
+		"userAssignedIdentityID": m.appClient, "resourceManagerEndpoint": w.base + "/"})
+	cfgFile := filepath.Join(t.TempDir(), "azure.json")
+	if err := os.WriteFile(cfgFile, azureJSON, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, cfgFile)
+	cmd.Env = append(agentEnv(), "SSL_CERT_FILE="+filepath.Join(w.dataDir, "ca.pem"), "IDENTITY_ENDPOINT="+endpoint, "IDENTITY_HEADER="+secret)
+	cmd.Stdin = strings.NewReader(`{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"` + image + `"}`)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("acr-credential-provider: %v\n%s", err, exitStderr(err))
+	}
+	var resp struct {
+		Kind string
+		Auth map[string]struct{ Username, Password string }
+	}
+	if err := json.Unmarshal(out, &resp); err != nil || resp.Kind != "CredentialProviderResponse" {
+		t.Fatalf("acr-credential-provider printed %s: %v", out, err)
+	}
+	a, ok := resp.Auth[f.loginServer]
+	if !ok || a.Username != "00000000-0000-0000-0000-000000000000" {
+		t.Fatalf("no credentials for %s: %s", f.loginServer, out)
+	}
+	ref, _ := name.ParseReference(image)
+	if _, err := remote.Image(ref, remote.WithAuth(&authn.Basic{Username: a.Username, Password: a.Password}), remote.WithTransport(f.client.Transport)); err != nil {
+		t.Fatalf("pull with upstream's credentials: %v", err)
+	}
 }
