@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/internal/wardimage"
 )
@@ -73,6 +74,10 @@ func (v *aksShowInstall) run(ctx context.Context, e env, c *conn) (any, error) {
 // with a note saying how to push it.
 func (v *aksShowInstall) installImage(ctx context.Context, c *conn, cluster map[string]any) (image, note string, err error) {
 	if v.image != "" {
+		// Checked as an image reference: it is written into YAML as is.
+		if _, err := name.ParseReference(v.image); err != nil {
+			return "", "", fmt.Errorf("--image %q: %w", v.image, err)
+		}
 		return v.image, "", nil
 	}
 	tag := wardimage.Repository + ":" + wardimage.Tag()

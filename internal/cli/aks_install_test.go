@@ -129,6 +129,9 @@ func TestShowInstallImage(t *testing.T) {
 		return got
 	}
 	cl := []string{"-n", "c1", "-g", "rg"}
+	if _, _, err := e.exec(t, &aksShowInstall{}, append(cl, "--image", "ward:v1\n  command: [sh]")...); err == nil || !strings.Contains(err.Error(), "--image") {
+		t.Fatalf("an --image that is not a reference: %v", err)
+	}
 	for _, st := range []struct {
 		name  string
 		setup []string // acr names to attach first
