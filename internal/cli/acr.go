@@ -163,13 +163,7 @@ func (v *acrLogin) run(ctx context.Context, e env, c *conn) (any, error) {
 		}
 		loginServer = loginServerOf(r)
 	}
-	cred := &client.ClientCredentials{AuthorityHost: c.creds.AuthorityHost, TenantID: c.creds.TenantID, ClientID: c.creds.ClientID,
-		ClientSecret: c.creds.ClientSecret, Resource: registryResource, HTTP: c.creds.HTTP}
-	aad, err := cred.Token(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rt, err := client.RegistryRefreshToken(ctx, c.creds.HTTP, loginServer, c.tenant, aad)
+	rt, err := registryRefreshToken(ctx, c, loginServer)
 	if err != nil {
 		return nil, err
 	}

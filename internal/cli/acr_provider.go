@@ -29,6 +29,10 @@ const (
 	credProviderAPIVersion = "credentialprovider.kubelet.k8s.io/v1"
 	annotationClientID     = "azure.workload.identity/client-id"
 	annotationTenantID     = "azure.workload.identity/tenant-id"
+	// The annotations upstream's acr-credential-provider reads (AKS's
+	// names), accepted too so that one service account serves both plugins.
+	upstreamAnnotationClientID = "kubernetes.azure.com/acr-client-id"
+	upstreamAnnotationTenantID = "kubernetes.azure.com/acr-tenant-id"
 	// credProviderCache is how long the kubelet may reuse the credentials:
 	// well inside the refresh token's life, as upstream's plugin does.
 	credProviderCache = 5 * time.Minute
@@ -100,7 +104,7 @@ func (p *credentialProvider) run(ctx context.Context, in io.Reader, out io.Write
 		CacheDuration: &metav1.Duration{Duration: credProviderCache},
 		Auth:          map[string]credv1.AuthConfig{host: {Username: client.RegistryNullUsername, Password: rt}},
 	}
-	if req.ServiceAccountToken != "" {
+	if podIdentity(req) != "" {
 		// The pod's own credentials are the pod's: never shared by registry.
 		resp.CacheKeyType = credv1.ImagePluginCacheKeyType
 	}
@@ -108,27 +112,49 @@ func (p *credentialProvider) run(ctx context.Context, in io.Reader, out io.Write
 }
 
 func (p *credentialProvider) tenantOf(req credv1.CredentialProviderRequest) string {
-	if t := req.ServiceAccountAnnotations[annotationTenantID]; t != "" {
+	if t := annotation(req, annotationTenantID, upstreamAnnotationTenantID); t != "" {
 		return t
 	}
 	return p.tenantID
+}
+
+// annotation is the first of the service account's annotations keys that
+// is set.
+func annotation(req credv1.CredentialProviderRequest, keys ...string) string {
+	for _, k := range keys {
+		if v := req.ServiceAccountAnnotations[k]; v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// podIdentity is the client ID of the identity a pod pulls as: its
+// service account's annotation, when the kubelet passed its token.
+func podIdentity(req credv1.CredentialProviderRequest) string {
+	if req.ServiceAccountToken == "" {
+		return ""
+	}
+	return annotation(req, annotationClientID, upstreamAnnotationClientID)
 }
 
 // credential is the node's managed identity, or the pod's workload
 // identity when the kubelet passed its service-account token.
 func (p *credentialProvider) credential(hc *http.Client, req credv1.CredentialProviderRequest) (azcore.TokenCredential, error) {
 	opts := policy.ClientOptions{Transport: hc}
-	if req.ServiceAccountToken == "" {
+	clientID := podIdentity(req)
+	if clientID == "" {
+		// No token, or a service account that names no identity: the pod
+		// pulls as the node, as every pod does on AKS.
 		mo := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: opts}
 		if p.clientID != "" {
 			mo.ID = azidentity.ClientID(p.clientID)
 		}
 		return azidentity.NewManagedIdentityCredential(mo)
 	}
-	clientID := req.ServiceAccountAnnotations[annotationClientID]
 	tenant := p.tenantOf(req)
-	if clientID == "" || tenant == "" || p.authorityHost == "" {
-		return nil, fmt.Errorf("the service-account token mode needs the %s annotation, a tenant (%s or --tenant-id) and --authority-host", annotationClientID, annotationTenantID)
+	if tenant == "" || p.authorityHost == "" {
+		return nil, fmt.Errorf("the service account names identity %s: pulling as it needs a tenant (annotation %s, or --tenant-id) and --authority-host", clientID, annotationTenantID)
 	}
 	opts.Cloud = cloud.Configuration{ActiveDirectoryAuthorityHost: strings.TrimSuffix(p.authorityHost, "/") + "/"}
 	saToken := req.ServiceAccountToken

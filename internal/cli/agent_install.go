@@ -11,7 +11,7 @@ import (
 // agentInstall is the node agent's part of `ward aks show-install`:
 // deploy/agent with Ward's URL and CA filled in, and what the DaemonSet
 // does on the nodes.
-func agentInstall(cluster map[string]any, server, caFile string) (string, error) {
+func agentInstall(cluster map[string]any, server, caFile, image string) (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "---\n# Ward node agent for cluster %v: IMDS (169.254.169.254:80) on every node, serving the\n", cluster["name"])
 	b.WriteString("# kubelet identity and the node pool's identities (ward aks nodepool identity assign).\n")
@@ -32,7 +32,7 @@ func agentInstall(cluster map[string]any, server, caFile string) (string, error)
 		if err != nil {
 			return "", err
 		}
-		text := string(data)
+		text := withImage(string(data), image)
 		if f == "configmap.yaml" {
 			caValue := `""`
 			if len(ca) > 0 {

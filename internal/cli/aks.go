@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
@@ -432,30 +431,6 @@ func (v *aksRotate) run(ctx context.Context, _ env, c *conn) (any, error) {
 	return c.client.RotateServiceAccountSigningKey(ctx, c.sub, v.group, v.name)
 }
 
-// aksShowInstall is `ward aks show-install`.
-type aksShowInstall struct{ aksCluster }
-
-func (v *aksShowInstall) run(ctx context.Context, e env, c *conn) (any, error) {
-	cl, err := c.client.GetCluster(ctx, c.sub, v.group, v.name)
-	if err != nil {
-		return nil, err
-	}
-	out, err := installManifests(clusterView(cl), c.tenant, c.server+"/")
-	if err != nil {
-		return nil, err
-	}
-	agentOut, err := agentInstall(clusterView(cl), c.server, c.profile.CAFile)
-	if err != nil {
-		return nil, err
-	}
-	out += agentOut
-	if w := loopbackAuthority(c.server + "/"); w != "" {
-		fmt.Fprintln(e.errOut, "WARNING: "+w)
-	}
-	_, err = io.WriteString(e.out, out)
-	return nil, err
-}
-
 // uploadedKeys reads bring-your-own keys: PEM public keys and/or a JWKS.
 func uploadedKeys(pems []string, jwksArg string) (*jose.JSONWebKeySet, error) {
 	if len(pems) == 0 && jwksArg == "" {
@@ -500,7 +475,7 @@ func uploadedKeys(pems []string, jwksArg string) (*jose.JSONWebKeySet, error) {
 // installManifests is deploy/webhook as one YAML stream, with the
 // ConfigMap filled in for this Ward server and a header that says what
 // else the cluster needs.
-func installManifests(cluster map[string]any, tenant, authority string) (string, error) {
+func installManifests(cluster map[string]any, tenant, authority, image, imageNote string) (string, error) {
 	var b strings.Builder
 	iss, _ := cluster["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string)
 	fmt.Fprintf(&b, "# Ward workload identity webhook for cluster %v (apply with: kubectl apply -f -)\n", cluster["name"])
@@ -512,13 +487,14 @@ func installManifests(cluster map[string]any, tenant, authority string) (string,
 	if w := loopbackAuthority(authority); w != "" {
 		b.WriteString("# WARNING: " + w + "\n")
 	}
-	b.WriteString("# Set the image of the Deployment to your build of ward.\n")
+	fmt.Fprintf(&b, "# Image: %s (ward image build pushes it; --image names another).\n", image)
+	b.WriteString(imageNote)
 	for _, f := range deploy.WebhookFiles {
 		data, err := deploy.Webhook.ReadFile("webhook/" + f)
 		if err != nil {
 			return "", err
 		}
-		text := string(data)
+		text := withImage(string(data), image)
 		if f == "configmap.yaml" {
 			text = strings.NewReplacer(
 				`AZURE_TENANT_ID: "00000000-0000-0000-0000-000000000000"`, fmt.Sprintf("AZURE_TENANT_ID: %q", tenant),
@@ -528,6 +504,12 @@ func installManifests(cluster map[string]any, tenant, authority string) (string,
 		b.WriteString("---\n# " + f + "\n" + text)
 	}
 	return b.String(), nil
+}
+
+// withImage puts image in a manifest's container where deploy/ names the
+// image ward (kustomize's name for it, set in its images: list).
+func withImage(manifest, image string) string {
+	return strings.ReplaceAll(manifest, "\n          image: ward\n", "\n          image: "+image+"\n")
 }
 
 // loopbackAuthority warns when the authority host pods are given is a

@@ -44,11 +44,11 @@ func wantCommands(t *testing.T, text string, want ...[]string) {
 func TestHintsQuoteHostileValues(t *testing.T) {
 	for _, v := range shellquotetest.Hostile {
 		cluster := map[string]any{"name": v, "resourceGroup": v + "(1)", "oidcIssuerProfile": map[string]any{}}
-		install, err := installManifests(cluster, "tenant", "https://ward.example.com/")
+		install, err := installManifests(cluster, "tenant", "https://ward.example.com/", "ward:dev", "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		agent, err := agentInstall(cluster, "https://ward.example.com", "")
+		agent, err := agentInstall(cluster, "https://ward.example.com", "", "ward:dev")
 		if err != nil {
 			t.Fatal(err)
 		}

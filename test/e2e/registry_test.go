@@ -366,10 +366,11 @@ func TestACRCredentialProviderNode(t *testing.T) {
 	}
 
 	endpoint, secret, _ := appService(t, "--state-dir", w.join(t, m.token))
+	request := `{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"` + ref.String() + `"}`
 	plugin := func() (map[string]any, string) {
 		cmd := exec.Command(wardBin, "acr", "credential-provider", "--ca-file", filepath.Join(w.dataDir, "ca.pem"))
 		cmd.Env = append(agentEnv(), "IDENTITY_ENDPOINT="+endpoint, "IDENTITY_HEADER="+secret)
-		cmd.Stdin = strings.NewReader(`{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"` + ref.String() + `"}`)
+		cmd.Stdin = strings.NewReader(request)
 		var out, errOut strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &errOut
 		if err := cmd.Run(); err != nil {
@@ -400,6 +401,19 @@ func TestACRCredentialProviderNode(t *testing.T) {
 	other, _ := name.ParseReference(f.loginServer + "/system/other:v1")
 	if err := remote.Write(other, img, basic(user, pass), tr); !isStatus(err, 401) {
 		t.Fatalf("push with AcrPull credentials: %v, want 401", err)
+	}
+
+	// A kubelet configured for pod mode passes every pod's token; a pod
+	// whose service account names no identity pulls as the node.
+	request = `{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"` + ref.String() +
+		`","serviceAccountToken":"a.b.c","serviceAccountAnnotations":{"unrelated":"x"}}`
+	resp, errOut = plugin()
+	if resp == nil || resp["cacheKeyType"] != "Registry" {
+		t.Fatalf("a pod whose service account names no identity: %v %s", resp, errOut)
+	}
+	auth = resp["auth"].(map[string]any)[f.loginServer].(map[string]any)
+	if _, err := remote.Image(ref, basic(auth["username"].(string), auth["password"].(string)), tr); err != nil {
+		t.Fatalf("pull as the node for a pod without an identity: %v", err)
 	}
 
 	if st, b, _ := w.request("DELETE", f.id+"/providers/Microsoft.Authorization/roleAssignments/"+pullID+"?api-version=2022-04-01", ""); st != 200 {
