@@ -13,6 +13,7 @@ import (
 // deletes assignments, and `az identity federated-credential create` is
 // denied with Azure's message, which az prints as Azure's.
 func TestAzPolicy(t *testing.T) {
+	skipIfShort(t, "drives Debian's az")
 	w := startWard(t, "")
 	az := newAzCLI(t, w)
 	az.login(w)

@@ -261,6 +261,7 @@ func mustJSON(t *testing.T, v any) string {
 // through one denies on the other within a second, and its deletion lifts
 // the denial there as fast.
 func TestPolicyReplicas(t *testing.T) {
+	skipIfShort(t, "starts several replicas")
 	pg := postgrestest.StartServer(t)
 	rs := startReplicas(t, pg.DSN, filepath.Join(t.TempDir(), "kek"), 2)
 	a, b := rs[0], rs[1]
