@@ -129,9 +129,9 @@ func newFixture(t testing.TB, identities, fics, assignments int) *fixture {
 				RoleDefinitionID: roles[a%len(roles)], CreatedAt: now, UpdatedAt: now}))
 		}
 	}
-	access, err := authz.New(ctx, store, time.Now)
+	access, err := authz.New(ctx, authz.Config{Store: store, Now: time.Now})
 	must(err)
-	h := New(Config{Store: store, Access: access, Identities: msi.New(store, msi.Config{}), PublicURL: "https://ward.test",
+	h := New(Config{Store: store, Access: access, Identities: msi.New(msi.Config{Store: store}), PublicURL: "https://ward.test",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	mux := router.New()
 	mux.Authorizer = access

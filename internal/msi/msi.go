@@ -34,6 +34,7 @@ type Service struct {
 
 // Config configures a Service; zero values are usable defaults.
 type Config struct {
+	Store storage.Storage
 	Now   func() time.Time
 	NewID func() string // GUID generator for client and principal IDs
 	// Changed is called after every write to groups, identities or
@@ -49,8 +50,8 @@ type Config struct {
 	MaxFederatedCredentials int
 }
 
-// New returns a Service on store.
-func New(store storage.Storage, cfg Config) *Service {
+// New returns a Service on cfg.Store.
+func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -61,12 +62,12 @@ func New(store storage.Storage, cfg Config) *Service {
 		cfg.Changed = func() {}
 	}
 	if cfg.Resources == nil {
-		cfg.Resources = resources.New(store, resources.Config{Now: cfg.Now, Changed: cfg.Changed})
+		cfg.Resources = resources.New(resources.Config{Store: cfg.Store, Now: cfg.Now, Changed: cfg.Changed})
 	}
 	if cfg.MaxFederatedCredentials <= 0 {
 		cfg.MaxFederatedCredentials = MaxFederatedCredentials
 	}
-	return &Service{groups: cfg.Resources, store: store, now: cfg.Now, newID: cfg.NewID, changed: cfg.Changed, maxFICs: cfg.MaxFederatedCredentials}
+	return &Service{groups: cfg.Resources, store: cfg.Store, now: cfg.Now, newID: cfg.NewID, changed: cfg.Changed, maxFICs: cfg.MaxFederatedCredentials}
 }
 
 // IdentitySpec is the writable part of a user-assigned identity.

@@ -26,17 +26,26 @@ type Service struct {
 	store storage.Storage
 	Hosts Hosts
 	now   func() time.Time
+	// deleted, when set, is called with a deleted registry's name.
+	deleted func(name string)
+}
+
+// ServiceConfig configures a Service.
+type ServiceConfig struct {
+	Store storage.Storage
+	Hosts Hosts
+	Now   func() time.Time // default time.Now
 	// Deleted, when set, is called with a deleted registry's name (the
 	// in-process registry drops its storage).
 	Deleted func(name string)
 }
 
 // NewService returns a Service.
-func NewService(store storage.Storage, hosts Hosts, now func() time.Time) *Service {
-	if now == nil {
-		now = time.Now
+func NewService(cfg ServiceConfig) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
-	return &Service{store: store, Hosts: hosts, now: now}
+	return &Service{store: cfg.Store, Hosts: cfg.Hosts, now: cfg.Now, deleted: cfg.Deleted}
 }
 
 // ResourceID is the ARM ID of a registry.
@@ -174,8 +183,8 @@ func (s *Service) Delete(ctx context.Context, sub, rg, name string) (bool, error
 	if errors.Is(err, storage.ErrNotFound) {
 		return false, nil
 	}
-	if err == nil && s.Deleted != nil {
-		s.Deleted(name)
+	if err == nil && s.deleted != nil {
+		s.deleted(name)
 	}
 	return err == nil, err
 }
