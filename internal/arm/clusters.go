@@ -13,13 +13,14 @@ import (
 	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/msi"
+	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/storage"
 )
 
 // Managed cluster wire names.
 const (
 	ProviderContainerService = "Microsoft.ContainerService"
-	TypeManagedCluster       = "Microsoft.ContainerService/managedClusters"
+	TypeManagedCluster       = resourceid.TypeManagedCluster
 	typeServiceAccountToken  = "Microsoft.ContainerService/managedClusters/getServiceAccountToken"
 	typeSigningKey           = "Microsoft.ContainerService/managedClusters/getServiceAccountSigningKey"
 	typeRotateSigningKey     = "Microsoft.ContainerService/managedClusters/rotateServiceAccountSigningKey"

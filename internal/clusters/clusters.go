@@ -291,7 +291,7 @@ func (s *Service) ensure(ctx context.Context, pre *Cluster, c Cluster) (ensured,
 		}
 	}
 	if c.Spec.IdentityType == "SystemAssigned" && c.Spec.SystemPrincipalID == "" {
-		id := "/subscriptions/" + c.SubscriptionID + "/resourceGroups/" + c.ResourceGroup + "/providers/Microsoft.ContainerService/managedClusters/" + c.Name
+		id := resourceid.ClusterID(c.SubscriptionID, c.ResourceGroup, c.Name)
 		sp, err := s.dir.CreateManaged(ctx, c.Name, id)
 		if err != nil {
 			return e, err

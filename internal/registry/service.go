@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/ward-id/ward/internal/armerr"
+	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/storage"
 )
 
 // Type is the ARM resource type of a registry.
-const Type = "Microsoft.ContainerRegistry/registries"
+const Type = resourceid.TypeRegistry
 
 var nameRE = regexp.MustCompile(`^[a-zA-Z0-9]{5,50}$`)
 
@@ -50,7 +51,7 @@ func NewService(cfg ServiceConfig) *Service {
 
 // ResourceID is the ARM ID of a registry.
 func ResourceID(r storage.Registry) string {
-	return "/subscriptions/" + r.SubscriptionID + "/resourceGroups/" + r.ResourceGroup + "/providers/" + Type + "/" + r.Name
+	return resourceid.RegistryID(r.SubscriptionID, r.ResourceGroup, r.Name)
 }
 
 // Spec is what a PUT or PATCH sets; nil fields are left as they are.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/datahost"
+	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -102,7 +103,7 @@ func New(cfg Config) (*Service, error) {
 
 // ResourceID is the ARM ID of a vault.
 func ResourceID(v storage.Vault) string {
-	return "/subscriptions/" + v.SubscriptionID + "/resourceGroups/" + v.ResourceGroup + "/providers/Microsoft.KeyVault/vaults/" + v.Name
+	return resourceid.VaultID(v.SubscriptionID, v.ResourceGroup, v.Name)
 }
 
 func invalid(code, format string, args ...any) *armerr.Error {
