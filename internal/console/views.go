@@ -13,10 +13,12 @@ import (
 	"github.com/google/uuid"
 	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/audience"
+	"github.com/ward-id/ward/internal/audit"
 	"github.com/ward-id/ward/internal/directory"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/rbac"
 	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/shellquote"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -183,9 +185,7 @@ func (h *Handler) activity(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, "InvalidSince", "since is a duration (1h, 30m) or an RFC 3339 time.")
 		return
 	}
-	subs, err := storage.All(func(p storage.Page) ([]storage.Subscription, string, error) {
-		return h.cfg.Store.ListSubscriptions(r.Context(), p)
-	})
+	subs, err := h.cfg.Groups.Subscriptions(r.Context())
 	if err != nil {
 		h.fail(w, err)
 		return
@@ -475,7 +475,7 @@ func (h *Handler) fixFederatedCredential(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	id, err := resourceid.Parse(req.Identity)
-	if err != nil || len(id.Types) != 1 || !id.TypeMatches("Microsoft.ManagedIdentity/userAssignedIdentities") {
+	if err != nil || len(id.Types) != 1 || !id.TypeMatches(resourceid.TypeIdentity) {
 		writeErr(w, http.StatusBadRequest, "InvalidIdentity", "identity must be a user-assigned identity resource ID.")
 		return
 	}
@@ -483,21 +483,18 @@ func (h *Handler) fixFederatedCredential(w http.ResponseWriter, r *http.Request)
 		req.Audiences = []string{defaultAudience}
 	}
 	scope := resourceid.FederatedCredentialID(id.Subscription, id.ResourceGroup, id.Types[0].Name, req.Name)
-	status, result := http.StatusCreated, "Succeeded"
+	status := http.StatusCreated
 	defer func() {
-		if status >= 400 {
-			result = "Failed"
-		}
-		e := storage.ActivityEvent{ID: uuid.NewString(), Time: h.cfg.Now().UTC(), SubscriptionID: id.Subscription, CallerAppID: c.AppID, CallerObjectID: c.ObjectID,
-			Method: http.MethodPut, Action: actionFICWrite, Scope: scope, StatusCode: status, Result: result, CorrelationID: "console-" + uuid.NewString()}
-		if err := h.cfg.Store.RecordActivity(context.WithoutCancel(r.Context()), e); err != nil {
-			h.cfg.Logger.Error("record activity", "err", err)
-		}
+		// The same record a PUT of the credential through ARM leaves.
+		audit.Activity{Store: h.cfg.Store, Logger: h.cfg.Logger, Now: h.cfg.Now}.Record(r.Context(), storage.ActivityEvent{
+			SubscriptionID: id.Subscription, CallerAppID: c.AppID, CallerObjectID: c.ObjectID,
+			Method: http.MethodPut, Action: actionFICWrite, Scope: scope, StatusCode: status, CorrelationID: "console-" + uuid.NewString()})
 	}()
 	if !h.cfg.Access.Allowed(c.ObjectID, actionFICWrite, scope) {
-		status = http.StatusForbidden
-		writeErr(w, status, "AuthorizationFailed", fmt.Sprintf("The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid.",
-			c.AppID, c.ObjectID, actionFICWrite, scope))
+		// ARM's 403, as the same PUT through ARM answers it.
+		e := armerr.NotAuthorized(c.AppID, c.ObjectID, actionFICWrite, scope, router.ErrNotGranted)
+		status = e.Status
+		writeErr(w, status, e.Code, e.Message)
 		return
 	}
 	fic, created, err := h.cfg.Identities.PutFederatedCredential(r.Context(), storage.IdentityRef{SubscriptionID: id.Subscription, ResourceGroup: id.ResourceGroup, Name: id.Types[0].Name},
