@@ -597,30 +597,7 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			continue
 		}
-		j := CheckAssignJ{ID: a.ID, Role: role.Name, Scope: a.Scope, Applies: rbac.Covers(a.Scope, scope)}
-		ex := rbac.Explain(role, action, data)
-		j.Grants = j.Applies && ex.Granted
-		plane := "actions"
-		if data {
-			plane = "dataActions"
-		}
-		switch {
-		case !j.Applies:
-			j.Why = fmt.Sprintf("assigned at '%s', which is not '%s' or above it (a sibling or narrower scope)", a.Scope, scope)
-		case ex.Granted:
-			j.Why = fmt.Sprintf("'%s' in %s grants it", ex.MatchedBy, plane)
-			if strings.EqualFold(a.ID, res.GrantedBy) {
-				j.Why += "; this is the assignment the engine used"
-			}
-		case ex.DeniedBy != "":
-			j.Why = fmt.Sprintf("'%s' matches, but not%s '%s' removes it", ex.MatchedBy, strings.ToUpper(plane[:1])+plane[1:], ex.DeniedBy)
-		case ex.OtherPlane && data:
-			j.Why = "the role grants this as a control-plane action, not a data action: a data action needs dataActions"
-		case ex.OtherPlane:
-			j.Why = "the role grants this as a data action (dataActions), not a management action"
-		default:
-			j.Why = fmt.Sprintf("no pattern in the role's %s matches '%s'", plane, action)
-		}
+		j := explainAssignment(a, role, action, scope, data, res.GrantedBy)
 		if !j.Grants {
 			reasons = append(reasons, j.Role+": "+j.Why)
 		}
@@ -642,6 +619,37 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request) {
 		res.Summary = "Denied: no assignment grants it. " + strings.Join(reasons, "; ") + "."
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// explainAssignment says what assignment a (of role) does for "may its
+// principal perform action (a data action when data) at scope?"; grantedBy
+// is the assignment the engine decided by.
+func explainAssignment(a storage.RoleAssignment, role rbac.RoleDefinition, action, scope string, data bool, grantedBy string) CheckAssignJ {
+	j := CheckAssignJ{ID: a.ID, Role: role.Name, Scope: a.Scope, Applies: rbac.Covers(a.Scope, scope)}
+	ex := rbac.Explain(role, action, data)
+	j.Grants = j.Applies && ex.Granted
+	plane := "actions"
+	if data {
+		plane = "dataActions"
+	}
+	switch {
+	case !j.Applies:
+		j.Why = fmt.Sprintf("assigned at '%s', which is not '%s' or above it (a sibling or narrower scope)", a.Scope, scope)
+	case ex.Granted:
+		j.Why = fmt.Sprintf("'%s' in %s grants it", ex.MatchedBy, plane)
+		if strings.EqualFold(a.ID, grantedBy) {
+			j.Why += "; this is the assignment the engine used"
+		}
+	case ex.DeniedBy != "":
+		j.Why = fmt.Sprintf("'%s' matches, but not%s '%s' removes it", ex.MatchedBy, strings.ToUpper(plane[:1])+plane[1:], ex.DeniedBy)
+	case ex.OtherPlane && data:
+		j.Why = "the role grants this as a control-plane action, not a data action: a data action needs dataActions"
+	case ex.OtherPlane:
+		j.Why = "the role grants this as a data action (dataActions), not a management action"
+	default:
+		j.Why = fmt.Sprintf("no pattern in the role's %s matches '%s'", plane, action)
+	}
+	return j
 }
 
 // resolvePrincipal turns what the caller typed (object ID, client ID or
