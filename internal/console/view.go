@@ -221,7 +221,7 @@ func (h *Handler) loadIdentity(ctx context.Context, v *view, id storage.Identity
 		return nil
 	}
 	err := pages(100, func(p storage.Page) ([]storage.FederatedCredential, string, error) {
-		return h.cfg.Identities.FederatedCredentials(ctx, id.Ref(), p)
+		return h.cfg.Identities.CredentialsOf(ctx, id, p)
 	}, func(f storage.FederatedCredential) error {
 		if allowed(actionFICRead, iid+"/federatedIdentityCredentials/"+f.Name) {
 			v.fics[strings.ToLower(iid)] = append(v.fics[strings.ToLower(iid)], f)

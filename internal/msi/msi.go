@@ -295,6 +295,15 @@ func (s *Service) FederatedCredentials(ctx context.Context, ref storage.Identity
 	return items, next, err
 }
 
+// CredentialsOf lists one page of the credentials of an identity the
+// caller has just listed (Identities): unlike FederatedCredentials it does
+// not look the identity's group up again, which a view of every identity
+// would pay once per identity. An identity deleted since is
+// storage.ErrParentNotFound.
+func (s *Service) CredentialsOf(ctx context.Context, id storage.Identity, p storage.Page) ([]storage.FederatedCredential, string, error) {
+	return s.store.ListFederatedCredentials(ctx, id.Ref(), p)
+}
+
 // DeleteFederatedCredential deletes one credential; found is false when it
 // did not exist.
 func (s *Service) DeleteFederatedCredential(ctx context.Context, ref storage.IdentityRef, name string) (bool, error) {
