@@ -169,7 +169,7 @@ func fillPools(answer map[string]any, def agentPoolProfile) {
 }
 
 func (h *Handler) clusterView(r *http.Request, c clusters.Cluster) clusterJSON {
-	j := clusterJSON{ID: "/subscriptions/" + c.SubscriptionID + "/resourcegroups/" + c.ResourceGroup + "/providers/Microsoft.ContainerService/managedClusters/" + c.Name,
+	j := clusterJSON{ID: resourceid.ReturnedID(c.SubscriptionID, c.ResourceGroup, TypeManagedCluster, c.Name),
 		Name: c.Name, Type: TypeManagedCluster, Location: c.Location, Tags: c.Tags}
 	if j.Tags == nil {
 		j.Tags = map[string]string{}

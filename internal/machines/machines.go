@@ -36,7 +36,7 @@ import (
 )
 
 // Type is the ARM type of a machine.
-const Type = "Microsoft.HybridCompute/machines"
+const Type = resourceid.TypeMachine
 
 // Identity types, spelled as ARM spells them.
 const (
@@ -64,7 +64,7 @@ func (m Machine) ResourceID() string { return ResourceID(m.SubscriptionID, m.Res
 
 // ResourceID is the ARM resource ID of a machine.
 func ResourceID(sub, rg, name string) string {
-	return "/subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/" + Type + "/" + name
+	return resourceid.ResourceID(sub, rg, Type, name)
 }
 
 // JoinToken is a one-time join token, shown once.

@@ -136,6 +136,8 @@ const (
 	TypeManagedCluster      = "Microsoft.ContainerService/managedClusters"
 	TypeVault               = "Microsoft.KeyVault/vaults"
 	TypeRegistry            = "Microsoft.ContainerRegistry/registries"
+	TypeStorageAccount      = "Microsoft.Storage/storageAccounts"
+	TypeMachine             = "Microsoft.HybridCompute/machines"
 	TypeRoleAssignment      = "Microsoft.Authorization/roleAssignments"
 	TypeRoleDefinition      = "Microsoft.Authorization/roleDefinitions"
 	// TypeActivityLog is the Azure Monitor activity log collection.
@@ -157,12 +159,15 @@ func VaultID(sub, rg, name string) string { return ResourceID(sub, rg, TypeVault
 // RegistryID formats a container registry's ID.
 func RegistryID(sub, rg, name string) string { return ResourceID(sub, rg, TypeRegistry, name) }
 
-// IdentityID formats a user-assigned identity ID. ARM returns these with a
-// lower-case "resourcegroups" segment; clients treat IDs case-insensitively.
-func IdentityID(sub, rg, name string) string {
-	return "/subscriptions/" + sub + "/resourcegroups/" + rg +
-		"/providers/" + TypeIdentity + "/" + name
+// ReturnedID formats a top-level resource's ID as ARM returns it for
+// identities and managed clusters: with a lower-case "resourcegroups"
+// segment (clients treat IDs case-insensitively).
+func ReturnedID(sub, rg, typ, name string) string {
+	return "/subscriptions/" + sub + "/resourcegroups/" + rg + "/providers/" + typ + "/" + name
 }
+
+// IdentityID formats a user-assigned identity ID, as ARM returns it.
+func IdentityID(sub, rg, name string) string { return ReturnedID(sub, rg, TypeIdentity, name) }
 
 // FederatedCredentialID formats the ID of a federated identity credential.
 func FederatedCredentialID(sub, rg, identity, name string) string {

@@ -79,6 +79,9 @@ func TestBuilders(t *testing.T) {
 		{"cluster", ClusterID("s1", "rg", "c"), "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c"},
 		{"vault", VaultID("s1", "rg", "kv"), "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv"},
 		{"registry", RegistryID("s1", "rg", "acr"), "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/acr"},
+		{"storage account", ResourceID("s1", "rg", TypeStorageAccount, "sa"), "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/sa"},
+		{"machine", ResourceID("s1", "rg", TypeMachine, "m"), "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.HybridCompute/machines/m"},
+		{"cluster as returned", ReturnedID("s1", "rg", TypeManagedCluster, "c"), "/subscriptions/s1/resourcegroups/rg/providers/Microsoft.ContainerService/managedClusters/c"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
