@@ -17,6 +17,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/spf13/cobra"
+	"github.com/ward-id/ward/client"
 	"github.com/ward-id/ward/deploy"
 	"github.com/ward-id/ward/internal/shellquote"
 )
@@ -46,6 +47,9 @@ func clusterView(c map[string]any) map[string]any {
 	}
 	return out
 }
+
+// clusterOut is a cluster's az-shaped view.
+func clusterOut(c client.Cluster) map[string]any { return clusterView(c.Raw) }
 
 func aksCmd(g *Globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "aks", Short: "Managed clusters: identities and hosted OIDC issuers"}
@@ -247,7 +251,7 @@ func (v *aksPut) run(ctx context.Context, e env, c *conn) (any, error) {
 			}
 		}
 	}
-	return clusterView(cluster), nil
+	return clusterOut(cluster), nil
 }
 
 // aksGetCredentials is `ward aks get-credentials`: Ward serves a
@@ -289,8 +293,8 @@ func (v *aksShow) run(ctx context.Context, e env, c *conn) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	view := clusterView(out)
-	if iss, _ := view["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string); iss != "" {
+	view := clusterOut(out)
+	if iss := out.Properties.OIDCIssuerProfile.IssuerURL; iss != "" {
 		before, stale, fix := issuerMoves(ctx, c, c.sub, iss)
 		for _, m := range append([]string{before}, stale...) {
 			if m != "" {
@@ -314,7 +318,7 @@ func (v *aksList) flags(cmd *cobra.Command) {
 func (*aksList) inSubscription() {}
 
 func (v *aksList) run(ctx context.Context, _ env, c *conn) (any, error) {
-	return viewsOf(clusterView)(c.client.ListClusters(ctx, c.sub, v.group))
+	return viewsOf(clusterOut)(c.client.ListClusters(ctx, c.sub, v.group))
 }
 
 // aksDelete is `ward aks delete`.
@@ -410,7 +414,7 @@ func (v *aksAPIServerFlags) run(ctx context.Context, e env, c *conn) (any, error
 	if err != nil {
 		return nil, err
 	}
-	iss, _ := clusterView(cl)["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string)
+	iss := cl.Properties.OIDCIssuerProfile.IssuerURL
 	if iss == "" {
 		return nil, fmt.Errorf("cluster %s has no OIDC issuer: %s", v.name, shellquote.Join("ward", "aks", "update", "-n", v.name, "-g", v.group, "--enable-oidc-issuer"))
 	}
@@ -440,11 +444,11 @@ func (v *aksShowInstall) run(ctx context.Context, e env, c *conn) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := installManifests(clusterView(cl), c.tenant, c.server+"/")
+	out, err := installManifests(clusterOut(cl), c.tenant, c.server+"/")
 	if err != nil {
 		return nil, err
 	}
-	agentOut, err := agentInstall(clusterView(cl), c.server, c.profile.CAFile)
+	agentOut, err := agentInstall(clusterOut(cl), c.server, c.profile.CAFile)
 	if err != nil {
 		return nil, err
 	}

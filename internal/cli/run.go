@@ -53,7 +53,7 @@ func runCmd(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			issuer, _ := clusterView(cl)["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string)
+			issuer := cl.Properties.OIDCIssuerProfile.IssuerURL
 			if issuer == "" {
 				return fmt.Errorf("cluster %s has no OIDC issuer: %s", cluster,
 					shellquote.Join("ward", "aks", "update", "-n", cluster, "-g", group, "--enable-oidc-issuer", "--enable-workload-identity"))
