@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 )
 
@@ -12,27 +13,75 @@ func clusterPath(sub, rg, name string) string {
 	return groupPath(sub, rg) + "/providers/Microsoft.ContainerService/managedClusters/" + esc(name)
 }
 
+// Cluster is a managed cluster as the management API returns it: the
+// fields Ward's tools act on, typed, and the whole body in Raw (for
+// display, and for properties this type does not name).
+type Cluster struct {
+	ID         string            `json:"id"`
+	Name       string            `json:"name"`
+	Location   string            `json:"location"`
+	Properties ClusterProperties `json:"properties"`
+	Raw        map[string]any    `json:"-"`
+}
+
+// ClusterProperties are the typed properties of a Cluster.
+type ClusterProperties struct {
+	OIDCIssuerProfile struct {
+		Enabled   bool   `json:"enabled"`
+		IssuerURL string `json:"issuerURL"`
+	} `json:"oidcIssuerProfile"`
+	SecurityProfile struct {
+		WorkloadIdentity struct {
+			Enabled bool `json:"enabled"`
+		} `json:"workloadIdentity"`
+	} `json:"securityProfile"`
+	// IdentityProfile holds the kubelet identity, as "kubeletidentity".
+	IdentityProfile map[string]ClusterIdentity `json:"identityProfile"`
+}
+
+// ClusterIdentity is an identity of a cluster's identity profile.
+type ClusterIdentity struct {
+	ResourceID string `json:"resourceId"`
+	ClientID   string `json:"clientId"`
+	ObjectID   string `json:"objectId"`
+}
+
+// Kubelet is the cluster's kubelet identity, if it has one.
+func (c Cluster) Kubelet() (ClusterIdentity, bool) {
+	k, ok := c.Properties.IdentityProfile["kubeletidentity"]
+	return k, ok
+}
+
+// UnmarshalJSON fills the typed fields and Raw from one body.
+func (c *Cluster) UnmarshalJSON(b []byte) error {
+	type plain Cluster
+	if err := json.Unmarshal(b, (*plain)(c)); err != nil {
+		return err
+	}
+	return json.Unmarshal(b, &c.Raw)
+}
+
 // PutCluster creates or updates a managed cluster; body is the ARM shape.
-func (c *Client) PutCluster(ctx context.Context, sub, rg, name string, body map[string]any) (map[string]any, error) {
-	var out map[string]any
+func (c *Client) PutCluster(ctx context.Context, sub, rg, name string, body map[string]any) (Cluster, error) {
+	var out Cluster
 	_, err := c.do(ctx, http.MethodPut, clusterPath(sub, rg, name), APIVersionClusters, body, &out)
 	return out, err
 }
 
-// GetCluster reads a managed cluster in its ARM shape.
-func (c *Client) GetCluster(ctx context.Context, sub, rg, name string) (map[string]any, error) {
-	var out map[string]any
+// GetCluster reads a managed cluster.
+func (c *Client) GetCluster(ctx context.Context, sub, rg, name string) (Cluster, error) {
+	var out Cluster
 	_, err := c.do(ctx, http.MethodGet, clusterPath(sub, rg, name), APIVersionClusters, nil, &out)
 	return out, err
 }
 
 // ListClusters lists managed clusters in a group or the subscription.
-func (c *Client) ListClusters(ctx context.Context, sub, rg string) ([]map[string]any, error) {
+func (c *Client) ListClusters(ctx context.Context, sub, rg string) ([]Cluster, error) {
 	path := "/subscriptions/" + esc(sub) + "/providers/Microsoft.ContainerService/managedClusters"
 	if rg != "" {
 		path = groupPath(sub, rg) + "/providers/Microsoft.ContainerService/managedClusters"
 	}
-	return listAll[map[string]any](ctx, c, path, APIVersionClusters)
+	return listAll[Cluster](ctx, c, path, APIVersionClusters)
 }
 
 // DeleteCluster deletes a managed cluster.

@@ -53,19 +53,8 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 		go func() { _ = probeSrv.Serve(ln) }()
 		defer probeSrv.Close()
 	}
-	for delay := 500 * time.Millisecond; ; delay = min(2*delay, 10*time.Second) {
-		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := cfg.Agent.Refresh(rctx)
-		cancel()
-		if err == nil {
-			break
-		}
-		log.Warn("cannot reach ward yet; retrying", "err", err, "in", delay)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(delay):
-		}
+	if err := waitForWard(ctx, cfg.Agent, log); err != nil {
+		return err
 	}
 	if cfg.SetupIMDSAddress && cfg.IMDSAddr != "" {
 		host, _, err := net.SplitHostPort(cfg.IMDSAddr)
@@ -76,12 +65,8 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 			return fmt.Errorf("put %s on the loopback interface: %w", host, err)
 		}
 	}
-	type listener struct {
-		name, addr string
-		h          http.Handler
-	}
-	var ls []listener
-	for _, l := range []listener{
+	var ls []protocolListener
+	for _, l := range []protocolListener{
 		{"imds", cfg.IMDSAddr, cfg.Server.IMDSHandler()},
 		{"arc", cfg.ArcAddr, cfg.Server.ArcHandler()},
 		{"appservice", cfg.AppServiceAddr, cfg.Server.AppServiceHandler()},
@@ -97,25 +82,10 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	if probeAddr != nil {
 		bound["probe"] = probeAddr
 	}
-	var servers []*http.Server
 	errc := make(chan error, len(ls))
-	for _, l := range ls {
-		ln, err := net.Listen("tcp", l.addr)
-		if err != nil {
-			for _, s := range servers {
-				s.Close()
-			}
-			if l.name == "imds" && errors.Is(err, syscall.EADDRNOTAVAIL) {
-				return fmt.Errorf("listen on %s: %w: the metadata address is not on this host; add it (ip addr add %s/32 dev lo, or --setup-imds-address) or disable IMDS with --imds-addr=", l.addr, err, strings.Split(l.addr, ":")[0])
-			}
-			return fmt.Errorf("listen on %s (%s): %w", l.addr, l.name, err)
-		}
-		bound[l.name] = ln.Addr()
-		srv := &http.Server{Handler: l.h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
-			IdleTimeout: time.Minute, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
-		servers = append(servers, srv)
-		go func() { errc <- srv.Serve(ln) }()
-		log.Info("ward agent listening", "protocol", l.name, "addr", ln.Addr().String())
+	servers, err := serveAll(ls, bound, errc, log)
+	if err != nil {
+		return err
 	}
 	bg, stop := context.WithCancel(ctx)
 	defer stop()
@@ -124,7 +94,6 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	if cfg.Ready != nil {
 		cfg.Ready(bound)
 	}
-	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
@@ -138,6 +107,57 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 		err = nil
 	}
 	return err
+}
+
+// waitForWard refreshes the agent's state until Ward answers (backing off
+// from 500 ms to 10 s) or ctx ends.
+func waitForWard(ctx context.Context, a *Agent, log *slog.Logger) error {
+	for delay := 500 * time.Millisecond; ; delay = min(2*delay, 10*time.Second) {
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := a.Refresh(rctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		log.Warn("cannot reach ward yet; retrying", "err", err, "in", delay)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+	}
+}
+
+// protocolListener is one protocol's address and handler.
+type protocolListener struct {
+	name, addr string
+	h          http.Handler
+}
+
+// serveAll listens on every listener's address and serves it, recording
+// the bound addresses in bound and each server's end in errc. If one
+// address cannot be bound, the servers already started are closed.
+func serveAll(ls []protocolListener, bound map[string]net.Addr, errc chan<- error, log *slog.Logger) ([]*http.Server, error) {
+	var servers []*http.Server
+	for _, l := range ls {
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			for _, s := range servers {
+				s.Close()
+			}
+			if l.name == "imds" && errors.Is(err, syscall.EADDRNOTAVAIL) {
+				return nil, fmt.Errorf("listen on %s: %w: the metadata address is not on this host; add it (ip addr add %s/32 dev lo, or --setup-imds-address) or disable IMDS with --imds-addr=", l.addr, err, strings.Split(l.addr, ":")[0])
+			}
+			return nil, fmt.Errorf("listen on %s (%s): %w", l.addr, l.name, err)
+		}
+		bound[l.name] = ln.Addr()
+		srv := &http.Server{Handler: l.h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+			IdleTimeout: time.Minute, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+		servers = append(servers, srv)
+		go func() { errc <- srv.Serve(ln) }()
+		log.Info("ward agent listening", "protocol", l.name, "addr", ln.Addr().String())
+	}
+	return servers, nil
 }
 
 // probes serves /healthz (the process runs) and /readyz (it knows its

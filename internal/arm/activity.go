@@ -15,7 +15,7 @@ import (
 )
 
 // TypeActivityLog is the Azure Monitor activity log collection.
-const TypeActivityLog = "Microsoft.Insights/eventtypes/values"
+const TypeActivityLog = resourceid.TypeActivityLog
 
 var activityAPIVersions = []string{"2015-04-01", "2017-03-01-preview"}
 

@@ -13,13 +13,14 @@ import (
 	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/msi"
+	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/storage"
 )
 
 // Managed cluster wire names.
 const (
 	ProviderContainerService = "Microsoft.ContainerService"
-	TypeManagedCluster       = "Microsoft.ContainerService/managedClusters"
+	TypeManagedCluster       = resourceid.TypeManagedCluster
 	typeServiceAccountToken  = "Microsoft.ContainerService/managedClusters/getServiceAccountToken"
 	typeSigningKey           = "Microsoft.ContainerService/managedClusters/getServiceAccountSigningKey"
 	typeRotateSigningKey     = "Microsoft.ContainerService/managedClusters/rotateServiceAccountSigningKey"
@@ -168,7 +169,7 @@ func fillPools(answer map[string]any, def agentPoolProfile) {
 }
 
 func (h *Handler) clusterView(r *http.Request, c clusters.Cluster) clusterJSON {
-	j := clusterJSON{ID: "/subscriptions/" + c.SubscriptionID + "/resourcegroups/" + c.ResourceGroup + "/providers/Microsoft.ContainerService/managedClusters/" + c.Name,
+	j := clusterJSON{ID: resourceid.ReturnedID(c.SubscriptionID, c.ResourceGroup, TypeManagedCluster, c.Name),
 		Name: c.Name, Type: TypeManagedCluster, Location: c.Location, Tags: c.Tags}
 	if j.Tags == nil {
 		j.Tags = map[string]string{}

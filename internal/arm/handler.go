@@ -23,8 +23,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/ward-id/ward/internal/armerr"
+	"github.com/ward-id/ward/internal/audit"
 	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/authz"
 	"github.com/ward-id/ward/internal/blob"
@@ -152,16 +152,9 @@ func (h *Handler) record(q *request, status int) {
 	default:
 		return
 	}
-	result := "Succeeded"
-	if status >= 400 {
-		result = "Failed"
-	}
 	p := q.principal
-	e := storage.ActivityEvent{ID: uuid.NewString(), Time: time.Now().UTC(), SubscriptionID: q.id.Subscription, CallerAppID: p.AppID, CallerObjectID: p.ObjectID,
-		Method: r.Method, Action: q.action, Scope: q.scope, StatusCode: status, Result: result, CorrelationID: r.Header.Get(router.HeaderCorrelationRequestID)}
-	if err := h.activity.RecordActivity(context.WithoutCancel(r.Context()), e); err != nil {
-		h.log.Error("record activity", "err", err, "action", e.Action)
-	}
+	audit.Activity{Store: h.activity, Logger: h.log}.Record(r.Context(), storage.ActivityEvent{SubscriptionID: q.id.Subscription, CallerAppID: p.AppID, CallerObjectID: p.ObjectID,
+		Method: r.Method, Action: q.action, Scope: q.scope, StatusCode: status, CorrelationID: r.Header.Get(router.HeaderCorrelationRequestID)})
 }
 
 // endpoint is the one preamble of every management route: the mux has
@@ -235,9 +228,7 @@ func (h *Handler) authenticator() router.Authenticator {
 
 // forbidden is ARM's 403 for a caller without action at scope.
 func (h *Handler) forbidden(p authn.Principal, action, scope string, why error) error {
-	return newError(http.StatusForbidden, armerr.CodeAuthorizationFailed, fmt.Sprintf(
-		"The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials. (%v)",
-		p.AppID, p.ObjectID, action, scope, why))
+	return armerr.NotAuthorized(p.AppID, p.ObjectID, action, scope, why)
 }
 
 func (h *Handler) unauthorized(w http.ResponseWriter, r *http.Request, err error) {

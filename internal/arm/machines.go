@@ -10,6 +10,7 @@ import (
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/machines"
 	"github.com/ward-id/ward/internal/msi"
+	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/storage"
 )
 
@@ -180,8 +181,8 @@ type agentPoolJSON struct {
 }
 
 func (h *Handler) toAgentPool(ctx context.Context, ref storage.ClusterRef, p clusters.NamedPool) agentPoolJSON {
-	j := agentPoolJSON{ID: "/subscriptions/" + ref.SubscriptionID + "/resourcegroups/" + ref.ResourceGroup + "/providers/Microsoft.ContainerService/managedClusters/" +
-		ref.Name + "/agentPools/" + p.Name, Name: p.Name, Type: TypeAgentPool}
+	j := agentPoolJSON{ID: resourceid.ReturnedID(ref.SubscriptionID, ref.ResourceGroup, TypeManagedCluster, ref.Name) + "/agentPools/" + p.Name,
+		Name: p.Name, Type: TypeAgentPool}
 	j.Properties.ProvisioningState = "Succeeded"
 	j.Properties.WardUserAssignedIdentities = userAssignedView(h.clusters.PoolAttachments(ctx, ref, p.NodePool))
 	sa := "ward-agent"

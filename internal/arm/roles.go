@@ -15,8 +15,8 @@ import (
 
 const (
 	authorizationSegment    = "/providers/microsoft.authorization/"
-	TypeRoleAssignment      = "Microsoft.Authorization/roleAssignments"
-	TypeRoleDefinition      = "Microsoft.Authorization/roleDefinitions"
+	TypeRoleAssignment      = resourceid.TypeRoleAssignment
+	TypeRoleDefinition      = resourceid.TypeRoleDefinition
 	authorizationAPIVersion = "2022-04-01"
 )
 

@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/ward-id/ward/internal/blob"
+	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/storage"
 )
 
 const (
 	ProviderStorage   = "Microsoft.Storage"
-	TypeStorageAcct   = "Microsoft.Storage/storageAccounts"
+	TypeStorageAcct   = resourceid.TypeStorageAccount
 	TypeBlobContainer = "Microsoft.Storage/storageAccounts/blobServices/containers"
 	pStorageAccount   = pGroup + "/providers/Microsoft.Storage/storageAccounts/{accountName}"
 	pBlobContainers   = pStorageAccount + "/blobServices/default/containers"

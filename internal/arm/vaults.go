@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/ward-id/ward/internal/armerr"
+	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/storage"
 	"github.com/ward-id/ward/internal/vault"
@@ -13,7 +14,7 @@ import (
 
 const (
 	ProviderKeyVault = "Microsoft.KeyVault"
-	TypeVault        = "Microsoft.KeyVault/vaults"
+	TypeVault        = resourceid.TypeVault
 )
 
 // vaultAPIVersions: az 2.45 and azure-mgmt-keyvault 10.1 send 2022-07-01

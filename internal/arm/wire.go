@@ -1,14 +1,16 @@
 package arm
 
+import "github.com/ward-id/ward/internal/resourceid"
+
 // Wire names of the Azure Resource Manager protocol as Ward serves it. Tests
 // use these literals too, so a rename breaks a test.
 
 // Resource types.
 const (
-	TypeResourceGroup       = "Microsoft.Resources/resourceGroups"
+	TypeResourceGroup       = resourceid.TypeResourceGroup
 	ProviderMSI             = "Microsoft.ManagedIdentity"
-	TypeIdentity            = "Microsoft.ManagedIdentity/userAssignedIdentities"
-	TypeFederatedCredential = "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials"
+	TypeIdentity            = resourceid.TypeIdentity
+	TypeFederatedCredential = resourceid.TypeFederatedCredential
 )
 
 // The request ID headers are router.HeaderRequestID and its neighbours:

@@ -89,6 +89,14 @@ func AuthorizationFailed(format string, args ...any) *Error {
 	return New(http.StatusForbidden, CodeAuthorizationFailed, format, args...)
 }
 
+// NotAuthorized is ARM's 403 for a caller (client appID, object objectID)
+// that does not hold action at scope, why being the authorizer's reason.
+// Every front that refuses a management action answers with it.
+func NotAuthorized(appID, objectID, action, scope string, why error) *Error {
+	return AuthorizationFailed("The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials. (%v)",
+		appID, objectID, action, scope, why)
+}
+
 // InvalidRequestContent is a 400 for a body that cannot be used.
 func InvalidRequestContent(format string, args ...any) *Error {
 	return BadRequest(CodeInvalidRequestContent, format, args...)

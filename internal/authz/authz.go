@@ -28,9 +28,18 @@ type Service struct {
 	now    func() time.Time
 }
 
+// Config configures a Service.
+type Config struct {
+	Store storage.Storage
+	Now   func() time.Time // default time.Now
+}
+
 // New loads custom roles and every assignment into a fresh index.
-func New(ctx context.Context, store storage.Storage, now func() time.Time) (*Service, error) {
-	s := &Service{store: store, engine: rbac.New(), now: now}
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Service{store: cfg.Store, engine: rbac.New(), now: cfg.Now}
 	custom, err := s.customRoles(ctx)
 	if err != nil {
 		return nil, err

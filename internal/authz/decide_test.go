@@ -16,7 +16,7 @@ import (
 func TestDecide(t *testing.T) {
 	ctx := context.Background()
 	st := wardtest.NewStore(t)
-	access, err := authz.New(ctx, st, time.Now)
+	access, err := authz.New(ctx, authz.Config{Store: st, Now: time.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,9 +82,7 @@ func Prepare(ctx context.Context, t Target, suffix string) (Fixture, error) {
 	if err != nil {
 		return f, err
 	}
-	props, _ := cl["properties"].(map[string]any)
-	oidc, _ := props["oidcIssuerProfile"].(map[string]any)
-	issuer, _ := oidc["issuerURL"].(string)
+	issuer := cl.Properties.OIDCIssuerProfile.IssuerURL
 	sa, err := c.GetServiceAccountToken(ctx, sub, rg, "bench", "bench", "app", audience.TokenExchange, 3600)
 	if err != nil {
 		return f, err

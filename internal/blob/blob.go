@@ -20,6 +20,7 @@ import (
 
 	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/datahost"
+	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -113,7 +114,7 @@ var (
 
 // ResourceID is the ARM ID of an account.
 func ResourceID(a storage.StorageAccount) string {
-	return "/subscriptions/" + a.SubscriptionID + "/resourceGroups/" + a.ResourceGroup + "/providers/Microsoft.Storage/storageAccounts/" + a.Name
+	return resourceid.ResourceID(a.SubscriptionID, a.ResourceGroup, resourceid.TypeStorageAccount, a.Name)
 }
 
 // ContainerID is the ARM ID of a container, the scope of its blobs' roles.

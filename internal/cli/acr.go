@@ -245,11 +245,9 @@ func (v *acrShowConfig) run(ctx context.Context, e env, c *conn) (any, error) {
 // kubelet identity at a registry (its name or resource ID), as az aks
 // update --attach-acr/--detach-acr do: the nodes then pull with their own
 // identity, through `ward acr credential-provider` or the kubelet's ACR plugin.
-func attachACR(ctx context.Context, c *conn, cluster map[string]any, ref string, detach bool) error {
-	props, _ := cluster["properties"].(map[string]any)
-	profile, _ := props["identityProfile"].(map[string]any)
-	kubelet, _ := profile["kubeletidentity"].(map[string]any)
-	oid, _ := kubelet["objectId"].(string)
+func attachACR(ctx context.Context, c *conn, cluster client.Cluster, ref string, detach bool) error {
+	kubelet, _ := cluster.Kubelet()
+	oid := kubelet.ObjectID
 	if oid == "" {
 		return errors.New("the cluster has no kubelet identity to attach the registry to")
 	}

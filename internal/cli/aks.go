@@ -16,6 +16,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/spf13/cobra"
+	"github.com/ward-id/ward/client"
 	"github.com/ward-id/ward/deploy"
 	"github.com/ward-id/ward/internal/shellquote"
 )
@@ -45,6 +46,9 @@ func clusterView(c map[string]any) map[string]any {
 	}
 	return out
 }
+
+// clusterOut is a cluster's az-shaped view.
+func clusterOut(c client.Cluster) map[string]any { return clusterView(c.Raw) }
 
 func aksCmd(g *Globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "aks", Short: "Managed clusters: identities and hosted OIDC issuers"}
@@ -246,7 +250,7 @@ func (v *aksPut) run(ctx context.Context, e env, c *conn) (any, error) {
 			}
 		}
 	}
-	return clusterView(cluster), nil
+	return clusterOut(cluster), nil
 }
 
 // aksGetCredentials is `ward aks get-credentials`: Ward serves a
@@ -288,8 +292,8 @@ func (v *aksShow) run(ctx context.Context, e env, c *conn) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	view := clusterView(out)
-	if iss, _ := view["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string); iss != "" {
+	view := clusterOut(out)
+	if iss := out.Properties.OIDCIssuerProfile.IssuerURL; iss != "" {
 		before, stale, fix := issuerMoves(ctx, c, c.sub, iss)
 		for _, m := range append([]string{before}, stale...) {
 			if m != "" {
@@ -313,7 +317,7 @@ func (v *aksList) flags(cmd *cobra.Command) {
 func (*aksList) inSubscription() {}
 
 func (v *aksList) run(ctx context.Context, _ env, c *conn) (any, error) {
-	return viewsOf(clusterView)(c.client.ListClusters(ctx, c.sub, v.group))
+	return viewsOf(clusterOut)(c.client.ListClusters(ctx, c.sub, v.group))
 }
 
 // aksDelete is `ward aks delete`.
@@ -409,7 +413,7 @@ func (v *aksAPIServerFlags) run(ctx context.Context, e env, c *conn) (any, error
 	if err != nil {
 		return nil, err
 	}
-	iss, _ := clusterView(cl)["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string)
+	iss := cl.Properties.OIDCIssuerProfile.IssuerURL
 	if iss == "" {
 		return nil, fmt.Errorf("cluster %s has no OIDC issuer: %s", v.name, shellquote.Join("ward", "aks", "update", "-n", v.name, "-g", v.group, "--enable-oidc-issuer"))
 	}

@@ -38,7 +38,7 @@ func (v *aksShowInstall) run(ctx context.Context, e env, c *conn) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	view := clusterView(cl)
+	view := clusterOut(cl)
 	if v.credentialProvider {
 		suffix, err := acrSuffix(ctx, c)
 		if err != nil {
@@ -47,7 +47,7 @@ func (v *aksShowInstall) run(ctx context.Context, e env, c *conn) (any, error) {
 		_, err = io.WriteString(e.out, credentialProviderConfig(view, suffix, c.server+"/", c.tenant))
 		return nil, err
 	}
-	image, note, err := v.installImage(ctx, c, cl)
+	image, note, err := v.installImage(ctx, c, cl.Raw)
 	if err != nil {
 		return nil, err
 	}

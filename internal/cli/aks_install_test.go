@@ -43,7 +43,7 @@ func TestShowInstallCredentialProviderConfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			kubeletID, _ := cl["properties"].(map[string]any)["identityProfile"].(map[string]any)["kubeletidentity"].(map[string]any)["clientId"].(string)
+			kubeletID := cl.Properties.IdentityProfile["kubeletidentity"].ClientID
 			if kubeletID == "" {
 				t.Fatalf("cluster has no kubelet identity: %v", cl)
 			}

@@ -91,7 +91,7 @@ func TestServerHintsQuoteValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	iss, _ := clusterView(cl)["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string)
+	iss := cl.Properties.OIDCIssuerProfile.IssuerURL
 	id, _, err := e.srv.Client.CreateOrUpdateIdentity(ctx, sub, group, "app-id", "westeurope", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -468,10 +468,8 @@ func servedIdentities(ctx context.Context, cl *client.Client, sub string, ref po
 		return nil, err
 	}
 	out := []map[string]any{}
-	if props, ok := cluster["properties"].(map[string]any); ok {
-		if k, ok := props["identityProfile"].(map[string]any)["kubeletidentity"].(map[string]any); ok {
-			out = append(out, map[string]any{"kind": "kubelet", "default": true, "resourceId": k["resourceId"], "clientId": k["clientId"], "principalId": k["objectId"]})
-		}
+	if k, ok := cluster.Kubelet(); ok {
+		out = append(out, map[string]any{"kind": "kubelet", "default": true, "resourceId": k.ResourceID, "clientId": k.ClientID, "principalId": k.ObjectID})
 	}
 	ids := make([]string, 0, len(attached))
 	for id := range attached {

@@ -351,8 +351,8 @@ func checkClusterIssuer(ctx context.Context, r *report, c *conn, iss string) {
 		return
 	}
 	for _, cl := range clusters {
-		v := clusterView(cl)
-		if u, _ := v["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string); u == iss {
+		v := clusterOut(cl)
+		if cl.Properties.OIDCIssuerProfile.IssuerURL == iss {
 			r.ok("issuer %s is the hosted issuer of cluster %v (resource group %v)", iss, v["name"], v["resourceGroup"])
 			return
 		}

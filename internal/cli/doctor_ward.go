@@ -64,15 +64,14 @@ func diagnoseWard(ctx context.Context, r *report, c *conn, w wardCheck) error {
 	} else if err != nil {
 		return err
 	}
-	v := clusterView(cl)
-	iss, _ := v["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string)
+	iss := cl.Properties.OIDCIssuerProfile.IssuerURL
 	if iss == "" {
 		r.fail(fmt.Sprintf("cluster %s has no OIDC issuer, so no token of it can be exchanged", w.cluster),
 			shellquote.Join("ward", "aks", "update", "-n", w.cluster, "-g", w.group, "--enable-oidc-issuer", "--enable-workload-identity"))
 		return nil
 	}
 	r.ok("cluster %s has the hosted OIDC issuer %s", w.cluster, iss)
-	if wi, _ := v["securityProfile"].(map[string]any)["workloadIdentity"].(map[string]any)["enabled"].(bool); !wi {
+	if !cl.Properties.SecurityProfile.WorkloadIdentity.Enabled {
 		r.note("workload identity is not enabled on cluster %s (AKS needs it for the webhook; Ward's exchange does not): %s", w.cluster,
 			shellquote.Join("ward", "aks", "update", "-n", w.cluster, "-g", w.group, "--enable-workload-identity"))
 	}
@@ -236,8 +235,8 @@ func checkIssuerMoved(ctx context.Context, r *report, c *conn, iss string) {
 		return
 	}
 	for _, cl := range clusters {
-		v := clusterView(cl)
-		now, _ := v["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string)
+		v := clusterOut(cl)
+		now := cl.Properties.OIDCIssuerProfile.IssuerURL
 		if now != "" && movedHost(iss, now) {
 			u, _ := url.Parse(iss)
 			r.fail(fmt.Sprintf("the token's issuer %s is cluster %v's issuer as it was before Ward's public URL changed; it is now %s", iss, v["name"], now),

@@ -236,7 +236,7 @@ func wardClusterIssuer(ctx context.Context, c *conn, issuer string) bool {
 		return true
 	}
 	for _, cl := range clusters {
-		if u, _ := clusterView(cl)["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string); u == issuer {
+		if cl.Properties.OIDCIssuerProfile.IssuerURL == issuer {
 			return true
 		}
 	}
@@ -272,7 +272,7 @@ func clusterIssuer(ctx context.Context, c *conn, ref string) (string, error) {
 	}
 	var found []map[string]any
 	for _, cl := range clusters {
-		v := clusterView(cl)
+		v := clusterOut(cl)
 		id, _ := v["id"].(string)
 		name, _ := v["name"].(string)
 		if strings.EqualFold(id, ref) || (!strings.HasPrefix(ref, "/") && strings.EqualFold(name, ref)) {

@@ -100,7 +100,7 @@ func TestMigratePodIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	issuer, _ := clusterView(cluster)["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string)
+	issuer := cluster.Properties.OIDCIssuerProfile.IssuerURL
 
 	t.Run("flag errors", func(t *testing.T) {
 		for _, tc := range []struct {

@@ -38,61 +38,11 @@ type roleSpec struct {
 // property names in any case) or the shape 'ward role definition list'
 // prints ({"name": GUID, "roleName", "permissions": [...], ...}).
 func parseRoleDefinition(arg string) (roleSpec, error) {
-	data := []byte(arg)
-	switch {
-	case strings.HasPrefix(arg, "@"):
-		b, err := os.ReadFile(arg[1:])
-		if err != nil {
-			return roleSpec{}, fmt.Errorf("--role-definition: %w", err)
-		}
-		data = b
-	case !strings.HasPrefix(strings.TrimSpace(arg), "{"):
-		if b, err := os.ReadFile(arg); err == nil {
-			data = b
-		}
+	fields, err := readRoleFields(arg)
+	if err != nil {
+		return roleSpec{}, err
 	}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return roleSpec{}, fmt.Errorf("--role-definition is not a JSON object (inline, or @file.json): %w", err)
-	}
-	// Property names are matched without regard to case, as az does; the
-	// ARM shape's "properties" object is merged into the top level.
-	fields := map[string]json.RawMessage{}
-	for k, v := range raw {
-		fields[strings.ToLower(k)] = v
-	}
-	if p, ok := fields["properties"]; ok {
-		var inner map[string]json.RawMessage
-		if err := json.Unmarshal(p, &inner); err != nil {
-			return roleSpec{}, fmt.Errorf("--role-definition: properties: %w", err)
-		}
-		for k, v := range inner {
-			fields[strings.ToLower(k)] = v
-		}
-	}
-	str := func(key string) (string, error) {
-		v, ok := fields[key]
-		if !ok || string(v) == "null" {
-			return "", nil
-		}
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			return "", fmt.Errorf("--role-definition: %q must be a string", key)
-		}
-		return s, nil
-	}
-	list := func(key string) ([]string, error) {
-		v, ok := fields[key]
-		if !ok || string(v) == "null" {
-			return nil, nil
-		}
-		var l []string
-		if err := json.Unmarshal(v, &l); err != nil {
-			return nil, fmt.Errorf("--role-definition: %q must be a list of strings", key)
-		}
-		return l, nil
-	}
+	str, list := fields.str, fields.list
 	var spec roleSpec
 	var errs []error
 	name, err := str("name")
@@ -152,6 +102,75 @@ func parseRoleDefinition(arg string) (roleSpec, error) {
 		}
 	}
 	return spec, nil
+}
+
+// roleFields are a role definition's JSON properties by lower-case name,
+// the ARM shape's "properties" merged into the top level.
+type roleFields map[string]json.RawMessage
+
+// readRoleFields reads the JSON object --role-definition names (@file, a
+// file path, or inline JSON; a UTF-8 byte order mark is dropped).
+func readRoleFields(arg string) (roleFields, error) {
+	data := []byte(arg)
+	switch {
+	case strings.HasPrefix(arg, "@"):
+		b, err := os.ReadFile(arg[1:])
+		if err != nil {
+			return nil, fmt.Errorf("--role-definition: %w", err)
+		}
+		data = b
+	case !strings.HasPrefix(strings.TrimSpace(arg), "{"):
+		if b, err := os.ReadFile(arg); err == nil {
+			data = b
+		}
+	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("--role-definition is not a JSON object (inline, or @file.json): %w", err)
+	}
+	// Property names are matched without regard to case, as az does; the
+	// ARM shape's "properties" object is merged into the top level.
+	fields := roleFields{}
+	for k, v := range raw {
+		fields[strings.ToLower(k)] = v
+	}
+	if p, ok := fields["properties"]; ok {
+		var inner map[string]json.RawMessage
+		if err := json.Unmarshal(p, &inner); err != nil {
+			return nil, fmt.Errorf("--role-definition: properties: %w", err)
+		}
+		for k, v := range inner {
+			fields[strings.ToLower(k)] = v
+		}
+	}
+	return fields, nil
+}
+
+// str is the string property key ("" when absent or null).
+func (fields roleFields) str(key string) (string, error) {
+	v, ok := fields[key]
+	if !ok || string(v) == "null" {
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		return "", fmt.Errorf("--role-definition: %q must be a string", key)
+	}
+	return s, nil
+}
+
+// list is the list-of-strings property key (nil when absent or null).
+func (fields roleFields) list(key string) ([]string, error) {
+	v, ok := fields[key]
+	if !ok || string(v) == "null" {
+		return nil, nil
+	}
+	var l []string
+	if err := json.Unmarshal(v, &l); err != nil {
+		return nil, fmt.Errorf("--role-definition: %q must be a list of strings", key)
+	}
+	return l, nil
 }
 
 func roleDefinitionCmds(g *Globals) []*cobra.Command {

@@ -53,7 +53,7 @@ func runCmd(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			issuer, _ := clusterView(cl)["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string)
+			issuer := cl.Properties.OIDCIssuerProfile.IssuerURL
 			if issuer == "" {
 				return fmt.Errorf("cluster %s has no OIDC issuer: %s", cluster,
 					shellquote.Join("ward", "aks", "update", "-n", cluster, "-g", group, "--enable-oidc-issuer", "--enable-workload-identity"))
@@ -94,28 +94,11 @@ func runCmd(g *Globals) *cobra.Command {
 			go keepFresh(ctx, exp, fetch, time.Now, time.After, func(err error) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "ward run: refreshing the token failed: %v\n", err)
 			})
-			env := append(os.Environ(), "AZURE_CLIENT_ID="+clientID, "AZURE_TENANT_ID="+c.tenant,
-				"AZURE_FEDERATED_TOKEN_FILE="+tokenFile, "AZURE_AUTHORITY_HOST="+c.server+"/")
-			if p.CAFile != "" {
-				ca, err := filepath.Abs(p.CAFile)
-				if err != nil {
-					return err
-				}
-				bundle, err := trustBundle(dir, ca)
-				if err != nil {
-					return err
-				}
-				env = append(env, caEnv(bundle, ca)...)
+			env, err := runEnv(c, p.CAFile, dir, clientID, tokenFile)
+			if err != nil {
+				return err
 			}
-			child := exec.CommandContext(ctx, args[0], args[1:]...)
-			child.Env, child.Stdin, child.Stdout, child.Stderr = env, os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
-			child.Cancel = func() error { return child.Process.Signal(syscall.SIGTERM) }
-			err = child.Run()
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				os.Exit(ee.ExitCode())
-			}
-			return err
+			return runChild(ctx, cmd, args, env)
 		},
 	}
 	f := cmd.Flags()
@@ -127,6 +110,41 @@ func runCmd(g *Globals) *cobra.Command {
 	f.StringVar(&audience, "audience", DefaultAudience, "token audience")
 	f.DurationVar(&duration, "duration", time.Hour, "token lifetime (10m to 48h); refreshed at 80%")
 	return cmd
+}
+
+// runEnv is the child's environment: this process's, and the AZURE_*
+// variables the webhook injects into a pod; with a CA file (absolute, as
+// the child may change directory), a trust bundle in dir that holds the
+// system roots and Ward's CA.
+func runEnv(c *conn, caFile, dir, clientID, tokenFile string) ([]string, error) {
+	env := append(os.Environ(), "AZURE_CLIENT_ID="+clientID, "AZURE_TENANT_ID="+c.tenant,
+		"AZURE_FEDERATED_TOKEN_FILE="+tokenFile, "AZURE_AUTHORITY_HOST="+c.server+"/")
+	if caFile == "" {
+		return env, nil
+	}
+	ca, err := filepath.Abs(caFile)
+	if err != nil {
+		return nil, err
+	}
+	bundle, err := trustBundle(dir, ca)
+	if err != nil {
+		return nil, err
+	}
+	return append(env, caEnv(bundle, ca)...), nil
+}
+
+// runChild runs args with env and this command's standard streams,
+// sending it SIGTERM when ctx ends; its exit code becomes this process's.
+func runChild(ctx context.Context, cmd *cobra.Command, args, env []string) error {
+	child := exec.CommandContext(ctx, args[0], args[1:]...)
+	child.Env, child.Stdin, child.Stdout, child.Stderr = env, os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
+	child.Cancel = func() error { return child.Process.Signal(syscall.SIGTERM) }
+	err := child.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		os.Exit(ee.ExitCode())
+	}
+	return err
 }
 
 // identityFor finds the one identity with a federated credential for the

@@ -69,23 +69,39 @@ func (req Request) canUse(ctx context.Context, identityID string) error {
 
 // Service manages clusters.
 type Service struct {
-	store    storage.Storage
-	groups   *resources.Service
-	msi      *msi.Service
-	dir      *directory.Service
-	issuers  *issuer.Service
-	tenantID string
-	now      func() time.Time
+	store            storage.Storage
+	groups           *resources.Service
+	msi              *msi.Service
+	dir              *directory.Service
+	issuers          *issuer.Service
+	tenantID         string
+	now              func() time.Time
+	principalDeleted func(ctx context.Context, principalID string) error
+}
+
+// Config configures a Service.
+type Config struct {
+	Store storage.Storage
+	// Groups holds the clusters' and node resource groups, Identities the
+	// kubelet identities, Issuers the clusters' OIDC issuers.
+	Groups     *resources.Service
+	Identities *msi.Service
+	Directory  *directory.Service
+	Issuers    *issuer.Service
+	TenantID   string
+	Now        func() time.Time // default time.Now
 	// PrincipalDeleted is called when a system-assigned identity goes, so
 	// its role assignments go too.
 	PrincipalDeleted func(ctx context.Context, principalID string) error
 }
 
-// New returns a Service; groups holds the clusters' and node resource
-// groups, identities the kubelet identities, issuers the clusters' OIDC
-// issuers.
-func New(store storage.Storage, groups *resources.Service, identities *msi.Service, dir *directory.Service, issuers *issuer.Service, tenantID string, now func() time.Time) *Service {
-	return &Service{store: store, groups: groups, msi: identities, dir: dir, issuers: issuers, tenantID: strings.ToLower(tenantID), now: now}
+// New returns a Service.
+func New(cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{store: cfg.Store, groups: cfg.Groups, msi: cfg.Identities, dir: cfg.Directory, issuers: cfg.Issuers,
+		tenantID: strings.ToLower(cfg.TenantID), now: cfg.Now, principalDeleted: cfg.PrincipalDeleted}
 }
 
 var clusterNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,61}[a-zA-Z0-9]$`)
@@ -275,7 +291,7 @@ func (s *Service) ensure(ctx context.Context, pre *Cluster, c Cluster) (ensured,
 		}
 	}
 	if c.Spec.IdentityType == "SystemAssigned" && c.Spec.SystemPrincipalID == "" {
-		id := "/subscriptions/" + c.SubscriptionID + "/resourceGroups/" + c.ResourceGroup + "/providers/Microsoft.ContainerService/managedClusters/" + c.Name
+		id := resourceid.ClusterID(c.SubscriptionID, c.ResourceGroup, c.Name)
 		sp, err := s.dir.CreateManaged(ctx, c.Name, id)
 		if err != nil {
 			return e, err
@@ -307,7 +323,7 @@ func (s *Service) ensure(ctx context.Context, pre *Cluster, c Cluster) (ensured,
 }
 
 func (s *Service) dropSystemIdentity(ctx context.Context, sp Spec) error {
-	return s.dir.DeleteSystemPrincipal(ctx, sp.SystemPrincipalID, s.PrincipalDeleted)
+	return s.dir.DeleteSystemPrincipal(ctx, sp.SystemPrincipalID, s.principalDeleted)
 }
 
 // Delete deletes a cluster with what AKS deletes with it: the system-assigned

@@ -19,8 +19,10 @@ import (
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/directory"
 	"github.com/ward-id/ward/internal/msi"
+	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/storage"
+	"github.com/ward-id/ward/internal/vault"
 )
 
 // Wire names of the console.
@@ -44,13 +46,38 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, r *http.Request) (authn.Principal, error)
 }
 
+// Store is what the console reads that no service serves: the sign-in and
+// activity logs, and the point reads that resolve a principal (who a
+// session is, whose access "can X do Y?" asks about, whether a session's
+// credential still exists). Every object the views list is read through
+// the services instead, as the API reads it.
+type Store interface {
+	GetServicePrincipal(ctx context.Context, objectID string) (storage.ServicePrincipal, error)
+	GetServicePrincipalByAppID(ctx context.Context, appID string) (storage.ServicePrincipal, error)
+	ListClientSecrets(ctx context.Context, appID string, p storage.Page) ([]storage.ClientSecret, string, error)
+	ListCertificates(ctx context.Context, appID string, p storage.Page) ([]storage.Certificate, string, error)
+	GetIdentity(ctx context.Context, ref storage.IdentityRef) (storage.Identity, error)
+	GetIdentityByClientID(ctx context.Context, clientID string) (storage.Identity, error)
+	GetIdentityByPrincipalID(ctx context.Context, principalID string) (storage.Identity, error)
+	GetFederatedCredential(ctx context.Context, ref storage.IdentityRef, name string) (storage.FederatedCredential, error)
+	ListSignIns(ctx context.Context, since time.Time, limit int) ([]storage.SignIn, error)
+	ListActivity(ctx context.Context, sub string, since time.Time, limit int) ([]storage.ActivityEvent, error)
+	RecordActivity(ctx context.Context, e storage.ActivityEvent) error
+}
+
 // Config is what the console is built from: the services the server has
-// already constructed.
+// already constructed for the management and directory APIs. The console
+// reads and writes through them, with each object's read action checked
+// by Access at the object's own scope, so it shows no more than the caller
+// could read through the API.
 type Config struct {
-	Store      storage.Storage
-	Access     *authz.Service
+	Groups     *resources.Service
 	Identities *msi.Service
-	Clusters   *clusters.Service
+	Clusters   *clusters.Service // nil: no clusters
+	Vaults     *vault.Service    // nil: no vaults
+	Directory  *directory.Service
+	Access     *authz.Service
+	Store      Store
 	// Auth verifies management tokens (the link endpoint, and scripts).
 	Auth      Authenticator
 	PublicURL string

@@ -13,11 +13,15 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/authz"
+	"github.com/ward-id/ward/internal/directory"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/rbac"
+	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/storage"
+	"github.com/ward-id/ward/internal/vault"
 	"github.com/ward-id/ward/internal/wardtest"
 )
 
@@ -129,9 +133,13 @@ func newFixture(t testing.TB, identities, fics, assignments int) *fixture {
 				RoleDefinitionID: roles[a%len(roles)], CreatedAt: now, UpdatedAt: now}))
 		}
 	}
-	access, err := authz.New(ctx, store, time.Now)
+	access, err := authz.New(ctx, authz.Config{Store: store, Now: time.Now})
 	must(err)
-	h := New(Config{Store: store, Access: access, Identities: msi.New(store, msi.Config{}), PublicURL: "https://ward.test",
+	groups := resources.New(resources.Config{Store: store})
+	vaults, err := vault.New(vault.Config{Store: store, KEK: make([]byte, 32), Hosts: vault.NewHosts("https://ward.test")})
+	must(err)
+	h := New(Config{Groups: groups, Identities: msi.New(msi.Config{Store: store, Resources: groups}), Vaults: vaults,
+		Directory: &directory.Service{Store: store, TenantID: tenant}, Access: access, Store: store, PublicURL: "https://ward.test",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	mux := router.New()
 	mux.Authorizer = access
@@ -267,4 +275,34 @@ func BenchmarkGraph(b *testing.B) {
 		size = len(body)
 	}
 	b.ReportMetric(float64(size), "bytes/response")
+}
+
+// TestFixRefusedAsARMRefuses: the console's federated-credential fix is a
+// PUT of the credential through another door, so a caller without the
+// write action gets ARM's 403, word for word, and the activity log records
+// the refusal as ARM records one.
+func TestFixRefusedAsARMRefuses(t *testing.T) {
+	f := newFixture(t, 1, 0, 0)
+	rg := "/subscriptions/" + f.sub + "/resourceGroups/apps"
+	reader := f.grant(t, rbac.ReaderID, rg)
+	c, csrf := f.session(reader)
+	identity := rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-0000"
+	fix := `{"identity":"` + identity + `","name":"console-fix","issuer":"https://issuer.example.com/x","subject":"system:serviceaccount:a:b"}`
+	st, b := f.do(t, c, csrf, "POST", "/console/api/fix/federated-credential", fix)
+	var got struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	_ = json.Unmarshal(b, &got)
+	scope := "/subscriptions/" + f.sub + "/resourcegroups/apps/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-0000/federatedIdentityCredentials/console-fix"
+	want := armerr.NotAuthorized(reader, reader, "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write", scope, router.ErrNotGranted)
+	if st != want.Status || got.Error.Code != want.Code || got.Error.Message != want.Message {
+		t.Fatalf("refused fix: %d %s\nwant %d %s %q", st, b, want.Status, want.Code, want.Message)
+	}
+	evs, err := f.store.ListActivity(context.Background(), f.sub, time.Now().Add(-time.Hour), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].Result != "Failed" || evs[0].StatusCode != 403 || evs[0].Method != "PUT" || evs[0].Scope != scope || evs[0].CallerObjectID != reader {
+		t.Fatalf("activity after a refused fix: %+v", evs)
+	}
 }

@@ -66,6 +66,10 @@ type graphBuilder struct {
 	nodes map[string]int
 	edges map[[2]string]bool
 	g     *Graph
+	// byPrincipal holds the view's assignments by lower principal ID;
+	// clusterByIssuer a cluster's index by its hosted issuer URL.
+	byPrincipal     map[string][]storage.RoleAssignment
+	clusterByIssuer map[string]int
 }
 
 func (b *graphBuilder) node(n GraphNode) string {
@@ -156,66 +160,101 @@ func startKind(start string) string {
 // limit of them, by resource ID).
 func buildGraph(v *view, start, q string, limit int) *Graph {
 	g := &Graph{Start: start, StartKind: startKind(start), Nodes: []GraphNode{}, Edges: []GraphEdge{}}
-	b := &graphBuilder{v: v, nodes: map[string]int{}, edges: map[[2]string]bool{}, g: g}
-	q = strings.ToLower(strings.TrimSpace(q))
-
-	byPrincipal := map[string][]storage.RoleAssignment{}
+	b := &graphBuilder{v: v, nodes: map[string]int{}, edges: map[[2]string]bool{}, g: g,
+		byPrincipal: map[string][]storage.RoleAssignment{}, clusterByIssuer: map[string]int{}}
 	for _, a := range v.assignments {
 		k := strings.ToLower(a.PrincipalID)
-		byPrincipal[k] = append(byPrincipal[k], a)
+		b.byPrincipal[k] = append(b.byPrincipal[k], a)
 	}
-	clusterByIssuer := map[string]int{}
 	for i, c := range v.clusters {
 		if c.Spec.OIDCIssuer {
-			clusterByIssuer[v.issuerURL(c.ID)] = i
+			b.clusterByIssuer[v.issuerURL(c.ID)] = i
 		}
 	}
+	sel, ok := b.selectStart(start, g.StartKind)
+	if !ok {
+		return g
+	}
+	matches := b.matcher(strings.ToLower(strings.TrimSpace(q)))
+	var chosen []storage.Identity
+	for _, id := range v.identities {
+		if sel.selected(id) && matches(id) {
+			g.Identities++
+			if len(chosen) < limit {
+				chosen = append(chosen, id)
+			}
+		}
+	}
+	g.Shown = len(chosen)
 
-	// Which identities the start selects; startScope is the resource or
-	// scope inherited assignments are relative to.
-	startScope := ""
-	kind := g.StartKind
-	var startCluster = -1
-	selected := func(id storage.Identity) bool { return true }
-	switch kind {
-	case "subscription", "resourceGroup":
-		startScope = strings.TrimRight(start, "/")
-		selected = func(id storage.Identity) bool {
-			if rbac.Covers(startScope, identityID(id)) {
+	if sel.scope != "" {
+		if vl, ok := b.vault(sel.scope); ok {
+			b.vaultNode(vl)
+		} else {
+			b.scopeNode(sel.scope)
+		}
+	}
+	if sel.cluster >= 0 {
+		b.clusterNode(sel.cluster)
+	}
+	for _, id := range chosen {
+		b.identityChain(id, sel.scope)
+	}
+	// A resource's other principals (service principals) with access to it.
+	if g.StartKind == KindVault || g.StartKind == "resource" {
+		b.otherPrincipals(sel.scope)
+	}
+	return g
+}
+
+// selection is which identities a starting point selects: scope is the
+// resource or scope inherited assignments are relative to, cluster the
+// index of the starting cluster (-1: none).
+type selection struct {
+	selected func(storage.Identity) bool
+	scope    string
+	cluster  int
+}
+
+// selectStart classifies the identities start (of kind) selects; false for
+// a start that is not one.
+func (b *graphBuilder) selectStart(start, kind string) (selection, bool) {
+	v := b.v
+	sel := selection{selected: func(storage.Identity) bool { return true }, cluster: -1}
+	assignedCovering := func(id storage.Identity, covers func(scope string) bool) bool {
+		for _, a := range b.byPrincipal[strings.ToLower(id.PrincipalID)] {
+			if covers(a.Scope) {
 				return true
 			}
-			for _, a := range byPrincipal[strings.ToLower(id.PrincipalID)] {
-				if rbac.Covers(startScope, a.Scope) {
-					return true
-				}
-			}
-			return false
+		}
+		return false
+	}
+	switch kind {
+	case "subscription", "resourceGroup":
+		sel.scope = strings.TrimRight(start, "/")
+		sel.selected = func(id storage.Identity) bool {
+			return rbac.Covers(sel.scope, identityID(id)) || assignedCovering(id, func(scope string) bool { return rbac.Covers(sel.scope, scope) })
 		}
 	case KindIdentity:
-		selected = func(id storage.Identity) bool {
+		sel.selected = func(id storage.Identity) bool {
 			return strings.EqualFold(identityID(id), strings.TrimRight(start, "/"))
 		}
 	case KindVault, "resource":
-		startScope = strings.TrimRight(start, "/")
-		selected = func(id storage.Identity) bool {
-			for _, a := range byPrincipal[strings.ToLower(id.PrincipalID)] {
-				if rbac.Covers(a.Scope, startScope) {
-					return true
-				}
-			}
-			return false
+		sel.scope = strings.TrimRight(start, "/")
+		sel.selected = func(id storage.Identity) bool {
+			return assignedCovering(id, func(scope string) bool { return rbac.Covers(scope, sel.scope) })
 		}
 	case KindCluster:
 		for i, c := range v.clusters {
 			if strings.EqualFold(clusterID(c), strings.TrimRight(start, "/")) {
-				startCluster = i
+				sel.cluster = i
 			}
 		}
-		selected = func(id storage.Identity) bool {
-			if startCluster < 0 {
+		sel.selected = func(id storage.Identity) bool {
+			if sel.cluster < 0 {
 				return false
 			}
-			c := v.clusters[startCluster]
+			c := v.clusters[sel.cluster]
 			iid := identityID(id)
 			if c.Spec.KubeletBinding.Is(c.Spec.KubeletIdentity, iid, id.PrincipalID) || c.Spec.ControlPlaneBinding.Is(c.Spec.ControlPlaneIdentity, iid, id.PrincipalID) {
 				return true
@@ -230,7 +269,7 @@ func buildGraph(v *view, start, q string, limit int) *Graph {
 		}
 	case KindSubject:
 		want := strings.TrimPrefix(start, "subject:")
-		selected = func(id storage.Identity) bool {
+		sel.selected = func(id storage.Identity) bool {
 			for _, f := range v.fics[strings.ToLower(identityID(id))] {
 				if f.Subject == want {
 					return true
@@ -239,9 +278,17 @@ func buildGraph(v *view, start, q string, limit int) *Graph {
 			return false
 		}
 	case "":
-		return g
+		return sel, false
 	}
-	matches := func(id storage.Identity) bool {
+	return sel, true
+}
+
+// matcher is the query filter: an identity matches q (lower case) when its
+// ID, one of its federated credentials or one of its role assignments
+// contains it.
+func (b *graphBuilder) matcher(q string) func(storage.Identity) bool {
+	v := b.v
+	return func(id storage.Identity) bool {
 		if q == "" {
 			return true
 		}
@@ -253,81 +300,65 @@ func buildGraph(v *view, start, q string, limit int) *Graph {
 				return true
 			}
 		}
-		for _, a := range byPrincipal[strings.ToLower(id.PrincipalID)] {
+		for _, a := range b.byPrincipal[strings.ToLower(id.PrincipalID)] {
 			if strings.Contains(strings.ToLower(v.roleName(a.RoleDefinitionID)+" "+a.Scope), q) {
 				return true
 			}
 		}
 		return false
 	}
-	var chosen []storage.Identity
-	for _, id := range v.identities {
-		if selected(id) && matches(id) {
-			g.Identities++
-			if len(chosen) < limit {
-				chosen = append(chosen, id)
-			}
-		}
-	}
-	g.Shown = len(chosen)
+}
 
-	if startScope != "" {
-		if vl, ok := b.vault(startScope); ok {
-			b.vaultNode(vl)
-		} else {
-			b.scopeNode(startScope)
+// identityChain draws one identity with the clusters that use it, its
+// federated credentials (issuer → subject → credential) and its role
+// assignments.
+func (b *graphBuilder) identityChain(id storage.Identity, startScope string) {
+	iid := identityID(id)
+	in := b.node(GraphNode{ID: iid, Kind: KindIdentity, Label: id.Name, Sub: "identity · " + id.ResourceGroup,
+		Props: map[string]string{"id": iid, "clientId": id.ClientID, "principalId": id.PrincipalID, "location": id.Location},
+		CLI:   shellquote.Join("ward", "identity", "show", "-g", id.ResourceGroup, "-n", id.Name)})
+	for i, c := range b.v.clusters {
+		if c.Spec.KubeletBinding.Is(c.Spec.KubeletIdentity, iid, id.PrincipalID) {
+			b.edge(GraphEdge{From: b.clusterNode(i), To: in, Label: "kubelet identity"})
+		} else if c.Spec.ControlPlaneBinding.Is(c.Spec.ControlPlaneIdentity, iid, id.PrincipalID) {
+			b.edge(GraphEdge{From: b.clusterNode(i), To: in, Label: "control-plane identity"})
 		}
 	}
-	if startCluster >= 0 {
-		b.clusterNode(startCluster)
+	for _, f := range b.v.fics[strings.ToLower(iid)] {
+		fid := iid + "/federatedIdentityCredentials/" + f.Name
+		fn := b.node(GraphNode{ID: fid, Kind: KindFIC, Label: f.Name, Sub: "federated credential",
+			Props: map[string]string{"id": fid, "issuer": f.Issuer, "subject": f.Subject, "audiences": strings.Join(f.Audiences, ", ")},
+			CLI:   shellquote.Join("ward", "identity", "federated-credential", "show", "-g", id.ResourceGroup, "--identity-name", id.Name, "-n", f.Name)})
+		isn := b.node(GraphNode{ID: "issuer:" + f.Issuer, Kind: KindIssuer, Label: shortIssuer(f.Issuer), Sub: "OIDC issuer", Props: map[string]string{"issuer": f.Issuer}})
+		sn := b.node(GraphNode{ID: "subject:" + f.Issuer + "|" + f.Subject, Kind: KindSubject, Label: shortSubject(f.Subject), Sub: subjectKind(f.Subject),
+			Props: map[string]string{"subject": f.Subject, "issuer": f.Issuer}})
+		if ci, ok := b.clusterByIssuer[f.Issuer]; ok {
+			b.edge(GraphEdge{From: b.clusterNode(ci), To: isn, Label: "issuer"})
+		}
+		b.edge(GraphEdge{From: isn, To: sn, Label: "subject"})
+		b.edge(GraphEdge{From: sn, To: fn, Label: "aud " + strings.Join(f.Audiences, ", ")})
+		b.edge(GraphEdge{From: fn, To: in, Label: "trusted by"})
 	}
-	for _, id := range chosen {
-		iid := identityID(id)
-		in := b.node(GraphNode{ID: iid, Kind: KindIdentity, Label: id.Name, Sub: "identity · " + id.ResourceGroup,
-			Props: map[string]string{"id": iid, "clientId": id.ClientID, "principalId": id.PrincipalID, "location": id.Location},
-			CLI:   shellquote.Join("ward", "identity", "show", "-g", id.ResourceGroup, "-n", id.Name)})
-		for i, c := range v.clusters {
-			if c.Spec.KubeletBinding.Is(c.Spec.KubeletIdentity, iid, id.PrincipalID) {
-				b.edge(GraphEdge{From: b.clusterNode(i), To: in, Label: "kubelet identity"})
-			} else if c.Spec.ControlPlaneBinding.Is(c.Spec.ControlPlaneIdentity, iid, id.PrincipalID) {
-				b.edge(GraphEdge{From: b.clusterNode(i), To: in, Label: "control-plane identity"})
+	b.assignments(in, b.byPrincipal[strings.ToLower(id.PrincipalID)], startScope)
+}
+
+// otherPrincipals draws the service principals with an assignment that
+// applies at scope, and those assignments.
+func (b *graphBuilder) otherPrincipals(scope string) {
+	for _, sp := range b.v.sps {
+		var as []storage.RoleAssignment
+		for _, a := range b.byPrincipal[strings.ToLower(sp.ObjectID)] {
+			if rbac.Covers(a.Scope, scope) {
+				as = append(as, a)
 			}
 		}
-		for _, f := range v.fics[strings.ToLower(iid)] {
-			fid := iid + "/federatedIdentityCredentials/" + f.Name
-			fn := b.node(GraphNode{ID: fid, Kind: KindFIC, Label: f.Name, Sub: "federated credential",
-				Props: map[string]string{"id": fid, "issuer": f.Issuer, "subject": f.Subject, "audiences": strings.Join(f.Audiences, ", ")},
-				CLI:   shellquote.Join("ward", "identity", "federated-credential", "show", "-g", id.ResourceGroup, "--identity-name", id.Name, "-n", f.Name)})
-			isn := b.node(GraphNode{ID: "issuer:" + f.Issuer, Kind: KindIssuer, Label: shortIssuer(f.Issuer), Sub: "OIDC issuer", Props: map[string]string{"issuer": f.Issuer}})
-			sn := b.node(GraphNode{ID: "subject:" + f.Issuer + "|" + f.Subject, Kind: KindSubject, Label: shortSubject(f.Subject), Sub: subjectKind(f.Subject),
-				Props: map[string]string{"subject": f.Subject, "issuer": f.Issuer}})
-			if ci, ok := clusterByIssuer[f.Issuer]; ok {
-				b.edge(GraphEdge{From: b.clusterNode(ci), To: isn, Label: "issuer"})
-			}
-			b.edge(GraphEdge{From: isn, To: sn, Label: "subject"})
-			b.edge(GraphEdge{From: sn, To: fn, Label: "aud " + strings.Join(f.Audiences, ", ")})
-			b.edge(GraphEdge{From: fn, To: in, Label: "trusted by"})
+		if len(as) == 0 {
+			continue
 		}
-		b.assignments(in, byPrincipal[strings.ToLower(id.PrincipalID)], startScope)
+		pn := b.node(GraphNode{ID: "sp:" + sp.ObjectID, Kind: KindPrincipal, Label: sp.DisplayName, Sub: "service principal",
+			Props: map[string]string{"objectId": sp.ObjectID, "appId": sp.AppID}, CLI: shellquote.Join("ward", "ad", "sp", "show", "--id", sp.AppID)})
+		b.assignments(pn, as, scope)
 	}
-	// A resource's other principals (service principals) with access to it.
-	if kind == KindVault || kind == "resource" {
-		for _, sp := range v.sps {
-			var as []storage.RoleAssignment
-			for _, a := range byPrincipal[strings.ToLower(sp.ObjectID)] {
-				if rbac.Covers(a.Scope, startScope) {
-					as = append(as, a)
-				}
-			}
-			if len(as) == 0 {
-				continue
-			}
-			pn := b.node(GraphNode{ID: "sp:" + sp.ObjectID, Kind: KindPrincipal, Label: sp.DisplayName, Sub: "service principal",
-				Props: map[string]string{"objectId": sp.ObjectID, "appId": sp.AppID}, CLI: shellquote.Join("ward", "ad", "sp", "show", "--id", sp.AppID)})
-			b.assignments(pn, as, startScope)
-		}
-	}
-	return g
 }
 
 // assignments draws a principal's role assignments and their scopes; an

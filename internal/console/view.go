@@ -3,10 +3,12 @@ package console
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sort"
 	"strings"
 
-	"github.com/ward-id/ward/internal/arm"
+	"github.com/ward-id/ward/internal/armerr"
+	"github.com/ward-id/ward/internal/authz"
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/directory"
 	"github.com/ward-id/ward/internal/rbac"
@@ -19,14 +21,14 @@ import (
 const (
 	actionSubRead        = "Microsoft.Resources/subscriptions/read"
 	actionGroupRead      = "Microsoft.Resources/subscriptions/resourceGroups/read"
-	actionIdentityRead   = arm.TypeIdentity + "/read"
-	actionFICRead        = arm.TypeFederatedCredential + "/read"
-	actionFICWrite       = arm.TypeFederatedCredential + "/write"
-	actionClusterRead    = arm.TypeManagedCluster + "/read"
-	actionVaultRead      = arm.TypeVault + "/read"
-	actionAssignmentRead = arm.TypeRoleAssignment + "/read"
-	actionRoleRead       = arm.TypeRoleDefinition + "/read"
-	actionActivityRead   = arm.TypeActivityLog + "/read"
+	actionIdentityRead   = resourceid.TypeIdentity + "/read"
+	actionFICRead        = resourceid.TypeFederatedCredential + "/read"
+	actionFICWrite       = resourceid.TypeFederatedCredential + "/write"
+	actionClusterRead    = resourceid.TypeManagedCluster + "/read"
+	actionVaultRead      = resourceid.TypeVault + "/read"
+	actionAssignmentRead = resourceid.TypeRoleAssignment + "/read"
+	actionRoleRead       = resourceid.TypeRoleDefinition + "/read"
+	actionActivityRead   = resourceid.TypeActivityLog + "/read"
 )
 
 // view is everything one principal may read, loaded once per request.
@@ -52,19 +54,50 @@ type view struct {
 }
 
 func vaultID(v storage.Vault) string {
-	return resourceid.ResourceGroupID(v.SubscriptionID, v.ResourceGroup) + "/providers/Microsoft.KeyVault/vaults/" + v.Name
+	return resourceid.VaultID(v.SubscriptionID, v.ResourceGroup, v.Name)
 }
 
 func clusterID(c storage.Cluster) string {
-	return resourceid.ResourceGroupID(c.SubscriptionID, c.ResourceGroup) + "/providers/Microsoft.ContainerService/managedClusters/" + c.Name
+	return resourceid.ClusterID(c.SubscriptionID, c.ResourceGroup, c.Name)
 }
 
 func identityID(i storage.Identity) string {
 	return resourceid.IdentityID(i.SubscriptionID, i.ResourceGroup, i.Name)
 }
 
-// load reads what who may read. Each object is kept only when who holds
-// its read action at its own scope, as a GET of it through ARM requires.
+// gone reports an object deleted while the view was read (its parent
+// went, or it did): it is left out, as a list read a moment later would.
+func gone(err error) bool {
+	if e, ok := armerr.As(err); ok {
+		return e.Status == http.StatusNotFound
+	}
+	return errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrParentNotFound)
+}
+
+// pages calls list for every page until the last, stopping at the first
+// error.
+func pages[T any](limit int, list func(p storage.Page) ([]T, string, error), each func(T) error) error {
+	for after := ""; ; {
+		items, next, err := list(storage.Page{Limit: limit, After: after})
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if err := each(it); err != nil {
+				return err
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		after = next
+	}
+}
+
+// load reads what who may read through the services the management and
+// directory APIs read through. Each object is kept only when who holds its
+// read action at its own scope, as a GET of it through ARM requires (a
+// service principal: as the directory API's policy decides).
 func (h *Handler) load(ctx context.Context, who Who) (*view, error) {
 	allowed := func(action, scope string) bool { return h.cfg.Access.Allowed(who.ObjectID, action, scope) }
 	v := &view{fics: map[string][]storage.FederatedCredential{}, roles: map[string]rbac.RoleDefinition{},
@@ -72,116 +105,33 @@ func (h *Handler) load(ctx context.Context, who Who) (*view, error) {
 	if h.cfg.Clusters != nil {
 		v.issuerURL = h.cfg.Clusters.IssuerURL
 	}
-	subs, err := storage.All(func(p storage.Page) ([]storage.Subscription, string, error) {
-		return h.cfg.Store.ListSubscriptions(ctx, p)
-	})
+	subs, err := h.cfg.Groups.Subscriptions(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for _, s := range subs {
-		subScope := resourceid.SubscriptionID(s.ID)
-		if allowed(actionSubRead, subScope) {
-			v.subs = append(v.subs, s)
-		}
-		if allowed(actionRoleRead, subScope) {
-			v.canRoles = true
-		}
-		for after := ""; ; {
-			groups, next, err := h.cfg.Store.ListResourceGroups(ctx, s.ID, storage.Page{Limit: 1000, After: after})
-			if err != nil {
-				return nil, err
-			}
-			for _, g := range groups {
-				if allowed(actionGroupRead, resourceid.ResourceGroupID(s.ID, g.Name)) {
-					v.groups = append(v.groups, g)
-				}
-			}
-			if next == "" {
-				break
-			}
-			after = next
-		}
-		for after := ""; ; {
-			ids, next, err := h.cfg.Store.ListIdentities(ctx, storage.IdentityFilter{SubscriptionID: s.ID}, storage.Page{Limit: 1000, After: after})
-			if err != nil {
-				return nil, err
-			}
-			for _, id := range ids {
-				iid := identityID(id)
-				if !allowed(actionIdentityRead, iid) {
-					continue
-				}
-				// Names and links only for identities the caller may read:
-				// an assignment it may read does not tell it whose it is.
-				v.principals[strings.ToLower(id.PrincipalID)] = id.Name
-				v.identityByPrincipal[strings.ToLower(id.PrincipalID)] = iid
-				v.identities = append(v.identities, id)
-				if !allowed(actionFICRead, iid+"/federatedIdentityCredentials") {
-					continue
-				}
-				for fafter := ""; ; {
-					fics, fnext, err := h.cfg.Store.ListFederatedCredentials(ctx, id.Ref(), storage.Page{Limit: 100, After: fafter})
-					if err != nil && !errors.Is(err, storage.ErrNotFound) {
-						return nil, err
-					}
-					for _, f := range fics {
-						if allowed(actionFICRead, iid+"/federatedIdentityCredentials/"+f.Name) {
-							v.fics[strings.ToLower(iid)] = append(v.fics[strings.ToLower(iid)], f)
-						}
-					}
-					if fnext == "" {
-						break
-					}
-					fafter = fnext
-				}
-			}
-			if next == "" {
-				break
-			}
-			after = next
-		}
-		if h.cfg.Clusters != nil {
-			cs, err := h.cfg.Clusters.List(ctx, s.ID, "")
-			if err != nil {
-				return nil, err
-			}
-			for _, c := range cs {
-				if allowed(actionClusterRead, clusterID(c)) {
-					v.clusters = append(v.clusters, c)
-				}
-			}
-		}
-		vs, err := storage.All(func(p storage.Page) ([]storage.Vault, string, error) {
-			return h.cfg.Store.ListVaults(ctx, s.ID, "", p)
-		})
-		if err != nil {
+		if err := h.loadSubscription(ctx, v, s, allowed); err != nil {
 			return nil, err
-		}
-		for _, vl := range vs {
-			if allowed(actionVaultRead, vaultID(vl)) {
-				v.vaults = append(v.vaults, vl)
-			}
 		}
 	}
 	if allowed(actionRoleRead, "/") {
 		v.canRoles = true
 	}
-	sps, err := storage.All(func(p storage.Page) ([]storage.ServicePrincipal, string, error) {
-		return h.cfg.Store.ListServicePrincipals(ctx, p)
-	})
-	if err != nil {
+	caller := directory.Caller{ObjectID: who.ObjectID, AppID: who.AppID}
+	if err := pages(1000, func(p storage.Page) ([]storage.ServicePrincipal, string, error) {
+		return h.cfg.Directory.Principals(ctx, p)
+	},
+		func(sp storage.ServicePrincipal) error {
+			if h.policy.Read(caller, directory.ServicePrincipal{ServicePrincipal: sp}) == nil {
+				v.principals[strings.ToLower(sp.ObjectID)] = sp.DisplayName
+				v.sps = append(v.sps, sp)
+			}
+			return nil
+		}); err != nil {
 		return nil, err
 	}
-	caller := directory.Caller{ObjectID: who.ObjectID, AppID: who.AppID}
-	for _, sp := range sps {
-		if h.policy.Read(caller, directory.ServicePrincipal{ServicePrincipal: sp}) == nil {
-			v.principals[strings.ToLower(sp.ObjectID)] = sp.DisplayName
-			v.sps = append(v.sps, sp)
-		}
-	}
-	all, err := storage.All(func(p storage.Page) ([]storage.RoleAssignment, string, error) {
-		return h.cfg.Store.ListRoleAssignments(ctx, p)
-	})
+	// Every assignment (those at "/" and below it), as the API lists them.
+	all, err := h.cfg.Access.ListAssignments(ctx, "/", authz.Filter{})
 	if err != nil {
 		return nil, err
 	}
@@ -201,6 +151,87 @@ func (h *Handler) load(ctx context.Context, who Who) (*view, error) {
 		return strings.ToLower(identityID(v.identities[i])) < strings.ToLower(identityID(v.identities[j]))
 	})
 	return v, nil
+}
+
+// loadSubscription adds what who may read in one subscription to v.
+func (h *Handler) loadSubscription(ctx context.Context, v *view, s storage.Subscription, allowed func(action, scope string) bool) error {
+	subScope := resourceid.SubscriptionID(s.ID)
+	if allowed(actionSubRead, subScope) {
+		v.subs = append(v.subs, s)
+	}
+	if allowed(actionRoleRead, subScope) {
+		v.canRoles = true
+	}
+	err := pages(1000, func(p storage.Page) ([]storage.ResourceGroup, string, error) {
+		return h.cfg.Groups.Groups(ctx, s.ID, p)
+	},
+		func(g storage.ResourceGroup) error {
+			if allowed(actionGroupRead, resourceid.ResourceGroupID(s.ID, g.Name)) {
+				v.groups = append(v.groups, g)
+			}
+			return nil
+		})
+	if err != nil && !gone(err) {
+		return err
+	}
+	err = pages(1000, func(p storage.Page) ([]storage.Identity, string, error) {
+		return h.cfg.Identities.Identities(ctx, storage.IdentityFilter{SubscriptionID: s.ID}, p)
+	}, func(id storage.Identity) error { return h.loadIdentity(ctx, v, id, allowed) })
+	if err != nil && !gone(err) {
+		return err
+	}
+	if h.cfg.Clusters != nil {
+		cs, err := h.cfg.Clusters.List(ctx, s.ID, "")
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			if allowed(actionClusterRead, clusterID(c)) {
+				v.clusters = append(v.clusters, c)
+			}
+		}
+	}
+	if h.cfg.Vaults != nil {
+		vs, err := h.cfg.Vaults.Vaults(ctx, s.ID, "")
+		if err != nil {
+			return err
+		}
+		for _, vl := range vs {
+			if allowed(actionVaultRead, vaultID(vl)) {
+				v.vaults = append(v.vaults, vl)
+			}
+		}
+	}
+	return nil
+}
+
+// loadIdentity adds an identity, and the federated credentials of it who
+// may read, to v when who may read it.
+func (h *Handler) loadIdentity(ctx context.Context, v *view, id storage.Identity, allowed func(action, scope string) bool) error {
+	iid := identityID(id)
+	if !allowed(actionIdentityRead, iid) {
+		return nil
+	}
+	// Names and links only for identities the caller may read: an
+	// assignment it may read does not tell it whose it is.
+	v.principals[strings.ToLower(id.PrincipalID)] = id.Name
+	v.identityByPrincipal[strings.ToLower(id.PrincipalID)] = iid
+	v.identities = append(v.identities, id)
+	if !allowed(actionFICRead, iid+"/federatedIdentityCredentials") {
+		return nil
+	}
+	err := pages(100, func(p storage.Page) ([]storage.FederatedCredential, string, error) {
+		return h.cfg.Identities.CredentialsOf(ctx, id, p)
+	}, func(f storage.FederatedCredential) error {
+		if allowed(actionFICRead, iid+"/federatedIdentityCredentials/"+f.Name) {
+			v.fics[strings.ToLower(iid)] = append(v.fics[strings.ToLower(iid)], f)
+		}
+		return nil
+	})
+	if err != nil && !gone(err) {
+		return err
+	}
+	return nil
 }
 
 func (v *view) roleName(id string) string {

@@ -13,10 +13,12 @@ import (
 	"github.com/google/uuid"
 	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/audience"
+	"github.com/ward-id/ward/internal/audit"
 	"github.com/ward-id/ward/internal/directory"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/rbac"
 	"github.com/ward-id/ward/internal/resourceid"
+	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/shellquote"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -183,9 +185,7 @@ func (h *Handler) activity(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, "InvalidSince", "since is a duration (1h, 30m) or an RFC 3339 time.")
 		return
 	}
-	subs, err := storage.All(func(p storage.Page) ([]storage.Subscription, string, error) {
-		return h.cfg.Store.ListSubscriptions(r.Context(), p)
-	})
+	subs, err := h.cfg.Groups.Subscriptions(r.Context())
 	if err != nil {
 		h.fail(w, err)
 		return
@@ -475,7 +475,7 @@ func (h *Handler) fixFederatedCredential(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	id, err := resourceid.Parse(req.Identity)
-	if err != nil || len(id.Types) != 1 || !id.TypeMatches("Microsoft.ManagedIdentity/userAssignedIdentities") {
+	if err != nil || len(id.Types) != 1 || !id.TypeMatches(resourceid.TypeIdentity) {
 		writeErr(w, http.StatusBadRequest, "InvalidIdentity", "identity must be a user-assigned identity resource ID.")
 		return
 	}
@@ -483,21 +483,18 @@ func (h *Handler) fixFederatedCredential(w http.ResponseWriter, r *http.Request)
 		req.Audiences = []string{defaultAudience}
 	}
 	scope := resourceid.FederatedCredentialID(id.Subscription, id.ResourceGroup, id.Types[0].Name, req.Name)
-	status, result := http.StatusCreated, "Succeeded"
+	status := http.StatusCreated
 	defer func() {
-		if status >= 400 {
-			result = "Failed"
-		}
-		e := storage.ActivityEvent{ID: uuid.NewString(), Time: h.cfg.Now().UTC(), SubscriptionID: id.Subscription, CallerAppID: c.AppID, CallerObjectID: c.ObjectID,
-			Method: http.MethodPut, Action: actionFICWrite, Scope: scope, StatusCode: status, Result: result, CorrelationID: "console-" + uuid.NewString()}
-		if err := h.cfg.Store.RecordActivity(context.WithoutCancel(r.Context()), e); err != nil {
-			h.cfg.Logger.Error("record activity", "err", err)
-		}
+		// The same record a PUT of the credential through ARM leaves.
+		audit.Activity{Store: h.cfg.Store, Logger: h.cfg.Logger, Now: h.cfg.Now}.Record(r.Context(), storage.ActivityEvent{
+			SubscriptionID: id.Subscription, CallerAppID: c.AppID, CallerObjectID: c.ObjectID,
+			Method: http.MethodPut, Action: actionFICWrite, Scope: scope, StatusCode: status, CorrelationID: "console-" + uuid.NewString()})
 	}()
 	if !h.cfg.Access.Allowed(c.ObjectID, actionFICWrite, scope) {
-		status = http.StatusForbidden
-		writeErr(w, status, "AuthorizationFailed", fmt.Sprintf("The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid.",
-			c.AppID, c.ObjectID, actionFICWrite, scope))
+		// ARM's 403, as the same PUT through ARM answers it.
+		e := armerr.NotAuthorized(c.AppID, c.ObjectID, actionFICWrite, scope, router.ErrNotGranted)
+		status = e.Status
+		writeErr(w, status, e.Code, e.Message)
 		return
 	}
 	fic, created, err := h.cfg.Identities.PutFederatedCredential(r.Context(), storage.IdentityRef{SubscriptionID: id.Subscription, ResourceGroup: id.ResourceGroup, Name: id.Types[0].Name},
@@ -600,30 +597,7 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			continue
 		}
-		j := CheckAssignJ{ID: a.ID, Role: role.Name, Scope: a.Scope, Applies: rbac.Covers(a.Scope, scope)}
-		ex := rbac.Explain(role, action, data)
-		j.Grants = j.Applies && ex.Granted
-		plane := "actions"
-		if data {
-			plane = "dataActions"
-		}
-		switch {
-		case !j.Applies:
-			j.Why = fmt.Sprintf("assigned at '%s', which is not '%s' or above it (a sibling or narrower scope)", a.Scope, scope)
-		case ex.Granted:
-			j.Why = fmt.Sprintf("'%s' in %s grants it", ex.MatchedBy, plane)
-			if strings.EqualFold(a.ID, res.GrantedBy) {
-				j.Why += "; this is the assignment the engine used"
-			}
-		case ex.DeniedBy != "":
-			j.Why = fmt.Sprintf("'%s' matches, but not%s '%s' removes it", ex.MatchedBy, strings.ToUpper(plane[:1])+plane[1:], ex.DeniedBy)
-		case ex.OtherPlane && data:
-			j.Why = "the role grants this as a control-plane action, not a data action: a data action needs dataActions"
-		case ex.OtherPlane:
-			j.Why = "the role grants this as a data action (dataActions), not a management action"
-		default:
-			j.Why = fmt.Sprintf("no pattern in the role's %s matches '%s'", plane, action)
-		}
+		j := explainAssignment(a, role, action, scope, data, res.GrantedBy)
 		if !j.Grants {
 			reasons = append(reasons, j.Role+": "+j.Why)
 		}
@@ -645,6 +619,37 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request) {
 		res.Summary = "Denied: no assignment grants it. " + strings.Join(reasons, "; ") + "."
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// explainAssignment says what assignment a (of role) does for "may its
+// principal perform action (a data action when data) at scope?"; grantedBy
+// is the assignment the engine decided by.
+func explainAssignment(a storage.RoleAssignment, role rbac.RoleDefinition, action, scope string, data bool, grantedBy string) CheckAssignJ {
+	j := CheckAssignJ{ID: a.ID, Role: role.Name, Scope: a.Scope, Applies: rbac.Covers(a.Scope, scope)}
+	ex := rbac.Explain(role, action, data)
+	j.Grants = j.Applies && ex.Granted
+	plane := "actions"
+	if data {
+		plane = "dataActions"
+	}
+	switch {
+	case !j.Applies:
+		j.Why = fmt.Sprintf("assigned at '%s', which is not '%s' or above it (a sibling or narrower scope)", a.Scope, scope)
+	case ex.Granted:
+		j.Why = fmt.Sprintf("'%s' in %s grants it", ex.MatchedBy, plane)
+		if strings.EqualFold(a.ID, grantedBy) {
+			j.Why += "; this is the assignment the engine used"
+		}
+	case ex.DeniedBy != "":
+		j.Why = fmt.Sprintf("'%s' matches, but not%s '%s' removes it", ex.MatchedBy, strings.ToUpper(plane[:1])+plane[1:], ex.DeniedBy)
+	case ex.OtherPlane && data:
+		j.Why = "the role grants this as a control-plane action, not a data action: a data action needs dataActions"
+	case ex.OtherPlane:
+		j.Why = "the role grants this as a data action (dataActions), not a management action"
+	default:
+		j.Why = fmt.Sprintf("no pattern in the role's %s matches '%s'", plane, action)
+	}
+	return j
 }
 
 // resolvePrincipal turns what the caller typed (object ID, client ID or

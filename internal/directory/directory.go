@@ -207,6 +207,13 @@ func (s *Service) ByResourceID(ctx context.Context, id string) ([]ServicePrincip
 	return out, nil
 }
 
+// Principals lists one page of the directory's own service principals
+// (applications' and system-assigned identities'; user-assigned identities
+// are ARM's), without their credentials.
+func (s *Service) Principals(ctx context.Context, p storage.Page) ([]storage.ServicePrincipal, string, error) {
+	return s.Store.ListServicePrincipals(ctx, p)
+}
+
 // List lists service principals, managed identities' included, optionally
 // only those whose client ID or display name equals match.
 func (s *Service) List(ctx context.Context, appID, displayName string) ([]ServicePrincipal, error) {

@@ -22,7 +22,7 @@ func TestHostedIssuerOverHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	iss, _ := cl["properties"].(map[string]any)["oidcIssuerProfile"].(map[string]any)["issuerURL"].(string)
+	iss := cl.Properties.OIDCIssuerProfile.IssuerURL
 	u, err := url.Parse(iss)
 	if err != nil || !strings.HasPrefix(u.Path, "/oidc/") {
 		t.Fatalf("issuer URL %q", iss)

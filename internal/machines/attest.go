@@ -18,6 +18,7 @@ import (
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/federation"
 	"github.com/ward-id/ward/internal/msi"
+	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/storage"
 )
 
@@ -56,7 +57,7 @@ func (s Subject) ResourceID() string {
 	if s.Machine != nil {
 		return s.Machine.ResourceID()
 	}
-	return "/subscriptions/" + s.Cluster.SubscriptionID + "/resourceGroups/" + s.Cluster.ResourceGroup + "/providers/Microsoft.ContainerService/managedClusters/" + s.Cluster.Name
+	return resourceid.ClusterID(s.Cluster.SubscriptionID, s.Cluster.ResourceGroup, s.Cluster.Name)
 }
 
 // Attest verifies an agent's attestation: a machine's signed assertion or a

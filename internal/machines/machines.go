@@ -36,7 +36,7 @@ import (
 )
 
 // Type is the ARM type of a machine.
-const Type = "Microsoft.HybridCompute/machines"
+const Type = resourceid.TypeMachine
 
 // Identity types, spelled as ARM spells them.
 const (
@@ -64,7 +64,7 @@ func (m Machine) ResourceID() string { return ResourceID(m.SubscriptionID, m.Res
 
 // ResourceID is the ARM resource ID of a machine.
 func ResourceID(sub, rg, name string) string {
-	return "/subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/" + Type + "/" + name
+	return resourceid.ResourceID(sub, rg, Type, name)
 }
 
 // JoinToken is a one-time join token, shown once.
@@ -113,9 +113,8 @@ type Service struct {
 	tenantID  string
 	publicURL string
 	now       func() time.Time
-	// PrincipalDeleted is called when a system-assigned identity goes, so
-	// its role assignments go too.
-	PrincipalDeleted func(ctx context.Context, principalID string) error
+	// principalDeleted is called when a system-assigned identity goes.
+	principalDeleted func(ctx context.Context, principalID string) error
 }
 
 // Config configures a Service.
@@ -132,6 +131,9 @@ type Config struct {
 	TenantID  string
 	PublicURL string // no trailing slash: assertions' audience derives from it
 	Now       func() time.Time
+	// PrincipalDeleted is called when a system-assigned identity goes, so
+	// its role assignments go too.
+	PrincipalDeleted func(ctx context.Context, principalID string) error
 }
 
 // New returns a Service.
@@ -140,7 +142,7 @@ func New(cfg Config) *Service {
 		cfg.Now = time.Now
 	}
 	return &Service{store: cfg.Store, groups: cfg.Groups, msi: cfg.Identities, dir: cfg.Directory, clusters: cfg.Clusters, issuers: cfg.Issuers, tenantID: strings.ToLower(cfg.TenantID),
-		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), now: cfg.Now}
+		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), now: cfg.Now, principalDeleted: cfg.PrincipalDeleted}
 }
 
 // Arc machine names: 1-54 letters, digits, '-', '_' or '.', not ending in '.'.
@@ -502,7 +504,7 @@ func (s *Service) Patch(ctx context.Context, ref storage.MachineRef, p Patch) (M
 }
 
 func (s *Service) dropSystemIdentity(ctx context.Context, principalID string) error {
-	return s.dir.DeleteSystemPrincipal(ctx, principalID, s.PrincipalDeleted)
+	return s.dir.DeleteSystemPrincipal(ctx, principalID, s.principalDeleted)
 }
 
 // Delete deletes a machine with its system-assigned identity and that

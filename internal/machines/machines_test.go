@@ -61,14 +61,14 @@ func newFixture(t *testing.T) fixture {
 	ctx := context.Background()
 	st := wardtest.NewStore(t)
 	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
-	groups := resources.New(st, resources.Config{Now: clk.Now})
-	ids := msi.New(st, msi.Config{Now: clk.Now, Resources: groups})
+	groups := resources.New(resources.Config{Store: st, Now: clk.Now})
+	ids := msi.New(msi.Config{Store: st, Now: clk.Now, Resources: groups})
 	if _, _, err := groups.PutGroup(ctx, sub, "rg", resources.GroupSpec{Location: "westeurope"}); err != nil {
 		t.Fatal(err)
 	}
 	dir := &directory.Service{Store: st, TenantID: tenant, Now: clk.Now}
 	iss := issuer.New(issuer.Config{Store: st, KEK: make([]byte, 32), PublicURL: publicURL, TenantID: tenant, Now: clk.Now})
-	cl := clusters.New(st, groups, ids, dir, iss, tenant, clk.Now)
+	cl := clusters.New(clusters.Config{Store: st, Groups: groups, Identities: ids, Directory: dir, Issuers: iss, TenantID: tenant, Now: clk.Now})
 	svc := New(Config{Store: st, Groups: groups, Identities: ids, Directory: dir, Clusters: cl, Issuers: iss, TenantID: tenant, PublicURL: publicURL, Now: clk.Now})
 	return fixture{svc: svc, clusters: cl, ids: ids, clock: clk}
 }

@@ -20,9 +20,10 @@ const (
 func withIdentity(t *testing.T, cfg Config) (*Service, storage.IdentityRef) {
 	t.Helper()
 	st := wardtest.NewStore(t)
-	groups := resources.New(st, resources.Config{})
+	groups := resources.New(resources.Config{Store: st})
 	cfg.Resources = groups
-	svc := New(st, cfg)
+	cfg.Store = st
+	svc := New(cfg)
 	ctx := context.Background()
 	if _, _, err := groups.PutGroup(ctx, sub, "rg", resources.GroupSpec{Location: "westeurope"}); err != nil {
 		t.Fatal(err)

@@ -34,6 +34,7 @@ type Service struct {
 
 // Config configures a Service; zero values are usable defaults.
 type Config struct {
+	Store storage.Storage
 	Now   func() time.Time
 	NewID func() string // GUID generator for client and principal IDs
 	// Changed is called after every write to groups, identities or
@@ -49,8 +50,8 @@ type Config struct {
 	MaxFederatedCredentials int
 }
 
-// New returns a Service on store.
-func New(store storage.Storage, cfg Config) *Service {
+// New returns a Service on cfg.Store.
+func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -61,12 +62,12 @@ func New(store storage.Storage, cfg Config) *Service {
 		cfg.Changed = func() {}
 	}
 	if cfg.Resources == nil {
-		cfg.Resources = resources.New(store, resources.Config{Now: cfg.Now, Changed: cfg.Changed})
+		cfg.Resources = resources.New(resources.Config{Store: cfg.Store, Now: cfg.Now, Changed: cfg.Changed})
 	}
 	if cfg.MaxFederatedCredentials <= 0 {
 		cfg.MaxFederatedCredentials = MaxFederatedCredentials
 	}
-	return &Service{groups: cfg.Resources, store: store, now: cfg.Now, newID: cfg.NewID, changed: cfg.Changed, maxFICs: cfg.MaxFederatedCredentials}
+	return &Service{groups: cfg.Resources, store: cfg.Store, now: cfg.Now, newID: cfg.NewID, changed: cfg.Changed, maxFICs: cfg.MaxFederatedCredentials}
 }
 
 // IdentitySpec is the writable part of a user-assigned identity.
@@ -292,6 +293,15 @@ func (s *Service) FederatedCredentials(ctx context.Context, ref storage.Identity
 		return nil, "", errParentIdentityNotFound()
 	}
 	return items, next, err
+}
+
+// CredentialsOf lists one page of the credentials of an identity the
+// caller has just listed (Identities): unlike FederatedCredentials it does
+// not look the identity's group up again, which a view of every identity
+// would pay once per identity. An identity deleted since is
+// storage.ErrParentNotFound.
+func (s *Service) CredentialsOf(ctx context.Context, id storage.Identity, p storage.Page) ([]storage.FederatedCredential, string, error) {
+	return s.store.ListFederatedCredentials(ctx, id.Ref(), p)
 }
 
 // DeleteFederatedCredential deletes one credential; found is false when it

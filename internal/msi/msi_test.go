@@ -21,7 +21,7 @@ const (
 func newService(t *testing.T) (*Service, storage.Storage) {
 	t.Helper()
 	st := wardtest.NewStore(t)
-	return New(st, Config{}), st
+	return New(Config{Store: st}), st
 }
 
 func code(err error) string {
@@ -51,8 +51,8 @@ func (b *blockingStore) PutFederatedCredential(ctx context.Context, c storage.Fe
 func TestConcurrentFederatedCredentialWritesConflict(t *testing.T) {
 	_, st := newService(t)
 	bs := &blockingStore{Storage: st, block: "fic-1", entered: make(chan struct{}), release: make(chan struct{})}
-	groups := resources.New(bs, resources.Config{})
-	svc := New(bs, Config{Resources: groups})
+	groups := resources.New(resources.Config{Store: bs})
+	svc := New(Config{Store: bs, Resources: groups})
 	ctx := context.Background()
 	if _, _, err := groups.PutGroup(ctx, sub, "rg", resources.GroupSpec{Location: "westeurope"}); err != nil {
 		t.Fatal(err)
@@ -108,12 +108,12 @@ func TestInjectedClockAndIDs(t *testing.T) {
 	_, st := newService(t)
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	n := 0
-	svc := New(st, Config{Now: func() time.Time { return now }, NewID: func() string {
+	svc := New(Config{Store: st, Now: func() time.Time { return now }, NewID: func() string {
 		n++
 		return []string{"aaaaaaaa-0000-0000-0000-000000000001", "aaaaaaaa-0000-0000-0000-000000000002"}[n-1]
 	}})
 	ctx := context.Background()
-	if _, _, err := resources.New(st, resources.Config{}).PutGroup(ctx, sub, "rg", resources.GroupSpec{Location: "westeurope"}); err != nil {
+	if _, _, err := resources.New(resources.Config{Store: st}).PutGroup(ctx, sub, "rg", resources.GroupSpec{Location: "westeurope"}); err != nil {
 		t.Fatal(err)
 	}
 	id, _, err := svc.PutIdentity(ctx, storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "app"}, IdentitySpec{Location: "westeurope"})

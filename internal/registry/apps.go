@@ -40,21 +40,33 @@ type Apps struct {
 	apps map[string]*handlers.App
 }
 
-// NewApps prepares in-process registries under dir, writing the token
-// root bundle they trust to dir/token-root.pem. kek derives the secret
-// that signs upload state, the same on every replica.
-func NewApps(ctx context.Context, dir string, hosts Hosts, tokens *Tokens, kek []byte, log *slog.Logger) (*Apps, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+// AppsConfig configures Apps.
+type AppsConfig struct {
+	// Dir holds the registries' storage and the token root bundle.
+	Dir    string
+	Hosts  Hosts
+	Tokens *Tokens
+	// KEK derives the secret that signs upload state, the same on every
+	// replica.
+	KEK    []byte
+	Logger *slog.Logger // default slog.Default()
+}
+
+// NewApps prepares in-process registries under cfg.Dir, writing the token
+// root bundle they trust to Dir/token-root.pem. The registries' background
+// work (upload purging) runs until ctx ends.
+func NewApps(ctx context.Context, cfg AppsConfig) (*Apps, error) {
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("registry storage: %w", err)
 	}
-	bundle := filepath.Join(dir, "token-root.pem")
-	if err := os.WriteFile(bundle, tokens.RootPEM(), 0o644); err != nil {
+	bundle := filepath.Join(cfg.Dir, "token-root.pem")
+	if err := os.WriteFile(bundle, cfg.Tokens.RootPEM(), 0o644); err != nil {
 		return nil, fmt.Errorf("registry token root: %w", err)
 	}
-	if log == nil {
-		log = slog.Default()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
-	return &Apps{dir: dir, hosts: hosts, tokens: tokens, secret: UploadSecret(kek), bundle: bundle, log: log, ctx: ctx, apps: map[string]*handlers.App{}}, nil
+	return &Apps{dir: cfg.Dir, hosts: cfg.Hosts, tokens: cfg.Tokens, secret: UploadSecret(cfg.KEK), bundle: bundle, log: cfg.Logger, ctx: ctx, apps: map[string]*handlers.App{}}, nil
 }
 
 // UploadSecret is the http.secret of a registry, derived from the KEK.

@@ -96,15 +96,15 @@ func TestTokens(t *testing.T) {
 	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	kek := []byte("0123456789abcdef0123456789abcdef")
-	a, err := NewTokens(kek, "https://ward.test/acr", clock)
+	a, err := NewTokens(TokensConfig{KEK: kek, Issuer: "https://ward.test/acr", Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := NewTokens(kek, "https://ward.test/acr", clock)
+	b, _ := NewTokens(TokensConfig{KEK: kek, Issuer: "https://ward.test/acr", Now: clock})
 	if string(a.RootPEM()) != string(b.RootPEM()) {
 		t.Fatal("two replicas with one KEK derive different token roots")
 	}
-	other, _ := NewTokens([]byte("another kek, another key........"), "https://ward.test/acr", clock)
+	other, _ := NewTokens(TokensConfig{KEK: []byte("another kek, another key........"), Issuer: "https://ward.test/acr", Now: clock})
 	if string(a.RootPEM()) == string(other.RootPEM()) {
 		t.Fatal("different KEKs derive the same root")
 	}

@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/ward-id/ward/internal/armerr"
+	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/storage"
 )
 
 // Type is the ARM resource type of a registry.
-const Type = "Microsoft.ContainerRegistry/registries"
+const Type = resourceid.TypeRegistry
 
 var nameRE = regexp.MustCompile(`^[a-zA-Z0-9]{5,50}$`)
 
@@ -26,22 +27,31 @@ type Service struct {
 	store storage.Storage
 	Hosts Hosts
 	now   func() time.Time
+	// deleted, when set, is called with a deleted registry's name.
+	deleted func(name string)
+}
+
+// ServiceConfig configures a Service.
+type ServiceConfig struct {
+	Store storage.Storage
+	Hosts Hosts
+	Now   func() time.Time // default time.Now
 	// Deleted, when set, is called with a deleted registry's name (the
 	// in-process registry drops its storage).
 	Deleted func(name string)
 }
 
 // NewService returns a Service.
-func NewService(store storage.Storage, hosts Hosts, now func() time.Time) *Service {
-	if now == nil {
-		now = time.Now
+func NewService(cfg ServiceConfig) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
-	return &Service{store: store, Hosts: hosts, now: now}
+	return &Service{store: cfg.Store, Hosts: cfg.Hosts, now: cfg.Now, deleted: cfg.Deleted}
 }
 
 // ResourceID is the ARM ID of a registry.
 func ResourceID(r storage.Registry) string {
-	return "/subscriptions/" + r.SubscriptionID + "/resourceGroups/" + r.ResourceGroup + "/providers/" + Type + "/" + r.Name
+	return resourceid.RegistryID(r.SubscriptionID, r.ResourceGroup, r.Name)
 }
 
 // Spec is what a PUT or PATCH sets; nil fields are left as they are.
@@ -174,8 +184,8 @@ func (s *Service) Delete(ctx context.Context, sub, rg, name string) (bool, error
 	if errors.Is(err, storage.ErrNotFound) {
 		return false, nil
 	}
-	if err == nil && s.Deleted != nil {
-		s.Deleted(name)
+	if err == nil && s.deleted != nil {
+		s.deleted(name)
 	}
 	return err == nil, err
 }

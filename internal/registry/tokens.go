@@ -41,15 +41,24 @@ type Tokens struct {
 // configuration names.
 func Issuer(publicURL string) string { return strings.TrimSuffix(publicURL, "/") + "/acr" }
 
-// NewTokens derives the signing key from kek.
-func NewTokens(kek []byte, issuer string, now func() time.Time) (*Tokens, error) {
-	if len(kek) == 0 {
+// TokensConfig configures Tokens.
+type TokensConfig struct {
+	// KEK derives the signing key.
+	KEK []byte
+	// Issuer is the tokens' iss (Issuer(publicURL)).
+	Issuer string
+	Now    func() time.Time // default time.Now
+}
+
+// NewTokens derives the signing key from the KEK.
+func NewTokens(cfg TokensConfig) (*Tokens, error) {
+	if len(cfg.KEK) == 0 {
 		return nil, errors.New("registry tokens: no KEK")
 	}
-	if now == nil {
-		now = time.Now
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
-	mac := hmac.New(sha256.New, kek)
+	mac := hmac.New(sha256.New, cfg.KEK)
 	mac.Write([]byte("ward registry token key v1"))
 	key := ed25519.NewKeyFromSeed(mac.Sum(nil))
 	pub := key.Public().(ed25519.PublicKey)
@@ -79,7 +88,7 @@ func NewTokens(kek []byte, issuer string, now func() time.Time) (*Tokens, error)
 	if err != nil {
 		return nil, err
 	}
-	return &Tokens{key: key, cert: cert, kid: base64.RawURLEncoding.EncodeToString(tp), issuer: issuer, now: now}, nil
+	return &Tokens{key: key, cert: cert, kid: base64.RawURLEncoding.EncodeToString(tp), issuer: cfg.Issuer, now: cfg.Now}, nil
 }
 
 // RootPEM is the certificate a registry trusts (its rootcertbundle).

@@ -127,12 +127,47 @@ func ResourceGroupID(sub, rg string) string {
 	return "/subscriptions/" + sub + "/resourceGroups/" + rg
 }
 
-// IdentityID formats a user-assigned identity ID. ARM returns these with a
-// lower-case "resourcegroups" segment; clients treat IDs case-insensitively.
-func IdentityID(sub, rg, name string) string {
-	return "/subscriptions/" + sub + "/resourcegroups/" + rg +
-		"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/" + name
+// Resource types as ARM spells them; a type's RBAC actions are the type
+// followed by /read, /write, /delete or /<operation>/action.
+const (
+	TypeResourceGroup       = "Microsoft.Resources/resourceGroups"
+	TypeIdentity            = "Microsoft.ManagedIdentity/userAssignedIdentities"
+	TypeFederatedCredential = TypeIdentity + "/federatedIdentityCredentials"
+	TypeManagedCluster      = "Microsoft.ContainerService/managedClusters"
+	TypeVault               = "Microsoft.KeyVault/vaults"
+	TypeRegistry            = "Microsoft.ContainerRegistry/registries"
+	TypeStorageAccount      = "Microsoft.Storage/storageAccounts"
+	TypeMachine             = "Microsoft.HybridCompute/machines"
+	TypeRoleAssignment      = "Microsoft.Authorization/roleAssignments"
+	TypeRoleDefinition      = "Microsoft.Authorization/roleDefinitions"
+	// TypeActivityLog is the Azure Monitor activity log collection.
+	TypeActivityLog = "Microsoft.Insights/eventtypes/values"
+)
+
+// ResourceID formats the ID of a top-level resource of type typ (a
+// provider and one type, e.g. TypeVault) in a group.
+func ResourceID(sub, rg, typ, name string) string {
+	return ResourceGroupID(sub, rg) + "/providers/" + typ + "/" + name
 }
+
+// ClusterID formats a managed cluster's ID.
+func ClusterID(sub, rg, name string) string { return ResourceID(sub, rg, TypeManagedCluster, name) }
+
+// VaultID formats a key vault's ID.
+func VaultID(sub, rg, name string) string { return ResourceID(sub, rg, TypeVault, name) }
+
+// RegistryID formats a container registry's ID.
+func RegistryID(sub, rg, name string) string { return ResourceID(sub, rg, TypeRegistry, name) }
+
+// ReturnedID formats a top-level resource's ID as ARM returns it for
+// identities and managed clusters: with a lower-case "resourcegroups"
+// segment (clients treat IDs case-insensitively).
+func ReturnedID(sub, rg, typ, name string) string {
+	return "/subscriptions/" + sub + "/resourcegroups/" + rg + "/providers/" + typ + "/" + name
+}
+
+// IdentityID formats a user-assigned identity ID, as ARM returns it.
+func IdentityID(sub, rg, name string) string { return ReturnedID(sub, rg, TypeIdentity, name) }
 
 // FederatedCredentialID formats the ID of a federated identity credential.
 func FederatedCredentialID(sub, rg, identity, name string) string {

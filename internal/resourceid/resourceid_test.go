@@ -66,3 +66,31 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestBuilders pins each builder's spelling with literals, so a change to a
+// type name or a segment's casing fails here and not on the wire.
+func TestBuilders(t *testing.T) {
+	cases := []struct{ name, got, want string }{
+		{"subscription", SubscriptionID("s1"), "/subscriptions/s1"},
+		{"group", ResourceGroupID("s1", "rg"), "/subscriptions/s1/resourceGroups/rg"},
+		{"identity", IdentityID("s1", "rg", "id"), "/subscriptions/s1/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id"},
+		{"federated credential", FederatedCredentialID("s1", "rg", "id", "f"),
+			"/subscriptions/s1/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id/federatedIdentityCredentials/f"},
+		{"cluster", ClusterID("s1", "rg", "c"), "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c"},
+		{"vault", VaultID("s1", "rg", "kv"), "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv"},
+		{"registry", RegistryID("s1", "rg", "acr"), "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/acr"},
+		{"storage account", ResourceID("s1", "rg", TypeStorageAccount, "sa"), "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/sa"},
+		{"machine", ResourceID("s1", "rg", TypeMachine, "m"), "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.HybridCompute/machines/m"},
+		{"cluster as returned", ReturnedID("s1", "rg", TypeManagedCluster, "c"), "/subscriptions/s1/resourcegroups/rg/providers/Microsoft.ContainerService/managedClusters/c"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.got != tc.want {
+				t.Errorf("got %s, want %s", tc.got, tc.want)
+			}
+			if _, err := Parse(tc.got); err != nil {
+				t.Errorf("Parse(%s): %v", tc.got, err)
+			}
+		})
+	}
+}

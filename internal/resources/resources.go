@@ -33,20 +33,21 @@ type Service struct {
 
 // Config configures a Service; zero values are usable defaults.
 type Config struct {
-	Now func() time.Time
+	Store storage.Storage
+	Now   func() time.Time
 	// Changed is called after every write to a group.
 	Changed func()
 }
 
-// New returns a Service on store.
-func New(store storage.Storage, cfg Config) *Service {
+// New returns a Service on cfg.Store.
+func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.Changed == nil {
 		cfg.Changed = func() {}
 	}
-	return &Service{store: store, now: cfg.Now, changed: cfg.Changed}
+	return &Service{store: cfg.Store, now: cfg.Now, changed: cfg.Changed}
 }
 
 // Subscription returns a subscription or SubscriptionNotFound.

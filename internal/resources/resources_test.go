@@ -30,7 +30,7 @@ func newService(t *testing.T) *Service {
 	if err := st.CreateSubscription(ctx, storage.Subscription{ID: sub, TenantID: tenant, State: "Enabled"}); err != nil {
 		t.Fatal(err)
 	}
-	return New(st, Config{})
+	return New(Config{Store: st})
 }
 
 func code(err error) string {

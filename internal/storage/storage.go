@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/ward-id/ward/internal/agentproto"
 )
 
 // Sentinel errors callers branch on with errors.Is.
@@ -264,8 +265,8 @@ type ClusterSpec struct {
 }
 
 // DefaultNodePool is the node pool every cluster has, as AKS names its
-// first pool.
-const DefaultNodePool = "nodepool1"
+// first pool; its agents attest under this name (agentproto).
+const DefaultNodePool = agentproto.DefaultPool
 
 // NodePool is a node pool: the user-assigned identities attached to its
 // nodes (AKS attaches them to the pool's scale set), served by the node

@@ -22,6 +22,7 @@ import (
 
 	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/datahost"
+	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -73,9 +74,21 @@ type Service struct {
 	cache vaultCache // the data plane's view of vaults
 }
 
+// Config configures a Service.
+type Config struct {
+	Store storage.Storage
+	// KEK derives the key secrets are sealed with.
+	KEK   []byte
+	Hosts Hosts
+	Now   func() time.Time // default time.Now
+}
+
 // New returns a Service whose secret key is derived from the KEK.
-func New(store storage.Storage, kek []byte, hosts Hosts, now func() time.Time) (*Service, error) {
-	mac := hmac.New(sha256.New, kek)
+func New(cfg Config) (*Service, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	mac := hmac.New(sha256.New, cfg.KEK)
 	mac.Write([]byte("ward vault secrets v1"))
 	block, err := aes.NewCipher(mac.Sum(nil))
 	if err != nil {
@@ -85,12 +98,12 @@ func New(store storage.Storage, kek []byte, hosts Hosts, now func() time.Time) (
 	if err != nil {
 		return nil, err
 	}
-	return &Service{store: store, aead: aead, now: now, Hosts: hosts}, nil
+	return &Service{store: cfg.Store, aead: aead, now: cfg.Now, Hosts: cfg.Hosts}, nil
 }
 
 // ResourceID is the ARM ID of a vault.
 func ResourceID(v storage.Vault) string {
-	return "/subscriptions/" + v.SubscriptionID + "/resourceGroups/" + v.ResourceGroup + "/providers/Microsoft.KeyVault/vaults/" + v.Name
+	return resourceid.VaultID(v.SubscriptionID, v.ResourceGroup, v.Name)
 }
 
 func invalid(code, format string, args ...any) *armerr.Error {

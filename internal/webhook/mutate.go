@@ -233,15 +233,34 @@ func (m *Mutator) Mutate(ctx context.Context, namespace string, raw []byte) (Res
 	var recorded map[string]string
 	_ = json.Unmarshal([]byte(podAnn[AnnotationInjected]), &recorded) // unreadable: nothing is known to be Ward's
 	written := map[string]bool{}
-	skip := SkipContainers(podAnn[AnnotationSkipContainers])
+	if err := containerOps(&res, p.Spec.Containers, p.Spec.InitContainers, SkipContainers(podAnn[AnnotationSkipContainers]), desired, recorded, written); err != nil {
+		return Result{}, err
+	}
 
+	volOp, err := m.volumeOp(p.Spec.Volumes, expiration, injectCA)
+	if err != nil {
+		return Result{}, err
+	}
+	if volOp != nil {
+		res.Patch = append(res.Patch, *volOp)
+	}
+
+	if op := recordOp(podAnn, desired, recorded, written); op != nil {
+		res.Patch = append(res.Patch, *op)
+	}
+	return res, nil
+}
+
+// containerOps appends to res the environment and mount operations of
+// every container and init container not in skip.
+func containerOps(res *Result, containers, initContainers []*containerView, skip map[string]bool, desired []envVar, recorded map[string]string, written map[string]bool) error {
 	for _, list := range []struct {
 		field      string
 		containers []*containerView
-	}{{"containers", p.Spec.Containers}, {"initContainers", p.Spec.InitContainers}} {
+	}{{"containers", containers}, {"initContainers", initContainers}} {
 		for i, c := range list.containers {
 			if c == nil {
-				return Result{}, deny(msgUndecodable, "null container")
+				return deny(msgUndecodable, "null container")
 			}
 			if skip[c.Name] {
 				continue
@@ -257,34 +276,30 @@ func (m *Mutator) Mutate(ctx context.Context, namespace string, raw []byte) (Res
 			}
 		}
 	}
+	return nil
+}
 
-	volOp, err := m.volumeOp(p.Spec.Volumes, expiration, injectCA)
-	if err != nil {
-		return Result{}, err
-	}
-	if volOp != nil {
-		res.Patch = append(res.Patch, *volOp)
-	}
-
-	// The record of what Ward owns: values written now, and recorded values
-	// that are still current.
+// recordOp is the operation that updates the record of what Ward owns
+// (values written now, and recorded values that are still current), or nil
+// when the pod's annotation already says it.
+func recordOp(podAnn map[string]string, desired []envVar, recorded map[string]string, written map[string]bool) *Op {
 	record := map[string]string{}
 	for _, d := range desired {
 		if d.value != "" && (written[d.name] || recorded[d.name] == d.value) {
 			record[d.name] = d.value
 		}
 	}
-	if len(record) > 0 {
-		b, _ := json.Marshal(record)
-		if string(b) != podAnn[AnnotationInjected] {
-			if podAnn == nil {
-				res.Patch = append(res.Patch, Op{"add", "/metadata/annotations", map[string]string{AnnotationInjected: string(b)}})
-			} else {
-				res.Patch = append(res.Patch, Op{"add", "/metadata/annotations/" + escape(AnnotationInjected), string(b)})
-			}
-		}
+	if len(record) == 0 {
+		return nil
 	}
-	return res, nil
+	b, _ := json.Marshal(record)
+	if string(b) == podAnn[AnnotationInjected] {
+		return nil
+	}
+	if podAnn == nil {
+		return &Op{"add", "/metadata/annotations", map[string]string{AnnotationInjected: string(b)}}
+	}
+	return &Op{"add", "/metadata/annotations/" + escape(AnnotationInjected), string(b)}
 }
 
 // envOps appends the variables a container lacks and refreshes those whose

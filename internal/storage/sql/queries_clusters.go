@@ -15,7 +15,7 @@ import (
 const clusterCols = `id, subscription_id, resource_group, name, location, tags, spec, created_at, updated_at`
 
 func clusterKey(ref storage.ClusterRef) string {
-	return resourceid.Key("/subscriptions/" + ref.SubscriptionID + "/resourcegroups/" + ref.ResourceGroup + "/providers/Microsoft.ContainerService/managedClusters/" + ref.Name)
+	return resourceid.Key(resourceid.ClusterID(ref.SubscriptionID, ref.ResourceGroup, ref.Name))
 }
 
 // scanCluster reads a cluster row, decoding its spec column.

@@ -15,7 +15,7 @@ import (
 const machineCols = `id, subscription_id, resource_group, name, location, tags, spec, created_at, updated_at`
 
 func machineKey(ref storage.MachineRef) string {
-	return resourceid.Key("/subscriptions/" + ref.SubscriptionID + "/resourcegroups/" + ref.ResourceGroup + "/providers/Microsoft.HybridCompute/machines/" + ref.Name)
+	return resourceid.Key(resourceid.ResourceID(ref.SubscriptionID, ref.ResourceGroup, resourceid.TypeMachine, ref.Name))
 }
 
 // specRow is a row of a table of tracked resources with a spec column

@@ -725,6 +725,32 @@ func testVaults(t *testing.T, s storage.Storage) {
 	if len(list) != 1 {
 		t.Fatalf("list = %+v", list)
 	}
+	v1 := testSecrets(t, s)
+
+	// Deleting a vault deletes its secrets; its name is free again.
+	must(t, s.AddSecretVersion(ctx, v1))
+	must(t, s.DeleteVault(ctx, "TEAM-KV"))
+	wantErr(t, "delete vault twice", s.DeleteVault(ctx, "team-kv"), storage.ErrNotFound)
+	_, err = s.GetVault(ctx, "team-kv")
+	wantErr(t, "deleted vault", err, storage.ErrNotFound)
+	_, err = s.GetSecret(ctx, "team-kv", "db", "")
+	wantErr(t, "secret of deleted vault", err, storage.ErrNotFound)
+	if created, err := s.PutVault(ctx, v); err != nil || !created {
+		t.Fatalf("re-create deleted vault: created=%v %v", created, err)
+	}
+	must(t, s.AddSecretVersion(ctx, v1))
+	must(t, s.DeleteResourceGroup(ctx, subID, "rg"))
+	_, err = s.GetVault(ctx, "team-kv")
+	wantErr(t, "vault of deleted group", err, storage.ErrNotFound)
+	_, err = s.GetSecret(ctx, "team-kv", "db", "")
+	wantErr(t, "secret of deleted vault", err, storage.ErrNotFound)
+}
+
+// testSecrets runs the secret versions of vault team-kv (which must
+// exist) through their life, deleting them at the end; it returns the first
+// version, for the vault test to add again.
+func testSecrets(t *testing.T, s storage.Storage) storage.Secret {
+	ctx := context.Background()
 	v1 := storage.Secret{Vault: "team-kv", Name: "DB", Version: "00000000000000000000000000000001", EncryptedValue: []byte{1, 2}, Enabled: true, CreatedAt: now, UpdatedAt: now}
 	v2 := v1
 	v2.Version, v2.EncryptedValue, v2.CreatedAt = "00000000000000000000000000000002", []byte{3}, now.Add(time.Second)
@@ -770,24 +796,7 @@ func testVaults(t *testing.T, s storage.Storage) {
 	_, err = s.GetSecret(ctx, "team-kv", "db", "")
 	wantErr(t, "deleted secret", err, storage.ErrNotFound)
 	wantErr(t, "delete secret twice", s.DeleteSecret(ctx, "team-kv", "db"), storage.ErrNotFound)
-
-	// Deleting a vault deletes its secrets; its name is free again.
-	must(t, s.AddSecretVersion(ctx, v1))
-	must(t, s.DeleteVault(ctx, "TEAM-KV"))
-	wantErr(t, "delete vault twice", s.DeleteVault(ctx, "team-kv"), storage.ErrNotFound)
-	_, err = s.GetVault(ctx, "team-kv")
-	wantErr(t, "deleted vault", err, storage.ErrNotFound)
-	_, err = s.GetSecret(ctx, "team-kv", "db", "")
-	wantErr(t, "secret of deleted vault", err, storage.ErrNotFound)
-	if created, err := s.PutVault(ctx, v); err != nil || !created {
-		t.Fatalf("re-create deleted vault: created=%v %v", created, err)
-	}
-	must(t, s.AddSecretVersion(ctx, v1))
-	must(t, s.DeleteResourceGroup(ctx, subID, "rg"))
-	_, err = s.GetVault(ctx, "team-kv")
-	wantErr(t, "vault of deleted group", err, storage.ErrNotFound)
-	_, err = s.GetSecret(ctx, "team-kv", "db", "")
-	wantErr(t, "secret of deleted vault", err, storage.ErrNotFound)
+	return v1
 }
 
 func testActivity(t *testing.T, s storage.Storage) {

@@ -1,0 +1,414 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/ward-id/ward/internal/agentserver"
+	"github.com/ward-id/ward/internal/arm"
+	"github.com/ward-id/ward/internal/audience"
+	"github.com/ward-id/ward/internal/audit"
+	"github.com/ward-id/ward/internal/authn"
+	"github.com/ward-id/ward/internal/authz"
+	"github.com/ward-id/ward/internal/blob"
+	"github.com/ward-id/ward/internal/changefeed"
+	"github.com/ward-id/ward/internal/clusters"
+	"github.com/ward-id/ward/internal/console"
+	"github.com/ward-id/ward/internal/directory"
+	"github.com/ward-id/ward/internal/federation"
+	"github.com/ward-id/ward/internal/issuer"
+	"github.com/ward-id/ward/internal/machines"
+	"github.com/ward-id/ward/internal/msi"
+	"github.com/ward-id/ward/internal/pki"
+	"github.com/ward-id/ward/internal/policy"
+	"github.com/ward-id/ward/internal/registry"
+	"github.com/ward-id/ward/internal/resources"
+	"github.com/ward-id/ward/internal/router"
+	"github.com/ward-id/ward/internal/signer"
+	"github.com/ward-id/ward/internal/signer/rotation"
+	"github.com/ward-id/ward/internal/slowtrace"
+	"github.com/ward-id/ward/internal/storage"
+	"github.com/ward-id/ward/internal/sts"
+	"github.com/ward-id/ward/internal/vault"
+)
+
+// graph is the server's parts as New builds them, one step at a time in
+// dependency order: each step reads only what the steps before it built,
+// and registers on the Server what must be closed or run.
+type graph struct {
+	s   *Server
+	cfg Config
+
+	// stores
+	store     storage.Storage
+	kek       []byte
+	publicURL string
+	admin     Admin
+	regHosts  registry.Hosts
+
+	// signers, and the change feed's head read right after them
+	keys         *signer.Manager
+	regTokens    *registry.Tokens
+	tokenIssuers []string // the iss values of Ward's own tokens
+	head         int64
+	met          *metrics
+
+	// data planes' services and backends
+	vaults     *vault.Service
+	blobs      *blob.Service
+	registries *registry.Service
+	regBackend registry.Backend
+
+	// services
+	signIns    *audit.SignInLog
+	issuers    *issuer.Service
+	tokens     *sts.Service
+	groups     *resources.Service
+	identities *msi.Service
+	directory  *directory.Service
+	access     *authz.Service
+	policies   *policy.Service
+	clusters   *clusters.Service
+	machines   *machines.Service
+}
+
+// build runs the steps in order; the first error stops it.
+func (g *graph) build(ctx context.Context) error {
+	for _, step := range []func(context.Context) error{
+		g.listen, g.openStores, g.buildSigners, g.buildMetrics, g.buildDataPlanes, g.buildServices, g.follow, g.mountRoutes,
+	} {
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	g.s.tasks = append(g.s.tasks,
+		func(ctx context.Context) { g.keys.Run(ctx, time.Minute) },
+		func(ctx context.Context) { sweepBlobs(ctx, g.blobs, g.cfg.Logger) },
+		func(ctx context.Context) {
+			audit.Retention{Store: g.store, Age: g.cfg.LogRetention, Logger: g.cfg.Logger}.Run(ctx, audit.RetentionInterval)
+		})
+	return nil
+}
+
+// closeLater registers fn to run when the server closes (or New fails).
+func (g *graph) closeLater(fn func()) { g.s.closers = append(g.s.closers, fn) }
+
+// listen creates the data directory, binds the address and derives the
+// public URL from it when none was given.
+func (g *graph) listen(context.Context) error {
+	if err := os.MkdirAll(g.cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	ln, err := net.Listen("tcp", g.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", g.cfg.Addr, err)
+	}
+	g.s.ln = ln
+	g.closeLater(func() { ln.Close() })
+	g.publicURL = g.cfg.PublicURL
+	if g.publicURL == "" {
+		g.publicURL = "https://" + publicHost(ln.Addr().(*net.TCPAddr))
+	}
+	g.s.publicURL = g.publicURL
+	return nil
+}
+
+// openStores opens the database (unless the caller gave one), loads the
+// KEK, bootstraps the data directory through the database and loads the
+// serving certificate.
+func (g *graph) openStores(ctx context.Context) error {
+	g.store = g.cfg.Store
+	if g.store == nil {
+		store, err := openStore(ctx, g.cfg)
+		if err != nil {
+			return err
+		}
+		g.store = store
+		g.closeLater(func() { store.Close() })
+	}
+	var err error
+	if g.kek, err = loadKEK(g.cfg); err != nil {
+		return err
+	}
+	if g.admin, err = bootstrapShared(ctx, g.store, g.kek, g.cfg.DataDir, g.publicURL, time.Now().UTC()); err != nil {
+		return err
+	}
+	g.s.admin = g.admin
+	u, _ := url.Parse(g.publicURL)
+	g.regHosts = registry.NewHosts(g.publicURL)
+	certHosts := []string{u.Hostname()}
+	if bare, _, _ := strings.Cut(g.regHosts.Suffix, ":"); bare != registry.HostLabel+".localhost" {
+		certHosts = append(certHosts, "*."+bare)
+	}
+	if g.s.cert, err = pki.Load(g.cfg.DataDir, certHosts, time.Now); err != nil {
+		return fmt.Errorf("tls: %w", err)
+	}
+	return nil
+}
+
+// buildSigners builds the token signing keys and the registry's token
+// signer, then reads the change feed's head.
+func (g *graph) buildSigners(ctx context.Context) error {
+	var err error
+	g.keys, err = signer.New(ctx, signer.Config{Store: g.store, KEK: g.kek, Alg: jose.SignatureAlgorithm(g.cfg.SigningAlg), Logger: g.cfg.Logger})
+	if err != nil {
+		return err
+	}
+	g.tokenIssuers = []string{sts.IssuerV1(g.publicURL, g.admin.TenantID), sts.IssuerV2(g.publicURL, g.admin.TenantID)}
+	if g.regTokens, err = registry.NewTokens(registry.TokensConfig{KEK: g.kek, Issuer: registry.Issuer(g.publicURL), Now: time.Now}); err != nil {
+		return err
+	}
+	// The change feed's head before any view is loaded: a change committed
+	// while they load is applied again by the follower (idempotently).
+	if g.head, err = g.store.ChangeHead(ctx); err != nil {
+		return fmt.Errorf("read the change feed: %w", err)
+	}
+	return nil
+}
+
+// buildMetrics builds the Prometheus registry and, when asked, the slow
+// request tracer.
+func (g *graph) buildMetrics(context.Context) error {
+	g.met = newMetrics()
+	if g.cfg.TraceSlow <= 0 {
+		return nil
+	}
+	dir := g.cfg.TraceDir
+	if dir == "" {
+		dir = filepath.Join(g.cfg.DataDir, "traces")
+	}
+	var err error
+	if g.met.slow, err = slowtrace.Start(slowtrace.Config{Threshold: g.cfg.TraceSlow, Dir: dir, Log: g.cfg.Logger}); err != nil {
+		return err
+	}
+	g.closeLater(g.met.slow.Stop)
+	g.cfg.Logger.Info("tracing slow requests", "threshold", g.cfg.TraceSlow, "dir", dir)
+	return nil
+}
+
+// buildDataPlanes builds the data planes' services and backends: vaults,
+// blob accounts and registries (in-process, or an upstream registry).
+func (g *graph) buildDataPlanes(context.Context) error {
+	var err error
+	if g.vaults, err = vault.New(vault.Config{Store: g.store, KEK: g.kek, Hosts: vault.NewHosts(g.publicURL), Now: time.Now}); err != nil {
+		return err
+	}
+	blobDir := g.cfg.BlobDir
+	if blobDir == "" {
+		blobDir = filepath.Join(g.cfg.DataDir, "blobs")
+	}
+	blobFiles, err := blob.NewFiles(blobDir)
+	if err != nil {
+		return err
+	}
+	g.blobs = blob.New(blob.Config{Store: g.store, Files: blobFiles, Hosts: blob.NewHosts(g.publicURL),
+		MaxPutBytes: g.cfg.BlobMaxPutBytes, MaxBlockBytes: g.cfg.BlobMaxPutBytes, MaxBlobBytes: g.cfg.BlobMaxBytes})
+
+	regDir := g.cfg.RegistryDir
+	if regDir == "" {
+		regDir = filepath.Join(g.cfg.DataDir, "registries")
+	}
+	// The registries' background work (upload purging) stops with Close.
+	regCtx, stopRegistries := context.WithCancel(context.Background())
+	g.closeLater(stopRegistries)
+	apps, err := registry.NewApps(regCtx, registry.AppsConfig{Dir: regDir, Hosts: g.regHosts, Tokens: g.regTokens, KEK: g.kek, Logger: g.cfg.Logger})
+	if err != nil {
+		return err
+	}
+	regCfg := registry.ServiceConfig{Store: g.store, Hosts: g.regHosts, Now: time.Now}
+	g.regBackend = apps
+	if g.cfg.RegistryUpstream != "" {
+		if g.regBackend, err = registry.Upstream(g.cfg.RegistryUpstream); err != nil {
+			return err
+		}
+	} else {
+		// A deleted registry's in-process storage goes with it.
+		regCfg.Deleted = apps.Forget
+	}
+	g.registries = registry.NewService(regCfg)
+	return nil
+}
+
+// buildServices builds the services the management API, the token
+// service and the console share, and loads the RBAC index.
+func (g *graph) buildServices(ctx context.Context) error {
+	var (
+		log      = g.cfg.Logger
+		tenantID = g.admin.TenantID
+		err      error
+	)
+	roots, err := issuerRoots(g.cfg.IssuerCAFile)
+	if err != nil {
+		return err
+	}
+	g.signIns = audit.New(audit.Config{Store: g.store, Logger: log})
+	g.closeLater(g.signIns.Close)
+	// Hosted issuers resolve in-process; every other issuer over HTTPS.
+	g.issuers = issuer.New(issuer.Config{Store: g.store, KEK: g.kek, PublicURL: g.publicURL, TenantID: tenantID,
+		Remote: federation.NewFetcher(federation.FetcherConfig{RootCAs: roots, AllowLoopback: g.cfg.AllowLoopbackIssuers})})
+	g.tokens = sts.New(sts.Config{
+		Store: g.store, Keys: g.keys, Issuers: g.issuers,
+		SignIns: signInCounter{next: g.signIns, m: g.met}, TenantID: tenantID, PublicURL: g.publicURL, Logger: log,
+		AppTokenLifetime: g.cfg.AppTokenLifetime, ManagedIdentityTokenLifetime: g.cfg.ManagedIdentityTokenLifetime,
+		TokenReuseMaxAge: g.cfg.TokenReuseMaxAge,
+	})
+	// Every identity or credential write clears the token service's cache;
+	// a resource group's deletion takes its vaults with it.
+	g.groups = resources.New(resources.Config{Store: g.store, Changed: func() { g.tokens.Invalidate(); g.vaults.Forget("") }})
+	g.identities = msi.New(msi.Config{Store: g.store, Changed: g.tokens.Invalidate, Resources: g.groups, MaxFederatedCredentials: g.cfg.MaxFederatedCredentials})
+	g.directory = &directory.Service{Store: g.store, TenantID: tenantID, Now: time.Now}
+	if g.access, err = authz.New(ctx, authz.Config{Store: g.store, Now: time.Now}); err != nil {
+		return fmt.Errorf("load role assignments: %w", err)
+	}
+	if g.policies, err = policy.NewService(ctx, g.store, time.Now); err != nil {
+		return err
+	}
+	checkAdmin(ctx, g.store, g.admin, filepath.Join(g.cfg.DataDir, AdminFile), log)
+	g.clusters = clusters.New(clusters.Config{Store: g.store, Groups: g.groups, Identities: g.identities, Directory: g.directory,
+		Issuers: g.issuers, TenantID: tenantID, Now: time.Now, PrincipalDeleted: g.access.DeletePrincipalAssignments})
+	g.machines = machines.New(machines.Config{Store: g.store, Groups: g.groups, Identities: g.identities, Directory: g.directory,
+		Clusters: g.clusters, Issuers: g.issuers, TenantID: tenantID, PublicURL: g.publicURL, PrincipalDeleted: g.access.DeletePrincipalAssignments})
+	return nil
+}
+
+// follow builds the change feed follower: every in-memory view (RBAC
+// index, token caches, signing and issuer keys, vault cache) follows the
+// database through it, from the head read before the views loaded.
+func (g *graph) follow(context.Context) error {
+	invalidateTokens := func(context.Context, string) error { g.tokens.Invalidate(); return nil }
+	g.s.follower = changefeed.New(changefeed.Config{
+		Feed: g.store,
+		Handlers: map[string]changefeed.Handler{
+			"role_assignments":      g.access.ReloadAssignment,
+			"role_definitions":      g.access.ReloadRole,
+			"identities":            invalidateTokens,
+			"federated_credentials": invalidateTokens,
+			"service_principals":    invalidateTokens,
+			"client_secrets":        invalidateTokens,
+			"sp_certificates":       invalidateTokens,
+			"signing_keys": func(ctx context.Context, _ string) error {
+				g.issuers.Forget()
+				return g.keys.Refresh(ctx)
+			},
+			"clusters": func(_ context.Context, id string) error { g.issuers.Forget(id); return nil },
+			"vaults":   func(_ context.Context, name string) error { g.vaults.Forget(name); return nil },
+			// Policy views are small: any change reloads them whole.
+			"policy_definitions": func(ctx context.Context, _ string) error { return g.policies.Reload(ctx) },
+			"policy_assignments": func(ctx context.Context, _ string) error { return g.policies.Reload(ctx) },
+		},
+		Resync: func(ctx context.Context) error {
+			g.tokens.Invalidate()
+			g.vaults.Forget("")
+			g.issuers.Forget()
+			if err := g.keys.Refresh(ctx); err != nil {
+				return err
+			}
+			if err := g.policies.Reload(ctx); err != nil {
+				return err
+			}
+			return g.access.Reload(ctx)
+		},
+		Check:  g.access.Consistent,
+		Logger: g.cfg.Logger,
+	}, g.head)
+	g.s.tasks = append(g.s.tasks, g.s.follower.Run)
+	return nil
+}
+
+// verifier is a bearer-token verifier for Ward's own tokens with one of
+// the given audiences.
+func (g *graph) verifier(audiences ...string) *authn.JWT {
+	return &authn.JWT{Keys: g.keys, Issuers: g.tokenIssuers, Audiences: audiences, Now: time.Now}
+}
+
+// mountRoutes builds every part's handler and mounts it on one routing
+// table, each route with who may call it; anything else is a 404 before
+// any handler runs.
+func (g *graph) mountRoutes(context.Context) error {
+	var (
+		log       = g.cfg.Logger
+		publicURL = g.publicURL
+		tenantID  = g.admin.TenantID
+		authority = publicURL + "/" + tenantID
+		self      = []string{publicURL, publicURL + "/"}
+	)
+	mux := router.New()
+	mux.Wrap = g.met.instrument
+	// One authorizer decides every route's declared action; each part
+	// registers its protocol's authenticator when it mounts.
+	mux.Authorizer = g.access
+	mux.Inner = g.cfg.RouteHook
+	// The mux writes the access log, sets each protocol's request IDs, caps
+	// every body and its read time (router.DefaultMaxBody and
+	// DefaultReadTimeout; a route may declare a smaller cap) and recovers
+	// panics into the route's protocol's 500, once for every part.
+	mux.Log = log
+
+	(&vault.Handler{Svc: g.vaults, Authority: authority, Log: log,
+		Auth: g.verifier(append([]string{g.vaults.Hosts.Resource(), g.vaults.Hosts.Resource() + "/"}, audience.VaultAliases()...)...)}).Mount(mux)
+	(&registry.Handler{Svc: g.registries, Tokens: g.regTokens, Access: g.access, TenantID: tenantID, Registry: g.regBackend, Log: log,
+		Verifier: g.verifier(append(append([]string{}, self...), audience.RegistryAliases()...)...)}).Mount(mux)
+	(&blob.Handler{Svc: g.blobs, Access: g.access, Authority: authority, Log: log,
+		Auth: g.verifier(blob.Audience, blob.Audience+"/")}).Mount(mux)
+	g.mountProbes(mux)
+	arm.New(arm.Config{
+		Resources:  g.groups,
+		Service:    g.identities,
+		Clusters:   g.clusters,
+		Machines:   g.machines,
+		Auth:       g.verifier(append(self, audience.ManagementAliases()...)...),
+		Authz:      g.access,
+		RBAC:       g.access,
+		Vaults:     g.vaults,
+		Registries: g.registries,
+		Blobs:      g.blobs,
+		Policy:     g.policies,
+		// wardIssuerCluster() in policy rules: a hosted issuer's cluster.
+		IssuerCluster: func(ctx context.Context, iss string) (storage.Cluster, bool) {
+			id, ok := g.issuers.IDFromURL(iss)
+			if !ok {
+				return storage.Cluster{}, false
+			}
+			c, err := g.store.GetClusterByID(ctx, id)
+			return c, err == nil
+		},
+		Activity:  g.store,
+		PublicURL: publicURL,
+		TenantID:  tenantID,
+		Logger:    log,
+	}).Mount(mux)
+	graphAuth := g.verifier(append(self, audience.GraphAliases()...)...)
+	(&directory.Handler{Svc: g.directory, Auth: graphAuth, Policy: directory.Policy{Access: g.access}, Log: log, Base: publicURL}).Mount(mux)
+	(&rotation.Handler{Keys: g.keys, Log: log, Base: publicURL, Auth: graphAuth}).Mount(mux)
+	console.New(console.Config{Groups: g.groups, Identities: g.identities, Clusters: g.clusters, Vaults: g.vaults, Directory: g.directory,
+		Access: g.access, Store: g.store, PublicURL: publicURL, Logger: log,
+		Auth: g.verifier(append(self, audience.ManagementAliases()...)...)}).Mount(mux)
+	(&issuer.Handler{Issuers: g.issuers, Log: log}).Mount(mux)
+	sts.NewHandler(g.tokens).Mount(mux)
+	(&agentserver.Handler{Machines: g.machines, Tokens: g.tokens, TenantID: tenantID, PublicURL: publicURL, Log: log}).Mount(mux)
+	g.s.mux = mux
+	g.s.handler = canonicalPaths(localWrites(g.s.follower.CatchUp, log, mux))
+	return nil
+}
+
+// mountProbes mounts the health, readiness and metrics endpoints.
+func (g *graph) mountProbes(mux *router.Mux) {
+	mux.Handle(router.Route{Method: http.MethodGet, Pattern: "/healthz", Access: router.Public("liveness for load balancers and probes; says only ok"),
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, _ = w.Write([]byte("ok\n"))
+		})})
+	mux.Handle(router.Route{Method: http.MethodGet, Pattern: "/readyz", Access: router.Public("readiness for load balancers: 503 while this replica's views lag the database by more than a second"),
+		Handler: http.HandlerFunc(g.s.readyz)})
+	g.met.watch(g.s.follower, g.tokens, g.signIns, g.store)
+	mux.Handle(router.Route{Method: http.MethodGet, Pattern: "/metrics", Access: router.Public("Prometheus metrics labelled by route pattern, status and AADSTS code only: no principal, client ID or resource name"),
+		Handler: g.met.handler()})
+}
