@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/google/uuid"
 	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/clientsecret"
 	"github.com/ward-id/ward/internal/federation"
@@ -25,7 +24,9 @@ import (
 	"github.com/ward-id/ward/internal/storage"
 )
 
-// SignInRecorder receives one record per token request.
+// SignInRecorder receives one record per token request. Records come
+// without an ID: the recorder names the rows it writes (most repeats of a
+// sign-in are counted in an earlier row and need none).
 type SignInRecorder interface {
 	Record(s storage.SignIn)
 }
@@ -167,7 +168,7 @@ type TokenResponse struct {
 // in the sign-in log whatever the outcome (the log caps what it stores and
 // aggregates repeated refusals).
 func (s *Service) Token(ctx context.Context, req TokenRequest) (TokenResponse, error) {
-	rec := storage.SignIn{ID: uuid.NewString(), Time: s.now().UTC(), TenantID: s.tenantID, Source: req.Source, Result: "failure"}
+	rec := storage.SignIn{Time: s.now().UTC(), TenantID: s.tenantID, Source: req.Source, Result: "failure"}
 	resp, err := s.token(ctx, req, &rec)
 	var e *Error
 	switch {
