@@ -29,8 +29,11 @@ type reuseCache struct {
 }
 
 type reuseKey struct {
-	principal, resource, credential string
-	v1                              bool
+	principal, resource string
+	// kind (clientSecret, certificate, federated), the assertion's issuer
+	// and subject, and the very credential verified (authn.ClaimCredential)
+	kind, issuer, subject, credential string
+	v1                                bool
 	// kid is the signing key a new token would be signed with: after a
 	// rotation no token signed with the previous key is handed out again.
 	kid string

@@ -241,10 +241,30 @@ func FuzzParseForm(f *testing.F) {
 	f.Add("grant_type=client_credentials&client_id=a&scope=https%3A%2F%2Fx%2F.default")
 	f.Add("a=1&a=2")
 	f.Add("%zz")
+	f.Add("a=x+y%20z&&b=&c")
+	f.Add("a;b=1")
 	f.Fuzz(func(t *testing.T, body string) {
 		v, err := ParseForm(body)
+		// The same answer as the standard library's parser, but for the
+		// refusal of a repeated parameter.
+		want, werr := url.ParseQuery(body)
+		repeated := false
+		for _, vals := range want {
+			repeated = repeated || len(vals) > 1
+		}
+		if (err != nil) != (werr != nil || repeated) {
+			t.Fatalf("ParseForm(%q) error %v; url.ParseQuery error %v, repeated %v", body, err, werr, repeated)
+		}
 		if err != nil {
 			return
+		}
+		if len(v) != len(want) {
+			t.Fatalf("ParseForm(%q) = %v, url.ParseQuery = %v", body, v, want)
+		}
+		for k, vals := range want {
+			if v.Get(k) != vals[0] {
+				t.Fatalf("ParseForm(%q)[%q] = %q, url.ParseQuery: %q", body, k, v.Get(k), vals[0])
+			}
 		}
 		for k, vals := range v {
 			if len(vals) != 1 {
