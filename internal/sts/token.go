@@ -92,6 +92,7 @@ type Service struct {
 	certificateAlgorithm []jose.SignatureAlgorithm
 	reuse                *reuseCache
 	verified             federation.Verified // assertions already verified, by hash
+	headers              headerCache         // each signing key's encoded JWS headers
 }
 
 // New returns a Service.
