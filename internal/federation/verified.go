@@ -14,11 +14,12 @@ import (
 
 // maxVerified bounds the verified-assertion cache. A projected
 // service-account token is about 1 KiB, so a full cache holds some 50 MiB
-// at worst; it is emptied when full rather than tracked by age.
+// at worst; when full, a few entries make room (not tracked by age).
 const maxVerified = 50_000
 
 // Verified remembers assertions whose signature verified, by the SHA-256
-// of their exact bytes, until they expire. A pod presents the same
+// of their exact bytes, until they expire (or, when the cache is full, a
+// few of them at random make room). A pod presents the same
 // projected token on every exchange for up to an hour, so parsing it and
 // checking its signature again (about 70% of a reused exchange's CPU) is
 // the same work with the same answer. A cached verification counts only
@@ -70,8 +71,19 @@ func (v *Verified) Verify(a *Assertion, key, verifiedWith any) error {
 	}
 	sum := sum(a.Raw)
 	v.mu.Lock()
-	if v.m == nil || len(v.m) >= maxVerified {
+	if v.m == nil {
 		v.m = make(map[[sha256.Size]byte]verified)
+	}
+	if len(v.m) >= maxVerified {
+		// A few entries at a time, not all: emptying the cache made every
+		// pod's next exchange parse and verify again at once.
+		n := 0
+		for k := range v.m {
+			delete(v.m, k)
+			if n++; n >= 64 {
+				break
+			}
+		}
 	}
 	v.m[sum] = verified{a: a, key: key, exp: a.Claims.Expiry.Time()}
 	v.mu.Unlock()

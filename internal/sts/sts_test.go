@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -413,5 +414,41 @@ func TestTokensNameTheirCredential(t *testing.T) {
 	}
 	if kind, name, ok := authn.CredentialRef(authn.FederatedCredential("k8s", issuer, subject)); !ok || kind != authn.CredentialFederated || name != "k8s" {
 		t.Errorf("CredentialRef(federated) = %q %q %v", kind, name, ok)
+	}
+}
+
+func TestEvict(t *testing.T) {
+	const max = 1000
+	for _, c := range []struct {
+		name string
+		size int
+		want int
+	}{
+		{"below the bound", max - 1, max - 1},
+		{"full", max, max - evictBatch},
+		{"empty", 0, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := map[int]bool{}
+			for i := 0; i < c.size; i++ {
+				m[i] = true
+			}
+			evict(m, max)
+			if len(m) != c.want {
+				t.Errorf("%d entries after evict, want %d (a bounded batch, not all)", len(m), c.want)
+			}
+		})
+	}
+	// A full reuse cache keeps serving what it holds while it takes more.
+	rc := newReuseCache(time.Hour)
+	now := time.Now()
+	for i := 0; i < maxReusable+10; i++ {
+		rc.put(reuseKey{principal: fmt.Sprint(i)}, reusable{token: "t", issued: now, expires: now.Add(24 * time.Hour)})
+	}
+	if n := len(rc.tokens); n > maxReusable || n < maxReusable-2*evictBatch {
+		t.Errorf("reuse cache holds %d after %d puts, want about %d", n, maxReusable+10, maxReusable)
+	}
+	if _, ok := rc.get(reuseKey{principal: fmt.Sprint(maxReusable + 9)}, now); !ok {
+		t.Error("the newest token is not served from a full cache")
 	}
 }

@@ -59,13 +59,16 @@ type Config struct {
 // (well under a second); the TTL is only the safety net behind the feed.
 const credentialTTL = 30 * time.Second
 
+// maxCachedIdentities bounds the identity cache (see evict).
+const maxCachedIdentities = 100_000
+
 type cachedIdentity struct {
 	identity storage.Identity
 	// resourceID is the identity's ARM resource ID (the sign-in log and
 	// the token's xms_mirid), built once.
 	resourceID string
 	fics       *ficIndex
-	at       time.Time
+	at         time.Time
 	// absent: no managed identity has this client ID, so it is a service
 	// principal's (or nobody's). Remembering it spares every client-secret
 	// grant a database read that finds nothing; an identity created later
@@ -377,8 +380,8 @@ func (s *Service) identity(ctx context.Context, clientID string) (*cachedIdentit
 	}
 	remember := func(c *cachedIdentity) {
 		s.cacheMu.Lock()
-		if len(s.cache) > 100_000 { // bound memory under a flood of client IDs
-			clear(s.cache)
+		if _, ok := s.cache[key]; !ok {
+			evict(s.cache, maxCachedIdentities) // bound memory under a flood of client IDs
 		}
 		if gen == s.cacheGen {
 			s.cache[strings.Clone(key)] = c // not the request body's memory
