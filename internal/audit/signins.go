@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -95,10 +96,10 @@ type Stats struct {
 
 // aggregation levels of a refusal's key, finest first.
 const (
-	levelClient = iota // (source, client ID, error code, reason)
-	levelSource        // (source, error code): the source is over its budget
-	levelAll           // (error code): every source together is over budget
-	levelSuccess       // every field of a successful sign-in but its time
+	levelClient  = iota // (source, client ID, error code, reason)
+	levelSource         // (source, error code): the source is over its budget
+	levelAll            // (error code): every source together is over budget
+	levelSuccess        // every field of a successful sign-in but its time
 )
 
 type aggKey struct {
@@ -221,6 +222,7 @@ func (l *SignInLog) Record(s storage.SignIn) {
 	if l.merge(key, s) {
 		return
 	}
+	s = detach(s)
 	if len(l.rows) < maxLiveRows {
 		s.ID = l.newID(s.ID)
 		l.rows[key] = &liveRow{rec: s, last: s.Time}
@@ -236,6 +238,16 @@ const maxLiveRows = 100_000
 func successKey(s storage.SignIn) aggKey {
 	return aggKey{level: levelSuccess, source: s.Source, client: s.ClientID, tenant: s.TenantID, principal: s.PrincipalID,
 		identity: s.IdentityID, resource: s.Resource, credential: s.Credential, issuer: s.Issuer, subject: s.Subject, verified: s.Verified}
+}
+
+// detach copies the text of a record the log keeps (queued, or live for a
+// window): a caller's strings may share a whole request body's memory.
+func detach(s storage.SignIn) storage.SignIn {
+	for _, f := range []*string{&s.ID, &s.Source, &s.TenantID, &s.ClientID, &s.PrincipalID, &s.IdentityID, &s.Resource,
+		&s.Credential, &s.Result, &s.Reason, &s.Issuer, &s.Subject} {
+		*f = strings.Clone(*f)
+	}
+	return s
 }
 
 // newID returns id, or a new record ID when it is empty.
@@ -275,7 +287,7 @@ func (l *SignInLog) refusal(s storage.SignIn) {
 		s.Reason = fmt.Sprintf("Ward: refusals exceed %d per %s, or the log's queue is full; this record counts the further ones with this error code from every source (see its count and last seen). The first was: %s",
 			l.cfg.Total, l.cfg.Window, s.Reason)
 	}
-	s = s.Bounded()
+	s = detach(s.Bounded())
 	s.ID = l.newID(s.ID)
 	l.total++
 	l.perSource[s.Source]++

@@ -26,7 +26,7 @@ func TestCompactJWS(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				jws, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{alg})
+				jws, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{alg})
 				if err != nil {
 					t.Fatalf("go-jose parse: %v", err)
 				}
