@@ -7,11 +7,14 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -28,8 +31,8 @@ func benchCmd() *cobra.Command {
 		target, data, output, algs, storage, dsn, traceDir string
 		traceSlow                                          time.Duration
 		duration                                           time.Duration
-		workers                                            int
-		short, noPaced, noBlob                             bool
+		workers, runs, serverCPU, loadCPU                  int
+		short, noPaced, pinned, noBlob                     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -43,6 +46,17 @@ time). Every run stops by itself: --duration per scenario and mode.
 In-process it runs each --signing-alg twice: once with token reuse off (every
 exchange signs) and once with reuse on (the "reuse hit" row).
 
+--pinned runs each server as its own 'ward serve' process on one CPU
+(--server-cpu) and the load generator on another (--load-cpu), one Go
+scheduler thread each: the server's figures are then one core's, and the
+load does not steal from it. It also reports the server's RSS when idle and
+after the load, and for the scenarios that sign a token their rate as a share
+of one core's limit, 1/(t_sign + t_noop), with t_sign measured on the load
+generator's core.
+
+--runs N repeats everything N times and prints every run, then the median of
+each figure.
+
 Once per run (in-process: on the first server) it also measures Get Blob and
 Put Blob of 4 KiB and 4 MiB on a storage account's real endpoint, each as a
 ratio to the no-op endpoint and, in MB/s, to the sequential write (fsync'd) and
@@ -55,13 +69,31 @@ measured in the same run.`,
 			if short {
 				cfg.Duration, cfg.Workers, cfg.MaxRequests = 300*time.Millisecond, 4, 5_000
 			}
+			if runs < 1 {
+				return fmt.Errorf("--runs %d: at least 1", runs)
+			}
+			if pinned {
+				if target != "" {
+					return errors.New("--pinned starts its own servers: it does not take --target")
+				}
+				if serverCPU == loadCPU || serverCPU < 0 || loadCPU < 0 || serverCPU >= runtime.NumCPU() || loadCPU >= runtime.NumCPU() {
+					return fmt.Errorf("--server-cpu %d and --load-cpu %d: two different CPUs of the %d here", serverCPU, loadCPU, runtime.NumCPU())
+				}
+				if err := bench.PinProcess(loadCPU); err != nil {
+					return err
+				}
+			}
+			rep := benchReport{Cores: runtime.NumCPU(), Pinned: pinned}
+			if pinned {
+				rep.ServerCPU, rep.LoadCPU = &serverCPU, &loadCPU
+			}
+			signCost := map[string]time.Duration{}
 			var all []bench.Result
-			var logs []bench.SignInLog
-			var disks []bench.Disk
 			diskBytes := int64(256 << 20)
 			if short {
 				diskBytes = 16 << 20
 			}
+			blobMeasured := false // in this run
 			run := func(t bench.Target, label, suffix string, reuseOnly bool) error {
 				fx, err := bench.Prepare(ctx, t, suffix)
 				if err != nil {
@@ -71,9 +103,12 @@ measured in the same run.`,
 				if reuseOnly {
 					scenarios = scenarios[:1]
 					scenarios[0].Name = "reuse hit (federated exchange)"
+					scenarios[0].Signs = false
 				}
-				cfg.Disk = nil
-				if !noBlob && !reuseOnly && len(disks) == 0 {
+				c := cfg
+				c.TLS = t.TLS
+				c.SignTime = signCost[strings.TrimSpace(label)]
+				if !noBlob && !reuseOnly && !blobMeasured {
 					bf, err := bench.PrepareBlob(ctx, t, suffix)
 					if err != nil {
 						return fmt.Errorf("prepare the blob scenarios: %w", err)
@@ -83,10 +118,9 @@ measured in the same run.`,
 					if err != nil {
 						return err
 					}
-					disks, cfg.Disk = append(disks, d), &d
+					rep.Disk, c.Disk, blobMeasured = append(rep.Disk, d), &d, true
 				}
-				cfg.TLS = t.TLS
-				res, err := bench.Run(ctx, cfg, noop, scenarios)
+				res, err := bench.Run(ctx, c, noop, scenarios)
 				for i := range res {
 					res[i].Scenario = label + res[i].Scenario
 				}
@@ -103,48 +137,68 @@ measured in the same run.`,
 				if sl.Server == "" {
 					sl.Server = t.Base
 				}
-				logs = append(logs, sl)
+				rep.SignInLog = append(rep.SignInLog, sl)
 				return nil
 			}
-			if target != "" {
-				t, err := targetFrom(target, data)
+			for i := 0; i < runs; i++ {
+				all, blobMeasured = nil, false
+				if target != "" {
+					t, err := targetFrom(target, data)
+					if err != nil {
+						return err
+					}
+					if err := run(t, "", fmt.Sprint(time.Now().Unix()), false); err != nil {
+						return err
+					}
+					rep.Runs = append(rep.Runs, all)
+					continue
+				}
+				// One KEK for every server of this run: on one PostgreSQL
+				// they share the sealed admin and CA. A database used by
+				// another run (another KEK) is refused: use a fresh one.
+				kek, err := writeKEK()
 				if err != nil {
 					return err
 				}
-				if err := run(t, "", fmt.Sprint(time.Now().Unix()), false); err != nil {
-					return err
-				}
-			} else {
-				// One KEK for every in-process server of this run: on one
-				// PostgreSQL they share the sealed admin and CA. A database
-				// used by another run (another KEK) is refused: use a fresh one.
-				kek, err := os.CreateTemp("", "ward-bench-kek-")
-				if err != nil {
-					return err
-				}
-				defer os.Remove(kek.Name())
-				k := make([]byte, 32)
-				if _, err := rand.Read(k); err != nil {
-					return err
-				}
-				_, _ = kek.WriteString(base64.StdEncoding.EncodeToString(k))
-				kek.Close()
+				defer os.Remove(kek)
 				for _, alg := range strings.Split(algs, ",") {
+					if _, ok := signCost[alg]; !ok {
+						if signCost[alg], err = bench.SignCost(alg, 300*time.Millisecond); err != nil {
+							return err
+						}
+						rep.SignMicros = append(rep.SignMicros, signMicros{Alg: alg, Micros: float64(signCost[alg].Nanoseconds()) / 1000})
+					}
 					for _, reuse := range []bool{false, true} {
-						t, stop, err := inProcess(ctx, alg, reuse, storage, dsn, kek.Name(), traceSlow, traceDir)
+						var t bench.Target
+						var stop func()
+						var pid int
+						if pinned {
+							t, pid, stop, err = pinnedServer(ctx, alg, reuse, storage, dsn, kek, serverCPU)
+						} else {
+							t, stop, err = inProcess(ctx, alg, reuse, storage, dsn, kek, traceSlow, traceDir)
+						}
 						if err != nil {
 							return err
 						}
+						rss := rssFigures{Server: alg + map[bool]string{false: " mint", true: " reuse"}[reuse]}
+						if pid != 0 {
+							rss.IdleMiB = mib(bench.RSS(pid))
+						}
 						suffix := strings.ToLower(alg) + map[bool]string{false: "-mint", true: "-reuse"}[reuse]
 						err = run(t, alg+" ", suffix+fmt.Sprint(time.Now().UnixNano()%100000), reuse)
+						if pid != 0 {
+							rss.AfterMiB = mib(bench.RSS(pid))
+							rep.RSS = append(rep.RSS, rss)
+						}
 						stop()
 						if err != nil {
 							return err
 						}
 					}
 				}
+				rep.Runs = append(rep.Runs, all)
 			}
-			return printBench(cmd.OutOrStdout(), output, all, logs, disks)
+			return printBench(cmd.OutOrStdout(), output, rep)
 		},
 	}
 	f := cmd.Flags()
@@ -154,14 +208,163 @@ measured in the same run.`,
 	f.IntVar(&workers, "workers", 2*runtime.GOMAXPROCS(0), "closed-loop concurrency")
 	f.BoolVar(&short, "short", false, "a few hundred milliseconds per scenario (CI: proves it runs, measures nothing)")
 	f.BoolVar(&noPaced, "no-paced", false, "skip the runs paced at half the maximum rate")
-	f.BoolVar(&noBlob, "no-blob", false, "skip the blob GET/PUT scenarios and the disk measurement")
 	f.StringVar(&algs, "signing-alg", "RS256,ES256", "in-process: the signing algorithms to run, comma-separated")
 	f.StringVar(&storage, "storage", "sqlite", "in-process: sqlite or postgres")
 	f.StringVar(&dsn, "dsn", "", "in-process with --storage postgres: the database URL")
 	f.StringVarP(&output, "output", "o", "table", "table or json")
 	f.DurationVar(&traceSlow, "trace-slow", 0, "in-process: write the execution trace around a request at least this slow to --trace-dir (see ward serve --trace-slow)")
 	f.StringVar(&traceDir, "trace-dir", "ward-bench-traces", "in-process with --trace-slow: where the traces go")
+	f.BoolVar(&pinned, "pinned", false, "run each server as a 'ward serve' process on --server-cpu and the load on --load-cpu (Linux)")
+	f.IntVar(&serverCPU, "server-cpu", 0, "with --pinned: the CPU the server runs on")
+	f.IntVar(&loadCPU, "load-cpu", 1, "with --pinned: the CPU the load generator runs on")
+	f.IntVar(&runs, "runs", 1, "repeat the whole measurement this many times; print every run and the medians")
+	f.BoolVar(&noBlob, "no-blob", false, "skip the blob GET/PUT scenarios and the disk measurement")
 	return cmd
+}
+
+// benchReport is what ward bench prints.
+type benchReport struct {
+	Cores     int  `json:"cores"`
+	Pinned    bool `json:"pinned"`
+	ServerCPU *int `json:"server_cpu,omitempty"`
+	LoadCPU   *int `json:"load_cpu,omitempty"`
+	// SignMicros is t_sign per algorithm, measured on the load's CPU.
+	SignMicros []signMicros `json:"sign_us,omitempty"`
+	// Results are the one run's results, or the medians of Runs.
+	Results   []bench.Result    `json:"results"`
+	Runs      [][]bench.Result  `json:"runs,omitempty"`
+	SignInLog []bench.SignInLog `json:"signin_log"`
+	RSS       []rssFigures      `json:"rss,omitempty"`
+	// Disk is the disk under the data directory, measured once per run
+	// for the blob scenarios.
+	Disk []bench.Disk `json:"disk"`
+}
+
+type signMicros struct {
+	Alg    string  `json:"alg"`
+	Micros float64 `json:"us"`
+}
+
+// rssFigures is a pinned server's resident memory, idle (started, before
+// any request) and after its load.
+type rssFigures struct {
+	Server   string  `json:"server"`
+	IdleMiB  float64 `json:"idle_mib"`
+	AfterMiB float64 `json:"after_load_mib"`
+}
+
+func mib(n int64, err error) float64 {
+	if err != nil {
+		return 0
+	}
+	return float64(n) / (1 << 20)
+}
+
+// writeKEK writes a fresh key-encryption key to a temporary file.
+func writeKEK() (string, error) {
+	kek, err := os.CreateTemp("", "ward-bench-kek-")
+	if err != nil {
+		return "", err
+	}
+	defer kek.Close()
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return "", err
+	}
+	_, err = kek.WriteString(base64.StdEncoding.EncodeToString(k))
+	return kek.Name(), err
+}
+
+// pinnedServer starts this binary's 'ward serve' on 127.0.0.1 in a
+// temporary data directory, every thread of it on cpu, and waits until it
+// serves.
+func pinnedServer(ctx context.Context, alg string, reuse bool, storage, dsn, kekFile string, cpu int) (bench.Target, int, func(), error) {
+	dir, err := os.MkdirTemp("", "ward-bench-")
+	if err != nil {
+		return bench.Target{}, 0, nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		os.RemoveAll(dir)
+		return bench.Target{}, 0, nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	exe, err := os.Executable()
+	if err != nil {
+		os.RemoveAll(dir)
+		return bench.Target{}, 0, nil, err
+	}
+	args := []string{"serve", "--addr", addr, "--data", dir, "--signing-alg", alg, "--kek-file", kekFile, "--storage", storage, "--log-level", "error"}
+	if dsn != "" {
+		args = append(args, "--dsn", dsn)
+	}
+	if !reuse {
+		args = append(args, "--no-token-reuse")
+	}
+	logf, err := os.Create(filepath.Join(dir, "serve.log"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return bench.Target{}, 0, nil, err
+	}
+	c := exec.Command(exe, args...)
+	c.Stdout, c.Stderr = logf, logf
+	if err := bench.StartPinned(c, cpu); err != nil {
+		logf.Close()
+		os.RemoveAll(dir)
+		return bench.Target{}, 0, nil, fmt.Errorf("start ward serve on CPU %d: %w", cpu, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- c.Wait() }()
+	stop := func() {
+		_ = c.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			_ = c.Process.Kill()
+			<-exited
+		}
+		logf.Close()
+		os.RemoveAll(dir)
+	}
+	fail := func(err error) (bench.Target, int, func(), error) {
+		stop()
+		return bench.Target{}, 0, nil, err
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			exited <- err // stop waits on it
+			log, _ := os.ReadFile(filepath.Join(dir, "serve.log"))
+			return fail(fmt.Errorf("ward serve exited (%v) before serving:\n%s", err, log))
+		case <-ctx.Done():
+			return fail(ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if t, err := targetFrom("https://"+addr, dir); err == nil && healthy(ctx, t) {
+			return t, c.Process.Pid, stop, nil
+		}
+		if time.Now().After(deadline) {
+			return fail(fmt.Errorf("ward serve on %s did not answer /healthz within a minute", addr))
+		}
+	}
+}
+
+// healthy reports whether t answers /healthz with 200.
+func healthy(ctx context.Context, t bench.Target) bool {
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: t.TLS}, Timeout: 2 * time.Second}
+	defer hc.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.Base+"/healthz", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // inProcess starts a Ward on 127.0.0.1 in a temporary data directory.
@@ -220,39 +423,72 @@ func targetFrom(base, dir string) (bench.Target, error) {
 		ClientSecret: a.ClientSecret, TLS: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, DataDir: dir}, nil
 }
 
-func printBench(w io.Writer, output string, res []bench.Result, logs []bench.SignInLog, disks []bench.Disk) error {
+func printBench(w io.Writer, output string, rep benchReport) error {
+	rep.Results = rep.Runs[len(rep.Runs)-1]
+	if len(rep.Runs) > 1 {
+		rep.Results = bench.Medians(rep.Runs)
+	} else {
+		rep.Runs = nil
+	}
 	if output == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"cores": runtime.NumCPU(), "results": res, "signin_log": logs, "disk": disks})
+		return enc.Encode(rep)
 	}
-	defer func() {
-		for _, l := range logs {
-			fmt.Fprintf(w, "sign-in log (%s): %.0f written, %.0f waited for a full queue, %.0f dropped, %.0f refused by the database\n",
-				l.Server, l.Written, l.Waited, l.Dropped, l.Failed)
-		}
-		for _, d := range disks {
-			read := "not measured on this system"
-			if d.ReadMBps > 0 {
-				read = fmt.Sprintf("%.0f MB/s (page cache dropped)", d.ReadMBps)
+	table := func(title string, res []bench.Result) error {
+		fmt.Fprintln(w, title)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "scenario\tmode\trequests\terrors\treq/s\tp50 ms\tp99 ms\tmax ms\treq/s ÷ noop\tp50 ÷ noop\t÷ sign limit\tMB/s\tMB/s ÷ disk\t\n")
+		for _, r := range res {
+			lim, mb, disk := "-", "", ""
+			if r.LimitRPS > 0 {
+				lim = fmt.Sprintf("%.2f of %.0f/s", r.LimitRatio, r.LimitRPS)
 			}
-			fmt.Fprintf(w, "disk under %s, %d MiB sequential: write %.0f MB/s (fsync'd), read %s\n", d.Dir, d.Bytes>>20, d.WriteMBps, read)
+			if r.MBps > 0 {
+				mb = fmt.Sprintf("%.1f", r.MBps)
+			}
+			if r.DiskRatio > 0 {
+				disk = fmt.Sprintf("%.3f", r.DiskRatio)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%.3f\t%.2f\t%s\t%s\t%s\t\n", r.Scenario, r.Mode, r.Requests, r.Errors, r.RPS, r.P50ms, r.P99ms, r.Maxms,
+				r.RPSRatio, r.P50Ratio, lim, mb, disk)
 		}
-	}()
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "scenario\tmode\trequests\terrors\treq/s\tp50 ms\tp99 ms\tmax ms\treq/s ÷ noop\tp50 ÷ noop\tMB/s\tMB/s ÷ disk\t\n")
-	for _, r := range res {
-		mb, disk := "", ""
-		if r.MBps > 0 {
-			mb = fmt.Sprintf("%.1f", r.MBps)
-		}
-		if r.DiskRatio > 0 {
-			disk = fmt.Sprintf("%.3f", r.DiskRatio)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%.3f\t%.2f\t%s\t%s\t\n", r.Scenario, r.Mode, r.Requests, r.Errors, r.RPS, r.P50ms, r.P99ms, r.Maxms,
-			r.RPSRatio, r.P50Ratio, mb, disk)
+		return tw.Flush()
 	}
-	return tw.Flush()
+	for i, run := range rep.Runs {
+		if err := table(fmt.Sprintf("run %d of %d", i+1, len(rep.Runs)), run); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+	}
+	title := "results"
+	if len(rep.Runs) > 1 {
+		title = fmt.Sprintf("medians of %d runs", len(rep.Runs))
+	}
+	if rep.Pinned {
+		title += fmt.Sprintf(" (pinned: server on CPU %d, load on CPU %d)", *rep.ServerCPU, *rep.LoadCPU)
+	}
+	if err := table(title, rep.Results); err != nil {
+		return err
+	}
+	for _, d := range rep.Disk {
+		read := "not measured on this system"
+		if d.ReadMBps > 0 {
+			read = fmt.Sprintf("%.0f MB/s (page cache dropped)", d.ReadMBps)
+		}
+		fmt.Fprintf(w, "disk under %s, %d MiB sequential: write %.0f MB/s (fsync'd), read %s\n", d.Dir, d.Bytes>>20, d.WriteMBps, read)
+	}
+	for _, s := range rep.SignMicros {
+		fmt.Fprintf(w, "t_sign %s: %.1f µs (load generator's CPU)\n", s.Alg, s.Micros)
+	}
+	for _, r := range rep.RSS {
+		fmt.Fprintf(w, "RSS (%s): %.1f MiB idle, %.1f MiB after load\n", r.Server, r.IdleMiB, r.AfterMiB)
+	}
+	for _, l := range rep.SignInLog {
+		fmt.Fprintf(w, "sign-in log (%s): %.0f written, %.0f waited for a full queue, %.0f dropped, %.0f refused by the database\n",
+			l.Server, l.Written, l.Waited, l.Dropped, l.Failed)
+	}
+	return nil
 }
 
 // onlyTraces passes on the slow-request trace records only.

@@ -1,7 +1,8 @@
 // Package audit records Ward's sign-in log: every token issued or refused,
 // with the reason, written in batches off the request path, with bounded
 // fields, repeated refusals aggregated, and nothing dropped without being
-// counted. Retention (Retain) deletes what is older than the configured age
+// counted; repeated identical successes are aggregated the same way.
+// Retention (Retain) deletes what is older than the configured age
 // from the sign-in and activity logs.
 package audit
 
@@ -9,10 +10,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/ward-id/ward/internal/storage"
 )
 
@@ -93,15 +96,18 @@ type Stats struct {
 
 // aggregation levels of a refusal's key, finest first.
 const (
-	levelClient = iota // (source, client ID, error code, reason)
-	levelSource        // (source, error code): the source is over its budget
-	levelAll           // (error code): every source together is over budget
+	levelClient  = iota // (source, client ID, error code, reason)
+	levelSource         // (source, error code): the source is over its budget
+	levelAll            // (error code): every source together is over budget
+	levelSuccess        // every field of a successful sign-in but its time
 )
 
 type aggKey struct {
 	level                  int
 	source, client, reason string
 	code                   int
+	// what else tells two successes apart
+	tenant, principal, identity, resource, credential, issuer, subject string
 	// verified keeps a verified refusal out of an unverified one's record
 	// (and the reverse): the console offers a fix only for the former.
 	verified bool
@@ -158,9 +164,14 @@ func New(cfg Config) *SignInLog {
 }
 
 // Record queues a sign-in record, its fields capped (storage.SignIn.Bounded).
-// A refusal like one recorded less than a window ago is counted in that
-// record. Record never blocks, except for a successful sign-in arriving
-// while the queue is full, which waits up to Config.BlockFor.
+// A record like one recorded less than a window ago is counted in that
+// record (count, last seen): a refusal with the same source, client, code
+// and reason, a success with every field the same but its time (a pod
+// refreshing its token), so the log keeps every distinct event without a
+// row per token. A record without an ID gets one when it becomes a row.
+// Record never blocks, except for a successful sign-in arriving while the
+// queue is full and no queued record counts it, which waits up to
+// Config.BlockFor.
 func (l *SignInLog) Record(s storage.SignIn) {
 	if s.Time.IsZero() {
 		s.Time = l.cfg.Now().UTC()
@@ -175,6 +186,11 @@ func (l *SignInLog) Record(s storage.SignIn) {
 	}
 	if s.Result != "success" {
 		l.refusal(s)
+		return
+	}
+	l.roll(s.Time)
+	key := successKey(s)
+	if l.mergeQueued(key, s) {
 		return
 	}
 	if len(l.pending) >= l.cfg.Queue {
@@ -194,13 +210,52 @@ func (l *SignInLog) Record(s storage.SignIn) {
 				l.drop("sign-in log closed")
 				return
 			}
+			if l.mergeQueued(key, s) {
+				return
+			}
 			if timedOut && len(l.pending) >= l.cfg.Queue {
 				l.drop("sign-in log queue full")
 				return
 			}
 		}
 	}
+	if l.merge(key, s) {
+		return
+	}
+	s = detach(s)
+	if len(l.rows) < maxLiveRows {
+		s.ID = l.newID(s.ID)
+		l.rows[key] = &liveRow{rec: s, last: s.Time}
+	}
 	l.queue(s)
+}
+
+// maxLiveRows bounds the records later ones may still be counted in (a
+// minute's distinct events); beyond it a success is a row of its own.
+const maxLiveRows = 100_000
+
+// successKey is what makes two successful sign-ins the same event.
+func successKey(s storage.SignIn) aggKey {
+	return aggKey{level: levelSuccess, source: s.Source, client: s.ClientID, tenant: s.TenantID, principal: s.PrincipalID,
+		identity: s.IdentityID, resource: s.Resource, credential: s.Credential, issuer: s.Issuer, subject: s.Subject, verified: s.Verified}
+}
+
+// detach copies the text of a record the log keeps (queued, or live for a
+// window): a caller's strings may share a whole request body's memory.
+func detach(s storage.SignIn) storage.SignIn {
+	for _, f := range []*string{&s.ID, &s.Source, &s.TenantID, &s.ClientID, &s.PrincipalID, &s.IdentityID, &s.Resource,
+		&s.Credential, &s.Result, &s.Reason, &s.Issuer, &s.Subject} {
+		*f = strings.Clone(*f)
+	}
+	return s
+}
+
+// newID returns id, or a new record ID when it is empty.
+func (l *SignInLog) newID(id string) string {
+	if id != "" {
+		return id
+	}
+	return uuid.NewString()
 }
 
 // refusal queues s or counts it in a live record. l.mu is held.
@@ -232,17 +287,44 @@ func (l *SignInLog) refusal(s storage.SignIn) {
 		s.Reason = fmt.Sprintf("Ward: refusals exceed %d per %s, or the log's queue is full; this record counts the further ones with this error code from every source (see its count and last seen). The first was: %s",
 			l.cfg.Total, l.cfg.Window, s.Reason)
 	}
-	s = s.Bounded()
+	s = detach(s.Bounded())
+	s.ID = l.newID(s.ID)
 	l.total++
 	l.perSource[s.Source]++
 	l.rows[key] = &liveRow{rec: s, last: s.Time}
 	l.queue(s)
 }
 
+// mergeQueued counts s in the live record of key if that record (or a
+// delta of it) is still queued: no room in the queue is needed. l.mu is
+// held.
+func (l *SignInLog) mergeQueued(key aggKey, s storage.SignIn) bool {
+	r, ok := l.rows[key]
+	if !ok || !l.live(key, r, s.Time) {
+		return false
+	}
+	if _, queued := l.pendingByID[r.rec.ID]; !queued {
+		return false
+	}
+	return l.merge(key, s)
+}
+
+// live reports whether a record at t is still counted in r: a refusal
+// while its repeats are less than a window apart (a flood stays one row),
+// a success for a window from its first (the log keeps a row per event
+// and minute, so a list of recent sign-ins shows a pod that keeps
+// refreshing).
+func (l *SignInLog) live(key aggKey, r *liveRow, t time.Time) bool {
+	if key.level == levelSuccess {
+		return t.Sub(r.rec.Time) < l.cfg.Window
+	}
+	return t.Sub(r.last) < l.cfg.Window
+}
+
 // merge counts s in the live record of key, if there is one. l.mu is held.
 func (l *SignInLog) merge(key aggKey, s storage.SignIn) bool {
 	r, ok := l.rows[key]
-	if !ok || s.Time.Sub(r.last) >= l.cfg.Window {
+	if !ok || !l.live(key, r, s.Time) {
 		return false
 	}
 	if s.Time.After(r.last) {

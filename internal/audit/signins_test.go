@@ -45,6 +45,13 @@ func (g *gatedStore) RecordSignIns(ctx context.Context, batch []storage.SignIn) 
 	return g.Storage.RecordSignIns(ctx, batch)
 }
 
+// success is a workload identity's successful sign-in, the same but for
+// its ID and time whatever i.
+func success(i int, at time.Time) storage.SignIn {
+	return storage.SignIn{ID: fmt.Sprint("s", i), Time: at, Source: "192.0.2.7", ClientID: "c", PrincipalID: "p", IdentityID: "/subscriptions/s/id",
+		Resource: "https://management.azure.com", Credential: "federated", Issuer: "https://issuer", Subject: "system:serviceaccount:ns:app", Verified: true, Result: "success"}
+}
+
 func refusal(i int, at time.Time, source, client string, code int) storage.SignIn {
 	return storage.SignIn{ID: fmt.Sprint("r", i), Time: at, Source: source, ClientID: client, Result: "failure", ErrorCode: code, Reason: "refused " + client}
 }
@@ -92,15 +99,63 @@ func TestAggregation(t *testing.T) {
 			},
 		},
 		{
-			name: "successes are individual",
+			name: "repeats of one success are one row",
 			records: func() []storage.SignIn {
 				var out []storage.SignIn
 				for i := 0; i < 20; i++ {
-					out = append(out, storage.SignIn{ID: fmt.Sprint("s", i), Time: t0, Source: src, ClientID: "c", Result: "success"})
+					out = append(out, success(i, t0.Add(time.Duration(i)*time.Second)))
 				}
 				return out
 			},
-			wantRows: 20, wantCount: 20,
+			wantRows: 1, wantCount: 20,
+			check: func(t *testing.T, rows []storage.SignIn) {
+				if rows[0].ID != "s0" || !rows[0].Time.Equal(t0) || !rows[0].LastSeen.Equal(t0.Add(19*time.Second)) {
+					t.Errorf("row %s first %v last %v, want s0 first %v last %v", rows[0].ID, rows[0].Time, rows[0].LastSeen, t0, t0.Add(19*time.Second))
+				}
+			},
+		},
+		{
+			name: "distinct successes are their own rows",
+			records: func() []storage.SignIn {
+				var out []storage.SignIn
+				for i, change := range []func(*storage.SignIn){
+					func(*storage.SignIn) {},
+					func(s *storage.SignIn) { s.Source = "192.0.2.99" },
+					func(s *storage.SignIn) { s.ClientID = "other" },
+					func(s *storage.SignIn) { s.PrincipalID = "other" },
+					func(s *storage.SignIn) { s.IdentityID = "other" },
+					func(s *storage.SignIn) { s.Resource = "https://vault.azure.net" },
+					func(s *storage.SignIn) { s.Credential = "clientSecret" },
+					func(s *storage.SignIn) { s.Issuer = "https://other" },
+					func(s *storage.SignIn) { s.Subject = "system:serviceaccount:a:b" },
+					func(s *storage.SignIn) { s.Verified = false },
+				} {
+					r := success(i, t0)
+					change(&r)
+					out = append(out, r)
+				}
+				return out
+			},
+			wantRows: 10, wantCount: 10,
+		},
+		{
+			name: "a success a window after the first is a new row",
+			records: func() []storage.SignIn {
+				var out []storage.SignIn
+				for i := 0; i < 5; i++ { // every 30 s for two minutes
+					out = append(out, success(i, t0.Add(time.Duration(i)*30*time.Second)))
+				}
+				return out
+			},
+			wantRows: 3, wantCount: 5,
+		},
+		{
+			name: "a success and a refusal of the same client are two rows",
+			records: func() []storage.SignIn {
+				r := refusal(1, t0, src, "c", 700016)
+				return []storage.SignIn{success(1, t0), r, success(2, t0), r}
+			},
+			wantRows: 2, wantCount: 4,
 		},
 		{
 			name: "different codes and clients are different rows",
@@ -212,17 +267,25 @@ func TestBatchesAndFullQueue(t *testing.T) {
 	gate := make(chan struct{})
 	st := &gatedStore{Storage: wardtest.OpenSQLite(t), gate: gate, started: make(chan struct{}, 1)}
 	l := New(Config{Store: st, Logger: quiet(), Queue: 50, BlockFor: 20 * time.Millisecond})
-	success := func(i int) storage.SignIn {
-		return storage.SignIn{ID: fmt.Sprint("s", i), Time: t0, ClientID: "c", Result: "success"}
+	distinct := func(i int) storage.SignIn { // a success no other counts
+		return storage.SignIn{ID: fmt.Sprint("s", i), Time: t0, ClientID: "c", Resource: fmt.Sprint("r", i), Result: "success"}
 	}
-	l.Record(success(0))
+	l.Record(distinct(0))
 	<-st.started // the writer holds record s0 and waits at the gate
 	for i := 1; i <= 50; i++ {
-		l.Record(success(i))
+		l.Record(distinct(i))
 	}
-	// The queue is full: a success waits, then is dropped and counted.
+	// The queue is full: a repeat of a queued success is counted in it at
+	// once; a new one waits, then is dropped and counted.
 	start := time.Now()
-	l.Record(success(51))
+	again := distinct(50)
+	again.ID = "s50-again"
+	l.Record(again)
+	if waited := time.Since(start); waited > 10*time.Millisecond {
+		t.Errorf("full queue: a repeat of a queued success waited %v", waited)
+	}
+	start = time.Now()
+	l.Record(distinct(51))
 	if waited := time.Since(start); waited < 20*time.Millisecond || waited > 5*time.Second {
 		t.Errorf("full queue: Record returned after %v, want about 20ms", waited)
 	}
@@ -241,9 +304,9 @@ func TestBatchesAndFullQueue(t *testing.T) {
 		t.Errorf("stats %+v, want 1 waited and dropped", s)
 	}
 	rows := list(t, st)
-	// 51 successes, one row counting all 100 refusals.
-	if len(rows) != 52 || total(rows) != 151 {
-		t.Errorf("%d rows counting %d, want 52 rows counting 151", len(rows), total(rows))
+	// 51 successes (one counting two), one row counting all 100 refusals.
+	if len(rows) != 52 || total(rows) != 152 {
+		t.Errorf("%d rows counting %d, want 52 rows counting 152", len(rows), total(rows))
 	}
 	if st.batches > 3 {
 		t.Errorf("%d transactions for 52 rows, want them batched", st.batches)
@@ -286,5 +349,22 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 5s")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestSuccessRepeatAfterWriteIsAddedToTheStoredRow(t *testing.T) {
+	st := &gatedStore{Storage: wardtest.OpenSQLite(t)}
+	l := New(Config{Store: st, Logger: quiet()})
+	defer l.Close()
+	first := success(1, t0)
+	first.ID = "" // the log names a new row
+	l.Record(first)
+	waitFor(t, func() bool { return l.Stats().Written == 1 })
+	l.Record(success(2, t0.Add(10*time.Second)))
+	l.Record(success(3, t0.Add(20*time.Second)))
+	waitFor(t, func() bool { return l.Stats().Written == 2 })
+	rows := list(t, st)
+	if len(rows) != 1 || rows[0].Count != 3 || rows[0].ID == "" || !rows[0].LastSeen.Equal(t0.Add(20*time.Second)) {
+		t.Fatalf("rows = %+v, want one with an ID, count 3, last seen +20s", rows)
 	}
 }

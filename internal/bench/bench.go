@@ -17,6 +17,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,10 @@ type Scenario struct {
 	// with Disk it makes the result's MB/s and its ratio to the disk.
 	Bytes int64
 	Disk  DiskDirection
+	// Signs says that every request of the scenario signs a token (no
+	// reuse), so that its rate is also compared with the signing limit,
+	// 1/(t_sign + t_noop) (Config.SignTime).
+	Signs bool
 }
 
 // Config bounds a run.
@@ -49,6 +54,10 @@ type Config struct {
 	// Disk, when measured, is what scenarios with a Disk direction are
 	// compared with.
 	Disk *Disk
+	// SignTime, when set, is the CPU time of one token signature on a core
+	// like the server's (SignCost): scenarios that sign are also stated as
+	// a share of the limit 1/(SignTime + the no-op's time per request).
+	SignTime time.Duration
 }
 
 // Result is one scenario in one mode.
@@ -69,6 +78,10 @@ type Result struct {
 	// direction, for scenarios that move a payload.
 	MBps      float64 `json:"mb_per_s,omitempty"`
 	DiskRatio float64 `json:"ratio_to_disk,omitempty"`
+	// LimitRPS is 1/(t_sign + t_noop) for a scenario that signs, and
+	// LimitRatio its RPS as a share of it (0 for the others).
+	LimitRPS   float64 `json:"limit_rps,omitempty"`
+	LimitRatio float64 `json:"rps_ratio_to_limit,omitempty"`
 	// FirstError is the first failure's text, when any.
 	FirstError string `json:"first_error,omitempty"`
 }
@@ -106,7 +119,7 @@ func Run(ctx context.Context, cfg Config, noop Scenario, scenarios []Scenario) (
 		if i == 0 {
 			base = closed
 		}
-		out = append(out, cfg.throughput(sc, ratio(closed, base)))
+		out = append(out, cfg.throughput(sc, limit(ratio(closed, base), base, sc, cfg.SignTime)))
 		if cfg.Paced && closed.RPS > 0 {
 			out = append(out, cfg.throughput(sc, ratio(paced(ctx, cfg, hc, sc, closed.RPS/2), base)))
 		}
@@ -152,6 +165,70 @@ func (c Config) throughput(sc Scenario, r Result) Result {
 		r.DiskRatio = r.MBps / disk
 	}
 	return r
+}
+
+// limit states r as a share of what one core can sign: 1/(t_sign +
+// t_noop), t_noop the no-op's time per request on the same server.
+func limit(r, base Result, sc Scenario, sign time.Duration) Result {
+	if !sc.Signs || sign <= 0 || base.RPS <= 0 {
+		return r
+	}
+	r.LimitRPS = 1 / (sign.Seconds() + 1/base.RPS)
+	r.LimitRatio = r.RPS / r.LimitRPS
+	return r
+}
+
+// Medians summarises runs of the same scenarios: per scenario and mode
+// (paced runs match whatever their rate), the median of each figure.
+func Medians(runs [][]Result) []Result {
+	type key struct{ scenario, mode string }
+	mode := func(r Result) string { return strings.Fields(r.Mode + " ")[0] }
+	var order []key
+	by := map[key][]Result{}
+	for _, run := range runs {
+		for _, r := range run {
+			k := key{r.Scenario, mode(r)}
+			if _, ok := by[k]; !ok {
+				order = append(order, k)
+			}
+			by[k] = append(by[k], r)
+		}
+	}
+	med := func(rs []Result, f func(Result) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		if n := len(v); n%2 == 0 {
+			return (v[n/2-1] + v[n/2]) / 2
+		}
+		return v[len(v)/2]
+	}
+	out := make([]Result, 0, len(order))
+	for _, k := range order {
+		rs := by[k]
+		m := Result{Scenario: k.scenario, Mode: fmt.Sprintf("%s (median of %d)", k.mode, len(rs))}
+		for _, r := range rs {
+			m.Requests += r.Requests
+			m.Errors += r.Errors
+			if m.FirstError == "" {
+				m.FirstError = r.FirstError
+			}
+		}
+		m.RPS = med(rs, func(r Result) float64 { return r.RPS })
+		m.P50ms = med(rs, func(r Result) float64 { return r.P50ms })
+		m.P99ms = med(rs, func(r Result) float64 { return r.P99ms })
+		m.Maxms = med(rs, func(r Result) float64 { return r.Maxms })
+		m.RPSRatio = med(rs, func(r Result) float64 { return r.RPSRatio })
+		m.P50Ratio = med(rs, func(r Result) float64 { return r.P50Ratio })
+		m.LimitRPS = med(rs, func(r Result) float64 { return r.LimitRPS })
+		m.LimitRatio = med(rs, func(r Result) float64 { return r.LimitRatio })
+		m.MBps = med(rs, func(r Result) float64 { return r.MBps })
+		m.DiskRatio = med(rs, func(r Result) float64 { return r.DiskRatio })
+		out = append(out, m)
+	}
+	return out
 }
 
 // recorder collects latencies and errors from concurrent senders.

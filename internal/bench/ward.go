@@ -169,9 +169,9 @@ func Scenarios(t Target, f Fixture) (noop Scenario, all []Scenario) {
 	}
 	noop = Scenario{Name: "noop /healthz", New: get(t.Base+"/healthz", "", "")}
 	all = []Scenario{
-		{Name: "federated exchange", New: exchange},
+		{Name: "federated exchange", New: exchange, Signs: true},
 		{Name: "federated exchange, new TLS connection", New: exchange, NewConnection: true},
-		{Name: "client-secret grant", New: form(t.secretForm(audience.DefaultScope(audience.Management)))},
+		{Name: "client-secret grant", New: form(t.secretForm(audience.DefaultScope(audience.Management))), Signs: true},
 		{Name: "ARM GET identity", New: get(t.Base+f.IdentityPath+"?api-version=2023-01-31", "", f.ARMToken)},
 		{Name: "ARM PUT identity", New: armPut},
 		{Name: "vault secret GET", New: get(t.Base+"/secrets/bench?api-version=7.4", f.VaultHost, f.VaultToken)},

@@ -138,16 +138,12 @@ func (a *Assertion) CheckTime(now time.Time, leeway, maxAhead time.Duration) err
 	if a.Claims.Expiry != nil {
 		exp = a.Claims.Expiry.Time()
 	}
-	terr := &TimeError{Now: now, NotBefore: nbf, Expiry: exp}
 	switch {
-	case a.Claims.Expiry == nil:
-		return terr
-	case now.After(exp.Add(leeway)), now.Add(leeway).Before(nbf):
-		return terr
-	case a.Claims.IssuedAt != nil && now.Add(leeway).Before(a.Claims.IssuedAt.Time()):
-		return terr
-	case maxAhead > 0 && exp.After(now.Add(maxAhead+leeway)):
-		return terr
+	case a.Claims.Expiry == nil,
+		now.After(exp.Add(leeway)), now.Add(leeway).Before(nbf),
+		a.Claims.IssuedAt != nil && now.Add(leeway).Before(a.Claims.IssuedAt.Time()),
+		maxAhead > 0 && exp.After(now.Add(maxAhead+leeway)):
+		return &TimeError{Now: now, NotBefore: nbf, Expiry: exp}
 	}
 	return nil
 }

@@ -2,7 +2,10 @@ package federation
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"crypto/sha256"
+	"strings"
 	"sync"
 	"time"
 
@@ -11,11 +14,12 @@ import (
 
 // maxVerified bounds the verified-assertion cache. A projected
 // service-account token is about 1 KiB, so a full cache holds some 50 MiB
-// at worst; it is emptied when full rather than tracked by age.
+// at worst; when full, a few entries make room (not tracked by age).
 const maxVerified = 50_000
 
 // Verified remembers assertions whose signature verified, by the SHA-256
-// of their exact bytes, until they expire. A pod presents the same
+// of their exact bytes, until they expire (or, when the cache is full, a
+// few of them at random make room). A pod presents the same
 // projected token on every exchange for up to an hour, so parsing it and
 // checking its signature again (about 70% of a reused exchange's CPU) is
 // the same work with the same answer. A cached verification counts only
@@ -39,7 +43,7 @@ type verified struct {
 // before and with which key. A miss parses it as Parse does.
 func (v *Verified) Parse(raw string, now time.Time, allowed ...jose.SignatureAlgorithm) (a *Assertion, key any, err error) {
 	if len(raw) <= MaxAssertionBytes {
-		sum := sha256.Sum256([]byte(raw))
+		sum := sum(raw)
 		v.mu.Lock()
 		e, ok := v.m[sum]
 		v.mu.Unlock()
@@ -47,7 +51,9 @@ func (v *Verified) Parse(raw string, now time.Time, allowed ...jose.SignatureAlg
 			return e.a, e.key, nil
 		}
 	}
-	a, err = Parse(raw, allowed...)
+	// A copy: the assertion may be kept (Verify), and raw may share the
+	// memory of the whole request it came in.
+	a, err = Parse(strings.Clone(raw), allowed...)
 	return a, nil, err
 }
 
@@ -63,14 +69,41 @@ func (v *Verified) Verify(a *Assertion, key, verifiedWith any) error {
 	if a.Claims.Expiry == nil {
 		return nil
 	}
-	sum := sha256.Sum256([]byte(a.Raw))
+	sum := sum(a.Raw)
 	v.mu.Lock()
-	if v.m == nil || len(v.m) >= maxVerified {
+	if v.m == nil {
 		v.m = make(map[[sha256.Size]byte]verified)
+	}
+	if len(v.m) >= maxVerified {
+		// A few entries at a time, not all: emptying the cache made every
+		// pod's next exchange parse and verify again at once.
+		n := 0
+		for k := range v.m {
+			delete(v.m, k)
+			if n++; n >= 64 {
+				break
+			}
+		}
 	}
 	v.m[sum] = verified{a: a, key: key, exp: a.Claims.Expiry.Time()}
 	v.mu.Unlock()
 	return nil
+}
+
+// hashBuffers hold an assertion's bytes while they are hashed: a
+// []byte(raw) of a 1 KiB token is an allocation on every exchange.
+var hashBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// sum is the SHA-256 of raw.
+func sum(raw string) [sha256.Size]byte {
+	bp := hashBuffers.Get().(*[]byte)
+	b := append((*bp)[:0], raw...)
+	h := sha256.Sum256(b)
+	if cap(b) <= 2*MaxAssertionBytes {
+		*bp = b[:0]
+		hashBuffers.Put(bp)
+	}
+	return h
 }
 
 // sameKey reports whether a and b are the same public key for the same
@@ -85,6 +118,26 @@ func sameKey(a, b any) bool {
 	}
 	if aok {
 		a, b = ja.Key, jb.Key
+	}
+	// The same parsed key (a key source's cached set): no need to
+	// compare the numbers, which costs allocations for RSA.
+	switch ka := a.(type) {
+	case *rsa.PublicKey:
+		kb, ok := b.(*rsa.PublicKey)
+		if ka == nil || kb == nil {
+			return false // a nil key is nobody's (and its Equal panics)
+		}
+		if ok && ka == kb {
+			return true
+		}
+	case *ecdsa.PublicKey:
+		kb, ok := b.(*ecdsa.PublicKey)
+		if ka == nil || kb == nil {
+			return false
+		}
+		if ok && ka == kb {
+			return true
+		}
 	}
 	eq, ok := a.(interface{ Equal(crypto.PublicKey) bool })
 	return ok && b != nil && eq.Equal(b)

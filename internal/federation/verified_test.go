@@ -67,6 +67,9 @@ func TestSameKey(t *testing.T) {
 		want bool
 	}{
 		{"same key in two lookups", jwk(&k1.PublicKey, "RS256"), jwk(&copyOf, "RS256"), true},
+		{"the very same parsed key", jwk(&k1.PublicKey, "RS256"), jwk(&k1.PublicKey, "RS256"), true},
+		{"the very same key, another algorithm", jwk(&k1.PublicKey, "RS256"), jwk(&k1.PublicKey, "PS256"), false},
+		{"nil RSA keys", jwk((*rsa.PublicKey)(nil), "RS256"), jwk((*rsa.PublicKey)(nil), "RS256"), false},
 		{"bare keys", &k1.PublicKey, &copyOf, true},
 		{"another key", jwk(&k1.PublicKey, "RS256"), jwk(&k2.PublicKey, "RS256"), false},
 		{"another algorithm", jwk(&k1.PublicKey, "RS256"), jwk(&copyOf, "PS256"), false},

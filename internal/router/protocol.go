@@ -135,7 +135,7 @@ func Status(w http.ResponseWriter) int {
 // accessLog logs one line per request: method, path, status, duration. It
 // never logs headers or bodies, which carry tokens and secrets.
 func (m *Mux) accessLog(rec *recorder, r *http.Request, start time.Time) {
-	if m.Log == nil {
+	if m.Log == nil || !m.Log.Enabled(r.Context(), slog.LevelInfo) {
 		return
 	}
 	status := rec.status

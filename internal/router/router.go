@@ -370,29 +370,39 @@ func (rt *Route) match(segs []string) (Params, bool) {
 }
 
 func matchFixed(pat []segment, segs []string, p Params) (Params, bool) {
+	// Check first, capture after: most candidates fail on a literal, and
+	// a failed candidate must not cost a Params map (the router tries
+	// every route of the host class in turn).
 	for i, s := range pat {
-		if s.lit != "" {
-			if !strings.EqualFold(s.lit, segs[i]) {
-				return nil, false
-			}
-			continue
-		}
-		v := segs[i]
-		if s.pre != "" || s.suf != "" {
-			if len(v) <= len(s.pre)+len(s.suf) || !strings.EqualFold(v[:len(s.pre)], s.pre) || !strings.EqualFold(v[len(v)-len(s.suf):], s.suf) {
-				return nil, false
-			}
-			v = v[len(s.pre) : len(v)-len(s.suf)]
-		}
-		if v == "" {
+		if _, ok := s.capture(segs[i]); !ok {
 			return nil, false
 		}
-		if p == nil {
-			p = Params{}
+	}
+	for i, s := range pat {
+		if s.lit != "" {
+			continue
 		}
-		p[s.name] = v
+		if p == nil {
+			p = make(Params, len(pat))
+		}
+		p[s.name], _ = s.capture(segs[i])
 	}
 	return p, true
+}
+
+// capture reports whether v matches the segment and, for a capture, the
+// value captured.
+func (s segment) capture(v string) (string, bool) {
+	if s.lit != "" {
+		return "", strings.EqualFold(s.lit, v)
+	}
+	if s.pre != "" || s.suf != "" {
+		if len(v) <= len(s.pre)+len(s.suf) || !strings.EqualFold(v[:len(s.pre)], s.pre) || !strings.EqualFold(v[len(v)-len(s.suf):], s.suf) {
+			return "", false
+		}
+		v = v[len(s.pre) : len(v)-len(s.suf)]
+	}
+	return v, v != ""
 }
 
 // Match finds the route for r; allowed lists the methods of routes whose

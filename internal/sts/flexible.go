@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/claimsexpr"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -22,7 +23,10 @@ import (
 // few map reads, not 1,000 evaluations. Only patterns with wildcards at
 // both ends are evaluated one by one.
 type ficIndex struct {
-	all      []storage.FederatedCredential
+	all []storage.FederatedCredential
+	// creds is each credential's authn.ClaimCredential value, computed
+	// once rather than on every exchange (a hash and a string).
+	creds    map[*storage.FederatedCredential]string
 	exact    map[issuerSubject][]int
 	flexible map[string][]flexibleFIC // every expression, by issuer
 	byPrefix map[string]*prefixIndex  // by issuer
@@ -140,8 +144,10 @@ type flexibleFIC struct {
 const maxExplained = 3
 
 func newFICIndex(fics []storage.FederatedCredential) *ficIndex {
-	x := &ficIndex{all: fics, exact: map[issuerSubject][]int{}, flexible: map[string][]flexibleFIC{}, byPrefix: map[string]*prefixIndex{}, issuers: map[string]bool{}}
+	x := &ficIndex{all: fics, exact: map[issuerSubject][]int{}, flexible: map[string][]flexibleFIC{}, byPrefix: map[string]*prefixIndex{}, issuers: map[string]bool{},
+		creds: make(map[*storage.FederatedCredential]string, len(fics))}
 	for i, f := range fics {
+		x.creds[&fics[i]] = authn.FederatedCredential(f.Name, f.Issuer, f.Matcher())
 		x.issuers[f.Issuer] = true
 		if f.Expression == "" {
 			k := issuerSubject{f.Issuer, f.Subject}
@@ -175,6 +181,15 @@ func subjectClaims(sub string) claimsexpr.ClaimSource {
 		}
 		return "", false
 	}
+}
+
+// credential is the authn.ClaimCredential value of f, a credential match
+// returned.
+func (x *ficIndex) credential(f *storage.FederatedCredential) string {
+	if c, ok := x.creds[f]; ok {
+		return c
+	}
+	return authn.FederatedCredential(f.Name, f.Issuer, f.Matcher())
 }
 
 // match finds the credential that accepts a token of issuer iss, subject

@@ -1,11 +1,11 @@
 package sts
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -184,8 +184,8 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, v1 bool) {
 		writeError(w, r, e, now, h.svc.publicURL)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store, no-cache")
-	w.Header().Set("Pragma", "no-cache")
+	hdr := w.Header()
+	hdr["Cache-Control"], hdr["Pragma"] = noStore, noCache
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -196,7 +196,15 @@ func readForm(r *http.Request) (url.Values, *Error) {
 	if !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
 		return nil, newErr(http.StatusBadRequest, errInvalidRequest, CodeMissingParameter, "The request body must be application/x-www-form-urlencoded; got Content-Type '%s'.", r.Header.Get("Content-Type"))
 	}
-	body, err := io.ReadAll(r.Body)
+	buf := formBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 16<<10 { // keep only buffers of ordinary forms
+			buf.Reset()
+			formBuffers.Put(buf)
+		}
+	}()
+	buf.Reset()
+	_, err := buf.ReadFrom(r.Body)
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		return nil, newErr(http.StatusRequestEntityTooLarge, errInvalidRequest, CodeInvalidJWT, "The request body is larger than %d bytes.", tooBig.Limit)
@@ -206,24 +214,82 @@ func readForm(r *http.Request) (url.Values, *Error) {
 		// connection: say so, not "too large".
 		return nil, newErr(http.StatusBadRequest, errInvalidRequest, CodeMissingParameter, "The request body could not be read completely: it was not sent in time or the connection broke.")
 	}
-	form, err := ParseForm(string(body))
+	form, err := ParseForm(buf.String())
 	if err != nil {
 		return nil, newErr(http.StatusBadRequest, errInvalidRequest, CodeMissingParameter, "The request body is not valid form encoding: %v.", err)
 	}
 	return form, nil
 }
 
-// ParseForm decodes a form body; a parameter given twice is an error, since
-// an ambiguous credential or scope must not be guessed at.
+// Header values of every token response, shared read-only (Header.Set
+// would allocate each one per response; len == cap, so an Add elsewhere
+// copies rather than writes into them).
+var (
+	noStore         = []string{"no-store, no-cache"}
+	noCache         = []string{"no-cache"}
+	jsonContentType = []string{"application/json; charset=utf-8"}
+)
+
+// formBuffers hold token request bodies while they are read: one body is
+// read per token request, and a fresh buffer grown to 1.5 KiB costs
+// several allocations.
+var formBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// ParseForm decodes a form body as url.ParseQuery does; a parameter given
+// twice is an error, since an ambiguous credential or scope must not be
+// guessed at. Values that need no unescaping (a JWT, a GUID, a scope
+// without spaces) share body's memory, and all values share one backing
+// array, so a token request's form costs a map and that array: a caller
+// that keeps a value beyond the request clones it (strings.Clone) rather
+// than keeping body alive.
 func ParseForm(body string) (url.Values, error) {
-	v, err := url.ParseQuery(body)
-	if err != nil {
-		return nil, err
-	}
-	for k, vals := range v {
-		if len(vals) > 1 {
-			return nil, fmt.Errorf("parameter '%s' is given %d times", k, len(vals))
+	n := strings.Count(body, "&") + 1
+	v := make(url.Values, n)
+	vals := make([]string, 0, n)
+	for rest := body; rest != ""; {
+		var kv string
+		kv, rest, _ = strings.Cut(rest, "&")
+		if strings.Contains(kv, ";") {
+			return nil, errors.New("invalid semicolon separator in query")
 		}
+		if kv == "" {
+			continue
+		}
+		k, val, _ := strings.Cut(kv, "=")
+		k, err := unescapeForm(k)
+		if err != nil {
+			return nil, err
+		}
+		if val, err = unescapeForm(val); err != nil {
+			return nil, err
+		}
+		if _, dup := v[k]; dup {
+			return nil, fmt.Errorf("parameter '%s' is given %d times", k, countParam(body, k))
+		}
+		vals = append(vals, val)
+		v[k] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
 	return v, nil
+}
+
+// unescapeForm is url.QueryUnescape without a copy of a value that has
+// nothing to unescape.
+func unescapeForm(s string) (string, error) {
+	if !strings.ContainsAny(s, "%+") {
+		return s, nil
+	}
+	return url.QueryUnescape(s)
+}
+
+// countParam counts the parameters named k in a form body (for the error
+// on a repeated one).
+func countParam(body, k string) int {
+	n := 0
+	for _, kv := range strings.Split(body, "&") {
+		name, _, _ := strings.Cut(kv, "=")
+		if name, err := url.QueryUnescape(name); err == nil && name == k && kv != "" {
+			n++
+		}
+	}
+	return n
 }

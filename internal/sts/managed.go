@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/ward-id/ward/internal/storage"
 )
 
@@ -33,7 +32,7 @@ type ManagedIdentityGrant struct {
 // sign-in log.
 func (s *Service) ManagedIdentityToken(_ context.Context, g ManagedIdentityGrant) (string, time.Time, time.Time, error) {
 	now := s.now().UTC().Truncate(time.Second)
-	rec := storage.SignIn{ID: uuid.NewString(), Time: now, TenantID: s.tenantID, ClientID: g.ClientID, PrincipalID: g.PrincipalID,
+	rec := storage.SignIn{Time: now, TenantID: s.tenantID, ClientID: g.ClientID, PrincipalID: g.PrincipalID,
 		IdentityID: g.MIResource, Resource: g.Resource, Credential: g.Credential, Subject: g.Subject, Source: g.Source, Result: "failure"}
 	defer func() {
 		if s.signIns != nil {

@@ -89,20 +89,31 @@ func (s *Service) mint(p principal, resource string, lifetime time.Duration) (st
 		Idp: IssuerV1(s.publicURL, p.TenantID), Idtyp: "app", Oid: p.ObjectID, Sub: p.ObjectID,
 		Rh: randomID(18), Tid: p.TenantID, Uti: randomID(16), Cred: p.CredentialID,
 	}
-	opts := (&jose.SignerOptions{}).WithType("JWT")
-	if tokenVersion(resource) == 2 {
+	v1 := tokenVersion(resource) != 2
+	if !v1 {
 		c.Iss, c.Ver, c.Azp, c.AzpACR = IssuerV2(s.publicURL, p.TenantID), "2.0", p.AppID, p.AuthMethod
 		c.Aud = strings.ToLower(resource)
 	} else {
 		c.Iss, c.Ver, c.AppID, c.AppIDACR = IssuerV1(s.publicURL, p.TenantID), "1.0", p.AppID, p.AuthMethod
 		c.XmsMirid = p.MIResource
-		opts = opts.WithHeader("x5t", key.X5T)
 	}
-	sig, err := newSigner(key, opts)
+	payload, err := json.Marshal(c)
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	payload, err := json.Marshal(c)
+	if key.Alg == jose.RS256 || key.Alg == jose.ES256 {
+		header, err := s.headers.get(key, v1) // v1 tokens carry x5t, as Entra's
+		if err != nil {
+			return "", time.Time{}, err
+		}
+		tok, err := signCompact(key, header, payload)
+		return tok, exp, err
+	}
+	opts := (&jose.SignerOptions{}).WithType("JWT")
+	if v1 {
+		opts = opts.WithHeader("x5t", key.X5T)
+	}
+	sig, err := newSigner(key, opts)
 	if err != nil {
 		return "", time.Time{}, err
 	}

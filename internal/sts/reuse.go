@@ -29,8 +29,11 @@ type reuseCache struct {
 }
 
 type reuseKey struct {
-	principal, resource, credential string
-	v1                              bool
+	principal, resource string
+	// kind (clientSecret, certificate, federated), the assertion's issuer
+	// and subject, and the very credential verified (authn.ClaimCredential)
+	kind, issuer, subject, credential string
+	v1                                bool
 	// kid is the signing key a new token would be signed with: after a
 	// rotation no token signed with the previous key is handed out again.
 	kid string
@@ -72,8 +75,8 @@ func (c *reuseCache) put(k reuseKey, t reusable) {
 		return
 	}
 	c.mu.Lock()
-	if len(c.tokens) >= maxReusable {
-		clear(c.tokens)
+	if _, ok := c.tokens[k]; !ok {
+		evict(c.tokens, maxReusable)
 	}
 	c.tokens[k] = t
 	c.mu.Unlock()
@@ -83,6 +86,28 @@ func (c *reuseCache) clear() {
 	c.mu.Lock()
 	clear(c.tokens)
 	c.mu.Unlock()
+}
+
+// evictBatch is how many entries evict removes from a full cache at a time.
+const evictBatch = 64
+
+// evict makes room for one more entry in m, which holds at most max: when
+// full it removes a few entries (the first that map iteration, which is
+// randomised, yields) rather than all of them. Emptying a full cache at
+// once turned every request of the next moments into a miss (a database
+// read, a new signature) exactly when the server was busiest; removing a
+// bounded batch costs the same few microseconds every evictBatch inserts.
+func evict[K comparable, V any](m map[K]V, max int) {
+	if len(m) < max {
+		return
+	}
+	n := 0
+	for k := range m {
+		delete(m, k)
+		if n++; n >= evictBatch {
+			return
+		}
+	}
 }
 
 // ReuseStats reports token reuse hits and misses since start.

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -241,10 +242,30 @@ func FuzzParseForm(f *testing.F) {
 	f.Add("grant_type=client_credentials&client_id=a&scope=https%3A%2F%2Fx%2F.default")
 	f.Add("a=1&a=2")
 	f.Add("%zz")
+	f.Add("a=x+y%20z&&b=&c")
+	f.Add("a;b=1")
 	f.Fuzz(func(t *testing.T, body string) {
 		v, err := ParseForm(body)
+		// The same answer as the standard library's parser, but for the
+		// refusal of a repeated parameter.
+		want, werr := url.ParseQuery(body)
+		repeated := false
+		for _, vals := range want {
+			repeated = repeated || len(vals) > 1
+		}
+		if (err != nil) != (werr != nil || repeated) {
+			t.Fatalf("ParseForm(%q) error %v; url.ParseQuery error %v, repeated %v", body, err, werr, repeated)
+		}
 		if err != nil {
 			return
+		}
+		if len(v) != len(want) {
+			t.Fatalf("ParseForm(%q) = %v, url.ParseQuery = %v", body, v, want)
+		}
+		for k, vals := range want {
+			if v.Get(k) != vals[0] {
+				t.Fatalf("ParseForm(%q)[%q] = %q, url.ParseQuery: %q", body, k, v.Get(k), vals[0])
+			}
 		}
 		for k, vals := range v {
 			if len(vals) != 1 {
@@ -393,5 +414,41 @@ func TestTokensNameTheirCredential(t *testing.T) {
 	}
 	if kind, name, ok := authn.CredentialRef(authn.FederatedCredential("k8s", issuer, subject)); !ok || kind != authn.CredentialFederated || name != "k8s" {
 		t.Errorf("CredentialRef(federated) = %q %q %v", kind, name, ok)
+	}
+}
+
+func TestEvict(t *testing.T) {
+	const max = 1000
+	for _, c := range []struct {
+		name string
+		size int
+		want int
+	}{
+		{"below the bound", max - 1, max - 1},
+		{"full", max, max - evictBatch},
+		{"empty", 0, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := map[int]bool{}
+			for i := 0; i < c.size; i++ {
+				m[i] = true
+			}
+			evict(m, max)
+			if len(m) != c.want {
+				t.Errorf("%d entries after evict, want %d (a bounded batch, not all)", len(m), c.want)
+			}
+		})
+	}
+	// A full reuse cache keeps serving what it holds while it takes more.
+	rc := newReuseCache(time.Hour)
+	now := time.Now()
+	for i := 0; i < maxReusable+10; i++ {
+		rc.put(reuseKey{principal: fmt.Sprint(i)}, reusable{token: "t", issued: now, expires: now.Add(24 * time.Hour)})
+	}
+	if n := len(rc.tokens); n > maxReusable || n < maxReusable-2*evictBatch {
+		t.Errorf("reuse cache holds %d after %d puts, want about %d", n, maxReusable+10, maxReusable)
+	}
+	if _, ok := rc.get(reuseKey{principal: fmt.Sprint(maxReusable + 9)}, now); !ok {
+		t.Error("the newest token is not served from a full cache")
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/google/uuid"
 	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/clientsecret"
 	"github.com/ward-id/ward/internal/federation"
@@ -25,7 +24,9 @@ import (
 	"github.com/ward-id/ward/internal/storage"
 )
 
-// SignInRecorder receives one record per token request.
+// SignInRecorder receives one record per token request. Records come
+// without an ID: the recorder names the rows it writes (most repeats of a
+// sign-in are counted in an earlier row and need none).
 type SignInRecorder interface {
 	Record(s storage.SignIn)
 }
@@ -58,10 +59,16 @@ type Config struct {
 // (well under a second); the TTL is only the safety net behind the feed.
 const credentialTTL = 30 * time.Second
 
+// maxCachedIdentities bounds the identity cache (see evict).
+const maxCachedIdentities = 100_000
+
 type cachedIdentity struct {
 	identity storage.Identity
-	fics     *ficIndex
-	at       time.Time
+	// resourceID is the identity's ARM resource ID (the sign-in log and
+	// the token's xms_mirid), built once.
+	resourceID string
+	fics       *ficIndex
+	at         time.Time
 	// absent: no managed identity has this client ID, so it is a service
 	// principal's (or nobody's). Remembering it spares every client-secret
 	// grant a database read that finds nothing; an identity created later
@@ -72,7 +79,7 @@ type cachedIdentity struct {
 // Service is the token service: it authenticates clients and mints tokens.
 type Service struct {
 	cacheMu sync.Mutex
-	cache   map[string]cachedIdentity // lower client ID -> identity and credentials
+	cache   map[string]*cachedIdentity // lower client ID -> identity and credentials
 	// cacheGen counts Invalidate calls: a load that raced one is not cached.
 	cacheGen uint64
 
@@ -88,6 +95,7 @@ type Service struct {
 	certificateAlgorithm []jose.SignatureAlgorithm
 	reuse                *reuseCache
 	verified             federation.Verified // assertions already verified, by hash
+	headers              headerCache         // each signing key's encoded JWS headers
 }
 
 // New returns a Service.
@@ -108,7 +116,7 @@ func New(cfg Config) *Service {
 		cfg.TokenReuseMaxAge = DefaultTokenReuseMaxAge
 	}
 	return &Service{
-		cache: map[string]cachedIdentity{},
+		cache: map[string]*cachedIdentity{},
 		store: cfg.Store, keys: cfg.Keys, issuers: cfg.Issuers, signIns: cfg.SignIns,
 		tenantID: strings.ToLower(cfg.TenantID), publicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
 		appLife: cfg.AppTokenLifetime, miLife: cfg.ManagedIdentityTokenLifetime, now: cfg.Now, log: cfg.Logger,
@@ -167,7 +175,7 @@ type TokenResponse struct {
 // in the sign-in log whatever the outcome (the log caps what it stores and
 // aggregates repeated refusals).
 func (s *Service) Token(ctx context.Context, req TokenRequest) (TokenResponse, error) {
-	rec := storage.SignIn{ID: uuid.NewString(), Time: s.now().UTC(), TenantID: s.tenantID, Source: req.Source, Result: "failure"}
+	rec := storage.SignIn{Time: s.now().UTC(), TenantID: s.tenantID, Source: req.Source, Result: "failure"}
 	resp, err := s.token(ctx, req, &rec)
 	var e *Error
 	switch {
@@ -231,14 +239,15 @@ func (s *Service) token(ctx context.Context, req TokenRequest, rec *storage.Sign
 	}
 
 	var p principal
-	if id, fics, err := s.identity(ctx, clientID); err == nil {
+	if c, err := s.identity(ctx, clientID); err == nil {
+		id, fics := c.identity, c.fics
 		if assertion == "" {
 			rec.Credential = "clientSecret"
 			return TokenResponse{}, newErr(http.StatusUnauthorized, errInvalidClient, CodeNoCredential,
 				"Client '%s' is a managed identity: it has no client secrets. Present a federated token as client_assertion (workload identity), or use the managed identity endpoint.", clientID)
 		}
 		rec.Credential, rec.PrincipalID = "federated", id.PrincipalID
-		rec.IdentityID = resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name)
+		rec.IdentityID = c.resourceID
 		cred, err := s.federated(ctx, fics, assertion, rec)
 		if err != nil {
 			return TokenResponse{}, err
@@ -283,7 +292,7 @@ func (s *Service) token(ctx context.Context, req TokenRequest, rec *storage.Sign
 	// The credential is verified; a token minted earlier for the same
 	// principal, resource and credential is handed out again (the very
 	// credential: the token names it, see authn.ClaimCredential).
-	rk := reuseKey{principal: p.ObjectID, resource: resource, credential: rec.Credential + "|" + rec.Issuer + "|" + rec.Subject + "|" + p.CredentialID, v1: req.V1,
+	rk := reuseKey{principal: p.ObjectID, resource: resource, kind: rec.Credential, issuer: rec.Issuer, subject: rec.Subject, credential: p.CredentialID, v1: req.V1,
 		kid: s.keys.Signing().ID}
 	now := s.now()
 	cached, ok := s.reuse.get(rk, now)
@@ -296,6 +305,7 @@ func (s *Service) token(ctx context.Context, req TokenRequest, rec *storage.Sign
 		if err != nil {
 			return TokenResponse{}, err
 		}
+		rk.resource = strings.Clone(rk.resource) // not the request body's memory
 		s.reuse.put(rk, reusable{token: tok, issued: now, expires: exp})
 	}
 	secs := int64(exp.Sub(s.now()).Seconds())
@@ -326,21 +336,26 @@ func requestedResource(req TokenRequest) (string, error) {
 		}
 		return "", errMissing(ParamScope)
 	}
-	var rest []string
-	for _, sc := range strings.Fields(scope) {
-		if !oidcScopes[strings.ToLower(sc)] {
-			rest = append(rest, sc)
+	// The scopes other than MSAL's OIDC ones: first, and how many.
+	var first string
+	n := 0
+	for sc := range strings.FieldsSeq(scope) {
+		if !isOIDCScope(sc) {
+			if n == 0 {
+				first = sc
+			}
+			n++
 		}
 	}
 	switch {
-	case len(rest) == 0:
+	case n == 0:
 		return "", newErr(http.StatusBadRequest, errInvalidScope, CodeInvalidScope, "The provided value for the input parameter 'scope' isn't valid. The scope %s isn't valid: name one resource as '<resource>/.default'.", scope)
-	case len(rest) > 1:
+	case n > 1:
 		return "", newErr(http.StatusBadRequest, errInvalidScope, CodeInvalidScope, "The provided value for the input parameter 'scope' isn't valid. The scope %s isn't valid: a client credentials request names exactly one resource.", scope)
-	case !strings.HasSuffix(rest[0], DefaultScopeSuffix):
+	case !strings.HasSuffix(first, DefaultScopeSuffix):
 		return "", newErr(http.StatusBadRequest, errInvalidScope, CodeScopeWithoutDefault, "The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", scope)
 	}
-	res := strings.TrimSuffix(rest[0], DefaultScopeSuffix)
+	res := strings.TrimSuffix(first, DefaultScopeSuffix)
 	if res == "" {
 		return "", newErr(http.StatusBadRequest, errInvalidScope, CodeInvalidScope, "The provided value for the input parameter 'scope' isn't valid. The scope %s names no resource.", scope)
 	}
@@ -349,7 +364,7 @@ func requestedResource(req TokenRequest) (string, error) {
 
 // identity returns the managed identity with this client ID and its
 // federated credentials, from the cache when fresh.
-func (s *Service) identity(ctx context.Context, clientID string) (storage.Identity, *ficIndex, error) {
+func (s *Service) identity(ctx context.Context, clientID string) (*cachedIdentity, error) {
 	defer trace.StartRegion(ctx, "identity lookup").End()
 	key := strings.ToLower(clientID)
 	now := s.now()
@@ -359,26 +374,26 @@ func (s *Service) identity(ctx context.Context, clientID string) (storage.Identi
 	s.cacheMu.Unlock()
 	if ok && now.Sub(c.at) < credentialTTL && !now.Before(c.at) {
 		if c.absent {
-			return storage.Identity{}, nil, storage.ErrNotFound
+			return nil, storage.ErrNotFound
 		}
-		return c.identity, c.fics, nil
+		return c, nil
 	}
-	remember := func(c cachedIdentity) {
+	remember := func(c *cachedIdentity) {
 		s.cacheMu.Lock()
-		if len(s.cache) > 100_000 { // bound memory under a flood of client IDs
-			clear(s.cache)
+		if _, ok := s.cache[key]; !ok {
+			evict(s.cache, maxCachedIdentities) // bound memory under a flood of client IDs
 		}
 		if gen == s.cacheGen {
-			s.cache[key] = c
+			s.cache[strings.Clone(key)] = c // not the request body's memory
 		}
 		s.cacheMu.Unlock()
 	}
 	id, err := s.store.GetIdentityByClientID(ctx, clientID)
 	if errors.Is(err, storage.ErrNotFound) {
-		remember(cachedIdentity{absent: true, at: now})
+		remember(&cachedIdentity{absent: true, at: now})
 	}
 	if err != nil {
-		return id, nil, err
+		return nil, err
 	}
 	// Every page: the cap per identity is configurable beyond a page.
 	all, err := storage.All(func(p storage.Page) ([]storage.FederatedCredential, string, error) {
@@ -386,11 +401,11 @@ func (s *Service) identity(ctx context.Context, clientID string) (storage.Identi
 		return s.store.ListFederatedCredentials(ctx, id.Ref(), p)
 	})
 	if err != nil {
-		return id, nil, err
+		return nil, err
 	}
-	fics := newFICIndex(all)
-	remember(cachedIdentity{identity: id, fics: fics, at: now})
-	return id, fics, nil
+	c = &cachedIdentity{identity: id, resourceID: resourceid.IdentityID(id.SubscriptionID, id.ResourceGroup, id.Name), fics: newFICIndex(all), at: now}
+	remember(c)
+	return c, nil
 }
 
 // Invalidate forgets every cached identity; call it after any write to
@@ -530,7 +545,7 @@ func (s *Service) federated(ctx context.Context, fics *ficIndex, raw string, rec
 		return "", newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSignature, "Client assertion failed signature validation: %v.", err)
 	}
 	rec.Verified = true
-	return authn.FederatedCredential(matched.Name, matched.Issuer, matched.Matcher()), nil
+	return fics.credential(matched), nil
 }
 
 // provesTrustedIssuer reports whether a is a currently valid token of an

@@ -1,5 +1,7 @@
 package sts
 
+import "strings"
+
 // Wire names of the Entra ID token service protocol as Ward serves it.
 
 // Form parameters and values.
@@ -22,7 +24,17 @@ const (
 const headerClientRequestID = "client-request-id"
 
 // OIDC scopes MSAL appends to every request; ignored when picking the resource.
-var oidcScopes = map[string]bool{"openid": true, "offline_access": true, "profile": true, "email": true}
+var oidcScopes = []string{"openid", "offline_access", "profile", "email"}
+
+// isOIDCScope reports whether sc is one of oidcScopes, in any letter case.
+func isOIDCScope(sc string) bool {
+	for _, o := range oidcScopes {
+		if strings.EqualFold(sc, o) {
+			return true
+		}
+	}
+	return false
+}
 
 // Tenant aliases accepted where Entra accepts them.
 const (

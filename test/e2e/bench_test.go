@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -82,5 +83,75 @@ func TestBenchShort(t *testing.T) {
 		if !found {
 			t.Errorf("no %q scenario in %v", want, seen)
 		}
+	}
+}
+
+// TestBenchPinnedShort runs `ward bench --pinned --short --runs 2`: each
+// server is its own `ward serve` process on CPU 0 and the load runs on CPU
+// 1. Every run is reported, then the medians; the servers' RSS and, for the
+// exchange that signs, its share of the signing limit are present. It
+// asserts figures exist, never a speed.
+func TestBenchPinnedShort(t *testing.T) {
+	if runtime.GOOS != "linux" || runtime.NumCPU() < 2 {
+		t.Skip("the pinned mode needs Linux and two CPUs")
+	}
+	cmd := exec.Command(wardBin, "bench", "--pinned", "--short", "--no-paced", "--runs", "2", "--signing-alg", "ES256", "-o", "json")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ward bench --pinned: %v\n%s%s", err, out, stderr.String())
+	}
+	var doc struct {
+		Pinned    bool
+		ServerCPU int `json:"server_cpu"`
+		SignUS    []struct {
+			Alg string
+			US  float64 `json:"us"`
+		} `json:"sign_us"`
+		Results []struct {
+			Scenario, Mode string
+			Requests       int
+			RPSRatio       float64 `json:"rps_ratio_to_noop"`
+			LimitRatio     float64 `json:"rps_ratio_to_limit"`
+		}
+		Runs [][]json.RawMessage
+		RSS  []struct {
+			Server   string
+			IdleMiB  float64 `json:"idle_mib"`
+			AfterMiB float64 `json:"after_load_mib"`
+		}
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatalf("bench output is not JSON: %v\n%s", err, out)
+	}
+	if !doc.Pinned || len(doc.Runs) != 2 {
+		t.Errorf("pinned %v, %d runs; want pinned and 2 runs", doc.Pinned, len(doc.Runs))
+	}
+	if len(doc.SignUS) != 1 || doc.SignUS[0].Alg != "ES256" || doc.SignUS[0].US <= 0 {
+		t.Errorf("t_sign: %+v, want one ES256 figure", doc.SignUS)
+	}
+	if len(doc.RSS) != 4 { // mint and reuse servers, two runs
+		t.Errorf("RSS of %d servers, want 4: %+v", len(doc.RSS), doc.RSS)
+	}
+	for _, r := range doc.RSS {
+		if r.IdleMiB <= 0 || r.AfterMiB <= 0 {
+			t.Errorf("RSS of %s: %+v", r.Server, r)
+		}
+	}
+	exchange := false
+	for _, r := range doc.Results {
+		if !strings.Contains(r.Mode, "median of") || r.Requests == 0 || r.RPSRatio <= 0 {
+			t.Errorf("%s (%s): %+v", r.Scenario, r.Mode, r)
+		}
+		if r.Scenario == "ES256 federated exchange" {
+			exchange = true
+			if r.LimitRatio <= 0 {
+				t.Errorf("federated exchange: no share of the signing limit: %+v", r)
+			}
+		}
+	}
+	if !exchange {
+		t.Errorf("no ES256 federated exchange among %+v", doc.Results)
 	}
 }

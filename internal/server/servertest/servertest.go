@@ -38,6 +38,10 @@ type Server struct {
 	Store *wardtest.Store
 	// DataDir is the server's data directory (ca.pem, admin.json).
 	DataDir string
+	// Handler is the server's whole HTTP handler (server.Server.Handler):
+	// a benchmark calls it directly to measure the server's own work
+	// (allocations, CPU) without a client and TLS in the same process.
+	Handler http.Handler
 
 	stop func()
 }
@@ -72,7 +76,15 @@ func start(t testing.TB, dir string, st *wardtest.Store, cfg []func(*server.Conf
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- server.Run(ctx, c) }()
+	srv, err := server.New(ctx, c)
+	if err != nil {
+		cancel()
+		t.Fatalf("server did not start: %v", err)
+	}
+	go func() {
+		defer srv.Close()
+		done <- srv.Run(ctx)
+	}()
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {
@@ -102,7 +114,7 @@ func start(t testing.TB, dir string, st *wardtest.Store, cfg []func(*server.Conf
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{URL: "https://" + addr.String(), Admin: a, HTTP: hc, Store: st, DataDir: dir, stop: stop}
+	s := &Server{URL: "https://" + addr.String(), Admin: a, HTTP: hc, Store: st, DataDir: dir, Handler: srv.Handler(), stop: stop}
 	s.Client, err = client.New(a.ResourceManager, s.Credentials(s.URL), client.Options{HTTPClient: hc})
 	if err != nil {
 		t.Fatal(err)

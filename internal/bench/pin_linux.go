@@ -1,0 +1,70 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// PinProcess runs this whole process on one CPU: every thread it has now
+// (a new thread inherits the mask of the thread that creates it) and one
+// scheduler thread for Go code (GOMAXPROCS 1), so that the load generator
+// stays off the CPU the server under test runs on.
+func PinProcess(cpu int) error {
+	var set unix.CPUSet
+	set.Set(cpu)
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return fmt.Errorf("pin to CPU %d: %w", cpu, err)
+	}
+	for _, t := range tasks {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
+		if err := unix.SchedSetaffinity(tid, &set); err != nil && err != unix.ESRCH {
+			return fmt.Errorf("pin thread %d to CPU %d: %w", tid, cpu, err)
+		}
+	}
+	runtime.GOMAXPROCS(1)
+	return nil
+}
+
+// StartPinned starts cmd with every thread of the new process on cpu: the
+// child inherits the affinity of the thread that forks it, so that thread
+// is pinned to cpu for the fork and set back after. The Go runtime in the
+// child sizes GOMAXPROCS from that mask (1).
+func StartPinned(cmd *exec.Cmd, cpu int) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var saved, set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &saved); err != nil {
+		return fmt.Errorf("read this thread's CPU affinity: %w", err)
+	}
+	set.Set(cpu)
+	if err := unix.SchedSetaffinity(0, &set); err != nil {
+		return fmt.Errorf("pin to CPU %d: %w", cpu, err)
+	}
+	err := cmd.Start()
+	if rerr := unix.SchedSetaffinity(0, &saved); rerr != nil && err == nil {
+		err = fmt.Errorf("restore this thread's CPU affinity: %w", rerr)
+	}
+	return err
+}
+
+// RSS returns the resident set size of process pid, in bytes.
+func RSS(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/statm", pid))
+	if err != nil {
+		return 0, err
+	}
+	var size, resident int64
+	if _, err := fmt.Sscan(string(b), &size, &resident); err != nil {
+		return 0, fmt.Errorf("read /proc/%d/statm: %w", pid, err)
+	}
+	return resident * int64(os.Getpagesize()), nil
+}
