@@ -119,16 +119,19 @@ type Issue struct {
 }
 
 // Pending is the number of steps still to be made.
-func (p *Plan) Pending() int {
+func (p *Plan) Pending() int { return p.count(StatePending) }
+
+// count is the number of steps in state, of every kind.
+func (p *Plan) count(state string) int {
 	n := 0
 	for _, s := range p.FederatedCredentials {
-		n += b2i(s.State == StatePending)
+		n += b2i(s.State == state)
 	}
 	for _, s := range p.ServiceAccounts {
-		n += b2i(s.State == StatePending)
+		n += b2i(s.State == state)
 	}
 	for _, s := range p.Workloads {
-		n += b2i(s.State == StatePending)
+		n += b2i(s.State == state)
 	}
 	return n
 }
