@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -33,6 +34,23 @@ var ErrNoCRDs = errors.New("the cluster does not serve aad-pod-identity's custom
 // matches pods across namespaces unless its identity is namespaced).
 func Read(ctx context.Context, k Kube, namespace string) (Input, error) {
 	var in Input
+	if err := readCustomResources(ctx, k, namespace, &in); err != nil {
+		return in, err
+	}
+	pods, err := listPods(ctx, k, namespace, in.Exceptions)
+	if err != nil {
+		return in, err
+	}
+	if err := describePods(ctx, k, pods, &in); err != nil {
+		return in, err
+	}
+	in.NoWebhook = noUseWebhook(ctx, k)
+	return in, nil
+}
+
+// readCustomResources reads aad-pod-identity's identities, bindings and
+// exceptions into in.
+func readCustomResources(ctx context.Context, k Kube, namespace string, in *Input) error {
 	list := func(gvr schema.GroupVersionResource) ([]map[string]any, error) {
 		l, err := k.Dynamic.Resource(gvr).Namespace(namespace).List(ctx, metav1.ListOptions{})
 		if apierrors.IsNotFound(err) {
@@ -49,7 +67,7 @@ func Read(ctx context.Context, k Kube, namespace string) (Input, error) {
 	}
 	objs, err := list(IdentitiesResource)
 	if err != nil {
-		return in, err
+		return err
 	}
 	for _, o := range objs {
 		// An invalid object is planned as one (id.Invalid), not a failed
@@ -58,7 +76,7 @@ func Read(ctx context.Context, k Kube, namespace string) (Input, error) {
 		in.Identities = append(in.Identities, id)
 	}
 	if objs, err = list(BindingsResource); err != nil {
-		return in, err
+		return err
 	}
 	for _, o := range objs {
 		in.Bindings = append(in.Bindings, DecodeBinding(o))
@@ -66,14 +84,18 @@ func Read(ctx context.Context, k Kube, namespace string) (Input, error) {
 	// Exceptions came later (aad-pod-identity 1.5): a cluster may lack
 	// their CRD and still have identities to migrate.
 	if objs, err = list(ExceptionsResource); err != nil && !errors.Is(err, ErrNoCRDs) {
-		return in, err
+		return err
 	}
 	for _, o := range objs {
 		in.Exceptions = append(in.Exceptions, DecodeException(o))
 	}
+	return nil
+}
 
-	// The pods: those with a binding label, and every pod of a namespace
-	// that has an exception (exceptions match by any label).
+// listPods lists the pods the migration concerns, by namespace and name:
+// those with a binding label, and every pod of a namespace that has an
+// exception (exceptions match by any label).
+func listPods(ctx context.Context, k Kube, namespace string, exceptions []AzurePodIdentityException) ([]*corev1.Pod, error) {
 	pods := map[string]*corev1.Pod{}
 	addPods := func(ns, selector string) error {
 		l, err := k.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
@@ -86,60 +108,81 @@ func Read(ctx context.Context, k Kube, namespace string) (Input, error) {
 		return nil
 	}
 	if err := addPods(namespace, BindingLabel); err != nil {
-		return in, err
+		return nil, err
 	}
 	exNamespaces := map[string]bool{}
-	for _, ex := range in.Exceptions {
+	for _, ex := range exceptions {
 		if !exNamespaces[ex.Namespace] {
 			exNamespaces[ex.Namespace] = true
 			if err := addPods(ex.Namespace, ""); err != nil {
-				return in, err
+				return nil, err
 			}
 		}
 	}
-	keys := make([]string, 0, len(pods))
-	for k := range pods {
-		keys = append(keys, k)
+	out := make([]*corev1.Pod, 0, len(pods))
+	for _, key := range slices.Sorted(maps.Keys(pods)) {
+		out = append(out, pods[key])
 	}
-	sort.Strings(keys)
+	return out, nil
+}
+
+// describePods adds the pods to in, with the owners of their templates
+// and their service accounts. Only a pod with a binding label needs them:
+// a pod listed for an exception alone is not migrated, and reading its
+// owner would cost calls for nothing.
+func describePods(ctx context.Context, k Kube, pods []*corev1.Pod, in *Input) error {
 	owners := ownerReader{k: k.Client, cache: map[string]*Workload{}}
 	accounts := map[string]bool{}
-	for _, key := range keys {
-		p := pods[key]
+	for _, p := range pods {
 		pod := Pod{Namespace: p.Namespace, Name: p.Name, Labels: p.Labels, ServiceAccount: p.Spec.ServiceAccountName}
 		if _, ok := p.Labels[BindingLabel]; ok {
+			var err error
 			if pod.Owner, err = owners.of(ctx, p.Namespace, p.OwnerReferences); err != nil {
-				return in, err
+				return err
 			}
 			sa := serviceAccountOf(pod)
 			if !accounts[nsName(p.Namespace, sa)] {
 				accounts[nsName(p.Namespace, sa)] = true
-				got, err := k.Client.CoreV1().ServiceAccounts(p.Namespace).Get(ctx, sa, metav1.GetOptions{})
-				switch {
-				case apierrors.IsNotFound(err):
-				case err != nil:
-					return in, fmt.Errorf("read service account %s/%s: %w", p.Namespace, sa, err)
-				default:
-					in.ServiceAccounts = append(in.ServiceAccounts, ServiceAccount{Namespace: got.Namespace, Name: got.Name, Annotations: got.Annotations})
+				if err := readServiceAccount(ctx, k, p.Namespace, sa, in); err != nil {
+					return err
 				}
 			}
 		}
 		in.Pods = append(in.Pods, pod)
 	}
+	return nil
+}
 
-	// Whether a webhook acts on the label: unknown (and not reported) when
-	// the caller may not list webhook configurations.
-	if hooks, err := k.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().List(ctx, metav1.ListOptions{}); err == nil {
-		in.NoWebhook = true
-		for _, c := range hooks.Items {
-			for _, h := range c.Webhooks {
-				if h.ObjectSelector != nil && h.ObjectSelector.MatchLabels[UseLabel] == UseValue {
-					in.NoWebhook = false
-				}
+// readServiceAccount adds service account ns/name to in. One that does
+// not exist is left out: the plan reports it as missing.
+func readServiceAccount(ctx context.Context, k Kube, ns, name string, in *Input) error {
+	got, err := k.Client.CoreV1().ServiceAccounts(ns).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return fmt.Errorf("read service account %s/%s: %w", ns, name, err)
+	default:
+		in.ServiceAccounts = append(in.ServiceAccounts, ServiceAccount{Namespace: got.Namespace, Name: got.Name, Annotations: got.Annotations})
+	}
+	return nil
+}
+
+// noUseWebhook says whether no mutating webhook acts on the use label;
+// false (unknown, and not reported) when the caller may not list webhook
+// configurations.
+func noUseWebhook(ctx context.Context, k Kube) bool {
+	hooks, err := k.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return false
+	}
+	for _, c := range hooks.Items {
+		for _, h := range c.Webhooks {
+			if h.ObjectSelector != nil && h.ObjectSelector.MatchLabels[UseLabel] == UseValue {
+				return false
 			}
 		}
 	}
-	return in, nil
+	return true
 }
 
 // ownerReader walks controller owner references up to the object whose
@@ -250,44 +293,53 @@ type Ward interface {
 // It returns the number of steps it made.
 func Apply(ctx context.Context, p *Plan, kube kubernetes.Interface, ward Ward) (int, error) {
 	n := 0
-	for i := range p.FederatedCredentials {
-		s := &p.FederatedCredentials[i]
-		if s.State != StatePending {
-			continue
-		}
+	err := makePending(p.FederatedCredentials, &n, func(s *CredentialStep) *string { return &s.State }, func(s *CredentialStep) error {
 		if err := ward.CreateFederatedCredential(ctx, *s); err != nil {
-			return n, fmt.Errorf("create federated credential %s on %s: %w", s.Name, s.Identity, err)
+			return fmt.Errorf("create federated credential %s on %s: %w", s.Name, s.Identity, err)
 		}
-		s.State = StateDone
-		n++
+		return nil
+	})
+	if err != nil {
+		return n, err
 	}
-	for i := range p.ServiceAccounts {
-		s := &p.ServiceAccounts[i]
-		if s.State != StatePending {
-			continue
-		}
+	err = makePending(p.ServiceAccounts, &n, func(s *ServiceAccountStep) *string { return &s.State }, func(s *ServiceAccountStep) error {
 		patch := map[string]any{"metadata": map[string]any{"annotations": map[string]string{ClientIDAnnotation: s.ClientID}}}
 		if err := mergePatch(patch, func(b []byte) error {
 			_, err := kube.CoreV1().ServiceAccounts(s.Namespace).Patch(ctx, s.Name, types.MergePatchType, b, metav1.PatchOptions{})
 			return err
 		}); err != nil {
-			return n, fmt.Errorf("annotate service account %s/%s: %w", s.Namespace, s.Name, err)
+			return fmt.Errorf("annotate service account %s/%s: %w", s.Namespace, s.Name, err)
 		}
-		s.State = StateDone
-		n++
+		return nil
+	})
+	if err != nil {
+		return n, err
 	}
-	for i := range p.Workloads {
-		s := &p.Workloads[i]
-		if s.State != StatePending {
+	err = makePending(p.Workloads, &n, func(s *WorkloadStep) *string { return &s.State }, func(s *WorkloadStep) error {
+		if err := labelTemplate(ctx, kube, *s); err != nil {
+			return fmt.Errorf("label the pod template of %s %s/%s: %w", s.Kind, s.Namespace, s.Name, err)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// makePending makes each pending step in order with do, marks it done and
+// counts it in *n, so that a failure leaves the plan saying exactly what
+// was made. It stops at the first failure.
+func makePending[S any](steps []S, n *int, state func(*S) *string, do func(*S) error) error {
+	for i := range steps {
+		s := &steps[i]
+		if *state(s) != StatePending {
 			continue
 		}
-		if err := labelTemplate(ctx, kube, *s); err != nil {
-			return n, fmt.Errorf("label the pod template of %s %s/%s: %w", s.Kind, s.Namespace, s.Name, err)
+		if err := do(s); err != nil {
+			return err
 		}
-		s.State = StateDone
-		n++
+		*state(s) = StateDone
+		*n++
 	}
-	return n, nil
+	return nil
 }
 
 // labelTemplate adds the use label to a workload's pod template with a

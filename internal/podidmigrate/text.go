@@ -65,16 +65,7 @@ func (p *Plan) WriteText(w io.Writer, applied bool) error {
 
 // Summary is the plan's last line.
 func (p *Plan) Summary(applied bool) string {
-	done, pending := 0, p.Pending()
-	for _, s := range p.FederatedCredentials {
-		done += b2i(s.State == StateDone)
-	}
-	for _, s := range p.ServiceAccounts {
-		done += b2i(s.State == StateDone)
-	}
-	for _, s := range p.Workloads {
-		done += b2i(s.State == StateDone)
-	}
+	done, pending := p.count(StateDone), p.Pending()
 	switch {
 	case done == 0 && pending == 0:
 		return "Nothing to change: Ward and the cluster already match the plan."

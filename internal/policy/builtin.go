@@ -111,127 +111,171 @@ func stringParam(display, desc string) ParameterDefinition {
 	return ParameterDefinition{Type: "String", Metadata: meta(display, desc), DefaultValue: j("")}
 }
 
-// builtIns are the definitions every Ward serves at
-// /providers/Microsoft.Authorization/policyDefinitions/{name}.
-func builtIns() []struct {
+// builtIn is a built-in definition before it is compiled.
+type builtIn struct {
 	name  string
 	props Properties
-} {
-	isFIC := field("type", "equals", ficTypeName)
-	aksHost := value(expr(issuerHost), "like", aksIssuerHost)
-	issuerIs := func(u string) obj { return field(ficIssuer, "equals", u) }
-	catMeta := func(preview bool) json.RawMessage {
-		return j(obj{"category": "Managed Identity", "version": "1.0.0-preview", "preview": preview})
+}
+
+// builtIns are the definitions every Ward serves at
+// /providers/Microsoft.Authorization/policyDefinitions/{name}, one
+// function each so that each definition reads on its own.
+func builtIns() []builtIn {
+	return []builtIn{
+		{BuiltInFICIssuerTypes, ficIssuerTypes()},
+		{BuiltInFICTrustedAKS, ficTrustedAKS()},
+		{BuiltInFICGitHubOwners, ficGitHubOwners()},
+		{BuiltInFICWardClusters, ficWardClusters()},
+		{BuiltInNoPrivilegedRole, noPrivilegedRole()},
 	}
-	return []struct {
-		name  string
-		props Properties
-	}{
-		{BuiltInFICIssuerTypes, Properties{
-			DisplayName: "[Preview]: Managed Identity Federated Credentials should be from allowed issuer types",
-			Description: "Controls whether user-assigned identities may hold federated credentials at all, and from which kinds of issuer: AKS clusters, GitHub Actions, AWS, Google, this Ward's clusters (Ward's own parameter), or a list of exact issuers.",
-			Mode:        ModeAll, Metadata: catMeta(true), Version: "1.0.0-preview",
-			Parameters: map[string]ParameterDefinition{
-				"allowFederatedCredentials": boolParam("Allow Federated Credentials", "True lets identities hold federated credentials; false refuses every one."),
-				"allowAKS":                  boolParam("Allow AKS", "True allows issuers of Azure Kubernetes Service clusters."),
-				"allowGitHub":               boolParam("Allow GitHub", "True allows GitHub Actions' issuer."),
-				"allowAWS":                  boolParam("Allow AWS", "True allows Amazon Cognito's issuer."),
-				"allowGCS":                  boolParam("Allow GCS", "True allows Google's issuer."),
-				"allowWardClusters":         boolParam("Allow this Ward's clusters", "Ward's parameter: true allows the hosted issuers of this Ward's clusters."),
-				"allowedIssuerExceptions":   arrayParam("Allowed Exception Issuers", "Exact issuer URLs allowed besides the kinds above.", false),
-				"effect":                    effectParam,
-			},
-			PolicyRule: j(obj{"if": all(isFIC, any_(
-				isFalse("allowFederatedCredentials"),
-				all(aksHost, isFalse("allowAKS")),
-				all(issuerIs(issuerGitHub), isFalse("allowGitHub")),
-				all(issuerIs(issuerAWS), isFalse("allowAWS")),
-				all(issuerIs(issuerGoogle), isFalse("allowGCS")),
-				all(value(expr(wardCluster+".id"), "notEquals", ""), isFalse("allowWardClusters")),
-				all(
-					not(any_(aksHost, issuerIs(issuerGitHub), issuerIs(issuerAWS), issuerIs(issuerGoogle), value(expr(wardCluster+".id"), "notEquals", ""))),
-					not(field(ficIssuer, "in", param("allowedIssuerExceptions"))),
-				),
-			)), "then": obj{"effect": param("effect")}}),
-		}},
-		{BuiltInFICTrustedAKS, Properties{
-			DisplayName: "[Preview]: Managed Identity Federated Credentials from Azure Kubernetes should be from trusted sources",
-			Description: "Allows federated credentials of AKS cluster issuers only from the given tenants and regions (read from the issuer URL), plus listed clusters.",
-			Mode:        ModeAll, Metadata: catMeta(true), Version: "1.0.0-preview",
-			Parameters: map[string]ParameterDefinition{
-				"allowedTenants":           arrayParam("Allowed tenants", "Tenant IDs whose AKS issuers are allowed; empty allows every tenant.", true),
-				"allowedLocations":         arrayParam("Allowed locations", "Regions whose AKS issuers are allowed; empty allows every region.", false),
-				"allowedClusterExceptions": arrayParam("Allowed Exception Clusters", "Cluster IDs (the issuer URL's last segment) allowed whatever their tenant and region.", false),
-				"effect":                   effectParam,
-			},
-			PolicyRule: j(obj{"if": all(isFIC, aksHost, not(any_(
-				all(emptyOr("allowedLocations", aksRegion), emptyOr("allowedTenants", aksTenant)),
-				value(expr(aksCluster), "in", param("allowedClusterExceptions")),
-			))), "then": obj{"effect": param("effect")}}),
-		}},
-		{BuiltInFICGitHubOwners, Properties{
-			DisplayName: "[Preview]: Managed Identity Federated Credentials from GitHub should be from trusted repository owners",
-			Description: "Allows federated credentials of GitHub Actions only for repositories of the given owners (read from the subject repo:<owner>/<repo>:...), plus listed repositories.",
-			Mode:        ModeAll, Metadata: catMeta(true), Version: "1.0.1-preview",
-			Parameters: map[string]ParameterDefinition{
-				"allowedRepoOwners":     arrayParam("Allowed Repo Owners", "Repository owners allowed; empty allows every owner.", true),
-				"allowedRepoExceptions": arrayParam("Allowed Repo Exception", "Repositories (owner/name) allowed whatever their owner.", false),
-				"effect":                effectParam,
-			},
-			PolicyRule: j(obj{"if": all(isFIC, issuerIs(issuerGitHub), not(any_(
-				emptyOr("allowedRepoOwners", githubOwner),
-				value(expr(githubRepo), "in", param("allowedRepoExceptions")),
-			))), "then": obj{"effect": param("effect")}}),
-		}},
-		{BuiltInFICWardClusters, Properties{
-			DisplayName: "Managed Identity Federated Credentials should be from this Ward's clusters",
-			Description: "Ward's: allows federated credentials only when the issuer is the hosted issuer of one of this Ward's clusters that is listed by resource ID, lies in a listed resource group, or carries the given tag; or when it is a listed exception.",
-			Mode:        ModeAll, Metadata: j(obj{"category": "Managed Identity", "version": "1.0.0"}), Version: "1.0.0",
-			Parameters: map[string]ParameterDefinition{
-				"allowedClusterIds":       arrayParam("Allowed clusters", "Resource IDs of Ward clusters whose issuers are allowed.", false),
-				"allowedResourceGroupIds": arrayParam("Allowed resource groups", "Resource group IDs whose clusters' issuers are allowed.", false),
-				"allowedClusterTagName":   stringParam("Allowed cluster tag name", "Clusters carrying this tag are allowed; empty: no tag rule."),
-				"allowedClusterTagValue":  stringParam("Allowed cluster tag value", "The tag's value; empty: any value."),
-				"allowedIssuerExceptions": arrayParam("Allowed Exception Issuers", "Exact issuer URLs allowed besides this Ward's clusters (GitHub, another cloud).", false),
-				"effect":                  effectParam,
-			},
-			PolicyRule: j(obj{"if": all(isFIC, not(any_(
-				value(expr(wardCluster+".id"), "in", param("allowedClusterIds")),
-				value(expr(wardCluster+".resourceGroupId"), "in", param("allowedResourceGroupIds")),
-				all(
-					value(param("allowedClusterTagName"), "notEquals", ""),
-					value(expr(fmt.Sprintf("contains(%s.tags, parameters('allowedClusterTagName'))", wardCluster)), "equals", true),
-					any_(
-						value(param("allowedClusterTagValue"), "equals", ""),
-						value(expr(fmt.Sprintf("tryGet(%s.tags, parameters('allowedClusterTagName'))", wardCluster)), "equals", param("allowedClusterTagValue")),
-					),
-				),
-				field(ficIssuer, "in", param("allowedIssuerExceptions")),
-			))), "then": obj{"effect": param("effect")}}),
-		}},
-		{BuiltInNoPrivilegedRole, Properties{
-			DisplayName: "Workload identities should not hold Owner, Contributor or User Access Administrator at subscription or root scope",
-			Description: "Ward's: refuses (or audits) role assignments of the listed privileged roles to service principals (application and managed identities) at '/', a management group or a subscription; grant workloads narrower roles at their resource group or resource.",
-			Mode:        ModeAll, Metadata: j(obj{"category": "Authorization", "version": "1.0.0"}), Version: "1.0.0",
-			Parameters: map[string]ParameterDefinition{
-				"privilegedRoleIds": {Type: "Array", Metadata: meta("Privileged roles", "Role definition GUIDs refused at broad scopes: Owner, Contributor and User Access Administrator by default."),
-					DefaultValue: j([]string{RoleOwner, RoleContributor, RoleUserAccessAdministrator})},
-				"effect": effectParam,
-			},
-			PolicyRule: j(obj{"if": all(
-				field("type", "equals", "Microsoft.Authorization/roleAssignments"),
-				field("Microsoft.Authorization/roleAssignments/principalType", "equals", "ServicePrincipal"),
-				value(expr(roleGUIDExpr), "in", param("privilegedRoleIds")),
+}
+
+// Conditions the federated-credential built-ins share.
+func isFIC() obj               { return field("type", "equals", ficTypeName) }
+func isAKSIssuer() obj         { return value(expr(issuerHost), "like", aksIssuerHost) }
+func issuerIs(u string) obj    { return field(ficIssuer, "equals", u) }
+func isWardClusterIssuer() obj { return value(expr(wardCluster+".id"), "notEquals", "") }
+
+// previewMeta is the metadata of Azure's preview built-ins, which carry
+// their version in the metadata as well as in the properties.
+func previewMeta() json.RawMessage {
+	return j(obj{"category": "Managed Identity", "version": "1.0.0-preview", "preview": true})
+}
+
+// rule is a policy rule whose effect is the assignment's "effect"
+// parameter, as every built-in's is.
+func rule(cond obj) json.RawMessage {
+	return j(obj{"if": cond, "then": obj{"effect": param("effect")}})
+}
+
+// ficIssuerTypes is Azure's built-in that allows federated credentials
+// by kind of issuer.
+func ficIssuerTypes() Properties {
+	return Properties{
+		DisplayName: "[Preview]: Managed Identity Federated Credentials should be from allowed issuer types",
+		Description: "Controls whether user-assigned identities may hold federated credentials at all, and from which kinds of issuer: AKS clusters, GitHub Actions, AWS, Google, this Ward's clusters (Ward's own parameter), or a list of exact issuers.",
+		Mode:        ModeAll, Metadata: previewMeta(), Version: "1.0.0-preview",
+		Parameters: map[string]ParameterDefinition{
+			"allowFederatedCredentials": boolParam("Allow Federated Credentials", "True lets identities hold federated credentials; false refuses every one."),
+			"allowAKS":                  boolParam("Allow AKS", "True allows issuers of Azure Kubernetes Service clusters."),
+			"allowGitHub":               boolParam("Allow GitHub", "True allows GitHub Actions' issuer."),
+			"allowAWS":                  boolParam("Allow AWS", "True allows Amazon Cognito's issuer."),
+			"allowGCS":                  boolParam("Allow GCS", "True allows Google's issuer."),
+			"allowWardClusters":         boolParam("Allow this Ward's clusters", "Ward's parameter: true allows the hosted issuers of this Ward's clusters."),
+			"allowedIssuerExceptions":   arrayParam("Allowed Exception Issuers", "Exact issuer URLs allowed besides the kinds above.", false),
+			"effect":                    effectParam,
+		},
+		PolicyRule: rule(all(isFIC(), any_(
+			isFalse("allowFederatedCredentials"),
+			all(isAKSIssuer(), isFalse("allowAKS")),
+			all(issuerIs(issuerGitHub), isFalse("allowGitHub")),
+			all(issuerIs(issuerAWS), isFalse("allowAWS")),
+			all(issuerIs(issuerGoogle), isFalse("allowGCS")),
+			all(isWardClusterIssuer(), isFalse("allowWardClusters")),
+			all(
+				not(any_(isAKSIssuer(), issuerIs(issuerGitHub), issuerIs(issuerAWS), issuerIs(issuerGoogle), isWardClusterIssuer())),
+				not(field(ficIssuer, "in", param("allowedIssuerExceptions"))),
+			),
+		))),
+	}
+}
+
+// ficTrustedAKS is Azure's built-in that allows AKS issuers by tenant and
+// region, both read from the issuer URL.
+func ficTrustedAKS() Properties {
+	return Properties{
+		DisplayName: "[Preview]: Managed Identity Federated Credentials from Azure Kubernetes should be from trusted sources",
+		Description: "Allows federated credentials of AKS cluster issuers only from the given tenants and regions (read from the issuer URL), plus listed clusters.",
+		Mode:        ModeAll, Metadata: previewMeta(), Version: "1.0.0-preview",
+		Parameters: map[string]ParameterDefinition{
+			"allowedTenants":           arrayParam("Allowed tenants", "Tenant IDs whose AKS issuers are allowed; empty allows every tenant.", true),
+			"allowedLocations":         arrayParam("Allowed locations", "Regions whose AKS issuers are allowed; empty allows every region.", false),
+			"allowedClusterExceptions": arrayParam("Allowed Exception Clusters", "Cluster IDs (the issuer URL's last segment) allowed whatever their tenant and region.", false),
+			"effect":                   effectParam,
+		},
+		PolicyRule: rule(all(isFIC(), isAKSIssuer(), not(any_(
+			all(emptyOr("allowedLocations", aksRegion), emptyOr("allowedTenants", aksTenant)),
+			value(expr(aksCluster), "in", param("allowedClusterExceptions")),
+		)))),
+	}
+}
+
+// ficGitHubOwners is Azure's built-in that allows GitHub Actions by
+// repository owner, read from the subject.
+func ficGitHubOwners() Properties {
+	return Properties{
+		DisplayName: "[Preview]: Managed Identity Federated Credentials from GitHub should be from trusted repository owners",
+		Description: "Allows federated credentials of GitHub Actions only for repositories of the given owners (read from the subject repo:<owner>/<repo>:...), plus listed repositories.",
+		Mode:        ModeAll, Metadata: previewMeta(), Version: "1.0.1-preview",
+		Parameters: map[string]ParameterDefinition{
+			"allowedRepoOwners":     arrayParam("Allowed Repo Owners", "Repository owners allowed; empty allows every owner.", true),
+			"allowedRepoExceptions": arrayParam("Allowed Repo Exception", "Repositories (owner/name) allowed whatever their owner.", false),
+			"effect":                effectParam,
+		},
+		PolicyRule: rule(all(isFIC(), issuerIs(issuerGitHub), not(any_(
+			emptyOr("allowedRepoOwners", githubOwner),
+			value(expr(githubRepo), "in", param("allowedRepoExceptions")),
+		)))),
+	}
+}
+
+// ficWardClusters is Ward's own built-in: it allows only the hosted
+// issuers of this Ward's clusters, chosen by ID, resource group or tag.
+func ficWardClusters() Properties {
+	return Properties{
+		DisplayName: "Managed Identity Federated Credentials should be from this Ward's clusters",
+		Description: "Ward's: allows federated credentials only when the issuer is the hosted issuer of one of this Ward's clusters that is listed by resource ID, lies in a listed resource group, or carries the given tag; or when it is a listed exception.",
+		Mode:        ModeAll, Metadata: j(obj{"category": "Managed Identity", "version": "1.0.0"}), Version: "1.0.0",
+		Parameters: map[string]ParameterDefinition{
+			"allowedClusterIds":       arrayParam("Allowed clusters", "Resource IDs of Ward clusters whose issuers are allowed.", false),
+			"allowedResourceGroupIds": arrayParam("Allowed resource groups", "Resource group IDs whose clusters' issuers are allowed.", false),
+			"allowedClusterTagName":   stringParam("Allowed cluster tag name", "Clusters carrying this tag are allowed; empty: no tag rule."),
+			"allowedClusterTagValue":  stringParam("Allowed cluster tag value", "The tag's value; empty: any value."),
+			"allowedIssuerExceptions": arrayParam("Allowed Exception Issuers", "Exact issuer URLs allowed besides this Ward's clusters (GitHub, another cloud).", false),
+			"effect":                  effectParam,
+		},
+		PolicyRule: rule(all(isFIC(), not(any_(
+			value(expr(wardCluster+".id"), "in", param("allowedClusterIds")),
+			value(expr(wardCluster+".resourceGroupId"), "in", param("allowedResourceGroupIds")),
+			all(
+				value(param("allowedClusterTagName"), "notEquals", ""),
+				value(expr(fmt.Sprintf("contains(%s.tags, parameters('allowedClusterTagName'))", wardCluster)), "equals", true),
 				any_(
-					field("Microsoft.Authorization/roleAssignments/scope", "equals", "/"),
-					field("Microsoft.Authorization/roleAssignments/scope", "like", "/providers/Microsoft.Management/managementGroups/*"),
-					all(
-						field("Microsoft.Authorization/roleAssignments/scope", "like", "/subscriptions/*"),
-						field("Microsoft.Authorization/roleAssignments/scope", "notContains", "/resourceGroups/"),
-					),
+					value(param("allowedClusterTagValue"), "equals", ""),
+					value(expr(fmt.Sprintf("tryGet(%s.tags, parameters('allowedClusterTagName'))", wardCluster)), "equals", param("allowedClusterTagValue")),
 				),
-			), "then": obj{"effect": param("effect")}}),
-		}},
+			),
+			field(ficIssuer, "in", param("allowedIssuerExceptions")),
+		)))),
+	}
+}
+
+// noPrivilegedRole is Ward's own built-in: no broad, privileged role
+// assignments to workload identities.
+func noPrivilegedRole() Properties {
+	const scope = "Microsoft.Authorization/roleAssignments/scope"
+	return Properties{
+		DisplayName: "Workload identities should not hold Owner, Contributor or User Access Administrator at subscription or root scope",
+		Description: "Ward's: refuses (or audits) role assignments of the listed privileged roles to service principals (application and managed identities) at '/', a management group or a subscription; grant workloads narrower roles at their resource group or resource.",
+		Mode:        ModeAll, Metadata: j(obj{"category": "Authorization", "version": "1.0.0"}), Version: "1.0.0",
+		Parameters: map[string]ParameterDefinition{
+			"privilegedRoleIds": {Type: "Array", Metadata: meta("Privileged roles", "Role definition GUIDs refused at broad scopes: Owner, Contributor and User Access Administrator by default."),
+				DefaultValue: j([]string{RoleOwner, RoleContributor, RoleUserAccessAdministrator})},
+			"effect": effectParam,
+		},
+		PolicyRule: rule(all(
+			field("type", "equals", "Microsoft.Authorization/roleAssignments"),
+			field("Microsoft.Authorization/roleAssignments/principalType", "equals", "ServicePrincipal"),
+			value(expr(roleGUIDExpr), "in", param("privilegedRoleIds")),
+			any_(
+				field(scope, "equals", "/"),
+				field(scope, "like", "/providers/Microsoft.Management/managementGroups/*"),
+				all(
+					field(scope, "like", "/subscriptions/*"),
+					field(scope, "notContains", "/resourceGroups/"),
+				),
+			),
+		)),
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -92,7 +93,10 @@ const (
 
 type compiler struct{ leaves int }
 
-// compileCondition parses an if condition (decoded JSON).
+// compile parses an if condition (decoded JSON): a logical operator over
+// other conditions, or a leaf that tests one field, value or count with
+// one operator. Azure reads property names ignoring case, so they are
+// lower-cased first.
 func (cp *compiler) compile(raw any, depth int) (cond, error) {
 	if depth > maxConditionDepth {
 		return nil, errors.New("the condition is nested too deeply")
@@ -105,57 +109,76 @@ func (cp *compiler) compile(raw any, depth int) (cond, error) {
 	for k, v := range m {
 		keys[strings.ToLower(k)] = v
 	}
-	list := func(name string) ([]cond, error) {
-		arr, ok := keys[name].([]any)
-		if !ok || len(arr) == 0 {
-			return nil, fmt.Errorf("'%s' must be a non-empty array of conditions", name)
-		}
-		out := make([]cond, 0, len(arr))
-		for _, x := range arr {
-			c, err := cp.compile(x, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, c)
-		}
-		return out, nil
-	}
-	switch {
-	case keys["allof"] != nil:
-		if len(keys) != 1 {
-			return nil, errors.New("'allOf' must be the only property of its condition")
-		}
-		c, err := list("allof")
-		return allOf(c), err
-	case keys["anyof"] != nil:
-		if len(keys) != 1 {
-			return nil, errors.New("'anyOf' must be the only property of its condition")
-		}
-		c, err := list("anyof")
-		return anyOf(c), err
-	case keys["not"] != nil:
-		if len(keys) != 1 {
-			return nil, errors.New("'not' must be the only property of its condition")
-		}
-		c, err := cp.compile(keys["not"], depth+1)
-		return notCond{c}, err
+	if c, logical, err := cp.compileLogical(keys, depth); logical {
+		return c, err
 	}
 	cp.leaves++
 	if cp.leaves > maxConditions {
 		return nil, fmt.Errorf("the rule has more than %d conditions", maxConditions)
 	}
 	l := &leaf{}
+	if err := cp.compileSubject(l, keys, m, depth); err != nil {
+		return nil, err
+	}
+	if err := compileOperator(l, keys); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// logicalOperators are the conditions over conditions, by lower-cased
+// name, with Azure's spelling for errors; tried in this order.
+var logicalOperators = []struct{ key, name string }{{"allof", "allOf"}, {"anyof", "anyOf"}, {"not", "not"}}
+
+// compileLogical compiles allOf, anyOf or not; logical is false when keys
+// holds none of them (a leaf).
+func (cp *compiler) compileLogical(keys map[string]any, depth int) (c cond, logical bool, err error) {
+	for _, op := range logicalOperators {
+		if keys[op.key] == nil {
+			continue
+		}
+		if len(keys) != 1 {
+			return nil, true, fmt.Errorf("'%s' must be the only property of its condition", op.name)
+		}
+		if op.key == "not" {
+			c, err := cp.compile(keys["not"], depth+1)
+			return notCond{c}, true, err
+		}
+		arr, ok := keys[op.key].([]any)
+		if !ok || len(arr) == 0 {
+			return nil, true, fmt.Errorf("'%s' must be a non-empty array of conditions", op.key)
+		}
+		list := make([]cond, 0, len(arr))
+		for _, x := range arr {
+			c, err := cp.compile(x, depth+1)
+			if err != nil {
+				return nil, true, err
+			}
+			list = append(list, c)
+		}
+		if op.key == "allof" {
+			return allOf(list), true, nil
+		}
+		return anyOf(list), true, nil
+	}
+	return nil, false, nil
+}
+
+// compileSubject fills what a leaf tests (its field, value or count) and
+// takes that property out of keys, leaving the operator. m is the
+// condition as written: a "value" of null is still a value condition.
+func (cp *compiler) compileSubject(l *leaf, keys, m map[string]any, depth int) error {
 	switch {
 	case keys["field"] != nil:
 		f, ok := keys["field"].(string)
 		if !ok || f == "" {
-			return nil, errors.New("'field' must be a non-empty string")
+			return errors.New("'field' must be a non-empty string")
 		}
 		if isExpression(f) {
-			return nil, fmt.Errorf("'field' takes an alias, not an expression ('%s')", f)
+			return fmt.Errorf("'field' takes an alias, not an expression ('%s')", f)
 		}
 		if _, err := fieldPath(f); err != nil {
-			return nil, err
+			return err
 		}
 		l.kind, l.field, l.array = "Field", f, isArrayField(f)
 		delete(keys, "field")
@@ -163,78 +186,94 @@ func (cp *compiler) compile(raw any, depth int) (cond, error) {
 		l.kind, l.value = "Value", keys["value"]
 		n, err := compileValue(l.value)
 		if err != nil {
-			return nil, fmt.Errorf("'value': %w", err)
+			return fmt.Errorf("'value': %w", err)
 		}
 		l.valueExpr = n
 		delete(keys, "value")
 	case keys["count"] != nil:
 		cm, ok := keys["count"].(map[string]any)
 		if !ok {
-			return nil, errors.New("'count' must be an object with 'field' or 'value'")
+			return errors.New("'count' must be an object with 'field' or 'value'")
 		}
-		l.kind = "Count"
-		for k, v := range cm {
-			switch strings.ToLower(k) {
-			case "field":
-				f, ok := v.(string)
-				if !ok || !isArrayField(f) {
-					return nil, fmt.Errorf("count.field must name an array alias ending in [*], not %v", v)
-				}
-				l.field = f
-			case "value":
-				l.value = v
-				n, err := compileValue(v)
-				if err != nil {
-					return nil, fmt.Errorf("count.value: %w", err)
-				}
-				l.valueExpr = n
-			case "name":
-				s, _ := v.(string)
-				l.countName = strings.ToLower(s)
-			case "where":
-				c, err := cp.compile(v, depth+1)
-				if err != nil {
-					return nil, fmt.Errorf("count.where: %w", err)
-				}
-				l.where = c
-			default:
-				return nil, fmt.Errorf("count has no property '%s'", k)
-			}
-		}
-		if (l.field == "") == (l.value == nil && l.valueExpr == nil) {
-			return nil, errors.New("count needs exactly one of 'field' and 'value'")
+		if err := cp.compileCount(l, cm, depth); err != nil {
+			return err
 		}
 		delete(keys, "count")
 	default:
-		return nil, errors.New("a condition needs 'field', 'value', 'count', 'allOf', 'anyOf' or 'not'")
+		return errors.New("a condition needs 'field', 'value', 'count', 'allOf', 'anyOf' or 'not'")
 	}
+	return nil
+}
+
+// compileCount fills a count leaf from the count object: what it counts
+// (an array field or a value), the name its members go by in where, and
+// the where condition itself.
+func (cp *compiler) compileCount(l *leaf, cm map[string]any, depth int) error {
+	l.kind = "Count"
+	for k, v := range cm {
+		switch strings.ToLower(k) {
+		case "field":
+			f, ok := v.(string)
+			if !ok || !isArrayField(f) {
+				return fmt.Errorf("count.field must name an array alias ending in [*], not %v", v)
+			}
+			l.field = f
+		case "value":
+			l.value = v
+			n, err := compileValue(v)
+			if err != nil {
+				return fmt.Errorf("count.value: %w", err)
+			}
+			l.valueExpr = n
+		case "name":
+			s, _ := v.(string)
+			l.countName = strings.ToLower(s)
+		case "where":
+			c, err := cp.compile(v, depth+1)
+			if err != nil {
+				return fmt.Errorf("count.where: %w", err)
+			}
+			l.where = c
+		default:
+			return fmt.Errorf("count has no property '%s'", k)
+		}
+	}
+	if (l.field == "") == (l.value == nil && l.valueExpr == nil) {
+		return errors.New("count needs exactly one of 'field' and 'value'")
+	}
+	return nil
+}
+
+// compileOperator fills a leaf's operator and target from what is left
+// of keys once its subject is taken out: exactly one supported operator.
+func compileOperator(l *leaf, keys map[string]any) error {
 	if len(keys) != 1 {
 		var names []string
 		for k := range keys {
 			names = append(names, k)
 		}
 		sort.Strings(names)
-		return nil, fmt.Errorf("a condition needs exactly one operator, found %v", names)
+		return fmt.Errorf("a condition needs exactly one operator, found %v", names)
 	}
 	for k, v := range keys {
 		if _, ok := operators[k]; !ok {
-			return nil, fmt.Errorf("the operator '%s' is not supported", k)
+			return fmt.Errorf("the operator '%s' is not supported", k)
 		}
 		l.op, l.target = k, v
 	}
 	n, err := compileValue(l.target)
 	if err != nil {
-		return nil, fmt.Errorf("'%s': %w", operators[l.op], err)
+		return fmt.Errorf("'%s': %w", operators[l.op], err)
 	}
 	l.targetExp = n
 	if l.op == "exists" {
 		if _, ok := l.target.(bool); !ok {
 			if s, ok := l.target.(string); !ok || (!strings.EqualFold(s, "true") && !strings.EqualFold(s, "false")) {
-				return nil, fmt.Errorf("'exists' takes true or false, not %v", l.target)
+				return fmt.Errorf("'exists' takes true or false, not %v", l.target)
 			}
 		}
 	}
-	return l, nil
+	return nil
 }
 
 func hasKey(m map[string]any, k string) bool {
@@ -400,12 +439,7 @@ func apply(op string, v any, exists bool, target any) (bool, error) {
 		case string:
 			in = strings.Contains(strings.ToLower(x), strings.ToLower(toText(target)))
 		case []any:
-			for _, m := range x {
-				if equalValues(m, target) {
-					in = true
-					break
-				}
-			}
+			in = slices.ContainsFunc(x, func(m any) bool { return equalValues(m, target) })
 		}
 		return in == (op == "contains"), nil
 	case "in", "notin":
@@ -413,13 +447,7 @@ func apply(op string, v any, exists bool, target any) (bool, error) {
 		if !ok {
 			return false, fmt.Errorf("'%s' needs an array, not %s", operators[op], kindOf(target))
 		}
-		in := false
-		for _, m := range arr {
-			if equalValues(v, m) {
-				in = true
-				break
-			}
-		}
+		in := slices.ContainsFunc(arr, func(m any) bool { return equalValues(v, m) })
 		return in == (op == "in"), nil
 	case "containskey", "notcontainskey":
 		m, _ := v.(map[string]any)

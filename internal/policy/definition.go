@@ -91,14 +91,11 @@ type Definition struct {
 // field a known alias, every function known, the effect one Ward enforces
 // (or a parameter whose allowed values are), parameters well-typed.
 func Compile(id, name string, p Properties) (*Definition, error) {
-	switch {
-	case p.Mode == "" || strings.EqualFold(p.Mode, ModeAll):
-		p.Mode = ModeAll
-	case strings.EqualFold(p.Mode, ModeIndexed):
-		p.Mode = ModeIndexed
-	default:
+	mode, ok := canonical(p.Mode, ModeAll, ModeIndexed)
+	if !ok {
 		return nil, invalid(CodeInvalidPolicyMode, "The policy mode '%s' is not supported. Ward evaluates the resource manager modes 'All' and 'Indexed'.", p.Mode)
 	}
+	p.Mode = mode
 	for pname, pd := range p.Parameters {
 		t, ok := parameterTypes[strings.ToLower(pd.Type)]
 		if !ok {
@@ -392,4 +389,19 @@ func ParseProperties(raw json.RawMessage) (Properties, error) {
 		return p, invalid(CodeInvalidPolicyRule, "The policy definition's properties are invalid: %v.", err)
 	}
 	return p, nil
+}
+
+// canonical is v spelled as the one of names it equals ignoring case
+// (Azure takes any case and answers in its own), or names[0], the
+// default, when v is empty; false when v is none of them.
+func canonical(v string, names ...string) (string, bool) {
+	if v == "" {
+		return names[0], true
+	}
+	for _, n := range names {
+		if strings.EqualFold(v, n) {
+			return n, true
+		}
+	}
+	return "", false
 }

@@ -143,15 +143,24 @@ func (s *Service) PutDefinition(ctx context.Context, scope, name string, p Prope
 	if err != nil {
 		return StoredDefinition{}, false, err
 	}
-	now := s.now().UTC()
-	created, err := s.store.PutPolicyDefinition(ctx, storage.PolicyDefinition{Scope: scope, Name: name, Properties: raw, CreatedBy: by, CreatedAt: now, UpdatedAt: now})
+	return putAndRead(ctx, s, func(now time.Time) (bool, error) {
+		return s.store.PutPolicyDefinition(ctx, storage.PolicyDefinition{Scope: scope, Name: name, Properties: raw, CreatedBy: by, CreatedAt: now, UpdatedAt: now})
+	}, func() (StoredDefinition, error) { return s.Definition(ctx, scope, name) })
+}
+
+// putAndRead stores a row with put, given the time of the write, then
+// reloads the engine so that the next request is judged by it, and reads
+// the row back so that the answer is what the store holds.
+func putAndRead[T any](ctx context.Context, s *Service, put func(now time.Time) (bool, error), read func() (T, error)) (T, bool, error) {
+	var zero T
+	created, err := put(s.now().UTC())
 	if err != nil {
-		return StoredDefinition{}, false, err
+		return zero, false, err
 	}
 	if err := s.Reload(ctx); err != nil {
-		return StoredDefinition{}, false, err
+		return zero, false, err
 	}
-	got, err := s.Definition(ctx, scope, name)
+	got, err := read()
 	return got, created, err
 }
 
@@ -307,14 +316,11 @@ func (s *Service) PutAssignment(ctx context.Context, scope, name, location strin
 	if scope == "" {
 		scope = "/"
 	}
-	switch {
-	case p.EnforcementMode == "" || strings.EqualFold(p.EnforcementMode, EnforceDefault):
-		p.EnforcementMode = EnforceDefault
-	case strings.EqualFold(p.EnforcementMode, EnforceDoNotEnforce):
-		p.EnforcementMode = EnforceDoNotEnforce
-	default:
+	mode, ok := canonical(p.EnforcementMode, EnforceDefault, EnforceDoNotEnforce)
+	if !ok {
 		return StoredAssignment{}, false, invalid("InvalidPolicyEnforcementMode", "The enforcement mode '%s' is invalid; use 'Default' or 'DoNotEnforce'.", p.EnforcementMode)
 	}
+	p.EnforcementMode = mode
 	if p.PolicyDefinitionID == "" {
 		return StoredAssignment{}, false, invalid("InvalidRequestContent", "The policy assignment needs properties.policyDefinitionId.")
 	}
@@ -348,16 +354,9 @@ func (s *Service) PutAssignment(ctx context.Context, scope, name, location strin
 	if err != nil {
 		return StoredAssignment{}, false, err
 	}
-	now := s.now().UTC()
-	created, err := s.store.PutPolicyAssignment(ctx, storage.PolicyAssignment{Scope: scope, Name: name, Location: location, Properties: raw, CreatedBy: by, CreatedAt: now, UpdatedAt: now})
-	if err != nil {
-		return StoredAssignment{}, false, err
-	}
-	if err := s.Reload(ctx); err != nil {
-		return StoredAssignment{}, false, err
-	}
-	got, err := s.AssignmentAt(ctx, scope, name)
-	return got, created, err
+	return putAndRead(ctx, s, func(now time.Time) (bool, error) {
+		return s.store.PutPolicyAssignment(ctx, storage.PolicyAssignment{Scope: scope, Name: name, Location: location, Properties: raw, CreatedBy: by, CreatedAt: now, UpdatedAt: now})
+	}, func() (StoredAssignment, error) { return s.AssignmentAt(ctx, scope, name) })
 }
 
 // AssignmentAt reads an assignment.

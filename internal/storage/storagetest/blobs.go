@@ -3,6 +3,7 @@ package storagetest
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -13,11 +14,37 @@ import (
 // account names, cascades, conditional writes, byte-ordered listing with
 // prefixes and markers, and the digest references the file store's sweep
 // relies on.
+//
+// The steps share one store and build on each other (the blobs live in
+// the container the step before made, the cascades delete what every
+// step made), so they run in order and the first that fails stops the
+// rest, whose failures would only repeat it.
 func testBlobs(t *testing.T, s storage.Storage) {
-	ctx := context.Background()
 	seed(t, s)
 	seedGroup(t, s, "rg")
 	seedGroup(t, s, "other")
+	for _, step := range []struct {
+		name string
+		fn   func(t *testing.T, s storage.Storage)
+	}{
+		{"Accounts", testBlobAccounts},
+		{"Containers", testBlobContainers},
+		{"Listing", testBlobListing},
+		{"ConditionalWrites", testBlobConditionalWrites},
+		{"Blocks", testBlobBlocks},
+		{"Delete", testBlobDelete},
+		{"Cascades", testBlobCascades},
+	} {
+		if !t.Run(step.name, func(t *testing.T) { step.fn(t, s) }) {
+			return
+		}
+	}
+}
+
+// testBlobAccounts creates account "wardacct" in group rg: account names
+// are global (case-insensitive), and an update keeps the creation time.
+func testBlobAccounts(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
 	a := storage.StorageAccount{SubscriptionID: subID, ResourceGroup: "rg", Name: "wardacct", Location: "westeurope", Kind: "StorageV2", SKU: "Standard_LRS", CreatedAt: now, UpdatedAt: now}
 	created, err := s.PutStorageAccount(ctx, a)
 	must(t, err)
@@ -46,7 +73,12 @@ func testBlobs(t *testing.T, s storage.Storage) {
 	if len(list) != 1 || next != "" {
 		t.Fatalf("accounts = %+v next %q", list, next)
 	}
+}
 
+// testBlobContainers creates containers "data" and "logs" in wardacct and
+// lists them by name, after a marker and by prefix.
+func testBlobContainers(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
 	c := storage.BlobContainer{Account: "wardacct", Name: "data", ETag: `"0x1"`, CreatedAt: now, UpdatedAt: now}
 	must(t, s.PutBlobContainer(ctx, c))
 	wantErr(t, "container twice", s.PutBlobContainer(ctx, c), storage.ErrAlreadyExists)
@@ -60,57 +92,72 @@ func testBlobs(t *testing.T, s storage.Storage) {
 	if uc.Metadata["team"] != "a" || uc.ETag != `"0x3"` {
 		t.Fatalf("updated container = %+v", uc)
 	}
-	cs, err := s.ListBlobContainers(ctx, "wardacct", "", "", 10)
-	must(t, err)
-	if len(cs) != 2 || cs[0].Name != "data" || cs[1].Name != "logs" {
-		t.Fatalf("containers = %+v", cs)
-	}
-	cs, err = s.ListBlobContainers(ctx, "wardacct", "", "data", 10)
-	must(t, err)
-	if len(cs) != 1 || cs[0].Name != "logs" {
-		t.Fatalf("containers after data = %+v", cs)
-	}
-	cs, err = s.ListBlobContainers(ctx, "wardacct", "lo", "", 10)
-	must(t, err)
-	if len(cs) != 1 || cs[0].Name != "logs" {
-		t.Fatalf("containers with prefix lo = %+v", cs)
-	}
-
-	put := func(name, digest, etag string) storage.Blob {
-		t.Helper()
-		b, err := s.PutBlob(ctx, storage.Blob{Account: "wardacct", Container: "data", Name: name, Size: 3, Digest: digest, ETag: etag,
-			Props: storage.BlobProps{ContentType: "text/plain", ContentMD5: []byte{1, 2}}, Metadata: map[string]string{"k": "v"}, CreatedAt: now, UpdatedAt: now}, nil)
+	for _, tc := range []struct {
+		prefix, marker string
+		want           []string
+	}{
+		{"", "", []string{"data", "logs"}},
+		{"", "data", []string{"logs"}},
+		{"lo", "", []string{"logs"}},
+	} {
+		cs, err := s.ListBlobContainers(ctx, "wardacct", tc.prefix, tc.marker, 10)
 		must(t, err)
-		return b
-	}
-	// Byte order: upper case sorts before lower case, '/' before letters.
-	for _, n := range []string{"b/2", "B", "a", "b/1", "c", "b0"} {
-		put(n, "d-"+n, `"e-`+n+`"`)
-	}
-	names := func(bs []storage.Blob) []string {
-		var out []string
-		for _, b := range bs {
-			out = append(out, b.Name)
+		var got []string
+		for _, c := range cs {
+			got = append(got, c.Name)
 		}
-		return out
+		if !slices.Equal(got, tc.want) {
+			t.Fatalf("containers with prefix %q after %q = %v, want %v", tc.prefix, tc.marker, got, tc.want)
+		}
+	}
+}
+
+// putBlob stores a blob of three bytes in wardacct/data, unconditionally.
+func putBlob(t *testing.T, s storage.Storage, name, digest, etag string) storage.Blob {
+	t.Helper()
+	b, err := s.PutBlob(context.Background(), storage.Blob{Account: "wardacct", Container: "data", Name: name, Size: 3, Digest: digest, ETag: etag,
+		Props: storage.BlobProps{ContentType: "text/plain", ContentMD5: []byte{1, 2}}, Metadata: map[string]string{"k": "v"}, CreatedAt: now, UpdatedAt: now}, nil)
+	must(t, err)
+	return b
+}
+
+func blobNames(bs []storage.Blob) []string {
+	var out []string
+	for _, b := range bs {
+		out = append(out, b.Name)
+	}
+	return out
+}
+
+// testBlobListing puts blobs a, B, b/1, b/2, b0 and c (digest "d-"+name,
+// ETag "e-"+name) and lists them in byte order: upper case sorts before
+// lower case, '/' before letters, as Azure's listing does.
+func testBlobListing(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	for _, n := range []string{"b/2", "B", "a", "b/1", "c", "b0"} {
+		putBlob(t, s, n, "d-"+n, `"e-`+n+`"`)
 	}
 	bs, err := s.ListBlobs(ctx, "wardacct", "data", "", "", 100)
 	must(t, err)
-	if got, want := names(bs), []string{"B", "a", "b/1", "b/2", "b0", "c"}; !equalStrings(got, want) {
+	if got, want := blobNames(bs), []string{"B", "a", "b/1", "b/2", "b0", "c"}; !slices.Equal(got, want) {
 		t.Fatalf("blobs = %v, want %v", got, want)
 	}
 	bs, err = s.ListBlobs(ctx, "wardacct", "data", "b", "b/1", 2)
 	must(t, err)
-	if got, want := names(bs), []string{"b/2", "b0"}; !equalStrings(got, want) {
+	if got, want := blobNames(bs), []string{"b/2", "b0"}; !slices.Equal(got, want) {
 		t.Fatalf("blobs with prefix b after b/1 = %v, want %v", got, want)
 	}
 	if bs[0].Props.ContentType != "text/plain" || len(bs[0].Props.ContentMD5) != 2 || bs[0].Metadata["k"] != "v" {
 		t.Fatalf("blob = %+v", bs[0])
 	}
+}
 
-	// A conditional put sees the stored blob and may refuse.
+// testBlobConditionalWrites: a conditional put sees the stored blob and
+// may refuse; an update changes properties but never the content digest.
+func testBlobConditionalWrites(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
 	refused := errors.New("condition not met")
-	_, err = s.PutBlob(ctx, storage.Blob{Account: "wardacct", Container: "data", Name: "a", Digest: "x", ETag: `"new"`}, func(old *storage.Blob) error {
+	_, err := s.PutBlob(ctx, storage.Blob{Account: "wardacct", Container: "data", Name: "a", Digest: "x", ETag: `"new"`}, func(old *storage.Blob) error {
 		if old == nil || old.ETag != `"e-a"` {
 			t.Errorf("check saw %+v", old)
 		}
@@ -130,8 +177,12 @@ func testBlobs(t *testing.T, s storage.Storage) {
 	if ub.Metadata["new"] != "1" || ub.ETag != `"e2"` || ub.Digest != "d-a" {
 		t.Fatalf("updated blob = %+v", ub)
 	}
+}
 
-	// Blocks: replaced by ID, dropped when the blob is committed.
+// testBlobBlocks: blocks are replaced by ID, hold their digest in use
+// until the blob is committed, and are dropped then.
+func testBlobBlocks(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
 	for _, id := range []string{"AA==", "AQ==", "AA=="} {
 		must(t, s.PutBlobBlock(ctx, storage.BlobBlock{Account: "wardacct", Container: "data", Blob: "big", BlockID: id, Digest: "blk-" + id, Size: 4, CreatedAt: now}))
 	}
@@ -144,41 +195,39 @@ func testBlobs(t *testing.T, s storage.Storage) {
 	if used, err := s.BlobDigestInUse(ctx, "blk-AA=="); err != nil || !used {
 		t.Fatalf("block digest in use = %v %v", used, err)
 	}
-	put("big", "d-big", `"big"`)
+	putBlob(t, s, "big", "d-big", `"big"`)
 	if blocks, _ = s.ListBlobBlocks(ctx, "wardacct", "data", "big"); len(blocks) != 0 {
 		t.Fatalf("blocks after commit = %+v", blocks)
 	}
 	if used, err := s.BlobDigestInUse(ctx, "blk-AA=="); err != nil || used {
 		t.Fatalf("committed block's digest still in use = %v %v", used, err)
 	}
+}
 
+// testBlobDelete: a conditional delete may refuse; a deleted blob's
+// digest is no longer in use, so the file store may sweep its content.
+func testBlobDelete(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	refused := errors.New("condition not met")
 	wantErr(t, "refused delete", s.DeleteBlob(ctx, "wardacct", "data", "c", func(storage.Blob) error { return refused }), refused)
 	must(t, s.DeleteBlob(ctx, "wardacct", "data", "c", nil))
 	wantErr(t, "delete twice", s.DeleteBlob(ctx, "wardacct", "data", "c", nil), storage.ErrNotFound)
 	if used, _ := s.BlobDigestInUse(ctx, "d-c"); used {
 		t.Fatal("deleted blob's digest still in use")
 	}
+}
 
-	// Deleting the container takes its blobs; the account, its containers.
+// testBlobCascades: deleting the container takes its blobs; the account,
+// its containers.
+func testBlobCascades(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
 	must(t, s.DeleteBlobContainer(ctx, "wardacct", "data"))
 	if used, _ := s.BlobDigestInUse(ctx, "d-a"); used {
 		t.Fatal("blob of a deleted container still in use")
 	}
 	wantErr(t, "delete container twice", s.DeleteBlobContainer(ctx, "wardacct", "data"), storage.ErrNotFound)
 	must(t, s.DeleteStorageAccount(ctx, "wardacct"))
-	_, err = s.GetBlobContainer(ctx, "wardacct", "logs")
+	_, err := s.GetBlobContainer(ctx, "wardacct", "logs")
 	wantErr(t, "container of a deleted account", err, storage.ErrNotFound)
 	wantErr(t, "delete account twice", s.DeleteStorageAccount(ctx, "wardacct"), storage.ErrNotFound)
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
