@@ -390,8 +390,7 @@ func (g *graph) mountRoutes(context.Context) error {
 	(&directory.Handler{Svc: g.directory, Auth: graphAuth, Policy: directory.Policy{Access: g.access}, Log: log, Base: publicURL}).Mount(mux)
 	(&rotation.Handler{Keys: g.keys, Log: log, Base: publicURL, Auth: graphAuth}).Mount(mux)
 	console.New(console.Config{Groups: g.groups, Identities: g.identities, Clusters: g.clusters, Vaults: g.vaults, Directory: g.directory,
-		Compliance: compliance{mgmt},
-		Access:     g.access, Store: g.store, PublicURL: publicURL, Logger: log,
+		Access: g.access, Store: g.store, Compliance: compliance{mgmt}, PublicURL: publicURL, Logger: log,
 		Auth: g.verifier(append(self, audience.ManagementAliases()...)...)}).Mount(mux)
 	(&issuer.Handler{Issuers: g.issuers, Log: log}).Mount(mux)
 	sts.NewHandler(g.tokens).Mount(mux)
