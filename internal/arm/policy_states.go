@@ -119,11 +119,11 @@ func (h *Handler) PolicyStates(ctx context.Context, p authn.Principal, scope str
 		return nil, fmt.Errorf("%w: %q", ErrPolicyStatesScope, scope)
 	}
 	scope = policyScanScope(&request{id: id})
-	if h.policy == nil {
-		return nil, nil // policy disabled: nothing is assigned
-	}
 	if err := h.authz.Authorize(ctx, p, ActionPolicyStatesRead, scope); err != nil {
 		return nil, fmt.Errorf("%w: %s at %s: %w", ErrPolicyStatesForbidden, ActionPolicyStatesRead, scope, err)
+	}
+	if h.policy == nil {
+		return nil, nil // policy disabled: nothing is assigned
 	}
 	// The resource types' lists read their paging from a request: this
 	// one carries no query, and listAll pages through each list from it.
