@@ -1,7 +1,9 @@
 package arm
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ward-id/ward/internal/armerr"
+	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/authz"
 	"github.com/ward-id/ward/internal/policy"
 	"github.com/ward-id/ward/internal/resourceid"
@@ -32,7 +35,7 @@ var policyInsightsAPIVersions = []string{"2017-08-09-preview", "2017-10-17-previ
 func (h *Handler) mountPolicyStates(add func(method, pattern string, a router.Access, fn func(*request) error)) {
 	for _, base := range []string{pSub, pGroup} {
 		states := base + "/providers/" + providerPolicyInsights + "/policyStates/{policyStatesResource}"
-		add("POST", states+"/queryResults", router.Action(providerPolicyInsights+"/policyStates/queryResults/read"), h.queryPolicyStates)
+		add("POST", states+"/queryResults", router.Action(ActionPolicyStatesRead), h.queryPolicyStates)
 		add("POST", states+"/summarize", router.Action(providerPolicyInsights+"/policyStates/summarize/read"), h.summarizePolicyStates)
 	}
 }
@@ -74,7 +77,69 @@ func policyScanScope(q *request) string {
 	return resourceid.SubscriptionID(q.id.Subscription)
 }
 
-// scanPolicyStates evaluates every resource under the query's scope.
+// PolicyState is one resource's compliance with one policy assignment, as
+// a scan of the resources that exist now finds it. The queryResults and
+// summarize routes write it in PolicyInsights' shape; the console lists
+// the non-compliant ones.
+type PolicyState struct {
+	ResourceID, ResourceType, ResourceLocation, ResourceGroup, SubscriptionID string
+	// ResourceTags is the resource's tags as JSON text ("null" when none).
+	ResourceTags                                  string
+	AssignmentID, AssignmentName, AssignmentScope string
+	// AssignmentParameters is the assignment's parameters as JSON text.
+	AssignmentParameters                                                    string
+	DefinitionID, DefinitionName, DefinitionDisplayName, DefinitionCategory string
+	// Effect is the effect the definition resolved to (deny, audit, ...).
+	Effect    string
+	Compliant bool
+	// Details are the expressions the rule evaluated, for $expand.
+	Details []policy.EvaluatedExpression
+}
+
+// ActionPolicyStatesRead is what a caller needs at a scope to read its
+// policy states (queryResults); PolicyStates checks it.
+const ActionPolicyStatesRead = providerPolicyInsights + "/policyStates/queryResults/read"
+
+// ErrPolicyStatesScope is a scope PolicyStates does not scan: neither a
+// subscription nor a resource group.
+var ErrPolicyStatesScope = errors.New("policy states are scanned at a subscription or resource group")
+
+// ErrPolicyStatesForbidden is a caller without ActionPolicyStatesRead at
+// the scope.
+var ErrPolicyStatesForbidden = errors.New("policy states forbidden")
+
+// PolicyStates scans the resources under scope (a subscription or resource
+// group ID) against every assignment covering them, as queryResults does,
+// for principal p: p needs ActionPolicyStatesRead at scope, as the API
+// route requires, and then sees the states of every resource under it, as
+// the API answers. Non-compliant states come first.
+func (h *Handler) PolicyStates(ctx context.Context, p authn.Principal, scope string) ([]PolicyState, error) {
+	id, err := resourceid.Parse(scope)
+	if err != nil || id.Subscription == "" || id.Provider != "" || len(id.Types) > 0 || id.Collection != "" {
+		return nil, fmt.Errorf("%w: %q", ErrPolicyStatesScope, scope)
+	}
+	scope = policyScanScope(&request{id: id})
+	if err := h.authz.Authorize(ctx, p, ActionPolicyStatesRead, scope); err != nil {
+		return nil, fmt.Errorf("%w: %s at %s: %w", ErrPolicyStatesForbidden, ActionPolicyStatesRead, scope, err)
+	}
+	if h.policy == nil {
+		return nil, nil // policy disabled: nothing is assigned
+	}
+	// The resource types' lists read their paging from a request: this
+	// one carries no query, and listAll pages through each list from it.
+	r, err := http.NewRequestWithContext(ctx, http.MethodPost, scope, nil)
+	if err != nil {
+		return nil, fmt.Errorf("policy states of %s: %w", scope, err)
+	}
+	q := &request{r: r, id: id, principal: p, scope: scope, action: ActionPolicyStatesRead}
+	if err := h.scopeExists(q); err != nil {
+		return nil, err
+	}
+	return h.scan(q)
+}
+
+// scanPolicyStates checks a queryResults or summarize request and scans
+// its scope, answering each state in PolicyInsights' shape.
 func (h *Handler) scanPolicyStates(q *request) ([]policyState, error) {
 	if err := checkAPIVersion(q.r, policyInsightsAPIVersions, "policyStates"); err != nil {
 		return nil, err
@@ -85,16 +150,43 @@ func (h *Handler) scanPolicyStates(q *request) ([]policyState, error) {
 	if err := h.scopeExists(q); err != nil {
 		return nil, err
 	}
+	states, err := h.scan(q)
+	if err != nil {
+		return nil, err
+	}
+	scope := policyScanScope(q)
+	ctxURL := "https://" + q.r.Host + scope + "/providers/" + providerPolicyInsights + "/policyStates/$metadata#latest/$entity"
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	expand := strings.Contains(strings.ToLower(q.r.URL.Query().Get("$expand")), "policyevaluationdetails")
+	out := make([]policyState, 0, len(states))
+	for _, s := range states {
+		st := policyState{ODataContext: ctxURL, Timestamp: now, ResourceID: s.ResourceID, PolicyAssignmentID: s.AssignmentID, PolicyDefinitionID: s.DefinitionID,
+			IsCompliant: s.Compliant, SubscriptionID: s.SubscriptionID, ResourceType: s.ResourceType, ResourceLocation: s.ResourceLocation,
+			ResourceGroup: s.ResourceGroup, ResourceTags: s.ResourceTags, PolicyAssignmentName: s.AssignmentName, PolicyAssignmentOwner: "tbd",
+			PolicyAssignmentParameters: s.AssignmentParameters, PolicyAssignmentScope: s.AssignmentScope, PolicyDefinitionName: s.DefinitionName,
+			PolicyDefinitionAction: s.Effect, PolicyDefinitionCategory: s.DefinitionCategory, ComplianceState: "Compliant"}
+		if !st.IsCompliant {
+			st.ComplianceState = "NonCompliant"
+		}
+		if expand {
+			st.PolicyEvaluationDetails = &struct {
+				EvaluatedExpressions []policy.EvaluatedExpression `json:"evaluatedExpressions"`
+			}{s.Details}
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// scan evaluates every resource under the request's scope (which exists)
+// against the assignments that apply to it.
+func (h *Handler) scan(q *request) ([]PolicyState, error) {
 	docs, err := h.scanResources(q)
 	if err != nil {
 		return nil, err
 	}
 	set := h.policy.Set()
-	scope := policyScanScope(q)
-	ctxURL := "https://" + q.r.Host + scope + "/providers/" + providerPolicyInsights + "/policyStates/$metadata#latest/$entity"
-	now := time.Now().UTC().Format(time.RFC3339Nano)
-	expand := strings.Contains(strings.ToLower(q.r.URL.Query().Get("$expand")), "policyevaluationdetails")
-	var out []policyState
+	var out []PolicyState
 	for _, doc := range docs {
 		r := policy.NewResource(doc.id, doc.typ, doc.body)
 		for _, d := range set.Evaluate(r, h.policyContext(q.ctx(), doc.id)) {
@@ -107,25 +199,16 @@ func (h *Handler) scanPolicyStates(q *request) ([]policyState, error) {
 			}
 			tags, _ := json.Marshal(r.Body["tags"])
 			loc, _ := r.Body["location"].(string)
-			st := policyState{ODataContext: ctxURL, Timestamp: now, ResourceID: doc.id, PolicyAssignmentID: d.Assignment.ID, PolicyDefinitionID: d.Definition.ID,
-				IsCompliant: !d.NonCompliant(), SubscriptionID: q.id.Subscription, ResourceType: doc.typ, ResourceLocation: loc,
-				ResourceGroup: groupOf(doc.id), ResourceTags: string(tags), PolicyAssignmentName: d.Assignment.Name, PolicyAssignmentOwner: "tbd",
-				PolicyAssignmentParameters: string(params), PolicyAssignmentScope: d.Assignment.Scope, PolicyDefinitionName: d.Definition.Name,
-				PolicyDefinitionAction: d.Result.Effect, PolicyDefinitionCategory: category(d.Definition), ComplianceState: "Compliant"}
-			if !st.IsCompliant {
-				st.ComplianceState = "NonCompliant"
-			}
-			if expand {
-				st.PolicyEvaluationDetails = &struct {
-					EvaluatedExpressions []policy.EvaluatedExpression `json:"evaluatedExpressions"`
-				}{d.Result.Details}
-			}
-			out = append(out, st)
+			out = append(out, PolicyState{ResourceID: doc.id, ResourceType: doc.typ, ResourceLocation: loc, ResourceGroup: groupOf(doc.id),
+				SubscriptionID: q.id.Subscription, ResourceTags: string(tags), AssignmentID: d.Assignment.ID, AssignmentName: d.Assignment.Name,
+				AssignmentScope: d.Assignment.Scope, AssignmentParameters: string(params), DefinitionID: d.Definition.ID, DefinitionName: d.Definition.Name,
+				DefinitionDisplayName: d.Definition.Props.DisplayName, DefinitionCategory: category(d.Definition), Effect: d.Result.Effect,
+				Compliant: !d.NonCompliant(), Details: d.Result.Details})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].IsCompliant != out[j].IsCompliant {
-			return !out[i].IsCompliant
+		if out[i].Compliant != out[j].Compliant {
+			return !out[i].Compliant
 		}
 		return strings.ToLower(out[i].ResourceID) < strings.ToLower(out[j].ResourceID)
 	})

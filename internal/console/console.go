@@ -75,6 +75,9 @@ type Config struct {
 	Identities *msi.Service
 	Clusters   *clusters.Service // nil: no clusters
 	Vaults     *vault.Service    // nil: no vaults
+	// Compliance scans for non-compliant resources (the policy view); nil
+	// lists none.
+	Compliance Compliance
 	Directory  *directory.Service
 	Access     *authz.Service
 	Store      Store
@@ -129,6 +132,7 @@ func (h *Handler) Mount(mux *router.Mux) {
 	add("GET", "/console/api/explorer", router.Handler(anyCaller+"; lists only the objects the caller may read through ARM and the directory API (each object's read action at its scope)"), h.explorer)
 	add("GET", "/console/api/graph", router.Handler(anyCaller+"; the graph holds only objects the caller may read (each object's read action at its scope)"), h.graph)
 	add("GET", "/console/api/activity", router.Handler(anyCaller+"; events of the subscriptions where the caller holds "+actionActivityRead), h.activity)
+	add("GET", "/console/api/policy", router.Handler(anyCaller+"; scans only the subscriptions and groups where the caller holds "+actionPolicyStatesRead+", as the policyStates queryResults route"), h.policyStates)
 	signIns := router.ActionAt(directory.ActionAuditLogsRead, "'/'", router.Root)
 	add("GET", "/console/api/signins", signIns, h.signIns)
 	add("GET", "/console/api/signins/stream", signIns.Then("the stream re-checks the session (or token) and the action every 2 s and stops when either ends"), h.signInStream)

@@ -359,7 +359,7 @@ func (g *graph) mountRoutes(context.Context) error {
 	(&blob.Handler{Svc: g.blobs, Access: g.access, Authority: authority, Log: log,
 		Auth: g.verifier(blob.Audience, blob.Audience+"/")}).Mount(mux)
 	g.mountProbes(mux)
-	arm.New(arm.Config{
+	mgmt := arm.New(arm.Config{
 		Resources:  g.groups,
 		Service:    g.identities,
 		Clusters:   g.clusters,
@@ -384,12 +384,13 @@ func (g *graph) mountRoutes(context.Context) error {
 		PublicURL: publicURL,
 		TenantID:  tenantID,
 		Logger:    log,
-	}).Mount(mux)
+	})
+	mgmt.Mount(mux)
 	graphAuth := g.verifier(append(self, audience.GraphAliases()...)...)
 	(&directory.Handler{Svc: g.directory, Auth: graphAuth, Policy: directory.Policy{Access: g.access}, Log: log, Base: publicURL}).Mount(mux)
 	(&rotation.Handler{Keys: g.keys, Log: log, Base: publicURL, Auth: graphAuth}).Mount(mux)
 	console.New(console.Config{Groups: g.groups, Identities: g.identities, Clusters: g.clusters, Vaults: g.vaults, Directory: g.directory,
-		Access: g.access, Store: g.store, PublicURL: publicURL, Logger: log,
+		Access: g.access, Store: g.store, Compliance: compliance{mgmt}, PublicURL: publicURL, Logger: log,
 		Auth: g.verifier(append(self, audience.ManagementAliases()...)...)}).Mount(mux)
 	(&issuer.Handler{Issuers: g.issuers, Log: log}).Mount(mux)
 	sts.NewHandler(g.tokens).Mount(mux)
@@ -411,4 +412,28 @@ func (g *graph) mountProbes(mux *router.Mux) {
 	g.met.watch(g.s.follower, g.tokens, g.signIns, g.store)
 	mux.Handle(router.Route{Method: http.MethodGet, Pattern: "/metrics", Access: router.Public("Prometheus metrics labelled by route pattern, status and AADSTS code only: no principal, client ID or resource name"),
 		Handler: g.met.handler()})
+}
+
+// compliance is the console's policy view on the management API's
+// policyStates scan: the same scan, authorization and answer, keeping the
+// non-compliant states.
+type compliance struct{ arm *arm.Handler }
+
+var _ console.Compliance = compliance{}
+
+func (c compliance) NonCompliant(ctx context.Context, p authn.Principal, scope string) ([]console.NonCompliance, error) {
+	states, err := c.arm.PolicyStates(ctx, p, scope)
+	if err != nil {
+		return nil, fmt.Errorf("policy states of %s: %w", scope, err)
+	}
+	var out []console.NonCompliance
+	for _, s := range states {
+		if s.Compliant {
+			continue
+		}
+		out = append(out, console.NonCompliance{ResourceID: s.ResourceID, ResourceType: s.ResourceType, AssignmentID: s.AssignmentID,
+			AssignmentName: s.AssignmentName, DefinitionID: s.DefinitionID, DefinitionName: s.DefinitionName,
+			DefinitionDisplayName: s.DefinitionDisplayName, Effect: s.Effect})
+	}
+	return out, nil
 }

@@ -514,6 +514,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 				t.Errorf("a principal with no role sees %d activity events", len(v))
 			}
 		}},
+		{key: "GET /console/api/policy", path: "/console/api/policy", noRole: 200, want: 200, checkNoRoles: func(t *testing.T, b map[string]any) {
+			if v := b["value"].([]any); len(v) != 0 {
+				t.Errorf("a principal with no role sees %d non-compliant resources", len(v))
+			}
+		}},
 		{key: "GET /console/api/signins", path: "/console/api/signins", want: 200},
 		{key: "GET /console/api/signins/stream", path: "/console/api/signins/stream?maxSeconds=1", want: 200},
 		{key: "GET /console/api/check", path: "/console/api/check?principal=" + target.ObjectID + "&scope=" + url.QueryEscape(sub) + "&action=Microsoft.Resources/subscriptions/read", want: 200},

@@ -266,6 +266,18 @@ func TestConsoleBrowser(t *testing.T) {
 	}
 	run(t, ctx, "activity view", chromedp.Navigate(w.base+"/console/#activity?q=console-shop"), chromedp.WaitVisible(css(`#a-rows tr td .badge.ok`)))
 
+	// The policy view: a GitHub credential written before an audit
+	// assignment of the trusted-owners built-in does not comply.
+	st, b, _ = w.request("PUT", rg+"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/payments/federatedIdentityCredentials/gh-legacy?api-version=2023-01-31",
+		`{"properties":{"issuer":"https://token.actions.githubusercontent.com","subject":"repo:evil/app:ref:refs/heads/main","audiences":["api://AzureADTokenExchange"]}}`)
+	must(st, b, 201, "github fic")
+	w.assignPolicy(t, sub, "github-owners-audit", builtInPolicyPrefix+policyGitHubOwners, `{"allowedRepoOwners":{"value":["contoso"]},"effect":{"value":"Audit"}}`, "")
+	run(t, ctx, "policy view", chromedp.Navigate(w.base+"/console/#policy"), chromedp.WaitVisible(css(`#p-rows tr.p-row`)))
+	if text := value(t, ctx, "policy view text", chromedp.Text(css("#p-rows"))); !strings.Contains(text, "gh-legacy") || !strings.Contains(text, "github-owners-audit") ||
+		!strings.Contains(text, "audit") || strings.Contains(text, "prod-checkout") {
+		t.Errorf("the policy view: %s", text)
+	}
+
 	// A Reader at the group: sees the group's identities, reads no
 	// sign-ins, and cannot write even with its CSRF token.
 	reader := w.newPrincipal(t, "console-reader")

@@ -50,7 +50,7 @@
   applyTheme(theme || (window.matchMedia && matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light"));
 
   // ---- routing ----
-  const views = { graph: viewGraph, explorer: viewExplorer, signins: viewSignIns, activity: viewActivity, check: viewCheck };
+  const views = { graph: viewGraph, explorer: viewExplorer, signins: viewSignIns, activity: viewActivity, check: viewCheck, policy: viewPolicy };
   function route() {
     const [name, qs] = (location.hash.slice(1) || "graph").split("?");
     const params = new URLSearchParams(qs || "");
@@ -441,6 +441,29 @@
     }).catch(e => tbody.append(el("tr", {}, el("td", { colspan: 5, class: "empty" }, e.message))));
   }
 
+  // ---- policy ----
+  // The resources that do not comply with a policy assignment, per
+  // subscription: what the policyStates scan finds in the scopes whose
+  // states the caller may read.
+  function viewPolicy(v) {
+    v.append(el("h1", { class: "view-title" }, "Policy"), el("p", { class: "sub" }, "Resources that do not comply with a policy assignment, in the subscriptions and groups whose policy states you may read."));
+    const tbody = el("tbody", { id: "p-rows" });
+    v.append(el("div", { class: "table-wrap" }, el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Resource"), el("th", {}, "Assignment"), el("th", {}, "Definition"), el("th", {}, "Effect"))), tbody)));
+    const last = id => id.split("/").filter(Boolean).pop() || id;
+    api("/console/api/policy").then(d => {
+      if (!d.value.length) { tbody.append(el("tr", {}, el("td", { colspan: 4, class: "empty" }, "Every resource you may read complies."))); return; }
+      let sub = null;
+      for (const r of d.value) {
+        if (r.subscriptionId !== sub) { sub = r.subscriptionId; tbody.append(el("tr", { class: "group-row" }, el("td", { colspan: 4, class: "mono" }, "Subscription " + sub))); }
+        tbody.append(el("tr", { tabindex: "0", class: "p-row" },
+          el("td", {}, el("div", {}, el("b", { class: "p-name" }, last(r.resourceId)), " ", el("span", { class: "badge kind" }, r.resourceType)), el("div", { class: "mono muted" }, r.resourceId)),
+          el("td", {}, el("div", {}, r.policyAssignmentName), el("div", { class: "mono muted hide-narrow" }, r.policyAssignmentId)),
+          el("td", {}, el("div", {}, r.policyDefinitionDisplayName || r.policyDefinitionName), el("div", { class: "mono muted hide-narrow" }, r.policyDefinitionName)),
+          el("td", {}, el("span", { class: "badge " + (r.effect === "deny" ? "bad" : "warn") }, r.effect))));
+      }
+    }).catch(e => tbody.append(el("tr", {}, el("td", { colspan: 4, class: "empty" }, e.message))));
+  }
+
   // ---- can X do Y? ----
   function viewCheck(v, params) {
     v.append(el("h1", { class: "view-title" }, "Can X do Y?"), el("p", { class: "sub" }, "A principal, a scope and an action: the decision, the assignment and role that grant it, or why none does."));
@@ -470,7 +493,7 @@
   document.addEventListener("keydown", e => {
     if (e.target.closest("input, select, textarea, dialog")) { if (e.key === "Escape") e.target.blur(); return; }
     if (e.key === "Escape") closeDrawer();
-    const n = { "1": "graph", "2": "explorer", "3": "signins", "4": "activity", "5": "check" }[e.key];
+    const n = { "1": "graph", "2": "explorer", "3": "signins", "4": "activity", "5": "check", "6": "policy" }[e.key];
     if (n && me) go(n);
     if (e.key === "/") { const s = $("#g-q") || $("#x-q") || $("#s-identity") || $("#a-q"); if (s) { e.preventDefault(); s.focus(); } }
     if (e.key === "t") applyTheme(document.documentElement.dataset.theme === "dark" ? "light" : "dark");
