@@ -241,9 +241,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 	// ID, base64url): the polling routes answer for it.
 	clusterOp := base64.RawURLEncoding.EncodeToString([]byte("1|" + rg + "/providers/Microsoft.ContainerService/managedClusters/mxc-gone"))
 	kvAdmin := w.tokenFor(t, adminP, kv)
-	for _, s := range []string{"mx-secret", "mx-gone"} {
+	for _, s := range []string{"mx-secret", "mx-gone", "mx-purged", "mx-recovered"} {
 		st, b := w.raw(t, kvAdmin, "PUT", vaultHost, "/secrets/"+s+"?api-version=7.4", `{"value":"v1"}`)
 		must(st, b, 200, "secret "+s)
+	}
+	for _, s := range []string{"mx-purged", "mx-recovered"} { // soft-deleted: the vault keeps them
+		st, b := w.raw(t, kvAdmin, "DELETE", vaultHost, "/secrets/"+s+"?api-version=7.4", "")
+		must(st, b, 200, "delete secret "+s)
 	}
 	st, sec := w.raw(t, kvAdmin, "GET", vaultHost, "/secrets/mx-secret?api-version=7.4", "")
 	must(st, sec, 200, "read secret")
@@ -453,6 +457,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{key: "DELETE registry:/v2/{path...}", host: regHost, path: "/v2/mx/app/manifests/sha256:" + strings.Repeat("0", 64), regScope: "repository:mx/app:delete", noRole: 401, want: 404},
 
 		{key: "DELETE vault:/secrets/{name}", host: vaultHost, path: "/secrets/mx-gone" + av("7.4"), audience: kv, want: 200},
+		{key: "GET vault:/deletedsecrets", host: vaultHost, path: "/deletedsecrets" + av("7.4"), audience: kv, want: 200},
+		{key: "GET vault:/deletedsecrets/{name}", host: vaultHost, path: "/deletedsecrets/mx-recovered" + av("7.4"), audience: kv, want: 200},
+		{key: "POST vault:/deletedsecrets/{name}/recover", host: vaultHost, path: "/deletedsecrets/mx-recovered/recover" + av("7.4"), audience: kv, want: 200},
+		{key: "DELETE vault:/deletedsecrets/{name}", host: vaultHost, path: "/deletedsecrets/mx-purged" + av("7.4"), audience: kv, want: 204},
+		// No certificates, so no contacts: Key Vault's 404 for that.
+		{key: "GET vault:/certificates/contacts", host: vaultHost, path: "/certificates/contacts" + av("7.4"), audience: kv, want: 404},
 
 		// The console: its page and assets are public and hold no data; its
 		// API takes a session cookie or a bearer token and shows a principal
