@@ -24,7 +24,9 @@ func kvError(t *testing.T, err error) (int, string, string) {
 	if !errorsAs(err, &re) {
 		t.Fatalf("want a Key Vault error answer, got %v", err)
 	}
-	var body struct{ Error struct{ Code, Message string } }
+	var body struct {
+		Error struct{ Code, Message string }
+	}
 	_ = json.NewDecoder(re.RawResponse.Body).Decode(&body)
 	return re.StatusCode, body.Error.Code, body.Error.Message
 }
