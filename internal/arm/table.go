@@ -105,6 +105,11 @@ type resourceType struct {
 	get   func(q *request) (any, error)
 	head  func(q *request) error
 	put   func(q *request) (v any, created bool, err error)
+	// createdStatus, when set, replaces 201 as the answer to a PUT that
+	// created the resource: storage accounts answer 200, as Azure does for
+	// a create that completed at once, because their clients (az,
+	// go-azure-sdk, armstorage) take only 200 or 202 there.
+	createdStatus int
 	patch func(q *request) (any, error)
 	del   func(q *request) (found bool, err error)
 	// asyncDelete, when set, replaces del for a type Azure deletes as a
@@ -180,6 +185,10 @@ func (t *resourceType) serveInstance(q *request) error {
 		v, created, err := t.put(q)
 		if err != nil {
 			return err
+		}
+		if created && t.createdStatus != 0 {
+			writeJSON(w, t.createdStatus, v)
+			return nil
 		}
 		writePut(w, created, v)
 	case q.r.Method == http.MethodPatch && t.patch != nil:

@@ -260,7 +260,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	sa := rg + "/providers/Microsoft.Storage/storageAccounts/"
 	for _, a := range []string{"mxsa", "mxsadel"} {
 		st, b, _ := w.request("PUT", sa+a+"?api-version=2023-05-01", `{"location":"westeurope","kind":"StorageV2","sku":{"name":"Standard_LRS"}}`)
-		must(st, b, 201, "storage account "+a)
+		must(st, b, 200, "storage account "+a) // 200 on create, as Azure
 	}
 	for _, c := range []string{"mxbc", "mxbcdel", "mxdpdel"} {
 		st, b, _ := w.request("PUT", sa+"mxsa/blobServices/default/containers/"+c+"?api-version=2023-05-01", `{}`)
@@ -371,6 +371,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools", path: poolPath + av("2024-05-01"), want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{agentPoolName}", path: poolPath + "/nodepool1" + av("2024-05-01"), want: 200},
 		{key: "PUT /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{agentPoolName}", path: poolPath + "/mxp" + av("2024-05-01"), body: `{"properties":{}}`, want: 201},
+		{key: "POST /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{agentPoolName}/upgradeNodeImageVersion", path: poolPath + "/nodepool1/upgradeNodeImageVersion" + av("2024-05-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/maintenanceConfigurations", path: strings.TrimSuffix(poolPath, "/agentPools") + "/maintenanceConfigurations" + av("2024-05-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/maintenanceConfigurations/{configName}", path: strings.TrimSuffix(poolPath, "/agentPools") + "/maintenanceConfigurations/default" + av("2024-05-01"), want: 404},
 
 		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.HybridCompute/machines", path: sub + "/providers/Microsoft.HybridCompute/machines" + av("2024-07-10"), want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.HybridCompute/machines", path: rg + "/providers/Microsoft.HybridCompute/machines" + av("2024-07-10"), want: 200},
