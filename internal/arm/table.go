@@ -101,17 +101,17 @@ type resourceType struct {
 	// parent, when set, runs before any method: a parent that must exist.
 	parent func(q *request) error
 
-	list  func(q *request) (items []any, next string, err error)
-	get   func(q *request) (any, error)
-	head  func(q *request) error
-	put   func(q *request) (v any, created bool, err error)
+	list func(q *request) (items []any, next string, err error)
+	get  func(q *request) (any, error)
+	head func(q *request) error
+	put  func(q *request) (v any, created bool, err error)
 	// createdStatus, when set, replaces 201 as the answer to a PUT that
 	// created the resource: storage accounts answer 200, as Azure does for
 	// a create that completed at once, because their clients (az,
 	// go-azure-sdk, armstorage) take only 200 or 202 there.
 	createdStatus int
-	patch func(q *request) (any, error)
-	del   func(q *request) (found bool, err error)
+	patch         func(q *request) (any, error)
+	del           func(q *request) (found bool, err error)
 	// asyncDelete, when set, replaces del for a type Azure deletes as a
 	// long-running operation: it deletes and answers itself, 202 with the
 	// polling headers or 204 (h.longRunningDelete, operations.go).
