@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -31,7 +32,13 @@ import (
 //     create/update (az 2.47 added it);
 //   - az prompts before changing a cluster's identity; a script passes
 //     --yes, which the steps add (ward accepts it);
+//   - az 2.45's aks create reads ~/.ssh/id_rsa.pub when the command has no
+//     --generate-ssh-keys (newer az needs no key); the test makes one with
+//     ssh-keygen, as a user's machine has;
 //   - `az extension add --name aks-preview` needs the internet (no step).
+//
+// Guide 003 creates its bring-your-own-identity cluster under the name of
+// the one it created before; the replay names it myManagedCluster2.
 //
 // Guide 004 (production practice) has no az commands.
 
@@ -53,6 +60,8 @@ const (
 	azRoleCrashWhy  = "az 2.45 crashes in role assignment create/list (Azure/azure-cli#26896)"
 	azNoWorkloadID  = "unrecognized arguments: --enable-workload-identity"
 	azNoWorkloadWhy = "az 2.45 has no --enable-workload-identity (added in 2.47)"
+	azNoSSHKey      = "An RSA key file or key value must be supplied"
+	azNoSSHKeyWhy   = "az 2.45's aks create needs ~/.ssh/id_rsa.pub without --generate-ssh-keys, and ssh-keygen is not here to make one"
 )
 
 func s(args ...string) guideStep { return guideStep{args: args} }
@@ -133,7 +142,7 @@ func guideSequences() map[string][]guideStep {
 		// The AKS identity table: SMI cluster, preview registration, bring your own control-plane identity.
 		"003 AKS identities": {
 			s("group", "create", "--name", "myResourceGroup", "--location", "westus2"),
-			s("aks", "create", "-g", "myResourceGroup", "-n", "myManagedCluster", "--enable-managed-identity"),
+			{args: []string{"aks", "create", "-g", "myResourceGroup", "-n", "myManagedCluster", "--enable-managed-identity"}, azLimit: azNoSSHKey, why: azNoSSHKeyWhy},
 			{args: []string{"aks", "show", "-g", "myResourceGroup", "-n", "myManagedCluster", "--query", "identity.type", "-o", "tsv"}, same: true},
 			{args: []string{"aks", "show", "-g", "myResourceGroup", "-n", "myManagedCluster", "--query", "servicePrincipalProfile.clientId", "-o", "tsv"}, same: true},
 			s("feature", "register", "--name", "UserAssignedIdentityPreview", "--namespace", "Microsoft.ContainerService"),
@@ -233,7 +242,18 @@ func TestGuidesReplay(t *testing.T) {
 				r := &guideRun{t: t, w: w, vars: map[string]string{"SUB": w.admin.SubscriptionID}}
 				if tool == "az" {
 					r.az = newAzCLI(t, w)
-					r.az.env = append(r.az.env, "HOME="+t.TempDir()) // ssh keys and kubeconfig stay in the test
+					home := t.TempDir() // ssh keys and kubeconfig stay in the test
+					r.az.env = append(r.az.env, "HOME="+home)
+					// A user's machine has an SSH key, which az 2.45's aks create
+					// reads when the command has no --generate-ssh-keys.
+					if kg, err := exec.LookPath("ssh-keygen"); err == nil {
+						if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
+							t.Fatal(err)
+						}
+						if out, err := exec.Command(kg, "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", filepath.Join(home, ".ssh", "id_rsa")).CombinedOutput(); err != nil {
+							t.Fatalf("ssh-keygen: %v %s", err, out)
+						}
+					}
 					r.az.login(w)
 				}
 				for _, st := range steps {
