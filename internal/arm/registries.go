@@ -95,7 +95,7 @@ func (h *Handler) registryType() *resourceType {
 	return &resourceType{
 		rbacType: TypeRegistry, apiType: TypeRegistry, versions: registryAPIVersions,
 		pattern: pRegistry, collections: []string{pSub + prov, pGroup + prov},
-		parent: h.groupParent,
+		parent: h.groupParent, asyncPut: ProviderContainerRegistry,
 		list: func(q *request) ([]any, string, error) {
 			items, err := h.registries.List(q.ctx(), q.id.Subscription, q.group())
 			return listOf(h.toRegistry)(items, "", err)

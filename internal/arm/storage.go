@@ -97,7 +97,7 @@ func (h *Handler) storageAccountType() *resourceType {
 	return &resourceType{
 		rbacType: TypeStorageAcct, apiType: TypeStorageAcct, versions: storageAPIVersions,
 		pattern: pStorageAccount, collections: []string{pSub + prov, pGroup + prov},
-		parent: h.groupParent, createdStatus: http.StatusOK,
+		parent: h.groupParent, createdStatus: http.StatusOK, asyncPut: ProviderStorage,
 		list: func(q *request) ([]any, string, error) {
 			items, err := h.blobs.Accounts(q.ctx(), q.id.Subscription, q.group())
 			return listOf(h.toStorageAccount)(items, "", err)

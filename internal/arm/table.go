@@ -2,6 +2,7 @@ package arm
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -110,8 +111,16 @@ type resourceType struct {
 	// a create that completed at once, because their clients (az,
 	// go-azure-sdk, armstorage) take only 200 or 202 there.
 	createdStatus int
-	patch         func(q *request) (any, error)
-	del           func(q *request) (found bool, err error)
+	// asyncPut, when set, is the namespace whose operation a PUT's answer
+	// points at (Azure-AsyncOperation, already Succeeded, Retry-After: 0):
+	// types Azure creates as long-running operations. go-azure-sdk
+	// (Terraform's azurerm) otherwise waits 10 s before it reads the
+	// resource's provisioningState; with the header it asks at once.
+	asyncPut string
+	// operationHeaders writes those headers (Handler.writeOperationHeaders).
+	operationHeaders func(q *request, namespace, location string)
+	patch            func(q *request) (any, error)
+	del              func(q *request) (found bool, err error)
 	// asyncDelete, when set, replaces del for a type Azure deletes as a
 	// long-running operation: it deletes and answers itself, 202 with the
 	// polling headers or 204 (h.longRunningDelete, operations.go).
@@ -185,6 +194,9 @@ func (t *resourceType) serveInstance(q *request) error {
 		v, created, err := t.put(q)
 		if err != nil {
 			return err
+		}
+		if t.asyncPut != "" && t.operationHeaders != nil {
+			t.operationHeaders(q, t.asyncPut, locationOf(v))
 		}
 		if created && t.createdStatus != 0 {
 			writeJSON(w, t.createdStatus, v)
@@ -305,4 +317,16 @@ func scopeOf(id resourceid.ID) string {
 		return resourceid.ResourceGroupID(id.Subscription, id.ResourceGroup)
 	}
 	return resourceid.SubscriptionID(id.Subscription)
+}
+
+// locationOf is the location of a resource's answer ("global" when it has
+// none), for the operation URL of a long-running PUT.
+func locationOf(v any) string {
+	var x struct {
+		Location string `json:"location"`
+	}
+	if b, err := json.Marshal(v); err == nil && json.Unmarshal(b, &x) == nil && x.Location != "" {
+		return x.Location
+	}
+	return "global"
 }

@@ -36,6 +36,9 @@ func (h *Handler) types() []*resourceType {
 	if h.blobs != nil {
 		ts = append(ts, h.storageAccountType(), h.blobContainerType())
 	}
+	for _, t := range ts {
+		t.operationHeaders = h.writeOperationHeaders
+	}
 	return ts
 }
 
@@ -195,7 +198,7 @@ func (h *Handler) vaultType() *resourceType {
 	return &resourceType{
 		rbacType: TypeVault, apiType: TypeVault, versions: vaultAPIVersions,
 		pattern: pVault, collections: []string{pSub + prov, pGroup + prov},
-		parent: h.groupParent,
+		parent: h.groupParent, asyncPut: ProviderKeyVault,
 		list: func(q *request) ([]any, string, error) {
 			items, err := h.vaults.Vaults(q.ctx(), q.id.Subscription, q.group())
 			return listOf(h.toVault)(items, "", err)
@@ -236,6 +239,7 @@ func (h *Handler) clusterType() *resourceType {
 	t := &resourceType{
 		rbacType: TypeManagedCluster, apiType: TypeManagedCluster, versions: clusterAPIVersions,
 		pattern: pCluster, collections: []string{pSub + prov, pGroup + prov},
+		asyncPut: ProviderContainerService,
 		list: func(q *request) ([]any, string, error) {
 			items, err := h.clusters.List(q.ctx(), q.id.Subscription, q.group())
 			return listOf(view(q))(items, "", err)

@@ -240,6 +240,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 	// An operation ID as a cluster DELETE hands out (the deleted resource's
 	// ID, base64url): the polling routes answer for it.
 	clusterOp := base64.RawURLEncoding.EncodeToString([]byte("1|" + rg + "/providers/Microsoft.ContainerService/managedClusters/mxc-gone"))
+	// The operations a long-running PUT points at (vaults, registries,
+	// storage accounts), as the answer's Azure-AsyncOperation names them.
+	opID := func(resource string) string { return base64.RawURLEncoding.EncodeToString([]byte("1|" + resource)) }
 	kvAdmin := w.tokenFor(t, adminP, kv)
 	for _, s := range []string{"mx-secret", "mx-gone", "mx-purged", "mx-recovered"} {
 		st, b := w.raw(t, kvAdmin, "PUT", vaultHost, "/secrets/"+s+"?api-version=7.4", `{"value":"v1"}`)
@@ -365,6 +368,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{key: "POST /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/listClusterMonitoringUserCredential", path: rg + "/providers/Microsoft.ContainerService/managedClusters/mxc/listClusterMonitoringUserCredential" + av("2024-05-01"), want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.ContainerService/locations/{location}/operations/{operationId}", path: sub + "/providers/Microsoft.ContainerService/locations/westeurope/operations/" + clusterOp + av("2024-05-01"), want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.ContainerService/locations/{location}/operationresults/{operationId}", path: sub + "/providers/Microsoft.ContainerService/locations/westeurope/operationresults/" + clusterOp + av("2024-05-01"), want: 204},
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.KeyVault/locations/{location}/operations/{operationId}", path: sub + "/providers/Microsoft.KeyVault/locations/westeurope/operations/" + opID(rg+"/providers/Microsoft.KeyVault/vaults/mxkv") + av("2023-07-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.KeyVault/locations/{location}/operationresults/{operationId}", path: sub + "/providers/Microsoft.KeyVault/locations/westeurope/operationresults/" + opID(rg+"/providers/Microsoft.KeyVault/vaults/mxkv") + av("2023-07-01"), want: 204},
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.ContainerRegistry/locations/{location}/operations/{operationId}", path: sub + "/providers/Microsoft.ContainerRegistry/locations/westeurope/operations/" + opID(rg+"/providers/Microsoft.ContainerRegistry/registries/mxacr1") + av("2023-07-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.ContainerRegistry/locations/{location}/operationresults/{operationId}", path: sub + "/providers/Microsoft.ContainerRegistry/locations/westeurope/operationresults/" + opID(rg+"/providers/Microsoft.ContainerRegistry/registries/mxacr1") + av("2023-07-01"), want: 204},
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.Storage/locations/{location}/operations/{operationId}", path: sub + "/providers/Microsoft.Storage/locations/westeurope/operations/" + opID(rg+"/providers/Microsoft.Storage/storageAccounts/mxsa") + av("2023-05-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.Storage/locations/{location}/operationresults/{operationId}", path: sub + "/providers/Microsoft.Storage/locations/westeurope/operationresults/" + opID(rg+"/providers/Microsoft.Storage/storageAccounts/mxsa") + av("2023-05-01"), want: 204},
 		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.KeyVault/deletedVaults", path: sub + "/providers/Microsoft.KeyVault/deletedVaults" + av("2023-07-01"), want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.KeyVault/locations/{location}/deletedVaults/{vaultName}", path: sub + "/providers/Microsoft.KeyVault/locations/westeurope/deletedVaults/mxkv-gone" + av("2023-07-01"), want: 404},
 		{key: "POST /subscriptions/{subscriptionId}/providers/Microsoft.KeyVault/locations/{location}/deletedVaults/{vaultName}/purge", path: sub + "/providers/Microsoft.KeyVault/locations/westeurope/deletedVaults/mxkv-gone/purge" + av("2023-07-01"), want: 200},
