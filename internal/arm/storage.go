@@ -288,4 +288,41 @@ func (h *Handler) checkStorageName(q *request) error {
 // in the table).
 func (h *Handler) mountStorage(add func(method, pattern string, a router.Access, fn func(*request) error)) {
 	add(http.MethodPost, pSub+"/providers/Microsoft.Storage/checkNameAvailability", router.Action(ActionCheckStorageName), h.checkStorageName)
+	// What Terraform's azurerm reads on every refresh of an account.
+	account := func(fn func(q *request, a storage.StorageAccount) error) func(q *request) error {
+		return func(q *request) error {
+			if err := checkAPIVersion(q.r, storageAPIVersions, TypeStorageAcct); err != nil {
+				return err
+			}
+			a, err := h.blobs.Account(q.ctx(), q.id.Subscription, q.group(), q.name(0))
+			if err != nil {
+				return asARM(err)
+			}
+			return fn(q, a)
+		}
+	}
+	// Ward's accounts have no shared keys (Microsoft Entra sign-in only):
+	// the list is empty.
+	add(http.MethodPost, pStorageAccount+"/listKeys", router.Action(TypeStorageAcct+"/listkeys/action"), account(func(q *request, _ storage.StorageAccount) error {
+		writeJSON(q.w, http.StatusOK, map[string]any{"keys": []any{}})
+		return nil
+	}))
+	// The blob and file service properties of an account that uses none of
+	// them: no CORS rules, no soft delete, no versioning (Ward serves
+	// neither, and has no file shares).
+	add(http.MethodGet, pStorageAccount+"/blobServices/default", router.Action(TypeStorageAcct+"/blobServices/read"), account(func(q *request, a storage.StorageAccount) error {
+		writeJSON(q.w, http.StatusOK, map[string]any{
+			"id": blob.ResourceID(a) + "/blobServices/default", "name": "default", "type": TypeStorageAcct + "/blobServices",
+			"properties": map[string]any{"cors": map[string]any{"corsRules": []any{}}, "deleteRetentionPolicy": map[string]any{"enabled": false},
+				"containerDeleteRetentionPolicy": map[string]any{"enabled": false}, "isVersioningEnabled": false},
+		})
+		return nil
+	}))
+	add(http.MethodGet, pStorageAccount+"/fileServices/default", router.Action(TypeStorageAcct+"/fileServices/read"), account(func(q *request, a storage.StorageAccount) error {
+		writeJSON(q.w, http.StatusOK, map[string]any{
+			"id": blob.ResourceID(a) + "/fileServices/default", "name": "default", "type": TypeStorageAcct + "/fileServices",
+			"properties": map[string]any{"cors": map[string]any{"corsRules": []any{}}, "shareDeleteRetentionPolicy": map[string]any{"enabled": false}},
+		})
+		return nil
+	}))
 }
