@@ -28,6 +28,11 @@ import (
 //     attribute 'config': Debian's az 2.45 role module against the
 //     azure-mgmt-authorization 3.0 Debian ships, Azure/azure-cli#26896),
 //     after Ward answered the assignee's Graph lookups;
+//     The same call fails inside `az aks create/update
+//     --assign-kubelet-identity` (it grants the control-plane identity
+//     Managed Identity Operator on the kubelet identity) and, with a
+//     warning only, `--vnet-subnet-id` (Network Contributor on the subnet,
+//     which ward does not grant either);
 //   - `--enable-workload-identity` is not an option of az 2.45's aks
 //     create/update (az 2.47 added it);
 //   - az prompts before changing a cluster's identity; a script passes
@@ -56,12 +61,14 @@ type guideStep struct {
 
 // Known limits of az 2.45 (see above).
 const (
-	azRoleCrash     = "has no attribute 'config'"
-	azRoleCrashWhy  = "az 2.45 crashes in role assignment create/list (Azure/azure-cli#26896)"
-	azNoWorkloadID  = "unrecognized arguments: --enable-workload-identity"
-	azNoWorkloadWhy = "az 2.45 has no --enable-workload-identity (added in 2.47)"
-	azNoSSHKey      = "An RSA key file or key value must be supplied"
-	azNoSSHKeyWhy   = "az 2.45's aks create needs ~/.ssh/id_rsa.pub without --generate-ssh-keys, and ssh-keygen is not here to make one"
+	azRoleCrash       = "has no attribute 'config'"
+	azRoleCrashWhy    = "az 2.45 crashes in role assignment create/list (Azure/azure-cli#26896)"
+	azNoWorkloadID    = "unrecognized arguments: --enable-workload-identity"
+	azNoWorkloadWhy   = "az 2.45 has no --enable-workload-identity (added in 2.47)"
+	azKubeletGrant    = "Could not grant Managed Identity Operator permission"
+	azKubeletGrantWhy = "az 2.45 grants the control-plane identity Managed Identity Operator on the kubelet identity through the role assignment call that crashes (#26896)"
+	azNoSSHKey        = "An RSA key file or key value must be supplied"
+	azNoSSHKeyWhy     = "az 2.45's aks create needs ~/.ssh/id_rsa.pub without --generate-ssh-keys, and ssh-keygen is not here to make one"
 )
 
 func s(args ...string) guideStep { return guideStep{args: args} }
@@ -103,9 +110,11 @@ func guideSequences() map[string][]guideStep {
 			capture("KUBELET_ID", "identity", "show", "--name", "kubelet-id", "--resource-group", "rg-guide", "--query", "id", "-o", "tsv"),
 			setup("acr", "create", "--name", "acrguide000", "--resource-group", "rg-guide", "--sku", "Basic"),
 			azCrash("role", "assignment", "create", "--assignee", "${KUBELET_CLIENT_ID}", "--role", "acrpull", "--scope", "/subscriptions/${SUB}/resourceGroups/rg-guide/providers/Microsoft.ContainerRegistry/registries/acrguide000"),
-			s("aks", "create", "--resource-group", "rg-guide", "--name", "aks-kubelet", "--network-plugin", "azure", "--vnet-subnet-id", subnet,
-				"--dns-service-ip", "10.2.0.10", "--service-cidr", "10.2.0.0/24", "--assign-identity", "${CP_ID}", "--assign-kubelet-identity", "${KUBELET_ID}", "--generate-ssh-keys"),
-			s("aks", "update", "--resource-group", "rg-guide", "--name", "aks-guide", "--enable-managed-identity", "--assign-identity", "${CP_ID}", "--assign-kubelet-identity", "${KUBELET_ID}", "--yes"),
+			{args: []string{"aks", "create", "--resource-group", "rg-guide", "--name", "aks-kubelet", "--network-plugin", "azure", "--vnet-subnet-id", subnet,
+				"--dns-service-ip", "10.2.0.10", "--service-cidr", "10.2.0.0/24", "--assign-identity", "${CP_ID}", "--assign-kubelet-identity", "${KUBELET_ID}", "--generate-ssh-keys"},
+				azLimit: azKubeletGrant, why: azKubeletGrantWhy},
+			{args: []string{"aks", "update", "--resource-group", "rg-guide", "--name", "aks-guide", "--enable-managed-identity", "--assign-identity", "${CP_ID}", "--assign-kubelet-identity", "${KUBELET_ID}", "--yes"},
+				azLimit: azKubeletGrant, why: azKubeletGrantWhy},
 			{args: []string{"aks", "show", "--name", "aks-guide", "--resource-group", "rg-guide", "--query", "identityProfile.kubeletidentity.resourceId", "-o", "tsv"}, same: true},
 		},
 		// Workload identity federation, step by step.
