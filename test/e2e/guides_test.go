@@ -225,6 +225,7 @@ func (g *guideRun) step(st guideStep) {
 // normalize makes one Ward's IDs comparable with another's.
 func (g *guideRun) normalize(s string) string {
 	s = strings.ReplaceAll(s, g.w.admin.SubscriptionID, "{sub}")
+	s = strings.ReplaceAll(s, g.w.admin.TenantID, "{tenant}")
 	s = strings.ReplaceAll(s, g.w.base, "{ward}")
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	return strings.ToLower(strings.TrimSpace(s))
@@ -319,7 +320,9 @@ func guideInventory(t *testing.T, r *guideRun) []string {
 			principals[b["properties"].(map[string]any)["principalId"].(string)] = "identity " + res["name"].(string)
 			for _, f := range get(id + "/federatedIdentityCredentials?api-version=2023-01-31")["value"].([]any) {
 				p := f.(map[string]any)["properties"].(map[string]any)
-				out = append(out, fmt.Sprintf("fic %s/%s issuer=%s subject=%s audiences=%s", res["name"], f.(map[string]any)["name"], str(p["issuer"]), p["subject"], str(p["audiences"])))
+				// The issuer is a cluster's: its IDs differ from one Ward to the other.
+				issuer := guid.ReplaceAllString(str(p["issuer"]), "{id}")
+				out = append(out, fmt.Sprintf("fic %s/%s issuer=%s subject=%s audiences=%s", res["name"], f.(map[string]any)["name"], issuer, p["subject"], str(p["audiences"])))
 			}
 		case "microsoft.containerservice/managedclusters":
 			b := get(id + "?api-version=2024-05-01")
