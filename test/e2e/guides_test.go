@@ -246,6 +246,10 @@ func TestGuidesReplay(t *testing.T) {
 	for _, name := range names {
 		steps := guides[name]
 		t.Run(name, func(t *testing.T) {
+			// az spends most of a replay asleep (its retries of the role
+			// assignments it cannot make take minutes), so the guides run
+			// side by side.
+			t.Parallel()
 			runs := map[string]*guideRun{}
 			for _, tool := range []string{"az", "ward"} {
 				w := startWard(t, "")
