@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -26,9 +27,10 @@ import (
 //
 // WARD_TERRAFORM_BIN is a folder with `tofu` and `terraform-provider-azurerm`
 // (hack/terraform-tools/build.sh builds both from the Go module proxy). No
-// Terraform registry is reachable, so the provider is installed through
-// dev_overrides in a CLI config of the test's own; every call that is not
-// to Ward goes to a closed loopback port (HTTPS_PROXY) and fails at once.
+// Terraform registry is reachable, so the provider is installed from a
+// filesystem mirror named by a CLI config of the test's own
+// (TF_CLI_CONFIG_FILE); every call that is not to Ward goes to a closed
+// loopback port (HTTPS_PROXY) and fails at once.
 // The provider's own waits make a run take minutes: run with -timeout 30m.
 func TestTerraformExample(t *testing.T) {
 	bin := os.Getenv("WARD_TERRAFORM_BIN")
@@ -63,8 +65,20 @@ func TestTerraformExample(t *testing.T) {
 			}
 		}
 	}
+	// The provider, installed from a filesystem mirror (unpacked layout)
+	// under the version label 5.0.0 (build.sh builds a 5.x main). Not
+	// dev_overrides: with them `tofu init` still asks the registry and
+	// fails offline (tofu says to skip init), and a user runs init.
+	mirror := t.TempDir()
+	pkg := filepath.Join(mirror, "registry.opentofu.org", "hashicorp", "azurerm", "5.0.0", runtime.GOOS+"_"+runtime.GOARCH)
+	if err := os.MkdirAll(pkg, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(bin, "terraform-provider-azurerm"), filepath.Join(pkg, "terraform-provider-azurerm")); err != nil {
+		t.Fatal(err)
+	}
 	cliConfig := filepath.Join(t.TempDir(), "tofurc")
-	if err := os.WriteFile(cliConfig, []byte(fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"hashicorp/azurerm\" = %q\n  }\n  direct {}\n}\n", bin)), 0o644); err != nil {
+	if err := os.WriteFile(cliConfig, []byte(fmt.Sprintf("provider_installation {\n  filesystem_mirror {\n    path    = %q\n    include = [\"registry.opentofu.org/hashicorp/azurerm\"]\n  }\n}\n", mirror)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	logFile := filepath.Join(t.TempDir(), "tofu.log")
