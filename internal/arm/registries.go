@@ -152,4 +152,18 @@ func (h *Handler) mountRegistryExtras(mux *router.Mux) {
 			writeJSON(q.w, http.StatusOK, v)
 			return nil
 		})})
+	// Geo-replications: a Ward registry serves from its one listener and
+	// has none (Terraform's azurerm lists them on every refresh).
+	mux.Handle(router.Route{Method: http.MethodGet, Pattern: pRegistry + "/replications",
+		Access: router.Action(TypeRegistry + "/replications/read"), Protocol: armProtocol, MaxBody: MaxBodyBytes,
+		Handler: h.endpoint(func(q *request) error {
+			if err := checkAPIVersion(q.r, registryAPIVersions, TypeRegistry); err != nil {
+				return err
+			}
+			if _, err := h.registries.Get(q.ctx(), q.id.Subscription, q.group(), q.name(0)); err != nil {
+				return err
+			}
+			writeList(q.w, q.r, []any{}, "")
+			return nil
+		})})
 }
