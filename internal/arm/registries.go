@@ -42,7 +42,11 @@ type registryJSON struct {
 		PublicNetworkAccess      string `json:"publicNetworkAccess"`
 		NetworkRuleBypassOptions string `json:"networkRuleBypassOptions"`
 		ZoneRedundancy           string `json:"zoneRedundancy"`
-		Encryption               struct {
+		// RoleAssignmentMode is how Ward authorizes a registry: AcrPull,
+		// AcrPush and AcrDelete at the registry (or above), Azure's
+		// LegacyRegistryPermissions; it has no per-repository ABAC mode.
+		RoleAssignmentMode string `json:"roleAssignmentMode"`
+		Encryption         struct {
 			Status string `json:"status"`
 		} `json:"encryption"`
 	} `json:"properties"`
@@ -57,6 +61,7 @@ func (h *Handler) toRegistry(r storage.Registry) registryJSON {
 	p := &j.Properties
 	p.LoginServer, p.CreationDate, p.ProvisioningState = h.registries.Hosts.LoginServer(r.Name), r.CreatedAt.UTC().Format("2006-01-02T15:04:05.0000000Z"), "Succeeded"
 	p.PublicNetworkAccess, p.NetworkRuleBypassOptions, p.ZoneRedundancy, p.Encryption.Status = "Enabled", "AzureServices", "Disabled", "disabled"
+	p.RoleAssignmentMode = "LegacyRegistryPermissions"
 	return j
 }
 
