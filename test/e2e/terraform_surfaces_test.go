@@ -113,6 +113,17 @@ func TestTerraformReadsOfAccountsAndClusters(t *testing.T) {
 		t.Fatalf("blob service of no account: %d %v", st, b)
 	}
 
+	// Purging a deleted vault (Ward keeps none: it is over at once): 202 and
+	// an operation that answers Succeeded.
+	purge := "/subscriptions/" + w.admin.SubscriptionID + "/providers/Microsoft.KeyVault/locations/westeurope/deletedVaults/tfreads-gone/purge?api-version=2026-02-01"
+	st, b, hdr = w.request("POST", purge, "")
+	if st != 202 || hdr.Get("Retry-After") != "0" {
+		t.Fatalf("purge: %d %v", st, b)
+	}
+	if st, b, _ := w.request("GET", strings.TrimPrefix(hdr.Get("Azure-AsyncOperation"), w.base), ""); st != 200 || b["status"] != "Succeeded" {
+		t.Fatalf("the purge's operation %s: %d %v", hdr.Get("Azure-AsyncOperation"), st, b)
+	}
+
 	mc := rg + "/providers/Microsoft.ContainerService/managedClusters/tfreads"
 	if st, b, _ := w.request("PUT", mc+"?api-version=2025-10-01", `{"location":"westeurope"}`); st != 201 {
 		t.Fatalf("cluster: %d %v", st, b)
