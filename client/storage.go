@@ -49,13 +49,14 @@ func storageAccountPath(sub, rg, name string) string {
 }
 
 // CreateOrUpdateStorageAccount creates or updates an account (shared key
-// access off, the only mode Ward serves).
-func (c *Client) CreateOrUpdateStorageAccount(ctx context.Context, sub, rg, name, location, kind, sku string, tags map[string]string) (StorageAccount, bool, error) {
+// access off, the only mode Ward serves). Both answer 200, as Azure's
+// storage accounts do, so whether it was created is not reported.
+func (c *Client) CreateOrUpdateStorageAccount(ctx context.Context, sub, rg, name, location, kind, sku string, tags map[string]string) (StorageAccount, error) {
 	body := StorageAccount{Location: location, Tags: tags, Kind: kind, Properties: map[string]any{"allowSharedKeyAccess": false}}
 	body.SKU.Name = sku
 	var out StorageAccount
-	status, err := c.do(ctx, http.MethodPut, storageAccountPath(sub, rg, name), APIVersionStorage, body, &out)
-	return out, status == http.StatusCreated, err
+	_, err := c.do(ctx, http.MethodPut, storageAccountPath(sub, rg, name), APIVersionStorage, body, &out)
+	return out, err
 }
 
 // GetStorageAccount reads an account.

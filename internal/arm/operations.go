@@ -105,11 +105,22 @@ func (h *Handler) longRunningDelete(namespace string, del func(q *request) (foun
 }
 
 func (h *Handler) writeAcceptedDelete(q *request, namespace, location string) {
-	op := operationID(scopeOf(q.id), time.Now())
-	base := h.publicURL + resourceid.SubscriptionID(q.id.Subscription) + "/providers/" + namespace + "/locations/" + url.PathEscape(location)
-	v := "?api-version=" + url.QueryEscape(q.r.URL.Query().Get("api-version"))
-	q.w.Header().Set("Azure-AsyncOperation", base+"/operations/"+op+v)
-	q.w.Header().Set("Location", base+"/operationresults/"+op+v)
-	q.w.Header().Set("Retry-After", "0")
+	h.writeOperationHeaders(q, namespace, location)
+	q.w.Header().Set("Location", h.operationURL(q, namespace, location, "operationresults"))
 	q.w.WriteHeader(http.StatusAccepted)
+}
+
+// writeOperationHeaders points q's answer at a finished operation about its
+// resource: Azure-AsyncOperation and Retry-After: 0.
+func (h *Handler) writeOperationHeaders(q *request, namespace, location string) {
+	q.w.Header().Set("Azure-AsyncOperation", h.operationURL(q, namespace, location, "operations"))
+	q.w.Header().Set("Retry-After", "0")
+}
+
+// operationURL is the URL of a finished operation about q's resource, under
+// namespace's operations or operationresults.
+func (h *Handler) operationURL(q *request, namespace, location, kind string) string {
+	op := operationID(scopeOf(q.id), time.Now())
+	return h.publicURL + resourceid.SubscriptionID(q.id.Subscription) + "/providers/" + namespace + "/locations/" + url.PathEscape(location) +
+		"/" + kind + "/" + op + "?api-version=" + url.QueryEscape(q.r.URL.Query().Get("api-version"))
 }

@@ -182,6 +182,7 @@ func (h *Handler) mountProviders(add func(method, pattern string, a router.Acces
 // knownFeatures are the preview features the guides register; `az feature
 // list` shows them, and any other name answers Registered as well.
 var knownFeatures = []string{
+	"Microsoft.ContainerService/UserAssignedIdentityPreview",
 	"Microsoft.ContainerService/EnableWorkloadIdentityPreview",
 	"Microsoft.ContainerService/EnableOIDCIssuerPreview",
 	"Microsoft.ContainerService/EnableImageCleanerPreview",

@@ -42,7 +42,11 @@ type registryJSON struct {
 		PublicNetworkAccess      string `json:"publicNetworkAccess"`
 		NetworkRuleBypassOptions string `json:"networkRuleBypassOptions"`
 		ZoneRedundancy           string `json:"zoneRedundancy"`
-		Encryption               struct {
+		// RoleAssignmentMode is how Ward authorizes a registry: AcrPull,
+		// AcrPush and AcrDelete at the registry (or above), Azure's
+		// LegacyRegistryPermissions; it has no per-repository ABAC mode.
+		RoleAssignmentMode string `json:"roleAssignmentMode"`
+		Encryption         struct {
 			Status string `json:"status"`
 		} `json:"encryption"`
 	} `json:"properties"`
@@ -57,6 +61,7 @@ func (h *Handler) toRegistry(r storage.Registry) registryJSON {
 	p := &j.Properties
 	p.LoginServer, p.CreationDate, p.ProvisioningState = h.registries.Hosts.LoginServer(r.Name), r.CreatedAt.UTC().Format("2006-01-02T15:04:05.0000000Z"), "Succeeded"
 	p.PublicNetworkAccess, p.NetworkRuleBypassOptions, p.ZoneRedundancy, p.Encryption.Status = "Enabled", "AzureServices", "Disabled", "disabled"
+	p.RoleAssignmentMode = "LegacyRegistryPermissions"
 	return j
 }
 
@@ -95,7 +100,7 @@ func (h *Handler) registryType() *resourceType {
 	return &resourceType{
 		rbacType: TypeRegistry, apiType: TypeRegistry, versions: registryAPIVersions,
 		pattern: pRegistry, collections: []string{pSub + prov, pGroup + prov},
-		parent: h.groupParent,
+		parent: h.groupParent, asyncPut: ProviderContainerRegistry,
 		list: func(q *request) ([]any, string, error) {
 			items, err := h.registries.List(q.ctx(), q.id.Subscription, q.group())
 			return listOf(h.toRegistry)(items, "", err)
@@ -150,6 +155,20 @@ func (h *Handler) mountRegistryExtras(mux *router.Mux) {
 				return err
 			}
 			writeJSON(q.w, http.StatusOK, v)
+			return nil
+		})})
+	// Geo-replications: a Ward registry serves from its one listener and
+	// has none (Terraform's azurerm lists them on every refresh).
+	mux.Handle(router.Route{Method: http.MethodGet, Pattern: pRegistry + "/replications",
+		Access: router.Action(TypeRegistry + "/replications/read"), Protocol: armProtocol, MaxBody: MaxBodyBytes,
+		Handler: h.endpoint(func(q *request) error {
+			if err := checkAPIVersion(q.r, registryAPIVersions, TypeRegistry); err != nil {
+				return err
+			}
+			if _, err := h.registries.Get(q.ctx(), q.id.Subscription, q.group(), q.name(0)); err != nil {
+				return err
+			}
+			writeList(q.w, q.r, []any{}, "")
 			return nil
 		})})
 }

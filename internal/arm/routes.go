@@ -37,11 +37,19 @@ func (h *Handler) Mount(mux *router.Mux) {
 	}
 	h.mountProviders(add)
 	h.mountGenericResources(add)
+	// The operations long-running PUTs and DELETEs point at (operations.go).
 	if h.vaults != nil {
 		h.mountDeletedVaults(add)
+		h.mountOperations(add, ProviderKeyVault, vaultAPIVersions)
 	}
 	if h.clusters != nil {
 		h.mountOperations(add, ProviderContainerService, clusterAPIVersions)
+	}
+	if h.registries != nil {
+		h.mountOperations(add, ProviderContainerRegistry, registryAPIVersions)
+	}
+	if h.blobs != nil {
+		h.mountOperations(add, ProviderStorage, storageAPIVersions)
 	}
 	h.mountRegistryExtras(mux)
 	if h.blobs != nil {

@@ -23,9 +23,10 @@ const (
 
 // storageAPIVersions: az 2.45 sends 2022-09-01, azure-mgmt-storage 21
 // 2023-01-01, Go armstorage 1.6 2023-05-01, @azure/arm-storage 18
-// 2023-05-01; newer SDKs 2024-01-01 and 2025-01-01.
+// 2023-05-01; newer SDKs 2024-01-01 and 2025-01-01; Terraform's azurerm
+// (go-azure-sdk, 2026) 2025-08-01.
 var storageAPIVersions = []string{"2019-06-01", "2021-01-01", "2021-04-01", "2021-06-01", "2021-08-01", "2021-09-01", "2022-05-01",
-	"2022-09-01", "2023-01-01", "2023-04-01", "2023-05-01", "2024-01-01", "2025-01-01", "2025-06-01"}
+	"2022-09-01", "2023-01-01", "2023-04-01", "2023-05-01", "2024-01-01", "2025-01-01", "2025-06-01", "2025-08-01"}
 
 type storageAccountJSON struct {
 	ID       string            `json:"id"`
@@ -98,7 +99,7 @@ func (h *Handler) storageAccountType() *resourceType {
 	return &resourceType{
 		rbacType: TypeStorageAcct, apiType: TypeStorageAcct, versions: storageAPIVersions,
 		pattern: pStorageAccount, collections: []string{pSub + prov, pGroup + prov},
-		parent: h.groupParent,
+		parent: h.groupParent, createdStatus: http.StatusOK, asyncPut: ProviderStorage,
 		list: func(q *request) ([]any, string, error) {
 			items, err := h.blobs.Accounts(q.ctx(), q.id.Subscription, q.group())
 			return listOf(h.toStorageAccount)(items, "", err)
@@ -289,4 +290,41 @@ func (h *Handler) checkStorageName(q *request) error {
 // in the table).
 func (h *Handler) mountStorage(add func(method, pattern string, a router.Access, fn func(*request) error)) {
 	add(http.MethodPost, pSub+"/providers/Microsoft.Storage/checkNameAvailability", router.Action(ActionCheckStorageName), h.checkStorageName)
+	// What Terraform's azurerm reads on every refresh of an account.
+	account := func(fn func(q *request, a storage.StorageAccount) error) func(q *request) error {
+		return func(q *request) error {
+			if err := checkAPIVersion(q.r, storageAPIVersions, TypeStorageAcct); err != nil {
+				return err
+			}
+			a, err := h.blobs.Account(q.ctx(), q.id.Subscription, q.group(), q.name(0))
+			if err != nil {
+				return asARM(err)
+			}
+			return fn(q, a)
+		}
+	}
+	// Ward's accounts have no shared keys (Microsoft Entra sign-in only):
+	// the list is empty.
+	add(http.MethodPost, pStorageAccount+"/listKeys", router.Action(TypeStorageAcct+"/listkeys/action"), account(func(q *request, _ storage.StorageAccount) error {
+		writeJSON(q.w, http.StatusOK, map[string]any{"keys": []any{}})
+		return nil
+	}))
+	// The blob and file service properties of an account that uses none of
+	// them: no CORS rules, no soft delete, no versioning (Ward serves
+	// neither, and has no file shares).
+	add(http.MethodGet, pStorageAccount+"/blobServices/default", router.Action(TypeStorageAcct+"/blobServices/read"), account(func(q *request, a storage.StorageAccount) error {
+		writeJSON(q.w, http.StatusOK, map[string]any{
+			"id": blob.ResourceID(a) + "/blobServices/default", "name": "default", "type": TypeStorageAcct + "/blobServices",
+			"properties": map[string]any{"cors": map[string]any{"corsRules": []any{}}, "deleteRetentionPolicy": map[string]any{"enabled": false},
+				"containerDeleteRetentionPolicy": map[string]any{"enabled": false}, "isVersioningEnabled": false},
+		})
+		return nil
+	}))
+	add(http.MethodGet, pStorageAccount+"/fileServices/default", router.Action(TypeStorageAcct+"/fileServices/read"), account(func(q *request, a storage.StorageAccount) error {
+		writeJSON(q.w, http.StatusOK, map[string]any{
+			"id": blob.ResourceID(a) + "/fileServices/default", "name": "default", "type": TypeStorageAcct + "/fileServices",
+			"properties": map[string]any{"cors": map[string]any{"corsRules": []any{}}, "shareDeleteRetentionPolicy": map[string]any{"enabled": false}},
+		})
+		return nil
+	}))
 }

@@ -2,6 +2,7 @@ package arm
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -101,12 +102,25 @@ type resourceType struct {
 	// parent, when set, runs before any method: a parent that must exist.
 	parent func(q *request) error
 
-	list  func(q *request) (items []any, next string, err error)
-	get   func(q *request) (any, error)
-	head  func(q *request) error
-	put   func(q *request) (v any, created bool, err error)
-	patch func(q *request) (any, error)
-	del   func(q *request) (found bool, err error)
+	list func(q *request) (items []any, next string, err error)
+	get  func(q *request) (any, error)
+	head func(q *request) error
+	put  func(q *request) (v any, created bool, err error)
+	// createdStatus, when set, replaces 201 as the answer to a PUT that
+	// created the resource: storage accounts answer 200, as Azure does for
+	// a create that completed at once, because their clients (az,
+	// go-azure-sdk, armstorage) take only 200 or 202 there.
+	createdStatus int
+	// asyncPut, when set, is the namespace whose operation a PUT's answer
+	// points at (Azure-AsyncOperation, already Succeeded, Retry-After: 0):
+	// types Azure creates as long-running operations. go-azure-sdk
+	// (Terraform's azurerm) otherwise waits 10 s before it reads the
+	// resource's provisioningState; with the header it asks at once.
+	asyncPut string
+	// operationHeaders writes those headers (Handler.writeOperationHeaders).
+	operationHeaders func(q *request, namespace, location string)
+	patch            func(q *request) (any, error)
+	del              func(q *request) (found bool, err error)
 	// asyncDelete, when set, replaces del for a type Azure deletes as a
 	// long-running operation: it deletes and answers itself, 202 with the
 	// polling headers or 204 (h.longRunningDelete, operations.go).
@@ -191,6 +205,13 @@ func (t *resourceType) serveInstance(q *request) error {
 		v, created, err := t.put(q)
 		if err != nil {
 			return err
+		}
+		if t.asyncPut != "" && t.operationHeaders != nil {
+			t.operationHeaders(q, t.asyncPut, locationOf(v))
+		}
+		if created && t.createdStatus != 0 {
+			writeJSON(w, t.createdStatus, v)
+			return nil
 		}
 		writePut(w, created, v)
 	case q.r.Method == http.MethodPatch && t.patch != nil:
@@ -308,4 +329,16 @@ func scopeOf(id resourceid.ID) string {
 		return resourceid.ResourceGroupID(id.Subscription, id.ResourceGroup)
 	}
 	return resourceid.SubscriptionID(id.Subscription)
+}
+
+// locationOf is the location of a resource's answer ("global" when it has
+// none), for the operation URL of a long-running PUT.
+func locationOf(v any) string {
+	var x struct {
+		Location string `json:"location"`
+	}
+	if b, err := json.Marshal(v); err == nil && json.Unmarshal(b, &x) == nil && x.Location != "" {
+		return x.Location
+	}
+	return "global"
 }

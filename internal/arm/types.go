@@ -2,6 +2,7 @@ package arm
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -24,7 +25,7 @@ func (h *Handler) types() []*resourceType {
 		ts = append(ts, h.vaultType())
 	}
 	if h.clusters != nil {
-		ts = append(ts, h.clusterType(), h.agentPoolType())
+		ts = append(ts, h.clusterType(), h.agentPoolType(), h.maintenanceConfigurationType())
 	}
 	if h.machines != nil {
 		ts = append(ts, h.machineType())
@@ -34,6 +35,9 @@ func (h *Handler) types() []*resourceType {
 	}
 	if h.blobs != nil {
 		ts = append(ts, h.storageAccountType(), h.blobContainerType())
+	}
+	for _, t := range ts {
+		t.operationHeaders = h.writeOperationHeaders
 	}
 	return ts
 }
@@ -194,7 +198,7 @@ func (h *Handler) vaultType() *resourceType {
 	return &resourceType{
 		rbacType: TypeVault, apiType: TypeVault, versions: vaultAPIVersions,
 		pattern: pVault, collections: []string{pSub + prov, pGroup + prov},
-		parent: h.groupParent,
+		parent: h.groupParent, asyncPut: ProviderKeyVault,
 		list: func(q *request) ([]any, string, error) {
 			items, err := h.vaults.Vaults(q.ctx(), q.id.Subscription, q.group())
 			return listOf(h.toVault)(items, "", err)
@@ -235,6 +239,7 @@ func (h *Handler) clusterType() *resourceType {
 	t := &resourceType{
 		rbacType: TypeManagedCluster, apiType: TypeManagedCluster, versions: clusterAPIVersions,
 		pattern: pCluster, collections: []string{pSub + prov, pGroup + prov},
+		asyncPut: ProviderContainerService,
 		list: func(q *request) ([]any, string, error) {
 			items, err := h.clusters.List(q.ctx(), q.id.Subscription, q.group())
 			return listOf(view(q))(items, "", err)
@@ -313,6 +318,36 @@ func (h *Handler) agentPoolType() *resourceType {
 			return putOf(view(q))(h.clusters.PutNodePool(q.ctx(), clusterRefOf(q), q.name(1), req))
 		},
 		del: func(q *request) (bool, error) { return h.clusters.DeleteNodePool(q.ctx(), clusterRefOf(q), q.name(1)) },
+		// `az aks nodepool upgrade --node-image-only`: Ward runs no nodes, so
+		// there is no image to move to; the operation is over at once and
+		// answers the pool, as AKS does when the image is already the latest.
+		actions: []resourceAction{{name: "upgradeNodeImageVersion", action: TypeAgentPool + "/upgradeNodeImageVersion/write", serve: func(q *request) error {
+			v, err := viewOf(view(q))(h.clusters.GetNodePool(q.ctx(), clusterRefOf(q), q.name(1)))
+			if err != nil {
+				return err
+			}
+			writeJSON(q.w, http.StatusOK, v)
+			return nil
+		}}},
+	}
+}
+
+// maintenanceConfigurationType serves a cluster's planned-maintenance
+// windows as AKS does for a cluster that has none: an empty list, and 404
+// for each name (Terraform's azurerm reads default, aksManagedAutoUpgradeSchedule
+// and aksManagedNodeOSUpgradeSchedule on every refresh). Ward runs no
+// upgrades, so it stores none.
+func (h *Handler) maintenanceConfigurationType() *resourceType {
+	const coll = pCluster + "/maintenanceConfigurations"
+	return &resourceType{
+		rbacType: TypeManagedCluster + "/maintenanceConfigurations", apiType: TypeManagedCluster, versions: clusterAPIVersions,
+		pattern: coll + "/{configName}", collections: []string{coll},
+		parent: func(q *request) error { _, err := h.clusters.Get(q.ctx(), clusterRefOf(q)); return err },
+		list:   func(*request) ([]any, string, error) { return []any{}, "", nil },
+		get: func(q *request) (any, error) {
+			return nil, newError(http.StatusNotFound, armerr.CodeResourceNotFound, fmt.Sprintf(
+				"The maintenance configuration '%s' of managed cluster '%s' was not found: Ward runs no upgrades and stores no maintenance windows.", q.name(1), q.name(0)))
+		},
 	}
 }
 

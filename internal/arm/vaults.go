@@ -105,8 +105,8 @@ var vaultEchoDrop = [][]string{{"id"}, {"name"}, {"type"}, {"properties", "vault
 // one: it keeps no deleted vaults. So a deleted vault is never found (404,
 // which Terraform's azurerm requires before it creates a vault), the list
 // is empty, and purging a name that holds no live vault succeeds at once
-// (200) — the provider purges every vault it destroys, and Ward's delete
-// already did. Purging the name of a live vault is 404, as in Azure: there
+// (202 with an operation already Succeeded) — the provider purges every
+// vault it destroys, and Ward's delete already did. Purging the name of a live vault is 404, as in Azure: there
 // is no deleted vault of that name.
 func (h *Handler) mountDeletedVaults(add func(method, pattern string, a router.Access, fn func(*request) error)) {
 	const base = pSub + "/providers/Microsoft.KeyVault"
@@ -138,7 +138,9 @@ func (h *Handler) mountDeletedVaults(add func(method, pattern string, a router.A
 		} else if live {
 			return notFound(q)
 		}
-		q.w.WriteHeader(http.StatusOK)
+		// 202 pointing at a finished operation: go-azure-sdk polls a 200
+		// without one as the deleted vault's provisioningState, which is 404.
+		h.writeAcceptedDelete(q, ProviderKeyVault, pathParam(q, "location"))
 		return nil
 	})
 }

@@ -75,7 +75,7 @@ func PrepareBlob(ctx context.Context, t Target, suffix string) (BlobFixture, err
 	if len(name) > 24 {
 		name = name[:24]
 	}
-	acct, _, err := c.CreateOrUpdateStorageAccount(ctx, sub, rg, name, "westeurope", "StorageV2", "Standard_LRS", nil)
+	acct, err := c.CreateOrUpdateStorageAccount(ctx, sub, rg, name, "westeurope", "StorageV2", "Standard_LRS", nil)
 	if err != nil {
 		return f, err
 	}

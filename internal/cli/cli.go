@@ -49,7 +49,7 @@ func addGlobalFlags(cmd *cobra.Command, g *Globals) {
 // Commands returns the management command groups, each with the shared
 // flags (--data, --output/-o, --query, --subscription).
 func Commands(g *Globals) []*cobra.Command {
-	cmds := []*cobra.Command{groupCmd(g), identityCmd(g), loginCmd(g), logoutCmd(), accountCmd(g), adCmd(g), monitorCmd(g), keysCmd(g), roleCmd(g), policyCmd(g), keyvaultCmd(g), acrCmd(g), storageCmd(g), aksCmd(g), connectedMachineCmd(g), runCmd(g), doctorCmd(g), consoleCmd(g), migrateCmd(g), imageCmd(g)}
+	cmds := []*cobra.Command{groupCmd(g), identityCmd(g), loginCmd(g), logoutCmd(), accountCmd(g), adCmd(g), monitorCmd(g), keysCmd(g), roleCmd(g), policyCmd(g), keyvaultCmd(g), acrCmd(g), storageCmd(g), aksCmd(g), providerCmd(g), featureCmd(g), connectedMachineCmd(g), runCmd(g), doctorCmd(g), consoleCmd(g), migrateCmd(g), imageCmd(g)}
 	for _, c := range cmds {
 		addGlobalFlags(c, g)
 		if c.Name() == "migrate" {

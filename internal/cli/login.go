@@ -182,12 +182,11 @@ func accountCmd(g *Globals) *cobra.Command {
 			return requireFlags(cmd, "subscription")
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, ok, err := readProfile()
+			// Who the CLI acts as, as every other command finds it: the
+			// 'ward login' profile, or the local admin (--data, or no profile).
+			p, err := g.credentials(cmd)
 			if err != nil {
 				return err
-			}
-			if !ok {
-				return errors.New("there is no 'ward login' profile to change: the local admin acts in the subscription of its admin.json; give other commands --subscription ID, or log in first")
 			}
 			c, err := dial(p, "")
 			if err != nil {
@@ -203,6 +202,15 @@ func accountCmd(g *Globals) *cobra.Command {
 			}
 			if warning != "" {
 				fmt.Fprintln(cmd.ErrOrStderr(), "WARNING: "+warning)
+			}
+			if !p.Login {
+				// The guides' first line, `az account set --subscription <id>`:
+				// the local admin's own subscription is already the one in use.
+				if strings.EqualFold(chosen.SubscriptionID, p.SubscriptionID) {
+					return nil
+				}
+				return fmt.Errorf("the local admin (%s) acts in subscription %s, not %s: give other commands --subscription %s, or 'ward login' and then set it",
+					p.Source, p.SubscriptionID, chosen.SubscriptionID, chosen.SubscriptionID)
 			}
 			p.SubscriptionID, p.SubscriptionName = chosen.SubscriptionID, chosen.DisplayName
 			return writeProfile(p)

@@ -95,7 +95,7 @@ func (v *storageAccountCreate) run(ctx context.Context, _ env, c *conn) (any, er
 	if err != nil {
 		return nil, err
 	}
-	a, _, err := c.client.CreateOrUpdateStorageAccount(ctx, c.sub, v.group, v.name, loc, v.kind, v.sku, t)
+	a, err := c.client.CreateOrUpdateStorageAccount(ctx, c.sub, v.group, v.name, loc, v.kind, v.sku, t)
 	if err != nil {
 		return nil, err
 	}

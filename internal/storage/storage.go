@@ -196,6 +196,10 @@ type Secret struct {
 	Tags           map[string]string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	// DeletedAt and PurgeAt are set on a soft-deleted secret (zero on a
+	// live one): when it was deleted and when it is purged for good.
+	DeletedAt time.Time
+	PurgeAt   time.Time
 }
 
 // ActivityEvent is one management write in the activity log.
@@ -519,20 +523,40 @@ type Storage interface {
 	ListRegistries(ctx context.Context, sub, rg string, p Page) (items []Registry, next string, err error)
 	DeleteRegistry(ctx context.Context, name string) error
 
-	// AddSecretVersion stores a new version of a secret.
+	// AddSecretVersion stores a new version of a secret. ErrAlreadyExists
+	// when the version exists, or when a deleted secret holds the name
+	// (Key Vault's name cannot be reused until it is recovered or purged).
 	AddSecretVersion(ctx context.Context, s Secret) error
 	// UpdateSecretVersion applies fn to a stored version (the newest when
-	// version is "") inside a transaction; attributes, tags, content type
-	// and the update time are written. ErrNotFound when it does not exist.
+	// version is "") of a live secret inside a transaction; attributes,
+	// tags, content type and the update time are written. ErrNotFound when
+	// it does not exist.
 	UpdateSecretVersion(ctx context.Context, vault, name, version string, fn func(old Secret) (Secret, error)) (Secret, error)
-	// GetSecret returns a version, or the newest when version is "".
+	// GetSecret returns a version of a live secret, or the newest when
+	// version is "".
 	GetSecret(ctx context.Context, vault, name, version string) (Secret, error)
-	// ListSecrets returns one page of the newest version of each secret.
+	// ListSecrets returns one page of the newest version of each live
+	// secret.
 	ListSecrets(ctx context.Context, vault string, p Page) (items []Secret, next string, err error)
-	// ListSecretVersions lists one page of a secret's versions, newest first.
+	// ListSecretVersions lists one page of a live secret's versions, newest
+	// first.
 	ListSecretVersions(ctx context.Context, vault, name string, p Page) (items []Secret, next string, err error)
-	// DeleteSecret deletes every version of a secret.
+	// DeleteSecret deletes every version of a live secret outright.
 	DeleteSecret(ctx context.Context, vault, name string) error
+	// SoftDeleteSecret marks every version of a live secret deleted at
+	// deletedAt, to be purged at purgeAt, and returns its newest version.
+	// ErrNotFound when no live secret has the name.
+	SoftDeleteSecret(ctx context.Context, vault, name string, deletedAt, purgeAt time.Time) (Secret, error)
+	// GetDeletedSecret returns the newest version of a deleted secret.
+	GetDeletedSecret(ctx context.Context, vault, name string) (Secret, error)
+	// ListDeletedSecrets returns one page of the newest version of each
+	// deleted secret, by name.
+	ListDeletedSecrets(ctx context.Context, vault string, p Page) (items []Secret, next string, err error)
+	// RecoverDeletedSecret makes a deleted secret live again, every version
+	// as it was, and returns its newest version.
+	RecoverDeletedSecret(ctx context.Context, vault, name string) (Secret, error)
+	// PurgeDeletedSecret deletes every version of a deleted secret.
+	PurgeDeletedSecret(ctx context.Context, vault, name string) error
 
 	// PutCluster creates or replaces a cluster; created reports which.
 	PutCluster(ctx context.Context, c Cluster) (created bool, err error)

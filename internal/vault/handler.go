@@ -92,7 +92,7 @@ func unixPtr(t time.Time) *int64 {
 	return &u
 }
 
-func (h *Handler) toJSON(base string, x storage.Secret, value *string, withVersion bool) secretJSON {
+func (h *Handler) toJSON(base string, sd SoftDelete, x storage.Secret, value *string, withVersion bool) secretJSON {
 	id := base + "secrets/" + x.Name
 	if withVersion {
 		id += "/" + x.Version
@@ -104,7 +104,26 @@ func (h *Handler) toJSON(base string, x storage.Secret, value *string, withVersi
 	}
 	return secretJSON{Value: value, ID: id, ContentType: x.ContentType, Tags: tags, Attributes: attributesJSON{
 		Enabled: &enabled, NotBefore: unixPtr(x.NotBefore), Expires: unixPtr(x.Expires), Created: x.CreatedAt.Unix(),
-		Updated: x.UpdatedAt.Unix(), RecoveryLevel: "Purgeable", RecoverableDays: 0}}
+		Updated: x.UpdatedAt.Unix(), RecoveryLevel: sd.RecoveryLevel(), RecoverableDays: sd.RecoverableDays()}}
+}
+
+// deletedSecretJSON is Key Vault's DeletedSecretBundle (and, without a
+// version in its id, DeletedSecretItem): the secret without its value, and
+// where to recover it from and when it is purged.
+type deletedSecretJSON struct {
+	secretJSON
+	RecoveryID         string `json:"recoveryId,omitempty"`
+	DeletedDate        int64  `json:"deletedDate,omitempty"`
+	ScheduledPurgeDate int64  `json:"scheduledPurgeDate,omitempty"`
+}
+
+func (h *Handler) deletedJSON(c *call, x storage.Secret, withVersion bool) deletedSecretJSON {
+	out := deletedSecretJSON{secretJSON: h.toJSON(c.base, c.sd, x, nil, withVersion)}
+	if !x.DeletedAt.IsZero() {
+		out.RecoveryID = c.base + "deletedsecrets/" + x.Name
+		out.DeletedDate, out.ScheduledPurgeDate = x.DeletedAt.Unix(), x.PurgeAt.Unix()
+	}
+	return out
 }
 
 // errNoVault is a vault host whose vault does not exist.
@@ -178,6 +197,7 @@ type call struct {
 	w       http.ResponseWriter
 	r       *http.Request
 	v       storage.Vault
+	sd      SoftDelete // the vault's soft-delete settings
 	base    string
 	secret  string
 	version string
@@ -199,7 +219,7 @@ func (h *Handler) endpoint(fn func(*call)) http.Handler {
 			return
 		}
 		_, p, _ := router.FromContext(r.Context())
-		fn(&call{w: w, r: r, v: v, base: "https://" + r.Host + "/", secret: p["name"], version: p["version"]})
+		fn(&call{w: w, r: r, v: v, sd: SoftDeleteOf(v), base: "https://" + r.Host + "/", secret: p["name"], version: p["version"]})
 	})
 }
 
@@ -212,7 +232,7 @@ func (h *Handler) list(c *call) {
 	}
 	out := []secretJSON{}
 	for _, x := range items {
-		out = append(out, h.toJSON(c.base, x, nil, false))
+		out = append(out, h.toJSON(c.base, c.sd, x, nil, false))
 	}
 	writeJSON(c.w, 200, map[string]any{"value": out, "nextLink": nil})
 }
@@ -226,7 +246,7 @@ func (h *Handler) versions(c *call) {
 	}
 	out := []secretJSON{}
 	for _, x := range items {
-		out = append(out, h.toJSON(c.base, x, nil, true))
+		out = append(out, h.toJSON(c.base, c.sd, x, nil, true))
 	}
 	writeJSON(c.w, 200, map[string]any{"value": out, "nextLink": nil})
 }
@@ -242,7 +262,7 @@ func (h *Handler) get(c *call) {
 		writeErr(c.w, http.StatusForbidden, "Forbidden", "SecretDisabled", "Operation get is not allowed on a disabled secret.")
 		return
 	}
-	writeJSON(c.w, 200, h.toJSON(c.base, x, &value, true))
+	writeJSON(c.w, 200, h.toJSON(c.base, c.sd, x, &value, true))
 }
 
 // set serves PUT /secrets/{name}: a new version.
@@ -265,7 +285,7 @@ func (h *Handler) set(c *call) {
 		h.fail(c.w, c.r, err)
 		return
 	}
-	writeJSON(c.w, 200, h.toJSON(c.base, x, body.Value, true))
+	writeJSON(c.w, 200, h.toJSON(c.base, c.sd, x, body.Value, true))
 }
 
 // update serves PATCH /secrets/{name}[/{version}]: attributes, not the value.
@@ -283,19 +303,71 @@ func (h *Handler) update(c *call) {
 		h.fail(c.w, c.r, err)
 		return
 	}
-	writeJSON(c.w, 200, h.toJSON(c.base, x, nil, true))
+	writeJSON(c.w, 200, h.toJSON(c.base, c.sd, x, nil, true))
 }
 
-// remove serves DELETE /secrets/{name}: every version.
+// remove serves DELETE /secrets/{name}: every version, kept as a deleted
+// secret in a vault with soft-delete (the answer says where to recover it
+// from), else deleted outright (no recoveryId, which tells the SDKs'
+// delete pollers there is nothing to wait for).
 func (h *Handler) remove(c *call) {
-	x, err := h.Svc.DeleteSecret(c.r.Context(), c.v.Name, c.secret)
+	x, err := h.Svc.DeleteSecret(c.r.Context(), c.v, c.secret)
 	if err != nil {
 		h.fail(c.w, c.r, err)
 		return
 	}
-	out := h.toJSON(c.base, x, nil, true)
-	writeJSON(c.w, 200, map[string]any{"id": out.ID, "attributes": out.Attributes, "tags": out.Tags, "contentType": out.ContentType,
-		"deletedDate": time.Now().Unix(), "recoveryId": c.base + "deletedsecrets/" + x.Name})
+	writeJSON(c.w, http.StatusOK, h.deletedJSON(c, x, true))
+}
+
+// listDeleted serves GET /deletedsecrets.
+func (h *Handler) listDeleted(c *call) {
+	items, err := h.Svc.DeletedSecrets(c.r.Context(), c.v.Name)
+	if err != nil {
+		h.fail(c.w, c.r, err)
+		return
+	}
+	out := []deletedSecretJSON{}
+	for _, x := range items {
+		out = append(out, h.deletedJSON(c, x, false))
+	}
+	writeJSON(c.w, http.StatusOK, map[string]any{"value": out, "nextLink": nil})
+}
+
+// getDeleted serves GET /deletedsecrets/{name}.
+func (h *Handler) getDeleted(c *call) {
+	x, err := h.Svc.DeletedSecret(c.r.Context(), c.v.Name, c.secret)
+	if err != nil {
+		h.fail(c.w, c.r, err)
+		return
+	}
+	writeJSON(c.w, http.StatusOK, h.deletedJSON(c, x, true))
+}
+
+// purge serves DELETE /deletedsecrets/{name}: 204, as Key Vault.
+func (h *Handler) purge(c *call) {
+	if err := h.Svc.PurgeSecret(c.r.Context(), c.v, c.secret); err != nil {
+		h.fail(c.w, c.r, err)
+		return
+	}
+	c.w.WriteHeader(http.StatusNoContent)
+}
+
+// recoverDeleted serves POST /deletedsecrets/{name}/recover: the secret's newest
+// version, live again (without its value).
+func (h *Handler) recoverDeleted(c *call) {
+	x, err := h.Svc.RecoverSecret(c.r.Context(), c.v.Name, c.secret)
+	if err != nil {
+		h.fail(c.w, c.r, err)
+		return
+	}
+	writeJSON(c.w, http.StatusOK, h.toJSON(c.base, c.sd, x, nil, true))
+}
+
+// contacts serves GET /certificates/contacts. Ward's vaults hold no
+// certificates, so no contacts are set: Key Vault's answer for a vault
+// without them (Terraform's azurerm reads them on every vault refresh).
+func (h *Handler) contacts(c *call) {
+	writeErr(c.w, http.StatusNotFound, "ContactsNotFound", "", "Contacts not found")
 }
 
 func attrs(a attributesJSON) SecretAttributes {
@@ -336,6 +408,19 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, ErrDeletedSecretNotFound):
+		writeErr(w, http.StatusNotFound, "SecretNotFound", "", "Deleted Secret not found")
+		return
+	case errors.Is(err, ErrSecretDeleted):
+		_, p, _ := router.FromContext(r.Context())
+		writeErr(w, http.StatusConflict, "Conflict", "ObjectIsDeletedButRecoverable", fmt.Sprintf(
+			"Secret %s is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.", p["name"]))
+		return
+	case errors.Is(err, ErrPurgeProtected):
+		writeErr(w, http.StatusForbidden, "Forbidden", "", "Operation \"purge\" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed.")
+		return
+	}
 	if errors.Is(err, ErrSecretNotFound) {
 		writeErr(w, http.StatusNotFound, "SecretNotFound", "", "A secret with (name/id) was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command.")
 		return
@@ -381,7 +466,12 @@ func (h *Handler) Mount(mux *router.Mux) {
 	add(http.MethodPatch, "/secrets/{name}", atSecret(ActionUpdate), h.update)
 	add(http.MethodPatch, "/secrets/{name}/{version}", atSecret(ActionUpdate), h.update)
 	add(http.MethodDelete, "/secrets/{name}", atSecret(ActionDelete), h.remove)
+	add(http.MethodGet, "/deletedsecrets", atVault(ActionReadMetadata), h.listDeleted)
+	add(http.MethodGet, "/deletedsecrets/{name}", atSecret(ActionReadMetadata), h.getDeleted)
+	add(http.MethodDelete, "/deletedsecrets/{name}", atSecret(ActionPurge), h.purge)
+	add(http.MethodPost, "/deletedsecrets/{name}/recover", atSecret(ActionRecover), h.recoverDeleted)
+	add(http.MethodGet, "/certificates/contacts", atVault(ActionReadContacts), h.contacts)
 	mux.NotFound(HostClass, "/", func(w http.ResponseWriter, r *http.Request, status int, _ []string) {
-		writeErr(w, status, "NotFound", "", fmt.Sprintf("Ward's vaults serve /secrets only; %s %s is not served.", r.Method, r.URL.Path))
+		writeErr(w, status, "NotFound", "", fmt.Sprintf("Ward's vaults serve /secrets and /deletedsecrets only; %s %s is not served.", r.Method, r.URL.Path))
 	})
 }

@@ -219,7 +219,22 @@ func (s *Service) SetSecret(ctx context.Context, v storage.Vault, name, value, c
 	x := storage.Secret{Vault: v.Name, Name: name, Version: version, EncryptedValue: s.aead.Seal(nonce, nonce, []byte(value), aad),
 		ContentType: contentType, Enabled: true, Tags: tags, CreatedAt: now, UpdatedAt: now}
 	applyAttrs(&x, attrs)
-	return x, s.store.AddSecretVersion(ctx, x)
+	err := s.store.AddSecretVersion(ctx, x)
+	if errors.Is(err, storage.ErrAlreadyExists) {
+		// The version is fresh, so a deleted secret holds the name; one past
+		// its purge date is purged, and the write tried once more.
+		d, derr := s.store.GetDeletedSecret(ctx, v.Name, name)
+		if derr != nil {
+			return x, err
+		}
+		if gone, perr := s.expired(ctx, d); perr != nil {
+			return x, perr
+		} else if !gone {
+			return x, ErrSecretDeleted
+		}
+		err = s.store.AddSecretVersion(ctx, x)
+	}
+	return x, err
 }
 
 func applyAttrs(x *storage.Secret, a SecretAttributes) {
@@ -289,16 +304,4 @@ func (s *Service) Versions(ctx context.Context, vault, name string) ([]storage.S
 	return storage.All(func(p storage.Page) ([]storage.Secret, string, error) {
 		return s.store.ListSecretVersions(ctx, vault, name, p)
 	})
-}
-
-// DeleteSecret deletes every version of a secret.
-func (s *Service) DeleteSecret(ctx context.Context, vault, name string) (storage.Secret, error) {
-	x, err := s.store.GetSecret(ctx, vault, name, "")
-	if errors.Is(err, storage.ErrNotFound) {
-		return x, ErrSecretNotFound
-	}
-	if err != nil {
-		return x, err
-	}
-	return x, s.store.DeleteSecret(ctx, vault, name)
 }

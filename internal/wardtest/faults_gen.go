@@ -60,6 +60,7 @@ var storageMethods = map[string]bool{
 	"GetBlobContainer":           true,
 	"GetCluster":                 true,
 	"GetClusterByID":             true,
+	"GetDeletedSecret":           true,
 	"GetFederatedCredential":     true,
 	"GetIdentity":                true,
 	"GetIdentityByClientID":      true,
@@ -87,6 +88,7 @@ var storageMethods = map[string]bool{
 	"ListCertificates":           true,
 	"ListClientSecrets":          true,
 	"ListClusters":               true,
+	"ListDeletedSecrets":         true,
 	"ListFederatedCredentials":   true,
 	"ListIdentities":             true,
 	"ListMachines":               true,
@@ -105,6 +107,7 @@ var storageMethods = map[string]bool{
 	"ListSubscriptions":          true,
 	"ListVaults":                 true,
 	"PruneChanges":               true,
+	"PurgeDeletedSecret":         true,
 	"PutBlob":                    true,
 	"PutBlobBlock":               true,
 	"PutBlobContainer":           true,
@@ -119,6 +122,8 @@ var storageMethods = map[string]bool{
 	"RecordActivity":             true,
 	"RecordSignIn":               true,
 	"RecordSignIns":              true,
+	"RecoverDeletedSecret":       true,
+	"SoftDeleteSecret":           true,
 	"UpdateBlob":                 true,
 	"UpdateBlobContainer":        true,
 	"UpdateCluster":              true,
@@ -484,6 +489,14 @@ func (s *Store) GetClusterByID(a0 context.Context, a1 string) (r0 storage.Cluste
 	return s.Storage.GetClusterByID(a0, a1)
 }
 
+// GetDeletedSecret is storage.Storage's, failing while Fail says so.
+func (s *Store) GetDeletedSecret(a0 context.Context, a1 string, a2 string) (r0 storage.Secret, err error) {
+	if err = s.fault("GetDeletedSecret"); err != nil {
+		return
+	}
+	return s.Storage.GetDeletedSecret(a0, a1, a2)
+}
+
 // GetFederatedCredential is storage.Storage's, failing while Fail says so.
 func (s *Store) GetFederatedCredential(a0 context.Context, a1 storage.IdentityRef, a2 string) (r0 storage.FederatedCredential, err error) {
 	if err = s.fault("GetFederatedCredential"); err != nil {
@@ -700,6 +713,14 @@ func (s *Store) ListClusters(a0 context.Context, a1 string, a2 string, a3 storag
 	return s.Storage.ListClusters(a0, a1, a2, a3)
 }
 
+// ListDeletedSecrets is storage.Storage's, failing while Fail says so.
+func (s *Store) ListDeletedSecrets(a0 context.Context, a1 string, a2 storage.Page) (r0 []storage.Secret, r1 string, err error) {
+	if err = s.fault("ListDeletedSecrets"); err != nil {
+		return
+	}
+	return s.Storage.ListDeletedSecrets(a0, a1, a2)
+}
+
 // ListFederatedCredentials is storage.Storage's, failing while Fail says so.
 func (s *Store) ListFederatedCredentials(a0 context.Context, a1 storage.IdentityRef, a2 storage.Page) (r0 []storage.FederatedCredential, r1 string, err error) {
 	if err = s.fault("ListFederatedCredentials"); err != nil {
@@ -844,6 +865,14 @@ func (s *Store) PruneChanges(a0 context.Context, a1 time.Time) (r0 int64, err er
 	return s.Storage.PruneChanges(a0, a1)
 }
 
+// PurgeDeletedSecret is storage.Storage's, failing while Fail says so.
+func (s *Store) PurgeDeletedSecret(a0 context.Context, a1 string, a2 string) (err error) {
+	if err = s.fault("PurgeDeletedSecret"); err != nil {
+		return
+	}
+	return s.Storage.PurgeDeletedSecret(a0, a1, a2)
+}
+
 // PutBlob is storage.Storage's, failing while Fail says so.
 func (s *Store) PutBlob(a0 context.Context, a1 storage.Blob, a2 func(*storage.Blob) error) (r0 storage.Blob, err error) {
 	if err = s.fault("PutBlob"); err != nil {
@@ -954,6 +983,22 @@ func (s *Store) RecordSignIns(a0 context.Context, a1 []storage.SignIn) (err erro
 		return
 	}
 	return s.Storage.RecordSignIns(a0, a1)
+}
+
+// RecoverDeletedSecret is storage.Storage's, failing while Fail says so.
+func (s *Store) RecoverDeletedSecret(a0 context.Context, a1 string, a2 string) (r0 storage.Secret, err error) {
+	if err = s.fault("RecoverDeletedSecret"); err != nil {
+		return
+	}
+	return s.Storage.RecoverDeletedSecret(a0, a1, a2)
+}
+
+// SoftDeleteSecret is storage.Storage's, failing while Fail says so.
+func (s *Store) SoftDeleteSecret(a0 context.Context, a1 string, a2 string, a3 time.Time, a4 time.Time) (r0 storage.Secret, err error) {
+	if err = s.fault("SoftDeleteSecret"); err != nil {
+		return
+	}
+	return s.Storage.SoftDeleteSecret(a0, a1, a2, a3, a4)
 }
 
 // UpdateBlob is storage.Storage's, failing while Fail says so.

@@ -240,10 +240,17 @@ func TestAuthorizationMatrix(t *testing.T) {
 	// An operation ID as a cluster DELETE hands out (the deleted resource's
 	// ID, base64url): the polling routes answer for it.
 	clusterOp := base64.RawURLEncoding.EncodeToString([]byte("1|" + rg + "/providers/Microsoft.ContainerService/managedClusters/mxc-gone"))
+	// The operations a long-running PUT points at (vaults, registries,
+	// storage accounts), as the answer's Azure-AsyncOperation names them.
+	opID := func(resource string) string { return base64.RawURLEncoding.EncodeToString([]byte("1|" + resource)) }
 	kvAdmin := w.tokenFor(t, adminP, kv)
-	for _, s := range []string{"mx-secret", "mx-gone"} {
+	for _, s := range []string{"mx-secret", "mx-gone", "mx-purged", "mx-recovered"} {
 		st, b := w.raw(t, kvAdmin, "PUT", vaultHost, "/secrets/"+s+"?api-version=7.4", `{"value":"v1"}`)
 		must(st, b, 200, "secret "+s)
+	}
+	for _, s := range []string{"mx-purged", "mx-recovered"} { // soft-deleted: the vault keeps them
+		st, b := w.raw(t, kvAdmin, "DELETE", vaultHost, "/secrets/"+s+"?api-version=7.4", "")
+		must(st, b, 200, "delete secret "+s)
 	}
 	st, sec := w.raw(t, kvAdmin, "GET", vaultHost, "/secrets/mx-secret?api-version=7.4", "")
 	must(st, sec, 200, "read secret")
@@ -256,7 +263,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	sa := rg + "/providers/Microsoft.Storage/storageAccounts/"
 	for _, a := range []string{"mxsa", "mxsadel"} {
 		st, b, _ := w.request("PUT", sa+a+"?api-version=2023-05-01", `{"location":"westeurope","kind":"StorageV2","sku":{"name":"Standard_LRS"}}`)
-		must(st, b, 201, "storage account "+a)
+		must(st, b, 200, "storage account "+a) // 200 on create, as Azure
 	}
 	for _, c := range []string{"mxbc", "mxbcdel", "mxdpdel"} {
 		st, b, _ := w.request("PUT", sa+"mxsa/blobServices/default/containers/"+c+"?api-version=2023-05-01", `{}`)
@@ -375,12 +382,21 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{key: "POST /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/listClusterMonitoringUserCredential", path: rg + "/providers/Microsoft.ContainerService/managedClusters/mxc/listClusterMonitoringUserCredential" + av("2024-05-01"), want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.ContainerService/locations/{location}/operations/{operationId}", path: sub + "/providers/Microsoft.ContainerService/locations/westeurope/operations/" + clusterOp + av("2024-05-01"), want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.ContainerService/locations/{location}/operationresults/{operationId}", path: sub + "/providers/Microsoft.ContainerService/locations/westeurope/operationresults/" + clusterOp + av("2024-05-01"), want: 204},
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.KeyVault/locations/{location}/operations/{operationId}", path: sub + "/providers/Microsoft.KeyVault/locations/westeurope/operations/" + opID(rg+"/providers/Microsoft.KeyVault/vaults/mxkv") + av("2023-07-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.KeyVault/locations/{location}/operationresults/{operationId}", path: sub + "/providers/Microsoft.KeyVault/locations/westeurope/operationresults/" + opID(rg+"/providers/Microsoft.KeyVault/vaults/mxkv") + av("2023-07-01"), want: 204},
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.ContainerRegistry/locations/{location}/operations/{operationId}", path: sub + "/providers/Microsoft.ContainerRegistry/locations/westeurope/operations/" + opID(rg+"/providers/Microsoft.ContainerRegistry/registries/mxacr1") + av("2023-07-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.ContainerRegistry/locations/{location}/operationresults/{operationId}", path: sub + "/providers/Microsoft.ContainerRegistry/locations/westeurope/operationresults/" + opID(rg+"/providers/Microsoft.ContainerRegistry/registries/mxacr1") + av("2023-07-01"), want: 204},
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.Storage/locations/{location}/operations/{operationId}", path: sub + "/providers/Microsoft.Storage/locations/westeurope/operations/" + opID(rg+"/providers/Microsoft.Storage/storageAccounts/mxsa") + av("2023-05-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.Storage/locations/{location}/operationresults/{operationId}", path: sub + "/providers/Microsoft.Storage/locations/westeurope/operationresults/" + opID(rg+"/providers/Microsoft.Storage/storageAccounts/mxsa") + av("2023-05-01"), want: 204},
 		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.KeyVault/deletedVaults", path: sub + "/providers/Microsoft.KeyVault/deletedVaults" + av("2023-07-01"), want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.KeyVault/locations/{location}/deletedVaults/{vaultName}", path: sub + "/providers/Microsoft.KeyVault/locations/westeurope/deletedVaults/mxkv-gone" + av("2023-07-01"), want: 404},
-		{key: "POST /subscriptions/{subscriptionId}/providers/Microsoft.KeyVault/locations/{location}/deletedVaults/{vaultName}/purge", path: sub + "/providers/Microsoft.KeyVault/locations/westeurope/deletedVaults/mxkv-gone/purge" + av("2023-07-01"), want: 200},
+		{key: "POST /subscriptions/{subscriptionId}/providers/Microsoft.KeyVault/locations/{location}/deletedVaults/{vaultName}/purge", path: sub + "/providers/Microsoft.KeyVault/locations/westeurope/deletedVaults/mxkv-gone/purge" + av("2023-07-01"), want: 202},
 		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools", path: poolPath + av("2024-05-01"), want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{agentPoolName}", path: poolPath + "/nodepool1" + av("2024-05-01"), want: 200},
 		{key: "PUT /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{agentPoolName}", path: poolPath + "/mxp" + av("2024-05-01"), body: `{"properties":{}}`, want: 201},
+		{key: "POST /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{agentPoolName}/upgradeNodeImageVersion", path: poolPath + "/nodepool1/upgradeNodeImageVersion" + av("2024-05-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/maintenanceConfigurations", path: strings.TrimSuffix(poolPath, "/agentPools") + "/maintenanceConfigurations" + av("2024-05-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/maintenanceConfigurations/{configName}", path: strings.TrimSuffix(poolPath, "/agentPools") + "/maintenanceConfigurations/default" + av("2024-05-01"), want: 404},
 
 		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.HybridCompute/machines", path: sub + "/providers/Microsoft.HybridCompute/machines" + av("2024-07-10"), want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.HybridCompute/machines", path: rg + "/providers/Microsoft.HybridCompute/machines" + av("2024-07-10"), want: 200},
@@ -471,6 +487,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerRegistry/registries/{registryName}", path: rg + "/providers/Microsoft.ContainerRegistry/registries/mxacr1" + av("2023-07-01"), want: 200},
 		{key: "PUT /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerRegistry/registries/{registryName}", path: rg + "/providers/Microsoft.ContainerRegistry/registries/mxacr1" + av("2023-07-01"), body: `{"location":"westeurope","sku":{"name":"Standard"}}`, want: 200},
 		{key: "PATCH /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerRegistry/registries/{registryName}", path: rg + "/providers/Microsoft.ContainerRegistry/registries/mxacr1" + av("2023-07-01"), body: `{"tags":{"a":"b"}}`, want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerRegistry/registries/{registryName}/replications", path: rg + "/providers/Microsoft.ContainerRegistry/registries/mxacr1/replications" + av("2023-07-01"), want: 200},
 		{key: "POST /subscriptions/{subscriptionId}/providers/Microsoft.ContainerRegistry/checkNameAvailability", path: sub + "/providers/Microsoft.ContainerRegistry/checkNameAvailability" + av("2023-07-01"), body: `{"name":"mxacrfree","type":"Microsoft.ContainerRegistry/registries"}`, want: 200},
 		{key: "POST registry:/oauth2/exchange", host: regHost, path: "/oauth2/exchange", want: 400},
 		{key: "POST registry:/oauth2/token", host: regHost, path: "/oauth2/token", want: 400},
@@ -483,6 +500,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{key: "DELETE registry:/v2/{path...}", host: regHost, path: "/v2/mx/app/manifests/sha256:" + strings.Repeat("0", 64), regScope: "repository:mx/app:delete", noRole: 401, want: 404},
 
 		{key: "DELETE vault:/secrets/{name}", host: vaultHost, path: "/secrets/mx-gone" + av("7.4"), audience: kv, want: 200},
+		{key: "GET vault:/deletedsecrets", host: vaultHost, path: "/deletedsecrets" + av("7.4"), audience: kv, want: 200},
+		{key: "GET vault:/deletedsecrets/{name}", host: vaultHost, path: "/deletedsecrets/mx-recovered" + av("7.4"), audience: kv, want: 200},
+		{key: "POST vault:/deletedsecrets/{name}/recover", host: vaultHost, path: "/deletedsecrets/mx-recovered/recover" + av("7.4"), audience: kv, want: 200},
+		{key: "DELETE vault:/deletedsecrets/{name}", host: vaultHost, path: "/deletedsecrets/mx-purged" + av("7.4"), audience: kv, want: 204},
+		// No certificates, so no contacts: Key Vault's 404 for that.
+		{key: "GET vault:/certificates/contacts", host: vaultHost, path: "/certificates/contacts" + av("7.4"), audience: kv, want: 404},
 
 		// The console: its page and assets are public and hold no data; its
 		// API takes a session cookie or a bearer token and shows a principal
@@ -533,6 +556,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts", path: sa[:len(sa)-1] + av("2023-05-01"), want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}", path: sa + "mxsa" + av("2023-05-01"), want: 200},
 		{key: "PUT /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}", path: sa + "mxsa" + av("2023-05-01"), body: `{"location":"westeurope"}`, want: 200},
+		{key: "POST /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}/listKeys", path: sa + "mxsa/listKeys" + av("2023-05-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/default", path: sa + "mxsa/blobServices/default" + av("2023-05-01"), want: 200},
+		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}/fileServices/default", path: sa + "mxsa/fileServices/default" + av("2023-05-01"), want: 200},
 		{key: "PATCH /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}", path: sa + "mxsa" + av("2023-05-01"), body: `{"tags":{"a":"b"}}`, want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers", path: sa + "mxsa/blobServices/default/containers" + av("2023-05-01"), want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{containerName}", path: sa + "mxsa/blobServices/default/containers/mxbc" + av("2023-05-01"), want: 200},

@@ -78,3 +78,68 @@ func TestARMSDKGenericResources(t *testing.T) {
 		t.Fatalf("cluster after the delete: %d %v", st, b)
 	}
 }
+
+// TestTerraformReadsOfAccountsAndClusters: what Terraform's azurerm reads
+// on every refresh besides the resources themselves, and the operation a
+// long-running PUT points at. A storage account: created with 200 (its
+// clients take 200 or 202 only), listKeys empty (no shared keys), the
+// blob and file service properties; a cluster: no maintenance windows
+// (404 per name), and the node-image upgrade az's nodepool upgrade sends.
+func TestTerraformReadsOfAccountsAndClusters(t *testing.T) {
+	w := startWard(t, "")
+	rg := "/subscriptions/" + w.admin.SubscriptionID + "/resourceGroups/rg-tfr"
+	if st, b, _ := w.request("PUT", rg+"?api-version=2021-04-01", `{"location":"westeurope"}`); st != 201 {
+		t.Fatalf("group: %d %v", st, b)
+	}
+	sa := rg + "/providers/Microsoft.Storage/storageAccounts/tfreads"
+	st, b, hdr := w.request("PUT", sa+"?api-version=2025-08-01", `{"location":"westeurope","kind":"StorageV2","sku":{"name":"Standard_LRS"}}`)
+	if st != 200 || hdr.Get("Retry-After") != "0" || hdr.Get("Azure-AsyncOperation") == "" {
+		t.Fatalf("create account: %d %v, Azure-AsyncOperation %q, Retry-After %q", st, b, hdr.Get("Azure-AsyncOperation"), hdr.Get("Retry-After"))
+	}
+	op := strings.TrimPrefix(hdr.Get("Azure-AsyncOperation"), w.base)
+	if st, b, _ := w.request("GET", op, ""); st != 200 || b["status"] != "Succeeded" {
+		t.Fatalf("the create's operation %s: %d %v", op, st, b)
+	}
+	if st, b, _ := w.request("POST", sa+"/listKeys?api-version=2025-08-01", ""); st != 200 || len(b["keys"].([]any)) != 0 {
+		t.Fatalf("listKeys: %d %v", st, b)
+	}
+	for _, svc := range []string{"blobServices", "fileServices"} {
+		st, b, _ := w.request("GET", sa+"/"+svc+"/default?api-version=2025-08-01", "")
+		if st != 200 || b["name"] != "default" || b["type"] != "Microsoft.Storage/storageAccounts/"+svc || b["properties"].(map[string]any)["cors"] == nil {
+			t.Fatalf("%s/default: %d %v", svc, st, b)
+		}
+	}
+	if st, b, _ := w.request("GET", rg+"/providers/Microsoft.Storage/storageAccounts/absent/blobServices/default?api-version=2025-08-01", ""); st != 404 {
+		t.Fatalf("blob service of no account: %d %v", st, b)
+	}
+
+	// Purging a deleted vault (Ward keeps none: it is over at once): 202 and
+	// an operation that answers Succeeded.
+	purge := "/subscriptions/" + w.admin.SubscriptionID + "/providers/Microsoft.KeyVault/locations/westeurope/deletedVaults/tfreads-gone/purge?api-version=2026-02-01"
+	st, b, hdr = w.request("POST", purge, "")
+	if st != 202 || hdr.Get("Retry-After") != "0" {
+		t.Fatalf("purge: %d %v", st, b)
+	}
+	if st, b, _ := w.request("GET", strings.TrimPrefix(hdr.Get("Azure-AsyncOperation"), w.base), ""); st != 200 || b["status"] != "Succeeded" {
+		t.Fatalf("the purge's operation %s: %d %v", hdr.Get("Azure-AsyncOperation"), st, b)
+	}
+
+	mc := rg + "/providers/Microsoft.ContainerService/managedClusters/tfreads"
+	if st, b, _ := w.request("PUT", mc+"?api-version=2025-10-01", `{"location":"westeurope"}`); st != 201 {
+		t.Fatalf("cluster: %d %v", st, b)
+	}
+	if st, b, _ := w.request("GET", mc+"/maintenanceConfigurations?api-version=2025-10-01", ""); st != 200 || len(b["value"].([]any)) != 0 {
+		t.Fatalf("maintenance configurations: %d %v", st, b)
+	}
+	for _, name := range []string{"default", "aksManagedAutoUpgradeSchedule", "aksManagedNodeOSUpgradeSchedule"} {
+		if st, b, _ := w.request("GET", mc+"/maintenanceConfigurations/"+name+"?api-version=2025-10-01", ""); st != 404 || errorCode(b) != "ResourceNotFound" {
+			t.Fatalf("maintenance configuration %s: %d %v", name, st, b)
+		}
+	}
+	if st, b, _ := w.request("GET", rg+"/providers/Microsoft.ContainerService/managedClusters/absent/maintenanceConfigurations/default?api-version=2025-10-01", ""); st != 404 {
+		t.Fatalf("maintenance configuration of no cluster: %d %v", st, b)
+	}
+	if st, b, _ := w.request("POST", mc+"/agentPools/nodepool1/upgradeNodeImageVersion?api-version=2025-10-01", ""); st != 200 || b["name"] != "nodepool1" {
+		t.Fatalf("upgradeNodeImageVersion: %d %v", st, b)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/storage"
@@ -97,13 +98,20 @@ func (s *DB) DeleteVault(ctx context.Context, name string) error {
 	return notFoundIfNone(res, err)
 }
 
-const secretCols = `vault_key, name, version, value_enc, content_type, enabled, not_before, expires, tags, created_at, updated_at`
+const secretCols = `vault_key, name, version, value_enc, content_type, enabled, not_before, expires, tags, created_at, updated_at, deleted_at, purge_at`
+
+// Every version of a secret is live (deleted_at = 0) or deleted together;
+// the live queries read only live rows, the deleted ones only deleted rows.
+const (
+	live    = ` AND deleted_at = 0`
+	deleted = ` AND deleted_at <> 0`
+)
 
 func scanSecret(sc scanner) (storage.Secret, error) {
 	var x storage.Secret
 	var enc, tags string
-	var enabled, nbf, exp, created, updated int64
-	if err := sc.Scan(&x.Vault, &x.Name, &x.Version, &enc, &x.ContentType, &enabled, &nbf, &exp, &tags, &created, &updated); err != nil {
+	var enabled, nbf, exp, created, updated, deletedAt, purgeAt int64
+	if err := sc.Scan(&x.Vault, &x.Name, &x.Version, &enc, &x.ContentType, &enabled, &nbf, &exp, &tags, &created, &updated, &deletedAt, &purgeAt); err != nil {
 		return x, err
 	}
 	var err error
@@ -112,6 +120,7 @@ func scanSecret(sc scanner) (storage.Secret, error) {
 	}
 	x.Enabled = enabled != 0
 	x.NotBefore, x.Expires, x.CreatedAt, x.UpdatedAt = fromMicros(nbf), fromMicros(exp), fromMicros(created), fromMicros(updated)
+	x.DeletedAt, x.PurgeAt = fromMicros(deletedAt), fromMicros(purgeAt)
 	return x, json.Unmarshal([]byte(tags), &x.Tags)
 }
 
@@ -122,25 +131,37 @@ func boolInt(b bool) int64 {
 	return 0
 }
 
-// AddSecretVersion stores a new secret version.
+// AddSecretVersion stores a new live secret version; a deleted secret of
+// the same name holds the name until it is recovered or purged.
 func (s *DB) AddSecretVersion(ctx context.Context, x storage.Secret) error {
 	tags, err := marshalTags(x.Tags)
 	if err != nil {
 		return err
 	}
-	_, err = s.exec(ctx, `INSERT INTO secrets (name_key, `+secretCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		strings.ToLower(x.Name), strings.ToLower(x.Vault), x.Name, x.Version, hex.EncodeToString(x.EncryptedValue), x.ContentType, boolInt(x.Enabled),
-		micros(x.NotBefore), micros(x.Expires), tags, micros(x.CreatedAt), micros(x.UpdatedAt))
-	return err
+	vault, name := strings.ToLower(x.Vault), strings.ToLower(x.Name)
+	return s.txRow(ctx, "secrets/"+vault+"/"+name, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, s.fl.rebind(`SELECT COUNT(*) FROM secrets WHERE vault_key = ? AND name_key = ?`+deleted), vault, name).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("%w: secret %s is deleted and holds its name", storage.ErrAlreadyExists, x.Name)
+		}
+		_, err := tx.ExecContext(ctx, s.fl.rebind(`INSERT INTO secrets (name_key, `+secretCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0)`),
+			name, vault, x.Name, x.Version, hex.EncodeToString(x.EncryptedValue), x.ContentType, boolInt(x.Enabled),
+			micros(x.NotBefore), micros(x.Expires), tags, micros(x.CreatedAt), micros(x.UpdatedAt))
+		return err
+	})
 }
 
-// UpdateSecretVersion applies fn to a stored version (the newest when
-// version is "") in one transaction; the value and identity stay.
+// UpdateSecretVersion applies fn to a stored version of a live secret (the
+// newest when version is "") in one transaction; the value and identity
+// stay.
 func (s *DB) UpdateSecretVersion(ctx context.Context, vault, name, version string, fn func(storage.Secret) (storage.Secret, error)) (storage.Secret, error) {
 	read := func(tx *sql.Tx) (storage.Secret, error) {
-		q, args := `SELECT `+secretCols+` FROM secrets WHERE vault_key = ? AND name_key = ? AND version = ?`, []any{strings.ToLower(vault), strings.ToLower(name), strings.ToLower(version)}
+		q, args := `SELECT `+secretCols+` FROM secrets WHERE vault_key = ? AND name_key = ? AND version = ?`+live, []any{strings.ToLower(vault), strings.ToLower(name), strings.ToLower(version)}
 		if version == "" {
-			q, args = `SELECT `+secretCols+` FROM secrets WHERE vault_key = ? AND name_key = ? ORDER BY created_at DESC, version DESC LIMIT 1`, args[:2]
+			q, args = `SELECT `+secretCols+` FROM secrets WHERE vault_key = ? AND name_key = ?`+live+` ORDER BY created_at DESC, version DESC LIMIT 1`, args[:2]
 		}
 		return scanSecret(tx.QueryRowContext(ctx, s.fl.rebind(q+s.fl.forUpdate()), args...))
 	}
@@ -158,36 +179,94 @@ func (s *DB) UpdateSecretVersion(ctx context.Context, vault, name, version strin
 	})
 }
 
-// GetSecret reads a version, or the newest.
+// newestSecret is the query of a secret's newest version in a state.
+func newestSecret(state string) string {
+	return `SELECT ` + secretCols + ` FROM secrets WHERE vault_key = ? AND name_key = ?` + state + ` ORDER BY created_at DESC, version DESC LIMIT 1`
+}
+
+// GetSecret reads a version of a live secret, or its newest.
 func (s *DB) GetSecret(ctx context.Context, vault, name, version string) (storage.Secret, error) {
 	if version == "" {
-		x, err := scanSecret(s.queryRow(ctx, `SELECT `+secretCols+` FROM secrets WHERE vault_key = ? AND name_key = ? ORDER BY created_at DESC, version DESC LIMIT 1`,
-			strings.ToLower(vault), strings.ToLower(name)))
+		x, err := scanSecret(s.queryRow(ctx, newestSecret(live), strings.ToLower(vault), strings.ToLower(name)))
 		return x, s.classify(err)
 	}
-	x, err := scanSecret(s.queryRow(ctx, `SELECT `+secretCols+` FROM secrets WHERE vault_key = ? AND name_key = ? AND version = ?`,
+	x, err := scanSecret(s.queryRow(ctx, `SELECT `+secretCols+` FROM secrets WHERE vault_key = ? AND name_key = ? AND version = ?`+live,
 		strings.ToLower(vault), strings.ToLower(name), strings.ToLower(version)))
 	return x, s.classify(err)
 }
 
-// ListSecrets returns one page of the newest version of each secret in a
-// vault, by name.
-func (s *DB) ListSecrets(ctx context.Context, vault string, p storage.Page) ([]storage.Secret, string, error) {
-	// A row is the newest of its secret when no row of the same secret is
-	// newer (created later, or at the same time with a greater version).
-	clause := `FROM secrets s WHERE vault_key = ? AND NOT EXISTS (SELECT 1 FROM secrets n WHERE n.vault_key = s.vault_key AND n.name_key = s.name_key
+// newestOfEach is the clause of a list of each secret's newest version in
+// a state: a row is the newest of its secret when no row of the same
+// secret is newer (created later, or at the same time with a greater
+// version).
+func newestOfEach(state string) string {
+	return `FROM secrets s WHERE vault_key = ?` + state + ` AND NOT EXISTS (SELECT 1 FROM secrets n WHERE n.vault_key = s.vault_key AND n.name_key = s.name_key
 		AND (n.created_at > s.created_at OR (n.created_at = s.created_at AND n.version > s.version)))`
-	return listPage(ctx, s, by("name_key"), secretCols, clause, []any{strings.ToLower(vault)}, p, scanSecret)
 }
 
-// ListSecretVersions lists one page of a secret's versions, newest first.
+// ListSecrets returns one page of the newest version of each live secret
+// in a vault, by name.
+func (s *DB) ListSecrets(ctx context.Context, vault string, p storage.Page) ([]storage.Secret, string, error) {
+	return listPage(ctx, s, by("name_key"), secretCols, newestOfEach(live), []any{strings.ToLower(vault)}, p, scanSecret)
+}
+
+// ListSecretVersions lists one page of a live secret's versions, newest
+// first.
 func (s *DB) ListSecretVersions(ctx context.Context, vault, name string, p storage.Page) ([]storage.Secret, string, error) {
 	return listPage(ctx, s, order{keys: []string{"created_at", "version"}, desc: true}, secretCols,
-		`FROM secrets WHERE vault_key = ? AND name_key = ?`, []any{strings.ToLower(vault), strings.ToLower(name)}, p, scanSecret)
+		`FROM secrets WHERE vault_key = ? AND name_key = ?`+live, []any{strings.ToLower(vault), strings.ToLower(name)}, p, scanSecret)
 }
 
-// DeleteSecret deletes every version of a secret.
+// DeleteSecret deletes every version of a live secret.
 func (s *DB) DeleteSecret(ctx context.Context, vault, name string) error {
-	res, err := s.exec(ctx, `DELETE FROM secrets WHERE vault_key = ? AND name_key = ?`, strings.ToLower(vault), strings.ToLower(name))
+	res, err := s.exec(ctx, `DELETE FROM secrets WHERE vault_key = ? AND name_key = ?`+live, strings.ToLower(vault), strings.ToLower(name))
+	return notFoundIfNone(res, err)
+}
+
+// setSecretDeleted moves every version of a secret from one state to the
+// other (deletedAt zero: live again) and returns its newest version.
+func (s *DB) setSecretDeleted(ctx context.Context, vault, name, from string, deletedAt, purgeAt time.Time) (storage.Secret, error) {
+	vault, name = strings.ToLower(vault), strings.ToLower(name)
+	var out storage.Secret
+	err := s.txRow(ctx, "secrets/"+vault+"/"+name, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.fl.rebind(`UPDATE secrets SET deleted_at = ?, purge_at = ? WHERE vault_key = ? AND name_key = ?`+from),
+			micros(deletedAt), micros(purgeAt), vault, name)
+		if err := notFoundIfNone(res, err); err != nil {
+			return err
+		}
+		out, err = scanSecret(tx.QueryRowContext(ctx, s.fl.rebind(newestSecret("")), vault, name))
+		return err
+	})
+	return out, err
+}
+
+// SoftDeleteSecret marks every version of a live secret deleted.
+func (s *DB) SoftDeleteSecret(ctx context.Context, vault, name string, deletedAt, purgeAt time.Time) (storage.Secret, error) {
+	if deletedAt.IsZero() {
+		return storage.Secret{}, fmt.Errorf("soft-delete secret %s: no deletion time", name)
+	}
+	return s.setSecretDeleted(ctx, vault, name, live, deletedAt, purgeAt)
+}
+
+// RecoverDeletedSecret makes a deleted secret live again.
+func (s *DB) RecoverDeletedSecret(ctx context.Context, vault, name string) (storage.Secret, error) {
+	return s.setSecretDeleted(ctx, vault, name, deleted, time.Time{}, time.Time{})
+}
+
+// GetDeletedSecret reads the newest version of a deleted secret.
+func (s *DB) GetDeletedSecret(ctx context.Context, vault, name string) (storage.Secret, error) {
+	x, err := scanSecret(s.queryRow(ctx, newestSecret(deleted), strings.ToLower(vault), strings.ToLower(name)))
+	return x, s.classify(err)
+}
+
+// ListDeletedSecrets returns one page of the newest version of each
+// deleted secret in a vault, by name.
+func (s *DB) ListDeletedSecrets(ctx context.Context, vault string, p storage.Page) ([]storage.Secret, string, error) {
+	return listPage(ctx, s, by("name_key"), secretCols, newestOfEach(deleted), []any{strings.ToLower(vault)}, p, scanSecret)
+}
+
+// PurgeDeletedSecret deletes every version of a deleted secret.
+func (s *DB) PurgeDeletedSecret(ctx context.Context, vault, name string) error {
+	res, err := s.exec(ctx, `DELETE FROM secrets WHERE vault_key = ? AND name_key = ?`+deleted, strings.ToLower(vault), strings.ToLower(name))
 	return notFoundIfNone(res, err)
 }

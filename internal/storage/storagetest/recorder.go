@@ -231,6 +231,11 @@ func (r *recorder) GetClusterByID(a0 context.Context, a1 string) (storage.Cluste
 	return r.s.GetClusterByID(a0, a1)
 }
 
+func (r *recorder) GetDeletedSecret(a0 context.Context, a1 string, a2 string) (storage.Secret, error) {
+	r.hit("GetDeletedSecret")
+	return r.s.GetDeletedSecret(a0, a1, a2)
+}
+
 func (r *recorder) GetFederatedCredential(a0 context.Context, a1 storage.IdentityRef, a2 string) (storage.FederatedCredential, error) {
 	r.hit("GetFederatedCredential")
 	return r.s.GetFederatedCredential(a0, a1, a2)
@@ -366,6 +371,11 @@ func (r *recorder) ListClusters(a0 context.Context, a1 string, a2 string, a3 sto
 	return r.s.ListClusters(a0, a1, a2, a3)
 }
 
+func (r *recorder) ListDeletedSecrets(a0 context.Context, a1 string, a2 storage.Page) ([]storage.Secret, string, error) {
+	r.hit("ListDeletedSecrets")
+	return r.s.ListDeletedSecrets(a0, a1, a2)
+}
+
 func (r *recorder) ListFederatedCredentials(a0 context.Context, a1 storage.IdentityRef, a2 storage.Page) ([]storage.FederatedCredential, string, error) {
 	r.hit("ListFederatedCredentials")
 	return r.s.ListFederatedCredentials(a0, a1, a2)
@@ -456,6 +466,11 @@ func (r *recorder) PruneChanges(a0 context.Context, a1 time.Time) (int64, error)
 	return r.s.PruneChanges(a0, a1)
 }
 
+func (r *recorder) PurgeDeletedSecret(a0 context.Context, a1 string, a2 string) error {
+	r.hit("PurgeDeletedSecret")
+	return r.s.PurgeDeletedSecret(a0, a1, a2)
+}
+
 func (r *recorder) PutBlob(a0 context.Context, a1 storage.Blob, a2 func(*storage.Blob) error) (storage.Blob, error) {
 	r.hit("PutBlob")
 	return r.s.PutBlob(a0, a1, a2)
@@ -524,6 +539,16 @@ func (r *recorder) RecordSignIn(a0 context.Context, a1 storage.SignIn) error {
 func (r *recorder) RecordSignIns(a0 context.Context, a1 []storage.SignIn) error {
 	r.hit("RecordSignIns")
 	return r.s.RecordSignIns(a0, a1)
+}
+
+func (r *recorder) RecoverDeletedSecret(a0 context.Context, a1 string, a2 string) (storage.Secret, error) {
+	r.hit("RecoverDeletedSecret")
+	return r.s.RecoverDeletedSecret(a0, a1, a2)
+}
+
+func (r *recorder) SoftDeleteSecret(a0 context.Context, a1 string, a2 string, a3 time.Time, a4 time.Time) (storage.Secret, error) {
+	r.hit("SoftDeleteSecret")
+	return r.s.SoftDeleteSecret(a0, a1, a2, a3, a4)
 }
 
 func (r *recorder) UpdateBlob(a0 context.Context, a1 string, a2 string, a3 string, a4 func(storage.Blob) (storage.Blob, error)) (storage.Blob, error) {

@@ -796,7 +796,89 @@ func testSecrets(t *testing.T, s storage.Storage) storage.Secret {
 	_, err = s.GetSecret(ctx, "team-kv", "db", "")
 	wantErr(t, "deleted secret", err, storage.ErrNotFound)
 	wantErr(t, "delete secret twice", s.DeleteSecret(ctx, "team-kv", "db"), storage.ErrNotFound)
+
+	testSecretSoftDelete(t, s, v1, v2)
 	return v1
+}
+
+// testSecretSoftDelete: a soft-deleted secret keeps its versions out of
+// every live read, holds its name, and is recovered or purged whole. v1 and
+// v2 are two versions of one secret in a live vault that holds no secret.
+func testSecretSoftDelete(t *testing.T, s storage.Storage, v1, v2 storage.Secret) {
+	ctx := context.Background()
+	must(t, s.AddSecretVersion(ctx, v1))
+	must(t, s.AddSecretVersion(ctx, v2))
+	other := v1
+	other.Name, other.Version = "api-key", "00000000000000000000000000000003"
+	must(t, s.AddSecretVersion(ctx, other))
+	at, purge := now.Add(time.Hour), now.Add(91*24*time.Hour)
+	_, err := s.SoftDeleteSecret(ctx, "team-kv", "absent", at, purge)
+	wantErr(t, "soft-delete a missing secret", err, storage.ErrNotFound)
+	gone, err := s.SoftDeleteSecret(ctx, "TEAM-KV", "db", at, purge)
+	must(t, err)
+	if gone.Version != v2.Version || !gone.DeletedAt.Equal(at) || !gone.PurgeAt.Equal(purge) {
+		t.Fatalf("soft-deleted = %+v, want version %s deleted at %v, purged at %v", gone, v2.Version, at, purge)
+	}
+	_, err = s.SoftDeleteSecret(ctx, "team-kv", "db", at, purge)
+	wantErr(t, "soft-delete twice", err, storage.ErrNotFound)
+	_, err = s.GetSecret(ctx, "team-kv", "db", "")
+	wantErr(t, "live read of a deleted secret", err, storage.ErrNotFound)
+	_, err = s.GetSecret(ctx, "team-kv", "db", v1.Version)
+	wantErr(t, "live read of a deleted secret's version", err, storage.ErrNotFound)
+	_, err = s.UpdateSecretVersion(ctx, "team-kv", "db", "", func(old storage.Secret) (storage.Secret, error) { return old, nil })
+	wantErr(t, "update of a deleted secret", err, storage.ErrNotFound)
+	wantErr(t, "outright delete of a deleted secret", s.DeleteSecret(ctx, "team-kv", "db"), storage.ErrNotFound)
+	v3 := v1
+	v3.Version = "00000000000000000000000000000004"
+	wantErr(t, "a new version under a deleted name", s.AddSecretVersion(ctx, v3), storage.ErrAlreadyExists)
+	live, err := listAll(t, func(p storage.Page) ([]storage.Secret, string, error) { return s.ListSecrets(ctx, "team-kv", p) })
+	must(t, err)
+	if len(live) != 1 || live[0].Name != "api-key" {
+		t.Fatalf("live secrets after a soft delete = %+v", live)
+	}
+	versions, err := listAll(t, func(p storage.Page) ([]storage.Secret, string, error) {
+		return s.ListSecretVersions(ctx, "team-kv", "db", p)
+	})
+	must(t, err)
+	if len(versions) != 0 {
+		t.Fatalf("versions of a deleted secret listed as live: %+v", versions)
+	}
+	got, err := s.GetDeletedSecret(ctx, "team-kv", "DB")
+	must(t, err)
+	if got.Version != v2.Version || !got.DeletedAt.Equal(at) || !got.PurgeAt.Equal(purge) {
+		t.Fatalf("deleted secret = %+v", got)
+	}
+	_, err = s.GetDeletedSecret(ctx, "team-kv", "api-key")
+	wantErr(t, "a live secret read as deleted", err, storage.ErrNotFound)
+	dels, err := listAll(t, func(p storage.Page) ([]storage.Secret, string, error) { return s.ListDeletedSecrets(ctx, "TEAM-KV", p) })
+	must(t, err)
+	if len(dels) != 1 || dels[0].Name != "DB" || dels[0].Version != v2.Version {
+		t.Fatalf("deleted secrets = %+v", dels)
+	}
+
+	// Recovered: every version is live again, as it was.
+	back, err := s.RecoverDeletedSecret(ctx, "team-kv", "db")
+	must(t, err)
+	if back.Version != v2.Version || !back.DeletedAt.IsZero() || !back.PurgeAt.IsZero() {
+		t.Fatalf("recovered = %+v", back)
+	}
+	_, err = s.RecoverDeletedSecret(ctx, "team-kv", "db")
+	wantErr(t, "recover a live secret", err, storage.ErrNotFound)
+	if x, err := s.GetSecret(ctx, "team-kv", "db", v1.Version); err != nil || string(x.EncryptedValue) != string(v1.EncryptedValue) {
+		t.Fatalf("first version after recovery = %+v, %v", x, err)
+	}
+	wantErr(t, "purge a live secret", s.PurgeDeletedSecret(ctx, "team-kv", "db"), storage.ErrNotFound)
+
+	// Purged: gone from both views, and the name is free.
+	_, err = s.SoftDeleteSecret(ctx, "team-kv", "db", at, purge)
+	must(t, err)
+	must(t, s.PurgeDeletedSecret(ctx, "team-kv", "DB"))
+	wantErr(t, "purge twice", s.PurgeDeletedSecret(ctx, "team-kv", "db"), storage.ErrNotFound)
+	_, err = s.GetDeletedSecret(ctx, "team-kv", "db")
+	wantErr(t, "a purged secret read as deleted", err, storage.ErrNotFound)
+	must(t, s.AddSecretVersion(ctx, v3))
+	must(t, s.DeleteSecret(ctx, "team-kv", "db"))
+	must(t, s.DeleteSecret(ctx, "team-kv", "api-key"))
 }
 
 func testActivity(t *testing.T, s storage.Storage) {
