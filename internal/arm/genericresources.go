@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -82,33 +81,16 @@ func (h *Handler) genericResources(q *request, rg string) ([]genericResource, er
 		if t.list == nil || strings.HasPrefix(t.rbacType, "Microsoft.Resources/") || strings.Count(t.rbacType, "/") != 1 {
 			continue
 		}
-		sub := *q
-		sub.id = resourceid.ID{Subscription: q.id.Subscription, ResourceGroup: rg}
-		next := ""
-		for {
-			u := *q.r.URL
-			u.RawQuery = ""
-			if next != "" {
-				u.RawQuery = url.Values{"$skiptoken": {next}}.Encode()
-			}
-			r := q.r.Clone(q.ctx())
-			r.URL = &u
-			sub.r = r
-			items, n, err := t.list(&sub)
+		items, err := h.listAll(q, t, resourceid.ID{Subscription: q.id.Subscription, ResourceGroup: rg})
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			g, err := asGeneric(it)
 			if err != nil {
 				return nil, err
 			}
-			for _, it := range items {
-				g, err := asGeneric(it)
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, g)
-			}
-			if n == "" || n == next {
-				break
-			}
-			next = n
+			out = append(out, g)
 		}
 	}
 	return out, nil
