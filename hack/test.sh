@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Ward's test command (the README's): builds the Kubernetes control plane the
-# kube-tagged tests run, once and before the tests' own timeout starts, then
+# kube-tagged tests run and OpenTofu with the azurerm provider for the
+# terraform-tagged one, once and before the tests' own timeout starts, then
 # runs every test and ends with a summary: counts, every failure, and every
 # skipped test with the reason it gave.
 #
-#   hack/test.sh            everything, as CI runs it (-race, -tags kube)
+#   hack/test.sh            everything, as CI runs it (-race, -tags kube,terraform)
 #   hack/test.sh -short     the quick suite: unit tests and the fast end-to-end tests, no control plane
 #
 # Extra arguments go to go test (for example -run, -short).
@@ -16,15 +17,21 @@ for a in "$@"; do
   case "$a" in -short|-short=true|--short) short=1 ;; esac
 done
 
-flags=(-count=1 -timeout 30m)
+flags=(-count=1 -timeout 40m)
 if [ "$short" = 0 ]; then
   export WARD_KUBE_BIN="${WARD_KUBE_BIN:-$PWD/.cache/kube-bin}"
-  echo "--- [1/2] kube-apiserver, kube-controller-manager and etcd for the kube-tagged tests, into $WARD_KUBE_BIN"
+  echo "--- [1/3] kube-apiserver, kube-controller-manager and etcd for the kube-tagged tests, into $WARD_KUBE_BIN"
   echo "    (built from the k8s.io/kubernetes module: 10-15 minutes and 2 GiB of RAM the first time, seconds afterwards)"
   hack/kube-tools/build.sh "$WARD_KUBE_BIN"
-  flags+=(-race -tags kube)
+  export WARD_TERRAFORM_BIN="${WARD_TERRAFORM_BIN:-$PWD/.cache/terraform-bin}"
+  echo "--- [2/3] OpenTofu and the azurerm provider for the terraform-tagged test, into $WARD_TERRAFORM_BIN"
+  echo "    (built from the Go module proxy: 30-40 minutes the first time, a minute afterwards)"
+  hack/terraform-tools/build.sh "$WARD_TERRAFORM_BIN"
+  # The tests that mostly wait on an outside client (az, OpenTofu) are
+  # t.Parallel: four at a time overlap their waits on two cores.
+  flags+=(-race -tags kube,terraform -parallel 4)
 fi
 
-echo "--- [2/2] go test ${flags[*]} $* ./...  (a line per package; the summary at the end lists every skip and why)"
+echo "--- [3/3] go test ${flags[*]} $* ./...  (a line per package; the summary at the end lists every skip and why)"
 exec go run gotest.tools/gotestsum@v1.13.0 --format pkgname-and-test-fails --format-hide-empty-pkg -- \
   "${flags[@]}" "$@" ./...

@@ -15,6 +15,9 @@ import (
 // read with the exchanged token) and delete.
 func TestAzACR(t *testing.T) {
 	skipIfShort(t, "drives Debian's az")
+	// Mostly waiting on an outside client (its own Ward, config and
+	// ports): runs beside the other such tests (hack/test.sh -parallel).
+	t.Parallel()
 	w := startWard(t, "")
 	az := newAzCLI(t, w)
 	az.login(w)

@@ -103,6 +103,9 @@ func (a *azCLI) login(w *ward) {
 // loads the whole cloud from ARM_CLOUD_METADATA_URL (2019-05-01).
 func TestAzCloudRegister(t *testing.T) {
 	skipIfShort(t, "drives Debian's az")
+	// Mostly waiting on an outside client (its own Ward, config and
+	// ports): runs beside the other such tests (hack/test.sh -parallel).
+	t.Parallel()
 	w := startWard(t, "")
 	az := newAzCLI(t, w)
 	az.ok("cloud", "register", "-n", "ward", "--endpoint-resource-manager", w.base+"/")
@@ -164,6 +167,9 @@ func TestAzCloudRegister(t *testing.T) {
 // az resolved is the one it lists assignments for.
 func TestAzManagedIdentityAssignee(t *testing.T) {
 	skipIfShort(t, "drives Debian's az")
+	// Mostly waiting on an outside client (its own Ward, config and
+	// ports): runs beside the other such tests (hack/test.sh -parallel).
+	t.Parallel()
 	w := startWard(t, "")
 	az := newAzCLI(t, w)
 	az.login(w)
@@ -210,6 +216,9 @@ func TestAzManagedIdentityAssignee(t *testing.T) {
 // show/update without --api-version (api-version discovery).
 func TestAzARMSurfaces(t *testing.T) {
 	skipIfShort(t, "drives Debian's az")
+	// Mostly waiting on an outside client (its own Ward, config and
+	// ports): runs beside the other such tests (hack/test.sh -parallel).
+	t.Parallel()
 	w := startWard(t, "")
 	az := newAzCLI(t, w)
 	az.login(w)
@@ -323,6 +332,9 @@ func TestAzARMSurfaces(t *testing.T) {
 // its secret.
 func TestAzLoginIdentity(t *testing.T) {
 	skipIfShort(t, "drives Debian's az")
+	// Mostly waiting on an outside client (its own Ward, config and
+	// ports): runs beside the other such tests (hack/test.sh -parallel).
+	t.Parallel()
 	w := startWard(t, "")
 	f := w.machineFixture(t, "rga", "m1")
 	sub := "/subscriptions/" + w.admin.SubscriptionID

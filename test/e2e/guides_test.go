@@ -234,6 +234,10 @@ func (g *guideRun) normalize(s string) string {
 // TestGuidesReplay replays each guide with az and with ward and compares
 // what the two Wards hold afterwards.
 func TestGuidesReplay(t *testing.T) {
+	skipIfShort(t, "drives Debian's az through four guides")
+	// Mostly waiting on az (its own Wards, config and ports): runs beside
+	// the other such tests (hack/test.sh -parallel).
+	t.Parallel()
 	if _, err := exec.LookPath("az"); err != nil {
 		needOrSkip(t, false, "az (azure-cli) is not installed", "apt-get install -y azure-cli")
 	}

@@ -14,6 +14,9 @@ import (
 // denied with Azure's message, which az prints as Azure's.
 func TestAzPolicy(t *testing.T) {
 	skipIfShort(t, "drives Debian's az")
+	// Mostly waiting on an outside client (its own Ward, config and
+	// ports): runs beside the other such tests (hack/test.sh -parallel).
+	t.Parallel()
 	w := startWard(t, "")
 	az := newAzCLI(t, w)
 	az.login(w)

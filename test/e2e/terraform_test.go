@@ -33,6 +33,9 @@ import (
 // loopback port (HTTPS_PROXY) and fails at once.
 // The provider's own waits make a run take minutes: run with -timeout 30m.
 func TestTerraformExample(t *testing.T) {
+	// Mostly waiting on an outside client (its own Ward, config and
+	// ports): runs beside the other such tests (hack/test.sh -parallel).
+	t.Parallel()
 	bin := os.Getenv("WARD_TERRAFORM_BIN")
 	if bin == "" {
 		t.Skip("WARD_TERRAFORM_BIN is not set: build OpenTofu and the azurerm provider with hack/terraform-tools/build.sh <dir> and set WARD_TERRAFORM_BIN=<dir>")
