@@ -5,10 +5,11 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/ward-id/ward/internal/datahost"
 )
 
 // API versions of Azure Storage: the management (ARM) API and the Blob
@@ -87,19 +88,10 @@ func (c *Client) DeleteStorageAccount(ctx context.Context, sub, rg, name string)
 // server, else https://<name>.blob.<host>/. Prefer the account's
 // primaryEndpoints.blob when it can be read.
 func BlobAccountURL(server, name string) (string, error) {
-	u, err := url.Parse(server)
-	if err != nil || u.Host == "" {
+	if u, err := url.Parse(server); err != nil || u.Host == "" {
 		return "", fmt.Errorf("server URL %q has no host", server)
 	}
-	host := u.Hostname()
-	if ip := net.ParseIP(host); ip != nil || host == "localhost" {
-		host = "localhost"
-	}
-	suffix := "blob." + host
-	if p := u.Port(); p != "" {
-		suffix += ":" + p
-	}
-	return "https://" + strings.ToLower(name) + "." + suffix + "/", nil
+	return "https://" + strings.ToLower(name) + "." + datahost.Suffix(server, "blob") + "/", nil
 }
 
 // BlobClient calls one account's Blob data plane with bearer tokens for

@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ward-id/ward/internal/datahost"
 )
 
 // API versions of Key Vault: the management (ARM) API and the data plane.
@@ -90,19 +91,10 @@ func (c *Client) DeleteVault(ctx context.Context, sub, rg, name string) (bool, e
 // else https://<name>.vault.<host>/. Prefer a vault's properties.vaultUri
 // when it can be read.
 func VaultURL(server, name string) (string, error) {
-	u, err := url.Parse(server)
-	if err != nil || u.Host == "" {
+	if u, err := url.Parse(server); err != nil || u.Host == "" {
 		return "", fmt.Errorf("server URL %q has no host", server)
 	}
-	host := u.Hostname()
-	if ip := net.ParseIP(host); ip != nil || host == "localhost" {
-		host = "localhost"
-	}
-	suffix := "vault." + host
-	if p := u.Port(); p != "" {
-		suffix += ":" + p
-	}
-	return "https://" + strings.ToLower(name) + "." + suffix + "/", nil
+	return "https://" + strings.ToLower(name) + "." + datahost.Suffix(server, "vault") + "/", nil
 }
 
 // Secret is a Key Vault secret bundle (the data plane's shape).
