@@ -368,6 +368,24 @@ func (c *call) props(single bool) (storage.BlobProps, error) {
 	return p, nil
 }
 
+// blobWrite reads what a request that makes a blob (Put Blob, Put Block
+// List) declares, its properties and metadata, and checks that the
+// container exists, before any bytes are read or committed.
+func (c *call) blobWrite(single bool) (storage.BlobProps, map[string]string, error) {
+	props, err := c.props(single)
+	if err != nil {
+		return props, nil, err
+	}
+	md, err := c.metadata()
+	if err != nil {
+		return props, nil, err
+	}
+	if _, err := c.h.Svc.Container(c.ctx(), c.account.Name, c.container); err != nil {
+		return props, nil, err
+	}
+	return props, md, nil
+}
+
 // checkMD5 compares a Content-MD5 header with what arrived.
 func checkMD5(r *http.Request, got []byte) error {
 	v := r.Header.Get("Content-MD5")
@@ -408,15 +426,8 @@ func (c *call) putBlob() error {
 	default:
 		return errorf(http.StatusBadRequest, CodeUnsupportedBlobType, "Ward serves block blobs only; %s %s is not supported.", hBlobType, t)
 	}
-	props, err := c.props(true)
+	props, md, err := c.blobWrite(true)
 	if err != nil {
-		return err
-	}
-	md, err := c.metadata()
-	if err != nil {
-		return err
-	}
-	if _, err := c.h.Svc.Container(c.ctx(), c.account.Name, c.container); err != nil {
 		return err
 	}
 	wr, err := c.h.Svc.files.Write(c.body(), c.h.Svc.cfg.MaxPutBytes)
@@ -523,15 +534,8 @@ func (c *call) putBlockList() error {
 	if len(list.Items) > c.h.Svc.cfg.MaxBlocks {
 		return errorf(http.StatusBadRequest, CodeInvalidBlockList, "The block list names %d blocks; at most %d are allowed.", len(list.Items), c.h.Svc.cfg.MaxBlocks)
 	}
-	props, err := c.props(false)
+	props, md, err := c.blobWrite(false)
 	if err != nil {
-		return err
-	}
-	md, err := c.metadata()
-	if err != nil {
-		return err
-	}
-	if _, err := c.h.Svc.Container(c.ctx(), c.account.Name, c.container); err != nil {
 		return err
 	}
 	blocks, err := c.h.Svc.store.ListBlobBlocks(c.ctx(), c.account.Name, c.container, c.blob)
