@@ -26,14 +26,16 @@ import (
 	"github.com/ward-id/ward/internal/server"
 )
 
+// benchFlags are ward bench's flags.
+type benchFlags struct {
+	target, data, output, algs, storage, dsn, traceDir string
+	traceSlow, duration                                time.Duration
+	workers, runs, serverCPU, loadCPU                  int
+	short, noPaced, pinned, noBlob                     bool
+}
+
 func benchCmd() *cobra.Command {
-	var (
-		target, data, output, algs, storage, dsn, traceDir string
-		traceSlow                                          time.Duration
-		duration                                           time.Duration
-		workers, runs, serverCPU, loadCPU                  int
-		short, noPaced, pinned, noBlob                     bool
-	)
+	var o benchFlags
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Drive a Ward's HTTPS endpoints with bounded load and report throughput and latency (ratios to a no-op endpoint)",
@@ -64,162 +66,201 @@ read (page cache dropped) throughput of the disk under the data directory,
 measured in the same run.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			cfg := bench.Config{Duration: duration, Workers: workers, Paced: !noPaced, MaxRequests: 200_000}
-			if short {
-				cfg.Duration, cfg.Workers, cfg.MaxRequests = 300*time.Millisecond, 4, 5_000
+			b, err := newBenchRun(o)
+			if err != nil {
+				return err
 			}
-			if runs < 1 {
-				return fmt.Errorf("--runs %d: at least 1", runs)
-			}
-			if pinned {
-				if target != "" {
-					return errors.New("--pinned starts its own servers: it does not take --target")
-				}
-				if serverCPU == loadCPU || serverCPU < 0 || loadCPU < 0 || serverCPU >= runtime.NumCPU() || loadCPU >= runtime.NumCPU() {
-					return fmt.Errorf("--server-cpu %d and --load-cpu %d: two different CPUs of the %d here", serverCPU, loadCPU, runtime.NumCPU())
-				}
-				if err := bench.PinProcess(loadCPU); err != nil {
+			for i := 0; i < o.runs; i++ {
+				if err := b.once(cmd.Context()); err != nil {
 					return err
 				}
 			}
-			rep := benchReport{Cores: runtime.NumCPU(), Pinned: pinned}
-			if pinned {
-				rep.ServerCPU, rep.LoadCPU = &serverCPU, &loadCPU
-			}
-			signCost := map[string]time.Duration{}
-			var all []bench.Result
-			diskBytes := int64(256 << 20)
-			if short {
-				diskBytes = 16 << 20
-			}
-			blobMeasured := false // in this run
-			run := func(t bench.Target, label, suffix string, reuseOnly bool) error {
-				fx, err := bench.Prepare(ctx, t, suffix)
-				if err != nil {
-					return fmt.Errorf("prepare: %w", err)
-				}
-				noop, scenarios := bench.Scenarios(t, fx)
-				if reuseOnly {
-					scenarios = scenarios[:1]
-					scenarios[0].Name = "reuse hit (federated exchange)"
-					scenarios[0].Signs = false
-				}
-				c := cfg
-				c.TLS = t.TLS
-				c.SignTime = signCost[strings.TrimSpace(label)]
-				if !noBlob && !reuseOnly && !blobMeasured {
-					bf, err := bench.PrepareBlob(ctx, t, suffix)
-					if err != nil {
-						return fmt.Errorf("prepare the blob scenarios: %w", err)
-					}
-					scenarios = append(scenarios, bench.BlobScenarios(t, bf)...)
-					d, err := bench.MeasureDisk(ctx, t.DataDir, diskBytes)
-					if err != nil {
-						return err
-					}
-					rep.Disk, c.Disk, blobMeasured = append(rep.Disk, d), &d, true
-				}
-				res, err := bench.Run(ctx, c, noop, scenarios)
-				for i := range res {
-					res[i].Scenario = label + res[i].Scenario
-				}
-				all = append(all, res...)
-				if err != nil {
-					return err
-				}
-				// Did the sign-in log keep up with that load?
-				sl, err := bench.ReadSignInLog(ctx, t)
-				if err != nil {
-					return err
-				}
-				sl.Server = strings.TrimSpace(label + map[bool]string{false: "", true: "reuse"}[reuseOnly])
-				if sl.Server == "" {
-					sl.Server = t.Base
-				}
-				rep.SignInLog = append(rep.SignInLog, sl)
-				return nil
-			}
-			for i := 0; i < runs; i++ {
-				all, blobMeasured = nil, false
-				if target != "" {
-					t, err := targetFrom(target, data)
-					if err != nil {
-						return err
-					}
-					if err := run(t, "", fmt.Sprint(time.Now().Unix()), false); err != nil {
-						return err
-					}
-					rep.Runs = append(rep.Runs, all)
-					continue
-				}
-				// One KEK for every server of this run: on one PostgreSQL
-				// they share the sealed admin and CA. A database used by
-				// another run (another KEK) is refused: use a fresh one.
-				kek, err := writeKEK()
-				if err != nil {
-					return err
-				}
-				defer os.Remove(kek)
-				for _, alg := range strings.Split(algs, ",") {
-					if _, ok := signCost[alg]; !ok {
-						if signCost[alg], err = bench.SignCost(alg, 300*time.Millisecond); err != nil {
-							return err
-						}
-						rep.SignMicros = append(rep.SignMicros, signMicros{Alg: alg, Micros: float64(signCost[alg].Nanoseconds()) / 1000})
-					}
-					for _, reuse := range []bool{false, true} {
-						var t bench.Target
-						var stop func()
-						var pid int
-						if pinned {
-							t, pid, stop, err = pinnedServer(ctx, alg, reuse, storage, dsn, kek, serverCPU)
-						} else {
-							t, stop, err = inProcess(ctx, alg, reuse, storage, dsn, kek, traceSlow, traceDir)
-						}
-						if err != nil {
-							return err
-						}
-						rss := rssFigures{Server: alg + map[bool]string{false: " mint", true: " reuse"}[reuse]}
-						if pid != 0 {
-							rss.IdleMiB = mib(bench.RSS(pid))
-						}
-						suffix := strings.ToLower(alg) + map[bool]string{false: "-mint", true: "-reuse"}[reuse]
-						err = run(t, alg+" ", suffix+fmt.Sprint(time.Now().UnixNano()%100000), reuse)
-						if pid != 0 {
-							rss.AfterMiB = mib(bench.RSS(pid))
-							rep.RSS = append(rep.RSS, rss)
-						}
-						stop()
-						if err != nil {
-							return err
-						}
-					}
-				}
-				rep.Runs = append(rep.Runs, all)
-			}
-			return printBench(cmd.OutOrStdout(), output, rep)
+			return printBench(cmd.OutOrStdout(), o.output, b.rep)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&target, "target", "", "base URL of a running Ward (default: start one in-process on 127.0.0.1)")
-	f.StringVar(&data, "data", "ward-data", "with --target: the data directory holding its admin.json and ca.pem")
-	f.DurationVar(&duration, "duration", 3*time.Second, "how long each scenario runs in each mode")
-	f.IntVar(&workers, "workers", 2*runtime.GOMAXPROCS(0), "closed-loop concurrency")
-	f.BoolVar(&short, "short", false, "a few hundred milliseconds per scenario (CI: proves it runs, measures nothing)")
-	f.BoolVar(&noPaced, "no-paced", false, "skip the runs paced at half the maximum rate")
-	f.StringVar(&algs, "signing-alg", "RS256,ES256", "in-process: the signing algorithms to run, comma-separated")
-	f.StringVar(&storage, "storage", "sqlite", "in-process: sqlite or postgres")
-	f.StringVar(&dsn, "dsn", "", "in-process with --storage postgres: the database URL")
-	f.StringVarP(&output, "output", "o", "table", "table or json")
-	f.DurationVar(&traceSlow, "trace-slow", 0, "in-process: write the execution trace around a request at least this slow to --trace-dir (see ward serve --trace-slow)")
-	f.StringVar(&traceDir, "trace-dir", "ward-bench-traces", "in-process with --trace-slow: where the traces go")
-	f.BoolVar(&pinned, "pinned", false, "run each server as a 'ward serve' process on --server-cpu and the load on --load-cpu (Linux)")
-	f.IntVar(&serverCPU, "server-cpu", 0, "with --pinned: the CPU the server runs on")
-	f.IntVar(&loadCPU, "load-cpu", 1, "with --pinned: the CPU the load generator runs on")
-	f.IntVar(&runs, "runs", 1, "repeat the whole measurement this many times; print every run and the medians")
-	f.BoolVar(&noBlob, "no-blob", false, "skip the blob GET/PUT scenarios and the disk measurement")
+	f.StringVar(&o.target, "target", "", "base URL of a running Ward (default: start one in-process on 127.0.0.1)")
+	f.StringVar(&o.data, "data", "ward-data", "with --target: the data directory holding its admin.json and ca.pem")
+	f.DurationVar(&o.duration, "duration", 3*time.Second, "how long each scenario runs in each mode")
+	f.IntVar(&o.workers, "workers", 2*runtime.GOMAXPROCS(0), "closed-loop concurrency")
+	f.BoolVar(&o.short, "short", false, "a few hundred milliseconds per scenario (CI: proves it runs, measures nothing)")
+	f.BoolVar(&o.noPaced, "no-paced", false, "skip the runs paced at half the maximum rate")
+	f.StringVar(&o.algs, "signing-alg", "RS256,ES256", "in-process: the signing algorithms to run, comma-separated")
+	f.StringVar(&o.storage, "storage", "sqlite", "in-process: sqlite or postgres")
+	f.StringVar(&o.dsn, "dsn", "", "in-process with --storage postgres: the database URL")
+	f.StringVarP(&o.output, "output", "o", "table", "table or json")
+	f.DurationVar(&o.traceSlow, "trace-slow", 0, "in-process: write the execution trace around a request at least this slow to --trace-dir (see ward serve --trace-slow)")
+	f.StringVar(&o.traceDir, "trace-dir", "ward-bench-traces", "in-process with --trace-slow: where the traces go")
+	f.BoolVar(&o.pinned, "pinned", false, "run each server as a 'ward serve' process on --server-cpu and the load on --load-cpu (Linux)")
+	f.IntVar(&o.serverCPU, "server-cpu", 0, "with --pinned: the CPU the server runs on")
+	f.IntVar(&o.loadCPU, "load-cpu", 1, "with --pinned: the CPU the load generator runs on")
+	f.IntVar(&o.runs, "runs", 1, "repeat the whole measurement this many times; print every run and the medians")
+	f.BoolVar(&o.noBlob, "no-blob", false, "skip the blob GET/PUT scenarios and the disk measurement")
 	return cmd
+}
+
+// benchRun is one ward bench invocation: its settings, the report it
+// fills, and what one run has measured so far.
+type benchRun struct {
+	o         benchFlags
+	cfg       bench.Config
+	rep       benchReport
+	diskBytes int64
+	// signCost is t_sign per algorithm, measured once per invocation.
+	signCost map[string]time.Duration
+	// all and blobMeasured are the current run's results so far.
+	all          []bench.Result
+	blobMeasured bool
+}
+
+func newBenchRun(o benchFlags) (*benchRun, error) {
+	b := &benchRun{
+		o:         o,
+		cfg:       bench.Config{Duration: o.duration, Workers: o.workers, Paced: !o.noPaced, MaxRequests: 200_000},
+		rep:       benchReport{Cores: runtime.NumCPU(), Pinned: o.pinned},
+		diskBytes: 256 << 20,
+		signCost:  map[string]time.Duration{},
+	}
+	if o.short {
+		b.cfg.Duration, b.cfg.Workers, b.cfg.MaxRequests = 300*time.Millisecond, 4, 5_000
+		b.diskBytes = 16 << 20
+	}
+	if o.runs < 1 {
+		return nil, fmt.Errorf("--runs %d: at least 1", o.runs)
+	}
+	if o.pinned {
+		if o.target != "" {
+			return nil, errors.New("--pinned starts its own servers: it does not take --target")
+		}
+		if o.serverCPU == o.loadCPU || o.serverCPU < 0 || o.loadCPU < 0 || o.serverCPU >= runtime.NumCPU() || o.loadCPU >= runtime.NumCPU() {
+			return nil, fmt.Errorf("--server-cpu %d and --load-cpu %d: two different CPUs of the %d here", o.serverCPU, o.loadCPU, runtime.NumCPU())
+		}
+		if err := bench.PinProcess(o.loadCPU); err != nil {
+			return nil, err
+		}
+		b.rep.ServerCPU, b.rep.LoadCPU = &o.serverCPU, &o.loadCPU
+	}
+	return b, nil
+}
+
+// once is one whole run: against --target, or against a fresh server per
+// signing algorithm and reuse setting.
+func (b *benchRun) once(ctx context.Context) error {
+	b.all, b.blobMeasured = nil, false
+	if b.o.target != "" {
+		t, err := targetFrom(b.o.target, b.o.data)
+		if err != nil {
+			return err
+		}
+		if err := b.measure(ctx, t, "", fmt.Sprint(time.Now().Unix()), false); err != nil {
+			return err
+		}
+		b.rep.Runs = append(b.rep.Runs, b.all)
+		return nil
+	}
+	// One KEK for every server of this run: on one PostgreSQL they share
+	// the sealed admin and CA. A database used by another run (another
+	// KEK) is refused: use a fresh one.
+	kek, err := writeKEK()
+	if err != nil {
+		return err
+	}
+	defer os.Remove(kek)
+	for _, alg := range strings.Split(b.o.algs, ",") {
+		if _, ok := b.signCost[alg]; !ok {
+			if b.signCost[alg], err = bench.SignCost(alg, 300*time.Millisecond); err != nil {
+				return err
+			}
+			b.rep.SignMicros = append(b.rep.SignMicros, signMicros{Alg: alg, Micros: float64(b.signCost[alg].Nanoseconds()) / 1000})
+		}
+		for _, reuse := range []bool{false, true} {
+			if err := b.server(ctx, alg, reuse, kek); err != nil {
+				return err
+			}
+		}
+	}
+	b.rep.Runs = append(b.rep.Runs, b.all)
+	return nil
+}
+
+// server starts one server (pinned or in-process), measures it and stops it.
+func (b *benchRun) server(ctx context.Context, alg string, reuse bool, kek string) error {
+	var (
+		t    bench.Target
+		stop func()
+		pid  int
+		err  error
+	)
+	if b.o.pinned {
+		t, pid, stop, err = pinnedServer(ctx, alg, reuse, b.o.storage, b.o.dsn, kek, b.o.serverCPU)
+	} else {
+		t, stop, err = inProcess(ctx, alg, reuse, b.o.storage, b.o.dsn, kek, b.o.traceSlow, b.o.traceDir)
+	}
+	if err != nil {
+		return err
+	}
+	defer stop()
+	rss := rssFigures{Server: alg + map[bool]string{false: " mint", true: " reuse"}[reuse]}
+	if pid != 0 {
+		rss.IdleMiB = mib(bench.RSS(pid))
+	}
+	suffix := strings.ToLower(alg) + map[bool]string{false: "-mint", true: "-reuse"}[reuse]
+	err = b.measure(ctx, t, alg+" ", suffix+fmt.Sprint(time.Now().UnixNano()%100000), reuse)
+	if pid != 0 {
+		rss.AfterMiB = mib(bench.RSS(pid))
+		b.rep.RSS = append(b.rep.RSS, rss)
+	}
+	return err
+}
+
+// measure prepares t's fixtures and runs its scenarios (only the reuse hit
+// when reuseOnly; the blob scenarios and the disk once per run), then reads
+// whether the sign-in log kept up.
+func (b *benchRun) measure(ctx context.Context, t bench.Target, label, suffix string, reuseOnly bool) error {
+	fx, err := bench.Prepare(ctx, t, suffix)
+	if err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	noop, scenarios := bench.Scenarios(t, fx)
+	if reuseOnly {
+		scenarios = scenarios[:1]
+		scenarios[0].Name = "reuse hit (federated exchange)"
+		scenarios[0].Signs = false
+	}
+	c := b.cfg
+	c.TLS = t.TLS
+	c.SignTime = b.signCost[strings.TrimSpace(label)]
+	if !b.o.noBlob && !reuseOnly && !b.blobMeasured {
+		bf, err := bench.PrepareBlob(ctx, t, suffix)
+		if err != nil {
+			return fmt.Errorf("prepare the blob scenarios: %w", err)
+		}
+		scenarios = append(scenarios, bench.BlobScenarios(t, bf)...)
+		d, err := bench.MeasureDisk(ctx, t.DataDir, b.diskBytes)
+		if err != nil {
+			return err
+		}
+		b.rep.Disk, c.Disk, b.blobMeasured = append(b.rep.Disk, d), &d, true
+	}
+	res, err := bench.Run(ctx, c, noop, scenarios)
+	for i := range res {
+		res[i].Scenario = label + res[i].Scenario
+	}
+	b.all = append(b.all, res...)
+	if err != nil {
+		return err
+	}
+	// Did the sign-in log keep up with that load?
+	sl, err := bench.ReadSignInLog(ctx, t)
+	if err != nil {
+		return err
+	}
+	sl.Server = strings.TrimSpace(label + map[bool]string{false: "", true: "reuse"}[reuseOnly])
+	if sl.Server == "" {
+		sl.Server = t.Base
+	}
+	b.rep.SignInLog = append(b.rep.SignInLog, sl)
+	return nil
 }
 
 // benchReport is what ward bench prints.
