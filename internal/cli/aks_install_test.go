@@ -116,7 +116,7 @@ func TestShowInstallImage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		servers = append(servers, loginServerOf(r))
+		servers = append(servers, r.Properties.LoginServer)
 	}
 	tag := "/ward:" + wardimage.Tag()
 	images := func(out string) []string {
