@@ -141,6 +141,17 @@ func (c *Client) do(ctx context.Context, method, path, apiVersion string, body, 
 	return resp.StatusCode, nil
 }
 
+// decodeWithRaw fills typed (a pointer to a type without an UnmarshalJSON
+// of its own, so that this is not recursive) and raw from one body: the
+// typed resources keep the whole body for display, where az prints
+// properties no Go type names.
+func decodeWithRaw(b []byte, typed any, raw *map[string]any) error {
+	if err := json.Unmarshal(b, typed); err != nil {
+		return err
+	}
+	return json.Unmarshal(b, raw)
+}
+
 // listAll follows nextLink until the last page.
 func listAll[T any](ctx context.Context, c *Client, path, apiVersion string) ([]T, error) {
 	out := []T{}

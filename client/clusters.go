@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 )
 
@@ -35,6 +34,9 @@ type ClusterProperties struct {
 			Enabled bool `json:"enabled"`
 		} `json:"workloadIdentity"`
 	} `json:"securityProfile"`
+	// KubernetesVersion is the version the cluster reports (the guides'
+	// clusters set it; Ward runs no control plane of its own).
+	KubernetesVersion string `json:"kubernetesVersion"`
 	// IdentityProfile holds the kubelet identity, as "kubeletidentity".
 	IdentityProfile map[string]ClusterIdentity `json:"identityProfile"`
 }
@@ -55,10 +57,7 @@ func (c Cluster) Kubelet() (ClusterIdentity, bool) {
 // UnmarshalJSON fills the typed fields and Raw from one body.
 func (c *Cluster) UnmarshalJSON(b []byte) error {
 	type plain Cluster
-	if err := json.Unmarshal(b, (*plain)(c)); err != nil {
-		return err
-	}
-	return json.Unmarshal(b, &c.Raw)
+	return decodeWithRaw(b, (*plain)(c), &c.Raw)
 }
 
 // PutCluster creates or updates a managed cluster; body is the ARM shape.

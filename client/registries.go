@@ -21,27 +21,54 @@ func registryPath(sub, rg, name string) string {
 	return groupPath(sub, rg) + "/providers/Microsoft.ContainerRegistry/registries/" + esc(name)
 }
 
+// Registry is a container registry as the management API returns it: the
+// fields Ward's tools act on, typed, and the whole body in Raw (for
+// display, and for properties this type does not name).
+type Registry struct {
+	ID       string            `json:"id"`
+	Name     string            `json:"name"`
+	Location string            `json:"location"`
+	Tags     map[string]string `json:"tags"`
+	SKU      struct {
+		Name string `json:"name"`
+	} `json:"sku"`
+	Properties RegistryProperties `json:"properties"`
+	Raw        map[string]any     `json:"-"`
+}
+
+// RegistryProperties are the typed properties of a Registry.
+type RegistryProperties struct {
+	// LoginServer is the host docker and the kubelet pull from.
+	LoginServer string `json:"loginServer"`
+}
+
+// UnmarshalJSON fills the typed fields and Raw from one body.
+func (r *Registry) UnmarshalJSON(b []byte) error {
+	type plain Registry
+	return decodeWithRaw(b, (*plain)(r), &r.Raw)
+}
+
 // PutRegistry creates or updates a container registry; body is the ARM shape.
-func (c *Client) PutRegistry(ctx context.Context, sub, rg, name string, body map[string]any) (map[string]any, error) {
-	var out map[string]any
+func (c *Client) PutRegistry(ctx context.Context, sub, rg, name string, body map[string]any) (Registry, error) {
+	var out Registry
 	_, err := c.do(ctx, http.MethodPut, registryPath(sub, rg, name), APIVersionRegistries, body, &out)
 	return out, err
 }
 
-// GetRegistry reads a container registry in its ARM shape.
-func (c *Client) GetRegistry(ctx context.Context, sub, rg, name string) (map[string]any, error) {
-	var out map[string]any
+// GetRegistry reads a container registry.
+func (c *Client) GetRegistry(ctx context.Context, sub, rg, name string) (Registry, error) {
+	var out Registry
 	_, err := c.do(ctx, http.MethodGet, registryPath(sub, rg, name), APIVersionRegistries, nil, &out)
 	return out, err
 }
 
 // ListRegistries lists container registries in a group or the subscription.
-func (c *Client) ListRegistries(ctx context.Context, sub, rg string) ([]map[string]any, error) {
+func (c *Client) ListRegistries(ctx context.Context, sub, rg string) ([]Registry, error) {
 	path := "/subscriptions/" + esc(sub) + "/providers/Microsoft.ContainerRegistry/registries"
 	if rg != "" {
 		path = groupPath(sub, rg) + "/providers/Microsoft.ContainerRegistry/registries"
 	}
-	return listAll[map[string]any](ctx, c, path, APIVersionRegistries)
+	return listAll[Registry](ctx, c, path, APIVersionRegistries)
 }
 
 // DeleteRegistry deletes a container registry.

@@ -33,26 +33,19 @@ func acrCmd(g *Globals) *cobra.Command {
 }
 
 // registryView is a registry as az prints it: the ARM shape plus its group.
-func registryView(r map[string]any) map[string]any {
-	id, _ := r["id"].(string)
-	r["resourceGroup"] = groupOf(id)
-	return r
+func registryView(r client.Registry) map[string]any {
+	r.Raw["resourceGroup"] = groupOf(r.ID)
+	return r.Raw
 }
 
 // findRegistry finds a registry by name, in a group or anywhere in the
 // subscription (as az acr does with -n alone).
-func findRegistry(ctx context.Context, c *conn, group, name string) (map[string]any, error) {
+func findRegistry(ctx context.Context, c *conn, group, name string) (client.Registry, error) {
 	return findByName(c, group, name,
-		func(sub string) (map[string]any, error) { return c.client.GetRegistry(ctx, sub, group, name) },
-		func(sub string) ([]map[string]any, error) { return c.client.ListRegistries(ctx, sub, "") },
-		func(r map[string]any) string { n, _ := r["name"].(string); return n },
+		func(sub string) (client.Registry, error) { return c.client.GetRegistry(ctx, sub, group, name) },
+		func(sub string) ([]client.Registry, error) { return c.client.ListRegistries(ctx, sub, "") },
+		func(r client.Registry) string { return r.Name },
 		"The resource with name '%s' and type 'Microsoft.ContainerRegistry/registries' could not be found in subscription '%s'.")
-}
-
-func loginServerOf(r map[string]any) string {
-	props, _ := r["properties"].(map[string]any)
-	s, _ := props["loginServer"].(string)
-	return s
 }
 
 // acrCreate is `ward acr create`.
@@ -133,9 +126,7 @@ func (v *acrDelete) run(ctx context.Context, _ env, c *conn) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, _ := r["id"].(string)
-	name, _ := r["name"].(string)
-	return nil, c.client.DeleteRegistry(ctx, c.sub, groupOf(id), name)
+	return nil, c.client.DeleteRegistry(ctx, c.sub, groupOf(r.ID), r.Name)
 }
 
 // acrLogin is `ward acr login`: as az acr login, an Entra token for the
@@ -161,7 +152,7 @@ func (v *acrLogin) run(ctx context.Context, e env, c *conn) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		loginServer = loginServerOf(r)
+		loginServer = r.Properties.LoginServer
 	}
 	rt, err := registryRefreshToken(ctx, c, loginServer)
 	if err != nil {
@@ -236,7 +227,7 @@ func (v *acrShowConfig) run(ctx context.Context, e env, c *conn) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprint(e.out, registry.Config(registry.ConfigOptions{LoginServer: loginServerOf(r), Issuer: registry.Issuer(c.server),
+	fmt.Fprint(e.out, registry.Config(registry.ConfigOptions{LoginServer: r.Properties.LoginServer, Issuer: registry.Issuer(c.server),
 		RootCertBundle: v.bundle, RootDirectory: v.rootDir, Addr: v.addr, Secret: "<the same random string on every instance>"}))
 	return nil, nil
 }
@@ -257,7 +248,7 @@ func attachACR(ctx context.Context, c *conn, cluster client.Cluster, ref string,
 		if err != nil {
 			return err
 		}
-		scope, _ = r["id"].(string)
+		scope = r.ID
 	}
 	existing, err := c.client.ListRoleAssignments(ctx, scope, "atScope() and principalId eq '"+oid+"'")
 	if err != nil {

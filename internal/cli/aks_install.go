@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
+	"github.com/ward-id/ward/client"
 	"github.com/ward-id/ward/internal/wardimage"
 )
 
@@ -44,10 +45,10 @@ func (v *aksShowInstall) run(ctx context.Context, e env, c *conn) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		_, err = io.WriteString(e.out, credentialProviderConfig(view, suffix, c.server+"/", c.tenant))
+		_, err = io.WriteString(e.out, credentialProviderConfig(cl, suffix, c.server+"/", c.tenant))
 		return nil, err
 	}
-	image, note, err := v.installImage(ctx, c, cl.Raw)
+	image, note, err := v.installImage(ctx, c, cl)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +73,7 @@ func (v *aksShowInstall) run(ctx context.Context, e env, c *conn) (any, error) {
 // registry the cluster's kubelet identity holds AcrPull at (where `ward
 // image build --acr` pushes and the nodes can pull from); else ward:<tag>,
 // with a note saying how to push it.
-func (v *aksShowInstall) installImage(ctx context.Context, c *conn, cluster map[string]any) (image, note string, err error) {
+func (v *aksShowInstall) installImage(ctx context.Context, c *conn, cluster client.Cluster) (image, note string, err error) {
 	if v.image != "" {
 		// Checked as an image reference: it is written into YAML as is.
 		if _, err := name.ParseReference(v.image); err != nil {
@@ -86,7 +87,7 @@ func (v *aksShowInstall) installImage(ctx context.Context, c *conn, cluster map[
 		if err != nil {
 			return "", "", err
 		}
-		return loginServerOf(r) + "/" + tag, "", nil
+		return r.Properties.LoginServer + "/" + tag, "", nil
 	}
 	attached, err := attachedRegistries(ctx, c, cluster)
 	if err != nil {
@@ -104,11 +105,9 @@ func (v *aksShowInstall) installImage(ctx context.Context, c *conn, cluster map[
 
 // attachedRegistries are the login servers of the registries where the
 // cluster's kubelet identity holds AcrPull, as --attach-acr grants it.
-func attachedRegistries(ctx context.Context, c *conn, cluster map[string]any) ([]string, error) {
-	props, _ := cluster["properties"].(map[string]any)
-	profile, _ := props["identityProfile"].(map[string]any)
-	kubelet, _ := profile["kubeletidentity"].(map[string]any)
-	oid, _ := kubelet["objectId"].(string)
+func attachedRegistries(ctx context.Context, c *conn, cluster client.Cluster) ([]string, error) {
+	kubelet, _ := cluster.Kubelet()
+	oid := kubelet.ObjectID
 	if oid == "" || c.sub == "" {
 		return nil, nil
 	}
@@ -129,7 +128,7 @@ func attachedRegistries(ctx context.Context, c *conn, cluster map[string]any) ([
 		if err != nil {
 			continue // a registry deleted since: its assignment is left behind
 		}
-		out = append(out, loginServerOf(r))
+		out = append(out, r.Properties.LoginServer)
 	}
 	return out, nil
 }
@@ -179,21 +178,19 @@ const (
 // images under the registry suffix: the kubelet identity for the nodes
 // and, from Kubernetes 1.34, the pod's own identity when its service
 // account names one.
-func credentialProviderConfig(cluster map[string]any, suffix, authority, tenant string) string {
+func credentialProviderConfig(cluster client.Cluster, suffix, authority, tenant string) string {
 	var b strings.Builder
-	name := fmt.Sprint(cluster["name"])
+	name, version := cluster.Name, cluster.Properties.KubernetesVersion
 	pattern := "*" + suffix
 	if !strings.HasPrefix(suffix, ".") {
 		pattern = "*." + suffix
 	}
 	args := []string{"acr", "credential-provider", "--ca-file", credProviderCAPath}
-	profile, _ := cluster["identityProfile"].(map[string]any)
-	kubelet, _ := profile["kubeletidentity"].(map[string]any)
-	if id, _ := kubelet["clientId"].(string); id != "" {
-		args = append(args, "--client-id", id)
+	if kubelet, _ := cluster.Kubelet(); kubelet.ClientID != "" {
+		args = append(args, "--client-id", kubelet.ClientID)
 	}
 	args = append(args, "--authority-host", authority, "--tenant-id", tenant)
-	pods := kubernetesMinor(fmt.Sprint(cluster["kubernetesVersion"])) >= podIdentityMinor
+	pods := kubernetesMinor(version) >= podIdentityMinor
 	fmt.Fprintf(&b, "# Kubelet image credential provider for cluster %s: nodes pull images from Ward's registries\n", name)
 	fmt.Fprintf(&b, "# (%s) as the kubelet identity, which needs AcrPull (ward aks update --attach-acr REGISTRY).\n", pattern)
 	if pods {
@@ -202,7 +199,7 @@ func credentialProviderConfig(cluster map[string]any, suffix, authority, tenant 
 		b.WriteString("# its federated credential must trust the cluster's issuer with audience " + podIdentityAudience + ",\n")
 		b.WriteString("# and the nodes may request tokens for that audience (Kubernetes 1.34+: see docs/registry.md).\n")
 	} else {
-		b.WriteString("# The cluster reports Kubernetes " + fmt.Sprint(cluster["kubernetesVersion"]) + ": pods pull as the node. From 1.34 the kubelet can\n")
+		b.WriteString("# The cluster reports Kubernetes " + version + ": pods pull as the node. From 1.34 the kubelet can\n")
 		b.WriteString("# hand the plugin the pod's service-account token (tokenAttributes), so pods pull as their own identity.\n")
 	}
 	b.WriteString("# On each node: Ward's CA at " + credProviderCAPath + ", the ward binary (or a symlink to it) as\n")

@@ -19,8 +19,8 @@ const systemIdentity = "[system]"
 
 // machineView is a machine as az connectedmachine prints it: properties
 // flattened, the resource group added.
-func machineView(m map[string]any) map[string]any {
-	out := clusterView(m)
+func machineView(m client.Machine) map[string]any {
+	out := clusterView(m.Raw)
 	delete(out, "oidcIssuerProfile")
 	return out
 }
@@ -86,17 +86,18 @@ func (v *machineCreate) run(ctx context.Context, e env, cn *conn) (any, error) {
 		return nil, err
 	}
 	view := machineView(out)
-	token, _ := view["wardJoinToken"].(string)
+	token, expires := out.Properties.WardJoinToken, out.Properties.WardJoinTokenExpiresOn
 	if v.tokenLifetime != time.Hour && token != "" {
 		// The create response's token has the default lifetime; replace it.
 		jt, err := cn.client.ResetMachineCredential(ctx, cn.sub, v.group, v.name, int64(v.tokenLifetime/time.Second))
 		if err != nil {
 			return nil, err
 		}
-		token, view["wardJoinToken"], view["wardJoinTokenExpiresOn"] = jt.JoinToken, jt.JoinToken, jt.ExpiresOn
+		token, expires = jt.JoinToken, jt.ExpiresOn
+		view["wardJoinToken"], view["wardJoinTokenExpiresOn"] = token, expires
 	}
 	if token != "" {
-		fmt.Fprint(e.errOut, joinInstructions(cn, token, fmt.Sprint(view["wardJoinTokenExpiresOn"])))
+		fmt.Fprint(e.errOut, joinInstructions(cn, token, expires))
 	}
 	return view, nil
 }
@@ -179,22 +180,18 @@ func (v *machineIdentity) run(ctx context.Context, _ env, cn *conn) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	return viewOf(identityOutput)(cn.client.PatchMachine(ctx, cn.sub, v.group, v.name, map[string]any{"identity": identityBlock(v.identities, !v.assign, cur)}))
+	return viewOf(identityOutput)(cn.client.PatchMachine(ctx, cn.sub, v.group, v.name, map[string]any{"identity": identityBlock(v.identities, !v.assign, &cur.Identity)}))
 }
 
 // identityBlock is the identity of a PUT (cur nil) or of a PATCH that adds
 // or removes the given identities on cur.
-func identityBlock(ids []string, remove bool, cur map[string]any) map[string]any {
+func identityBlock(ids []string, remove bool, cur *client.ManagedIdentity) map[string]any {
 	system := false
 	user := map[string]any{}
 	if cur != nil {
-		ident, _ := cur["identity"].(map[string]any)
-		t, _ := ident["type"].(string)
-		system = strings.Contains(strings.ToLower(t), "systemassigned")
-		if ua, ok := ident["userAssignedIdentities"].(map[string]any); ok {
-			for id := range ua {
-				user[id] = map[string]any{}
-			}
+		system = cur.HasSystemAssigned()
+		for id := range cur.UserAssignedIdentities {
+			user[id] = map[string]any{}
 		}
 	}
 	for _, id := range splitList(ids) {
@@ -244,9 +241,10 @@ func splitList(in []string) []string {
 	return out
 }
 
-// identityOutput is what az prints after identity assign/remove.
-func identityOutput(m map[string]any) map[string]any {
-	ident, _ := m["identity"].(map[string]any)
+// identityOutput is what az prints after identity assign/remove: the
+// identity block as the server wrote it.
+func identityOutput(m client.Machine) map[string]any {
+	ident, _ := m.Raw["identity"].(map[string]any)
 	out := map[string]any{"type": ident["type"], "systemAssignedIdentity": ident["principalId"], "userAssignedIdentities": ident["userAssignedIdentities"]}
 	if out["userAssignedIdentities"] == nil {
 		out["userAssignedIdentities"] = map[string]any{}
@@ -331,8 +329,11 @@ type poolAdd struct{ poolRef }
 func (*poolAdd) inSubscription() {}
 
 func (v *poolAdd) run(ctx context.Context, _ env, cn *conn) (any, error) {
-	return cn.client.PutAgentPool(ctx, cn.sub, v.group, v.cluster, v.name, map[string]any{"properties": map[string]any{}})
+	return viewOf(poolView)(cn.client.PutAgentPool(ctx, cn.sub, v.group, v.cluster, v.name, map[string]any{"properties": map[string]any{}}))
 }
+
+// poolView is a node pool as the server returned it, as az prints it.
+func poolView(p client.AgentPool) map[string]any { return p.Raw }
 
 // poolShow is `ward aks nodepool show`.
 type poolShow struct{ poolRef }
@@ -340,7 +341,7 @@ type poolShow struct{ poolRef }
 func (*poolShow) inSubscription() {}
 
 func (v *poolShow) run(ctx context.Context, _ env, cn *conn) (any, error) {
-	return cn.client.GetAgentPool(ctx, cn.sub, v.group, v.cluster, v.name)
+	return viewOf(poolView)(cn.client.GetAgentPool(ctx, cn.sub, v.group, v.cluster, v.name))
 }
 
 // poolUpgrade is `ward aks nodepool upgrade`: the guides run it with
@@ -369,7 +370,7 @@ func (v *poolUpgrade) run(ctx context.Context, e env, cn *conn) (any, error) {
 		return nil, err
 	}
 	fmt.Fprintf(e.errOut, "ward: node pool '%s' unchanged: Ward runs no nodes, so there is no node image or Kubernetes version to upgrade. Its identities are served as before.\n", v.name)
-	return p, nil
+	return poolView(p), nil
 }
 
 // poolList is `ward aks nodepool list`.
@@ -378,7 +379,7 @@ type poolList struct{ poolCluster }
 func (*poolList) inSubscription() {}
 
 func (v *poolList) run(ctx context.Context, _ env, cn *conn) (any, error) {
-	return cn.client.ListAgentPools(ctx, cn.sub, v.group, v.cluster)
+	return viewsOf(poolView)(cn.client.ListAgentPools(ctx, cn.sub, v.group, v.cluster))
 }
 
 // poolDelete is `ward aks nodepool delete`.
@@ -392,14 +393,12 @@ func (v *poolDelete) run(ctx context.Context, _ env, cn *conn) (any, error) {
 }
 
 // attachedIdentities reads the pool's user-assigned identities.
-func (r *poolRef) attachedIdentities(ctx context.Context, cl *client.Client, sub string) (map[string]any, error) {
+func (r *poolRef) attachedIdentities(ctx context.Context, cl *client.Client, sub string) (map[string]client.UserAssignedIdentity, error) {
 	cur, err := cl.GetAgentPool(ctx, sub, r.group, r.cluster, r.name)
 	if err != nil {
 		return nil, err
 	}
-	props, _ := cur["properties"].(map[string]any)
-	attached, _ := props["wardUserAssignedIdentities"].(map[string]any)
-	return attached, nil
+	return cur.Properties.WardUserAssignedIdentities, nil
 }
 
 // poolIdentityList is `ward aks nodepool identity list`.
@@ -456,13 +455,12 @@ func (v *poolIdentityChange) run(ctx context.Context, _ env, cn *conn) (any, err
 	if err != nil {
 		return nil, err
 	}
-	props, _ := out["properties"].(map[string]any)
-	return servedIdentities(ctx, cn.client, cn.sub, v.poolRef, props["wardUserAssignedIdentities"].(map[string]any))
+	return servedIdentities(ctx, cn.client, cn.sub, v.poolRef, out.Properties.WardUserAssignedIdentities)
 }
 
 // servedIdentities lists what a pool's agents serve: the cluster's kubelet
 // identity (the default, as on AKS nodes) and the pool's identities.
-func servedIdentities(ctx context.Context, cl *client.Client, sub string, ref poolRef, attached map[string]any) (any, error) {
+func servedIdentities(ctx context.Context, cl *client.Client, sub string, ref poolRef, attached map[string]client.UserAssignedIdentity) (any, error) {
 	cluster, err := cl.GetCluster(ctx, sub, ref.group, ref.cluster)
 	if err != nil {
 		return nil, err
@@ -477,8 +475,17 @@ func servedIdentities(ctx context.Context, cl *client.Client, sub string, ref po
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		v, _ := attached[id].(map[string]any)
-		out = append(out, map[string]any{"kind": "user", "default": false, "resourceId": id, "clientId": v["clientId"], "principalId": v["principalId"]})
+		v := attached[id]
+		out = append(out, map[string]any{"kind": "user", "default": false, "resourceId": id, "clientId": nullIfEmpty(v.ClientID), "principalId": nullIfEmpty(v.PrincipalID)})
 	}
 	return out, nil
+}
+
+// nullIfEmpty is s, or JSON null for an ID the server left out (an
+// attachment whose identity was deleted since has none).
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }

@@ -351,9 +351,8 @@ func checkClusterIssuer(ctx context.Context, r *report, c *conn, iss string) {
 		return
 	}
 	for _, cl := range clusters {
-		v := clusterOut(cl)
 		if cl.Properties.OIDCIssuerProfile.IssuerURL == iss {
-			r.ok("issuer %s is the hosted issuer of cluster %v (resource group %v)", iss, v["name"], v["resourceGroup"])
+			r.ok("issuer %s is the hosted issuer of cluster %s (resource group %s)", iss, cl.Name, groupOf(cl.ID))
 			return
 		}
 	}

@@ -235,14 +235,13 @@ func checkIssuerMoved(ctx context.Context, r *report, c *conn, iss string) {
 		return
 	}
 	for _, cl := range clusters {
-		v := clusterOut(cl)
 		now := cl.Properties.OIDCIssuerProfile.IssuerURL
 		if now != "" && movedHost(iss, now) {
 			u, _ := url.Parse(iss)
-			r.fail(fmt.Sprintf("the token's issuer %s is cluster %v's issuer as it was before Ward's public URL changed; it is now %s", iss, v["name"], now),
+			r.fail(fmt.Sprintf("the token's issuer %s is cluster %s's issuer as it was before Ward's public URL changed; it is now %s", iss, cl.Name, now),
 				"serve at the old URL again:\n        "+shellquote.Join("ward", "serve", "--public-url", "https://"+u.Host)+
 					"\n      or reconfigure kube-apiserver and the federated credentials:\n        "+
-					shellquote.Join("ward", "aks", "show-apiserver-flags", "-n", fmt.Sprint(v["name"]), "-g", fmt.Sprint(v["resourceGroup"])))
+					shellquote.Join("ward", "aks", "show-apiserver-flags", "-n", cl.Name, "-g", groupOf(cl.ID)))
 			return
 		}
 	}

@@ -87,7 +87,7 @@ func (v *imageBuild) run(ctx context.Context, c *conn) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		target = loginServerOf(r) + "/" + wardimage.Repository
+		target = r.Properties.LoginServer + "/" + wardimage.Repository
 	}
 	if target == "" {
 		target = wardimage.Repository

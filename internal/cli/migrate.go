@@ -270,13 +270,10 @@ func clusterIssuer(ctx context.Context, c *conn, ref string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var found []map[string]any
+	var found []client.Cluster
 	for _, cl := range clusters {
-		v := clusterOut(cl)
-		id, _ := v["id"].(string)
-		name, _ := v["name"].(string)
-		if strings.EqualFold(id, ref) || (!strings.HasPrefix(ref, "/") && strings.EqualFold(name, ref)) {
-			found = append(found, v)
+		if strings.EqualFold(cl.ID, ref) || (!strings.HasPrefix(ref, "/") && strings.EqualFold(cl.Name, ref)) {
+			found = append(found, cl)
 		}
 	}
 	switch len(found) {
@@ -286,17 +283,14 @@ func clusterIssuer(ctx context.Context, c *conn, ref string) (string, error) {
 	default:
 		var ids []string
 		for _, f := range found {
-			ids = append(ids, fmt.Sprint(f["id"]))
+			ids = append(ids, f.ID)
 		}
 		sort.Strings(ids)
 		return "", fmt.Errorf("%d clusters are named %q: pass --cluster with one's resource ID (%s)", len(found), ref, strings.Join(ids, ", "))
 	}
 	cl := found[0]
-	oidc, _ := cl["oidcIssuerProfile"].(map[string]any)
-	if u, _ := oidc["issuerUrl"].(string); u != "" {
+	if u := cl.Properties.OIDCIssuerProfile.IssuerURL; u != "" {
 		return u, nil
 	}
-	name, _ := cl["name"].(string)
-	group, _ := cl["resourceGroup"].(string)
-	return "", fmt.Errorf("cluster %s has no OIDC issuer: run %s", name, shellquote.Join("ward", "aks", "update", "-n", name, "-g", group, "--enable-oidc-issuer"))
+	return "", fmt.Errorf("cluster %s has no OIDC issuer: run %s", cl.Name, shellquote.Join("ward", "aks", "update", "-n", cl.Name, "-g", groupOf(cl.ID), "--enable-oidc-issuer"))
 }

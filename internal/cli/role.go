@@ -78,10 +78,8 @@ func resolveAssignee(ctx context.Context, c *client.Client, sub, assignee string
 	if err != nil {
 		return "", err
 	}
-	for _, sp := range sps {
-		if strings.EqualFold(sp.AppID, assignee) || strings.EqualFold(sp.ID, assignee) || sp.DisplayName == assignee {
-			return sp.ID, nil
-		}
+	if id, ok := matchServicePrincipal(sps, assignee); ok {
+		return id, nil
 	}
 	var ids []client.Identity
 	if sub != "" {
@@ -90,6 +88,25 @@ func resolveAssignee(ctx context.Context, c *client.Client, sub, assignee string
 			return "", err
 		}
 	}
+	return matchIdentity(ids, assignee)
+}
+
+// matchServicePrincipal is the object ID of the service principal that
+// --assignee names: by application (client) ID or object ID in any case,
+// or by display name exactly, as az matches it.
+func matchServicePrincipal(sps []client.ServicePrincipal, assignee string) (string, bool) {
+	for _, sp := range sps {
+		if strings.EqualFold(sp.AppID, assignee) || strings.EqualFold(sp.ID, assignee) || sp.DisplayName == assignee {
+			return sp.ID, true
+		}
+	}
+	return "", false
+}
+
+// matchIdentity is the principal ID of the managed identity that
+// --assignee names (its client ID, principal ID or resource ID), or az's
+// error for an assignee found nowhere.
+func matchIdentity(ids []client.Identity, assignee string) (string, error) {
 	for _, id := range ids {
 		if strings.EqualFold(id.Properties.ClientID, assignee) || strings.EqualFold(id.Properties.PrincipalID, assignee) || strings.EqualFold(id.ID, assignee) {
 			return id.Properties.PrincipalID, nil
@@ -187,14 +204,22 @@ func findAssignment(ctx context.Context, c *conn, scope, principalID, roleID str
 	if err != nil {
 		return client.RoleAssignment{}, false, err
 	}
+	a, ok := matchAssignment(list, scope, principalID, roleID)
+	return a, ok, nil
+}
+
+// matchAssignment is the assignment in list of role to principal at
+// exactly scope (not above it): scopes compared without case or a
+// trailing slash, roles by their GUID whatever scope their ID names.
+func matchAssignment(list []client.RoleAssignment, scope, principalID, roleID string) (client.RoleAssignment, bool) {
 	norm := func(s string) string { return strings.ToLower(strings.TrimSuffix(s, "/")) }
 	for _, a := range list {
 		if norm(a.Properties.Scope) == norm(scope) && strings.EqualFold(a.Properties.PrincipalID, principalID) &&
 			strings.EqualFold(path.Base(a.Properties.RoleDefinitionID), path.Base(roleID)) {
-			return a, true, nil
+			return a, true
 		}
 	}
-	return client.RoleAssignment{}, false, nil
+	return client.RoleAssignment{}, false
 }
 
 // roleAssignmentList is `ward role assignment list`.

@@ -1,68 +1,85 @@
 package cli
 
 import (
-	"strings"
 	"testing"
+
+	"github.com/ward-id/ward/client"
 )
 
-func TestRoleVerbs(t *testing.T) {
-	e := newVerbEnv(t)
-	sub := "/subscriptions/" + e.srv.Admin.SubscriptionID
-	appID := e.srv.Admin.ClientID
-	steps := []struct {
-		name     string
-		v        verb
-		args     []string
-		want     []string // substrings of the JSON output
-		wantNot  []string
-		wantErr  string
-		noOutput bool
+// TestAssigneeForms: --assignee names a service principal by its app
+// (client) ID or object ID in any case, or its display name exactly; else
+// a managed identity by its client ID, principal ID or resource ID; else
+// az's error that points at --assignee-object-id.
+func TestAssigneeForms(t *testing.T) {
+	sps := []client.ServicePrincipal{{ID: "0b1c2d3e-0000-4000-8000-000000000001", AppID: "a1b2c3d4-0000-4000-8000-000000000001", DisplayName: "ci"}}
+	var mi client.Identity
+	mi.ID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/app"
+	mi.Properties.ClientID, mi.Properties.PrincipalID = "c1c1c1c1-0000-4000-8000-000000000001", "p1p1p1p1-0000-4000-8000-000000000001"
+	ids := []client.Identity{mi}
+	for _, tc := range []struct {
+		name, assignee, want, wantErr string
 	}{
-		{"create needs an assignee", &roleAssignmentCreate{}, []string{"--role", "Reader", "--scope", sub}, nil, nil, "--assignee or --assignee-object-id", false},
-		{"create needs role and scope", &roleAssignmentCreate{}, []string{"--assignee", appID}, nil, nil, "--role, --scope", false},
-		{"create with an unknown role", &roleAssignmentCreate{}, []string{"--assignee", appID, "--role", "Nope", "--scope", sub}, nil, nil, "role 'Nope' does not exist", false},
-		{"create with an unknown assignee", &roleAssignmentCreate{}, []string{"--assignee", "nobody", "--role", "Reader", "--scope", sub}, nil, nil, "cannot find user or service principal", false},
-		{"create by app ID", &roleAssignmentCreate{}, []string{"--assignee", appID, "--role", "Reader", "--scope", sub, "--name", "5f4e3d2c-1b0a-4f9e-8d7c-6b5a4f3e2d1c"},
-			[]string{`"roleDefinitionName": "Reader"`, `"name": "5f4e3d2c-1b0a-4f9e-8d7c-6b5a4f3e2d1c"`, `"scope": "` + sub + `"`}, nil, "", false},
-		// Run again (a setup script re-run): the existing assignment, as az
-		// answers, not RoleAssignmentExists.
-		{"create again is idempotent", &roleAssignmentCreate{}, []string{"--assignee", appID, "--role", "Reader", "--scope", sub},
-			[]string{`"roleDefinitionName": "Reader"`, `"name": "5f4e3d2c-1b0a-4f9e-8d7c-6b5a4f3e2d1c"`}, nil, "", false},
-		{"list by role at the subscription", &roleAssignmentList{}, []string{"--role", "Reader"},
-			[]string{`"roleDefinitionName": "Reader"`, `"principalName": "` + appID + `"`}, []string{`"Owner"`}, "", false},
-		{"list everything", &roleAssignmentList{}, []string{"--all", "--assignee", appID}, []string{`"Owner"`, `"Reader"`}, nil, "", false},
-		{"definition list by name", &roleDefinitionList{}, []string{"-n", "Reader"}, []string{`"roleName": "Reader"`}, []string{`"Owner"`}, "", false},
-		{"definition list by GUID", &roleDefinitionList{}, []string{"-n", "acdd72a7-3385-48ef-bd42-f606fba81ae7"}, []string{`"roleName": "Reader"`}, []string{`"Owner"`}, "", false},
-		{"delete needs a choice", &roleAssignmentDelete{}, nil, nil, nil, "give --ids, or --assignee", false},
-		{"delete by assignee and role", &roleAssignmentDelete{}, []string{"--assignee", appID, "--role", "Reader"}, nil, nil, "", true},
-		{"deleted", &roleAssignmentList{}, []string{"--role", "Reader"}, nil, []string{`"Reader"`}, "", false},
-	}
-	for _, st := range steps {
-		t.Run(st.name, func(t *testing.T) {
-			out, _, err := e.exec(t, st.v, st.args...)
-			wantErr(t, strings.Join(st.args, " "), err, st.wantErr)
-			for _, w := range st.want {
-				if !strings.Contains(out, w) {
-					t.Errorf("%q printed\n%s\nwant it to contain %s", st.args, out, w)
-				}
+		{"app ID", "a1b2c3d4-0000-4000-8000-000000000001", sps[0].ID, ""},
+		{"app ID in capitals", "A1B2C3D4-0000-4000-8000-000000000001", sps[0].ID, ""},
+		{"object ID", "0b1c2d3e-0000-4000-8000-000000000001", sps[0].ID, ""},
+		{"display name", "ci", sps[0].ID, ""},
+		{"display name in another case", "CI", "", "cannot find user or service principal in graph database for 'CI'. If the assignee is an object ID, use --assignee-object-id"},
+		{"identity client ID", mi.Properties.ClientID, mi.Properties.PrincipalID, ""},
+		{"identity principal ID", mi.Properties.PrincipalID, mi.Properties.PrincipalID, ""},
+		{"identity resource ID in another case", "/SUBSCRIPTIONS/s/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/APP", mi.Properties.PrincipalID, ""},
+		{"nobody", "nobody", "", "cannot find user or service principal in graph database for 'nobody'"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := matchServicePrincipal(sps, tc.assignee)
+			var err error
+			if !ok {
+				got, err = matchIdentity(ids, tc.assignee)
 			}
-			for _, w := range st.wantNot {
-				if strings.Contains(out, w) {
-					t.Errorf("%q printed\n%s\nwant no %s", st.args, out, w)
-				}
-			}
-			if st.noOutput && out != "" {
-				t.Errorf("%q printed %q, want nothing", st.args, out)
+			wantErr(t, tc.assignee, err, tc.wantErr)
+			if got != tc.want {
+				t.Errorf("assignee %q = %q, want %q", tc.assignee, got, tc.want)
 			}
 		})
 	}
 }
 
-// TestRoleVerbsWithoutSubscription: a scope-less verb with no subscription
-// selected says how to choose one.
-func TestRoleVerbsWithoutSubscription(t *testing.T) {
-	e := newVerbEnv(t)
-	e.conn.sub = ""
-	_, _, err := e.exec(t, &roleAssignmentList{})
-	wantErr(t, "list", err, "give --scope, or select a subscription")
+// TestExistingAssignment: a re-run role assignment create shows the
+// assignment that is there only when it is the same role for the same
+// principal at exactly the same scope.
+func TestExistingAssignment(t *testing.T) {
+	const (
+		sub    = "/subscriptions/0b8f3c1e-2c3d-4e5f-8a9b-0c1d2e3f4a5b"
+		pid    = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"
+		reader = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+	)
+	assignment := func(name, scope, principal, role string) client.RoleAssignment {
+		var a client.RoleAssignment
+		a.Name = name
+		a.Properties.Scope, a.Properties.PrincipalID = scope, principal
+		a.Properties.RoleDefinitionID = sub + "/providers/Microsoft.Authorization/roleDefinitions/" + role
+		return a
+	}
+	list := []client.RoleAssignment{
+		assignment("above", "/", pid, reader),
+		assignment("other-role", sub+"/resourceGroups/rg", pid, "b24988ac-6180-42a0-ab88-20f7382dd24c"),
+		assignment("other-principal", sub+"/resourceGroups/rg", "11111111-2222-4333-8444-555555555555", reader),
+		assignment("it", sub+"/resourceGroups/rg", pid, reader),
+	}
+	for _, tc := range []struct {
+		name, scope, principal, role, want string
+	}{
+		{"same scope, role by its ID", sub + "/resourceGroups/rg", pid, "/providers/Microsoft.Authorization/roleDefinitions/" + reader, "it"},
+		{"scope with a trailing slash, another case", sub + "/RESOURCEGROUPS/RG/", pid, reader, "it"},
+		{"principal in capitals", sub + "/resourceGroups/rg", "9D8C7B6A-5F4E-4D3C-8B2A-1F0E9D8C7B6A", reader, "it"},
+		{"inherited from above is not it", sub, pid, reader, ""},
+		{"another role", sub + "/resourceGroups/rg", pid, "4633458b-17de-408a-b874-0445c86b69e6", ""},
+		{"a child scope", sub + "/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv", pid, reader, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, ok := matchAssignment(list, tc.scope, tc.principal, tc.role)
+			if ok != (tc.want != "") || a.Name != tc.want {
+				t.Errorf("matchAssignment(%s, %s, %s) = %q, %v; want %q", tc.scope, tc.principal, tc.role, a.Name, ok, tc.want)
+			}
+		})
+	}
 }

@@ -8,8 +8,9 @@ import (
 )
 
 // verb is one command: a struct that owns its flags and a run that talks
-// to the server only through the connection, so that each verb can be
-// tested against an httptest server without cobra or credentials.
+// to the server only through the connection, so that what a verb checks,
+// parses and renders is tested without a server (internal/cli), and its
+// flows against a running server end to end (test/e2e/cli_verbs_test.go).
 type verb interface {
 	// flags registers the verb's flags on cmd, bound to its own fields.
 	flags(cmd *cobra.Command)

@@ -4,41 +4,49 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"path/filepath"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/client"
-	"github.com/ward-id/ward/internal/server/servertest"
 )
 
-// verbEnv is a real Ward server and a connection to it as its admin, what
-// the CLI's verbs run against in tests.
-type verbEnv struct {
-	srv  *servertest.Server
-	conn *conn
-}
+// The verbs' flows against a server are end-to-end tests
+// (test/e2e/cli_verbs_test.go: the binary against `ward serve`). Here a
+// verb runs with no server at all: what it checks, parses and renders
+// before it sends anything.
 
-func newVerbEnv(t *testing.T) *verbEnv {
+// errNoServer is what a verb gets when it sends a request in a unit test:
+// a verb that should have refused its flags first fails with it.
+var errNoServer = errors.New("unit test: no server to send a request to")
+
+type noServer struct{}
+
+func (noServer) RoundTrip(*http.Request) (*http.Response, error) { return nil, errNoServer }
+
+// offlineConn is a connection whose every request fails with errNoServer,
+// in subscription sub ("" for none selected).
+func offlineConn(t *testing.T, sub string) *conn {
 	t.Helper()
-	s := servertest.Start(t)
-	c, err := dial(profile{Server: s.URL, TenantID: s.Admin.TenantID, SubscriptionID: s.Admin.SubscriptionID, ClientID: s.Admin.ClientID,
-		ClientSecret: s.Admin.ClientSecret, CAFile: filepath.Join(s.DataDir, "ca.pem"), Source: "admin.json"}, "")
+	hc := &http.Client{Transport: noServer{}}
+	cl, err := client.New("https://ward.test:8443", client.StaticToken("token"), client.Options{HTTPClient: hc})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &verbEnv{srv: s, conn: c}
+	p := profile{Server: "https://ward.test:8443", TenantID: "tenant", SubscriptionID: sub, ClientID: "cli-app", Source: "admin.json"}
+	return &conn{client: cl, creds: &client.ClientCredentials{ClientID: "cli-app", HTTP: hc}, sub: sub, tenant: "tenant", server: p.Server, profile: p}
 }
 
-// exec parses args into v's flags as cobra would, runs its check and run,
-// and returns the rendered JSON result, what it wrote, and its error.
-func (e *verbEnv) exec(t *testing.T, v verb, args ...string) (string, string, error) {
+// execVerb parses args into v's flags as cobra would, runs its check and
+// run against c, and returns the rendered JSON result, what it wrote, and
+// its error.
+func execVerb(t *testing.T, c *conn, v verb, args ...string) (string, string, error) {
 	t.Helper()
 	cmd := &cobra.Command{Use: "verb"}
 	v.flags(cmd)
 	if err := cmd.ParseFlags(args); err != nil {
-		t.Fatalf("parse %q: %v", args, err)
+		return "", "", err
 	}
 	if wt, ok := v.(wordTaker); ok {
 		wt.words(cmd.Flags().Args())
@@ -49,7 +57,7 @@ func (e *verbEnv) exec(t *testing.T, v verb, args ...string) (string, string, er
 		}
 	}
 	var out, errOut bytes.Buffer
-	res, err := runVerb(context.Background(), v, env{out: &out, errOut: &errOut, changed: cmd.Flags().Changed}, e.conn)
+	res, err := runVerb(context.Background(), v, env{out: &out, errOut: &errOut, changed: cmd.Flags().Changed}, c)
 	if err != nil {
 		return "", out.String() + errOut.String(), err
 	}
@@ -70,65 +78,4 @@ func wantErr(t *testing.T, what string, err error, want string) {
 	if want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
 		t.Fatalf("%s: error %v, want one containing %q", what, err, want)
 	}
-}
-
-// step is one verb run of a table-driven verb test: steps run in order, so
-// later ones see what earlier ones made.
-type step struct {
-	name    string
-	v       verb
-	args    []string
-	want    []string // substrings of what it printed (rendered JSON, then stderr)
-	wantErr string   // a substring of its error, "" for none
-}
-
-// runSteps runs each step as a subtest against e.
-func (e *verbEnv) runSteps(t *testing.T, steps []step) {
-	t.Helper()
-	for _, st := range steps {
-		t.Run(st.name, func(t *testing.T) {
-			out, errOut, err := e.exec(t, st.v, st.args...)
-			wantErr(t, strings.Join(st.args, " "), err, st.wantErr)
-			for _, w := range st.want {
-				if !strings.Contains(out+errOut, w) {
-					t.Errorf("%q printed\n%.2000s\n%s\nwant it to contain %s", st.args, out, errOut, w)
-				}
-			}
-		})
-	}
-}
-
-// wantStorageFault makes the store's method fail (until it returns) and checks that v,
-// run with args, reports the server's clean 500: not a hang, a garbled
-// answer, or the storage error's text.
-func (e *verbEnv) wantStorageFault(t *testing.T, method string, v verb, args ...string) {
-	t.Helper()
-	e.srv.Store.Fail(method, errors.New("disk on fire"))
-	defer e.srv.Store.Heal()
-	_, _, err := e.exec(t, v, args...)
-	var ce *client.Error
-	if !errors.As(err, &ce) || ce.StatusCode != 500 {
-		t.Fatalf("%q with %s failing = %v, want a 500 from the server", args, method, err)
-	}
-	if strings.Contains(err.Error(), "disk on fire") {
-		t.Errorf("the server's 500 leaks the storage error: %v", err)
-	}
-}
-
-// seed creates resource group rg (westeurope) and, when identity is not
-// "", a user-assigned identity of that name in it, whose ID it returns.
-func (e *verbEnv) seed(t *testing.T, identity string) string {
-	t.Helper()
-	ctx, sub := context.Background(), e.srv.Admin.SubscriptionID
-	if _, _, err := e.srv.Client.CreateOrUpdateGroup(ctx, sub, "rg", "westeurope", nil); err != nil {
-		t.Fatal(err)
-	}
-	if identity == "" {
-		return ""
-	}
-	id, _, err := e.srv.Client.CreateOrUpdateIdentity(ctx, sub, "rg", identity, "westeurope", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id.ID
 }
