@@ -306,3 +306,32 @@ func TestFixRefusedAsARMRefuses(t *testing.T) {
 		t.Fatalf("activity after a refused fix: %+v", evs)
 	}
 }
+
+// TestFixBodyErrors: the fix's body is read by httpbody under the route's
+// cap, answered in the console's JSON error.
+func TestFixBodyErrors(t *testing.T) {
+	f := newFixture(t, 1, 0, 0)
+	owner := f.grant(t, rbac.OwnerID, "/")
+	c, csrf := f.session(owner)
+	for _, tc := range []struct {
+		name, body string
+		status     int
+		code       string
+	}{
+		{"oversized", `{"identity":"` + strings.Repeat("x", maxBody) + `"}`, http.StatusRequestEntityTooLarge, "RequestContentTooLarge"},
+		{"malformed", `{"identity":`, http.StatusBadRequest, "InvalidRequestContent"},
+		{"empty", ``, http.StatusBadRequest, "InvalidRequestContent"},
+		{"trailing data", `{"identity":"x"} {}`, http.StatusBadRequest, "InvalidRequestContent"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, b := f.do(t, c, csrf, "POST", "/console/api/fix/federated-credential", tc.body)
+			var got struct {
+				Error struct{ Code string } `json:"error"`
+			}
+			_ = json.Unmarshal(b, &got)
+			if st != tc.status || got.Error.Code != tc.code {
+				t.Fatalf("%d %s; want %d %s", st, b, tc.status, tc.code)
+			}
+		})
+	}
+}
