@@ -12,13 +12,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 
 	"github.com/ward-id/ward/internal/agentproto"
+	"github.com/ward-id/ward/internal/httpbody"
 	"github.com/ward-id/ward/internal/machines"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/sts"
@@ -143,18 +143,19 @@ type badRequest string
 func (b badRequest) Error() string { return string(b) }
 
 func decode(r *http.Request, v any) error {
-	b, err := io.ReadAll(r.Body)
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return badRequest(fmt.Sprintf("the request body is larger than %d bytes", tooBig.Limit))
-	}
-	if err != nil {
+	err := httpbody.JSON(r.Body, 0, v)
+	e, _ := httpbody.As(err)
+	switch {
+	case e == nil:
+		return err
+	case e.Problem == httpbody.TooLarge:
+		return badRequest(fmt.Sprintf("the request body is larger than %d bytes", e.Limit))
+	case e.Problem == httpbody.Unreadable:
 		return badRequest("the request body could not be read")
+	case e.Problem == httpbody.Empty:
+		return badRequest("the request body is empty; the JSON expected is required")
 	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return badRequest("the request body is not the JSON expected: " + err.Error())
-	}
-	return nil
+	return badRequest("the request body is not the JSON expected: " + e.Err.Error())
 }
 
 func bearer(r *http.Request) string {

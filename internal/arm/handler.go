@@ -9,13 +9,10 @@
 package arm
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -30,6 +27,7 @@ import (
 	"github.com/ward-id/ward/internal/blob"
 	"github.com/ward-id/ward/internal/challenge"
 	"github.com/ward-id/ward/internal/clusters"
+	"github.com/ward-id/ward/internal/httpbody"
 	"github.com/ward-id/ward/internal/machines"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/policy"
@@ -258,28 +256,33 @@ func methodNotAllowed(r *http.Request, allowed ...string) error {
 // An empty body, malformed JSON, values of the wrong type or trailing data
 // are 400 InvalidRequestContent; an oversized body is 413.
 func decodeBody(r *http.Request, v any) error {
-	body, err := io.ReadAll(r.Body)
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return newError(http.StatusRequestEntityTooLarge, armerr.CodeRequestTooLarge, fmt.Sprintf("The request content is larger than the maximum of %d bytes.", tooBig.Limit))
-	}
+	body, err := httpbody.Read(r.Body, 0)
 	if err != nil {
-		return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, "The request content could not be read: "+err.Error())
+		return bodyError(err)
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.Contains(strings.ToLower(ct), "json") {
 		return newError(http.StatusUnsupportedMediaType, armerr.CodeUnsupportedMediaType, fmt.Sprintf("The content media type '%s' is not supported. Only 'application/json' is supported.", ct))
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, "The request content was invalid and could not be deserialized: the body is empty; a JSON object is required.")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(v); err != nil {
-		return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, fmt.Sprintf("The request content was invalid and could not be deserialized: '%v'.", err))
-	}
-	if dec.More() {
-		return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, "The request content was invalid and could not be deserialized: unexpected data after the JSON object.")
+	if err := httpbody.Decode(body, v); err != nil {
+		return bodyError(err)
 	}
 	return nil
+}
+
+// bodyError is a refused body in ARM's words.
+func bodyError(err error) error {
+	e, _ := httpbody.As(err)
+	switch {
+	case e == nil:
+		return err
+	case e.Problem == httpbody.TooLarge:
+		return newError(http.StatusRequestEntityTooLarge, armerr.CodeRequestTooLarge, fmt.Sprintf("The request content is larger than the maximum of %d bytes.", e.Limit))
+	case e.Problem == httpbody.Unreadable:
+		return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, "The request content could not be read: "+e.Err.Error())
+	case e.Problem == httpbody.Empty:
+		return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, "The request content was invalid and could not be deserialized: the body is empty; a JSON object is required.")
+	}
+	return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, fmt.Sprintf("The request content was invalid and could not be deserialized: '%v'.", e.Err))
 }
 
 // pageFromQuery reads $top and $skiptoken.

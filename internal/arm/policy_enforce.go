@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/ward-id/ward/internal/authn"
+	"github.com/ward-id/ward/internal/httpbody"
 	"github.com/ward-id/ward/internal/policy"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/storage"
@@ -44,9 +46,11 @@ func requestJSON(r *http.Request) map[string]any {
 	if r.Body == nil {
 		return nil
 	}
-	b, err := io.ReadAll(r.Body)
+	b, err := httpbody.Read(r.Body, 0)
 	if err != nil {
-		r.Body = io.NopCloser(errReader{err})
+		// The cause (the mux's *http.MaxBytesError, a broken read), for
+		// decodeBody to classify again.
+		r.Body = io.NopCloser(errReader{errors.Unwrap(err)})
 		return nil
 	}
 	r.Body = io.NopCloser(bytes.NewReader(b))

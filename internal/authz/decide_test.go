@@ -53,3 +53,45 @@ func TestDecide(t *testing.T) {
 		})
 	}
 }
+
+// TestPrincipalAssignments: a principal's assignments are read by the IDs
+// the index holds for it; another principal's are not listed, and one
+// deleted from the store behind the index's back is left out.
+func TestPrincipalAssignments(t *testing.T) {
+	ctx := context.Background()
+	st := wardtest.NewStore(t)
+	access, err := authz.New(ctx, authz.Config{Store: st, Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const alice, bob = "33333333-3333-3333-3333-333333333333", "44444444-4444-4444-4444-444444444444"
+	sub := "/subscriptions/" + wardtest.SubscriptionID
+	for _, p := range []string{alice, bob} {
+		if err := st.CreateServicePrincipal(ctx, storage.ServicePrincipal{ObjectID: p, AppID: p, TenantID: wardtest.TenantID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, a := range []struct{ principal, role string }{{alice, rbac.ReaderID}, {alice, rbac.KeyVaultSecretsUserID}, {bob, rbac.ReaderID}} {
+		if err := access.EnsureAssignment(ctx, sub, a.principal, a.role, "ServicePrincipal"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := access.PrincipalAssignments(ctx, alice)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("alice's assignments: %v, %v", got, err)
+	}
+	for _, a := range got {
+		if a.PrincipalID != alice || a.Scope != sub {
+			t.Errorf("not alice's: %+v", a)
+		}
+	}
+	if err := st.DeleteRoleAssignment(ctx, got[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if left, err := access.PrincipalAssignments(ctx, alice); err != nil || len(left) != 1 || left[0].ID != got[1].ID {
+		t.Fatalf("after a delete behind the index: %v, %v", left, err)
+	}
+	if none, err := access.PrincipalAssignments(ctx, "55555555-5555-5555-5555-555555555555"); err != nil || len(none) != 0 {
+		t.Fatalf("a principal without assignments: %v, %v", none, err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ward-id/ward/internal/httpbody"
 	"github.com/ward-id/ward/internal/storage"
 )
 
@@ -520,12 +521,12 @@ func (c *call) putBlockList() error {
 	if !write && !add {
 		return errDenied
 	}
-	raw, err := io.ReadAll(io.LimitReader(c.body(), maxBlockListBody+1))
+	raw, err := httpbody.Read(c.body(), maxBlockListBody)
+	if httpbody.Is(err, httpbody.TooLarge) {
+		return errorf(http.StatusRequestEntityTooLarge, CodeRequestBodyTooLarge, "The block list is larger than %d bytes.", maxBlockListBody)
+	}
 	if err != nil {
 		return readErr(err)
-	}
-	if len(raw) > maxBlockListBody {
-		return errorf(http.StatusRequestEntityTooLarge, CodeRequestBodyTooLarge, "The block list is larger than %d bytes.", maxBlockListBody)
 	}
 	var list blockListXML
 	if err := xml.Unmarshal(raw, &list); err != nil {

@@ -94,6 +94,7 @@ type Handler struct {
 	sessions *sessions
 	policy   directory.Policy
 	static   fs.FS
+	tokens   graphTokens
 }
 
 // New returns the console handler.
@@ -105,7 +106,7 @@ func New(cfg Config) *Handler {
 		cfg.Logger = slog.Default()
 	}
 	sub, _ := fs.Sub(staticFiles, "static")
-	return &Handler{cfg: cfg, sessions: newSessions(cfg.Now), policy: directory.Policy{Access: cfg.Access}, static: sub}
+	return &Handler{cfg: cfg, sessions: newSessions(cfg.Now), policy: directory.Policy{Access: cfg.Access}, static: sub, tokens: newGraphTokens()}
 }
 
 // maxBody caps a console request's body (the mux applies it): the console

@@ -259,9 +259,36 @@ func TestViewsFollowRBAC(t *testing.T) {
 	}
 }
 
-// BenchmarkGraph measures the graph endpoint over 1,000 identities with 5
-// federated credentials and 3 role assignments each, as an Owner.
+// BenchmarkGraph measures the whole graph over 1,000 identities with 5
+// federated credentials and 3 role assignments each, as the owner sees it:
+// every page of limit=5000 at the largest page ($top=500), followed to the
+// end as the page does. bytes/graph is the sum of the pages.
 func BenchmarkGraph(b *testing.B) {
+	f := newFixture(b, 1000, 5, 3)
+	owner := f.grant(b, rbac.OwnerID, "/")
+	c, _ := f.session(owner)
+	var size, pages int
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		size, pages = 0, 0
+		for path := "/console/api/graph?limit=5000&$top=500"; path != ""; pages++ {
+			st, body := f.do(b, c, "", "GET", path, "")
+			if st != 200 {
+				b.Fatalf("%d %s", st, body)
+			}
+			var g Graph
+			_ = json.Unmarshal(body, &g)
+			size += len(body)
+			path = g.NextLink
+		}
+	}
+	b.ReportMetric(float64(size), "bytes/graph")
+	b.ReportMetric(float64(pages), "pages/graph")
+}
+
+// BenchmarkGraphFirstPage measures what the page waits for before it
+// draws: the first page (the default $top) of the same graph.
+func BenchmarkGraphFirstPage(b *testing.B) {
 	f := newFixture(b, 1000, 5, 3)
 	owner := f.grant(b, rbac.OwnerID, "/")
 	c, _ := f.session(owner)
@@ -304,5 +331,34 @@ func TestFixRefusedAsARMRefuses(t *testing.T) {
 	}
 	if len(evs) != 1 || evs[0].Result != "Failed" || evs[0].StatusCode != 403 || evs[0].Method != "PUT" || evs[0].Scope != scope || evs[0].CallerObjectID != reader {
 		t.Fatalf("activity after a refused fix: %+v", evs)
+	}
+}
+
+// TestFixBodyErrors: the fix's body is read by httpbody under the route's
+// cap, answered in the console's JSON error.
+func TestFixBodyErrors(t *testing.T) {
+	f := newFixture(t, 1, 0, 0)
+	owner := f.grant(t, rbac.OwnerID, "/")
+	c, csrf := f.session(owner)
+	for _, tc := range []struct {
+		name, body string
+		status     int
+		code       string
+	}{
+		{"oversized", `{"identity":"` + strings.Repeat("x", maxBody) + `"}`, http.StatusRequestEntityTooLarge, "RequestContentTooLarge"},
+		{"malformed", `{"identity":`, http.StatusBadRequest, "InvalidRequestContent"},
+		{"empty", ``, http.StatusBadRequest, "InvalidRequestContent"},
+		{"trailing data", `{"identity":"x"} {}`, http.StatusBadRequest, "InvalidRequestContent"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, b := f.do(t, c, csrf, "POST", "/console/api/fix/federated-credential", tc.body)
+			var got struct {
+				Error struct{ Code string } `json:"error"`
+			}
+			_ = json.Unmarshal(b, &got)
+			if st != tc.status || got.Error.Code != tc.code {
+				t.Fatalf("%d %s; want %d %s", st, b, tc.status, tc.code)
+			}
+		})
 	}
 }

@@ -26,12 +26,6 @@ const (
 	KindVault      = "vault"
 )
 
-// Graph limits: identities shown by default and at most.
-const (
-	defaultGraphLimit = 200
-	maxGraphLimit     = 5000
-)
-
 // GraphNode is one box of the access graph.
 type GraphNode struct {
 	ID    string            `json:"id"`
@@ -57,8 +51,11 @@ type Graph struct {
 	StartKind  string      `json:"startKind"`
 	Nodes      []GraphNode `json:"nodes"`
 	Edges      []GraphEdge `json:"edges"`
-	Identities int         `json:"identities"` // matching the start and query
+	Identities int         `json:"identities"` // on this page, matching the start and query
 	Shown      int         `json:"shown"`      // of them, drawn
+	// NextLink continues the graph after this page's identities; absent
+	// on the last page (or when limit identities were shown).
+	NextLink string `json:"nextLink,omitempty"`
 }
 
 type graphBuilder struct {
@@ -154,11 +151,10 @@ func startKind(start string) string {
 	return "resource"
 }
 
-// buildGraph draws the chains through start: cluster → issuer → service
-// account → federated credential → identity → role assignment → scope →
-// resource, for the identities the start selects and q matches (at most
-// limit of them, by resource ID).
-func buildGraph(v *view, start, q string, limit int) *Graph {
+// newGraphBuilder starts the graph from start over v: its assignments by
+// principal and its clusters by issuer are indexed as they are now; an
+// identity added to v later (addIdentity) indexes its own.
+func newGraphBuilder(v *view, start string) *graphBuilder {
 	g := &Graph{Start: start, StartKind: startKind(start), Nodes: []GraphNode{}, Edges: []GraphEdge{}}
 	b := &graphBuilder{v: v, nodes: map[string]int{}, edges: map[[2]string]bool{}, g: g,
 		byPrincipal: map[string][]storage.RoleAssignment{}, clusterByIssuer: map[string]int{}}
@@ -171,22 +167,15 @@ func buildGraph(v *view, start, q string, limit int) *Graph {
 			b.clusterByIssuer[v.issuerURL(c.ID)] = i
 		}
 	}
-	sel, ok := b.selectStart(start, g.StartKind)
-	if !ok {
-		return g
-	}
-	matches := b.matcher(strings.ToLower(strings.TrimSpace(q)))
-	var chosen []storage.Identity
-	for _, id := range v.identities {
-		if sel.selected(id) && matches(id) {
-			g.Identities++
-			if len(chosen) < limit {
-				chosen = append(chosen, id)
-			}
-		}
-	}
-	g.Shown = len(chosen)
+	return b
+}
 
+// draw draws the start and the chains of the chosen identities; others
+// adds, for a resource or vault start, the service principals with access
+// to it.
+func (b *graphBuilder) draw(sel selection, chosen []storage.Identity, others bool) {
+	g := b.g
+	g.Shown = len(chosen)
 	if sel.scope != "" {
 		if vl, ok := b.vault(sel.scope); ok {
 			b.vaultNode(vl)
@@ -201,10 +190,9 @@ func buildGraph(v *view, start, q string, limit int) *Graph {
 		b.identityChain(id, sel.scope)
 	}
 	// A resource's other principals (service principals) with access to it.
-	if g.StartKind == KindVault || g.StartKind == "resource" {
+	if others && (g.StartKind == KindVault || g.StartKind == "resource") {
 		b.otherPrincipals(sel.scope)
 	}
-	return g
 }
 
 // selection is which identities a starting point selects: scope is the
@@ -437,39 +425,6 @@ func shortScope(scope string) string {
 		}
 	}
 	return scope
-}
-
-// graph serves GET /console/api/graph?start=&q=&limit=.
-func (h *Handler) graph(w http.ResponseWriter, r *http.Request) {
-	c, ok := h.authenticate(w, r)
-	if !ok {
-		return
-	}
-	q := r.URL.Query()
-	limit := defaultGraphLimit
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > maxGraphLimit {
-			writeErr(w, http.StatusBadRequest, "InvalidLimit", "limit must be a whole number from 1 to "+strconv.Itoa(maxGraphLimit)+".")
-			return
-		}
-		limit = n
-	}
-	start := q.Get("start")
-	if len(start) > 2000 || len(q.Get("q")) > 200 {
-		writeErr(w, http.StatusBadRequest, "InvalidQuery", "start or q is too long.")
-		return
-	}
-	if startKind(start) == "" {
-		writeErr(w, http.StatusBadRequest, "InvalidStart", "start must be a subscription, resource group, identity, cluster or vault resource ID, or subject:<service account subject>.")
-		return
-	}
-	v, err := h.load(r.Context(), c.Who)
-	if err != nil {
-		h.fail(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, buildGraph(v, start, q.Get("q"), limit))
 }
 
 func (h *Handler) fail(w http.ResponseWriter, err error) {

@@ -94,17 +94,23 @@ func pages[T any](limit int, list func(p storage.Page) ([]T, string, error), eac
 	}
 }
 
+// newView returns an empty view.
+func (h *Handler) newView() *view {
+	v := &view{fics: map[string][]storage.FederatedCredential{}, roles: map[string]rbac.RoleDefinition{},
+		principals: map[string]string{}, identityByPrincipal: map[string]string{}, issuerURL: func(string) string { return "" }}
+	if h.cfg.Clusters != nil {
+		v.issuerURL = h.cfg.Clusters.IssuerURL
+	}
+	return v
+}
+
 // load reads what who may read through the services the management and
 // directory APIs read through. Each object is kept only when who holds its
 // read action at its own scope, as a GET of it through ARM requires (a
 // service principal: as the directory API's policy decides).
 func (h *Handler) load(ctx context.Context, who Who) (*view, error) {
 	allowed := func(action, scope string) bool { return h.cfg.Access.Allowed(who.ObjectID, action, scope) }
-	v := &view{fics: map[string][]storage.FederatedCredential{}, roles: map[string]rbac.RoleDefinition{},
-		principals: map[string]string{}, identityByPrincipal: map[string]string{}, issuerURL: func(string) string { return "" }}
-	if h.cfg.Clusters != nil {
-		v.issuerURL = h.cfg.Clusters.IssuerURL
-	}
+	v := h.newView()
 	subs, err := h.cfg.Groups.Subscriptions(ctx)
 	if err != nil {
 		return nil, err
@@ -117,17 +123,7 @@ func (h *Handler) load(ctx context.Context, who Who) (*view, error) {
 	if allowed(actionRoleRead, "/") {
 		v.canRoles = true
 	}
-	caller := directory.Caller{ObjectID: who.ObjectID, AppID: who.AppID}
-	if err := pages(1000, func(p storage.Page) ([]storage.ServicePrincipal, string, error) {
-		return h.cfg.Directory.Principals(ctx, p)
-	},
-		func(sp storage.ServicePrincipal) error {
-			if h.policy.Read(caller, directory.ServicePrincipal{ServicePrincipal: sp}) == nil {
-				v.principals[strings.ToLower(sp.ObjectID)] = sp.DisplayName
-				v.sps = append(v.sps, sp)
-			}
-			return nil
-		}); err != nil {
+	if err := h.loadPrincipals(ctx, v, who); err != nil {
 		return nil, err
 	}
 	// Every assignment (those at "/" and below it), as the API lists them.
@@ -140,17 +136,41 @@ func (h *Handler) load(ctx context.Context, who Who) (*view, error) {
 			v.assignments = append(v.assignments, a)
 		}
 	}
-	roles, err := h.cfg.Access.Roles(ctx, "", "")
-	if err != nil {
+	if err := h.loadRoles(ctx, v); err != nil {
 		return nil, err
-	}
-	for _, r := range roles {
-		v.roles[strings.ToLower(r.ID)] = r
 	}
 	sort.Slice(v.identities, func(i, j int) bool {
 		return strings.ToLower(identityID(v.identities[i])) < strings.ToLower(identityID(v.identities[j]))
 	})
 	return v, nil
+}
+
+// loadPrincipals adds the service principals who may read (as the
+// directory API's policy decides) to v.
+func (h *Handler) loadPrincipals(ctx context.Context, v *view, who Who) error {
+	caller := directory.Caller{ObjectID: who.ObjectID, AppID: who.AppID}
+	return pages(1000, func(p storage.Page) ([]storage.ServicePrincipal, string, error) {
+		return h.cfg.Directory.Principals(ctx, p)
+	},
+		func(sp storage.ServicePrincipal) error {
+			if h.policy.Read(caller, directory.ServicePrincipal{ServicePrincipal: sp}) == nil {
+				v.principals[strings.ToLower(sp.ObjectID)] = sp.DisplayName
+				v.sps = append(v.sps, sp)
+			}
+			return nil
+		})
+}
+
+// loadRoles adds every role definition to v, for names.
+func (h *Handler) loadRoles(ctx context.Context, v *view) error {
+	roles, err := h.cfg.Access.Roles(ctx, "", "")
+	if err != nil {
+		return err
+	}
+	for _, r := range roles {
+		v.roles[strings.ToLower(r.ID)] = r
+	}
+	return nil
 }
 
 // loadSubscription adds what who may read in one subscription to v.
@@ -180,6 +200,12 @@ func (h *Handler) loadSubscription(ctx context.Context, v *view, s storage.Subsc
 	if err != nil && !gone(err) {
 		return err
 	}
+	return h.loadResources(ctx, v, s, allowed)
+}
+
+// loadResources adds the clusters and vaults of one subscription who may
+// read to v: few, and every page of the graph may reach them.
+func (h *Handler) loadResources(ctx context.Context, v *view, s storage.Subscription, allowed func(action, scope string) bool) error {
 	if h.cfg.Clusters != nil {
 		cs, err := h.cfg.Clusters.List(ctx, s.ID, "")
 		if err != nil {

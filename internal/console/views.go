@@ -15,6 +15,7 @@ import (
 	"github.com/ward-id/ward/internal/audience"
 	"github.com/ward-id/ward/internal/audit"
 	"github.com/ward-id/ward/internal/directory"
+	"github.com/ward-id/ward/internal/httpbody"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/rbac"
 	"github.com/ward-id/ward/internal/resourceid"
@@ -470,7 +471,11 @@ func (h *Handler) fixFederatedCredential(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	var req fixRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+	if err := httpbody.JSON(r.Body, 0, &req); err != nil {
+		if httpbody.Is(err, httpbody.TooLarge) {
+			writeErr(w, http.StatusRequestEntityTooLarge, "RequestContentTooLarge", fmt.Sprintf("The body is larger than %d KiB.", maxBody>>10))
+			return
+		}
 		writeErr(w, http.StatusBadRequest, "InvalidRequestContent", "The body must be JSON: {identity, name, issuer, subject, audiences}.")
 		return
 	}

@@ -1,13 +1,10 @@
 package directory
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -18,6 +15,7 @@ import (
 	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/challenge"
 	"github.com/ward-id/ward/internal/grapherr"
+	"github.com/ward-id/ward/internal/httpbody"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -180,18 +178,20 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
+// decode reads a JSON body into v; an empty body leaves v as it is (a
+// POST without properties).
 func decode(r *http.Request, v any) error {
-	b, err := io.ReadAll(r.Body)
-	if err != nil {
-		return &InvalidError{"The request body is unreadable or larger than 1 MiB."}
-	}
-	if len(bytes.TrimSpace(b)) == 0 {
+	err := httpbody.JSON(r.Body, 0, v)
+	e, _ := httpbody.As(err)
+	switch {
+	case e == nil:
+		return err
+	case e.Problem == httpbody.Empty:
 		return nil
+	case e.Problem == httpbody.Malformed:
+		return &InvalidError{"The request body is not valid JSON: " + e.Err.Error()}
 	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return &InvalidError{"The request body is not valid JSON: " + err.Error()}
-	}
-	return nil
+	return &InvalidError{"The request body is unreadable or larger than 1 MiB."}
 }
 
 // ---- JSON shapes ----

@@ -307,6 +307,28 @@ func (e *Engine) IDs() []string {
 	return out
 }
 
+// AssignmentIDsOf lists the IDs of principal's indexed assignments, for a
+// caller that reads one principal's assignments by point reads instead of
+// scanning every assignment (the console's graph, a page at a time).
+func (e *Engine) AssignmentIDsOf(principal string) []string {
+	pid, ok := parseGUID(principal)
+	if !ok {
+		return nil
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	pg := e.principals.find(pid)
+	if pg == nil {
+		return nil
+	}
+	var out []string
+	e.principals.each(pg, func(g grant) bool {
+		out = append(out, e.slots[g.slot].id.String())
+		return false
+	})
+	return out
+}
+
 // Len reports how many assignments are indexed.
 func (e *Engine) Len() int {
 	e.mu.RLock()

@@ -257,3 +257,47 @@ func TestAncestorHashes(t *testing.T) {
 		t.Fatal("deep scope under an assignment: denied")
 	}
 }
+
+// TestAssignmentIDsOf: a principal's indexed assignment IDs, through one
+// inline grant, the arena and the big-principal index, and after deletes.
+func TestAssignmentIDsOf(t *testing.T) {
+	e := New()
+	id := func(i int) string { return fmt.Sprintf("%08x-0000-0000-0000-00000000000a", i) }
+	for _, tc := range []struct {
+		name string
+		n    int
+	}{{"none", 0}, {"one", 1}, {"some", 5}, {"big", bigPrincipal + 5}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := New()
+			want := map[string]bool{}
+			for i := 0; i < tc.n; i++ {
+				if err := e.Put(Assignment{ID: id(i), Scope: fmt.Sprintf("%s/resourceGroups/rg-%d", sub, i), PrincipalID: alice, RoleID: ReaderID}); err != nil {
+					t.Fatal(err)
+				}
+				want[id(i)] = true
+			}
+			// Another principal's assignment is not listed.
+			if err := e.Put(Assignment{ID: "ffffffff-0000-0000-0000-00000000000a", Scope: sub, PrincipalID: "99999999-9999-9999-9999-999999999999", RoleID: ReaderID}); err != nil {
+				t.Fatal(err)
+			}
+			got := e.AssignmentIDsOf(strings.ToUpper(alice))
+			if len(got) != len(want) {
+				t.Fatalf("%d IDs, want %d: %v", len(got), len(want), got)
+			}
+			for _, g := range got {
+				if !want[g] {
+					t.Errorf("unexpected ID %s", g)
+				}
+			}
+			if tc.n > 1 {
+				e.Delete(id(0))
+				if got := e.AssignmentIDsOf(alice); len(got) != tc.n-1 {
+					t.Errorf("after a delete: %d IDs, want %d", len(got), tc.n-1)
+				}
+			}
+		})
+	}
+	if got := e.AssignmentIDsOf("not-a-guid"); got != nil {
+		t.Errorf("a principal that is not a GUID: %v", got)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ward-id/ward/internal/authn"
+	"github.com/ward-id/ward/internal/httpbody"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -187,11 +188,26 @@ func (h *Handler) service(w http.ResponseWriter, r *http.Request, reg storage.Re
 	return true
 }
 
+// readForm parses the query and form body of a token request; a body past
+// the route's cap is 413, a bad encoding or broken read 400, in the
+// registry's errors array.
+func readForm(w http.ResponseWriter, r *http.Request) bool {
+	err := httpbody.Form(r)
+	switch {
+	case err == nil:
+		return true
+	case httpbody.Is(err, httpbody.TooLarge):
+		writeErr(w, http.StatusRequestEntityTooLarge, "UNSUPPORTED", fmt.Sprintf("the body must be a form (application/x-www-form-urlencoded) of at most %d KiB", MaxFormBytes>>10))
+	default:
+		writeErr(w, http.StatusBadRequest, "UNSUPPORTED", fmt.Sprintf("the body must be a form (application/x-www-form-urlencoded) of at most %d KiB: %v", MaxFormBytes>>10, err))
+	}
+	return false
+}
+
 // exchange answers POST /oauth2/exchange: an Entra access token for a
 // registry refresh token.
 func (h *Handler) exchange(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		writeErr(w, http.StatusBadRequest, "UNSUPPORTED", "the body must be a form (application/x-www-form-urlencoded) of at most 64 KiB")
+	if !readForm(w, r) {
 		return
 	}
 	reg, ok := h.registry(w, r)
@@ -240,8 +256,7 @@ func (h *Handler) exchange(w http.ResponseWriter, r *http.Request) {
 // password grant or Basic auth with the null GUID) for an access token
 // whose access is what RBAC grants at the registry.
 func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		writeErr(w, http.StatusBadRequest, "UNSUPPORTED", "the body must be a form (application/x-www-form-urlencoded) of at most 64 KiB")
+	if !readForm(w, r) {
 		return
 	}
 	reg, ok := h.registry(w, r)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/authn"
 	"github.com/ward-id/ward/internal/challenge"
+	"github.com/ward-id/ward/internal/httpbody"
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/storage"
 )
@@ -389,22 +389,24 @@ func attrs(a attributesJSON) SecretAttributes {
 const maxBody = 256 << 10
 
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	b, err := io.ReadAll(r.Body)
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
+	err := httpbody.JSON(r.Body, 0, v)
+	e, _ := httpbody.As(err)
+	switch {
+	case err == nil:
+		return true
+	case e == nil:
+		writeErr(w, http.StatusBadRequest, "BadParameter", "", "The request body could not be read.")
+	case e.Problem == httpbody.TooLarge:
 		writeErr(w, http.StatusRequestEntityTooLarge, "BadParameter", "", "The request body is larger than 256 KiB.")
-		return false
-	}
-	if err != nil {
+	case e.Problem == httpbody.Unreadable:
 		// A body that stops arriving or a broken connection is not "too large".
 		writeErr(w, http.StatusBadRequest, "BadParameter", "", "The request body could not be read completely: it was not sent in time or the connection broke.")
-		return false
+	case e.Problem == httpbody.Empty:
+		writeErr(w, http.StatusBadRequest, "BadParameter", "", "The request body is empty; a JSON object is required.")
+	default:
+		writeErr(w, http.StatusBadRequest, "BadParameter", "", "The request body is not valid JSON: "+e.Err.Error())
 	}
-	if err := json.Unmarshal(b, v); err != nil {
-		writeErr(w, http.StatusBadRequest, "BadParameter", "", "The request body is not valid JSON: "+err.Error())
-		return false
-	}
-	return true
+	return false
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {

@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/ward-id/ward/internal/httpbody"
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -44,10 +44,8 @@ type review struct {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	var in review
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxReviewBytes))
-	if err == nil {
-		err = json.Unmarshal(body, &in)
-	}
+	// The webhook's own server has no router to cap the body: cap it here.
+	err := httpbody.JSON(r.Body, maxReviewBytes, &in)
 	if err != nil || in.Request == nil {
 		if err == nil {
 			err = errors.New("no request in the AdmissionReview")

@@ -31,6 +31,10 @@ func TestHandlerReviews(t *testing.T) {
 		{"ephemeral containers subresource skipped", reviewBody("v1", "CREATE", "Pod", "ephemeralcontainers", basePod), 200, true, false, ""},
 		{"denial carries the message and 400", reviewBody("v1", "CREATE", "Pod", "", strings.Replace(basePod, `"sa"`, `"ghost"`, 1)), 200, false, false, `serviceaccounts \"ghost\" not found`},
 		{"garbage body", `invalid`, 400, false, false, ""},
+		{"empty body", ``, 400, false, false, ""},
+		{"no request", `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`, 400, false, false, ""},
+		{"trailing data", reviewBody("v1", "CREATE", "Pod", "", basePod) + ` {}`, 400, false, false, ""},
+		{"larger than 7 MiB", `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","x":"` + strings.Repeat("x", maxReviewBytes) + `"}`, 400, false, false, ""},
 		{"unknown review version", strings.Replace(reviewBody("v1", "CREATE", "Pod", "", basePod), "admission.k8s.io/v1", "admission.k8s.io/v2", 1), 400, false, false, ""},
 	}
 	for _, tc := range cases {

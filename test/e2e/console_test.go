@@ -218,6 +218,24 @@ func TestConsoleBrowser(t *testing.T) {
 	if n := value(t, ctx, "inherited edges", chromedp.Evaluate[int](`document.querySelectorAll("svg.graph path.e.inh").length`)); n == 0 {
 		t.Error("the Reader assignment at the group is not drawn as inherited by the vault")
 	}
+	// The same graph one identity a page: the first page is drawn, the
+	// page follows each nextLink, and the three identities end up drawn
+	// once each from three pages.
+	run(t, ctx, "graph in pages", chromedp.Navigate(w.base+"/console/#graph?top=1&start="+url.QueryEscape(rg)),
+		chromedp.WaitVisible(css(`#g-stat[data-done="1"]`)))
+	for _, name := range []string{"catalog", "checkout", "payments"} {
+		run(t, ctx, "paged identity "+name, chromedp.WaitVisible(node(strings.ToLower(rg+"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"+name))))
+	}
+	if n := value(t, ctx, "paged identities", chromedp.Evaluate[int](`document.querySelectorAll('svg.graph g.node[data-kind="identity"]').length`)); n != 3 {
+		t.Errorf("the paged graph draws %d identities, want 3", n)
+	}
+	if pages := value(t, ctx, "pages", chromedp.Evaluate[int](`Number(document.querySelector("#g-stat").dataset.pages)`)); pages < 3 {
+		t.Errorf("the graph came in %d pages, want at least 3 at $top=1", pages)
+	}
+	if stat := value(t, ctx, "paged stat", chromedp.Text(css("#g-stat"))); !strings.Contains(stat, "Showing 3 identities") {
+		t.Errorf("status line of the paged graph: %q", stat)
+	}
+	csp.none(t, "the paged graph")
 	// The explorer's details of the identity: its long ID wraps inside the
 	// panel, its credentials and role assignments are styled by class.
 	run(t, ctx, "explorer details", chromedp.Navigate(w.base+"/console/#explorer?s=identities&id="+url.QueryEscape(identity)), chromedp.WaitVisible(css(`#drawer .obj-id`)),

@@ -26,7 +26,7 @@
     return n;
   };
   let me = null;
-  const state = { graph: null, explorer: null, hidden: new Set(), es: null, selected: null };
+  const state = { graph: null, graphGen: 0, explorer: null, hidden: new Set(), es: null, selected: null };
 
   // ---- API ----
   async function api(path, opts) {
@@ -120,12 +120,43 @@
         ex.clusters.map(o => [o.id, "cluster " + o.name]), ex.vaults.map(o => [o.id, "vault " + o.name]), ex.identities.slice(0, 500).map(o => [o.id, "identity " + o.name]));
       dl.replaceChildren(...opts.map(([val, label]) => el("option", { value: val }, label)));
     }).catch(() => {});
+    // The graph comes in pages of at most $top identities: the first is
+    // drawn at once, and the rest follow (each page's nextLink) until limit
+    // identities are shown, each drawn as it arrives. A newer graph view
+    // stops an older one's loading.
+    const gen = ++state.graphGen;
+    const query = { start, q, limit };
+    if (params.get("top")) query.$top = params.get("top");
+    let page;
     try {
-      state.graph = await api("/console/api/graph?" + new URLSearchParams({ start, q, limit }).toString());
+      page = await api("/console/api/graph?" + new URLSearchParams(query).toString());
     } catch (e) { wrap.replaceChildren(el("div", { class: "empty" }, e.message)); stat.textContent = ""; return; }
+    if (gen !== state.graphGen) return;
+    state.graph = Object.assign(page, { pages: 1 });
     draw();
     const sel = params.get("node");
     if (sel) { const n = state.graph.nodes.find(x => x.id === sel); if (n) showNode(n); }
+    while (state.graph.nextLink && gen === state.graphGen) {
+      try {
+        page = await api(state.graph.nextLink);
+      } catch (e) { stat.textContent += " · the next page failed: " + e.message; return; }
+      if (gen !== state.graphGen) return;
+      mergeGraph(state.graph, page);
+      draw();
+      if (state.selected) document.querySelectorAll("svg.graph .node").forEach(x => x.classList.toggle("sel", x.dataset.id === state.selected));
+    }
+  }
+
+  // mergeGraph adds a page to the graph drawn so far: a box or an edge two
+  // pages share (a scope, an issuer) is kept once.
+  function mergeGraph(g, p) {
+    const nodes = new Set(g.nodes.map(n => n.id)), edges = new Set(g.edges.map(e => e.from + ">" + e.to));
+    for (const n of p.nodes) if (!nodes.has(n.id)) { nodes.add(n.id); g.nodes.push(n); }
+    for (const e of p.edges) { const k = e.from + ">" + e.to; if (!edges.has(k)) { edges.add(k); g.edges.push(e); } }
+    g.identities += p.identities;
+    g.shown += p.shown;
+    g.nextLink = p.nextLink;
+    g.pages++;
   }
 
   // collapse removes hidden kinds, bridging their edges.
@@ -154,8 +185,10 @@
   function draw() {
     const g = state.graph, wrap = $("#graph"), stat = $("#g-stat");
     if (!g || !wrap) return;
-    stat.textContent = g.identities === 0 ? "" : "Showing " + g.shown + " of " + g.identities + " identities" + (g.shown < g.identities ? " — search or raise the limit to see the rest" : "") + " · " + g.nodes.length + " boxes";
-    if (g.nodes.length === 0) { wrap.replaceChildren(el("div", { class: "empty" }, "Nothing to show: no object you may read matches this starting point" + (g.identities === 0 ? "." : "."))); return; }
+    stat.textContent = g.shown === 0 && !g.nextLink ? "" : "Showing " + g.shown + " identities · " + g.nodes.length + " boxes · " + g.pages + (g.pages === 1 ? " page" : " pages") + (g.nextLink ? " · loading more…" : "");
+    stat.dataset.pages = g.pages;
+    stat.dataset.done = g.nextLink ? "" : "1";
+    if (g.nodes.length === 0) { wrap.replaceChildren(el("div", { class: "empty" }, g.nextLink ? "Looking further…" : "Nothing to show: no object you may read matches this starting point.")); return; }
     const { nodes, edges } = collapsed(g);
     const W = 172, H = 42, GX = 48, GY = 12, TOP = 34, LEFT = 16;
     const cols = [];
