@@ -6,6 +6,7 @@ import (
 
 	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/router"
+	"github.com/ward-id/ward/internal/storage"
 )
 
 // newError is an ARM error with a message as it is (no formatting).
@@ -21,6 +22,9 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	if errors.As(err, &denial) {
 		writeJSON(w, http.StatusForbidden, denial.body())
 		return
+	}
+	if errors.Is(err, storage.ErrInvalidCursor) {
+		err = errInvalidSkipToken
 	}
 	e, ok := armerr.As(err)
 	if !ok {

@@ -285,6 +285,10 @@ func bodyError(err error) error {
 	return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, fmt.Sprintf("The request content was invalid and could not be deserialized: '%v'.", e.Err))
 }
 
+// errInvalidSkipToken answers a $skiptoken that is not base64, or that the
+// store finds is no cursor it handed out.
+var errInvalidSkipToken = newError(http.StatusBadRequest, armerr.CodeInvalidSkipToken, "The $skiptoken is invalid; use the nextLink of the previous page as it is.")
+
 // pageFromQuery reads $top and $skiptoken.
 func pageFromQuery(r *http.Request) (storage.Page, error) {
 	var p storage.Page
@@ -299,7 +303,7 @@ func pageFromQuery(r *http.Request) (storage.Page, error) {
 	if s := q.Get("$skiptoken"); s != "" {
 		b, err := base64.RawURLEncoding.DecodeString(s)
 		if err != nil {
-			return p, newError(http.StatusBadRequest, armerr.CodeInvalidSkipToken, "The $skiptoken is invalid; use the nextLink of the previous page as it is.")
+			return p, errInvalidSkipToken
 		}
 		p.After = string(b)
 	}

@@ -26,6 +26,9 @@ var (
 	ErrConflict = errors.New("concurrent write conflict")
 	// ErrParentNotFound: the parent of the object being written does not exist.
 	ErrParentNotFound = errors.New("parent not found")
+	// ErrInvalidCursor: a Page's After is not a cursor a list handed out
+	// (altered, cut, or made up by the caller).
+	ErrInvalidCursor = errors.New("invalid page cursor")
 )
 
 // Tenant is an Entra-style directory.

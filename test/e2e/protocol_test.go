@@ -56,6 +56,11 @@ func TestProtocolErrors(t *testing.T) {
 		{"client secret as bearer", "GET", id + v, "", []string{"Authorization", "Bearer " + w.admin.ClientSecret}, 401, "InvalidAuthenticationToken"},
 		{"bad $top", "GET", rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities" + v + "&$top=0", "", nil, 400, "InvalidParameter"},
 		{"bad $skiptoken", "GET", rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities" + v + "&$skiptoken=%25%25", "", nil, 400, "InvalidSkipToken"},
+		// Base64 that decodes, but to no cursor a page handed out ("xyz"),
+		// on each list that pages.
+		{"forged $skiptoken, identities", "GET", rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities" + v + "&$skiptoken=eHl6", "", nil, 400, "InvalidSkipToken"},
+		{"forged $skiptoken, groups", "GET", sub + "/resourceGroups?api-version=2021-04-01&$skiptoken=eHl6", "", nil, 400, "InvalidSkipToken"},
+		{"forged $skiptoken, credentials", "GET", id + "/federatedIdentityCredentials" + v + "&$skiptoken=eHl6", "", nil, 400, "InvalidSkipToken"},
 		{"identity location cannot change", "PUT", id + v, `{"location":"eastus"}`, nil, 409, "InvalidResourceLocation"},
 		{"bad isolation scope", "PUT", id + v, `{"location":"westeurope","properties":{"isolationScope":"Global"}}`, nil, 400, "BadRequest"},
 		{"too many tags", "PUT", id + v, `{"location":"westeurope","tags":{` + manyTags(51) + `}}`, nil, 400, "InvalidTag"},

@@ -120,7 +120,7 @@ func encodeCursor(keys []any) (string, error) {
 
 // decodeCursor reads a cursor written by encodeCursor.
 func decodeCursor(c string, n int) ([]any, error) {
-	bad := fmt.Errorf("invalid page cursor %q: pass back the one a previous page returned", c)
+	bad := fmt.Errorf("%w %q: pass back the one a previous page returned", storage.ErrInvalidCursor, c)
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
 		return nil, bad
