@@ -35,7 +35,7 @@ type Handler struct {
 	TenantID string
 	// PublicURL is Ward's public URL: machine assertions' audience derives from it.
 	PublicURL string
-	Log       *slog.Logger
+	Logger    *slog.Logger
 }
 
 // Mount puts the agent API on mux. Its routes take no Ward bearer token:
@@ -92,10 +92,10 @@ func (h *Handler) attested(fn func(w http.ResponseWriter, r *http.Request, subj 
 }
 
 func (h *Handler) log() *slog.Logger {
-	if h.Log == nil {
+	if h.Logger == nil {
 		return slog.Default()
 	}
-	return h.Log
+	return h.Logger
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

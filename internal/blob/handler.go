@@ -34,7 +34,7 @@ type Handler struct {
 	Auth      *authn.JWT
 	Access    Access
 	Authority string // <public URL>/<tenant>, for the 401 challenge
-	Log       *slog.Logger
+	Logger    *slog.Logger
 }
 
 // HostClass is the router's name for blob host names.
@@ -204,7 +204,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, r, e, "")
 		return
 	}
-	h.Log.Log(r.Context(), router.FailureLevel(r), "blob request failed", "err", err)
+	h.Logger.Log(r.Context(), router.FailureLevel(r), "blob request failed", "err", err)
 	writeError(w, r, &Error{Status: http.StatusInternalServerError, Code: CodeInternalError, Message: "Server encountered an internal error. Please try again after some time."}, "")
 }
 

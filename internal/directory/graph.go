@@ -36,7 +36,7 @@ type Handler struct {
 	Svc    *Service
 	Auth   Authenticator
 	Policy Policy
-	Log    *slog.Logger
+	Logger *slog.Logger
 	Base   string // public URL
 }
 
@@ -175,7 +175,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, storage.ErrAlreadyExists):
 		grapherr.Write(w, http.StatusConflict, "Request_MultipleObjectsWithSameKeyValue", err.Error())
 	default:
-		h.Log.Log(r.Context(), router.FailureLevel(r), "directory request failed", "err", err)
+		h.Logger.Log(r.Context(), router.FailureLevel(r), "directory request failed", "err", err)
 		grapherr.Write(w, http.StatusInternalServerError, "InternalServerError", "The directory hit an internal error.")
 	}
 }

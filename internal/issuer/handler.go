@@ -40,7 +40,7 @@ func (s *Service) Discovery(id string) Discovery {
 type Handler struct {
 	Issuers *Service
 	// Log gets the storage failures answered with 500; nil is slog.Default.
-	Log *slog.Logger
+	Logger *slog.Logger
 }
 
 // discovery serves GET /oidc/{tenant}/{cluster}/.well-known/openid-configuration.
@@ -82,8 +82,8 @@ func (h *Handler) issuer(fn func(w http.ResponseWriter, r *http.Request, id stri
 }
 
 func (h *Handler) log() *slog.Logger {
-	if h.Log != nil {
-		return h.Log
+	if h.Logger != nil {
+		return h.Logger
 	}
 	return slog.Default()
 }

@@ -40,7 +40,7 @@ type Handler struct {
 	// Registry serves /v2/ (the in-process CNCF distribution registries,
 	// or an upstream one); nil answers /v2/ with the challenge alone.
 	Registry Backend
-	Log      *slog.Logger
+	Logger   *slog.Logger
 }
 
 // protocol is the token service on the wire: a recovered panic is the
@@ -153,8 +153,8 @@ func (h *Handler) registry(w http.ResponseWriter, r *http.Request) (storage.Regi
 }
 
 func (h *Handler) internal(w http.ResponseWriter, err error) {
-	if h.Log != nil {
-		h.Log.Error("registry token service", "err", err)
+	if h.Logger != nil {
+		h.Logger.Error("registry token service", "err", err)
 	}
 	writeErr(w, http.StatusInternalServerError, "UNKNOWN", "internal error")
 }

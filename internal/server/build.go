@@ -186,7 +186,7 @@ func (g *graph) buildMetrics(context.Context) error {
 		dir = filepath.Join(g.cfg.DataDir, "traces")
 	}
 	var err error
-	if g.met.slow, err = slowtrace.Start(slowtrace.Config{Threshold: g.cfg.TraceSlow, Dir: dir, Log: g.cfg.Logger}); err != nil {
+	if g.met.slow, err = slowtrace.Start(slowtrace.Config{Threshold: g.cfg.TraceSlow, Dir: dir, Logger: g.cfg.Logger}); err != nil {
 		return err
 	}
 	g.closeLater(g.met.slow.Stop)
@@ -350,13 +350,13 @@ func (g *graph) mountRoutes(context.Context) error {
 	// every body and its read time (router.DefaultMaxBody and
 	// DefaultReadTimeout; a route may declare a smaller cap) and recovers
 	// panics into the route's protocol's 500, once for every part.
-	mux.Log = log
+	mux.Logger = log
 
-	(&vault.Handler{Svc: g.vaults, Authority: authority, Log: log,
+	(&vault.Handler{Svc: g.vaults, Authority: authority, Logger: log,
 		Auth: g.verifier(append([]string{g.vaults.Hosts.Resource(), g.vaults.Hosts.Resource() + "/"}, audience.VaultAliases()...)...)}).Mount(mux)
-	(&registry.Handler{Svc: g.registries, Tokens: g.regTokens, Access: g.access, TenantID: tenantID, Registry: g.regBackend, Log: log,
+	(&registry.Handler{Svc: g.registries, Tokens: g.regTokens, Access: g.access, TenantID: tenantID, Registry: g.regBackend, Logger: log,
 		Verifier: g.verifier(append(append([]string{}, self...), audience.RegistryAliases()...)...)}).Mount(mux)
-	(&blob.Handler{Svc: g.blobs, Access: g.access, Authority: authority, Log: log,
+	(&blob.Handler{Svc: g.blobs, Access: g.access, Authority: authority, Logger: log,
 		Auth: g.verifier(blob.Audience, blob.Audience+"/")}).Mount(mux)
 	g.mountProbes(mux)
 	mgmt := arm.New(arm.Config{
@@ -387,14 +387,14 @@ func (g *graph) mountRoutes(context.Context) error {
 	})
 	mgmt.Mount(mux)
 	graphAuth := g.verifier(append(self, audience.GraphAliases()...)...)
-	(&directory.Handler{Svc: g.directory, Auth: graphAuth, Policy: directory.Policy{Access: g.access}, Log: log, Base: publicURL}).Mount(mux)
-	(&rotation.Handler{Keys: g.keys, Log: log, Base: publicURL, Auth: graphAuth}).Mount(mux)
+	(&directory.Handler{Svc: g.directory, Auth: graphAuth, Policy: directory.Policy{Access: g.access}, Logger: log, Base: publicURL}).Mount(mux)
+	(&rotation.Handler{Keys: g.keys, Logger: log, Base: publicURL, Auth: graphAuth}).Mount(mux)
 	console.New(console.Config{Groups: g.groups, Identities: g.identities, Clusters: g.clusters, Vaults: g.vaults, Directory: g.directory,
 		Access: g.access, Store: g.store, Compliance: compliance{mgmt}, PublicURL: publicURL, Logger: log,
 		Auth: g.verifier(append(self, audience.ManagementAliases()...)...)}).Mount(mux)
-	(&issuer.Handler{Issuers: g.issuers, Log: log}).Mount(mux)
+	(&issuer.Handler{Issuers: g.issuers, Logger: log}).Mount(mux)
 	sts.NewHandler(g.tokens).Mount(mux)
-	(&agentserver.Handler{Machines: g.machines, Tokens: g.tokens, TenantID: tenantID, PublicURL: publicURL, Log: log}).Mount(mux)
+	(&agentserver.Handler{Machines: g.machines, Tokens: g.tokens, TenantID: tenantID, PublicURL: publicURL, Logger: log}).Mount(mux)
 	g.s.mux = mux
 	g.s.handler = canonicalPaths(localWrites(g.s.follower.CatchUp, log, mux))
 	return nil

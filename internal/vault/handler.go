@@ -28,7 +28,7 @@ type Handler struct {
 	Svc       *Service
 	Auth      Authenticator
 	Authority string // <public URL>/<tenant>, for the 401 challenge
-	Log       *slog.Logger
+	Logger    *slog.Logger
 }
 
 type kvError struct {
@@ -429,7 +429,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeErr(w, http.StatusBadRequest, me.Code, "", me.Message)
 		return
 	}
-	h.Log.Log(r.Context(), router.FailureLevel(r), "vault request failed", "err", err)
+	h.Logger.Log(r.Context(), router.FailureLevel(r), "vault request failed", "err", err)
 	writeErr(w, http.StatusInternalServerError, "InternalServerError", "", "The vault hit an internal error.")
 }
 

@@ -35,10 +35,10 @@ type Authenticator interface {
 
 // Handler serves POST /ward/v1/keys/rotate.
 type Handler struct {
-	Keys *signer.Manager
-	Auth Authenticator
-	Log  *slog.Logger
-	Base string // public URL, the authorization_uri of a 401's challenge
+	Keys   *signer.Manager
+	Auth   Authenticator
+	Logger *slog.Logger
+	Base   string // public URL, the authorization_uri of a 401's challenge
 }
 
 // Mount puts the rotation endpoint on mux: the mux authenticates the
@@ -92,7 +92,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	k, err := h.Keys.Rotate(r.Context())
 	if err != nil {
-		h.Log.Error("signing-key rotation failed", "err", err)
+		h.Logger.Error("signing-key rotation failed", "err", err)
 		grapherr.Write(w, http.StatusInternalServerError, "InternalServerError", "The signing key could not be rotated: an internal error (see the server log).")
 		return
 	}
