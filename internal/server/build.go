@@ -264,11 +264,11 @@ func (g *graph) buildServices(ctx context.Context) error {
 	// a resource group's deletion takes its vaults with it.
 	g.groups = resources.New(resources.Config{Store: g.store, Changed: func() { g.tokens.Invalidate(); g.vaults.Forget("") }})
 	g.identities = msi.New(msi.Config{Store: g.store, Changed: g.tokens.Invalidate, Resources: g.groups, MaxFederatedCredentials: g.cfg.MaxFederatedCredentials})
-	g.directory = &directory.Service{Store: g.store, TenantID: tenantID, Now: time.Now}
+	g.directory = directory.New(directory.Config{Store: g.store, TenantID: tenantID, Now: time.Now})
 	if g.access, err = authz.New(ctx, authz.Config{Store: g.store, Now: time.Now}); err != nil {
 		return fmt.Errorf("load role assignments: %w", err)
 	}
-	if g.policies, err = policy.NewService(ctx, g.store, time.Now); err != nil {
+	if g.policies, err = policy.NewService(ctx, policy.ServiceConfig{Store: g.store, Now: time.Now}); err != nil {
 		return err
 	}
 	checkAdmin(ctx, g.store, g.admin, filepath.Join(g.cfg.DataDir, AdminFile), log)
@@ -352,11 +352,11 @@ func (g *graph) mountRoutes(context.Context) error {
 	// panics into the route's protocol's 500, once for every part.
 	mux.Logger = log
 
-	(&vault.Handler{Svc: g.vaults, Authority: authority, Logger: log,
+	vault.NewHandler(vault.HandlerConfig{Svc: g.vaults, Authority: authority, Logger: log,
 		Auth: g.verifier(append([]string{g.vaults.Hosts.Resource(), g.vaults.Hosts.Resource() + "/"}, audience.VaultAliases()...)...)}).Mount(mux)
-	(&registry.Handler{Svc: g.registries, Tokens: g.regTokens, Access: g.access, TenantID: tenantID, Registry: g.regBackend, Logger: log,
+	registry.NewHandler(registry.HandlerConfig{Svc: g.registries, Tokens: g.regTokens, Access: g.access, TenantID: tenantID, Registry: g.regBackend, Logger: log,
 		Verifier: g.verifier(append(append([]string{}, self...), audience.RegistryAliases()...)...)}).Mount(mux)
-	(&blob.Handler{Svc: g.blobs, Access: g.access, Authority: authority, Logger: log,
+	blob.NewHandler(blob.HandlerConfig{Svc: g.blobs, Access: g.access, Authority: authority, Logger: log,
 		Auth: g.verifier(blob.Audience, blob.Audience+"/")}).Mount(mux)
 	g.mountProbes(mux)
 	mgmt := arm.New(arm.Config{
@@ -387,14 +387,14 @@ func (g *graph) mountRoutes(context.Context) error {
 	})
 	mgmt.Mount(mux)
 	graphAuth := g.verifier(append(self, audience.GraphAliases()...)...)
-	(&directory.Handler{Svc: g.directory, Auth: graphAuth, Policy: directory.Policy{Access: g.access}, Logger: log, Base: publicURL}).Mount(mux)
-	(&rotation.Handler{Keys: g.keys, Logger: log, Base: publicURL, Auth: graphAuth}).Mount(mux)
+	directory.NewHandler(directory.HandlerConfig{Svc: g.directory, Auth: graphAuth, Policy: directory.Policy{Access: g.access}, Logger: log, Base: publicURL}).Mount(mux)
+	rotation.New(rotation.Config{Keys: g.keys, Logger: log, Base: publicURL, Auth: graphAuth}).Mount(mux)
 	console.New(console.Config{Groups: g.groups, Identities: g.identities, Clusters: g.clusters, Vaults: g.vaults, Directory: g.directory,
 		Access: g.access, Store: g.store, Compliance: compliance{mgmt}, PublicURL: publicURL, Logger: log,
 		Auth: g.verifier(append(self, audience.ManagementAliases()...)...)}).Mount(mux)
-	(&issuer.Handler{Issuers: g.issuers, Logger: log}).Mount(mux)
+	issuer.NewHandler(issuer.HandlerConfig{Issuers: g.issuers, Logger: log}).Mount(mux)
 	sts.NewHandler(g.tokens).Mount(mux)
-	(&agentserver.Handler{Machines: g.machines, Tokens: g.tokens, TenantID: tenantID, PublicURL: publicURL, Logger: log}).Mount(mux)
+	agentserver.New(agentserver.Config{Machines: g.machines, Tokens: g.tokens, TenantID: tenantID, PublicURL: publicURL, Logger: log}).Mount(mux)
 	g.s.mux = mux
 	g.s.handler = canonicalPaths(localWrites(g.s.follower.CatchUp, log, mux))
 	return nil
