@@ -260,10 +260,10 @@ func (g *graph) buildServices(ctx context.Context) error {
 		AppTokenLifetime: g.cfg.AppTokenLifetime, ManagedIdentityTokenLifetime: g.cfg.ManagedIdentityTokenLifetime,
 		TokenReuseMaxAge: g.cfg.TokenReuseMaxAge,
 	})
-	// Every identity or credential write clears the token service's cache;
-	// a resource group's deletion takes its vaults with it.
-	g.groups = resources.New(resources.Config{Store: g.store, Changed: func() { g.tokens.Invalidate(); g.vaults.Forget("") }})
-	g.identities = msi.New(msi.Config{Store: g.store, Changed: g.tokens.Invalidate, Resources: g.groups, MaxFederatedCredentials: g.cfg.MaxFederatedCredentials})
+	// What a write invalidates (the token service's caches, the vault
+	// cache) is the change feed's business (follow), not the services'.
+	g.groups = resources.New(resources.Config{Store: g.store})
+	g.identities = msi.New(msi.Config{Store: g.store, Resources: g.groups, MaxFederatedCredentials: g.cfg.MaxFederatedCredentials})
 	g.directory = directory.New(directory.Config{Store: g.store, TenantID: tenantID, Now: time.Now})
 	if g.access, err = authz.New(ctx, authz.Config{Store: g.store, Now: time.Now}); err != nil {
 		return fmt.Errorf("load role assignments: %w", err)
@@ -280,8 +280,14 @@ func (g *graph) buildServices(ctx context.Context) error {
 }
 
 // follow builds the change feed follower: every in-memory view (RBAC
-// index, token caches, signing and issuer keys, vault cache) follows the
-// database through it, from the head read before the views loaded.
+// index, token caches, signing and issuer keys, vault cache, policies)
+// follows the database through it, from the head read before the views
+// loaded. Its handler map is the one list of what a table's change
+// invalidates, for this replica's own writes as for the others': a request
+// that wrote catches the follower up before it answers (localWrites), and
+// other replicas read the same change from the feed. A row deleted by a
+// cascade (a resource group's identities, credentials and vaults) is a
+// change of its own table, recorded by that table's trigger.
 func (g *graph) follow(context.Context) error {
 	invalidateTokens := func(context.Context, string) error { g.tokens.Invalidate(); return nil }
 	g.s.follower = changefeed.New(changefeed.Config{
@@ -317,6 +323,7 @@ func (g *graph) follow(context.Context) error {
 			return g.access.Reload(ctx)
 		},
 		Check:  g.access.Consistent,
+		Poll:   g.cfg.FeedPoll,
 		Logger: g.cfg.Logger,
 	}, g.head)
 	g.s.tasks = append(g.s.tasks, g.s.follower.Run)
