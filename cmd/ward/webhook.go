@@ -33,7 +33,7 @@ Manifests: deploy/webhook (or ward aks show-install).`,
 			if err := lvl.UnmarshalText([]byte(logLevel)); err != nil {
 				return err
 			}
-			o.Log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+			o.Logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 			v, err := webhook.TLSVersion(tlsMin)
 			if err != nil {
 				return err

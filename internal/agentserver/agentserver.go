@@ -28,14 +28,25 @@ import (
 // the mux applies it.
 const maxBody = 16 << 10
 
-// Handler serves the agent API.
-type Handler struct {
+// Config configures a Handler.
+type Config struct {
 	Machines *machines.Service
 	Tokens   *sts.Service
 	TenantID string
 	// PublicURL is Ward's public URL: machine assertions' audience derives from it.
 	PublicURL string
-	Log       *slog.Logger
+	Logger    *slog.Logger
+}
+
+// Handler serves the agent API.
+type Handler struct{ cfg Config }
+
+// New returns the handler; a nil Logger is slog.Default().
+func New(cfg Config) *Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Handler{cfg: cfg}
 }
 
 // Mount puts the agent API on mux. Its routes take no Ward bearer token:
@@ -64,7 +75,7 @@ func (h *Handler) authenticator() router.Authenticator {
 	return router.Authenticator{
 		Name: "agent attestation (machine key JWT or node pool service-account token)",
 		Authenticate: func(r *http.Request) (router.Caller, error) {
-			subj, err := h.Machines.Attest(r.Context(), bearer(r))
+			subj, err := h.cfg.Machines.Attest(r.Context(), bearer(r))
 			if err != nil {
 				return router.Caller{}, err
 			}
@@ -89,13 +100,6 @@ func (h *Handler) attested(fn func(w http.ResponseWriter, r *http.Request, subj 
 		}
 		fn(w, r, subj)
 	})
-}
-
-func (h *Handler) log() *slog.Logger {
-	if h.Log == nil {
-		return slog.Default()
-	}
-	return h.Log
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -133,7 +137,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 			status, body = http.StatusBadRequest, agentproto.Error{Code: agentproto.CodeInvalidRequest, Description: string(bad)}
 			break
 		}
-		h.log().Log(r.Context(), router.FailureLevel(r), "agent request failed", "path", r.URL.Path, "err", err)
+		h.cfg.Logger.Log(r.Context(), router.FailureLevel(r), "agent request failed", "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, status, body)
 }
@@ -177,14 +181,14 @@ func (h *Handler) join(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, badRequest("certificate must be the base64 DER of the agent's certificate"))
 		return
 	}
-	m, err := h.Machines.Join(r.Context(), req.JoinToken, der)
+	m, err := h.cfg.Machines.Join(r.Context(), req.JoinToken, der)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.log().InfoContext(r.Context(), "machine joined", "machine", m.ResourceID(), "thumbprint", m.Spec.AgentThumbprint, "source", source(r))
-	writeJSON(w, http.StatusOK, agentproto.JoinResponse{MachineID: m.ID, ResourceID: m.ResourceID(), TenantID: h.TenantID,
-		Audience: agentproto.MachineAudience(h.PublicURL)})
+	h.cfg.Logger.InfoContext(r.Context(), "machine joined", "machine", m.ResourceID(), "thumbprint", m.Spec.AgentThumbprint, "source", source(r))
+	writeJSON(w, http.StatusOK, agentproto.JoinResponse{MachineID: m.ID, ResourceID: m.ResourceID(), TenantID: h.cfg.TenantID,
+		Audience: agentproto.MachineAudience(h.cfg.PublicURL)})
 }
 
 func (h *Handler) token(w http.ResponseWriter, r *http.Request, subj machines.Subject) {
@@ -197,7 +201,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, subj machines.Su
 		h.fail(w, r, badRequest("resource is required"))
 		return
 	}
-	ids, refused, err := h.Machines.Identities(r.Context(), subj)
+	ids, refused, err := h.cfg.Machines.Identities(r.Context(), subj)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -216,7 +220,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, subj machines.Su
 	} else {
 		g.Credential, g.Subject = "nodeServiceAccount", agentproto.NodeSubject(subj.Pool)
 	}
-	tok, nbf, exp, err := h.Tokens.ManagedIdentityToken(r.Context(), g)
+	tok, nbf, exp, err := h.cfg.Tokens.ManagedIdentityToken(r.Context(), g)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -225,7 +229,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, subj machines.Su
 }
 
 func (h *Handler) state(w http.ResponseWriter, r *http.Request, subj machines.Subject) {
-	st, err := h.Machines.State(r.Context(), subj)
+	st, err := h.cfg.Machines.State(r.Context(), subj)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -203,7 +203,7 @@ func TestListBlobsDelimiterPaging(t *testing.T) {
 		}
 	}
 	acct, _ := store.GetStorageAccount(ctx, "acct")
-	h := &Handler{Svc: svc, Access: allowAll{}}
+	h := NewHandler(HandlerConfig{Svc: svc, Access: allowAll{}})
 	list := func(query string) blobsXML {
 		t.Helper()
 		r := httptest.NewRequest("GET", "/data?"+query, nil)

@@ -26,15 +26,26 @@ type Access interface {
 	AllowedData(principalID, dataAction, scope string) bool
 }
 
-// Handler serves the Blob REST API for every account host.
-type Handler struct {
+// HandlerConfig configures a Handler.
+type HandlerConfig struct {
 	Svc *Service
 	// Auth verifies bearer tokens; its Audiences are extended per request
 	// with the account's own URL.
 	Auth      *authn.JWT
 	Access    Access
 	Authority string // <public URL>/<tenant>, for the 401 challenge
-	Log       *slog.Logger
+	Logger    *slog.Logger
+}
+
+// Handler serves the Blob REST API for every account host.
+type Handler struct{ cfg HandlerConfig }
+
+// NewHandler returns the handler; a nil Logger is slog.Default().
+func NewHandler(cfg HandlerConfig) *Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Handler{cfg: cfg}
 }
 
 // HostClass is the router's name for blob host names.
@@ -51,11 +62,11 @@ var protocol = &router.Protocol{Name: "blob", Internal: func(w http.ResponseWrit
 // checks the operation's action or data action at the account or the
 // container, as the rule of each route says.
 func (h *Handler) Mount(mux *router.Mux) {
-	mux.HostClass(HostClass, func(host string) bool { _, ok := h.Svc.Hosts.AccountFromHost(host); return ok })
+	mux.HostClass(HostClass, func(host string) bool { _, ok := h.cfg.Svc.Hosts.AccountFromHost(host); return ok })
 	mux.Authenticate(protocol.Name, h.authenticator())
 	add := func(method, pattern, rule string) {
 		mux.Handle(router.Route{Host: HostClass, Method: method, Pattern: pattern, Handler: h, Protocol: protocol,
-			MaxBody: h.Svc.MaxPutBytes(), StreamsBody: method == http.MethodPut, Access: router.Handler(rule)})
+			MaxBody: h.cfg.Svc.MaxPutBytes(), StreamsBody: method == http.MethodPut, Access: router.Handler(rule)})
 	}
 	add(http.MethodGet, "/", "List Containers (comp=list): action "+ActionContainerRead+" at the account")
 	add(http.MethodGet, "/{container}", "container properties and metadata: action "+ActionContainerRead+"; List Blobs (comp=list): data action "+ActionBlobRead+"; at the container")
@@ -87,10 +98,10 @@ func (h *Handler) authenticator() router.Authenticator {
 			if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "SharedKey") || r.URL.Query().Get("sig") != "" {
 				return router.Caller{}, errKeyAuth
 			}
-			name, _ := h.Svc.Hosts.AccountFromHost(r.Host)
-			auth := *h.Auth
-			acctURL := "https://" + name + "." + h.Svc.Hosts.Suffix
-			auth.Audiences = append(append([]string{}, h.Auth.Audiences...), acctURL, acctURL+"/")
+			name, _ := h.cfg.Svc.Hosts.AccountFromHost(r.Host)
+			auth := *h.cfg.Auth
+			acctURL := "https://" + name + "." + h.cfg.Svc.Hosts.Suffix
+			auth.Audiences = append(append([]string{}, h.cfg.Auth.Audiences...), acctURL, acctURL+"/")
 			p, err := auth.Authenticate(r.Context(), r)
 			if err != nil {
 				return router.Caller{}, err
@@ -108,7 +119,7 @@ func (h *Handler) authenticator() router.Authenticator {
 			if !errors.Is(err, authn.ErrNoCredentials) {
 				code, detail = CodeInvalidAuthentication, err.Error()
 			}
-			w.Header().Set(challenge.Header, challenge.Storage(h.Authority, Audience))
+			w.Header().Set(challenge.Header, challenge.Storage(h.cfg.Authority, Audience))
 			writeError(w, r, &Error{Status: http.StatusUnauthorized, Code: code, Message: msg}, detail)
 		},
 		Forbidden: func(w http.ResponseWriter, r *http.Request, _ router.Denial) {
@@ -155,9 +166,9 @@ func (c *call) allowed(action string, data bool) bool {
 		scope = ContainerID(c.account, c.container)
 	}
 	if data {
-		return c.h.Access.AllowedData(c.p.ObjectID, action, scope)
+		return c.h.cfg.Access.AllowedData(c.p.ObjectID, action, scope)
 	}
-	return c.h.Access.Allowed(c.p.ObjectID, action, scope)
+	return c.h.cfg.Access.Allowed(c.p.ObjectID, action, scope)
 }
 
 func (c *call) need(action string, data bool) error {
@@ -172,7 +183,7 @@ func (c *call) need(action string, data bool) error {
 // query name.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.headers(w, r)
-	name, _ := h.Svc.Hosts.AccountFromHost(r.Host)
+	name, _ := h.cfg.Svc.Hosts.AccountFromHost(r.Host)
 	q := r.URL.Query()
 	caller, _ := router.CallerFrom(r.Context())
 	p, ok := caller.Principal.(authn.Principal)
@@ -182,7 +193,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, errors.New("blob: no authenticated caller in the request"))
 		return
 	}
-	acct, err := h.Svc.store.GetStorageAccount(r.Context(), name)
+	acct, err := h.cfg.Svc.store.GetStorageAccount(r.Context(), name)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			writeError(w, r, &Error{Status: http.StatusNotFound, Code: CodeResourceNotFound, Message: "The specified resource does not exist: no storage account " + name + " on this Ward server."}, "")
@@ -204,7 +215,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, r, e, "")
 		return
 	}
-	h.Log.Log(r.Context(), router.FailureLevel(r), "blob request failed", "err", err)
+	h.cfg.Logger.Log(r.Context(), router.FailureLevel(r), "blob request failed", "err", err)
 	writeError(w, r, &Error{Status: http.StatusInternalServerError, Code: CodeInternalError, Message: "Server encountered an internal error. Please try again after some time."}, "")
 }
 
@@ -305,7 +316,7 @@ func (c *call) createContainer() error {
 	if err != nil {
 		return err
 	}
-	ct, err := c.h.Svc.CreateContainer(c.ctx(), c.account.Name, c.container, md)
+	ct, err := c.h.cfg.Svc.CreateContainer(c.ctx(), c.account.Name, c.container, md)
 	if err != nil {
 		return err
 	}
@@ -323,7 +334,7 @@ func (c *call) setContainerMetadata() error {
 	if err != nil {
 		return err
 	}
-	ct, err := c.h.Svc.SetContainerMetadata(c.ctx(), c.account.Name, c.container, md)
+	ct, err := c.h.cfg.Svc.SetContainerMetadata(c.ctx(), c.account.Name, c.container, md)
 	if err != nil {
 		return err
 	}
@@ -337,7 +348,7 @@ func (c *call) containerProperties() error {
 	if err := c.need(ActionContainerRead, false); err != nil {
 		return err
 	}
-	ct, err := c.h.Svc.Container(c.ctx(), c.account.Name, c.container)
+	ct, err := c.h.cfg.Svc.Container(c.ctx(), c.account.Name, c.container)
 	if err != nil {
 		return err
 	}
@@ -359,7 +370,7 @@ func (c *call) deleteContainer() error {
 	if err := c.need(ActionContainerDel, false); err != nil {
 		return err
 	}
-	if err := c.h.Svc.DeleteContainer(c.ctx(), c.account.Name, c.container); err != nil {
+	if err := c.h.cfg.Svc.DeleteContainer(c.ctx(), c.account.Name, c.container); err != nil {
 		return err
 	}
 	c.w.WriteHeader(http.StatusAccepted)

@@ -157,11 +157,11 @@ func (c *call) listContainers() error {
 		return err
 	}
 	prefix := c.q.Get("prefix")
-	items, err := c.h.Svc.Containers(c.ctx(), c.account.Name, prefix, after, limit+1)
+	items, err := c.h.cfg.Svc.Containers(c.ctx(), c.account.Name, prefix, after, limit+1)
 	if err != nil {
 		return err
 	}
-	out := containersXML{Endpoint: c.h.Svc.Hosts.URL(c.account.Name), Prefix: prefix, Marker: c.q.Get("marker"), MaxResults: limit, Containers: []containerXML{}}
+	out := containersXML{Endpoint: c.h.cfg.Svc.Hosts.URL(c.account.Name), Prefix: prefix, Marker: c.q.Get("marker"), MaxResults: limit, Containers: []containerXML{}}
 	if c.q.Get("maxresults") == "" {
 		out.MaxResults = 0
 	}
@@ -190,7 +190,7 @@ func (c *call) listBlobs() error {
 	if err := c.need(ActionBlobRead, true); err != nil {
 		return err
 	}
-	if _, err := c.h.Svc.Container(c.ctx(), c.account.Name, c.container); err != nil {
+	if _, err := c.h.cfg.Svc.Container(c.ctx(), c.account.Name, c.container); err != nil {
 		return err
 	}
 	limit, err := c.maxResults()
@@ -202,7 +202,7 @@ func (c *call) listBlobs() error {
 		return err
 	}
 	prefix, delim := c.q.Get("prefix"), c.q.Get("delimiter")
-	out := blobsXML{Endpoint: c.h.Svc.Hosts.URL(c.account.Name), Container: c.container, Prefix: prefix, Marker: c.q.Get("marker"), Delimiter: delim}
+	out := blobsXML{Endpoint: c.h.cfg.Svc.Hosts.URL(c.account.Name), Container: c.container, Prefix: prefix, Marker: c.q.Get("marker"), Delimiter: delim}
 	if c.q.Get("maxresults") != "" {
 		out.MaxResults = limit
 	}
@@ -210,7 +210,7 @@ func (c *call) listBlobs() error {
 	withMD := c.includes("metadata")
 	emitted := 0
 	for emitted < limit {
-		batch, err := c.h.Svc.store.ListBlobs(c.ctx(), c.account.Name, c.container, prefix, after, min(limit-emitted+1, 1000))
+		batch, err := c.h.cfg.Svc.store.ListBlobs(c.ctx(), c.account.Name, c.container, prefix, after, min(limit-emitted+1, 1000))
 		if err != nil {
 			return err
 		}
@@ -240,7 +240,7 @@ func (c *call) listBlobs() error {
 		}
 	}
 	if emitted == limit {
-		more, err := c.h.Svc.store.ListBlobs(c.ctx(), c.account.Name, c.container, prefix, after, 1)
+		more, err := c.h.cfg.Svc.store.ListBlobs(c.ctx(), c.account.Name, c.container, prefix, after, 1)
 		if err != nil {
 			return err
 		}
@@ -381,7 +381,7 @@ func (c *call) blobWrite(single bool) (storage.BlobProps, map[string]string, err
 	if err != nil {
 		return props, nil, err
 	}
-	if _, err := c.h.Svc.Container(c.ctx(), c.account.Name, c.container); err != nil {
+	if _, err := c.h.cfg.Svc.Container(c.ctx(), c.account.Name, c.container); err != nil {
 		return props, nil, err
 	}
 	return props, md, nil
@@ -401,9 +401,9 @@ func checkMD5(r *http.Request, got []byte) error {
 }
 
 func (c *call) commit(b storage.Blob, write, add bool) (storage.Blob, error) {
-	now := c.h.Svc.now().UTC()
-	b.Account, b.Container, b.Name, b.ETag, b.CreatedAt, b.UpdatedAt = c.account.Name, strings.ToLower(c.container), c.blob, c.h.Svc.newETag(), now, now
-	got, err := c.h.Svc.store.PutBlob(c.ctx(), b, func(old *storage.Blob) error {
+	now := c.h.cfg.Svc.now().UTC()
+	b.Account, b.Container, b.Name, b.ETag, b.CreatedAt, b.UpdatedAt = c.account.Name, strings.ToLower(c.container), c.blob, c.h.cfg.Svc.newETag(), now, now
+	got, err := c.h.cfg.Svc.store.PutBlob(c.ctx(), b, func(old *storage.Blob) error {
 		if old != nil && !write {
 			return errDenied
 		}
@@ -431,7 +431,7 @@ func (c *call) putBlob() error {
 	if err != nil {
 		return err
 	}
-	wr, err := c.h.Svc.files.Write(c.body(), c.h.Svc.cfg.MaxPutBytes)
+	wr, err := c.h.cfg.Svc.files.Write(c.body(), c.h.cfg.Svc.cfg.MaxPutBytes)
 	if err != nil {
 		return readErr(err)
 	}
@@ -472,25 +472,25 @@ func (c *call) putBlock() error {
 	if err := blockID(id); err != nil {
 		return err
 	}
-	if _, err := c.h.Svc.Container(c.ctx(), c.account.Name, c.container); err != nil {
+	if _, err := c.h.cfg.Svc.Container(c.ctx(), c.account.Name, c.container); err != nil {
 		return err
 	}
-	blocks, err := c.h.Svc.store.ListBlobBlocks(c.ctx(), c.account.Name, c.container, c.blob)
+	blocks, err := c.h.cfg.Svc.store.ListBlobBlocks(c.ctx(), c.account.Name, c.container, c.blob)
 	if err != nil {
 		return err
 	}
-	if len(blocks) >= c.h.Svc.cfg.MaxBlocks {
+	if len(blocks) >= c.h.cfg.Svc.cfg.MaxBlocks {
 		return errorf(http.StatusConflict, CodeTooManyUncommitedBlocks, "The blob already has %d uncommitted blocks.", len(blocks))
 	}
-	wr, err := c.h.Svc.files.Write(c.body(), c.h.Svc.cfg.MaxBlockBytes)
+	wr, err := c.h.cfg.Svc.files.Write(c.body(), c.h.cfg.Svc.cfg.MaxBlockBytes)
 	if err != nil {
 		return readErr(err)
 	}
 	if err := checkMD5(c.r, wr.MD5); err != nil {
 		return err
 	}
-	err = c.h.Svc.store.PutBlobBlock(c.ctx(), storage.BlobBlock{Account: c.account.Name, Container: strings.ToLower(c.container), Blob: c.blob,
-		BlockID: id, Digest: wr.Digest, Size: wr.Size, CreatedAt: c.h.Svc.now().UTC()})
+	err = c.h.cfg.Svc.store.PutBlobBlock(c.ctx(), storage.BlobBlock{Account: c.account.Name, Container: strings.ToLower(c.container), Blob: c.blob,
+		BlockID: id, Digest: wr.Digest, Size: wr.Size, CreatedAt: c.h.cfg.Svc.now().UTC()})
 	if errors.Is(err, storage.ErrParentNotFound) {
 		return errContainerNotFound
 	}
@@ -532,14 +532,14 @@ func (c *call) putBlockList() error {
 	if err := xml.Unmarshal(raw, &list); err != nil {
 		return errorf(http.StatusBadRequest, CodeInvalidXML, "XML specified is not syntactically valid: %v.", err)
 	}
-	if len(list.Items) > c.h.Svc.cfg.MaxBlocks {
-		return errorf(http.StatusBadRequest, CodeInvalidBlockList, "The block list names %d blocks; at most %d are allowed.", len(list.Items), c.h.Svc.cfg.MaxBlocks)
+	if len(list.Items) > c.h.cfg.Svc.cfg.MaxBlocks {
+		return errorf(http.StatusBadRequest, CodeInvalidBlockList, "The block list names %d blocks; at most %d are allowed.", len(list.Items), c.h.cfg.Svc.cfg.MaxBlocks)
 	}
 	props, md, err := c.blobWrite(false)
 	if err != nil {
 		return err
 	}
-	blocks, err := c.h.Svc.store.ListBlobBlocks(c.ctx(), c.account.Name, c.container, c.blob)
+	blocks, err := c.h.cfg.Svc.store.ListBlobBlocks(c.ctx(), c.account.Name, c.container, c.blob)
 	if err != nil {
 		return err
 	}
@@ -564,10 +564,10 @@ func (c *call) putBlockList() error {
 		total += b.Size
 		digests = append(digests, b.Digest)
 	}
-	if total > c.h.Svc.cfg.MaxBlobBytes {
-		return errorf(http.StatusRequestEntityTooLarge, CodeRequestBodyTooLarge, "The blob would be %d bytes; this server's cap is %d.", total, c.h.Svc.cfg.MaxBlobBytes)
+	if total > c.h.cfg.Svc.cfg.MaxBlobBytes {
+		return errorf(http.StatusRequestEntityTooLarge, CodeRequestBodyTooLarge, "The blob would be %d bytes; this server's cap is %d.", total, c.h.cfg.Svc.cfg.MaxBlobBytes)
 	}
-	wr, err := c.h.Svc.files.Concat(digests, c.h.Svc.cfg.MaxBlobBytes)
+	wr, err := c.h.cfg.Svc.files.Concat(digests, c.h.cfg.Svc.cfg.MaxBlobBytes)
 	if err != nil {
 		return err
 	}
@@ -591,10 +591,10 @@ func (c *call) getBlockList() error {
 	if err := c.need(ActionBlobRead, true); err != nil {
 		return err
 	}
-	if _, err := c.h.Svc.Container(c.ctx(), c.account.Name, c.container); err != nil {
+	if _, err := c.h.cfg.Svc.Container(c.ctx(), c.account.Name, c.container); err != nil {
 		return err
 	}
-	blocks, err := c.h.Svc.store.ListBlobBlocks(c.ctx(), c.account.Name, c.container, c.blob)
+	blocks, err := c.h.cfg.Svc.store.ListBlobBlocks(c.ctx(), c.account.Name, c.container, c.blob)
 	if err != nil {
 		return err
 	}
@@ -611,9 +611,9 @@ func (c *call) getBlockList() error {
 }
 
 func (c *call) loadBlob() (storage.Blob, error) {
-	b, err := c.h.Svc.store.GetBlob(c.ctx(), c.account.Name, c.container, c.blob)
+	b, err := c.h.cfg.Svc.store.GetBlob(c.ctx(), c.account.Name, c.container, c.blob)
 	if errors.Is(err, storage.ErrNotFound) {
-		if _, cerr := c.h.Svc.Container(c.ctx(), c.account.Name, c.container); cerr != nil {
+		if _, cerr := c.h.cfg.Svc.Container(c.ctx(), c.account.Name, c.container); cerr != nil {
 			return b, cerr
 		}
 		return b, errBlobNotFound
@@ -718,7 +718,7 @@ func (c *call) getBlob(metadataOnly bool) error {
 	} else if len(b.Props.ContentMD5) > 0 {
 		hd.Set("Content-MD5", base64.StdEncoding.EncodeToString(b.Props.ContentMD5))
 	}
-	f, err := c.h.Svc.files.Open(b.Digest)
+	f, err := c.h.cfg.Svc.files.Open(b.Digest)
 	if err != nil {
 		return fmt.Errorf("blob %s/%s/%s: content %s: %w", c.account.Name, c.container, c.blob, b.Digest, err)
 	}
@@ -751,7 +751,7 @@ func (c *call) setBlob(comp string) error {
 	if err != nil {
 		return err
 	}
-	b, err := c.h.Svc.store.UpdateBlob(c.ctx(), c.account.Name, c.container, c.blob, func(old storage.Blob) (storage.Blob, error) {
+	b, err := c.h.cfg.Svc.store.UpdateBlob(c.ctx(), c.account.Name, c.container, c.blob, func(old storage.Blob) (storage.Blob, error) {
 		if err := writeConditions(c.r, &old); err != nil {
 			return old, err
 		}
@@ -760,7 +760,7 @@ func (c *call) setBlob(comp string) error {
 		} else {
 			old.Metadata = md
 		}
-		old.ETag, old.UpdatedAt = c.h.Svc.newETag(), c.h.Svc.now().UTC()
+		old.ETag, old.UpdatedAt = c.h.cfg.Svc.newETag(), c.h.cfg.Svc.now().UTC()
 		return old, nil
 	})
 	if errors.Is(err, storage.ErrNotFound) {
@@ -779,7 +779,7 @@ func (c *call) deleteBlob() error {
 	if err := c.need(ActionBlobDelete, true); err != nil {
 		return err
 	}
-	err := c.h.Svc.store.DeleteBlob(c.ctx(), c.account.Name, c.container, c.blob, func(old storage.Blob) error { return writeConditions(c.r, &old) })
+	err := c.h.cfg.Svc.store.DeleteBlob(c.ctx(), c.account.Name, c.container, c.blob, func(old storage.Blob) error { return writeConditions(c.r, &old) })
 	if errors.Is(err, storage.ErrNotFound) {
 		_, err = c.loadBlob()
 	}

@@ -8,6 +8,17 @@
 // commit out of sequence order, so a gap in the sequence is re-read until it
 // fills or expires (a rolled-back transaction never fills its number); a
 // periodic consistency check covers the rest. It knows nothing of HTTP.
+//
+// The feed is the one path from a write to the views, for a replica's own
+// writes too: the server calls CatchUp before a request that wrote
+// answers, so the same Handlers apply the write's change on the writing
+// replica before its caller hears of it, and the other replicas read the
+// same change from the feed. A change is applied once per replica:
+// CatchUp runs under the follower's lock and moves its position past what
+// it applied, so whichever catch-up reads a change first (the request's or
+// the background one's) applies it and the next skips it. Handlers must
+// still be idempotent: a follower starts from a head read before its views
+// loaded, and a resync reapplies everything.
 package changefeed
 
 import (

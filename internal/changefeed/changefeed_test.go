@@ -3,6 +3,7 @@ package changefeed
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -208,6 +209,77 @@ func TestCheckResyncsOnDifference(t *testing.T) {
 		f.check(context.Background())
 		if want := map[bool]int{true: 0, false: 1}[consistent]; resyncs != want {
 			t.Errorf("consistent=%v: %d resyncs, want %d", consistent, resyncs, want)
+		}
+	}
+}
+
+// TestLocalCatchUpAppliesOnce: writers that each commit a change and catch
+// up (as the server does before a writing request answers) find their own
+// change applied when CatchUp returns, while a background catch-up (the
+// poll) races them; every change is applied exactly once.
+func TestLocalCatchUpAppliesOnce(t *testing.T) {
+	fd := &feed{}
+	var (
+		mu      sync.Mutex
+		applied = map[string]int{}
+	)
+	f := New(Config{Feed: fd, Handlers: map[string]Handler{"t": func(_ context.Context, key string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		applied[key]++
+		return nil
+	}}}, 0)
+	ctx, stop := context.WithCancel(context.Background())
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		for ctx.Err() == nil {
+			if err := f.CatchUp(ctx); err != nil && ctx.Err() == nil {
+				t.Errorf("background CatchUp: %v", err)
+			}
+		}
+	}()
+	const writers, writes = 8, 50
+	var (
+		seqMu sync.Mutex
+		seq   int64
+		wg    sync.WaitGroup
+	)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range writes {
+				key := fmt.Sprintf("w%d-%d", w, i)
+				seqMu.Lock()
+				seq++
+				fd.commit(seq, "t", key)
+				seqMu.Unlock()
+				if err := f.CatchUp(context.Background()); err != nil {
+					t.Errorf("local CatchUp: %v", err)
+					return
+				}
+				mu.Lock()
+				n := applied[key]
+				mu.Unlock()
+				if n != 1 {
+					t.Errorf("%s applied %d times when its writer's CatchUp returned, want 1", key, n)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	stop()
+	<-polled
+	if err := f.CatchUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(applied) != writers*writes || f.Applied() != writers*writes {
+		t.Fatalf("%d keys applied, Applied() = %d; want %d each", len(applied), f.Applied(), writers*writes)
+	}
+	for key, n := range applied {
+		if n != 1 {
+			t.Errorf("%s applied %d times, want once", key, n)
 		}
 	}
 }

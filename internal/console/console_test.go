@@ -139,7 +139,7 @@ func newFixture(t testing.TB, identities, fics, assignments int) *fixture {
 	vaults, err := vault.New(vault.Config{Store: store, KEK: make([]byte, 32), Hosts: vault.NewHosts("https://ward.test")})
 	must(err)
 	h := New(Config{Groups: groups, Identities: msi.New(msi.Config{Store: store, Resources: groups}), Vaults: vaults,
-		Directory: &directory.Service{Store: store, TenantID: tenant}, Access: access, Store: store, PublicURL: "https://ward.test",
+		Directory: directory.New(directory.Config{Store: store, TenantID: tenant}), Access: access, Store: store, PublicURL: "https://ward.test",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	mux := router.New()
 	mux.Authorizer = access

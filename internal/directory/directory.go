@@ -43,11 +43,26 @@ type InvalidError struct{ Message string }
 
 func (e *InvalidError) Error() string { return e.Message }
 
-// Service manages service principals in one tenant.
-type Service struct {
+// Config configures a Service.
+type Config struct {
 	Store    storage.Storage
 	TenantID string
-	Now      func() time.Time
+	Now      func() time.Time // default time.Now
+}
+
+// Service manages service principals in one tenant.
+type Service struct {
+	store    storage.Storage
+	tenantID string
+	now      func() time.Time
+}
+
+// New returns the tenant's directory service.
+func New(cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{store: cfg.Store, tenantID: cfg.TenantID, now: cfg.Now}
 }
 
 // ServicePrincipal is a principal with its credentials' public parts.
@@ -82,9 +97,9 @@ func (s *Service) create(ctx context.Context, displayName, resourceID string) (S
 	if strings.TrimSpace(displayName) == "" || len(displayName) > 256 {
 		return ServicePrincipal{}, &InvalidError{"displayName is required and must be at most 256 characters."}
 	}
-	sp := storage.ServicePrincipal{ObjectID: uuid.NewString(), AppID: uuid.NewString(), TenantID: s.TenantID, DisplayName: displayName, CreatedAt: s.Now().UTC(),
+	sp := storage.ServicePrincipal{ObjectID: uuid.NewString(), AppID: uuid.NewString(), TenantID: s.tenantID, DisplayName: displayName, CreatedAt: s.now().UTC(),
 		ManagedResourceID: resourceID}
-	if err := s.Store.CreateServicePrincipal(ctx, sp); err != nil {
+	if err := s.store.CreateServicePrincipal(ctx, sp); err != nil {
 		return ServicePrincipal{}, err
 	}
 	return ServicePrincipal{ServicePrincipal: sp}, nil
@@ -92,9 +107,9 @@ func (s *Service) create(ctx context.Context, displayName, resourceID string) (S
 
 // Get reads a service principal by object ID or client ID, with credentials.
 func (s *Service) Get(ctx context.Context, id string) (ServicePrincipal, error) {
-	sp, err := s.Store.GetServicePrincipal(ctx, id)
+	sp, err := s.store.GetServicePrincipal(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
-		sp, err = s.Store.GetServicePrincipalByAppID(ctx, id)
+		sp, err = s.store.GetServicePrincipalByAppID(ctx, id)
 	}
 	if errors.Is(err, storage.ErrNotFound) {
 		sp, err = s.userAssigned(ctx, id)
@@ -110,13 +125,13 @@ func (s *Service) Get(ctx context.Context, id string) (ServicePrincipal, error) 
 
 func (s *Service) withCredentials(ctx context.Context, sp storage.ServicePrincipal) (ServicePrincipal, error) {
 	secrets, err := storage.All(func(p storage.Page) ([]storage.ClientSecret, string, error) {
-		return s.Store.ListClientSecrets(ctx, sp.AppID, p)
+		return s.store.ListClientSecrets(ctx, sp.AppID, p)
 	})
 	if err != nil {
 		return ServicePrincipal{}, err
 	}
 	certs, err := storage.All(func(p storage.Page) ([]storage.Certificate, string, error) {
-		return s.Store.ListCertificates(ctx, sp.AppID, p)
+		return s.store.ListCertificates(ctx, sp.AppID, p)
 	})
 	if err != nil {
 		return ServicePrincipal{}, err
@@ -133,9 +148,9 @@ func (s *Service) userAssigned(ctx context.Context, id string) (storage.ServiceP
 	if _, err := uuid.Parse(id); err != nil {
 		return storage.ServicePrincipal{}, storage.ErrNotFound
 	}
-	ident, err := s.Store.GetIdentityByPrincipalID(ctx, id)
+	ident, err := s.store.GetIdentityByPrincipalID(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
-		ident, err = s.Store.GetIdentityByClientID(ctx, id)
+		ident, err = s.store.GetIdentityByClientID(ctx, id)
 	}
 	if err != nil {
 		return storage.ServicePrincipal{}, err
@@ -151,7 +166,7 @@ func identityPrincipal(i storage.Identity) storage.ServicePrincipal {
 // allUserAssigned lists the principals of every user-assigned identity.
 func (s *Service) allUserAssigned(ctx context.Context) ([]storage.ServicePrincipal, error) {
 	subs, err := storage.All(func(p storage.Page) ([]storage.Subscription, string, error) {
-		return s.Store.ListSubscriptions(ctx, p)
+		return s.store.ListSubscriptions(ctx, p)
 	})
 	if err != nil {
 		return nil, err
@@ -159,7 +174,7 @@ func (s *Service) allUserAssigned(ctx context.Context) ([]storage.ServicePrincip
 	var out []storage.ServicePrincipal
 	for _, sub := range subs {
 		ids, err := storage.All(func(p storage.Page) ([]storage.Identity, string, error) {
-			return s.Store.ListIdentities(ctx, storage.IdentityFilter{SubscriptionID: sub.ID}, p)
+			return s.store.ListIdentities(ctx, storage.IdentityFilter{SubscriptionID: sub.ID}, p)
 		})
 		if err != nil {
 			return nil, err
@@ -177,7 +192,7 @@ func (s *Service) allUserAssigned(ctx context.Context) ([]storage.ServicePrincip
 func (s *Service) ByResourceID(ctx context.Context, id string) ([]ServicePrincipal, error) {
 	var found []storage.ServicePrincipal
 	if rid, err := resourceid.Parse(id); err == nil && rid.TypeMatches("Microsoft.ManagedIdentity/userAssignedIdentities") && rid.Collection == "" {
-		ident, err := s.Store.GetIdentity(ctx, storage.IdentityRef{SubscriptionID: rid.Subscription, ResourceGroup: rid.ResourceGroup, Name: rid.Types[0].Name})
+		ident, err := s.store.GetIdentity(ctx, storage.IdentityRef{SubscriptionID: rid.Subscription, ResourceGroup: rid.ResourceGroup, Name: rid.Types[0].Name})
 		if err == nil {
 			found = append(found, identityPrincipal(ident))
 		} else if !errors.Is(err, storage.ErrNotFound) {
@@ -185,7 +200,7 @@ func (s *Service) ByResourceID(ctx context.Context, id string) ([]ServicePrincip
 		}
 	} else {
 		all, err := storage.All(func(p storage.Page) ([]storage.ServicePrincipal, string, error) {
-			return s.Store.ListServicePrincipals(ctx, p)
+			return s.store.ListServicePrincipals(ctx, p)
 		})
 		if err != nil {
 			return nil, err
@@ -211,7 +226,7 @@ func (s *Service) ByResourceID(ctx context.Context, id string) ([]ServicePrincip
 // (applications' and system-assigned identities'; user-assigned identities
 // are ARM's), without their credentials.
 func (s *Service) Principals(ctx context.Context, p storage.Page) ([]storage.ServicePrincipal, string, error) {
-	return s.Store.ListServicePrincipals(ctx, p)
+	return s.store.ListServicePrincipals(ctx, p)
 }
 
 // List lists service principals, managed identities' included, optionally
@@ -222,7 +237,7 @@ func (s *Service) List(ctx context.Context, appID, displayName string) ([]Servic
 	if appID != "" {
 		// One client ID names at most one principal: no scan.
 		var sp storage.ServicePrincipal
-		if sp, err = s.Store.GetServicePrincipalByAppID(ctx, appID); err == nil {
+		if sp, err = s.store.GetServicePrincipalByAppID(ctx, appID); err == nil {
 			all = append(all, sp)
 		} else if errors.Is(err, storage.ErrNotFound) {
 			if sp, err = s.userAssigned(ctx, appID); err == nil && strings.EqualFold(sp.AppID, appID) {
@@ -234,7 +249,7 @@ func (s *Service) List(ctx context.Context, appID, displayName string) ([]Servic
 		}
 	} else {
 		if all, err = storage.All(func(p storage.Page) ([]storage.ServicePrincipal, string, error) {
-			return s.Store.ListServicePrincipals(ctx, p)
+			return s.store.ListServicePrincipals(ctx, p)
 		}); err != nil {
 			return nil, err
 		}
@@ -268,7 +283,7 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	if err := refuseManaged(sp, "it cannot be deleted through the directory"); err != nil {
 		return err
 	}
-	return s.Store.DeleteServicePrincipal(ctx, sp.ObjectID)
+	return s.store.DeleteServicePrincipal(ctx, sp.ObjectID)
 }
 
 // deleteStored deletes a stored principal whatever its kind.
@@ -277,7 +292,7 @@ func (s *Service) deleteStored(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return s.Store.DeleteServicePrincipal(ctx, sp.ObjectID)
+	return s.store.DeleteServicePrincipal(ctx, sp.ObjectID)
 }
 
 // DeleteSystemPrincipal deletes the service principal of a resource's
@@ -306,7 +321,7 @@ func (s *Service) AddSecret(ctx context.Context, id, displayName string, end tim
 	if err := refuseManaged(sp, "it takes no password credentials"); err != nil {
 		return NewSecret{}, err
 	}
-	now := s.Now().UTC()
+	now := s.now().UTC()
 	if end.IsZero() {
 		end = now.AddDate(1, 0, 0)
 	}
@@ -315,7 +330,7 @@ func (s *Service) AddSecret(ctx context.Context, id, displayName string, end tim
 	}
 	secret, hint := clientsecret.Generate()
 	keyID := uuid.NewString()
-	if err := s.Store.AddClientSecret(ctx, clientsecret.New(keyID, sp.AppID, displayName, secret, hint, now, end)); err != nil {
+	if err := s.store.AddClientSecret(ctx, clientsecret.New(keyID, sp.AppID, displayName, secret, hint, now, end)); err != nil {
 		return NewSecret{}, err
 	}
 	return NewSecret{KeyID: keyID, SecretText: secret, Hint: hint, DisplayName: displayName, Start: now, End: end}, nil
@@ -327,7 +342,7 @@ func (s *Service) RemoveSecret(ctx context.Context, id, keyID string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Store.DeleteClientSecret(ctx, sp.AppID, keyID); errors.Is(err, storage.ErrNotFound) {
+	if err := s.store.DeleteClientSecret(ctx, sp.AppID, keyID); errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("%w: service principal '%s' has no secret with keyId '%s'", ErrNotFound, id, keyID)
 	} else if err != nil {
 		return err
@@ -353,15 +368,15 @@ func (s *Service) ReplaceCertificates(ctx context.Context, id string, ders [][]b
 		}
 		sum := sha256.Sum256(der)
 		certs = append(certs, storage.Certificate{KeyID: uuid.NewString(), AppID: sp.AppID, Thumbprint: hex.EncodeToString(sum[:]),
-			CertDER: der, ExpiresAt: c.NotAfter, CreatedAt: s.Now().UTC()})
+			CertDER: der, ExpiresAt: c.NotAfter, CreatedAt: s.now().UTC()})
 	}
 	for _, old := range sp.Certificates {
-		if err := s.Store.DeleteCertificate(ctx, sp.AppID, old.KeyID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		if err := s.store.DeleteCertificate(ctx, sp.AppID, old.KeyID); err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return nil, err
 		}
 	}
 	for _, c := range certs {
-		if err := s.Store.AddCertificate(ctx, c); err != nil {
+		if err := s.store.AddCertificate(ctx, c); err != nil {
 			return nil, err
 		}
 	}

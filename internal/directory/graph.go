@@ -25,17 +25,28 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, r *http.Request) (authn.Principal, error)
 }
 
+// HandlerConfig configures a Handler.
+type HandlerConfig struct {
+	Svc    *Service
+	Auth   Authenticator
+	Policy Policy
+	Logger *slog.Logger
+	Base   string // public URL
+}
+
 // Handler serves a Microsoft Graph–shaped API under /v1.0 (service
 // principals, the sign-in log) and answers unmatched paths under /ward/
 // (Ward's admin API; key rotation is mounted by the signer's rotation
 // package). Every
 // operation is authorized with RBAC (see access.go).
-type Handler struct {
-	Svc    *Service
-	Auth   Authenticator
-	Policy Policy
-	Log    *slog.Logger
-	Base   string // public URL
+type Handler struct{ cfg HandlerConfig }
+
+// NewHandler returns the handler; a nil Logger is slog.Default().
+func NewHandler(cfg HandlerConfig) *Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Handler{cfg: cfg}
 }
 
 // maxBody caps a directory request's body; every route declares it and the
@@ -96,7 +107,7 @@ var protocol = &router.Protocol{Name: "graph", Internal: func(w http.ResponseWri
 // objectScope is the scope of the principal the request's {id} names (an
 // object ID or a client ID).
 func (h *Handler) objectScope(r *http.Request, p router.Params) (string, error) {
-	sp, err := h.Svc.Get(r.Context(), p["id"])
+	sp, err := h.cfg.Svc.Get(r.Context(), p["id"])
 	if err != nil {
 		return "", err
 	}
@@ -111,14 +122,14 @@ func (h *Handler) authenticator() router.Authenticator {
 	return router.Authenticator{
 		Name: "Graph bearer token (Graph audience)",
 		Authenticate: func(r *http.Request) (router.Caller, error) {
-			p, err := h.Auth.Authenticate(r.Context(), r)
+			p, err := h.cfg.Auth.Authenticate(r.Context(), r)
 			if err != nil {
 				return router.Caller{}, err
 			}
 			return router.Caller{ObjectID: p.ObjectID, AppID: p.AppID, Principal: Caller{ObjectID: p.ObjectID, AppID: p.AppID}}, nil
 		},
 		Unauthorized: func(w http.ResponseWriter, _ *http.Request, err error) {
-			w.Header().Set(challenge.Header, challenge.Graph(h.Base))
+			w.Header().Set(challenge.Header, challenge.Graph(h.cfg.Base))
 			grapherr.Write(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure: "+err.Error())
 		},
 		Forbidden: func(w http.ResponseWriter, r *http.Request, d router.Denial) {
@@ -128,7 +139,7 @@ func (h *Handler) authenticator() router.Authenticator {
 				return
 			}
 			if _, params, _ := router.FromContext(r.Context()); params["id"] != "" {
-				if sp, err := h.Svc.Get(r.Context(), params["id"]); err == nil && h.Policy.Read(c, sp) != nil {
+				if sp, err := h.cfg.Svc.Get(r.Context(), params["id"]); err == nil && h.cfg.Policy.Read(c, sp) != nil {
 					h.fail(w, r, fmt.Errorf("%w: no service principal with object ID or client ID '%s'", ErrNotFound, params["id"]))
 					return
 				}
@@ -146,7 +157,7 @@ func (h *Handler) endpoint(fn func(*call) error) http.Handler {
 		caller, isCaller := c.Principal.(Caller)
 		if !ok || !isCaller {
 			// Not served through a mux that ran Graph's authenticator.
-			w.Header().Set(challenge.Header, challenge.Graph(h.Base))
+			w.Header().Set(challenge.Header, challenge.Graph(h.cfg.Base))
 			grapherr.Write(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure: the request was not authenticated.")
 			return
 		}
@@ -173,7 +184,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, storage.ErrAlreadyExists):
 		grapherr.Write(w, http.StatusConflict, "Request_MultipleObjectsWithSameKeyValue", err.Error())
 	default:
-		h.Log.Log(r.Context(), router.FailureLevel(r), "directory request failed", "err", err)
+		h.cfg.Logger.Log(r.Context(), router.FailureLevel(r), "directory request failed", "err", err)
 		grapherr.Write(w, http.StatusInternalServerError, "InternalServerError", "The directory hit an internal error.")
 	}
 }
@@ -298,24 +309,24 @@ func (h *Handler) list(c *call) error {
 	var sps []ServicePrincipal
 	var err error
 	if resourceID != "" {
-		sps, err = h.Svc.ByResourceID(ctx, resourceID)
+		sps, err = h.cfg.Svc.ByResourceID(ctx, resourceID)
 	} else {
-		sps, err = h.Svc.List(ctx, appID, name)
+		sps, err = h.cfg.Svc.List(ctx, appID, name)
 	}
 	if err != nil {
 		return err
 	}
-	all := h.Policy.CanReadAll(c.caller)
+	all := h.cfg.Policy.CanReadAll(c.caller)
 	out := []spJSON{}
 	for _, sp := range sps {
 		if objectID != "" && !strings.EqualFold(sp.ObjectID, objectID) {
 			continue
 		}
-		if all || h.Policy.Read(c.caller, sp) == nil {
+		if all || h.cfg.Policy.Read(c.caller, sp) == nil {
 			out = append(out, toJSON(sp))
 		}
 	}
-	grapherr.WriteJSON(c.w, 200, map[string]any{"@odata.context": h.Base + "/v1.0/$metadata#servicePrincipals", "value": out})
+	grapherr.WriteJSON(c.w, 200, map[string]any{"@odata.context": h.cfg.Base + "/v1.0/$metadata#servicePrincipals", "value": out})
 	return nil
 }
 
@@ -328,11 +339,11 @@ func (h *Handler) create(c *call) error {
 	if err := decode(c.r, &body); err != nil {
 		return err
 	}
-	sp, err := h.Svc.Create(c.r.Context(), body.DisplayName)
+	sp, err := h.cfg.Svc.Create(c.r.Context(), body.DisplayName)
 	if err != nil {
 		return err
 	}
-	if err := h.Policy.Access.GrantOwner(c.r.Context(), ObjectScope(sp.ObjectID), c.caller.ObjectID); err != nil {
+	if err := h.cfg.Policy.Access.GrantOwner(c.r.Context(), ObjectScope(sp.ObjectID), c.caller.ObjectID); err != nil {
 		return err
 	}
 	grapherr.WriteJSON(c.w, 201, toJSON(sp))
@@ -344,11 +355,11 @@ func (h *Handler) create(c *call) error {
 // learns nothing of it: 404, as Graph answers for objects outside the
 // caller's view.
 func (h *Handler) read(c *call) (ServicePrincipal, error) {
-	sp, err := h.Svc.Get(c.r.Context(), c.params["id"])
+	sp, err := h.cfg.Svc.Get(c.r.Context(), c.params["id"])
 	if err != nil {
 		return sp, err
 	}
-	if h.Policy.Read(c.caller, sp) != nil {
+	if h.cfg.Policy.Read(c.caller, sp) != nil {
 		return sp, fmt.Errorf("%w: no service principal with object ID or client ID '%s'", ErrNotFound, c.params["id"])
 	}
 	return sp, nil
@@ -358,11 +369,11 @@ func (h *Handler) read(c *call) (ServicePrincipal, error) {
 // authorized (the route's action at the principal's scope) and checks what
 // the route adds: the right to assign every role the principal holds.
 func (h *Handler) target(c *call) (ServicePrincipal, error) {
-	sp, err := h.Svc.Get(c.r.Context(), c.params["id"])
+	sp, err := h.cfg.Svc.Get(c.r.Context(), c.params["id"])
 	if err != nil {
 		return sp, err
 	}
-	return sp, h.Policy.Takeover(c.r.Context(), c.caller, sp)
+	return sp, h.cfg.Policy.Takeover(c.r.Context(), c.caller, sp)
 }
 
 // maxGetByIDs is Graph's limit on ids in one getByIds request.
@@ -396,7 +407,7 @@ func (h *Handler) getByIDs(c *call) error {
 			continue
 		}
 		seen[strings.ToLower(id)] = true
-		sp, err := h.Svc.Get(c.r.Context(), id)
+		sp, err := h.cfg.Svc.Get(c.r.Context(), id)
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
@@ -404,12 +415,12 @@ func (h *Handler) getByIDs(c *call) error {
 			return err
 		}
 		// getByIds takes object IDs only; Get also matches client IDs.
-		if !strings.EqualFold(sp.ObjectID, id) || h.Policy.Read(c.caller, sp) != nil {
+		if !strings.EqualFold(sp.ObjectID, id) || h.cfg.Policy.Read(c.caller, sp) != nil {
 			continue
 		}
 		out = append(out, toJSON(sp))
 	}
-	grapherr.WriteJSON(c.w, http.StatusOK, map[string]any{"@odata.context": h.Base + "/v1.0/$metadata#directoryObjects", "value": out})
+	grapherr.WriteJSON(c.w, http.StatusOK, map[string]any{"@odata.context": h.cfg.Base + "/v1.0/$metadata#directoryObjects", "value": out})
 	return nil
 }
 
@@ -427,10 +438,10 @@ func (h *Handler) delete(c *call) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Svc.Delete(c.r.Context(), sp.ObjectID); err != nil {
+	if err := h.cfg.Svc.Delete(c.r.Context(), sp.ObjectID); err != nil {
 		return err
 	}
-	if err := h.Policy.Access.ForgetPrincipal(c.r.Context(), sp.ObjectID, ObjectScope(sp.ObjectID)); err != nil {
+	if err := h.cfg.Policy.Access.ForgetPrincipal(c.r.Context(), sp.ObjectID, ObjectScope(sp.ObjectID)); err != nil {
 		return err
 	}
 	c.w.WriteHeader(http.StatusNoContent)
@@ -457,7 +468,7 @@ func (h *Handler) patch(c *call) error {
 			}
 			ders = append(ders, der)
 		}
-		if _, err := h.Svc.ReplaceCertificates(c.r.Context(), sp.ObjectID, ders); err != nil {
+		if _, err := h.cfg.Svc.ReplaceCertificates(c.r.Context(), sp.ObjectID, ders); err != nil {
 			return err
 		}
 	}
@@ -486,7 +497,7 @@ func (h *Handler) addPassword(c *call) error {
 			return &InvalidError{fmt.Sprintf("endDateTime '%s' is not an RFC 3339 time.", e)}
 		}
 	}
-	s, err := h.Svc.AddSecret(c.r.Context(), sp.ObjectID, body.PasswordCredential.DisplayName, end)
+	s, err := h.cfg.Svc.AddSecret(c.r.Context(), sp.ObjectID, body.PasswordCredential.DisplayName, end)
 	if err != nil {
 		return err
 	}
@@ -506,7 +517,7 @@ func (h *Handler) removePassword(c *call) error {
 	if err := decode(c.r, &body); err != nil {
 		return err
 	}
-	if err := h.Svc.RemoveSecret(c.r.Context(), sp.ObjectID, body.KeyID); err != nil {
+	if err := h.cfg.Svc.RemoveSecret(c.r.Context(), sp.ObjectID, body.KeyID); err != nil {
 		return err
 	}
 	c.w.WriteHeader(http.StatusNoContent)
@@ -538,7 +549,7 @@ type signInJSON struct {
 // signIns lists the sign-in log: $filter=createdDateTime ge <RFC3339>, $top.
 func (h *Handler) signIns(c *call) error {
 	w, r := c.w, c.r
-	since := h.Svc.Now().Add(-24 * time.Hour)
+	since := h.cfg.Svc.now().Add(-24 * time.Hour)
 	if f := strings.TrimSpace(r.URL.Query().Get("$filter")); f != "" {
 		m := sinceFilteRE.FindStringSubmatch(f)
 		var err error
@@ -561,7 +572,7 @@ func (h *Handler) signIns(c *call) error {
 		}
 		top = n
 	}
-	items, err := h.Svc.Store.ListSignIns(r.Context(), since, top)
+	items, err := h.cfg.Svc.store.ListSignIns(r.Context(), since, top)
 	if err != nil {
 		return err
 	}

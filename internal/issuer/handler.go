@@ -35,17 +35,28 @@ func (s *Service) Discovery(id string) Discovery {
 		SubjectTypesSupported: []string{"public"}, IDTokenSigningAlgValuesSupported: []string{"RS256"}}
 }
 
+// HandlerConfig configures a Handler.
+type HandlerConfig struct {
+	Issuers *Service
+	// Logger gets the storage failures answered with 500.
+	Logger *slog.Logger
+}
+
 // Handler serves /oidc/<tenant>/<id>/.well-known/openid-configuration
 // and /oidc/<tenant>/<id>/openid/v1/jwks, one handler each (Mount).
-type Handler struct {
-	Issuers *Service
-	// Log gets the storage failures answered with 500; nil is slog.Default.
-	Log *slog.Logger
+type Handler struct{ cfg HandlerConfig }
+
+// NewHandler returns the handler; a nil Logger is slog.Default().
+func NewHandler(cfg HandlerConfig) *Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Handler{cfg: cfg}
 }
 
 // discovery serves GET /oidc/{tenant}/{cluster}/.well-known/openid-configuration.
 func (h *Handler) discovery(w http.ResponseWriter, r *http.Request, id string, _ jose.JSONWebKeySet) {
-	_ = json.NewEncoder(w).Encode(h.Issuers.Discovery(id))
+	_ = json.NewEncoder(w).Encode(h.cfg.Issuers.Discovery(id))
 }
 
 // jwks serves GET /oidc/{tenant}/{cluster}/openid/v1/jwks.
@@ -60,18 +71,18 @@ func (h *Handler) jwks(w http.ResponseWriter, _ *http.Request, _ string, set jos
 func (h *Handler) issuer(fn func(w http.ResponseWriter, r *http.Request, id string, set jose.JSONWebKeySet)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		_, p, _ := router.FromContext(r.Context())
-		if !strings.EqualFold(p["tenant"], h.Issuers.tenantID) {
+		if !strings.EqualFold(p["tenant"], h.cfg.Issuers.tenantID) {
 			http.NotFound(w, r)
 			return
 		}
 		id := p["cluster"]
-		set, err := h.Issuers.Keys(r.Context(), id)
+		set, err := h.cfg.Issuers.Keys(r.Context(), id)
 		if errors.Is(err, storage.ErrNotFound) {
 			http.NotFound(w, r)
 			return
 		}
 		if err != nil {
-			h.log().ErrorContext(r.Context(), "hosted issuer keys", "issuer", id, "err", err)
+			h.cfg.Logger.ErrorContext(r.Context(), "hosted issuer keys", "issuer", id, "err", err)
 			http.Error(w, "the issuer's keys could not be read; retry", http.StatusInternalServerError)
 			return
 		}
@@ -79,11 +90,4 @@ func (h *Handler) issuer(fn func(w http.ResponseWriter, r *http.Request, id stri
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		fn(w, r, id, set)
 	}
-}
-
-func (h *Handler) log() *slog.Logger {
-	if h.Log != nil {
-		return h.Log
-	}
-	return slog.Default()
 }

@@ -66,7 +66,7 @@ func newFixture(t *testing.T) fixture {
 	if _, _, err := groups.PutGroup(ctx, sub, "rg", resources.GroupSpec{Location: "westeurope"}); err != nil {
 		t.Fatal(err)
 	}
-	dir := &directory.Service{Store: st, TenantID: tenant, Now: clk.Now}
+	dir := directory.New(directory.Config{Store: st, TenantID: tenant, Now: clk.Now})
 	iss := issuer.New(issuer.Config{Store: st, KEK: make([]byte, 32), PublicURL: publicURL, TenantID: tenant, Now: clk.Now})
 	cl := clusters.New(clusters.Config{Store: st, Groups: groups, Identities: ids, Directory: dir, Issuers: iss, TenantID: tenant, Now: clk.Now})
 	svc := New(Config{Store: st, Groups: groups, Identities: ids, Directory: dir, Clusters: cl, Issuers: iss, TenantID: tenant, PublicURL: publicURL, Now: clk.Now})

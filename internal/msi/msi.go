@@ -25,7 +25,6 @@ type Service struct {
 	store   storage.Storage
 	now     func() time.Time
 	newID   func() string
-	changed func()
 	maxFICs int
 	// writing holds the identities that have a federated credential write in
 	// flight, so that a concurrent one is refused with 409 as Entra does.
@@ -37,11 +36,8 @@ type Config struct {
 	Store storage.Storage
 	Now   func() time.Time
 	NewID func() string // GUID generator for client and principal IDs
-	// Changed is called after every write to groups, identities or
-	// federated credentials (the token service clears its cache).
-	Changed func()
 	// Resources serves the subscriptions and groups identities live in;
-	// nil builds one on the same store, clock and Changed.
+	// nil builds one on the same store and clock.
 	Resources *resources.Service
 	// MaxFederatedCredentials caps the credentials of one identity; 0 is
 	// Entra's 20. Ward may go beyond it (ward serve
@@ -58,16 +54,13 @@ func New(cfg Config) *Service {
 	if cfg.NewID == nil {
 		cfg.NewID = uuid.NewString
 	}
-	if cfg.Changed == nil {
-		cfg.Changed = func() {}
-	}
 	if cfg.Resources == nil {
-		cfg.Resources = resources.New(resources.Config{Store: cfg.Store, Now: cfg.Now, Changed: cfg.Changed})
+		cfg.Resources = resources.New(resources.Config{Store: cfg.Store, Now: cfg.Now})
 	}
 	if cfg.MaxFederatedCredentials <= 0 {
 		cfg.MaxFederatedCredentials = MaxFederatedCredentials
 	}
-	return &Service{groups: cfg.Resources, store: cfg.Store, now: cfg.Now, newID: cfg.NewID, changed: cfg.Changed, maxFICs: cfg.MaxFederatedCredentials}
+	return &Service{groups: cfg.Resources, store: cfg.Store, now: cfg.Now, newID: cfg.NewID, maxFICs: cfg.MaxFederatedCredentials}
 }
 
 // IdentitySpec is the writable part of a user-assigned identity.
@@ -113,7 +106,6 @@ func (s *Service) PutIdentity(ctx context.Context, ref storage.IdentityRef, spec
 		return storage.Identity{}, false, err
 	}
 	now := s.now().UTC()
-	defer s.changed()
 	for attempt := 0; attempt < 3; attempt++ {
 		updated, err := s.store.UpdateIdentity(ctx, ref, func(old storage.Identity) (storage.Identity, error) {
 			if old.Location != loc {
@@ -159,7 +151,6 @@ func (s *Service) PatchIdentity(ctx context.Context, ref storage.IdentityRef, ta
 		return storage.Identity{}, err
 	}
 	now := s.now().UTC()
-	defer s.changed()
 	id, err := s.store.UpdateIdentity(ctx, ref, func(old storage.Identity) (storage.Identity, error) {
 		if tags != nil {
 			old.Tags = tags
@@ -206,7 +197,6 @@ func (s *Service) DeleteIdentity(ctx context.Context, ref storage.IdentityRef) (
 		return false, err
 	}
 	err = s.store.DeleteIdentity(ctx, ref)
-	defer s.changed()
 	if errors.Is(err, storage.ErrNotFound) {
 		return false, nil
 	}
@@ -226,7 +216,6 @@ func (s *Service) PutFederatedCredential(ctx context.Context, ref storage.Identi
 		return storage.FederatedCredential{}, false, errConcurrentWrites(idKey)
 	}
 	defer s.writing.Delete(idKey)
-	defer s.changed()
 
 	now := s.now().UTC()
 	c := storage.FederatedCredential{Identity: ref, Name: name, Issuer: spec.Issuer, Subject: spec.Subject,
@@ -314,7 +303,6 @@ func (s *Service) DeleteFederatedCredential(ctx context.Context, ref storage.Ide
 		return false, err
 	}
 	err := s.store.DeleteFederatedCredential(ctx, ref, name)
-	defer s.changed()
 	if errors.Is(err, storage.ErrNotFound) {
 		return false, nil
 	}

@@ -25,12 +25,18 @@ type Service struct {
 	set *Set
 }
 
-// NewService loads the view from store.
-func NewService(ctx context.Context, store storage.PolicyStore, now func() time.Time) (*Service, error) {
-	if now == nil {
-		now = time.Now
+// ServiceConfig configures a Service.
+type ServiceConfig struct {
+	Store storage.PolicyStore
+	Now   func() time.Time // default time.Now
+}
+
+// NewService loads the view from the store.
+func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
-	s := &Service{store: store, now: now}
+	s := &Service{store: cfg.Store, now: cfg.Now}
 	if err := s.Reload(ctx); err != nil {
 		return nil, err
 	}

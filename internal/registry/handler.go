@@ -30,9 +30,8 @@ type Access interface {
 	Allowed(principalID, action, scope string) bool
 }
 
-// Handler serves the ACR token service on every login server host:
-// /oauth2/exchange, /oauth2/token and, through Registry, /v2/.
-type Handler struct {
+// HandlerConfig configures a Handler.
+type HandlerConfig struct {
 	Svc      *Service
 	Tokens   *Tokens
 	Verifier Verifier
@@ -41,7 +40,19 @@ type Handler struct {
 	// Registry serves /v2/ (the in-process CNCF distribution registries,
 	// or an upstream one); nil answers /v2/ with the challenge alone.
 	Registry Backend
-	Log      *slog.Logger
+	Logger   *slog.Logger
+}
+
+// Handler serves the ACR token service on every login server host:
+// /oauth2/exchange, /oauth2/token and, through Registry, /v2/.
+type Handler struct{ cfg HandlerConfig }
+
+// NewHandler returns the handler; a nil Logger is slog.Default().
+func NewHandler(cfg HandlerConfig) *Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Handler{cfg: cfg}
 }
 
 // protocol is the token service on the wire: a recovered panic is the
@@ -80,7 +91,7 @@ func Challenge(loginServer string) string {
 // Mount puts the token service and the registry on mux for login server
 // hosts.
 func (h *Handler) Mount(mux *router.Mux) {
-	mux.HostClass(HostClass, func(host string) bool { _, ok := h.Svc.Hosts.RegistryFromHost(host); return ok })
+	mux.HostClass(HostClass, func(host string) bool { _, ok := h.cfg.Svc.Hosts.RegistryFromHost(host); return ok })
 	mux.Authenticate(protocol.Name, h.authenticator())
 	form := func(method, path string, a router.Access, fn http.HandlerFunc) {
 		mux.Handle(router.Route{Host: HostClass, Method: method, Pattern: path, Access: a, Handler: fn, Protocol: protocol, MaxBody: MaxFormBytes})
@@ -120,16 +131,16 @@ func (h *Handler) authenticator() router.Authenticator {
 			if len(v) <= 7 || !strings.EqualFold(v[:7], "Bearer ") {
 				return router.Caller{}, errNoBearer
 			}
-			name, _ := h.Svc.Hosts.RegistryFromHost(r.Host)
-			c, err := h.Tokens.VerifyAccess(strings.TrimSpace(v[7:]), h.Svc.Hosts.LoginServer(name))
+			name, _ := h.cfg.Svc.Hosts.RegistryFromHost(r.Host)
+			c, err := h.cfg.Tokens.VerifyAccess(strings.TrimSpace(v[7:]), h.cfg.Svc.Hosts.LoginServer(name))
 			if err != nil {
 				return router.Caller{}, err
 			}
 			return router.Caller{ObjectID: c.ObjectID, Principal: c}, nil
 		},
 		Unauthorized: func(w http.ResponseWriter, r *http.Request, err error) {
-			name, _ := h.Svc.Hosts.RegistryFromHost(r.Host)
-			w.Header().Set("Www-Authenticate", Challenge(h.Svc.Hosts.LoginServer(name)))
+			name, _ := h.cfg.Svc.Hosts.RegistryFromHost(r.Host)
+			w.Header().Set("Www-Authenticate", Challenge(h.cfg.Svc.Hosts.LoginServer(name)))
 			writeErr(w, http.StatusUnauthorized, "UNAUTHORIZED", err.Error())
 		},
 		Forbidden: func(w http.ResponseWriter, _ *http.Request, _ router.Denial) {
@@ -140,8 +151,8 @@ func (h *Handler) authenticator() router.Authenticator {
 
 // registry resolves the request's host to an existing registry.
 func (h *Handler) registry(w http.ResponseWriter, r *http.Request) (storage.Registry, bool) {
-	name, _ := h.Svc.Hosts.RegistryFromHost(r.Host)
-	reg, err := h.Svc.ByName(r.Context(), name)
+	name, _ := h.cfg.Svc.Hosts.RegistryFromHost(r.Host)
+	reg, err := h.cfg.Svc.ByName(r.Context(), name)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		writeErr(w, http.StatusNotFound, "NAME_UNKNOWN", fmt.Sprintf("The registry '%s' does not exist on this Ward server.", name))
@@ -154,9 +165,7 @@ func (h *Handler) registry(w http.ResponseWriter, r *http.Request) (storage.Regi
 }
 
 func (h *Handler) internal(w http.ResponseWriter, err error) {
-	if h.Log != nil {
-		h.Log.Error("registry token service", "err", err)
-	}
+	h.cfg.Logger.Error("registry token service", "err", err)
 	writeErr(w, http.StatusInternalServerError, "UNKNOWN", "internal error")
 }
 
@@ -166,17 +175,17 @@ func (h *Handler) v2(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if h.Registry == nil {
-		w.Header().Set("Www-Authenticate", Challenge(h.Svc.Hosts.LoginServer(reg.Name)))
+	if h.cfg.Registry == nil {
+		w.Header().Set("Www-Authenticate", Challenge(h.cfg.Svc.Hosts.LoginServer(reg.Name)))
 		writeErr(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required; this Ward serves the token service only")
 		return
 	}
-	h.Registry.ServeRegistry(w, r, reg)
+	h.cfg.Registry.ServeRegistry(w, r, reg)
 }
 
 // service checks the form's service names this host's login server.
 func (h *Handler) service(w http.ResponseWriter, r *http.Request, reg storage.Registry, service string) bool {
-	want := h.Svc.Hosts.LoginServer(reg.Name)
+	want := h.cfg.Svc.Hosts.LoginServer(reg.Name)
 	if service == "" {
 		writeErr(w, http.StatusBadRequest, "UNSUPPORTED", "the service parameter is required: the registry's login server, "+want)
 		return false
@@ -234,7 +243,7 @@ func (h *Handler) exchange(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, "UNSUPPORTED", "the access_token parameter is required: an Entra access token for https://containerregistry.azure.net")
 		return
 	}
-	p, err := h.Verifier.Verify(r.Context(), raw)
+	p, err := h.cfg.Verifier.Verify(r.Context(), raw)
 	if err != nil {
 		writeErr(w, http.StatusUnauthorized, "UNAUTHORIZED", "the access token was refused: "+err.Error())
 		return
@@ -243,8 +252,8 @@ func (h *Handler) exchange(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusUnauthorized, "UNAUTHORIZED", fmt.Sprintf("the access token is of tenant '%s', not '%s'", p.TenantID, t))
 		return
 	}
-	rt, _, err := h.Tokens.RefreshToken(Caller{ObjectID: p.ObjectID, TenantID: p.TenantID, AppID: p.AppID, ManagedIdentity: p.ManagedIdentity},
-		h.Svc.Hosts.LoginServer(reg.Name), p.Expires)
+	rt, _, err := h.cfg.Tokens.RefreshToken(Caller{ObjectID: p.ObjectID, TenantID: p.TenantID, AppID: p.AppID, ManagedIdentity: p.ManagedIdentity},
+		h.cfg.Svc.Hosts.LoginServer(reg.Name), p.Expires)
 	if err != nil {
 		h.internal(w, err)
 		return
@@ -269,7 +278,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet:
 		user, pass, ok := r.BasicAuth()
 		if !ok {
-			w.Header().Set("Www-Authenticate", `Basic realm="`+h.Svc.Hosts.LoginServer(reg.Name)+`"`)
+			w.Header().Set("Www-Authenticate", `Basic realm="`+h.cfg.Svc.Hosts.LoginServer(reg.Name)+`"`)
 			writeErr(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required: Basic with user "+NullUsername+" and a registry refresh token")
 			return
 		}
@@ -298,14 +307,14 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, "UNSUPPORTED", err.Error())
 		return
 	}
-	loginServer := h.Svc.Hosts.LoginServer(reg.Name)
-	caller, err := h.Tokens.VerifyRefresh(refresh, loginServer)
+	loginServer := h.cfg.Svc.Hosts.LoginServer(reg.Name)
+	caller, err := h.cfg.Tokens.VerifyRefresh(refresh, loginServer)
 	if err != nil {
 		writeErr(w, http.StatusUnauthorized, "UNAUTHORIZED", err.Error())
 		return
 	}
-	access := Grant(h.Access, caller.ObjectID, ResourceID(reg), scopes)
-	at, _, err := h.Tokens.AccessToken(caller, loginServer, access)
+	access := Grant(h.cfg.Access, caller.ObjectID, ResourceID(reg), scopes)
+	at, _, err := h.cfg.Tokens.AccessToken(caller, loginServer, access)
 	if err != nil {
 		h.internal(w, err)
 		return

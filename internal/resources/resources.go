@@ -26,17 +26,14 @@ const (
 
 // Service applies Microsoft.Resources' rules on top of storage.
 type Service struct {
-	store   storage.Storage
-	now     func() time.Time
-	changed func()
+	store storage.Storage
+	now   func() time.Time
 }
 
 // Config configures a Service; zero values are usable defaults.
 type Config struct {
 	Store storage.Storage
 	Now   func() time.Time
-	// Changed is called after every write to a group.
-	Changed func()
 }
 
 // New returns a Service on cfg.Store.
@@ -44,10 +41,7 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Changed == nil {
-		cfg.Changed = func() {}
-	}
-	return &Service{store: cfg.Store, now: cfg.Now, changed: cfg.Changed}
+	return &Service{store: cfg.Store, now: cfg.Now}
 }
 
 // Subscription returns a subscription or SubscriptionNotFound.
@@ -94,7 +88,6 @@ func (s *Service) PutGroup(ctx context.Context, sub, name string, spec GroupSpec
 	now := s.now().UTC()
 	rg := storage.ResourceGroup{SubscriptionID: sub, Name: name, Location: loc, Tags: spec.Tags, CreatedAt: now, UpdatedAt: now}
 	created, err := s.store.PutResourceGroup(ctx, rg)
-	defer s.changed()
 	if err != nil {
 		return rg, false, MapErr(err, sub, "")
 	}
@@ -129,7 +122,6 @@ func (s *Service) DeleteGroup(ctx context.Context, sub, name string) (found bool
 		return false, err
 	}
 	err = s.store.DeleteResourceGroup(ctx, sub, name)
-	defer s.changed()
 	if errors.Is(err, storage.ErrNotFound) {
 		return false, nil
 	}

@@ -86,8 +86,8 @@ func (m *Mux) serve(rt *Route, w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Mux) logger() *slog.Logger {
-	if m.Log != nil {
-		return m.Log
+	if m.Logger != nil {
+		return m.Logger
 	}
 	return slog.Default()
 }
@@ -135,14 +135,14 @@ func Status(w http.ResponseWriter) int {
 // accessLog logs one line per request: method, path, status, duration. It
 // never logs headers or bodies, which carry tokens and secrets.
 func (m *Mux) accessLog(rec *recorder, r *http.Request, start time.Time) {
-	if m.Log == nil || !m.Log.Enabled(r.Context(), slog.LevelInfo) {
+	if m.Logger == nil || !m.Logger.Enabled(r.Context(), slog.LevelInfo) {
 		return
 	}
 	status := rec.status
 	if status == 0 {
 		status = http.StatusOK
 	}
-	m.Log.Info("request", "method", r.Method, "path", sentPath(r), "status", status,
+	m.Logger.Info("request", "method", r.Method, "path", sentPath(r), "status", status,
 		"duration_ms", float64(time.Since(start).Microseconds())/1000, "proto", r.Proto)
 }
 

@@ -16,7 +16,7 @@ import (
 func TestProtocol(t *testing.T) {
 	var logs bytes.Buffer
 	m := New()
-	m.Log = slog.New(slog.NewTextHandler(&logs, nil))
+	m.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	envelope := &Protocol{Name: "test", RequestIDs: true, Internal: func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusInternalServerError)
 		_, _ = w.Write([]byte(`{"error":"internal"}`))

@@ -196,9 +196,9 @@ type Mux struct {
 	// handler inside the router's check: it sees only requests whose rule
 	// passed (tests that prove a refused request reaches no handler).
 	Inner func(Route, http.Handler) http.Handler
-	// Log, when set, gets one access log line per request and every
+	// Logger, when set, gets one access log line per request and every
 	// recovered panic.
-	Log *slog.Logger
+	Logger *slog.Logger
 	// MaxBody caps every request body (a route may declare less); 0 is
 	// DefaultMaxBody.
 	MaxBody int64

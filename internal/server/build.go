@@ -186,7 +186,7 @@ func (g *graph) buildMetrics(context.Context) error {
 		dir = filepath.Join(g.cfg.DataDir, "traces")
 	}
 	var err error
-	if g.met.slow, err = slowtrace.Start(slowtrace.Config{Threshold: g.cfg.TraceSlow, Dir: dir, Log: g.cfg.Logger}); err != nil {
+	if g.met.slow, err = slowtrace.Start(slowtrace.Config{Threshold: g.cfg.TraceSlow, Dir: dir, Logger: g.cfg.Logger}); err != nil {
 		return err
 	}
 	g.closeLater(g.met.slow.Stop)
@@ -260,15 +260,15 @@ func (g *graph) buildServices(ctx context.Context) error {
 		AppTokenLifetime: g.cfg.AppTokenLifetime, ManagedIdentityTokenLifetime: g.cfg.ManagedIdentityTokenLifetime,
 		TokenReuseMaxAge: g.cfg.TokenReuseMaxAge,
 	})
-	// Every identity or credential write clears the token service's cache;
-	// a resource group's deletion takes its vaults with it.
-	g.groups = resources.New(resources.Config{Store: g.store, Changed: func() { g.tokens.Invalidate(); g.vaults.Forget("") }})
-	g.identities = msi.New(msi.Config{Store: g.store, Changed: g.tokens.Invalidate, Resources: g.groups, MaxFederatedCredentials: g.cfg.MaxFederatedCredentials})
-	g.directory = &directory.Service{Store: g.store, TenantID: tenantID, Now: time.Now}
+	// What a write invalidates (the token service's caches, the vault
+	// cache) is the change feed's business (follow), not the services'.
+	g.groups = resources.New(resources.Config{Store: g.store})
+	g.identities = msi.New(msi.Config{Store: g.store, Resources: g.groups, MaxFederatedCredentials: g.cfg.MaxFederatedCredentials})
+	g.directory = directory.New(directory.Config{Store: g.store, TenantID: tenantID, Now: time.Now})
 	if g.access, err = authz.New(ctx, authz.Config{Store: g.store, Now: time.Now}); err != nil {
 		return fmt.Errorf("load role assignments: %w", err)
 	}
-	if g.policies, err = policy.NewService(ctx, g.store, time.Now); err != nil {
+	if g.policies, err = policy.NewService(ctx, policy.ServiceConfig{Store: g.store, Now: time.Now}); err != nil {
 		return err
 	}
 	checkAdmin(ctx, g.store, g.admin, filepath.Join(g.cfg.DataDir, AdminFile), log)
@@ -280,8 +280,14 @@ func (g *graph) buildServices(ctx context.Context) error {
 }
 
 // follow builds the change feed follower: every in-memory view (RBAC
-// index, token caches, signing and issuer keys, vault cache) follows the
-// database through it, from the head read before the views loaded.
+// index, token caches, signing and issuer keys, vault cache, policies)
+// follows the database through it, from the head read before the views
+// loaded. Its handler map is the one list of what a table's change
+// invalidates, for this replica's own writes as for the others': a request
+// that wrote catches the follower up before it answers (localWrites), and
+// other replicas read the same change from the feed. A row deleted by a
+// cascade (a resource group's identities, credentials and vaults) is a
+// change of its own table, recorded by that table's trigger.
 func (g *graph) follow(context.Context) error {
 	invalidateTokens := func(context.Context, string) error { g.tokens.Invalidate(); return nil }
 	g.s.follower = changefeed.New(changefeed.Config{
@@ -317,6 +323,7 @@ func (g *graph) follow(context.Context) error {
 			return g.access.Reload(ctx)
 		},
 		Check:  g.access.Consistent,
+		Poll:   g.cfg.FeedPoll,
 		Logger: g.cfg.Logger,
 	}, g.head)
 	g.s.tasks = append(g.s.tasks, g.s.follower.Run)
@@ -350,13 +357,13 @@ func (g *graph) mountRoutes(context.Context) error {
 	// every body and its read time (router.DefaultMaxBody and
 	// DefaultReadTimeout; a route may declare a smaller cap) and recovers
 	// panics into the route's protocol's 500, once for every part.
-	mux.Log = log
+	mux.Logger = log
 
-	(&vault.Handler{Svc: g.vaults, Authority: authority, Log: log,
+	vault.NewHandler(vault.HandlerConfig{Svc: g.vaults, Authority: authority, Logger: log,
 		Auth: g.verifier(append([]string{g.vaults.Hosts.Resource(), g.vaults.Hosts.Resource() + "/"}, audience.VaultAliases()...)...)}).Mount(mux)
-	(&registry.Handler{Svc: g.registries, Tokens: g.regTokens, Access: g.access, TenantID: tenantID, Registry: g.regBackend, Log: log,
+	registry.NewHandler(registry.HandlerConfig{Svc: g.registries, Tokens: g.regTokens, Access: g.access, TenantID: tenantID, Registry: g.regBackend, Logger: log,
 		Verifier: g.verifier(append(append([]string{}, self...), audience.RegistryAliases()...)...)}).Mount(mux)
-	(&blob.Handler{Svc: g.blobs, Access: g.access, Authority: authority, Log: log,
+	blob.NewHandler(blob.HandlerConfig{Svc: g.blobs, Access: g.access, Authority: authority, Logger: log,
 		Auth: g.verifier(blob.Audience, blob.Audience+"/")}).Mount(mux)
 	g.mountProbes(mux)
 	mgmt := arm.New(arm.Config{
@@ -387,14 +394,14 @@ func (g *graph) mountRoutes(context.Context) error {
 	})
 	mgmt.Mount(mux)
 	graphAuth := g.verifier(append(self, audience.GraphAliases()...)...)
-	(&directory.Handler{Svc: g.directory, Auth: graphAuth, Policy: directory.Policy{Access: g.access}, Log: log, Base: publicURL}).Mount(mux)
-	(&rotation.Handler{Keys: g.keys, Log: log, Base: publicURL, Auth: graphAuth}).Mount(mux)
+	directory.NewHandler(directory.HandlerConfig{Svc: g.directory, Auth: graphAuth, Policy: directory.Policy{Access: g.access}, Logger: log, Base: publicURL}).Mount(mux)
+	rotation.New(rotation.Config{Keys: g.keys, Logger: log, Base: publicURL, Auth: graphAuth}).Mount(mux)
 	console.New(console.Config{Groups: g.groups, Identities: g.identities, Clusters: g.clusters, Vaults: g.vaults, Directory: g.directory,
 		Access: g.access, Store: g.store, Compliance: compliance{mgmt}, PublicURL: publicURL, Logger: log,
 		Auth: g.verifier(append(self, audience.ManagementAliases()...)...)}).Mount(mux)
-	(&issuer.Handler{Issuers: g.issuers, Log: log}).Mount(mux)
+	issuer.NewHandler(issuer.HandlerConfig{Issuers: g.issuers, Logger: log}).Mount(mux)
 	sts.NewHandler(g.tokens).Mount(mux)
-	(&agentserver.Handler{Machines: g.machines, Tokens: g.tokens, TenantID: tenantID, PublicURL: publicURL, Log: log}).Mount(mux)
+	agentserver.New(agentserver.Config{Machines: g.machines, Tokens: g.tokens, TenantID: tenantID, PublicURL: publicURL, Logger: log}).Mount(mux)
 	g.s.mux = mux
 	g.s.handler = canonicalPaths(localWrites(g.s.follower.CatchUp, log, mux))
 	return nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/ward-id/ward/internal/server"
 	"github.com/ward-id/ward/internal/server/servertest"
 )
 
@@ -98,11 +99,12 @@ func (r *refused) Error() string { return r.body }
 
 // TestLocalWritesTakeEffectAtOnce: a write's answer leaves only once this
 // replica's views (hosted issuer keys, token caches, RBAC index) apply it,
-// so the caller's very next request, with no pause, sees it. SQLite has
-// no change notifications: without the synchronous catch-up the follower
-// applied the change at its next poll, up to 250 ms later.
+// so the caller's very next request, with no pause, sees it. The change
+// feed is the one path to the views, for this replica's writes as for the
+// others': SQLite has no change notifications and the poll is an hour
+// here, so every subtest fails if the request's own catch-up is lost.
 func TestLocalWritesTakeEffectAtOnce(t *testing.T) {
-	s := servertest.Start(t)
+	s := servertest.Start(t, func(c *server.Config) { c.FeedPoll = time.Hour })
 	tok := s.Token(t, s.URL)
 	sub := "/subscriptions/" + s.Admin.SubscriptionID
 	rg := sub + "/resourceGroups/rg"
@@ -155,6 +157,57 @@ func TestLocalWritesTakeEffectAtOnce(t *testing.T) {
 		put(t, s, tok, http.MethodDelete, raPath, "")
 		if resp, _ := s.Do(t, http.MethodGet, rg+"?api-version=2021-04-01", mi, nil); resp.StatusCode != http.StatusForbidden {
 			t.Fatalf("GET right after the revocation = %d, want 403", resp.StatusCode)
+		}
+	})
+
+	// newIdentity creates an identity in group with a federated credential
+	// for subject, and warms every cache with an exchange.
+	newIdentity := func(t *testing.T, group, name, subject string) (clientID, path string) {
+		t.Helper()
+		path = sub + "/resourceGroups/" + group + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/" + name
+		id := put(t, s, tok, http.MethodPut, path+"?api-version=2023-01-31", `{"location":"westeurope"}`)
+		clientID = id["properties"].(map[string]any)["clientId"].(string)
+		put(t, s, tok, http.MethodPut, path+"/federatedIdentityCredentials/fic?api-version=2023-01-31",
+			`{"properties":{"issuer":"`+issuer+`","subject":"`+subject+`","audiences":["api://AzureADTokenExchange"]}}`)
+		for i := range 2 {
+			if _, err := exchange(t, s, clientID, saToken(t, keyB, issuer, subject), arm); err != nil {
+				t.Fatalf("exchange %d: %v", i, err)
+			}
+		}
+		return clientID, path
+	}
+
+	t.Run("federated credential creation", func(t *testing.T) {
+		const other = "system:serviceaccount:default:other"
+		assertion := saToken(t, keyB, issuer, other)
+		if _, err := exchange(t, s, clientID, assertion, arm); err == nil {
+			t.Fatal("exchanged for a subject no federated credential names")
+		}
+		put(t, s, tok, http.MethodPut, idPath+"/federatedIdentityCredentials/other?api-version=2023-01-31",
+			`{"properties":{"issuer":"`+issuer+`","subject":"`+other+`","audiences":["api://AzureADTokenExchange"]}}`)
+		if _, err := exchange(t, s, clientID, assertion, arm); err != nil {
+			t.Fatalf("exchange right after the credential was created: %v", err)
+		}
+	})
+
+	t.Run("identity deletion", func(t *testing.T) {
+		const subject = "system:serviceaccount:default:gone"
+		gone, path := newIdentity(t, "rg", "gone", subject)
+		put(t, s, tok, http.MethodDelete, path+"?api-version=2023-01-31", "")
+		if _, err := exchange(t, s, gone, saToken(t, keyB, issuer, subject), arm); err == nil {
+			t.Fatal("exchanged for an identity right after its deletion")
+		}
+	})
+
+	t.Run("resource group deletion", func(t *testing.T) {
+		// The group's identity and credential go by cascade: their
+		// tables' own changes must reach the token service.
+		const subject = "system:serviceaccount:default:grouped"
+		put(t, s, tok, http.MethodPut, sub+"/resourceGroups/doomed?api-version=2021-04-01", `{"location":"westeurope"}`)
+		grouped, _ := newIdentity(t, "doomed", "grouped", subject)
+		put(t, s, tok, http.MethodDelete, sub+"/resourceGroups/doomed?api-version=2021-04-01", "")
+		if _, err := exchange(t, s, grouped, saToken(t, keyB, issuer, subject), arm); err == nil {
+			t.Fatal("exchanged for an identity right after its resource group's deletion")
 		}
 	})
 

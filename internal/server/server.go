@@ -82,6 +82,12 @@ type Config struct {
 	// BlobMaxPutBytes caps one Put Blob or Put Block body and BlobMaxBytes a
 	// committed blob (0: the blob package's defaults, 256 MiB and 16 GiB).
 	BlobMaxPutBytes, BlobMaxBytes int64
+	// FeedPoll is how often the change feed follower reads the database
+	// when no notification came (0: changefeed's default, 250 ms; SQLite
+	// has no notifications). A replica's own writes do not wait for it:
+	// they reach its views before the writing request answers. Tests set
+	// it long to prove that.
+	FeedPoll time.Duration
 	// RouteHook, when set, wraps each route's handler inside the router's
 	// check (router.Mux.Inner): it runs only for requests whose declared
 	// rule passed. Tests use it to see which handlers a request reached.

@@ -34,9 +34,9 @@ type Config struct {
 	MaxBytes uint64
 	// Every bounds how often a snapshot is written (default 10 s): a
 	// burst of slow requests shares one.
-	Every time.Duration
-	Keep  int // snapshots kept in Dir, newest first (default 10)
-	Log   *slog.Logger
+	Every  time.Duration
+	Keep   int // snapshots kept in Dir, newest first (default 10)
+	Logger *slog.Logger
 }
 
 // Recorder watches request durations. Its methods are safe for concurrent
@@ -66,8 +66,8 @@ func Start(cfg Config) (*Recorder, error) {
 	if cfg.Keep <= 0 {
 		cfg.Keep = 10
 	}
-	if cfg.Log == nil {
-		cfg.Log = slog.Default()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("slow-request traces: %w", err)
@@ -127,7 +127,7 @@ func (r *Recorder) snapshot(what string, d time.Duration, at time.Time) {
 	path := filepath.Join(r.cfg.Dir, name)
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
-		r.cfg.Log.Warn("slow request: cannot write its trace", "err", err)
+		r.cfg.Logger.Warn("slow request: cannot write its trace", "err", err)
 		return
 	}
 	_, werr := r.fr.WriteTo(f)
@@ -135,11 +135,11 @@ func (r *Recorder) snapshot(what string, d time.Duration, at time.Time) {
 		werr = cerr
 	}
 	if werr != nil {
-		r.cfg.Log.Warn("slow request: writing its trace failed", "path", path, "err", werr)
+		r.cfg.Logger.Warn("slow request: writing its trace failed", "path", path, "err", werr)
 		_ = os.Remove(path)
 		return
 	}
-	r.cfg.Log.Warn("slow request traced: read it with `go tool trace "+path+"` (User-defined tasks)", "request", what, "took", d)
+	r.cfg.Logger.Warn("slow request traced: read it with `go tool trace "+path+"` (User-defined tasks)", "request", what, "took", d)
 	r.prune()
 	r.written.Add(1)
 }

@@ -16,7 +16,7 @@ import (
 func TestSnapshotOnSlowRequest(t *testing.T) {
 	dir := t.TempDir()
 	var logs bytes.Buffer
-	r, err := Start(Config{Threshold: 10 * time.Millisecond, Dir: dir, Every: time.Hour, Keep: 1, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	r, err := Start(Config{Threshold: 10 * time.Millisecond, Dir: dir, Every: time.Hour, Keep: 1, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

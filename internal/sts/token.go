@@ -53,10 +53,11 @@ type Config struct {
 }
 
 // credentialTTL bounds how long a cached identity and its federated
-// credentials are trusted without a word from the database. Changes made
-// through this process clear the cache at once (Invalidate), and so do
-// changes made by another replica, as soon as the change feed reports them
-// (well under a second); the TTL is only the safety net behind the feed.
+// credentials are trusted without a word from the database. The change
+// feed clears the cache (Invalidate): for a change made through this
+// replica before the writing request answers, for one made by another
+// replica as soon as the feed reports it (well under a second); the TTL is
+// only the safety net behind the feed.
 const credentialTTL = 30 * time.Second
 
 // maxCachedIdentities bounds the identity cache (see evict).

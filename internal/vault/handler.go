@@ -23,12 +23,23 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, r *http.Request) (authn.Principal, error)
 }
 
-// Handler serves the secrets data plane for every vault host.
-type Handler struct {
+// HandlerConfig configures a Handler.
+type HandlerConfig struct {
 	Svc       *Service
 	Auth      Authenticator
 	Authority string // <public URL>/<tenant>, for the 401 challenge
-	Log       *slog.Logger
+	Logger    *slog.Logger
+}
+
+// Handler serves the secrets data plane for every vault host.
+type Handler struct{ cfg HandlerConfig }
+
+// NewHandler returns the handler; a nil Logger is slog.Default().
+func NewHandler(cfg HandlerConfig) *Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Handler{cfg: cfg}
 }
 
 type kvError struct {
@@ -62,7 +73,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // challenge answers 401 with Key Vault's Bearer challenge, which azsecrets
 // parses.
 func (h *Handler) challenge(w http.ResponseWriter, msg string) {
-	w.Header().Set(challenge.Header, challenge.KeyVault(h.Authority, h.Svc.Hosts.Resource()))
+	w.Header().Set(challenge.Header, challenge.KeyVault(h.cfg.Authority, h.cfg.Svc.Hosts.Resource()))
 	writeErr(w, http.StatusUnauthorized, "Unauthorized", "", msg)
 }
 
@@ -131,8 +142,8 @@ var errNoVault = errors.New("no such vault")
 
 // target is the vault a request's host names.
 func (h *Handler) target(r *http.Request) (storage.Vault, error) {
-	name, _ := h.Svc.Hosts.VaultFromHost(r.Host)
-	v, err := h.Svc.vault(r.Context(), name)
+	name, _ := h.cfg.Svc.Hosts.VaultFromHost(r.Host)
+	v, err := h.cfg.Svc.vault(r.Context(), name)
 	if err != nil {
 		return v, fmt.Errorf("%w: %s: %w", errNoVault, name, err)
 	}
@@ -165,7 +176,7 @@ func (h *Handler) authenticator() router.Authenticator {
 	return router.Authenticator{
 		Name: "Key Vault bearer token (vault audience), challenge on 401",
 		Authenticate: func(r *http.Request) (router.Caller, error) {
-			p, err := h.Auth.Authenticate(r.Context(), r)
+			p, err := h.cfg.Auth.Authenticate(r.Context(), r)
 			if err != nil {
 				return router.Caller{}, err
 			}
@@ -180,7 +191,7 @@ func (h *Handler) authenticator() router.Authenticator {
 		Forbidden: func(w http.ResponseWriter, r *http.Request, d router.Denial) {
 			v, err := h.target(r)
 			if err != nil {
-				name, _ := h.Svc.Hosts.VaultFromHost(r.Host)
+				name, _ := h.cfg.Svc.Hosts.VaultFromHost(r.Host)
 				writeErr(w, http.StatusNotFound, "VaultNotFound", "", fmt.Sprintf("The vault '%s' does not exist on this Ward server.", name))
 				return
 			}
@@ -214,7 +225,7 @@ func (h *Handler) endpoint(fn func(*call)) http.Handler {
 		}
 		v, err := h.target(r)
 		if err != nil {
-			name, _ := h.Svc.Hosts.VaultFromHost(r.Host)
+			name, _ := h.cfg.Svc.Hosts.VaultFromHost(r.Host)
 			writeErr(w, http.StatusNotFound, "VaultNotFound", "", fmt.Sprintf("The vault '%s' does not exist on this Ward server.", name))
 			return
 		}
@@ -225,7 +236,7 @@ func (h *Handler) endpoint(fn func(*call)) http.Handler {
 
 // list serves GET /secrets.
 func (h *Handler) list(c *call) {
-	items, err := h.Svc.Secrets(c.r.Context(), c.v.Name)
+	items, err := h.cfg.Svc.Secrets(c.r.Context(), c.v.Name)
 	if err != nil {
 		h.fail(c.w, c.r, err)
 		return
@@ -239,7 +250,7 @@ func (h *Handler) list(c *call) {
 
 // versions serves GET /secrets/{name}/versions.
 func (h *Handler) versions(c *call) {
-	items, err := h.Svc.Versions(c.r.Context(), c.v.Name, c.secret)
+	items, err := h.cfg.Svc.Versions(c.r.Context(), c.v.Name, c.secret)
 	if err != nil {
 		h.fail(c.w, c.r, err)
 		return
@@ -253,7 +264,7 @@ func (h *Handler) versions(c *call) {
 
 // get serves GET /secrets/{name}[/{version}]: the value.
 func (h *Handler) get(c *call) {
-	x, value, err := h.Svc.Secret(c.r.Context(), c.v.Name, c.secret, c.version)
+	x, value, err := h.cfg.Svc.Secret(c.r.Context(), c.v.Name, c.secret, c.version)
 	if err != nil {
 		h.fail(c.w, c.r, err)
 		return
@@ -280,7 +291,7 @@ func (h *Handler) set(c *call) {
 		writeErr(c.w, http.StatusBadRequest, "BadParameter", "", "Property 'value' is required.")
 		return
 	}
-	x, err := h.Svc.SetSecret(c.r.Context(), c.v, c.secret, *body.Value, body.ContentType, attrs(body.Attributes), body.Tags)
+	x, err := h.cfg.Svc.SetSecret(c.r.Context(), c.v, c.secret, *body.Value, body.ContentType, attrs(body.Attributes), body.Tags)
 	if err != nil {
 		h.fail(c.w, c.r, err)
 		return
@@ -298,7 +309,7 @@ func (h *Handler) update(c *call) {
 	if !decode(c.w, c.r, &body) {
 		return
 	}
-	x, err := h.Svc.UpdateSecret(c.r.Context(), c.v.Name, c.secret, c.version, body.ContentType, attrs(body.Attributes), body.Tags)
+	x, err := h.cfg.Svc.UpdateSecret(c.r.Context(), c.v.Name, c.secret, c.version, body.ContentType, attrs(body.Attributes), body.Tags)
 	if err != nil {
 		h.fail(c.w, c.r, err)
 		return
@@ -311,7 +322,7 @@ func (h *Handler) update(c *call) {
 // from), else deleted outright (no recoveryId, which tells the SDKs'
 // delete pollers there is nothing to wait for).
 func (h *Handler) remove(c *call) {
-	x, err := h.Svc.DeleteSecret(c.r.Context(), c.v, c.secret)
+	x, err := h.cfg.Svc.DeleteSecret(c.r.Context(), c.v, c.secret)
 	if err != nil {
 		h.fail(c.w, c.r, err)
 		return
@@ -321,7 +332,7 @@ func (h *Handler) remove(c *call) {
 
 // listDeleted serves GET /deletedsecrets.
 func (h *Handler) listDeleted(c *call) {
-	items, err := h.Svc.DeletedSecrets(c.r.Context(), c.v.Name)
+	items, err := h.cfg.Svc.DeletedSecrets(c.r.Context(), c.v.Name)
 	if err != nil {
 		h.fail(c.w, c.r, err)
 		return
@@ -335,7 +346,7 @@ func (h *Handler) listDeleted(c *call) {
 
 // getDeleted serves GET /deletedsecrets/{name}.
 func (h *Handler) getDeleted(c *call) {
-	x, err := h.Svc.DeletedSecret(c.r.Context(), c.v.Name, c.secret)
+	x, err := h.cfg.Svc.DeletedSecret(c.r.Context(), c.v.Name, c.secret)
 	if err != nil {
 		h.fail(c.w, c.r, err)
 		return
@@ -345,7 +356,7 @@ func (h *Handler) getDeleted(c *call) {
 
 // purge serves DELETE /deletedsecrets/{name}: 204, as Key Vault.
 func (h *Handler) purge(c *call) {
-	if err := h.Svc.PurgeSecret(c.r.Context(), c.v, c.secret); err != nil {
+	if err := h.cfg.Svc.PurgeSecret(c.r.Context(), c.v, c.secret); err != nil {
 		h.fail(c.w, c.r, err)
 		return
 	}
@@ -355,7 +366,7 @@ func (h *Handler) purge(c *call) {
 // recoverDeleted serves POST /deletedsecrets/{name}/recover: the secret's newest
 // version, live again (without its value).
 func (h *Handler) recoverDeleted(c *call) {
-	x, err := h.Svc.RecoverSecret(c.r.Context(), c.v.Name, c.secret)
+	x, err := h.cfg.Svc.RecoverSecret(c.r.Context(), c.v.Name, c.secret)
 	if err != nil {
 		h.fail(c.w, c.r, err)
 		return
@@ -431,7 +442,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeErr(w, http.StatusBadRequest, me.Code, "", me.Message)
 		return
 	}
-	h.Log.Log(r.Context(), router.FailureLevel(r), "vault request failed", "err", err)
+	h.cfg.Logger.Log(r.Context(), router.FailureLevel(r), "vault request failed", "err", err)
 	writeErr(w, http.StatusInternalServerError, "InternalServerError", "", "The vault hit an internal error.")
 }
 
@@ -449,7 +460,7 @@ var protocol = &router.Protocol{Name: "keyvault", Internal: func(w http.Response
 // 401 challenge) and checks the action at the vault, or at the secret
 // (where a role on the secret alone applies too), before its handler runs.
 func (h *Handler) Mount(mux *router.Mux) {
-	mux.HostClass(HostClass, func(host string) bool { _, ok := h.Svc.Hosts.VaultFromHost(host); return ok })
+	mux.HostClass(HostClass, func(host string) bool { _, ok := h.cfg.Svc.Hosts.VaultFromHost(host); return ok })
 	mux.Authenticate(protocol.Name, h.authenticator())
 	add := func(method, pattern string, a router.Access, fn func(*call)) {
 		mux.Handle(router.Route{Host: HostClass, Method: method, Pattern: pattern, Handler: h.endpoint(fn), Protocol: protocol, MaxBody: maxBody, Access: a})

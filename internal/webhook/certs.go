@@ -122,7 +122,7 @@ type SelfSigned struct {
 	// webhook reached by URL rather than through its Service.
 	ExtraHosts []string
 	Now        func() time.Time
-	Log        *slog.Logger
+	Logger     *slog.Logger
 	caPEM      atomic.Pointer[[]byte]
 }
 
@@ -164,7 +164,7 @@ func (s *SelfSigned) Run(ctx context.Context, every time.Duration, started chan<
 	}
 	repeat(ctx, every, func() {
 		if err := s.Sync(ctx); err != nil {
-			s.Log.Error("webhook: certificate sync failed; retrying", "err", err)
+			s.Logger.Error("webhook: certificate sync failed; retrying", "err", err)
 		}
 	})
 }
@@ -200,7 +200,7 @@ func (s *SelfSigned) Sync(ctx context.Context) error {
 		if sec, err = secrets.Update(ctx, sec, metav1.UpdateOptions{}); err != nil {
 			return fmt.Errorf("renew certificate in secret %s/%s: %w", s.Namespace, s.SecretName, err)
 		}
-		s.Log.Info("webhook: issued a new serving certificate", "secret", s.Namespace+"/"+s.SecretName)
+		s.Logger.Info("webhook: issued a new serving certificate", "secret", s.Namespace+"/"+s.SecretName)
 	}
 	pair, err := tls.X509KeyPair(sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey])
 	if err != nil {
@@ -277,7 +277,7 @@ func (s *SelfSigned) injectCABundle(ctx context.Context, ca []byte) error {
 	if apierrors.IsNotFound(err) {
 		// Not applied yet (the Deployment may start first); the next sync
 		// writes the bundle.
-		s.Log.Info("webhook: MutatingWebhookConfiguration not found yet; will write caBundle when it appears", "name", s.WebhookConfigName)
+		s.Logger.Info("webhook: MutatingWebhookConfiguration not found yet; will write caBundle when it appears", "name", s.WebhookConfigName)
 		return nil
 	}
 	if err != nil {
@@ -300,6 +300,6 @@ func (s *SelfSigned) injectCABundle(ctx context.Context, ca []byte) error {
 	if _, err := api.Patch(ctx, s.WebhookConfigName, types.JSONPatchType, patch, metav1.PatchOptions{}); err != nil {
 		return fmt.Errorf("write caBundle to MutatingWebhookConfiguration %s: %w", s.WebhookConfigName, err)
 	}
-	s.Log.Info("webhook: caBundle updated", "configuration", s.WebhookConfigName)
+	s.Logger.Info("webhook: caBundle updated", "configuration", s.WebhookConfigName)
 	return nil
 }

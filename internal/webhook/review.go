@@ -25,7 +25,7 @@ type Observer func(namespace, result string, d time.Duration)
 // other kinds) is allowed unchanged.
 type Handler struct {
 	Mutator *Mutator
-	Log     *slog.Logger
+	Logger  *slog.Logger
 	Observe Observer
 }
 
@@ -108,8 +108,8 @@ func (h *Handler) admit(r *http.Request, req *admissionv1.AdmissionRequest) (res
 }
 
 func (h *Handler) log() *slog.Logger {
-	if h.Log != nil {
-		return h.Log
+	if h.Logger != nil {
+		return h.Logger
 	}
 	return slog.Default()
 }

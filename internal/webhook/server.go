@@ -30,7 +30,7 @@ type Options struct {
 	Namespace, SecretName, ServiceName, WebhookConfigName string
 	ExtraHosts                                            []string
 	TLSMinVersion                                         uint16
-	Log                                                   *slog.Logger
+	Logger                                                *slog.Logger
 	// Ready, when set, is called with the listener's address once serving.
 	Ready func(addr string)
 }
@@ -76,7 +76,7 @@ func newMetrics() *metrics {
 
 // Run serves the webhook until ctx ends.
 func Run(ctx context.Context, o Options) error {
-	log := o.Log
+	log := o.Logger
 	if log == nil {
 		log = slog.Default()
 	}
@@ -100,7 +100,7 @@ func Run(ctx context.Context, o Options) error {
 		certs = d
 	} else {
 		s := &SelfSigned{Client: client, Namespace: o.Namespace, SecretName: o.SecretName, ServiceName: o.ServiceName,
-			WebhookConfigName: o.WebhookConfigName, ExtraHosts: o.ExtraHosts, Log: log}
+			WebhookConfigName: o.WebhookConfigName, ExtraHosts: o.ExtraHosts, Logger: log}
 		started := make(chan error, 1)
 		go s.Run(ctx, 10*time.Second, started)
 		if err := <-started; err != nil {
@@ -111,7 +111,7 @@ func Run(ctx context.Context, o Options) error {
 
 	sas := NewKubeServiceAccounts(ctx, client)
 	m := newMetrics()
-	h := &Handler{Mutator: NewMutator(o.Mutation, sas), Log: log, Observe: func(_, result string, d time.Duration) {
+	h := &Handler{Mutator: NewMutator(o.Mutation, sas), Logger: log, Observe: func(_, result string, d time.Duration) {
 		m.duration.WithLabelValues(result).Observe(d.Seconds())
 	}}
 	mux := http.NewServeMux()

@@ -33,12 +33,23 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, r *http.Request) (authn.Principal, error)
 }
 
+// Config configures a Handler.
+type Config struct {
+	Keys   *signer.Manager
+	Auth   Authenticator
+	Logger *slog.Logger
+	Base   string // public URL, the authorization_uri of a 401's challenge
+}
+
 // Handler serves POST /ward/v1/keys/rotate.
-type Handler struct {
-	Keys *signer.Manager
-	Auth Authenticator
-	Log  *slog.Logger
-	Base string // public URL, the authorization_uri of a 401's challenge
+type Handler struct{ cfg Config }
+
+// New returns the handler; a nil Logger is slog.Default().
+func New(cfg Config) *Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Handler{cfg: cfg}
 }
 
 // Mount puts the rotation endpoint on mux: the mux authenticates the
@@ -48,7 +59,7 @@ func (h *Handler) Mount(mux *router.Mux) {
 	mux.Authenticate(protocol.Name, router.Authenticator{
 		Name: "Graph bearer token (Graph audience)",
 		Authenticate: func(r *http.Request) (router.Caller, error) {
-			p, err := h.Auth.Authenticate(r.Context(), r)
+			p, err := h.cfg.Auth.Authenticate(r.Context(), r)
 			if err != nil {
 				return router.Caller{}, err
 			}
@@ -71,7 +82,7 @@ var protocol = &router.Protocol{Name: "ward-signing-keys", Internal: func(w http
 }}
 
 func (h *Handler) unauthorized(w http.ResponseWriter, _ *http.Request, err error) {
-	w.Header().Set(challenge.Header, challenge.Graph(h.Base))
+	w.Header().Set(challenge.Header, challenge.Graph(h.cfg.Base))
 	grapherr.Write(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure: "+err.Error())
 }
 
@@ -90,14 +101,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.unauthorized(w, r, authn.ErrNoCredentials)
 		return
 	}
-	k, err := h.Keys.Rotate(r.Context())
+	k, err := h.cfg.Keys.Rotate(r.Context())
 	if err != nil {
-		h.Log.Error("signing-key rotation failed", "err", err)
+		h.cfg.Logger.Error("signing-key rotation failed", "err", err)
 		grapherr.Write(w, http.StatusInternalServerError, "InternalServerError", "The signing key could not be rotated: an internal error (see the server log).")
 		return
 	}
 	out := Answer{KID: k.ID, Alg: string(k.Alg), ActiveFrom: k.ActiveFrom.UTC().Format(time.RFC3339), Published: []string{}}
-	for _, pk := range h.Keys.JWKS().Keys {
+	for _, pk := range h.cfg.Keys.JWKS().Keys {
 		out.Published = append(out.Published, pk.KeyID)
 	}
 	grapherr.WriteJSON(w, http.StatusOK, out)

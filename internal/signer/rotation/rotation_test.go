@@ -57,8 +57,8 @@ func TestRotate(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := keys.Signing().ID
-			h := &Handler{Keys: keys, Auth: tc.auth, Base: "https://ward.test",
-				Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			h := New(Config{Keys: keys, Auth: tc.auth, Base: "https://ward.test",
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			mux := router.New()
 			mux.Authorizer = tc.allowed
 			h.Mount(mux)
@@ -93,7 +93,7 @@ func TestRotate(t *testing.T) {
 // TestRotateOutsideTheMux: the handler, reached without the mux's
 // authentication (mounted elsewhere by mistake), refuses.
 func TestRotateOutsideTheMux(t *testing.T) {
-	h := &Handler{Auth: fakeAuth{}, Base: "https://ward.test", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h := New(Config{Auth: fakeAuth{}, Base: "https://ward.test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, Path, nil))
 	if rec.Code != http.StatusUnauthorized {

@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"ConcurrentRowWriters", testConcurrentRowWriters},
 		{"Machines", testMachines},
 		{"ChangeFeed", testChangeFeed},
+		{"ChangeFeedCascade", testChangeFeedCascade},
 		{"Lock", testLock},
 		{"Settings", testSettings},
 		{"BlobStorage", testBlobs},
@@ -1271,6 +1272,37 @@ func testChangeFeed(t *testing.T, s storage.Storage) {
 	}
 	if rest, _ := s.Changes(ctx, 0, 10); len(rest) != 0 {
 		t.Fatalf("after pruning: %v", rest)
+	}
+}
+
+// testChangeFeedCascade: a row deleted by a cascade (a resource group's
+// identities, their federated credentials, its vaults) is a change of its
+// own table. The server's views learn of a group's deletion only so: no
+// service tells them what the group took with it.
+func testChangeFeedCascade(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	seed(t, s)
+	seedGroup(t, s, "doomed")
+	id := newIdentity("doomed", "app")
+	must(t, s.CreateIdentity(ctx, id))
+	fic := storage.FederatedCredential{Identity: id.Ref(), Name: "fic", Issuer: "https://issuer.example/a/", Subject: "system:serviceaccount:default:app", Audiences: []string{"api://AzureADTokenExchange"}, CreatedAt: now, UpdatedAt: now}
+	_, err := s.PutFederatedCredential(ctx, fic, func([]storage.FederatedCredential) error { return nil })
+	must(t, err)
+	_, err = s.PutVault(ctx, storage.Vault{SubscriptionID: subID, ResourceGroup: "doomed", Name: "kv-doomed", Location: "westeurope", TenantID: tenantID, SKU: "standard", CreatedAt: now, UpdatedAt: now})
+	must(t, err)
+	head, err := s.ChangeHead(ctx)
+	must(t, err)
+	must(t, s.DeleteResourceGroup(ctx, subID, "doomed"))
+	got, err := s.Changes(ctx, head, 100)
+	must(t, err)
+	tables := map[string]int{}
+	for _, c := range got {
+		tables[c.Table]++
+	}
+	for _, table := range []string{"identities", "federated_credentials", "vaults"} {
+		if tables[table] != 1 {
+			t.Errorf("deleting the group recorded %d %s changes, want 1; feed: %+v", tables[table], table, got)
+		}
 	}
 }
 
