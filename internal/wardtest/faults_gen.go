@@ -132,6 +132,7 @@ var storageMethods = map[string]bool{
 	"UpdateRegistry":             true,
 	"UpdateRoleDefinition":       true,
 	"UpdateSecretVersion":        true,
+	"UpdateStorageAccount":       true,
 	"UpdateVault":                true,
 	"WatchChanges":               true,
 	"WithLock":                   true,
@@ -1063,6 +1064,14 @@ func (s *Store) UpdateSecretVersion(a0 context.Context, a1 string, a2 string, a3
 		return
 	}
 	return s.Storage.UpdateSecretVersion(a0, a1, a2, a3, a4)
+}
+
+// UpdateStorageAccount is storage.Storage's, failing while Fail says so.
+func (s *Store) UpdateStorageAccount(a0 context.Context, a1 string, a2 func(storage.StorageAccount) (storage.StorageAccount, error)) (r0 storage.StorageAccount, err error) {
+	if err = s.fault("UpdateStorageAccount"); err != nil {
+		return
+	}
+	return s.Storage.UpdateStorageAccount(a0, a1, a2)
 }
 
 // UpdateVault is storage.Storage's, failing while Fail says so.

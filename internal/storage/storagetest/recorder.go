@@ -591,6 +591,11 @@ func (r *recorder) UpdateSecretVersion(a0 context.Context, a1 string, a2 string,
 	return r.s.UpdateSecretVersion(a0, a1, a2, a3, a4)
 }
 
+func (r *recorder) UpdateStorageAccount(a0 context.Context, a1 string, a2 func(storage.StorageAccount) (storage.StorageAccount, error)) (storage.StorageAccount, error) {
+	r.hit("UpdateStorageAccount")
+	return r.s.UpdateStorageAccount(a0, a1, a2)
+}
+
 func (r *recorder) UpdateVault(a0 context.Context, a1 string, a2 func(storage.Vault) (storage.Vault, error)) (storage.Vault, error) {
 	r.hit("UpdateVault")
 	return r.s.UpdateVault(a0, a1, a2)
