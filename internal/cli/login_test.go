@@ -24,6 +24,8 @@ func TestAccountAndMonitorVerbs(t *testing.T) {
 		{"activity by group", &activityList{}, []string{"--resource-group", "rg-log", "--offset", "1h"},
 			[]string{`"resourceGroupName": "rg-log"`, `"value": "Microsoft.Resources/subscriptions/resourceGroups/write"`}, ""},
 		{"activity by another group", &activityList{}, []string{"-g", "rg-none", "--offset", "1h"}, []string{"[]"}, ""},
+		{"activity over az's 1d", &activityList{}, []string{"-g", "rg-log", "--offset", "1d"}, []string{`"resourceGroupName": "rg-log"`}, ""},
+		{"sign-ins over az's 2h", &signInList{}, []string{"--offset", "2h", "--top", "1"}, nil, ""},
 		{"activity with a bad start", &activityList{}, []string{"--start-time", "yesterday"}, nil, "not an RFC 3339 time"},
 		{"rotate the signing key", &keysRotate{}, nil, []string{`"kid"`}, ""},
 	})
