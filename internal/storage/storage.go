@@ -580,6 +580,7 @@ type Storage interface {
 	MachineStore
 	BlobStore
 	PolicyStore
+	RegistrationStore
 
 	// RecordActivity appends an event; text fields are stored as
 	// ActivityEvent.Bounded returns them.

@@ -94,6 +94,7 @@ var storageMethods = map[string]bool{
 	"ListMachines":               true,
 	"ListPolicyAssignments":      true,
 	"ListPolicyDefinitions":      true,
+	"ListRegistrations":          true,
 	"ListRegistries":             true,
 	"ListResourceGroups":         true,
 	"ListRoleAssignments":        true,
@@ -115,6 +116,7 @@ var storageMethods = map[string]bool{
 	"PutFederatedCredential":     true,
 	"PutPolicyAssignment":        true,
 	"PutPolicyDefinition":        true,
+	"PutRegistration":            true,
 	"PutResourceGroup":           true,
 	"PutSetting":                 true,
 	"PutStorageAccount":          true,
@@ -762,6 +764,14 @@ func (s *Store) ListPolicyDefinitions(a0 context.Context, a1 string, a2 storage.
 	return s.Storage.ListPolicyDefinitions(a0, a1, a2)
 }
 
+// ListRegistrations is storage.Storage's, failing while Fail says so.
+func (s *Store) ListRegistrations(a0 context.Context, a1 string) (r0 []storage.Registration, err error) {
+	if err = s.fault("ListRegistrations"); err != nil {
+		return
+	}
+	return s.Storage.ListRegistrations(a0, a1)
+}
+
 // ListRegistries is storage.Storage's, failing while Fail says so.
 func (s *Store) ListRegistries(a0 context.Context, a1 string, a2 string, a3 storage.Page) (r0 []storage.Registry, r1 string, err error) {
 	if err = s.fault("ListRegistries"); err != nil {
@@ -928,6 +938,14 @@ func (s *Store) PutPolicyDefinition(a0 context.Context, a1 storage.PolicyDefinit
 		return
 	}
 	return s.Storage.PutPolicyDefinition(a0, a1)
+}
+
+// PutRegistration is storage.Storage's, failing while Fail says so.
+func (s *Store) PutRegistration(a0 context.Context, a1 storage.Registration) (err error) {
+	if err = s.fault("PutRegistration"); err != nil {
+		return
+	}
+	return s.Storage.PutRegistration(a0, a1)
 }
 
 // PutResourceGroup is storage.Storage's, failing while Fail says so.

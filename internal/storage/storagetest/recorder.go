@@ -401,6 +401,11 @@ func (r *recorder) ListPolicyDefinitions(a0 context.Context, a1 string, a2 stora
 	return r.s.ListPolicyDefinitions(a0, a1, a2)
 }
 
+func (r *recorder) ListRegistrations(a0 context.Context, a1 string) ([]storage.Registration, error) {
+	r.hit("ListRegistrations")
+	return r.s.ListRegistrations(a0, a1)
+}
+
 func (r *recorder) ListRegistries(a0 context.Context, a1 string, a2 string, a3 storage.Page) ([]storage.Registry, string, error) {
 	r.hit("ListRegistries")
 	return r.s.ListRegistries(a0, a1, a2, a3)
@@ -504,6 +509,11 @@ func (r *recorder) PutPolicyAssignment(a0 context.Context, a1 storage.PolicyAssi
 func (r *recorder) PutPolicyDefinition(a0 context.Context, a1 storage.PolicyDefinition) (bool, error) {
 	r.hit("PutPolicyDefinition")
 	return r.s.PutPolicyDefinition(a0, a1)
+}
+
+func (r *recorder) PutRegistration(a0 context.Context, a1 storage.Registration) error {
+	r.hit("PutRegistration")
+	return r.s.PutRegistration(a0, a1)
 }
 
 func (r *recorder) PutResourceGroup(a0 context.Context, a1 storage.ResourceGroup) (bool, error) {
