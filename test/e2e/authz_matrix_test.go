@@ -439,12 +439,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/resources", path: rg + "/resources" + av("2021-04-01"), want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/providers/{resourceProviderNamespace}", path: sub + "/providers/Microsoft.ContainerService" + av("2021-04-01"), want: 200},
 		{key: "POST /subscriptions/{subscriptionId}/providers/{resourceProviderNamespace}/register", path: sub + "/providers/Microsoft.ContainerService/register" + av("2021-04-01"), want: 200},
-		{key: "POST /subscriptions/{subscriptionId}/providers/{resourceProviderNamespace}/unregister", path: sub + "/providers/Microsoft.ContainerService/unregister" + av("2021-04-01"), want: 409},
+		{key: "POST /subscriptions/{subscriptionId}/providers/{resourceProviderNamespace}/unregister", path: sub + "/providers/Microsoft.ContainerService/unregister" + av("2021-04-01"), want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.Features/features", path: sub + "/providers/Microsoft.Features/features" + av("2021-07-01"), want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.Features/providers/{featureNamespace}/features", path: sub + "/providers/Microsoft.Features/providers/Microsoft.ContainerService/features" + av("2021-07-01"), want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.Features/providers/{featureNamespace}/features/{featureName}", path: sub + "/providers/Microsoft.Features/providers/Microsoft.ContainerService/features/EnableWorkloadIdentityPreview" + av("2021-07-01"), want: 200},
 		{key: "POST /subscriptions/{subscriptionId}/providers/Microsoft.Features/providers/{featureNamespace}/features/{featureName}/register", path: sub + "/providers/Microsoft.Features/providers/Microsoft.ContainerService/features/EnableWorkloadIdentityPreview/register" + av("2021-07-01"), want: 200},
-		{key: "POST /subscriptions/{subscriptionId}/providers/Microsoft.Features/providers/{featureNamespace}/features/{featureName}/unregister", path: sub + "/providers/Microsoft.Features/providers/Microsoft.ContainerService/features/EnableWorkloadIdentityPreview/unregister" + av("2021-07-01"), want: 409},
+		{key: "POST /subscriptions/{subscriptionId}/providers/Microsoft.Features/providers/{featureNamespace}/features/{featureName}/unregister", path: sub + "/providers/Microsoft.Features/providers/Microsoft.ContainerService/features/EnableWorkloadIdentityPreview/unregister" + av("2021-07-01"), want: 200},
 
 		{key: "GET /v1.0/servicePrincipals", path: "/v1.0/servicePrincipals", audience: graph, noRole: 200, want: 200, checkNoRoles: func(t *testing.T, b map[string]any) {
 			if v := b["value"].([]any); len(v) != 1 || v[0].(map[string]any)["appId"] != noroles.AppID {
