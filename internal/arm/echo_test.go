@@ -182,3 +182,75 @@ func at(m map[string]any, path string) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestBlobServiceEcho: an account's blobServices/default answers what its
+// PUTs declared (as Terraform's blob_properties sends them) over Azure's
+// defaults; a later PUT merges into it, a PUT of the account keeps it, and
+// the id and name stay Ward's.
+func TestBlobServiceEcho(t *testing.T) {
+	s := servertest.Start(t)
+	tok := s.Token(t, "https://management.azure.com/")
+	if _, _, err := s.Client.CreateOrUpdateGroup(context.Background(), s.Admin.SubscriptionID, "rg", "westeurope", nil); err != nil {
+		t.Fatal(err)
+	}
+	acct := "/subscriptions/" + s.Admin.SubscriptionID + "/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/echoblobsa"
+	svc := acct + "/blobServices/default"
+	const v = "?api-version=2025-08-01"
+	if resp, b := s.Do(t, "PUT", acct+v, tok, strings.NewReader(`{"location":"westeurope","sku":{"name":"Standard_LRS"},"kind":"StorageV2"}`)); resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT account = %d %s", resp.StatusCode, b)
+	}
+	get := func(what string) map[string]any {
+		t.Helper()
+		resp, b := s.Do(t, "GET", svc+v, tok, nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: GET = %d %s", what, resp.StatusCode, b)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	put := func(body string, want int) {
+		t.Helper()
+		if resp, b := s.Do(t, "PUT", svc+v, tok, strings.NewReader(body)); resp.StatusCode != want {
+			t.Fatalf("PUT %s = %d %s, want %d", body, resp.StatusCode, b, want)
+		}
+	}
+	for _, step := range []struct {
+		name, put string
+		want      map[string]string
+	}{
+		{"defaults", "", map[string]string{"properties.isVersioningEnabled": "false", "properties.deleteRetentionPolicy.enabled": "false", "properties.cors.corsRules": "[]", "name": "default"}},
+		{"declared", `{"id":"/evil","name":"evil","properties":{"isVersioningEnabled":true,"deleteRetentionPolicy":{"enabled":true,"days":7},
+			"changeFeed":{"enabled":false},"lastAccessTimeTrackingPolicy":{"enable":false},"cors":{"corsRules":[{"allowedOrigins":["https://a.example"],"allowedMethods":["GET"],"allowedHeaders":["*"],"exposedHeaders":["*"],"maxAgeInSeconds":60}]}}}`,
+			map[string]string{"properties.isVersioningEnabled": "true", "properties.deleteRetentionPolicy.days": "7", "properties.changeFeed.enabled": "false",
+				"properties.lastAccessTimeTrackingPolicy.enable": "false", "properties.cors.corsRules": `[{"allowedHeaders":["*"],"allowedMethods":["GET"],"allowedOrigins":["https://a.example"],"exposedHeaders":["*"],"maxAgeInSeconds":60}]`,
+				"name": "default", "id": acct + "/blobServices/default"}},
+		{"merged", `{"properties":{"containerDeleteRetentionPolicy":{"enabled":true,"days":3}}}`,
+			map[string]string{"properties.isVersioningEnabled": "true", "properties.containerDeleteRetentionPolicy.days": "3", "properties.deleteRetentionPolicy.days": "7"}},
+	} {
+		if step.put != "" {
+			put(step.put, http.StatusOK)
+		}
+		got := get(step.name)
+		for path, want := range step.want {
+			if g := at(got, path); g != want {
+				t.Errorf("%s: %s = %s, want %s", step.name, path, g, want)
+			}
+		}
+	}
+	// A PUT of the account leaves its blob service alone.
+	if resp, b := s.Do(t, "PUT", acct+v, tok, strings.NewReader(`{"location":"westeurope","sku":{"name":"Standard_LRS"},"kind":"StorageV2","tags":{"a":"b"}}`)); resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT account again = %d %s", resp.StatusCode, b)
+	}
+	if g := at(get("after the account's PUT"), "properties.isVersioningEnabled"); g != "true" {
+		t.Errorf("after the account's PUT, isVersioningEnabled = %s, want true", g)
+	}
+	s.RunCases(t, []servertest.Case{
+		{Name: "not an object", Method: "PUT", Path: svc + v, Token: tok, Body: `[1]`, Status: http.StatusBadRequest, Code: "InvalidRequestContent"},
+		{Name: "not JSON", Method: "PUT", Path: svc + v, Token: tok, Body: `{`, Status: http.StatusBadRequest, Code: "InvalidRequestContent"},
+		{Name: "an absent account", Method: "PUT", Path: strings.Replace(svc, "echoblobsa", "absentsa", 1) + v, Token: tok, Body: `{"properties":{}}`, Status: http.StatusNotFound},
+		{Name: "anonymous", Method: "PUT", Path: svc + v, Body: `{"properties":{}}`, Status: http.StatusUnauthorized},
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/blob"
 	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/router"
@@ -329,6 +330,15 @@ func (h *Handler) checkStorageName(q *request) error {
 	return nil
 }
 
+// blobServiceDefaults are Azure's answers for a blob service nobody
+// configured: no CORS rules, no soft delete, no versioning.
+func blobServiceDefaults() map[string]any {
+	return map[string]any{"properties": map[string]any{
+		"cors": map[string]any{"corsRules": []any{}}, "deleteRetentionPolicy": map[string]any{"enabled": false},
+		"containerDeleteRetentionPolicy": map[string]any{"enabled": false}, "isVersioningEnabled": false,
+	}}
+}
+
 // mountStorage puts checkNameAvailability on mux (the resource types are
 // in the table).
 func (h *Handler) mountStorage(add func(method, pattern string, a router.Access, fn func(*request) error)) {
@@ -352,17 +362,40 @@ func (h *Handler) mountStorage(add func(method, pattern string, a router.Access,
 		writeJSON(q.w, http.StatusOK, map[string]any{"keys": []any{}})
 		return nil
 	}))
-	// The blob and file service properties of an account that uses none of
-	// them: no CORS rules, no soft delete, no versioning (Ward serves
-	// neither, and has no file shares).
-	add(http.MethodGet, pStorageAccount+"/blobServices/default", router.Action(TypeStorageAcct+"/blobServices/read"), account(func(q *request, a storage.StorageAccount) error {
-		writeJSON(q.w, http.StatusOK, map[string]any{
-			"id": blob.ResourceID(a) + "/blobServices/default", "name": "default", "type": TypeStorageAcct + "/blobServices",
-			"properties": map[string]any{"cors": map[string]any{"corsRules": []any{}}, "deleteRetentionPolicy": map[string]any{"enabled": false},
-				"containerDeleteRetentionPolicy": map[string]any{"enabled": false}, "isVersioningEnabled": false},
-		})
+	// The blob service properties: what the account's PUTs of
+	// blobServices/default declared (delete retention, versioning, CORS,
+	// change feed, …), stored and answered back though Ward acts on none
+	// of them, over Azure's defaults (echo.go). Terraform's azurerm reads
+	// them on every refresh and PUTs them for blob_properties.
+	blobService := func(q *request, a storage.StorageAccount) error {
+		j := map[string]any{"id": blob.ResourceID(a) + "/blobServices/default", "name": "default", "type": TypeStorageAcct + "/blobServices"}
+		out, err := withEchoDefaults(j, a.BlobServiceEcho, blobServiceDefaults())
+		if err != nil {
+			return err
+		}
+		writeJSON(q.w, http.StatusOK, out)
 		return nil
+	}
+	add(http.MethodGet, pStorageAccount+"/blobServices/default", router.Action(TypeStorageAcct+"/blobServices/read"), account(blobService))
+	add(http.MethodPut, pStorageAccount+"/blobServices/default", router.Action(TypeStorageAcct+"/blobServices/write"), account(func(q *request, a storage.StorageAccount) error {
+		var raw json.RawMessage
+		if err := decodeBody(q.r, &raw); err != nil {
+			return err
+		}
+		echo, err := echoOf(raw, [][]string{{"id"}, {"name"}, {"type"}, {"sku"}}...)
+		if err != nil {
+			return err
+		}
+		if echo == nil {
+			return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, "The request content was invalid and could not be deserialized: a JSON object is required.")
+		}
+		a, err = h.blobs.SetBlobServiceEcho(q.ctx(), q.id.Subscription, q.group(), q.name(0), echoMerge(echo))
+		if err != nil {
+			return asARM(err)
+		}
+		return blobService(q, a)
 	}))
+	// The file service of an account that has no file shares.
 	add(http.MethodGet, pStorageAccount+"/fileServices/default", router.Action(TypeStorageAcct+"/fileServices/read"), account(func(q *request, a storage.StorageAccount) error {
 		writeJSON(q.w, http.StatusOK, map[string]any{
 			"id": blob.ResourceID(a) + "/fileServices/default", "name": "default", "type": TypeStorageAcct + "/fileServices",

@@ -254,6 +254,26 @@ func (s *Service) PatchAccount(ctx context.Context, sub, rg, name string, spec A
 	return a, err
 }
 
+// SetBlobServiceEcho stores what a PUT of the account's blobServices/default
+// declared, as echo makes it from what is stored, in one transaction.
+func (s *Service) SetBlobServiceEcho(ctx context.Context, sub, rg, name string, echo func(old json.RawMessage) json.RawMessage) (storage.StorageAccount, error) {
+	if _, err := s.Account(ctx, sub, rg, name); err != nil {
+		return storage.StorageAccount{}, err
+	}
+	a, err := s.store.UpdateStorageAccount(ctx, name, func(old storage.StorageAccount) (storage.StorageAccount, error) {
+		if !strings.EqualFold(old.SubscriptionID, sub) || !strings.EqualFold(old.ResourceGroup, rg) {
+			return old, storage.ErrNotFound
+		}
+		old.BlobServiceEcho = echo(old.BlobServiceEcho)
+		old.UpdatedAt = s.now().UTC()
+		return old, nil
+	})
+	if errors.Is(err, storage.ErrNotFound) {
+		return a, armerr.NotFound(armerr.CodeResourceNotFound, "The Resource 'Microsoft.Storage/storageAccounts/%s' under resource group '%s' was not found.", name, rg)
+	}
+	return a, err
+}
+
 // Accounts lists a group's accounts, or a subscription's (ARM).
 func (s *Service) Accounts(ctx context.Context, sub, rg string) ([]storage.StorageAccount, error) {
 	return storage.All(func(p storage.Page) ([]storage.StorageAccount, string, error) {

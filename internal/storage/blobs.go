@@ -19,9 +19,13 @@ type StorageAccount struct {
 	// Echo is the rest of the JSON the account's PUT sent, merged with
 	// later PATCHes (a JSON object, or empty), answered back where Ward's
 	// answer has no value of its own.
-	Echo      json.RawMessage
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Echo json.RawMessage
+	// BlobServiceEcho is the JSON the account's blobServices/default PUTs
+	// declared, merged (a JSON object, or empty); set only by
+	// UpdateStorageAccount, kept by PutStorageAccount.
+	BlobServiceEcho json.RawMessage
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // BlobContainer is a container of a storage account.
@@ -83,7 +87,7 @@ type BlobStore interface {
 	PutStorageAccount(ctx context.Context, a StorageAccount) (created bool, err error)
 	GetStorageAccount(ctx context.Context, name string) (StorageAccount, error)
 	// UpdateStorageAccount applies fn to the stored account inside a
-	// transaction and stores its tags, kind, SKU and echo (the name, group,
+	// transaction and stores its tags, kind, SKU and echoes (the name, group,
 	// location and creation time stay); ErrNotFound when absent.
 	UpdateStorageAccount(ctx context.Context, name string, fn func(old StorageAccount) (StorageAccount, error)) (StorageAccount, error)
 	// ListStorageAccounts lists one page of a group's accounts, or a

@@ -90,13 +90,14 @@ func testBlobAccounts(t *testing.T, s storage.Storage) {
 		}
 		old.Tags, old.SKU, old.Kind, old.UpdatedAt = map[string]string{"env": "prod"}, "Standard_GRS", "BlobStorage", later
 		old.Echo = json.RawMessage(`{"properties":{"minimumTlsVersion":"TLS1_1"}}`)
+		old.BlobServiceEcho = json.RawMessage(`{"properties":{"isVersioningEnabled":true}}`)
 		old.ResourceGroup, old.Location, old.CreatedAt = "ignored", "ignored", later
 		return old, nil
 	})
 	must(t, err)
 	if updated.Tags["env"] != "prod" || updated.SKU != "Standard_GRS" || updated.Kind != "BlobStorage" || updated.ResourceGroup != "rg" ||
 		updated.Location != "westeurope" || !updated.CreatedAt.Equal(now) || !updated.UpdatedAt.Equal(later) ||
-		string(updated.Echo) != `{"properties":{"minimumTlsVersion":"TLS1_1"}}` {
+		string(updated.Echo) != `{"properties":{"minimumTlsVersion":"TLS1_1"}}` || string(updated.BlobServiceEcho) != `{"properties":{"isVersioningEnabled":true}}` {
 		t.Fatalf("updated account = %+v", updated)
 	}
 	if got, err = s.GetStorageAccount(ctx, "wardacct"); err != nil || string(got.Echo) != string(updated.Echo) || got.SKU != "Standard_GRS" {
@@ -107,10 +108,14 @@ func testBlobAccounts(t *testing.T, s storage.Storage) {
 	wantErr(t, "account update fn error", err, boom)
 	_, err = s.UpdateStorageAccount(ctx, "absentacct", func(old storage.StorageAccount) (storage.StorageAccount, error) { return old, nil })
 	wantErr(t, "update missing account", err, storage.ErrNotFound)
-	// Put the account back as the later steps expect it.
+	// A put of the account keeps its blob service's echo, as a PUT of an
+	// account leaves its blob service properties alone.
 	a.Echo = nil
 	_, err = s.PutStorageAccount(ctx, a)
 	must(t, err)
+	if got, err = s.GetStorageAccount(ctx, "wardacct"); err != nil || len(got.Echo) != 0 || string(got.BlobServiceEcho) != `{"properties":{"isVersioningEnabled":true}}` {
+		t.Fatalf("account after a put = %+v (err %v), want its blob service echo kept", got, err)
+	}
 }
 
 // testBlobContainers creates containers "data" and "logs" in wardacct and
