@@ -175,6 +175,21 @@ resource "azurerm_storage_account" "sa" {
     bypass         = ["AzureServices"]
     ip_rules       = ["203.0.113.7"]
   }
+
+  # Stored and answered back as declared; Ward's blob endpoint serves no
+  # CORS and keeps no deleted blobs, whatever these say.
+  blob_properties {
+    cors_rule {
+      allowed_origins    = ["https://app.example.com"]
+      allowed_methods    = ["GET"]
+      allowed_headers    = ["*"]
+      exposed_headers    = ["*"]
+      max_age_in_seconds = 60
+    }
+    delete_retention_policy {
+      days = 7
+    }
+  }
 }
 
 resource "azurerm_storage_container" "data" {

@@ -162,6 +162,8 @@ func TestTerraformExample(t *testing.T) {
 			`"publicNetworkAccess":"Disabled"`, `"zoneRedundancy":"Enabled"`, `"defaultAction":"Deny"`, `"203.0.113.0/24"`, `"days":7`},
 		"/resourceGroups/wardtf-rg/providers/Microsoft.Storage/storageAccounts/wardtfsa?api-version=2025-08-01": {
 			`"publicNetworkAccess":"Disabled"`, `"minimumTlsVersion":"TLS1_2"`, `"defaultAction":"Deny"`, `"203.0.113.7"`},
+		"/resourceGroups/wardtf-rg/providers/Microsoft.Storage/storageAccounts/wardtfsa/blobServices/default?api-version=2025-08-01": {
+			`"allowedOrigins":["https://app.example.com"]`, `"days":7`},
 	} {
 		st, b, _ := w.request("GET", sub+p, "")
 		text, _ := json.Marshal(b)
