@@ -377,7 +377,7 @@ func (h *Handler) mountStorage(add func(method, pattern string, a router.Access,
 		return nil
 	}
 	add(http.MethodGet, pStorageAccount+"/blobServices/default", router.Action(TypeStorageAcct+"/blobServices/read"), account(blobService))
-	add(http.MethodPut, pStorageAccount+"/blobServices/default", router.Action(TypeStorageAcct+"/blobServices/write"), account(func(q *request, a storage.StorageAccount) error {
+	add(http.MethodPut, pStorageAccount+"/blobServices/default", router.Action(TypeStorageAcct+"/blobServices/write"), account(func(q *request, _ storage.StorageAccount) error {
 		var raw json.RawMessage
 		if err := decodeBody(q.r, &raw); err != nil {
 			return err
@@ -389,7 +389,7 @@ func (h *Handler) mountStorage(add func(method, pattern string, a router.Access,
 		if echo == nil {
 			return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, "The request content was invalid and could not be deserialized: a JSON object is required.")
 		}
-		a, err = h.blobs.SetBlobServiceEcho(q.ctx(), q.id.Subscription, q.group(), q.name(0), echoMerge(echo))
+		a, err := h.blobs.SetBlobServiceEcho(q.ctx(), q.id.Subscription, q.group(), q.name(0), echoMerge(echo))
 		if err != nil {
 			return asARM(err)
 		}
