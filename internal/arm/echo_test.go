@@ -3,6 +3,7 @@ package arm_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -76,17 +77,11 @@ func TestRegistryAndStorageAccountEcho(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			do := func(method, path, body string, want int) map[string]any {
 				t.Helper()
-				var r *strings.Reader
+				var r io.Reader
 				if body != "" {
 					r = strings.NewReader(body)
 				}
-				var resp *http.Response
-				var b []byte
-				if r == nil {
-					resp, b = s.Do(t, method, path, tok, nil)
-				} else {
-					resp, b = s.Do(t, method, path, tok, r)
-				}
+				resp, b := s.Do(t, method, path, tok, r)
 				if resp.StatusCode != want {
 					t.Fatalf("%s %s = %d %s, want %d", method, path, resp.StatusCode, b, want)
 				}
@@ -104,7 +99,7 @@ func TestRegistryAndStorageAccountEcho(t *testing.T) {
 				t.Helper()
 				page := do("GET", tc.path[:strings.LastIndex(tc.path, "/")]+tc.version, "", http.StatusOK)
 				for _, v := range page["value"].([]any) {
-					if m := v.(map[string]any); strings.EqualFold(m["id"].(string), strings.TrimPrefix(tc.path, "")) {
+					if m := v.(map[string]any); strings.EqualFold(m["id"].(string), tc.path) {
 						return m
 					}
 				}
