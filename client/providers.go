@@ -91,3 +91,19 @@ func (c *Client) RegisterFeature(ctx context.Context, sub, namespace, name strin
 	_, err := c.do(ctx, http.MethodPost, featurePath(sub, namespace, name)+"/register", APIVersionFeatures, nil, &out)
 	return out, err
 }
+
+// UnregisterProvider unregisters a resource provider in a subscription
+// (Ward keeps the state and gates nothing on it).
+func (c *Client) UnregisterProvider(ctx context.Context, sub, namespace string) (Provider, error) {
+	var out Provider
+	_, err := c.do(ctx, http.MethodPost, providerPath(sub, namespace)+"/unregister", APIVersionProviders, nil, &out)
+	return out, err
+}
+
+// UnregisterFeature unregisters a preview feature (Ward keeps the state
+// and gates nothing on it).
+func (c *Client) UnregisterFeature(ctx context.Context, sub, namespace, name string) (Feature, error) {
+	var out Feature
+	_, err := c.do(ctx, http.MethodPost, featurePath(sub, namespace, name)+"/unregister", APIVersionFeatures, nil, &out)
+	return out, err
+}

@@ -130,12 +130,25 @@ resource "azurerm_role_assignment" "app_vault_reader" {
   principal_type     = "ServicePrincipal"
 }
 
-# A registry the cluster's kubelet identity pulls from.
+# A registry the cluster's kubelet identity pulls from. Ward stores and
+# answers back the network settings and policies it does not act on, so
+# they plan without drift.
 resource "azurerm_container_registry" "acr" {
-  name                = "${var.prefix}acr"
-  resource_group_name = azurerm_resource_group.rg.name
-  location            = azurerm_resource_group.rg.location
-  sku                 = "Basic"
+  name                          = "${var.prefix}acr"
+  resource_group_name           = azurerm_resource_group.rg.name
+  location                      = azurerm_resource_group.rg.location
+  sku                           = "Premium"
+  public_network_access_enabled = false
+  zone_redundancy_enabled       = true
+  retention_policy_in_days      = 7
+
+  network_rule_set {
+    default_action = "Deny"
+    ip_rule {
+      action   = "Allow"
+      ip_range = "203.0.113.0/24"
+    }
+  }
 }
 
 resource "azurerm_role_assignment" "kubelet_acr_pull" {
@@ -154,6 +167,29 @@ resource "azurerm_storage_account" "sa" {
   account_replication_type        = "LRS"
   shared_access_key_enabled       = false
   allow_nested_items_to_be_public = false
+  min_tls_version                 = "TLS1_2"
+  public_network_access_enabled   = false
+
+  network_rules {
+    default_action = "Deny"
+    bypass         = ["AzureServices"]
+    ip_rules       = ["203.0.113.7"]
+  }
+
+  # Stored and answered back as declared; Ward's blob endpoint serves no
+  # CORS and keeps no deleted blobs, whatever these say.
+  blob_properties {
+    cors_rule {
+      allowed_origins    = ["https://app.example.com"]
+      allowed_methods    = ["GET"]
+      allowed_headers    = ["*"]
+      exposed_headers    = ["*"]
+      max_age_in_seconds = 60
+    }
+    delete_retention_policy {
+      days = 7
+    }
+  }
 }
 
 resource "azurerm_storage_container" "data" {

@@ -134,3 +134,77 @@ func fillFrom(dst, src map[string]any) {
 		}
 	}
 }
+
+// withEchoDefaults is withEcho, then defaults where neither Ward's answer
+// nor the echo has a value. The defaults are Azure's values of properties
+// Ward does not act on (a registry's publicNetworkAccess, an account's
+// minimumTlsVersion, …): a declared value answers as declared, an
+// undeclared one as Azure would answer it. The answer's own fields are the
+// facts Ward computes and always win.
+func withEchoDefaults(answer any, echo json.RawMessage, defaults map[string]any) (any, error) {
+	v, err := withEcho(answer, echo)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		if err := decodeNumbers(b, &m); err != nil {
+			return nil, err
+		}
+	}
+	fillFrom(m, defaults)
+	return m, nil
+}
+
+// echoReplace is a PUT's echo: it replaces what was stored.
+func echoReplace(sent json.RawMessage) func(json.RawMessage) json.RawMessage {
+	return func(json.RawMessage) json.RawMessage { return sent }
+}
+
+// echoMerge is a PATCH's echo: what it sent merged into what is stored as
+// a JSON merge patch (RFC 7396) — objects merge key by key at any depth,
+// null removes a key, anything else (arrays too) replaces.
+func echoMerge(sent json.RawMessage) func(json.RawMessage) json.RawMessage {
+	return func(old json.RawMessage) json.RawMessage {
+		var o, p map[string]any
+		if decodeNumbers(sent, &p) != nil || p == nil {
+			return old
+		}
+		if len(old) == 0 || decodeNumbers(old, &o) != nil || o == nil {
+			o = map[string]any{}
+		}
+		mergeInto(o, p)
+		out, err := json.Marshal(o)
+		if err != nil {
+			return old
+		}
+		return out
+	}
+}
+
+func mergeInto(dst, patch map[string]any) {
+	for k, pv := range patch {
+		if pv == nil {
+			delete(dst, k)
+			continue
+		}
+		pm, pok := pv.(map[string]any)
+		dm, dok := dst[k].(map[string]any)
+		if pok && dok {
+			mergeInto(dm, pm)
+			continue
+		}
+		if pok {
+			// A new object: drop its nulls, as a merge patch would.
+			fresh := map[string]any{}
+			mergeInto(fresh, pm)
+			dst[k] = fresh
+			continue
+		}
+		dst[k] = pv
+	}
+}

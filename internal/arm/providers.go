@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ward-id/ward/internal/armerr"
+	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/router"
 )
 
@@ -18,11 +19,14 @@ import (
 // api-version discovery (`az resource show/update` without --api-version
 // reads resourceTypes[].apiVersions of the type's namespace).
 //
-// Ward gates nothing behind registration: every namespace it serves is
-// registered in every subscription, and every feature is on. So
-// register answers "Registered"; unregister is refused (409) for a
-// namespace Ward serves, as it can never be unregistered; a namespace Ward
-// does not serve is ARM's 404 InvalidResourceNamespace.
+// Ward gates nothing behind registration: every namespace it serves works
+// in every subscription, and every feature is on. Registration is still
+// kept as set (resources.Service.SetRegistration, durable and shared by
+// every replica): a namespace or feature is Registered until unregistered,
+// and reads back Unregistered until registered again, so `az provider
+// unregister` and `az feature unregister` answer what they would on Azure
+// (at once: Ward has nothing to wind down, so never "Unregistering"). A
+// namespace Ward does not serve is ARM's 404 InvalidResourceNamespace.
 
 var providerAPIVersions = []string{"2014-04-01", "2015-01-01", "2015-11-01", "2016-02-01", "2016-09-01", "2018-05-01", "2019-05-10",
 	"2019-10-01", "2020-06-01", "2021-01-01", "2021-04-01", "2022-09-01", "2023-07-01", "2024-03-01", "2024-07-01", "2024-11-01", "2025-03-01", "2025-04-01"}
@@ -72,9 +76,18 @@ func (h *Handler) providers() map[string][]providerType {
 // send (the role handlers accept these and later ones).
 var roleAPIVersionsForProviders = []string{"2018-01-01-preview", "2020-04-01-preview", "2022-04-01"}
 
-func (h *Handler) providerJSON(sub, ns string, types []providerType) providerJSON {
-	return providerJSON{ID: "/subscriptions/" + sub + "/providers/" + ns, Namespace: ns, RegistrationState: "Registered",
+func (h *Handler) providerJSON(sub, ns, state string, types []providerType) providerJSON {
+	return providerJSON{ID: "/subscriptions/" + sub + "/providers/" + ns, Namespace: ns, RegistrationState: state,
 		RegistrationPol: "RegistrationRequired", ResourceTypes: types}
+}
+
+// registrationState is the state of key (resources.RegistrationKey) in
+// states: Registered unless stored otherwise.
+func registrationState(states map[string]string, key string) string {
+	if st, ok := states[key]; ok {
+		return st
+	}
+	return resources.Registered
 }
 
 // provider finds a served namespace, any case.
@@ -102,8 +115,10 @@ func (h *Handler) mountProviders(add func(method, pattern string, a router.Acces
 	const (
 		readProviders = "Microsoft.Resources/subscriptions/providers/read"
 		register      = "Microsoft.Resources/subscriptions/providers/register/action"
+		unregister    = "Microsoft.Resources/subscriptions/providers/unregister/action"
 		readFeatures  = "Microsoft.Features/features/read"
 		regFeature    = "Microsoft.Features/providers/features/register/action"
+		unregFeature  = "Microsoft.Features/providers/features/unregister/action"
 	)
 	check := func(q *request, versions []string, typ string) error {
 		if err := checkAPIVersion(q.r, versions, typ); err != nil {
@@ -116,15 +131,20 @@ func (h *Handler) mountProviders(add func(method, pattern string, a router.Acces
 		if err := check(q, providerAPIVersions, "providers"); err != nil {
 			return err
 		}
+		states, err := h.groups.Registrations(q.ctx(), q.id.Subscription)
+		if err != nil {
+			return err
+		}
 		all := h.providers()
 		out := []any{}
 		for _, ns := range h.namespaces() {
-			out = append(out, h.providerJSON(q.id.Subscription, ns, all[ns]))
+			out = append(out, h.providerJSON(q.id.Subscription, ns, registrationState(states, resources.RegistrationKey(ns, "")), all[ns]))
 		}
 		writeList(q.w, q.r, out, "")
 		return nil
 	})
-	one := func(state string) func(q *request) error {
+	// one answers a namespace after setting its state to set ("" reads it).
+	one := func(set string) func(q *request) error {
 		return func(q *request) error {
 			if err := check(q, providerAPIVersions, "providers"); err != nil {
 				return err
@@ -133,36 +153,66 @@ func (h *Handler) mountProviders(add func(method, pattern string, a router.Acces
 			if err != nil {
 				return err
 			}
-			if state == "Unregistered" {
-				return newError(http.StatusConflict, armerr.CodeConflict, fmt.Sprintf(
-					"Ward serves '%s' in every subscription; it cannot be unregistered. Nothing in Ward depends on registration.", ns))
+			state := set
+			if set != "" {
+				err = h.groups.SetRegistration(q.ctx(), q.id.Subscription, ns, "", set)
+			} else {
+				var states map[string]string
+				states, err = h.groups.Registrations(q.ctx(), q.id.Subscription)
+				state = registrationState(states, resources.RegistrationKey(ns, ""))
 			}
-			writeJSON(q.w, http.StatusOK, h.providerJSON(q.id.Subscription, ns, types))
+			if err != nil {
+				return err
+			}
+			writeJSON(q.w, http.StatusOK, h.providerJSON(q.id.Subscription, ns, state, types))
 			return nil
 		}
 	}
 	pNS := pSub + "/providers/{resourceProviderNamespace}"
-	add("GET", pNS, router.Action(readProviders), one("Registered"))
-	add("POST", pNS+"/register", router.Action(register), one("Registered"))
-	add("POST", pNS+"/unregister", router.Action(register), one("Unregistered"))
+	add("GET", pNS, router.Action(readProviders), one(""))
+	add("POST", pNS+"/register", router.Action(register), one(resources.Registered))
+	add("POST", pNS+"/unregister", router.Action(unregister), one(resources.Unregistered))
 
-	feature := func(q *request) error {
-		if err := check(q, featureAPIVersions, "features"); err != nil {
-			return err
+	// feature answers a feature after setting its state to set ("" reads it).
+	feature := func(set string) func(q *request) error {
+		return func(q *request) error {
+			if err := check(q, featureAPIVersions, "features"); err != nil {
+				return err
+			}
+			ns, name := pathParam(q, "featureNamespace"), pathParam(q, "featureName")
+			if err := validFeatureName(ns, name); err != nil {
+				return err
+			}
+			state := set
+			var err error
+			if set != "" {
+				err = h.groups.SetRegistration(q.ctx(), q.id.Subscription, ns, name, set)
+			} else {
+				var states map[string]string
+				states, err = h.groups.Registrations(q.ctx(), q.id.Subscription)
+				state = registrationState(states, resources.RegistrationKey(ns, name))
+			}
+			if err != nil {
+				return err
+			}
+			writeJSON(q.w, http.StatusOK, featureJSON(q.id.Subscription, ns, name, state))
+			return nil
 		}
-		ns, name := pathParam(q, "featureNamespace"), pathParam(q, "featureName")
-		writeJSON(q.w, http.StatusOK, featureJSON(q.id.Subscription, ns, name))
-		return nil
 	}
 	features := func(q *request) error {
 		if err := check(q, featureAPIVersions, "features"); err != nil {
 			return err
 		}
+		states, err := h.groups.Registrations(q.ctx(), q.id.Subscription)
+		if err != nil {
+			return err
+		}
+		want := pathParam(q, "featureNamespace")
 		out := []any{}
 		for _, f := range knownFeatures {
 			ns, name, _ := strings.Cut(f, "/")
-			if want := pathParam(q, "featureNamespace"); want == "" || strings.EqualFold(want, ns) {
-				out = append(out, featureJSON(q.id.Subscription, ns, name))
+			if want == "" || strings.EqualFold(want, ns) {
+				out = append(out, featureJSON(q.id.Subscription, ns, name, registrationState(states, resources.RegistrationKey(ns, name))))
 			}
 		}
 		writeList(q.w, q.r, out, "")
@@ -171,12 +221,20 @@ func (h *Handler) mountProviders(add func(method, pattern string, a router.Acces
 	pFeatures := pSub + "/providers/Microsoft.Features"
 	add("GET", pFeatures+"/features", router.Action(readFeatures), features)
 	add("GET", pFeatures+"/providers/{featureNamespace}/features", router.Action(readFeatures), features)
-	add("GET", pFeatures+"/providers/{featureNamespace}/features/{featureName}", router.Action(readFeatures), feature)
-	add("POST", pFeatures+"/providers/{featureNamespace}/features/{featureName}/register", router.Action(regFeature), feature)
-	add("POST", pFeatures+"/providers/{featureNamespace}/features/{featureName}/unregister", router.Action(regFeature), func(q *request) error {
-		return newError(http.StatusConflict, armerr.CodeConflict, fmt.Sprintf(
-			"Ward has every feature on; '%s/%s' cannot be unregistered.", pathParam(q, "featureNamespace"), pathParam(q, "featureName")))
-	})
+	add("GET", pFeatures+"/providers/{featureNamespace}/features/{featureName}", router.Action(readFeatures), feature(""))
+	add("POST", pFeatures+"/providers/{featureNamespace}/features/{featureName}/register", router.Action(regFeature), feature(resources.Registered))
+	add("POST", pFeatures+"/providers/{featureNamespace}/features/{featureName}/unregister", router.Action(unregFeature), feature(resources.Unregistered))
+}
+
+// maxFeatureName bounds what a feature registration stores: any name is
+// accepted (Ward has every feature on), but not unboundedly.
+const maxFeatureName = 256
+
+func validFeatureName(ns, name string) error {
+	if len(ns) > maxFeatureName || len(name) > maxFeatureName {
+		return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, fmt.Sprintf("A feature's namespace and name are at most %d characters each.", maxFeatureName))
+	}
+	return nil
 }
 
 // knownFeatures are the preview features the guides register; `az feature
@@ -188,12 +246,12 @@ var knownFeatures = []string{
 	"Microsoft.ContainerService/EnableImageCleanerPreview",
 }
 
-func featureJSON(sub, ns, name string) map[string]any {
+func featureJSON(sub, ns, name, state string) map[string]any {
 	return map[string]any{
 		"id":         "/subscriptions/" + sub + "/providers/Microsoft.Features/providers/" + ns + "/features/" + name,
 		"name":       ns + "/" + name,
 		"type":       "Microsoft.Features/providers/features",
-		"properties": map[string]string{"state": "Registered"},
+		"properties": map[string]string{"state": state},
 	}
 }
 

@@ -1,6 +1,7 @@
 package arm
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -33,26 +34,40 @@ type registryJSON struct {
 		Tier string `json:"tier"`
 	} `json:"sku"`
 	Properties struct {
-		LoginServer              string `json:"loginServer"`
-		CreationDate             string `json:"creationDate"`
-		ProvisioningState        string `json:"provisioningState"`
-		AdminUserEnabled         bool   `json:"adminUserEnabled"`
-		AnonymousPullEnabled     bool   `json:"anonymousPullEnabled"`
-		DataEndpointEnabled      bool   `json:"dataEndpointEnabled"`
-		PublicNetworkAccess      string `json:"publicNetworkAccess"`
-		NetworkRuleBypassOptions string `json:"networkRuleBypassOptions"`
-		ZoneRedundancy           string `json:"zoneRedundancy"`
+		LoginServer       string `json:"loginServer"`
+		CreationDate      string `json:"creationDate"`
+		ProvisioningState string `json:"provisioningState"`
+		AdminUserEnabled  bool   `json:"adminUserEnabled"`
 		// RoleAssignmentMode is how Ward authorizes a registry: AcrPull,
 		// AcrPush and AcrDelete at the registry (or above), Azure's
 		// LegacyRegistryPermissions; it has no per-repository ABAC mode.
 		RoleAssignmentMode string `json:"roleAssignmentMode"`
-		Encryption         struct {
-			Status string `json:"status"`
-		} `json:"encryption"`
 	} `json:"properties"`
 }
 
-func (h *Handler) toRegistry(r storage.Registry) registryJSON {
+// registryDefaults are Azure's answers for the properties of a registry
+// that Ward stores as declared but does not act on (withEchoDefaults): a
+// Ward registry serves on Ward's one listener, in one zone, without
+// network rules, anonymous pulls, a data endpoint or customer keys.
+func registryDefaults() map[string]any {
+	return map[string]any{"properties": map[string]any{
+		"publicNetworkAccess": "Enabled", "networkRuleBypassOptions": "AzureServices", "zoneRedundancy": "Disabled",
+		"anonymousPullEnabled": false, "dataEndpointEnabled": false, "encryption": map[string]any{"status": "disabled"},
+	}}
+}
+
+// toRegistry is a registry's answer: what Ward computes, with what the
+// user declared filled in, then Azure's defaults (echo.go).
+func (h *Handler) toRegistry(r storage.Registry) any {
+	j := h.registryView(r)
+	out, err := withEchoDefaults(j, r.Echo, registryDefaults())
+	if err != nil {
+		return j
+	}
+	return out
+}
+
+func (h *Handler) registryView(r storage.Registry) registryJSON {
 	j := registryJSON{ID: registry.ResourceID(r), Name: r.Name, Type: TypeRegistry, Location: r.Location, Tags: r.Tags}
 	if j.Tags == nil {
 		j.Tags = map[string]string{}
@@ -60,7 +75,6 @@ func (h *Handler) toRegistry(r storage.Registry) registryJSON {
 	j.SKU.Name, j.SKU.Tier = r.SKU, r.SKU
 	p := &j.Properties
 	p.LoginServer, p.CreationDate, p.ProvisioningState = h.registries.Hosts.LoginServer(r.Name), r.CreatedAt.UTC().Format("2006-01-02T15:04:05.0000000Z"), "Succeeded"
-	p.PublicNetworkAccess, p.NetworkRuleBypassOptions, p.ZoneRedundancy, p.Encryption.Status = "Enabled", "AzureServices", "Disabled", "disabled"
 	p.RoleAssignmentMode = "LegacyRegistryPermissions"
 	return j
 }
@@ -74,9 +88,29 @@ type registryBody struct {
 	Properties *struct {
 		AdminUserEnabled bool `json:"adminUserEnabled"`
 	} `json:"properties"`
+	raw json.RawMessage
 }
 
-func (b registryBody) spec() registry.Spec {
+// UnmarshalJSON keeps the body as sent besides decoding it (echo.go).
+func (b *registryBody) UnmarshalJSON(data []byte) error {
+	type plain registryBody
+	if err := json.Unmarshal(data, (*plain)(b)); err != nil {
+		return err
+	}
+	b.raw = append([]byte(nil), data...)
+	return nil
+}
+
+// registryEchoDrop are the paths of a registry request not echoed:
+// stored as fields (the SKU) or computed.
+var registryEchoDrop = [][]string{
+	{"id"}, {"name"}, {"type"}, {"sku"}, {"systemData"},
+	{"properties", "loginServer"}, {"properties", "creationDate"}, {"properties", "provisioningState"},
+	{"properties", "status"}, {"properties", "dataEndpointHostNames"}, {"properties", "privateEndpointConnections"},
+}
+
+// spec is what a PUT (merge false) or PATCH (merge true) of b sets.
+func (b registryBody) spec(merge bool) (registry.Spec, error) {
 	s := registry.Spec{Location: b.Location, Tags: b.Tags}
 	if b.SKU != nil {
 		s.SKU = &b.SKU.Name
@@ -84,7 +118,15 @@ func (b registryBody) spec() registry.Spec {
 	if b.Properties != nil {
 		s.AdminUserEnabled = b.Properties.AdminUserEnabled
 	}
-	return s
+	echo, err := echoOf(b.raw, registryEchoDrop...)
+	if err != nil {
+		return s, err
+	}
+	s.Echo = echoReplace(echo)
+	if merge {
+		s.Echo = echoMerge(echo)
+	}
+	return s, nil
 }
 
 // acrSuffix is the cloud metadata's acrLoginServer ("" without registries).
@@ -113,14 +155,22 @@ func (h *Handler) registryType() *resourceType {
 			if err := decodeBody(q.r, &b); err != nil {
 				return nil, false, err
 			}
-			return putOf(h.toRegistry)(h.registries.Put(q.ctx(), q.id.Subscription, q.group(), q.name(0), b.spec()))
+			spec, err := b.spec(false)
+			if err != nil {
+				return nil, false, err
+			}
+			return putOf(h.toRegistry)(h.registries.Put(q.ctx(), q.id.Subscription, q.group(), q.name(0), spec))
 		},
 		patch: func(q *request) (any, error) {
 			var b registryBody
 			if err := decodeBody(q.r, &b); err != nil {
 				return nil, err
 			}
-			return viewOf(h.toRegistry)(h.registries.Patch(q.ctx(), q.id.Subscription, q.group(), q.name(0), b.spec()))
+			spec, err := b.spec(true)
+			if err != nil {
+				return nil, err
+			}
+			return viewOf(h.toRegistry)(h.registries.Patch(q.ctx(), q.id.Subscription, q.group(), q.name(0), spec))
 		},
 		del: func(q *request) (bool, error) {
 			return h.registries.Delete(q.ctx(), q.id.Subscription, q.group(), q.name(0))

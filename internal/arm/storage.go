@@ -1,10 +1,12 @@
 package arm
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
 
+	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/blob"
 	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/router"
@@ -40,21 +42,38 @@ type storageAccountJSON struct {
 		Tier string `json:"tier"`
 	} `json:"sku"`
 	Properties struct {
-		ProvisioningState        string            `json:"provisioningState"`
-		PrimaryEndpoints         map[string]string `json:"primaryEndpoints"`
-		PrimaryLocation          string            `json:"primaryLocation"`
-		StatusOfPrimary          string            `json:"statusOfPrimary"`
-		CreationTime             string            `json:"creationTime"`
-		AllowSharedKeyAccess     bool              `json:"allowSharedKeyAccess"`
-		AllowBlobPublicAccess    bool              `json:"allowBlobPublicAccess"`
-		SupportsHTTPSTrafficOnly bool              `json:"supportsHttpsTrafficOnly"`
-		MinimumTLSVersion        string            `json:"minimumTlsVersion"`
-		AccessTier               string            `json:"accessTier"`
-		PublicNetworkAccess      string            `json:"publicNetworkAccess"`
+		ProvisioningState    string            `json:"provisioningState"`
+		PrimaryEndpoints     map[string]string `json:"primaryEndpoints"`
+		PrimaryLocation      string            `json:"primaryLocation"`
+		StatusOfPrimary      string            `json:"statusOfPrimary"`
+		CreationTime         string            `json:"creationTime"`
+		AllowSharedKeyAccess bool              `json:"allowSharedKeyAccess"`
 	} `json:"properties"`
 }
 
-func (h *Handler) toStorageAccount(a storage.StorageAccount) storageAccountJSON {
+// storageAccountDefaults are Azure's answers for the properties of an
+// account that Ward stores as declared but does not act on
+// (withEchoDefaults): Ward serves blobs over HTTPS on its own listener,
+// with its own TLS settings, one access tier and no network rules.
+func storageAccountDefaults() map[string]any {
+	return map[string]any{"properties": map[string]any{
+		"supportsHttpsTrafficOnly": true, "minimumTlsVersion": "TLS1_2", "accessTier": "Hot",
+		"publicNetworkAccess": "Enabled", "allowBlobPublicAccess": false,
+	}}
+}
+
+// toStorageAccount is an account's answer: what Ward computes, with what
+// the user declared filled in, then Azure's defaults (echo.go).
+func (h *Handler) toStorageAccount(a storage.StorageAccount) any {
+	j := h.storageAccountView(a)
+	out, err := withEchoDefaults(j, a.Echo, storageAccountDefaults())
+	if err != nil {
+		return j
+	}
+	return out
+}
+
+func (h *Handler) storageAccountView(a storage.StorageAccount) storageAccountJSON {
 	j := storageAccountJSON{ID: blob.ResourceID(a), Name: a.Name, Type: TypeStorageAcct, Location: a.Location, Tags: a.Tags, Kind: a.Kind}
 	if j.Tags == nil {
 		j.Tags = map[string]string{}
@@ -67,7 +86,6 @@ func (h *Handler) toStorageAccount(a storage.StorageAccount) storageAccountJSON 
 	p.ProvisioningState, p.PrimaryLocation, p.StatusOfPrimary = "Succeeded", a.Location, "available"
 	p.PrimaryEndpoints = map[string]string{"blob": h.blobs.Hosts.URL(a.Name)}
 	p.CreationTime = a.CreatedAt.UTC().Format(time.RFC3339Nano)
-	p.SupportsHTTPSTrafficOnly, p.MinimumTLSVersion, p.AccessTier, p.PublicNetworkAccess = true, "TLS1_2", "Hot", "Enabled"
 	return j
 }
 
@@ -81,9 +99,32 @@ type storageAccountBody struct {
 	Properties *struct {
 		AllowSharedKeyAccess *bool `json:"allowSharedKeyAccess"`
 	} `json:"properties"`
+	raw json.RawMessage
 }
 
-func (b storageAccountBody) spec() blob.AccountSpec {
+// UnmarshalJSON keeps the body as sent besides decoding it (echo.go).
+func (b *storageAccountBody) UnmarshalJSON(data []byte) error {
+	type plain storageAccountBody
+	if err := json.Unmarshal(data, (*plain)(b)); err != nil {
+		return err
+	}
+	b.raw = append([]byte(nil), data...)
+	return nil
+}
+
+// storageAccountEchoDrop are the paths of an account request not echoed:
+// stored as fields (kind, SKU) or computed (endpoints, locations, states
+// and times).
+var storageAccountEchoDrop = [][]string{
+	{"id"}, {"name"}, {"type"}, {"kind"}, {"sku"}, {"systemData"},
+	{"properties", "provisioningState"}, {"properties", "primaryEndpoints"}, {"properties", "primaryLocation"},
+	{"properties", "statusOfPrimary"}, {"properties", "secondaryEndpoints"}, {"properties", "secondaryLocation"},
+	{"properties", "statusOfSecondary"}, {"properties", "creationTime"}, {"properties", "lastGeoFailoverTime"},
+	{"properties", "keyCreationTime"}, {"properties", "privateEndpointConnections"}, {"properties", "allowSharedKeyAccess"},
+}
+
+// spec is what a PUT (merge false) or PATCH (merge true) of b sets.
+func (b storageAccountBody) spec(merge bool) (blob.AccountSpec, error) {
 	s := blob.AccountSpec{Location: b.Location, Kind: b.Kind, Tags: b.Tags}
 	if b.SKU != nil {
 		s.SKU = b.SKU.Name
@@ -91,7 +132,15 @@ func (b storageAccountBody) spec() blob.AccountSpec {
 	if b.Properties != nil {
 		s.AllowSharedKeyAccess = b.Properties.AllowSharedKeyAccess
 	}
-	return s
+	echo, err := echoOf(b.raw, storageAccountEchoDrop...)
+	if err != nil {
+		return s, err
+	}
+	s.Echo = echoReplace(echo)
+	if merge {
+		s.Echo = echoMerge(echo)
+	}
+	return s, nil
 }
 
 func (h *Handler) storageAccountType() *resourceType {
@@ -112,27 +161,22 @@ func (h *Handler) storageAccountType() *resourceType {
 			if err := decodeBody(q.r, &b); err != nil {
 				return nil, false, err
 			}
-			return putOf(h.toStorageAccount)(h.blobs.PutAccount(q.ctx(), q.id.Subscription, q.group(), q.name(0), b.spec()))
+			spec, err := b.spec(false)
+			if err != nil {
+				return nil, false, err
+			}
+			return putOf(h.toStorageAccount)(h.blobs.PutAccount(q.ctx(), q.id.Subscription, q.group(), q.name(0), spec))
 		},
 		patch: func(q *request) (any, error) {
 			var b storageAccountBody
 			if err := decodeBody(q.r, &b); err != nil {
 				return nil, err
 			}
-			old, err := h.blobs.Account(q.ctx(), q.id.Subscription, q.group(), q.name(0))
+			spec, err := b.spec(true)
 			if err != nil {
 				return nil, err
 			}
-			spec := b.spec()
-			spec.Location, spec.Kind = old.Location, old.Kind
-			if spec.Tags == nil {
-				spec.Tags = old.Tags
-			}
-			if spec.SKU == "" {
-				spec.SKU = old.SKU
-			}
-			a, _, err := h.blobs.PutAccount(q.ctx(), q.id.Subscription, q.group(), old.Name, spec)
-			return viewOf(h.toStorageAccount)(a, err)
+			return viewOf(h.toStorageAccount)(h.blobs.PatchAccount(q.ctx(), q.id.Subscription, q.group(), q.name(0), spec))
 		},
 		del: func(q *request) (bool, error) {
 			return h.blobs.DeleteAccount(q.ctx(), q.id.Subscription, q.group(), q.name(0))
@@ -286,6 +330,15 @@ func (h *Handler) checkStorageName(q *request) error {
 	return nil
 }
 
+// blobServiceDefaults are Azure's answers for a blob service nobody
+// configured: no CORS rules, no soft delete, no versioning.
+func blobServiceDefaults() map[string]any {
+	return map[string]any{"properties": map[string]any{
+		"cors": map[string]any{"corsRules": []any{}}, "deleteRetentionPolicy": map[string]any{"enabled": false},
+		"containerDeleteRetentionPolicy": map[string]any{"enabled": false}, "isVersioningEnabled": false,
+	}}
+}
+
 // mountStorage puts checkNameAvailability on mux (the resource types are
 // in the table).
 func (h *Handler) mountStorage(add func(method, pattern string, a router.Access, fn func(*request) error)) {
@@ -309,17 +362,40 @@ func (h *Handler) mountStorage(add func(method, pattern string, a router.Access,
 		writeJSON(q.w, http.StatusOK, map[string]any{"keys": []any{}})
 		return nil
 	}))
-	// The blob and file service properties of an account that uses none of
-	// them: no CORS rules, no soft delete, no versioning (Ward serves
-	// neither, and has no file shares).
-	add(http.MethodGet, pStorageAccount+"/blobServices/default", router.Action(TypeStorageAcct+"/blobServices/read"), account(func(q *request, a storage.StorageAccount) error {
-		writeJSON(q.w, http.StatusOK, map[string]any{
-			"id": blob.ResourceID(a) + "/blobServices/default", "name": "default", "type": TypeStorageAcct + "/blobServices",
-			"properties": map[string]any{"cors": map[string]any{"corsRules": []any{}}, "deleteRetentionPolicy": map[string]any{"enabled": false},
-				"containerDeleteRetentionPolicy": map[string]any{"enabled": false}, "isVersioningEnabled": false},
-		})
+	// The blob service properties: what the account's PUTs of
+	// blobServices/default declared (delete retention, versioning, CORS,
+	// change feed, …), stored and answered back though Ward acts on none
+	// of them, over Azure's defaults (echo.go). Terraform's azurerm reads
+	// them on every refresh and PUTs them for blob_properties.
+	blobService := func(q *request, a storage.StorageAccount) error {
+		j := map[string]any{"id": blob.ResourceID(a) + "/blobServices/default", "name": "default", "type": TypeStorageAcct + "/blobServices"}
+		out, err := withEchoDefaults(j, a.BlobServiceEcho, blobServiceDefaults())
+		if err != nil {
+			return err
+		}
+		writeJSON(q.w, http.StatusOK, out)
 		return nil
+	}
+	add(http.MethodGet, pStorageAccount+"/blobServices/default", router.Action(TypeStorageAcct+"/blobServices/read"), account(blobService))
+	add(http.MethodPut, pStorageAccount+"/blobServices/default", router.Action(TypeStorageAcct+"/blobServices/write"), account(func(q *request, _ storage.StorageAccount) error {
+		var raw json.RawMessage
+		if err := decodeBody(q.r, &raw); err != nil {
+			return err
+		}
+		echo, err := echoOf(raw, [][]string{{"id"}, {"name"}, {"type"}, {"sku"}}...)
+		if err != nil {
+			return err
+		}
+		if echo == nil {
+			return newError(http.StatusBadRequest, armerr.CodeInvalidRequestContent, "The request content was invalid and could not be deserialized: a JSON object is required.")
+		}
+		a, err := h.blobs.SetBlobServiceEcho(q.ctx(), q.id.Subscription, q.group(), q.name(0), echoMerge(echo))
+		if err != nil {
+			return asARM(err)
+		}
+		return blobService(q, a)
 	}))
+	// The file service of an account that has no file shares.
 	add(http.MethodGet, pStorageAccount+"/fileServices/default", router.Action(TypeStorageAcct+"/fileServices/read"), account(func(q *request, a storage.StorageAccount) error {
 		writeJSON(q.w, http.StatusOK, map[string]any{
 			"id": blob.ResourceID(a) + "/fileServices/default", "name": "default", "type": TypeStorageAcct + "/fileServices",

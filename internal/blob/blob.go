@@ -12,6 +12,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -128,6 +129,27 @@ type AccountSpec struct {
 	Tags                map[string]string
 	// AllowSharedKeyAccess is refused when true: Ward serves identities.
 	AllowSharedKeyAccess *bool
+	// Echo, when set, is what to store as the account's echo (the JSON the
+	// user declared, storage.StorageAccount.Echo) given the stored one (nil
+	// on create); PatchAccount runs it inside the update's transaction, so
+	// a PATCH merges into what is stored. Nil keeps the stored echo.
+	Echo func(old json.RawMessage) json.RawMessage
+}
+
+// echo is what spec stores as the echo of an account that has old.
+func (spec AccountSpec) echo(old json.RawMessage) json.RawMessage {
+	if spec.Echo == nil {
+		return old
+	}
+	return spec.Echo(old)
+}
+
+func refuseSharedKey(spec AccountSpec) error {
+	if spec.AllowSharedKeyAccess != nil && *spec.AllowSharedKeyAccess {
+		return armerr.BadRequest("InvalidValuesForRequestParameters",
+			"Ward's storage accounts accept Microsoft Entra tokens only: allowSharedKeyAccess must be false or absent.")
+	}
+	return nil
 }
 
 // NameAvailable answers checkNameAvailability.
@@ -150,9 +172,8 @@ func (s *Service) PutAccount(ctx context.Context, sub, rg, name string, spec Acc
 	if !accountNameRE.MatchString(name) {
 		return storage.StorageAccount{}, false, armerr.BadRequest("AccountNameInvalid", "%s is not a valid storage account name. Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only.", name)
 	}
-	if spec.AllowSharedKeyAccess != nil && *spec.AllowSharedKeyAccess {
-		return storage.StorageAccount{}, false, armerr.BadRequest("InvalidValuesForRequestParameters",
-			"Ward's storage accounts accept Microsoft Entra tokens only: allowSharedKeyAccess must be false or absent.")
+	if err := refuseSharedKey(spec); err != nil {
+		return storage.StorageAccount{}, false, err
 	}
 	old, err := s.store.GetStorageAccount(ctx, name)
 	exists := err == nil && strings.EqualFold(old.SubscriptionID, sub) && strings.EqualFold(old.ResourceGroup, rg)
@@ -169,6 +190,11 @@ func (s *Service) PutAccount(ctx context.Context, sub, rg, name string, spec Acc
 	now := s.now().UTC()
 	a := storage.StorageAccount{SubscriptionID: sub, ResourceGroup: rg, Name: strings.ToLower(name), Location: loc, Tags: spec.Tags,
 		Kind: spec.Kind, SKU: spec.SKU, CreatedAt: now, UpdatedAt: now}
+	if exists {
+		a.Echo = spec.echo(old.Echo)
+	} else {
+		a.Echo = spec.echo(nil)
+	}
 	if a.Kind == "" {
 		a.Kind = "StorageV2"
 	}
@@ -192,6 +218,57 @@ func (s *Service) PutAccount(ctx context.Context, sub, rg, name string, spec Acc
 func (s *Service) Account(ctx context.Context, sub, rg, name string) (storage.StorageAccount, error) {
 	a, err := s.store.GetStorageAccount(ctx, name)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && (!strings.EqualFold(a.ResourceGroup, rg) || !strings.EqualFold(a.SubscriptionID, sub))) {
+		return a, armerr.NotFound(armerr.CodeResourceNotFound, "The Resource 'Microsoft.Storage/storageAccounts/%s' under resource group '%s' was not found.", name, rg)
+	}
+	return a, err
+}
+
+// PatchAccount updates an account in one transaction (ARM PATCH): tags
+// when given, the SKU when given, and the echo as spec.Echo makes it; the
+// location and kind stay.
+func (s *Service) PatchAccount(ctx context.Context, sub, rg, name string, spec AccountSpec) (storage.StorageAccount, error) {
+	if err := refuseSharedKey(spec); err != nil {
+		return storage.StorageAccount{}, err
+	}
+	if _, err := s.Account(ctx, sub, rg, name); err != nil {
+		return storage.StorageAccount{}, err
+	}
+	a, err := s.store.UpdateStorageAccount(ctx, name, func(old storage.StorageAccount) (storage.StorageAccount, error) {
+		if !strings.EqualFold(old.SubscriptionID, sub) || !strings.EqualFold(old.ResourceGroup, rg) {
+			// Deleted and made again elsewhere since the read above.
+			return old, storage.ErrNotFound
+		}
+		if spec.Tags != nil {
+			old.Tags = spec.Tags
+		}
+		if spec.SKU != "" {
+			old.SKU = spec.SKU
+		}
+		old.Echo = spec.echo(old.Echo)
+		old.UpdatedAt = s.now().UTC()
+		return old, nil
+	})
+	if errors.Is(err, storage.ErrNotFound) {
+		return a, armerr.NotFound(armerr.CodeResourceNotFound, "The Resource 'Microsoft.Storage/storageAccounts/%s' under resource group '%s' was not found.", name, rg)
+	}
+	return a, err
+}
+
+// SetBlobServiceEcho stores what a PUT of the account's blobServices/default
+// declared, as echo makes it from what is stored, in one transaction.
+func (s *Service) SetBlobServiceEcho(ctx context.Context, sub, rg, name string, echo func(old json.RawMessage) json.RawMessage) (storage.StorageAccount, error) {
+	if _, err := s.Account(ctx, sub, rg, name); err != nil {
+		return storage.StorageAccount{}, err
+	}
+	a, err := s.store.UpdateStorageAccount(ctx, name, func(old storage.StorageAccount) (storage.StorageAccount, error) {
+		if !strings.EqualFold(old.SubscriptionID, sub) || !strings.EqualFold(old.ResourceGroup, rg) {
+			return old, storage.ErrNotFound
+		}
+		old.BlobServiceEcho = echo(old.BlobServiceEcho)
+		old.UpdatedAt = s.now().UTC()
+		return old, nil
+	})
+	if errors.Is(err, storage.ErrNotFound) {
 		return a, armerr.NotFound(armerr.CodeResourceNotFound, "The Resource 'Microsoft.Storage/storageAccounts/%s' under resource group '%s' was not found.", name, rg)
 	}
 	return a, err

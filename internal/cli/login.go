@@ -313,17 +313,18 @@ func monitorCmd(g *Globals) *cobra.Command {
 
 // signInList is `ward monitor sign-ins list`.
 type signInList struct {
-	offset time.Duration
+	offset offsetValue
 	top    int
 }
 
 func (v *signInList) flags(cmd *cobra.Command) {
-	cmd.Flags().DurationVar(&v.offset, "offset", time.Hour, "how far back to look, e.g. 1h, 30m")
+	v.offset = offsetValue(time.Hour)
+	cmd.Flags().Var(&v.offset, "offset", "how far back to look, e.g. 1d, 2h, 30m, 1d2h")
 	cmd.Flags().IntVar(&v.top, "top", 100, "at most this many records")
 }
 
 func (v *signInList) run(ctx context.Context, _ env, c *conn) (any, error) {
-	items, err := c.client.ListSignIns(ctx, time.Now().Add(-v.offset), v.top)
+	items, err := c.client.ListSignIns(ctx, time.Now().Add(-time.Duration(v.offset)), v.top)
 	if err != nil {
 		return nil, err
 	}
@@ -342,7 +343,7 @@ func (v *signInList) run(ctx context.Context, _ env, c *conn) (any, error) {
 // az's output: each event as ARM returns it (operationName.value,
 // status.value, resourceGroupName, ...), newest first.
 type activityList struct {
-	offset                                           time.Duration
+	offset                                           offsetValue
 	group, resourceID, correlationID, caller, status string
 	provider, startTime, endTime                     string
 	maxEvents                                        int
@@ -350,7 +351,8 @@ type activityList struct {
 
 func (v *activityList) flags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.DurationVar(&v.offset, "offset", 6*time.Hour, "how far back from --end-time (or forward from --start-time) to look, e.g. 1h, 30m")
+	v.offset = offsetValue(6 * time.Hour)
+	f.Var(&v.offset, "offset", "how far back from --end-time (or forward from --start-time) to look, as az takes it (1d, 2h, 30m, 1d2h) or as a duration (1h30m)")
 	f.StringVarP(&v.group, "resource-group", "g", "", "only events in this resource group")
 	f.StringVar(&v.resourceID, "resource-id", "", "only events of this resource")
 	f.StringVar(&v.correlationID, "correlation-id", "", "only events of this correlation ID")
@@ -383,10 +385,10 @@ func (v *activityList) filter(now time.Time) (string, error) {
 			return "", err
 		}
 		if v.endTime == "" {
-			end = start.Add(v.offset)
+			end = start.Add(time.Duration(v.offset))
 		}
 	} else {
-		start = end.Add(-v.offset)
+		start = end.Add(-time.Duration(v.offset))
 	}
 	f := fmt.Sprintf("eventTimestamp ge '%s' and eventTimestamp le '%s'", start.UTC().Format(time.RFC3339Nano), end.UTC().Format(time.RFC3339Nano))
 	for _, c := range []struct{ field, value string }{{"correlationId", v.correlationID}, {"resourceGroupName", v.group}, {"resourceId", v.resourceID},

@@ -21,6 +21,7 @@ func TestActivityFilter(t *testing.T) {
 	}{
 		{"default window", nil, "eventTimestamp ge '2026-12-06T06:00:00Z' and eventTimestamp le '2026-12-06T12:00:00Z'", ""},
 		{"--offset back from now", []string{"--offset", "1h"}, "eventTimestamp ge '2026-12-06T11:00:00Z' and eventTimestamp le '2026-12-06T12:00:00Z'", ""},
+		{"az's --offset 1d2h", []string{"--offset", "1d2h"}, "eventTimestamp ge '2026-12-05T10:00:00Z' and eventTimestamp le '2026-12-06T12:00:00Z'", ""},
 		{"--offset forward from --start-time", []string{"--start-time", "2026-12-01T00:00:00Z", "--offset", "30m"},
 			"eventTimestamp ge '2026-12-01T00:00:00Z' and eventTimestamp le '2026-12-01T00:30:00Z'", ""},
 		{"--offset back from --end-time", []string{"--end-time", "2026-12-01T00:00:00+01:00", "--offset", "2h"},

@@ -8,14 +8,16 @@ import (
 
 // `ward provider` and `ward feature`: resource-provider registration and
 // preview features, as az has them. Ward serves every namespace it knows
-// registered and every feature on, so these only report that; they exist
-// so that a guide's `az provider register` / `az feature register` lines
-// run unchanged.
+// and has every feature on whatever their state: register and unregister
+// only set the state that show and list read back (as Azure reports it),
+// so that a guide's `az provider register` / `az feature register` lines,
+// and scripts that undo them, run unchanged.
 
 func providerCmd(g *Globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "provider", Short: "Resource providers: Ward serves every namespace it knows registered in every subscription"}
 	cmd.AddCommand(
-		g.command("register", "Register a resource provider (already registered in Ward; kept for az compatibility)", &providerRegister{}),
+		g.command("register", "Register a resource provider (Ward serves it either way; kept for az compatibility)", &providerRegister{}),
+		g.command("unregister", "Unregister a resource provider (Ward serves it either way; kept for az compatibility)", &providerUnregister{}),
 		g.command("show", "Show a resource provider's registration and resource types", &providerShow{}),
 		g.command("list", "List resource providers", &providerList{}))
 	return cmd
@@ -48,6 +50,25 @@ func (v *providerRegister) run(ctx context.Context, _ env, c *conn) (any, error)
 	return nil, err
 }
 
+// providerUnregister is `ward provider unregister`; like az, it prints
+// nothing.
+type providerUnregister struct {
+	providerNamespace
+	wait bool
+}
+
+func (v *providerUnregister) flags(cmd *cobra.Command) {
+	v.providerNamespace.flags(cmd)
+	cmd.Flags().BoolVar(&v.wait, "wait", false, "accepted for az compatibility: unregistration in Ward is immediate")
+}
+
+func (*providerUnregister) inSubscription() {}
+
+func (v *providerUnregister) run(ctx context.Context, _ env, c *conn) (any, error) {
+	_, err := c.client.UnregisterProvider(ctx, c.sub, v.namespace)
+	return nil, err
+}
+
 // providerShow is `ward provider show`.
 type providerShow struct{ providerNamespace }
 
@@ -71,7 +92,8 @@ func (v *providerList) run(ctx context.Context, _ env, c *conn) (any, error) {
 func featureCmd(g *Globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "feature", Short: "Preview features: Ward has every feature on"}
 	cmd.AddCommand(
-		g.command("register", "Register a preview feature (on in Ward; kept for az compatibility)", &featureRegister{}),
+		g.command("register", "Register a preview feature (on in Ward either way; kept for az compatibility)", &featureRegister{}),
+		g.command("unregister", "Unregister a preview feature (on in Ward either way; kept for az compatibility)", &featureUnregister{}),
 		g.command("show", "Show a preview feature's state", &featureShow{}),
 		g.command("list", "List preview features", &featureList{}))
 	return cmd
@@ -94,6 +116,15 @@ func (*featureRegister) inSubscription() {}
 
 func (v *featureRegister) run(ctx context.Context, _ env, c *conn) (any, error) {
 	return c.client.RegisterFeature(ctx, c.sub, v.namespace, v.name)
+}
+
+// featureUnregister is `ward feature unregister`.
+type featureUnregister struct{ featureName }
+
+func (*featureUnregister) inSubscription() {}
+
+func (v *featureUnregister) run(ctx context.Context, _ env, c *conn) (any, error) {
+	return c.client.UnregisterFeature(ctx, c.sub, v.namespace, v.name)
 }
 
 // featureShow is `ward feature show`.

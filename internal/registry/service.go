@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"regexp"
 	"strings"
@@ -62,6 +63,19 @@ type Spec struct {
 	// AdminUserEnabled is refused when true: Ward's registries have no
 	// shared secret, only identities with roles.
 	AdminUserEnabled bool
+	// Echo, when set, is what to store as the registry's echo (the JSON
+	// the user declared, storage.Registry.Echo) given the stored one (nil
+	// on create); it runs inside the update's transaction, so a PATCH
+	// merges into what is stored. Nil keeps the stored echo.
+	Echo func(old json.RawMessage) json.RawMessage
+}
+
+// echo is what spec stores as the echo of a registry that has old.
+func (spec Spec) echo(old json.RawMessage) json.RawMessage {
+	if spec.Echo == nil {
+		return old
+	}
+	return spec.Echo(old)
 }
 
 func invalidName(name string) error {
@@ -95,7 +109,7 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, spec Spec) (sto
 		if !strings.EqualFold(old.SubscriptionID, sub) || !strings.EqualFold(old.ResourceGroup, rg) {
 			return old, storage.ErrAlreadyExists
 		}
-		old.Tags, old.SKU, old.UpdatedAt = spec.Tags, sku, now
+		old.Tags, old.SKU, old.Echo, old.UpdatedAt = spec.Tags, sku, spec.echo(old.Echo), now
 		return old, nil
 	})
 	if err == nil {
@@ -106,7 +120,7 @@ func (s *Service) Put(ctx context.Context, sub, rg, name string, spec Spec) (sto
 		if loc == "" {
 			return storage.Registry{}, false, armerr.BadRequest(armerr.CodeLocationRequired, "The location property is required for this definition.")
 		}
-		r := storage.Registry{SubscriptionID: sub, ResourceGroup: rg, Name: name, Location: loc, Tags: spec.Tags, SKU: sku, CreatedAt: now, UpdatedAt: now}
+		r := storage.Registry{SubscriptionID: sub, ResourceGroup: rg, Name: name, Location: loc, Tags: spec.Tags, SKU: sku, Echo: spec.echo(nil), CreatedAt: now, UpdatedAt: now}
 		if err = s.store.CreateRegistry(ctx, r); err == nil {
 			got, err = s.store.GetRegistry(ctx, name)
 			return got, true, s.wire(name, rg, err)
@@ -126,7 +140,7 @@ func (s *Service) wire(name, rg string, err error) error {
 	return err
 }
 
-// Patch updates a registry's SKU and tags.
+// Patch updates a registry's SKU, tags and echo.
 func (s *Service) Patch(ctx context.Context, sub, rg, name string, spec Spec) (storage.Registry, error) {
 	if _, err := s.Get(ctx, sub, rg, name); err != nil {
 		return storage.Registry{}, err
@@ -148,6 +162,7 @@ func (s *Service) Patch(ctx context.Context, sub, rg, name string, spec Spec) (s
 		if sku != "" {
 			old.SKU = sku
 		}
+		old.Echo = spec.echo(old.Echo)
 		old.UpdatedAt = s.now().UTC()
 		return old, nil
 	})

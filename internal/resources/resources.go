@@ -190,3 +190,45 @@ func MapErr(err error, sub, rg string) error {
 }
 
 var invalid = armerr.BadRequest
+
+// Registration states, as `az provider` and `az feature` set them.
+const (
+	Registered   = "Registered"
+	Unregistered = "Unregistered"
+)
+
+// Registrations are a subscription's stored registration states, keyed
+// by lower-case "namespace" or "namespace/feature"; absent is Registered.
+func (s *Service) Registrations(ctx context.Context, sub string) (map[string]string, error) {
+	items, err := s.store.ListRegistrations(ctx, sub)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(items))
+	for _, r := range items {
+		out[RegistrationKey(r.Namespace, r.Feature)] = r.State
+	}
+	return out, nil
+}
+
+// RegistrationKey is the key of Registrations for a namespace (feature "")
+// or one of its features.
+func RegistrationKey(namespace, feature string) string {
+	if feature == "" {
+		return strings.ToLower(namespace)
+	}
+	return strings.ToLower(namespace + "/" + feature)
+}
+
+// SetRegistration stores a namespace's (feature "") or feature's state in
+// a subscription, which must exist.
+func (s *Service) SetRegistration(ctx context.Context, sub, namespace, feature, state string) error {
+	if _, err := s.Subscription(ctx, sub); err != nil {
+		return err
+	}
+	err := s.store.PutRegistration(ctx, storage.Registration{SubscriptionID: sub, Namespace: namespace, Feature: feature, State: state, UpdatedAt: s.now().UTC()})
+	if errors.Is(err, storage.ErrParentNotFound) {
+		return armerr.SubscriptionNotFound(sub)
+	}
+	return err
+}

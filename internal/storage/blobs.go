@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -15,8 +16,16 @@ type StorageAccount struct {
 	Tags           map[string]string
 	Kind           string // StorageV2
 	SKU            string // Standard_LRS
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// Echo is the rest of the JSON the account's PUT sent, merged with
+	// later PATCHes (a JSON object, or empty), answered back where Ward's
+	// answer has no value of its own.
+	Echo json.RawMessage
+	// BlobServiceEcho is the JSON the account's blobServices/default PUTs
+	// declared, merged (a JSON object, or empty); set only by
+	// UpdateStorageAccount, kept by PutStorageAccount.
+	BlobServiceEcho json.RawMessage
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // BlobContainer is a container of a storage account.
@@ -77,6 +86,10 @@ type BlobStore interface {
 	// ErrParentNotFound when the group does not exist.
 	PutStorageAccount(ctx context.Context, a StorageAccount) (created bool, err error)
 	GetStorageAccount(ctx context.Context, name string) (StorageAccount, error)
+	// UpdateStorageAccount applies fn to the stored account inside a
+	// transaction and stores its tags, kind, SKU and echoes (the name, group,
+	// location and creation time stay); ErrNotFound when absent.
+	UpdateStorageAccount(ctx context.Context, name string, fn func(old StorageAccount) (StorageAccount, error)) (StorageAccount, error)
 	// ListStorageAccounts lists one page of a group's accounts, or a
 	// subscription's when rg is "".
 	ListStorageAccounts(ctx context.Context, sub, rg string, p Page) (items []StorageAccount, next string, err error)

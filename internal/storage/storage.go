@@ -182,8 +182,12 @@ type Registry struct {
 	Location       string
 	Tags           map[string]string
 	SKU            string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// Echo is the rest of the JSON the registry's PUT sent, merged with
+	// later PATCHes (a JSON object, or empty), answered back where Ward's
+	// answer has no value of its own.
+	Echo      json.RawMessage
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Secret is one version of a vault secret; the value is encrypted.
@@ -579,6 +583,7 @@ type Storage interface {
 	MachineStore
 	BlobStore
 	PolicyStore
+	RegistrationStore
 
 	// RecordActivity appends an event; text fields are stored as
 	// ActivityEvent.Bounded returns them.

@@ -94,6 +94,7 @@ var storageMethods = map[string]bool{
 	"ListMachines":               true,
 	"ListPolicyAssignments":      true,
 	"ListPolicyDefinitions":      true,
+	"ListRegistrations":          true,
 	"ListRegistries":             true,
 	"ListResourceGroups":         true,
 	"ListRoleAssignments":        true,
@@ -115,6 +116,7 @@ var storageMethods = map[string]bool{
 	"PutFederatedCredential":     true,
 	"PutPolicyAssignment":        true,
 	"PutPolicyDefinition":        true,
+	"PutRegistration":            true,
 	"PutResourceGroup":           true,
 	"PutSetting":                 true,
 	"PutStorageAccount":          true,
@@ -132,6 +134,7 @@ var storageMethods = map[string]bool{
 	"UpdateRegistry":             true,
 	"UpdateRoleDefinition":       true,
 	"UpdateSecretVersion":        true,
+	"UpdateStorageAccount":       true,
 	"UpdateVault":                true,
 	"WatchChanges":               true,
 	"WithLock":                   true,
@@ -761,6 +764,14 @@ func (s *Store) ListPolicyDefinitions(a0 context.Context, a1 string, a2 storage.
 	return s.Storage.ListPolicyDefinitions(a0, a1, a2)
 }
 
+// ListRegistrations is storage.Storage's, failing while Fail says so.
+func (s *Store) ListRegistrations(a0 context.Context, a1 string) (r0 []storage.Registration, err error) {
+	if err = s.fault("ListRegistrations"); err != nil {
+		return
+	}
+	return s.Storage.ListRegistrations(a0, a1)
+}
+
 // ListRegistries is storage.Storage's, failing while Fail says so.
 func (s *Store) ListRegistries(a0 context.Context, a1 string, a2 string, a3 storage.Page) (r0 []storage.Registry, r1 string, err error) {
 	if err = s.fault("ListRegistries"); err != nil {
@@ -929,6 +940,14 @@ func (s *Store) PutPolicyDefinition(a0 context.Context, a1 storage.PolicyDefinit
 	return s.Storage.PutPolicyDefinition(a0, a1)
 }
 
+// PutRegistration is storage.Storage's, failing while Fail says so.
+func (s *Store) PutRegistration(a0 context.Context, a1 storage.Registration) (err error) {
+	if err = s.fault("PutRegistration"); err != nil {
+		return
+	}
+	return s.Storage.PutRegistration(a0, a1)
+}
+
 // PutResourceGroup is storage.Storage's, failing while Fail says so.
 func (s *Store) PutResourceGroup(a0 context.Context, a1 storage.ResourceGroup) (r0 bool, err error) {
 	if err = s.fault("PutResourceGroup"); err != nil {
@@ -1063,6 +1082,14 @@ func (s *Store) UpdateSecretVersion(a0 context.Context, a1 string, a2 string, a3
 		return
 	}
 	return s.Storage.UpdateSecretVersion(a0, a1, a2, a3, a4)
+}
+
+// UpdateStorageAccount is storage.Storage's, failing while Fail says so.
+func (s *Store) UpdateStorageAccount(a0 context.Context, a1 string, a2 func(storage.StorageAccount) (storage.StorageAccount, error)) (r0 storage.StorageAccount, err error) {
+	if err = s.fault("UpdateStorageAccount"); err != nil {
+		return
+	}
+	return s.Storage.UpdateStorageAccount(a0, a1, a2)
 }
 
 // UpdateVault is storage.Storage's, failing while Fail says so.

@@ -439,12 +439,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/resources", path: rg + "/resources" + av("2021-04-01"), want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/providers/{resourceProviderNamespace}", path: sub + "/providers/Microsoft.ContainerService" + av("2021-04-01"), want: 200},
 		{key: "POST /subscriptions/{subscriptionId}/providers/{resourceProviderNamespace}/register", path: sub + "/providers/Microsoft.ContainerService/register" + av("2021-04-01"), want: 200},
-		{key: "POST /subscriptions/{subscriptionId}/providers/{resourceProviderNamespace}/unregister", path: sub + "/providers/Microsoft.ContainerService/unregister" + av("2021-04-01"), want: 409},
+		{key: "POST /subscriptions/{subscriptionId}/providers/{resourceProviderNamespace}/unregister", path: sub + "/providers/Microsoft.ContainerService/unregister" + av("2021-04-01"), want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.Features/features", path: sub + "/providers/Microsoft.Features/features" + av("2021-07-01"), want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.Features/providers/{featureNamespace}/features", path: sub + "/providers/Microsoft.Features/providers/Microsoft.ContainerService/features" + av("2021-07-01"), want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/providers/Microsoft.Features/providers/{featureNamespace}/features/{featureName}", path: sub + "/providers/Microsoft.Features/providers/Microsoft.ContainerService/features/EnableWorkloadIdentityPreview" + av("2021-07-01"), want: 200},
 		{key: "POST /subscriptions/{subscriptionId}/providers/Microsoft.Features/providers/{featureNamespace}/features/{featureName}/register", path: sub + "/providers/Microsoft.Features/providers/Microsoft.ContainerService/features/EnableWorkloadIdentityPreview/register" + av("2021-07-01"), want: 200},
-		{key: "POST /subscriptions/{subscriptionId}/providers/Microsoft.Features/providers/{featureNamespace}/features/{featureName}/unregister", path: sub + "/providers/Microsoft.Features/providers/Microsoft.ContainerService/features/EnableWorkloadIdentityPreview/unregister" + av("2021-07-01"), want: 409},
+		{key: "POST /subscriptions/{subscriptionId}/providers/Microsoft.Features/providers/{featureNamespace}/features/{featureName}/unregister", path: sub + "/providers/Microsoft.Features/providers/Microsoft.ContainerService/features/EnableWorkloadIdentityPreview/unregister" + av("2021-07-01"), want: 200},
 
 		{key: "GET /v1.0/servicePrincipals", path: "/v1.0/servicePrincipals", audience: graph, noRole: 200, want: 200, checkNoRoles: func(t *testing.T, b map[string]any) {
 			if v := b["value"].([]any); len(v) != 1 || v[0].(map[string]any)["appId"] != noroles.AppID {
@@ -558,6 +558,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{key: "PUT /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}", path: sa + "mxsa" + av("2023-05-01"), body: `{"location":"westeurope"}`, want: 200},
 		{key: "POST /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}/listKeys", path: sa + "mxsa/listKeys" + av("2023-05-01"), want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/default", path: sa + "mxsa/blobServices/default" + av("2023-05-01"), want: 200},
+		{key: "PUT /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/default", path: sa + "mxsa/blobServices/default" + av("2023-05-01"), body: `{"properties":{"isVersioningEnabled":false}}`, want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}/fileServices/default", path: sa + "mxsa/fileServices/default" + av("2023-05-01"), want: 200},
 		{key: "PATCH /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}", path: sa + "mxsa" + av("2023-05-01"), body: `{"tags":{"a":"b"}}`, want: 200},
 		{key: "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers", path: sa + "mxsa/blobServices/default/containers" + av("2023-05-01"), want: 200},

@@ -267,6 +267,30 @@ func TestAzARMSurfaces(t *testing.T) {
 			t.Fatalf("feature state = %q", f.Properties.State)
 		}
 	})
+	// Unregistering is kept and read back (Ward serves the namespace and
+	// the feature either way); registering again restores both.
+	t.Run("provider and feature unregister", func(t *testing.T) {
+		state := func() string {
+			return strings.TrimSpace(az.ok("provider", "show", "-n", "Microsoft.ContainerService", "--query", "registrationState", "-o", "tsv"))
+		}
+		az.ok("provider", "unregister", "--namespace", "Microsoft.ContainerService")
+		if got := state(); got != "Unregistered" {
+			t.Fatalf("after unregister, registrationState = %q", got)
+		}
+		az.ok("provider", "register", "--namespace", "Microsoft.ContainerService")
+		if got := state(); got != "Registered" {
+			t.Fatalf("after register, registrationState = %q", got)
+		}
+		var f struct{ Properties struct{ State string } }
+		az.json(&f, "feature", "unregister", "--namespace", "Microsoft.ContainerService", "--name", "EnableWorkloadIdentityPreview")
+		if f.Properties.State != "Unregistered" {
+			t.Fatalf("feature unregister: state = %q", f.Properties.State)
+		}
+		az.json(&f, "feature", "show", "--namespace", "Microsoft.ContainerService", "--name", "EnableWorkloadIdentityPreview")
+		if f.Properties.State != "Unregistered" {
+			t.Fatalf("feature show after unregister: state = %q", f.Properties.State)
+		}
+	})
 	t.Run("resource show and update without --api-version", func(t *testing.T) {
 		var ident struct{ ID string }
 		az.json(&ident, "identity", "create", "-g", "rg-az", "-n", "res-id")
@@ -304,7 +328,7 @@ func TestAzARMSurfaces(t *testing.T) {
 			ResourceGroupName string
 			OperationName     struct{ Value string }
 		}
-		az.json(&events, "monitor", "activity-log", "list", "--resource-group", "rg-az", "--offset", "1h")
+		az.json(&events, "monitor", "activity-log", "list", "--resource-group", "rg-az", "--offset", "1d2h")
 		if len(events) == 0 {
 			t.Fatal("no events for rg-az in the last hour")
 		}

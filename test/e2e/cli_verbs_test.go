@@ -381,6 +381,8 @@ func TestCLIVerbsAccountAndMonitor(t *testing.T) {
 		{"activity by group", cmd("monitor activity-log list", "--resource-group", "rg-log", "--offset", "1h"),
 			[]string{`"resourceGroupName": "rg-log"`, `"value": "Microsoft.Resources/subscriptions/resourceGroups/write"`}, ""},
 		{"activity by another group", cmd("monitor activity-log list", "-g", "rg-none", "--offset", "1h"), []string{"[]"}, ""},
+		{"activity over az's 1d", cmd("monitor activity-log list", "-g", "rg-log", "--offset", "1d"), []string{`"resourceGroupName": "rg-log"`}, ""},
+		{"sign-ins over az's 2h", cmd("monitor sign-ins list", "--offset", "2h", "--top", "1"), nil, ""},
 		{"activity with a bad start", cmd("monitor activity-log list", "--start-time", "yesterday"), nil, "not an RFC 3339 time"},
 		{"rotate the signing key", cmd("keys rotate"), []string{`"kid"`}, ""},
 	})
@@ -394,11 +396,20 @@ func TestCLIVerbsProviderAndFeature(t *testing.T) {
 		{"provider register of a namespace Ward does not serve", cmd("provider register", "-n", "Microsoft.Nope"), nil, "InvalidResourceNamespace"},
 		{"provider show", cmd("provider show", "-n", "microsoft.containerservice"), []string{`"namespace": "Microsoft.ContainerService"`, `"registrationState": "Registered"`, `"resourceType": "managedClusters"`}, ""},
 		{"provider list", cmd("provider list"), []string{`"namespace": "Microsoft.KeyVault"`}, ""},
+		{"provider unregister needs a namespace", cmd("provider unregister"), nil, "--namespace/-n"},
+		{"provider unregister", cmd("provider unregister", "-n", "Microsoft.ContainerService", "--wait"), nil, ""},
+		{"provider show after unregister", cmd("provider show", "-n", "Microsoft.ContainerService"), []string{`"registrationState": "Unregistered"`}, ""},
+		{"provider unregister of a namespace Ward does not serve", cmd("provider unregister", "-n", "Microsoft.Nope"), nil, "InvalidResourceNamespace"},
+		{"provider register again", cmd("provider register", "-n", "Microsoft.ContainerService"), nil, ""},
+		{"provider show after register", cmd("provider show", "-n", "Microsoft.ContainerService"), []string{`"registrationState": "Registered"`}, ""},
 		{"feature register needs both names", cmd("feature register", "--namespace", "Microsoft.ContainerService"), nil, "--name/-n"},
 		{"feature register", cmd("feature register", "--namespace", "Microsoft.ContainerService", "--name", "UserAssignedIdentityPreview"),
 			[]string{`"name": "Microsoft.ContainerService/UserAssignedIdentityPreview"`, `"state": "Registered"`}, ""},
 		{"feature show", cmd("feature show", "--namespace", "Microsoft.ContainerService", "-n", "EnableWorkloadIdentityPreview"), []string{`"state": "Registered"`}, ""},
 		{"feature list of a namespace", cmd("feature list", "--namespace", "Microsoft.ContainerService"), []string{`"name": "Microsoft.ContainerService/UserAssignedIdentityPreview"`}, ""},
+		{"feature unregister needs both names", cmd("feature unregister", "-n", "EnableWorkloadIdentityPreview"), nil, "--namespace"},
+		{"feature unregister", cmd("feature unregister", "--namespace", "Microsoft.ContainerService", "-n", "EnableWorkloadIdentityPreview"), []string{`"state": "Unregistered"`}, ""},
+		{"feature show after unregister", cmd("feature show", "--namespace", "Microsoft.ContainerService", "-n", "EnableWorkloadIdentityPreview"), []string{`"state": "Unregistered"`}, ""},
 	})
 }
 

@@ -156,6 +156,23 @@ func TestTerraformExample(t *testing.T) {
 			t.Errorf("after apply, GET %s: %d %v", p, st, b)
 		}
 	}
+	// Properties Ward stores but does not act on read back as declared.
+	for p, want := range map[string][]string{
+		"/resourceGroups/wardtf-rg/providers/Microsoft.ContainerRegistry/registries/wardtfacr?api-version=2023-11-01-preview": {
+			`"publicNetworkAccess":"Disabled"`, `"zoneRedundancy":"Enabled"`, `"defaultAction":"Deny"`, `"203.0.113.0/24"`, `"days":7`},
+		"/resourceGroups/wardtf-rg/providers/Microsoft.Storage/storageAccounts/wardtfsa?api-version=2025-08-01": {
+			`"publicNetworkAccess":"Disabled"`, `"minimumTlsVersion":"TLS1_2"`, `"defaultAction":"Deny"`, `"203.0.113.7"`},
+		"/resourceGroups/wardtf-rg/providers/Microsoft.Storage/storageAccounts/wardtfsa/blobServices/default?api-version=2025-08-01": {
+			`"allowedOrigins":["https://app.example.com"]`, `"days":7`},
+	} {
+		st, b, _ := w.request("GET", sub+p, "")
+		text, _ := json.Marshal(b)
+		for _, prop := range want {
+			if st != 200 || !strings.Contains(string(text), prop) {
+				t.Errorf("after apply, GET %s = %d %s, want %s in it", p, st, text, prop)
+			}
+		}
+	}
 
 	// A plan right after apply has nothing to do.
 	if code, out := tofu("plan", "-detailed-exitcode", "-no-color"); code != 0 {

@@ -12,14 +12,20 @@ import (
 	"github.com/ward-id/ward/internal/storage"
 )
 
-const accountCols = `subscription_id, resource_group, name, location, tags, kind, sku, created_at, updated_at`
+const accountCols = `subscription_id, resource_group, name, location, tags, kind, sku, echo, blob_service_echo, created_at, updated_at`
 
 func scanAccount(sc scanner) (storage.StorageAccount, error) {
 	var a storage.StorageAccount
-	var tags string
+	var tags, echo, blobEcho string
 	var created, updated int64
-	if err := sc.Scan(&a.SubscriptionID, &a.ResourceGroup, &a.Name, &a.Location, &tags, &a.Kind, &a.SKU, &created, &updated); err != nil {
+	if err := sc.Scan(&a.SubscriptionID, &a.ResourceGroup, &a.Name, &a.Location, &tags, &a.Kind, &a.SKU, &echo, &blobEcho, &created, &updated); err != nil {
 		return a, err
+	}
+	if echo != "" {
+		a.Echo = json.RawMessage(echo)
+	}
+	if blobEcho != "" {
+		a.BlobServiceEcho = json.RawMessage(blobEcho)
 	}
 	a.CreatedAt, a.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return a, json.Unmarshal([]byte(tags), &a.Tags)
@@ -40,18 +46,39 @@ func (s *DB) PutStorageAccount(ctx context.Context, a storage.StorageAccount) (b
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			created = true
-			_, err = tx.ExecContext(ctx, s.fl.rebind(`INSERT INTO storage_accounts (name_key, rg_key, `+accountCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-				key, rgKey, a.SubscriptionID, a.ResourceGroup, a.Name, a.Location, tags, a.Kind, a.SKU, micros(a.CreatedAt), micros(a.UpdatedAt))
+			_, err = tx.ExecContext(ctx, s.fl.rebind(`INSERT INTO storage_accounts (name_key, rg_key, `+accountCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				key, rgKey, a.SubscriptionID, a.ResourceGroup, a.Name, a.Location, tags, a.Kind, a.SKU, string(a.Echo), string(a.BlobServiceEcho), micros(a.CreatedAt), micros(a.UpdatedAt))
 			return err
 		case err != nil:
 			return err
 		case existingRG != rgKey:
 			return fmt.Errorf("%w: storage account name %s is in use", storage.ErrAlreadyExists, a.Name)
 		}
-		_, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE storage_accounts SET tags = ?, kind = ?, sku = ?, updated_at = ? WHERE name_key = ?`), tags, a.Kind, a.SKU, micros(a.UpdatedAt), key)
+		_, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE storage_accounts SET tags = ?, kind = ?, sku = ?, echo = ?, updated_at = ? WHERE name_key = ?`), tags, a.Kind, a.SKU, string(a.Echo), micros(a.UpdatedAt), key)
 		return err
 	})
 	return created, err
+}
+
+// UpdateStorageAccount applies fn to a stored account in one transaction;
+// its name, group, location and creation time stay.
+func (s *DB) UpdateStorageAccount(ctx context.Context, name string, fn func(storage.StorageAccount) (storage.StorageAccount, error)) (storage.StorageAccount, error) {
+	key := strings.ToLower(name)
+	read := func(tx *sql.Tx) (storage.StorageAccount, error) {
+		return scanAccount(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+accountCols+` FROM storage_accounts WHERE name_key = ?`+s.fl.forUpdate()), key))
+	}
+	a, err := updateRow(ctx, s, "storage_accounts/"+key, read, fn, func(tx *sql.Tx, _, nu storage.StorageAccount) (storage.StorageAccount, error) {
+		tags, err := marshalTags(nu.Tags)
+		if err != nil {
+			return nu, err
+		}
+		if _, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE storage_accounts SET tags = ?, kind = ?, sku = ?, echo = ?, blob_service_echo = ?, updated_at = ? WHERE name_key = ?`),
+			tags, nu.Kind, nu.SKU, string(nu.Echo), string(nu.BlobServiceEcho), micros(nu.UpdatedAt), key); err != nil {
+			return nu, err
+		}
+		return scanAccount(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+accountCols+` FROM storage_accounts WHERE name_key = ?`), key))
+	})
+	return a, s.classify(err)
 }
 
 // GetStorageAccount reads an account by name.

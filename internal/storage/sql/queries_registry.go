@@ -10,14 +10,17 @@ import (
 	"github.com/ward-id/ward/internal/storage"
 )
 
-const registryCols = `subscription_id, resource_group, name, location, tags, sku, created_at, updated_at`
+const registryCols = `subscription_id, resource_group, name, location, tags, sku, echo, created_at, updated_at`
 
 func scanRegistry(sc scanner) (storage.Registry, error) {
 	var r storage.Registry
-	var tags string
+	var tags, echo string
 	var created, updated int64
-	if err := sc.Scan(&r.SubscriptionID, &r.ResourceGroup, &r.Name, &r.Location, &tags, &r.SKU, &created, &updated); err != nil {
+	if err := sc.Scan(&r.SubscriptionID, &r.ResourceGroup, &r.Name, &r.Location, &tags, &r.SKU, &echo, &created, &updated); err != nil {
 		return r, err
+	}
+	if echo != "" {
+		r.Echo = json.RawMessage(echo)
 	}
 	r.CreatedAt, r.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return r, json.Unmarshal([]byte(tags), &r.Tags)
@@ -30,9 +33,9 @@ func (s *DB) CreateRegistry(ctx context.Context, r storage.Registry) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.exec(ctx, `INSERT INTO registries (name_key, rg_key, `+registryCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = s.exec(ctx, `INSERT INTO registries (name_key, rg_key, `+registryCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		strings.ToLower(r.Name), resourceid.Key(resourceid.ResourceGroupID(r.SubscriptionID, r.ResourceGroup)),
-		r.SubscriptionID, r.ResourceGroup, r.Name, r.Location, tags, r.SKU, micros(r.CreatedAt), micros(r.UpdatedAt))
+		r.SubscriptionID, r.ResourceGroup, r.Name, r.Location, tags, r.SKU, string(r.Echo), micros(r.CreatedAt), micros(r.UpdatedAt))
 	return err
 }
 
@@ -48,7 +51,7 @@ func (s *DB) UpdateRegistry(ctx context.Context, name string, fn func(storage.Re
 		if err != nil {
 			return nu, err
 		}
-		if _, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE registries SET tags = ?, sku = ?, updated_at = ? WHERE name_key = ?`), tags, nu.SKU, micros(nu.UpdatedAt), key); err != nil {
+		if _, err = tx.ExecContext(ctx, s.fl.rebind(`UPDATE registries SET tags = ?, sku = ?, echo = ?, updated_at = ? WHERE name_key = ?`), tags, nu.SKU, string(nu.Echo), micros(nu.UpdatedAt), key); err != nil {
 			return nu, err
 		}
 		return scanRegistry(tx.QueryRowContext(ctx, s.fl.rebind(`SELECT `+registryCols+` FROM registries WHERE name_key = ?`), key))

@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"testing"
@@ -72,6 +73,48 @@ func testBlobAccounts(t *testing.T, s storage.Storage) {
 	must(t, err)
 	if len(list) != 1 || next != "" {
 		t.Fatalf("accounts = %+v next %q", list, next)
+	}
+
+	// The echo: stored by a put, replaced in a transaction by an update
+	// that keeps the name, group, location and creation time.
+	a.Echo = json.RawMessage(`{"properties":{"minimumTlsVersion":"TLS1_0"}}`)
+	_, err = s.PutStorageAccount(ctx, a)
+	must(t, err)
+	if got, err = s.GetStorageAccount(ctx, "wardacct"); err != nil || string(got.Echo) != string(a.Echo) {
+		t.Fatalf("account echo = %s (err %v), want %s", got.Echo, err, a.Echo)
+	}
+	later := now.Add(2 * time.Minute)
+	updated, err := s.UpdateStorageAccount(ctx, "WardAcct", func(old storage.StorageAccount) (storage.StorageAccount, error) {
+		if string(old.Echo) != string(a.Echo) {
+			t.Errorf("update read echo %s, want %s", old.Echo, a.Echo)
+		}
+		old.Tags, old.SKU, old.Kind, old.UpdatedAt = map[string]string{"env": "prod"}, "Standard_GRS", "BlobStorage", later
+		old.Echo = json.RawMessage(`{"properties":{"minimumTlsVersion":"TLS1_1"}}`)
+		old.BlobServiceEcho = json.RawMessage(`{"properties":{"isVersioningEnabled":true}}`)
+		old.ResourceGroup, old.Location, old.CreatedAt = "ignored", "ignored", later
+		return old, nil
+	})
+	must(t, err)
+	if updated.Tags["env"] != "prod" || updated.SKU != "Standard_GRS" || updated.Kind != "BlobStorage" || updated.ResourceGroup != "rg" ||
+		updated.Location != "westeurope" || !updated.CreatedAt.Equal(now) || !updated.UpdatedAt.Equal(later) ||
+		string(updated.Echo) != `{"properties":{"minimumTlsVersion":"TLS1_1"}}` || string(updated.BlobServiceEcho) != `{"properties":{"isVersioningEnabled":true}}` {
+		t.Fatalf("updated account = %+v", updated)
+	}
+	if got, err = s.GetStorageAccount(ctx, "wardacct"); err != nil || string(got.Echo) != string(updated.Echo) || got.SKU != "Standard_GRS" {
+		t.Fatalf("account after update = %+v (err %v)", got, err)
+	}
+	boom := errors.New("boom")
+	_, err = s.UpdateStorageAccount(ctx, "wardacct", func(storage.StorageAccount) (storage.StorageAccount, error) { return storage.StorageAccount{}, boom })
+	wantErr(t, "account update fn error", err, boom)
+	_, err = s.UpdateStorageAccount(ctx, "absentacct", func(old storage.StorageAccount) (storage.StorageAccount, error) { return old, nil })
+	wantErr(t, "update missing account", err, storage.ErrNotFound)
+	// A put of the account keeps its blob service's echo, as a PUT of an
+	// account leaves its blob service properties alone.
+	a.Echo = nil
+	_, err = s.PutStorageAccount(ctx, a)
+	must(t, err)
+	if got, err = s.GetStorageAccount(ctx, "wardacct"); err != nil || len(got.Echo) != 0 || string(got.BlobServiceEcho) != `{"properties":{"isVersioningEnabled":true}}` {
+		t.Fatalf("account after a put = %+v (err %v), want its blob service echo kept", got, err)
 	}
 }
 

@@ -401,6 +401,11 @@ func (r *recorder) ListPolicyDefinitions(a0 context.Context, a1 string, a2 stora
 	return r.s.ListPolicyDefinitions(a0, a1, a2)
 }
 
+func (r *recorder) ListRegistrations(a0 context.Context, a1 string) ([]storage.Registration, error) {
+	r.hit("ListRegistrations")
+	return r.s.ListRegistrations(a0, a1)
+}
+
 func (r *recorder) ListRegistries(a0 context.Context, a1 string, a2 string, a3 storage.Page) ([]storage.Registry, string, error) {
 	r.hit("ListRegistries")
 	return r.s.ListRegistries(a0, a1, a2, a3)
@@ -506,6 +511,11 @@ func (r *recorder) PutPolicyDefinition(a0 context.Context, a1 storage.PolicyDefi
 	return r.s.PutPolicyDefinition(a0, a1)
 }
 
+func (r *recorder) PutRegistration(a0 context.Context, a1 storage.Registration) error {
+	r.hit("PutRegistration")
+	return r.s.PutRegistration(a0, a1)
+}
+
 func (r *recorder) PutResourceGroup(a0 context.Context, a1 storage.ResourceGroup) (bool, error) {
 	r.hit("PutResourceGroup")
 	return r.s.PutResourceGroup(a0, a1)
@@ -589,6 +599,11 @@ func (r *recorder) UpdateRoleDefinition(a0 context.Context, a1 string, a2 func(s
 func (r *recorder) UpdateSecretVersion(a0 context.Context, a1 string, a2 string, a3 string, a4 func(storage.Secret) (storage.Secret, error)) (storage.Secret, error) {
 	r.hit("UpdateSecretVersion")
 	return r.s.UpdateSecretVersion(a0, a1, a2, a3, a4)
+}
+
+func (r *recorder) UpdateStorageAccount(a0 context.Context, a1 string, a2 func(storage.StorageAccount) (storage.StorageAccount, error)) (storage.StorageAccount, error) {
+	r.hit("UpdateStorageAccount")
+	return r.s.UpdateStorageAccount(a0, a1, a2)
 }
 
 func (r *recorder) UpdateVault(a0 context.Context, a1 string, a2 func(storage.Vault) (storage.Vault, error)) (storage.Vault, error) {

@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -17,7 +18,8 @@ func testRegistries(t *testing.T, s storage.Storage) {
 	seed(t, s)
 	seedGroup(t, s, "rg")
 	seedGroup(t, s, "other")
-	r := storage.Registry{SubscriptionID: subID, ResourceGroup: "rg", Name: "TeamAcr", Location: "westeurope", Tags: map[string]string{"env": "lab"}, SKU: "Basic", CreatedAt: now, UpdatedAt: now}
+	r := storage.Registry{SubscriptionID: subID, ResourceGroup: "rg", Name: "TeamAcr", Location: "westeurope", Tags: map[string]string{"env": "lab"}, SKU: "Basic",
+		Echo: json.RawMessage(`{"properties":{"publicNetworkAccess":"Disabled"}}`), CreatedAt: now, UpdatedAt: now}
 	must(t, s.CreateRegistry(ctx, r))
 	elsewhere := r
 	elsewhere.ResourceGroup, elsewhere.Name = "other", "teamacr"
@@ -28,17 +30,20 @@ func testRegistries(t *testing.T, s storage.Storage) {
 
 	got, err := s.GetRegistry(ctx, "TEAMACR")
 	must(t, err)
-	if got.Name != "TeamAcr" || got.ResourceGroup != "rg" || got.SKU != "Basic" || got.Tags["env"] != "lab" || !got.CreatedAt.Equal(now) {
+	if got.Name != "TeamAcr" || got.ResourceGroup != "rg" || got.SKU != "Basic" || got.Tags["env"] != "lab" || !got.CreatedAt.Equal(now) ||
+		string(got.Echo) != string(r.Echo) {
 		t.Fatalf("registry = %+v, want %+v", got, r)
 	}
 	later := now.Add(time.Minute)
 	updated, err := s.UpdateRegistry(ctx, "teamacr", func(old storage.Registry) (storage.Registry, error) {
 		old.Tags, old.SKU, old.UpdatedAt = map[string]string{"env": "prod"}, "Premium", later
 		old.ResourceGroup, old.CreatedAt = "ignored", later
+		old.Echo = json.RawMessage(`{"properties":{"zoneRedundancy":"Enabled"}}`)
 		return old, nil
 	})
 	must(t, err)
-	if updated.Tags["env"] != "prod" || updated.SKU != "Premium" || updated.ResourceGroup != "rg" || !updated.CreatedAt.Equal(now) || !updated.UpdatedAt.Equal(later) {
+	if updated.Tags["env"] != "prod" || updated.SKU != "Premium" || updated.ResourceGroup != "rg" || !updated.CreatedAt.Equal(now) || !updated.UpdatedAt.Equal(later) ||
+		string(updated.Echo) != `{"properties":{"zoneRedundancy":"Enabled"}}` {
 		t.Fatalf("updated registry = %+v", updated)
 	}
 	boom := errors.New("boom")

@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"Settings", testSettings},
 		{"BlobStorage", testBlobs},
 		{"Policy", testPolicy},
+		{"Registrations", testRegistrations},
 	}
 	// Every store is wrapped in a recorder: a method of the interface that
 	// no test calls fails the run, so a new method cannot go untested.
