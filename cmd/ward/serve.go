@@ -4,13 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
+	"runtime/debug"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/internal/cli"
 	"github.com/ward-id/ward/internal/msi"
+	"github.com/ward-id/ward/internal/procmem"
 	"github.com/ward-id/ward/internal/server"
 	"github.com/ward-id/ward/internal/sts"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -19,6 +22,7 @@ import (
 func serveCmd() *cobra.Command {
 	var cfg server.Config
 	var logLevel string
+	var releaseStartup bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the Ward server (HTTPS on 127.0.0.1:8443, state in ./ward-data)",
@@ -30,6 +34,10 @@ func serveCmd() *cobra.Command {
 			}
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 			server.CheckPublicURL(cfg)
+			if releaseStartup {
+				log := cfg.Logger
+				cfg.Ready = func(net.Addr) { releaseStartupMemory(log) }
+			}
 			return serveError(server.Run(cmd.Context(), cfg), cfg.Addr)
 		},
 	}
@@ -57,6 +65,7 @@ func serveCmd() *cobra.Command {
 	var noReuse bool
 	f.DurationVar(&cfg.TokenReuseMaxAge, "token-reuse-max-age", sts.DefaultTokenReuseMaxAge, "hand out a token minted for the same principal, resource and credential again while it is younger than this and than half its lifetime (the credential is verified every time)")
 	f.BoolVar(&noReuse, "no-token-reuse", false, "mint a new token for every request")
+	f.BoolVar(&releaseStartup, "release-startup-memory", true, "once serving, unmap the pages of the binary that only start-up used (the Kubernetes client, Azure SDK and CLI linked into the same binary) and return start-up garbage to the OS; see docs/performance.md")
 	f.IntVar(&cfg.MaxFederatedCredentials, "max-federated-credentials", msi.MaxFederatedCredentials, "federated identity credentials allowed per identity (Entra's cap is 20). Exact credentials and expressions whose subject starts or ends with literal text are looked up by map (1,000 cost as much as one); an expression with wildcards at both ends is evaluated on every exchange of its issuer (about 0.2 µs each); see docs/flexible-federated-credentials.md")
 	cmd.PreRunE = func(*cobra.Command, []string) error {
 		if noReuse {
@@ -78,6 +87,20 @@ func serveCmd() *cobra.Command {
 		return nil
 	}
 	return cmd
+}
+
+// releaseStartupMemory drops what start-up alone needed from the resident
+// set: the executable's pages that every linked package's init touched
+// (most of them never used by serve again) and the heap garbage of
+// building the server.
+func releaseStartupMemory(log *slog.Logger) {
+	before, _ := procmem.Read(0)
+	if _, err := procmem.ReleaseExecutable(); err != nil {
+		log.Warn("release start-up pages of the binary", "err", err)
+	}
+	debug.FreeOSMemory()
+	after, _ := procmem.Read(0)
+	log.Debug("released start-up memory", "rss_before", before.RSS, "rss_after", after.RSS, "file_after", after.File, "anon_after", after.Anon)
 }
 
 // serveError adds the way out to a listen failure on a port in use.
