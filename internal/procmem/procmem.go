@@ -134,3 +134,20 @@ func parseDev(s string) (uint64, bool) {
 	// Linux's new_encode_dev.
 	return (minor & 0xff) | (major&0xfff)<<8 | (minor&^0xff)<<12 | (major&^0xfff)<<32, true
 }
+
+// DefaultLimitShare is the share of a container's memory limit given to
+// the Go runtime as its soft limit when none is configured: the rest is
+// left to what the Go runtime does not count (the mapped binary, SQLite's
+// own allocations, the kernel's buffers).
+const DefaultLimitShare = 0.8
+
+// DefaultLimit returns the soft memory limit for the Go runtime derived
+// from this process's cgroup: DefaultLimitShare of its memory limit, if
+// one is set.
+func DefaultLimit() (int64, bool) {
+	n, ok := CgroupLimit()
+	if !ok {
+		return 0, false
+	}
+	return int64(float64(n) * DefaultLimitShare), true
+}
