@@ -85,25 +85,39 @@ type mapping struct {
 	start, end uint64
 }
 
-// executableMappings returns the read-only, private mappings of the file
-// with the given device and inode in a /proc/self/maps file. Writable
-// mappings are left out: their pages may hold this process's own writes.
-func executableMappings(maps []byte, dev uint64, ino uint64) []mapping {
-	var out []mapping
+// mapsLine is a parsed mapping of /proc/self/smaps (or maps).
+type mapsLine struct {
+	mapping
+	perms, file string // file: "device inode", the same for every mapping of one file
+	// anonKB counts the mapping's pages that are this process's own
+	// copies (written once: relocations in a PIE's read-only-after-
+	// relocation data, a debugger's breakpoints). Only smaps has it.
+	anonKB int64
+}
+
+// parseMaps reads the mappings of a file's pages, with their Anonymous
+// counts when given smaps.
+func parseMaps(maps []byte) []mapsLine {
+	var out []mapsLine
+	var cur *mapsLine
 	for _, line := range strings.Split(string(maps), "\n") {
 		f := strings.Fields(line)
-		if len(f) < 6 {
+		if len(f) == 0 {
 			continue
 		}
-		perms := f[1]
-		if len(perms) != 4 || perms[1] == 'w' || perms[3] != 'p' {
+		if strings.HasSuffix(f[0], ":") {
+			if cur != nil && f[0] == "Anonymous:" && len(f) >= 2 {
+				n, err := strconv.ParseInt(f[1], 10, 64)
+				if err != nil {
+					n = 1 // unknown: treat as written
+				}
+				cur.anonKB = n
+			}
 			continue
 		}
-		if n, err := strconv.ParseUint(f[4], 10, 64); err != nil || n != ino {
-			continue
-		}
-		if d, ok := parseDev(f[3]); !ok || d != dev {
-			continue
+		cur = nil
+		if len(f) < 6 || f[4] == "0" {
+			continue // anonymous
 		}
 		lo, hi, ok := strings.Cut(f[0], "-")
 		if !ok {
@@ -114,25 +128,37 @@ func executableMappings(maps []byte, dev uint64, ino uint64) []mapping {
 		if err1 != nil || err2 != nil || end <= start {
 			continue
 		}
-		out = append(out, mapping{start, end})
+		out = append(out, mapsLine{mapping: mapping{start, end}, perms: f[1], file: f[3] + " " + f[4]})
+		cur = &out[len(out)-1]
 	}
 	return out
 }
 
-// parseDev turns the maps file's "major:minor" (hex) into the kernel's
-// encoding of a device number, as stat reports it.
-func parseDev(s string) (uint64, bool) {
-	a, b, ok := strings.Cut(s, ":")
-	if !ok {
-		return 0, false
+// executableMappings returns the read-only, private mappings of the file
+// whose mapping holds the code address pc (this binary), found by device
+// and inode as maps reports them: stat would not do, as on overlayfs (a
+// container's root) stat and maps report different devices. Left out are
+// writable mappings and any holding pages this process wrote (Anonymous
+// in smaps): dropping those would lose the writes.
+func executableMappings(maps []byte, pc uint64) []mapping {
+	lines := parseMaps(maps)
+	file := ""
+	for _, l := range lines {
+		if l.start <= pc && pc < l.end {
+			file = l.file
+			break
+		}
 	}
-	major, err1 := strconv.ParseUint(a, 16, 32)
-	minor, err2 := strconv.ParseUint(b, 16, 32)
-	if err1 != nil || err2 != nil {
-		return 0, false
+	if file == "" {
+		return nil
 	}
-	// Linux's new_encode_dev.
-	return (minor & 0xff) | (major&0xfff)<<8 | (minor&^0xff)<<12 | (major&^0xfff)<<32, true
+	var out []mapping
+	for _, l := range lines {
+		if l.file == file && len(l.perms) == 4 && l.perms[1] != 'w' && l.perms[3] == 'p' && l.anonKB == 0 {
+			out = append(out, l.mapping)
+		}
+	}
+	return out
 }
 
 // DefaultLimitShare is the share of a container's memory limit given to

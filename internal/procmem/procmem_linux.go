@@ -1,9 +1,11 @@
 package procmem
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 
 	"golang.org/x/sys/unix"
 )
@@ -50,11 +52,7 @@ func CgroupLimit() (int64, bool) {
 // reclaimable; the ones still in use are mapped again on their next
 // access, by a minor fault. Call it once, after start-up.
 func ReleaseExecutable() (int64, error) {
-	var st unix.Stat_t
-	if err := unix.Stat("/proc/self/exe", &st); err != nil {
-		return 0, fmt.Errorf("procmem: %w", err)
-	}
-	maps, err := os.ReadFile("/proc/self/maps")
+	maps, err := os.ReadFile("/proc/self/smaps")
 	if err != nil {
 		return 0, fmt.Errorf("procmem: %w", err)
 	}
@@ -62,7 +60,11 @@ func ReleaseExecutable() (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, m := range executableMappings(maps, st.Dev, st.Ino) {
+	ms := executableMappings(maps, uint64(reflect.ValueOf(ReleaseExecutable).Pointer()))
+	if len(ms) == 0 {
+		return 0, errors.New("procmem: no mapping of the executable found")
+	}
+	for _, m := range ms {
 		// MADV_DONTNEED on a private, never-written file mapping only unmaps:
 		// the next access reads the same bytes from the page cache.
 		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, uintptr(m.start), uintptr(m.end-m.start), unix.MADV_DONTNEED); errno != 0 {
