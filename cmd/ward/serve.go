@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net"
 	"os"
 	"runtime/debug"
 	"syscall"
@@ -42,7 +41,7 @@ func serveCmd() *cobra.Command {
 			}
 			if releaseStartup {
 				log := cfg.Logger
-				cfg.Ready = func(net.Addr) { releaseStartupMemory(log) }
+				cfg.BeforeServe = func() { releaseStartupMemory(log) }
 			}
 			return serveError(server.Run(cmd.Context(), cfg), cfg.Addr)
 		},
@@ -107,10 +106,12 @@ func serveCmd() *cobra.Command {
 // building the server.
 func releaseStartupMemory(log *slog.Logger) {
 	before, _ := procmem.Read(0)
+	// The collection first: it runs code and unwinds every goroutine's
+	// stack, which would map pages again right after their release.
+	debug.FreeOSMemory()
 	if _, err := procmem.ReleaseExecutable(); err != nil {
 		log.Warn("release start-up pages of the binary", "err", err)
 	}
-	debug.FreeOSMemory()
 	after, _ := procmem.Read(0)
 	log.Debug("released start-up memory", "rss_before", before.RSS, "rss_after", after.RSS, "file_after", after.File, "anon_after", after.Anon)
 }
