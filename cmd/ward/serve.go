@@ -70,7 +70,7 @@ func serveCmd() *cobra.Command {
 	var noReuse bool
 	f.DurationVar(&cfg.TokenReuseMaxAge, "token-reuse-max-age", sts.DefaultTokenReuseMaxAge, "hand out a token minted for the same principal, resource and credential again while it is younger than this and than half its lifetime (the credential is verified every time)")
 	f.BoolVar(&noReuse, "no-token-reuse", false, "mint a new token for every request")
-	f.BoolVar(&releaseStartup, "release-startup-memory", true, "once serving, unmap the pages of the binary that only start-up used (the Kubernetes client, Azure SDK and CLI linked into the same binary) and return start-up garbage to the OS; see docs/performance.md")
+	f.BoolVar(&releaseStartup, "release-startup-memory", true, "before serving, unmap the pages of the binary that only start-up used (the Kubernetes client, Azure SDK and CLI linked into the same binary) and return start-up garbage to the OS; see docs/performance.md")
 	f.IntVar(&cfg.MaxFederatedCredentials, "max-federated-credentials", msi.MaxFederatedCredentials, "federated identity credentials allowed per identity (Entra's cap is 20). Exact credentials and expressions whose subject starts or ends with literal text are looked up by map (1,000 cost as much as one); an expression with wildcards at both ends is evaluated on every exchange of its issuer (about 0.2 µs each); see docs/flexible-federated-credentials.md")
 	f.StringVar(&memLimit, "memory-limit", "auto", "soft limit on the Go runtime's memory (heap, stacks), e.g. 200Mi: the garbage collector works harder near it; auto is GOMEMLIMIT if set, else 80% of the container's (cgroup's) memory limit, else none; 0 is none. See docs/performance.md")
 	cmd.PreRunE = func(*cobra.Command, []string) error {
