@@ -23,6 +23,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/internal/bench"
+	"github.com/ward-id/ward/internal/procmem"
 	"github.com/ward-id/ward/internal/server"
 )
 
@@ -202,12 +203,12 @@ func (b *benchRun) server(ctx context.Context, alg string, reuse bool, kek strin
 	defer stop()
 	rss := rssFigures{Server: alg + map[bool]string{false: " mint", true: " reuse"}[reuse]}
 	if pid != 0 {
-		rss.IdleMiB = mib(bench.RSS(pid))
+		rss.IdleMiB, rss.IdleAnonMiB, rss.IdleFileMiB = mibs(procmem.Read(pid))
 	}
 	suffix := strings.ToLower(alg) + map[bool]string{false: "-mint", true: "-reuse"}[reuse]
 	err = b.measure(ctx, t, alg+" ", suffix+fmt.Sprint(time.Now().UnixNano()%100000), reuse)
 	if pid != 0 {
-		rss.AfterMiB = mib(bench.RSS(pid))
+		rss.AfterMiB, rss.AfterAnonMiB, rss.AfterFileMiB = mibs(procmem.Read(pid))
 		b.rep.RSS = append(b.rep.RSS, rss)
 	}
 	return err
@@ -286,19 +287,25 @@ type signMicros struct {
 	Micros float64 `json:"us"`
 }
 
-// rssFigures is a pinned server's resident memory, idle (started, before
-// any request) and after its load.
+// rssFigures is a pinned server's resident memory, idle (started and
+// prepared, before the load) and after its load, with its two parts:
+// anonymous (Go heap, stacks, SQLite's allocations) and file (the mapped
+// binary).
 type rssFigures struct {
-	Server   string  `json:"server"`
-	IdleMiB  float64 `json:"idle_mib"`
-	AfterMiB float64 `json:"after_load_mib"`
+	Server       string  `json:"server"`
+	IdleMiB      float64 `json:"idle_mib"`
+	IdleAnonMiB  float64 `json:"idle_anon_mib"`
+	IdleFileMiB  float64 `json:"idle_file_mib"`
+	AfterMiB     float64 `json:"after_load_mib"`
+	AfterAnonMiB float64 `json:"after_load_anon_mib"`
+	AfterFileMiB float64 `json:"after_load_file_mib"`
 }
 
-func mib(n int64, err error) float64 {
+func mibs(u procmem.Usage, err error) (rss, anon, file float64) {
 	if err != nil {
-		return 0
+		return 0, 0, 0
 	}
-	return float64(n) / (1 << 20)
+	return float64(u.RSS) / (1 << 20), float64(u.Anon) / (1 << 20), float64(u.File) / (1 << 20)
 }
 
 // writeKEK writes a fresh key-encryption key to a temporary file.
@@ -523,7 +530,8 @@ func printBench(w io.Writer, output string, rep benchReport) error {
 		fmt.Fprintf(w, "t_sign %s: %.1f µs (load generator's CPU)\n", s.Alg, s.Micros)
 	}
 	for _, r := range rep.RSS {
-		fmt.Fprintf(w, "RSS (%s): %.1f MiB idle, %.1f MiB after load\n", r.Server, r.IdleMiB, r.AfterMiB)
+		fmt.Fprintf(w, "RSS (%s): %.1f MiB idle (anon %.1f, file %.1f), %.1f MiB after load (anon %.1f, file %.1f)\n",
+			r.Server, r.IdleMiB, r.IdleAnonMiB, r.IdleFileMiB, r.AfterMiB, r.AfterAnonMiB, r.AfterFileMiB)
 	}
 	for _, l := range rep.SignInLog {
 		fmt.Fprintf(w, "sign-in log (%s): %.0f written, %.0f waited for a full queue, %.0f dropped, %.0f refused by the database\n",

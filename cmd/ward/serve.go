@@ -4,13 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
+	"runtime/debug"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/internal/cli"
 	"github.com/ward-id/ward/internal/msi"
+	"github.com/ward-id/ward/internal/procmem"
 	"github.com/ward-id/ward/internal/server"
 	"github.com/ward-id/ward/internal/sts"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -19,6 +22,9 @@ import (
 func serveCmd() *cobra.Command {
 	var cfg server.Config
 	var logLevel string
+	var releaseStartup bool
+	var memLimit string
+	var memLimitBytes int64
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the Ward server (HTTPS on 127.0.0.1:8443, state in ./ward-data)",
@@ -30,6 +36,13 @@ func serveCmd() *cobra.Command {
 			}
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 			server.CheckPublicURL(cfg)
+			if memLimitBytes != 0 {
+				debug.SetMemoryLimit(memLimitBytes)
+			}
+			if releaseStartup {
+				log := cfg.Logger
+				cfg.BeforeServe = func() { releaseStartupMemory(log) }
+			}
 			return serveError(server.Run(cmd.Context(), cfg), cfg.Addr)
 		},
 	}
@@ -57,8 +70,15 @@ func serveCmd() *cobra.Command {
 	var noReuse bool
 	f.DurationVar(&cfg.TokenReuseMaxAge, "token-reuse-max-age", sts.DefaultTokenReuseMaxAge, "hand out a token minted for the same principal, resource and credential again while it is younger than this and than half its lifetime (the credential is verified every time)")
 	f.BoolVar(&noReuse, "no-token-reuse", false, "mint a new token for every request")
+	f.BoolVar(&releaseStartup, "release-startup-memory", true, "before serving, unmap the pages of the binary that only start-up used (the Kubernetes client, Azure SDK and CLI linked into the same binary) and return start-up garbage to the OS; see docs/performance.md")
 	f.IntVar(&cfg.MaxFederatedCredentials, "max-federated-credentials", msi.MaxFederatedCredentials, "federated identity credentials allowed per identity (Entra's cap is 20). Exact credentials and expressions whose subject starts or ends with literal text are looked up by map (1,000 cost as much as one); an expression with wildcards at both ends is evaluated on every exchange of its issuer (about 0.2 µs each); see docs/flexible-federated-credentials.md")
+	f.StringVar(&memLimit, "memory-limit", "auto", "soft limit on the Go runtime's memory (heap, stacks), e.g. 200Mi: the garbage collector works harder near it; auto is GOMEMLIMIT if set, else 80% of the container's (cgroup's) memory limit, else none; 0 is none. See docs/performance.md")
 	cmd.PreRunE = func(*cobra.Command, []string) error {
+		n, err := memoryLimit(memLimit)
+		if err != nil {
+			return err
+		}
+		memLimitBytes = n
 		if noReuse {
 			cfg.TokenReuseMaxAge = -1
 		}
@@ -78,6 +98,47 @@ func serveCmd() *cobra.Command {
 		return nil
 	}
 	return cmd
+}
+
+// releaseStartupMemory drops what start-up alone needed from the resident
+// set: the executable's pages that every linked package's init touched
+// (most of them never used by serve again) and the heap garbage of
+// building the server.
+func releaseStartupMemory(log *slog.Logger) {
+	before, _ := procmem.Read(0)
+	// The collection first: it runs code and unwinds every goroutine's
+	// stack, which would map pages again right after their release.
+	debug.FreeOSMemory()
+	if _, err := procmem.ReleaseExecutable(); err != nil {
+		log.Warn("release start-up pages of the binary", "err", err)
+	}
+	after, _ := procmem.Read(0)
+	log.Debug("released start-up memory", "rss_before", before.RSS, "rss_after", after.RSS, "file_after", after.File, "anon_after", after.Anon)
+}
+
+// memoryLimit turns --memory-limit into a soft limit for
+// debug.SetMemoryLimit; 0 leaves the runtime's own (GOMEMLIMIT or none).
+func memoryLimit(v string) (int64, error) {
+	switch v {
+	case "auto":
+		if os.Getenv("GOMEMLIMIT") != "" {
+			return 0, nil
+		}
+		if n, ok := procmem.DefaultLimit(); ok {
+			return n, nil
+		}
+		return 0, nil
+	case "0", "off", "none":
+		return math.MaxInt64, nil
+	}
+	q, err := resource.ParseQuantity(v)
+	if err != nil || q.Sign() < 0 {
+		return 0, fmt.Errorf("--memory-limit %q: give a size such as 200Mi, auto, or 0 for none", v)
+	}
+	if q.Sign() == 0 {
+		return math.MaxInt64, nil
+	}
+	return q.Value(), nil
 }
 
 // serveError adds the way out to a listen failure on a port in use.

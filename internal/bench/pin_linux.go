@@ -55,16 +55,3 @@ func StartPinned(cmd *exec.Cmd, cpu int) error {
 	}
 	return err
 }
-
-// RSS returns the resident set size of process pid, in bytes.
-func RSS(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/statm", pid))
-	if err != nil {
-		return 0, err
-	}
-	var size, resident int64
-	if _, err := fmt.Sscan(string(b), &size, &resident); err != nil {
-		return 0, fmt.Errorf("read /proc/%d/statm: %w", pid, err)
-	}
-	return resident * int64(os.Getpagesize()), nil
-}

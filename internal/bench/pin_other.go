@@ -14,6 +14,3 @@ func PinProcess(int) error { return errPinned }
 
 // StartPinned is Linux-only.
 func StartPinned(*exec.Cmd, int) error { return errPinned }
-
-// RSS is Linux-only.
-func RSS(int) (int64, error) { return 0, errPinned }

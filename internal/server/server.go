@@ -76,6 +76,11 @@ type Config struct {
 	TraceDir  string // default <data>/traces
 	// Ready, if set, is called with the bound address once every endpoint serves.
 	Ready func(addr net.Addr)
+	// BeforeServe, if set, is called once the handler graph is built and
+	// the background tasks started, just before the listener serves:
+	// `ward serve` releases its start-up memory there, so that no request
+	// is served in between.
+	BeforeServe func()
 	// BlobDir holds blob contents (content-addressed); default <data>/blobs.
 	// Replicas sharing a database share this directory (a shared volume).
 	BlobDir string
@@ -246,6 +251,9 @@ func (s *Server) Run(ctx context.Context) error {
 			NextProtos:   []string{"h2", "http/1.1"},
 		},
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	if cfg.BeforeServe != nil {
+		cfg.BeforeServe()
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ServeTLS(s.ln, "", "") }()

@@ -117,9 +117,13 @@ func TestBenchPinnedShort(t *testing.T) {
 		}
 		Runs [][]json.RawMessage
 		RSS  []struct {
-			Server   string
-			IdleMiB  float64 `json:"idle_mib"`
-			AfterMiB float64 `json:"after_load_mib"`
+			Server    string
+			IdleMiB   float64 `json:"idle_mib"`
+			IdleAnon  float64 `json:"idle_anon_mib"`
+			IdleFile  float64 `json:"idle_file_mib"`
+			AfterMiB  float64 `json:"after_load_mib"`
+			AfterAnon float64 `json:"after_load_anon_mib"`
+			AfterFile float64 `json:"after_load_file_mib"`
 		}
 	}
 	if err := json.Unmarshal(out, &doc); err != nil {
@@ -137,6 +141,11 @@ func TestBenchPinnedShort(t *testing.T) {
 	for _, r := range doc.RSS {
 		if r.IdleMiB <= 0 || r.AfterMiB <= 0 {
 			t.Errorf("RSS of %s: %+v", r.Server, r)
+		}
+		// The parts: anonymous and file pages add up to at most the whole
+		// (the rest is shared memory).
+		if r.IdleAnon <= 0 || r.IdleAnon+r.IdleFile > r.IdleMiB+0.01 || r.AfterAnon <= 0 || r.AfterFile <= 0 || r.AfterAnon+r.AfterFile > r.AfterMiB+0.01 {
+			t.Errorf("RSS parts of %s: %+v", r.Server, r)
 		}
 	}
 	exchange := false
