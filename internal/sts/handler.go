@@ -186,7 +186,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, v1 bool) {
 	}
 	hdr := w.Header()
 	hdr["Cache-Control"], hdr["Pragma"] = noStore, noCache
-	writeJSON(w, http.StatusOK, resp)
+	writeTokenResponse(w, &resp)
 }
 
 // readForm reads an application/x-www-form-urlencoded body, which the mux

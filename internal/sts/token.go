@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"runtime/trace"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -314,8 +315,8 @@ func (s *Service) token(ctx context.Context, req TokenRequest, rec *storage.Sign
 		out.RefreshIn = secs / 2 // as Entra: refresh long-lived tokens at half-life
 	}
 	if req.V1 {
-		out.ExpiresOn = fmt.Sprint(exp.Unix())
-		out.NotBefore = fmt.Sprint(s.now().Unix())
+		out.ExpiresOn = strconv.FormatInt(exp.Unix(), 10)
+		out.NotBefore = strconv.FormatInt(s.now().Unix(), 10)
 		out.Resource = resource
 	}
 	return out, nil
