@@ -94,15 +94,19 @@ func (m *Mux) logger() *slog.Logger {
 
 // recorder remembers the status a handler wrote, for the access log, the
 // metrics and the activity log (Status), so there is one.
+// It also settles the request's writes (Mux.Settle) before anything of the
+// answer leaves.
 type recorder struct {
 	http.ResponseWriter
 	status int
+	req    *request
 }
 
 func (s *recorder) WriteHeader(code int) {
 	if s.status == 0 {
 		s.status = code
 	}
+	s.req.settleWrites()
 	s.ResponseWriter.WriteHeader(code)
 }
 
@@ -110,7 +114,16 @@ func (s *recorder) Write(b []byte) (int, error) {
 	if s.status == 0 {
 		s.status = http.StatusOK
 	}
+	s.req.settleWrites()
 	return s.ResponseWriter.Write(b)
+}
+
+// Flush settles the request's writes and flushes what is written, so a
+// streamed answer (the console's live sign-ins) is flushable by a plain
+// http.Flusher assertion too.
+func (s *recorder) Flush() {
+	s.req.settleWrites()
+	_ = http.NewResponseController(s.ResponseWriter).Flush()
 }
 
 // Unwrap lets http.ResponseController reach the connection (read

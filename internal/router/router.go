@@ -159,26 +159,21 @@ func (rt Route) Key() string {
 // Params are a matched route's captured segments.
 type Params map[string]string
 
-type ctxKey struct{}
-
-type matched struct {
-	route  *Route
-	params Params
-}
-
 // FromContext returns the route that matched the request and its params.
 func FromContext(ctx context.Context) (Route, Params, bool) {
-	m, ok := ctx.Value(ctxKey{}).(matched)
-	if !ok {
+	q := stateOf(ctx)
+	if q == nil || q.route == nil {
 		return Route{}, nil, false
 	}
-	return *m.route, m.params, true
+	return *q.route, q.params, true
 }
 
 // WithRoute returns ctx carrying rt as the matched route (for tests of a
 // handler outside the mux).
 func WithRoute(ctx context.Context, rt Route, p Params) context.Context {
-	return context.WithValue(ctx, ctxKey{}, matched{route: &rt, params: p})
+	q := derive(ctx)
+	q.route, q.params = &rt, p
+	return q
 }
 
 // Fallback writes the answer for a request no route matched, in the
@@ -199,6 +194,12 @@ type Mux struct {
 	// Log, when set, gets one access log line per request and every
 	// recovered panic.
 	Log *slog.Logger
+	// Settle, when set, runs for a request whose context saw a committed
+	// write (storage.NoteWrite): before the first byte of its answer is
+	// written, and again when its handler returns if it wrote since. It
+	// gets the request as the mux received it, whose context has no
+	// write mark. The server brings this replica's views up to date there.
+	Settle func(r *http.Request)
 	// MaxBody caps every request body (a route may declare less); 0 is
 	// DefaultMaxBody.
 	MaxBody int64
@@ -437,11 +438,18 @@ func (m *Mux) Match(r *http.Request) (rt *Route, p Params, allowed []string) {
 // panic recovery (see Protocol).
 func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rec := &recorder{ResponseWriter: w}
-	defer m.accessLog(rec, r, start)
+	q := &request{Context: r.Context(), in: r}
+	q.rec = recorder{ResponseWriter: w, req: q}
+	if m.Settle != nil {
+		q.marked, q.settle = true, m.Settle
+	}
+	r = r.WithContext(q)
+	defer m.accessLog(&q.rec, r, start)
+	defer q.settleWrites()
 	rt, p, allowed := m.Match(r)
+	q.route, q.params = rt, p
 	m.bound(w, r, rt, start)
-	m.dispatch(rec, r, rt, p, allowed)
+	m.dispatch(&q.rec, r, rt, allowed)
 }
 
 // bound gives the body a read deadline and caps it. The cap wraps the
@@ -469,9 +477,9 @@ func (m *Mux) bound(w http.ResponseWriter, r *http.Request, rt *Route, now time.
 	}
 }
 
-func (m *Mux) dispatch(w http.ResponseWriter, r *http.Request, rt *Route, p Params, allowed []string) {
+func (m *Mux) dispatch(w http.ResponseWriter, r *http.Request, rt *Route, allowed []string) {
 	if rt != nil {
-		m.serve(rt, w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, matched{route: rt, params: p})))
+		m.serve(rt, w, r)
 		return
 	}
 	status := http.StatusNotFound

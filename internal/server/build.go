@@ -351,6 +351,7 @@ func (g *graph) mountRoutes(context.Context) error {
 	// DefaultReadTimeout; a route may declare a smaller cap) and recovers
 	// panics into the route's protocol's 500, once for every part.
 	mux.Log = log
+	mux.Settle = localWrites(g.s.follower.CatchUp, log)
 
 	(&vault.Handler{Svc: g.vaults, Authority: authority, Log: log,
 		Auth: g.verifier(append([]string{g.vaults.Hosts.Resource(), g.vaults.Hosts.Resource() + "/"}, audience.VaultAliases()...)...)}).Mount(mux)
@@ -396,7 +397,7 @@ func (g *graph) mountRoutes(context.Context) error {
 	sts.NewHandler(g.tokens).Mount(mux)
 	(&agentserver.Handler{Machines: g.machines, Tokens: g.tokens, TenantID: tenantID, PublicURL: publicURL, Log: log}).Mount(mux)
 	g.s.mux = mux
-	g.s.handler = canonicalPaths(localWrites(g.s.follower.CatchUp, log, mux))
+	g.s.handler = canonicalPaths(mux)
 	return nil
 }
 
