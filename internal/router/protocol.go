@@ -148,15 +148,20 @@ func Status(w http.ResponseWriter) int {
 // accessLog logs one line per request: method, path, status, duration. It
 // never logs headers or bodies, which carry tokens and secrets.
 func (m *Mux) accessLog(rec *recorder, r *http.Request, start time.Time) {
-	if m.Log == nil || !m.Log.Enabled(r.Context(), slog.LevelInfo) {
+	l := m.AccessLog
+	if l == nil {
+		l = m.Log
+	}
+	if l == nil || !l.Enabled(r.Context(), slog.LevelInfo) {
 		return
 	}
 	status := rec.status
 	if status == 0 {
 		status = http.StatusOK
 	}
-	m.Log.Info("request", "method", r.Method, "path", sentPath(r), "status", status,
-		"duration_ms", float64(time.Since(start).Microseconds())/1000, "proto", r.Proto)
+	// Attrs, not key-value pairs: no value is boxed into an interface.
+	l.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("path", sentPath(r)),
+		slog.Int("status", status), slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000), slog.String("proto", r.Proto))
 }
 
 // sentPath is the request's path as the client sent it, before the server

@@ -194,6 +194,8 @@ type Mux struct {
 	// Log, when set, gets one access log line per request and every
 	// recovered panic.
 	Log *slog.Logger
+	// AccessLog, when set, gets the access log instead of Log.
+	AccessLog *slog.Logger
 	// Settle, when set, runs for a request whose context saw a committed
 	// write (storage.NoteWrite): before the first byte of its answer is
 	// written, and again when its handler returns if it wrote since. It

@@ -351,6 +351,7 @@ func (g *graph) mountRoutes(context.Context) error {
 	// DefaultReadTimeout; a route may declare a smaller cap) and recovers
 	// panics into the route's protocol's 500, once for every part.
 	mux.Log = log
+	mux.AccessLog = g.cfg.AccessLog
 	mux.Settle = localWrites(g.s.follower.CatchUp, log)
 
 	(&vault.Handler{Svc: g.vaults, Authority: authority, Log: log,
@@ -410,7 +411,7 @@ func (g *graph) mountProbes(mux *router.Mux) {
 		})})
 	mux.Handle(router.Route{Method: http.MethodGet, Pattern: "/readyz", Access: router.Public("readiness for load balancers: 503 while this replica's views lag the database by more than a second"),
 		Handler: http.HandlerFunc(g.s.readyz)})
-	g.met.watch(g.s.follower, g.tokens, g.signIns, g.store)
+	g.met.watch(g.s.follower, g.tokens, g.signIns, g.store, g.cfg.AccessLogDropped)
 	mux.Handle(router.Route{Method: http.MethodGet, Pattern: "/metrics", Access: router.Public("Prometheus metrics labelled by route pattern, status and AADSTS code only: no principal, client ID or resource name"),
 		Handler: g.met.handler()})
 }
