@@ -28,11 +28,11 @@ import (
 
 func benchCmd() *cobra.Command {
 	var (
-		target, data, output, algs, storage, dsn, traceDir string
-		traceSlow                                          time.Duration
-		duration                                           time.Duration
-		workers, runs, serverCPU, loadCPU                  int
-		short, noPaced, pinned, noBlob                     bool
+		target, data, output, algs, storage, dsn, traceDir, serverLog string
+		traceSlow                                                     time.Duration
+		duration                                                      time.Duration
+		workers, runs, serverCPU, loadCPU                             int
+		short, noPaced, pinned, noBlob                                bool
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -173,7 +173,7 @@ measured in the same run.`,
 						var stop func()
 						var pid int
 						if pinned {
-							t, pid, stop, err = pinnedServer(ctx, alg, reuse, storage, dsn, kek, serverCPU)
+							t, pid, stop, err = pinnedServer(ctx, alg, reuse, storage, dsn, kek, serverLog, serverCPU)
 						} else {
 							t, stop, err = inProcess(ctx, alg, reuse, storage, dsn, kek, traceSlow, traceDir)
 						}
@@ -217,6 +217,7 @@ measured in the same run.`,
 	f.BoolVar(&pinned, "pinned", false, "run each server as a 'ward serve' process on --server-cpu and the load on --load-cpu (Linux)")
 	f.IntVar(&serverCPU, "server-cpu", 0, "with --pinned: the CPU the server runs on")
 	f.IntVar(&loadCPU, "load-cpu", 1, "with --pinned: the CPU the load generator runs on")
+	f.StringVar(&serverLog, "server-log-level", "error", "with --pinned: the servers' --log-level; info (ward serve's default) writes one access log line per request")
 	f.IntVar(&runs, "runs", 1, "repeat the whole measurement this many times; print every run and the medians")
 	f.BoolVar(&noBlob, "no-blob", false, "skip the blob GET/PUT scenarios and the disk measurement")
 	return cmd
@@ -278,7 +279,7 @@ func writeKEK() (string, error) {
 // pinnedServer starts this binary's 'ward serve' on 127.0.0.1 in a
 // temporary data directory, every thread of it on cpu, and waits until it
 // serves.
-func pinnedServer(ctx context.Context, alg string, reuse bool, storage, dsn, kekFile string, cpu int) (bench.Target, int, func(), error) {
+func pinnedServer(ctx context.Context, alg string, reuse bool, storage, dsn, kekFile, logLevel string, cpu int) (bench.Target, int, func(), error) {
 	dir, err := os.MkdirTemp("", "ward-bench-")
 	if err != nil {
 		return bench.Target{}, 0, nil, err
@@ -295,7 +296,7 @@ func pinnedServer(ctx context.Context, alg string, reuse bool, storage, dsn, kek
 		os.RemoveAll(dir)
 		return bench.Target{}, 0, nil, err
 	}
-	args := []string{"serve", "--addr", addr, "--data", dir, "--signing-alg", alg, "--kek-file", kekFile, "--storage", storage, "--log-level", "error"}
+	args := []string{"serve", "--addr", addr, "--data", dir, "--signing-alg", alg, "--kek-file", kekFile, "--storage", storage, "--log-level", logLevel}
 	if dsn != "" {
 		args = append(args, "--dsn", dsn)
 	}
