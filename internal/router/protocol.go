@@ -121,9 +121,13 @@ func (s *recorder) Write(b []byte) (int, error) {
 // Flush settles the request's writes and flushes what is written, so a
 // streamed answer (the console's live sign-ins) is flushable by a plain
 // http.Flusher assertion too.
-func (s *recorder) Flush() {
+func (s *recorder) Flush() { _ = s.FlushError() }
+
+// FlushError is Flush with the connection's error, which
+// http.ResponseController.Flush returns.
+func (s *recorder) FlushError() error {
 	s.req.settleWrites()
-	_ = http.NewResponseController(s.ResponseWriter).Flush()
+	return http.NewResponseController(s.ResponseWriter).Flush()
 }
 
 // Unwrap lets http.ResponseController reach the connection (read
