@@ -67,3 +67,23 @@ func checkTokenJSON(t *testing.T, r TokenResponse) {
 		t.Errorf("appendJSON(%#v)\n got %q\nwant %q", r, got, want)
 	}
 }
+
+// TestEscapedBytes: the room readForm reserves for unescaped values is the
+// length of the parameters that have something to unescape.
+func TestEscapedBytes(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		want int
+	}{
+		{"", 0},
+		{"a=b&c=d", 0},
+		{"a=b%20c", 7},
+		{"a=b&scope=x+y&c=d", 9},
+		{"a=%41&b=c&d=+", 5 + 3},
+		{"&&a=%&", 3},
+	} {
+		if got := escapedBytes([]byte(tc.body)); got != tc.want {
+			t.Errorf("escapedBytes(%q) = %d, want %d", tc.body, got, tc.want)
+		}
+	}
+}
