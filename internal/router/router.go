@@ -136,6 +136,8 @@ type Route struct {
 	StreamsBody bool
 
 	segs []segment
+	// multiAt is the index of the {name...} segment, or -1.
+	multiAt int
 }
 
 type segment struct {
@@ -214,7 +216,13 @@ type Mux struct {
 	// refuses every action.
 	Authorizer Authorizer
 
-	routes    []*Route
+	routes []*Route
+	// byFirst indexes the routes whose first segment is a literal by that
+	// literal, and wild lists the others (a capture or no segment first),
+	// each in mounting order: a request is matched against the routes of
+	// its first segment and the wild ones, not the whole table.
+	byFirst   map[string][]int
+	wild      []int
 	hosts     map[string]func(host string) bool
 	fallbacks []prefixFallback
 	auths     map[string]*Authenticator
@@ -308,7 +316,21 @@ func (m *Mux) Handle(rt Route) {
 	if m.Wrap != nil {
 		r.Handler = m.Wrap(rt, r.Handler)
 	}
+	r.multiAt = -1
+	for i, sg := range r.segs {
+		if sg.multi {
+			r.multiAt = i
+		}
+	}
 	m.routes = append(m.routes, &r)
+	if len(r.segs) > 0 && r.segs[0].lit != "" {
+		if m.byFirst == nil {
+			m.byFirst = map[string][]int{}
+		}
+		m.byFirst[r.segs[0].lit] = append(m.byFirst[r.segs[0].lit], len(m.routes)-1)
+	} else {
+		m.wild = append(m.wild, len(m.routes)-1)
+	}
 }
 
 // Routes returns the mounted routes in mounting order.
@@ -341,12 +363,7 @@ func splitPath(p string) []string {
 // match reports whether segs match the route's pattern, capturing params.
 func (rt *Route) match(segs []string) (Params, bool) {
 	pat := rt.segs
-	multiAt := -1
-	for i, s := range pat {
-		if s.multi {
-			multiAt = i
-		}
-	}
+	multiAt := rt.multiAt
 	if multiAt < 0 {
 		if len(segs) != len(pat) {
 			return nil, false
@@ -417,7 +434,31 @@ func (m *Mux) Match(r *http.Request) (rt *Route, p Params, allowed []string) {
 	if method == http.MethodHead {
 		method = http.MethodGet
 	}
-	for _, cand := range m.routes {
+	// The candidates in mounting order: the routes of the first segment's
+	// literal merged with the wild ones. A first segment that is not
+	// ASCII is matched against every route, as EqualFold folds more than
+	// ToLower maps.
+	var lit []int
+	all := len(segs) > 0 && !isASCII(segs[0])
+	if len(segs) > 0 && !all {
+		lit = m.byFirst[strings.ToLower(segs[0])]
+	}
+	wild := m.wild
+	for i := 0; ; i++ {
+		var cand *Route
+		switch {
+		case all:
+			if i >= len(m.routes) {
+				return nil, nil, allowed
+			}
+			cand = m.routes[i]
+		case len(lit) > 0 && (len(wild) == 0 || lit[0] < wild[0]):
+			cand, lit = m.routes[lit[0]], lit[1:]
+		case len(wild) > 0:
+			cand, wild = m.routes[wild[0]], wild[1:]
+		default:
+			return nil, nil, allowed
+		}
 		if cand.Host != class {
 			continue
 		}
@@ -430,7 +471,16 @@ func (m *Mux) Match(r *http.Request) (rt *Route, p Params, allowed []string) {
 		}
 		allowed = append(allowed, cand.Method)
 	}
-	return nil, nil, allowed
+}
+
+// isASCII reports whether s is all ASCII.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // ServeHTTP dispatches to the matched route's handler with the route in the
