@@ -29,10 +29,10 @@ import (
 
 // benchFlags are ward bench's flags.
 type benchFlags struct {
-	target, data, output, algs, storage, dsn, traceDir string
-	traceSlow, duration                                time.Duration
-	workers, runs, serverCPU, loadCPU                  int
-	short, noPaced, pinned, noBlob                     bool
+	target, data, output, algs, storage, dsn, traceDir, serverLog string
+	traceSlow, duration                                           time.Duration
+	workers, runs, serverCPU, loadCPU                             int
+	short, noPaced, pinned, noBlob                                bool
 }
 
 func benchCmd() *cobra.Command {
@@ -93,6 +93,7 @@ measured in the same run.`,
 	f.DurationVar(&o.traceSlow, "trace-slow", 0, "in-process: write the execution trace around a request at least this slow to --trace-dir (see ward serve --trace-slow)")
 	f.StringVar(&o.traceDir, "trace-dir", "ward-bench-traces", "in-process with --trace-slow: where the traces go")
 	f.BoolVar(&o.pinned, "pinned", false, "run each server as a 'ward serve' process on --server-cpu and the load on --load-cpu (Linux)")
+	f.StringVar(&o.serverLog, "server-log-level", "error", "with --pinned: the servers' --log-level; info (ward serve's default) writes one access log line per request")
 	f.IntVar(&o.serverCPU, "server-cpu", 0, "with --pinned: the CPU the server runs on")
 	f.IntVar(&o.loadCPU, "load-cpu", 1, "with --pinned: the CPU the load generator runs on")
 	f.IntVar(&o.runs, "runs", 1, "repeat the whole measurement this many times; print every run and the medians")
@@ -193,7 +194,7 @@ func (b *benchRun) server(ctx context.Context, alg string, reuse bool, kek strin
 		err  error
 	)
 	if b.o.pinned {
-		t, pid, stop, err = pinnedServer(ctx, alg, reuse, b.o.storage, b.o.dsn, kek, b.o.serverCPU)
+		t, pid, stop, err = pinnedServer(ctx, alg, reuse, b.o.storage, b.o.dsn, kek, b.o.serverLog, b.o.serverCPU)
 	} else {
 		t, stop, err = inProcess(ctx, alg, reuse, b.o.storage, b.o.dsn, kek, b.o.traceSlow, b.o.traceDir)
 	}
@@ -326,7 +327,7 @@ func writeKEK() (string, error) {
 // pinnedServer starts this binary's 'ward serve' on 127.0.0.1 in a
 // temporary data directory, every thread of it on cpu, and waits until it
 // serves.
-func pinnedServer(ctx context.Context, alg string, reuse bool, storage, dsn, kekFile string, cpu int) (bench.Target, int, func(), error) {
+func pinnedServer(ctx context.Context, alg string, reuse bool, storage, dsn, kekFile, logLevel string, cpu int) (bench.Target, int, func(), error) {
 	dir, err := os.MkdirTemp("", "ward-bench-")
 	if err != nil {
 		return bench.Target{}, 0, nil, err
@@ -343,7 +344,7 @@ func pinnedServer(ctx context.Context, alg string, reuse bool, storage, dsn, kek
 		os.RemoveAll(dir)
 		return bench.Target{}, 0, nil, err
 	}
-	args := []string{"serve", "--addr", addr, "--data", dir, "--signing-alg", alg, "--kek-file", kekFile, "--storage", storage, "--log-level", "error"}
+	args := []string{"serve", "--addr", addr, "--data", dir, "--signing-alg", alg, "--kek-file", kekFile, "--storage", storage, "--log-level", logLevel}
 	if dsn != "" {
 		args = append(args, "--dsn", dsn)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/internal/cli"
+	"github.com/ward-id/ward/internal/logqueue"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/procmem"
 	"github.com/ward-id/ward/internal/server"
@@ -34,7 +35,15 @@ func serveCmd() *cobra.Command {
 			if err := lvl.UnmarshalText([]byte(logLevel)); err != nil {
 				return err
 			}
-			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+			// Every line goes through one queue to stderr, so lines stay
+			// whole and in order; the access log's are dropped (and
+			// counted) when stderr falls behind, the others wait for it.
+			q := logqueue.New(logqueue.Config{Out: os.Stderr})
+			defer q.Close()
+			opts := &slog.HandlerOptions{Level: lvl}
+			cfg.Logger = slog.New(slog.NewTextHandler(q.Wait(), opts))
+			cfg.AccessLog = slog.New(slog.NewTextHandler(q.Drop(), opts))
+			cfg.AccessLogDropped = q.Dropped
 			server.CheckPublicURL(cfg)
 			if memLimitBytes != 0 {
 				debug.SetMemoryLimit(memLimitBytes)

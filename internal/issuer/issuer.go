@@ -194,8 +194,8 @@ func (s *Service) hostedKey(ctx context.Context, iss, id, kid string) (*jose.JSO
 	if err != nil {
 		return nil, fmt.Errorf("hosted issuer %s: no cluster with an enabled OIDC issuer", iss)
 	}
-	if keys := set.Key(kid); len(keys) > 0 {
-		return &keys[0], nil
+	if k := keyByID(set, kid); k != nil {
+		return k, nil
 	}
 	// An unknown kid may be a key rotated or uploaded a moment ago: read
 	// the database once (as every request did before the cache).
@@ -203,10 +203,23 @@ func (s *Service) hostedKey(ctx context.Context, iss, id, kid string) (*jose.JSO
 	if set, err = s.publishedKeys(ctx, id); err != nil {
 		return nil, fmt.Errorf("hosted issuer %s: no cluster with an enabled OIDC issuer", iss)
 	}
-	if keys := set.Key(kid); len(keys) > 0 {
-		return &keys[0], nil
+	if k := keyByID(set, kid); k != nil {
+		return k, nil
 	}
 	return nil, federation.ErrKeyNotFound
+}
+
+// keyByID returns the key of set named kid, or nil. It points into set,
+// the cached set's array (which is replaced, never written), where
+// JSONWebKeySet.Key copies every match into a fresh slice per lookup: one
+// allocation on every exchange.
+func keyByID(set jose.JSONWebKeySet, kid string) *jose.JSONWebKey {
+	for i := range set.Keys {
+		if set.Keys[i].KeyID == kid {
+			return &set.Keys[i]
+		}
+	}
+	return nil
 }
 
 type publishedKeys struct {

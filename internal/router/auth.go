@@ -81,18 +81,21 @@ type Authorizer interface {
 	AllowedData(principalID, dataAction, scope string) bool
 }
 
-type callerKey struct{}
-
 // CallerFrom returns the caller the route's authenticator found.
 func CallerFrom(ctx context.Context) (Caller, bool) {
-	c, ok := ctx.Value(callerKey{}).(Caller)
-	return c, ok
+	q := stateOf(ctx)
+	if q == nil || !q.hasCaller {
+		return Caller{}, false
+	}
+	return q.caller, true
 }
 
 // WithCaller returns ctx carrying c as the authenticated caller (for tests
 // of a handler outside the mux).
 func WithCaller(ctx context.Context, c Caller) context.Context {
-	return context.WithValue(ctx, callerKey{}, c)
+	q := derive(ctx)
+	q.caller, q.hasCaller = c, true
+	return q
 }
 
 // Authenticate registers how callers of routes of the named protocol are
@@ -165,7 +168,13 @@ func (m *Mux) guard(rt Route, next http.Handler) http.Handler {
 			a.Unauthorized(w, r, err)
 			return
 		}
-		r = r.WithContext(WithCaller(r.Context(), c))
+		if q := stateOf(r.Context()); q != nil && q.rec.req == q {
+			// The mux's own state of the request: the handler finds the
+			// caller there, without another context and request copy.
+			q.caller, q.hasCaller = c, true
+		} else {
+			r = r.WithContext(WithCaller(r.Context(), c))
+		}
 		if rt.Access.Kind == KindAction {
 			d, ok := m.authorize(a, &rt, c, r)
 			if !ok {

@@ -94,15 +94,19 @@ func (m *Mux) logger() *slog.Logger {
 
 // recorder remembers the status a handler wrote, for the access log, the
 // metrics and the activity log (Status), so there is one.
+// It also settles the request's writes (Mux.Settle) before anything of the
+// answer leaves.
 type recorder struct {
 	http.ResponseWriter
 	status int
+	req    *request
 }
 
 func (s *recorder) WriteHeader(code int) {
 	if s.status == 0 {
 		s.status = code
 	}
+	s.req.settleWrites()
 	s.ResponseWriter.WriteHeader(code)
 }
 
@@ -110,7 +114,20 @@ func (s *recorder) Write(b []byte) (int, error) {
 	if s.status == 0 {
 		s.status = http.StatusOK
 	}
+	s.req.settleWrites()
 	return s.ResponseWriter.Write(b)
+}
+
+// Flush settles the request's writes and flushes what is written, so a
+// streamed answer (the console's live sign-ins) is flushable by a plain
+// http.Flusher assertion too.
+func (s *recorder) Flush() { _ = s.FlushError() }
+
+// FlushError is Flush with the connection's error, which
+// http.ResponseController.Flush returns.
+func (s *recorder) FlushError() error {
+	s.req.settleWrites()
+	return http.NewResponseController(s.ResponseWriter).Flush()
 }
 
 // Unwrap lets http.ResponseController reach the connection (read
@@ -135,15 +152,20 @@ func Status(w http.ResponseWriter) int {
 // accessLog logs one line per request: method, path, status, duration. It
 // never logs headers or bodies, which carry tokens and secrets.
 func (m *Mux) accessLog(rec *recorder, r *http.Request, start time.Time) {
-	if m.Logger == nil || !m.Logger.Enabled(r.Context(), slog.LevelInfo) {
+	l := m.AccessLog
+	if l == nil {
+		l = m.Logger
+	}
+	if l == nil || !l.Enabled(r.Context(), slog.LevelInfo) {
 		return
 	}
 	status := rec.status
 	if status == 0 {
 		status = http.StatusOK
 	}
-	m.Logger.Info("request", "method", r.Method, "path", sentPath(r), "status", status,
-		"duration_ms", float64(time.Since(start).Microseconds())/1000, "proto", r.Proto)
+	// Attrs, not key-value pairs: no value is boxed into an interface.
+	l.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("path", sentPath(r)),
+		slog.Int("status", status), slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000), slog.String("proto", r.Proto))
 }
 
 // sentPath is the request's path as the client sent it, before the server

@@ -136,6 +136,8 @@ type Route struct {
 	StreamsBody bool
 
 	segs []segment
+	// multiAt is the index of the {name...} segment, or -1.
+	multiAt int
 }
 
 type segment struct {
@@ -159,26 +161,21 @@ func (rt Route) Key() string {
 // Params are a matched route's captured segments.
 type Params map[string]string
 
-type ctxKey struct{}
-
-type matched struct {
-	route  *Route
-	params Params
-}
-
 // FromContext returns the route that matched the request and its params.
 func FromContext(ctx context.Context) (Route, Params, bool) {
-	m, ok := ctx.Value(ctxKey{}).(matched)
-	if !ok {
+	q := stateOf(ctx)
+	if q == nil || q.route == nil {
 		return Route{}, nil, false
 	}
-	return *m.route, m.params, true
+	return *q.route, q.params, true
 }
 
 // WithRoute returns ctx carrying rt as the matched route (for tests of a
 // handler outside the mux).
 func WithRoute(ctx context.Context, rt Route, p Params) context.Context {
-	return context.WithValue(ctx, ctxKey{}, matched{route: &rt, params: p})
+	q := derive(ctx)
+	q.route, q.params = &rt, p
+	return q
 }
 
 // Fallback writes the answer for a request no route matched, in the
@@ -199,6 +196,14 @@ type Mux struct {
 	// Logger, when set, gets one access log line per request and every
 	// recovered panic.
 	Logger *slog.Logger
+	// AccessLog, when set, gets the access log instead of Logger.
+	AccessLog *slog.Logger
+	// Settle, when set, runs for a request whose context saw a committed
+	// write (storage.NoteWrite): before the first byte of its answer is
+	// written, and again when its handler returns if it wrote since. It
+	// gets the request as the mux received it, whose context has no
+	// write mark. The server brings this replica's views up to date there.
+	Settle func(r *http.Request)
 	// MaxBody caps every request body (a route may declare less); 0 is
 	// DefaultMaxBody.
 	MaxBody int64
@@ -211,7 +216,13 @@ type Mux struct {
 	// refuses every action.
 	Authorizer Authorizer
 
-	routes    []*Route
+	routes []*Route
+	// byFirst indexes the routes whose first segment is a literal by that
+	// literal, and wild lists the others (a capture or no segment first),
+	// each in mounting order: a request is matched against the routes of
+	// its first segment and the wild ones, not the whole table.
+	byFirst   map[string][]int
+	wild      []int
 	hosts     map[string]func(host string) bool
 	fallbacks []prefixFallback
 	auths     map[string]*Authenticator
@@ -305,7 +316,21 @@ func (m *Mux) Handle(rt Route) {
 	if m.Wrap != nil {
 		r.Handler = m.Wrap(rt, r.Handler)
 	}
+	r.multiAt = -1
+	for i, sg := range r.segs {
+		if sg.multi {
+			r.multiAt = i
+		}
+	}
 	m.routes = append(m.routes, &r)
+	if len(r.segs) > 0 && r.segs[0].lit != "" {
+		if m.byFirst == nil {
+			m.byFirst = map[string][]int{}
+		}
+		m.byFirst[r.segs[0].lit] = append(m.byFirst[r.segs[0].lit], len(m.routes)-1)
+	} else {
+		m.wild = append(m.wild, len(m.routes)-1)
+	}
 }
 
 // Routes returns the mounted routes in mounting order.
@@ -338,12 +363,7 @@ func splitPath(p string) []string {
 // match reports whether segs match the route's pattern, capturing params.
 func (rt *Route) match(segs []string) (Params, bool) {
 	pat := rt.segs
-	multiAt := -1
-	for i, s := range pat {
-		if s.multi {
-			multiAt = i
-		}
-	}
+	multiAt := rt.multiAt
 	if multiAt < 0 {
 		if len(segs) != len(pat) {
 			return nil, false
@@ -414,7 +434,31 @@ func (m *Mux) Match(r *http.Request) (rt *Route, p Params, allowed []string) {
 	if method == http.MethodHead {
 		method = http.MethodGet
 	}
-	for _, cand := range m.routes {
+	// The candidates in mounting order: the routes of the first segment's
+	// literal merged with the wild ones. A first segment that is not
+	// ASCII is matched against every route, as EqualFold folds more than
+	// ToLower maps.
+	var lit []int
+	all := len(segs) > 0 && !isASCII(segs[0])
+	if len(segs) > 0 && !all {
+		lit = m.byFirst[strings.ToLower(segs[0])]
+	}
+	wild := m.wild
+	for i := 0; ; i++ {
+		var cand *Route
+		switch {
+		case all:
+			if i >= len(m.routes) {
+				return nil, nil, allowed
+			}
+			cand = m.routes[i]
+		case len(lit) > 0 && (len(wild) == 0 || lit[0] < wild[0]):
+			cand, lit = m.routes[lit[0]], lit[1:]
+		case len(wild) > 0:
+			cand, wild = m.routes[wild[0]], wild[1:]
+		default:
+			return nil, nil, allowed
+		}
 		if cand.Host != class {
 			continue
 		}
@@ -427,7 +471,16 @@ func (m *Mux) Match(r *http.Request) (rt *Route, p Params, allowed []string) {
 		}
 		allowed = append(allowed, cand.Method)
 	}
-	return nil, nil, allowed
+}
+
+// isASCII reports whether s is all ASCII.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // ServeHTTP dispatches to the matched route's handler with the route in the
@@ -437,11 +490,18 @@ func (m *Mux) Match(r *http.Request) (rt *Route, p Params, allowed []string) {
 // panic recovery (see Protocol).
 func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rec := &recorder{ResponseWriter: w}
-	defer m.accessLog(rec, r, start)
+	q := &request{Context: r.Context(), in: r}
+	q.rec = recorder{ResponseWriter: w, req: q}
+	if m.Settle != nil {
+		q.marked, q.settle = true, m.Settle
+	}
+	r = r.WithContext(q)
+	defer m.accessLog(&q.rec, r, start)
+	defer q.settleWrites()
 	rt, p, allowed := m.Match(r)
+	q.route, q.params = rt, p
 	m.bound(w, r, rt, start)
-	m.dispatch(rec, r, rt, p, allowed)
+	m.dispatch(&q.rec, r, rt, allowed)
 }
 
 // bound gives the body a read deadline and caps it. The cap wraps the
@@ -469,9 +529,9 @@ func (m *Mux) bound(w http.ResponseWriter, r *http.Request, rt *Route, now time.
 	}
 }
 
-func (m *Mux) dispatch(w http.ResponseWriter, r *http.Request, rt *Route, p Params, allowed []string) {
+func (m *Mux) dispatch(w http.ResponseWriter, r *http.Request, rt *Route, allowed []string) {
 	if rt != nil {
-		m.serve(rt, w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, matched{route: rt, params: p})))
+		m.serve(rt, w, r)
 		return
 	}
 	status := http.StatusNotFound

@@ -358,6 +358,8 @@ func (g *graph) mountRoutes(context.Context) error {
 	// DefaultReadTimeout; a route may declare a smaller cap) and recovers
 	// panics into the route's protocol's 500, once for every part.
 	mux.Logger = log
+	mux.AccessLog = g.cfg.AccessLog
+	mux.Settle = localWrites(g.s.follower.CatchUp, log)
 
 	vault.NewHandler(vault.HandlerConfig{Svc: g.vaults, Authority: authority, Logger: log,
 		Auth: g.verifier(append([]string{g.vaults.Hosts.Resource(), g.vaults.Hosts.Resource() + "/"}, audience.VaultAliases()...)...)}).Mount(mux)
@@ -403,7 +405,7 @@ func (g *graph) mountRoutes(context.Context) error {
 	sts.NewHandler(g.tokens).Mount(mux)
 	agentserver.New(agentserver.Config{Machines: g.machines, Tokens: g.tokens, TenantID: tenantID, PublicURL: publicURL, Logger: log}).Mount(mux)
 	g.s.mux = mux
-	g.s.handler = canonicalPaths(localWrites(g.s.follower.CatchUp, log, mux))
+	g.s.handler = canonicalPaths(mux)
 	return nil
 }
 
@@ -416,7 +418,7 @@ func (g *graph) mountProbes(mux *router.Mux) {
 		})})
 	mux.Handle(router.Route{Method: http.MethodGet, Pattern: "/readyz", Access: router.Public("readiness for load balancers: 503 while this replica's views lag the database by more than a second"),
 		Handler: http.HandlerFunc(g.s.readyz)})
-	g.met.watch(g.s.follower, g.tokens, g.signIns, g.store)
+	g.met.watch(g.s.follower, g.tokens, g.signIns, g.store, g.cfg.AccessLogDropped)
 	mux.Handle(router.Route{Method: http.MethodGet, Pattern: "/metrics", Access: router.Public("Prometheus metrics labelled by route pattern, status and AADSTS code only: no principal, client ID or resource name"),
 		Handler: g.met.handler()})
 }

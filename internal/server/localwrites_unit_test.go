@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/storage"
 )
 
@@ -45,9 +46,11 @@ func TestLocalWritesOrder(t *testing.T) {
 				storage.NoteWrite(ctx) // a view's own write is not the request's
 				return nil
 			}
-			h := localWrites(sync, slog.New(slog.NewTextHandler(io.Discard, nil)), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				tc.handler(w, r, &log)
-			}))
+			h := router.New()
+			h.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+			h.Settle = localWrites(sync, h.Logger)
+			h.Handle(router.Route{Method: http.MethodPut, Pattern: "/x", Access: router.Public("test"),
+				Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { tc.handler(w, r, &log) })})
 			rec := &headerLog{ResponseRecorder: httptest.NewRecorder(), log: &log}
 			h.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/x", nil))
 			if len(log) != len(tc.want) {

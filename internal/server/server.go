@@ -43,6 +43,12 @@ type Config struct {
 	DSN              string // PostgreSQL connection URL
 	PublicURL        string // default https://<addr>
 	Logger           *slog.Logger
+	// AccessLog, when set, gets the access log's one line per request
+	// instead of Logger (ward serve: a queue that drops lines rather than
+	// keep requests waiting for stderr); AccessLogDropped counts the
+	// lines it dropped, for /metrics.
+	AccessLog        *slog.Logger
+	AccessLogDropped func() uint64
 	// KEKFile holds the 32-byte key-encryption key for signing keys at rest
 	// (raw or base64); default <data>/kek, created on first start. The
 	// WARD_KEK environment variable (base64) takes precedence.

@@ -14,18 +14,21 @@ import (
 // batches, background tasks) are not noted.
 type WriteMark struct{ written atomic.Bool }
 
-type writeMarkKey struct{}
+// WriteMarkKey is the context key a request's *WriteMark is found under.
+// The router answers it from its one value per request rather than a
+// context of its own.
+type WriteMarkKey struct{}
 
 // WithWriteMark returns ctx carrying a fresh mark, and the mark.
 func WithWriteMark(ctx context.Context) (context.Context, *WriteMark) {
 	m := &WriteMark{}
-	return context.WithValue(ctx, writeMarkKey{}, m), m
+	return context.WithValue(ctx, WriteMarkKey{}, m), m
 }
 
 // NoteWrite marks ctx's mark, if it has one: a backend calls it after each
 // write it committed under ctx.
 func NoteWrite(ctx context.Context) {
-	if m, ok := ctx.Value(writeMarkKey{}).(*WriteMark); ok {
+	if m, ok := ctx.Value(WriteMarkKey{}).(*WriteMark); ok {
 		m.written.Store(true)
 	}
 }

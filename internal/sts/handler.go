@@ -186,7 +186,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, v1 bool) {
 	}
 	hdr := w.Header()
 	hdr["Cache-Control"], hdr["Pragma"] = noStore, noCache
-	writeJSON(w, http.StatusOK, resp)
+	writeTokenResponse(w, &resp)
 }
 
 // readForm reads an application/x-www-form-urlencoded body, which the mux
@@ -214,7 +214,12 @@ func readForm(r *http.Request) (url.Values, *Error) {
 		// connection: say so, not "too large".
 		return nil, newErr(http.StatusBadRequest, errInvalidRequest, CodeMissingParameter, "The request body could not be read completely: it was not sent in time or the connection broke.")
 	}
-	form, err := ParseForm(buf.String())
+	// The body and the values it unescapes share one allocation: the
+	// arena has room for both, and the form's strings point into it.
+	var arena strings.Builder
+	arena.Grow(buf.Len() + escapedBytes(buf.Bytes()))
+	arena.Write(buf.Bytes())
+	form, err := parseForm(arena.String(), &arena)
 	if err != nil {
 		return nil, newErr(http.StatusBadRequest, errInvalidRequest, CodeMissingParameter, "The request body is not valid form encoding: %v.", err)
 	}
@@ -243,6 +248,13 @@ var formBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // that keeps a value beyond the request clones it (strings.Clone) rather
 // than keeping body alive.
 func ParseForm(body string) (url.Values, error) {
+	var arena strings.Builder
+	return parseForm(body, &arena)
+}
+
+// parseForm is ParseForm writing unescaped values to arena, which the
+// caller may have grown so that all of them fit in one allocation.
+func parseForm(body string, arena *strings.Builder) (url.Values, error) {
 	n := strings.Count(body, "&") + 1
 	v := make(url.Values, n)
 	vals := make([]string, 0, n)
@@ -256,11 +268,11 @@ func ParseForm(body string) (url.Values, error) {
 			continue
 		}
 		k, val, _ := strings.Cut(kv, "=")
-		k, err := unescapeForm(k)
+		k, err := unescapeForm(k, arena)
 		if err != nil {
 			return nil, err
 		}
-		if val, err = unescapeForm(val); err != nil {
+		if val, err = unescapeForm(val, arena); err != nil {
 			return nil, err
 		}
 		if _, dup := v[k]; dup {
@@ -273,12 +285,73 @@ func ParseForm(body string) (url.Values, error) {
 }
 
 // unescapeForm is url.QueryUnescape without a copy of a value that has
-// nothing to unescape.
-func unescapeForm(s string) (string, error) {
-	if !strings.ContainsAny(s, "%+") {
+// nothing to unescape, and with the unescaped bytes appended to arena: the
+// value returned is the arena's tail, which later appends leave as it is
+// (a Builder only ever appends), so values of one form share the arena's
+// allocation when it was grown to fit them.
+func unescapeForm(s string, arena *strings.Builder) (string, error) {
+	if !hasEscapes(s) {
 		return s, nil
 	}
-	return url.QueryUnescape(s)
+	start := arena.Len()
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+':
+			arena.WriteByte(' ')
+		case c == '%':
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				// The standard library's error, word for word.
+				_, err := url.QueryUnescape(s)
+				return "", err
+			}
+			arena.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+		default:
+			arena.WriteByte(c)
+		}
+	}
+	return arena.String()[start:], nil
+}
+
+// escapedBytes bounds the room a form's unescaped values take: the length
+// of its parameters that have anything to unescape (a JWT has nothing, a
+// scope URL a few bytes).
+func escapedBytes(body []byte) int {
+	n := 0
+	for rest := body; len(rest) > 0; {
+		kv := rest
+		if i := bytes.IndexByte(rest, '&'); i >= 0 {
+			kv, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		if bytes.IndexByte(kv, '%') >= 0 || bytes.IndexByte(kv, '+') >= 0 {
+			n += len(kv)
+		}
+	}
+	return n
+}
+
+// hasEscapes reports whether a form parameter has anything to unescape.
+// Two IndexByte scans (escapedBytes makes the same two), not ContainsAny:
+// a JWT is a kilobyte and more, and ContainsAny's byte-set loop over it
+// cost 5% of a reuse hit.
+func hasEscapes(s string) bool {
+	return strings.IndexByte(s, '%') >= 0 || strings.IndexByte(s, '+') >= 0
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
 }
 
 // countParam counts the parameters named k in a form body (for the error

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"runtime/trace"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -193,19 +194,54 @@ func (s *Service) Token(ctx context.Context, req TokenRequest) (TokenResponse, e
 	return resp, err
 }
 
+// token runs a token request's steps: read what the request asks for,
+// authenticate the client, hand out a token (reused or minted) and build
+// the answer. Each step notes what it learnt in rec, the sign-in record.
 func (s *Service) token(ctx context.Context, req TokenRequest, rec *storage.SignIn) (TokenResponse, error) {
+	g, err := s.grant(req, rec)
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	p, err := s.authenticate(ctx, g, rec)
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	life := s.appLife
+	if p.ManagedKind {
+		life = s.miLife
+	}
+	tok, exp, err := s.issue(ctx, p, g, life, rec)
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	return s.response(tok, exp, life, g), nil
+}
+
+// clientGrant is what a client credentials request asks for, checked for
+// form but not yet authenticated.
+type clientGrant struct {
+	tenant, clientID  string
+	secret, assertion string // one of them is set
+	resource          string
+	v1                bool
+}
+
+// grant reads and checks the request's parameters: the tenant, the grant
+// type, the client's ID and credential (form or HTTP Basic) and the one
+// resource it asks for.
+func (s *Service) grant(req TokenRequest, rec *storage.SignIn) (clientGrant, error) {
 	tenant, terr := s.ResolveTenant(req.Tenant)
 	if terr != nil {
-		return TokenResponse{}, terr
+		return clientGrant{}, terr
 	}
 	rec.TenantID = tenant
 	f := req.Form
 	grant := f.Get(ParamGrantType)
 	if grant == "" {
-		return TokenResponse{}, errMissing(ParamGrantType)
+		return clientGrant{}, errMissing(ParamGrantType)
 	}
 	if grant != GrantClientCredentials {
-		return TokenResponse{}, newErr(http.StatusBadRequest, errUnsupportedGrantType, CodeUnsupportedGrantType,
+		return clientGrant{}, newErr(http.StatusBadRequest, errUnsupportedGrantType, CodeUnsupportedGrantType,
 			"The app requested an unsupported grant type '%s'. Ward issues app-only tokens: use grant_type=client_credentials.", grant)
 	}
 	clientID, secret := f.Get(ParamClientID), f.Get(ParamClientSecret)
@@ -218,108 +254,131 @@ func (s *Service) token(ctx context.Context, req TokenRequest, rec *storage.Sign
 		}
 	}
 	if clientID == "" {
-		return TokenResponse{}, errMissing(ParamClientID)
+		return clientGrant{}, errMissing(ParamClientID)
 	}
 	rec.ClientID = clientID
 	if !guidRE.MatchString(clientID) {
-		return TokenResponse{}, unknownClient(clientID, tenant)
+		return clientGrant{}, unknownClient(clientID, tenant)
 	}
 	resource, err := requestedResource(req)
 	if err != nil {
-		return TokenResponse{}, err
+		return clientGrant{}, err
 	}
 	rec.Resource = resource
 	assertion := f.Get(ParamClientAssertion)
 	if assertion != "" && f.Get(ParamClientAssertionType) != AssertionTypeJWTBearer {
-		return TokenResponse{}, newErr(http.StatusBadRequest, errInvalidRequest, CodeInvalidJWT,
+		return clientGrant{}, newErr(http.StatusBadRequest, errInvalidRequest, CodeInvalidJWT,
 			"client_assertion_type must be '%s' when client_assertion is sent.", AssertionTypeJWTBearer)
 	}
 	if assertion == "" && secret == "" {
-		return TokenResponse{}, newErr(http.StatusUnauthorized, errInvalidClient, CodeNoCredential,
+		return clientGrant{}, newErr(http.StatusUnauthorized, errInvalidClient, CodeNoCredential,
 			"The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 	}
+	return clientGrant{tenant: tenant, clientID: clientID, secret: secret, assertion: assertion, resource: resource, v1: req.V1}, nil
+}
 
-	var p principal
-	if c, err := s.identity(ctx, clientID); err == nil {
-		id, fics := c.identity, c.fics
-		if assertion == "" {
-			rec.Credential = "clientSecret"
-			return TokenResponse{}, newErr(http.StatusUnauthorized, errInvalidClient, CodeNoCredential,
-				"Client '%s' is a managed identity: it has no client secrets. Present a federated token as client_assertion (workload identity), or use the managed identity endpoint.", clientID)
+// authenticate verifies the client's credential: a managed identity's
+// federated assertion, else a service principal's certificate assertion
+// or secret.
+func (s *Service) authenticate(ctx context.Context, g clientGrant, rec *storage.SignIn) (principal, error) {
+	c, err := s.identity(ctx, g.clientID)
+	if err == nil {
+		return s.managedIdentity(ctx, c, g, rec)
+	}
+	if !errors.Is(err, storage.ErrNotFound) {
+		return principal{}, err
+	}
+	return s.servicePrincipal(ctx, g, rec)
+}
+
+// managedIdentity authenticates a managed identity: by a federated
+// assertion one of its credentials trusts, never a secret.
+func (s *Service) managedIdentity(ctx context.Context, c *cachedIdentity, g clientGrant, rec *storage.SignIn) (principal, error) {
+	id, fics := c.identity, c.fics
+	if g.assertion == "" {
+		rec.Credential = "clientSecret"
+		return principal{}, newErr(http.StatusUnauthorized, errInvalidClient, CodeNoCredential,
+			"Client '%s' is a managed identity: it has no client secrets. Present a federated token as client_assertion (workload identity), or use the managed identity endpoint.", g.clientID)
+	}
+	rec.Credential, rec.PrincipalID = "federated", id.PrincipalID
+	rec.IdentityID = c.resourceID
+	cred, err := s.federated(ctx, fics, g.assertion, rec)
+	if err != nil {
+		return principal{}, err
+	}
+	return principal{TenantID: g.tenant, AppID: id.ClientID, ObjectID: id.PrincipalID, MIResource: rec.IdentityID, AuthMethod: "2", ManagedKind: true, CredentialID: cred}, nil
+}
+
+// servicePrincipal authenticates a service principal by a certificate
+// assertion or a secret; a managed identity's service principal has
+// neither.
+func (s *Service) servicePrincipal(ctx context.Context, g clientGrant, rec *storage.SignIn) (principal, error) {
+	sp, err := s.store.GetServicePrincipalByAppID(ctx, g.clientID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return principal{}, unknownClient(g.clientID, g.tenant)
+	}
+	if err != nil {
+		return principal{}, err
+	}
+	rec.PrincipalID = sp.ObjectID
+	p := principal{TenantID: g.tenant, AppID: sp.AppID, ObjectID: sp.ObjectID}
+	if sp.ManagedResourceID != "" {
+		// A managed identity has no credentials of its own (the
+		// directory refuses them); one stored before that rule
+		// does not sign it in either.
+		return principal{}, newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSecret,
+			"Application '%s' is the managed identity of '%s'; a managed identity signs in only through its resource's managed identity endpoint, not with a client secret or certificate.", sp.AppID, sp.ManagedResourceID)
+	}
+	if g.assertion != "" {
+		rec.Credential, p.AuthMethod = "certificate", "2"
+		if p.CredentialID, err = s.certificate(ctx, sp, g.assertion, g.tenant); err != nil {
+			return principal{}, err
 		}
-		rec.Credential, rec.PrincipalID = "federated", id.PrincipalID
-		rec.IdentityID = c.resourceID
-		cred, err := s.federated(ctx, fics, assertion, rec)
-		if err != nil {
-			return TokenResponse{}, err
-		}
-		p = principal{TenantID: tenant, AppID: id.ClientID, ObjectID: id.PrincipalID, MIResource: rec.IdentityID, AuthMethod: "2", ManagedKind: true, CredentialID: cred}
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return TokenResponse{}, err
 	} else {
-		sp, err := s.store.GetServicePrincipalByAppID(ctx, clientID)
-		if errors.Is(err, storage.ErrNotFound) {
-			return TokenResponse{}, unknownClient(clientID, tenant)
-		}
-		if err != nil {
-			return TokenResponse{}, err
-		}
-		rec.PrincipalID = sp.ObjectID
-		p = principal{TenantID: tenant, AppID: sp.AppID, ObjectID: sp.ObjectID}
-		if sp.ManagedResourceID != "" {
-			// A managed identity has no credentials of its own (the
-			// directory refuses them); one stored before that rule
-			// does not sign it in either.
-			return TokenResponse{}, newErr(http.StatusUnauthorized, errInvalidClient, CodeInvalidSecret,
-				"Application '%s' is the managed identity of '%s'; a managed identity signs in only through its resource's managed identity endpoint, not with a client secret or certificate.", sp.AppID, sp.ManagedResourceID)
-		}
-		if assertion != "" {
-			rec.Credential, p.AuthMethod = "certificate", "2"
-			if p.CredentialID, err = s.certificate(ctx, sp, assertion, tenant); err != nil {
-				return TokenResponse{}, err
-			}
-		} else {
-			rec.Credential, p.AuthMethod = "clientSecret", "1"
-			if p.CredentialID, err = s.secret(ctx, sp, secret); err != nil {
-				return TokenResponse{}, err
-			}
+		rec.Credential, p.AuthMethod = "clientSecret", "1"
+		if p.CredentialID, err = s.secret(ctx, sp, g.secret); err != nil {
+			return principal{}, err
 		}
 	}
+	return p, nil
+}
 
-	life := s.appLife
-	if p.ManagedKind {
-		life = s.miLife
-	}
-	// The credential is verified; a token minted earlier for the same
-	// principal, resource and credential is handed out again (the very
-	// credential: the token names it, see authn.ClaimCredential).
-	rk := reuseKey{principal: p.ObjectID, resource: resource, kind: rec.Credential, issuer: rec.Issuer, subject: rec.Subject, credential: p.CredentialID, v1: req.V1,
+// issue hands out a token for the authenticated principal: one minted
+// earlier for the same principal, resource and credential (the very
+// credential: the token names it, see authn.ClaimCredential), else a new
+// one.
+func (s *Service) issue(ctx context.Context, p principal, g clientGrant, life time.Duration, rec *storage.SignIn) (string, time.Time, error) {
+	rk := reuseKey{principal: p.ObjectID, resource: g.resource, kind: rec.Credential, issuer: rec.Issuer, subject: rec.Subject, credential: p.CredentialID, v1: g.v1,
 		kid: s.keys.Signing().ID}
 	now := s.now()
-	cached, ok := s.reuse.get(rk, now)
-	tok, exp := cached.token, cached.expires
-	if !ok {
-		var err error
-		signing := trace.StartRegion(ctx, "sign token")
-		tok, exp, err = s.mint(p, resource, life)
-		signing.End()
-		if err != nil {
-			return TokenResponse{}, err
-		}
-		rk.resource = strings.Clone(rk.resource) // not the request body's memory
-		s.reuse.put(rk, reusable{token: tok, issued: now, expires: exp})
+	if cached, ok := s.reuse.get(rk, now); ok {
+		return cached.token, cached.expires, nil
 	}
+	signing := trace.StartRegion(ctx, "sign token")
+	tok, exp, err := s.mint(p, g.resource, life)
+	signing.End()
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	rk.resource = strings.Clone(rk.resource) // not the request body's memory
+	s.reuse.put(rk, reusable{token: tok, issued: now, expires: exp})
+	return tok, exp, nil
+}
+
+// response is the answer carrying tok: its lifetime from now, when to
+// refresh it, and v1's expires_on, not_before and resource.
+func (s *Service) response(tok string, exp time.Time, life time.Duration, g clientGrant) TokenResponse {
 	secs := int64(exp.Sub(s.now()).Seconds())
 	out := TokenResponse{TokenType: "Bearer", ExpiresIn: secs, ExtExpiresIn: secs, AccessToken: tok}
 	if life > 2*time.Hour {
 		out.RefreshIn = secs / 2 // as Entra: refresh long-lived tokens at half-life
 	}
-	if req.V1 {
-		out.ExpiresOn = fmt.Sprint(exp.Unix())
-		out.NotBefore = fmt.Sprint(s.now().Unix())
-		out.Resource = resource
+	if g.v1 {
+		out.ExpiresOn = strconv.FormatInt(exp.Unix(), 10)
+		out.NotBefore = strconv.FormatInt(s.now().Unix(), 10)
+		out.Resource = g.resource
 	}
-	return out, nil
+	return out
 }
 
 // requestedResource finds the one resource a request asks for: v2 scope
