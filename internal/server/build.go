@@ -311,9 +311,7 @@ func (g *graph) follow(context.Context) error {
 			"policy_assignments": func(ctx context.Context, _ string) error { return g.policies.Reload(ctx) },
 		},
 		Resync: func(ctx context.Context) error {
-			g.tokens.Invalidate()
-			g.vaults.Forget("")
-			g.issuers.Forget()
+			g.forgetCaches()
 			if err := g.keys.Refresh(ctx); err != nil {
 				return err
 			}
@@ -328,6 +326,17 @@ func (g *graph) follow(context.Context) error {
 	}, g.head)
 	g.s.tasks = append(g.s.tasks, g.s.follower.Run)
 	return nil
+}
+
+// forgetCaches drops every view that is a cache of the database and needs
+// no read to drop (token caches, vault cache, hosted issuers' keys): the
+// feed's resync does it first, and a request whose write could not be
+// applied to this replica's views does it instead, so that nothing the
+// write revoked is served from a cache meanwhile.
+func (g *graph) forgetCaches() {
+	g.tokens.Invalidate()
+	g.vaults.Forget("")
+	g.issuers.Forget()
 }
 
 // verifier is a bearer-token verifier for Ward's own tokens with one of
@@ -359,7 +368,7 @@ func (g *graph) mountRoutes(context.Context) error {
 	// panics into the route's protocol's 500, once for every part.
 	mux.Logger = log
 	mux.AccessLog = g.cfg.AccessLog
-	mux.Settle = localWrites(g.s.follower.CatchUp, log)
+	mux.Settle = localWrites(g.s.follower.CatchUp, g.forgetCaches, log)
 
 	vault.NewHandler(vault.HandlerConfig{Svc: g.vaults, Authority: authority, Logger: log,
 		Auth: g.verifier(append([]string{g.vaults.Hosts.Resource(), g.vaults.Hosts.Resource() + "/"}, audience.VaultAliases()...)...)}).Mount(mux)

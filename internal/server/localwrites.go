@@ -23,13 +23,20 @@ type catchUp func(ctx context.Context) error
 // line or body) and once more when it returns (a handler that wrote after
 // answering). Requests that do not write cost nothing: the write mark is
 // part of the mux's state of the request.
-func localWrites(sync catchUp, log *slog.Logger) func(r *http.Request) {
+//
+// If the catch-up fails (the database could not be read just after the
+// write committed), forget drops the views that are caches, so a revoked
+// credential or a deleted identity is not served from them until the feed
+// retries; the RBAC index, which cannot be rebuilt without a read, is also
+// written directly by authz.
+func localWrites(sync catchUp, forget func(), log *slog.Logger) func(r *http.Request) {
 	return func(r *http.Request) {
 		// The answer waits for the views, even when the caller has gone:
 		// the write is committed either way. The request's context has no
 		// mark: what the views' handlers write is not the request's.
 		if err := sync(context.WithoutCancel(r.Context())); err != nil {
-			log.Warn("apply a local write to this replica's views; the change feed retries", "path", r.URL.Path, "err", err)
+			forget()
+			log.Warn("apply a local write to this replica's views: dropped its caches; the change feed retries", "path", r.URL.Path, "err", err)
 		}
 	}
 }
