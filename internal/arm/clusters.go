@@ -241,18 +241,7 @@ type clusterBody struct {
 		} `json:"securityProfile"`
 		NetworkProfile json.RawMessage `json:"networkProfile"`
 	} `json:"properties"`
-	raw json.RawMessage
-}
-
-// UnmarshalJSON keeps the body as sent besides decoding it: what Ward
-// does not model is stored and echoed (echo.go).
-func (b *clusterBody) UnmarshalJSON(data []byte) error {
-	type plain clusterBody
-	if err := json.Unmarshal(data, (*plain)(b)); err != nil {
-		return err
-	}
-	b.raw = append([]byte(nil), data...)
-	return nil
+	declared
 }
 
 // clusterEchoDrop are the paths of a cluster request not echoed: stored

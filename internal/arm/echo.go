@@ -34,6 +34,13 @@ var echoSecrets = [][]string{
 	{"properties", "servicePrincipalProfile", "secret"},
 }
 
+// declared, embedded in a request body's struct, keeps the body as sent
+// beside its decoded fields (decodeBody fills it): what Ward does not model
+// is stored and echoed.
+type declared struct{ raw json.RawMessage }
+
+func (d *declared) keepDeclared(body []byte) { d.raw = append([]byte(nil), body...) }
+
 // echoOf is what to store of a request body: its JSON without location
 // and tags (stored as fields), the given read-only or separately stored
 // paths, and secrets. A body that is not an object stores nothing.

@@ -266,6 +266,9 @@ func decodeBody(r *http.Request, v any) error {
 	if err := httpbody.Decode(body, v); err != nil {
 		return bodyError(err)
 	}
+	if d, ok := v.(interface{ keepDeclared([]byte) }); ok {
+		d.keepDeclared(body)
+	}
 	return nil
 }
 

@@ -1,7 +1,6 @@
 package arm
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -88,17 +87,7 @@ type registryBody struct {
 	Properties *struct {
 		AdminUserEnabled bool `json:"adminUserEnabled"`
 	} `json:"properties"`
-	raw json.RawMessage
-}
-
-// UnmarshalJSON keeps the body as sent besides decoding it (echo.go).
-func (b *registryBody) UnmarshalJSON(data []byte) error {
-	type plain registryBody
-	if err := json.Unmarshal(data, (*plain)(b)); err != nil {
-		return err
-	}
-	b.raw = append([]byte(nil), data...)
-	return nil
+	declared
 }
 
 // registryEchoDrop are the paths of a registry request not echoed:

@@ -99,17 +99,7 @@ type storageAccountBody struct {
 	Properties *struct {
 		AllowSharedKeyAccess *bool `json:"allowSharedKeyAccess"`
 	} `json:"properties"`
-	raw json.RawMessage
-}
-
-// UnmarshalJSON keeps the body as sent besides decoding it (echo.go).
-func (b *storageAccountBody) UnmarshalJSON(data []byte) error {
-	type plain storageAccountBody
-	if err := json.Unmarshal(data, (*plain)(b)); err != nil {
-		return err
-	}
-	b.raw = append([]byte(nil), data...)
-	return nil
+	declared
 }
 
 // storageAccountEchoDrop are the paths of an account request not echoed:

@@ -84,17 +84,7 @@ type vaultBody struct {
 			Name string `json:"name"`
 		} `json:"sku"`
 	} `json:"properties"`
-	raw json.RawMessage
-}
-
-// UnmarshalJSON keeps the body as sent besides decoding it (echo.go).
-func (b *vaultBody) UnmarshalJSON(data []byte) error {
-	type plain vaultBody
-	if err := json.Unmarshal(data, (*plain)(b)); err != nil {
-		return err
-	}
-	b.raw = append([]byte(nil), data...)
-	return nil
+	declared
 }
 
 // vaultEchoDrop are the paths of a vault request not echoed: computed.
