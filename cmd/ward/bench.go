@@ -83,7 +83,7 @@ measured in the same run.`,
 	f.StringVar(&o.target, "target", "", "base URL of a running Ward (default: start one in-process on 127.0.0.1)")
 	f.StringVar(&o.data, "data", "ward-data", "with --target: the data directory holding its admin.json and ca.pem")
 	f.DurationVar(&o.duration, "duration", 3*time.Second, "how long each scenario runs in each mode")
-	f.IntVar(&o.workers, "workers", 2*runtime.GOMAXPROCS(0), "closed-loop concurrency")
+	f.IntVar(&o.workers, "workers", 0, "closed-loop concurrency (0: twice the CPUs Go may use)")
 	f.BoolVar(&o.short, "short", false, "a few hundred milliseconds per scenario (CI: proves it runs, measures nothing)")
 	f.BoolVar(&o.noPaced, "no-paced", false, "skip the runs paced at half the maximum rate")
 	f.StringVar(&o.algs, "signing-alg", "RS256,ES256", "in-process: the signing algorithms to run, comma-separated")
@@ -116,6 +116,9 @@ type benchRun struct {
 }
 
 func newBenchRun(o benchFlags) (*benchRun, error) {
+	if o.workers <= 0 {
+		o.workers = 2 * runtime.GOMAXPROCS(0)
+	}
 	b := &benchRun{
 		o:         o,
 		cfg:       bench.Config{Duration: o.duration, Workers: o.workers, Paced: !o.noPaced, MaxRequests: 200_000},

@@ -15,16 +15,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root := &cobra.Command{
-		Use:           "ward",
-		Short:         "Ward: a self-hosted, Entra ID–compatible identity platform for workloads",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
-	var g cli.Globals
-	root.AddCommand(serveCmd(), webhookCmd(), benchCmd(), adminCmd())
-	root.AddCommand(agentCmd())
-	root.AddCommand(cli.Commands(&g)...)
+	root := newRoot()
 	if err := cli.UnknownSubcommand(root, os.Args[1:]); err != nil {
 		cli.FormatError(os.Stderr, err)
 		os.Exit(2)
@@ -33,4 +24,19 @@ func main() {
 		cli.FormatError(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// newRoot is the whole command tree: the server's commands and the CLI's.
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "ward",
+		Short:         "Ward: a self-hosted, Entra ID–compatible identity platform for workloads",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	g := &cli.Globals{}
+	root.AddCommand(serveCmd(), webhookCmd(), benchCmd(), adminCmd())
+	root.AddCommand(agentCmd())
+	root.AddCommand(cli.Commands(g)...)
+	return root
 }
