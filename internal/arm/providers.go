@@ -120,110 +120,113 @@ func (h *Handler) mountProviders(add func(method, pattern string, a router.Acces
 		regFeature    = "Microsoft.Features/providers/features/register/action"
 		unregFeature  = "Microsoft.Features/providers/features/unregister/action"
 	)
-	check := func(q *request, versions []string, typ string) error {
-		if err := checkAPIVersion(q.r, versions, typ); err != nil {
-			return err
-		}
-		_, err := h.groups.Subscription(q.ctx(), q.id.Subscription)
+	add("GET", pSub+"/providers", router.Action(readProviders), h.providerList)
+	pNS := pSub + "/providers/{resourceProviderNamespace}"
+	add("GET", pNS, router.Action(readProviders), h.providerOne(""))
+	add("POST", pNS+"/register", router.Action(register), h.providerOne(resources.Registered))
+	add("POST", pNS+"/unregister", router.Action(unregister), h.providerOne(resources.Unregistered))
+
+	pFeatures := pSub + "/providers/Microsoft.Features"
+	add("GET", pFeatures+"/features", router.Action(readFeatures), h.featureList)
+	add("GET", pFeatures+"/providers/{featureNamespace}/features", router.Action(readFeatures), h.featureList)
+	add("GET", pFeatures+"/providers/{featureNamespace}/features/{featureName}", router.Action(readFeatures), h.featureOne(""))
+	add("POST", pFeatures+"/providers/{featureNamespace}/features/{featureName}/register", router.Action(regFeature), h.featureOne(resources.Registered))
+	add("POST", pFeatures+"/providers/{featureNamespace}/features/{featureName}/unregister", router.Action(unregFeature), h.featureOne(resources.Unregistered))
+}
+
+// registrationsCheck checks the api-version and that the subscription exists.
+func (h *Handler) registrationsCheck(q *request, versions []string, typ string) error {
+	if err := checkAPIVersion(q.r, versions, typ); err != nil {
 		return err
 	}
-	add("GET", pSub+"/providers", router.Action(readProviders), func(q *request) error {
-		if err := check(q, providerAPIVersions, "providers"); err != nil {
-			return err
-		}
-		states, err := h.groups.Registrations(q.ctx(), q.id.Subscription)
-		if err != nil {
-			return err
-		}
-		all := h.providers()
-		out := []any{}
-		for _, ns := range h.namespaces() {
-			out = append(out, h.providerJSON(q.id.Subscription, ns, registrationState(states, resources.RegistrationKey(ns, "")), all[ns]))
-		}
-		writeList(q.w, q.r, out, "")
-		return nil
-	})
-	// one answers a namespace after setting its state to set ("" reads it).
-	one := func(set string) func(q *request) error {
-		return func(q *request) error {
-			if err := check(q, providerAPIVersions, "providers"); err != nil {
-				return err
-			}
-			ns, types, err := h.provider(pathParam(q, "resourceProviderNamespace"))
-			if err != nil {
-				return err
-			}
-			state := set
-			if set != "" {
-				err = h.groups.SetRegistration(q.ctx(), q.id.Subscription, ns, "", set)
-			} else {
-				var states map[string]string
-				states, err = h.groups.Registrations(q.ctx(), q.id.Subscription)
-				state = registrationState(states, resources.RegistrationKey(ns, ""))
-			}
-			if err != nil {
-				return err
-			}
-			writeJSON(q.w, http.StatusOK, h.providerJSON(q.id.Subscription, ns, state, types))
-			return nil
-		}
-	}
-	pNS := pSub + "/providers/{resourceProviderNamespace}"
-	add("GET", pNS, router.Action(readProviders), one(""))
-	add("POST", pNS+"/register", router.Action(register), one(resources.Registered))
-	add("POST", pNS+"/unregister", router.Action(unregister), one(resources.Unregistered))
+	_, err := h.groups.Subscription(q.ctx(), q.id.Subscription)
+	return err
+}
 
-	// feature answers a feature after setting its state to set ("" reads it).
-	feature := func(set string) func(q *request) error {
-		return func(q *request) error {
-			if err := check(q, featureAPIVersions, "features"); err != nil {
-				return err
-			}
-			ns, name := pathParam(q, "featureNamespace"), pathParam(q, "featureName")
-			if err := validFeatureName(ns, name); err != nil {
-				return err
-			}
-			state := set
-			var err error
-			if set != "" {
-				err = h.groups.SetRegistration(q.ctx(), q.id.Subscription, ns, name, set)
-			} else {
-				var states map[string]string
-				states, err = h.groups.Registrations(q.ctx(), q.id.Subscription)
-				state = registrationState(states, resources.RegistrationKey(ns, name))
-			}
-			if err != nil {
-				return err
-			}
-			writeJSON(q.w, http.StatusOK, featureJSON(q.id.Subscription, ns, name, state))
-			return nil
-		}
+// registration sets the state of a namespace (name "") or a feature to
+// set, or reads it when set is "".
+func (h *Handler) registration(q *request, ns, name, set string) (string, error) {
+	if set != "" {
+		return set, h.groups.SetRegistration(q.ctx(), q.id.Subscription, ns, name, set)
 	}
-	features := func(q *request) error {
-		if err := check(q, featureAPIVersions, "features"); err != nil {
+	states, err := h.groups.Registrations(q.ctx(), q.id.Subscription)
+	return registrationState(states, resources.RegistrationKey(ns, name)), err
+}
+
+func (h *Handler) providerList(q *request) error {
+	if err := h.registrationsCheck(q, providerAPIVersions, "providers"); err != nil {
+		return err
+	}
+	states, err := h.groups.Registrations(q.ctx(), q.id.Subscription)
+	if err != nil {
+		return err
+	}
+	all := h.providers()
+	out := []any{}
+	for _, ns := range h.namespaces() {
+		out = append(out, h.providerJSON(q.id.Subscription, ns, registrationState(states, resources.RegistrationKey(ns, "")), all[ns]))
+	}
+	writeList(q.w, q.r, out, "")
+	return nil
+}
+
+// providerOne answers a namespace after setting its state to set ("" reads it).
+func (h *Handler) providerOne(set string) func(q *request) error {
+	return func(q *request) error {
+		if err := h.registrationsCheck(q, providerAPIVersions, "providers"); err != nil {
 			return err
 		}
-		states, err := h.groups.Registrations(q.ctx(), q.id.Subscription)
+		ns, types, err := h.provider(pathParam(q, "resourceProviderNamespace"))
 		if err != nil {
 			return err
 		}
-		want := pathParam(q, "featureNamespace")
-		out := []any{}
-		for _, f := range knownFeatures {
-			ns, name, _ := strings.Cut(f, "/")
-			if want == "" || strings.EqualFold(want, ns) {
-				out = append(out, featureJSON(q.id.Subscription, ns, name, registrationState(states, resources.RegistrationKey(ns, name))))
-			}
+		state, err := h.registration(q, ns, "", set)
+		if err != nil {
+			return err
 		}
-		writeList(q.w, q.r, out, "")
+		writeJSON(q.w, http.StatusOK, h.providerJSON(q.id.Subscription, ns, state, types))
 		return nil
 	}
-	pFeatures := pSub + "/providers/Microsoft.Features"
-	add("GET", pFeatures+"/features", router.Action(readFeatures), features)
-	add("GET", pFeatures+"/providers/{featureNamespace}/features", router.Action(readFeatures), features)
-	add("GET", pFeatures+"/providers/{featureNamespace}/features/{featureName}", router.Action(readFeatures), feature(""))
-	add("POST", pFeatures+"/providers/{featureNamespace}/features/{featureName}/register", router.Action(regFeature), feature(resources.Registered))
-	add("POST", pFeatures+"/providers/{featureNamespace}/features/{featureName}/unregister", router.Action(unregFeature), feature(resources.Unregistered))
+}
+
+// featureOne answers a feature after setting its state to set ("" reads it).
+func (h *Handler) featureOne(set string) func(q *request) error {
+	return func(q *request) error {
+		if err := h.registrationsCheck(q, featureAPIVersions, "features"); err != nil {
+			return err
+		}
+		ns, name := pathParam(q, "featureNamespace"), pathParam(q, "featureName")
+		if err := validFeatureName(ns, name); err != nil {
+			return err
+		}
+		state, err := h.registration(q, ns, name, set)
+		if err != nil {
+			return err
+		}
+		writeJSON(q.w, http.StatusOK, featureJSON(q.id.Subscription, ns, name, state))
+		return nil
+	}
+}
+
+// featureList lists the known features, of one namespace when the path names one.
+func (h *Handler) featureList(q *request) error {
+	if err := h.registrationsCheck(q, featureAPIVersions, "features"); err != nil {
+		return err
+	}
+	states, err := h.groups.Registrations(q.ctx(), q.id.Subscription)
+	if err != nil {
+		return err
+	}
+	want := pathParam(q, "featureNamespace")
+	out := []any{}
+	for _, f := range knownFeatures {
+		ns, name, _ := strings.Cut(f, "/")
+		if want == "" || strings.EqualFold(want, ns) {
+			out = append(out, featureJSON(q.id.Subscription, ns, name, registrationState(states, resources.RegistrationKey(ns, name))))
+		}
+	}
+	writeList(q.w, q.r, out, "")
+	return nil
 }
 
 // maxFeatureName bounds what a feature registration stores: any name is
