@@ -11,17 +11,17 @@ import (
 // agentInstall is the node agent's part of `ward aks show-install`:
 // deploy/agent with Ward's URL and CA filled in, and what the DaemonSet
 // does on the nodes.
-func agentInstall(cluster map[string]any, server, caFile, image string) (string, error) {
+func agentInstall(cluster installTarget, server, caFile, image string) (string, error) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "---\n# Ward node agent for cluster %v: IMDS (169.254.169.254:80) on every node, serving the\n", cluster["name"])
+	fmt.Fprintf(&b, "---\n# Ward node agent for cluster %v: IMDS (169.254.169.254:80) on every node, serving the\n", cluster.Name)
 	b.WriteString("# kubelet identity and the node pool's identities (ward aks nodepool identity assign).\n")
 	b.WriteString("# It attests with its service account's projected token (audience api://WardAgent) from\n")
 	b.WriteString("# the cluster's issuer; the DaemonSet puts 169.254.169.254/32 on each node's loopback\n")
 	b.WriteString("# interface (--setup-imds-address) and, with --host-network-only, answers host-network\n")
 	b.WriteString("# processes only, not pods. Pools other than nodepool1: copy the DaemonSet and the\n")
 	b.WriteString("# ServiceAccount as ward-agent-<pool> with a nodeSelector on the pool's nodes.\n")
-	if iss, _ := cluster["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string); iss == "" {
-		fmt.Fprintf(&b, "# The cluster has no OIDC issuer yet, so agents cannot attest: %s\n", enableIssuerCommand(cluster))
+	if cluster.Issuer == "" {
+		fmt.Fprintf(&b, "# The cluster has no OIDC issuer yet, so agents cannot attest: %s\n", cluster.enableIssuerCommand())
 	}
 	var ca []byte
 	if caFile != "" {

@@ -479,14 +479,13 @@ func uploadedKeys(pems []string, jwksArg string) (*jose.JSONWebKeySet, error) {
 // installManifests is deploy/webhook as one YAML stream, with the
 // ConfigMap filled in for this Ward server and a header that says what
 // else the cluster needs.
-func installManifests(cluster map[string]any, tenant, authority, image, imageNote string) (string, error) {
+func installManifests(cluster installTarget, tenant, authority, image, imageNote string) (string, error) {
 	var b strings.Builder
-	iss, _ := cluster["oidcIssuerProfile"].(map[string]any)["issuerUrl"].(string)
-	fmt.Fprintf(&b, "# Ward workload identity webhook for cluster %v (apply with: kubectl apply -f -)\n", cluster["name"])
-	if iss == "" {
-		fmt.Fprintf(&b, "# The cluster has no OIDC issuer yet: %s\n", enableIssuerCommand(cluster))
+	fmt.Fprintf(&b, "# Ward workload identity webhook for cluster %v (apply with: kubectl apply -f -)\n", cluster.Name)
+	if cluster.Issuer == "" {
+		fmt.Fprintf(&b, "# The cluster has no OIDC issuer yet: %s\n", cluster.enableIssuerCommand())
 	} else {
-		fmt.Fprintf(&b, "# Tokens must carry iss=%s: see ward aks show-apiserver-flags, or upload the\n# apiserver's keys with ward aks update --service-account-jwks.\n", iss)
+		fmt.Fprintf(&b, "# Tokens must carry iss=%s: see ward aks show-apiserver-flags, or upload the\n# apiserver's keys with ward aks update --service-account-jwks.\n", cluster.Issuer)
 	}
 	if w := loopbackAuthority(authority); w != "" {
 		b.WriteString("# WARNING: " + w + "\n")
@@ -532,8 +531,18 @@ func loopbackAuthority(authority string) string {
 	return fmt.Sprintf("AZURE_AUTHORITY_HOST would be %s, a loopback address: pods cannot reach it (it is the pod itself). Restart Ward with an address pods reach, e.g. ward serve --addr 0.0.0.0:8443 --public-url https://HOST:8443 (HOST: a name pods resolve to this machine)", authority)
 }
 
-// enableIssuerCommand is the command that turns on a cluster's OIDC
-// issuer, for a cluster as clusterView renders it.
-func enableIssuerCommand(cluster map[string]any) string {
-	return shellquote.Join("ward", "aks", "update", "-n", fmt.Sprint(cluster["name"]), "-g", fmt.Sprint(cluster["resourceGroup"]), "--enable-oidc-issuer")
+// installTarget is what the install text says of a cluster.
+type installTarget struct {
+	Name, Group string
+	Issuer      string // "" until the OIDC issuer is enabled
+}
+
+func installTargetOf(c client.Cluster) installTarget {
+	return installTarget{Name: c.Name, Group: groupOf(c.ID), Issuer: c.Properties.OIDCIssuerProfile.IssuerURL}
+}
+
+// enableIssuerCommand is the command that turns on the cluster's OIDC
+// issuer.
+func (t installTarget) enableIssuerCommand() string {
+	return shellquote.Join("ward", "aks", "update", "-n", t.Name, "-g", t.Group, "--enable-oidc-issuer")
 }

@@ -39,7 +39,6 @@ func (v *aksShowInstall) run(ctx context.Context, e env, c *conn) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	view := clusterOut(cl)
 	if v.credentialProvider {
 		suffix, err := acrSuffix(ctx, c)
 		if err != nil {
@@ -52,11 +51,11 @@ func (v *aksShowInstall) run(ctx context.Context, e env, c *conn) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := installManifests(view, c.tenant, c.server+"/", image, note)
+	out, err := installManifests(installTargetOf(cl), c.tenant, c.server+"/", image, note)
 	if err != nil {
 		return nil, err
 	}
-	agentOut, err := agentInstall(view, c.server, c.profile.CAFile, image)
+	agentOut, err := agentInstall(installTargetOf(cl), c.server, c.profile.CAFile, image)
 	if err != nil {
 		return nil, err
 	}

@@ -246,7 +246,7 @@ func TestLoopbackAuthority(t *testing.T) {
 			t.Errorf("loopbackAuthority(%q) = %q, want a warning: %v", tc.authority, got, tc.warn)
 		}
 	}
-	m, err := installManifests(map[string]any{"name": "c1", "resourceGroup": "rg", "oidcIssuerProfile": map[string]any{"issuerUrl": "https://127.0.0.1:8443/oidc/t/c/"}}, "t", "https://127.0.0.1:8443/", "ward:dev", "")
+	m, err := installManifests(installTarget{Name: "c1", Group: "rg", Issuer: "https://127.0.0.1:8443/oidc/t/c/"}, "t", "https://127.0.0.1:8443/", "ward:dev", "")
 	if err != nil || !strings.Contains(m, "# WARNING: AZURE_AUTHORITY_HOST would be https://127.0.0.1:8443/, a loopback address") {
 		t.Fatalf("manifests for a loopback authority lack the warning: %v\n%.600s", err, m)
 	}

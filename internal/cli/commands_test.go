@@ -43,7 +43,7 @@ func wantCommands(t *testing.T, text string, want ...[]string) {
 // argument, byte for byte, and nothing else runs.
 func TestHintsQuoteHostileValues(t *testing.T) {
 	for _, v := range shellquotetest.Hostile {
-		cluster := map[string]any{"name": v, "resourceGroup": v + "(1)", "oidcIssuerProfile": map[string]any{}}
+		cluster := installTarget{Name: v, Group: v + "(1)"}
 		install, err := installManifests(cluster, "tenant", "https://ward.example.com/", "ward:dev", "")
 		if err != nil {
 			t.Fatal(err)
