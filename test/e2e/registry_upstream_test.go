@@ -210,6 +210,7 @@ func TestUpstreamACRCredentialProviderNode(t *testing.T) {
 // stops it; past that, the pod whose identity holds AcrPull pulls and
 // another does not. Ward's own plugin reads the same annotations.
 func TestUpstreamACRCredentialProviderPod(t *testing.T) {
+	skipIfShort(t, "runs upstream's credential provider through its pod-identity path")
 	w := startWard(t, "")
 	f := w.registryFixture(t, "up-pod", "uppodacr")
 	rg := "/subscriptions/" + w.admin.SubscriptionID + "/resourceGroups/up-pod"
