@@ -36,10 +36,11 @@ var echoSecrets = [][]string{
 
 // declared, embedded in a request body's struct, keeps the body as sent
 // beside its decoded fields (decodeBody fills it): what Ward does not model
-// is stored and echoed.
+// is stored and echoed. The body is decodeBody's own read of the request,
+// shared with nothing else, so it is kept as it is.
 type declared struct{ raw json.RawMessage }
 
-func (d *declared) keepDeclared(body []byte) { d.raw = append([]byte(nil), body...) }
+func (d *declared) keepDeclared(body []byte) { d.raw = body }
 
 // echoOf is what to store of a request body: its JSON without location
 // and tags (stored as fields), the given read-only or separately stored
