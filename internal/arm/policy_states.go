@@ -138,8 +138,9 @@ func (h *Handler) PolicyStates(ctx context.Context, p authn.Principal, scope str
 	return h.scan(q)
 }
 
-// scanPolicyStates checks a queryResults or summarize request and scans
-// its scope, answering each state in PolicyInsights' shape.
+// scanPolicyStates checks a queryResults or summarize request, scans its
+// scope and answers the states its $filter and $top select, each in
+// PolicyInsights' shape.
 func (h *Handler) scanPolicyStates(q *request) ([]policyState, error) {
 	if err := checkAPIVersion(q.r, policyInsightsAPIVersions, "policyStates"); err != nil {
 		return nil, err
@@ -175,7 +176,7 @@ func (h *Handler) scanPolicyStates(q *request) ([]policyState, error) {
 		}
 		out = append(out, st)
 	}
-	return out, nil
+	return filterStates(q, out)
 }
 
 // scan evaluates every resource under the request's scope (which exists)
@@ -421,9 +422,6 @@ func (h *Handler) queryPolicyStates(q *request) error {
 	if err != nil {
 		return err
 	}
-	if states, err = filterStates(q, states); err != nil {
-		return err
-	}
 	scope := policyScanScope(q)
 	writeJSON(q.w, http.StatusOK, map[string]any{
 		"@odata.context": "https://" + q.r.Host + scope + "/providers/" + providerPolicyInsights + "/policyStates/$metadata#latest",
@@ -483,9 +481,6 @@ func summarize(states []policyState, queryURI string) summaryResults {
 func (h *Handler) summarizePolicyStates(q *request) error {
 	states, err := h.scanPolicyStates(q)
 	if err != nil {
-		return err
-	}
-	if states, err = filterStates(q, states); err != nil {
 		return err
 	}
 	scope := policyScanScope(q)
