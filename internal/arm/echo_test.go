@@ -249,3 +249,57 @@ func TestBlobServiceEcho(t *testing.T) {
 		{Name: "anonymous", Method: "PUT", Path: svc + v, Body: `{"properties":{}}`, Status: http.StatusUnauthorized},
 	})
 }
+
+// TestAgentPoolEcho: a node pool answers what its PUT declared (vmSize,
+// count, labels, …: azurerm_kubernetes_cluster_node_pool reads them back),
+// Ward's own fields win over a forged body, and a later PUT replaces what
+// an earlier one declared.
+func TestAgentPoolEcho(t *testing.T) {
+	s := servertest.Start(t)
+	tok := s.Token(t, "https://management.azure.com/")
+	if _, _, err := s.Client.CreateOrUpdateGroup(context.Background(), s.Admin.SubscriptionID, "rg", "westeurope", nil); err != nil {
+		t.Fatal(err)
+	}
+	const v = "?api-version=2025-02-01"
+	cl := "/subscriptions/" + s.Admin.SubscriptionID + "/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c1"
+	if resp, b := s.Do(t, "PUT", cl+v, tok, strings.NewReader(`{"location":"westeurope"}`)); resp.StatusCode/100 != 2 {
+		t.Fatalf("PUT cluster = %d %s", resp.StatusCode, b)
+	}
+	pool := cl + "/agentPools/pool2"
+	call := func(method, body string) map[string]any {
+		t.Helper()
+		var r io.Reader
+		if body != "" {
+			r = strings.NewReader(body)
+		}
+		resp, b := s.Do(t, method, pool+v, tok, r)
+		if resp.StatusCode/100 != 2 {
+			t.Fatalf("%s pool = %d %s", method, resp.StatusCode, b)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	declared := `{"id":"/evil","name":"evil","properties":{"vmSize":"Standard_D2s_v3","count":3,"mode":"User","maxPods":30,
+		"nodeLabels":{"team":"a"},"provisioningState":"Failed","wardAgentServiceAccount":"kube-system/evil"}}`
+	for _, step := range []struct {
+		name, method, body string
+		want               map[string]string
+	}{
+		{"PUT", "PUT", declared, map[string]string{"properties.vmSize": "Standard_D2s_v3", "properties.count": "3", "properties.maxPods": "30",
+			"properties.nodeLabels.team": "a", "properties.mode": "User", "name": "pool2",
+			"properties.provisioningState": "Succeeded", "properties.wardAgentServiceAccount": "ward-system/ward-agent-pool2"}},
+		{"GET", "GET", "", map[string]string{"properties.vmSize": "Standard_D2s_v3", "properties.count": "3", "name": "pool2"}},
+		{"PUT again replaces", "PUT", `{"properties":{"vmSize":"Standard_D4s_v3"}}`, map[string]string{"properties.vmSize": "Standard_D4s_v3", "properties.count": ""}},
+		{"GET after", "GET", "", map[string]string{"properties.vmSize": "Standard_D4s_v3", "properties.count": "", "properties.nodeLabels": ""}},
+	} {
+		got := call(step.method, step.body)
+		for path, want := range step.want {
+			if g := at(got, path); g != want {
+				t.Errorf("%s: %s = %q, want %q", step.name, path, g, want)
+			}
+		}
+	}
+}

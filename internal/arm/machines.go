@@ -180,7 +180,25 @@ type agentPoolJSON struct {
 	} `json:"properties"`
 }
 
-func (h *Handler) toAgentPool(ctx context.Context, ref storage.ClusterRef, p clusters.NamedPool) agentPoolJSON {
+// agentPoolEchoDrop are the paths of a pool request not echoed: computed
+// by Ward, or stored as fields (the pool's identities).
+var agentPoolEchoDrop = [][]string{
+	{"id"}, {"name"}, {"type"}, {"properties", "provisioningState"},
+	{"properties", "wardUserAssignedIdentities"}, {"properties", "wardAgentServiceAccount"},
+}
+
+// toAgentPool is a pool's answer: what Ward computes, with what the pool's
+// PUT declared filled in (echo.go).
+func (h *Handler) toAgentPool(ctx context.Context, ref storage.ClusterRef, p clusters.NamedPool) any {
+	j := h.agentPoolView(ctx, ref, p)
+	out, err := withEcho(j, p.Echo)
+	if err != nil {
+		return j
+	}
+	return out
+}
+
+func (h *Handler) agentPoolView(ctx context.Context, ref storage.ClusterRef, p clusters.NamedPool) agentPoolJSON {
 	j := agentPoolJSON{ID: resourceid.ReturnedID(ref.SubscriptionID, ref.ResourceGroup, TypeManagedCluster, ref.Name) + "/agentPools/" + p.Name,
 		Name: p.Name, Type: TypeAgentPool}
 	j.Properties.ProvisioningState = "Succeeded"

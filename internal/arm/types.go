@@ -284,8 +284,8 @@ func (h *Handler) clusterType() *resourceType {
 
 func (h *Handler) agentPoolType() *resourceType {
 	const coll = pCluster + "/agentPools"
-	view := func(q *request) func(clusters.NamedPool) agentPoolJSON {
-		return func(p clusters.NamedPool) agentPoolJSON { return h.toAgentPool(q.ctx(), clusterRefOf(q), p) }
+	view := func(q *request) func(clusters.NamedPool) any {
+		return func(p clusters.NamedPool) any { return h.toAgentPool(q.ctx(), clusterRefOf(q), p) }
 	}
 	return &resourceType{
 		rbacType: TypeAgentPool, apiType: TypeManagedCluster, versions: clusterAPIVersions,
@@ -302,11 +302,19 @@ func (h *Handler) agentPoolType() *resourceType {
 				Properties *struct {
 					WardUserAssignedIdentities map[string]json.RawMessage `json:"wardUserAssignedIdentities"`
 				} `json:"properties"`
+				declared
 			}
 			if err := decodeBody(q.r, &b); err != nil {
 				return nil, false, err
 			}
-			req := clusters.PoolRequest{CanUse: h.linkedIdentityCheck(q)}
+			echo, err := echoOf(b.raw, agentPoolEchoDrop...)
+			if err != nil {
+				return nil, false, err
+			}
+			if echo == nil {
+				echo = json.RawMessage("{}") // a PUT replaces what an earlier one declared
+			}
+			req := clusters.PoolRequest{CanUse: h.linkedIdentityCheck(q), Echo: echo}
 			if b.Properties != nil && b.Properties.WardUserAssignedIdentities != nil {
 				req.UserAssigned = []string{}
 				for id, v := range b.Properties.WardUserAssignedIdentities {

@@ -1,6 +1,7 @@
 package clusters
 
 import (
+	"encoding/json"
 	"context"
 	"maps"
 	"regexp"
@@ -91,6 +92,9 @@ type PoolRequest struct {
 	// CanUse is the linked authorization for identities the request newly
 	// attaches (assign/action), as for the cluster's own identities.
 	CanUse func(ctx context.Context, identityID string) error
+	// Echo replaces the JSON the pool's PUT declared (NodePool.Echo); nil
+	// keeps it.
+	Echo json.RawMessage
 }
 
 // PutNodePool creates a node pool or replaces its identities.
@@ -127,6 +131,9 @@ func (s *Service) PutNodePool(ctx context.Context, ref storage.ClusterRef, name 
 		cur, _ := sp.NodePool(name)
 		if req.UserAssigned != nil {
 			cur.UserAssigned, cur.Bindings = ids, bindings
+		}
+		if req.Echo != nil {
+			cur.Echo = req.Echo
 		}
 		p = cur
 		// Keep the stored name's case as first written.

@@ -287,6 +287,10 @@ type NodePool struct {
 	// Bindings records, by lower-cased resource ID, the principal each
 	// identity had when it was attached (see Binding).
 	Bindings map[string]Binding `json:"bindings,omitempty"`
+	// Echo is the JSON the pool's last PUT declared (vmSize, count,
+	// nodeLabels, …: what Ward runs no nodes for), answered back wherever
+	// Ward's own answer has no value, as a cluster's Echo is.
+	Echo json.RawMessage `json:"echo,omitempty"`
 }
 
 // Binding is what an attachment of a user-assigned identity (to a machine,
