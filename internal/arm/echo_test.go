@@ -303,3 +303,38 @@ func TestAgentPoolEcho(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupManagedBy: a resource group answers the managedBy its PUT
+// declared (Terraform's managed_by); a PATCH without it keeps it, a PUT
+// without it clears it, as ARM does.
+func TestGroupManagedBy(t *testing.T) {
+	s := servertest.Start(t)
+	tok := s.Token(t, "https://management.azure.com/")
+	g := "/subscriptions/" + s.Admin.SubscriptionID + "/resourceGroups/rg-managed?api-version=2021-04-01"
+	owner := "/subscriptions/" + s.Admin.SubscriptionID + "/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c1"
+	for _, step := range []struct {
+		name, method, body, want string
+	}{
+		{"PUT", "PUT", `{"location":"westeurope","managedBy":"` + owner + `"}`, owner},
+		{"GET", "GET", "", owner},
+		{"PATCH tags only", "PATCH", `{"tags":{"a":"b"}}`, owner},
+		{"PUT without", "PUT", `{"location":"westeurope"}`, ""},
+		{"GET after", "GET", "", ""},
+	} {
+		var r io.Reader
+		if step.body != "" {
+			r = strings.NewReader(step.body)
+		}
+		resp, b := s.Do(t, step.method, g, tok, r)
+		if resp.StatusCode/100 != 2 {
+			t.Fatalf("%s = %d %s", step.name, resp.StatusCode, b)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		if got := at(m, "managedBy"); got != step.want {
+			t.Errorf("%s: managedBy = %q, want %q", step.name, got, step.want)
+		}
+	}
+}

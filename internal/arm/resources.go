@@ -37,13 +37,14 @@ type groupJSON struct {
 	Type       string            `json:"type"`
 	Location   string            `json:"location"`
 	Tags       map[string]string `json:"tags,omitempty"`
+	ManagedBy  string            `json:"managedBy,omitempty"`
 	Properties struct {
 		ProvisioningState string `json:"provisioningState"`
 	} `json:"properties"`
 }
 
 func toGroup(rg storage.ResourceGroup) groupJSON {
-	g := groupJSON{ID: resourceid.ResourceGroupID(rg.SubscriptionID, rg.Name), Name: rg.Name, Type: TypeResourceGroup, Location: rg.Location, Tags: rg.Tags}
+	g := groupJSON{ID: resourceid.ResourceGroupID(rg.SubscriptionID, rg.Name), Name: rg.Name, Type: TypeResourceGroup, Location: rg.Location, Tags: rg.Tags, ManagedBy: rg.ManagedBy}
 	g.Properties.ProvisioningState = "Succeeded"
 	return g
 }
@@ -113,8 +114,17 @@ func mapList[A, B any](in []A, f func(A) B) []B {
 }
 
 type groupBody struct {
-	Location string            `json:"location"`
-	Tags     map[string]string `json:"tags"`
+	Location  string            `json:"location"`
+	Tags      map[string]string `json:"tags"`
+	ManagedBy *string           `json:"managedBy"`
+}
+
+// managedBy is what the body declares, else keep.
+func (b groupBody) managedBy(keep string) string {
+	if b.ManagedBy == nil {
+		return keep
+	}
+	return *b.ManagedBy
 }
 
 // ---- user-assigned identities ----

@@ -95,7 +95,7 @@ func (h *Handler) groupType() *resourceType {
 			if err := decodeBody(q.r, &b); err != nil {
 				return nil, false, err
 			}
-			return putOf(toGroup)(h.groups.PutGroup(q.ctx(), q.id.Subscription, q.group(), resources.GroupSpec{Location: b.Location, Tags: b.Tags}))
+			return putOf(toGroup)(h.groups.PutGroup(q.ctx(), q.id.Subscription, q.group(), resources.GroupSpec{Location: b.Location, Tags: b.Tags, ManagedBy: b.managedBy("")}))
 		},
 		patch: func(q *request) (any, error) {
 			var b groupBody
@@ -109,7 +109,7 @@ func (h *Handler) groupType() *resourceType {
 			if b.Tags == nil {
 				b.Tags = old.Tags
 			}
-			rg, _, err := h.groups.PutGroup(q.ctx(), q.id.Subscription, old.Name, resources.GroupSpec{Location: old.Location, Tags: b.Tags})
+			rg, _, err := h.groups.PutGroup(q.ctx(), q.id.Subscription, old.Name, resources.GroupSpec{Location: old.Location, Tags: b.Tags, ManagedBy: b.managedBy(old.ManagedBy)})
 			return viewOf(toGroup)(rg, err)
 		},
 		del: func(q *request) (bool, error) { return h.groups.DeleteGroup(q.ctx(), q.id.Subscription, q.group()) },

@@ -64,6 +64,9 @@ func (s *Service) Subscriptions(ctx context.Context) ([]storage.Subscription, er
 type GroupSpec struct {
 	Location string
 	Tags     map[string]string
+	// ManagedBy is the ID of the resource that manages the group (ARM's
+	// managedBy): stored and answered, not acted on.
+	ManagedBy string
 }
 
 // PutGroup creates or updates a resource group. ARM refuses to move a group
@@ -86,7 +89,7 @@ func (s *Service) PutGroup(ctx context.Context, sub, name string, spec GroupSpec
 		return storage.ResourceGroup{}, false, armerr.Conflict("InvalidResourceGroupLocation", "Invalid resource group location '%s'. The Resource group already exists in location '%s' in resource group '%s'. A resource group cannot be moved to another location: delete it first or create it in '%s'.", loc, old.Location, old.Name, old.Location)
 	}
 	now := s.now().UTC()
-	rg := storage.ResourceGroup{SubscriptionID: sub, Name: name, Location: loc, Tags: spec.Tags, CreatedAt: now, UpdatedAt: now}
+	rg := storage.ResourceGroup{SubscriptionID: sub, Name: name, Location: loc, Tags: spec.Tags, ManagedBy: spec.ManagedBy, CreatedAt: now, UpdatedAt: now}
 	created, err := s.store.PutResourceGroup(ctx, rg)
 	if err != nil {
 		return rg, false, MapErr(err, sub, "")

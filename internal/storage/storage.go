@@ -353,8 +353,11 @@ type ResourceGroup struct {
 	Name           string
 	Location       string
 	Tags           map[string]string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// ManagedBy is the ID of the resource that manages the group, as its
+	// PUT declared it ("" for none).
+	ManagedBy string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Identity is a user-assigned managed identity.

@@ -87,13 +87,13 @@ func (s *DB) ListClientSecrets(ctx context.Context, appID string, p storage.Page
 
 // ---- resource groups ----
 
-const rgCols = `subscription_id, name, location, tags, created_at, updated_at`
+const rgCols = `subscription_id, name, location, tags, managed_by, created_at, updated_at`
 
 func scanRG(sc interface{ Scan(...any) error }) (storage.ResourceGroup, error) {
 	var rg storage.ResourceGroup
 	var tags string
 	var created, updated int64
-	if err := sc.Scan(&rg.SubscriptionID, &rg.Name, &rg.Location, &tags, &created, &updated); err != nil {
+	if err := sc.Scan(&rg.SubscriptionID, &rg.Name, &rg.Location, &tags, &rg.ManagedBy, &created, &updated); err != nil {
 		return rg, err
 	}
 	rg.CreatedAt, rg.UpdatedAt = fromMicros(created), fromMicros(updated)
@@ -110,8 +110,8 @@ func (s *DB) PutResourceGroup(ctx context.Context, rg storage.ResourceGroup) (bo
 	}
 	var created bool
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.fl.rebind(`UPDATE resource_groups SET location = ?, tags = ?, updated_at = ? WHERE key = ?`),
-			rg.Location, tags, micros(rg.UpdatedAt), key)
+		res, err := tx.ExecContext(ctx, s.fl.rebind(`UPDATE resource_groups SET location = ?, tags = ?, managed_by = ?, updated_at = ? WHERE key = ?`),
+			rg.Location, tags, rg.ManagedBy, micros(rg.UpdatedAt), key)
 		if err != nil {
 			return err
 		}
@@ -120,8 +120,8 @@ func (s *DB) PutResourceGroup(ctx context.Context, rg storage.ResourceGroup) (bo
 			return err
 		}
 		created = true
-		_, err = tx.ExecContext(ctx, s.fl.rebind(`INSERT INTO resource_groups (key, sub_key, `+rgCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-			key, resourceid.Key(rg.SubscriptionID), rg.SubscriptionID, rg.Name, rg.Location, tags, micros(rg.CreatedAt), micros(rg.UpdatedAt))
+		_, err = tx.ExecContext(ctx, s.fl.rebind(`INSERT INTO resource_groups (key, sub_key, `+rgCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			key, resourceid.Key(rg.SubscriptionID), rg.SubscriptionID, rg.Name, rg.Location, tags, rg.ManagedBy, micros(rg.CreatedAt), micros(rg.UpdatedAt))
 		return err
 	})
 	return created, err

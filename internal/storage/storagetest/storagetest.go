@@ -198,7 +198,7 @@ func testResourceGroups(t *testing.T, s storage.Storage) {
 		t.Fatal("first put: created = false")
 	}
 	later := now.Add(time.Minute)
-	rg2 := storage.ResourceGroup{SubscriptionID: subID, Name: "my-rg", Location: "westeurope", Tags: map[string]string{"env": "prod"}, CreatedAt: later, UpdatedAt: later}
+	rg2 := storage.ResourceGroup{SubscriptionID: subID, Name: "my-rg", Location: "westeurope", Tags: map[string]string{"env": "prod"}, ManagedBy: "/subscriptions/" + subID + "/resourceGroups/x/providers/Microsoft.ContainerService/managedClusters/c", CreatedAt: later, UpdatedAt: later}
 	created, err = s.PutResourceGroup(ctx, rg2)
 	must(t, err)
 	if created {
@@ -206,8 +206,8 @@ func testResourceGroups(t *testing.T, s storage.Storage) {
 	}
 	got, err := s.GetResourceGroup(ctx, subID, "MY-RG")
 	must(t, err)
-	if got.Name != "My-RG" || got.Tags["env"] != "prod" || !got.CreatedAt.Equal(now) || !got.UpdatedAt.Equal(later) {
-		t.Fatalf("group = %+v: want original name and creation time, new tags", got)
+	if got.Name != "My-RG" || got.Tags["env"] != "prod" || got.ManagedBy != rg2.ManagedBy || !got.CreatedAt.Equal(now) || !got.UpdatedAt.Equal(later) {
+		t.Fatalf("group = %+v: want original name and creation time, new tags and managedBy", got)
 	}
 	_, err = s.PutResourceGroup(ctx, storage.ResourceGroup{SubscriptionID: uuid.NewString(), Name: "x", Location: "l"})
 	wantErr(t, "group in missing subscription", err, storage.ErrParentNotFound)
