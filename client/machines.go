@@ -179,5 +179,7 @@ func (c *Client) PutAgentPool(ctx context.Context, sub, rg, cluster, pool string
 // DeleteAgentPool deletes a node pool.
 func (c *Client) DeleteAgentPool(ctx context.Context, sub, rg, cluster, pool string) (bool, error) {
 	status, err := c.do(ctx, http.MethodDelete, agentPoolPath(sub, rg, cluster, pool), APIVersionClusters, nil, nil)
-	return status == http.StatusOK, err
+	// AKS answers a deleted pool 202 (a long-running operation) and a
+	// missing one 204.
+	return status == http.StatusOK || status == http.StatusAccepted, err
 }

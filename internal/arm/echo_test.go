@@ -302,6 +302,13 @@ func TestAgentPoolEcho(t *testing.T) {
 			}
 		}
 	}
+	// AKS deletes a pool as a long-running operation: 202, then 204 once
+	// it is gone (go-azure-sdk takes nothing else).
+	for _, want := range []int{http.StatusAccepted, http.StatusNoContent} {
+		if resp, b := s.Do(t, "DELETE", pool+v, tok, nil); resp.StatusCode != want {
+			t.Fatalf("DELETE pool = %d %s, want %d", resp.StatusCode, b, want)
+		}
+	}
 }
 
 // TestGroupManagedBy: a resource group answers the managedBy its PUT

@@ -325,7 +325,16 @@ func (h *Handler) agentPoolType() *resourceType {
 			}
 			return putOf(view(q))(h.clusters.PutNodePool(q.ctx(), clusterRefOf(q), q.name(1), req))
 		},
-		del: func(q *request) (bool, error) { return h.clusters.DeleteNodePool(q.ctx(), clusterRefOf(q), q.name(1)) },
+		// AKS deletes a pool as a long-running operation, as it does a
+		// cluster, and go-azure-sdk takes nothing but 202 or 204 from it.
+		asyncDelete: h.longRunningDelete(ProviderContainerService, func(q *request) (bool, string, error) {
+			c, err := h.clusters.Get(q.ctx(), clusterRefOf(q))
+			if err != nil {
+				return false, "", err
+			}
+			found, err := h.clusters.DeleteNodePool(q.ctx(), clusterRefOf(q), q.name(1))
+			return found, c.Location, err
+		}),
 		// `az aks nodepool upgrade --node-image-only`: Ward runs no nodes, so
 		// there is no image to move to; the operation is over at once and
 		// answers the pool, as AKS does when the image is already the latest.

@@ -575,7 +575,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{key: "DELETE blob:/{container}/{blob...}", host: blobHost, path: "/mxbc/gone.txt", audience: storageAud, want: 202},
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}", path: sa + "mxsadel" + av("2023-05-01"), want: 200},
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.KeyVault/vaults/{vaultName}", path: rg + "/providers/Microsoft.KeyVault/vaults/mxkv-del" + av("2023-07-01"), want: 200},
-		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{agentPoolName}", path: poolPath + "/mxpdel" + av("2024-05-01"), want: 200},
+		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{agentPoolName}", path: poolPath + "/mxpdel" + av("2024-05-01"), want: 202},
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.HybridCompute/machines/{machineName}", path: rg + "/providers/Microsoft.HybridCompute/machines/mx-m-del" + av("2024-07-10"), want: 200},
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/{resourceName}", path: rg + "/providers/Microsoft.ContainerService/managedClusters/mxc-del" + av("2024-05-01"), want: 202},
 		{key: "DELETE /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}", path: sub + "/resourceGroups/mx-del" + av("2021-04-01"), want: 200},
