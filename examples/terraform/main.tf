@@ -76,6 +76,18 @@ resource "azurerm_kubernetes_cluster" "aks" {
   }
 }
 
+# A second node pool: Ward runs no nodes, so it answers the pool's size,
+# labels and mode as declared; its nodes' agents serve the pool's identities.
+resource "azurerm_kubernetes_cluster_node_pool" "apps" {
+  name                  = "apps"
+  kubernetes_cluster_id = azurerm_kubernetes_cluster.aks.id
+  vm_size               = "Standard_D2s_v3"
+  node_count            = 2
+  node_labels = {
+    team = "apps"
+  }
+}
+
 resource "azurerm_federated_identity_credential" "app" {
   name                      = "${var.prefix}-app-fic"
   user_assigned_identity_id = azurerm_user_assigned_identity.app.id
