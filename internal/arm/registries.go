@@ -128,43 +128,15 @@ func (h *Handler) acrSuffix() string {
 
 func (h *Handler) registryType() *resourceType {
 	const prov = "/providers/Microsoft.ContainerRegistry/registries"
-	return &resourceType{
+	return groupCRUD[registry.Spec, storage.Registry, any]{
+		list: h.registries.List, get: h.registries.Get, put: h.registries.Put,
+		patch: h.registries.Patch, delete: h.registries.Delete,
+		spec: specFrom[registryBody], view: h.toRegistry,
+	}.verbs(&resourceType{
 		rbacType: TypeRegistry, apiType: TypeRegistry, versions: registryAPIVersions,
 		pattern: pRegistry, collections: []string{pSub + prov, pGroup + prov},
 		parent: h.groupParent, asyncPut: ProviderContainerRegistry,
-		list: func(q *request) ([]any, string, error) {
-			items, err := h.registries.List(q.ctx(), q.id.Subscription, q.group())
-			return listOf(h.toRegistry)(items, "", err)
-		},
-		get: func(q *request) (any, error) {
-			return viewOf(h.toRegistry)(h.registries.Get(q.ctx(), q.id.Subscription, q.group(), q.name(0)))
-		},
-		put: func(q *request) (any, bool, error) {
-			var b registryBody
-			if err := decodeBody(q.r, &b); err != nil {
-				return nil, false, err
-			}
-			spec, err := b.spec(false)
-			if err != nil {
-				return nil, false, err
-			}
-			return putOf(h.toRegistry)(h.registries.Put(q.ctx(), q.id.Subscription, q.group(), q.name(0), spec))
-		},
-		patch: func(q *request) (any, error) {
-			var b registryBody
-			if err := decodeBody(q.r, &b); err != nil {
-				return nil, err
-			}
-			spec, err := b.spec(true)
-			if err != nil {
-				return nil, err
-			}
-			return viewOf(h.toRegistry)(h.registries.Patch(q.ctx(), q.id.Subscription, q.group(), q.name(0), spec))
-		},
-		del: func(q *request) (bool, error) {
-			return h.registries.Delete(q.ctx(), q.id.Subscription, q.group(), q.name(0))
-		},
-	}
+	})
 }
 
 // mountRegistryExtras puts checkNameAvailability on mux: a POST on the

@@ -135,43 +135,15 @@ func (b storageAccountBody) spec(merge bool) (blob.AccountSpec, error) {
 
 func (h *Handler) storageAccountType() *resourceType {
 	const prov = "/providers/Microsoft.Storage/storageAccounts"
-	return &resourceType{
+	return groupCRUD[blob.AccountSpec, storage.StorageAccount, any]{
+		list: h.blobs.Accounts, get: h.blobs.Account, put: h.blobs.PutAccount,
+		patch: h.blobs.PatchAccount, delete: h.blobs.DeleteAccount,
+		spec: specFrom[storageAccountBody], view: h.toStorageAccount,
+	}.verbs(&resourceType{
 		rbacType: TypeStorageAcct, apiType: TypeStorageAcct, versions: storageAPIVersions,
 		pattern: pStorageAccount, collections: []string{pSub + prov, pGroup + prov},
 		parent: h.groupParent, createdStatus: http.StatusOK, asyncPut: ProviderStorage,
-		list: func(q *request) ([]any, string, error) {
-			items, err := h.blobs.Accounts(q.ctx(), q.id.Subscription, q.group())
-			return listOf(h.toStorageAccount)(items, "", err)
-		},
-		get: func(q *request) (any, error) {
-			return viewOf(h.toStorageAccount)(h.blobs.Account(q.ctx(), q.id.Subscription, q.group(), q.name(0)))
-		},
-		put: func(q *request) (any, bool, error) {
-			var b storageAccountBody
-			if err := decodeBody(q.r, &b); err != nil {
-				return nil, false, err
-			}
-			spec, err := b.spec(false)
-			if err != nil {
-				return nil, false, err
-			}
-			return putOf(h.toStorageAccount)(h.blobs.PutAccount(q.ctx(), q.id.Subscription, q.group(), q.name(0), spec))
-		},
-		patch: func(q *request) (any, error) {
-			var b storageAccountBody
-			if err := decodeBody(q.r, &b); err != nil {
-				return nil, err
-			}
-			spec, err := b.spec(true)
-			if err != nil {
-				return nil, err
-			}
-			return viewOf(h.toStorageAccount)(h.blobs.PatchAccount(q.ctx(), q.id.Subscription, q.group(), q.name(0), spec))
-		},
-		del: func(q *request) (bool, error) {
-			return h.blobs.DeleteAccount(q.ctx(), q.id.Subscription, q.group(), q.name(0))
-		},
-	}
+	})
 }
 
 type blobContainerJSON struct {

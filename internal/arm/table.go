@@ -342,3 +342,56 @@ func locationOf(v any) string {
 	}
 	return "global"
 }
+
+// groupCRUD is a service whose resources live in a resource group and are
+// named by one segment (registries, storage accounts): its five calls, the
+// body that turns into its spec, and the resource's wire shape.
+type groupCRUD[S, T, J any] struct {
+	list   func(ctx context.Context, sub, group string) ([]T, error)
+	get    func(ctx context.Context, sub, group, name string) (T, error)
+	put    func(ctx context.Context, sub, group, name string, s S) (T, bool, error)
+	patch  func(ctx context.Context, sub, group, name string, s S) (T, error)
+	delete func(ctx context.Context, sub, group, name string) (bool, error)
+	// spec decodes the request's body; merge is true for a PATCH.
+	spec func(r *http.Request, merge bool) (S, error)
+	view func(T) J
+}
+
+// verbs fills t's list, get, put, patch and del from c.
+func (c groupCRUD[S, T, J]) verbs(t *resourceType) *resourceType {
+	t.list = func(q *request) ([]any, string, error) {
+		items, err := c.list(q.ctx(), q.id.Subscription, q.group())
+		return listOf(c.view)(items, "", err)
+	}
+	t.get = func(q *request) (any, error) {
+		return viewOf(c.view)(c.get(q.ctx(), q.id.Subscription, q.group(), q.name(0)))
+	}
+	t.put = func(q *request) (any, bool, error) {
+		spec, err := c.spec(q.r, false)
+		if err != nil {
+			return nil, false, err
+		}
+		return putOf(c.view)(c.put(q.ctx(), q.id.Subscription, q.group(), q.name(0), spec))
+	}
+	t.patch = func(q *request) (any, error) {
+		spec, err := c.spec(q.r, true)
+		if err != nil {
+			return nil, err
+		}
+		return viewOf(c.view)(c.patch(q.ctx(), q.id.Subscription, q.group(), q.name(0), spec))
+	}
+	t.del = func(q *request) (bool, error) {
+		return c.delete(q.ctx(), q.id.Subscription, q.group(), q.name(0))
+	}
+	return t
+}
+
+// specFrom decodes a request body of type B and builds its spec.
+func specFrom[B interface{ spec(merge bool) (S, error) }, S any](r *http.Request, merge bool) (S, error) {
+	var b B
+	if err := decodeBody(r, &b); err != nil {
+		var zero S
+		return zero, err
+	}
+	return b.spec(merge)
+}
