@@ -7,7 +7,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,9 +21,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/ward-id/ward/internal/agentproto"
 	"github.com/ward-id/ward/internal/challenge"
-	"golang.org/x/time/rate"
+	"github.com/ward-id/ward/internal/httpbody"
 )
 
 // ServerConfig configures the protocol endpoints.
@@ -101,12 +102,7 @@ type imdsError struct {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, _ := json.Marshal(v)
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	httpbody.WriteJSON(w, status, v, []byte(`{"error":"unknown_error","error_description":"the agent could not encode the response"}`))
 }
 
 func fail(w http.ResponseWriter, status int, code, desc string) {

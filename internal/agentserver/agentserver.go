@@ -102,11 +102,11 @@ func (h *Handler) attested(fn func(w http.ResponseWriter, r *http.Request, subj 
 	})
 }
 
+// writeJSON is the agent API's JSON answer: never cached (it carries
+// tokens and machine secrets).
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	httpbody.WriteJSON(w, status, v, []byte(`{"error":"server_error","error_description":"Ward could not encode the response; see its log."}`))
 }
 
 // fail writes err as the agent API's error body, once.

@@ -7,11 +7,11 @@
 package armerr
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
+
+	"github.com/ward-id/ward/internal/httpbody"
 )
 
 // ARM error codes, spelled as ARM spells them.
@@ -147,12 +147,5 @@ func Write(w http.ResponseWriter, e *Error) {
 
 // WriteJSON writes v as ARM's JSON with status.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		slog.Error("marshal response", "err", err)
-		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"InternalServerError","message":"failed to encode the response"}}`)
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	httpbody.WriteJSON(w, status, v, []byte(`{"error":{"code":"InternalServerError","message":"failed to encode the response"}}`))
 }

@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
@@ -18,6 +17,7 @@ import (
 	"github.com/ward-id/ward/internal/authz"
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/directory"
+	"github.com/ward-id/ward/internal/httpbody"
 	"github.com/ward-id/ward/internal/msi"
 	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/router"
@@ -521,12 +521,10 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 // ---- helpers ----
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	if w.Header().Get("Cache-Control") == "" {
 		w.Header().Set("Cache-Control", "no-store")
 	}
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	httpbody.WriteJSON(w, status, v, []byte(`{"error":{"code":"InternalServerError","message":"The console could not encode the response; see Ward's log."}}`))
 }
 
 func writeErr(w http.ResponseWriter, status int, code, msg string) {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -139,6 +140,35 @@ func TestForm(t *testing.T) {
 			}
 			if got := r.PostForm.Encode(); got != tc.wantPost {
 				t.Errorf("PostForm = %q; want %q", got, tc.wantPost)
+			}
+		})
+	}
+}
+
+func TestWriteJSON(t *testing.T) {
+	fallback := []byte(`{"error":"server_error"}`)
+	for _, tc := range []struct {
+		name   string
+		status int
+		v      any
+		want   string
+		code   int
+	}{
+		{"value", http.StatusCreated, map[string]int{"a": 1}, `{"a":1}`, http.StatusCreated},
+		{"html characters stay escaped", http.StatusOK, "<&>", `"\u003c\u0026\u003e"`, http.StatusOK},
+		{"unmarshallable is a 500 with the fallback", http.StatusOK, make(chan int), string(fallback), http.StatusInternalServerError},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			WriteJSON(rec, tc.status, tc.v, fallback)
+			if rec.Code != tc.code || rec.Body.String() != tc.want {
+				t.Fatalf("got %d %s, want %d %s", rec.Code, rec.Body, tc.code, tc.want)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "application/json; charset=utf-8" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			if cl := rec.Header().Get("Content-Length"); cl != strconv.Itoa(len(tc.want)) {
+				t.Errorf("Content-Length %q, want %d", cl, len(tc.want))
 			}
 		})
 	}

@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -77,10 +76,7 @@ func writeErr(w http.ResponseWriter, status int, code, msg string) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, _ := json.Marshal(v)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	httpbody.WriteJSON(w, status, v, []byte(`{"errors":[{"code":"UNKNOWN","message":"Ward could not encode the response; see its log."}]}`))
 }
 
 // Challenge is the Www-Authenticate header of a login server's /v2/.

@@ -1,12 +1,13 @@
 package sts
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/ward-id/ward/internal/httpbody"
 )
 
 // Error is a token-service error: an OAuth error value, an AADSTS code and
@@ -77,11 +78,5 @@ func writeError(w http.ResponseWriter, r *http.Request, e *Error, now time.Time,
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = 500, []byte(`{"error":"server_error"}`)
-	}
-	w.Header()["Content-Type"] = jsonContentType
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	httpbody.WriteJSON(w, status, v, []byte(`{"error":"server_error"}`))
 }

@@ -2,7 +2,6 @@ package vault
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -64,10 +63,7 @@ func writeErr(w http.ResponseWriter, status int, code, inner, msg string) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, _ := json.Marshal(v)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	httpbody.WriteJSON(w, status, v, []byte(`{"error":{"code":"InternalServerError","message":"Ward could not encode the response; see its log."}}`))
 }
 
 // challenge answers 401 with Key Vault's Bearer challenge, which azsecrets
