@@ -145,12 +145,6 @@ type SignInLog struct {
 	written, aggregated, waited, dropped, failed atomic.Int64
 }
 
-// NewSignInLog starts a writer with the default limits and a queue of
-// buffer records (default 4096).
-func NewSignInLog(store SignInStore, log *slog.Logger, buffer int) *SignInLog {
-	return New(Config{Store: store, Logger: log, Queue: buffer})
-}
-
 // New starts a writer; Close stops it.
 func New(cfg Config) *SignInLog {
 	cfg.defaults()

@@ -411,7 +411,7 @@ func (g *graph) mountRoutes(context.Context) error {
 		Access: g.access, Store: g.store, Compliance: compliance{mgmt}, PublicURL: publicURL, Logger: log,
 		Auth: g.verifier(append(self, audience.ManagementAliases()...)...)}).Mount(mux)
 	issuer.NewHandler(issuer.HandlerConfig{Issuers: g.issuers, Logger: log}).Mount(mux)
-	sts.NewHandler(g.tokens).Mount(mux)
+	sts.NewHandler(sts.HandlerConfig{Svc: g.tokens}).Mount(mux)
 	agentserver.New(agentserver.Config{Machines: g.machines, Tokens: g.tokens, TenantID: tenantID, PublicURL: publicURL, Logger: log}).Mount(mux)
 	g.s.mux = mux
 	g.s.handler = canonicalPaths(mux)

@@ -116,7 +116,7 @@ func TestHandlerRecordsTheSource(t *testing.T) {
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	r.RemoteAddr = "[2001:db8::1]:51234"
 	w := httptest.NewRecorder()
-	NewHandler(e.svc).ServeHTTP(w, r)
+	NewHandler(HandlerConfig{Svc: e.svc}).ServeHTTP(w, r)
 	var body struct {
 		Error      string `json:"error"`
 		ErrorCodes []int  `json:"error_codes"`

@@ -18,7 +18,7 @@ import (
 func TestDiscoveryDocument(t *testing.T) {
 	e := newEnv(t, jose.RS256)
 	mux := router.New()
-	NewHandler(e.svc).Mount(mux)
+	NewHandler(HandlerConfig{Svc: e.svc}).Mount(mux)
 	common := map[string]any{
 		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
 		"response_modes_supported":              []string{"query", "fragment", "form_post"},

@@ -24,8 +24,13 @@ type Handler struct {
 	mux  *router.Mux
 }
 
+// HandlerConfig configures a Handler.
+type HandlerConfig struct {
+	Svc *Service
+}
+
 // NewHandler returns the authority's HTTP handler.
-func NewHandler(svc *Service) *Handler { return &Handler{svc: svc} }
+func NewHandler(cfg HandlerConfig) *Handler { return &Handler{svc: cfg.Svc} }
 
 // ServeHTTP serves the authority's routes on their own mux, for a test or
 // a server that mounts nothing else; the server mounts them on its one

@@ -26,7 +26,7 @@ func (brokenBody) Read([]byte) (int, error) { return 0, errors.New("connection r
 func TestReadFormStatuses(t *testing.T) {
 	e := newEnv(t, jose.RS256)
 	mux := router.New()
-	NewHandler(e.svc).Mount(mux)
+	NewHandler(HandlerConfig{Svc: e.svc}).Mount(mux)
 	cases := []struct {
 		name       string
 		body       io.Reader
