@@ -111,17 +111,19 @@ func (c *call) writeXML(status int, v any) error {
 	return nil
 }
 
-// maxResults reads maxresults (default and cap 5000, as the service).
-func (c *call) maxResults() (int, error) {
-	v := c.q.Get("maxresults")
-	if v == "" {
-		return 5000, nil
+// listPage reads a listing's maxresults (default and cap 5000, as the
+// service) and the name its marker resumes after.
+func (c *call) listPage() (limit int, after string, err error) {
+	limit = 5000
+	if v := c.q.Get("maxresults"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return 0, "", errorf(http.StatusBadRequest, CodeOutOfRangeInput, "One of the request inputs is out of range: maxresults=%q.", v)
+		}
+		limit = min(n, 5000)
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		return 0, errorf(http.StatusBadRequest, CodeOutOfRangeInput, "One of the request inputs is out of range: maxresults=%q.", v)
-	}
-	return min(n, 5000), nil
+	after, err = decodeMarker(c.q.Get("marker"))
+	return limit, after, err
 }
 
 // Markers are opaque to clients: the base64 of the name to list after.
@@ -148,11 +150,7 @@ func (c *call) listContainers() error {
 	if err := c.need(ActionContainerRead, false); err != nil {
 		return err
 	}
-	limit, err := c.maxResults()
-	if err != nil {
-		return err
-	}
-	after, err := decodeMarker(c.q.Get("marker"))
+	limit, after, err := c.listPage()
 	if err != nil {
 		return err
 	}
@@ -193,11 +191,7 @@ func (c *call) listBlobs() error {
 	if _, err := c.h.cfg.Svc.Container(c.ctx(), c.account.Name, c.container); err != nil {
 		return err
 	}
-	limit, err := c.maxResults()
-	if err != nil {
-		return err
-	}
-	after, err := decodeMarker(c.q.Get("marker"))
+	limit, after, err := c.listPage()
 	if err != nil {
 		return err
 	}
