@@ -1,8 +1,16 @@
 // Package authz applies Azure RBAC in Ward: it keeps the rbac engine's
-// index current with stored role definitions and assignments (every write
-// goes to storage, then to the index, so the next request sees it), checks
-// ARM rules for assignments, and answers authorization questions. It knows
+// index current with stored role definitions and assignments, checks ARM
+// rules for assignments, and answers authorization questions. It knows
 // nothing of HTTP.
+//
+// After start-up the index changes one way only: by the change feed
+// (ReloadAssignment, ReloadRole, Reload), as on every other replica. A
+// write here goes to storage and then settles (Config.Settle, the feed
+// follower's catch-up), so the change is applied to this replica's index
+// by that same path before the write returns and the next decision sees
+// it. If it cannot be applied, the index is stale and every decision is a
+// denial until the follower has caught up: a revoked grant must not keep
+// working meanwhile.
 package authz
 
 import (
@@ -12,6 +20,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -27,20 +36,55 @@ type Service struct {
 	store  storage.Storage
 	engine *rbac.Engine
 	now    func() time.Time
+	settle func(ctx context.Context) error
+	// stale is set when a change could not be applied to the index, and
+	// cleared once the follower has caught up (Synced) or Reload ran.
+	stale atomic.Bool
 }
 
 // Config configures a Service.
 type Config struct {
 	Store storage.Storage
 	Now   func() time.Time // default time.Now
+	// Settle applies this replica's own writes to its views: the change
+	// feed follower's CatchUp. Without it the Service refuses writes.
+	Settle func(ctx context.Context) error
 }
+
+// errStale is why every decision is a denial while the index is stale.
+var errStale = errors.New("this replica's authorization index is catching up with the database; retry in a moment")
+
+// errNoSettle refuses a write a Service cannot apply to its index.
+var errNoSettle = errors.New("authz: a write needs Config.Settle (the change feed's catch-up) to reach the index")
+
+// applied makes a committed write of this Service's take effect on the
+// index through the change feed; on failure the index is stale until the
+// follower catches up.
+func (s *Service) applied(ctx context.Context) error {
+	if s.settle == nil {
+		return errNoSettle
+	}
+	if err := s.settle(context.WithoutCancel(ctx)); err != nil {
+		s.stale.Store(true)
+		return fmt.Errorf("the change is stored, but this replica could not apply it yet (it will when the change feed catches up): %w", err)
+	}
+	return nil
+}
+
+// Stale marks the index as behind the database: every decision is a
+// denial until Synced or Reload. The server calls it when a request's own
+// writes could not be applied to this replica's views.
+func (s *Service) Stale() { s.stale.Store(true) }
+
+// Synced clears Stale: the follower has applied every change up to now.
+func (s *Service) Synced() { s.stale.Store(false) }
 
 // New loads custom roles and every assignment into a fresh index.
 func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Service{store: cfg.Store, engine: rbac.New(), now: cfg.Now}
+	s := &Service{store: cfg.Store, engine: rbac.New(), now: cfg.Now, settle: cfg.Settle}
 	custom, err := s.customRoles(ctx)
 	if err != nil {
 		return nil, err
@@ -70,11 +114,17 @@ func (s *Service) assignments(ctx context.Context) ([]storage.RoleAssignment, er
 // callers that report more than yes or no (checkAccess, the console's "can
 // X do Y?"); to decide only, use Allowed or AllowedData.
 func (s *Service) Decide(principalID, action, scope string, data bool) rbac.Decision {
+	if s.stale.Load() {
+		return rbac.Decision{}
+	}
 	return s.engine.Authorize(principalID, action, scope, data)
 }
 
 // Authorize implements the management API's authorizer.
 func (s *Service) Authorize(_ context.Context, p authn.Principal, action, scope string) error {
+	if s.stale.Load() {
+		return errStale
+	}
 	if s.engine.Authorize(p.ObjectID, action, scope, false).Allowed {
 		return nil
 	}
@@ -321,7 +371,7 @@ func (s *Service) putCustomRole(ctx context.Context, r rbac.RoleDefinition, chec
 			return d, nil
 		})
 		if err == nil {
-			return s.indexCustomRole(r), false, nil
+			return customRole(r), false, s.applied(ctx)
 		}
 		if !errors.Is(err, storage.ErrNotFound) {
 			return r, false, err
@@ -334,7 +384,7 @@ func (s *Service) putCustomRole(ctx context.Context, r rbac.RoleDefinition, chec
 		}
 		err = s.store.CreateRoleDefinition(ctx, d)
 		if err == nil {
-			return s.indexCustomRole(r), true, nil
+			return customRole(r), true, s.applied(ctx)
 		}
 		if !errors.Is(err, storage.ErrAlreadyExists) {
 			return r, false, err
@@ -343,10 +393,9 @@ func (s *Service) putCustomRole(ctx context.Context, r rbac.RoleDefinition, chec
 	return r, false, fmt.Errorf("custom role %s: %w", r.ID, storage.ErrConflict)
 }
 
-// indexCustomRole puts a stored custom role into the engine's index.
-func (s *Service) indexCustomRole(r rbac.RoleDefinition) rbac.RoleDefinition {
+// customRole is r as stored: a custom role.
+func customRole(r rbac.RoleDefinition) rbac.RoleDefinition {
 	r.Type = rbac.CustomRole
-	s.engine.PutRole(r)
 	return r
 }
 
@@ -393,7 +442,10 @@ func (s *Service) DeleteCustomRole(ctx context.Context, id string) (rbac.RoleDef
 			return r, false, conflict("RoleDefinitionHasAssignments", "Role '%s' is used by role assignment '%s'; delete the assignments first.", r.Name, a.ID)
 		}
 	}
-	return r, true, s.store.DeleteRoleDefinition(ctx, r.ID)
+	if err := s.store.DeleteRoleDefinition(ctx, r.ID); err != nil {
+		return r, false, err
+	}
+	return r, true, s.applied(ctx)
 }
 
 // ---- role assignments ----
@@ -448,10 +500,7 @@ func (s *Service) CreateAssignment(ctx context.Context, scope, name string, spec
 		}
 		return a, false, err
 	}
-	if err := s.engine.Put(rbac.Assignment{ID: a.ID, Scope: a.Scope, PrincipalID: a.PrincipalID, RoleID: a.RoleDefinitionID}); err != nil {
-		return a, false, err
-	}
-	return a, true, nil
+	return a, true, s.applied(ctx)
 }
 
 // EnsureAssignment gives principal role at scope unless it has it (bootstrap).
@@ -462,8 +511,8 @@ func (s *Service) EnsureAssignment(ctx context.Context, scope, principalID, role
 	_, _, err := s.CreateAssignment(ctx, scope, uuid.NewString(), AssignmentSpec{RoleDefinitionID: roleID, PrincipalID: principalID, PrincipalType: principalType}, "ward-bootstrap")
 	if err != nil {
 		// Another replica may have created it at the same moment.
-		if a, ferr := s.store.FindRoleAssignment(ctx, scope, principalID, roleID); ferr == nil {
-			return s.engine.Put(rbac.Assignment{ID: a.ID, Scope: a.Scope, PrincipalID: a.PrincipalID, RoleID: a.RoleDefinitionID})
+		if _, ferr := s.store.FindRoleAssignment(ctx, scope, principalID, roleID); ferr == nil {
+			return s.applied(ctx)
 		}
 	}
 	return err
@@ -564,7 +613,8 @@ func (s *Service) DeleteAssignmentAt(ctx context.Context, scope, id string) (sto
 }
 
 // DeleteAssignment deletes an assignment wherever it is; the index forgets
-// it at once. Requests go through DeleteAssignmentAt.
+// it before DeleteAssignment returns. Requests go through
+// DeleteAssignmentAt.
 func (s *Service) DeleteAssignment(ctx context.Context, id string) (storage.RoleAssignment, bool, error) {
 	a, err := s.store.GetRoleAssignment(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -576,8 +626,7 @@ func (s *Service) DeleteAssignment(ctx context.Context, id string) (storage.Role
 	if err := s.store.DeleteRoleAssignment(ctx, id); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return a, false, err
 	}
-	s.engine.Delete(a.ID)
-	return a, true, nil
+	return a, true, s.applied(ctx)
 }
 
 // Filter narrows ListAssignments, as ARM's $filter does.
@@ -676,7 +725,7 @@ func Covers(scopes []string, scope string) bool {
 
 // Allowed answers whether principal may perform action at scope.
 func (s *Service) Allowed(principalID, action, scope string) bool {
-	return s.engine.Authorize(principalID, action, scope, false).Allowed
+	return s.Decide(principalID, action, scope, false).Allowed
 }
 
 // AllowedData answers whether principal may perform the data action (a
@@ -685,7 +734,7 @@ func (s *Service) Allowed(principalID, action, scope string) bool {
 // share one index, kept current by the change feed (ReloadAssignment,
 // ReloadRole).
 func (s *Service) AllowedData(principalID, dataAction, scope string) bool {
-	return s.engine.Authorize(principalID, dataAction, scope, true).Allowed
+	return s.Decide(principalID, dataAction, scope, true).Allowed
 }
 
 // AssignmentsOf lists a principal's role assignments.
@@ -789,6 +838,7 @@ func (s *Service) Reload(ctx context.Context) error {
 			s.engine.Delete(id)
 		}
 	}
+	s.Synced()
 	return nil
 }
 

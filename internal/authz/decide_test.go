@@ -3,9 +3,7 @@ package authz_test
 import (
 	"context"
 	"testing"
-	"time"
 
-	"github.com/ward-id/ward/internal/authz"
 	"github.com/ward-id/ward/internal/rbac"
 	"github.com/ward-id/ward/internal/storage"
 	"github.com/ward-id/ward/internal/wardtest"
@@ -16,10 +14,7 @@ import (
 func TestDecide(t *testing.T) {
 	ctx := context.Background()
 	st := wardtest.NewStore(t)
-	access, err := authz.New(ctx, authz.Config{Store: st, Now: time.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	access, _ := follower(t, st, nil)
 	const principal = "33333333-3333-3333-3333-333333333333"
 	sub := "/subscriptions/" + wardtest.SubscriptionID
 	if err := st.CreateServicePrincipal(ctx, storage.ServicePrincipal{ObjectID: principal, AppID: "55555555-5555-5555-5555-555555555555", TenantID: wardtest.TenantID}); err != nil {
@@ -60,10 +55,7 @@ func TestDecide(t *testing.T) {
 func TestPrincipalAssignments(t *testing.T) {
 	ctx := context.Background()
 	st := wardtest.NewStore(t)
-	access, err := authz.New(ctx, authz.Config{Store: st, Now: time.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	access, _ := follower(t, st, nil)
 	const alice, bob = "33333333-3333-3333-3333-333333333333", "44444444-4444-4444-4444-444444444444"
 	sub := "/subscriptions/" + wardtest.SubscriptionID
 	for _, p := range []string{alice, bob} {

@@ -45,6 +45,10 @@ type Config struct {
 	Resync func(ctx context.Context) error
 	// Check is the cheap periodic consistency check; true means consistent.
 	Check func(ctx context.Context) (bool, error)
+	// Synced, when set, runs after every catch-up that applied the feed to
+	// its end: a view that went stale (a write this replica could not
+	// apply at once) is current again.
+	Synced func()
 	// Poll is the fallback interval (default 250 ms); CheckEvery the
 	// consistency check's (default 30 s); GapTimeout how long a missing
 	// sequence number is waited for (default 5 s); Retain how long changes
@@ -193,6 +197,9 @@ func (f *Follower) CatchUp(ctx context.Context) error {
 		}
 	}
 	f.syncedAt = start
+	if f.cfg.Synced != nil {
+		f.cfg.Synced()
+	}
 	return nil
 }
 

@@ -283,3 +283,34 @@ func TestLocalCatchUpAppliesOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncedOnlyAfterACompleteCatchUp: Synced (which clears a stale RBAC
+// index) runs after a catch-up that read the feed to its end and applied
+// it, and never after one that failed to read or to resync.
+func TestSyncedOnlyAfterACompleteCatchUp(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		readErr    error
+		failApply  bool
+		resyncErr  error
+		wantSynced int
+	}{
+		{name: "applied", wantSynced: 1},
+		{name: "feed unreadable", readErr: errors.New("down"), wantSynced: 0},
+		{name: "a change failed, resync repaired it", failApply: true, wantSynced: 1},
+		{name: "a change failed and so did the resync", failApply: true, resyncErr: errors.New("down"), wantSynced: 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fd := &feed{err: c.readErr}
+			rec := &recorder{fail: map[string]bool{"k": c.failApply}}
+			synced := 0
+			f := New(Config{Feed: fd, Handlers: map[string]Handler{"t": rec.handler("t")},
+				Resync: func(context.Context) error { return c.resyncErr }, Synced: func() { synced++ }}, 0)
+			fd.commit(1, "t", "k")
+			err := f.CatchUp(context.Background())
+			if (err == nil) != (c.wantSynced == 1) || synced != c.wantSynced {
+				t.Fatalf("CatchUp = %v, Synced ran %d times; want %d", err, synced, c.wantSynced)
+			}
+		})
+	}
+}

@@ -265,7 +265,11 @@ func (g *graph) buildServices(ctx context.Context) error {
 	g.groups = resources.New(resources.Config{Store: g.store})
 	g.identities = msi.New(msi.Config{Store: g.store, Resources: g.groups, MaxFederatedCredentials: g.cfg.MaxFederatedCredentials})
 	g.directory = directory.New(directory.Config{Store: g.store, TenantID: tenantID, Now: time.Now})
-	if g.access, err = authz.New(ctx, authz.Config{Store: g.store, Now: time.Now}); err != nil {
+	// RBAC writes reach the index through the change feed, as every
+	// replica's do: the follower exists once follow has run, before any
+	// request or task can write.
+	settle := func(ctx context.Context) error { return g.s.follower.CatchUp(ctx) }
+	if g.access, err = authz.New(ctx, authz.Config{Store: g.store, Now: time.Now, Settle: settle}); err != nil {
 		return fmt.Errorf("load role assignments: %w", err)
 	}
 	if g.policies, err = policy.NewService(ctx, policy.ServiceConfig{Store: g.store, Now: time.Now}); err != nil {
@@ -321,6 +325,7 @@ func (g *graph) follow(context.Context) error {
 			return g.access.Reload(ctx)
 		},
 		Check:  g.access.Consistent,
+		Synced: g.access.Synced,
 		Poll:   g.cfg.FeedPoll,
 		Logger: g.cfg.Logger,
 	}, g.head)
@@ -329,11 +334,13 @@ func (g *graph) follow(context.Context) error {
 }
 
 // forgetCaches drops every view that is a cache of the database and needs
-// no read to drop (token caches, vault cache, hosted issuers' keys): the
+// no read to drop (token caches, vault cache, hosted issuers' keys) and
+// marks the RBAC index stale until the follower catches up (Synced): the
 // feed's resync does it first, and a request whose write could not be
 // applied to this replica's views does it instead, so that nothing the
-// write revoked is served from a cache meanwhile.
+// write revoked is served or honoured meanwhile.
 func (g *graph) forgetCaches() {
+	g.access.Stale()
 	g.tokens.Invalidate()
 	g.vaults.Forget("")
 	g.issuers.Forget()

@@ -25,10 +25,10 @@ type catchUp func(ctx context.Context) error
 // part of the mux's state of the request.
 //
 // If the catch-up fails (the database could not be read just after the
-// write committed), forget drops the views that are caches, so a revoked
-// credential or a deleted identity is not served from them until the feed
-// retries; the RBAC index, which cannot be rebuilt without a read, is also
-// written directly by authz.
+// write committed), forget drops the views that are caches and marks the
+// RBAC index stale (every decision a denial), so a revoked credential, a
+// deleted identity or a withdrawn grant is not honoured until the feed
+// has caught up.
 func localWrites(sync catchUp, forget func(), log *slog.Logger) func(r *http.Request) {
 	return func(r *http.Request) {
 		// The answer waits for the views, even when the caller has gone:
