@@ -17,7 +17,10 @@ for a in "$@"; do
   case "$a" in -short|-short=true|--short) short=1 ;; esac
 done
 
-flags=(-count=1 -timeout 40m)
+# The end-to-end tests that share no process state (each starts its own
+# ward, on its own port and data directory) are t.Parallel: four at a time
+# overlap their waits (process start, TLS, the clients) on two cores.
+flags=(-count=1 -timeout 40m -parallel 4)
 if [ "$short" = 0 ]; then
   export WARD_KUBE_BIN="${WARD_KUBE_BIN:-$PWD/.cache/kube-bin}"
   echo "--- [1/3] kube-apiserver, kube-controller-manager and etcd for the kube-tagged tests, into $WARD_KUBE_BIN"
@@ -27,9 +30,7 @@ if [ "$short" = 0 ]; then
   echo "--- [2/3] OpenTofu and the azurerm provider for the terraform-tagged test, into $WARD_TERRAFORM_BIN"
   echo "    (built from the Go module proxy: 30-40 minutes the first time, a minute afterwards)"
   hack/terraform-tools/build.sh "$WARD_TERRAFORM_BIN"
-  # The tests that mostly wait on an outside client (az, OpenTofu) are
-  # t.Parallel: four at a time overlap their waits on two cores.
-  flags+=(-race -tags kube,terraform -parallel 4)
+  flags+=(-race -tags kube,terraform)
 fi
 
 echo "--- [3/3] go test ${flags[*]} $* ./...  (a line per package; the summary at the end lists every skip and why)"

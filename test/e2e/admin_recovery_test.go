@@ -18,6 +18,7 @@ import (
 // data directory; `ward admin create` makes a new admin that the unmodified
 // ARM SDK and the CLI act as after the next start.
 func TestAdminDeletedAndRecovered(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	w := startWard(t, dir)
 	old := w.admin

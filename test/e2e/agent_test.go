@@ -112,30 +112,18 @@ func contains(list []string, s string) bool {
 
 // useEnv unsets every managed identity variable, then sets kv (key, value
 // pairs), restoring the environment at cleanup. (WorkloadIdentityCredential
-// counts a variable set to "" as set, so they are unset, not emptied.)
+// counts a variable set to "" as set, so they are unset, not emptied.) It
+// goes through t.Setenv, which refuses a parallel test: the environment is
+// the process's, shared by every test running at the time.
 func useEnv(t *testing.T, kv ...string) {
 	t.Helper()
-	saved := map[string]*string{}
 	for _, k := range managedIdentityEnv {
-		if v, ok := os.LookupEnv(k); ok {
-			saved[k] = &v
-		} else {
-			saved[k] = nil
-		}
+		t.Setenv(k, "") // records the value to restore
 		os.Unsetenv(k)
 	}
 	for i := 0; i+1 < len(kv); i += 2 {
-		os.Setenv(kv[i], kv[i+1])
+		t.Setenv(kv[i], kv[i+1])
 	}
-	t.Cleanup(func() {
-		for k, v := range saved {
-			if v == nil {
-				os.Unsetenv(k)
-			} else {
-				os.Setenv(k, *v)
-			}
-		}
-	})
 }
 
 // claims decodes a JWT's payload without verifying it.
@@ -395,6 +383,7 @@ func TestAgentNodeAttestation(t *testing.T) {
 // expired; deleting the machine stops its agent, cached tokens included,
 // within a second.
 func TestAgentJoinAndRevocation(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	f := w.machineFixture(t, "rgj", "m1")
 	stateDir := w.join(t, f.token)
@@ -450,6 +439,7 @@ func TestAgentJoinAndRevocation(t *testing.T) {
 // TestAgentRateLimit: past Azure's 20 requests per second a machine's
 // agent answers 429 with Retry-After, and serves again after a pause.
 func TestAgentRateLimit(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	f := w.machineFixture(t, "rgr", "m1")
 	endpoint, secret, _ := appService(t, "--state-dir", w.join(t, f.token))
@@ -486,6 +476,7 @@ func TestAgentRateLimit(t *testing.T) {
 // expect them: IMDS on 169.254.169.254:80 and Arc's challenge files in
 // /var/opt/azcmagent/tokens, in private namespaces (inNamespaces).
 func TestAgentInNamespaces(t *testing.T) {
+	parallelOutsideNamespaces(t)
 	skipIfShort(t, "re-runs itself in private network and mount namespaces")
 	inNamespaces(t, "TestAgentInNamespaces", agentInNamespaces)
 }
@@ -494,6 +485,16 @@ func TestAgentInNamespaces(t *testing.T) {
 // network and mount namespace: the test re-runs itself as root under
 // unshare -mn, with loopback up and a tmpfs on /var/opt, so that neither
 // 169.254.169.254 nor /var/opt/azcmagent touches the host.
+// parallelOutsideNamespaces runs a test that uses inNamespaces in
+// parallel with others; its run inside the namespaces is the only test of
+// its process and sets the environment the SDKs read (useEnv), which a
+// parallel test may not.
+func parallelOutsideNamespaces(t *testing.T) {
+	if os.Getenv("WARD_E2E_IN_NAMESPACES") == "" {
+		t.Parallel()
+	}
+}
+
 func inNamespaces(t *testing.T, name string, inside func(t *testing.T)) {
 	t.Helper()
 	if os.Getenv("WARD_E2E_IN_NAMESPACES") == name {

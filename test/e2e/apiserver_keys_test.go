@@ -60,6 +60,7 @@ func exchange(t *testing.T, w *ward, clientID, token string) error {
 }
 
 func TestKubeAPIServerKeys(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	const subject = "system:serviceaccount:prod:api"
 	mustCLI(t, w, "group", "create", "-n", "rg", "-l", "westeurope")
@@ -128,6 +129,7 @@ func TestKubeAPIServerKeys(t *testing.T) {
 // TestIssuerKeyRotation: tokens from before and after a rotation both
 // verify against the issuer's JWKS and both exchange.
 func TestIssuerKeyRotation(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	const subject = "system:serviceaccount:default:app"
 	mustCLI(t, w, "group", "create", "-n", "rg", "-l", "westeurope")

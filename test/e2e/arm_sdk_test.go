@@ -52,6 +52,7 @@ func respErr(t *testing.T, err error) *azcore.ResponseError {
 }
 
 func TestARMSDKIdentityLifecycle(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	c := newSDK(t, w)
 	ctx := context.Background()
@@ -209,6 +210,7 @@ func TestARMSDKIdentityLifecycle(t *testing.T) {
 
 // TestFederatedCredentialRules drives every validation rule through armmsi.
 func TestFederatedCredentialRules(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	c := newSDK(t, w)
 	ctx := context.Background()

@@ -18,6 +18,7 @@ import (
 // custom role with a data action, the service's own identity as Reader,
 // and a caller that is allowed only while it holds the role.
 func TestProtectYourOwnService(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	sub := "/subscriptions/" + w.admin.SubscriptionID
 	if s, _, _ := w.request("PUT", sub+"/resourceGroups/reports?api-version=2021-04-01", `{"location":"westeurope"}`); s != 201 {

@@ -172,6 +172,7 @@ type matrixCase struct {
 // view; the declared action alone (a custom role with just that action) →
 // success. A served route without a case, or a case without a route, fails.
 func TestAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	sub := "/subscriptions/" + w.admin.SubscriptionID
 	rg := sub + "/resourceGroups/mx"

@@ -56,6 +56,7 @@ func statusOf(t *testing.T, err error) (int, string) {
 // Administrator manages every principal except those holding roles it
 // could not assign itself; the admin manages everything.
 func TestDirectoryAuthorization(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	noroles := w.newPrincipal(t, "noroles")
 	nr := w.tokenFor(t, noroles, "https://graph.microsoft.com/.default")
@@ -156,6 +157,7 @@ func TestDirectoryAuthorization(t *testing.T) {
 // roleDefinitions/write at every assignable scope — with the real
 // armauthorization client, through the paths of the report.
 func TestRoleOperationsAreScopeBound(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	ctx := context.Background()
 	sub := "/subscriptions/" + w.admin.SubscriptionID
@@ -282,6 +284,7 @@ func (w *ward) cliQuery(t *testing.T, args ...string) string {
 // group or its identities, deletes only what it created, and attaching a
 // user-assigned identity needs assign/action on it.
 func TestClusterSideEffects(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	sub := "/subscriptions/" + w.admin.SubscriptionID
 	for _, g := range []string{"rg2", "rg5", "MC_rg5_evil_westeurope"} {
@@ -346,6 +349,7 @@ func TestClusterSideEffects(t *testing.T) {
 // TestSlowBodyIsCut: a body trickled a byte at a time does not hold a
 // connection open past the read deadline.
 func TestSlowBodyIsCut(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "waits out the server's body deadline")
 	w := startWard(t, "")
 	pem, err := os.ReadFile(filepath.Join(w.dataDir, "ca.pem"))

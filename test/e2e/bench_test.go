@@ -16,6 +16,7 @@ import (
 // With --trace-slow at a nanosecond every request is "slow": the first one
 // of a run leaves an execution trace where --trace-dir says.
 func TestBenchShort(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "drives every bench scenario against in-process servers")
 	traces := t.TempDir()
 	cmd := exec.Command(wardBin, "bench", "--short", "--signing-alg", "ES256", "-o", "json", "--trace-slow", "1ns", "--trace-dir", traces)
@@ -93,6 +94,7 @@ func TestBenchShort(t *testing.T) {
 // exchange that signs, its share of the signing limit are present. It
 // asserts figures exist, never a speed.
 func TestBenchPinnedShort(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "starts four pinned ward serve processes and drives load")
 	if runtime.GOOS != "linux" || runtime.NumCPU() < 2 {
 		t.Skip("the pinned mode needs Linux and two CPUs")

@@ -29,6 +29,7 @@ import (
 // Storage Blob Data Reader on the account reads, and its user-assigned
 // identity, which holds no role, still cannot.
 func TestBlobThroughAgentIMDS(t *testing.T) {
+	parallelOutsideNamespaces(t)
 	skipIfShort(t, "runs the Go, Python and JavaScript SDKs through the agent in private namespaces")
 	inNamespaces(t, "TestBlobThroughAgentIMDS", func(t *testing.T) {
 		blobThroughAgent(t, func(w *ward, stateDir string) (*agentProc, []string) {

@@ -12,6 +12,7 @@ import (
 // account and its containers but cannot upload until it holds Storage Blob
 // Data Contributor; shared keys are refused before any request.
 func TestCLIStorage(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "a long end-to-end flow")
 	w := startWard(t, "")
 	f := newFlowCLI(t, filepath.Dir(w.dataDir))

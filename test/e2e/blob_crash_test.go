@@ -23,6 +23,7 @@ import (
 // is listed at all holds exactly the bytes its name's hash says: no half
 // blob is visible.
 func TestBlobUploadsSurviveKill9(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "kills and restarts the server")
 	dir := filepath.Join(t.TempDir(), "ward-data")
 	w := startWard(t, dir)
@@ -116,6 +117,7 @@ func TestBlobUploadsSurviveKill9(t *testing.T) {
 // TestBlobSizeCap: --blob-max-put-size caps a single upload with the
 // service's 413 RequestBodyTooLarge; below it the upload succeeds.
 func TestBlobSizeCap(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "", "--blob-max-put-size", "64Ki")
 	ctx := context.Background()
 	acctID, endpoint := blobAccount(t, w, "capped", "cappedblobs")

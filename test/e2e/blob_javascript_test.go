@@ -35,6 +35,7 @@ func nodeWithStorageBlob(t *testing.T) (node, dir string) {
 // in blocks (Put Block + Put Block List, counted on the wire), downloads a
 // range, lists in pages of two with metadata and deletes.
 func TestBlobJavaScriptSDKUnderWardRun(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "runs the JavaScript SDK")
 	node, dir := nodeWithStorageBlob(t)
 	w := startWard(t, "")

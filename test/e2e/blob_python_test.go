@@ -55,6 +55,7 @@ func connectProxy(t *testing.T, addr string) string {
 // Reader on the account; without the role it fails with
 // AuthorizationPermissionMismatch.
 func TestBlobGuidePythonUnderWardRun(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "runs the Python SDK")
 	py := ""
 	for _, c := range []string{"python3", "/usr/bin/python3"} {

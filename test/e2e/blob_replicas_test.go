@@ -15,6 +15,7 @@ import (
 // enforced by replica B's data plane within the bound (listing needs only
 // the database, so the replicas need no shared blob directory for it).
 func TestBlobRevocationAcrossReplicas(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "starts several replicas")
 	pg := postgrestest.StartServer(t)
 	rs := startReplicas(t, pg.DSN, filepath.Join(t.TempDir(), "kek"), 2)

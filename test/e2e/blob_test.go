@@ -68,6 +68,7 @@ func (w *ward) blobClient(t *testing.T, endpoint string, p principal) *azblob.Cl
 // the account's control-plane Contributor (and Owner) reading data, and a
 // role at another container.
 func TestBlobStorageWithGoSDK(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	ctx := context.Background()
 	acctID, endpoint := blobAccount(t, w, "blobs", "wardblobs")

@@ -14,6 +14,7 @@ import (
 // with internal/httpbody, and each answers in its own protocol's error
 // format (ARM's is TestProtocolErrors).
 func TestBodyReaders(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "starts a server and sends bodies of megabytes")
 	w := startWard(t, "")
 	sub := "/subscriptions/" + w.admin.SubscriptionID

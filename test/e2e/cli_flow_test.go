@@ -116,6 +116,7 @@ func spCreds(t *testing.T, out string) (appID, password, tenant string) {
 // local server records none, and commands say so instead of requesting
 // /subscriptions//....
 func TestCLIReadmeFlowAfterLogin(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "a long end-to-end flow")
 	w := startWard(t, "")
 	f := newFlowCLI(t, filepath.Dir(w.dataDir))
@@ -281,6 +282,7 @@ func TestCLIServiceAccountSyntax(t *testing.T) {
 // (and its Python and JavaScript twins where the runtimes are installed),
 // reads a vault secret as the service account with DefaultAzureCredential.
 func TestCLIRunAbsoluteCAAndExamples(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "runs the Python SDK")
 	w := startWard(t, "")
 	f := newFlowCLI(t, filepath.Dir(w.dataDir))
@@ -353,6 +355,7 @@ func fileExists(p string) bool {
 
 // TestCLIKeyVaultAndRoleDefinitions: the commands the README used curl for.
 func TestCLIKeyVaultAndRoleDefinitions(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "a long end-to-end flow")
 	w := startWard(t, "")
 	f := newFlowCLI(t, filepath.Dir(w.dataDir))
@@ -563,6 +566,7 @@ func TestCLIDoctorWithoutKubeconfig(t *testing.T) {
 
 // TestCLISmallOnes: issue 11's item 10.
 func TestCLISmallOnes(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "a long end-to-end flow")
 	w := startWard(t, "")
 

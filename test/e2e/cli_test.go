@@ -12,6 +12,7 @@ var guidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4
 
 // TestCLIQuickStart walks the README's quick start with the ward CLI.
 func TestCLIQuickStart(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "a long end-to-end flow")
 	w := startWard(t, "")
 	run := func(args ...string) string {

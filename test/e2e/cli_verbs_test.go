@@ -125,6 +125,7 @@ func seedGroup(t *testing.T, api *client.Client, sub, identity string) string {
 // text. The server runs in the test (servertest), whose store can be made
 // to fail; the CLI is its cobra command tree, run as the binary runs it.
 func TestCLIStorageFaults(t *testing.T) {
+	t.Parallel()
 	s := servertest.Start(t)
 	sub := s.Admin.SubscriptionID
 	seedGroup(t, s.Client, sub, "app")
@@ -170,6 +171,7 @@ func TestCLIStorageFaults(t *testing.T) {
 }
 
 func TestCLIVerbsAD(t *testing.T) {
+	t.Parallel()
 	e := newCLIEnv(t)
 	sub := "/subscriptions/" + e.w.admin.SubscriptionID
 	out, _, err := e.exec(t, cmd("ad sp create-for-rbac", "-n", "ci", "--role", "Reader", "--scopes", sub)...)
@@ -195,6 +197,7 @@ func TestCLIVerbsAD(t *testing.T) {
 }
 
 func TestCLIVerbsAKS(t *testing.T) {
+	t.Parallel()
 	e := newCLIEnv(t)
 	if _, _, err := e.api.CreateOrUpdateGroup(context.Background(), e.w.admin.SubscriptionID, "rg", "westeurope", nil); err != nil {
 		t.Fatal(err)
@@ -237,6 +240,7 @@ func TestCLIVerbsAKS(t *testing.T) {
 }
 
 func TestCLIVerbsConnectedMachine(t *testing.T) {
+	t.Parallel()
 	e := newCLIEnv(t)
 	uai := e.seed(t, "app")
 	m := []string{"-n", "m1", "-g", "rg"}
@@ -256,6 +260,7 @@ func TestCLIVerbsConnectedMachine(t *testing.T) {
 }
 
 func TestCLIVerbsNodepool(t *testing.T) {
+	t.Parallel()
 	e := newCLIEnv(t)
 	uai := e.seed(t, "app")
 	cl := []string{"--cluster-name", "c1", "-g", "rg"}
@@ -276,6 +281,7 @@ func TestCLIVerbsNodepool(t *testing.T) {
 }
 
 func TestCLIVerbsGroup(t *testing.T) {
+	t.Parallel()
 	e := newCLIEnv(t)
 	e.runSteps(t, []cliStep{
 		{"create needs a location", cmd("group create", "-n", "rg"), nil, "--location/-l"},
@@ -289,6 +295,7 @@ func TestCLIVerbsGroup(t *testing.T) {
 }
 
 func TestCLIVerbsIdentity(t *testing.T) {
+	t.Parallel()
 	e := newCLIEnv(t)
 	e.seed(t, "")
 	id := []string{"-n", "app", "-g", "rg"}
@@ -331,6 +338,7 @@ func TestCLIVerbsIdentity(t *testing.T) {
 }
 
 func TestCLIVerbsKeyvault(t *testing.T) {
+	t.Parallel()
 	e := newCLIEnv(t)
 	e.seed(t, "")
 	file := filepath.Join(t.TempDir(), "blob")
@@ -365,6 +373,7 @@ func TestCLIVerbsKeyvault(t *testing.T) {
 // that talk to the server (login, logout and account set only touch the
 // profile; the e2e CLI tests run them).
 func TestCLIVerbsAccountAndMonitor(t *testing.T) {
+	t.Parallel()
 	e := newCLIEnv(t)
 	sub := e.w.admin.SubscriptionID
 	// The binary names the admin.json it read by its path in --data.
@@ -389,6 +398,7 @@ func TestCLIVerbsAccountAndMonitor(t *testing.T) {
 }
 
 func TestCLIVerbsProviderAndFeature(t *testing.T) {
+	t.Parallel()
 	e := newCLIEnv(t)
 	e.runSteps(t, []cliStep{
 		{"provider register needs a namespace", cmd("provider register"), nil, "--namespace/-n"},
@@ -414,6 +424,7 @@ func TestCLIVerbsProviderAndFeature(t *testing.T) {
 }
 
 func TestCLIVerbsRoleDefinition(t *testing.T) {
+	t.Parallel()
 	e := newCLIEnv(t)
 	sub := "/subscriptions/" + e.w.admin.SubscriptionID
 	def := `{"Name": "Vault Reader", "Description": "Reads secrets.", "Actions": ["Microsoft.KeyVault/vaults/read"], "AssignableScopes": ["` + sub + `"]}`
@@ -437,6 +448,7 @@ func TestCLIVerbsRoleDefinition(t *testing.T) {
 }
 
 func TestCLIVerbsRole(t *testing.T) {
+	t.Parallel()
 	e := newCLIEnv(t)
 	sub := "/subscriptions/" + e.w.admin.SubscriptionID
 	appID := e.w.admin.ClientID
@@ -495,6 +507,7 @@ func TestCLIVerbsRole(t *testing.T) {
 // identity's client ID), and from Kubernetes 1.34 the service-account
 // token block as the kubelet defines it.
 func TestCLIVerbsShowInstallCredentialProviderConfig(t *testing.T) {
+	t.Parallel()
 	e := newCLIEnv(t)
 	ctx, sub := context.Background(), e.w.admin.SubscriptionID
 	if _, _, err := e.api.CreateOrUpdateGroup(ctx, sub, "rg", "westeurope", nil); err != nil {
@@ -577,6 +590,7 @@ func TestCLIVerbsShowInstallCredentialProviderConfig(t *testing.T) {
 // name: --image as given; <login server>/ward:<tag> of --acr, or of the
 // one registry attached to the cluster; else ward:<tag> with a note.
 func TestCLIVerbsShowInstallImage(t *testing.T) {
+	t.Parallel()
 	e := newCLIEnv(t)
 	ctx, sub := context.Background(), e.w.admin.SubscriptionID
 	if _, _, err := e.api.CreateOrUpdateGroup(ctx, sub, "rg", "westeurope", nil); err != nil {

@@ -30,6 +30,7 @@ func cliJSON(t *testing.T, w *ward, args ...string) map[string]any {
 // for a service account, and a service-account token from the issuer
 // exchanged by the unmodified WorkloadIdentityCredential.
 func TestWorkloadIdentityOnALaptop(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "a long end-to-end flow")
 	w := startWard(t, "")
 	mustCLI(t, w, "group", "create", "-n", "rg", "-l", "westeurope")

@@ -24,6 +24,7 @@ import (
 // and the scope, every "Equivalent command" runs under sh -c as exactly the
 // arguments it names, and nothing else runs.
 func TestConsoleCommandsQuoted(t *testing.T) {
+	t.Parallel()
 	is := newOIDCIssuer(t)
 	w := startWard(t, "", "--issuer-ca-file", is.caFile)
 	clientID := setupWorkload(t, w, is, "system:serviceaccount:default:app")

@@ -40,6 +40,7 @@ func (w *ward) removeSecret(t *testing.T, p principal, keyID string) {
 // is refused), and removing the secret the session's token came from signs
 // the page out at once: the next load shows the sign-in page.
 func TestConsoleBrowserSessionEnds(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "drives headless Chromium")
 	chromiumPath(t)
 	w := startWard(t, "")
@@ -67,6 +68,7 @@ func TestConsoleBrowserSessionEnds(t *testing.T) {
 // request (each request reads the shared store), not after the change
 // feed's bound.
 func TestConsoleSessionAcrossReplicas(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "drives headless Chromium")
 	pg := postgrestest.StartServer(t)
 	rs := startReplicas(t, pg.DSN, filepath.Join(t.TempDir(), "kek"), 2)

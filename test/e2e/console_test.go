@@ -113,6 +113,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 // that a Reader's session cannot write and a session without roles sees
 // nothing.
 func TestConsoleBrowser(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "drives headless Chromium")
 	chromiumPath(t)
 	w := startWard(t, "")

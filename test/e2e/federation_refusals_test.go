@@ -59,6 +59,7 @@ func signInReason(t *testing.T, w *ward, clientID string, code int) string {
 // caller that presents a real token of the identity's issuer, and to
 // nobody else; the sign-in log has it in both cases.
 func TestRefusedExchangeExplanation(t *testing.T) {
+	t.Parallel()
 	is := newOIDCIssuer(t)
 	w := startWard(t, "", "--issuer-ca-file", is.caFile)
 	const subject = "system:serviceaccount:default:app-sa"
@@ -104,6 +105,7 @@ func TestRefusedExchangeExplanation(t *testing.T) {
 // external issuer on 127.0.0.1 is refused with a clear AADSTS error, while
 // Ward's own hosted issuers (resolved in-process, never fetched) work.
 func TestLoopbackIssuerRefusedByDefault(t *testing.T) {
+	t.Parallel()
 	is := newOIDCIssuer(t)
 	w := startWard(t, "", "--issuer-ca-file", is.caFile, "--allow-loopback-issuers=false")
 	const subject = "system:serviceaccount:default:app-sa"

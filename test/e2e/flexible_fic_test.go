@@ -24,6 +24,7 @@ import (
 // plain credential keeps its old shape; ward serve
 // --max-federated-credentials moves the cap; ward doctor explains.
 func TestFlexibleFederatedCredentials(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "a long end-to-end flow")
 	w := startWard(t, "", "--max-federated-credentials", "3")
 	ctx := context.Background()

@@ -29,6 +29,7 @@ func dbBytes(t *testing.T, dataDir string) int64 {
 // database grows by a bounded amount (the sizes are measured after a clean
 // stop, when the write-ahead log is folded into the database).
 func TestLogBounds(t *testing.T) {
+	t.Parallel()
 	dataDir := filepath.Join(t.TempDir(), "ward-data")
 	w := startWard(t, dataDir)
 	noRole := w.newPrincipal(t, "no-role")
@@ -136,6 +137,7 @@ func TestLogBounds(t *testing.T) {
 // TestLogRetentionFlag: with --log-retention, records older than the
 // retention are deleted from both logs when the server starts (and hourly).
 func TestLogRetentionFlag(t *testing.T) {
+	t.Parallel()
 	dataDir := filepath.Join(t.TempDir(), "ward-data")
 	w := startWard(t, dataDir)
 	postToken(t, w, w.admin.TenantID, url.Values{"grant_type": {"client_credentials"}, "client_id": {"retention-probe"},

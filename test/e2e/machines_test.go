@@ -13,6 +13,7 @@ import (
 // attaching a user-assigned identity needs assign/action on it, and the
 // join token is shown once.
 func TestConnectedMachineResource(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "a long end-to-end flow")
 	w := startWard(t, "")
 	sub := "/subscriptions/" + w.admin.SubscriptionID

@@ -94,6 +94,7 @@ func TestAzPolicy(t *testing.T) {
 // TestWardPolicyCLI: ward policy definition list|show|create, assignment
 // create|list|delete with az's flags, and state list.
 func TestWardPolicyCLI(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	sub := "/subscriptions/" + w.admin.SubscriptionID
 	run := func(args ...string) string {

@@ -44,6 +44,7 @@ func (w *ward) assignPolicy(t *testing.T, scope, name, definitionID, params, ext
 // privileged roles at subscription scope are refused; Ward's clusters
 // built-in allows its own clusters' issuers by group.
 func TestPolicyDenyAuditAndStates(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	sub := "/subscriptions/" + w.admin.SubscriptionID
 	rg, sandbox := sub+"/resourceGroups/pol", sub+"/resourceGroups/pol-sandbox"
@@ -196,6 +197,7 @@ func TestPolicyDenyAuditAndStates(t *testing.T) {
 // TestPolicyBadInput: malformed definitions and assignments get ARM's
 // 400s and 404s, never a 500.
 func TestPolicyBadInput(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	sub := "/subscriptions/" + w.admin.SubscriptionID
 	defs := sub + "/providers/Microsoft.Authorization/policyDefinitions/"
@@ -261,6 +263,7 @@ func mustJSON(t *testing.T, v any) string {
 // through one denies on the other within a second, and its deletion lifts
 // the denial there as fast.
 func TestPolicyReplicas(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "starts several replicas")
 	pg := postgrestest.StartServer(t)
 	rs := startReplicas(t, pg.DSN, filepath.Join(t.TempDir(), "kek"), 2)
@@ -303,6 +306,7 @@ func TestPolicyReplicas(t *testing.T) {
 // (pattern) credentials: refused below the assignment, plain subjects
 // still allowed, and the pattern's text visible to the rule.
 func TestPolicyRestrictsPatternCredentials(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	sub := "/subscriptions/" + w.admin.SubscriptionID
 	rg := sub + "/resourceGroups/patterns"

@@ -10,6 +10,7 @@ import (
 )
 
 func TestProtocolErrors(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	sub := "/subscriptions/" + w.admin.SubscriptionID
 	rg := sub + "/resourceGroups/rg"
@@ -98,6 +99,7 @@ func manyTags(n int) string {
 }
 
 func TestListsAndPaging(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	sub := "/subscriptions/" + w.admin.SubscriptionID
 	// Empty lists are [], never null.
@@ -156,6 +158,7 @@ func TestListsAndPaging(t *testing.T) {
 // TestDurability kills the server with SIGKILL right after a 201 and checks
 // that a restart on the same data directory has everything, unchanged.
 func TestDurability(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	w := startWard(t, dir)
 	sub := "/subscriptions/" + w.admin.SubscriptionID
@@ -200,6 +203,7 @@ func TestDurability(t *testing.T) {
 }
 
 func TestAdminFileAndTLS(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	st, err := os.Stat(filepath.Join(w.dataDir, "admin.json"))
 	if err != nil {
@@ -235,6 +239,7 @@ func TestAdminFileAndTLS(t *testing.T) {
 }
 
 func TestPublicURL(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "", "--public-url", "https://ward.example.test:9443")
 	if w.admin.AuthorityHost != "https://ward.example.test:9443/" {
 		t.Fatalf("authorityHost = %s", w.admin.AuthorityHost)

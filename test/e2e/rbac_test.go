@@ -20,6 +20,7 @@ import (
 // the real armauthorization/v2 client and checks enforcement on the next
 // request after each change.
 func TestRBACWithArmAuthorization(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	ctx := context.Background()
 	admin := w.adminCredential()

@@ -17,6 +17,7 @@ import (
 // keeps the principal it was attached with and says so. A PUT that names
 // it again (the admin may assign it) binds the new principal.
 func TestAgentRecreatedIdentity(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	f := w.machineFixture(t, "rgr", "m1")
 	stateDir := w.join(t, f.token)

@@ -81,6 +81,7 @@ func isStatic(path string) bool {
 // the entrypoint; the tarball it wrote is the same image; an AcrPull
 // identity cannot push; show-install names the pushed image.
 func TestWardImage(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "builds a second, static ward binary")
 	w := startWard(t, "")
 	f := w.registryFixture(t, "img-rg", "wardimages")

@@ -32,6 +32,7 @@ import (
 // service account is federated to an AcrPull identity pulls; another
 // service account's token gets credentials that the registry refuses.
 func TestACRCredentialProviderPodKube(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	w := startWard(t, "")
 	f := w.registryFixture(t, "rg", "kubeacr")

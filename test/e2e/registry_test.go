@@ -69,6 +69,7 @@ func (w *ward) exchange(t *testing.T, f registryFixture, p principal) string {
 // registry; a principal without a role gets 401 insufficient_scope, and
 // revoking AcrPull stops new pulls within a second.
 func TestRegistryPushPullByRole(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	f := w.registryFixture(t, "acr-rg", "teamacr")
 	if f.loginServer != "teamacr.azurecr.localhost:"+strings.Split(w.addr, ":")[1] {
@@ -241,6 +242,7 @@ func (w *ward) registryAccessToken(t *testing.T, host, aad, scope string) string
 // (a configuration distribution parses) and delete; the refresh token the
 // CLI got pushes an image with a real client.
 func TestCLIACR(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "a long end-to-end flow")
 	w := startWard(t, "")
 	dockerDir := t.TempDir()
@@ -349,6 +351,7 @@ func TestCLIACR(t *testing.T) {
 // node's identity holds AcrPull for, and stop pulling once the assignment
 // is removed.
 func TestACRCredentialProviderNode(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	f := w.registryFixture(t, "acr-node", "nodeacr")
 	m := w.machineFixture(t, "acr-node", "node1")
@@ -435,6 +438,7 @@ func TestACRCredentialProviderNode(t *testing.T) {
 // The token comes from a cluster's hosted issuer, as kube-apiserver would
 // project it.
 func TestACRCredentialProviderPod(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	f := w.registryFixture(t, "acr-pod", "podacr")
 	rg := "/subscriptions/" + w.admin.SubscriptionID + "/resourceGroups/acr-pod"
@@ -512,6 +516,7 @@ func TestACRCredentialProviderPod(t *testing.T) {
 // revoked AcrPull empties the other replica's access tokens within the
 // change feed's bound.
 func TestRegistryReplicas(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "starts several replicas")
 	pg := postgrestest.StartServer(t)
 	rs := startReplicas(t, pg.DSN, filepath.Join(t.TempDir(), "kek"), 2)

@@ -210,6 +210,7 @@ func TestUpstreamACRCredentialProviderNode(t *testing.T) {
 // stops it; past that, the pod whose identity holds AcrPull pulls and
 // another does not. Ward's own plugin reads the same annotations.
 func TestUpstreamACRCredentialProviderPod(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "runs upstream's credential provider through its pod-identity path")
 	w := startWard(t, "")
 	f := w.registryFixture(t, "up-pod", "uppodacr")
@@ -383,6 +384,7 @@ func exitStderr(err error) string {
 // node's identity from `ward agent`. The credentials it prints pull.
 // Needs *.azurecr.localhost to resolve to loopback (libnss-myhostname).
 func TestUpstreamACRCredentialProviderBinary(t *testing.T) {
+	t.Parallel()
 	bin := os.Getenv("WARD_ACR_PROVIDER_BIN")
 	if bin == "" {
 		t.Skip("WARD_ACR_PROVIDER_BIN is not set")

@@ -78,6 +78,7 @@ func startReplicas(t *testing.T, dsn, kek string, n int) []*ward {
 // and a PostgreSQL restart lose no acknowledged write, and every replica
 // converges.
 func TestReplicasAgree(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "starts several replicas")
 	pg := postgrestest.StartServer(t)
 	kek := filepath.Join(t.TempDir(), "kek")

@@ -77,6 +77,7 @@ const vaultHostFix = "apt-get install libnss-myhostname; Go programs need cgo, t
 // https://<vault>.vault.localhost:PORT/ through the system resolver, with
 // challenge resource verification on and no /etc/hosts entry.
 func TestVaultHostResolvesForGo(t *testing.T) {
+	t.Parallel()
 	needOrSkip(t, vaultHostsResolve("go-kv"), "go-kv.vault.localhost does not resolve to loopback", vaultHostFix)
 	w := startWard(t, "")
 	status, body, _ := w.request("PUT", "/subscriptions/"+w.admin.SubscriptionID+"/resourceGroups/go-rg?api-version=2025-04-01", `{"location":"westeurope"}`)
@@ -127,6 +128,7 @@ func TestVaultHostResolvesForGo(t *testing.T) {
 // cluster's service-account token, reads and a refused write as the
 // identity, and DefaultAzureCredential from the webhook's environment.
 func TestJavaScriptAndPythonSDKs(t *testing.T) {
+	t.Parallel()
 	skipIfShort(t, "runs the JavaScript and Python SDKs")
 	root := repoRoot(t)
 	w := startWard(t, "")

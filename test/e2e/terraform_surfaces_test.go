@@ -16,6 +16,7 @@ import (
 // poller (202, then Azure-AsyncOperation until Succeeded). The azurerm
 // provider itself (go-azure-sdk) is not run here.
 func TestARMSDKGenericResources(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	ctx := context.Background()
 	c, err := armresources.NewClient(w.admin.SubscriptionID, w.adminCredential(), w.armOptions())
@@ -86,6 +87,7 @@ func TestARMSDKGenericResources(t *testing.T) {
 // blob and file service properties; a cluster: no maintenance windows
 // (404 per name), and the node-image upgrade az's nodepool upgrade sends.
 func TestTerraformReadsOfAccountsAndClusters(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	rg := "/subscriptions/" + w.admin.SubscriptionID + "/resourceGroups/rg-tfr"
 	if st, b, _ := w.request("PUT", rg+"?api-version=2021-04-01", `{"location":"westeurope"}`); st != 201 {

@@ -86,6 +86,7 @@ func credOptions(w *ward) azcore.ClientOptions {
 }
 
 func TestDiscoveryDocuments(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	set, iss := w.jwksFromDiscovery(t, true)
 	if iss != w.base+"/"+w.admin.TenantID+"/v2.0" || len(set.Keys) == 0 {
@@ -117,6 +118,7 @@ func TestDiscoveryDocuments(t *testing.T) {
 }
 
 func TestClientSecretAndCertificateCredentials(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	ctx := context.Background()
 	// ClientSecretCredential (the admin) for the ARM audience: a v1 token.
@@ -319,6 +321,7 @@ func TestWorkloadIdentityCredentials(t *testing.T) {
 // What would have matched is explained only for real tokens of the issuer
 // the identity trusts (see TestRefusedExchangeExplanation).
 func TestHostileAssertions(t *testing.T) {
+	t.Parallel()
 	is := newOIDCIssuer(t)
 	w := startWard(t, "", "--issuer-ca-file", is.caFile)
 	const subject = "system:serviceaccount:default:app-sa"
@@ -403,6 +406,7 @@ func postToken(t *testing.T, w *ward, tenant string, form url.Values) (int, map[
 }
 
 func TestTokenEndpointErrors(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	secret := url.Values{"grant_type": {"client_credentials"}, "client_id": {w.admin.ClientID}, "client_secret": {w.admin.ClientSecret},
 		"scope":  {"https://management.azure.com/.default openid offline_access profile"},
@@ -476,6 +480,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 }
 
 func TestKeyRotation(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	ctx := context.Background()
 	tokenFor := func() string {

@@ -67,6 +67,7 @@ func softDeleteVault(t *testing.T, w *ward, name, props string) *azsecrets.Clien
 // declared without soft-delete deletes outright, and one with purge
 // protection refuses the purge.
 func TestVaultSecretSoftDelete(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	ctx := context.Background()
 

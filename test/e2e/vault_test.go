@@ -34,6 +34,7 @@ func (w *ward) hostsClient() *http.Client {
 }
 
 func TestKeyVaultWithWorkloadIdentity(t *testing.T) {
+	t.Parallel()
 	is := newOIDCIssuer(t)
 	w := startWard(t, "", "--issuer-ca-file", is.caFile)
 	ctx := context.Background()
@@ -152,6 +153,7 @@ func TestKeyVaultWithWorkloadIdentity(t *testing.T) {
 // deleted through ARM, directly or with its resource group, is gone on the
 // next request (VaultNotFound), and one created again serves at once.
 func TestVaultDeletionIsImmediate(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
 	sub := "/subscriptions/" + w.admin.SubscriptionID
 	rg := sub + "/resourceGroups/kvdel"

@@ -427,6 +427,7 @@ func TestWebhookOnRealAPIServer(t *testing.T) {
 // with the ConfigMap filled in) is accepted by a real API server, with a
 // server-side dry run of every object, through kubectl as a user applies it.
 func TestInstallManifests(t *testing.T) {
+	t.Parallel()
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
 		t.Skip("kubectl not installed")
