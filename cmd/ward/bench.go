@@ -198,6 +198,7 @@ func (b *benchRun) server(ctx context.Context, alg string, reuse bool, kek strin
 	)
 	if b.o.pinned {
 		t, pid, stop, err = pinnedServer(ctx, alg, reuse, b.o.storage, b.o.dsn, kek, b.o.serverLog, b.o.serverCPU)
+		t.PID = pid
 	} else {
 		t, stop, err = inProcess(ctx, alg, reuse, b.o.storage, b.o.dsn, kek, b.o.traceSlow, b.o.traceDir)
 	}
@@ -235,6 +236,7 @@ func (b *benchRun) measure(ctx context.Context, t bench.Target, label, suffix st
 	c := b.cfg
 	c.TLS = t.TLS
 	c.SignTime = b.signCost[strings.TrimSpace(label)]
+	c.ServerPID = t.PID
 	if !b.o.noBlob && !reuseOnly && !b.blobMeasured {
 		bf, err := bench.PrepareBlob(ctx, t, suffix)
 		if err != nil {
@@ -490,9 +492,13 @@ func printBench(w io.Writer, output string, rep benchReport) error {
 	table := func(title string, res []bench.Result) error {
 		fmt.Fprintln(w, title)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintf(tw, "scenario\tmode\trequests\terrors\treq/s\tp50 ms\tp99 ms\tmax ms\treq/s ÷ noop\tp50 ÷ noop\t÷ sign limit\tMB/s\tMB/s ÷ disk\t\n")
+		fmt.Fprintf(tw, "scenario\tmode\trequests\terrors\treq/s\tp50 ms\tp99 ms\tmax ms\treq/s ÷ noop\tp50 ÷ noop\t÷ sign limit\tMB/s\tMB/s ÷ disk\tserver µs/req\tnoop µs ÷ this\tserver busy\tload busy\t\n")
 		for _, r := range res {
 			lim, mb, disk := "-", "", ""
+			cpu := "\t\t\t"
+			if r.ServerCPUus > 0 {
+				cpu = fmt.Sprintf("%.0f\t%.2f\t%.2f\t%.2f", r.ServerCPUus, r.CPURatio, r.ServerBusy, r.LoadBusy)
+			}
 			if r.LimitRPS > 0 {
 				lim = fmt.Sprintf("%.2f of %.0f/s", r.LimitRatio, r.LimitRPS)
 			}
@@ -502,8 +508,8 @@ func printBench(w io.Writer, output string, rep benchReport) error {
 			if r.DiskRatio > 0 {
 				disk = fmt.Sprintf("%.3f", r.DiskRatio)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%.3f\t%.2f\t%s\t%s\t%s\t\n", r.Scenario, r.Mode, r.Requests, r.Errors, r.RPS, r.P50ms, r.P99ms, r.Maxms,
-				r.RPSRatio, r.P50Ratio, lim, mb, disk)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%.3f\t%.2f\t%s\t%s\t%s\t%s\t\n", r.Scenario, r.Mode, r.Requests, r.Errors, r.RPS, r.P50ms, r.P99ms, r.Maxms,
+				r.RPSRatio, r.P50Ratio, lim, mb, disk, cpu)
 		}
 		return tw.Flush()
 	}

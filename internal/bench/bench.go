@@ -58,6 +58,10 @@ type Config struct {
 	// like the server's (SignCost): scenarios that sign are also stated as
 	// a share of the limit 1/(SignTime + the no-op's time per request).
 	SignTime time.Duration
+	// ServerPID, when the server is a process of its own (--pinned), adds
+	// its CPU time per request and how busy its core was to each closed
+	// loop result.
+	ServerPID int
 }
 
 // Result is one scenario in one mode.
@@ -84,6 +88,15 @@ type Result struct {
 	LimitRatio float64 `json:"rps_ratio_to_limit,omitempty"`
 	// FirstError is the first failure's text, when any.
 	FirstError string `json:"first_error,omitempty"`
+	// ServerCPUus is the server process's CPU time per request (closed
+	// loop, Config.ServerPID), and CPURatio the no-op's over it: like
+	// RPSRatio, but the server's own cost, whichever core ran out first.
+	// ServerBusy and LoadBusy are the CPU the server and the load
+	// generator used per second of the run (1 = a whole core).
+	ServerCPUus float64 `json:"server_cpu_us_per_request,omitempty"`
+	CPURatio    float64 `json:"cpu_ratio_to_noop,omitempty"`
+	ServerBusy  float64 `json:"server_busy,omitempty"`
+	LoadBusy    float64 `json:"load_busy,omitempty"`
 }
 
 func (c *Config) defaults() {
@@ -115,7 +128,9 @@ func Run(ctx context.Context, cfg Config, noop Scenario, scenarios []Scenario) (
 			sc.Want = http.StatusOK
 		}
 		hc := cfg.client(sc.NewConnection)
+		before, t0 := sampleCPU(cfg.ServerPID), time.Now()
 		closed := closedLoop(ctx, cfg, hc, sc)
+		closed = cpuFigures(closed, before, sampleCPU(cfg.ServerPID), time.Since(t0))
 		if i == 0 {
 			base = closed
 		}
@@ -140,6 +155,9 @@ func ratio(r, base Result) Result {
 	}
 	if base.P50ms > 0 {
 		r.P50Ratio = r.P50ms / base.P50ms
+	}
+	if base.ServerCPUus > 0 && r.ServerCPUus > 0 {
+		r.CPURatio = base.ServerCPUus / r.ServerCPUus
 	}
 	return r
 }
@@ -226,6 +244,10 @@ func Medians(runs [][]Result) []Result {
 		m.LimitRatio = med(rs, func(r Result) float64 { return r.LimitRatio })
 		m.MBps = med(rs, func(r Result) float64 { return r.MBps })
 		m.DiskRatio = med(rs, func(r Result) float64 { return r.DiskRatio })
+		m.ServerCPUus = med(rs, func(r Result) float64 { return r.ServerCPUus })
+		m.CPURatio = med(rs, func(r Result) float64 { return r.CPURatio })
+		m.ServerBusy = med(rs, func(r Result) float64 { return r.ServerBusy })
+		m.LoadBusy = med(rs, func(r Result) float64 { return r.LoadBusy })
 		out = append(out, m)
 	}
 	return out

@@ -26,6 +26,9 @@ type Target struct {
 	// DataDir is the server's data directory when it is on this machine:
 	// where the disk is measured for the blob scenarios' ratios.
 	DataDir string
+	// PID is the server's process when it runs apart from the load
+	// (--pinned): its CPU time per request is measured too.
+	PID int
 }
 
 // Fixture is what Prepare created for the scenarios.
