@@ -251,12 +251,8 @@ func (s *Server) Run(ctx context.Context) error {
 		ReadTimeout:    2 * router.DefaultReadTimeout,
 		IdleTimeout:    2 * time.Minute,
 		MaxHeaderBytes: 1 << 20,
-		TLSConfig: &tls.Config{
-			Certificates: []tls.Certificate{s.cert},
-			MinVersion:   tls.VersionTLS12,
-			NextProtos:   []string{"h2", "http/1.1"},
-		},
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		TLSConfig:      servingTLS(s.cert),
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	if cfg.BeforeServe != nil {
 		cfg.BeforeServe()
