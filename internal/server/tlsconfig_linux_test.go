@@ -19,10 +19,12 @@ import (
 // threadCPU is the CPU time the calling OS thread has used; with the
 // goroutine locked to its thread it is that goroutine's own CPU (crypto,
 // runtime and the syscalls it makes), not the other side's.
-func threadCPU(tb testing.TB) time.Duration {
+// Linux has had the clock since 2.6.12; 0 if it ever fails (the figures
+// then read 0, and the benchmark's own timing still stands).
+func threadCPU() time.Duration {
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
-		tb.Fatal(err)
+		return 0
 	}
 	return time.Duration(ts.Nano())
 }
@@ -86,7 +88,7 @@ func benchmarkHandshake(b *testing.B, server, client *tls.Config) {
 			if err != nil {
 				return
 			}
-			start := threadCPU(b)
+			start := threadCPU()
 			tc := tls.Server(c, server)
 			err = tc.Handshake()
 			cs := tc.ConnectionState()
@@ -98,7 +100,7 @@ func benchmarkHandshake(b *testing.B, server, client *tls.Config) {
 				_, err = tc.Write(one[:])
 			}
 			_, _ = tc.Read(one[:])
-			cpu := threadCPU(b) - start
+			cpu := threadCPU() - start
 			c.Close()
 			results <- served{cpu, cs.DidResume, cs.NegotiatedProtocol, err}
 		}
@@ -107,7 +109,7 @@ func benchmarkHandshake(b *testing.B, server, client *tls.Config) {
 	defer runtime.UnlockOSThread()
 	// One connection first, so that a resuming client has its ticket.
 	handshake := func() (time.Duration, bool) {
-		start := threadCPU(b)
+		start := threadCPU()
 		c, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {
 			b.Fatal(err)
@@ -125,7 +127,7 @@ func benchmarkHandshake(b *testing.B, server, client *tls.Config) {
 		}
 		resumed := tc.ConnectionState().DidResume
 		tc.Close()
-		return threadCPU(b) - start, resumed
+		return threadCPU() - start, resumed
 	}
 	handshake()
 	if r := <-results; r.err != nil || r.protocol != "h2" {
