@@ -72,6 +72,7 @@ func serveCmd() *cobra.Command {
 	f.DurationVar(&cfg.AppTokenLifetime, "app-token-lifetime", time.Hour, "lifetime of service principal tokens")
 	f.DurationVar(&cfg.LogRetention, "log-retention", 30*24*time.Hour, "how long the sign-in and activity logs keep records (deleted hourly); 0 keeps them forever")
 	f.DurationVar(&cfg.TraceSlow, "trace-slow", 0, "keep the last seconds of Go's execution trace in memory and write it to <data>/traces when a request takes at least this long (e.g. 50ms; read it with go tool trace); 0 is off")
+	f.StringVar(&cfg.PprofAddr, "pprof-addr", "", "serve Go's profiling endpoints (/debug/pprof/, unauthenticated plain HTTP) on this loopback address, e.g. 127.0.0.1:6060; off by default")
 	f.StringVar(&cfg.BlobDir, "blob-dir", "", "directory of blob contents, content-addressed (default <data>/blobs; replicas share it)")
 	var maxPut, maxBlob string
 	f.StringVar(&maxPut, "blob-max-put-size", "256Mi", "largest single Put Blob or Put Block body (bytes, or with Ki, Mi, Gi)")

@@ -32,8 +32,14 @@ type Scenario struct {
 	New  Request
 	// Want is the status a successful request answers (default 200).
 	Want int
-	// NewConnection sends every request on a new TLS connection.
+	// NewConnection sends every request on a new TLS connection, HTTP/2
+	// by ALPN and no TLS session cache, as the Azure SDKs' default
+	// transport does: every connection is a full handshake.
 	NewConnection bool
+	// SessionCache, with NewConnection, keeps a TLS session cache, so new
+	// connections resume with the server's tickets (a client that asks for
+	// it; the SDKs do not by default).
+	SessionCache bool
 	// Bytes is the payload each request moves (its body or its answer's);
 	// with Disk it makes the result's MB/s and its ratio to the disk.
 	Bytes int64
@@ -111,8 +117,15 @@ func (c *Config) defaults() {
 	}
 }
 
-func (c Config) client(newConn bool) *http.Client {
-	tr := &http.Transport{TLSClientConfig: c.TLS.Clone(), ForceAttemptHTTP2: !newConn, DisableKeepAlives: newConn,
+// client is the scenario's HTTP client: HTTP/2 by ALPN always (with
+// DisableKeepAlives, Go's HTTP/2 transport uses each connection for one
+// request), a session cache only when the scenario asks for one.
+func (c Config) client(sc Scenario) *http.Client {
+	tc := c.TLS.Clone()
+	if sc.SessionCache {
+		tc.ClientSessionCache = tls.NewLRUClientSessionCache(c.Workers * 2)
+	}
+	tr := &http.Transport{TLSClientConfig: tc, ForceAttemptHTTP2: true, DisableKeepAlives: sc.NewConnection,
 		MaxIdleConnsPerHost: c.Workers * 2}
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
 }
@@ -127,7 +140,7 @@ func Run(ctx context.Context, cfg Config, noop Scenario, scenarios []Scenario) (
 		if sc.Want == 0 {
 			sc.Want = http.StatusOK
 		}
-		hc := cfg.client(sc.NewConnection)
+		hc := cfg.client(sc)
 		before, t0 := sampleCPU(cfg.ServerPID), time.Now()
 		closed := closedLoop(ctx, cfg, hc, sc)
 		closed = cpuFigures(closed, before, sampleCPU(cfg.ServerPID), time.Since(t0))

@@ -174,6 +174,7 @@ func Scenarios(t Target, f Fixture) (noop Scenario, all []Scenario) {
 	all = []Scenario{
 		{Name: "federated exchange", New: exchange, Signs: true},
 		{Name: "federated exchange, new TLS connection", New: exchange, NewConnection: true},
+		{Name: "federated exchange, new TLS connection resumed (client session cache)", New: exchange, NewConnection: true, SessionCache: true},
 		{Name: "client-secret grant", New: form(t.secretForm(audience.DefaultScope(audience.Management))), Signs: true},
 		{Name: "ARM GET identity", New: get(t.Base+f.IdentityPath+"?api-version=2023-01-31", "", f.ARMToken)},
 		{Name: "ARM PUT identity", New: armPut},

@@ -42,6 +42,13 @@ var DefaultHosts = []string{"127.0.0.1", "::1", "localhost", "*.localhost", "vau
 // and serving certificate in dir when they are missing, and re-issuing the
 // serving certificate when it does not cover every host or expires within 30
 // days. now is injected so that expiry is testable.
+//
+// The chain it returns is the leaf alone, with Leaf set. The CA is a root
+// (self-signed, the one that signs the leaf directly): a client either has it
+// in its trust store already or cannot use it, so sending it costs every new
+// connection ~400 bytes and, in Go's verifier, a second signature check of the
+// leaf (once against the root from the trust store, once against the same
+// root offered as an intermediate), for nothing.
 func Load(dir string, extraHosts []string, now func() time.Time) (tls.Certificate, error) {
 	hosts := append(slices.Clone(DefaultHosts), extraHosts...)
 	slices.Sort(hosts)
@@ -52,7 +59,6 @@ func Load(dir string, extraHosts []string, now func() time.Time) (tls.Certificat
 	}
 	certPath, keyPath := filepath.Join(dir, serverFile), filepath.Join(dir, serverKeyFile)
 	if c, err := tls.LoadX509KeyPair(certPath, keyPath); err == nil && Covers(c.Leaf, hosts, now()) {
-		c.Certificate = append(c.Certificate, caCert.Raw)
 		return c, nil
 	}
 	der, key, err := IssueServing(caCert, caKey, "ward", hosts, now(), 397*24*time.Hour)
@@ -65,8 +71,11 @@ func Load(dir string, extraHosts []string, now func() time.Time) (tls.Certificat
 	if err := writeKey(keyPath, key); err != nil {
 		return tls.Certificate{}, err
 	}
-	leaf, _ := x509.ParseCertificate(der)
-	return tls.Certificate{Certificate: [][]byte{der, caCert.Raw}, PrivateKey: key, Leaf: leaf}, nil
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("parse serving certificate: %w", err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
 }
 
 // Covers reports whether leaf names every host (IP or DNS name) and stays

@@ -2,7 +2,9 @@ package pki
 
 import (
 	"bytes"
+	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"testing"
@@ -77,6 +79,23 @@ func TestLoadCreatesVerifiesAndReuses(t *testing.T) {
 	}
 	if bytes.Equal(late.Certificate[0], more.Certificate[0]) {
 		t.Error("a serving certificate 29 days from expiry was not re-issued")
+	}
+
+	// Every path (created, loaded as is, re-issued) serves the leaf alone,
+	// parsed once: never the root, which a client must already trust.
+	caBlock, _ := pem.Decode(caPEM)
+	for name, c := range map[string]tls.Certificate{"created": first, "loaded": again, "re-issued for a host": more, "re-issued near expiry": late} {
+		if len(c.Certificate) != 1 {
+			t.Errorf("%s: chain of %d certificates, want the leaf alone", name, len(c.Certificate))
+		}
+		for i, der := range c.Certificate {
+			if bytes.Equal(der, caBlock.Bytes) {
+				t.Errorf("%s: certificate %d of the chain is the CA root", name, i)
+			}
+		}
+		if c.Leaf == nil || !bytes.Equal(c.Leaf.Raw, c.Certificate[0]) {
+			t.Errorf("%s: Leaf is not the parsed first certificate", name)
+		}
 	}
 }
 

@@ -80,6 +80,9 @@ type Config struct {
 	// kept): `go tool trace` then shows where that request's time went.
 	TraceSlow time.Duration
 	TraceDir  string // default <data>/traces
+	// PprofAddr, when set, serves Go's profiling endpoints over plain
+	// HTTP on this loopback address (pprof.go); off by default.
+	PprofAddr string
 	// Ready, if set, is called with the bound address once every endpoint serves.
 	Ready func(addr net.Addr)
 	// BeforeServe, if set, is called once the handler graph is built and
@@ -251,12 +254,15 @@ func (s *Server) Run(ctx context.Context) error {
 		ReadTimeout:    2 * router.DefaultReadTimeout,
 		IdleTimeout:    2 * time.Minute,
 		MaxHeaderBytes: 1 << 20,
-		TLSConfig: &tls.Config{
-			Certificates: []tls.Certificate{s.cert},
-			MinVersion:   tls.VersionTLS12,
-			NextProtos:   []string{"h2", "http/1.1"},
-		},
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		TLSConfig:      servingTLS(s.cert),
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	if cfg.PprofAddr != "" {
+		ln, err := listenPprof(cfg.PprofAddr)
+		if err != nil {
+			return err
+		}
+		go servePprof(bg, ln, log)
 	}
 	if cfg.BeforeServe != nil {
 		cfg.BeforeServe()

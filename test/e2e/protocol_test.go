@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"bytes"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"os"
@@ -224,6 +226,20 @@ func TestAdminFileAndTLS(t *testing.T) {
 	resp.Body.Close()
 	if resp.ProtoMajor != 2 {
 		t.Fatalf("served over %s, want HTTP/2", resp.Proto)
+	}
+	// The chain sent is the leaf alone: the root (ca.pem) is what clients
+	// already trust, and sending it costs every new connection a second
+	// signature check in Go's verifier.
+	if n := len(resp.TLS.PeerCertificates); n != 1 {
+		t.Errorf("server sent a chain of %d certificates, want the leaf alone", n)
+	}
+	caPEM, err := os.ReadFile(filepath.Join(w.dataDir, "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := pem.Decode(caPEM)
+	if vc := resp.TLS.VerifiedChains; len(vc) != 1 || len(vc[0]) != 2 || !bytes.Equal(vc[0][1].Raw, ca.Bytes) {
+		t.Errorf("verified %d chains (the first of %d certificates), want one: the leaf, then ca.pem", len(vc), len(append(vc, nil)[0]))
 	}
 	leaf := resp.TLS.PeerCertificates[0]
 	for _, name := range []string{"localhost", "myvault.vault.localhost", "anything.localhost"} {
