@@ -295,20 +295,24 @@
   // the rest hold further identities with their credentials and assignments.
   // loadExplorer resolves with the first page and keeps following nextLink,
   // merging each page into the same object and calling onPage after each;
-  // ex.done is set after the last. A newer load stops an older one.
-  function loadExplorer(force, onPage) {
+  // ex.done is set after the last. A newer load stops an older one. top
+  // ($top, the identities a page holds) is the server's default unless the
+  // view's address asks (#explorer?top=1 shows the paging with few objects).
+  function loadExplorer(force, onPage, top) {
     if (state.explorerLoad && !force) { if (onPage) state.explorerWaiters.push(onPage); return state.explorerLoad; }
     const gen = ++state.explorerGen;
     state.explorerWaiters = onPage ? [onPage] : [];
     const tell = ex => { if (gen === state.explorerGen) state.explorerWaiters.forEach(f => f(ex)); };
-    state.explorerLoad = api("/console/api/explorer").then(ex => {
+    state.explorerLoad = api("/console/api/explorer" + (top ? "?" + new URLSearchParams({ $top: top }).toString() : "")).then(ex => {
       ex.done = !ex.nextLink;
+      ex.pages = 1;
       (async () => {
         while (ex.nextLink && gen === state.explorerGen) {
           let p;
           try { p = await api(ex.nextLink); } catch (e) { ex.failed = e.message; ex.nextLink = ""; break; }
           if (gen !== state.explorerGen) return;
           for (const [k] of SECTIONS) ex[k].push(...p[k]);
+          ex.pages++;
           ex.nextLink = p.nextLink || "";
           ex.done = !ex.nextLink;
           tell(ex);
@@ -345,10 +349,11 @@
       const content = el("div", {}, el("h2", {}, SECTIONS.find(s => s[0] === section)[1]), tableFor(section, items, ex),
         ex.done ? (ex.failed ? el("div", { class: "empty" }, "The next page failed: " + ex.failed) : null) : el("div", { class: "empty", id: "x-more" }, "Loading more…"));
       body.dataset.done = ex.done ? "1" : "";
+      body.dataset.pages = ex.pages;
       body.replaceChildren(side, content);
     };
     q.addEventListener("input", render);
-    try { ex = await loadExplorer(true, more); } catch (e) { body.replaceChildren(el("div", { class: "empty" }, e.message)); return; }
+    try { ex = await loadExplorer(true, more, params.get("top")); } catch (e) { body.replaceChildren(el("div", { class: "empty" }, e.message)); return; }
     more();
   }
   function findObj(ex, id) {
