@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sort"
 	"strings"
 
 	"github.com/ward-id/ward/internal/armerr"
-	"github.com/ward-id/ward/internal/authz"
 	"github.com/ward-id/ward/internal/clusters"
 	"github.com/ward-id/ward/internal/directory"
 	"github.com/ward-id/ward/internal/rbac"
@@ -31,7 +29,7 @@ const (
 	actionActivityRead   = resourceid.TypeActivityLog + "/read"
 )
 
-// view is everything one principal may read, loaded once per request.
+// view is what one principal may read of one page, loaded per request.
 type view struct {
 	subs        []storage.Subscription
 	groups      []storage.ResourceGroup
@@ -104,50 +102,16 @@ func (h *Handler) newView() *view {
 	return v
 }
 
-// load reads what who may read through the services the management and
-// directory APIs read through. Each object is kept only when who holds its
-// read action at its own scope, as a GET of it through ARM requires (a
-// service principal: as the directory API's policy decides).
-func (h *Handler) load(ctx context.Context, who Who) (*view, error) {
-	allowed := func(action, scope string) bool { return h.cfg.Access.Allowed(who.ObjectID, action, scope) }
-	v := h.newView()
-	subs, err := h.cfg.Groups.Subscriptions(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range subs {
-		if err := h.loadSubscription(ctx, v, s, allowed); err != nil {
-			return nil, err
-		}
-	}
-	if allowed(actionRoleRead, "/") {
-		v.canRoles = true
-	}
-	if err := h.loadPrincipals(ctx, v, who); err != nil {
-		return nil, err
-	}
-	// Every assignment (those at "/" and below it), as the API lists them.
-	all, err := h.cfg.Access.ListAssignments(ctx, "/", authz.Filter{})
-	if err != nil {
-		return nil, err
-	}
-	for _, a := range all {
-		if allowed(actionAssignmentRead, a.Scope) {
-			v.assignments = append(v.assignments, a)
-		}
-	}
-	if err := h.loadRoles(ctx, v); err != nil {
-		return nil, err
-	}
-	sort.Slice(v.identities, func(i, j int) bool {
-		return strings.ToLower(identityID(v.identities[i])) < strings.ToLower(identityID(v.identities[j]))
-	})
-	return v, nil
-}
-
 // loadPrincipals adds the service principals who may read (as the
 // directory API's policy decides) to v.
 func (h *Handler) loadPrincipals(ctx context.Context, v *view, who Who) error {
+	return h.eachPrincipal(ctx, v, who, nil)
+}
+
+// eachPrincipal reads every service principal through the directory's
+// pages, adds those who may read to v, and calls each (when not nil) for
+// every one, readable or not.
+func (h *Handler) eachPrincipal(ctx context.Context, v *view, who Who, each func(storage.ServicePrincipal) error) error {
 	caller := directory.Caller{ObjectID: who.ObjectID, AppID: who.AppID}
 	return pages(1000, func(p storage.Page) ([]storage.ServicePrincipal, string, error) {
 		return h.cfg.Directory.Principals(ctx, p)
@@ -156,6 +120,9 @@ func (h *Handler) loadPrincipals(ctx context.Context, v *view, who Who) error {
 			if h.policy.Read(caller, directory.ServicePrincipal{ServicePrincipal: sp}) == nil {
 				v.principals[strings.ToLower(sp.ObjectID)] = sp.DisplayName
 				v.sps = append(v.sps, sp)
+			}
+			if each != nil {
+				return each(sp)
 			}
 			return nil
 		})
@@ -173,7 +140,8 @@ func (h *Handler) loadRoles(ctx context.Context, v *view) error {
 	return nil
 }
 
-// loadSubscription adds what who may read in one subscription to v.
+// loadSubscription adds what who may read in one subscription to v, but
+// its identities: the explorer's pages read those (explorerPage).
 func (h *Handler) loadSubscription(ctx context.Context, v *view, s storage.Subscription, allowed func(action, scope string) bool) error {
 	subScope := resourceid.SubscriptionID(s.ID)
 	if allowed(actionSubRead, subScope) {
@@ -191,12 +159,6 @@ func (h *Handler) loadSubscription(ctx context.Context, v *view, s storage.Subsc
 			}
 			return nil
 		})
-	if err != nil && !gone(err) {
-		return err
-	}
-	err = pages(1000, func(p storage.Page) ([]storage.Identity, string, error) {
-		return h.cfg.Identities.Identities(ctx, storage.IdentityFilter{SubscriptionID: s.ID}, p)
-	}, func(id storage.Identity) error { return h.loadIdentity(ctx, v, id, allowed) })
 	if err != nil && !gone(err) {
 		return err
 	}

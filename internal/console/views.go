@@ -45,7 +45,7 @@ type linkRef struct {
 	Label string `json:"label"`
 }
 
-// Explorer is everything the caller may read, by kind.
+// Explorer is one page of what the caller may read, by kind.
 type Explorer struct {
 	Subscriptions     []objJSON `json:"subscriptions"`
 	ResourceGroups    []objJSON `json:"resourceGroups"`
@@ -55,6 +55,8 @@ type Explorer struct {
 	Vaults            []objJSON `json:"vaults"`
 	RoleDefinitions   []objJSON `json:"roleDefinitions"`
 	RoleAssignments   []objJSON `json:"roleAssignments"`
+	// NextLink continues the explorer after this page; empty on the last.
+	NextLink string `json:"nextLink,omitempty"`
 }
 
 func buildExplorer(v *view) *Explorer {
@@ -143,19 +145,6 @@ func sortObjs(o []objJSON) {
 			o[j], o[j-1] = o[j-1], o[j]
 		}
 	}
-}
-
-func (h *Handler) explorer(w http.ResponseWriter, r *http.Request) {
-	c, ok := h.authenticate(w, r)
-	if !ok {
-		return
-	}
-	v, err := h.load(r.Context(), c.Who)
-	if err != nil {
-		h.fail(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, buildExplorer(v))
 }
 
 // ---- activity log ----

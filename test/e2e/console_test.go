@@ -245,6 +245,22 @@ func TestConsoleBrowser(t *testing.T) {
 		t.Error("the identity's ID overflows the details panel")
 	}
 	csp.none(t, "the explorer")
+	// The explorer in pages of one identity: the identities of later pages
+	// join the table, and a link to one of them opens its details.
+	last := rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/payments"
+	run(t, ctx, "explorer in pages", chromedp.Navigate(w.base+"/console/#explorer?s=identities&top=1&id="+url.QueryEscape(last)),
+		chromedp.WaitVisible(css(`.explorer[data-done="1"]`)), chromedp.WaitVisible(css(`#drawer .obj-id`)))
+	if pages := value(t, ctx, "explorer pages", chromedp.Evaluate[int](`Number(document.querySelector(".explorer").dataset.pages)`)); pages < 3 {
+		t.Errorf("the explorer came in %d pages, want at least 3 at $top=1", pages)
+	}
+	for _, name := range []string{"catalog", "checkout", "payments"} {
+		if n := value(t, ctx, "paged explorer row "+name, chromedp.Evaluate[int](`[...document.querySelectorAll(".explorer tbody tr")].filter(r => r.dataset.id.toLowerCase().endsWith("/userassignedidentities/`+name+`")).length`)); n != 1 {
+			t.Errorf("the paged explorer lists %s %d times, want once", name, n)
+		}
+	}
+	if id := value(t, ctx, "paged explorer details", chromedp.Text(css("#drawer .obj-id"))); !strings.EqualFold(id, last) {
+		t.Errorf("details of %q, want %q", id, last)
+	}
 
 	// Sign-ins: filter, then watch a refused exchange arrive live and fix it.
 	run(t, ctx, "sign-ins", chromedp.Navigate(w.base+"/console/#signins?result=failure&identity="+clientID), chromedp.WaitVisible(css(`#s-live.live.on`)))

@@ -26,7 +26,7 @@
     return n;
   };
   let me = null;
-  const state = { graph: null, graphGen: 0, explorer: null, hidden: new Set(), es: null, selected: null };
+  const state = { graph: null, graphGen: 0, explorerLoad: null, explorerGen: 0, explorerWaiters: [], hidden: new Set(), es: null, selected: null };
 
   // ---- API ----
   async function api(path, opts) {
@@ -290,9 +290,39 @@
   function kindLabel(k) { return ({ federatedCredential: "federated credential", roleAssignment: "role assignment", servicePrincipal: "service principal", subject: "service account / subject" })[k] || k; }
 
   // ---- explorer ----
-  async function loadExplorer(force) {
-    if (!state.explorer || force) state.explorer = await api("/console/api/explorer");
-    return state.explorer;
+  // The explorer comes in pages: the first holds the subscriptions, groups,
+  // clusters, vaults, roles and service principals and the first identities;
+  // the rest hold further identities with their credentials and assignments.
+  // loadExplorer resolves with the first page and keeps following nextLink,
+  // merging each page into the same object and calling onPage after each;
+  // ex.done is set after the last. A newer load stops an older one. top
+  // ($top, the identities a page holds) is the server's default unless the
+  // view's address asks (#explorer?top=1 shows the paging with few objects).
+  function loadExplorer(force, onPage, top) {
+    if (state.explorerLoad && !force) { if (onPage) state.explorerWaiters.push(onPage); return state.explorerLoad; }
+    const gen = ++state.explorerGen;
+    state.explorerWaiters = onPage ? [onPage] : [];
+    const tell = ex => { if (gen === state.explorerGen) state.explorerWaiters.forEach(f => f(ex)); };
+    state.explorerLoad = api("/console/api/explorer" + (top ? "?" + new URLSearchParams({ $top: top }).toString() : "")).then(ex => {
+      ex.done = !ex.nextLink;
+      ex.pages = 1;
+      (async () => {
+        while (ex.nextLink && gen === state.explorerGen) {
+          let p;
+          try { p = await api(ex.nextLink); } catch (e) { ex.failed = e.message; ex.nextLink = ""; break; }
+          if (gen !== state.explorerGen) return;
+          for (const [k] of SECTIONS) ex[k].push(...p[k]);
+          ex.pages++;
+          ex.nextLink = p.nextLink || "";
+          ex.done = !ex.nextLink;
+          tell(ex);
+        }
+        if (!ex.done) { ex.done = true; tell(ex); }
+      })();
+      return ex;
+    });
+    state.explorerLoad.catch(() => { if (gen === state.explorerGen) state.explorerLoad = null; });
+    return state.explorerLoad;
   }
   const SECTIONS = [["subscriptions", "Subscriptions"], ["resourceGroups", "Resource groups"], ["identities", "Identities"], ["clusters", "Clusters"],
     ["servicePrincipals", "Service principals"], ["vaults", "Vaults"], ["roleDefinitions", "Role definitions"], ["roleAssignments", "Role assignments"]];
@@ -302,22 +332,29 @@
     v.append(el("div", { class: "toolbar" }, q));
     const body = el("div", { class: "explorer" }, el("div", { class: "empty" }, "Loading…"));
     v.append(body);
-    let ex;
-    try { ex = await loadExplorer(true); } catch (e) { body.replaceChildren(el("div", { class: "empty" }, e.message)); return; }
     const section = params.get("s") || "identities";
+    const open = params.get("id");
+    let ex, opened = false;
+    const more = () => {
+      if (!ex || !body.isConnected) return;
+      render();
+      if (open && !opened) { const o = findObj(ex, open); if (o) { opened = true; showObj(o, ex); } }
+    };
     const render = () => {
       const f = q.value.trim().toLowerCase();
       const match = o => !f || JSON.stringify(o).toLowerCase().includes(f);
       const side = el("div", { class: "side", role: "tablist" }, SECTIONS.map(([k, label]) =>
         el("a", { href: "#explorer?" + new URLSearchParams({ s: k, q: q.value }).toString(), class: k === section ? "active" : "", role: "tab" }, el("span", {}, label), el("span", { class: "muted" }, ex[k].filter(match).length))));
       const items = ex[section].filter(match);
-      const content = el("div", {}, el("h2", {}, SECTIONS.find(s => s[0] === section)[1]), tableFor(section, items, ex));
+      const content = el("div", {}, el("h2", {}, SECTIONS.find(s => s[0] === section)[1]), tableFor(section, items, ex),
+        ex.done ? (ex.failed ? el("div", { class: "empty" }, "The next page failed: " + ex.failed) : null) : el("div", { class: "empty", id: "x-more" }, "Loading more…"));
+      body.dataset.done = ex.done ? "1" : "";
+      body.dataset.pages = ex.pages;
       body.replaceChildren(side, content);
     };
     q.addEventListener("input", render);
-    render();
-    const open = params.get("id");
-    if (open) { const o = findObj(ex, open); if (o) showObj(o, ex); }
+    try { ex = await loadExplorer(true, more, params.get("top")); } catch (e) { body.replaceChildren(el("div", { class: "empty" }, e.message)); return; }
+    more();
   }
   function findObj(ex, id) {
     id = id.toLowerCase();
