@@ -5,7 +5,7 @@
 //
 // After start-up the index changes one way only: by the change feed
 // (ReloadAssignment, ReloadRole, Reload), as on every other replica. A
-// write here goes to storage and then settles (Config.Settle, the feed
+// write here goes to storage and then catches up (Config.CatchUp, the feed
 // follower's catch-up), so the change is applied to this replica's index
 // by that same path before the write returns and the next decision sees
 // it. If it cannot be applied, the index is stale and every decision is a
@@ -36,7 +36,7 @@ type Service struct {
 	store  storage.Storage
 	engine *rbac.Engine
 	now    func() time.Time
-	settle func(ctx context.Context) error
+	catchUp func(ctx context.Context) error
 	// stale is set when a change could not be applied to the index, and
 	// cleared once the follower has caught up (Synced) or Reload ran.
 	stale atomic.Bool
@@ -46,25 +46,25 @@ type Service struct {
 type Config struct {
 	Store storage.Storage
 	Now   func() time.Time // default time.Now
-	// Settle applies this replica's own writes to its views: the change
+	// CatchUp applies this replica's own writes to its views: the change
 	// feed follower's CatchUp. Without it the Service refuses writes.
-	Settle func(ctx context.Context) error
+	CatchUp func(ctx context.Context) error
 }
 
 // errStale is why every decision is a denial while the index is stale.
 var errStale = errors.New("this replica's authorization index is catching up with the database; retry in a moment")
 
-// errNoSettle refuses a write a Service cannot apply to its index.
-var errNoSettle = errors.New("authz: a write needs Config.Settle (the change feed's catch-up) to reach the index")
+// errNoCatchUp refuses a write a Service cannot apply to its index.
+var errNoCatchUp = errors.New("authz: a write needs Config.CatchUp (the change feed's catch-up) to reach the index")
 
 // applied makes a committed write of this Service's take effect on the
 // index through the change feed; on failure the index is stale until the
 // follower catches up.
 func (s *Service) applied(ctx context.Context) error {
-	if s.settle == nil {
-		return errNoSettle
+	if s.catchUp == nil {
+		return errNoCatchUp
 	}
-	if err := s.settle(context.WithoutCancel(ctx)); err != nil {
+	if err := s.catchUp(context.WithoutCancel(ctx)); err != nil {
 		s.stale.Store(true)
 		return fmt.Errorf("the change is stored, but this replica could not apply it yet (it will when the change feed catches up): %w", err)
 	}
@@ -84,7 +84,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Service{store: cfg.Store, engine: rbac.New(), now: cfg.Now, settle: cfg.Settle}
+	s := &Service{store: cfg.Store, engine: rbac.New(), now: cfg.Now, catchUp: cfg.CatchUp}
 	custom, err := s.customRoles(ctx)
 	if err != nil {
 		return nil, err
@@ -616,6 +616,16 @@ func (s *Service) DeleteAssignmentAt(ctx context.Context, scope, id string) (sto
 // it before DeleteAssignment returns. Requests go through
 // DeleteAssignmentAt.
 func (s *Service) DeleteAssignment(ctx context.Context, id string) (storage.RoleAssignment, bool, error) {
+	a, found, err := s.deleteStored(ctx, id)
+	if err != nil || !found {
+		return a, found, err
+	}
+	return a, true, s.applied(ctx)
+}
+
+// deleteStored deletes an assignment from storage only; the caller
+// applies the change to the index (applied), once for a batch.
+func (s *Service) deleteStored(ctx context.Context, id string) (storage.RoleAssignment, bool, error) {
 	a, err := s.store.GetRoleAssignment(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return a, false, nil
@@ -626,7 +636,7 @@ func (s *Service) DeleteAssignment(ctx context.Context, id string) (storage.Role
 	if err := s.store.DeleteRoleAssignment(ctx, id); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return a, false, err
 	}
-	return a, true, s.applied(ctx)
+	return a, true, nil
 }
 
 // Filter narrows ListAssignments, as ARM's $filter does.
@@ -701,12 +711,19 @@ func (s *Service) deleteWhere(ctx context.Context, drop func(storage.RoleAssignm
 	if err != nil {
 		return err
 	}
+	deleted := 0
 	for _, a := range doomed {
-		if _, _, err := s.DeleteAssignment(ctx, a.ID); err != nil {
-			return err
+		if _, _, err = s.deleteStored(ctx, a.ID); err != nil {
+			break
 		}
+		deleted++
 	}
-	return nil
+	// What was deleted is revoked on this replica now, even when a later
+	// delete failed.
+	if deleted > 0 {
+		err = errors.Join(err, s.applied(ctx))
+	}
+	return err
 }
 
 // Covers reports whether scope is one of scopes or below one of them.

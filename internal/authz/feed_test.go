@@ -31,7 +31,7 @@ func follower(t testing.TB, st storage.Storage, settle func(ctx context.Context,
 	if settle != nil {
 		s = func(ctx context.Context) error { return settle(ctx, catchUp) }
 	}
-	access, err := authz.New(ctx, authz.Config{Store: st, Now: time.Now, Settle: s})
+	access, err := authz.New(ctx, authz.Config{Store: st, Now: time.Now, CatchUp: s})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -268,8 +269,7 @@ func (g *graph) buildServices(ctx context.Context) error {
 	// RBAC writes reach the index through the change feed, as every
 	// replica's do: the follower exists once follow has run, before any
 	// request or task can write.
-	settle := func(ctx context.Context) error { return g.s.follower.CatchUp(ctx) }
-	if g.access, err = authz.New(ctx, authz.Config{Store: g.store, Now: time.Now, Settle: settle}); err != nil {
+	if g.access, err = authz.New(ctx, authz.Config{Store: g.store, Now: time.Now, CatchUp: g.catchUp}); err != nil {
 		return fmt.Errorf("load role assignments: %w", err)
 	}
 	if g.policies, err = policy.NewService(ctx, policy.ServiceConfig{Store: g.store, Now: time.Now}); err != nil {
@@ -333,6 +333,16 @@ func (g *graph) follow(context.Context) error {
 	return nil
 }
 
+// catchUp applies this replica's own writes to its views: the change feed
+// follower's catch-up, the one path for a request's writes (the router's
+// Settle) and for RBAC writes made outside a request.
+func (g *graph) catchUp(ctx context.Context) error {
+	if g.s.follower == nil {
+		return errors.New("the change feed follower is not built yet")
+	}
+	return g.s.follower.CatchUp(ctx)
+}
+
 // forgetCaches drops every view that is a cache of the database and needs
 // no read to drop (token caches, vault cache, hosted issuers' keys) and
 // marks the RBAC index stale until the follower catches up (Synced): the
@@ -375,7 +385,7 @@ func (g *graph) mountRoutes(context.Context) error {
 	// panics into the route's protocol's 500, once for every part.
 	mux.Logger = log
 	mux.AccessLog = g.cfg.AccessLog
-	mux.Settle = localWrites(g.s.follower.CatchUp, g.forgetCaches, log)
+	mux.Settle = localWrites(g.catchUp, g.forgetCaches, log)
 
 	vault.NewHandler(vault.HandlerConfig{Svc: g.vaults, Authority: authority, Logger: log,
 		Auth: g.verifier(append([]string{g.vaults.Hosts.Resource(), g.vaults.Hosts.Resource() + "/"}, audience.VaultAliases()...)...)}).Mount(mux)
