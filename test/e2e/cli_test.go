@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -114,8 +115,11 @@ func TestCLIQuickStart(t *testing.T) {
 
 // TestCLILogin logs in as a new service principal and acts as it.
 func TestCLILogin(t *testing.T) {
+	t.Parallel()
 	w := startWard(t, "")
-	t.Setenv("WARD_CONFIG_DIR", t.TempDir())
+	// Its own profile directory, given to each command rather than set
+	// with t.Setenv, which would keep the test out of the parallel ones.
+	w.cliEnv = []string{"WARD_CONFIG_DIR=" + t.TempDir()}
 	out, errOut, code := w.cli("ad", "sp", "create-for-rbac", "-n", "ci")
 	if code != 0 {
 		t.Fatal(errOut)
@@ -130,7 +134,7 @@ func TestCLILogin(t *testing.T) {
 	}
 	// The profile is used without --data from now on.
 	cmd := exec.Command(wardBin, "account", "get-access-token", "--resource", "https://vault.azure.net", "--query", "accessToken", "-o", "tsv")
-	cmd.Dir = t.TempDir()
+	cmd.Dir, cmd.Env = t.TempDir(), append(os.Environ(), w.cliEnv...)
 	tok, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("get-access-token: %v", err)
@@ -139,7 +143,7 @@ func TestCLILogin(t *testing.T) {
 		t.Fatalf("token claims %v", c)
 	}
 	list := exec.Command(wardBin, "ad", "sp", "list", "--display-name", "ci", "--query", "[0].appId", "-o", "tsv")
-	list.Dir = cmd.Dir
+	list.Dir, list.Env = cmd.Dir, cmd.Env
 	got, err := list.Output()
 	if err != nil || strings.TrimSpace(string(got)) != sp.AppID {
 		t.Fatalf("ad sp list as the logged-in principal: %q %v", got, err)

@@ -58,6 +58,10 @@ type ward struct {
 	http    *http.Client
 	base    string
 	token   string
+	// cliEnv is added to the environment of the ward commands cli runs
+	// (for example WARD_CONFIG_DIR), so a test need not t.Setenv and can
+	// run in parallel.
+	cliEnv []string
 }
 
 func freeAddr(t *testing.T) string {
@@ -235,6 +239,9 @@ func (w *ward) request(method, path string, body string, hdr ...string) (int, ma
 func (w *ward) cli(args ...string) (stdout, stderr string, code int) {
 	w.t.Helper()
 	cmd := exec.Command(wardBin, append(args, "--data", w.dataDir)...)
+	if w.cliEnv != nil {
+		cmd.Env = append(os.Environ(), w.cliEnv...)
+	}
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
