@@ -33,9 +33,9 @@ import (
 
 // Service is RBAC over storage.
 type Service struct {
-	store  storage.Storage
-	engine *rbac.Engine
-	now    func() time.Time
+	store   storage.Storage
+	engine  *rbac.Engine
+	now     func() time.Time
 	catchUp func(ctx context.Context) error
 	// stale is set when a change could not be applied to the index, and
 	// cleared once the follower has caught up (Synced) or Reload ran.
