@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -74,11 +73,10 @@ func (h *Handler) explorer(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) explorerPage(ctx context.Context, who Who, top int, cur *graphCursor) (*Explorer, *graphCursor, error) {
 	allowed := func(action, scope string) bool { return h.cfg.Access.Allowed(who.ObjectID, action, scope) }
 	v := h.newView()
-	subs, err := h.cfg.Groups.Subscriptions(ctx)
+	subs, err := h.subscriptionsInOrder(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	sort.Slice(subs, func(i, j int) bool { return strings.ToLower(subs[i].ID) < strings.ToLower(subs[j].ID) })
 	first := cur == nil
 	for _, s := range subs {
 		if first {

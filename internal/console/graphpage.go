@@ -176,18 +176,27 @@ func parseGraphQuery(w http.ResponseWriter, r *http.Request) (graphQuery, bool) 
 	return gq, true
 }
 
+// subscriptionsInOrder lists the subscriptions in order of their
+// lower-case resource ID: identities are listed in order of theirs, so the
+// graph's and the explorer's pages follow one order across subscriptions.
+func (h *Handler) subscriptionsInOrder(ctx context.Context) ([]storage.Subscription, error) {
+	subs, err := h.cfg.Groups.Subscriptions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(subs, func(i, j int) bool { return strings.ToLower(subs[i].ID) < strings.ToLower(subs[j].ID) })
+	return subs, nil
+}
+
 // graphPage draws one page of the graph and returns where the next one
 // starts (nil: this is the last).
 func (h *Handler) graphPage(ctx context.Context, who Who, gq graphQuery) (*Graph, *graphCursor, error) {
 	allowed := func(action, scope string) bool { return h.cfg.Access.Allowed(who.ObjectID, action, scope) }
 	v := h.newView()
-	subs, err := h.cfg.Groups.Subscriptions(ctx)
+	subs, err := h.subscriptionsInOrder(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	// Identities are listed in order of their lower-case resource ID, so
-	// subscriptions in order of theirs put the whole graph in that order.
-	sort.Slice(subs, func(i, j int) bool { return strings.ToLower(subs[i].ID) < strings.ToLower(subs[j].ID) })
 	for _, s := range subs {
 		if err := h.loadResources(ctx, v, s, allowed); err != nil {
 			return nil, nil, err
