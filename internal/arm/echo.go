@@ -168,6 +168,24 @@ func withEchoDefaults(answer any, echo json.RawMessage, defaults map[string]any)
 	return m, nil
 }
 
+// answerWith is a resource's answer: answer (what Ward computes) with what
+// the user declared filled in, then defaults (nil: none). answer is Ward's
+// own struct, so re-encoding it does not fail in practice; if it did, the
+// answer goes out without the echo rather than not at all.
+func answerWith(answer any, echo json.RawMessage, defaults map[string]any) any {
+	var out any
+	var err error
+	if defaults == nil {
+		out, err = withEcho(answer, echo)
+	} else {
+		out, err = withEchoDefaults(answer, echo, defaults)
+	}
+	if err != nil {
+		return answer
+	}
+	return out
+}
+
 // echoReplace is a PUT's echo: it replaces what was stored.
 func echoReplace(sent json.RawMessage) func(json.RawMessage) json.RawMessage {
 	return func(json.RawMessage) json.RawMessage { return sent }

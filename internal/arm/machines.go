@@ -190,12 +190,7 @@ var agentPoolEchoDrop = [][]string{
 // toAgentPool is a pool's answer: what Ward computes, with what the pool's
 // PUT declared filled in (echo.go).
 func (h *Handler) toAgentPool(ctx context.Context, ref storage.ClusterRef, p clusters.NamedPool) any {
-	j := h.agentPoolView(ctx, ref, p)
-	out, err := withEcho(j, p.Echo)
-	if err != nil {
-		return j
-	}
-	return out
+	return answerWith(h.agentPoolView(ctx, ref, p), p.Echo, nil)
 }
 
 func (h *Handler) agentPoolView(ctx context.Context, ref storage.ClusterRef, p clusters.NamedPool) agentPoolJSON {

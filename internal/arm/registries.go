@@ -58,12 +58,7 @@ func registryDefaults() map[string]any {
 // toRegistry is a registry's answer: what Ward computes, with what the
 // user declared filled in, then Azure's defaults (echo.go).
 func (h *Handler) toRegistry(r storage.Registry) any {
-	j := h.registryView(r)
-	out, err := withEchoDefaults(j, r.Echo, registryDefaults())
-	if err != nil {
-		return j
-	}
-	return out
+	return answerWith(h.registryView(r), r.Echo, registryDefaults())
 }
 
 func (h *Handler) registryView(r storage.Registry) registryJSON {

@@ -65,12 +65,7 @@ func storageAccountDefaults() map[string]any {
 // toStorageAccount is an account's answer: what Ward computes, with what
 // the user declared filled in, then Azure's defaults (echo.go).
 func (h *Handler) toStorageAccount(a storage.StorageAccount) any {
-	j := h.storageAccountView(a)
-	out, err := withEchoDefaults(j, a.Echo, storageAccountDefaults())
-	if err != nil {
-		return j
-	}
-	return out
+	return answerWith(h.storageAccountView(a), a.Echo, storageAccountDefaults())
 }
 
 func (h *Handler) storageAccountView(a storage.StorageAccount) storageAccountJSON {

@@ -56,11 +56,7 @@ func (h *Handler) toVault(v storage.Vault) any {
 	if json.Unmarshal(v.Echo, &sent) == nil && sent.Properties.PublicNetworkAccess != "" {
 		j.Properties.PublicNetworkAccess = sent.Properties.PublicNetworkAccess
 	}
-	out, err := withEcho(j, v.Echo)
-	if err != nil {
-		return j
-	}
-	return out
+	return answerWith(j, v.Echo, nil)
 }
 
 func (h *Handler) vaultView(v storage.Vault) vaultJSON {
