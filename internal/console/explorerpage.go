@@ -36,14 +36,9 @@ func (h *Handler) explorer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	top := defaultExplorerPage
-	if t := q.Get("$top"); t != "" {
-		n, err := strconv.Atoi(t)
-		if err != nil || n < 1 || n > maxExplorerPage {
-			writeErr(w, http.StatusBadRequest, "InvalidParameter", "$top must be a whole number from 1 to "+strconv.Itoa(maxExplorerPage)+": the identities one page holds.")
-			return
-		}
-		top = n
+	top, ok := topParam(w, q, defaultExplorerPage, maxExplorerPage)
+	if !ok {
+		return
 	}
 	binding := explorerBinding(c.Who, top)
 	var cur *graphCursor

@@ -143,6 +143,22 @@ func (h *Handler) graph(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, g)
 }
 
+// topParam reads $top, the identities one page of the graph or the
+// explorer holds: def when absent, else a whole number from 1 to max;
+// false once it has answered 400.
+func topParam(w http.ResponseWriter, q url.Values, def, max int) (int, bool) {
+	t := q.Get("$top")
+	if t == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(t)
+	if err != nil || n < 1 || n > max {
+		writeErr(w, http.StatusBadRequest, "InvalidParameter", "$top must be a whole number from 1 to "+strconv.Itoa(max)+": the identities one page holds.")
+		return 0, false
+	}
+	return n, true
+}
+
 // parseGraphQuery reads and bounds a graph request's parameters, or
 // answers 400.
 func parseGraphQuery(w http.ResponseWriter, r *http.Request) (graphQuery, bool) {
@@ -156,14 +172,9 @@ func parseGraphQuery(w http.ResponseWriter, r *http.Request) (graphQuery, bool) 
 		}
 		gq.limit = n
 	}
-	gq.top = min(defaultGraphPage, gq.limit)
-	if t := q.Get("$top"); t != "" {
-		n, err := strconv.Atoi(t)
-		if err != nil || n < 1 || n > maxGraphPage {
-			writeErr(w, http.StatusBadRequest, "InvalidParameter", "$top must be a whole number from 1 to "+strconv.Itoa(maxGraphPage)+": the identities one page holds.")
-			return gq, false
-		}
-		gq.top = n
+	var ok bool
+	if gq.top, ok = topParam(w, q, min(defaultGraphPage, gq.limit), maxGraphPage); !ok {
+		return gq, false
 	}
 	if len(gq.start) > 2000 || len(gq.q) > 200 {
 		writeErr(w, http.StatusBadRequest, "InvalidQuery", "start or q is too long.")
