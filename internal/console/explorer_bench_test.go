@@ -1,7 +1,6 @@
 package console
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/ward-id/ward/internal/rbac"
@@ -18,19 +17,7 @@ func BenchmarkExplorer(b *testing.B) {
 	var size, pages int
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		size, pages = 0, 0
-		for path := "/console/api/explorer"; path != ""; pages++ {
-			st, body := f.do(b, c, "", "GET", path, "")
-			if st != 200 {
-				b.Fatalf("%d %s", st, body)
-			}
-			var e struct {
-				NextLink string `json:"nextLink"`
-			}
-			_ = json.Unmarshal(body, &e)
-			size += len(body)
-			path = e.NextLink
-		}
+		size, pages = f.followPages(b, c, "/console/api/explorer")
 	}
 	b.ReportMetric(float64(size), "bytes/explorer")
 	b.ReportMetric(float64(pages), "pages/explorer")
