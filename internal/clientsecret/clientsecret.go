@@ -17,22 +17,41 @@ import (
 
 const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~"
 
+// leading is how many of alphabet's first characters may open a secret: the
+// letters and digits. A secret that starts with "-" reads as a flag to the
+// tools users paste it into (`az login -p <secret>` fails with "expected one
+// argument"), and one that starts with "~" is a shell's tilde expansion.
+const leading = 62
+
 // Generate returns a new secret in Entra's shape: a 3-character hint, "8Q~",
 // then random characters. The hint is what lists show.
 func Generate() (secret, hint string) {
-	b := make([]byte, 37)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand does not fail on supported platforms
-	}
 	out := make([]byte, 0, 40)
-	for i, c := range b {
-		out = append(out, alphabet[int(c)%len(alphabet)])
-		if i == 2 {
+	out = append(out, alphabet[uniform(leading)])
+	for len(out) < 40 {
+		if len(out) == 3 {
 			out = append(out, "8Q~"...)
+			continue
 		}
+		out = append(out, alphabet[uniform(len(alphabet))])
 	}
 	s := string(out)
 	return s, s[:3]
+}
+
+// uniform returns a random index below n (n <= 256) with no modulo bias: a
+// byte at or above the largest multiple of n is drawn again.
+func uniform(n int) int {
+	limit := 256 - 256%n
+	var b [1]byte
+	for {
+		if _, err := rand.Read(b[:]); err != nil {
+			panic(err) // crypto/rand does not fail on supported platforms
+		}
+		if int(b[0]) < limit {
+			return int(b[0]) % n
+		}
+	}
 }
 
 // Hash returns the salted hash stored for secret.

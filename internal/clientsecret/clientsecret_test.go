@@ -10,13 +10,16 @@ import (
 
 func TestGenerateShape(t *testing.T) {
 	seen := map[string]bool{}
-	for range 200 {
+	for range 2000 {
 		s, hint := Generate()
 		if len(s) != 40 {
 			t.Fatalf("Generate() = %q: %d characters, want 40", s, len(s))
 		}
 		if s[3:6] != "8Q~" {
 			t.Fatalf("Generate() = %q: characters 4-6 are %q, want Entra's 8Q~", s, s[3:6])
+		}
+		if !strings.ContainsRune(alphabet[:leading], rune(s[0])) {
+			t.Fatalf("Generate() = %q starts with %q; a secret must start with a letter or digit so no tool reads it as a flag", s, s[0])
 		}
 		if hint != s[:3] {
 			t.Fatalf("hint %q, want the secret's first three characters %q", hint, s[:3])
