@@ -33,6 +33,10 @@ if [ "$short" = 0 ]; then
   flags+=(-race -tags kube,terraform)
 fi
 
-echo "--- [3/3] go test ${flags[*]} $* ./...  (a line per package; the summary at the end lists every skip and why)"
+# test/e2e is named first: go test starts packages in the order given, and
+# the end-to-end suite is the long pole (most of its time is waiting on the
+# ward processes and clients it starts), so it runs while the unit packages
+# build and run beside it instead of alone at the end.
+echo "--- [3/3] go test ${flags[*]} $* ./test/e2e ./...  (a line per package; the summary at the end lists every skip and why)"
 exec go run gotest.tools/gotestsum@v1.13.0 --format pkgname-and-test-fails --format-hide-empty-pkg -- \
-  "${flags[@]}" "$@" ./...
+  "${flags[@]}" "$@" ./test/e2e ./...
