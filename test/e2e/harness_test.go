@@ -139,6 +139,11 @@ func (w *ward) stop() {
 	if w.cmd == nil || w.cmd.ProcessState != nil {
 		return
 	}
+	if w.http != nil {
+		// An idle HTTP/2 connection of ours would hold the graceful
+		// shutdown for up to a second, waiting for us to answer GOAWAY.
+		w.http.CloseIdleConnections()
+	}
 	_ = w.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- w.cmd.Wait() }()

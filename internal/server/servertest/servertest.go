@@ -86,8 +86,15 @@ func start(t testing.TB, dir string, st *wardtest.Store, cfg []func(*server.Conf
 		done <- srv.Run(ctx)
 	}()
 	var once sync.Once
+	var hc *http.Client
 	stop := func() {
 		once.Do(func() {
+			// The test's client holds an idle HTTP/2 connection; closing it
+			// first spares the graceful shutdown its wait for the client to
+			// answer GOAWAY (net/http waits up to a second for each).
+			if hc != nil {
+				hc.CloseIdleConnections()
+			}
 			cancel()
 			if err := <-done; err != nil {
 				t.Errorf("server: %v", err)
@@ -110,7 +117,7 @@ func start(t testing.TB, dir string, st *wardtest.Store, cfg []func(*server.Conf
 	if err := json.Unmarshal(b, &a); err != nil {
 		t.Fatal(err)
 	}
-	hc, err := client.NewHTTPClient(filepath.Join(dir, "ca.pem"))
+	hc, err = client.NewHTTPClient(filepath.Join(dir, "ca.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}
