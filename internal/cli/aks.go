@@ -294,15 +294,7 @@ func (v *aksShow) run(ctx context.Context, e env, c *conn) (any, error) {
 	}
 	view := clusterOut(out)
 	if iss := out.Properties.OIDCIssuerProfile.IssuerURL; iss != "" {
-		before, stale, fix := issuerMoves(ctx, c, c.sub, iss)
-		for _, m := range append([]string{before}, stale...) {
-			if m != "" {
-				fmt.Fprintln(e.errOut, "WARNING: "+m)
-			}
-		}
-		if fix != "" {
-			fmt.Fprintln(e.errOut, "WARNING: "+fix)
-		}
+		issuerMoves(ctx, c, c.sub, iss).warn(e.errOut)
 	}
 	return view, nil
 }
@@ -413,17 +405,28 @@ func (v *aksAPIServerFlags) run(ctx context.Context, e env, c *conn) (any, error
 	if err != nil {
 		return nil, err
 	}
-	iss := cl.Properties.OIDCIssuerProfile.IssuerURL
-	if iss == "" {
-		return nil, fmt.Errorf("cluster %s has no OIDC issuer: %s", v.name, shellquote.Join("ward", "aks", "update", "-n", v.name, "-g", v.group, "--enable-oidc-issuer"))
+	lines, err := apiServerFlags(v.name, v.group, cl.Properties.OIDCIssuerProfile.IssuerURL)
+	for _, l := range lines {
+		fmt.Fprintln(e.out, l)
 	}
-	// One flag a line, each a shell word (kube-apiserver's command line or
-	// its manifest's args); the issuer URL is Ward's, quoted all the same.
+	return nil, err
+}
+
+// apiServerFlags is what ward aks show-apiserver-flags prints for cluster
+// name in group whose issuer is iss: one flag a line, each a shell word
+// (kube-apiserver's command line or its manifest's args; the issuer URL is
+// Ward's, quoted all the same), or, without an issuer, the command that
+// enables it.
+func apiServerFlags(name, group, iss string) ([]string, error) {
+	if iss == "" {
+		return nil, fmt.Errorf("cluster %s has no OIDC issuer: %s", name, shellquote.Join("ward", "aks", "update", "-n", name, "-g", group, "--enable-oidc-issuer"))
+	}
+	var lines []string
 	for _, f := range []string{"--service-account-issuer=" + iss, "--service-account-jwks-uri=" + iss + "openid/v1/jwks",
 		"--service-account-signing-key-file=/etc/kubernetes/pki/ward-sa.key", "--service-account-key-file=/etc/kubernetes/pki/ward-sa.pub"} {
-		fmt.Fprintln(e.out, shellquote.Quote(f))
+		lines = append(lines, shellquote.Quote(f))
 	}
-	return nil, nil
+	return lines, nil
 }
 
 // aksRotate is `ward aks rotate-service-account-signing-key`.

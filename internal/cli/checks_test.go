@@ -54,6 +54,7 @@ func TestVerbRefusesBeforeSending(t *testing.T) {
 		{"role assignment create needs an assignee", &roleAssignmentCreate{}, []string{"--role", "Reader", "--scope", "/subscriptions/s"}, "--assignee or --assignee-object-id"},
 		{"role assignment create needs role and scope", &roleAssignmentCreate{}, []string{"--assignee", "app"}, "--role, --scope"},
 		{"role assignment delete needs a choice", &roleAssignmentDelete{}, nil, "give --ids, or --assignee"},
+		{"migrate takes --cluster or --issuer", &migratePodIdentity{}, []string{"--cluster", "c1", "--issuer", "https://x/"}, "mutually exclusive"},
 		{"an unknown flag", &groupList{}, []string{"--resource-grop", "rg"}, "unknown flag: --resource-grop"},
 		{"nodepool identity assign takes identities", &poolIdentityChange{assign: true}, append([]string{"-n", "pool2", "--identities", uai}, cl...), errNoServer.Error()},
 	} {

@@ -16,14 +16,22 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/client"
+	"github.com/ward-id/ward/internal/podidmigrate"
 )
 
-// Globals are the flags every management command takes.
+// Globals are the flags every management command takes, and the cluster
+// a test puts in place of the one a kubeconfig names.
 type Globals struct {
 	Data         string
 	Output       string
 	Query        string
 	Subscription string
+
+	// Kube, when not nil, is the cluster `ward migrate aad-pod-identity`
+	// reads and changes instead of the one its --kubeconfig names:
+	// test/e2e runs the verb in process against client-go's fake clientset
+	// and a real ward serve. The binary leaves it nil.
+	Kube *podidmigrate.Kube
 }
 
 // DefaultData is the data directory when --data is not given: $WARD_DATA,

@@ -306,6 +306,14 @@ func checkFederatedCredentials(ctx context.Context, r *report, c *conn, id clien
 		r.fail(fmt.Sprintf("cannot list federated credentials of %s: %v", id.Name, err), "check your role on the identity (Reader or above)")
 		return
 	}
+	adviseFederatedCredentials(r, fics, id, group, iss, sub, aud)
+}
+
+// adviseFederatedCredentials reports the credential among fics (those of
+// identity id, in group) that matches a token of issuer iss, subject sub
+// and audience aud, or explains the nearest one with the command that
+// fixes it.
+func adviseFederatedCredentials(r *report, fics []client.FederatedCredential, id client.Identity, group, iss, sub, aud string) {
 	create := shellquote.Join("ward", "identity", "federated-credential", "create", "--name", "NAME", "--identity-name", id.Name, "-g", group, "--issuer", iss, "--subject", sub)
 	for _, f := range fics {
 		p := f.Properties
@@ -407,13 +415,23 @@ func checkRoles(ctx context.Context, r *report, c *conn, id client.Identity) err
 		}
 		return err
 	}
+	var defs []client.RoleDefinition
+	if len(items) > 0 {
+		defs, _ = c.client.ListRoleDefinitions(ctx, "/", "")
+	}
+	adviseRoles(r, id, items, defs)
+	return nil
+}
+
+// adviseRoles reports identity id's role assignments, named by the role
+// definitions defs, or, with none, the command that grants one.
+func adviseRoles(r *report, id client.Identity, items []client.RoleAssignment, defs []client.RoleDefinition) {
 	if len(items) == 0 {
 		r.fail(fmt.Sprintf("%s has no role assignments: it can sign in but is allowed nothing", id.Name),
 			shellquote.Join("ward", "role", "assignment", "create", "--assignee", id.Properties.ClientID, "--role", "Key Vault Secrets User", "--scope", "VAULT_ID")+
 				" # at the narrowest scope that works")
-		return nil
+		return
 	}
-	defs, _ := c.client.ListRoleDefinitions(ctx, "/", "")
 	names := map[string]string{}
 	for _, d := range defs {
 		names[strings.ToLower(d.Name)] = d.Properties.RoleName
@@ -422,7 +440,6 @@ func checkRoles(ctx context.Context, r *report, c *conn, id client.Identity) err
 		rid := a.Properties.RoleDefinitionID
 		r.ok("role %q at %s", names[strings.ToLower(rid[strings.LastIndex(rid, "/")+1:])], a.Properties.Scope)
 	}
-	return nil
 }
 
 // flexibleOf parses a flexible credential's expression; nil for a plain

@@ -57,23 +57,13 @@ func diagnoseWard(ctx context.Context, r *report, c *conn, w wardCheck) error {
 	}
 	subject := serviceAccountSubject + w.namespace + ":" + w.account
 	cl, err := c.client.GetCluster(ctx, sub, w.group, w.cluster)
-	if client.IsNotFound(err) {
-		r.fail(fmt.Sprintf("cluster %s in resource group %s does not exist in subscription %s", w.cluster, w.group, sub),
-			"check the name: ward aks list -o table")
-		return nil
-	} else if err != nil {
+	found := !client.IsNotFound(err)
+	if found && err != nil {
 		return err
 	}
-	iss := cl.Properties.OIDCIssuerProfile.IssuerURL
+	iss := checkCluster(r, w, sub, cl, found)
 	if iss == "" {
-		r.fail(fmt.Sprintf("cluster %s has no OIDC issuer, so no token of it can be exchanged", w.cluster),
-			shellquote.Join("ward", "aks", "update", "-n", w.cluster, "-g", w.group, "--enable-oidc-issuer", "--enable-workload-identity"))
 		return nil
-	}
-	r.ok("cluster %s has the hosted OIDC issuer %s", w.cluster, iss)
-	if !cl.Properties.SecurityProfile.WorkloadIdentity.Enabled {
-		r.note("workload identity is not enabled on cluster %s (AKS needs it for the webhook; Ward's exchange does not): %s", w.cluster,
-			shellquote.Join("ward", "aks", "update", "-n", w.cluster, "-g", w.group, "--enable-workload-identity"))
 	}
 	checkDiscovery(ctx, r, c, iss)
 
@@ -82,15 +72,15 @@ func diagnoseWard(ctx context.Context, r *report, c *conn, w wardCheck) error {
 		r.fail(fmt.Sprintf("cannot list the federated credentials of subscription %s: %v", sub, err), "check your role (Reader or above)")
 		return nil
 	}
-	before, stale, moveFix := issuerMoves(ctx, c, sub, iss)
-	if before != "" {
-		r.note("%s", before)
-	}
-	for _, m := range stale {
-		r.fail(m, moveFix)
-	}
+	issuerMoveOf(iss, recordedPublicURL(c.profile), fics).report(r)
 
-	id, ok, err := identityForCheck(ctx, r, c, fics, w, iss, subject)
+	var id client.Identity
+	var ok bool
+	if w.clientID != "" {
+		id, ok, err = identityByClientID(ctx, r, c, w.clientID)
+	} else {
+		id, ok = identityTrustingCheck(r, fics, sub, iss, subject)
+	}
 	if err != nil || !ok {
 		return err
 	}
@@ -113,21 +103,48 @@ func diagnoseWard(ctx context.Context, r *report, c *conn, w wardCheck) error {
 	return nil
 }
 
-// identityForCheck picks the identity to check: --client-id, else the one
-// whose federated credential names the cluster's issuer and the service
-// account. With none it explains the nearest credential.
-func identityForCheck(ctx context.Context, r *report, c *conn, fics []ficOf, w wardCheck, iss, subject string) (client.Identity, bool, error) {
-	if w.clientID != "" {
-		id, ok, err := findIdentity(ctx, c, w.clientID)
-		if err != nil {
-			return client.Identity{}, false, err
-		}
-		if !ok {
-			r.fail(fmt.Sprintf("no managed identity in subscription %s has client ID %s", c.sub, w.clientID),
-				"check it against: ward identity list --query \"[].{name:name, clientId:clientId}\" -o table")
-		}
-		return id, ok, nil
+// checkCluster reports on the cluster w names in subscription sub, as
+// GetCluster returned it (found false: it does not exist), and returns its
+// issuer, or "" when the checks cannot go on.
+func checkCluster(r *report, w wardCheck, sub string, cl client.Cluster, found bool) string {
+	if !found {
+		r.fail(fmt.Sprintf("cluster %s in resource group %s does not exist in subscription %s", w.cluster, w.group, sub),
+			"check the name: ward aks list -o table")
+		return ""
 	}
+	iss := cl.Properties.OIDCIssuerProfile.IssuerURL
+	if iss == "" {
+		r.fail(fmt.Sprintf("cluster %s has no OIDC issuer, so no token of it can be exchanged", w.cluster),
+			shellquote.Join("ward", "aks", "update", "-n", w.cluster, "-g", w.group, "--enable-oidc-issuer", "--enable-workload-identity"))
+		return ""
+	}
+	r.ok("cluster %s has the hosted OIDC issuer %s", w.cluster, iss)
+	if !cl.Properties.SecurityProfile.WorkloadIdentity.Enabled {
+		r.note("workload identity is not enabled on cluster %s (AKS needs it for the webhook; Ward's exchange does not): %s", w.cluster,
+			shellquote.Join("ward", "aks", "update", "-n", w.cluster, "-g", w.group, "--enable-workload-identity"))
+	}
+	return iss
+}
+
+// identityByClientID is the identity --client-id names.
+func identityByClientID(ctx context.Context, r *report, c *conn, clientID string) (client.Identity, bool, error) {
+	id, ok, err := findIdentity(ctx, c, clientID)
+	if err != nil {
+		return client.Identity{}, false, err
+	}
+	if !ok {
+		r.fail(fmt.Sprintf("no managed identity in subscription %s has client ID %s", c.sub, clientID),
+			"check it against: ward identity list --query \"[].{name:name, clientId:clientId}\" -o table")
+	}
+	return id, ok, nil
+}
+
+// identityTrustingCheck picks the identity to check among the
+// subscription's federated credentials fics: the one whose credential
+// names the cluster's issuer and the service account's subject. With none
+// it picks the identity of the nearest credential, whose check explains
+// what differs; with no credential near, it says how to create one.
+func identityTrustingCheck(r *report, fics []ficOf, sub, iss, subject string) (client.Identity, bool) {
 	var exact, near []client.Identity
 	seen := map[string]bool{}
 	for _, f := range fics {
@@ -154,21 +171,21 @@ func identityForCheck(ctx context.Context, r *report, c *conn, fics []ficOf, w w
 	}
 	switch {
 	case len(exact) == 1:
-		return exact[0], true, nil
+		return exact[0], true
 	case len(exact) > 1:
 		var names []string
 		for _, id := range exact {
 			names = append(names, id.Name+" ("+id.Properties.ClientID+")")
 		}
 		r.note("%d identities trust %s: %s; the service account's annotation picks one (checking the first; choose with --client-id)", len(exact), subject, strings.Join(names, ", "))
-		return exact[0], true, nil
+		return exact[0], true
 	case len(near) > 0:
 		// The explanation of the nearest credential says what differs.
-		return near[0], true, nil
+		return near[0], true
 	}
-	r.fail(fmt.Sprintf("no identity in subscription %s has a federated credential for issuer %s and subject %s", c.sub, iss, subject),
+	r.fail(fmt.Sprintf("no identity in subscription %s has a federated credential for issuer %s and subject %s", sub, iss, subject),
 		shellquote.Join("ward", "identity", "federated-credential", "create", "--name", "NAME", "--identity-name", "IDENTITY", "-g", "GROUP", "--issuer", iss, "--subject", subject))
-	return client.Identity{}, false, nil
+	return client.Identity{}, false
 }
 
 // checkDiscovery reads the issuer's discovery document and JWKS as an
@@ -234,6 +251,12 @@ func checkIssuerMoved(ctx context.Context, r *report, c *conn, iss string) {
 	if err != nil {
 		return
 	}
+	adviseIssuerMoved(r, clusters, iss)
+}
+
+// adviseIssuerMoved is checkIssuerMoved's advice for a token's issuer iss
+// among Ward's clusters.
+func adviseIssuerMoved(r *report, clusters []client.Cluster, iss string) {
 	for _, cl := range clusters {
 		now := cl.Properties.OIDCIssuerProfile.IssuerURL
 		if now != "" && movedHost(iss, now) {

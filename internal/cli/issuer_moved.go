@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -98,31 +99,73 @@ func issuerBefore(iss, recorded string) string {
 	return u.String()
 }
 
-// issuerMoves explains, for a cluster's issuer iss, what still names it at
-// another host:port: the public URL the local server recorded (before, the
-// issuer URL then) and the federated credentials (stale, one sentence
-// each). fix is the way out for all of them.
-func issuerMoves(ctx context.Context, c *conn, sub, iss string) (before string, stale []string, fix string) {
+// issuerMove is what still names a cluster's issuer at another host:port:
+// the issuer URL under the public URL the local server recorded (before),
+// the federated credentials (stale, one sentence each), and the way out
+// for all of them (fix; "" when nothing moved).
+type issuerMove struct {
+	before string
+	stale  []string
+	fix    string
+}
+
+// issuerMoves reads what issuerMoveOf needs for a cluster's issuer iss:
+// the recorded public URL and every federated credential of the
+// subscription (none when they cannot be listed: this is advice).
+func issuerMoves(ctx context.Context, c *conn, sub, iss string) issuerMove {
+	fics, err := allFederatedCredentials(ctx, c, sub)
+	if err != nil {
+		fics = nil
+	}
+	return issuerMoveOf(iss, recordedPublicURL(c.profile), fics)
+}
+
+// issuerMoveOf explains, for a cluster's issuer iss, what still names it
+// at another host:port: the public URL recorded when the server first
+// started, and the federated credentials fics.
+func issuerMoveOf(iss, recorded string, fics []ficOf) issuerMove {
+	var m issuerMove
 	var olds []string
-	if b := issuerBefore(iss, recordedPublicURL(c.profile)); b != "" {
-		before = fmt.Sprintf("the cluster's issuer was %s when the server first started (%s); it is now %s", b, client.PublicURLFile, iss)
+	if b := issuerBefore(iss, recorded); b != "" {
+		m.before = fmt.Sprintf("the cluster's issuer was %s when the server first started (%s); it is now %s", b, client.PublicURLFile, iss)
 		olds = append(olds, b)
 	}
-	if fics, err := allFederatedCredentials(ctx, c, sub); err == nil {
-		for _, f := range staleIssuers(fics, iss) {
-			stale = append(stale, fmt.Sprintf("federated credential %q of identity %s names issuer %s, which differs from the cluster's issuer %s only by host:port, so its tokens no longer match",
-				f.fic.Name, f.identity.Name, f.fic.Properties.Issuer, iss))
-			olds = append(olds, f.fic.Properties.Issuer)
-		}
+	for _, f := range staleIssuers(fics, iss) {
+		m.stale = append(m.stale, fmt.Sprintf("federated credential %q of identity %s names issuer %s, which differs from the cluster's issuer %s only by host:port, so its tokens no longer match",
+			f.fic.Name, f.identity.Name, f.fic.Properties.Issuer, iss))
+		olds = append(olds, f.fic.Properties.Issuer)
 	}
 	if len(olds) == 0 {
-		return "", nil, ""
+		return issuerMove{}
 	}
 	old, _ := url.Parse(olds[0])
 	// Each command ends its own line, so that it copies without the prose.
-	fix = "Ward's public URL changed. Keep the old issuer URLs by serving there again (its old --addr, or a proxy):\n        " +
+	m.fix = "Ward's public URL changed. Keep the old issuer URLs by serving there again (its old --addr, or a proxy):\n        " +
 		shellquote.Join("ward", "serve", "--public-url", "https://"+old.Host) +
 		"\n      or move each credential to the new issuer and reconfigure kube-apiserver (ward aks show-apiserver-flags):\n        " +
 		shellquote.Join("ward", "identity", "federated-credential", "update", "--name", "NAME", "--identity-name", "IDENTITY", "-g", "GROUP", "--issuer", iss)
-	return before, stale, fix
+	return m
+}
+
+// warn writes the move as ward aks show's warnings.
+func (m issuerMove) warn(w io.Writer) {
+	for _, s := range append([]string{m.before}, m.stale...) {
+		if s != "" {
+			fmt.Fprintln(w, "WARNING: "+s)
+		}
+	}
+	if m.fix != "" {
+		fmt.Fprintln(w, "WARNING: "+m.fix)
+	}
+}
+
+// report writes the move as the doctor's checks: the recorded URL a note,
+// each stale credential a failure with the fix.
+func (m issuerMove) report(r *report) {
+	if m.before != "" {
+		r.note("%s", m.before)
+	}
+	for _, s := range m.stale {
+		r.fail(s, m.fix)
+	}
 }

@@ -44,11 +44,6 @@ type migratePodIdentity struct {
 	cluster, issuer     string
 	apply               bool
 	forceNamespaced     bool
-
-	// kube, when set (tests), is used instead of --kubeconfig; output,
-	// when set, instead of -o.
-	kube   *podidmigrate.Kube
-	output string
 }
 
 func (v *migratePodIdentity) flags(cmd *cobra.Command) {
@@ -79,14 +74,22 @@ type migrateResult struct {
 	Summary string `json:"summary"`
 }
 
+// run reads the cluster and Ward, plans, applies with --apply, and prints
+// the plan; what it decides from what it read is in issuerSources.resolve,
+// planMigration and v.output, tested without a server.
 func (v *migratePodIdentity) run(ctx context.Context, e env, c *conn) (any, error) {
 	k, err := v.connectKube()
 	if err != nil {
 		return nil, err
 	}
-	issuer, err := v.resolveIssuer(ctx, e, c, k)
+	src := issuerSources{flag: v.issuer, cluster: v.cluster, published: apiServerIssuer(ctx, k.Client), sub: c.sub}
+	src.clusters, src.clustersErr = c.client.ListClusters(ctx, c.sub, "")
+	issuer, notes, err := src.resolve()
 	if err != nil {
 		return nil, err
+	}
+	for _, n := range notes {
+		fmt.Fprintln(e.errOut, n)
 	}
 	in, err := podidmigrate.Read(ctx, k, v.namespace)
 	if err != nil {
@@ -97,11 +100,27 @@ func (v *migratePodIdentity) run(ctx context.Context, e env, c *conn) (any, erro
 	if err != nil {
 		return nil, err
 	}
+	p, err := planMigration(in, ids, func(w podidmigrate.WardIdentity) ([]client.FederatedCredential, error) {
+		return c.client.ListFederatedCredentials(ctx, c.sub, w.ResourceGroup, w.Name)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var applyErr error
+	if v.apply {
+		_, applyErr = podidmigrate.Apply(ctx, p, k.Client, wardCredentials{c})
+	}
+	return v.output(e, p, applyErr)
+}
+
+// planMigration plans the move of in onto Ward's identities ids. It plans
+// once to learn which identities the migration touches, reads only their
+// federated credentials (through credentials), and plans again with them,
+// so that a credential Ward holds already is in place, not pending.
+func planMigration(in podidmigrate.Input, ids []client.Identity, credentials func(podidmigrate.WardIdentity) ([]client.FederatedCredential, error)) (*podidmigrate.Plan, error) {
 	for _, id := range ids {
 		in.Ward = append(in.Ward, podidmigrate.WardIdentity{ID: id.ID, Name: id.Name, ResourceGroup: groupOf(id.ID), ClientID: id.Properties.ClientID})
 	}
-	// Plan once to learn which identities the migration touches, read
-	// their credentials, and plan again with them.
 	p, err := podidmigrate.NewPlan(in)
 	if err != nil {
 		return nil, err
@@ -115,7 +134,7 @@ func (v *migratePodIdentity) run(ctx context.Context, e env, c *conn) (any, erro
 		if !used[w.ID] {
 			continue
 		}
-		fics, err := c.client.ListFederatedCredentials(ctx, c.sub, w.ResourceGroup, w.Name)
+		fics, err := credentials(*w)
 		if err != nil {
 			return nil, err
 		}
@@ -123,21 +142,16 @@ func (v *migratePodIdentity) run(ctx context.Context, e env, c *conn) (any, erro
 			w.Credentials = append(w.Credentials, podidmigrate.Credential{Name: f.Name, Issuer: f.Properties.Issuer, Subject: f.Properties.Subject, Audiences: f.Properties.Audiences})
 		}
 	}
-	if p, err = podidmigrate.NewPlan(in); err != nil {
-		return nil, err
-	}
-	var applyErr error
-	if v.apply {
-		_, applyErr = podidmigrate.Apply(ctx, p, k.Client, wardCredentials{c})
-	}
-	// A person reads the plan: -o table is the default here, unlike the
-	// rest of the CLI; -o json (or yaml, tsv, --query) is for tools.
-	format := v.output
-	if format == "" {
-		format = "table"
-		if v.g != nil && (e.changed("output") || v.g.Query != "") {
-			format = v.g.Output
-		}
+	return podidmigrate.NewPlan(in)
+}
+
+// output prints plan p, applied (with --apply) up to applyErr: a person
+// reads the plan, so -o table is the default here, unlike the rest of the
+// CLI; -o json (or yaml, tsv, --query) is for tools.
+func (v *migratePodIdentity) output(e env, p *podidmigrate.Plan, applyErr error) (any, error) {
+	format := "table"
+	if v.g != nil && (e.changed("output") || v.g.Query != "") {
+		format = v.g.Output
 	}
 	if format == "table" {
 		if err := p.WriteText(e.out, v.apply); err != nil {
@@ -168,8 +182,8 @@ func (w wardCredentials) CreateFederatedCredential(ctx context.Context, s podidm
 }
 
 func (v *migratePodIdentity) connectKube() (podidmigrate.Kube, error) {
-	if v.kube != nil {
-		return *v.kube, nil
+	if v.g != nil && v.g.Kube != nil {
+		return *v.g.Kube, nil
 	}
 	cfg, err := restConfig(v.kubeconfig, v.context)
 	if err != nil {
@@ -200,42 +214,55 @@ func restConfig(kubeconfig, context string) (*rest.Config, error) {
 	return cfg, nil
 }
 
-// resolveIssuer finds the issuer the credentials name: --issuer, the Ward
-// cluster's, or the API server's own. When both the API server's and
-// another are known and differ, it warns: the credentials would not match
-// the tokens the cluster issues.
-func (v *migratePodIdentity) resolveIssuer(ctx context.Context, e env, c *conn, k podidmigrate.Kube) (string, error) {
-	published := apiServerIssuer(ctx, k.Client)
-	issuer := v.issuer
-	if v.cluster != "" {
+// issuerSources is what the issuer the credentials name is chosen from:
+// the flags (--issuer, --cluster), the issuer the API server publishes (""
+// when it cannot be read) and the clusters of subscription sub in Ward
+// (or why they could not be listed).
+type issuerSources struct {
+	flag, cluster, published, sub string
+	clusters                      []client.Cluster
+	clustersErr                   error
+}
+
+// resolve picks the issuer: --issuer, the Ward cluster's, or the API
+// server's own. It returns the warnings to print with it: when both the
+// API server's and another are known and differ (the credentials would not
+// match the tokens the cluster issues), and when the issuer is no Ward
+// cluster's.
+func (s issuerSources) resolve() (string, []string, error) {
+	issuer := s.flag
+	if s.cluster != "" {
+		if s.clustersErr != nil {
+			return "", nil, s.clustersErr
+		}
 		var err error
-		if issuer, err = clusterIssuer(ctx, c, v.cluster); err != nil {
-			return "", err
+		if issuer, err = clusterIssuer(s.clusters, s.cluster, s.sub); err != nil {
+			return "", nil, err
 		}
 	}
 	if issuer == "" {
-		if published == "" {
-			return "", fmt.Errorf("cannot read the API server's issuer (/.well-known/openid-configuration): pass --cluster NAME (a cluster registered in Ward) or --issuer URL")
+		if s.published == "" {
+			return "", nil, fmt.Errorf("cannot read the API server's issuer (/.well-known/openid-configuration): pass --cluster NAME (a cluster registered in Ward) or --issuer URL")
 		}
-		issuer = published
+		issuer = s.published
 	}
-	if published != "" && published != issuer {
-		fmt.Fprintf(e.errOut, "WARNING: the API server publishes issuer %s, but the credentials will name %s: the cluster's tokens will not match them (see ward aks show-apiserver-flags)\n", published, issuer)
+	var notes []string
+	if s.published != "" && s.published != issuer {
+		notes = append(notes, fmt.Sprintf("WARNING: the API server publishes issuer %s, but the credentials will name %s: the cluster's tokens will not match them (see ward aks show-apiserver-flags)", s.published, issuer))
 	}
-	if v.cluster == "" && !wardClusterIssuer(ctx, c, issuer) {
-		fmt.Fprintf(e.errOut, "NOTE: issuer %s is not the hosted issuer of a cluster registered in Ward; Ward will fetch its discovery document and keys from that URL\n", issuer)
+	if s.cluster == "" && !s.wardClusterIssuer(issuer) {
+		notes = append(notes, fmt.Sprintf("NOTE: issuer %s is not the hosted issuer of a cluster registered in Ward; Ward will fetch its discovery document and keys from that URL", issuer))
 	}
-	return issuer, nil
+	return issuer, notes, nil
 }
 
 // wardClusterIssuer reports whether issuer is a Ward cluster's (true when
-// the clusters cannot be listed: the note is advice, not a check).
-func wardClusterIssuer(ctx context.Context, c *conn, issuer string) bool {
-	clusters, err := c.client.ListClusters(ctx, c.sub, "")
-	if err != nil {
+// the clusters could not be listed: the note is advice, not a check).
+func (s issuerSources) wardClusterIssuer(issuer string) bool {
+	if s.clustersErr != nil {
 		return true
 	}
-	for _, cl := range clusters {
+	for _, cl := range s.clusters {
 		if cl.Properties.OIDCIssuerProfile.IssuerURL == issuer {
 			return true
 		}
@@ -263,13 +290,10 @@ func apiServerIssuer(ctx context.Context, kc kubernetes.Interface) string {
 	return doc.Issuer
 }
 
-// clusterIssuer finds a Ward cluster by resource ID or by name (which
-// must then be unique in the subscription) and returns its issuer.
-func clusterIssuer(ctx context.Context, c *conn, ref string) (string, error) {
-	clusters, err := c.client.ListClusters(ctx, c.sub, "")
-	if err != nil {
-		return "", err
-	}
+// clusterIssuer finds a Ward cluster among clusters (those of
+// subscription sub) by resource ID or by name (which must then be unique)
+// and returns its issuer.
+func clusterIssuer(clusters []client.Cluster, ref, sub string) (string, error) {
 	var found []client.Cluster
 	for _, cl := range clusters {
 		if strings.EqualFold(cl.ID, ref) || (!strings.HasPrefix(ref, "/") && strings.EqualFold(cl.Name, ref)) {
@@ -278,7 +302,7 @@ func clusterIssuer(ctx context.Context, c *conn, ref string) (string, error) {
 	}
 	switch len(found) {
 	case 0:
-		return "", fmt.Errorf("no cluster %q in subscription %s (list them with 'ward aks list')", ref, c.sub)
+		return "", fmt.Errorf("no cluster %q in subscription %s (list them with 'ward aks list')", ref, sub)
 	case 1:
 	default:
 		var ids []string

@@ -151,25 +151,26 @@ func runChild(ctx context.Context, cmd *cobra.Command, args, env []string) error
 // issuer and subject (exactly, or by a claims matching expression that
 // accepts the subject), or says which exist.
 func identityFor(ctx context.Context, c *conn, issuer, subject string) (string, error) {
-	ids, err := c.client.ListIdentities(ctx, c.sub, "")
+	fics, err := allFederatedCredentials(ctx, c, c.sub)
 	if err != nil {
 		return "", err
 	}
+	return identityTrusting(fics, issuer, subject)
+}
+
+// identityTrusting is identityFor's choice among the subscription's
+// federated credentials fics: the client ID of the one identity that
+// trusts issuer and subject, or an error naming none or several.
+func identityTrusting(fics []ficOf, issuer, subject string) (string, error) {
 	var found []client.Identity
-	for _, id := range ids {
-		fics, err := c.client.ListFederatedCredentials(ctx, c.sub, groupOf(id.ID), id.Name)
-		if err != nil {
-			return "", err
+	seen := map[string]bool{}
+	for _, f := range fics {
+		p := f.fic.Properties
+		if seen[f.identity.ID] || p.Issuer != issuer {
+			continue
 		}
-		for _, f := range fics {
-			p := f.Properties
-			if p.Issuer != issuer {
-				continue
-			}
-			if x := flexibleOf(p); (p.ClaimsMatchingExpression == nil && p.Subject == subject) || (x != nil && x.Match(subjectOnly(subject))) {
-				found = append(found, id)
-				break
-			}
+		if x := flexibleOf(p); (p.ClaimsMatchingExpression == nil && p.Subject == subject) || (x != nil && x.Match(subjectOnly(subject))) {
+			found, seen[f.identity.ID] = append(found, f.identity), true
 		}
 	}
 	switch len(found) {

@@ -27,25 +27,6 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// migrationPlan is what `ward migrate aad-pod-identity -o json` prints.
-type migrationPlan struct {
-	Issuer               string `json:"issuer"`
-	FederatedCredentials []struct {
-		IdentityName, Name, Issuer, Subject, Audience, State string
-	} `json:"federatedCredentials"`
-	ServiceAccounts []struct{ Namespace, Name, ClientID, State string } `json:"serviceAccounts"`
-	Workloads       []struct{ Kind, Namespace, Name, State string }     `json:"workloads"`
-	Issues          []struct{ Kind, Object, Message, Fix string }       `json:"issues"`
-	Bindings        []struct {
-		Name     string
-		ClientID string `json:"clientId"`
-		Pods     []struct{ Name, ServiceAccount, Owner string }
-	} `json:"bindings"`
-	Applied bool   `json:"applied"`
-	Pending int    `json:"pending"`
-	Summary string `json:"summary"`
-}
-
 // TestMigrateFromAADPodIdentity installs aad-pod-identity's CRDs on a real
 // kube-apiserver, creates identities, bindings, an exception, pods and a
 // Deployment as a cluster running aad-pod-identity has them, and runs

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ward-id/ward/internal/shellquote"
 )
 
 // Canary is the file a hostile value tries to create; Run fails the test
@@ -108,5 +110,27 @@ func Args(t testing.TB, cmdline string, want []string, programs ...string) {
 		if got[i] != want[i] {
 			t.Errorf("sh -c %q: word %d is %q, want %q", cmdline, i, got[i], want[i])
 		}
+	}
+}
+
+// Commands checks that text holds each of want as a command: the
+// command's quoted form (shellquote.Join), run under sh -c from where it
+// starts to the end of its line (so that whatever the text puts after it
+// on the line runs too), runs exactly that program with exactly those
+// arguments, and nothing else runs (see Args).
+func Commands(t testing.TB, text string, want ...[]string) {
+	t.Helper()
+	for _, w := range want {
+		q := shellquote.Join(w...)
+		i := strings.Index(text, q)
+		if i < 0 {
+			t.Errorf("%q is not in\n%s", q, text)
+			continue
+		}
+		line := text[i:]
+		if n := strings.IndexByte(line[len(q):], '\n'); n >= 0 {
+			line = line[:len(q)+n]
+		}
+		Args(t, line, w, w[0])
 	}
 }
