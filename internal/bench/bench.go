@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -68,6 +69,10 @@ type Config struct {
 	// its CPU time per request and how busy its core was to each closed
 	// loop result.
 	ServerPID int
+	// Latency, when set, reads the server's handler-time histogram; each
+	// result then carries the server's own p99 (HandlerP99ms), which the
+	// load generator's scheduling does not reach.
+	Latency func(context.Context) (Histogram, error)
 }
 
 // Result is one scenario in one mode.
@@ -103,6 +108,10 @@ type Result struct {
 	CPURatio    float64 `json:"cpu_ratio_to_noop,omitempty"`
 	ServerBusy  float64 `json:"server_busy,omitempty"`
 	LoadBusy    float64 `json:"load_busy,omitempty"`
+	// HandlerP99ms is the server's own 99th percentile of handler time in
+	// the run (Config.Latency): the upper bound of the histogram bucket
+	// that holds it, so "no more than". -1 is above the last bound.
+	HandlerP99ms float64 `json:"handler_p99_ms_at_most,omitempty"`
 }
 
 func (c *Config) defaults() {
@@ -141,15 +150,20 @@ func Run(ctx context.Context, cfg Config, noop Scenario, scenarios []Scenario) (
 			sc.Want = http.StatusOK
 		}
 		hc := cfg.client(sc)
+		lat := cfg.latency(ctx)
 		before, t0 := sampleCPU(cfg.ServerPID), time.Now()
 		closed := closedLoop(ctx, cfg, hc, sc)
 		closed = cpuFigures(closed, before, sampleCPU(cfg.ServerPID), time.Since(t0))
+		closed.HandlerP99ms = lat(ctx)
 		if i == 0 {
 			base = closed
 		}
 		out = append(out, cfg.throughput(sc, limit(ratio(closed, base), base, sc, cfg.SignTime)))
 		if cfg.Paced && closed.RPS > 0 {
-			out = append(out, cfg.throughput(sc, ratio(paced(ctx, cfg, hc, sc, closed.RPS/2), base)))
+			lat := cfg.latency(ctx)
+			r := paced(ctx, cfg, hc, sc, closed.RPS/2)
+			r.HandlerP99ms = lat(ctx)
+			out = append(out, cfg.throughput(sc, ratio(r, base)))
 		}
 		hc.CloseIdleConnections()
 		if ctx.Err() != nil {
@@ -160,6 +174,28 @@ func Run(ctx context.Context, cfg Config, noop Scenario, scenarios []Scenario) (
 		}
 	}
 	return out, nil
+}
+
+// latency starts a reading of the server's handler time: the function it
+// returns reads again and gives the p99 of what was answered in between
+// (0 without Config.Latency or when a reading fails: the figure is
+// missing, the run goes on).
+func (c Config) latency(ctx context.Context) func(context.Context) float64 {
+	if c.Latency == nil {
+		return func(context.Context) float64 { return 0 }
+	}
+	before, err := c.Latency(ctx)
+	return func(ctx context.Context) float64 {
+		after, err2 := c.Latency(ctx)
+		if err != nil || err2 != nil {
+			return 0
+		}
+		q := after.Sub(before).Quantile(0.99)
+		if math.IsInf(q, 1) {
+			return -1
+		}
+		return q
+	}
 }
 
 func ratio(r, base Result) Result {
@@ -261,6 +297,7 @@ func Medians(runs [][]Result) []Result {
 		m.CPURatio = med(rs, func(r Result) float64 { return r.CPURatio })
 		m.ServerBusy = med(rs, func(r Result) float64 { return r.ServerBusy })
 		m.LoadBusy = med(rs, func(r Result) float64 { return r.LoadBusy })
+		m.HandlerP99ms = med(rs, func(r Result) float64 { return r.HandlerP99ms })
 		out = append(out, m)
 	}
 	return out
