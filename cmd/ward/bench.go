@@ -77,6 +77,13 @@ measured in the same run.`,
 			if err != nil {
 				return err
 			}
+			// One KEK for every server of every run: on one PostgreSQL
+			// they share the sealed admin and CA. A database used by
+			// another invocation (another KEK) is refused: use a fresh one.
+			if b.kek, err = writeKEK(); err != nil {
+				return err
+			}
+			defer os.Remove(b.kek)
 			for i := 0; i < o.runs; i++ {
 				if err := b.once(cmd.Context()); err != nil {
 					return err
@@ -116,6 +123,9 @@ type benchRun struct {
 	diskBytes int64
 	// signCost is t_sign per algorithm, measured once per invocation.
 	signCost map[string]time.Duration
+	// kek is the key-encryption key file every server of the invocation
+	// shares.
+	kek string
 	// all and blobMeasured are the current run's results so far.
 	all          []bench.Result
 	blobMeasured bool
@@ -169,14 +179,7 @@ func (b *benchRun) once(ctx context.Context) error {
 		b.rep.Runs = append(b.rep.Runs, b.all)
 		return nil
 	}
-	// One KEK for every server of this run: on one PostgreSQL they share
-	// the sealed admin and CA. A database used by another run (another
-	// KEK) is refused: use a fresh one.
-	kek, err := writeKEK()
-	if err != nil {
-		return err
-	}
-	defer os.Remove(kek)
+	var err error
 	for _, alg := range strings.Split(b.o.algs, ",") {
 		if _, ok := b.signCost[alg]; !ok {
 			if b.signCost[alg], err = bench.SignCost(alg, 300*time.Millisecond); err != nil {
@@ -185,7 +188,7 @@ func (b *benchRun) once(ctx context.Context) error {
 			b.rep.SignMicros = append(b.rep.SignMicros, signMicros{Alg: alg, Micros: float64(b.signCost[alg].Nanoseconds()) / 1000})
 		}
 		for _, reuse := range []bool{false, true} {
-			if err := b.server(ctx, alg, reuse, kek); err != nil {
+			if err := b.server(ctx, alg, reuse, b.kek); err != nil {
 				return err
 			}
 		}
