@@ -169,14 +169,20 @@ func (s *Service) PatchIdentity(ctx context.Context, ref storage.IdentityRef, ta
 
 // Identity reads an identity.
 func (s *Service) Identity(ctx context.Context, ref storage.IdentityRef) (storage.Identity, error) {
+	// The identity first: the store keeps an identity only inside its
+	// group (a group's delete cascades to it), and a group only inside its
+	// subscription, so a hit needs no other read. Only a miss reads the
+	// group and subscription, to say which of the three is missing. One
+	// query instead of three on the path every GET takes, which on
+	// PostgreSQL is three pool connections and round trips.
+	id, err := s.store.GetIdentity(ctx, ref)
+	if !errors.Is(err, storage.ErrNotFound) {
+		return id, err
+	}
 	if _, err := s.groups.Group(ctx, ref.SubscriptionID, ref.ResourceGroup); err != nil {
 		return storage.Identity{}, err
 	}
-	id, err := s.store.GetIdentity(ctx, ref)
-	if errors.Is(err, storage.ErrNotFound) {
-		return id, errIdentityNotFound(ref.ResourceGroup, ref.Name)
-	}
-	return id, err
+	return id, errIdentityNotFound(ref.ResourceGroup, ref.Name)
 }
 
 // Identities lists one page of identities in a subscription or a group.

@@ -124,3 +124,49 @@ func TestInjectedClockAndIDs(t *testing.T) {
 		t.Fatalf("identity = %+v", id)
 	}
 }
+
+// TestIdentityLookup reads an identity with one query when it exists, and
+// names what is missing when it does not: the subscription, the group or
+// the identity, as ARM does.
+func TestIdentityLookup(t *testing.T) {
+	st := wardtest.NewStore(t)
+	groups := resources.New(resources.Config{Store: st})
+	svc := New(Config{Store: st, Resources: groups})
+	ctx := context.Background()
+	if _, _, err := groups.PutGroup(ctx, sub, "rg", resources.GroupSpec{Location: "westeurope"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.PutIdentity(ctx, storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "app"}, IdentitySpec{Location: "westeurope"}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		ref      storage.IdentityRef
+		wantCode string
+		reads    int // store reads of identities, groups and subscriptions
+	}{
+		{"found", storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "app"}, "", 1},
+		{"found, other casing", storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "RG", Name: "APP"}, "", 1},
+		{"no identity", storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "other"}, armerr.CodeResourceNotFound, 3},
+		{"no group", storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "nope", Name: "app"}, armerr.CodeResourceGroupNotFound, 3},
+		{"no subscription", storage.IdentityRef{SubscriptionID: "00000000-0000-0000-0000-0000000000ff", ResourceGroup: "rg", Name: "app"}, armerr.CodeSubscriptionNotFound, 2},
+	}
+	reads := func() int {
+		return st.Calls("GetIdentity") + st.Calls("GetResourceGroup") + st.Calls("GetSubscription")
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := reads()
+			id, err := svc.Identity(ctx, tt.ref)
+			if got := code(err); got != tt.wantCode || (tt.wantCode == "" && err != nil) {
+				t.Fatalf("Identity(%+v) = %v (code %q), want code %q", tt.ref, err, got, tt.wantCode)
+			}
+			if tt.wantCode == "" && id.Name != "app" {
+				t.Fatalf("Identity(%+v) = %+v, want app", tt.ref, id)
+			}
+			if n := reads() - before; n != tt.reads {
+				t.Errorf("Identity(%+v) read the store %d times, want %d", tt.ref, n, tt.reads)
+			}
+		})
+	}
+}
