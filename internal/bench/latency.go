@@ -2,14 +2,10 @@ package bench
 
 import (
 	"context"
-	"fmt"
 	"math"
-	"net/http"
 	"slices"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 )
 
 // latencyMetric is the server's histogram of handler time by route.
@@ -55,22 +51,9 @@ func (h Histogram) Quantile(q float64) float64 {
 
 // ReadLatency reads the handler-time histogram from t's /metrics.
 func ReadLatency(ctx context.Context, t Target) (Histogram, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.Base+"/metrics", nil)
+	fams, err := readMetrics(ctx, t)
 	if err != nil {
 		return Histogram{}, err
-	}
-	resp, err := t.httpClient().Do(req)
-	if err != nil {
-		return Histogram{}, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return Histogram{}, fmt.Errorf("GET /metrics: %s", resp.Status)
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		return Histogram{}, fmt.Errorf("read /metrics: %w", err)
 	}
 	var h Histogram
 	f, ok := fams[latencyMetric]

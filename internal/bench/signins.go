@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
@@ -21,22 +22,9 @@ type SignInLog struct {
 
 // ReadSignInLog reads the sign-in log counters from t's /metrics.
 func ReadSignInLog(ctx context.Context, t Target) (SignInLog, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.Base+"/metrics", nil)
+	fams, err := readMetrics(ctx, t)
 	if err != nil {
 		return SignInLog{}, err
-	}
-	resp, err := t.httpClient().Do(req)
-	if err != nil {
-		return SignInLog{}, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return SignInLog{}, fmt.Errorf("GET /metrics: %s", resp.Status)
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		return SignInLog{}, fmt.Errorf("read /metrics: %w", err)
 	}
 	counter := func(name string) float64 {
 		f, ok := fams[name]
@@ -47,4 +35,26 @@ func ReadSignInLog(ctx context.Context, t Target) (SignInLog, error) {
 	}
 	return SignInLog{Server: t.Base, Written: counter("ward_signin_log_written_total"), Waited: counter("ward_signin_log_waited_total"),
 		Dropped: counter("ward_signin_log_dropped_total"), Failed: counter("ward_signin_log_failed_total")}, nil
+}
+
+// readMetrics reads and parses t's /metrics.
+func readMetrics(ctx context.Context, t Target) (map[string]*dto.MetricFamily, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.Base+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := t.httpClient().Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /metrics: %s", resp.Status)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("read /metrics: %w", err)
+	}
+	return fams, nil
 }
