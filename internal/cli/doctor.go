@@ -456,6 +456,20 @@ func flexibleOf(p client.FederatedCredentialProperties) *claimsexpr.Expr {
 	return x
 }
 
+// trusts reports whether a federated credential with properties p accepts
+// a token of issuer iss and subject sub: the same issuer, and the same
+// subject or a claims matching expression that accepts it.
+func trusts(p client.FederatedCredentialProperties, iss, sub string) bool {
+	if p.Issuer != iss {
+		return false
+	}
+	if p.ClaimsMatchingExpression == nil {
+		return p.Subject == sub
+	}
+	x := flexibleOf(p)
+	return x != nil && x.Match(subjectOnly(sub))
+}
+
 // subjectOnly is the claims of a Kubernetes service-account token that a
 // claims matching expression may read: sub (job_workflow_ref is GitHub's).
 func subjectOnly(sub string) claimsexpr.ClaimSource {

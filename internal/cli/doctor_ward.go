@@ -148,13 +148,7 @@ func identityTrustingCheck(r *report, fics []ficOf, sub, iss, subject string) (c
 	var exact, near []client.Identity
 	seen := map[string]bool{}
 	for _, f := range fics {
-		p := f.fic.Properties
-		key := strings.ToLower(f.identity.ID)
-		switch {
-		case seen[key]:
-		case p.Issuer == iss && p.ClaimsMatchingExpression == nil && p.Subject == subject:
-			exact, seen[key] = append(exact, f.identity), true
-		case p.Issuer == iss && flexibleOf(p) != nil && flexibleOf(p).Match(subjectOnly(subject)):
+		if key := strings.ToLower(f.identity.ID); !seen[key] && trusts(f.fic.Properties, iss, subject) {
 			exact, seen[key] = append(exact, f.identity), true
 		}
 	}

@@ -165,11 +165,7 @@ func identityTrusting(fics []ficOf, issuer, subject string) (string, error) {
 	var found []client.Identity
 	seen := map[string]bool{}
 	for _, f := range fics {
-		p := f.fic.Properties
-		if seen[f.identity.ID] || p.Issuer != issuer {
-			continue
-		}
-		if x := flexibleOf(p); (p.ClaimsMatchingExpression == nil && p.Subject == subject) || (x != nil && x.Match(subjectOnly(subject))) {
+		if !seen[f.identity.ID] && trusts(f.fic.Properties, issuer, subject) {
 			found, seen[f.identity.ID] = append(found, f.identity), true
 		}
 	}
