@@ -41,14 +41,9 @@ func (h *Handler) explorer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	binding := explorerBinding(c.Who, top)
-	var cur *graphCursor
-	if tok := q.Get("$skiptoken"); tok != "" {
-		cc, err := h.tokens.open(tok, binding)
-		if err != nil {
-			writeErr(w, http.StatusBadRequest, "InvalidSkipToken", "The $skiptoken is invalid: use the nextLink of the previous page as it is, with the same $top, as the caller it was given to; after a restart, load the explorer again.")
-			return
-		}
-		cur = &cc
+	cur, ok := h.skipToken(w, q, binding, "$top", "explorer")
+	if !ok {
+		return
 	}
 	e, next, err := h.explorerPage(r.Context(), c.Who, top, cur)
 	if err != nil {

@@ -116,14 +116,8 @@ func (h *Handler) graph(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	q := r.URL.Query()
-	if tok := q.Get("$skiptoken"); tok != "" {
-		cur, err := h.tokens.open(tok, gq.binding(c.Who))
-		if err != nil {
-			writeErr(w, http.StatusBadRequest, "InvalidSkipToken", "The $skiptoken is invalid: use the nextLink of the previous page as it is, with the same start, q, limit and $top, as the caller it was given to; after a restart, load the graph again.")
-			return
-		}
-		gq.cursor = &cur
+	if gq.cursor, ok = h.skipToken(w, r.URL.Query(), gq.binding(c.Who), "start, q, limit and $top", "graph"); !ok {
+		return
 	}
 	g, next, err := h.graphPage(r.Context(), c.Who, gq)
 	if err != nil {
@@ -141,6 +135,23 @@ func (h *Handler) graph(w http.ResponseWriter, r *http.Request) {
 		g.NextLink = "/console/api/graph?" + v.Encode()
 	}
 	writeJSON(w, http.StatusOK, g)
+}
+
+// skipToken opens the $skiptoken of q, if any, as a cursor bound to
+// binding (nil: the first page), or answers 400 naming the parameters
+// (same) the token was given with and the view (what) to load again; false
+// once it has answered.
+func (h *Handler) skipToken(w http.ResponseWriter, q url.Values, binding, same, what string) (*graphCursor, bool) {
+	tok := q.Get("$skiptoken")
+	if tok == "" {
+		return nil, true
+	}
+	cur, err := h.tokens.open(tok, binding)
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, "InvalidSkipToken", "The $skiptoken is invalid: use the nextLink of the previous page as it is, with the same "+same+", as the caller it was given to; after a restart, load the "+what+" again.")
+		return nil, false
+	}
+	return &cur, true
 }
 
 // topParam reads $top, the identities one page of the graph or the
