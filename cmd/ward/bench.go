@@ -188,7 +188,7 @@ func (b *benchRun) once(ctx context.Context) error {
 			b.rep.SignMicros = append(b.rep.SignMicros, signMicros{Alg: alg, Micros: float64(b.signCost[alg].Nanoseconds()) / 1000})
 		}
 		for _, reuse := range []bool{false, true} {
-			if err := b.server(ctx, alg, reuse, b.kek); err != nil {
+			if err := b.server(ctx, alg, reuse); err != nil {
 				return err
 			}
 		}
@@ -198,7 +198,7 @@ func (b *benchRun) once(ctx context.Context) error {
 }
 
 // server starts one server (pinned or in-process), measures it and stops it.
-func (b *benchRun) server(ctx context.Context, alg string, reuse bool, kek string) error {
+func (b *benchRun) server(ctx context.Context, alg string, reuse bool) error {
 	var (
 		t    bench.Target
 		stop func()
@@ -206,10 +206,10 @@ func (b *benchRun) server(ctx context.Context, alg string, reuse bool, kek strin
 		err  error
 	)
 	if b.o.pinned {
-		t, pid, stop, err = pinnedServer(ctx, alg, reuse, b.o.storage, b.o.dsn, kek, b.o.serverLog, b.o.serverCPU)
+		t, pid, stop, err = pinnedServer(ctx, alg, reuse, b.o.storage, b.o.dsn, b.kek, b.o.serverLog, b.o.serverCPU)
 		t.PID = pid
 	} else {
-		t, stop, err = inProcess(ctx, alg, reuse, b.o.storage, b.o.dsn, kek, b.o.traceSlow, b.o.traceDir)
+		t, stop, err = inProcess(ctx, alg, reuse, b.o.storage, b.o.dsn, b.kek, b.o.traceSlow, b.o.traceDir)
 	}
 	if err != nil {
 		return err
