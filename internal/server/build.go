@@ -134,6 +134,9 @@ func (g *graph) openStores(ctx context.Context) error {
 		}
 		g.store = store
 		g.closeLater(func() { store.Close() })
+		if err := store.Warm(ctx); err != nil {
+			return err
+		}
 	}
 	var err error
 	if g.kek, err = loadKEK(g.cfg); err != nil {

@@ -134,7 +134,7 @@ func (c *Config) defaults() error {
 	return nil
 }
 
-func openStore(ctx context.Context, c Config) (storage.Storage, error) {
+func openStore(ctx context.Context, c Config) (*sqlstore.DB, error) {
 	switch c.Storage {
 	case "sqlite":
 		return sqlstore.OpenSQLite(ctx, filepath.Join(c.DataDir, "ward.db"))

@@ -108,17 +108,6 @@ func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
 	}
 	db.SetMaxOpenConns(postgresConns)
 	db.SetMaxIdleConns(postgresConns)
-	// Connections are opened before the first request and kept: opening
-	// one is a new PostgreSQL backend (a fork, authentication, its caches
-	// filled on first use), and a pool that grows under a burst opens
-	// several at once, while the requests behind them wait. Measured with
-	// ward bench on PostgreSQL, the first rows that needed more than a few
-	// connections had a p99 of 250–500 ms. An idle timeout would bring that
-	// back after every quiet spell.
-	if err := warm(ctx, db, postgresConns); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("connect to postgres: %w", err)
-	}
 	return open(ctx, postgresFlavor, db)
 }
 
@@ -127,18 +116,28 @@ func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
 // held by the change feed's LISTEN.
 const postgresConns = 16
 
-// warm opens n connections at once and returns them to the pool idle.
-func warm(ctx context.Context, db *sql.DB, n int) error {
-	conns := make([]*sql.Conn, 0, n)
+// Warm opens the pool's connections now and keeps them idle, for a
+// server about to take requests; on SQLite it does nothing. Opening a
+// PostgreSQL connection is a new backend (a fork, authentication, its caches
+// filled on first use), and a pool that grows under a burst opens several at
+// once while the requests behind them wait: measured with ward bench on
+// PostgreSQL, the first rows that needed more than a few connections had a
+// p99 of 250–500 ms. The pool has no idle timeout, which would bring that
+// back after every quiet spell. One-shot commands do not call it.
+func (s *DB) Warm(ctx context.Context) error {
+	if s.fl.name != "postgres" {
+		return nil
+	}
+	conns := make([]*sql.Conn, 0, postgresConns)
 	defer func() {
 		for _, c := range conns {
 			c.Close()
 		}
 	}()
-	for range n {
-		c, err := db.Conn(ctx)
+	for range postgresConns {
+		c, err := s.db.Conn(ctx)
 		if err != nil {
-			return err
+			return fmt.Errorf("open the PostgreSQL pool's connections: %w", err)
 		}
 		conns = append(conns, c)
 	}

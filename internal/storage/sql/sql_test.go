@@ -62,3 +62,33 @@ func TestSplitStatements(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// TestWarmOpensThePool: OpenPostgres (what one-shot commands use) opens
+// only what it needs; Warm (what ward serve calls) opens the whole pool,
+// which then stays open; on SQLite Warm does nothing.
+func TestWarmOpensThePool(t *testing.T) {
+	ctx := context.Background()
+	lite, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "ward.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lite.Close()
+	if err := lite.Warm(ctx); err != nil {
+		t.Fatalf("Warm on SQLite: %v", err)
+	}
+
+	s, err := OpenPostgres(ctx, postgrestest.Start(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n := s.db.Stats().OpenConnections; n >= postgresConns {
+		t.Fatalf("OpenPostgres opened %d connections, want fewer than the pool's %d", n, postgresConns)
+	}
+	if err := s.Warm(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.db.Stats(); st.OpenConnections != postgresConns || st.Idle != postgresConns {
+		t.Fatalf("after Warm: %d open, %d idle; want %d of each", st.OpenConnections, st.Idle, postgresConns)
+	}
+}
