@@ -16,7 +16,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -30,6 +32,7 @@ import (
 // benchFlags are ward bench's flags.
 type benchFlags struct {
 	target, data, output, algs, storage, dsn, traceDir, serverLog string
+	only                                                          *regexp.Regexp
 	traceSlow, duration                                           time.Duration
 	workers, runs, serverCPU, loadCPU                             int
 	short, noPaced, pinned, noBlob                                bool
@@ -111,6 +114,10 @@ measured in the same run.`,
 	f.IntVar(&o.loadCPU, "load-cpu", 1, "with --pinned: the CPU the load generator runs on")
 	f.IntVar(&o.runs, "runs", 1, "repeat the whole measurement this many times; print every run and the medians")
 	f.BoolVar(&o.noBlob, "no-blob", false, "skip the blob GET/PUT scenarios and the disk measurement")
+	f.Func("only", "run only the scenarios whose name matches this regular expression, e.g. 'reuse hit' to profile one row (the no-op always runs: every ratio needs it)", func(s string) (err error) {
+		o.only, err = regexp.Compile(s)
+		return err
+	})
 	return cmd
 }
 
@@ -258,6 +265,12 @@ func (b *benchRun) measure(ctx context.Context, t bench.Target, label, suffix st
 			return err
 		}
 		b.rep.Disk, c.Disk, b.blobMeasured = append(b.rep.Disk, d), &d, true
+	}
+	if b.o.only != nil {
+		scenarios = slices.DeleteFunc(scenarios, func(sc bench.Scenario) bool { return !b.o.only.MatchString(sc.Name) })
+		if len(scenarios) == 0 {
+			return nil // this server has no row --only asks for
+		}
 	}
 	res, err := bench.Run(ctx, c, noop, scenarios)
 	for i := range res {
