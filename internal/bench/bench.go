@@ -97,6 +97,11 @@ type Result struct {
 	// LimitRatio its RPS as a share of it (0 for the others).
 	LimitRPS   float64 `json:"limit_rps,omitempty"`
 	LimitRatio float64 `json:"rps_ratio_to_limit,omitempty"`
+	// LimitCPURatio is the same share by the server's own CPU (pinned):
+	// (t_sign + the no-op's server CPU per request) over this scenario's
+	// server CPU per request. Unlike LimitRatio it does not move with
+	// how busy either core was, only with what the server spent.
+	LimitCPURatio float64 `json:"cpu_ratio_to_limit,omitempty"`
 	// FirstError is the first failure's text, when any.
 	FirstError string `json:"first_error,omitempty"`
 	// ServerCPUus is the server process's CPU time per request (closed
@@ -242,6 +247,9 @@ func limit(r, base Result, sc Scenario, sign time.Duration) Result {
 	}
 	r.LimitRPS = 1 / (sign.Seconds() + 1/base.RPS)
 	r.LimitRatio = r.RPS / r.LimitRPS
+	if r.ServerCPUus > 0 && base.ServerCPUus > 0 {
+		r.LimitCPURatio = (float64(sign.Nanoseconds())/1000 + base.ServerCPUus) / r.ServerCPUus
+	}
 	return r
 }
 
@@ -291,6 +299,7 @@ func Medians(runs [][]Result) []Result {
 		m.P50Ratio = med(rs, func(r Result) float64 { return r.P50Ratio })
 		m.LimitRPS = med(rs, func(r Result) float64 { return r.LimitRPS })
 		m.LimitRatio = med(rs, func(r Result) float64 { return r.LimitRatio })
+		m.LimitCPURatio = med(rs, func(r Result) float64 { return r.LimitCPURatio })
 		m.MBps = med(rs, func(r Result) float64 { return r.MBps })
 		m.DiskRatio = med(rs, func(r Result) float64 { return r.DiskRatio })
 		m.ServerCPUus = med(rs, func(r Result) float64 { return r.ServerCPUus })

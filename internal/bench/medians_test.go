@@ -43,6 +43,27 @@ func TestLimit(t *testing.T) {
 			if c.wantLimit > 0 && (r.LimitRatio < 0.4999 || r.LimitRatio > 0.5001) {
 				t.Errorf("ratio to the limit %v, want 0.5", r.LimitRatio)
 			}
+			if r.LimitCPURatio != 0 {
+				t.Errorf("share by CPU %v without CPU figures, want none", r.LimitCPURatio)
+			}
+		})
+	}
+	// By the server's CPU: t_sign 50 µs + the no-op's 40 µs of server CPU,
+	// against 120 µs per exchange, is 0.75 whatever the rates were.
+	cpuBase := Result{RPS: 20_000, ServerCPUus: 40}
+	for _, c := range []struct {
+		name string
+		r    Result
+		want float64
+	}{
+		{"pinned", Result{RPS: 5_000, ServerCPUus: 120}, 0.75},
+		{"no server CPU", Result{RPS: 5_000}, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := limit(c.r, cpuBase, Scenario{Signs: true}, 50*time.Microsecond).LimitCPURatio
+			if d := got - c.want; d > 1e-9 || d < -1e-9 {
+				t.Errorf("share of the limit by CPU %v, want %v", got, c.want)
+			}
 		})
 	}
 }

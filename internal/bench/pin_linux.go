@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -54,4 +55,27 @@ func StartPinned(cmd *exec.Cmd, cpu int) error {
 		err = fmt.Errorf("restore this thread's CPU affinity: %w", rerr)
 	}
 	return err
+}
+
+// SignCostOn is SignCost measured on cpu: the calling goroutine's thread
+// is moved there for the measurement and set back after. --pinned measures
+// t_sign on the server's own core, idle between servers, so that the
+// limit 1/(t_sign + t_noop) is one core's, not two vCPUs' that may not run
+// at the same speed (on a shared VM they were seen 50% apart).
+func SignCostOn(alg string, d time.Duration, cpu int) (time.Duration, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var saved, set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &saved); err != nil {
+		return 0, fmt.Errorf("read this thread's CPU affinity: %w", err)
+	}
+	set.Set(cpu)
+	if err := unix.SchedSetaffinity(0, &set); err != nil {
+		return 0, fmt.Errorf("pin to CPU %d: %w", cpu, err)
+	}
+	cost, err := SignCost(alg, d)
+	if rerr := unix.SchedSetaffinity(0, &saved); rerr != nil && err == nil {
+		err = fmt.Errorf("restore this thread's CPU affinity: %w", rerr)
+	}
+	return cost, err
 }

@@ -5,6 +5,7 @@ package bench
 import (
 	"errors"
 	"os/exec"
+	"time"
 )
 
 var errPinned = errors.New("the pinned mode needs Linux (CPU affinity)")
@@ -14,3 +15,6 @@ func PinProcess(int) error { return errPinned }
 
 // StartPinned is Linux-only.
 func StartPinned(*exec.Cmd, int) error { return errPinned }
+
+// SignCostOn is Linux-only.
+func SignCostOn(string, time.Duration, int) (time.Duration, error) { return 0, errPinned }

@@ -102,7 +102,7 @@ func TestBenchPinnedShort(t *testing.T) {
 	if runtime.GOOS != "linux" || runtime.NumCPU() < 2 {
 		t.Skip("the pinned mode needs Linux and two CPUs")
 	}
-	cmd := exec.Command(wardBin, "bench", "--pinned", "--short", "--no-paced", "--runs", "2", "--signing-alg", "ES256", "-o", "json")
+	cmd := exec.Command(wardBin, "bench", "--pinned", "--short", "--no-paced", "--runs", "2", "--signing-alg", "ES256", "--only", "federated exchange$", "-o", "json")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -113,14 +113,15 @@ func TestBenchPinnedShort(t *testing.T) {
 		Pinned    bool
 		ServerCPU int `json:"server_cpu"`
 		SignUS    []struct {
-			Alg string
-			US  float64 `json:"us"`
+			Alg, CPU string
+			US       float64 `json:"us"`
 		} `json:"sign_us"`
 		Results []struct {
 			Scenario, Mode string
 			Requests       int
 			RPSRatio       float64 `json:"rps_ratio_to_noop"`
 			LimitRatio     float64 `json:"rps_ratio_to_limit"`
+			LimitCPURatio  float64 `json:"cpu_ratio_to_limit"`
 		}
 		Runs [][]json.RawMessage
 		RSS  []struct {
@@ -139,8 +140,14 @@ func TestBenchPinnedShort(t *testing.T) {
 	if !doc.Pinned || len(doc.Runs) != 2 {
 		t.Errorf("pinned %v, %d runs; want pinned and 2 runs", doc.Pinned, len(doc.Runs))
 	}
-	if len(doc.SignUS) != 1 || doc.SignUS[0].Alg != "ES256" || doc.SignUS[0].US <= 0 {
-		t.Errorf("t_sign: %+v, want one ES256 figure", doc.SignUS)
+	// t_sign on the server's core, before each signing server (one a run).
+	if len(doc.SignUS) != 2 {
+		t.Errorf("t_sign: %+v, want two ES256 figures", doc.SignUS)
+	}
+	for _, s := range doc.SignUS {
+		if s.Alg != "ES256" || s.US <= 0 || s.CPU != "the server's CPU 0" {
+			t.Errorf("t_sign: %+v, want ES256 on the server's CPU 0", s)
+		}
 	}
 	if len(doc.RSS) != 4 { // mint and reuse servers, two runs
 		t.Errorf("RSS of %d servers, want 4: %+v", len(doc.RSS), doc.RSS)
@@ -160,11 +167,15 @@ func TestBenchPinnedShort(t *testing.T) {
 		if !strings.Contains(r.Mode, "median of") || r.Requests == 0 || r.RPSRatio <= 0 {
 			t.Errorf("%s (%s): %+v", r.Scenario, r.Mode, r)
 		}
-		if r.Scenario == "ES256 federated exchange" {
+		switch r.Scenario {
+		case "ES256 noop /healthz":
+		case "ES256 federated exchange":
 			exchange = true
-			if r.LimitRatio <= 0 {
-				t.Errorf("federated exchange: no share of the signing limit: %+v", r)
+			if r.LimitRatio <= 0 || r.LimitCPURatio <= 0 {
+				t.Errorf("federated exchange: no share of the signing limit (by rate and by CPU): %+v", r)
 			}
+		default: // --only keeps the no-op and the rows it matches
+			t.Errorf("%s: a row --only 'federated exchange$' does not match", r.Scenario)
 		}
 	}
 	if !exchange {
