@@ -83,6 +83,7 @@ func runAgent(cmd *cobra.Command, f agentFlags) error {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	noHeapSampling() // a daemon on every node, with no profiling endpoint
 	var att agent.Attestor
 	server, caFile := f.server, f.caFile
 	if f.nodeTokenFile != "" {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 	"time"
@@ -47,6 +48,9 @@ func serveCmd() *cobra.Command {
 			server.CheckPublicURL(cfg)
 			if memLimitBytes != 0 {
 				debug.SetMemoryLimit(memLimitBytes)
+			}
+			if cfg.PprofAddr == "" {
+				noHeapSampling()
 			}
 			if releaseStartup {
 				log := cfg.Logger
@@ -109,6 +113,15 @@ func serveCmd() *cobra.Command {
 	}
 	return cmd
 }
+
+// noHeapSampling turns off the runtime's heap profile sampling in a daemon
+// that serves no profiles. Go samples one allocation per 512 KiB by
+// default and keeps each sampled stack in a table that lives as long as
+// the process; under load that table grows by about 1.8 MiB of resident
+// memory (measured after ward bench's load on ward serve), for profiles
+// nobody can read. ward serve keeps the sampling when --pprof-addr serves
+// them. Set before serving: allocations from then on are not sampled.
+func noHeapSampling() { runtime.MemProfileRate = 0 }
 
 // releaseStartupMemory drops what start-up alone needed from the resident
 // set: the executable's pages that every linked package's init touched

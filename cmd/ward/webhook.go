@@ -34,6 +34,7 @@ Manifests: deploy/webhook (or ward aks show-install).`,
 				return err
 			}
 			o.Logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+			noHeapSampling() // a long-running daemon with no profiling endpoint
 			v, err := webhook.TLSVersion(tlsMin)
 			if err != nil {
 				return err
