@@ -3,6 +3,7 @@ package arm
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -53,6 +54,63 @@ func TestGenericFlow(t *testing.T) {
 			}
 			if rec.Code != tc.status || rec.Body.String() != tc.body {
 				t.Fatalf("%s %s: %d %s; want %d %s", tc.method, tc.query, rec.Code, rec.Body.String(), tc.status, tc.body)
+			}
+		})
+	}
+}
+
+// TestParentOnMiss: a GET reads the resource first and checks its parent
+// only when that read fails, answering the parent's error when the parent
+// is missing; a write checks the parent first, before anything is written.
+func TestParentOnMiss(t *testing.T) {
+	var parentCalls, gets, puts int
+	hit, parentOK := true, true
+	typ := &resourceType{
+		apiType: "Test/things", versions: []string{"2024-01-01"},
+		parent: func(q *request) error {
+			parentCalls++
+			if parentOK {
+				return nil
+			}
+			return newError(http.StatusNotFound, "ResourceGroupNotFound", "Resource group 'rg' could not be found.")
+		},
+		get: func(q *request) (any, error) {
+			gets++
+			if hit {
+				return map[string]string{"name": "a"}, nil
+			}
+			return nil, newError(http.StatusNotFound, "ResourceNotFound", "The Resource 'Test/things/a' was not found.")
+		},
+		put: func(q *request) (any, bool, error) { puts++; return map[string]string{"name": "a"}, true, nil },
+	}
+	cases := []struct {
+		name, method          string
+		hit, parentOK         bool
+		status                int
+		code                  string
+		parents, gets, writes int
+	}{
+		{"get hit: no parent read", "GET", true, true, http.StatusOK, "", 0, 1, 0},
+		{"get miss, parent there: the type's not found", "GET", false, true, http.StatusNotFound, "ResourceNotFound", 1, 1, 0},
+		{"get miss, no parent: the parent's not found", "GET", false, false, http.StatusNotFound, "ResourceGroupNotFound", 1, 1, 0},
+		{"put: the parent first", "PUT", true, true, http.StatusCreated, "", 1, 0, 1},
+		{"put, no parent: nothing written", "PUT", true, false, http.StatusNotFound, "ResourceGroupNotFound", 1, 0, 0},
+	}
+	h := New(Config{})
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			hit, parentOK = tc.hit, tc.parentOK
+			parentCalls, gets, puts = 0, 0, 0
+			rec := httptest.NewRecorder()
+			r := httptest.NewRequest(tc.method, "/x?api-version=2024-01-01", nil)
+			if err := typ.serveInstance(&request{w: rec, r: r}); err != nil {
+				h.writeError(rec, r, err)
+			}
+			if rec.Code != tc.status || (tc.code != "" && !strings.Contains(rec.Body.String(), `"code":"`+tc.code+`"`)) {
+				t.Fatalf("%s: %d %s; want %d with code %q", tc.method, rec.Code, rec.Body.String(), tc.status, tc.code)
+			}
+			if parentCalls != tc.parents || gets != tc.gets || puts != tc.writes {
+				t.Errorf("%s: parent read %d times, get %d, put %d; want %d, %d, %d", tc.method, parentCalls, gets, puts, tc.parents, tc.gets, tc.writes)
 			}
 		})
 	}

@@ -265,17 +265,22 @@ func errConcurrentWrites(idKey string) *armerr.Error {
 
 // FederatedCredential reads one credential.
 func (s *Service) FederatedCredential(ctx context.Context, ref storage.IdentityRef, name string) (storage.FederatedCredential, error) {
+	// The credential first, as Identity reads the identity first: the store
+	// keeps a credential only under its identity (an identity's delete, and
+	// so its group's, cascades to it), so a hit needs no other read. Only a
+	// miss reads the identity (and through Identity its group and
+	// subscription) to say which piece is missing.
+	c, err := s.store.GetFederatedCredential(ctx, ref, name)
+	if !errors.Is(err, storage.ErrNotFound) {
+		return c, err
+	}
 	if _, err := s.Identity(ctx, ref); err != nil {
 		if e := (*armerr.Error)(nil); errors.As(err, &e) && e.Code == armerr.CodeResourceNotFound {
 			return storage.FederatedCredential{}, errParentIdentityNotFound()
 		}
 		return storage.FederatedCredential{}, err
 	}
-	c, err := s.store.GetFederatedCredential(ctx, ref, name)
-	if errors.Is(err, storage.ErrNotFound) {
-		return c, errFICNotFound(ref.ResourceGroup, ref.Name, name)
-	}
-	return c, err
+	return c, errFICNotFound(ref.ResourceGroup, ref.Name, name)
 }
 
 // FederatedCredentials lists one page of an identity's credentials.

@@ -170,3 +170,57 @@ func TestIdentityLookup(t *testing.T) {
 		})
 	}
 }
+
+// TestFederatedCredentialLookup reads a credential with one query when it
+// exists, and names what is missing when it does not: the subscription, the
+// group, the identity (ParentResourceNotFound) or the credential, as ARM
+// does.
+func TestFederatedCredentialLookup(t *testing.T) {
+	st := wardtest.NewStore(t)
+	groups := resources.New(resources.Config{Store: st})
+	svc := New(Config{Store: st, Resources: groups})
+	ctx := context.Background()
+	if _, _, err := groups.PutGroup(ctx, sub, "rg", resources.GroupSpec{Location: "westeurope"}); err != nil {
+		t.Fatal(err)
+	}
+	app := storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "app"}
+	if _, _, err := svc.PutIdentity(ctx, app, IdentitySpec{Location: "westeurope"}); err != nil {
+		t.Fatal(err)
+	}
+	spec := FederatedCredentialSpec{Issuer: "https://issuer.example/", Subject: "system:serviceaccount:default:app", Audiences: []string{"api://AzureADTokenExchange"}}
+	if _, _, err := svc.PutFederatedCredential(ctx, app, "fic", spec); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		ref      storage.IdentityRef
+		fic      string
+		wantCode string
+		reads    int // store reads of credentials, identities, groups and subscriptions
+	}{
+		{"found", app, "fic", "", 1},
+		{"found, other casing", storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "RG", Name: "APP"}, "FIC", "", 1},
+		{"no credential", app, "other", armerr.CodeResourceNotFound, 2},
+		{"no identity", storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "other"}, "fic", armerr.CodeParentResourceNotFound, 4},
+		{"no group", storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "nope", Name: "app"}, "fic", armerr.CodeResourceGroupNotFound, 4},
+		{"no subscription", storage.IdentityRef{SubscriptionID: "00000000-0000-0000-0000-0000000000ff", ResourceGroup: "rg", Name: "app"}, "fic", armerr.CodeSubscriptionNotFound, 3},
+	}
+	reads := func() int {
+		return st.Calls("GetFederatedCredential") + st.Calls("GetIdentity") + st.Calls("GetResourceGroup") + st.Calls("GetSubscription")
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := reads()
+			c, err := svc.FederatedCredential(ctx, tt.ref, tt.fic)
+			if got := code(err); got != tt.wantCode || (tt.wantCode == "" && err != nil) {
+				t.Fatalf("FederatedCredential(%+v, %q) = %v (code %q), want code %q", tt.ref, tt.fic, err, got, tt.wantCode)
+			}
+			if tt.wantCode == "" && (c.Name != "fic" || c.Subject != spec.Subject) {
+				t.Fatalf("FederatedCredential(%+v, %q) = %+v, want fic", tt.ref, tt.fic, c)
+			}
+			if n := reads() - before; n != tt.reads {
+				t.Errorf("FederatedCredential(%+v, %q) read the store %d times, want %d", tt.ref, tt.fic, n, tt.reads)
+			}
+		})
+	}
+}

@@ -273,4 +273,16 @@ func testBlobCascades(t *testing.T, s storage.Storage) {
 	_, err := s.GetBlobContainer(ctx, "wardacct", "logs")
 	wantErr(t, "container of a deleted account", err, storage.ErrNotFound)
 	wantErr(t, "delete account twice", s.DeleteStorageAccount(ctx, "wardacct"), storage.ErrNotFound)
+
+	// The group's delete takes its accounts and their containers: the
+	// ARM GET of an account or container reads it first and its group
+	// only on a miss, so one must never outlive its group.
+	_, err = s.PutStorageAccount(ctx, storage.StorageAccount{SubscriptionID: subID, ResourceGroup: "other", Name: "otheracct", Location: "westeurope", Kind: "StorageV2", SKU: "Standard_LRS", CreatedAt: now, UpdatedAt: now})
+	must(t, err)
+	must(t, s.PutBlobContainer(ctx, storage.BlobContainer{Account: "otheracct", Name: "data", ETag: `"0x1"`, CreatedAt: now, UpdatedAt: now}))
+	must(t, s.DeleteResourceGroup(ctx, subID, "OTHER"))
+	_, err = s.GetStorageAccount(ctx, "otheracct")
+	wantErr(t, "account of a deleted group", err, storage.ErrNotFound)
+	_, err = s.GetBlobContainer(ctx, "otheracct", "data")
+	wantErr(t, "container of a deleted group", err, storage.ErrNotFound)
 }

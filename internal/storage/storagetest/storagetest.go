@@ -941,6 +941,19 @@ func testClusters(t *testing.T, s storage.Storage) {
 	wantErr(t, "get deleted", err, storage.ErrNotFound)
 	_, err = s.GetClusterByID(ctx, c.ID)
 	wantErr(t, "get deleted by ID", err, storage.ErrNotFound)
+
+	// The group's delete takes its clusters: the cluster GET reads the
+	// cluster first and its group only on a miss, so a cluster must never
+	// outlive its group.
+	seedGroup(t, s, "rg2")
+	c3 := storage.Cluster{ID: uuid.NewString(), SubscriptionID: subID, ResourceGroup: "rg2", Name: "aks3", Location: "westeurope", CreatedAt: now, UpdatedAt: now}
+	_, err = s.PutCluster(ctx, c3)
+	must(t, err)
+	must(t, s.DeleteResourceGroup(ctx, subID, "RG2"))
+	_, err = s.GetCluster(ctx, storage.ClusterRef{SubscriptionID: subID, ResourceGroup: "rg2", Name: "aks3"})
+	wantErr(t, "cluster of a deleted group", err, storage.ErrNotFound)
+	_, err = s.GetClusterByID(ctx, c3.ID)
+	wantErr(t, "cluster of a deleted group by ID", err, storage.ErrNotFound)
 }
 
 func testUpdateCluster(t *testing.T, s storage.Storage) {
