@@ -77,7 +77,8 @@ func TestWarmOpensThePool(t *testing.T) {
 		t.Fatalf("Warm on SQLite: %v", err)
 	}
 
-	s, err := OpenPostgres(ctx, postgrestest.Start(t))
+	dsn := postgrestest.Start(t)
+	s, err := OpenPostgres(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,5 +91,45 @@ func TestWarmOpensThePool(t *testing.T) {
 	}
 	if st := s.db.Stats(); st.OpenConnections != postgresConns || st.Idle != postgresConns {
 		t.Fatalf("after Warm: %d open, %d idle; want %d of each", st.OpenConnections, st.Idle, postgresConns)
+	}
+	// Every backend of the pool has planned the statement that reads every
+	// table (its last query, as PostgreSQL reports it from another
+	// connection), so none fills its catalog caches on a request.
+	watch, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close()
+	var tables []string
+	rows, err := watch.QueryContext(ctx, "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	rows.Close()
+	// PostgreSQL shows the first 1,024 bytes of a query: compare those.
+	var warmed int
+	if err := watch.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid() AND left(query, 1000) = left($1, 1000)`, warmQuery(tables)).Scan(&warmed); err != nil {
+		t.Fatal(err)
+	}
+	if len(tables) < 10 || warmed != postgresConns {
+		t.Fatalf("%d of the pool's %d backends planned the statement reading the %d tables; want every one", warmed, postgresConns, len(tables))
+	}
+}
+
+// TestWarmQuery: the warming statement reads every table it is given, each
+// name quoted as an identifier.
+func TestWarmQuery(t *testing.T) {
+	got := warmQuery([]string{"identities", `odd"name`})
+	want := `(SELECT 1 FROM "identities" LIMIT 0) UNION ALL (SELECT 1 FROM "odd""name" LIMIT 0)`
+	if got != want {
+		t.Errorf("warmQuery = %s, want %s", got, want)
 	}
 }
