@@ -1,6 +1,9 @@
 package bench
 
 import (
+	"math"
+	"runtime"
+	"runtime/debug"
 	"testing"
 	"time"
 )
@@ -77,5 +80,26 @@ func TestSignCost(t *testing.T) {
 	}
 	if _, err := SignCost("HS256", time.Millisecond); err == nil {
 		t.Error("SignCost(HS256) = nil error, want one")
+	}
+}
+
+// TestQuietGC: the collector is off but for the backstop, and a Config
+// that collects between rows runs one collection per call.
+func TestQuietGC(t *testing.T) {
+	QuietGC(1 << 30)
+	defer debug.SetMemoryLimit(math.MaxInt64)
+	if prev := debug.SetGCPercent(100); prev != -1 {
+		t.Errorf("GC percent after QuietGC %d, want -1 (off)", prev)
+	}
+	if prev := debug.SetMemoryLimit(-1); prev != 1<<30 {
+		t.Errorf("memory limit after QuietGC %d, want the backstop %d", prev, 1<<30)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	Config{CollectBetween: true}.collect()
+	Config{}.collect()
+	runtime.ReadMemStats(&after)
+	if n := after.NumGC - before.NumGC; n != 1 {
+		t.Errorf("%d collections, want 1 (CollectBetween's)", n)
 	}
 }
