@@ -82,9 +82,9 @@ func TestGetLookups(t *testing.T) {
 		{"vault", kv, kvV, 1, strings.Replace(kv, "lookupkv", "otherkv", 1), notFound, groupNotFound, subNotFound},
 		// +1: the view checks the kubelet identity.
 		{"cluster", aks, aksV, 2, strings.Replace(aks, "/aks", "/other", 1), notFound, groupNotFound, subNotFound},
-		{"agent pool of no cluster", pool, aksV, 2, strings.Replace(pool, "/aks/", "/other/", 1), notFound, groupNotFound, subNotFound},
-		// +1: the view reads the cluster again for the pool's identities.
-		{"agent pool", pool, aksV, 2, strings.Replace(pool, "nodepool1", "gpu", 1), notFound, groupNotFound, subNotFound},
+		// A pool with no identities: its view reads nothing more.
+		{"agent pool of no cluster", pool, aksV, 1, strings.Replace(pool, "/aks/", "/other/", 1), notFound, groupNotFound, subNotFound},
+		{"agent pool", pool, aksV, 1, strings.Replace(pool, "nodepool1", "gpu", 1), notFound, groupNotFound, subNotFound},
 		{"machine", arc, arcV, 1, strings.Replace(arc, "/m1", "/m2", 1), notFound, groupNotFound, subNotFound},
 		{"registry", acr, acrV, 1, strings.Replace(acr, "lookupacr", "otheracr", 1), notFound, groupNotFound, subNotFound},
 		{"storage account", sa, saV, 1, strings.Replace(sa, "lookupsa", "othersa", 1), notFound, groupNotFound, subNotFound},

@@ -46,8 +46,12 @@ func BindingFor(id storage.Identity) storage.Binding { return msi.BindingFor(id)
 
 // PoolAttachments is PoolIdentities for the cluster ref names (a pool's
 // ARM view). Without the cluster, attachments that predate recording are
-// not proved, so they show as refused.
+// not proved, so they show as refused. A pool with no identities needs no
+// read of the cluster (most pools: a pool's GET is then one query).
 func (s *Service) PoolAttachments(ctx context.Context, ref storage.ClusterRef, p NodePool) []msi.Attachment {
+	if len(p.UserAssigned) == 0 {
+		return []msi.Attachment{}
+	}
 	c, err := s.store.GetCluster(ctx, ref)
 	if err != nil {
 		c = Cluster{}
