@@ -415,11 +415,27 @@ func (l *SignInLog) run() {
 		}
 		for batch := l.take(); len(batch) > 0; batch = l.take() {
 			l.write(batch)
+			// What was queued during the write waits for the next linger
+			// (queue set wake), unless the queue is filling up: under a
+			// steady stream, writing again at once found the deltas of the
+			// repeats counted meanwhile and wrote them too, back to back,
+			// one transaction per write's duration instead of per linger.
+			if !stopping && !l.backlogged() {
+				break
+			}
 		}
 		if stopping {
 			return
 		}
 	}
+}
+
+// backlogged reports whether the queue is at least half full: the writer
+// then writes again at once, so that successes waiting for room get it.
+func (l *SignInLog) backlogged() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.pending) >= l.cfg.Queue/2
 }
 
 func (l *SignInLog) write(batch []storage.SignIn) {

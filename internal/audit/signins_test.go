@@ -368,3 +368,31 @@ func TestSuccessRepeatAfterWriteIsAddedToTheStoredRow(t *testing.T) {
 		t.Fatalf("rows = %+v, want one with an ID, count 3, last seen +20s", rows)
 	}
 }
+
+// TestSustainedRepeatsLinger: a pod's token refreshed in a tight loop (a
+// reuse hit's sign-in, again and again) is one row whose count the writer
+// adds to once per Linger, not once per transaction it can fit: each
+// write used to find the deltas queued during it and write again at once,
+// back to back for as long as the load lasted.
+func TestSustainedRepeatsLinger(t *testing.T) {
+	st := &gatedStore{Storage: wardtest.OpenSQLite(t)}
+	l := New(Config{Store: st, Logger: quiet(), Linger: 20 * time.Millisecond})
+	const d = 300 * time.Millisecond
+	n := 0
+	for start := time.Now(); time.Since(start) < d; n++ {
+		l.Record(success(n, time.Now()))
+		time.Sleep(20 * time.Microsecond)
+	}
+	l.Close()
+	st.mu.Lock()
+	batches := st.batches
+	st.mu.Unlock()
+	// One transaction per linger at most, and a last one at Close.
+	if limit := int(d/(20*time.Millisecond)) + 3; batches > limit {
+		t.Errorf("%d repeats written in %d transactions over %v, want at most %d (one per 20 ms linger)", n, batches, d, limit)
+	}
+	rows := list(t, st)
+	if len(rows) != 1 || rows[0].Count != n {
+		t.Errorf("rows %+v, want one counting all %d", rows, n)
+	}
+}
