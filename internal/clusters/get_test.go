@@ -2,7 +2,6 @@ package clusters
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -30,52 +29,29 @@ func TestClusterLookup(t *testing.T) {
 		t.Fatal(err)
 	}
 	aks := storage.ClusterRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "aks"}
-	tests := []struct {
-		name     string
-		ref      storage.ClusterRef
-		pool     string // "" reads the cluster (Get), else the pool (GetNodePool)
-		wantCode string
-		reads    int // store reads of clusters, groups and subscriptions
-	}{
-		{"found", aks, "", "", 1},
-		{"found, other casing", storage.ClusterRef{SubscriptionID: sub, ResourceGroup: "RG", Name: "AKS"}, "", "", 1},
-		{"no cluster", storage.ClusterRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "other"}, "", armerr.CodeResourceNotFound, 3},
-		{"no group", storage.ClusterRef{SubscriptionID: sub, ResourceGroup: "nope", Name: "aks"}, "", armerr.CodeResourceGroupNotFound, 3},
-		{"no subscription", storage.ClusterRef{SubscriptionID: "00000000-0000-0000-0000-0000000000ff", ResourceGroup: "rg", Name: "aks"}, "", armerr.CodeSubscriptionNotFound, 2},
-		{"pool found", aks, DefaultNodePool, "", 1},
-		{"no pool", aks, "gpu", armerr.CodeResourceNotFound, 1},
-		{"pool of no cluster", storage.ClusterRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "other"}, DefaultNodePool, armerr.CodeResourceNotFound, 3},
-		{"pool of no group", storage.ClusterRef{SubscriptionID: sub, ResourceGroup: "nope", Name: "aks"}, DefaultNodePool, armerr.CodeResourceGroupNotFound, 3},
+	get := func(ref storage.ClusterRef) func(context.Context) (string, error) {
+		return func(ctx context.Context) (string, error) {
+			c, err := svc.Get(ctx, ref)
+			return c.Name, err
+		}
 	}
-	reads := func() int {
-		return st.Calls("GetCluster") + st.Calls("GetResourceGroup") + st.Calls("GetSubscription")
+	pool := func(ref storage.ClusterRef, name string) func(context.Context) (string, error) {
+		return func(ctx context.Context) (string, error) {
+			p, err := svc.GetNodePool(ctx, ref, name)
+			return p.Name, err
+		}
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			before := reads()
-			var err error
-			if tt.pool == "" {
-				var c Cluster
-				if c, err = svc.Get(ctx, tt.ref); err == nil && c.Name != "aks" {
-					t.Fatalf("Get(%+v) = %+v, want aks", tt.ref, c)
-				}
-			} else {
-				var p NamedPool
-				if p, err = svc.GetNodePool(ctx, tt.ref, tt.pool); err == nil && p.Name != tt.pool {
-					t.Fatalf("GetNodePool(%+v, %q) = %+v", tt.ref, tt.pool, p)
-				}
-			}
-			var e *armerr.Error
-			got := ""
-			if errors.As(err, &e) {
-				got = e.Code
-			}
-			if got != tt.wantCode || (tt.wantCode == "" && err != nil) {
-				t.Fatalf("read of %+v (pool %q) = %v (code %q), want code %q", tt.ref, tt.pool, err, got, tt.wantCode)
-			}
-			if n := reads() - before; n != tt.reads {
-				t.Errorf("read of %+v (pool %q) read the store %d times, want %d", tt.ref, tt.pool, n, tt.reads)
-			}
-		})
-	}
+	other := storage.ClusterRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "other"}
+	noGroup := storage.ClusterRef{SubscriptionID: sub, ResourceGroup: "nope", Name: "aks"}
+	wardtest.CheckLookups(t, st, []string{"GetCluster", "GetResourceGroup", "GetSubscription"}, []wardtest.Lookup{
+		{Name: "found", Read: get(aks), WantName: "aks", Reads: 1},
+		{Name: "found, other casing", Read: get(storage.ClusterRef{SubscriptionID: sub, ResourceGroup: "RG", Name: "AKS"}), WantName: "aks", Reads: 1},
+		{Name: "no cluster", Read: get(other), WantCode: armerr.CodeResourceNotFound, Reads: 3},
+		{Name: "no group", Read: get(noGroup), WantCode: armerr.CodeResourceGroupNotFound, Reads: 3},
+		{Name: "no subscription", Read: get(storage.ClusterRef{SubscriptionID: "00000000-0000-0000-0000-0000000000ff", ResourceGroup: "rg", Name: "aks"}), WantCode: armerr.CodeSubscriptionNotFound, Reads: 2},
+		{Name: "pool found", Read: pool(aks, DefaultNodePool), WantName: DefaultNodePool, Reads: 1},
+		{Name: "no pool", Read: pool(aks, "gpu"), WantCode: armerr.CodeResourceNotFound, Reads: 1},
+		{Name: "pool of no cluster", Read: pool(other, DefaultNodePool), WantCode: armerr.CodeResourceNotFound, Reads: 3},
+		{Name: "pool of no group", Read: pool(noGroup, DefaultNodePool), WantCode: armerr.CodeResourceGroupNotFound, Reads: 3},
+	})
 }

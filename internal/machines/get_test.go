@@ -2,7 +2,6 @@ package machines
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -28,39 +27,17 @@ func TestMachineLookup(t *testing.T) {
 	if err := st.CreateMachine(ctx, storage.Machine{ID: uuid.NewString(), SubscriptionID: sub, ResourceGroup: "rg", Name: "m1", Location: "westeurope", CreatedAt: now, UpdatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		name     string
-		ref      storage.MachineRef
-		wantCode string
-		reads    int // store reads of machines, groups and subscriptions
-	}{
-		{"found", storage.MachineRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "m1"}, "", 1},
-		{"found, other casing", storage.MachineRef{SubscriptionID: sub, ResourceGroup: "RG", Name: "M1"}, "", 1},
-		{"no machine", storage.MachineRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "other"}, armerr.CodeResourceNotFound, 3},
-		{"no group", storage.MachineRef{SubscriptionID: sub, ResourceGroup: "nope", Name: "m1"}, armerr.CodeResourceGroupNotFound, 3},
-		{"no subscription", storage.MachineRef{SubscriptionID: "00000000-0000-0000-0000-0000000000ff", ResourceGroup: "rg", Name: "m1"}, armerr.CodeSubscriptionNotFound, 2},
+	get := func(ref storage.MachineRef) func(context.Context) (string, error) {
+		return func(ctx context.Context) (string, error) {
+			m, err := svc.Get(ctx, ref)
+			return m.Name, err
+		}
 	}
-	reads := func() int {
-		return st.Calls("GetMachine") + st.Calls("GetResourceGroup") + st.Calls("GetSubscription")
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			before := reads()
-			m, err := svc.Get(ctx, tt.ref)
-			var e *armerr.Error
-			got := ""
-			if errors.As(err, &e) {
-				got = e.Code
-			}
-			if got != tt.wantCode || (tt.wantCode == "" && err != nil) {
-				t.Fatalf("Get(%+v) = %v (code %q), want code %q", tt.ref, err, got, tt.wantCode)
-			}
-			if tt.wantCode == "" && m.Name != "m1" {
-				t.Fatalf("Get(%+v) = %+v, want m1", tt.ref, m)
-			}
-			if n := reads() - before; n != tt.reads {
-				t.Errorf("Get(%+v) read the store %d times, want %d", tt.ref, n, tt.reads)
-			}
-		})
-	}
+	wardtest.CheckLookups(t, st, []string{"GetMachine", "GetResourceGroup", "GetSubscription"}, []wardtest.Lookup{
+		{Name: "found", Read: get(storage.MachineRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "m1"}), WantName: "m1", Reads: 1},
+		{Name: "found, other casing", Read: get(storage.MachineRef{SubscriptionID: sub, ResourceGroup: "RG", Name: "M1"}), WantName: "m1", Reads: 1},
+		{Name: "no machine", Read: get(storage.MachineRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "other"}), WantCode: armerr.CodeResourceNotFound, Reads: 3},
+		{Name: "no group", Read: get(storage.MachineRef{SubscriptionID: sub, ResourceGroup: "nope", Name: "m1"}), WantCode: armerr.CodeResourceGroupNotFound, Reads: 3},
+		{Name: "no subscription", Read: get(storage.MachineRef{SubscriptionID: "00000000-0000-0000-0000-0000000000ff", ResourceGroup: "rg", Name: "m1"}), WantCode: armerr.CodeSubscriptionNotFound, Reads: 2},
+	})
 }

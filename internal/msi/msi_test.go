@@ -3,6 +3,7 @@ package msi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -139,36 +140,19 @@ func TestIdentityLookup(t *testing.T) {
 	if _, _, err := svc.PutIdentity(ctx, storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "app"}, IdentitySpec{Location: "westeurope"}); err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		name     string
-		ref      storage.IdentityRef
-		wantCode string
-		reads    int // store reads of identities, groups and subscriptions
-	}{
-		{"found", storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "app"}, "", 1},
-		{"found, other casing", storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "RG", Name: "APP"}, "", 1},
-		{"no identity", storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "other"}, armerr.CodeResourceNotFound, 3},
-		{"no group", storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "nope", Name: "app"}, armerr.CodeResourceGroupNotFound, 3},
-		{"no subscription", storage.IdentityRef{SubscriptionID: "00000000-0000-0000-0000-0000000000ff", ResourceGroup: "rg", Name: "app"}, armerr.CodeSubscriptionNotFound, 2},
+	get := func(ref storage.IdentityRef) func(context.Context) (string, error) {
+		return func(ctx context.Context) (string, error) {
+			id, err := svc.Identity(ctx, ref)
+			return id.Name, err
+		}
 	}
-	reads := func() int {
-		return st.Calls("GetIdentity") + st.Calls("GetResourceGroup") + st.Calls("GetSubscription")
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			before := reads()
-			id, err := svc.Identity(ctx, tt.ref)
-			if got := code(err); got != tt.wantCode || (tt.wantCode == "" && err != nil) {
-				t.Fatalf("Identity(%+v) = %v (code %q), want code %q", tt.ref, err, got, tt.wantCode)
-			}
-			if tt.wantCode == "" && id.Name != "app" {
-				t.Fatalf("Identity(%+v) = %+v, want app", tt.ref, id)
-			}
-			if n := reads() - before; n != tt.reads {
-				t.Errorf("Identity(%+v) read the store %d times, want %d", tt.ref, n, tt.reads)
-			}
-		})
-	}
+	wardtest.CheckLookups(t, st, []string{"GetIdentity", "GetResourceGroup", "GetSubscription"}, []wardtest.Lookup{
+		{Name: "found", Read: get(storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "app"}), WantName: "app", Reads: 1},
+		{Name: "found, other casing", Read: get(storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "RG", Name: "APP"}), WantName: "app", Reads: 1},
+		{Name: "no identity", Read: get(storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "other"}), WantCode: armerr.CodeResourceNotFound, Reads: 3},
+		{Name: "no group", Read: get(storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "nope", Name: "app"}), WantCode: armerr.CodeResourceGroupNotFound, Reads: 3},
+		{Name: "no subscription", Read: get(storage.IdentityRef{SubscriptionID: "00000000-0000-0000-0000-0000000000ff", ResourceGroup: "rg", Name: "app"}), WantCode: armerr.CodeSubscriptionNotFound, Reads: 2},
+	})
 }
 
 // TestFederatedCredentialLookup reads a credential with one query when it
@@ -191,36 +175,21 @@ func TestFederatedCredentialLookup(t *testing.T) {
 	if _, _, err := svc.PutFederatedCredential(ctx, app, "fic", spec); err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		name     string
-		ref      storage.IdentityRef
-		fic      string
-		wantCode string
-		reads    int // store reads of credentials, identities, groups and subscriptions
-	}{
-		{"found", app, "fic", "", 1},
-		{"found, other casing", storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "RG", Name: "APP"}, "FIC", "", 1},
-		{"no credential", app, "other", armerr.CodeResourceNotFound, 2},
-		{"no identity", storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "other"}, "fic", armerr.CodeParentResourceNotFound, 4},
-		{"no group", storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "nope", Name: "app"}, "fic", armerr.CodeResourceGroupNotFound, 4},
-		{"no subscription", storage.IdentityRef{SubscriptionID: "00000000-0000-0000-0000-0000000000ff", ResourceGroup: "rg", Name: "app"}, "fic", armerr.CodeSubscriptionNotFound, 3},
-	}
-	reads := func() int {
-		return st.Calls("GetFederatedCredential") + st.Calls("GetIdentity") + st.Calls("GetResourceGroup") + st.Calls("GetSubscription")
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			before := reads()
-			c, err := svc.FederatedCredential(ctx, tt.ref, tt.fic)
-			if got := code(err); got != tt.wantCode || (tt.wantCode == "" && err != nil) {
-				t.Fatalf("FederatedCredential(%+v, %q) = %v (code %q), want code %q", tt.ref, tt.fic, err, got, tt.wantCode)
+	get := func(ref storage.IdentityRef, name string) func(context.Context) (string, error) {
+		return func(ctx context.Context) (string, error) {
+			c, err := svc.FederatedCredential(ctx, ref, name)
+			if err == nil && c.Subject != spec.Subject {
+				return "", fmt.Errorf("credential %q has subject %q, want %q", c.Name, c.Subject, spec.Subject)
 			}
-			if tt.wantCode == "" && (c.Name != "fic" || c.Subject != spec.Subject) {
-				t.Fatalf("FederatedCredential(%+v, %q) = %+v, want fic", tt.ref, tt.fic, c)
-			}
-			if n := reads() - before; n != tt.reads {
-				t.Errorf("FederatedCredential(%+v, %q) read the store %d times, want %d", tt.ref, tt.fic, n, tt.reads)
-			}
-		})
+			return c.Name, err
+		}
 	}
+	wardtest.CheckLookups(t, st, []string{"GetFederatedCredential", "GetIdentity", "GetResourceGroup", "GetSubscription"}, []wardtest.Lookup{
+		{Name: "found", Read: get(app, "fic"), WantName: "fic", Reads: 1},
+		{Name: "found, other casing", Read: get(storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "RG", Name: "APP"}, "FIC"), WantName: "fic", Reads: 1},
+		{Name: "no credential", Read: get(app, "other"), WantCode: armerr.CodeResourceNotFound, Reads: 2},
+		{Name: "no identity", Read: get(storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "other"}, "fic"), WantCode: armerr.CodeParentResourceNotFound, Reads: 4},
+		{Name: "no group", Read: get(storage.IdentityRef{SubscriptionID: sub, ResourceGroup: "nope", Name: "app"}, "fic"), WantCode: armerr.CodeResourceGroupNotFound, Reads: 4},
+		{Name: "no subscription", Read: get(storage.IdentityRef{SubscriptionID: "00000000-0000-0000-0000-0000000000ff", ResourceGroup: "rg", Name: "app"}, "fic"), WantCode: armerr.CodeSubscriptionNotFound, Reads: 3},
+	})
 }
