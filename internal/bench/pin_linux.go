@@ -40,6 +40,26 @@ func PinProcess(cpu int) error {
 // is pinned to cpu for the fork and set back after. The Go runtime in the
 // child sizes GOMAXPROCS from that mask (1).
 func StartPinned(cmd *exec.Cmd, cpu int) error {
+	return onCPU(cpu, cmd.Start)
+}
+
+// SignCostOn is SignCost measured on cpu: the calling goroutine's thread
+// is moved there for the measurement and set back after. --pinned measures
+// t_sign on the server's own core, idle between servers, so that the
+// limit 1/(t_sign + t_noop) is one core's, not two vCPUs' that may not run
+// at the same speed (on a shared VM they were seen 50% apart).
+func SignCostOn(alg string, d time.Duration, cpu int) (time.Duration, error) {
+	var cost time.Duration
+	err := onCPU(cpu, func() (err error) {
+		cost, err = SignCost(alg, d)
+		return err
+	})
+	return cost, err
+}
+
+// onCPU runs f on this goroutine's thread pinned to cpu, and sets the
+// thread's affinity back after.
+func onCPU(cpu int, f func() error) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	var saved, set unix.CPUSet
@@ -50,32 +70,9 @@ func StartPinned(cmd *exec.Cmd, cpu int) error {
 	if err := unix.SchedSetaffinity(0, &set); err != nil {
 		return fmt.Errorf("pin to CPU %d: %w", cpu, err)
 	}
-	err := cmd.Start()
+	err := f()
 	if rerr := unix.SchedSetaffinity(0, &saved); rerr != nil && err == nil {
 		err = fmt.Errorf("restore this thread's CPU affinity: %w", rerr)
 	}
 	return err
-}
-
-// SignCostOn is SignCost measured on cpu: the calling goroutine's thread
-// is moved there for the measurement and set back after. --pinned measures
-// t_sign on the server's own core, idle between servers, so that the
-// limit 1/(t_sign + t_noop) is one core's, not two vCPUs' that may not run
-// at the same speed (on a shared VM they were seen 50% apart).
-func SignCostOn(alg string, d time.Duration, cpu int) (time.Duration, error) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	var saved, set unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &saved); err != nil {
-		return 0, fmt.Errorf("read this thread's CPU affinity: %w", err)
-	}
-	set.Set(cpu)
-	if err := unix.SchedSetaffinity(0, &set); err != nil {
-		return 0, fmt.Errorf("pin to CPU %d: %w", cpu, err)
-	}
-	cost, err := SignCost(alg, d)
-	if rerr := unix.SchedSetaffinity(0, &saved); rerr != nil && err == nil {
-		err = fmt.Errorf("restore this thread's CPU affinity: %w", rerr)
-	}
-	return cost, err
 }
