@@ -57,8 +57,9 @@ exchange signs) and once with reuse on (the "reuse hit" row).
 scheduler thread each: the server's figures are then one core's, and the
 load does not steal from it. It also reports the server's RSS when idle and
 after the load, and for the scenarios that sign a token their rate as a share
-of one core's limit, 1/(t_sign + t_noop), with t_sign measured on the load
-generator's core.
+of one core's limit, 1/(t_sign + t_noop), by rate and by the server's own
+CPU, with t_sign measured on the server's core just before each signing
+server starts.
 
 Every row also carries "handler p99 ≤ ms": the server's own 99th percentile of
 handler time over that row's requests, read from its /metrics histogram (the

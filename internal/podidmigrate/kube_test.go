@@ -46,7 +46,7 @@ func labelledPod(ns, name, sa, selector string, owners []metav1.OwnerReference) 
 }
 
 // recordingWard is Ward as Apply sees it, remembering what it was asked
-// to create; the CLI's tests run Apply against a real Ward server.
+// to create; test/e2e runs Apply against a real Ward server.
 type recordingWard struct {
 	created []CredentialStep
 	fail    error

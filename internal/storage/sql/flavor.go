@@ -152,7 +152,7 @@ func (s *DB) Warm(ctx context.Context) error {
 // the tables' and their indexes' catalog entries now rather than on the
 // first request that needs them. Without it, a burst that reached idle
 // backends for the first time after Warm still had a handler p99 of 10–100
-// ms in ward bench's paced ARM GET (PostgreSQL, three runs); with it, 5–20.
+// ms in ward bench's paced ARM GET (PostgreSQL, three runs); with it, 2–10.
 // It costs a few hundred milliseconds of the backends' CPU at start,
 // shared over the connections.
 func warmCatalog(ctx context.Context, conns []*sql.Conn) error {
