@@ -281,6 +281,20 @@ func limit(r, base Result, sc Scenario, sign time.Duration) Result {
 	return r
 }
 
+// Median is the middle of v, or the mean of its two middles when v has
+// an even length (0 when empty). It sorts v.
+func Median(v []float64) float64 {
+	n := len(v)
+	if n == 0 {
+		return 0
+	}
+	slices.Sort(v)
+	if n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+	return v[n/2]
+}
+
 // Medians summarises runs of the same scenarios: per scenario and mode
 // (paced runs match whatever their rate), the median of each figure.
 func Medians(runs [][]Result) []Result {
@@ -302,11 +316,7 @@ func Medians(runs [][]Result) []Result {
 		for i, r := range rs {
 			v[i] = f(r)
 		}
-		slices.Sort(v)
-		if n := len(v); n%2 == 0 {
-			return (v[n/2-1] + v[n/2]) / 2
-		}
-		return v[len(v)/2]
+		return Median(v)
 	}
 	out := make([]Result, 0, len(order))
 	for _, k := range order {
