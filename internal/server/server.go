@@ -26,6 +26,7 @@ import (
 	"github.com/ward-id/ward/internal/router"
 	"github.com/ward-id/ward/internal/storage"
 	sqlstore "github.com/ward-id/ward/internal/storage/sql"
+	"github.com/ward-id/ward/internal/workers"
 )
 
 // Config is what `ward serve` is given.
@@ -247,8 +248,12 @@ func (s *Server) Run(ctx context.Context) error {
 	for _, t := range s.tasks {
 		go t(bg)
 	}
+	// HTTP/2 requests run on goroutines whose stacks have grown already
+	// (internal/workers): net/http starts a fresh one per request.
+	pool := workers.New(workers.Config{})
+	defer pool.Close()
 	srv := &http.Server{
-		Handler:           s.handler,
+		Handler:           pool.Handler(s.handler),
 		ReadHeaderTimeout: 10 * time.Second,
 		// A backstop for body reads; the mux sets the per-request deadline.
 		ReadTimeout:    2 * router.DefaultReadTimeout,
