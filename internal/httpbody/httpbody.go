@@ -99,16 +99,24 @@ func Read(body io.Reader, limit int64) ([]byte, error) {
 		r = io.LimitReader(body, limit+1)
 	}
 	b, err := io.ReadAll(r)
-	var tooBig *http.MaxBytesError
 	switch {
-	case errors.As(err, &tooBig):
-		return nil, &Error{Problem: TooLarge, Limit: tooBig.Limit, Err: err}
 	case err != nil:
-		return nil, &Error{Problem: Unreadable, Err: err}
+		return nil, readError(err)
 	case limit > 0 && int64(len(b)) > limit:
 		return nil, &Error{Problem: TooLarge, Limit: limit}
 	}
 	return b, nil
+}
+
+// readError is the refusal of a body whose read failed. It is its own
+// function so that only a failed read pays for the errors.As target,
+// which escapes to the heap.
+func readError(err error) *Error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return &Error{Problem: TooLarge, Limit: tooBig.Limit, Err: err}
+	}
+	return &Error{Problem: Unreadable, Err: err}
 }
 
 // JSON reads one JSON value from body (capped as Read caps it) into v. An

@@ -42,38 +42,7 @@ func BenchmarkTokenHandler(b *testing.B) {
 		{name: "mint/RS256", alg: "RS256"},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			s := servertest.Start(b, func(cfg *server.Config) {
-				cfg.SigningAlg = c.alg
-				if !c.reuse {
-					cfg.TokenReuseMaxAge = -1
-				}
-			})
-			var req *http.Request
-			var body []byte
-			if c.noop {
-				req = httptest.NewRequest(http.MethodGet, s.URL+"/healthz", nil)
-			} else {
-				f := prepare(b, s)
-				body = []byte(url.Values{"grant_type": {"client_credentials"}, "client_id": {f.ClientID},
-					"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {f.SAToken},
-					"scope": {audience.DefaultScope(audience.Management)}}.Encode())
-				req = httptest.NewRequest(http.MethodPost, s.URL+"/"+s.Admin.TenantID+"/oauth2/v2.0/token", nil)
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			}
-			req.Host = strings.TrimPrefix(s.URL, "https://")
-			req.RemoteAddr = "127.0.0.1:40000"
-			rb := &rewindBody{}
-			w := &discard{h: http.Header{}}
-			serve := func() {
-				rb.Reset(body)
-				req.Body, req.ContentLength = rb, int64(len(body))
-				clear(w.h)
-				w.status = 0
-				s.Handler.ServeHTTP(w, req)
-				if w.status != http.StatusOK {
-					b.Fatalf("%s answered %d", c.name, w.status)
-				}
-			}
+			serve := tokenServer(b, c.alg, c.reuse, c.noop)
 			serve() // the first exchange mints the token later ones reuse
 			b.ReportAllocs()
 			for b.Loop() {
@@ -83,13 +52,85 @@ func BenchmarkTokenHandler(b *testing.B) {
 	}
 }
 
+// TestReuseHitAllocations pins what a reuse hit allocates in the server's
+// own handler graph, against the no-op through the same graph: a new
+// allocation on the path a pod repeats fails here, not in a profile weeks
+// later. The no-op's are the router's (request context, body cap, response
+// recorder, path segments) and /healthz's header; a reuse hit adds its
+// route's parameters (map and entry), the form (arena, map, its entries'
+// backing array and first group) and the sign-in record's key.
+func TestReuseHitAllocations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server")
+	}
+	for _, c := range []struct {
+		name string
+		noop bool
+		max  float64
+		race float64 // under -race, which keeps less on the stack
+	}{
+		{name: "noop", noop: true, max: 6, race: 7},
+		{name: "reuse hit", max: 10, race: 14},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			serve := tokenServer(t, "ES256", true, c.noop)
+			serve()
+			limit := c.max
+			if raceBuild {
+				limit = c.race
+			}
+			if n := testing.AllocsPerRun(200, serve); n > limit {
+				t.Fatalf("%s: %.0f allocations per request, want at most %.0f: run the benchmark with -memprofile to see the new one", c.name, n, limit)
+			}
+		})
+	}
+}
+
+// tokenServer starts a server and returns a function that sends it one
+// request through its handler: /healthz for noop, else the federated
+// exchange of bench.Prepare's fixture (with or without token reuse).
+func tokenServer(tb testing.TB, alg string, reuse, noop bool) func() {
+	s := servertest.Start(tb, func(cfg *server.Config) {
+		cfg.SigningAlg = alg
+		if !reuse {
+			cfg.TokenReuseMaxAge = -1
+		}
+	})
+	var req *http.Request
+	var body []byte
+	if noop {
+		req = httptest.NewRequest(http.MethodGet, s.URL+"/healthz", nil)
+	} else {
+		f := prepare(tb, s)
+		body = []byte(url.Values{"grant_type": {"client_credentials"}, "client_id": {f.ClientID},
+			"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {f.SAToken},
+			"scope": {audience.DefaultScope(audience.Management)}}.Encode())
+		req = httptest.NewRequest(http.MethodPost, s.URL+"/"+s.Admin.TenantID+"/oauth2/v2.0/token", nil)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	req.Host = strings.TrimPrefix(s.URL, "https://")
+	req.RemoteAddr = "127.0.0.1:40000"
+	rb := &rewindBody{}
+	w := &discard{h: http.Header{}}
+	return func() {
+		rb.Reset(body)
+		req.Body, req.ContentLength = rb, int64(len(body))
+		clear(w.h)
+		w.status = 0
+		s.Handler.ServeHTTP(w, req)
+		if w.status != http.StatusOK {
+			tb.Fatalf("%s answered %d", req.URL.Path, w.status)
+		}
+	}
+}
+
 // prepare creates the bench fixture (identity, federated credential on a
 // cluster issuer, a service-account token of it) through the public API.
-func prepare(b *testing.B, s *servertest.Server) bench.Fixture {
-	b.Helper()
+func prepare(tb testing.TB, s *servertest.Server) bench.Fixture {
+	tb.Helper()
 	pem, err := os.ReadFile(filepath.Join(s.DataDir, "ca.pem"))
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
@@ -97,7 +138,7 @@ func prepare(b *testing.B, s *servertest.Server) bench.Fixture {
 		ClientSecret: s.Admin.ClientSecret, TLS: &tls.Config{RootCAs: pool}}
 	f, err := bench.Prepare(context.Background(), t, "b")
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return f
 }
