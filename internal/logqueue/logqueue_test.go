@@ -1,36 +1,19 @@
 package logqueue
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ward-id/ward/internal/logtest"
 )
-
-// syncBuffer is an output the test can read while the queue writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // gate is an output that blocks every write until opened: a stderr pipe
 // nobody reads.
 type gate struct {
-	syncBuffer
+	logtest.Buffer
 	open    chan struct{}
 	entered chan struct{} // one value per write that started
 }
@@ -40,13 +23,13 @@ func newGate() *gate { return &gate{open: make(chan struct{}), entered: make(cha
 func (g *gate) Write(p []byte) (int, error) {
 	g.entered <- struct{}{}
 	<-g.open
-	return g.syncBuffer.Write(p)
+	return g.Buffer.Write(p)
 }
 
 // TestOrderAndWholeLines: lines from many goroutines come out whole, each
 // goroutine's in the order it wrote them, none lost when nothing is full.
 func TestOrderAndWholeLines(t *testing.T) {
-	var out syncBuffer
+	var out logtest.Buffer
 	q := New(Config{Out: &out, Size: 512}) // small: the drainer swaps often
 	const writers, lines = 8, 500
 	var wg sync.WaitGroup

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,35 +10,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ward-id/ward/client"
+	"github.com/ward-id/ward/internal/logtest"
 	"github.com/ward-id/ward/internal/rbac"
 	"github.com/ward-id/ward/internal/server"
 	"github.com/ward-id/ward/internal/server/servertest"
 	"github.com/ward-id/ward/internal/storage"
 	sqlstore "github.com/ward-id/ward/internal/storage/sql"
 )
-
-// syncBuffer collects a server's log across its goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func logTo(w io.Writer) func(*server.Config) {
 	return func(c *server.Config) { c.Logger = slog.New(slog.NewTextHandler(w, nil)) }
@@ -76,7 +57,7 @@ func hasRole(t *testing.T, s *servertest.Server, objectID, role string) bool {
 // and after the next restart.
 func TestAdminIsTheOperators(t *testing.T) {
 	ctx := context.Background()
-	var log syncBuffer
+	var log logtest.Buffer
 	s := servertest.Start(t, logTo(&log))
 	first := s.Admin
 	sp, err := s.Store.GetServicePrincipalByAppID(ctx, first.ClientID)

@@ -1,7 +1,6 @@
 package workers
 
 import (
-	"bytes"
 	"io"
 	"log"
 	"net/http"
@@ -10,31 +9,22 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/ward-id/ward/internal/logtest"
 )
 
 // h2 serves h through a Pool on a real HTTP/2 TLS server and returns its
 // client, the pool, and what net/http logged.
-func h2(t *testing.T, cfg Config, h http.Handler) (*http.Client, string, *Pool, *bytes.Buffer) {
+func h2(t *testing.T, cfg Config, h http.Handler) (*http.Client, string, *Pool, *logtest.Buffer) {
 	t.Helper()
 	p := New(cfg)
-	var logged syncBuffer
+	logged := new(logtest.Buffer)
 	srv := httptest.NewUnstartedServer(p.Handler(h))
 	srv.EnableHTTP2 = true
-	srv.Config.ErrorLog = log.New(&logged, "", 0)
+	srv.Config.ErrorLog = log.New(logged, "", 0)
 	srv.StartTLS()
 	t.Cleanup(func() { srv.Close(); p.Close() })
-	return srv.Client(), srv.URL, p, &logged.b
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
+	return srv.Client(), srv.URL, p, logged
 }
 
 // deep recurses n frames of 1 KiB each, so that a fresh goroutine must grow
@@ -208,4 +198,3 @@ func BenchmarkStack(b *testing.B) {
 		}
 	})
 }
-
