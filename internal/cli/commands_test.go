@@ -3,14 +3,17 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
+	"github.com/ward-id/ward/internal/kubeapi/kubeapitest"
 	"github.com/ward-id/ward/internal/shellquote"
 	"github.com/ward-id/ward/internal/shellquote/shellquotetest"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 // TestHintsQuoteHostileValues plants hostile values in what the CLI's
@@ -52,19 +55,25 @@ func TestHintsQuoteHostileValues(t *testing.T) {
 // TestDoctorKubeHintsQuoteValues runs the doctor's Kubernetes fixes (a
 // missing service account, a missing client-ID annotation) with hostile
 // namespace and service account names under sh -c. The cluster is client-go's
-// fake clientset: it validates no names, so the values reach the hints as
+// fake dynamic client: it validates no names, so the values reach the hints as
 // an API server could hand them over.
 func TestDoctorKubeHintsQuoteValues(t *testing.T) {
 	t.Parallel()
 	for _, v := range shellquotetest.Hostile {
 		ns, sa := "ns"+v, "sa"+v
 		var out bytes.Buffer
-		if err := diagnose(context.Background(), &report{w: &out}, fake.NewClientset(), &conn{}, ns, "", sa); err != nil {
+		if err := diagnose(context.Background(), &report{w: &out}, kubeapitest.Fake(nil), &conn{}, ns, "", sa); err != nil {
 			t.Fatal(err)
 		}
 		shellquotetest.Commands(t, out.String(), []string{"kubectl", "create", "serviceaccount", sa, "-n", ns})
 
-		kube := fake.NewClientset(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa, Namespace: ns}})
+		kube := kubeapitest.Fake(nil, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa, Namespace: ns}})
+		// The fake would store the token request as sent, with no token;
+		// like a cluster that refuses it, it answers an error, and the
+		// doctor notes that it cannot check the token's claims.
+		kube.PrependReactor("create", "serviceaccounts", func(a k8stesting.Action) (bool, runtime.Object, error) {
+			return a.GetSubresource() == "token", nil, errors.New("the fake cluster issues no tokens")
+		})
 		out.Reset()
 		if err := diagnose(context.Background(), &report{w: &out}, kube, &conn{}, ns, "", sa); err != nil {
 			t.Fatal(err)

@@ -17,13 +17,14 @@ import (
 	"github.com/ward-id/ward/client"
 	"github.com/ward-id/ward/internal/audience"
 	"github.com/ward-id/ward/internal/claimsexpr"
+	"github.com/ward-id/ward/internal/kubeapi"
 	"github.com/ward-id/ward/internal/shellquote"
 	"github.com/ward-id/ward/internal/webhook"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/dynamic"
 )
 
 // doctorCmd walks the chain the seeds' troubleshooting sections walk by
@@ -142,11 +143,11 @@ func runDoctor(cmd *cobra.Command, g *Globals, kubeconfig, ns, podName, saName s
 	return nil
 }
 
-func diagnose(ctx context.Context, r *report, kube kubernetes.Interface, c *conn, ns, podName, saName string) error {
+func diagnose(ctx context.Context, r *report, kube dynamic.Interface, c *conn, ns, podName, saName string) error {
 	var pod *corev1.Pod
 	if podName != "" {
-		p, err := kube.CoreV1().Pods(ns).Get(ctx, podName, metav1.GetOptions{})
-		if err != nil {
+		p := new(corev1.Pod)
+		if err := kubeapi.Get(ctx, kube, kubeapi.Pods, ns, podName, p); err != nil {
 			return fmt.Errorf("read pod %s/%s: %w", ns, podName, err)
 		}
 		pod = p
@@ -161,7 +162,8 @@ func diagnose(ctx context.Context, r *report, kube kubernetes.Interface, c *conn
 			saName = webhook.DefaultServiceAccount
 		}
 	}
-	sa, err := kube.CoreV1().ServiceAccounts(ns).Get(ctx, saName, metav1.GetOptions{})
+	sa := new(corev1.ServiceAccount)
+	err := kubeapi.Get(ctx, kube, kubeapi.ServiceAccounts, ns, saName, sa)
 	if apierrors.IsNotFound(err) {
 		r.fail(fmt.Sprintf("service account %s/%s does not exist", ns, saName), shellquote.Join("kubectl", "create", "serviceaccount", saName, "-n", ns))
 		return nil
@@ -188,12 +190,15 @@ func diagnose(ctx context.Context, r *report, kube kubernetes.Interface, c *conn
 	}
 
 	// A token as the kubelet would get it for the projected volume.
-	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{Audiences: []string{audience}}}
+	// The service account's token subresource; the dynamic client takes
+	// the service account's name from the request's.
+	req := &authenticationv1.TokenRequest{TypeMeta: metav1.TypeMeta{APIVersion: "authentication.k8s.io/v1", Kind: "TokenRequest"},
+		ObjectMeta: metav1.ObjectMeta{Name: saName, Namespace: ns}, Spec: authenticationv1.TokenRequestSpec{Audiences: []string{audience}}}
 	if pod != nil {
 		req.Spec.BoundObjectRef = &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: pod.Name, UID: pod.UID}
 	}
-	tr, err := kube.CoreV1().ServiceAccounts(ns).CreateToken(ctx, saName, req, metav1.CreateOptions{})
-	if err != nil {
+	tr := new(authenticationv1.TokenRequest)
+	if err := kubeapi.Create(ctx, kube, kubeapi.ServiceAccounts, ns, req, tr, "token"); err != nil {
 		r.note("could not request a token for %s/%s to check its claims (%v); the remaining checks need one", ns, saName, err)
 		return nil
 	}

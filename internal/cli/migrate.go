@@ -10,13 +10,11 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/ward-id/ward/client"
+	"github.com/ward-id/ward/internal/kubeapi"
 	"github.com/ward-id/ward/internal/podidmigrate"
 	"github.com/ward-id/ward/internal/resourceid"
 	"github.com/ward-id/ward/internal/shellquote"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 func migrateCmd(g *Globals) *cobra.Command {
@@ -82,7 +80,7 @@ func (v *migratePodIdentity) run(ctx context.Context, e env, c *conn) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	src := issuerSources{flag: v.issuer, cluster: v.cluster, published: apiServerIssuer(ctx, k.Client), sub: c.sub}
+	src := issuerSources{flag: v.issuer, cluster: v.cluster, published: apiServerIssuer(ctx, k.API), sub: c.sub}
 	src.clusters, src.clustersErr = c.client.ListClusters(ctx, c.sub, "")
 	issuer, notes, err := src.resolve()
 	if err != nil {
@@ -108,7 +106,7 @@ func (v *migratePodIdentity) run(ctx context.Context, e env, c *conn) (any, erro
 	}
 	var applyErr error
 	if v.apply {
-		_, applyErr = podidmigrate.Apply(ctx, p, k.Client, wardCredentials{c})
+		_, applyErr = podidmigrate.Apply(ctx, p, k.API, wardCredentials{c})
 	}
 	return v.output(e, p, applyErr)
 }
@@ -189,28 +187,21 @@ func (v *migratePodIdentity) connectKube() (podidmigrate.Kube, error) {
 	if err != nil {
 		return podidmigrate.Kube{}, err
 	}
-	kc, err := kubernetes.NewForConfig(cfg)
+	api, err := kubeapi.New(cfg)
 	if err != nil {
 		return podidmigrate.Kube{}, err
 	}
-	dc, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return podidmigrate.Kube{}, err
-	}
-	return podidmigrate.Kube{Client: kc, Dynamic: dc}, nil
+	return podidmigrate.Kube{API: api}, nil
 }
 
 // restConfig loads a kubeconfig as kubectl does (KUBECONFIG, ~/.kube/config
 // or in-cluster when kubeconfig is ""), in the given context or its current
 // one.
 func restConfig(kubeconfig, context string) (*rest.Config, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = kubeconfig
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
+	cfg, err := kubeapi.Config(kubeconfig, context, 30*time.Second)
 	if err != nil {
-		return nil, fmt.Errorf("kubernetes client config: %w (pass --kubeconfig and --context)", err)
+		return nil, fmt.Errorf("%w (pass --kubeconfig and --context)", err)
 	}
-	cfg.QPS, cfg.Burst, cfg.Timeout = 50, 100, 30*time.Second
 	return cfg, nil
 }
 
@@ -272,12 +263,8 @@ func (s issuerSources) wardClusterIssuer(issuer string) bool {
 
 // apiServerIssuer is the issuer the API server's discovery document
 // names, or "" when it cannot be read.
-func apiServerIssuer(ctx context.Context, kc kubernetes.Interface) string {
-	rc := kc.Discovery().RESTClient()
-	if rc == nil {
-		return ""
-	}
-	b, err := rc.Get().AbsPath("/.well-known/openid-configuration").DoRaw(ctx)
+func apiServerIssuer(ctx context.Context, kc *kubeapi.Client) string {
+	b, err := kc.GetPath(ctx, "/.well-known/openid-configuration")
 	if err != nil {
 		return ""
 	}

@@ -11,11 +11,13 @@ import (
 	"testing"
 
 	"github.com/ward-id/ward/client"
+	"github.com/ward-id/ward/internal/kubeapi"
 	"github.com/ward-id/ward/internal/podidmigrate"
 	"github.com/ward-id/ward/internal/podidmigrate/podidmigratetest"
 	"github.com/ward-id/ward/internal/shellquote/shellquotetest"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/fake"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 )
 
 // wardData is Ward's federated credentials as plain data, by identity ID:
@@ -43,7 +45,7 @@ func (d *wardData) CreateFederatedCredential(_ context.Context, s podidmigrate.C
 }
 
 // wantNoKubeWrites fails if the cluster was asked to change anything.
-func wantNoKubeWrites(t *testing.T, kube *fake.Clientset) {
+func wantNoKubeWrites(t *testing.T, kube *dynamicfake.FakeDynamicClient) {
 	t.Helper()
 	for _, a := range kube.Actions() {
 		if v := a.GetVerb(); v != "get" && v != "list" {
@@ -152,8 +154,11 @@ func TestMigratePlanApply(t *testing.T) {
 		if fics := ward.credentials[web.ID]; len(fics) != 1 || fics[0].Properties.Subject != "system:serviceaccount:apps:web-sa" || fics[0].Properties.Issuer != testIssuer {
 			t.Fatalf("credentials after apply: %+v", fics)
 		}
-		sa, _ := kube.CoreV1().ServiceAccounts("apps").Get(ctx, "web-sa", metav1.GetOptions{})
-		dep, _ := kube.AppsV1().Deployments("apps").Get(ctx, "web", metav1.GetOptions{})
+		var sa corev1.ServiceAccount
+		var dep appsv1.Deployment
+		if err := errors.Join(kubeapi.Get(ctx, kube, kubeapi.ServiceAccounts, "apps", "web-sa", &sa), kubeapi.Get(ctx, kube, kubeapi.Deployments, "apps", "web", &dep)); err != nil {
+			t.Fatal(err)
+		}
 		if sa.Annotations["azure.workload.identity/client-id"] != "ward-web-client" || dep.Spec.Template.Labels["azure.workload.identity/use"] != "true" {
 			t.Fatalf("cluster after apply: annotations %v, template labels %v", sa.Annotations, dep.Spec.Template.Labels)
 		}

@@ -8,20 +8,22 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/ward-id/ward/internal/kubeapi"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 )
 
-// Kube is the cluster: the typed client for pods, service accounts and
-// workloads, the dynamic one for aad-pod-identity's custom resources.
+// Kube is the cluster: pods, service accounts, workloads, webhook
+// configurations and aad-pod-identity's custom resources, all through
+// one dynamic client (internal/kubeapi says why not the typed clientset).
 type Kube struct {
-	Client  kubernetes.Interface
-	Dynamic dynamic.Interface
+	API *kubeapi.Client
 }
 
 // ErrNoCRDs is returned by Read when the cluster does not serve
@@ -52,7 +54,7 @@ func Read(ctx context.Context, k Kube, namespace string) (Input, error) {
 // exceptions into in.
 func readCustomResources(ctx context.Context, k Kube, namespace string, in *Input) error {
 	list := func(gvr schema.GroupVersionResource) ([]map[string]any, error) {
-		l, err := k.Dynamic.Resource(gvr).Namespace(namespace).List(ctx, metav1.ListOptions{})
+		l, err := k.API.Resource(gvr).Namespace(namespace).List(ctx, metav1.ListOptions{})
 		if apierrors.IsNotFound(err) {
 			return nil, ErrNoCRDs
 		}
@@ -98,12 +100,12 @@ func readCustomResources(ctx context.Context, k Kube, namespace string, in *Inpu
 func listPods(ctx context.Context, k Kube, namespace string, exceptions []AzurePodIdentityException) ([]*corev1.Pod, error) {
 	pods := map[string]*corev1.Pod{}
 	addPods := func(ns, selector string) error {
-		l, err := k.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		l, err := kubeapi.List[corev1.Pod](ctx, k.API, kubeapi.Pods, ns, metav1.ListOptions{LabelSelector: selector})
 		if err != nil {
 			return fmt.Errorf("list pods: %w", err)
 		}
-		for i := range l.Items {
-			pods[nsName(l.Items[i].Namespace, l.Items[i].Name)] = &l.Items[i]
+		for i := range l {
+			pods[nsName(l[i].Namespace, l[i].Name)] = &l[i]
 		}
 		return nil
 	}
@@ -131,7 +133,7 @@ func listPods(ctx context.Context, k Kube, namespace string, exceptions []AzureP
 // a pod listed for an exception alone is not migrated, and reading its
 // owner would cost calls for nothing.
 func describePods(ctx context.Context, k Kube, pods []*corev1.Pod, in *Input) error {
-	owners := ownerReader{k: k.Client, cache: map[string]*Workload{}}
+	owners := ownerReader{k: k.API, cache: map[string]*Workload{}}
 	accounts := map[string]bool{}
 	for _, p := range pods {
 		pod := Pod{Namespace: p.Namespace, Name: p.Name, Labels: p.Labels, ServiceAccount: p.Spec.ServiceAccountName}
@@ -156,13 +158,13 @@ func describePods(ctx context.Context, k Kube, pods []*corev1.Pod, in *Input) er
 // readServiceAccount adds service account ns/name to in. One that does
 // not exist is left out: the plan reports it as missing.
 func readServiceAccount(ctx context.Context, k Kube, ns, name string, in *Input) error {
-	got, err := k.Client.CoreV1().ServiceAccounts(ns).Get(ctx, name, metav1.GetOptions{})
+	got, err := k.API.Resource(kubeapi.ServiceAccounts).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 	case err != nil:
 		return fmt.Errorf("read service account %s/%s: %w", ns, name, err)
 	default:
-		in.ServiceAccounts = append(in.ServiceAccounts, ServiceAccount{Namespace: got.Namespace, Name: got.Name, Annotations: got.Annotations})
+		in.ServiceAccounts = append(in.ServiceAccounts, ServiceAccount{Namespace: got.GetNamespace(), Name: got.GetName(), Annotations: got.GetAnnotations()})
 	}
 	return nil
 }
@@ -171,11 +173,11 @@ func readServiceAccount(ctx context.Context, k Kube, ns, name string, in *Input)
 // false (unknown, and not reported) when the caller may not list webhook
 // configurations.
 func noUseWebhook(ctx context.Context, k Kube) bool {
-	hooks, err := k.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().List(ctx, metav1.ListOptions{})
+	hooks, err := kubeapi.List[admissionv1.MutatingWebhookConfiguration](ctx, k.API, kubeapi.MutatingWebhookConfigurations, "", metav1.ListOptions{})
 	if err != nil {
 		return false
 	}
-	for _, c := range hooks.Items {
+	for _, c := range hooks {
 		for _, h := range c.Webhooks {
 			if h.ObjectSelector != nil && h.ObjectSelector.MatchLabels[UseLabel] == UseValue {
 				return false
@@ -188,7 +190,7 @@ func noUseWebhook(ctx context.Context, k Kube) bool {
 // ownerReader walks controller owner references up to the object whose
 // pod template a user maintains.
 type ownerReader struct {
-	k     kubernetes.Interface
+	k     dynamic.Interface
 	cache map[string]*Workload
 }
 
@@ -221,45 +223,22 @@ func (r *ownerReader) of(ctx context.Context, ns string, refs []metav1.OwnerRefe
 // read reads one owner. An owner that is gone (a ReplicaSet's Deployment
 // deleted with --cascade=orphan) leaves the object below it as the owner.
 func (r *ownerReader) read(ctx context.Context, ns string, ref *metav1.OwnerReference) (*Workload, error) {
-	apps, batch := r.k.AppsV1(), r.k.BatchV1()
 	w := &Workload{Kind: ref.Kind, Namespace: ns, Name: ref.Name}
-	var err error
-	var parent []metav1.OwnerReference
-	switch ref.Kind {
-	case "ReplicaSet":
-		o, e := apps.ReplicaSets(ns).Get(ctx, ref.Name, metav1.GetOptions{})
-		if err = e; e == nil {
-			w.TemplateLabels, parent = o.Spec.Template.Labels, o.OwnerReferences
-		}
-	case "Deployment":
-		o, e := apps.Deployments(ns).Get(ctx, ref.Name, metav1.GetOptions{})
-		if err = e; e == nil {
-			w.TemplateLabels = o.Spec.Template.Labels
-		}
-	case "StatefulSet":
-		o, e := apps.StatefulSets(ns).Get(ctx, ref.Name, metav1.GetOptions{})
-		if err = e; e == nil {
-			w.TemplateLabels = o.Spec.Template.Labels
-		}
-	case "DaemonSet":
-		o, e := apps.DaemonSets(ns).Get(ctx, ref.Name, metav1.GetOptions{})
-		if err = e; e == nil {
-			w.TemplateLabels = o.Spec.Template.Labels
-		}
-	case "Job":
-		o, e := batch.Jobs(ns).Get(ctx, ref.Name, metav1.GetOptions{})
-		if err = e; e == nil {
-			w.TemplateLabels, parent = o.Spec.Template.Labels, o.OwnerReferences
-			w.Unpatchable = "a Job's pod template cannot be changed; its pods keep aad-pod-identity until the Job is recreated"
-		}
-	case "CronJob":
-		o, e := batch.CronJobs(ns).Get(ctx, ref.Name, metav1.GetOptions{})
-		if err = e; e == nil {
-			w.TemplateLabels = o.Spec.JobTemplate.Spec.Template.Labels
-		}
-	default:
+	kind, ok := workloadKinds[ref.Kind]
+	if !ok {
 		w.Unpatchable = fmt.Sprintf("the migration does not patch a %s (%s)", ref.Kind, ref.APIVersion)
 		return w, nil
+	}
+	o, err := r.k.Resource(kind.gvr).Namespace(ns).Get(ctx, ref.Name, metav1.GetOptions{})
+	var parent []metav1.OwnerReference
+	if err == nil {
+		w.TemplateLabels, _, _ = unstructured.NestedStringMap(o.Object, kind.templateLabels...)
+		if kind.followOwner {
+			parent = o.GetOwnerReferences()
+		}
+		if ref.Kind == "Job" {
+			w.Unpatchable = "a Job's pod template cannot be changed; its pods keep aad-pod-identity until the Job is recreated"
+		}
 	}
 	if apierrors.IsNotFound(err) {
 		return nil, nil
@@ -291,7 +270,7 @@ type Ward interface {
 // the annotation when they are created). It stops at the first failure;
 // what it made is marked done, and a second run plans from what is there.
 // It returns the number of steps it made.
-func Apply(ctx context.Context, p *Plan, kube kubernetes.Interface, ward Ward) (int, error) {
+func Apply(ctx context.Context, p *Plan, kube dynamic.Interface, ward Ward) (int, error) {
 	n := 0
 	err := makePending(p.FederatedCredentials, &n, func(s *CredentialStep) *string { return &s.State }, func(s *CredentialStep) error {
 		if err := ward.CreateFederatedCredential(ctx, *s); err != nil {
@@ -305,7 +284,7 @@ func Apply(ctx context.Context, p *Plan, kube kubernetes.Interface, ward Ward) (
 	err = makePending(p.ServiceAccounts, &n, func(s *ServiceAccountStep) *string { return &s.State }, func(s *ServiceAccountStep) error {
 		patch := map[string]any{"metadata": map[string]any{"annotations": map[string]string{ClientIDAnnotation: s.ClientID}}}
 		if err := mergePatch(patch, func(b []byte) error {
-			_, err := kube.CoreV1().ServiceAccounts(s.Namespace).Patch(ctx, s.Name, types.MergePatchType, b, metav1.PatchOptions{})
+			_, err := kube.Resource(kubeapi.ServiceAccounts).Namespace(s.Namespace).Patch(ctx, s.Name, types.MergePatchType, b, metav1.PatchOptions{})
 			return err
 		}); err != nil {
 			return fmt.Errorf("annotate service account %s/%s: %w", s.Namespace, s.Name, err)
@@ -344,33 +323,43 @@ func makePending[S any](steps []S, n *int, state func(*S) *string, do func(*S) e
 
 // labelTemplate adds the use label to a workload's pod template with a
 // merge patch, which leaves every other label alone.
-func labelTemplate(ctx context.Context, kube kubernetes.Interface, s WorkloadStep) error {
+func labelTemplate(ctx context.Context, kube dynamic.Interface, s WorkloadStep) error {
 	template := map[string]any{"metadata": map[string]any{"labels": map[string]string{UseLabel: UseValue}}}
 	spec := map[string]any{"template": template}
 	if s.Kind == "CronJob" {
 		spec = map[string]any{"jobTemplate": map[string]any{"spec": spec}}
 	}
 	patch := map[string]any{"spec": spec}
-	apps, opts, mp := kube.AppsV1(), metav1.PatchOptions{}, types.MergePatchType
+	kind, ok := workloadKinds[s.Kind]
+	if !ok || s.Kind == "Job" {
+		return fmt.Errorf("kind %s is not patched", s.Kind)
+	}
 	return mergePatch(patch, func(b []byte) error {
-		var err error
-		switch s.Kind {
-		case "Deployment":
-			_, err = apps.Deployments(s.Namespace).Patch(ctx, s.Name, mp, b, opts)
-		case "StatefulSet":
-			_, err = apps.StatefulSets(s.Namespace).Patch(ctx, s.Name, mp, b, opts)
-		case "DaemonSet":
-			_, err = apps.DaemonSets(s.Namespace).Patch(ctx, s.Name, mp, b, opts)
-		case "ReplicaSet":
-			_, err = apps.ReplicaSets(s.Namespace).Patch(ctx, s.Name, mp, b, opts)
-		case "CronJob":
-			_, err = kube.BatchV1().CronJobs(s.Namespace).Patch(ctx, s.Name, mp, b, opts)
-		default:
-			err = fmt.Errorf("kind %s is not patched", s.Kind)
-		}
+		_, err := kube.Resource(kind.gvr).Namespace(s.Namespace).Patch(ctx, s.Name, types.MergePatchType, b, metav1.PatchOptions{})
 		return err
 	})
 }
+
+// workloadKind is a controller a pod template belongs to: where it is
+// served, where its template's labels are, and whether its own controller
+// (a ReplicaSet's Deployment, a Job's CronJob) is the one a user maintains.
+type workloadKind struct {
+	gvr            schema.GroupVersionResource
+	templateLabels []string
+	followOwner    bool
+}
+
+var (
+	podTemplateLabels = []string{"spec", "template", "metadata", "labels"}
+	workloadKinds     = map[string]workloadKind{
+		"ReplicaSet":  {gvr: kubeapi.ReplicaSets, templateLabels: podTemplateLabels, followOwner: true},
+		"Deployment":  {gvr: kubeapi.Deployments, templateLabels: podTemplateLabels},
+		"StatefulSet": {gvr: kubeapi.StatefulSets, templateLabels: podTemplateLabels},
+		"DaemonSet":   {gvr: kubeapi.DaemonSets, templateLabels: podTemplateLabels},
+		"Job":         {gvr: kubeapi.Jobs, templateLabels: podTemplateLabels, followOwner: true},
+		"CronJob":     {gvr: kubeapi.CronJobs, templateLabels: []string{"spec", "jobTemplate", "spec", "template", "metadata", "labels"}},
+	}
+)
 
 func mergePatch(patch any, send func([]byte) error) error {
 	b, err := json.Marshal(patch)

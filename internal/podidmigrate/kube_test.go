@@ -16,8 +16,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
-	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/ward-id/ward/internal/kubeapi"
+	"github.com/ward-id/ward/internal/kubeapi/kubeapitest"
 )
 
 func crd(kind, ns, name string, spec map[string]any) *unstructured.Unstructured {
@@ -25,10 +27,25 @@ func crd(kind, ns, name string, spec map[string]any) *unstructured.Unstructured 
 		"metadata": map[string]any{"namespace": ns, "name": name}, "spec": spec}}
 }
 
-func dynamicClient(objs ...runtime.Object) *dynamicfake.FakeDynamicClient {
-	return dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
-		IdentitiesResource: "AzureIdentityList", BindingsResource: "AzureIdentityBindingList", ExceptionsResource: "AzurePodIdentityExceptionList",
+// cluster is a fake cluster holding objs (typed structs, and
+// aad-pod-identity's objects from crd), which serves aad-pod-identity's
+// three custom resources.
+func cluster(objs ...runtime.Object) *dynamicfake.FakeDynamicClient {
+	return kubeapitest.Fake([]schema.GroupVersionKind{
+		{Group: Group, Version: "v1", Kind: "AzureIdentity"},
+		{Group: Group, Version: "v1", Kind: "AzureIdentityBinding"},
+		{Group: Group, Version: "v1", Kind: "AzurePodIdentityException"},
 	}, objs...)
+}
+
+// get reads ns/name of gvr as a T, failing the test if it cannot.
+func get[T any](t *testing.T, kube *dynamicfake.FakeDynamicClient, gvr schema.GroupVersionResource, ns, name string) T {
+	t.Helper()
+	var out T
+	if err := kubeapi.Get(context.Background(), kube, gvr, ns, name, &out); err != nil {
+		t.Fatalf("read %s %s/%s: %v", gvr.Resource, ns, name, err)
+	}
+	return out
 }
 
 func controller(kind, name string) []metav1.OwnerReference {
@@ -66,7 +83,9 @@ func (w *recordingWard) CreateFederatedCredential(_ context.Context, s Credentia
 func TestReadPlanApply(t *testing.T) {
 	ctx := context.Background()
 	tmpl := template(map[string]string{"app": "web", BindingLabel: "web"}, "web-sa")
-	kube := fake.NewClientset(
+	kube := cluster(
+		crd("AzureIdentity", "apps", "web-id", map[string]any{"type": int64(0), "resourceID": "/subscriptions/x/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/web-identity"}),
+		crd("AzureIdentityBinding", "apps", "web-binding", map[string]any{"azureIdentity": "web-id", "selector": "web"}),
 		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "web-sa", Annotations: map[string]string{"keep": "me"}}},
 		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "batch-sa"}},
 		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "web"}, Spec: appsv1.DeploymentSpec{Template: tmpl}},
@@ -85,11 +104,7 @@ func TestReadPlanApply(t *testing.T) {
 		&admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "ward"}, Webhooks: []admissionregistrationv1.MutatingWebhook{{
 			Name: "ward", ObjectSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"azure.workload.identity/use": "true"}}}}},
 	)
-	dyn := dynamicClient(
-		crd("AzureIdentity", "apps", "web-id", map[string]any{"type": int64(0), "resourceID": "/subscriptions/x/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/web-identity"}),
-		crd("AzureIdentityBinding", "apps", "web-binding", map[string]any{"azureIdentity": "web-id", "selector": "web"}),
-	)
-	k := Kube{Client: kube, Dynamic: dyn}
+	k := Kube{API: kubeapi.FromDynamic(kube)}
 	ward := []WardIdentity{wardID("rg", "web-identity", "cid")}
 
 	in, err := Read(ctx, k, "")
@@ -147,15 +162,15 @@ func TestReadPlanApply(t *testing.T) {
 	if p.Pending() != 0 || p.Summary(true) != "Applied 7 change(s)." {
 		t.Errorf("after apply: pending %d, %q", p.Pending(), p.Summary(true))
 	}
-	sa, _ := kube.CoreV1().ServiceAccounts("apps").Get(ctx, "web-sa", metav1.GetOptions{})
+	sa := get[corev1.ServiceAccount](t, kube, kubeapi.ServiceAccounts, "apps", "web-sa")
 	if sa.Annotations["azure.workload.identity/client-id"] != "cid" || sa.Annotations["keep"] != "me" {
 		t.Errorf("service account annotations %v", sa.Annotations)
 	}
-	dep, _ := kube.AppsV1().Deployments("apps").Get(ctx, "web", metav1.GetOptions{})
+	dep := get[appsv1.Deployment](t, kube, kubeapi.Deployments, "apps", "web")
 	if l := dep.Spec.Template.Labels; l["azure.workload.identity/use"] != "true" || l["app"] != "web" || l[BindingLabel] != "web" {
 		t.Errorf("deployment template labels %v", l)
 	}
-	cj, _ := kube.BatchV1().CronJobs("apps").Get(ctx, "nightly", metav1.GetOptions{})
+	cj := get[batchv1.CronJob](t, kube, kubeapi.CronJobs, "apps", "nightly")
 	if cj.Spec.JobTemplate.Spec.Template.Labels["azure.workload.identity/use"] != "true" {
 		t.Errorf("cronjob template labels %v", cj.Spec.JobTemplate.Spec.Template.Labels)
 	}
@@ -183,7 +198,7 @@ func TestReadPlanApply(t *testing.T) {
 
 func TestApplyStopsAtFirstFailure(t *testing.T) {
 	ctx := context.Background()
-	kube := fake.NewClientset(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "web-sa"}})
+	kube := cluster(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "web-sa"}})
 	p := &Plan{
 		FederatedCredentials: []CredentialStep{{Name: "f", Identity: "/id", State: StatePending}},
 		ServiceAccounts:      []ServiceAccountStep{{Namespace: "apps", Name: "web-sa", ClientID: "cid", State: StatePending}},
@@ -192,29 +207,29 @@ func TestApplyStopsAtFirstFailure(t *testing.T) {
 	if n != 0 || err == nil || err.Error() != "create federated credential f on /id: quota" {
 		t.Fatalf("apply: %d, %v", n, err)
 	}
-	if sa, _ := kube.CoreV1().ServiceAccounts("apps").Get(ctx, "web-sa", metav1.GetOptions{}); sa.Annotations != nil || p.ServiceAccounts[0].State != StatePending {
+	if sa := get[corev1.ServiceAccount](t, kube, kubeapi.ServiceAccounts, "apps", "web-sa"); sa.Annotations != nil || p.ServiceAccounts[0].State != StatePending {
 		t.Fatalf("annotated after a failed credential: %v", sa.Annotations)
 	}
 }
 
 func TestReadWithoutCRDs(t *testing.T) {
-	dyn := dynamicClient()
+	dyn := cluster()
 	dyn.PrependReactor("list", "azureidentities", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewNotFound(schema.GroupResource{Group: Group, Resource: "azureidentities"}, "")
 	})
-	_, err := Read(context.Background(), Kube{Client: fake.NewClientset(), Dynamic: dyn}, "")
+	_, err := Read(context.Background(), Kube{API: kubeapi.FromDynamic(dyn)}, "")
 	if !errors.Is(err, ErrNoCRDs) {
 		t.Fatalf("err = %v, want ErrNoCRDs", err)
 	}
 }
 
 func TestReadExceptionsAndNoWebhook(t *testing.T) {
-	kube := fake.NewClientset(
+	kube := cluster(
 		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "agent", Labels: map[string]string{"kubernetes.azure.com/managedby": "aks"}}},
 		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "other", Name: "x", Labels: map[string]string{"kubernetes.azure.com/managedby": "aks"}}},
+		crd("AzurePodIdentityException", "kube-system", "aks-addon", map[string]any{"podLabels": map[string]any{"kubernetes.azure.com/managedby": "aks"}}),
 	)
-	dyn := dynamicClient(crd("AzurePodIdentityException", "kube-system", "aks-addon", map[string]any{"podLabels": map[string]any{"kubernetes.azure.com/managedby": "aks"}}))
-	in, err := Read(context.Background(), Kube{Client: kube, Dynamic: dyn}, "")
+	in, err := Read(context.Background(), Kube{API: kubeapi.FromDynamic(kube)}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

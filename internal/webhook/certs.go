@@ -17,12 +17,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ward-id/ward/internal/kubeapi"
 	"github.com/ward-id/ward/internal/pki"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/dynamic"
 )
 
 // certHolder is the serving certificate, swapped without restart.
@@ -113,7 +115,7 @@ func repeat(ctx context.Context, every time.Duration, fn func()) {
 // fields alone, so labels and annotations others put on it survive.
 type SelfSigned struct {
 	certHolder
-	Client            kubernetes.Interface
+	Client            dynamic.Interface
 	Namespace         string
 	SecretName        string
 	ServiceName       string
@@ -171,23 +173,23 @@ func (s *SelfSigned) Run(ctx context.Context, every time.Duration, started chan<
 
 // Sync makes the Secret hold a valid pair, loads it, and writes caBundle.
 func (s *SelfSigned) Sync(ctx context.Context) error {
-	secrets := s.Client.CoreV1().Secrets(s.Namespace)
-	sec, err := secrets.Get(ctx, s.SecretName, metav1.GetOptions{})
+	sec := new(corev1.Secret)
+	err := kubeapi.Get(ctx, s.Client, kubeapi.Secrets, s.Namespace, s.SecretName, sec)
 	switch {
 	case apierrors.IsNotFound(err):
 		data, err := s.issue(nil)
 		if err != nil {
 			return err
 		}
-		sec = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: s.SecretName, Namespace: s.Namespace}, Type: corev1.SecretTypeTLS, Data: data}
-		created, err := secrets.Create(ctx, sec, metav1.CreateOptions{})
+		want := &corev1.Secret{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+			ObjectMeta: metav1.ObjectMeta{Name: s.SecretName, Namespace: s.Namespace}, Type: corev1.SecretTypeTLS, Data: data}
+		err = kubeapi.Create(ctx, s.Client, kubeapi.Secrets, s.Namespace, want, sec)
 		if apierrors.IsAlreadyExists(err) { // another replica won the race: use theirs
-			created, err = secrets.Get(ctx, s.SecretName, metav1.GetOptions{})
+			err = kubeapi.Get(ctx, s.Client, kubeapi.Secrets, s.Namespace, s.SecretName, sec)
 		}
 		if err != nil {
 			return fmt.Errorf("create secret %s/%s: %w", s.Namespace, s.SecretName, err)
 		}
-		sec = created
 	case err != nil:
 		return fmt.Errorf("read secret %s/%s: %w", s.Namespace, s.SecretName, err)
 	}
@@ -197,7 +199,7 @@ func (s *SelfSigned) Sync(ctx context.Context) error {
 			return err
 		}
 		sec.Data = data
-		if sec, err = secrets.Update(ctx, sec, metav1.UpdateOptions{}); err != nil {
+		if err := kubeapi.Update(ctx, s.Client, kubeapi.Secrets, s.Namespace, sec, sec); err != nil {
 			return fmt.Errorf("renew certificate in secret %s/%s: %w", s.Namespace, s.SecretName, err)
 		}
 		s.Logger.Info("webhook: issued a new serving certificate", "secret", s.Namespace+"/"+s.SecretName)
@@ -272,8 +274,8 @@ func (s *SelfSigned) injectCABundle(ctx context.Context, ca []byte) error {
 	if s.WebhookConfigName == "" {
 		return nil
 	}
-	api := s.Client.AdmissionregistrationV1().MutatingWebhookConfigurations()
-	cfg, err := api.Get(ctx, s.WebhookConfigName, metav1.GetOptions{})
+	cfg := new(admissionv1.MutatingWebhookConfiguration)
+	err := kubeapi.Get(ctx, s.Client, kubeapi.MutatingWebhookConfigurations, "", s.WebhookConfigName, cfg)
 	if apierrors.IsNotFound(err) {
 		// Not applied yet (the Deployment may start first); the next sync
 		// writes the bundle.
@@ -297,7 +299,7 @@ func (s *SelfSigned) injectCABundle(ctx context.Context, ca []byte) error {
 		return nil
 	}
 	patch, _ := json.Marshal(ops)
-	if _, err := api.Patch(ctx, s.WebhookConfigName, types.JSONPatchType, patch, metav1.PatchOptions{}); err != nil {
+	if _, err := s.Client.Resource(kubeapi.MutatingWebhookConfigurations).Patch(ctx, s.WebhookConfigName, types.JSONPatchType, patch, metav1.PatchOptions{}); err != nil {
 		return fmt.Errorf("write caBundle to MutatingWebhookConfiguration %s: %w", s.WebhookConfigName, err)
 	}
 	s.Logger.Info("webhook: caBundle updated", "configuration", s.WebhookConfigName)

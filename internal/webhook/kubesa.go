@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
+	"github.com/ward-id/ward/internal/kubeapi"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
-	listersv1 "k8s.io/client-go/listers/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -18,8 +19,8 @@ import (
 // on a cache miss (a service account created a moment before its pod), from
 // the API server.
 type KubeServiceAccounts struct {
-	client kubernetes.Interface
-	lister listersv1.ServiceAccountLister
+	client dynamic.Interface
+	store  cache.Store
 	synced cache.InformerSynced
 }
 
@@ -27,18 +28,30 @@ var _ ServiceAccounts = (*KubeServiceAccounts)(nil)
 
 // NewKubeServiceAccounts starts a service-account informer that runs until
 // ctx ends. The cache keeps only names and annotations.
-func NewKubeServiceAccounts(ctx context.Context, client kubernetes.Interface) *KubeServiceAccounts {
-	factory := informers.NewSharedInformerFactoryWithOptions(client, 10*time.Minute,
-		informers.WithTransform(func(obj any) (any, error) {
-			if sa, ok := obj.(*corev1.ServiceAccount); ok {
-				return &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{
-					Name: sa.Name, Namespace: sa.Namespace, Annotations: sa.Annotations, ResourceVersion: sa.ResourceVersion}}, nil
-			}
-			return obj, nil
-		}))
-	inf := factory.Core().V1().ServiceAccounts()
-	s := &KubeServiceAccounts{client: client, lister: inf.Lister(), synced: inf.Informer().HasSynced}
-	factory.Start(ctx.Done())
+func NewKubeServiceAccounts(ctx context.Context, client dynamic.Interface) *KubeServiceAccounts {
+	sas := client.Resource(kubeapi.ServiceAccounts)
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return sas.List(ctx, o) },
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return sas.Watch(ctx, o)
+		},
+	}
+	inf := cache.NewSharedIndexInformer(lw, &unstructured.Unstructured{}, 10*time.Minute, cache.Indexers{})
+	_ = inf.SetTransform(func(obj any) (any, error) {
+		if u, ok := obj.(*unstructured.Unstructured); ok {
+			var kept unstructured.Unstructured
+			kept.SetAPIVersion(u.GetAPIVersion())
+			kept.SetKind(u.GetKind())
+			kept.SetName(u.GetName())
+			kept.SetNamespace(u.GetNamespace())
+			kept.SetResourceVersion(u.GetResourceVersion())
+			kept.SetAnnotations(u.GetAnnotations())
+			return &kept, nil
+		}
+		return obj, nil
+	})
+	s := &KubeServiceAccounts{client: client, store: inf.GetStore(), synced: inf.HasSynced}
+	go inf.RunWithContext(ctx)
 	return s
 }
 
@@ -52,15 +65,18 @@ func (s *KubeServiceAccounts) Synced() bool { return s.synced() }
 
 // ServiceAccount implements ServiceAccounts.
 func (s *KubeServiceAccounts) ServiceAccount(ctx context.Context, namespace, name string) (*ServiceAccount, error) {
-	sa, err := s.lister.ServiceAccounts(namespace).Get(name)
-	if apierrors.IsNotFound(err) {
-		sa, err = s.client.CoreV1().ServiceAccounts(namespace).Get(ctx, name, metav1.GetOptions{})
+	obj, ok, err := s.store.GetByKey(namespace + "/" + name)
+	if err == nil && ok {
+		if u, isU := obj.(*unstructured.Unstructured); isU {
+			return &ServiceAccount{Annotations: u.GetAnnotations()}, nil
+		}
 	}
+	u, err := s.client.Resource(kubeapi.ServiceAccounts).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, ErrServiceAccountNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read service account: %w", err)
 	}
-	return &ServiceAccount{Annotations: sa.Annotations}, nil
+	return &ServiceAccount{Annotations: u.GetAnnotations()}, nil
 }

@@ -7,8 +7,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/fake"
-	listersv1 "k8s.io/client-go/listers/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -21,10 +22,16 @@ func TestServiceAccountCacheMiss(t *testing.T) {
 		Annotations: map[string]string{"azure.workload.identity/client-id": "from-cache"}}}
 	fresh := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "fresh", Namespace: "ns1",
 		Annotations: map[string]string{"azure.workload.identity/client-id": "from-api"}}}
-	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-	idx.Add(cached)
-	client := fake.NewClientset(fresh) // the API server knows only the fresh one
-	s := &KubeServiceAccounts{client: client, lister: listersv1.NewServiceAccountLister(idx), synced: func() bool { return true }}
+	store := cache.NewStore(cache.MetaNamespaceKeyFunc)
+	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(cached)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.Add(&unstructured.Unstructured{Object: obj})
+	scheme := runtime.NewScheme()
+	corev1.AddToScheme(scheme)
+	client := dynamicfake.NewSimpleDynamicClient(scheme, fresh) // the API server knows only the fresh one
+	s := &KubeServiceAccounts{client: client, store: store, synced: func() bool { return true }}
 
 	for name, want := range map[string]string{"cached": "from-cache", "fresh": "from-api"} {
 		sa, err := s.ServiceAccount(ctx, "ns1", name)

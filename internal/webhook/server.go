@@ -13,8 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
+	"github.com/ward-id/ward/internal/kubeapi"
 )
 
 // Options configure `ward webhook`.
@@ -47,16 +46,12 @@ func TLSVersion(s string) (uint16, error) {
 }
 
 // Kubernetes builds a client from a kubeconfig path or the usual defaults.
-func Kubernetes(kubeconfig string) (kubernetes.Interface, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = kubeconfig
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+func Kubernetes(kubeconfig string) (*kubeapi.Client, error) {
+	cfg, err := kubeapi.Config(kubeconfig, "", 10*time.Second)
 	if err != nil {
-		return nil, fmt.Errorf("kubernetes client config: %w (pass --kubeconfig, or run in a pod)", err)
+		return nil, fmt.Errorf("%w (pass --kubeconfig, or run in a pod)", err)
 	}
-	cfg.QPS, cfg.Burst = 50, 100
-	cfg.Timeout = 10 * time.Second
-	return kubernetes.NewForConfig(cfg)
+	return kubeapi.New(cfg)
 }
 
 type metrics struct {

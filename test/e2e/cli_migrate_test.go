@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/ward-id/ward/internal/cli"
+	"github.com/ward-id/ward/internal/kubeapi"
 	"github.com/ward-id/ward/internal/podidmigrate/podidmigratetest"
 )
 
@@ -133,8 +136,11 @@ func TestCLIMigratePodIdentity(t *testing.T) {
 		if err != nil || len(l) != 1 || l[0].Properties.Issuer != issuer || l[0].Properties.Subject != "system:serviceaccount:apps:web-sa" {
 			t.Fatalf("credentials in Ward after apply: %+v, %v", l, err)
 		}
-		sa, _ := kube.CoreV1().ServiceAccounts("apps").Get(ctx, "web-sa", metav1.GetOptions{})
-		dep, _ := kube.AppsV1().Deployments("apps").Get(ctx, "web", metav1.GetOptions{})
+		var sa corev1.ServiceAccount
+		var dep appsv1.Deployment
+		if err := errors.Join(kubeapi.Get(ctx, kube, kubeapi.ServiceAccounts, "apps", "web-sa", &sa), kubeapi.Get(ctx, kube, kubeapi.Deployments, "apps", "web", &dep)); err != nil {
+			t.Fatal(err)
+		}
 		if sa.Annotations["azure.workload.identity/client-id"] != clientID || dep.Spec.Template.Labels["azure.workload.identity/use"] != "true" {
 			t.Fatalf("cluster after apply: annotations %v, template labels %v", sa.Annotations, dep.Spec.Template.Labels)
 		}
