@@ -56,9 +56,9 @@ func BenchmarkTokenHandler(b *testing.B) {
 // own handler graph, against the no-op through the same graph: a new
 // allocation on the path a pod repeats fails here, not in a profile weeks
 // later. The no-op's are the router's (request context, body cap, response
-// recorder, path segments) and /healthz's header; a reuse hit adds its
-// route's parameters (map and entry), the form (arena, map, its entries'
-// backing array and first group) and the sign-in record's key.
+// recorder, path segments) and /healthz's own; a reuse hit's are the same
+// four of the router's, its route's parameters (a map and its entries) and
+// the form (arena, map, the values' backing array and the map's entries).
 func TestReuseHitAllocations(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a server")
