@@ -64,19 +64,24 @@ type Client struct {
 }
 
 // New connects to the cluster cfg describes.
+// The dynamic client and GetPath share one HTTP client (one connection
+// pool, one set of credentials), and GetPath reaches the API server at the
+// base URL client-go itself derives from cfg (its scheme default and any
+// path prefix of a proxy in front).
 func New(cfg *rest.Config) (*Client, error) {
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
 	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return nil, err
 	}
-	host := strings.TrimSuffix(cfg.Host, "/")
-	if !strings.Contains(host, "://") {
-		host = "https://" + host
+	dyn, err := dynamic.NewForConfigAndClient(cfg, hc)
+	if err != nil {
+		return nil, err
 	}
+	base, _, err := rest.DefaultServerUrlFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	host := strings.TrimSuffix(base.String(), "/")
 	return &Client{Interface: dyn, raw: func(ctx context.Context, path string) ([]byte, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, host+path, nil)
 		if err != nil {
