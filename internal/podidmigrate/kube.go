@@ -236,9 +236,7 @@ func (r *ownerReader) read(ctx context.Context, ns string, ref *metav1.OwnerRefe
 		if kind.followOwner {
 			parent = o.GetOwnerReferences()
 		}
-		if ref.Kind == "Job" {
-			w.Unpatchable = "a Job's pod template cannot be changed; its pods keep aad-pod-identity until the Job is recreated"
-		}
+		w.Unpatchable = kind.unpatchable
 	}
 	if apierrors.IsNotFound(err) {
 		return nil, nil
@@ -331,7 +329,7 @@ func labelTemplate(ctx context.Context, kube dynamic.Interface, s WorkloadStep) 
 	}
 	patch := map[string]any{"spec": spec}
 	kind, ok := workloadKinds[s.Kind]
-	if !ok || s.Kind == "Job" {
+	if !ok || kind.unpatchable != "" {
 		return fmt.Errorf("kind %s is not patched", s.Kind)
 	}
 	return mergePatch(patch, func(b []byte) error {
@@ -341,12 +339,14 @@ func labelTemplate(ctx context.Context, kube dynamic.Interface, s WorkloadStep) 
 }
 
 // workloadKind is a controller a pod template belongs to: where it is
-// served, where its template's labels are, and whether its own controller
-// (a ReplicaSet's Deployment, a Job's CronJob) is the one a user maintains.
+// served, where its template's labels are, whether its own controller (a
+// ReplicaSet's Deployment, a Job's CronJob) is the one a user maintains,
+// and why its template cannot be labelled, if it cannot.
 type workloadKind struct {
 	gvr            schema.GroupVersionResource
 	templateLabels []string
 	followOwner    bool
+	unpatchable    string
 }
 
 var (
@@ -356,8 +356,9 @@ var (
 		"Deployment":  {gvr: kubeapi.Deployments, templateLabels: podTemplateLabels},
 		"StatefulSet": {gvr: kubeapi.StatefulSets, templateLabels: podTemplateLabels},
 		"DaemonSet":   {gvr: kubeapi.DaemonSets, templateLabels: podTemplateLabels},
-		"Job":         {gvr: kubeapi.Jobs, templateLabels: podTemplateLabels, followOwner: true},
-		"CronJob":     {gvr: kubeapi.CronJobs, templateLabels: []string{"spec", "jobTemplate", "spec", "template", "metadata", "labels"}},
+		"Job": {gvr: kubeapi.Jobs, templateLabels: podTemplateLabels, followOwner: true,
+			unpatchable: "a Job's pod template cannot be changed; its pods keep aad-pod-identity until the Job is recreated"},
+		"CronJob": {gvr: kubeapi.CronJobs, templateLabels: []string{"spec", "jobTemplate", "spec", "template", "metadata", "labels"}},
 	}
 )
 
