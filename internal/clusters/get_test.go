@@ -29,9 +29,9 @@ func TestClusterLookup(t *testing.T) {
 		t.Fatal(err)
 	}
 	aks := storage.ClusterRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "aks"}
-	get := func(ref storage.ClusterRef) func(context.Context) (string, error) {
+	get := func(sub, group, name string) func(context.Context) (string, error) {
 		return func(ctx context.Context) (string, error) {
-			c, err := svc.Get(ctx, ref)
+			c, err := svc.Get(ctx, storage.ClusterRef{SubscriptionID: sub, ResourceGroup: group, Name: name})
 			return c.Name, err
 		}
 	}
@@ -43,15 +43,10 @@ func TestClusterLookup(t *testing.T) {
 	}
 	other := storage.ClusterRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "other"}
 	noGroup := storage.ClusterRef{SubscriptionID: sub, ResourceGroup: "nope", Name: "aks"}
-	wardtest.CheckLookups(t, st, []string{"GetCluster", "GetResourceGroup", "GetSubscription"}, []wardtest.Lookup{
-		{Name: "found", Read: get(aks), WantName: "aks", Reads: 1},
-		{Name: "found, other casing", Read: get(storage.ClusterRef{SubscriptionID: sub, ResourceGroup: "RG", Name: "AKS"}), WantName: "aks", Reads: 1},
-		{Name: "no cluster", Read: get(other), WantCode: armerr.CodeResourceNotFound, Reads: 3},
-		{Name: "no group", Read: get(noGroup), WantCode: armerr.CodeResourceGroupNotFound, Reads: 3},
-		{Name: "no subscription", Read: get(storage.ClusterRef{SubscriptionID: "00000000-0000-0000-0000-0000000000ff", ResourceGroup: "rg", Name: "aks"}), WantCode: armerr.CodeSubscriptionNotFound, Reads: 2},
-		{Name: "pool found", Read: pool(aks, DefaultNodePool), WantName: DefaultNodePool, Reads: 1},
-		{Name: "no pool", Read: pool(aks, "gpu"), WantCode: armerr.CodeResourceNotFound, Reads: 1},
-		{Name: "pool of no cluster", Read: pool(other, DefaultNodePool), WantCode: armerr.CodeResourceNotFound, Reads: 3},
-		{Name: "pool of no group", Read: pool(noGroup, DefaultNodePool), WantCode: armerr.CodeResourceGroupNotFound, Reads: 3},
-	})
+	wardtest.CheckLookups(t, st, []string{"GetCluster", "GetResourceGroup", "GetSubscription"}, append(wardtest.InGroup("cluster", sub, "aks", get),
+		wardtest.Lookup{Name: "pool found", Read: pool(aks, DefaultNodePool), WantName: DefaultNodePool, Reads: 1},
+		wardtest.Lookup{Name: "no pool", Read: pool(aks, "gpu"), WantCode: armerr.CodeResourceNotFound, Reads: 1},
+		wardtest.Lookup{Name: "pool of no cluster", Read: pool(other, DefaultNodePool), WantCode: armerr.CodeResourceNotFound, Reads: 3},
+		wardtest.Lookup{Name: "pool of no group", Read: pool(noGroup, DefaultNodePool), WantCode: armerr.CodeResourceGroupNotFound, Reads: 3},
+	))
 }

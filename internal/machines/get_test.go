@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/ward-id/ward/internal/armerr"
 	"github.com/ward-id/ward/internal/resources"
 	"github.com/ward-id/ward/internal/storage"
 	"github.com/ward-id/ward/internal/wardtest"
@@ -27,17 +26,11 @@ func TestMachineLookup(t *testing.T) {
 	if err := st.CreateMachine(ctx, storage.Machine{ID: uuid.NewString(), SubscriptionID: sub, ResourceGroup: "rg", Name: "m1", Location: "westeurope", CreatedAt: now, UpdatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	get := func(ref storage.MachineRef) func(context.Context) (string, error) {
+	get := func(sub, group, name string) func(context.Context) (string, error) {
 		return func(ctx context.Context) (string, error) {
-			m, err := svc.Get(ctx, ref)
+			m, err := svc.Get(ctx, storage.MachineRef{SubscriptionID: sub, ResourceGroup: group, Name: name})
 			return m.Name, err
 		}
 	}
-	wardtest.CheckLookups(t, st, []string{"GetMachine", "GetResourceGroup", "GetSubscription"}, []wardtest.Lookup{
-		{Name: "found", Read: get(storage.MachineRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "m1"}), WantName: "m1", Reads: 1},
-		{Name: "found, other casing", Read: get(storage.MachineRef{SubscriptionID: sub, ResourceGroup: "RG", Name: "M1"}), WantName: "m1", Reads: 1},
-		{Name: "no machine", Read: get(storage.MachineRef{SubscriptionID: sub, ResourceGroup: "rg", Name: "other"}), WantCode: armerr.CodeResourceNotFound, Reads: 3},
-		{Name: "no group", Read: get(storage.MachineRef{SubscriptionID: sub, ResourceGroup: "nope", Name: "m1"}), WantCode: armerr.CodeResourceGroupNotFound, Reads: 3},
-		{Name: "no subscription", Read: get(storage.MachineRef{SubscriptionID: "00000000-0000-0000-0000-0000000000ff", ResourceGroup: "rg", Name: "m1"}), WantCode: armerr.CodeSubscriptionNotFound, Reads: 2},
-	})
+	wardtest.CheckLookups(t, st, []string{"GetMachine", "GetResourceGroup", "GetSubscription"}, wardtest.InGroup("machine", sub, "m1", get))
 }

@@ -3,6 +3,7 @@ package wardtest
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/ward-id/ward/internal/armerr"
@@ -51,5 +52,27 @@ func CheckLookups(t *testing.T, st *Store, methods []string, cases []Lookup) {
 				t.Errorf("read the store %d times, want %d", n, c.Reads)
 			}
 		})
+	}
+}
+
+// InGroup are the five reads every resource directly in a resource group
+// answers, as ARM does. Resource name must exist in group "rg" of
+// subscription sub; read(sub, group, name) reads one and returns the name
+// it found.
+//   - Found by name, in the stored or any other casing: one store read.
+//   - A miss reads the resource first, then its group and subscription to
+//     name what is missing: ResourceNotFound for "other" (3 reads),
+//     ResourceGroupNotFound for group "nope" (3), SubscriptionNotFound for
+//     a subscription that does not exist (2).
+//
+// kind names the resource in the miss's case ("no identity").
+func InGroup(kind, sub, name string, read func(sub, group, name string) func(context.Context) (string, error)) []Lookup {
+	const noSub = "00000000-0000-0000-0000-0000000000ff"
+	return []Lookup{
+		{Name: "found", Read: read(sub, "rg", name), WantName: name, Reads: 1},
+		{Name: "found, other casing", Read: read(sub, "RG", strings.ToUpper(name)), WantName: name, Reads: 1},
+		{Name: "no " + kind, Read: read(sub, "rg", "other"), WantCode: armerr.CodeResourceNotFound, Reads: 3},
+		{Name: "no group", Read: read(sub, "nope", name), WantCode: armerr.CodeResourceGroupNotFound, Reads: 3},
+		{Name: "no subscription", Read: read(noSub, "rg", name), WantCode: armerr.CodeSubscriptionNotFound, Reads: 2},
 	}
 }
