@@ -99,7 +99,6 @@ func (p *Pool) Handler(h http.Handler) http.Handler {
 			runtime.Goexit()
 		case o.panicked:
 			panic(o.value) // that worker has ended; a fresh one replaces it
-
 		}
 		p.put(wk)
 	})
@@ -160,11 +159,12 @@ func (wk *worker) run() {
 	}
 }
 
-// serve runs one job and reports whether the worker may take another.
+// serve runs one job and reports whether the worker may take another:
+// ok is true only once the handler has returned normally, which the
+// deferred report reads to tell that from a panic or runtime.Goexit.
 func (wk *worker) serve(j job) (ok bool) {
-	normal := false
 	defer func() {
-		if normal {
+		if ok {
 			wk.done <- outcome{}
 			return
 		}
@@ -176,6 +176,5 @@ func (wk *worker) serve(j job) (ok bool) {
 		wk.done <- outcome{exited: true}
 	}()
 	j.h.ServeHTTP(j.w, j.r)
-	normal = true
 	return true
 }
