@@ -136,8 +136,8 @@ func List[T any](ctx context.Context, d dynamic.Interface, gvr schema.GroupVersi
 }
 
 // Create creates in (a typed struct with its apiVersion and kind set) in
-// ns, or the subresource of the object name when one is given (name ""
-// otherwise), and reads what the API server returned into out.
+// ns, and reads what the API server returned into out. With a subresource
+// ("token"), it creates that subresource of the object in's name names.
 func Create(ctx context.Context, d dynamic.Interface, gvr schema.GroupVersionResource, ns string, in, out any, subresource ...string) error {
 	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(in)
 	if err != nil {
