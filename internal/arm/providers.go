@@ -261,5 +261,5 @@ func featureJSON(sub, ns, name, state string) map[string]any {
 // pathParam is the path parameter name of q's route.
 func pathParam(q *request, name string) string {
 	_, params, _ := router.FromContext(q.ctx())
-	return params[name]
+	return params.Get(name)
 }

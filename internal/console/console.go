@@ -372,7 +372,7 @@ var assetTypes = map[string]string{".js": "text/javascript; charset=utf-8", ".cs
 
 func (h *Handler) asset(w http.ResponseWriter, r *http.Request) {
 	_, p, _ := router.FromContext(r.Context())
-	name := p["file"]
+	name := p.Get("file")
 	dot := strings.LastIndex(name, ".")
 	ct, ok := "", false
 	if dot > 0 {

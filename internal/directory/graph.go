@@ -107,7 +107,7 @@ var protocol = &router.Protocol{Name: "graph", Internal: func(w http.ResponseWri
 // objectScope is the scope of the principal the request's {id} names (an
 // object ID or a client ID).
 func (h *Handler) objectScope(r *http.Request, p router.Params) (string, error) {
-	sp, err := h.cfg.Svc.Get(r.Context(), p["id"])
+	sp, err := h.cfg.Svc.Get(r.Context(), p.Get("id"))
 	if err != nil {
 		return "", err
 	}
@@ -138,9 +138,9 @@ func (h *Handler) authenticator() router.Authenticator {
 				h.fail(w, r, d.Err) // the principal does not exist
 				return
 			}
-			if _, params, _ := router.FromContext(r.Context()); params["id"] != "" {
-				if sp, err := h.cfg.Svc.Get(r.Context(), params["id"]); err == nil && h.cfg.Policy.Read(c, sp) != nil {
-					h.fail(w, r, fmt.Errorf("%w: no service principal with object ID or client ID '%s'", ErrNotFound, params["id"]))
+			if _, params, _ := router.FromContext(r.Context()); params.Get("id") != "" {
+				if sp, err := h.cfg.Svc.Get(r.Context(), params.Get("id")); err == nil && h.cfg.Policy.Read(c, sp) != nil {
+					h.fail(w, r, fmt.Errorf("%w: no service principal with object ID or client ID '%s'", ErrNotFound, params.Get("id")))
 					return
 				}
 			}
@@ -355,12 +355,12 @@ func (h *Handler) create(c *call) error {
 // learns nothing of it: 404, as Graph answers for objects outside the
 // caller's view.
 func (h *Handler) read(c *call) (ServicePrincipal, error) {
-	sp, err := h.cfg.Svc.Get(c.r.Context(), c.params["id"])
+	sp, err := h.cfg.Svc.Get(c.r.Context(), c.params.Get("id"))
 	if err != nil {
 		return sp, err
 	}
 	if h.cfg.Policy.Read(c.caller, sp) != nil {
-		return sp, fmt.Errorf("%w: no service principal with object ID or client ID '%s'", ErrNotFound, c.params["id"])
+		return sp, fmt.Errorf("%w: no service principal with object ID or client ID '%s'", ErrNotFound, c.params.Get("id"))
 	}
 	return sp, nil
 }
@@ -369,7 +369,7 @@ func (h *Handler) read(c *call) (ServicePrincipal, error) {
 // authorized (the route's action at the principal's scope) and checks what
 // the route adds: the right to assign every role the principal holds.
 func (h *Handler) target(c *call) (ServicePrincipal, error) {
-	sp, err := h.cfg.Svc.Get(c.r.Context(), c.params["id"])
+	sp, err := h.cfg.Svc.Get(c.r.Context(), c.params.Get("id"))
 	if err != nil {
 		return sp, err
 	}

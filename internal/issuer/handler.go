@@ -71,11 +71,11 @@ func (h *Handler) jwks(w http.ResponseWriter, _ *http.Request, _ string, set jos
 func (h *Handler) issuer(fn func(w http.ResponseWriter, r *http.Request, id string, set jose.JSONWebKeySet)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		_, p, _ := router.FromContext(r.Context())
-		if !strings.EqualFold(p["tenant"], h.cfg.Issuers.tenantID) {
+		if !strings.EqualFold(p.Get("tenant"), h.cfg.Issuers.tenantID) {
 			http.NotFound(w, r)
 			return
 		}
-		id := p["cluster"]
+		id := p.Get("cluster")
 		set, err := h.cfg.Issuers.Keys(r.Context(), id)
 		if errors.Is(err, storage.ErrNotFound) {
 			http.NotFound(w, r)

@@ -58,7 +58,7 @@ func TestGuard(t *testing.T) {
 			}
 			http.Error(w, "403 "+d.Action+" at "+d.Scope+": "+d.Err.Error(), http.StatusForbidden)
 		},
-		Scope: func(r *http.Request, p Params) (string, error) { return "/things/" + p["thing"], nil },
+		Scope: func(r *http.Request, p Params) (string, error) { return "/things/" + p.Get("thing"), nil },
 		Where: "the thing",
 	})
 	ran := map[string]int{}
@@ -73,10 +73,10 @@ func TestGuard(t *testing.T) {
 		})
 	}
 	secretScope := func(r *http.Request, p Params) (string, error) {
-		if p["thing"] == "gone" {
+		if p.Get("thing") == "gone" {
 			return "", errGone
 		}
-		return "/things/" + p["thing"] + "/" + p["s"], nil
+		return "/things/" + p.Get("thing") + "/" + p.Get("s"), nil
 	}
 	m.Handle(Route{Method: "GET", Pattern: "/public", Access: Public("t"), Handler: h("public"), Protocol: proto})
 	m.Handle(Route{Method: "GET", Pattern: "/self", Access: Handler("any caller; the handler decides"), Handler: h("self"), Protocol: proto})

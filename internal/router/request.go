@@ -18,7 +18,12 @@ type request struct {
 	rec    recorder
 	route  *Route
 	params Params
-	caller Caller
+	// segs and captured hold the path's segments and the route's captures,
+	// so that matching an ordinary request allocates nothing; a deeper path
+	// or a route with more captures outgrows them into a fresh slice.
+	segs     [16]string
+	captured [8]Param
+	caller   Caller
 	// hasCaller: the route's authenticator ran and found caller.
 	hasCaller bool
 

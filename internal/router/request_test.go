@@ -43,7 +43,7 @@ func TestRequestState(t *testing.T) {
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rt, params, ok := FromContext(r.Context())
 			c, cok := CallerFrom(r.Context())
-			events = append(events, "handler "+rt.Pattern+" "+params["name"]+" "+c.ObjectID)
+			events = append(events, "handler "+rt.Pattern+" "+params.Get("name")+" "+c.ObjectID)
 			if !ok || !cok {
 				t.Errorf("route found %v, caller found %v", ok, cok)
 			}
@@ -86,10 +86,10 @@ func TestRequestState(t *testing.T) {
 // mux compose in either order.
 func TestWithRouteKeepsCaller(t *testing.T) {
 	ctx := WithCaller(context.Background(), Caller{ObjectID: "oid"})
-	ctx = WithRoute(ctx, Route{Pattern: "/x/{n}"}, Params{"n": "1"})
+	ctx = WithRoute(ctx, Route{Pattern: "/x/{n}"}, Params{{"n", "1"}})
 	rt, p, ok := FromContext(ctx)
 	c, cok := CallerFrom(ctx)
-	if !ok || !cok || rt.Pattern != "/x/{n}" || p["n"] != "1" || c.ObjectID != "oid" {
+	if !ok || !cok || rt.Pattern != "/x/{n}" || p.Get("n") != "1" || c.ObjectID != "oid" {
 		t.Fatalf("route %v %v %v, caller %v %v", rt.Pattern, p, ok, c, cok)
 	}
 	if storage.NoteWrite(ctx); ctx.Value(storage.WriteMarkKey{}) != nil {

@@ -158,8 +158,25 @@ func (rt Route) Key() string {
 	return k
 }
 
-// Params are a matched route's captured segments.
-type Params map[string]string
+// Param is one segment a route's pattern captured.
+type Param struct{ Name, Value string }
+
+// Params are a matched route's captured segments, in the pattern's order.
+// A pattern names each capture once and captures a handful at most, so a
+// scan is the whole lookup; the mux keeps them in the request's own state,
+// where a map cost every routed request two allocations.
+type Params []Param
+
+// Get returns the segment captured as name, or "" when the route has no
+// such capture.
+func (p Params) Get(name string) string {
+	for _, c := range p {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
+}
 
 // FromContext returns the route that matched the request and its params.
 func FromContext(ctx context.Context) (Route, Params, bool) {
@@ -351,63 +368,72 @@ func (m *Mux) hostClass(host string) string {
 	return ""
 }
 
-// splitPath splits a path into segments; an empty path has none.
-func splitPath(p string) []string {
+// appendSegments appends a path's segments to dst (as strings.Split of the
+// path without its outer slashes; an empty path has none): the mux splits
+// into the request state's own array, which holds any ordinary path.
+func appendSegments(dst []string, p string) []string {
 	p = strings.Trim(p, "/")
 	if p == "" {
-		return nil
+		return dst
 	}
-	return strings.Split(p, "/")
+	for {
+		seg, rest, more := strings.Cut(p, "/")
+		dst = append(dst, seg)
+		if !more {
+			return dst
+		}
+		p = rest
+	}
 }
 
-// match reports whether segs match the route's pattern, capturing params.
-func (rt *Route) match(segs []string) (Params, bool) {
+// match reports whether segs match the route's pattern, appending the
+// captures to p; on a mismatch p comes back as it was given.
+func (rt *Route) match(segs []string, p Params) (Params, bool) {
 	pat := rt.segs
 	multiAt := rt.multiAt
 	if multiAt < 0 {
 		if len(segs) != len(pat) {
-			return nil, false
+			return p, false
 		}
-		return matchFixed(pat, segs, nil)
+		return matchFixed(pat, segs, p)
 	}
 	before, after := pat[:multiAt], pat[multiAt+1:]
 	if len(segs) < len(before)+len(after) {
-		return nil, false
-	}
-	p, ok := matchFixed(before, segs[:len(before)], nil)
-	if !ok {
-		return nil, false
+		return p, false
 	}
 	tail := segs[len(segs)-len(after):]
-	if p, ok = matchFixed(after, tail, p); !ok {
-		return nil, false
+	if !fits(before, segs[:len(before)]) || !fits(after, tail) {
+		return p, false
 	}
-	if p == nil {
-		p = Params{}
+	p, _ = matchFixed(before, segs[:len(before)], p)
+	p, _ = matchFixed(after, tail, p)
+	return append(p, Param{pat[multiAt].name, "/" + strings.Join(segs[len(before):len(segs)-len(after)], "/")}), true
+}
+
+// matchFixed matches segments one for one, appending the captures to p.
+// It checks before it captures: most candidates fail on a literal, and
+// the router tries every route of the first segment in turn.
+func matchFixed(pat []segment, segs []string, p Params) (Params, bool) {
+	if !fits(pat, segs) {
+		return p, false
 	}
-	p[pat[multiAt].name] = "/" + strings.Join(segs[len(before):len(segs)-len(after)], "/")
+	for i, s := range pat {
+		if s.lit == "" {
+			v, _ := s.capture(segs[i])
+			p = append(p, Param{s.name, v})
+		}
+	}
 	return p, true
 }
 
-func matchFixed(pat []segment, segs []string, p Params) (Params, bool) {
-	// Check first, capture after: most candidates fail on a literal, and
-	// a failed candidate must not cost a Params map (the router tries
-	// every route of the host class in turn).
+// fits reports whether each segment matches its part of the pattern.
+func fits(pat []segment, segs []string) bool {
 	for i, s := range pat {
 		if _, ok := s.capture(segs[i]); !ok {
-			return nil, false
+			return false
 		}
 	}
-	for i, s := range pat {
-		if s.lit != "" {
-			continue
-		}
-		if p == nil {
-			p = make(Params, len(pat))
-		}
-		p[s.name], _ = s.capture(segs[i])
-	}
-	return p, true
+	return true
 }
 
 // capture reports whether v matches the segment and, for a capture, the
@@ -428,8 +454,15 @@ func (s segment) capture(v string) (string, bool) {
 // Match finds the route for r; allowed lists the methods of routes whose
 // pattern matched when none matched the method.
 func (m *Mux) Match(r *http.Request) (rt *Route, p Params, allowed []string) {
+	return m.find(r, nil, nil)
+}
+
+// find is Match splitting the path into segs and capturing into p (both
+// empty buffers of the caller's, which it may outgrow).
+func (m *Mux) find(r *http.Request, segs []string, p Params) (*Route, Params, []string) {
+	var allowed []string
 	class := m.hostClass(r.Host)
-	segs := splitPath(r.URL.Path)
+	segs = appendSegments(segs, r.URL.Path)
 	method := r.Method
 	if method == http.MethodHead {
 		method = http.MethodGet
@@ -462,7 +495,7 @@ func (m *Mux) Match(r *http.Request) (rt *Route, p Params, allowed []string) {
 		if cand.Host != class {
 			continue
 		}
-		params, ok := cand.match(segs)
+		params, ok := cand.match(segs, p[:0])
 		if !ok {
 			continue
 		}
@@ -498,7 +531,7 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(q)
 	defer m.accessLog(&q.rec, r, start)
 	defer q.settleWrites()
-	rt, p, allowed := m.Match(r)
+	rt, p, allowed := m.find(r, q.segs[:0], q.captured[:0])
 	q.route, q.params = rt, p
 	m.bound(w, r, rt, start)
 	m.dispatch(&q.rec, r, rt, allowed)

@@ -41,8 +41,8 @@ func (r *recorder) last(t *testing.T) storage.SignIn {
 }
 
 func secretRequest(clientID, secret string) TokenRequest {
-	return TokenRequest{Tenant: tenant, Source: "192.0.2.9", Form: url.Values{"grant_type": {"client_credentials"}, "client_id": {clientID},
-		"client_secret": {secret}, "scope": {"https://management.azure.com/.default"}}}
+	return TokenRequest{Tenant: tenant, Source: "192.0.2.9", Form: formOf(url.Values{"grant_type": {"client_credentials"}, "client_id": {clientID},
+		"client_secret": {secret}, "scope": {"https://management.azure.com/.default"}})}
 }
 
 func TestClientIDThatIsNotAGUIDIsRefused(t *testing.T) {

@@ -141,8 +141,7 @@ func TestMismatchExplainedOnlyToTrustedIssuerTokens(t *testing.T) {
 	// On the wire, through the handler: Entra's shape with the plain text.
 	srv := httptest.NewServer(NewHandler(HandlerConfig{Svc: e.svc}))
 	t.Cleanup(srv.Close)
-	form := federatedRequest(signWith(t, other, "r", wrongSub)).Form
-	resp, err := http.PostForm(srv.URL+"/"+tenant+"/oauth2/v2.0/token", form)
+	resp, err := http.PostForm(srv.URL+"/"+tenant+"/oauth2/v2.0/token", federatedForm(signWith(t, other, "r", wrongSub)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -49,7 +48,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) inTenant(fn func(w http.ResponseWriter, r *http.Request, tid, seg string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		_, p, _ := router.FromContext(r.Context())
-		seg := p["tenant"]
+		seg := p.Get("tenant")
 		tid, err := h.svc.ResolveTenant(seg)
 		if err != nil {
 			writeError(w, r, err, h.svc.now(), h.svc.publicURL)
@@ -162,13 +161,12 @@ func (h *Handler) tokenV1(w http.ResponseWriter, r *http.Request) { h.token(w, r
 func (h *Handler) token(w http.ResponseWriter, r *http.Request, v1 bool) {
 	now := h.svc.now()
 	_, p, _ := router.FromContext(r.Context())
-	tenant := p["tenant"]
-	form, err := readForm(r)
-	if err != nil {
+	tenant := p.Get("tenant")
+	req := TokenRequest{Tenant: tenant, V1: v1, Source: remoteIP(r)}
+	if err := readForm(r, &req.Form); err != nil {
 		writeError(w, r, err, now, h.svc.publicURL)
 		return
 	}
-	req := TokenRequest{Tenant: tenant, V1: v1, Form: form, Source: remoteIP(r)}
 	req.BasicID, req.BasicSecret, req.HasBasic = r.BasicAuth()
 	if req.HasBasic {
 		// RFC 6749 §2.3.1: Basic credentials are form-urlencoded.
@@ -195,11 +193,11 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, v1 bool) {
 }
 
 // readForm reads an application/x-www-form-urlencoded body, which the mux
-// caps at the token routes' maxFormBytes.
-func readForm(r *http.Request) (url.Values, *Error) {
+// caps at the token routes' maxFormBytes, into form.
+func readForm(r *http.Request, form *Form) *Error {
 	ct := strings.ToLower(r.Header.Get("Content-Type"))
 	if !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
-		return nil, newErr(http.StatusBadRequest, errInvalidRequest, CodeMissingParameter, "The request body must be application/x-www-form-urlencoded; got Content-Type '%s'.", r.Header.Get("Content-Type"))
+		return newErr(http.StatusBadRequest, errInvalidRequest, CodeMissingParameter, "The request body must be application/x-www-form-urlencoded; got Content-Type '%s'.", r.Header.Get("Content-Type"))
 	}
 	buf := formBuffers.Get().(*bytes.Buffer)
 	defer func() {
@@ -210,18 +208,17 @@ func readForm(r *http.Request) (url.Values, *Error) {
 	}()
 	buf.Reset()
 	if _, err := buf.ReadFrom(r.Body); err != nil {
-		return nil, bodyReadError(err)
+		return bodyReadError(err)
 	}
 	// The body and the values it unescapes share one allocation: the
 	// arena has room for both, and the form's strings point into it.
 	var arena strings.Builder
 	arena.Grow(buf.Len() + escapedBytes(buf.Bytes()))
 	arena.Write(buf.Bytes())
-	form, err := parseForm(arena.String(), &arena)
-	if err != nil {
-		return nil, newErr(http.StatusBadRequest, errInvalidRequest, CodeMissingParameter, "The request body is not valid form encoding: %v.", err)
+	if err := parseForm(form, arena.String(), &arena); err != nil {
+		return newErr(http.StatusBadRequest, errInvalidRequest, CodeMissingParameter, "The request body is not valid form encoding: %v.", err)
 	}
-	return form, nil
+	return nil
 }
 
 // bodyReadError is the answer to a form body that could not be read. It
@@ -251,130 +248,3 @@ var (
 // read per token request, and a fresh buffer grown to 1.5 KiB costs
 // several allocations.
 var formBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// ParseForm decodes a form body as url.ParseQuery does; a parameter given
-// twice is an error, since an ambiguous credential or scope must not be
-// guessed at. Values that need no unescaping (a JWT, a GUID, a scope
-// without spaces) share body's memory, and all values share one backing
-// array, so a token request's form costs a map and that array: a caller
-// that keeps a value beyond the request clones it (strings.Clone) rather
-// than keeping body alive.
-func ParseForm(body string) (url.Values, error) {
-	var arena strings.Builder
-	return parseForm(body, &arena)
-}
-
-// parseForm is ParseForm writing unescaped values to arena, which the
-// caller may have grown so that all of them fit in one allocation.
-func parseForm(body string, arena *strings.Builder) (url.Values, error) {
-	n := strings.Count(body, "&") + 1
-	v := make(url.Values, n)
-	vals := make([]string, 0, n)
-	for rest := body; rest != ""; {
-		var kv string
-		kv, rest, _ = strings.Cut(rest, "&")
-		if strings.Contains(kv, ";") {
-			return nil, errors.New("invalid semicolon separator in query")
-		}
-		if kv == "" {
-			continue
-		}
-		k, val, _ := strings.Cut(kv, "=")
-		k, err := unescapeForm(k, arena)
-		if err != nil {
-			return nil, err
-		}
-		if val, err = unescapeForm(val, arena); err != nil {
-			return nil, err
-		}
-		if _, dup := v[k]; dup {
-			return nil, fmt.Errorf("parameter '%s' is given %d times", k, countParam(body, k))
-		}
-		vals = append(vals, val)
-		v[k] = vals[len(vals)-1 : len(vals) : len(vals)]
-	}
-	return v, nil
-}
-
-// unescapeForm is url.QueryUnescape without a copy of a value that has
-// nothing to unescape, and with the unescaped bytes appended to arena: the
-// value returned is the arena's tail, which later appends leave as it is
-// (a Builder only ever appends), so values of one form share the arena's
-// allocation when it was grown to fit them.
-func unescapeForm(s string, arena *strings.Builder) (string, error) {
-	if !hasEscapes(s) {
-		return s, nil
-	}
-	start := arena.Len()
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '+':
-			arena.WriteByte(' ')
-		case c == '%':
-			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
-				// The standard library's error, word for word.
-				_, err := url.QueryUnescape(s)
-				return "", err
-			}
-			arena.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
-			i += 2
-		default:
-			arena.WriteByte(c)
-		}
-	}
-	return arena.String()[start:], nil
-}
-
-// escapedBytes bounds the room a form's unescaped values take: the length
-// of its parameters that have anything to unescape (a JWT has nothing, a
-// scope URL a few bytes).
-func escapedBytes(body []byte) int {
-	n := 0
-	for rest := body; len(rest) > 0; {
-		kv := rest
-		if i := bytes.IndexByte(rest, '&'); i >= 0 {
-			kv, rest = rest[:i], rest[i+1:]
-		} else {
-			rest = nil
-		}
-		if bytes.IndexByte(kv, '%') >= 0 || bytes.IndexByte(kv, '+') >= 0 {
-			n += len(kv)
-		}
-	}
-	return n
-}
-
-// hasEscapes reports whether a form parameter has anything to unescape.
-// Two IndexByte scans (escapedBytes makes the same two), not ContainsAny:
-// a JWT is a kilobyte and more, and ContainsAny's byte-set loop over it
-// cost 5% of a reuse hit.
-func hasEscapes(s string) bool {
-	return strings.IndexByte(s, '%') >= 0 || strings.IndexByte(s, '+') >= 0
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c <= 'F':
-		return c - 'A' + 10
-	}
-	return c - 'a' + 10
-}
-
-// countParam counts the parameters named k in a form body (for the error
-// on a repeated one).
-func countParam(body, k string) int {
-	n := 0
-	for _, kv := range strings.Split(body, "&") {
-		name, _, _ := strings.Cut(kv, "=")
-		if name, err := url.QueryUnescape(name); err == nil && name == k && kv != "" {
-			n++
-		}
-	}
-	return n
-}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"runtime/trace"
 	"slices"
 	"strconv"
@@ -152,7 +151,7 @@ func (s *Service) ResolveTenant(seg string) (string, *Error) {
 type TokenRequest struct {
 	Tenant string // path segment
 	V1     bool   // /oauth2/token (resource=) rather than /oauth2/v2.0/token (scope=)
-	Form   url.Values
+	Form   Form
 	// Basic holds HTTP Basic client credentials, when sent.
 	BasicID, BasicSecret string
 	HasBasic             bool
@@ -243,7 +242,7 @@ func (s *Service) grant(req TokenRequest, rec *storage.SignIn) (clientGrant, err
 		return clientGrant{}, terr
 	}
 	rec.TenantID = tenant
-	f := req.Form
+	f := &req.Form
 	grant := f.Get(ParamGrantType)
 	if grant == "" {
 		return clientGrant{}, errMissing(ParamGrantType)
@@ -393,7 +392,7 @@ func (s *Service) response(tok string, exp time.Time, life time.Duration, g clie
 // "<resource>/.default" (ignoring MSAL's openid offline_access profile), or
 // v1 resource=.
 func requestedResource(req TokenRequest) (string, error) {
-	f := req.Form
+	f := &req.Form
 	if req.V1 && f.Get(ParamResource) != "" {
 		return f.Get(ParamResource), nil
 	}

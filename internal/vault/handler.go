@@ -162,7 +162,7 @@ func (h *Handler) secretScope(r *http.Request, p router.Params) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	return ResourceID(v) + "/secrets/" + p["name"], nil
+	return ResourceID(v) + "/secrets/" + p.Get("name"), nil
 }
 
 // authenticator is Key Vault's on the mux: a bearer token for the vault
@@ -226,7 +226,7 @@ func (h *Handler) endpoint(fn func(*call)) http.Handler {
 			return
 		}
 		_, p, _ := router.FromContext(r.Context())
-		fn(&call{w: w, r: r, v: v, sd: SoftDeleteOf(v), base: "https://" + r.Host + "/", secret: p["name"], version: p["version"]})
+		fn(&call{w: w, r: r, v: v, sd: SoftDeleteOf(v), base: "https://" + r.Host + "/", secret: p.Get("name"), version: p.Get("version")})
 	})
 }
 
@@ -424,7 +424,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, ErrSecretDeleted):
 		_, p, _ := router.FromContext(r.Context())
 		writeErr(w, http.StatusConflict, "Conflict", "ObjectIsDeletedButRecoverable", fmt.Sprintf(
-			"Secret %s is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.", p["name"]))
+			"Secret %s is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.", p.Get("name")))
 		return
 	case errors.Is(err, ErrPurgeProtected):
 		writeErr(w, http.StatusForbidden, "Forbidden", "", "Operation \"purge\" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed.")
