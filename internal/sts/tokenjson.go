@@ -43,6 +43,13 @@ func (r *TokenResponse) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
+// jsonPlainByte is jsonPlain indexed by any byte (none at or above
+// utf8.RuneSelf is plain on its own).
+var jsonPlainByte = func() (t [256]bool) {
+	copy(t[:], jsonPlain[:])
+	return t
+}()
+
 // jsonPlain marks the ASCII bytes encoding/json copies into a string as
 // they are: printable, and none of the quote, the backslash or the HTML
 // characters <, > and & it escapes by default. DEL (0x7f) is copied too.
@@ -64,8 +71,16 @@ const hexDigits = "0123456789abcdef"
 // escaped.
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
-	done := 0 // s[:done] is in b
-	for i := 0; i < len(s); {
+	// A JWS, the bulk of a token response, is all plain bytes: find the
+	// plain prefix in one tight loop (a byte-indexed table, no rune or
+	// escape checks) and copy it at once.
+	i := 0
+	for i < len(s) && jsonPlainByte[s[i]] {
+		i++
+	}
+	b = append(b, s[:i]...)
+	done := i // s[:done] is in b
+	for i < len(s) {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if jsonPlain[c] {

@@ -87,3 +87,14 @@ func TestEscapedBytes(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAppendJSONString: the access token is most of a token
+// response, and a JWS is all plain bytes.
+func BenchmarkAppendJSONString(b *testing.B) {
+	tok := strings.Repeat("eyJhbGciOiJFUzI1NiIsImtpZCI6IjEyMyJ9.", 30)
+	buf := make([]byte, 0, 2048)
+	b.SetBytes(int64(len(tok)))
+	for b.Loop() {
+		buf = appendJSONString(buf[:0], tok)
+	}
+}
