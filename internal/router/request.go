@@ -18,11 +18,10 @@ type request struct {
 	rec    recorder
 	route  *Route
 	params Params
-	// segs and captured hold the path's segments and the route's captures,
-	// so that matching an ordinary request allocates nothing; a deeper path
-	// or a route with more captures outgrows them into a fresh slice.
-	segs     [16]string
-	captured [8]Param
+	// captured holds the route's captures, so that matching allocates
+	// nothing (Ward's routes capture four at most, docs/routes.md); a
+	// route with more outgrows it into a fresh slice.
+	captured [6]Param
 	caller   Caller
 	// hasCaller: the route's authenticator ran and found caller.
 	hasCaller bool

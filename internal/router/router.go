@@ -454,15 +454,18 @@ func (s segment) capture(v string) (string, bool) {
 // Match finds the route for r; allowed lists the methods of routes whose
 // pattern matched when none matched the method.
 func (m *Mux) Match(r *http.Request) (rt *Route, p Params, allowed []string) {
-	return m.find(r, nil, nil)
+	return m.find(r, nil)
 }
 
-// find is Match splitting the path into segs and capturing into p (both
-// empty buffers of the caller's, which it may outgrow).
-func (m *Mux) find(r *http.Request, segs []string, p Params) (*Route, Params, []string) {
+// find is Match capturing into p, an empty buffer of the caller's that it
+// may outgrow.
+func (m *Mux) find(r *http.Request, p Params) (*Route, Params, []string) {
 	var allowed []string
 	class := m.hostClass(r.Host)
-	segs = appendSegments(segs, r.URL.Path)
+	// The segments are needed only while matching (a capture is a slice
+	// of the path, not of segs), so an ordinary path's stay on the stack.
+	var buf [16]string
+	segs := appendSegments(buf[:0], r.URL.Path)
 	method := r.Method
 	if method == http.MethodHead {
 		method = http.MethodGet
@@ -531,7 +534,7 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(q)
 	defer m.accessLog(&q.rec, r, start)
 	defer q.settleWrites()
-	rt, p, allowed := m.find(r, q.segs[:0], q.captured[:0])
+	rt, p, allowed := m.find(r, q.captured[:0])
 	q.route, q.params = rt, p
 	m.bound(w, r, rt, start)
 	m.dispatch(&q.rec, r, rt, allowed)

@@ -28,7 +28,7 @@ func TestMatch(t *testing.T) {
 	m.Handle(Route{Method: "GET", Pattern: "/{scope...}/providers/Microsoft.Authorization/roleAssignments/{id}", Access: Action("r/read"), Handler: hit("ra")})
 	m.Handle(Route{Method: "GET", Pattern: "/v1.0/servicePrincipals(appId='{id}')", Access: pub, Handler: hit("alt")})
 	m.Handle(Route{Method: "GET", Pattern: "/secrets/{name}", Host: "vault", Access: pub, Handler: hit("secret")})
-	// More captures than the request state holds in place.
+	// More captures than the request state holds in place (six).
 	m.Handle(Route{Method: "GET", Pattern: "/many/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}/{j}", Access: pub, Handler: hit("many")})
 	m.NotFound("", "/subscriptions", func(w http.ResponseWriter, r *http.Request, status int, allowed []string) {
 		w.Header().Set("X-Route", "arm-fallback")
@@ -56,7 +56,7 @@ func TestMatch(t *testing.T) {
 		{"GET", "kv.vault.localhost", "/subscriptions/S1", "", 404, nil}, // vault hosts serve vault routes only
 		{"GET", "", "/secrets/a", "", 404, nil},
 		{"GET", "", "/many/1/2/3/4/5/6/7/8/9/10", "many", 200, map[string]string{"a": "1", "h": "8", "i": "9", "j": "10"}},
-		// More segments than the request state holds in place.
+		// More segments than the mux splits into in place (sixteen).
 		{"GET", "", "/" + strings.Repeat("x/", 20) + "providers/Microsoft.Authorization/roleAssignments/r2", "ra", 200,
 			map[string]string{"scope": "/" + strings.Repeat("x/", 19) + "x", "id": "r2"}},
 	}
