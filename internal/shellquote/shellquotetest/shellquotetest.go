@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -60,7 +61,7 @@ func Run(t testing.TB, cmdline string, programs ...string) [][]string {
 	// each ended by NUL: an argument may hold a newline, never a NUL.
 	script := "#!/bin/sh\nprintf '%s\\000' \"$#\" \"${0##*/}\" \"$@\"\n"
 	for _, p := range programs {
-		if err := os.WriteFile(filepath.Join(bin, p), []byte(script), 0o755); err != nil {
+		if err := writeProgram(filepath.Join(bin, p), script); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -133,4 +134,15 @@ func Commands(t testing.TB, text string, want ...[]string) {
 		}
 		Args(t, line, w, w[0])
 	}
+}
+
+// writeProgram writes an executable file while no fork can start in this
+// process. A parallel test's fork between the file's open and close gives
+// the child a copy of the descriptor open for writing until it execs, and
+// executing the file in that window fails with "Text file busy" (ETXTBSY).
+// syscall.ForkLock is what fork holds for writing, for this reason.
+func writeProgram(path, body string) error {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	return os.WriteFile(path, []byte(body), 0o755)
 }
