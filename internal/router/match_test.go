@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -49,6 +50,8 @@ func TestMatchIndexAgrees(t *testing.T) {
 		{Method: http.MethodPost, Pattern: "/{tenant}/oauth2/token"},
 		{Method: http.MethodGet, Pattern: "/subscriptions/{sub}/resourceGroups/{rg}"},
 		{Method: http.MethodGet, Pattern: "/{scope...}/providers/Microsoft.Authorization/roleAssignments"},
+		{Method: http.MethodGet, Pattern: "/{scope...}/providers/Microsoft.Authorization/roleAssignments/{id}"},
+		{Method: http.MethodGet, Pattern: "/{tenant}/{rest...}"},
 		{Method: http.MethodDelete, Pattern: "/subscriptions/{sub}/resourceGroups/{rg}"},
 		{Method: http.MethodGet, Pattern: "/servicePrincipals(appId='{appId}')"},
 		{Method: http.MethodGet, Pattern: "/"},
@@ -63,7 +66,10 @@ func TestMatchIndexAgrees(t *testing.T) {
 			for _, path := range []string{"/", "/healthz", "/HEALTHZ", "/subscriptions", "/Subscriptions/s1", "/subscriptions/s1/resourcegroups/rg",
 				"/t1/oauth2/token", "/subscriptions/oauth2/token", "/subscriptions/s1/providers/Microsoft.Authorization/roleAssignments",
 				"/providers/microsoft.authorization/roleassignments", "/servicePrincipals(appId='x')", "/secrets/a", "/ſubscriptions/s1",
-				"/\u212aey/oauth2/token", "/nothing/here", "/subscriptions/s1/x"} {
+				"/\u212aey/oauth2/token", "/nothing/here", "/subscriptions/s1/x",
+				// Last segments: a literal in any case, a capture, not ASCII.
+				"/t1/OAuth2/TOKEN", "/t1/oauth2/to\u212aen", "/s1/providers/microsoft.authorization/roleassignments/R1",
+				"/t1/x/y/z", "/T1/roleAssignments", "/subscriptions/s1/providers/Microsoft.Authorization/roleAssignments/" + strings.Repeat("N", 70)} {
 				r := httptest.NewRequest(method, "https://"+host+path, nil)
 				gotRt, gotP, gotAllowed := m.Match(r)
 				wantRt, wantP, wantAllowed := linearMatch(m, r)

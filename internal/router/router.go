@@ -235,10 +235,15 @@ type Mux struct {
 
 	routes []*Route
 	// byFirst indexes the routes whose first segment is a literal by that
-	// literal, and wild lists the others (a capture or no segment first),
-	// each in mounting order: a request is matched against the routes of
-	// its first segment and the wild ones, not the whole table.
+	// literal. The others (a capture or no segment first) are indexed by
+	// their last segment's literal in byLast, and listed in wild when
+	// their last segment is not a literal either; each list is in
+	// mounting order. A request is matched against the routes of its
+	// first segment, those of its last and the wild ones, not the whole
+	// table: the token endpoint, /{tenant}/oauth2/v2.0/token, no longer
+	// waits behind every /{scope...}/providers/... route.
 	byFirst   map[string][]int
+	byLast    map[string][]int
 	wild      []int
 	hosts     map[string]func(host string) bool
 	fallbacks []prefixFallback
@@ -340,13 +345,21 @@ func (m *Mux) Handle(rt Route) {
 		}
 	}
 	m.routes = append(m.routes, &r)
-	if len(r.segs) > 0 && r.segs[0].lit != "" {
+	i := len(m.routes) - 1
+	switch {
+	case len(r.segs) > 0 && r.segs[0].lit != "":
 		if m.byFirst == nil {
 			m.byFirst = map[string][]int{}
 		}
-		m.byFirst[r.segs[0].lit] = append(m.byFirst[r.segs[0].lit], len(m.routes)-1)
-	} else {
-		m.wild = append(m.wild, len(m.routes)-1)
+		m.byFirst[r.segs[0].lit] = append(m.byFirst[r.segs[0].lit], i)
+	case len(r.segs) > 0 && r.segs[len(r.segs)-1].lit != "":
+		if m.byLast == nil {
+			m.byLast = map[string][]int{}
+		}
+		last := r.segs[len(r.segs)-1].lit
+		m.byLast[last] = append(m.byLast[last], i)
+	default:
+		m.wild = append(m.wild, i)
 	}
 }
 
@@ -471,29 +484,34 @@ func (m *Mux) find(r *http.Request, p Params) (*Route, Params, []string) {
 		method = http.MethodGet
 	}
 	// The candidates in mounting order: the routes of the first segment's
-	// literal merged with the wild ones. A first segment that is not
-	// ASCII is matched against every route, as EqualFold folds more than
-	// ToLower maps.
-	var lit []int
-	all := len(segs) > 0 && !isASCII(segs[0])
+	// literal and of the last segment's merged with the wild ones. A path
+	// whose first or last segment is not ASCII is matched against every
+	// route, as EqualFold folds more than ToLower maps.
+	var first, last []int
+	all := len(segs) > 0 && (!isASCII(segs[0]) || !isASCII(segs[len(segs)-1]))
 	if len(segs) > 0 && !all {
-		lit = m.byFirst[strings.ToLower(segs[0])]
+		first = lookupFolded(m.byFirst, segs[0])
+		last = lookupFolded(m.byLast, segs[len(segs)-1])
 	}
 	wild := m.wild
 	for i := 0; ; i++ {
 		var cand *Route
-		switch {
-		case all:
+		if all {
 			if i >= len(m.routes) {
 				return nil, nil, allowed
 			}
 			cand = m.routes[i]
-		case len(lit) > 0 && (len(wild) == 0 || lit[0] < wild[0]):
-			cand, lit = m.routes[lit[0]], lit[1:]
-		case len(wild) > 0:
-			cand, wild = m.routes[wild[0]], wild[1:]
-		default:
-			return nil, nil, allowed
+		} else {
+			var next *[]int
+			for _, l := range []*[]int{&first, &last, &wild} {
+				if len(*l) > 0 && (next == nil || (*l)[0] < (*next)[0]) {
+					next = l
+				}
+			}
+			if next == nil {
+				return nil, nil, allowed
+			}
+			cand, *next = m.routes[(*next)[0]], (*next)[1:]
 		}
 		if cand.Host != class {
 			continue
@@ -507,6 +525,25 @@ func (m *Mux) find(r *http.Request, p Params) (*Route, Params, []string) {
 		}
 		allowed = append(allowed, cand.Method)
 	}
+}
+
+// lookupFolded returns idx's list for the lower-cased ASCII seg. It folds
+// into a buffer on the stack: strings.ToLower allocates for any segment
+// with a capital, as most names in ARM paths have.
+func lookupFolded(idx map[string][]int, seg string) []int {
+	var buf [64]byte
+	if len(seg) > len(buf) {
+		return idx[strings.ToLower(seg)]
+	}
+	b := buf[:len(seg)]
+	for i := 0; i < len(seg); i++ {
+		c := seg[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	return idx[string(b)]
 }
 
 // isASCII reports whether s is all ASCII.
