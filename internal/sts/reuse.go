@@ -42,6 +42,9 @@ type reuseKey struct {
 type reusable struct {
 	token           string
 	issued, expires time.Time
+	// plain: the token needs no escaping in JSON (a JWS never does),
+	// checked once when it is minted, not on every answer that reuses it.
+	plain bool
 }
 
 const maxReusable = 100_000

@@ -170,6 +170,9 @@ type TokenResponse struct {
 	NotBefore    string `json:"not_before,omitempty"`
 	Resource     string `json:"resource,omitempty"`
 	AccessToken  string `json:"access_token"`
+	// plainToken: AccessToken needs no escaping in JSON (reusable.plain),
+	// so appendJSON copies it as it is.
+	plainToken bool
 }
 
 // Token authenticates the client and mints a token, recording the attempt
@@ -217,11 +220,11 @@ func (s *Service) token(ctx context.Context, req TokenRequest, rec *storage.Sign
 	if p.ManagedKind {
 		life = s.miLife
 	}
-	tok, exp, err := s.issue(ctx, p, g, life, rec)
+	t, err := s.issue(ctx, p, g, life, rec)
 	if err != nil {
 		return TokenResponse{}, err
 	}
-	return s.response(tok, exp, life, g), nil
+	return s.response(t, life, g), nil
 }
 
 // clientGrant is what a client credentials request asks for, checked for
@@ -354,29 +357,31 @@ func (s *Service) servicePrincipal(ctx context.Context, g clientGrant, rec *stor
 // earlier for the same principal, resource and credential (the very
 // credential: the token names it, see authn.ClaimCredential), else a new
 // one.
-func (s *Service) issue(ctx context.Context, p principal, g clientGrant, life time.Duration, rec *storage.SignIn) (string, time.Time, error) {
+func (s *Service) issue(ctx context.Context, p principal, g clientGrant, life time.Duration, rec *storage.SignIn) (reusable, error) {
 	rk := reuseKey{principal: p.ObjectID, resource: g.resource, kind: rec.Credential, issuer: rec.Issuer, subject: rec.Subject, credential: p.CredentialID, v1: g.v1,
 		kid: s.keys.Signing().ID}
 	now := s.now()
 	if cached, ok := s.reuse.get(rk, now); ok {
-		return cached.token, cached.expires, nil
+		return cached, nil
 	}
 	signing := trace.StartRegion(ctx, "sign token")
 	tok, exp, err := s.mint(p, g.resource, life)
 	signing.End()
 	if err != nil {
-		return "", time.Time{}, err
+		return reusable{}, err
 	}
+	t := reusable{token: tok, issued: now, expires: exp, plain: jsonPlainString(tok)}
 	rk.resource = strings.Clone(rk.resource) // not the request body's memory
-	s.reuse.put(rk, reusable{token: tok, issued: now, expires: exp})
-	return tok, exp, nil
+	s.reuse.put(rk, t)
+	return t, nil
 }
 
-// response is the answer carrying tok: its lifetime from now, when to
-// refresh it, and v1's expires_on, not_before and resource.
-func (s *Service) response(tok string, exp time.Time, life time.Duration, g clientGrant) TokenResponse {
+// response is the answer carrying t's token: its lifetime from now, when
+// to refresh it, and v1's expires_on, not_before and resource.
+func (s *Service) response(t reusable, life time.Duration, g clientGrant) TokenResponse {
+	exp := t.expires
 	secs := int64(exp.Sub(s.now()).Seconds())
-	out := TokenResponse{TokenType: "Bearer", ExpiresIn: secs, ExtExpiresIn: secs, AccessToken: tok}
+	out := TokenResponse{TokenType: "Bearer", ExpiresIn: secs, ExtExpiresIn: secs, AccessToken: t.token, plainToken: t.plain}
 	if life > 2*time.Hour {
 		out.RefreshIn = secs / 2 // as Entra: refresh long-lived tokens at half-life
 	}

@@ -39,8 +39,24 @@ func (r *TokenResponse) appendJSON(b []byte) []byte {
 		b = appendJSONString(b, r.Resource)
 	}
 	b = append(b, `,"access_token":`...)
-	b = appendJSONString(b, r.AccessToken)
+	if r.plainToken {
+		b = append(b, '"')
+		b = append(b, r.AccessToken...)
+		b = append(b, '"')
+	} else {
+		b = appendJSONString(b, r.AccessToken)
+	}
 	return append(b, '}')
+}
+
+// jsonPlainString reports whether s is copied into a JSON string as it is.
+func jsonPlainString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !jsonPlainByte[s[i]] {
+			return false
+		}
+	}
+	return true
 }
 
 // jsonPlainByte is jsonPlain indexed by any byte (none at or above

@@ -66,6 +66,13 @@ func checkTokenJSON(t *testing.T, r TokenResponse) {
 	if got := r.appendJSON(nil); string(got) != string(want) {
 		t.Errorf("appendJSON(%#v)\n got %q\nwant %q", r, got, want)
 	}
+	// As a reused token is answered: copied as it is when minting found
+	// it plain.
+	if r.plainToken = jsonPlainString(r.AccessToken); r.plainToken {
+		if got := r.appendJSON(nil); string(got) != string(want) {
+			t.Errorf("appendJSON(%#v) of a plain token\n got %q\nwant %q", r, got, want)
+		}
+	}
 }
 
 // TestEscapedBytes: the room readForm reserves for unescaped values is the
