@@ -382,8 +382,8 @@ func (m *Mux) hostClass(host string) string {
 }
 
 // appendSegments appends a path's segments to dst (as strings.Split of the
-// path without its outer slashes; an empty path has none): the mux splits
-// into the request state's own array, which holds any ordinary path.
+// path without its outer slashes; an empty path has none): find splits
+// into an array on its stack, which holds any ordinary path.
 func appendSegments(dst []string, p string) []string {
 	p = strings.Trim(p, "/")
 	if p == "" {
@@ -418,8 +418,8 @@ func (rt *Route) match(segs []string, p Params) (Params, bool) {
 	if !fits(before, segs[:len(before)]) || !fits(after, tail) {
 		return p, false
 	}
-	p, _ = matchFixed(before, segs[:len(before)], p)
-	p, _ = matchFixed(after, tail, p)
+	p = appendCaptures(p, before, segs[:len(before)])
+	p = appendCaptures(p, after, tail)
 	return append(p, Param{pat[multiAt].name, "/" + strings.Join(segs[len(before):len(segs)-len(after)], "/")}), true
 }
 
@@ -430,13 +430,18 @@ func matchFixed(pat []segment, segs []string, p Params) (Params, bool) {
 	if !fits(pat, segs) {
 		return p, false
 	}
+	return appendCaptures(p, pat, segs), true
+}
+
+// appendCaptures appends the captures of segments that fit pat.
+func appendCaptures(p Params, pat []segment, segs []string) Params {
 	for i, s := range pat {
 		if s.lit == "" {
 			v, _ := s.capture(segs[i])
 			p = append(p, Param{s.name, v})
 		}
 	}
-	return p, true
+	return p
 }
 
 // fits reports whether each segment matches its part of the pattern.
