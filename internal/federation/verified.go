@@ -17,11 +17,11 @@ import (
 const maxVerified = 50_000
 
 // Verified remembers assertions whose signature verified, by their exact
-// bytes, until they expire (or, when the cache is full, a
-// few of them at random make room). A pod presents the same
-// projected token on every exchange for up to an hour, so parsing it and
-// checking its signature again (about 70% of a reused exchange's CPU) is
-// the same work with the same answer. A cached verification counts only
+// bytes, until they expire (or, when the cache is full, a few of them at
+// random make room). A pod presents the same projected token on every
+// exchange for up to an hour, so parsing it and checking its signature
+// again (about 70% of a reused exchange's CPU) is the same work with the
+// same answer. A cached verification counts only
 // while the issuer still publishes the key it verified with (the caller
 // looks the kid up on every request): a key the issuer withdraws or
 // replaces stops its tokens as soon as it would without the cache.
