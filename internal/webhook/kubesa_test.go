@@ -5,11 +5,11 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/ward-id/ward/internal/kubeapi/kubeapitest"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -28,9 +28,7 @@ func TestServiceAccountCacheMiss(t *testing.T) {
 		t.Fatal(err)
 	}
 	store.Add(&unstructured.Unstructured{Object: obj})
-	scheme := runtime.NewScheme()
-	corev1.AddToScheme(scheme)
-	client := dynamicfake.NewSimpleDynamicClient(scheme, fresh) // the API server knows only the fresh one
+	client := kubeapitest.Fake(nil, fresh) // the API server knows only the fresh one
 	s := &KubeServiceAccounts{client: client, store: store, synced: func() bool { return true }}
 
 	for name, want := range map[string]string{"cached": "from-cache", "fresh": "from-api"} {
